@@ -1,0 +1,86 @@
+/**
+ * The platform-neutral events that adapters produce and flows consume. Platform ids are
+ * opaque strings scoped by platform; flows never import a platform SDK.
+ *
+ * @example
+ * const e: ChatEvent = {
+ *   type: 'member.joined', platform: 'wechat', eventId: 'room-join:python-101@chatroom:alice:1700000000',
+ *   at: Date.now(), group: { id: 'python-101@chatroom', name: 'Python 入门体验群' },
+ *   user: { id: 'alice', name: 'Alice' },
+ * };
+ */
+export type Platform = 'wechat' | 'telegram';
+
+export interface UserRef {
+  id: string;
+  name: string;
+}
+
+export interface GroupRef {
+  id: string;
+  name: string;
+}
+
+interface EventBase {
+  platform: Platform;
+  /** Unique per platform event: a redelivered event with the same id is ignored. */
+  eventId: string;
+  at: number;
+}
+
+export interface MemberJoined extends EventBase {
+  type: 'member.joined';
+  group: GroupRef;
+  user: UserRef;
+  inviter?: UserRef;
+}
+
+export interface MemberLeft extends EventBase {
+  type: 'member.left';
+  group: GroupRef;
+  user: UserRef;
+}
+
+export interface MessageReceived extends EventBase {
+  type: 'message';
+  chat: { kind: 'group'; group: GroupRef } | { kind: 'dm' };
+  user: UserRef;
+  /** Text as received (capped by the adapter); empty for non-text messages. */
+  text: string;
+  mentionsBot: boolean;
+  /** Non-text messages (images, files, cards) arrive as 'other' with empty text. */
+  contentKind: 'text' | 'other';
+}
+
+export type ChatEvent = MemberJoined | MemberLeft | MessageReceived;
+
+/** A message to deliver, as the outbox hands it to an adapter. */
+export interface OutgoingMessage {
+  chat: { kind: 'group' | 'dm'; id: string };
+  text: string;
+}
+
+/**
+ * What a platform adapter implements. `start` connects and begins delivering events to the
+ * sink; `send` delivers one message or throws (the outbox retries with backoff).
+ */
+export interface ChatAdapter {
+  readonly platform: Platform;
+  start(sink: (event: ChatEvent) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+  send(message: OutgoingMessage): Promise<void>;
+  /** False while logged out or disconnected: the outbox holds messages until it is true. */
+  isReady(): boolean;
+}
+
+/** Longest text kept from one incoming message; the rest is cut (and the event says so). */
+export const MAX_TEXT_CHARS = 4000;
+
+/** Normalises incoming text: caps length, drops NUL and other C0 controls except newline/tab. */
+export function cleanText(raw: unknown): string {
+  if (typeof raw !== 'string') return '';
+  // eslint-disable-next-line no-control-regex
+  let s = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+  if (s.length > MAX_TEXT_CHARS) s = s.slice(0, MAX_TEXT_CHARS);
+  return s;
+}

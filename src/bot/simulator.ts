@@ -1,0 +1,114 @@
+import { WechatyBuilder } from 'wechaty';
+import type { WechatyInterface } from 'wechaty/impls';
+import { PuppetMock, mock } from 'wechaty-puppet-mock';
+
+/** A message the bot sent, as the simulated WeChat world saw it arrive. */
+export interface SimSent {
+  seq: number;
+  chatKind: 'group' | 'dm';
+  /** Room id for groups, the person's contact id for DMs. */
+  chatId: string;
+  text: string;
+  /** Clock time (virtual in `kequn test`) when it arrived. */
+  at: number;
+}
+
+export const SIM_BOT_ID = 'kequn-bot';
+
+/**
+ * The simulated WeChat of the playground and `kequn test`: Wechaty's own mock puppet, driven as
+ * the members would drive a phone. The bot talks to it through the real Wechaty adapter, either
+ * in-process or over wechaty-puppet-service gRPC (the puppet then lives in a PuppetServer).
+ */
+export class SimulatedWeChat {
+  readonly mocker = new mock.Mocker();
+  readonly puppet: PuppetMock;
+  readonly sent: SimSent[] = [];
+  private seq = 0;
+  private botContact: mock.ContactMock;
+  private listeners = new Set<(s: SimSent) => void>();
+
+  constructor(
+    private readonly opts: { botName: string; now: () => number },
+  ) {
+    this.puppet = new PuppetMock({ mocker: this.mocker });
+    this.botContact = this.mocker.createContact({ id: SIM_BOT_ID, name: opts.botName });
+    // Everything the bot sends passes through the mock puppet as a message from the bot.
+    this.puppet.on('message', ({ messageId }) => {
+      const p = this.mocker.messagePayload(messageId) as { talkerId?: string; roomId?: string; listenerId?: string; text?: string };
+      if (p.talkerId !== SIM_BOT_ID) return;
+      const s: SimSent = {
+        seq: ++this.seq,
+        chatKind: p.roomId ? 'group' : 'dm',
+        chatId: p.roomId ?? p.listenerId ?? '',
+        text: p.text ?? '',
+        at: this.opts.now(),
+      };
+      this.sent.push(s);
+      for (const l of this.listeners) l(s);
+    });
+    // Log the bot in as soon as its puppet starts (in-process or behind a PuppetServer).
+    this.puppet.on('start', () => {
+      setImmediate(() => this.mocker.login(this.botContact));
+    });
+  }
+
+  /** A Wechaty bot on this simulated world, in-process. */
+  buildBot(): WechatyInterface {
+    return WechatyBuilder.build({ name: 'kequn-sim', puppet: this.puppet });
+  }
+
+  onSent(listener: (s: SimSent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A simulated person; created on first use. Their handle is their WeChat id. */
+  user(id: string, name?: string): mock.ContactMock {
+    if (this.mocker.cacheContactPayload.has(id)) {
+      const c = this.mocker.ContactMock.load(id);
+      if (name && c.payload.name !== name) c.payload.name = name;
+      return c;
+    }
+    return this.mocker.createContact({ id, name: name ?? id });
+  }
+
+  /** A simulated group the bot is in; created on first use. WeChat room ids end in @chatroom. */
+  room(id: string, topic: string): mock.RoomMock {
+    if (this.mocker.cacheRoomPayload.has(id)) return this.mocker.RoomMock.load(id);
+    return this.mocker.createRoom({ id, topic, memberIdList: [SIM_BOT_ID], ownerId: SIM_BOT_ID, adminIdList: [] });
+  }
+
+  users(): { id: string; name: string }[] {
+    return [...this.mocker.cacheContactPayload.values()].filter((c) => c.id !== SIM_BOT_ID).map((c) => ({ id: c.id, name: c.name }));
+  }
+
+  isMember(roomId: string, userId: string): boolean {
+    return this.mocker.cacheRoomPayload.get(roomId)?.memberIdList.includes(userId) ?? false;
+  }
+
+  /** `userId` joins the room, invited by `viaId` (or by scanning the group QR code: no inviter). */
+  join(userId: string, roomId: string, viaId?: string): void {
+    const room = this.mocker.RoomMock.load(roomId);
+    const user = this.mocker.ContactMock.load(userId);
+    // The mock puppet needs an inviter; "invited by themself" is how the adapter sees a QR join.
+    room.add(user).by(viaId ? this.mocker.ContactMock.load(viaId) : user);
+  }
+
+  leave(userId: string, roomId: string): void {
+    const room = this.mocker.RoomMock.load(roomId);
+    const user = this.mocker.ContactMock.load(userId);
+    room.remove(user).by(user);
+  }
+
+  /** A message from a member, in a room or privately to the bot. `@<bot name>` mentions the bot. */
+  say(userId: string, to: { roomId: string } | 'bot', text: string): void {
+    const user = this.mocker.ContactMock.load(userId);
+    if (to === 'bot') {
+      user.say(text).to(this.botContact);
+    } else {
+      const mentions = text.includes(`@${this.opts.botName}`) ? [this.botContact] : [];
+      user.say(text, mentions).to(this.mocker.RoomMock.load(to.roomId));
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve, join, isAbsolute } from 'node:path';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { YamlFile } from './yaml-file.js';
+import { mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule } from './schema.js';
+import { compileRules, type CompiledRule } from '../flows/compile.js';
+import { registry as defaultRegistry, type Registry } from '../flows/index.js';
+import type { Platform } from '../bot/events.js';
+
+/** Variables every template may use. */
+export const TEMPLATE_VARS = ['name', 'group', 'course', 'bot', 'stage', 'lesson_n', 'lesson_title', 'lesson_body'] as const;
+
+export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
+
+/**
+ * A loaded, validated course configuration: what `kequn start`, `kequn test` and `kequn check`
+ * run on. Everything is resolved at load (durations in ms, times in minutes, lesson bodies read,
+ * rules compiled), so nothing is parsed on the hot path.
+ */
+export interface CourseConfig {
+  dir: string;
+  course: MainConfig['course'];
+  dataPath: string;
+  web: MainConfig['web'];
+  groups: MainConfig['groups'];
+  staff: MainConfig['staff'];
+  stageIds: string[];
+  stages: MainConfig['stages'];
+  lessons: { n: number; title: string; file: string; body: string }[];
+  sequences: MainConfig['sequences'];
+  quietHours: MainConfig['quiet_hours'];
+  outbox: MainConfig['outbox'];
+  scheduler: MainConfig['scheduler'];
+  dryRun: boolean;
+  templates: Record<string, string>;
+  templateVars: Set<string>;
+  rawRules: RawRule[];
+  ruleIds: Set<string>;
+  rules: CompiledRule[];
+  /** Role of a platform id: staff by platform id from config, never by display name. */
+  roleOf(platform: Platform, platformId: string): Role;
+  /** Group handle for a platform chat id, or undefined for groups not in the course. */
+  groupOf(platform: Platform, platformId: string): string | undefined;
+}
+
+export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml' } as const;
+
+/**
+ * Loads `dir` (kequn.yaml, templates.yaml, rules.yaml, lesson files) and throws a ConfigError
+ * listing every problem with file:line and key path.
+ *
+ * @example const config = loadConfig('config');
+ */
+export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJS.ProcessEnv } = {}): CourseConfig {
+  const reg = opts.registry ?? defaultRegistry;
+  const env = opts.env ?? process.env;
+  const absDir = resolve(dir);
+  if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
+    throw new ConfigError([{ file: dir, line: 1, keyPath: '', message: 'configuration folder not found' }]);
+  }
+  const files = {
+    main: new YamlFile(join(absDir, CONFIG_FILES.main)),
+    templates: new YamlFile(join(absDir, CONFIG_FILES.templates)),
+    rules: new YamlFile(join(absDir, CONFIG_FILES.rules)),
+  };
+  const problems: ConfigProblem[] = [];
+  const main = parseWith(files.main, mainSchema);
+  const templates = parseWith(files.templates, templatesSchema);
+  const rawRules = parseWith(files.rules, rulesSchema);
+  const collect = () => problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems);
+  if (!main || !templates || !rawRules) {
+    collect();
+    throw new ConfigError(problems);
+  }
+
+  const templateVars = new Set<string>(TEMPLATE_VARS);
+  for (const [name, text] of Object.entries(templates)) {
+    for (const v of templateVariables(text)) {
+      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}} (variables: ${TEMPLATE_VARS.join(', ')})`);
+    }
+  }
+
+  const stageIds = main.stages.map((s) => s.id);
+  checkUnique(files.main, stageIds, (i) => ['stages', i, 'id'], 'stage');
+
+  const lessons = main.lessons.map((l, i) => {
+    const path = resolve(absDir, l.file);
+    let body = '';
+    if (!existsSync(path)) files.main.problem(['lessons', i, 'file'], `lesson file not found: ${l.file}`);
+    else body = readFileSync(path, 'utf8').trim();
+    return { ...l, body };
+  });
+  checkUnique(files.main, lessons.map((l) => String(l.n)), (i) => ['lessons', i, 'n'], 'lesson number');
+
+  for (const [name, seq] of Object.entries(main.sequences)) {
+    seq.while_stage.forEach((s, i) => {
+      if (!stageIds.includes(s)) files.main.problem(['sequences', name, 'while_stage', i], `unknown stage "${s}"`);
+    });
+    seq.steps.forEach((step, i) => {
+      const path = ['sequences', name, 'steps', i];
+      if ((step.lesson === undefined) === (step.template === undefined)) files.main.problem(path, 'a step sends either `lesson: N` or `template: NAME`');
+      if (step.lesson !== undefined && !lessons.some((l) => l.n === step.lesson)) files.main.problem([...path, 'lesson'], `no lesson ${step.lesson}`);
+      if (step.lesson !== undefined && !('lesson' in templates)) files.main.problem([...path, 'lesson'], 'lesson steps need a "lesson" template');
+      if (step.template !== undefined && !(step.template in templates)) files.main.problem([...path, 'template'], `unknown template "${step.template}"`);
+    });
+  }
+
+  const platformIds = new Map<string, string>();
+  for (const [handle, g] of Object.entries(main.groups)) {
+    for (const platform of ['wechat', 'telegram'] as const) {
+      const id = g[platform];
+      if (!id) continue;
+      const key = `${platform}:${id}`;
+      if (platformIds.has(key)) files.main.problem(['groups', handle, platform], `${platform} id ${id} is also used by group ${platformIds.get(key)}`);
+      platformIds.set(key, handle);
+    }
+  }
+  const roles = new Map<string, Role>();
+  main.staff.forEach((s, i) => {
+    if (!s.wechat && !s.telegram) files.main.problem(['staff', i], 'a staff entry needs a wechat and/or telegram platform id');
+    for (const platform of ['wechat', 'telegram'] as const) {
+      const id = s[platform];
+      if (id) roles.set(`${platform}:${id}`, s.role);
+    }
+  });
+
+  const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
+
+  const config: CourseConfig = {
+    dir: absDir,
+    course: main.course,
+    dataPath,
+    web: main.web,
+    groups: main.groups,
+    staff: main.staff,
+    stageIds,
+    stages: main.stages,
+    lessons,
+    sequences: main.sequences,
+    quietHours: main.quiet_hours,
+    outbox: main.outbox,
+    scheduler: main.scheduler,
+    dryRun: main.dry_run,
+    templates,
+    templateVars,
+    rawRules: rawRules.rules,
+    ruleIds: new Set(rawRules.rules.map((r) => r.id)),
+    rules: [],
+    roleOf: (platform, id) => roles.get(`${platform}:${id}`) ?? 'member',
+    groupOf: (platform, id) => platformIds.get(`${platform}:${id}`),
+  };
+  checkUnique(files.rules, rawRules.rules.map((r) => r.id), (i) => ['rules', i, 'id'], 'rule id');
+  config.rules = compileRules(rawRules.rules, config, reg, (path, message) => files.rules.problem(path, message));
+
+  collect();
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseWith<S extends z.ZodType>(file: YamlFile, schema: S): z.output<S> | undefined {
+  if (!file.load()) return undefined;
+  const r = schema.safeParse(file.data ?? {});
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) file.problem([...path, key], `unknown key "${key}"`);
+    } else {
+      file.problem(path, issue.message);
+    }
+  }
+  return undefined;
+}
+
+function checkUnique(file: YamlFile, values: string[], pathOf: (i: number) => (string | number)[], what: string): void {
+  const seen = new Set<string>();
+  values.forEach((v, i) => {
+    if (seen.has(v)) file.problem(pathOf(i), `duplicate ${what} "${v}"`);
+    seen.add(v);
+  });
+}
+
+/** `{name}` placeholders of a template; `{{` and `}}` are literal braces. */
+export function templateVariables(text: string): string[] {
+  return [...text.replace(/\{\{|\}\}/g, '').matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
+}
+
+/** Fills a template's `{var}` placeholders; a missing value renders as empty text. */
+export function renderTemplate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, name: string | undefined) => (m === '{{' ? '{' : m === '}}' ? '}' : (vars[name!] ?? '')));
+}

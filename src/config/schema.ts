@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { isDuration, parseDuration } from '../util/duration.js';
+import { parseTimeOfDay } from '../util/localtime.js';
+
+/** A duration string such as `30s`, `2h`, `1d2h`, parsed to milliseconds. */
+export const duration = z
+  .union([z.string(), z.literal(0)])
+  .refine((s) => s === 0 || isDuration(s), { message: 'expected a duration such as 30s, 10m, 2h, 1d, 1d2h' })
+  .transform((s) => (s === 0 ? 0 : parseDuration(s)));
+
+const timeOfDay = z
+  .string()
+  .refine((s) => {
+    try {
+      parseTimeOfDay(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, { message: 'expected a time of day as "HH:MM" (24-hour, quoted)' })
+  .transform(parseTimeOfDay);
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone such as Asia/Shanghai' },
+);
+
+const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
+
+export const roleNames = ['owner', 'instructor', 'assistant'] as const;
+
+export const mainSchema = z.strictObject({
+  course: z.strictObject({
+    name: z.string().min(1),
+    timezone: timeZone.default('Asia/Shanghai'),
+    bot_name: z.string().min(1).default('课群助手'),
+  }),
+  data: z.string().min(1).default('../data/kequn.db'),
+  web: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8787),
+    })
+    .default({ host: '127.0.0.1', port: 8787 }),
+  groups: z.record(
+    handle,
+    z.strictObject({
+      name: z.string().min(1),
+      kind: z.enum(['trial', 'paid', 'staff']).default('trial'),
+      wechat: z.string().min(1).optional(),
+      telegram: z.union([z.string().min(1), z.number().int()]).transform(String).optional(),
+      dry_run: z.boolean().optional(),
+    }),
+  ),
+  staff: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        role: z.enum(roleNames),
+        wechat: z.string().min(1).optional(),
+        telegram: z.union([z.string().min(1), z.number().int()]).transform(String).optional(),
+      }),
+    )
+    .default([]),
+  stages: z.array(z.strictObject({ id: handle, phase: z.string().optional() })).min(1),
+  lessons: z.array(z.strictObject({ n: z.number().int().min(1), title: z.string().min(1), file: z.string().min(1) })).default([]),
+  sequences: z
+    .record(
+      handle,
+      z.strictObject({
+        while_stage: z.array(z.string()).min(1),
+        steps: z
+          .array(
+            z.strictObject({
+              after: duration,
+              lesson: z.number().int().optional(),
+              template: z.string().optional(),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .default({}),
+  quiet_hours: z
+    .strictObject({
+      start: timeOfDay,
+      end: timeOfDay,
+      replies: z.enum(['send', 'defer']).default('send'),
+    })
+    .nullable()
+    .default(null),
+  outbox: z
+    .strictObject({
+      account_interval: duration.default(1000),
+      chat_interval: duration.default(2000),
+      jitter: duration.default(500),
+      daily_cap: z.number().int().min(1).default(1500),
+      max_attempts: z.number().int().min(1).max(20).default(5),
+      retry_backoff: duration.default(30_000),
+    })
+    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000 }),
+  scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
+  dry_run: z.boolean().default(false),
+});
+
+export type MainConfig = z.output<typeof mainSchema>;
+
+export const templatesSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'template names use lowercase letters, digits and _'), z.string());
+
+/** Raw rule shape; conditions and actions are checked by the rule compiler against the registry. */
+export const rulesSchema = z.strictObject({
+  rules: z.array(
+    z.strictObject({
+      id: handle,
+      description: z.string().optional(),
+      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer']),
+      when: z.record(z.string(), z.unknown()).default({}),
+      cooldown: duration.optional(),
+      final: z.boolean().default(false),
+      do: z.array(z.record(z.string(), z.unknown())).min(1),
+    }),
+  ),
+});
+
+export type RawRule = z.output<typeof rulesSchema>['rules'][number];

@@ -1,0 +1,288 @@
+import type { Logger } from 'pino';
+import type { ChatEvent, Platform } from '../bot/events.js';
+import type { CourseConfig } from '../config/load.js';
+import { renderTemplate } from '../config/load.js';
+import type { Db } from '../store/db.js';
+import { inTransaction } from '../store/db.js';
+import { appendEvent, setEventMember } from '../store/events.js';
+import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
+import { enqueueMessage, type Priority } from '../store/outbox.js';
+import { dueJobs, finishJob, type Job } from '../store/jobs.js';
+import { lastFired, recordFire, recordTrace } from '../store/traces.js';
+import { formatDuration } from '../util/duration.js';
+import { evaluate, type CondResult } from './conditions.js';
+import type { CompiledRule } from './compile.js';
+import type { Registry } from './index.js';
+import type { FactSpec, JobContext, RunContext, Trigger } from './types.js';
+
+export interface HandleResult {
+  status: 'handled' | 'duplicate' | 'ignored';
+  reason?: string;
+  eventRowId?: number;
+  memberId?: string;
+  fired: string[];
+  messages: number;
+}
+
+export interface EngineDeps {
+  db: Db;
+  config: () => CourseConfig;
+  registry: Registry;
+  log: Logger;
+}
+
+/** The first word of a message starting with `/`, as Telegram and instructors write commands. */
+export function parseCommand(text: string): { name: string; args: string } | null {
+  const m = /^\/([a-zA-Z][\w-]{0,31})(?:@\w+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  return m ? { name: m[1]!.toLowerCase(), args: (m[2] ?? '').trim() } : null;
+}
+
+/**
+ * The rule engine. Each event is handled in one transaction: log it (a redelivered event is
+ * dropped here), resolve the member, update memberships, evaluate the rules against the state
+ * as it was when the event arrived, run the matching rules' actions, and record the trace.
+ */
+export class Engine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  handleEvent(event: ChatEvent, now: number): HandleResult {
+    const config = this.deps.config();
+    const { db } = this.deps;
+    const groupId = 'group' in event ? event.group.id : event.chat.kind === 'group' ? event.chat.group.id : null;
+    const group = groupId !== null ? config.groupOf(event.platform, groupId) : undefined;
+    if (groupId !== null && group === undefined) {
+      return { status: 'ignored', reason: `group ${groupId} is not a course group in config`, fired: [], messages: 0 };
+    }
+    return inTransaction(db, () => {
+      const eventRowId = appendEvent(db, {
+        type: event.type,
+        platform: event.platform,
+        dedupeKey: `${event.platform}:${event.eventId}`,
+        memberId: null,
+        groupId: group ?? null,
+        payload: event,
+        at: now,
+      });
+      if (eventRowId === undefined) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
+
+      const { member, created } = resolveMember(db, {
+        platform: event.platform,
+        platformId: event.user.id,
+        displayName: event.user.name,
+        initialStage: config.stageIds[0]!,
+        now,
+      });
+      setEventMember(db, eventRowId, member.id);
+
+      let inviterMemberId: string | null = null;
+      if (event.type === 'member.joined') {
+        if (event.inviter && event.inviter.id !== event.user.id) {
+          inviterMemberId = resolveMember(db, {
+            platform: event.platform,
+            platformId: event.inviter.id,
+            displayName: event.inviter.name,
+            initialStage: config.stageIds[0]!,
+            now,
+          }).member.id;
+        }
+        recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
+      } else if (event.type === 'member.left') {
+        recordLeave(db, { memberId: member.id, groupId: group!, now });
+      }
+
+      const isDm = event.type === 'message' && event.chat.kind === 'dm';
+      const text = event.type === 'message' ? event.text : '';
+      const command = event.type === 'message' ? parseCommand(text) : null;
+      const trigger: Trigger = {
+        type: event.type === 'message' && command ? 'command' : event.type,
+        platform: event.platform,
+        eventId: eventRowId,
+        jobId: null,
+        group: group ?? null,
+        replyTo: isDm || groupId === null ? { kind: 'dm', id: event.user.id } : { kind: 'group', id: groupId },
+        userPlatformId: event.user.id,
+        text,
+        isDm,
+        mentionsBot: event.type === 'message' && event.mentionsBot,
+        command,
+        isNewMember: created,
+        inviterMemberId,
+      };
+      const r = this.runRules(config, trigger, member, now, undefined);
+      return { status: 'handled', eventRowId, memberId: member.id, ...r };
+    });
+  }
+
+  /**
+   * Runs the jobs due at `now`, each in its own transaction with its effects. A job later than
+   * the grace window (kequn was down) is skipped and recorded instead. Returns how many ran.
+   */
+  runDueJobs(now: number, limit = 200): number {
+    const { db, log } = this.deps;
+    const config = this.deps.config();
+    let count = 0;
+    for (const job of dueJobs(db, now, limit)) {
+      try {
+        inTransaction(db, () => this.runJob(config, job, now));
+      } catch (e) {
+        // The job's effects were rolled back; mark it failed so it is not retried in a loop.
+        log.error({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job failed');
+        finishJob(db, job.id, 'failed', now, (e as Error).message.slice(0, 500));
+      }
+      count++;
+    }
+    return count;
+  }
+
+  private runJob(config: CourseConfig, job: Job, now: number): void {
+    const { db, log, registry } = this.deps;
+    const late = now - job.due_at;
+    if (late > config.scheduler.grace) {
+      finishJob(db, job.id, 'skipped', now, `missed by ${formatDuration(late)} (grace ${formatDuration(config.scheduler.grace)})`);
+      log.warn({ job: job.id, kind: job.kind, late: formatDuration(late) }, 'job skipped: fell due while kequn was down, past the grace window');
+      return;
+    }
+    const handler = registry.jobs.get(job.kind.split('.')[0]!);
+    const member = job.member_id ? getMember(db, job.member_id) : undefined;
+    if (!handler || !member) {
+      finishJob(db, job.id, 'failed', now, handler ? `member ${job.member_id} not found` : `no handler for job kind ${job.kind}`);
+      return;
+    }
+    const payload = JSON.parse(job.payload) as { platform?: Platform };
+    const platform = payload.platform ?? 'wechat';
+    const identity = identitiesOf(db, member.id).find((i) => i.platform === platform);
+    if (!identity) {
+      finishJob(db, job.id, 'failed', now, `member has no ${platform} identity`);
+      return;
+    }
+    const trigger: Trigger = {
+      type: 'timer',
+      platform,
+      eventId: null,
+      jobId: job.id,
+      group: null,
+      replyTo: { kind: 'dm', id: identity.platform_id },
+      userPlatformId: identity.platform_id,
+      text: '',
+      isDm: false,
+      mentionsBot: false,
+      command: null,
+      isNewMember: false,
+      inviterMemberId: null,
+    };
+    const ctx: JobContext = {
+      ...this.runContext(config, trigger, member, now, `job:${job.kind}`, []),
+      jobId: job.id,
+      runRule: (ruleId) => {
+        const r = this.runRules(config, trigger, member, now, ruleId);
+        return r.fired.length ? `rule ${ruleId} fired` : `rule ${ruleId} conditions not met`;
+      },
+    };
+    const note = handler.run(payload, ctx);
+    if (!finishJob(db, job.id, note.startsWith('skipped') ? 'skipped' : 'done', now, note)) {
+      throw new Error(`job ${job.id} was finished by another run`);
+    }
+  }
+
+  private runRules(config: CourseConfig, trigger: Trigger, member: Member, now: number, onlyRule: string | undefined): { fired: string[]; messages: number } {
+    const { db } = this.deps;
+    const cache = new Map<string, unknown>();
+    const factCtx = { db, config, now, trigger, member };
+    const getFact = (spec: FactSpec, param?: string): unknown => {
+      const key = param === undefined ? spec.name : `${spec.name}.${param}`;
+      if (!cache.has(key)) cache.set(key, spec.get(factCtx, param));
+      return cache.get(key);
+    };
+    const matched: CompiledRule[] = [];
+    const traces: { rule: CompiledRule; ok: boolean; conditions: CondResult[] }[] = [];
+    for (const rule of config.rules) {
+      if (onlyRule !== undefined ? rule.id !== onlyRule : rule.on !== trigger.type) continue;
+      const conditions: CondResult[] = [];
+      let ok = evaluate(rule.when, getFact, conditions);
+      if (rule.cooldown !== undefined) {
+        const last = lastFired(db, member.id, rule.id);
+        const cooling = last !== undefined && now - last < rule.cooldown;
+        conditions.push({
+          condition: `cooldown ${formatDuration(rule.cooldown)}`,
+          actual: last === undefined ? 'never fired' : `fired ${formatDuration(now - last)} ago`,
+          ok: !cooling,
+        });
+        ok = ok && !cooling;
+      }
+      traces.push({ rule, ok, conditions });
+      if (ok) {
+        matched.push(rule);
+        if (rule.final) break;
+      }
+    }
+    let messages = 0;
+    for (const t of traces) {
+      const notes: string[] = [];
+      if (t.ok) {
+        const ctx = this.runContext(config, trigger, member, now, t.rule.id, notes, () => messages++);
+        for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
+        recordFire(db, member.id, t.rule.id, now);
+      }
+      recordTrace(db, {
+        eventId: trigger.eventId,
+        jobId: trigger.jobId,
+        memberId: member.id,
+        ruleId: t.rule.id,
+        matched: t.ok,
+        detail: { trigger: trigger.type, conditions: t.conditions, actions: notes },
+        at: now,
+      });
+    }
+    return { fired: matched.map((r) => r.id), messages };
+  }
+
+  private runContext(
+    config: CourseConfig,
+    trigger: Trigger,
+    member: Member,
+    now: number,
+    ruleId: string,
+    notes: string[],
+    onSend: () => void = () => {},
+  ): RunContext {
+    const { db } = this.deps;
+    const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
+    const dryRun = config.dryRun || (trigger.group ? config.groups[trigger.group]!.dry_run === true : false);
+    return {
+      db,
+      config,
+      now,
+      trigger,
+      member,
+      ruleId,
+      note: (text) => notes.push(text),
+      render: (template, extra = {}) =>
+        renderTemplate(template, {
+          name: member.display_name,
+          group: groupName,
+          course: config.course.name,
+          bot: config.course.bot_name,
+          stage: getMember(db, member.id)?.stage ?? member.stage,
+          ...extra,
+        }),
+      send: ({ to, text, priority = 'reply' as Priority }) => {
+        const chat = to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
+        enqueueMessage(db, {
+          platform: trigger.platform,
+          chatKind: chat.kind,
+          chatId: chat.id,
+          memberId: member.id,
+          groupId: chat.kind === 'group' ? trigger.group : null,
+          text,
+          priority,
+          notBefore: now,
+          eventId: trigger.eventId,
+          ruleId,
+          dryRun,
+          now,
+        });
+        onSend();
+      },
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import type { ActionSpec, FactSpec, Flow, JobHandler } from './types.js';
+import { eventFlow } from './event.js';
+import { lifecycleFlow } from './lifecycle.js';
+import { messagingFlow } from './messaging.js';
+import { trialFlow } from './trial.js';
+import { timersFlow } from './timers.js';
+
+/** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
+export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow];
+
+export interface Registry {
+  facts: Map<string, FactSpec>;
+  actions: Map<string, ActionSpec<unknown>>;
+  jobs: Map<string, JobHandler>;
+}
+
+export function buildRegistry(list: Flow[] = flows): Registry {
+  const reg: Registry = { facts: new Map(), actions: new Map(), jobs: new Map() };
+  for (const flow of list) {
+    for (const f of flow.facts ?? []) add(reg.facts, f.name, f, flow.name);
+    for (const a of flow.actions ?? []) add(reg.actions, a.name, a as ActionSpec<unknown>, flow.name);
+    for (const j of flow.jobs ?? []) add(reg.jobs, j.kind, j, flow.name);
+  }
+  return reg;
+}
+
+function add<T>(map: Map<string, T>, key: string, value: T, flow: string): void {
+  if (map.has(key)) throw new Error(`flow ${flow}: "${key}" is already registered by another flow`);
+  map.set(key, value);
+}
+
+export const registry = buildRegistry();

@@ -1,0 +1,172 @@
+import { EventEmitter } from 'node:events';
+import cron from 'node-cron';
+import type { Logger } from 'pino';
+import type { ChatAdapter, ChatEvent } from './bot/events.js';
+import { Outbox } from './bot/outbox.js';
+import type { CourseConfig } from './config/load.js';
+import { Engine, type HandleResult } from './flows/engine.js';
+import { registry } from './flows/index.js';
+import type { Clock, VirtualClock } from './schedule/clock.js';
+import type { Db } from './store/db.js';
+import { nextJobDueAt } from './store/jobs.js';
+import type { OutboxRow } from './store/outbox.js';
+
+export interface KernelOptions {
+  config: CourseConfig;
+  db: Db;
+  clock: Clock;
+  adapters: ChatAdapter[];
+  log: Logger;
+  /** Live: timers tick on their own. Virtual (`kequn test`): time moves only through runUntil. */
+  live: boolean;
+  random?: () => number;
+}
+
+export interface KernelEvents {
+  handled: [event: ChatEvent, result: HandleResult];
+  sent: [row: OutboxRow];
+}
+
+/**
+ * Wires the pieces: adapters deliver events to the engine; the engine writes outbox rows and
+ * jobs; the scheduler runs due jobs; the outbox paces sends back through the adapters.
+ */
+export class Kernel extends EventEmitter<KernelEvents> {
+  readonly engine: Engine;
+  readonly outbox: Outbox;
+  private config: CourseConfig;
+  private cronTask: ReturnType<typeof cron.schedule> | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly startedAt: number;
+
+  constructor(private readonly opts: KernelOptions) {
+    super();
+    this.config = opts.config;
+    this.startedAt = opts.clock.now();
+    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log });
+    this.outbox = new Outbox({
+      db: opts.db,
+      config: () => this.config,
+      clock: opts.clock,
+      adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
+      log: opts.log,
+      random: opts.random,
+      onSent: (row) => this.emit('sent', row),
+    });
+  }
+
+  get currentConfig(): CourseConfig {
+    return this.config;
+  }
+
+  /** True when every adapter is connected and logged in. */
+  isReady(): boolean {
+    return this.opts.adapters.every((a) => a.isReady());
+  }
+
+  get db(): Db {
+    return this.opts.db;
+  }
+
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
+  /** Replaces the configuration (live reload); in-flight events finish on the old one. */
+  setConfig(config: CourseConfig): void {
+    this.config = config;
+  }
+
+  async start(): Promise<void> {
+    const { log, clock } = this.opts;
+    this.outbox.recover();
+    // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
+    const caughtUp = this.engine.runDueJobs(clock.now());
+    if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
+    for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
+    if (this.opts.live) {
+      this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
+      this.kick();
+    }
+  }
+
+  /** Handles one event from an adapter (or a test). Returns what the engine did. */
+  async handle(event: ChatEvent): Promise<HandleResult> {
+    const { log, clock } = this.opts;
+    let result: HandleResult;
+    try {
+      result = this.engine.handleEvent(event, clock.now());
+    } catch (e) {
+      log.error({ event: event.eventId, type: event.type, err: (e as Error).message }, 'event failed; nothing was changed');
+      result = { status: 'ignored', reason: `error: ${(e as Error).message}`, fired: [], messages: 0 };
+    }
+    log.info(
+      { event: event.eventId, id: result.eventRowId, type: event.type, member: result.memberId, status: result.status, fired: result.fired, messages: result.messages, reason: result.reason },
+      'event',
+    );
+    this.emit('handled', event, result);
+    if (this.opts.live && result.messages > 0) this.kick();
+    return result;
+  }
+
+  /** One scheduler tick: due jobs, then the outbox. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const ran = this.engine.runDueJobs(this.opts.clock.now());
+      if (ran > 0 || this.opts.live) this.kick();
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'scheduler tick failed');
+    }
+  }
+
+  /** Dispatches now, then sleeps until the next message may go out (live mode). */
+  private kick(): void {
+    if (this.stopped) return;
+    void this.outbox
+      .dispatch()
+      .catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'outbox dispatch failed'))
+      .then(() => {
+        if (this.stopped || !this.opts.live) return;
+        const wake = this.outbox.nextWakeAt();
+        if (wake === undefined) return;
+        clearTimeout(this.wakeTimer);
+        const delay = Math.min(Math.max(wake - this.opts.clock.now(), 20), 1000);
+        this.wakeTimer = setTimeout(() => this.kick(), delay);
+      });
+  }
+
+  /**
+   * Virtual time: moves the clock forward to `target`, running every job and sending every
+   * message that falls due on the way, in time order.
+   */
+  async runUntil(target: number, afterStep?: () => Promise<void>): Promise<void> {
+    const clock = this.opts.clock as VirtualClock;
+    for (;;) {
+      const ran = this.engine.runDueJobs(clock.now());
+      const sent = await this.outbox.dispatch();
+      await afterStep?.();
+      const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt()].filter((t): t is number => t !== undefined);
+      if (candidates.length === 0) break;
+      const next = Math.min(...candidates);
+      if (next > target) break;
+      if (next <= clock.now()) {
+        // Due but nothing moved (an adapter is not ready): stop rather than spin.
+        if (ran === 0 && sent === 0) break;
+        continue;
+      }
+      clock.set(next);
+    }
+    if (target > clock.now()) clock.set(target);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.wakeTimer);
+    await this.cronTask?.destroy();
+    for (const adapter of this.opts.adapters) {
+      await adapter.stop().catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'adapter stop failed'));
+    }
+  }
+}

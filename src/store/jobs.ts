@@ -1,0 +1,65 @@
+import type { Db } from './db.js';
+import { stmt } from './statements.js';
+
+export type JobStatus = 'pending' | 'done' | 'skipped' | 'cancelled' | 'failed';
+
+export interface Job {
+  id: number;
+  kind: string;
+  member_id: string | null;
+  payload: string;
+  due_at: number;
+  status: JobStatus;
+  dedupe_key: string | null;
+  created_at: number;
+  finished_at: number | null;
+  note: string | null;
+}
+
+/** Plans a job. With a dedupe key, planning the same job again is a no-op (returns undefined). */
+export function planJob(
+  db: Db,
+  args: { kind: string; memberId: string | null; payload: unknown; dueAt: number; dedupeKey?: string; now: number },
+): number | undefined {
+  const r = stmt(
+    db,
+    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+  ).run(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now);
+  return r.changes > 0 ? Number(r.lastInsertRowid) : undefined;
+}
+
+export function dueJobs(db: Db, now: number, limit: number): Job[] {
+  return stmt(db, "SELECT * FROM jobs WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?").all(now, limit) as Job[];
+}
+
+export function nextJobDueAt(db: Db): number | undefined {
+  const r = stmt(db, "SELECT MIN(due_at) AS t FROM jobs WHERE status = 'pending'").get() as { t: number | null };
+  return r.t ?? undefined;
+}
+
+/**
+ * Finishes a pending job. Returns false if another run already finished it: the caller's
+ * transaction must then be rolled back so the job's effects are not written twice.
+ */
+export function finishJob(db: Db, id: number, status: Exclude<JobStatus, 'pending'>, now: number, note?: string): boolean {
+  return stmt(db, "UPDATE jobs SET status = ?, finished_at = ?, note = ? WHERE id = ? AND status = 'pending'").run(status, now, note ?? null, id).changes > 0;
+}
+
+/** Cancels a member's pending jobs of a kind whose payload matches `payloadLike` (SQL LIKE). */
+export function cancelJobs(db: Db, args: { memberId: string; kind: string; now: number; note: string }): number {
+  return stmt(db, "UPDATE jobs SET status = 'cancelled', finished_at = ?, note = ? WHERE member_id = ? AND kind = ? AND status = 'pending'").run(
+    args.now,
+    args.note,
+    args.memberId,
+    args.kind,
+  ).changes;
+}
+
+export function jobsOf(db: Db, memberId: string): Job[] {
+  return stmt(db, 'SELECT * FROM jobs WHERE member_id = ? ORDER BY due_at, id').all(memberId) as Job[];
+}
+
+export function jobCounts(db: Db): Record<string, number> {
+  const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as { status: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from './db.js';
+import { stmt } from './statements.js';
+
+export interface Member {
+  id: string;
+  display_name: string;
+  stage: string;
+  stage_since: number;
+  created_at: number;
+  last_seen_at: number;
+}
+
+export interface StageTransition {
+  id: number;
+  member_id: string;
+  from_stage: string | null;
+  to_stage: string;
+  event_id: number | null;
+  rule_id: string | null;
+  actor: string;
+  at: number;
+}
+
+function newMemberId(): string {
+  return 'm_' + randomBytes(8).toString('hex');
+}
+
+/**
+ * Finds the member behind a platform identity, creating both on first sight.
+ * Returns `created: true` the first time this person is seen on any platform.
+ */
+export function resolveMember(
+  db: Db,
+  args: { platform: string; platformId: string; displayName: string; initialStage: string; now: number },
+): { member: Member; created: boolean } {
+  const row = stmt(db, 'SELECT member_id, display_name FROM identities WHERE platform = ? AND platform_id = ?').get(
+    args.platform,
+    args.platformId,
+  ) as { member_id: string; display_name: string } | undefined;
+  if (row) {
+    if (args.displayName && args.displayName !== row.display_name) {
+      stmt(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?').run(args.displayName, args.platform, args.platformId);
+      stmt(db, 'UPDATE members SET display_name = ? WHERE id = ?').run(args.displayName, row.member_id);
+    }
+    stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.member_id);
+    return { member: getMember(db, row.member_id)!, created: false };
+  }
+  const id = newMemberId();
+  stmt(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    id,
+    args.displayName,
+    args.initialStage,
+    args.now,
+    args.now,
+    args.now,
+  );
+  stmt(db, 'INSERT INTO identities (platform, platform_id, member_id, display_name) VALUES (?, ?, ?, ?)').run(
+    args.platform,
+    args.platformId,
+    id,
+    args.displayName,
+  );
+  stmt(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, NULL, ?, NULL, NULL, ?, ?)').run(
+    id,
+    args.initialStage,
+    'first-seen',
+    args.now,
+  );
+  return { member: getMember(db, id)!, created: true };
+}
+
+export function getMember(db: Db, id: string): Member | undefined {
+  return stmt(db, 'SELECT * FROM members WHERE id = ?').get(id) as Member | undefined;
+}
+
+export function findMemberByIdentity(db: Db, platform: string, platformId: string): Member | undefined {
+  return stmt(db, 'SELECT m.* FROM identities i JOIN members m ON m.id = i.member_id WHERE i.platform = ? AND i.platform_id = ?').get(
+    platform,
+    platformId,
+  ) as Member | undefined;
+}
+
+/** Looks a member up by member key, platform id (any platform) or exact display name. */
+export function findMembers(db: Db, query: string): Member[] {
+  const byKey = getMember(db, query);
+  if (byKey) return [byKey];
+  const rows = stmt(
+    db,
+    `SELECT DISTINCT m.* FROM members m JOIN identities i ON i.member_id = m.id
+     WHERE i.platform_id = ? OR m.display_name = ? OR i.display_name = ? ORDER BY m.created_at`,
+  ).all(query, query, query) as Member[];
+  return rows;
+}
+
+export function identitiesOf(db: Db, memberId: string): { platform: string; platform_id: string; display_name: string }[] {
+  return stmt(db, 'SELECT platform, platform_id, display_name FROM identities WHERE member_id = ? ORDER BY platform').all(memberId) as {
+    platform: string;
+    platform_id: string;
+    display_name: string;
+  }[];
+}
+
+/** Moves a member to `to` and records the transition; a move to the current stage records nothing. */
+export function setStage(
+  db: Db,
+  args: { memberId: string; to: string; eventId: number | null; ruleId: string | null; actor: string; now: number },
+): { from: string; changed: boolean } {
+  const m = getMember(db, args.memberId);
+  if (!m) throw new Error(`no member ${args.memberId}`);
+  if (m.stage === args.to) return { from: m.stage, changed: false };
+  stmt(db, 'UPDATE members SET stage = ?, stage_since = ? WHERE id = ?').run(args.to, args.now, args.memberId);
+  stmt(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    args.memberId,
+    m.stage,
+    args.to,
+    args.eventId,
+    args.ruleId,
+    args.actor,
+    args.now,
+  );
+  return { from: m.stage, changed: true };
+}
+
+export function stageHistory(db: Db, memberId: string): StageTransition[] {
+  return stmt(db, 'SELECT * FROM stage_transitions WHERE member_id = ? ORDER BY at, id').all(memberId) as StageTransition[];
+}
+
+export function tagsOf(db: Db, memberId: string): string[] {
+  return (stmt(db, 'SELECT tag FROM member_tags WHERE member_id = ? ORDER BY tag').all(memberId) as { tag: string }[]).map((r) => r.tag);
+}
+
+export function addTag(db: Db, memberId: string, tag: string, now: number): boolean {
+  return stmt(db, 'INSERT OR IGNORE INTO member_tags (member_id, tag, added_at) VALUES (?, ?, ?)').run(memberId, tag, now).changes > 0;
+}
+
+export function removeTag(db: Db, memberId: string, tag: string): boolean {
+  return stmt(db, 'DELETE FROM member_tags WHERE member_id = ? AND tag = ?').run(memberId, tag).changes > 0;
+}
+
+export interface Membership {
+  member_id: string;
+  group_id: string;
+  joined_at: number;
+  left_at: number | null;
+  inviter_id: string | null;
+  join_count: number;
+}
+
+/** Records a join; returns the previous membership row (undefined on a first join). */
+export function recordJoin(
+  db: Db,
+  args: { memberId: string; groupId: string; inviterId: string | null; now: number },
+): { previous: Membership | undefined } {
+  const previous = getMembership(db, args.memberId, args.groupId);
+  if (!previous) {
+    stmt(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, ?, 1)').run(
+      args.memberId,
+      args.groupId,
+      args.now,
+      args.inviterId,
+    );
+  } else if (previous.left_at !== null) {
+    stmt(db, 'UPDATE memberships SET joined_at = ?, left_at = NULL, join_count = join_count + 1 WHERE member_id = ? AND group_id = ?').run(
+      args.now,
+      args.memberId,
+      args.groupId,
+    );
+  }
+  return { previous };
+}
+
+export function recordLeave(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {
+  return (
+    stmt(db, 'UPDATE memberships SET left_at = ? WHERE member_id = ? AND group_id = ? AND left_at IS NULL').run(args.now, args.memberId, args.groupId)
+      .changes > 0
+  );
+}
+
+export function getMembership(db: Db, memberId: string, groupId: string): Membership | undefined {
+  return stmt(db, 'SELECT * FROM memberships WHERE member_id = ? AND group_id = ?').get(memberId, groupId) as Membership | undefined;
+}
+
+export function activeGroupsOf(db: Db, memberId: string): string[] {
+  return (stmt(db, 'SELECT group_id FROM memberships WHERE member_id = ? AND left_at IS NULL ORDER BY group_id').all(memberId) as { group_id: string }[]).map(
+    (r) => r.group_id,
+  );
+}
+
+export function countMembers(db: Db): number {
+  return (stmt(db, 'SELECT COUNT(*) AS n FROM members').get() as { n: number }).n;
+}

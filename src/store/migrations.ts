@@ -1,0 +1,144 @@
+/**
+ * Numbered, append-only schema migrations. Never edit a migration that has shipped: add the
+ * next number. `migrate()` applies the missing ones in order, each in its own transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+CREATE TABLE members (
+  id            TEXT PRIMARY KEY,            -- stable member key, never a platform id
+  display_name  TEXT NOT NULL DEFAULT '',
+  stage         TEXT NOT NULL,
+  stage_since   INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL
+);
+
+-- Platform ids map to the stable member key: WeChat ids can change between logins on some
+-- puppets, and one person can be on WeChat and Telegram.
+CREATE TABLE identities (
+  platform     TEXT NOT NULL,
+  platform_id  TEXT NOT NULL,
+  member_id    TEXT NOT NULL REFERENCES members(id),
+  display_name TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (platform, platform_id)
+);
+CREATE INDEX identities_member ON identities(member_id);
+
+CREATE TABLE memberships (
+  member_id   TEXT NOT NULL REFERENCES members(id),
+  group_id    TEXT NOT NULL,                 -- group handle from config
+  joined_at   INTEGER NOT NULL,
+  left_at     INTEGER,                       -- NULL while a member of the group
+  inviter_id  TEXT,                          -- member key of the inviter, when the platform says
+  join_count  INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (member_id, group_id)
+);
+CREATE INDEX memberships_group ON memberships(group_id, left_at);
+
+CREATE TABLE member_tags (
+  member_id  TEXT NOT NULL REFERENCES members(id),
+  tag        TEXT NOT NULL,
+  added_at   INTEGER NOT NULL,
+  PRIMARY KEY (member_id, tag)
+);
+
+CREATE TABLE stage_transitions (
+  id          INTEGER PRIMARY KEY,
+  member_id   TEXT NOT NULL REFERENCES members(id),
+  from_stage  TEXT,
+  to_stage    TEXT NOT NULL,
+  event_id    INTEGER,
+  rule_id     TEXT,
+  actor       TEXT NOT NULL DEFAULT 'bot',
+  at          INTEGER NOT NULL
+);
+CREATE INDEX stage_transitions_member ON stage_transitions(member_id, at);
+CREATE INDEX stage_transitions_to ON stage_transitions(to_stage, at);
+
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY,
+  type        TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  dedupe_key  TEXT NOT NULL UNIQUE,          -- platform event id: a redelivered event is ignored
+  member_id   TEXT,
+  group_id    TEXT,
+  payload     TEXT NOT NULL,                 -- JSON of the normalised ChatEvent
+  at          INTEGER NOT NULL
+);
+CREATE INDEX events_member ON events(member_id, at);
+CREATE INDEX events_type_at ON events(type, at);
+
+CREATE TABLE outbox (
+  id           INTEGER PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  chat_kind    TEXT NOT NULL CHECK (chat_kind IN ('group', 'dm')),
+  chat_id      TEXT NOT NULL,                -- platform id of the room or the person
+  member_id    TEXT,
+  group_id     TEXT,
+  text         TEXT NOT NULL,
+  priority     TEXT NOT NULL CHECK (priority IN ('reply', 'push')),
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'uncertain', 'dry_run')),
+  not_before   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  event_id     INTEGER,
+  rule_id      TEXT,
+  created_at   INTEGER NOT NULL,
+  sent_at      INTEGER
+);
+CREATE INDEX outbox_pending ON outbox(status, not_before);
+CREATE INDEX outbox_sent ON outbox(platform, sent_at);
+CREATE INDEX outbox_chat ON outbox(chat_id, sent_at);
+
+CREATE TABLE jobs (
+  id           INTEGER PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  member_id    TEXT,
+  payload      TEXT NOT NULL,
+  due_at       INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'done', 'skipped', 'cancelled', 'failed')),
+  dedupe_key   TEXT UNIQUE,                  -- planning the same job twice is a no-op
+  created_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  note         TEXT
+);
+CREATE INDEX jobs_due ON jobs(status, due_at);
+CREATE INDEX jobs_member ON jobs(member_id, status);
+
+-- When each rule last fired for each member: rule cooldowns ("no second welcome within 30d").
+CREATE TABLE rule_fires (
+  member_id  TEXT NOT NULL,
+  rule_id    TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (member_id, rule_id)
+);
+
+-- Why did (or didn't) a rule fire: one row per rule whose trigger matched an event.
+CREATE TABLE rule_traces (
+  id          INTEGER PRIMARY KEY,
+  event_id    INTEGER,
+  job_id      INTEGER,
+  member_id   TEXT,
+  rule_id     TEXT NOT NULL,
+  matched     INTEGER NOT NULL,
+  detail      TEXT NOT NULL,                 -- JSON: conditions with their values, actions taken
+  at          INTEGER NOT NULL
+);
+CREATE INDEX rule_traces_member ON rule_traces(member_id, id);
+
+CREATE TABLE kv (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,119 @@
+import type { Db } from './db.js';
+import { stmt } from './statements.js';
+
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
+export type Priority = 'reply' | 'push';
+
+export interface OutboxRow {
+  id: number;
+  platform: string;
+  chat_kind: 'group' | 'dm';
+  chat_id: string;
+  member_id: string | null;
+  group_id: string | null;
+  text: string;
+  priority: Priority;
+  status: OutboxStatus;
+  not_before: number;
+  attempts: number;
+  last_error: string | null;
+  event_id: number | null;
+  rule_id: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface NewOutboxMessage {
+  platform: string;
+  chatKind: 'group' | 'dm';
+  chatId: string;
+  memberId: string | null;
+  groupId: string | null;
+  text: string;
+  priority: Priority;
+  notBefore: number;
+  eventId: number | null;
+  ruleId: string | null;
+  dryRun: boolean;
+  now: number;
+}
+
+export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
+  const r = stmt(
+    db,
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now);
+  return Number(r.lastInsertRowid);
+}
+
+/** Pending messages whose not_before has passed, oldest first. */
+export function duePending(db: Db, platform: string, now: number, limit: number): OutboxRow[] {
+  return stmt(db, "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? AND not_before <= ? ORDER BY not_before, id LIMIT ?").all(
+    platform,
+    now,
+    limit,
+  ) as OutboxRow[];
+}
+
+/** The earliest not_before among pending messages of a platform. */
+export function nextPendingAt(db: Db, platform: string): number | undefined {
+  const r = stmt(db, "SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending' AND platform = ?").get(platform) as { t: number | null };
+  return r.t ?? undefined;
+}
+
+/** Claims a message for sending. Only one claimant wins; the claim is committed before the send. */
+export function claimMessage(db: Db, id: number): boolean {
+  return stmt(db, "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'").run(id).changes > 0;
+}
+
+export function markSent(db: Db, id: number, now: number): void {
+  stmt(db, "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(now, id);
+}
+
+export function markRetry(db: Db, id: number, notBefore: number, error: string): void {
+  stmt(db, "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?").run(notBefore, error, id);
+}
+
+export function markFailed(db: Db, id: number, error: string): void {
+  stmt(db, "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?").run(error, id);
+}
+
+export function deferMessage(db: Db, id: number, notBefore: number, reason: string): void {
+  stmt(db, 'UPDATE outbox SET not_before = ?, last_error = ? WHERE id = ?').run(notBefore, reason, id);
+}
+
+/**
+ * After a crash, a message left in 'sending' may or may not have reached the platform.
+ * Sending it again could duplicate it, so it is parked as 'uncertain' (at most once).
+ */
+export function parkInterruptedSends(db: Db): number {
+  return stmt(db, "UPDATE outbox SET status = 'uncertain', last_error = 'process stopped during send' WHERE status = 'sending'").run().changes;
+}
+
+export function lastSentAt(db: Db, platform: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(sent_at) AS t FROM outbox WHERE platform = ? AND status = 'sent'").get(platform) as { t: number | null };
+  return r.t ?? undefined;
+}
+
+export function lastSentToChat(db: Db, platform: string, chatId: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(sent_at) AS t FROM outbox WHERE chat_id = ? AND platform = ? AND status = 'sent'").get(chatId, platform) as {
+    t: number | null;
+  };
+  return r.t ?? undefined;
+}
+
+export function countSentSince(db: Db, platform: string, since: number): number {
+  return (stmt(db, "SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND status = 'sent' AND sent_at >= ?").get(platform, since) as { n: number })
+    .n;
+}
+
+export function messagesFor(db: Db, args: { chatId?: string; memberId?: string; limit: number }): OutboxRow[] {
+  if (args.chatId) return stmt(db, 'SELECT * FROM outbox WHERE chat_id = ? ORDER BY id DESC LIMIT ?').all(args.chatId, args.limit) as OutboxRow[];
+  return stmt(db, 'SELECT * FROM outbox WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(args.memberId, args.limit) as OutboxRow[];
+}
+
+export function outboxCounts(db: Db): Record<string, number> {
+  const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as { status: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
