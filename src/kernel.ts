@@ -139,14 +139,14 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /**
    * Virtual time: moves the clock forward to `target`, running every job and sending every
-   * message that falls due on the way, in time order.
+   * message that falls due on the way, in time order. With `settleOnly`, the clock stops at the
+   * last thing that happened instead of at `target` (the bot finishing its replies).
    */
-  async runUntil(target: number, afterStep?: () => Promise<void>): Promise<void> {
+  async runUntil(target: number, opts: { settleOnly?: boolean } = {}): Promise<void> {
     const clock = this.opts.clock as VirtualClock;
     for (;;) {
       const ran = this.engine.runDueJobs(clock.now());
       const sent = await this.outbox.dispatch();
-      await afterStep?.();
       const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt()].filter((t): t is number => t !== undefined);
       if (candidates.length === 0) break;
       const next = Math.min(...candidates);
@@ -158,7 +158,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       }
       clock.set(next);
     }
-    if (target > clock.now()) clock.set(target);
+    if (!opts.settleOnly && target > clock.now()) clock.set(target);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { runCheck } from './check.js';
+import { runWhy } from './why.js';
+import { runScenarioCommand } from '../testing/runner.js';
+
+const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
+
+Usage:
+  kequn start [--config DIR]                 start the bot, the web playground and /healthz
+  kequn test [--config DIR] FILE_OR_DIR...   play conversation tests (see docs/scenarios.md)
+  kequn check [--config DIR]                 validate the configuration
+  kequn why <member> [--config DIR] [--limit N]
+                                             why rules did or did not fire for a member
+  kequn help                                 this text
+
+Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
+WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const write = (line: string) => process.stdout.write(line + '\n');
+  const parsed = () =>
+    parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, limit: { type: 'string' } },
+    });
+  try {
+    switch (command) {
+      case 'start':
+      {
+        // Loaded on demand: the web server and platform SDKs are not needed by test/check/why.
+        const { runStart } = await import('./start.js');
+        return await runStart({ configDir: parsed().values.config ?? 'config' });
+      }
+      case 'test': {
+        const a = parsed();
+        return await runScenarioCommand(a.positionals, { configDir: a.values.config, write });
+      }
+      case 'check':
+        return runCheck({ configDir: parsed().values.config ?? 'config', write });
+      case 'why': {
+        const a = parsed();
+        if (a.positionals.length !== 1) {
+          write('usage: kequn why <member> [--config DIR] [--limit N]   (member: id, WeChat id or display name)');
+          return 2;
+        }
+        const limit = a.values.limit !== undefined ? Number(a.values.limit) : 20;
+        if (!Number.isInteger(limit) || limit < 1) {
+          write('--limit takes a positive whole number');
+          return 2;
+        }
+        return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        write(USAGE);
+        return 0;
+      default:
+        write(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      write(`${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

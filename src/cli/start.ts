@@ -1,0 +1,53 @@
+import { createApp, waitReady, wechatModeFromEnv } from '../app.js';
+import { watchConfig } from '../config/watch.js';
+import { createLogger } from '../log.js';
+import { OffsetClock, systemClock } from '../schedule/clock.js';
+import { createWebApp, startWebServer } from '../web/server.js';
+import { loadConfigOrReport } from './check.js';
+
+/**
+ * `kequn start`: the bot, the outbox and scheduler, and the web server. On the embedded
+ * default (no WeChat token) the platform is the simulated WeChat and the playground is on.
+ */
+export async function runStart(opts: { configDir: string }): Promise<number> {
+  const t0 = performance.now();
+  const write = (line: string) => process.stdout.write(line + '\n');
+  const config = loadConfigOrReport(opts.configDir, write);
+  if (!config) return 2;
+  const log = createLogger();
+  const wechat = wechatModeFromEnv(process.env);
+  // The playground may fast-forward time to show the drip; a real account runs on the system clock.
+  const clock = wechat.kind === 'simulated' ? new OffsetClock() : systemClock;
+  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat });
+  await app.kernel.start();
+  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
+  const host = process.env.KEQUN_HOST ?? config.web.host;
+  const port = process.env.KEQUN_PORT !== undefined ? Number(process.env.KEQUN_PORT) : config.web.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    write(`KEQUN_PORT must be a port number, got "${process.env.KEQUN_PORT}"`);
+    return 2;
+  }
+  const server = await startWebServer(createWebApp({ app, clock, log }), { host, port });
+  if (wechat.kind === 'simulated') await waitReady(() => app.kernel.isReady());
+  const ms = Math.round(performance.now() - t0);
+  write('');
+  write(`kequn is running (${config.course.name}) — ready in ${ms} ms`);
+  write(`  WeChat:     ${wechat.kind === 'simulated' ? 'simulated (no account needed)' : 'puppet service' + (wechat.endpoint ? ` at ${wechat.endpoint}` : '')}`);
+  if (app.sim) write(`  playground: ${server.url}/playground`);
+  write(`  health:     ${server.url}/healthz`);
+  write(`  data:       ${config.dataPath}`);
+  write('  stop with Ctrl+C');
+  write('');
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  stopWatching();
+  await server.close();
+  await app.stop();
+  return 0;
+}

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { openStore } from '../store/db.js';
+import { findMembers, identitiesOf, stageHistory, tagsOf } from '../store/members.js';
+import { recentTraces } from '../store/traces.js';
+import { localParts } from '../util/localtime.js';
+import { loadConfigOrReport } from './check.js';
+
+/**
+ * `kequn why <member>`: the recent rule trace for a member — for each event, which rules
+ * matched and, for those that did not, which conditions failed and what the facts were.
+ */
+export function runWhy(opts: { configDir: string; query: string; limit: number; write: (line: string) => void }): number {
+  const { write } = opts;
+  const config = loadConfigOrReport(opts.configDir, write);
+  if (!config) return 2;
+  if (!existsSync(config.dataPath)) {
+    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
+    return 1;
+  }
+  const db = openStore(config.dataPath);
+  try {
+    const members = findMembers(db, opts.query);
+    if (members.length === 0) {
+      write(`no member matches "${opts.query}" (give a member id, a WeChat id or a display name)`);
+      return 1;
+    }
+    if (members.length > 1) {
+      write(`"${opts.query}" matches ${members.length} members; use one of these ids:`);
+      for (const m of members) write(`  ${m.id}  ${m.display_name}  (${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')})`);
+      return 1;
+    }
+    const m = members[0]!;
+    const tz = config.course.timezone;
+    const when = (t: number) => {
+      const p = localParts(t, tz);
+      const two = (n: number) => String(n).padStart(2, '0');
+      return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
+    };
+    write(`${m.display_name} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
+    write(`identities: ${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}`);
+    write(`stages: ${stageHistory(db, m.id).map((t) => `${t.to_stage} (${t.rule_id ?? t.actor}, ${when(t.at)})`).join(' → ')}`);
+    const traces = recentTraces(db, m.id, opts.limit).reverse();
+    if (traces.length === 0) {
+      write('no rule has been checked for this member yet');
+      return 0;
+    }
+    write(`last ${traces.length} rule checks, oldest first:`);
+    let lastKey = '';
+    for (const t of traces) {
+      const key = t.event_id !== null ? `e${t.event_id}` : `j${t.job_id}`;
+      const detail = JSON.parse(t.detail) as { trigger: string; conditions: { condition: string; actual: unknown; ok: boolean }[]; actions: string[] };
+      if (key !== lastKey) {
+        write(`${when(t.at)}  ${t.event_id !== null ? `event #${t.event_id} ${t.event_type}` : `scheduled job #${t.job_id}`} (${detail.trigger})`);
+        lastKey = key;
+      }
+      write(`  ${t.matched ? '✓ fired  ' : '✗ skipped'} ${t.rule_id}`);
+      for (const c of detail.conditions) {
+        if (!t.matched || !c.ok) write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${c.condition} — was ${JSON.stringify(c.actual)}`);
+      }
+      for (const a of detail.actions) write(`      → ${a}`);
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}

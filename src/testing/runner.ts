@@ -1,0 +1,298 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createApp, simulatedRoomId, waitReady, type App } from '../app.js';
+import type { ChatEvent } from '../bot/events.js';
+import type { SimSent } from '../bot/simulator.js';
+import { ConfigError, formatProblem } from '../config/errors.js';
+import { loadConfig, type CourseConfig } from '../config/load.js';
+import type { HandleResult } from '../flows/engine.js';
+import { silentLogger } from '../log.js';
+import { VirtualClock } from '../schedule/clock.js';
+import { findMemberByIdentity, tagsOf } from '../store/members.js';
+import { localParts } from '../util/localtime.js';
+import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
+
+/** Virtual time the bot gets after each step to finish replying (outbox pacing). */
+const SETTLE_MS = 5 * 60_000;
+/** Real time to wait for the platform to deliver a simulated member's action to the bot. */
+const DELIVERY_TIMEOUT_MS = 5_000;
+
+export interface Outcome {
+  name: string;
+  file: string;
+  ok: boolean;
+  failure?: string;
+}
+
+/** Thrown for a scenario that cannot run as written (exit code 2), as opposed to a failing one. */
+export class MalformedScenario extends Error {}
+
+/**
+ * `kequn test`: runs every scenario file (directories recursively), each on a fresh in-memory
+ * store with a virtual clock, and prints one line per scenario and a closing count.
+ * Returns the exit code: 0 all passed, 1 some failed, 2 malformed scenario or config.
+ */
+export async function runScenarioCommand(paths: string[], opts: { configDir?: string; write: (line: string) => void }): Promise<number> {
+  const files = paths.flatMap((p) => collectFiles(resolve(p)));
+  if (files.length === 0) {
+    opts.write(`no scenario files (*.yaml) found in ${paths.join(', ') || '(nothing given)'}`);
+    return 2;
+  }
+  const configs = new Map<string, CourseConfig>();
+  let passed = 0;
+  let failed = 0;
+  let malformed = false;
+  for (const file of files) {
+    const { scenario, problems } = parseScenario(file);
+    if (!scenario) {
+      malformed = true;
+      failed++;
+      opts.write(`FAIL ${file} (malformed scenario)`);
+      for (const p of problems) opts.write(`  ${formatProblem(p)}`);
+      continue;
+    }
+    const configDir = scenario.configDir ?? resolve(opts.configDir ?? 'config');
+    let config = configs.get(configDir);
+    if (!config) {
+      try {
+        config = loadConfig(configDir);
+        configs.set(configDir, config);
+      } catch (e) {
+        malformed = true;
+        failed++;
+        opts.write(`FAIL ${scenario.name} (configuration ${configDir} is invalid)`);
+        if (e instanceof ConfigError) for (const p of e.problems) opts.write(`  ${formatProblem(p)}`);
+        else opts.write(`  ${(e as Error).message}`);
+        continue;
+      }
+    }
+    let outcome: Outcome;
+    try {
+      outcome = await runScenario(scenario, config);
+    } catch (e) {
+      if (!(e instanceof MalformedScenario)) throw e;
+      malformed = true;
+      outcome = { name: scenario.name, file: scenario.file, ok: false, failure: e.message };
+    }
+    if (outcome.ok) {
+      passed++;
+      opts.write(`ok   ${outcome.name}`);
+    } else {
+      failed++;
+      opts.write(`FAIL ${outcome.name}`);
+      for (const line of (outcome.failure ?? '').split('\n')) opts.write(`  ${line}`);
+    }
+  }
+  opts.write(`${passed} passed, ${failed} failed`);
+  return malformed ? 2 : failed > 0 ? 1 : 0;
+}
+
+function collectFiles(path: string): string[] {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return [];
+  }
+  if (st.isFile()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => {
+      const p = join(path, name);
+      return statSync(p).isDirectory() ? collectFiles(p) : /\.ya?ml$/.test(name) ? [p] : [];
+    });
+}
+
+/** A deterministic PRNG so outbox jitter (and so timings) repeat from run to run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs one scenario through the real pipeline on the simulated WeChat. */
+export async function runScenario(scenario: Scenario, baseConfig: CourseConfig): Promise<Outcome> {
+  if (scenario.platform === 'telegram') {
+    throw new MalformedScenario(`${scenario.file}: platform telegram is not available until the Telegram adapter exists`);
+  }
+  // Roles given in the scenario's users apply by platform id, like roles in the config.
+  const config: CourseConfig = {
+    ...baseConfig,
+    roleOf: (platform, id) => {
+      const r = scenario.users[id]?.role;
+      return r ?? baseConfig.roleOf(platform, id);
+    },
+  };
+  const clock = new VirtualClock(scenario.start ?? Date.now());
+  const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath: ':memory:', random: seededRandom(42) });
+  const run = new ScenarioRun(scenario, config, app, clock);
+  try {
+    await app.kernel.start();
+    await waitReady(() => app.kernel.isReady());
+    for (const [handle, u] of Object.entries(scenario.users)) app.sim!.user(handle, u.name);
+    for (let i = 0; i < scenario.steps.length; i++) {
+      const { step, line } = scenario.steps[i]!;
+      const failure = await run.step(step);
+      if (failure) {
+        return { name: scenario.name, file: scenario.file, ok: false, failure: `step ${i + 1} (${scenario.file}:${line}): ${failure}\n${run.transcript()}` };
+      }
+    }
+    return { name: scenario.name, file: scenario.file, ok: true };
+  } finally {
+    await app.stop();
+  }
+}
+
+class ScenarioRun {
+  private cursors = new Map<string, number>();
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly config: CourseConfig,
+    private readonly app: App,
+    private readonly clock: VirtualClock,
+  ) {}
+
+  private get sim() {
+    return this.app.sim!;
+  }
+
+  private roomId(group: string): string {
+    const g = this.config.groups[group];
+    if (!g) throw new MalformedScenario(`unknown group "${group}" (groups in config: ${Object.keys(this.config.groups).join(', ')})`);
+    return g.wechat ?? simulatedRoomId(group);
+  }
+
+  private user(handle: string): string {
+    this.sim.user(handle, this.scenario.users[handle]?.name ?? handle);
+    return handle;
+  }
+
+  /** Performs a member's action and waits until the bot has handled the resulting event. */
+  private async act(match: (e: ChatEvent) => boolean, action: () => void): Promise<HandleResult> {
+    const handled = new Promise<HandleResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.app.kernel.off('handled', listener);
+        reject(new Error('the platform did not deliver the event to the bot within 5 s'));
+      }, DELIVERY_TIMEOUT_MS);
+      const listener = (e: ChatEvent, r: HandleResult) => {
+        if (!match(e)) return;
+        clearTimeout(timer);
+        this.app.kernel.off('handled', listener);
+        resolve(r);
+      };
+      this.app.kernel.on('handled', listener);
+    });
+    action();
+    const r = await handled;
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    return r;
+  }
+
+  /** Runs one step; returns a failure message, or undefined when it passed. */
+  async step(step: Step): Promise<string | undefined> {
+    switch (step.kind) {
+      case 'join': {
+        const room = this.roomId(step.group);
+        const user = this.user(step.user);
+        const via = step.via ? this.user(step.via) : undefined;
+        await this.act((e) => e.type === 'member.joined' && e.user.id === user && e.group.id === room, () => this.sim.join(user, room, via));
+        return undefined;
+      }
+      case 'leave': {
+        const room = this.roomId(step.group);
+        const user = this.user(step.user);
+        if (!this.sim.isMember(room, user)) return `${step.user} is not in ${step.group}, so cannot leave it`;
+        await this.act((e) => e.type === 'member.left' && e.user.id === user && e.group.id === room, () => this.sim.leave(user, room));
+        return undefined;
+      }
+      case 'say': {
+        const user = this.user(step.user);
+        const room = step.group ? this.roomId(step.group) : undefined;
+        await this.act(
+          (e) => e.type === 'message' && e.user.id === user && (room ? e.chat.kind === 'group' && e.chat.group.id === room : e.chat.kind === 'dm'),
+          () => this.sim.say(user, room ? { roomId: room } : 'bot', step.text),
+        );
+        return undefined;
+      }
+      case 'wait':
+        await this.app.kernel.runUntil(this.clock.now() + step.ms);
+        return undefined;
+      case 'pay':
+      case 'refund':
+        throw new MalformedScenario(`"${step.kind}" is not available until payments exist (the order service issue)`);
+      case 'expect': {
+        const { messages, label } = this.since(step.to);
+        const matching = messages.filter((m) => matches(m.text, step.contains, step.matches));
+        const what = step.contains !== undefined ? `containing "${step.contains}"` : step.matches ? `matching /${step.matches.source}/` : '';
+        if (step.count !== undefined) {
+          return matching.length === step.count ? undefined : `expected ${step.count} message(s) to ${label} ${what}, got ${matching.length}`;
+        }
+        return matching.length > 0 ? undefined : `expected a message to ${label} ${what}, got ${messages.length ? messages.length + ' other message(s)' : 'none'}`;
+      }
+      case 'expect_none': {
+        const { messages, label } = this.since(step.to);
+        const matching = messages.filter((m) => matches(m.text, step.contains, undefined));
+        if (matching.length === 0) return undefined;
+        return `expected no message to ${label}${step.contains !== undefined ? ` containing "${step.contains}"` : ''}, got: ${JSON.stringify(matching[0]!.text.slice(0, 120))}`;
+      }
+      case 'expect_stage': {
+        if (!this.config.stageIds.includes(step.is)) throw new MalformedScenario(`unknown stage "${step.is}" (stages: ${this.config.stageIds.join(', ')})`);
+        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
+        return m.stage === step.is ? undefined : `expected ${step.user} in stage ${step.is}, but the stage is ${m.stage}`;
+      }
+      case 'expect_tag': {
+        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
+        const tags = tagsOf(this.app.db, m.id);
+        return tags.includes(step.has) ? undefined : `expected ${step.user} to carry tag "${step.has}", tags: ${tags.join(', ') || 'none'}`;
+      }
+    }
+  }
+
+  /** Messages to a target since the previous expectation on it; moves that target's cursor. */
+  private since(target: Target): { messages: SimSent[]; label: string } {
+    const chatId = target.kind === 'group' ? this.roomId(target.handle) : target.handle;
+    const kind = target.kind === 'group' ? 'group' : 'dm';
+    const key = `${kind}:${chatId}`;
+    const from = this.cursors.get(key) ?? 0;
+    const messages = this.sim.sent.filter((m) => m.seq > from && m.chatKind === kind && m.chatId === chatId);
+    this.cursors.set(key, this.sim.sent.at(-1)?.seq ?? 0);
+    return { messages, label: target.kind === 'group' ? `#${target.handle}` : `@${target.handle}` };
+  }
+
+  /** The last messages the bot sent, with virtual times, for a failure report. */
+  transcript(): string {
+    const tz = this.config.course.timezone;
+    const recent = this.sim.sent.slice(-8);
+    const now = localParts(this.clock.now(), tz);
+    const lines = [`  virtual time now ${fmt(now)} (${tz}); last ${recent.length} message(s) the bot sent:`];
+    for (const m of recent) {
+      const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${m.chatId}`;
+      lines.push(`    ${fmt(localParts(m.at, tz))} ${target}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+    }
+    if (recent.length === 0) lines.push('    (none)');
+    return lines.join('\n');
+  }
+
+  private handleOfRoom(roomId: string): string {
+    return Object.keys(this.config.groups).find((h) => this.roomId(h) === roomId) ?? roomId;
+  }
+}
+
+function matches(text: string, contains: string | undefined, re: RegExp | undefined): boolean {
+  if (contains !== undefined) return text.includes(contains);
+  if (re) return re.test(text);
+  return true;
+}
+
+function fmt(p: { year: number; month: number; day: number; hour: number; minute: number; second: number }): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { runScenarioCommand } from '../../src/testing/runner.js';
+
+async function run(paths: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await runScenarioCommand(paths, { write: (l) => out.push(l) });
+  return { code, out };
+}
+
+describe('kequn test (conversation tests)', () => {
+  it('plays the course scenarios and they pass', async () => {
+    const { code, out } = await run(['test/scenarios']);
+    expect(out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+    expect(out.filter((l) => l.startsWith('ok   ')).length).toBeGreaterThanOrEqual(4);
+    expect(code).toBe(0);
+  });
+
+  it('reports a failing expectation with the step, the file line and a transcript, exit 1', async () => {
+    const { code, out } = await run(['test/fixtures/scenarios/failing.yaml']);
+    expect(code).toBe(1);
+    expect(out[0]).toBe('FAIL expects a message the bot never sends');
+    const text = out.join('\n');
+    expect(text).toMatch(/step 2 \(.*failing\.yaml:5\): expected a message to @erin containing "这句话机器人不会说"/);
+    expect(text).toContain('#python-101: 欢迎 erin');
+    expect(out.at(-1)).toBe('0 passed, 1 failed');
+  });
+
+  it('rejects a malformed scenario with file, line and key, exit 2', async () => {
+    const { code, out } = await run(['test/fixtures/scenarios/malformed.yaml']);
+    expect(code).toBe(2);
+    expect(out.join('\n')).toMatch(/malformed\.yaml:4 steps\[1\]\.expect.*contians/);
+  });
+
+  it('rejects an unknown group and pay (before payments exist) as malformed, exit 2', async () => {
+    const a = await run(['test/fixtures/scenarios/unknown-group.yaml']);
+    expect(a.code).toBe(2);
+    expect(a.out.join('\n')).toContain('unknown group "no-such-group"');
+    const b = await run(['test/fixtures/scenarios/pay.yaml']);
+    expect(b.code).toBe(2);
+    expect(b.out.join('\n')).toContain('not available until payments exist');
+  });
+
+  it('exits 2 when given nothing to run', async () => {
+    const { code } = await run(['test/fixtures/does-not-exist']);
+    expect(code).toBe(2);
+  });
+});
