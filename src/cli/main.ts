@@ -1,7 +1,4 @@
 import { parseArgs } from 'node:util';
-import { runCheck } from './check.js';
-import { runWhy } from './why.js';
-import { runScenarioCommand } from '../testing/runner.js';
 
 const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
 
@@ -25,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: { config: { type: 'string', short: 'c' }, limit: { type: 'string' } },
     });
+  // Commands are loaded on demand: `check` should not pay for loading Wechaty.
   try {
     switch (command) {
       case 'start':
@@ -35,10 +33,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'test': {
         const a = parsed();
+        const { runScenarioCommand } = await import('../testing/runner.js');
         return await runScenarioCommand(a.positionals, { configDir: a.values.config, write });
       }
-      case 'check':
+      case 'check': {
+        const { runCheck } = await import('./check.js');
         return runCheck({ configDir: parsed().values.config ?? 'config', write });
+      }
       case 'why': {
         const a = parsed();
         if (a.positionals.length !== 1) {
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
           write('--limit takes a positive whole number');
           return 2;
         }
+        const { runWhy } = await import('./why.js');
         return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
       }
       case undefined:

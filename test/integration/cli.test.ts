@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createApp, waitReady } from '../../src/app.js';
+import { silentLogger } from '../../src/log.js';
+import { VirtualClock } from '../../src/schedule/clock.js';
+
+async function kequn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile('node', ['bin/kequn.mjs', ...args], { env: { ...process.env, ...env } }, (err, stdout) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout) });
+    });
+  });
+}
+
+function brokenConfig(edit: (dir: string) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kequn-cfg-'));
+  cpSync('config', dir, { recursive: true });
+  edit(dir);
+  return dir;
+}
+
+describe('kequn CLI', () => {
+  it('check: the demo configuration is valid', async () => {
+    const r = await kequn(['check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/configuration config is valid: 2 groups/);
+  });
+
+  it('check: every problem is printed with file:line and key path, exit 2', async () => {
+    const dir = brokenConfig((d) => {
+      const rules = readFileSync(join(d, 'rules.yaml'), 'utf8').replace('reply: welcome_group', 'reply: welcom_group');
+      writeFileSync(join(d, 'rules.yaml'), rules);
+      writeFileSync(join(d, 'templates.yaml'), readFileSync(join(d, 'templates.yaml'), 'utf8') + 'extra: "hi {nickname}"\n');
+    });
+    const r = await kequn(['check', '--config', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/rules\.yaml:\d+ rules\[0\]\.do\[0\]\.reply: unknown template "welcom_group"/);
+    expect(r.stdout).toMatch(/templates\.yaml:\d+ extra: unknown template variable \{nickname\}/);
+  });
+
+  it('why: shows which rules fired and which conditions failed for a member', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kequn-why-'));
+    const dbPath = join(dir, 'kequn.db');
+    const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
+    const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
+    const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
+    await app.kernel.start();
+    await waitReady(() => app.kernel.isReady());
+    app.sim!.user('frank', 'Frank');
+    const joined = new Promise((r) => app.kernel.once('handled', r));
+    app.sim!.join('frank', 'python-101@chatroom');
+    await joined;
+    await app.stop();
+
+    const r = await kequn(['why', 'Frank'], { KEQUN_DATA: dbPath });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Frank');
+    expect(r.stdout).toMatch(/stage trial/);
+    expect(r.stdout).toMatch(/✓ fired\s+welcome-newcomer/);
+    // rejoin-quietly did not fire, and why says which condition failed with its value.
+    expect(r.stdout).toMatch(/✗ skipped rejoin-quietly/);
+    expect(r.stdout).toMatch(/FAIL stage eq "churned" — was "prospect"/);
+
+    const missing = await kequn(['why', 'nobody'], { KEQUN_DATA: dbPath });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('no member matches "nobody"');
+  });
+
+  it('rejects unknown commands and options with usage, exit 2', async () => {
+    expect((await kequn(['frobnicate'])).code).toBe(2);
+    expect((await kequn(['check', '--bogus'])).code).toBe(2);
+  });
+});
