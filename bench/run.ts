@@ -1,0 +1,9 @@
+/** `npm run bench`: every benchmark in bench/, one table. */
+import { writeFileSync } from 'node:fs';
+import { benchPipeline } from './pipeline.js';
+import { report } from './report.js';
+
+const results = [...(await benchPipeline())];
+report(results);
+writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
+process.exit(0);
