@@ -8,6 +8,7 @@ import { Engine, type HandleResult } from './flows/engine.js';
 import { registry } from './flows/index.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from './store/db.js';
+import { syncGroups } from './store/groups.js';
 import { nextJobDueAt } from './store/jobs.js';
 import type { OutboxRow } from './store/outbox.js';
 
@@ -76,10 +77,22 @@ export class Kernel extends EventEmitter<KernelEvents> {
   /** Replaces the configuration (live reload); in-flight events finish on the old one. */
   setConfig(config: CourseConfig): void {
     this.config = config;
+    this.syncGroups();
+  }
+
+  private syncGroups(): void {
+    const groups = Object.entries(this.config.groups).map(([id, g]) => ({
+      id,
+      name: g.name,
+      kind: g.kind,
+      platformIds: (['wechat', 'telegram'] as const).flatMap((platform) => (g[platform] ? [{ platform, id: g[platform] }] : [])),
+    }));
+    syncGroups(this.opts.db, groups, this.opts.clock.now());
   }
 
   async start(): Promise<void> {
     const { log, clock } = this.opts;
+    this.syncGroups();
     this.outbox.recover();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());

@@ -141,4 +141,23 @@ CREATE TABLE kv (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'groups',
+    sql: `
+-- Course groups as configured, kept in the store so reports and other processes see them.
+CREATE TABLE groups (
+  id          TEXT PRIMARY KEY,              -- handle from config
+  name        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE TABLE group_platform_ids (
+  platform     TEXT NOT NULL,
+  platform_id  TEXT NOT NULL,
+  group_id     TEXT NOT NULL REFERENCES groups(id),
+  PRIMARY KEY (platform, platform_id)
+);
+`,
+  },
 ];

@@ -1,0 +1,37 @@
+import type { Db } from './db.js';
+import { inTransaction } from './db.js';
+import { stmt } from './statements.js';
+
+export interface GroupRow {
+  id: string;
+  name: string;
+  kind: string;
+  updated_at: number;
+}
+
+/**
+ * Mirrors the configured course groups into the store (at start and on every reload). Groups
+ * removed from config stay, so history keeps its names; their platform ids are dropped.
+ */
+export function syncGroups(
+  db: Db,
+  groups: { id: string; name: string; kind: string; platformIds: { platform: string; id: string }[] }[],
+  now: number,
+): void {
+  inTransaction(db, () => {
+    stmt(db, 'DELETE FROM group_platform_ids').run();
+    for (const g of groups) {
+      stmt(db, 'INSERT INTO groups (id, name, kind, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at').run(
+        g.id,
+        g.name,
+        g.kind,
+        now,
+      );
+      for (const p of g.platformIds) stmt(db, 'INSERT INTO group_platform_ids (platform, platform_id, group_id) VALUES (?, ?, ?)').run(p.platform, p.id, g.id);
+    }
+  });
+}
+
+export function listGroups(db: Db): GroupRow[] {
+  return stmt(db, 'SELECT * FROM groups ORDER BY id').all() as GroupRow[];
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
+import { listGroups, syncGroups } from '../../src/store/groups.js';
+import { stmt } from '../../src/store/statements.js';
+
+describe('groups in the store', () => {
+  it('mirrors the configured groups and follows renames and removed platform ids', () => {
+    const db = openStore(':memory:');
+    syncGroups(db, [{ id: 'py', name: 'Python', kind: 'trial', platformIds: [{ platform: 'wechat', id: 'a@chatroom' }] }], 1);
+    syncGroups(db, [{ id: 'py', name: 'Python 入门', kind: 'trial', platformIds: [] }, { id: 'vip', name: 'VIP', kind: 'paid', platformIds: [] }], 2);
+    expect(listGroups(db).map((g) => [g.id, g.name])).toEqual([
+      ['py', 'Python 入门'],
+      ['vip', 'VIP'],
+    ]);
+    expect((stmt(db, 'SELECT COUNT(*) AS n FROM group_platform_ids').get() as { n: number }).n).toBe(0);
+  });
+
+  it('applies migrations once: reopening a store changes nothing', () => {
+    const db = openStore(':memory:');
+    const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    expect(versions).toEqual([1, 2]);
+  });
+});
