@@ -115,7 +115,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       result = { status: 'ignored', reason: `error: ${(e as Error).message}`, fired: [], messages: 0 };
     }
     log.info(
-      { event: event.eventId, id: result.eventRowId, type: event.type, member: result.memberId, status: result.status, fired: result.fired, messages: result.messages, reason: result.reason },
+      { event: event.eventId, id: result.eventRowId, type: event.type, group: groupIdOf(event), member: result.memberId, status: result.status, fired: result.fired, messages: result.messages, reason: result.reason },
       'event',
     );
     this.emit('handled', event, result);
@@ -182,4 +182,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
       await adapter.stop().catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'adapter stop failed'));
     }
   }
+}
+
+function groupIdOf(event: ChatEvent): string | undefined {
+  if (event.type === 'message') return event.chat.kind === 'group' ? event.chat.group.id : undefined;
+  return event.group.id;
 }

@@ -73,6 +73,12 @@ export interface ChatAdapter {
   isReady(): boolean;
 }
 
+/**
+ * Thrown by an adapter's `send` when retrying can never help (kicked from the group, blocked,
+ * not a friend): the outbox marks the message failed at once instead of retrying.
+ */
+export class PermanentSendError extends Error {}
+
 /** Longest text kept from one incoming message; the rest is cut (and the event says so). */
 export const MAX_TEXT_CHARS = 4000;
 
@@ -81,6 +87,10 @@ export function cleanText(raw: unknown): string {
   if (typeof raw !== 'string') return '';
   // eslint-disable-next-line no-control-regex
   let s = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
-  if (s.length > MAX_TEXT_CHARS) s = s.slice(0, MAX_TEXT_CHARS);
+  if (s.length > MAX_TEXT_CHARS) {
+    s = s.slice(0, MAX_TEXT_CHARS);
+    // Never keep half of a surrogate pair (an emoji cut at the cap).
+    if (/[\ud800-\udbff]$/.test(s)) s = s.slice(0, -1);
+  }
   return s;
 }

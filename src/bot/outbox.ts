@@ -15,10 +15,9 @@ import {
 import { stmt } from '../store/statements.js';
 import type { Clock } from '../schedule/clock.js';
 import { inWindow, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
-import type { ChatAdapter } from './events.js';
+import { PermanentSendError, type ChatAdapter } from './events.js';
 
-/** Thrown by an adapter when retrying can never help (kicked from the group, blocked). */
-export class PermanentSendError extends Error {}
+export { PermanentSendError };
 
 /** How many of the oldest pending messages are considered per platform when picking the next send. */
 const WINDOW = 100;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { ContactInterface, MessageInterface, RoomInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
-import { cleanText, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
+import { cleanText, PermanentSendError, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
 
 /**
  * WeChat through Wechaty. The same adapter runs in production (wechaty-puppet-service), in the
@@ -110,7 +110,9 @@ export class WechatyAdapter implements ChatAdapter {
       await room.say(message.text);
     } else {
       const contact = await this.bot.Contact.find({ id: message.chat.id });
-      if (!contact) throw new Error(`wechat: contact ${message.chat.id} not found`);
+      if (!contact) throw new PermanentSendError(`wechat: contact ${message.chat.id} not found`);
+      // A personal account can only message its friends; retrying would only burn send slots.
+      if (contact.friend() === false) throw new PermanentSendError(`wechat: ${message.chat.id} is not a friend of the bot account; private messages cannot reach them`);
       await contact.say(message.text);
     }
   }
