@@ -16,6 +16,30 @@ export interface SimSent {
 export const SIM_BOT_ID = 'kequn-bot';
 
 /**
+ * One line of the simulated world's timeline, both sides of every conversation: what the members
+ * did (said, joined, left) and what the bot sent, in the order it happened. The playground renders
+ * it; `sent` stays the bot-only transcript the scenario runner asserts on.
+ *
+ * @example sim.activity.filter((a) => a.chatKind === 'dm' && a.chatId === 'alice') // Alice's private chat
+ */
+export interface SimActivity {
+  /** Position in the timeline (1, 2, 3…), shared by both sides so they interleave correctly. */
+  n: number;
+  kind: 'bot' | 'member' | 'joined' | 'left';
+  chatKind: 'group' | 'dm';
+  /** Room id for groups, the person's contact id for DMs (as in SimSent). */
+  chatId: string;
+  /** The member who acted; null for the bot. */
+  userId: string | null;
+  /** Message text; empty for joins and leaves. */
+  text: string;
+  at: number;
+}
+
+/** Oldest timeline lines are dropped beyond this, so a long-running playground stays small. */
+const MAX_ACTIVITY = 20_000;
+
+/**
  * The simulated WeChat of the playground and `kequn test`: Wechaty's own mock puppet, driven as
  * the members would drive a phone. The bot talks to it through the real Wechaty adapter, either
  * in-process or over wechaty-puppet-service gRPC (the puppet then lives in a PuppetServer).
@@ -27,6 +51,10 @@ export class SimulatedWeChat {
   private seq = 0;
   private botContact: mock.ContactMock;
   private listeners = new Set<(s: SimSent) => void>();
+  /** Both sides of every conversation, in order (see SimActivity). */
+  readonly activity: SimActivity[] = [];
+  private activitySeq = 0;
+  private activityListeners = new Set<(a: SimActivity) => void>();
 
   constructor(
     private readonly opts: { botName: string; now: () => number },
@@ -46,6 +74,7 @@ export class SimulatedWeChat {
       };
       this.sent.push(s);
       for (const l of this.listeners) l(s);
+      this.record({ kind: 'bot', chatKind: s.chatKind, chatId: s.chatId, userId: null, text: s.text });
     });
     // Log the bot in as soon as its puppet starts (in-process or behind a PuppetServer).
     this.puppet.on('start', () => {
@@ -61,6 +90,19 @@ export class SimulatedWeChat {
   onSent(listener: (s: SimSent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called for every new line of the activity timeline. Returns an unsubscribe function. */
+  onActivity(listener: (a: SimActivity) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  private record(a: Omit<SimActivity, 'n' | 'at'>): void {
+    const line: SimActivity = { n: ++this.activitySeq, ...a, at: this.opts.now() };
+    this.activity.push(line);
+    if (this.activity.length > MAX_ACTIVITY) this.activity.splice(0, this.activity.length - MAX_ACTIVITY);
+    for (const l of this.activityListeners) l(line);
   }
 
   /** A simulated person; created on first use. Their handle is their WeChat id. */
@@ -91,6 +133,7 @@ export class SimulatedWeChat {
   join(userId: string, roomId: string, viaId?: string): void {
     const room = this.mocker.RoomMock.load(roomId);
     const user = this.mocker.ContactMock.load(userId);
+    this.record({ kind: 'joined', chatKind: 'group', chatId: roomId, userId, text: '' });
     // The mock puppet needs an inviter; "invited by themself" is how the adapter sees a QR join.
     room.add(user).by(viaId ? this.mocker.ContactMock.load(viaId) : user);
   }
@@ -98,17 +141,21 @@ export class SimulatedWeChat {
   leave(userId: string, roomId: string): void {
     const room = this.mocker.RoomMock.load(roomId);
     const user = this.mocker.ContactMock.load(userId);
+    this.record({ kind: 'left', chatKind: 'group', chatId: roomId, userId, text: '' });
     room.remove(user).by(user);
   }
 
   /** A message from a member, in a room or privately to the bot. `@<bot name>` mentions the bot. */
   say(userId: string, to: { roomId: string } | 'bot', text: string): void {
     const user = this.mocker.ContactMock.load(userId);
-    if (to === 'bot') {
+    const room = to === 'bot' ? undefined : this.mocker.RoomMock.load(to.roomId);
+    // Recorded before the puppet delivers it, so the member's line precedes the bot's answer.
+    this.record({ kind: 'member', chatKind: room ? 'group' : 'dm', chatId: room ? room.id : userId, userId, text });
+    if (!room) {
       user.say(text).to(this.botContact);
     } else {
       const mentions = text.includes(`@${this.opts.botName}`) ? [this.botContact] : [];
-      user.say(text, mentions).to(this.mocker.RoomMock.load(to.roomId));
+      user.say(text, mentions).to(room);
     }
   }
 }
