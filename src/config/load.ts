@@ -148,7 +148,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     ruleIds: new Set(rawRules.rules.map((r) => r.id)),
     rules: [],
     roleOf: (platform, id) => roles.get(`${platform}:${id}`) ?? 'member',
-    groupOf: (platform, id) => platformIds.get(`${platform}:${id}`),
+    // A group with no WeChat room id is reachable in the simulator as `<handle>@chatroom`.
+    groupOf: (platform, id) => platformIds.get(`${platform}:${id}`) ?? simulatedGroup(platform, id, main.groups),
   };
   checkUnique(files.rules, rawRules.rules.map((r) => r.id), (i) => ['rules', i, 'id'], 'rule id');
   config.rules = compileRules(rawRules.rules, config, reg, (path, message) => files.rules.problem(path, message));
@@ -156,6 +157,12 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function simulatedGroup(platform: Platform, id: string, groups: MainConfig['groups']): string | undefined {
+  if (platform !== 'wechat' || !id.endsWith('@chatroom')) return undefined;
+  const handle = id.slice(0, -'@chatroom'.length);
+  return groups[handle] && !groups[handle].wechat ? handle : undefined;
 }
 
 function parseWith<S extends z.ZodType>(file: YamlFile, schema: S): z.output<S> | undefined {
