@@ -19,7 +19,7 @@ import { PermanentSendError, type ChatAdapter } from './events.js';
 
 export { PermanentSendError };
 
-/** How many of the oldest pending messages are considered per platform when picking the next send. */
+/** How many of the oldest pending messages are considered per platform and priority when picking the next send. */
 const WINDOW = 100;
 
 /**
@@ -88,10 +88,12 @@ export class Outbox {
   }
 
   private candidates(platform: string): OutboxRow[] {
-    return stmt(this.deps.db, "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? ORDER BY not_before, id LIMIT ?").all(
-      platform,
-      WINDOW,
-    ) as OutboxRow[];
+    // A window per priority: a night of proactive messages held by quiet hours must not push
+    // a reply out of view. Merged back into queue order.
+    const sql = "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ? ORDER BY not_before, id LIMIT ?";
+    return (['reply', 'push'] as const)
+      .flatMap((priority) => stmt(this.deps.db, sql).all(platform, priority, WINDOW) as OutboxRow[])
+      .sort((a, b) => a.not_before - b.not_before || a.id - b.id);
   }
 
   /** When `row` may go out, given pacing and quiet hours. */

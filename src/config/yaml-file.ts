@@ -43,13 +43,12 @@ export class YamlFile {
     // Custom tags are refused and aliases are capped: a config file is data, never code, and
     // an alias bomb must fail fast rather than exhaust memory.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
+    // `linePos` is only filled in with prettyErrors; `pos` (an offset) always is.
     for (const err of this.doc.errors) {
-      const pos = err.linePos?.[0];
-      this.problems.push({ file: this.display, line: pos?.line ?? 1, keyPath: '', message: `YAML syntax: ${err.message.split('\n')[0]}` });
+      this.problems.push({ file: this.display, line: this.lines.linePos(err.pos[0]).line, keyPath: '', message: `YAML syntax: ${err.message.split('\n')[0]}` });
     }
     for (const warn of this.doc.warnings) {
-      const pos = warn.linePos?.[0];
-      this.problems.push({ file: this.display, line: pos?.line ?? 1, keyPath: '', message: `YAML: ${warn.message.split('\n')[0]}` });
+      this.problems.push({ file: this.display, line: this.lines.linePos(warn.pos[0]).line, keyPath: '', message: `YAML: ${warn.message.split('\n')[0]}` });
     }
     if (this.doc.errors.length > 0 || this.doc.warnings.length > 0) return false;
     try {

@@ -77,6 +77,11 @@ function compileLeaf(
 ): Cond[] {
   let fact = facts.get(key);
   let param: string | undefined;
+  if (fact?.param) {
+    // Without its parameter the fact has nothing to look up and would silently read as null.
+    problems.push({ path, message: `"${key}" needs a parameter (${fact.param.describe}): write ${key}.<${fact.param.describe}>` });
+    return [];
+  }
   if (!fact) {
     const dot = key.indexOf('.');
     const base = dot > 0 ? facts.get(key.slice(0, dot)) : undefined;

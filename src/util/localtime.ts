@@ -61,16 +61,33 @@ export function zoneOffsetMs(epochMs: number, timeZone: string): number {
 
 /**
  * The first instant at or after `fromMs` whose local time of day is `minuteOfDay`.
- * Handles DST gaps by taking the first instant past the gap.
+ * A time repeated when clocks go back is found at its first occurrence (then its second); a
+ * time skipped when clocks go forward resolves to the first instant past the gap.
  */
 export function nextLocalTime(fromMs: number, minuteOfDay: number, timeZone: string): number {
   const p = localParts(fromMs, timeZone);
   for (let dayOffset = 0; dayOffset <= 2; dayOffset++) {
-    const guessUtc = Date.UTC(p.year, p.month - 1, p.day + dayOffset, Math.floor(minuteOfDay / 60), minuteOfDay % 60);
-    // Two passes converge on the right offset even across a DST change.
-    let t = guessUtc - zoneOffsetMs(guessUtc, timeZone);
-    t = guessUtc - zoneOffsetMs(t, timeZone);
-    if (t >= fromMs) return t;
+    // The wanted wall-clock time, read as if it were UTC.
+    const wall = Date.UTC(p.year, p.month - 1, p.day + dayOffset, Math.floor(minuteOfDay / 60), minuteOfDay % 60);
+    // The offsets in force half a day either side differ only on a day the clocks change. Each
+    // one that really applies at its instant gives an instant showing that wall time: two in the
+    // repeated hour of autumn, none in the skipped hour of spring.
+    const before = zoneOffsetMs(wall - 12 * 3_600_000, timeZone);
+    const after = zoneOffsetMs(wall + 12 * 3_600_000, timeZone);
+    const valid = [...new Set([wall - before, wall - after])].filter((t) => zoneOffsetMs(t, timeZone) === wall - t).sort((a, b) => a - b);
+    if (valid.length === 0) {
+      // In the gap: find the change (to the minute) between the two readings of the wall time.
+      let lo = wall - after; // still on the old offset
+      let hi = wall - before; // already on the new one
+      while (hi - lo > 60_000) {
+        const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+        if (zoneOffsetMs(mid, timeZone) === before) lo = mid;
+        else hi = mid;
+      }
+      valid.push(hi);
+    }
+    const t = valid.find((v) => v >= fromMs);
+    if (t !== undefined) return t;
   }
   throw new Error('unreachable: no local time found within two days');
 }

@@ -1,0 +1,239 @@
+/**
+ * Shared helpers for the unit tests: real config folders in temp dirs, an in-memory store with
+ * the real migrations, the real Engine and Outbox on a VirtualClock, and a fake ChatAdapter
+ * (the wire) that records what it is asked to send and can be told to fail.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChatAdapter, ChatEvent, OutgoingMessage, Platform } from '../../src/bot/events.js';
+import { Outbox } from '../../src/bot/outbox.js';
+import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
+import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { Engine } from '../../src/flows/engine.js';
+import { registry as defaultRegistry, type Registry } from '../../src/flows/index.js';
+import { silentLogger } from '../../src/log.js';
+import { VirtualClock } from '../../src/schedule/clock.js';
+import { openStore, type Db } from '../../src/store/db.js';
+import type { OutboxRow } from '../../src/store/outbox.js';
+
+/** The demo course shipped in config/. */
+export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../../config', import.meta.url));
+
+/** Monday 2 March 2026, 09:00 in Shanghai: daytime, outside the demo's quiet hours. */
+export const T0 = Date.parse('2026-03-02T09:00:00+08:00');
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+const tempDirs: string[] = [];
+
+/**
+ * Copies the demo config to a fresh temp dir, then applies `edits`: a file name maps to its new
+ * content, to a function of its current text, or to null (the file is deleted).
+ *
+ * @example const dir = tempConfig({ 'rules.yaml': (t) => t.replace('welcome_dm', 'welcom') });
+ */
+export function tempConfig(edits: Record<string, string | Buffer | null | ((text: string) => string)> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kequn-config-'));
+  tempDirs.push(dir);
+  cpSync(DEMO_CONFIG_DIR, dir, { recursive: true });
+  for (const [file, edit] of Object.entries(edits)) {
+    const path = join(dir, file);
+    if (edit === null) rmSync(path);
+    else if (typeof edit === 'function') writeFileSync(path, edit(readFileSync(path, 'utf8')));
+    else writeFileSync(path, edit);
+  }
+  return dir;
+}
+
+/** Removes the temp dirs made by tempConfig (call in afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Replaces exactly one occurrence of `from` (fails loudly if the demo config changed under us). */
+export function replaceOnce(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)} in the file`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** 1-based line of the first line of `text` containing `needle`. */
+export function lineOf(text: string, needle: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(needle));
+  if (i < 0) throw new Error(`${JSON.stringify(needle)} not found`);
+  return i + 1;
+}
+
+/** Loads `dir` expecting a ConfigError; returns its problems. */
+export function loadProblems(dir: string, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
+  try {
+    loadConfig(dir, { env });
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError, but the config loaded');
+}
+
+let demo: CourseConfig | undefined;
+
+/** The demo config, loaded once per test file. */
+export function demoConfig(): CourseConfig {
+  demo ??= loadConfig(DEMO_CONFIG_DIR, { env: {} });
+  return demo;
+}
+
+/**
+ * The wire, faked: records every send with the clock time, and fails when told to.
+ * `failWith` fails every send until cleared; `failNext` fails the next n sends.
+ */
+export class FakeAdapter implements ChatAdapter {
+  readonly sent: (OutgoingMessage & { at: number })[] = [];
+  /** Every call to send, including failed ones. */
+  readonly attempts: { chatId: string; at: number; ok: boolean }[] = [];
+  ready = true;
+  failWith: (() => Error) | undefined;
+  private failCount = 0;
+  private failError: () => Error = () => new Error('send failed');
+
+  constructor(
+    private readonly clock: { now(): number },
+    readonly platform: Platform = 'wechat',
+  ) {}
+
+  failNext(n: number, error: () => Error = () => new Error('send failed')): void {
+    this.failCount = n;
+    this.failError = error;
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    const at = this.clock.now();
+    if (this.failWith || this.failCount > 0) {
+      const err = this.failWith ? this.failWith() : this.failError();
+      if (!this.failWith) this.failCount--;
+      this.attempts.push({ chatId: message.chat.id, at, ok: false });
+      throw err;
+    }
+    this.attempts.push({ chatId: message.chat.id, at, ok: true });
+    this.sent.push({ ...message, at });
+  }
+}
+
+export interface Harness {
+  db: Db;
+  clock: VirtualClock;
+  /** The config the engine and outbox see; tests may replace it (`h.config = {...}`). */
+  config: CourseConfig;
+  engine: Engine;
+  outbox: Outbox;
+  adapter: FakeAdapter;
+}
+
+/**
+ * The real Engine and Outbox on an in-memory store and a VirtualClock at `start`, with a fake
+ * WeChat adapter. Jitter is fixed (random → 0) so pacing is exact.
+ */
+export function harness(opts: { config?: CourseConfig; start?: number; registry?: Registry; random?: () => number } = {}): Harness {
+  const db = openStore(':memory:');
+  const clock = new VirtualClock(opts.start ?? T0);
+  const adapter = new FakeAdapter(clock);
+  const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
+  h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger });
+  h.outbox = new Outbox({
+    db,
+    config: () => h.config,
+    clock,
+    adapters: new Map([['wechat', adapter]]),
+    log: silentLogger,
+    random: opts.random ?? (() => 0),
+  });
+  return h;
+}
+
+/** Advances the virtual clock by `ms`. */
+export function advance(clock: VirtualClock, ms: number): number {
+  clock.set(clock.now() + ms);
+  return clock.now();
+}
+
+/**
+ * Drives the outbox as the kernel does in virtual time: dispatch, then jump to the next moment a
+ * message may go out, until nothing is pending before `until`.
+ */
+export async function drainOutbox(h: Harness, until: number): Promise<void> {
+  for (let guard = 0; guard < 10_000; guard++) {
+    const sent = await h.outbox.dispatch();
+    const next = h.outbox.nextWakeAt();
+    if (next === undefined || next > until) return;
+    if (next > h.clock.now()) h.clock.set(next);
+    else if (sent === 0) throw new Error(`drainOutbox: a message was due at ${next} but nothing was sent`);
+  }
+  throw new Error('drainOutbox: still sending after 10000 rounds');
+}
+
+export function outboxRows(db: Db): OutboxRow[] {
+  return db.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[];
+}
+
+export function count(db: Db, table: string, where = '1'): number {
+  return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
+}
+
+const TRIAL_GROUP = { id: 'python-101@chatroom', name: 'Python 入门体验群' };
+
+let seq = 0;
+/** A unique platform event id. */
+export function eventId(prefix: string): string {
+  return `${prefix}:${++seq}`;
+}
+
+export function joined(user: string, opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string }): ChatEvent {
+  return {
+    type: 'member.joined',
+    platform: 'wechat',
+    eventId: opts.eventId ?? eventId(`join:${user}`),
+    at: opts.at,
+    group: opts.group ?? TRIAL_GROUP,
+    user: { id: user, name: opts.name ?? user },
+  };
+}
+
+export function left(user: string, opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string }): ChatEvent {
+  return {
+    type: 'member.left',
+    platform: 'wechat',
+    eventId: opts.eventId ?? eventId(`leave:${user}`),
+    at: opts.at,
+    group: opts.group ?? TRIAL_GROUP,
+    user: { id: user, name: opts.name ?? user },
+  };
+}
+
+export function message(
+  user: string,
+  text: string,
+  opts: { at: number; dm?: boolean; group?: { id: string; name: string }; eventId?: string; mentionsBot?: boolean },
+): ChatEvent {
+  return {
+    type: 'message',
+    platform: 'wechat',
+    eventId: opts.eventId ?? eventId(`msg:${user}`),
+    at: opts.at,
+    chat: opts.dm ? { kind: 'dm' } : { kind: 'group', group: opts.group ?? TRIAL_GROUP },
+    user: { id: user, name: user },
+    text,
+    mentionsBot: opts.mentionsBot ?? false,
+    contentKind: 'text',
+  };
+}
