@@ -7,7 +7,7 @@ import { inTransaction } from '../store/db.js';
 import { appendEvent, setEventMember } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
-import { dueJobs, finishJob, type Job } from '../store/jobs.js';
+import { dueJobs, finishJob, getJob, type Job } from '../store/jobs.js';
 import { lastFired, recordFire, recordTrace } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
 import { evaluate, type CondResult } from './conditions.js';
@@ -122,6 +122,8 @@ export class Engine {
     const config = this.deps.config();
     let count = 0;
     for (const job of dueJobs(db, now, limit)) {
+      // An earlier job of this batch may have cancelled this one (a sequence restarted).
+      if (getJob(db, job.id)?.status !== 'pending') continue;
       try {
         inTransaction(db, () => this.runJob(config, job, now));
       } catch (e) {
@@ -148,8 +150,10 @@ export class Engine {
       finishJob(db, job.id, 'failed', now, handler ? `member ${job.member_id} not found` : `no handler for job kind ${job.kind}`);
       return;
     }
-    const payload = JSON.parse(job.payload) as { platform?: Platform };
+    const payload = JSON.parse(job.payload) as { platform?: Platform; group?: string };
     const platform = payload.platform ?? 'wechat';
+    // The group whose event planned the job (its dry_run and {group} apply), if still configured.
+    const group = payload.group !== undefined && payload.group in config.groups ? payload.group : null;
     const identity = identitiesOf(db, member.id).find((i) => i.platform === platform);
     if (!identity) {
       finishJob(db, job.id, 'failed', now, `member has no ${platform} identity`);
@@ -160,7 +164,7 @@ export class Engine {
       platform,
       eventId: null,
       jobId: job.id,
-      group: null,
+      group,
       replyTo: { kind: 'dm', id: identity.platform_id },
       userPlatformId: identity.platform_id,
       text: '',
@@ -170,8 +174,9 @@ export class Engine {
       isNewMember: false,
       inviterMemberId: null,
     };
+    const notes: string[] = [];
     const ctx: JobContext = {
-      ...this.runContext(config, trigger, member, now, `job:${job.kind}`, []),
+      ...this.runContext(config, trigger, member, now, `job:${job.kind}`, notes),
       jobId: job.id,
       runRule: (ruleId) => {
         const r = this.runRules(config, trigger, member, now, ruleId);
@@ -179,6 +184,16 @@ export class Engine {
       },
     };
     const note = handler.run(payload, ctx);
+    // Scheduled work leaves a trace too, so `kequn why` explains a drip lesson as well as a welcome.
+    recordTrace(db, {
+      eventId: null,
+      jobId: job.id,
+      memberId: member.id,
+      ruleId: `job:${job.kind}`,
+      matched: !note.startsWith('skipped'),
+      detail: { trigger: 'timer', conditions: [], actions: [...notes, note] },
+      at: now,
+    });
     if (!finishJob(db, job.id, note.startsWith('skipped') ? 'skipped' : 'done', now, note)) {
       throw new Error(`job ${job.id} was finished by another run`);
     }
@@ -281,6 +296,7 @@ export class Engine {
           dryRun,
           now,
         });
+        if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();
       },
     };

@@ -23,7 +23,7 @@ const schedule: ActionSpec<z.infer<typeof scheduleArg>> = {
     planJob(ctx.db, {
       kind: `rule.${arg.rule}`,
       memberId: ctx.member.id,
-      payload: { rule: arg.rule, platform: ctx.trigger.platform },
+      payload: { rule: arg.rule, platform: ctx.trigger.platform, group: ctx.trigger.group ?? undefined },
       dueAt: ctx.now + after,
       now: ctx.now,
     });

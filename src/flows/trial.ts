@@ -42,7 +42,7 @@ const startSequence: ActionSpec<string> = {
       planJob(ctx.db, {
         kind: `sequence.${name}`,
         memberId: ctx.member.id,
-        payload: { sequence: name, step: i, platform: ctx.trigger.platform },
+        payload: { sequence: name, step: i, platform: ctx.trigger.platform, group: ctx.trigger.group ?? undefined },
         dueAt: ctx.now + step.after,
         now: ctx.now,
       });

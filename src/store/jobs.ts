@@ -28,6 +28,10 @@ export function planJob(
   return r.changes > 0 ? Number(r.lastInsertRowid) : undefined;
 }
 
+export function getJob(db: Db, id: number): Job | undefined {
+  return stmt(db, 'SELECT * FROM jobs WHERE id = ?').get(id) as Job | undefined;
+}
+
 export function dueJobs(db: Db, now: number, limit: number): Job[] {
   return stmt(db, "SELECT * FROM jobs WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?").all(now, limit) as Job[];
 }

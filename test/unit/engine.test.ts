@@ -6,6 +6,7 @@ import { parseCommand } from '../../src/flows/engine.js';
 import { buildRegistry, flows } from '../../src/flows/index.js';
 import type { CondResult } from '../../src/flows/conditions.js';
 import type { Flow } from '../../src/flows/types.js';
+import { recentTraces } from '../../src/store/traces.js';
 import { jobsOf } from '../../src/store/jobs.js';
 import { findMemberByIdentity, getMembership, stageHistory, tagsOf, type Member } from '../../src/store/members.js';
 import {
@@ -14,6 +15,7 @@ import {
   MINUTE,
   T0,
   count,
+  demoConfig,
   harness,
   joined,
   left,
@@ -82,8 +84,8 @@ describe('engine: a newcomer joins the trial group', () => {
 
     const jobs = jobsOf(h.db, m.id);
     expect(jobs.map((j) => [j.kind, j.status, j.due_at, JSON.parse(j.payload)])).toEqual([
-      ['sequence.trial', 'pending', T0 + DAY, { sequence: 'trial', step: 0, platform: 'wechat' }],
-      ['sequence.trial', 'pending', T0 + 2 * DAY, { sequence: 'trial', step: 1, platform: 'wechat' }],
+      ['sequence.trial', 'pending', T0 + DAY, { sequence: 'trial', step: 0, platform: 'wechat', group: 'python-101' }],
+      ['sequence.trial', 'pending', T0 + 2 * DAY, { sequence: 'trial', step: 1, platform: 'wechat', group: 'python-101' }],
     ]);
   });
 
@@ -338,5 +340,22 @@ describe('parseCommand', () => {
     expect(parseCommand('/打卡')).toBeNull();
     expect(parseCommand('hello /checkin')).toBeNull();
     expect(parseCommand('/')).toBeNull();
+  });
+});
+
+describe('engine: scheduled work keeps its group', () => {
+  it('a dry-run group keeps the drip lessons dry too, and each drip step leaves a trace', () => {
+    const base = demoConfig();
+    const config = { ...base, groups: { ...base.groups, 'python-101': { ...base.groups['python-101']!, dry_run: true } } };
+    const h = harness({ config });
+    const r = h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    h.clock.set(T0 + DAY);
+    expect(h.engine.runDueJobs(h.clock.now())).toBe(1);
+    const rows = outboxRows(h.db);
+    expect(rows.length).toBe(4);
+    expect(rows.every((row) => row.status === 'dry_run')).toBe(true);
+    const jobTraces = recentTraces(h.db, r.memberId!, 10).filter((t) => t.job_id !== null);
+    expect(jobTraces.map((t) => [t.rule_id, t.matched])).toEqual([['job:sequence.trial', 1]]);
+    expect(JSON.parse(jobTraces[0]!.detail).actions).toContain('lesson 2 sent');
   });
 });
