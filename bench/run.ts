@@ -1,9 +1,10 @@
 /** `npm run bench`: every benchmark in bench/, one table. */
 import { writeFileSync } from 'node:fs';
 import { benchPipeline } from './pipeline.js';
+import { benchQa } from './qa.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline())];
+const results = [...(await benchPipeline()), ...benchQa()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -8,6 +8,8 @@ Usage:
   kequn check [--config DIR]                 validate the configuration
   kequn why <member> [--config DIR] [--limit N]
                                              why rules did or did not fire for a member
+  kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold X]
+                                             measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
 Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
@@ -20,7 +22,13 @@ export async function main(argv: string[]): Promise<number> {
     parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, limit: { type: 'string' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        limit: { type: 'string' },
+        misses: { type: 'boolean' },
+        json: { type: 'boolean' },
+        threshold: { type: 'string' },
+      },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
   try {
@@ -53,6 +61,17 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runWhy } = await import('./why.js');
         return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
+      }
+      case 'eval-qa': {
+        const a = parsed();
+        const threshold = a.values.threshold !== undefined ? Number(a.values.threshold) : 0.6;
+        if (a.positionals.length !== 2 || !(threshold >= 0 && threshold <= 1)) {
+          write('usage: kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
+          return 2;
+        }
+        const { runEvalQa } = await import('./eval-qa.js');
+        const [bank, queries] = a.positionals as [string, string];
+        return runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, write });
       }
       case undefined:
       case 'help':

@@ -1,0 +1,447 @@
+/**
+ * In-memory FAQ retrieval: an inverted index over FAQ entries, scored with BM25 per field and
+ * per term kind. No network, no model.
+ *
+ * Each entry has phrasings (its question, any alternates, and phrasings learned later through
+ * addPhrasing) and an answer. Every phrasing and the answer are separate "units" in the index.
+ * A query's score for an entry is
+ *
+ *     max over the entry's phrasings of BM25(query, phrasing) + answerWeight · BM25(query, answer)
+ *
+ * where BM25 sums over the term kinds the tokenizer produces (words, synonym concepts, Chinese
+ * bigrams and characters, English character trigrams), each kind with its own weight, and IDF is
+ * counted over entries. Max over phrasings means a learned phrasing is not diluted by the others:
+ * an entry answers a query if any one way of asking it is close.
+ *
+ * search() walks only the postings of the query's terms (typed arrays, per-unit length norms
+ * cached), and reuses its per-query buffers.
+ */
+import { analyze, type Analyzed } from './tokenize.js';
+
+export interface FaqEntry {
+  id: string;
+  question: string;
+  answer: string;
+  alternates?: string[];
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+  /** In [0, 1]: how likely this hit is the right entry (see confidenceOf). */
+  confidence: number;
+}
+
+export type TermKind = 'words' | 'concepts' | 'bigrams' | 'unigrams' | 'grams';
+const KINDS: readonly TermKind[] = ['words', 'concepts', 'bigrams', 'unigrams', 'grams'];
+/** Where each kind comes from in the analysis. Words in a synonym group are represented by their concept only. */
+const SOURCES = { words: 'freeWords', concepts: 'concepts', bigrams: 'bigrams', unigrams: 'unigrams', grams: 'grams' } as const;
+const KIND_PREFIX = ['w', 's', 'b', 'u', 'g'] as const;
+const NK = KINDS.length;
+const WORDS = 0;
+
+export interface QaParams {
+  /** BM25 term-frequency saturation. */
+  k1: number;
+  /** BM25 length normalisation for phrasings and for answers. */
+  bPhrasing: number;
+  bAnswer: number;
+  /** Weight of the answer relative to the best phrasing. */
+  answerWeight: number;
+  /** Weight of each term kind. */
+  kindWeights: Record<TermKind, number>;
+  /** Logistic confidence model: weights for [bias, coverage, margin, strength] (see ConfidenceFeatures). */
+  confidence: readonly [number, number, number, number];
+}
+
+export const DEFAULT_PARAMS: QaParams = {
+  k1: 1.5,
+  bPhrasing: 0,
+  bAnswer: 0.9,
+  answerWeight: 0.25,
+  kindWeights: { words: 1, concepts: 1.3, bigrams: 0.6, unigrams: 0.45, grams: 0.2 },
+  confidence: [-4, 4, 4, 2],
+};
+
+/** Query text beyond this many characters is ignored (a chat message, not a document). */
+export const MAX_QUERY_CHARS = 2000;
+
+const FIELD_PHRASING = 0;
+const FIELD_ANSWER = 1;
+
+class Postings {
+  units = new Int32Array(4);
+  tfs = new Float32Array(4);
+  n = 0;
+  push(u: number, tf: number): void {
+    if (this.n === this.units.length) {
+      const units = new Int32Array(this.n * 2);
+      units.set(this.units);
+      this.units = units;
+      const tfs = new Float32Array(this.n * 2);
+      tfs.set(this.tfs);
+      this.tfs = tfs;
+    }
+    this.units[this.n] = u;
+    this.tfs[this.n] = tf;
+    this.n++;
+  }
+}
+
+function grow<T extends Int32Array | Float32Array | Uint8Array>(a: T, need: number): T {
+  if (a.length >= need) return a;
+  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2, 16));
+  b.set(a);
+  return b;
+}
+
+interface QueryTerm {
+  term: number;
+  kind: number;
+  /** idf × kind weight */
+  weight: number;
+}
+
+export interface ConfidenceFeatures {
+  /** share of the query's term weight the entry matches anywhere (terms the bank lacks count as unmatched) */
+  coverage: number;
+  /** (top1 − top2) / top1 */
+  margin: number;
+  /** the entry's best phrasing score over the score the query would get against itself */
+  strength: number;
+}
+
+/** Coverage below this scales confidence down linearly. */
+const COVERAGE_GATE = 0.3;
+/** Confidence factor when the entry matched in its answer only, in none of its phrasings. */
+const ANSWER_ONLY_FACTOR = 0.6;
+
+export function confidenceOf(f: ConfidenceFeatures, w: readonly [number, number, number, number]): number {
+  const z = w[0] + w[1] * f.coverage + w[2] * f.margin + w[3] * f.strength;
+  // Gates, not weights: an entry that matches little of the question ("good morning" meeting one
+  // character trigram) or matches none of its phrasings (a digit in an answer) is not an answer,
+  // however far ahead of the others it is.
+  const gate = Math.min(1, f.coverage / COVERAGE_GATE) * (f.strength > 0 ? 1 : ANSWER_ONLY_FACTOR);
+  return gate / (1 + Math.exp(-z));
+}
+
+export class QaIndex {
+  readonly params: QaParams;
+  private readonly kindW: Float64Array;
+  private readonly ids: string[] = [];
+  private readonly entryById = new Map<string, number>();
+  private readonly entryUnits: number[][] = [];
+  private readonly vocab = new Map<string, number>();
+  private readonly termKind: number[] = [];
+  private readonly postings: Postings[] = [];
+  /** number of entries with each term (in any field) */
+  private readonly df: number[] = [];
+
+  private nUnits = 0;
+  private unitEntry = new Int32Array(16);
+  private unitField = new Uint8Array(16);
+  private unitLen = new Float32Array(16 * NK);
+  /** distinct term ids of each unit, sorted (for coverage) */
+  private readonly unitTerms: Int32Array[] = [];
+  private readonly lenSum = [new Float64Array(NK), new Float64Array(NK)];
+  private readonly fieldCount = [0, 0];
+  /** k1 · (1 − b + b · len / avgLen) per unit and kind; recomputed when the index changed */
+  private norm = new Float32Array(0);
+  private normValid = false;
+
+  // per-query scratch
+  private unitScore = new Float64Array(0);
+  private entryBest = new Float64Array(0);
+  private entryAns = new Float64Array(0);
+  private entrySeen = new Int32Array(0);
+  private stamp = 0;
+
+  constructor(params: Partial<QaParams> = {}) {
+    this.params = { ...DEFAULT_PARAMS, ...params, kindWeights: { ...DEFAULT_PARAMS.kindWeights, ...params.kindWeights } };
+    this.kindW = Float64Array.from(KINDS.map((k) => this.params.kindWeights[k]));
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.ids.length;
+  }
+
+  has(id: string): boolean {
+    return this.entryById.has(id);
+  }
+
+  /** Adds an FAQ entry. An id already present is an error. */
+  add(entry: FaqEntry): void {
+    if (this.entryById.has(entry.id)) throw new Error(`duplicate FAQ entry id "${entry.id}"`);
+    const e = this.ids.length;
+    this.ids.push(entry.id);
+    this.entryById.set(entry.id, e);
+    this.entryUnits.push([]);
+    const counted = new Set<number>();
+    this.addUnit(e, FIELD_PHRASING, analyze(entry.question), counted);
+    for (const alt of entry.alternates ?? []) this.addUnit(e, FIELD_PHRASING, analyze(alt), counted);
+    this.addUnit(e, FIELD_ANSWER, analyze(entry.answer), counted);
+  }
+
+  /**
+   * Adds another way of asking entry `id` (say, a student's question that an instructor answered
+   * with this entry). Returns false if there is no such entry or the text has no usable terms.
+   */
+  addPhrasing(id: string, text: string): boolean {
+    const e = this.entryById.get(id);
+    if (e === undefined) return false;
+    const a = analyze(text);
+    if (KINDS.every((k) => a[SOURCES[k]].length === 0)) return false;
+    const counted = new Set<number>();
+    for (const u of this.entryUnits[e]!) for (const t of this.unitTerms[u]!) counted.add(t);
+    this.addUnit(e, FIELD_PHRASING, a, counted);
+    return true;
+  }
+
+  private termId(key: string, kind: number): number {
+    let t = this.vocab.get(key);
+    if (t === undefined) {
+      t = this.termKind.length;
+      this.vocab.set(key, t);
+      this.termKind.push(kind);
+      this.postings.push(new Postings());
+      this.df.push(0);
+    }
+    return t;
+  }
+
+  /** `counted`: the terms this entry already has (for df). */
+  private addUnit(e: number, field: number, a: Analyzed, counted: Set<number>): void {
+    const u = this.nUnits++;
+    this.unitEntry = grow(this.unitEntry, u + 1);
+    this.unitField = grow(this.unitField, u + 1);
+    this.unitLen = grow(this.unitLen, (u + 1) * NK);
+    const tf = new Map<number, number>();
+    for (let k = 0; k < NK; k++) {
+      const terms = a[SOURCES[KINDS[k]!]];
+      this.unitLen[u * NK + k] = terms.length;
+      this.lenSum[field]![k]! += terms.length;
+      for (const term of terms) {
+        const t = this.termId(KIND_PREFIX[k] + term, k);
+        tf.set(t, (tf.get(t) ?? 0) + 1);
+      }
+    }
+    const terms = Int32Array.from(tf.keys()).sort();
+    for (const t of terms) {
+      if (!counted.has(t)) {
+        counted.add(t);
+        this.df[t]!++;
+      }
+      this.postings[t]!.push(u, tf.get(t)!);
+    }
+    this.unitEntry[u] = e;
+    this.unitField[u] = field;
+    this.unitTerms.push(terms);
+    this.entryUnits[e]!.push(u);
+    this.fieldCount[field]!++;
+    this.normValid = false;
+  }
+
+  private refreshNorms(): void {
+    if (this.normValid) return;
+    const p = this.params;
+    const bs = [p.bPhrasing, p.bAnswer];
+    const avg = [0, 1].map((f) =>
+      Float64Array.from(KINDS, (_, k) => (this.fieldCount[f]! ? this.lenSum[f]![k]! / this.fieldCount[f]! : 0) || 1),
+    );
+    this.norm = grow(this.norm, this.nUnits * NK);
+    for (let u = 0; u < this.nUnits; u++) {
+      const f = this.unitField[u]!;
+      const b = bs[f]!;
+      for (let k = 0; k < NK; k++) this.norm[u * NK + k] = p.k1 * (1 - b + (b * this.unitLen[u * NK + k]!) / avg[f]![k]!);
+    }
+    this.normValid = true;
+  }
+
+  private ensureScratch(): void {
+    if (this.unitScore.length < this.nUnits) this.unitScore = new Float64Array(this.nUnits * 2);
+    if (this.entryBest.length < this.ids.length) {
+      const n = this.ids.length * 2;
+      this.entryBest = new Float64Array(n);
+      this.entryAns = new Float64Array(n);
+      this.entrySeen = new Int32Array(n);
+      this.stamp = 0;
+    }
+  }
+
+  private idf(t: number): number {
+    const n = this.ids.length;
+    const df = this.df[t]!;
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  }
+
+  /** The query's terms that the index knows, and the total weight of the query (known or not). */
+  private queryTerms(text: string): { terms: QueryTerm[]; total: number } {
+    const a = analyze(text.length > MAX_QUERY_CHARS ? text.slice(0, MAX_QUERY_CHARS) : text);
+    const n = this.ids.length;
+    const unknownIdf = Math.log(1 + (n + 0.5) / 0.5);
+    const seen = new Set<number>();
+    const terms: QueryTerm[] = [];
+    let total = 0;
+    for (let k = 0; k < NK; k++) {
+      const kw = this.kindW[k]!;
+      if (kw <= 0) continue;
+      for (const term of new Set(a[SOURCES[KINDS[k]!]])) {
+        const t = this.vocab.get(KIND_PREFIX[k] + term);
+        if (t === undefined) {
+          total += unknownIdf * kw;
+          continue;
+        }
+        if (seen.has(t)) continue;
+        seen.add(t);
+        const weight = this.idf(t) * kw;
+        total += weight;
+        terms.push({ term: t, kind: k, weight });
+      }
+    }
+    // words written apart that the bank writes as one ("git hub" → github): only when known
+    for (const j of a.joins) {
+      const t = this.vocab.get(KIND_PREFIX[WORDS] + j);
+      if (t === undefined || seen.has(t)) continue;
+      seen.add(t);
+      terms.push({ term: t, kind: WORDS, weight: this.idf(t) * this.kindW[WORDS]! });
+    }
+    return { terms, total };
+  }
+
+  /** The k best entries for a query, best first. */
+  search(query: string, k = 5): SearchHit[] {
+    return this.searchDetailed(query, k).hits;
+  }
+
+  /** search() plus the numbers the top hit's confidence is made of. */
+  searchDetailed(query: string, k = 5): { hits: SearchHit[]; features: ConfidenceFeatures } {
+    const features: ConfidenceFeatures = { coverage: 0, margin: 0, strength: 0 };
+    if (this.ids.length === 0 || !(k >= 1) || typeof query !== 'string') return { hits: [], features };
+    const { terms, total } = this.queryTerms(query);
+    if (terms.length === 0) return { hits: [], features };
+    this.refreshNorms();
+    this.ensureScratch();
+    const k1p1 = this.params.k1 + 1;
+    const norm = this.norm;
+    const unitScore = this.unitScore;
+    const touched: number[] = [];
+    for (const q of terms) {
+      const w = q.weight * k1p1;
+      if (w <= 0) continue;
+      const post = this.postings[q.term]!;
+      const units = post.units;
+      const tfs = post.tfs;
+      const kind = q.kind;
+      for (let i = 0, n = post.n; i < n; i++) {
+        const u = units[i]!;
+        const tf = tfs[i]!;
+        if (unitScore[u] === 0) touched.push(u);
+        unitScore[u]! += (w * tf) / (tf + norm[u * NK + kind]!);
+      }
+    }
+    // units → entries: best phrasing, answer
+    const stamp = ++this.stamp;
+    const entries: number[] = [];
+    for (const u of touched) {
+      const s = unitScore[u]!;
+      unitScore[u] = 0;
+      const e = this.unitEntry[u]!;
+      if (this.entrySeen[e] !== stamp) {
+        this.entrySeen[e] = stamp;
+        this.entryBest[e] = 0;
+        this.entryAns[e] = 0;
+        entries.push(e);
+      }
+      if (this.unitField[u] === FIELD_PHRASING) {
+        if (s > this.entryBest[e]!) this.entryBest[e] = s;
+      } else this.entryAns[e]! += s;
+    }
+    // top max(k, 2) by insertion
+    const want = Math.max(Math.floor(k), 2);
+    const top: { e: number; s: number }[] = [];
+    const aw = this.params.answerWeight;
+    for (const e of entries) {
+      const s = this.entryBest[e]! + aw * this.entryAns[e]!;
+      if (top.length === want && s <= top[want - 1]!.s) continue;
+      if (top.length < want) top.push({ e, s });
+      else top[want - 1] = { e, s };
+      for (let i = top.length - 1; i > 0 && top[i - 1]!.s < top[i]!.s; i--) {
+        const tmp = top[i]!;
+        top[i] = top[i - 1]!;
+        top[i - 1] = tmp;
+      }
+    }
+    const first = top[0]!;
+    // the score the query would get against a phrasing identical to it (tf 1, average length)
+    let self = 0;
+    for (const q of terms) self += q.weight;
+    const f1 = this.features(first.e, first.s, top[1]?.s ?? 0, terms, total, self);
+    const hits = top.slice(0, Math.floor(k)).map((t, i) => {
+      const f = i === 0 ? f1 : this.features(t.e, t.s, first.s, terms, total, self);
+      return { id: this.ids[t.e]!, score: t.s, confidence: confidenceOf(f, this.params.confidence) };
+    });
+    return { hits, features: f1 };
+  }
+
+  private features(e: number, s: number, other: number, terms: QueryTerm[], total: number, self: number): ConfidenceFeatures {
+    let matched = 0;
+    for (const q of terms) {
+      for (const u of this.entryUnits[e]!) {
+        if (hasTerm(this.unitTerms[u]!, q.term)) {
+          matched += q.weight;
+          break;
+        }
+      }
+    }
+    return {
+      coverage: total > 0 ? matched / total : 0,
+      // relative to the larger of the score and what the query would score against itself, so a
+      // lone weak match (one common character in an answer) has no margin to speak of
+      margin: s > 0 ? Math.max(-1, (s - other) / Math.max(s, self)) : 0,
+      strength: self > 0 ? Math.min(2, this.entryBest[e]! / self) : 0,
+    };
+  }
+
+  /** Which of the query's terms an entry matched, and what each added (for debugging a ranking). */
+  explain(query: string, id: string): { term: string; field: 'phrasing' | 'answer'; score: number }[] {
+    const e = this.entryById.get(id);
+    if (e === undefined) return [];
+    this.refreshNorms();
+    const { terms } = this.queryTerms(query);
+    const keys = [...this.vocab.keys()];
+    const out: { term: string; field: 'phrasing' | 'answer'; score: number }[] = [];
+    for (const q of terms) {
+      const post = this.postings[q.term]!;
+      for (let i = 0; i < post.n; i++) {
+        const u = post.units[i]!;
+        if (this.unitEntry[u] !== e) continue;
+        const tf = post.tfs[i]!;
+        const s = (q.weight * (this.params.k1 + 1) * tf) / (tf + this.norm[u * NK + q.kind]!);
+        const phrasing = this.unitField[u] === FIELD_PHRASING;
+        out.push({ term: keys[q.term]!, field: phrasing ? 'phrasing' : 'answer', score: phrasing ? s : s * this.params.answerWeight });
+      }
+    }
+    return out;
+  }
+}
+
+function hasTerm(sorted: Int32Array, t: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === t) return true;
+    if (v < t) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** Builds an index over FAQ entries. */
+export function buildIndex(entries: Iterable<FaqEntry>, params: Partial<QaParams> = {}): QaIndex {
+  const index = new QaIndex(params);
+  for (const e of entries) index.add(e);
+  return index;
+}
