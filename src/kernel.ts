@@ -6,6 +6,8 @@ import { Outbox } from './bot/outbox.js';
 import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
 import { registry } from './flows/index.js';
+import type { Services } from './flows/services.js';
+import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from './store/db.js';
 import { syncGroups } from './store/groups.js';
@@ -36,6 +38,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly engine: Engine;
   readonly outbox: Outbox;
   private config: CourseConfig;
+  private services: Services;
   private cronTask: ReturnType<typeof cron.schedule> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -45,7 +48,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     super();
     this.config = opts.config;
     this.startedAt = opts.clock.now();
-    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log });
+    this.services = { qa: QaService.build(opts.config, opts.db) };
+    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services });
     this.outbox = new Outbox({
       db: opts.db,
       config: () => this.config,
@@ -77,6 +81,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   /** Replaces the configuration (live reload); in-flight events finish on the old one. */
   setConfig(config: CourseConfig): void {
     this.config = config;
+    // The knowledge base follows faq.yaml; what instructors taught it is reloaded from the store.
+    this.services = { qa: QaService.build(config, this.opts.db) };
     this.syncGroups();
   }
 

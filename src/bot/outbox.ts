@@ -14,7 +14,7 @@ import {
 } from '../store/outbox.js';
 import { stmt } from '../store/statements.js';
 import type { Clock } from '../schedule/clock.js';
-import { inWindow, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
+import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
 import { PermanentSendError, type ChatAdapter } from './events.js';
 
 export { PermanentSendError };
@@ -144,7 +144,7 @@ export class Outbox {
         }
       }
       if (!next || nextAt > now) return sent;
-      const dayStart = startOfLocalDay(now, config.course.timezone);
+      const dayStart = localDayStart(now, config.course.timezone);
       if (countSentSince(db, platform, dayStart) >= config.outbox.daily_cap) {
         log.warn({ platform, cap: config.outbox.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
@@ -177,10 +177,4 @@ export class Outbox {
       }
     }
   }
-}
-
-function startOfLocalDay(now: number, timeZone: string): number {
-  const minute = localMinuteOfDay(now, timeZone);
-  // The last local midnight: go back past it, then find it going forward.
-  return nextLocalTime(now - (minute + 1) * 60_000, 0, timeZone);
 }

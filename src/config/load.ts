@@ -3,13 +3,27 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
-import { mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule } from './schema.js';
+import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule } from './schema.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
 
 /** Variables every template may use. */
-export const TEMPLATE_VARS = ['name', 'group', 'course', 'bot', 'stage', 'lesson_n', 'lesson_title', 'lesson_body'] as const;
+export const TEMPLATE_VARS = [
+  'name',
+  'group',
+  'course',
+  'bot',
+  'stage',
+  'lesson_n',
+  'lesson_title',
+  'lesson_body',
+  'question',
+  'answer',
+  'source',
+  'code',
+  'teacher',
+] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
 
@@ -33,6 +47,9 @@ export interface CourseConfig {
   outbox: MainConfig['outbox'];
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
+  qa: MainConfig['qa'];
+  /** FAQ entries from faq.yaml (empty when the file does not exist). */
+  faq: { id: string; question: string; alternates: string[]; answer: string }[];
   templates: Record<string, string>;
   templateVars: Set<string>;
   rawRules: RawRule[];
@@ -44,7 +61,7 @@ export interface CourseConfig {
   groupOf(platform: Platform, platformId: string): string | undefined;
 }
 
-export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml' } as const;
+export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml', faq: 'faq.yaml' } as const;
 
 /**
  * Loads `dir` (kequn.yaml, templates.yaml, rules.yaml, lesson files) and throws a ConfigError
@@ -63,13 +80,16 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     main: new YamlFile(join(absDir, CONFIG_FILES.main)),
     templates: new YamlFile(join(absDir, CONFIG_FILES.templates)),
     rules: new YamlFile(join(absDir, CONFIG_FILES.rules)),
+    faq: new YamlFile(join(absDir, CONFIG_FILES.faq)),
   };
   const problems: ConfigProblem[] = [];
   const main = parseWith(files.main, mainSchema);
   const templates = parseWith(files.templates, templatesSchema);
   const rawRules = parseWith(files.rules, rulesSchema);
-  const collect = () => problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems);
-  if (!main || !templates || !rawRules) {
+  // The FAQ is optional: a course without one simply has nothing to answer from.
+  const faq = existsSync(files.faq.path) ? parseWith(files.faq, faqSchema) : { entries: [] };
+  const collect = () => problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems, ...files.faq.problems);
+  if (!main || !templates || !rawRules || !faq) {
     collect();
     throw new ConfigError(problems);
   }
@@ -125,6 +145,12 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     }
   });
 
+  checkUnique(files.faq, faq.entries.map((e) => e.id), (i) => ['entries', i, 'id'], 'FAQ id');
+  const escalateTo = main.qa.escalate_to;
+  if (escalateTo !== 'instructors' && main.groups[escalateTo]?.kind !== 'staff') {
+    files.main.problem(['qa', 'escalate_to'], `"${escalateTo}" is neither "instructors" nor a group of kind staff`);
+  }
+
   const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
   const config: CourseConfig = {
@@ -142,6 +168,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     outbox: main.outbox,
     scheduler: main.scheduler,
     dryRun: main.dry_run,
+    qa: main.qa,
+    faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,
     rawRules: rawRules.rules,

@@ -57,6 +57,8 @@ export const mainSchema = z.strictObject({
       wechat: z.string().min(1).optional(),
       telegram: z.union([z.string().min(1), z.number().int()]).transform(String).optional(),
       dry_run: z.boolean().optional(),
+      /** How the bot recognises a question in this group (overrides qa.detect). */
+      qa_detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).optional(),
     }),
   ),
   staff: z
@@ -108,6 +110,20 @@ export const mainSchema = z.strictObject({
     .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000 }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
+  qa: z
+    .strictObject({
+      /** Answer only when the retrieval confidence (0-1) is at least this. */
+      threshold: z.number().min(0).max(1).default(0.6),
+      detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).default(['question_mark', 'interrogative', 'mention']),
+      /** `instructors` (each instructor and assistant privately) or the handle of a staff group. */
+      escalate_to: z.string().default('instructors'),
+      daily_quota: z
+        .strictObject({ member: z.number().int().min(0).default(20), group: z.number().int().min(0).default(200) })
+        .default({ member: 20, group: 200 }),
+      /** The same FAQ entry is not answered again in the same group within this time. */
+      repeat_cooldown: duration.default(10 * 60_000),
+    })
+    .default({ threshold: 0.6, detect: ['question_mark', 'interrogative', 'mention'], escalate_to: 'instructors', daily_quota: { member: 20, group: 200 }, repeat_cooldown: 10 * 60_000 }),
 });
 
 export type MainConfig = z.output<typeof mainSchema>;
@@ -130,3 +146,17 @@ export const rulesSchema = z.strictObject({
 });
 
 export type RawRule = z.output<typeof rulesSchema>['rules'][number];
+
+/** The course FAQ: questions with alternate phrasings and their answers (config/faq.yaml). */
+export const faqSchema = z.strictObject({
+  entries: z
+    .array(
+      z.strictObject({
+        id: handle,
+        q: z.string().min(1),
+        also: z.array(z.string().min(1)).default([]),
+        a: z.string().min(1),
+      }),
+    )
+    .default([]),
+});

@@ -13,7 +13,8 @@ import { formatDuration } from '../util/duration.js';
 import { evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
 import type { Registry } from './index.js';
-import type { FactSpec, JobContext, RunContext, Trigger } from './types.js';
+import { UsageError, type FactSpec, type JobContext, type RunContext, type Trigger } from './types.js';
+import type { Services } from './services.js';
 
 export interface HandleResult {
   status: 'handled' | 'duplicate' | 'ignored';
@@ -29,6 +30,7 @@ export interface EngineDeps {
   config: () => CourseConfig;
   registry: Registry;
   log: Logger;
+  services: () => Services;
 }
 
 /** The first word of a message starting with `/`, as Telegram and instructors write commands. */
@@ -108,8 +110,9 @@ export class Engine {
         isNewMember: created,
         inviterMemberId,
       };
+      const c = trigger.command ? this.runCommand(config, trigger, member, now) : { fired: [], messages: 0 };
       const r = this.runRules(config, trigger, member, now, undefined);
-      return { status: 'handled', eventRowId, memberId: member.id, ...r };
+      return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired], messages: c.messages + r.messages };
     });
   }
 
@@ -199,10 +202,51 @@ export class Engine {
     }
   }
 
+  /**
+   * A built-in command. The sender's role comes from their platform id (config staff), never
+   * from a display name; a refusal or a usage error is answered privately and traced.
+   */
+  private runCommand(config: CourseConfig, trigger: Trigger, member: Member, now: number): { fired: string[]; messages: number } {
+    const { db, registry, log } = this.deps;
+    const spec = registry.commands.get(trigger.command!.name);
+    if (!spec) return { fired: [], messages: 0 };
+    const ruleId = `command:/${spec.name}`;
+    const role = config.roleOf(trigger.platform, trigger.userPlatformId);
+    const allowed = spec.roles.includes(role);
+    const notes: string[] = [];
+    let messages = 0;
+    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++);
+    if (!allowed) {
+      log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
+      ctx.send({ to: 'dm', text: `你没有权限使用 /${spec.name}。` });
+      notes.push(`refused: role ${role}`);
+    } else {
+      // Savepoint: a command that fails half-way leaves nothing behind, the event is still logged.
+      try {
+        db.transaction(() => notes.push(spec.run(trigger.command!.args, ctx)))();
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        messages = 0;
+        ctx.send({ to: 'dm', text: `${e.message}\n用法：${spec.usage}` });
+        notes.push(`usage error: ${e.message}`);
+      }
+    }
+    recordTrace(db, {
+      eventId: trigger.eventId,
+      jobId: null,
+      memberId: member.id,
+      ruleId,
+      matched: allowed,
+      detail: { trigger: 'command', conditions: [{ condition: `role in [${spec.roles.join(', ')}]`, actual: role, ok: allowed }], actions: notes },
+      at: now,
+    });
+    return { fired: allowed ? [ruleId] : [], messages };
+  }
+
   private runRules(config: CourseConfig, trigger: Trigger, member: Member, now: number, onlyRule: string | undefined): { fired: string[]; messages: number } {
     const { db } = this.deps;
     const cache = new Map<string, unknown>();
-    const factCtx = { db, config, now, trigger, member };
+    const factCtx = { db, config, now, trigger, member, services: this.deps.services() };
     const getFact = (spec: FactSpec, param?: string): unknown => {
       const key = param === undefined ? spec.name : `${spec.name}.${param}`;
       if (!cache.has(key)) cache.set(key, spec.get(factCtx, param));
@@ -270,6 +314,7 @@ export class Engine {
       trigger,
       member,
       ruleId,
+      services: this.deps.services(),
       note: (text) => notes.push(text),
       render: (template, extra = {}) =>
         renderTemplate(template, {
@@ -280,14 +325,19 @@ export class Engine {
           stage: getMember(db, member.id)?.stage ?? member.stage,
           ...extra,
         }),
-      send: ({ to, text, priority = 'reply' as Priority }) => {
-        const chat = to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
+      send: (args) => {
+        const { text, priority = 'reply' as Priority } = args;
+        // A reply or DM concerns this member; a message to another chat (an instructor, the
+        // staff group) does not.
+        const chat = args.to === 'chat' ? args.chat : args.to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
+        const aboutMember = args.to !== 'chat' || (chat.kind === 'dm' && chat.id === trigger.userPlatformId);
+        const groupId = chat.kind !== 'group' ? null : args.to === 'chat' ? (config.groupOf(trigger.platform, chat.id) ?? null) : trigger.group;
         enqueueMessage(db, {
           platform: trigger.platform,
           chatKind: chat.kind,
           chatId: chat.id,
-          memberId: member.id,
-          groupId: chat.kind === 'group' ? trigger.group : null,
+          memberId: aboutMember ? member.id : null,
+          groupId,
           text,
           priority,
           notBefore: now,

@@ -1,25 +1,29 @@
-import type { ActionSpec, FactSpec, Flow, JobHandler } from './types.js';
+import type { ActionSpec, CommandSpec, FactSpec, Flow, JobHandler } from './types.js';
 import { eventFlow } from './event.js';
 import { lifecycleFlow } from './lifecycle.js';
 import { messagingFlow } from './messaging.js';
 import { trialFlow } from './trial.js';
 import { timersFlow } from './timers.js';
+import { qaFlow } from './qa.js';
+import { commandsFlow } from './commands.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow];
+export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry)];
 
 export interface Registry {
   facts: Map<string, FactSpec>;
   actions: Map<string, ActionSpec<unknown>>;
   jobs: Map<string, JobHandler>;
+  commands: Map<string, CommandSpec>;
 }
 
 export function buildRegistry(list: Flow[] = flows): Registry {
-  const reg: Registry = { facts: new Map(), actions: new Map(), jobs: new Map() };
+  const reg: Registry = { facts: new Map(), actions: new Map(), jobs: new Map(), commands: new Map() };
   for (const flow of list) {
     for (const f of flow.facts ?? []) add(reg.facts, f.name, f, flow.name);
     for (const a of flow.actions ?? []) add(reg.actions, a.name, a as ActionSpec<unknown>, flow.name);
     for (const j of flow.jobs ?? []) add(reg.jobs, j.kind, j, flow.name);
+    for (const c of flow.commands ?? []) add(reg.commands, c.name, c, flow.name);
   }
   return reg;
 }

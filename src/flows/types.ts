@@ -1,5 +1,6 @@
 import type { Db } from '../store/db.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig, Role } from '../config/load.js';
+import type { Services } from './services.js';
 import type { Platform } from '../bot/events.js';
 import type { Member } from '../store/members.js';
 import type { Priority } from '../store/outbox.js';
@@ -32,8 +33,10 @@ export interface RunContext {
   trigger: Trigger;
   member: Member;
   ruleId: string;
+  /** Long-lived parts the flows share (the Q&A index). */
+  services: Services;
   /** Queues a message in the outbox (in this transaction). */
-  send(args: { to: 'reply' | 'dm'; text: string; priority?: Priority }): void;
+  send(args: { to: 'reply' | 'dm'; text: string; priority?: Priority } | { to: 'chat'; chat: { kind: 'group' | 'dm'; id: string }; text: string; priority?: Priority }): void;
   /** Renders a template with the member/event variables plus `extra`. */
   render(template: string, extra?: Record<string, string>): string;
   /** Notes for the trace: what the action did. */
@@ -78,9 +81,26 @@ export interface JobHandler {
   run(payload: unknown, ctx: JobContext): string;
 }
 
-/** One flow: the facts, actions and job kinds it contributes. Registered in flows/index.ts. */
+/** A command's arguments did not parse: the sender gets the usage line. */
+export class UsageError extends Error {}
+
+/**
+ * A built-in command (`/answer Q12 …`). Who may run it is decided here, in code, by the role of
+ * the sender's platform id, so no edit of rules.yaml can open a privileged command to members.
+ */
+export interface CommandSpec {
+  name: string;
+  roles: readonly Role[];
+  usage: string;
+  description: string;
+  /** Runs in the event's transaction; returns a note for the trace. Throws UsageError on bad args. */
+  run(args: string, ctx: RunContext): string;
+}
+
+/** One flow: the facts, actions, commands and job kinds it contributes. Registered in flows/index.ts. */
 export interface Flow {
   name: string;
+  commands?: CommandSpec[];
   facts?: FactSpec[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own argument type
   actions?: ActionSpec<any>[];

@@ -160,4 +160,41 @@ CREATE TABLE group_platform_ids (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'questions',
+    sql: `
+-- Every question the bot took up: answered from the knowledge base, or escalated to the staff.
+CREATE TABLE questions (
+  id                 INTEGER PRIMARY KEY,
+  member_id          TEXT NOT NULL REFERENCES members(id),
+  platform           TEXT NOT NULL,
+  asker_platform_id  TEXT NOT NULL,
+  group_id           TEXT,                   -- NULL when asked in private
+  chat_id            TEXT NOT NULL,          -- where the answer goes
+  text               TEXT NOT NULL,
+  status             TEXT NOT NULL CHECK (status IN ('answered', 'escalated', 'resolved')),
+  entry_id           TEXT,                   -- the FAQ entry that answered it
+  confidence         REAL,
+  answer             TEXT,
+  answered_by        TEXT,                   -- member key of the instructor, for escalated ones
+  event_id           INTEGER,
+  created_at         INTEGER NOT NULL,
+  answered_at        INTEGER
+);
+CREATE INDEX questions_member ON questions(member_id, created_at);
+CREATE INDEX questions_group ON questions(group_id, created_at);
+CREATE INDEX questions_status ON questions(status, created_at);
+
+-- What the knowledge base learned from instructors: a new phrasing of an entry, or a new entry.
+CREATE TABLE faq_learned (
+  id           INTEGER PRIMARY KEY,
+  entry_id     TEXT NOT NULL,
+  question     TEXT NOT NULL,
+  answer       TEXT,                          -- set when this created a new entry
+  question_id  INTEGER,
+  created_at   INTEGER NOT NULL
+);
+`,
+  },
 ];

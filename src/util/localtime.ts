@@ -104,3 +104,10 @@ export function inWindow(minute: number, start: number, end: number): boolean {
   if (start === end) return false;
   return start < end ? minute >= start && minute < end : minute >= start || minute < end;
 }
+
+/** The instant of the last local midnight at or before `epochMs`. */
+export function localDayStart(epochMs: number, timeZone: string): number {
+  const minute = localMinuteOfDay(epochMs, timeZone);
+  // Step back to just before today's midnight, then find that midnight going forward.
+  return nextLocalTime(epochMs - (minute + 1) * 60_000, 0, timeZone);
+}

@@ -11,6 +11,7 @@ import type { ChatAdapter, ChatEvent, OutgoingMessage, Platform } from '../../sr
 import { Outbox } from '../../src/bot/outbox.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { QaService } from '../../src/qa/service.js';
 import { Engine } from '../../src/flows/engine.js';
 import { registry as defaultRegistry, type Registry } from '../../src/flows/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -149,7 +150,8 @@ export function harness(opts: { config?: CourseConfig; start?: number; registry?
   const clock = new VirtualClock(opts.start ?? T0);
   const adapter = new FakeAdapter(clock);
   const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
-  h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger });
+  const services = { qa: QaService.build(h.config, db) };
+  h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger, services: () => services });
   h.outbox = new Outbox({
     db,
     config: () => h.config,

@@ -26,7 +26,15 @@ describe('config: the demo course', () => {
     expect(config.course.name).toBe('Python 数据分析训练营');
     expect(config.course.timezone).toBe('Asia/Shanghai');
     expect(config.stageIds).toEqual(['prospect', 'trial', 'nurture', 'paid', 'mature', 'loyal', 'churned']);
-    expect(config.rules.map((r) => r.id)).toEqual(['welcome-newcomer', 'rejoin-quietly', 'left-all-groups', 'trial-on-request']);
+    expect(config.rules.map((r) => r.id)).toEqual([
+      'welcome-newcomer',
+      'rejoin-quietly',
+      'left-all-groups',
+      'trial-on-request',
+      'answer-questions',
+      'answer-private-chat',
+    ]);
+    expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
     expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'dm', 'send_lesson', 'set_stage', 'start_sequence']);
     expect(config.lessons.map((l) => l.n)).toEqual([1, 2, 3]);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openStore } from '../../src/store/db.js';
+import { migrations } from '../../src/store/migrations.js';
 import { listGroups, syncGroups } from '../../src/store/groups.js';
 import { stmt } from '../../src/store/statements.js';
 
@@ -15,9 +19,15 @@ describe('groups in the store', () => {
     expect((stmt(db, 'SELECT COUNT(*) AS n FROM group_platform_ids').get() as { n: number }).n).toBe(0);
   });
 
-  it('applies migrations once: reopening a store changes nothing', () => {
-    const db = openStore(':memory:');
-    const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-    expect(versions).toEqual([1, 2]);
+  it('applies every migration once, in order: reopening a store changes nothing', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kequn-mig-')), 'store.db');
+    const versionsOf = (db: ReturnType<typeof openStore>) =>
+      (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    const first = openStore(file);
+    expect(versionsOf(first)).toEqual(migrations.map((m) => m.version));
+    first.close();
+    const again = openStore(file);
+    expect(versionsOf(again)).toEqual(migrations.map((m) => m.version));
+    again.close();
   });
 });
