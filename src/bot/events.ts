@@ -71,6 +71,8 @@ export interface ChatAdapter {
   send(message: OutgoingMessage): Promise<void>;
   /** False while logged out or disconnected: the outbox holds messages until it is true. */
   isReady(): boolean;
+  /** Telegram only: sends a Stars invoice (see src/orders/contracts.ts). */
+  sendInvoice?(invoice: import('../orders/contracts.js').StarsInvoice): Promise<void>;
 }
 
 /**
