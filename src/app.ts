@@ -7,6 +7,7 @@ import type { CourseConfig } from './config/load.js';
 import { Kernel } from './kernel.js';
 import type { Clock } from './schedule/clock.js';
 import { openStore, type Db } from './store/db.js';
+import { createOrders, type Orders } from './orders/wiring.js';
 
 /**
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
@@ -38,6 +39,8 @@ export interface App {
   /** The simulated WeChat, when running on the embedded default. */
   sim: SimulatedWeChat | undefined;
   config: CourseConfig;
+  /** The order service and its provider (the sandbox unless catalog.yaml says wechatpay). */
+  orders: Orders;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,8 @@ export async function createApp(opts: {
   dbPath: string;
   wechat?: WeChatMode;
   random?: () => number;
+  /** Where payment secrets come from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<App> {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
@@ -69,12 +74,15 @@ export async function createApp(opts: {
   }
   const adapters: ChatAdapter[] = [new WechatyAdapter(bot, opts.log.child({ platform: 'wechat' }))];
   const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random });
+  const orders = createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env });
   return {
     kernel,
     db,
     sim,
     config: opts.config,
+    orders,
     async stop() {
+      orders.stop();
       await kernel.stop();
       db.close();
     },

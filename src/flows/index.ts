@@ -6,9 +6,10 @@ import { trialFlow } from './trial.js';
 import { timersFlow } from './timers.js';
 import { qaFlow } from './qa.js';
 import { commandsFlow } from './commands.js';
+import { ordersFlow } from './orders.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry)];
+export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, ordersFlow, commandsFlow(() => registry)];
 
 export interface Registry {
   facts: Map<string, FactSpec>;

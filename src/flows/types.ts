@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 /** The normalised view of what triggered a rule run, for facts and actions. */
 export interface Trigger {
-  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer';
+  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'order.paid' | 'order.refunded';
   platform: Platform;
   eventId: number | null;
   jobId: number | null;
@@ -24,6 +24,8 @@ export interface Trigger {
   command: { name: string; args: string } | null;
   isNewMember: boolean;
   inviterMemberId: string | null;
+  /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
+  order?: { id: string; productId: string; amount: number; currency: string };
 }
 
 export interface RunContext {

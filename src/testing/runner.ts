@@ -9,6 +9,7 @@ import type { HandleResult } from '../flows/engine.js';
 import { silentLogger } from '../log.js';
 import { VirtualClock } from '../schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
+import { getOrder } from '../store/orders.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
 
@@ -225,7 +226,7 @@ class ScenarioRun {
         return undefined;
       case 'pay':
       case 'refund':
-        throw new MalformedScenario(`"${step.kind}" is not available until payments exist (the order service issue)`);
+        return this.payment(step);
       case 'expect': {
         const { messages, label } = this.since(step.to);
         const matching = messages.filter((m) => matches(m.text, step.contains, step.matches));
@@ -254,6 +255,38 @@ class ScenarioRun {
         return tags.includes(step.has) ? undefined : `expected ${step.user} to carry tag "${step.has}", tags: ${tags.join(', ') || 'none'}`;
       }
     }
+  }
+
+  /**
+   * `pay` / `refund`: the sandbox provider pays the order (a fresh attempt, as the checkout page
+   * makes) and sends its signed notification through the order service's webhook handler; or
+   * refunds it in full and notifies the refund the same way.
+   */
+  private async payment(step: Extract<Step, { kind: 'pay' | 'refund' }>): Promise<string | undefined> {
+    const { service, sandbox } = this.app.orders;
+    if (!sandbox) throw new MalformedScenario(`"${step.kind}" needs the sandbox payment provider (catalog.yaml payments.provider: sandbox)`);
+    const member = findMemberByIdentity(this.app.db, 'wechat', step.user);
+    if (!member) return `${step.user} is not known to the bot (never joined or spoke)`;
+    let order = step.order !== undefined ? getOrder(this.app.db, step.order) : step.kind === 'pay' ? service.latestOpenOrder(member.id) : service.latestPaidOrder(member.id);
+    if (order && order.member_id !== member.id) order = undefined;
+    if (!order) return step.kind === 'pay' ? `${step.user} has no order awaiting payment` : `${step.user} has no paid order to refund`;
+    if (step.kind === 'pay') {
+      let outTradeNo: string;
+      try {
+        outTradeNo = (await service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' })).outTradeNo;
+      } catch (e) {
+        return `cannot pay order ${order.id}: ${(e as Error).message}`;
+      }
+      const status = await sandbox.pay(outTradeNo);
+      if (status !== 204 && status !== 200) return `the order service answered ${status} to the sandbox's payment notification`;
+    } else {
+      const r = service.requestRefund(order.id, { reason: 'scenario refund', by: 'scenario', now: this.clock.now() });
+      if (!r.ok) return `cannot refund: ${r.error}`;
+      await service.processRefunds();
+      await sandbox.flush();
+    }
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    return undefined;
   }
 
   /** Messages to a target since the previous expectation on it; moves that target's cursor. */
