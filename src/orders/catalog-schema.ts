@@ -52,6 +52,8 @@ const wechatpay = z.strictObject({
   official_account: z.boolean().default(false),
   /** Override of the API base (tests point it at a fake server). */
   api_base: z.string().url().default('https://api.mch.weixin.qq.com/'),
+  /** Override of the official-account OAuth API base (tests). */
+  oauth_api_base: z.string().url().default('https://api.weixin.qq.com'),
 });
 
 export const catalogSchema = z.strictObject({
