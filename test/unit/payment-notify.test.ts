@@ -111,7 +111,7 @@ describe('refused, with no state change', () => {
         const n = notification(keys, transaction(no, order.amount), { now: h.clock.now() });
         const body = JSON.parse(n.rawBody);
         const ct = Buffer.from(body.resource.ciphertext, 'base64');
-        ct[5] ^= 0x01;
+        ct[5] = ct[5]! ^ 0x01;
         body.resource.ciphertext = ct.toString('base64');
         return resign(JSON.stringify(body), n.headers);
       },
