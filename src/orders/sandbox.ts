@@ -73,7 +73,14 @@ export class SandboxProvider implements PaymentProvider {
       p.transactionId = `4200${String(this.opts.now()).slice(-10)}${String(++this.seq).padStart(6, '0')}`;
     }
     if (p.state !== 'SUCCESS' || opts.deliver === false) return undefined;
-    return this.opts.deliver(this.notification('TRANSACTION.SUCCESS', 'transaction', '支付成功', this.transaction(p)));
+    return this.opts.deliver(this.paidNotification(outTradeNo)!);
+  }
+
+  /** The signed TRANSACTION.SUCCESS notification of a paid payment (each call: a new notification id). */
+  paidNotification(outTradeNo: string): { headers: Record<string, string>; rawBody: string } | undefined {
+    const p = this.payments.get(outTradeNo);
+    if (p?.state !== 'SUCCESS') return undefined;
+    return this.notification('TRANSACTION.SUCCESS', 'transaction', '支付成功', this.transaction(p));
   }
 
   /** The operator pressed "fail": the payer gave up; nothing is notified (as with WeChat Pay). */
