@@ -56,7 +56,7 @@ export function loadCatalog(
   }
   const pay = raw.payments;
   if (!ctx.stageIds.includes(pay.paid_stage)) file.problem(['payments', 'paid_stage'], `unknown stage "${pay.paid_stage}" (stages: ${ctx.stageIds.join(', ')})`);
-  if (pay.provider === 'wechatpay' && !pay.wechatpay) file.problem(['payments', 'wechatpay'], 'provider wechatpay needs a wechatpay section (mchid, appid, serial, platform_keys)');
+  if (pay.provider === 'wechatpay' && !pay.wechatpay) file.problem(['payments', 'provider'], 'provider wechatpay needs a wechatpay section (mchid, appid, serial, platform_keys)');
   let wechatpay: Catalog['payments']['wechatpay'];
   if (pay.wechatpay) {
     const platformKeys = pay.wechatpay.platform_keys.flatMap((k, i) => {
