@@ -8,12 +8,16 @@ Usage:
   kequn check [--config DIR]                 validate the configuration
   kequn why <member> [--config DIR] [--limit N]
                                              why rules did or did not fire for a member
+  kequn orders [--config DIR] [--state S] [--limit N]
+                                             orders by state (docs/payments.md)
   kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
 Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
-WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL.`;
+WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
+payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
+WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
         misses: { type: 'boolean' },
         json: { type: 'boolean' },
         threshold: { type: 'string' },
+        state: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -61,6 +66,16 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runWhy } = await import('./why.js');
         return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
+      }
+      case 'orders': {
+        const a = parsed();
+        const limit = a.values.limit !== undefined ? Number(a.values.limit) : 30;
+        if (!Number.isInteger(limit) || limit < 1) {
+          write('--limit takes a positive whole number');
+          return 2;
+        }
+        const { runOrders } = await import('./orders.js');
+        return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -28,17 +28,19 @@ export function wechatPaySecretsFromEnv(env: NodeJS.ProcessEnv): WechatPaySecret
       throw new Error(`${name}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   };
+  const pemText = read('WECHATPAY_PRIVATE_KEY');
+  const keyText = read('WECHATPAY_APIV3_KEY').trim();
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(read('WECHATPAY_PRIVATE_KEY'));
-  } catch (e) {
-    throw new Error((e as Error).message.startsWith('WECHATPAY') ? (e as Error).message : 'WECHATPAY_PRIVATE_KEY is not a PEM private key (apiclient_key.pem)');
+    privateKey = createPrivateKey(pemText);
+  } catch {
+    throw new Error('WECHATPAY_PRIVATE_KEY is not a PEM private key (apiclient_key.pem)');
   }
   let apiV3Key: Buffer;
   try {
-    apiV3Key = apiV3KeyFrom(read('WECHATPAY_APIV3_KEY').trim());
-  } catch (e) {
-    throw new Error((e as Error).message.startsWith('WECHATPAY') ? (e as Error).message : 'WECHATPAY_APIV3_KEY must be the 32-character API v3 key');
+    apiV3Key = apiV3KeyFrom(keyText);
+  } catch {
+    throw new Error('WECHATPAY_APIV3_KEY must be the 32-character API v3 key');
   }
   return { privateKey, apiV3Key };
 }

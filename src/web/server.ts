@@ -11,6 +11,7 @@ import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { createApi, HttpError } from './api.js';
 import { createCheckoutRoutes } from './checkout.js';
+import { createOrdersApi } from './orders-api.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
 
 export interface WebDeps {
@@ -130,6 +131,7 @@ export function createWebApp(deps: WebDeps): Hono {
     await next();
     c.header('cache-control', 'no-store');
   });
+  web.route('/api', createOrdersApi({ app, env: deps.env }));
   web.route('/api', createApi(deps));
   return web;
 }

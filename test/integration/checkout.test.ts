@@ -18,6 +18,7 @@ const UA = {
   wechat: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.49.2600(0x28003133) NetType/WIFI Language/zh_CN',
 };
 
+const ADMIN = 'admin-token-for-tests-0123';
 let app: App;
 let server: WebServer;
 let clock: VirtualClock;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   app = await createApp({ config: loadConfig('config', { env: {} }), clock, log: silentLogger, live: false, dbPath: ':memory:' });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
-  server = await startWebServer(createWebApp({ app, clock, log: silentLogger }), { host: '127.0.0.1', port: 0 });
+  server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: ADMIN } }), { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
   await server?.close();
@@ -138,5 +139,29 @@ describe('webhook over HTTP', () => {
     expect((await http('/webhooks/sandbox', { body: n.rawBody, headers: n.headers })).status).toBe(204);
     expect(snapshot(app.db)).toEqual(after);
     expect(getOrder(app.db, order.id)!.state).toBe('paid');
+  });
+});
+
+describe('admin API', () => {
+  it('lists orders and refunds one, only with the bearer token', async () => {
+    const order = await buyAs('gina');
+    const { outTradeNo } = await app.orders.service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' });
+    await app.orders.sandbox!.pay(outTradeNo);
+    expect(getOrder(app.db, order.id)!.state).toBe('paid');
+    const noAuth = await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', body: '{}' });
+    expect(noAuth.status).toBe(401);
+    const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const list = (await (await fetch(`${server.url}/api/orders?state=paid`, { headers: auth })).json()) as { orders: { id: string; token?: string }[] };
+    expect(list.orders.map((o) => o.id)).toContain(order.id);
+    expect(list.orders.every((o) => o.token === undefined)).toBe(true);
+    const tooMuch = await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', headers: auth, body: JSON.stringify({ amount_fen: 99999 }) });
+    expect(tooMuch.status).toBe(409);
+    const r = await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', headers: auth, body: JSON.stringify({ amount_fen: 5000, reason: '部分退款' }) });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { refund: { state: string } }).refund.state).toBe('processing');
+    await app.orders.sandbox!.flush();
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'partially_refunded', refunded_amount: 5000 });
+    // A partial refund keeps access.
+    expect(findMemberByIdentity(app.db, 'wechat', 'gina')!.stage).toBe('paid');
   });
 });

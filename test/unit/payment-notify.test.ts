@@ -158,3 +158,26 @@ function resign(rawBody: string, headers: Record<string, string>): { headers: Re
   const sig = rsaSign(`${headers['wechatpay-timestamp']}\n${headers['wechatpay-nonce']}\n${rawBody}\n`, keys.platform.privateKey);
   return { rawBody, headers: { ...headers, 'wechatpay-signature': sig } };
 }
+
+describe('merchant secrets come only from the environment', () => {
+  it('reads PEM and API v3 key from variables or files, and names the variable (never the value) when wrong', async () => {
+    const { wechatPaySecretsFromEnv } = await import('../../src/orders/wechatpay.js');
+    const { writeFileSync } = await import('node:fs');
+    const pemText = keys.merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const file = join(tmp, 'apiclient_key.pem');
+    writeFileSync(file, pemText);
+    const ok = wechatPaySecretsFromEnv({ WECHATPAY_PRIVATE_KEY_FILE: file, WECHATPAY_APIV3_KEY: keys.apiV3Key });
+    expect(ok.apiV3Key.toString()).toBe(keys.apiV3Key);
+    expect(() => wechatPaySecretsFromEnv({ WECHATPAY_APIV3_KEY: keys.apiV3Key })).toThrow('WeChat Pay needs WECHATPAY_PRIVATE_KEY or WECHATPAY_PRIVATE_KEY_FILE in the environment');
+    const secretish = 'not-a-key-but-a-secret-value';
+    let message = '';
+    try {
+      wechatPaySecretsFromEnv({ WECHATPAY_PRIVATE_KEY: secretish, WECHATPAY_APIV3_KEY: keys.apiV3Key });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('WECHATPAY_PRIVATE_KEY is not a PEM private key');
+    expect(message).not.toContain(secretish);
+    expect(() => wechatPaySecretsFromEnv({ WECHATPAY_PRIVATE_KEY: pemText, WECHATPAY_APIV3_KEY: 'short' })).toThrow('WECHATPAY_APIV3_KEY must be the 32-character API v3 key');
+  });
+});
