@@ -43,7 +43,7 @@ const platformKey = z.strictObject({ serial: z.string().min(1).max(64), file: z.
 
 const wechatpay = z.strictObject({
   mchid: z.string().regex(/^\d{6,20}$/, 'the merchant id (mchid) is a number string'),
-  appid: z.string().regex(/^wx[0-9a-f]{16}$/i, 'an appid looks like wx0123456789abcdef'),
+  appid: z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'an appid looks like wx0123456789abcdef'),
   /** Serial number of the merchant API certificate (not secret; the private key is, and comes from the environment). */
   serial: z.string().min(8).max(64),
   /** Platform certificates or the platform public key (PEM files, relative to the config folder), by serial / public key id. */
