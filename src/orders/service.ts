@@ -98,17 +98,16 @@ export class OrderService {
     const why = unavailable(db, this.config.catalog, order.product_id, order.member_id, now);
     if (why === 'sold_out' || why === 'not_on_sale' || why === 'unknown_product') throw new CheckoutError(409, why === 'sold_out' ? '名额已满' : '课程当前不在售');
     const product = this.config.catalog.products[order.product_id]!;
-    const outTradeNo = inTransaction(db, () => {
+    const { no: outTradeNo, amount } = inTransaction(db, () => {
       if (pendingAttemptsOf(db, order.id).length >= MAX_ATTEMPTS_PER_ORDER) throw new CheckoutError(409, '尝试次数过多，请稍后再试');
-      const no = newOutTradeNo(now);
-      insertAttempt(db, { out_trade_no: no, order_id: order.id, provider: provider.name, method: args.method, amount: order.amount, created_at: now, next_check_at: now + this.config.catalog.payments.reconcile_every });
-      return no;
+      const a = insertAttempt(db, { out_trade_no: newOutTradeNo(now), order_id: order.id, provider: provider.name, method: args.method, created_at: now, next_check_at: now + this.config.catalog.payments.reconcile_every });
+      return { no: a.out_trade_no, amount: a.amount };
     });
     try {
       const action = await provider.create({
         outTradeNo,
         description: product.title,
-        amount: order.amount,
+        amount,
         method: args.method,
         openid: args.openid ?? order.payer_openid ?? undefined,
         clientIp: args.clientIp,

@@ -240,7 +240,9 @@ CREATE TABLE payment_attempts (
   order_id       TEXT NOT NULL REFERENCES orders(id),
   provider       TEXT NOT NULL,
   method         TEXT NOT NULL,              -- jsapi | h5 | native | sandbox | stars
-  amount         INTEGER NOT NULL,
+  amount         INTEGER NOT NULL,          -- the price when "pay" was pressed
+  discounts      TEXT NOT NULL DEFAULT '[]',-- and the discounts and code that made it, so the
+  code           TEXT,                      -- order records what was actually paid for
   state          TEXT NOT NULL CHECK (state IN ('pending', 'paid', 'closed', 'failed')),
   created_at     INTEGER NOT NULL,
   next_check_at  INTEGER NOT NULL,

@@ -35,6 +35,8 @@ export interface AttemptRow {
   provider: string;
   method: string;
   amount: number;
+  discounts: string;
+  code: string | null;
   state: 'pending' | 'paid' | 'closed' | 'failed';
   created_at: number;
   next_check_at: number;
@@ -123,12 +125,18 @@ export function markOrderPaid(
   db: Db,
   args: { id: string; provider: string; outTradeNo: string; transactionId: string; amount: number; stageBefore: string; now: number },
 ): boolean {
+  // The order takes the price, discounts and code of the attempt that was paid (the buyer may
+  // have changed the coupon after pressing pay): coupon uses are counted on what was paid.
   return (
     stmt(
       db,
-      `UPDATE orders SET state = 'paid', provider = ?, out_trade_no = ?, transaction_id = ?, paid_amount = ?, stage_before = ?, paid_at = ?
+      `UPDATE orders SET state = 'paid', provider = ?, out_trade_no = ?, transaction_id = ?, paid_amount = ?, stage_before = ?, paid_at = ?,
+         amount = COALESCE((SELECT amount FROM payment_attempts WHERE out_trade_no = ?), amount),
+         discounts = COALESCE((SELECT discounts FROM payment_attempts WHERE out_trade_no = ?), discounts),
+         code = CASE WHEN EXISTS (SELECT 1 FROM payment_attempts WHERE out_trade_no = ?) THEN (SELECT code FROM payment_attempts WHERE out_trade_no = ?) ELSE code END
        WHERE id = ? AND state IN ('created', 'expired', 'closed')`,
-    ).run(args.provider, args.outTradeNo, args.transactionId, args.amount, args.stageBefore, args.now, args.id).changes > 0
+    ).run(args.provider, args.outTradeNo, args.transactionId, args.amount, args.stageBefore, args.now, args.outTradeNo, args.outTradeNo, args.outTradeNo, args.outTradeNo, args.id)
+      .changes > 0
   );
 }
 
@@ -163,11 +171,14 @@ export function orderCounts(db: Db): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.state, r.n]));
 }
 
-export function insertAttempt(db: Db, a: Pick<AttemptRow, 'out_trade_no' | 'order_id' | 'provider' | 'method' | 'amount' | 'created_at' | 'next_check_at'>): void {
+/** A press of "pay": the order's current price, discounts and code are frozen on the attempt. */
+export function insertAttempt(db: Db, a: Pick<AttemptRow, 'out_trade_no' | 'order_id' | 'provider' | 'method' | 'created_at' | 'next_check_at'>): AttemptRow {
   stmt(
     db,
-    "INSERT INTO payment_attempts (out_trade_no, order_id, provider, method, amount, state, created_at, next_check_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-  ).run(a.out_trade_no, a.order_id, a.provider, a.method, a.amount, a.created_at, a.next_check_at);
+    `INSERT INTO payment_attempts (out_trade_no, order_id, provider, method, amount, discounts, code, state, created_at, next_check_at)
+     SELECT ?, id, ?, ?, amount, discounts, code, 'pending', ?, ? FROM orders WHERE id = ?`,
+  ).run(a.out_trade_no, a.provider, a.method, a.created_at, a.next_check_at, a.order_id);
+  return getAttempt(db, a.out_trade_no)!;
 }
 
 export function getAttempt(db: Db, outTradeNo: string): AttemptRow | undefined {

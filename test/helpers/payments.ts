@@ -90,7 +90,7 @@ export function buy(h: Harness, user: string, platform: 'wechat' | 'telegram' = 
 
 /** An attempt as the checkout page's pay button stores it (the provider call is tested elsewhere). */
 export function attempt(h: Harness, order: OrderRow, outTradeNo = `T${randomBytes(6).toString('hex')}`): string {
-  insertAttempt(h.db, { out_trade_no: outTradeNo, order_id: order.id, provider: 'wechatpay', method: 'native', amount: order.amount, created_at: h.clock.now(), next_check_at: h.clock.now() + 60_000 });
+  insertAttempt(h.db, { out_trade_no: outTradeNo, order_id: order.id, provider: 'wechatpay', method: 'native', created_at: h.clock.now(), next_check_at: h.clock.now() + 60_000 });
   return outTradeNo;
 }
 

@@ -84,6 +84,16 @@ describe('checkout page', () => {
     expect(page.text).toContain('¥149.00');
   });
 
+  it('records what was paid: a coupon removed after pressing pay still counts on the paid order', async () => {
+    const order = await buyAs('hugo');
+    await http(`/pay/${order.token}/code`, { form: { code: 'EARLY50' } });
+    const { outTradeNo } = await app.orders.service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' });
+    await http(`/pay/${order.token}/code`, { form: { code: '' } });
+    expect(getOrder(app.db, order.id)).toMatchObject({ amount: 19900, code: null });
+    expect(await app.orders.sandbox!.pay(outTradeNo)).toBe(204);
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'paid', amount: 14900, paid_amount: 14900, code: 'EARLY50' });
+  });
+
   it('pays on a PC: Native QR (served locally), the sandbox pay page, the signed notification, paid', async () => {
     const order = await buyAs('carol');
     const qr = await http(`/pay/${order.token}/pay`, { form: {} });

@@ -69,7 +69,7 @@ describe('payment notifications under random sequences', () => {
       for (let i = 0; i < ORDERS; i++) {
         const o = buy(h, `u${i}`);
         orders.push(o);
-        for (let j = 0; j < 2; j++) insertAttempt(h.db, { out_trade_no: outTradeNo(i, j), order_id: o.id, provider: 'wechatpay', method: 'native', amount: o.amount, created_at: T0, next_check_at: T0 + 60_000 });
+        for (let j = 0; j < 2; j++) insertAttempt(h.db, { out_trade_no: outTradeNo(i, j), order_id: o.id, provider: 'wechatpay', method: 'native', created_at: T0, next_check_at: T0 + 60_000 });
       }
       const paidGenuinely = new Set<number>();
       // Each sequence has its own share of genuine notifications, so some end with orders unpaid.
