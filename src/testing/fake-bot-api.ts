@@ -35,11 +35,11 @@ export class FakeBotApi {
   ) {}
 
   static async start(): Promise<FakeBotApi> {
-    let api: FakeBotApi | undefined;
-    const server = createServer((req, res) => void api!.handle(req, res));
+    const holder: { api?: FakeBotApi } = {};
+    const server = createServer((req, res) => void holder.api!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new FakeBotApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return api;
+    holder.api = new FakeBotApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return holder.api;
   }
 
   async close(): Promise<void> {
