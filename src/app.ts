@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import { WechatyAdapter } from './bot/wechaty-adapter.js';
 import { SimulatedWeChat } from './bot/simulator.js';
-import { TelegramAdapter, type TelegramDelivery } from './bot/telegram-adapter.js';
+import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
 import type { StarsPayments } from './orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
 import type { CourseConfig } from './config/load.js';
@@ -99,7 +99,7 @@ export async function createApp(opts: {
     /** The order service's Stars answers (default: every payment refused). */
     payments?: StarsPayments;
     retry?: { maxRetryAttempts: number; maxDelaySeconds: number };
-    botInfo?: ConstructorParameters<typeof TelegramAdapter>[0]['botInfo'];
+    botInfo?: TelegramAdapterOptions['botInfo'];
   };
   random?: () => number;
 }): Promise<App> {
@@ -117,6 +117,8 @@ export async function createApp(opts: {
   }
   let telegram: TelegramAdapter | undefined;
   if (opts.telegram) {
+    // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
+    const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
     telegram = new TelegramAdapter({
       ...opts.telegram,
       db,

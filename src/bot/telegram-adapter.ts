@@ -248,6 +248,9 @@ export class TelegramAdapter implements ChatAdapter {
       if (addressee) text = `/${command[1]}${text.slice(command[0].length)}`;
       if (command[1]!.toLowerCase() === 'chatid') return this.chatIdCommand(ctx, msg);
     }
+    const mentionsBot = isGroup && this.mentionsBot(msg);
+    // The @mention is carried by mentionsBot; in the text it would only blur what was asked.
+    if (mentionsBot && !command) text = cleanText(stripMention(text, this.bot.botInfo.username));
     if (isGroup && this.opts.config().groupOf('telegram', String(chat.id)) === undefined) {
       log.info({ chat: chat.id, title: chat.title, from: msg.from.id }, 'telegram: message in a group that is not in config (add groups.<handle>.telegram with this chat id)');
     }
@@ -259,7 +262,7 @@ export class TelegramAdapter implements ChatAdapter {
       chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: chat.title ?? '' } } : { kind: 'dm' },
       user: userRef(msg.from),
       text,
-      mentionsBot: isGroup && this.mentionsBot(msg),
+      mentionsBot,
       contentKind,
     });
   }
@@ -462,6 +465,11 @@ function hasContent(msg: Message): boolean {
 function userRef(u: User): UserRef {
   const name = [u.first_name, u.last_name].filter(Boolean).join(' ') || u.username || String(u.id);
   return { id: String(u.id), name: cleanText(name).slice(0, 64) };
+}
+
+function stripMention(text: string, username: string): string {
+  const escaped = username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`@${escaped}\\b`, 'gi'), '').replace(/\s+/g, ' ').trim();
 }
 
 /** Chat ids are stored as text; the Bot API takes numeric ids as numbers. */

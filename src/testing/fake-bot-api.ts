@@ -21,6 +21,8 @@ export class FakeBotApi {
   /** Messages the bot sent (sendMessage), with a sequence number. */
   readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
   webhook: { url: string; secret?: string } | undefined;
+  /** Called for each message the bot sends (the simulated Telegram stamps it with its clock). */
+  onSend: ((chatId: string, text: string) => void) | undefined;
   private queue: Record<string, unknown>[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1;
@@ -247,6 +249,7 @@ export class FakeBotApi {
         const text = String(params.text ?? '');
         if (!text) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
         this.sent.push({ seq: this.sent.length + 1, chatId: chatId!, text, at: Date.now() });
+        this.onSend?.(chatId!, text);
         return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, text });
       }
       case 'sendInvoice':
