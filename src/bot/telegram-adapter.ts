@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { CourseConfig } from '../config/load.js';
 import type { StarsInvoice, StarsPayments } from '../orders/contracts.js';
 import type { Clock } from '../schedule/clock.js';
-import type { Db } from '../store/db.js';
+import { inTransaction, type Db } from '../store/db.js';
 import {
   clearChatUnreachable,
   getPollingOffset,
@@ -139,17 +139,24 @@ export class TelegramAdapter implements ChatAdapter {
    * Handles one update, from getUpdates or the webhook. A redelivered update (same bot, same
    * update_id) is dropped; returns whether it was handled now.
    */
-  async handleUpdate(update: Update): Promise<boolean> {
+  async handleUpdate(update: Update, opts: { saveOffset?: boolean } = {}): Promise<boolean> {
     const { db, clock, log } = this.opts;
+    // One commit records the update as handled and, when polling, moves the saved offset past it.
+    const record = () =>
+      inTransaction(db, () => {
+        markUpdateHandled(db, this.botId, update.update_id, clock.now());
+        if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      });
     const problem = updateProblem(update);
     if (problem) {
       // Nothing of it reaches the engine; recorded so a redelivery is not looked at again.
       log.warn({ update: update.update_id, problem }, 'telegram: malformed update ignored');
-      markUpdateHandled(db, this.botId, update.update_id, clock.now());
+      record();
       return false;
     }
     if (isUpdateHandled(db, this.botId, update.update_id)) {
       log.debug({ update: update.update_id }, 'telegram: update already handled; ignored');
+      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
       return false;
     }
     try {
@@ -160,9 +167,11 @@ export class TelegramAdapter implements ChatAdapter {
       // recorded does.)
       const err = e instanceof BotError ? (e.error as Error) : (e as Error);
       log.error({ update: update.update_id, err: err?.message }, 'telegram: update handling failed');
+      // Polling moves on past it (getUpdates would not offer it again once confirmed).
+      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
       throw err;
     }
-    markUpdateHandled(db, this.botId, update.update_id, clock.now());
+    record();
     if (++this.sinceLastPrune >= 10_000) {
       this.sinceLastPrune = 0;
       pruneHandledUpdates(db, clock.now() - KEEP_HANDLED_MS);
@@ -180,11 +189,10 @@ export class TelegramAdapter implements ChatAdapter {
         backoffMs = 1000;
         for (const update of updates) {
           if (this.stopping) return;
-          // A failure is logged by handleUpdate; polling moves on (Telegram would not resend it).
-          await this.handleUpdate(update).catch(() => false);
-          // Saved after each update: after a restart, getUpdates resumes after the last one handled.
+          // Saved with each update: after a restart, getUpdates resumes after the last one handled.
+          // A failure is logged by handleUpdate and polling moves on.
+          await this.handleUpdate(update, { saveOffset: true }).catch(() => false);
           offset = update.update_id + 1;
-          setPollingOffset(db, this.botId, offset);
         }
       } catch (e) {
         if (this.stopping) return;
