@@ -102,6 +102,8 @@ export async function createApp(opts: {
     botInfo?: TelegramAdapterOptions['botInfo'];
   };
   random?: () => number;
+  /** Environment with OPENAI_API_KEY etc. for the LLM mode of Q&A (`kequn start` passes process.env). */
+  llmEnv?: NodeJS.ProcessEnv;
 }): Promise<App> {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
@@ -128,7 +130,7 @@ export async function createApp(opts: {
     });
     adapters.push(telegram);
   }
-  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random });
+  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
   return {
     kernel,
     db,

@@ -31,6 +31,7 @@ describe('config: the demo course', () => {
       'rejoin-quietly',
       'left-all-groups',
       'trial-on-request',
+      'staff-quoted-reply',
       'answer-questions',
       'answer-private-chat',
     ]);
