@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { openStore } from '../../src/store/db.js';
 import { enqueueMessage } from '../../src/store/outbox.js';
-import { demoConfig, FakeAdapter, MINUTE, outboxRows, SECOND, T0, tempConfig, lineOf, loadProblems } from '../helpers/fixtures.js';
+import { demoConfig, FakeAdapter, MINUTE, outboxRows, SECOND, T0, tempConfig, lineOf, loadProblems, replaceOnce } from '../helpers/fixtures.js';
 
 // The outbox paces each platform by its own rules: WeChat's account-wide interval with jitter,
 // Telegram's ~25/s per bot, 1/s per chat and 20/min per group, in one process.
@@ -89,7 +89,7 @@ describe('outbox: Telegram pacing', () => {
 describe('config: outbox.telegram', () => {
   it('has Telegram defaults and rejects an unknown key with file and line', () => {
     expect(demoConfig().outbox.telegram).toEqual({ account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 });
-    const dir = tempConfig({ 'kequn.yaml': (t) => t.replace('  retry_backoff: 30s\n', '  retry_backoff: 30s\n  telegram:\n    group_per_minut: 10\n') });
+    const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '    group_per_minute: 20\n', '    group_per_minut: 10\n') });
     const problems = loadProblems(dir);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ keyPath: 'outbox.telegram.group_per_minut', message: expect.stringContaining('unknown key') });
