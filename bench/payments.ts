@@ -32,7 +32,7 @@ export async function benchPayments(): Promise<BenchResult[]> {
   );
   const db = openStore(':memory:');
   const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-  const services = { qa: QaService.build(config, db) };
+  const services = { qa: QaService.build(config, db), llm: false };
   const engine = new Engine({ db, config: () => config, registry, log: silentLogger, services: () => services });
   const service = new OrderService({ db, config: () => config, clock, engine, log: silentLogger, provider, sources: discountSources, hooks: [] });
 

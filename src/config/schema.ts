@@ -34,6 +34,17 @@ const timeZone = z.string().refine(
 
 const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
 
+/** Telegram: about 30 messages/s per bot (25 keeps a margin), 1/s per chat, 20/min per group. */
+export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 };
+
+const telegramPacing = z.strictObject({
+  account_interval: duration.default(TELEGRAM_PACING_DEFAULTS.account_interval),
+  chat_interval: duration.default(TELEGRAM_PACING_DEFAULTS.chat_interval),
+  group_per_minute: z.number().int().min(1).max(60).default(TELEGRAM_PACING_DEFAULTS.group_per_minute),
+  jitter: duration.default(TELEGRAM_PACING_DEFAULTS.jitter),
+  daily_cap: z.number().int().min(1).default(TELEGRAM_PACING_DEFAULTS.daily_cap),
+});
+
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
 export const mainSchema = z.strictObject({
@@ -106,8 +117,10 @@ export const mainSchema = z.strictObject({
       daily_cap: z.number().int().min(1).default(1500),
       max_attempts: z.number().int().min(1).max(20).default(5),
       retry_backoff: duration.default(30_000),
+      /** Telegram's own pace: its limits are per bot, per chat and per group, not WeChat's. */
+      telegram: telegramPacing.default(TELEGRAM_PACING_DEFAULTS),
     })
-    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000 }),
+    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
   qa: z
@@ -122,8 +135,33 @@ export const mainSchema = z.strictObject({
         .default({ member: 20, group: 200 }),
       /** The same FAQ entry is not answered again in the same group within this time. */
       repeat_cooldown: duration.default(10 * 60_000),
+      /** The LLM mode, used when OPENAI_API_KEY is set (see docs/qa.md). */
+      llm: z
+        .strictObject({
+          /** false: never call the LLM, even with a key in the environment. */
+          enabled: z.boolean().default(true),
+          /** OPENAI_MODEL overrides it. */
+          model: z.string().min(1).default('gpt-4o-mini'),
+          /** Prompt + completion tokens per local day; then FAQ-only answers until tomorrow. */
+          daily_token_budget: z.number().int().min(0).default(200_000),
+          timeout: duration.default(20_000),
+          /** How many retrieved FAQ entries the LLM sees. */
+          passages: z.number().int().min(1).max(10).default(4),
+          /** Below this retrieval confidence nothing in the FAQ is relevant: no LLM call. */
+          min_confidence: z.number().min(0).max(1).default(0.15),
+          /** Longer answers are cut. */
+          max_answer_chars: z.number().int().min(50).max(2000).default(500),
+        })
+        .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 }),
     })
-    .default({ threshold: 0.6, detect: ['question_mark', 'interrogative', 'mention'], escalate_to: 'instructors', daily_quota: { member: 20, group: 200 }, repeat_cooldown: 10 * 60_000 }),
+    .default({
+      threshold: 0.6,
+      detect: ['question_mark', 'interrogative', 'mention'],
+      escalate_to: 'instructors',
+      daily_quota: { member: 20, group: 200 },
+      repeat_cooldown: 10 * 60_000,
+      llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
+    }),
 });
 
 export type MainConfig = z.output<typeof mainSchema>;

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Kernel } from '../kernel.js';
 import type { Clock } from '../schedule/clock.js';
 import type { Db } from '../store/db.js';
+import { claimInvoice, ordersAwaitingInvoice } from '../store/orders.js';
+import type { StarsInvoice } from './contracts.js';
 import { discountSources, orderHooks } from './pricing.js';
 import type { PaymentProvider } from './provider.js';
 import { SandboxProvider } from './sandbox.js';
@@ -14,6 +16,8 @@ export interface Orders {
   sandbox: SandboxProvider | undefined;
   /** One reconciliation pass plus pending refunds (also what the live timer runs). */
   tick(): Promise<void>;
+  /** Sends the Stars invoices of new Telegram orders (after the event that opened them commits). */
+  sendInvoices(): Promise<number>;
   stop(): void;
 }
 
@@ -27,7 +31,16 @@ export function notifyUrl(publicUrl: string, provider: string): string {
  * with secrets from the environment) and, in live mode, its reconciliation timer. Changing the
  * provider takes a restart; prices, coupons and templates follow config reloads.
  */
-export function createOrders(opts: { kernel: Kernel; db: Db; clock: Clock; log: Logger; live: boolean; env: NodeJS.ProcessEnv }): Orders {
+export function createOrders(opts: {
+  kernel: Kernel;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  live: boolean;
+  env: NodeJS.ProcessEnv;
+  /** The Telegram adapter, when Telegram is on: Stars invoices go out through it. */
+  telegram?: { sendInvoice?(invoice: StarsInvoice): Promise<void> };
+}): Orders {
   const { kernel } = opts;
   const config = () => kernel.currentConfig;
   const pay = config().catalog.payments;
@@ -61,6 +74,27 @@ export function createOrders(opts: { kernel: Kernel; db: Db; clock: Clock; log: 
       running = false;
     }
   };
+  // Claimed before the send: an invoice goes out at most once (the member can ask again with /buy
+  // after the link expires). A failed send is logged; the checkout link was sent as text anyway.
+  const sendInvoices = async () => {
+    if (!opts.telegram?.sendInvoice) return 0;
+    let n = 0;
+    for (const order of ordersAwaitingInvoice(opts.db, opts.clock.now(), 20)) {
+      const invoice = service.starsInvoice(order.id);
+      if (!invoice || !claimInvoice(opts.db, order.id, opts.clock.now())) continue;
+      try {
+        await opts.telegram.sendInvoice(invoice);
+        n++;
+      } catch (e) {
+        opts.log.warn({ order: order.id, err: (e as Error).message }, 'stars: invoice not sent');
+      }
+    }
+    return n;
+  };
+  const onInvoiceEvent = (e: { platform: string }, r: { status: string }) => {
+    if (e.platform === 'telegram' && r.status === 'handled') void sendInvoices();
+  };
+  kernel.on('handled', onInvoiceEvent);
   // A staff /refund is sent to the provider right after its event commits, not at the next tick.
   const onHandled = (_e: unknown, r: { fired: string[] }) => {
     if (r.fired.includes('command:/refund')) void tick();
@@ -75,9 +109,11 @@ export function createOrders(opts: { kernel: Kernel; db: Db; clock: Clock; log: 
     service,
     sandbox,
     tick,
+    sendInvoices,
     stop() {
       clearInterval(timer);
       kernel.off('handled', onHandled);
+      kernel.off('handled', onInvoiceEvent);
     },
   };
 }

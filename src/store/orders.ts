@@ -23,6 +23,7 @@ export interface OrderRow {
   refunded_amount: number;
   payer_openid: string | null;
   stage_before: string | null;
+  invoice_sent_at: number | null;
   created_at: number;
   expires_at: number;
   paid_at: number | null;
@@ -154,6 +155,16 @@ export function addOrderRefund(db: Db, args: { id: string; amount: number }): Or
 /** Ends an unpaid order (expired: its link ran out; closed: the provider confirmed nothing was paid). */
 export function endOrder(db: Db, args: { id: string; state: 'expired' | 'closed'; now: number }): boolean {
   return stmt(db, "UPDATE orders SET state = ?, closed_at = ? WHERE id = ? AND state IN ('created', 'expired')").run(args.state, args.now, args.id).changes > 0;
+}
+
+/** Open Telegram Stars orders whose invoice has not gone out yet. */
+export function ordersAwaitingInvoice(db: Db, now: number, limit: number): OrderRow[] {
+  return stmt(db, "SELECT * FROM orders WHERE currency = 'XTR' AND state = 'created' AND invoice_sent_at IS NULL AND expires_at > ? ORDER BY created_at LIMIT ?").all(now, limit) as OrderRow[];
+}
+
+/** Claims an order's invoice for sending; only one claimant wins (an invoice goes out at most once). */
+export function claimInvoice(db: Db, id: string, now: number): boolean {
+  return stmt(db, 'UPDATE orders SET invoice_sent_at = ? WHERE id = ? AND invoice_sent_at IS NULL').run(now, id).changes > 0;
 }
 
 /** Unpaid orders whose link has run out. */

@@ -9,9 +9,13 @@ import type { HandleResult } from '../flows/engine.js';
 import { silentLogger } from '../log.js';
 import { VirtualClock } from '../schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
-import { getOrder } from '../store/orders.js';
+import { getOrder, type OrderRow } from '../store/orders.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
+import { SimulatedTelegram } from './simulated-telegram.js';
+
+/** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
+type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'>;
 
 /** Virtual time the bot gets after each step to finish replying (outbox pacing). */
 const SETTLE_MS = 5 * 60_000;
@@ -118,24 +122,32 @@ function seededRandom(seed: number): () => number {
 
 /** Runs one scenario through the real pipeline on the simulated WeChat. */
 export async function runScenario(scenario: Scenario, baseConfig: CourseConfig): Promise<Outcome> {
-  if (scenario.platform === 'telegram') {
-    throw new MalformedScenario(`${scenario.file}: platform telegram is not available until the Telegram adapter exists`);
-  }
+  const clock = new VirtualClock(scenario.start ?? Date.now());
+  const telegram = scenario.platform === 'telegram' ? await SimulatedTelegram.start(baseConfig, () => clock.now()) : undefined;
   // Roles given in the scenario's users apply by platform id, like roles in the config.
   const config: CourseConfig = {
     ...baseConfig,
     roleOf: (platform, id) => {
-      const r = scenario.users[id]?.role;
+      const r = scenario.users[telegram?.handleOf(id) ?? id]?.role;
       return r ?? baseConfig.roleOf(platform, id);
     },
+    groupOf: (platform, id) => (platform === 'telegram' ? telegram?.groupOfChat(id) : undefined) ?? baseConfig.groupOf(platform, id),
   };
-  const clock = new VirtualClock(scenario.start ?? Date.now());
-  const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath: ':memory:', random: seededRandom(42) });
-  const run = new ScenarioRun(scenario, config, app, clock);
+  const app = await createApp({
+    config,
+    clock,
+    log: silentLogger,
+    live: false,
+    dbPath: ':memory:',
+    random: seededRandom(42),
+    ...(telegram ? { wechat: { kind: 'off' as const }, telegram: telegram.mode } : {}),
+  });
+  const sim: SimPlatform = telegram ?? app.sim!;
+  const run = new ScenarioRun(scenario, config, app, clock, sim, telegram);
   try {
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
-    for (const [handle, u] of Object.entries(scenario.users)) app.sim!.user(handle, u.name);
+    for (const [handle, u] of Object.entries(scenario.users)) sim.user(telegram ? telegram.userId(handle) : handle, u.name);
     for (let i = 0; i < scenario.steps.length; i++) {
       const { step, line } = scenario.steps[i]!;
       const failure = await run.step(step);
@@ -146,6 +158,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
     return { name: scenario.name, file: scenario.file, ok: true };
   } finally {
     await app.stop();
+    await telegram?.stop();
   }
 }
 
@@ -157,21 +170,25 @@ class ScenarioRun {
     private readonly config: CourseConfig,
     private readonly app: App,
     private readonly clock: VirtualClock,
+    private readonly sim: SimPlatform,
+    private readonly telegram: SimulatedTelegram | undefined,
   ) {}
 
-  private get sim() {
-    return this.app.sim!;
+  private get platform() {
+    return this.scenario.platform;
   }
 
   private roomId(group: string): string {
     const g = this.config.groups[group];
     if (!g) throw new MalformedScenario(`unknown group "${group}" (groups in config: ${Object.keys(this.config.groups).join(', ')})`);
-    return g.wechat ?? simulatedRoomId(group);
+    return this.telegram ? this.telegram.groupChatId(group)! : (g.wechat ?? simulatedRoomId(group));
   }
 
+  /** The platform id of a scenario user (the handle itself on the simulated WeChat). */
   private user(handle: string): string {
-    this.sim.user(handle, this.scenario.users[handle]?.name ?? handle);
-    return handle;
+    const id = this.telegram ? this.telegram.userId(handle) : handle;
+    this.sim.user(id, this.scenario.users[handle]?.name ?? handle);
+    return id;
   }
 
   /** Performs a member's action and waits until the bot has handled the resulting event. */
@@ -244,12 +261,12 @@ class ScenarioRun {
       }
       case 'expect_stage': {
         if (!this.config.stageIds.includes(step.is)) throw new MalformedScenario(`unknown stage "${step.is}" (stages: ${this.config.stageIds.join(', ')})`);
-        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        const m = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
         if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
         return m.stage === step.is ? undefined : `expected ${step.user} in stage ${step.is}, but the stage is ${m.stage}`;
       }
       case 'expect_tag': {
-        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        const m = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
         if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
         const tags = tagsOf(this.app.db, m.id);
         return tags.includes(step.has) ? undefined : `expected ${step.user} to carry tag "${step.has}", tags: ${tags.join(', ') || 'none'}`;
@@ -264,34 +281,66 @@ class ScenarioRun {
    */
   private async payment(step: Extract<Step, { kind: 'pay' | 'refund' }>): Promise<string | undefined> {
     const { service, sandbox } = this.app.orders;
-    if (!sandbox) throw new MalformedScenario(`"${step.kind}" needs the sandbox payment provider (catalog.yaml payments.provider: sandbox)`);
-    const member = findMemberByIdentity(this.app.db, 'wechat', step.user);
+    if (!sandbox && !this.telegram) throw new MalformedScenario(`"${step.kind}" needs the sandbox payment provider (catalog.yaml payments.provider: sandbox)`);
+    const member = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
     if (!member) return `${step.user} is not known to the bot (never joined or spoke)`;
     let order = step.order !== undefined ? getOrder(this.app.db, step.order) : step.kind === 'pay' ? service.latestOpenOrder(member.id) : service.latestPaidOrder(member.id);
     if (order && order.member_id !== member.id) order = undefined;
     if (!order) return step.kind === 'pay' ? `${step.user} has no order awaiting payment` : `${step.user} has no paid order to refund`;
-    if (step.kind === 'pay') {
+    if (this.telegram) {
+      if (step.kind === 'refund') return 'refunds of Telegram Stars payments go through the Telegram adapter (refundStarPayment) and are not available in scenarios';
+      const failure = await this.payStars(order, this.user(step.user), step.user);
+      if (failure) return failure;
+    } else if (step.kind === 'pay') {
       let outTradeNo: string;
       try {
         outTradeNo = (await service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' })).outTradeNo;
       } catch (e) {
         return `cannot pay order ${order.id}: ${(e as Error).message}`;
       }
-      const status = await sandbox.pay(outTradeNo);
+      const status = await sandbox!.pay(outTradeNo);
       if (status !== 204 && status !== 200) return `the order service answered ${status} to the sandbox's payment notification`;
     } else {
       const r = service.requestRefund(order.id, { reason: 'scenario refund', by: 'scenario', now: this.clock.now() });
       if (!r.ok) return `cannot refund: ${r.error}`;
       await service.processRefunds();
-      await sandbox.flush();
+      await sandbox!.flush();
     }
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
     return undefined;
   }
 
+  /**
+   * Telegram: the buyer pays the Stars invoice the bot sent, as Telegram would deliver it to the
+   * real adapter over the fake Bot API: a pre_checkout_query (answered by the order service), then
+   * the successful_payment message.
+   */
+  private async payStars(order: OrderRow, userId: string, handle: string): Promise<string | undefined> {
+    const api = this.telegram!.api;
+    const waitFor = async (what: string, ok: () => boolean): Promise<string | undefined> => {
+      const start = Date.now();
+      while (!ok()) {
+        if (Date.now() - start > DELIVERY_TIMEOUT_MS) return `${what} within 5 s`;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return undefined;
+    };
+    const invoiced = await waitFor('the bot did not send a Stars invoice', () => api.calls.some((c) => c.method === 'sendInvoice' && c.params.payload === order.id));
+    if (invoiced) return invoiced;
+    const person = api.person(Number(userId), this.scenario.users[handle]?.name ?? handle);
+    const answers = api.count('answerPreCheckoutQuery');
+    api.preCheckout({ user: person, payload: order.id, amount: order.amount });
+    const answered = await waitFor('the bot did not answer the pre-checkout query', () => api.count('answerPreCheckoutQuery') > answers);
+    if (answered) return answered;
+    const answer = api.calls.filter((c) => c.method === 'answerPreCheckoutQuery').at(-1)!.params;
+    if (answer.ok !== true) return `the bot refused the pre-checkout: ${String(answer.error_message ?? '')}`;
+    api.successfulPayment({ user: person, payload: order.id, amount: order.amount, chargeId: `stars-charge-${order.id}` });
+    return waitFor('the order was not marked paid', () => getOrder(this.app.db, order.id)?.state === 'paid');
+  }
+
   /** Messages to a target since the previous expectation on it; moves that target's cursor. */
   private since(target: Target): { messages: SimSent[]; label: string } {
-    const chatId = target.kind === 'group' ? this.roomId(target.handle) : target.handle;
+    const chatId = target.kind === 'group' ? this.roomId(target.handle) : this.user(target.handle);
     const kind = target.kind === 'group' ? 'group' : 'dm';
     const key = `${kind}:${chatId}`;
     const from = this.cursors.get(key) ?? 0;
@@ -307,7 +356,7 @@ class ScenarioRun {
     const now = localParts(this.clock.now(), tz);
     const lines = [`  virtual time now ${fmt(now)} (${tz}); last ${recent.length} message(s) the bot sent:`];
     for (const m of recent) {
-      const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${m.chatId}`;
+      const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${this.telegram?.handleOf(m.chatId) ?? m.chatId}`;
       lines.push(`    ${fmt(localParts(m.at, tz))} ${target}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}`);
     }
     if (recent.length === 0) lines.push('    (none)');

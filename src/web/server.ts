@@ -13,6 +13,7 @@ import { createApi, HttpError } from './api.js';
 import { createCheckoutRoutes } from './checkout.js';
 import { createOrdersApi } from './orders-api.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
+import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
 export interface WebDeps {
   app: App;
@@ -54,12 +55,14 @@ export function createWebApp(deps: WebDeps): Hono {
   const { app, log } = deps;
   const web = new Hono();
   const allowed = deps.allowedHosts === '*' ? undefined : new Set([...LOOPBACK_NAMES, ...(deps.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  // Telegram posts to the public host name; the webhook is authenticated by its secret instead.
+  const webhookPath = app.telegram?.webhookPath;
 
   web.use('*', async (c, next) => {
     c.header('x-content-type-options', 'nosniff');
     // Checkout links and provider webhooks are opened from phones and WeChat's servers under the
     // public host; their tokens and signatures, not the host name, are what protects them.
-    if (allowed && c.req.path !== '/healthz' && !PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) {
+    if (allowed && c.req.path !== '/healthz' && c.req.path !== webhookPath && !PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) {
       const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
       if (!host || !allowed.has(host)) {
         return c.json({ error: `this kequn answers only to ${[...allowed].join(', ')}; open it as http://127.0.0.1:<port>/ (or add the host name to allowedHosts)` }, 403);
@@ -87,7 +90,8 @@ export function createWebApp(deps: WebDeps): Hono {
         status: ready ? 'ok' : 'starting',
         ready,
         uptimeMs: Math.round(process.uptime() * 1000),
-        wechat: app.sim ? 'simulated' : 'service',
+        wechat: app.sim ? 'simulated' : app.kernel.hasPlatform('wechat') ? 'service' : 'off',
+        telegram: app.telegram ? (app.telegram.webhookPath ? 'webhook' : 'polling') : 'off',
         members: countMembers(app.db),
         outbox: outboxCounts(app.db),
         jobs: jobCounts(app.db),
@@ -95,6 +99,11 @@ export function createWebApp(deps: WebDeps): Hono {
       ready ? 200 : 503,
     );
   });
+
+  if (app.telegram && webhookPath) {
+    web.use(webhookPath, bodyLimit({ maxSize: MAX_UPDATE_BYTES, onError: (c) => c.json({ error: 'update too large' }, 413) }));
+    web.post(webhookPath, telegramWebhookHandler(app.telegram, log.child({ platform: 'telegram' })));
+  }
 
   web.get('/', (c) => c.redirect('/playground', 302));
 

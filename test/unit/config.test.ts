@@ -31,8 +31,12 @@ describe('config: the demo course', () => {
       'rejoin-quietly',
       'left-all-groups',
       'trial-on-request',
+      'staff-quoted-reply',
+      'buy-intent',
       'answer-questions',
       'answer-private-chat',
+      'paid-welcome',
+      'refunded',
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
