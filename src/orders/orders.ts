@@ -49,7 +49,8 @@ export function openCheckout(
   const currency = args.platform === 'telegram' ? 'XTR' : product.currency;
   const list = currency === 'XTR' ? product.stars : product.price_fen;
   if (list === undefined) return { ok: false, reason: 'no_stars_price' };
-  const price = computePrice(db, config, sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
+  // Discounts are amounts in fen: they do not apply to a Stars price (Telegram orders pay `stars`).
+  const price = computePrice(db, config, currency === 'XTR' ? [] : sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
   const order = {
     id: newOrderId(),
     token: newToken(),
