@@ -7,6 +7,7 @@ import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, t
 import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
+import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
 
 /** Variables every template may use. */
 export const TEMPLATE_VARS = [
@@ -23,6 +24,21 @@ export const TEMPLATE_VARS = [
   'source',
   'code',
   'teacher',
+  // check-ins and homework
+  'streak',
+  'total',
+  'date',
+  'days',
+  'list',
+  'count',
+  'names',
+  'week',
+  'title',
+  'description',
+  'due',
+  'late',
+  'left',
+  'comment',
 ] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
@@ -48,6 +64,10 @@ export interface CourseConfig {
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
   qa: MainConfig['qa'];
+  /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
+  checkin: CheckinConfig | null;
+  /** Homework, when kequn.yaml has a `homework:` section. */
+  homework: HomeworkConfig | null;
   /** FAQ entries from faq.yaml (empty when the file does not exist). */
   faq: { id: string; question: string; alternates: string[]; answer: string }[];
   templates: Record<string, string>;
@@ -151,6 +171,9 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     files.main.problem(['qa', 'escalate_to'], `"${escalateTo}" is neither "instructors" nor a group of kind staff`);
   }
 
+  const checkin = resolveCheckin(main, templates, files.main);
+  const homework = resolveHomework(main, templates, files.main);
+
   const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
   const config: CourseConfig = {
@@ -169,6 +192,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     scheduler: main.scheduler,
     dryRun: main.dry_run,
     qa: main.qa,
+    checkin,
+    homework,
     faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,
