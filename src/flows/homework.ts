@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Assignment } from '../config/checkins.js';
 import type { CourseConfig } from '../config/load.js';
 import type { Platform } from '../bot/events.js';
-import { countActiveMembers, getSubmission, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission } from '../store/homework.js';
+import { activeMemberIdentities, getSubmission, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission } from '../store/homework.js';
 import { activeGroupsOf, identitiesOf } from '../store/members.js';
 import { claimReminder, setReminderOutbox } from '../store/reminders.js';
 import { formatDuration } from '../util/duration.js';
@@ -26,6 +26,16 @@ function assignmentOf(config: CourseConfig, week: number): Assignment | undefine
 function showTime(config: CourseConfig, at: number): string {
   const p = localParts(at, config.homework?.timezone ?? config.course.timezone);
   return `${p.month}月${p.day}日 ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
+}
+
+/** `2 小时`, `1 天`, `1 天 3 小时`, `45 分钟`: how long until a deadline, as members read it. */
+export function timeLeft(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  if (d === 0 && h === 0) return `${m} 分钟`;
+  return [d ? `${d} 天` : '', h ? `${h} 小时` : ''].filter(Boolean).join(' ');
 }
 
 /** A link a teacher can open: http(s) with a host, at most 500 characters. */
@@ -90,11 +100,18 @@ const submitAction: ActionSpec<null | undefined> = {
 
 function listWeek(ctx: RunContext, a: Assignment): string {
   const subs = submissionsForWeek(ctx.db, a.week);
-  const members = countActiveMembers(ctx.db, ctx.config.homework!.groups);
+  const members = studentCount(ctx);
   const lines = subs.map(
     (s) => `${submissionCode(s.id)} ${s.display_name} ${showTime(ctx.config, s.updated_at)}${s.late ? ' [迟交]' : ''}${s.reviewed_at ? ' [已批改]' : ''} ${s.link}`,
   );
   return [`第${a.week}周「${a.title}」截止 ${a.dueText}：已交 ${subs.length}/${members}`, ...lines].join('\n');
+}
+
+/** Students in the homework groups: staff (by platform id) are not expected to submit. */
+function studentCount(ctx: RunContext): number {
+  const rows = activeMemberIdentities(ctx.db, ctx.config.homework!.groups);
+  const staff = new Set(rows.filter((r) => ctx.config.roleOf(r.platform as Platform, r.platform_id) !== 'member').map((r) => r.member_id));
+  return new Set(rows.filter((r) => !staff.has(r.member_id)).map((r) => r.member_id)).size;
 }
 
 /**
@@ -118,7 +135,7 @@ const homeworkCommand: CommandSpec = {
       if (week !== undefined) return homeworkCommand.run(week, ctx);
       const summary = hw.assignments.map((a) => {
         const subs = submissionsForWeek(ctx.db, a.week);
-        return `第${a.week}周「${a.title}」：已交 ${subs.length}，迟交 ${subs.filter((s) => s.late).length}，待批改 ${subs.filter((s) => !s.reviewed_at).length}`;
+        return `第${a.week}周「${a.title}」：已交 ${subs.length}/${studentCount(ctx)}，迟交 ${subs.filter((s) => s.late).length}，待批改 ${subs.filter((s) => !s.reviewed_at).length}`;
       });
       ctx.send({ to: 'dm', text: summary.join('\n') });
       return `listed ${hw.assignments.length} weeks`;
@@ -212,7 +229,7 @@ function remind(payload: unknown, ctx: SystemJobContext): string {
   const a = hw && assignmentOf(ctx.config, p.week);
   if (!hw || !a) return `skipped: week ${p.week} is no longer in config`;
   if (ctx.now >= a.dueAt) return `skipped: the deadline of week ${p.week} has passed`;
-  const left = formatDuration(Math.max(60_000, Math.round((a.dueAt - ctx.now) / 60_000) * 60_000));
+  const left = timeLeft(a.dueAt - ctx.now);
   // Platforms the homework groups are on: a member is reminded on the first one they use.
   const platforms = (['wechat', 'telegram'] as const).filter((pl) => hw.groups.some((g) => groupChats(ctx.config, g).some((c) => c.platform === pl)));
   const page = nonSubmitters(ctx.db, { groups: hw.groups, week: p.week, afterMemberId: p.after, limit: HOMEWORK_REMINDERS_PER_BATCH });

@@ -85,8 +85,13 @@ export function nonSubmitters(db: Db, args: { groups: string[]; week: number; af
     .all(...args.groups, args.afterMemberId, args.week, args.limit) as NonSubmitter[];
 }
 
-/** Active members of any of `groups`, for "submitted n of m". */
-export function countActiveMembers(db: Db, groups: string[]): number {
+/** Identities of the active members of any of `groups`: the caller leaves out staff by role. */
+export function activeMemberIdentities(db: Db, groups: string[]): { member_id: string; platform: string; platform_id: string }[] {
   const marks = groups.map(() => '?').join(', ');
-  return (db.prepare(`SELECT COUNT(DISTINCT member_id) AS n FROM memberships WHERE group_id IN (${marks}) AND left_at IS NULL`).get(...groups) as { n: number }).n;
+  return db
+    .prepare(
+      `SELECT DISTINCT m.member_id, i.platform, i.platform_id FROM memberships m JOIN identities i ON i.member_id = m.member_id
+        WHERE m.group_id IN (${marks}) AND m.left_at IS NULL`,
+    )
+    .all(...groups) as { member_id: string; platform: string; platform_id: string }[];
 }
