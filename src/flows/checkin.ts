@@ -17,11 +17,11 @@ import { claimReminder, setReminderOutbox } from '../store/reminders.js';
 import { nextRun } from '../schedule/schedules.js';
 import { addDays, daysBetween, isDay, monthOf, showDay } from '../util/days.js';
 import { localDate } from '../util/localtime.js';
-import { STREAK_LOOKBACK_DAYS, missedDays, streakOf } from './streak.js';
+import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from './streak.js';
 import type { ActionSpec, CommandSpec, CompileContext, FactSpec, Flow, RunContext, StandingJob, SystemJobContext } from './types.js';
 
 /** Groups handled per job run of the reminder fan-out: each batch is one short transaction. */
-export const REMINDER_GROUPS_PER_BATCH = 25;
+export const REMINDER_GROUPS_PER_BATCH = 10;
 /** Names listed in a group reminder before "等 N 人". */
 const MAX_NAMES = 30;
 
@@ -315,6 +315,7 @@ export function runReminderBatch(payload: unknown, ctx: SystemJobContext): strin
   let messages = 0;
   let nudges = 0;
   let listed = 0;
+  const window = cfg.reminder.nudgeAfter > 0 ? nudgeWindow(day, cfg.reminder.nudgeAfter, tz) : undefined;
   for (const group of batch) {
     for (const chat of groupChats(ctx.config, group)) {
       const members = uncheckedMembers(ctx.db, { groupId: group, platform: chat.platform, day }).filter(
@@ -330,10 +331,10 @@ export function runReminderBatch(payload: unknown, ctx: SystemJobContext): strin
         setReminderOutbox(ctx.db, key, ctx.send({ platform: chat.platform, chat: { kind: 'group', id: chat.id }, text, memberId: null, groupId: group }));
         messages++;
       }
+      if (!window) continue;
       const n = cfg.reminder.nudgeAfter;
-      if (n === 0) continue;
       for (const m of members) {
-        if (missedDays(m.last_day ?? undefined, localDate(m.joined_at, tz), day) !== n) continue;
+        if (!reachesNudge(m.last_day ?? undefined, m.joined_at, window)) continue;
         const nudgeKey = `nudge:${m.member_id}:${day}`;
         if (!claimReminder(ctx.db, nudgeKey, ctx.now)) continue;
         const text = renderFor(ctx, 'checkin_nudge', { name: m.display_name, days: String(n), group: ctx.config.groups[group]!.name });

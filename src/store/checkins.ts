@@ -88,15 +88,17 @@ export interface UncheckedMember {
  * check-in, no make-up, no leave. The daily reminder's list.
  */
 export function uncheckedMembers(db: Db, args: { groupId: string; platform: string; day: string }): UncheckedMember[] {
+  // The name comes from the identity (kept current by resolveMember): one lookup fewer per row.
   return stmt(
     db,
-    `SELECT m.member_id, mem.display_name, i.platform_id, m.joined_at,
+    `SELECT m.member_id, i.display_name, i.platform_id, m.joined_at,
             (SELECT MAX(c2.day) FROM checkins c2 WHERE c2.member_id = m.member_id AND c2.day < ?) AS last_day
        FROM memberships m
-       JOIN members mem ON mem.id = m.member_id
-       JOIN identities i ON i.member_id = m.member_id AND i.platform = ?
+       -- CROSS JOIN keeps memberships as the outer loop: without statistics SQLite would
+       -- otherwise walk every identity of the platform for each group (1000x slower at 100k).
+       CROSS JOIN identities i ON i.member_id = m.member_id AND i.platform = ?
        LEFT JOIN checkins c ON c.member_id = m.member_id AND c.day = ?
       WHERE m.group_id = ? AND m.left_at IS NULL AND c.member_id IS NULL
-      ORDER BY m.joined_at, mem.display_name, m.member_id`,
+      ORDER BY m.joined_at, i.display_name, m.member_id`,
   ).all(args.day, args.platform, args.day, args.groupId) as UncheckedMember[];
 }

@@ -90,7 +90,7 @@ export function activeMemberIdentities(db: Db, groups: string[]): { member_id: s
   const marks = groups.map(() => '?').join(', ');
   return db
     .prepare(
-      `SELECT DISTINCT m.member_id, i.platform, i.platform_id FROM memberships m JOIN identities i ON i.member_id = m.member_id
+      `SELECT DISTINCT m.member_id, i.platform, i.platform_id FROM memberships m CROSS JOIN identities i ON i.member_id = m.member_id
         WHERE m.group_id IN (${marks}) AND m.left_at IS NULL`,
     )
     .all(...groups) as { member_id: string; platform: string; platform_id: string }[];

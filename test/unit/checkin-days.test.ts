@@ -131,3 +131,25 @@ describe('cron expressions', () => {
     expect(() => nextCronTime(0, parseCron('0 0 31 2 *'), 'UTC')).toThrow('never runs');
   });
 });
+
+describe('nudge day without a time-zone conversion per member', () => {
+  it('agrees with missedDays for every last day and join time around the window', async () => {
+    const { localDate } = await import('../../src/util/localtime.js');
+    const { nudgeWindow, reachesNudge } = await import('../../src/flows/streak.js');
+    for (const tz of ['Asia/Shanghai', 'Europe/Berlin']) {
+      const today = '2026-03-30'; // Berlin changed clocks on the 29th
+      for (const n of [1, 2, 3]) {
+        const w = nudgeWindow(today, n, tz);
+        for (let back = 0; back <= 6; back++) {
+          for (const hour of [0, 1, 11, 23]) {
+            const joinedAt = localInstant(addDays(today, -back), hour * 60 + 30, tz);
+            for (const last of [undefined, ...[1, 2, 3, 4, 5, 6].map((k) => addDays(today, -k))]) {
+              const expected = missedDays(last, localDate(joinedAt, tz), today) === n;
+              expect(reachesNudge(last, joinedAt, w), `${tz} n=${n} joined ${back}d ago ${hour}:30, last ${last}`).toBe(expected);
+            }
+          }
+        }
+      }
+    }
+  });
+});
