@@ -6,9 +6,10 @@ import { trialFlow } from './trial.js';
 import { timersFlow } from './timers.js';
 import { qaFlow } from './qa.js';
 import { commandsFlow } from './commands.js';
+import { referralFlow } from './referral.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry)];
+export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry), referralFlow];
 
 export interface Registry {
   facts: Map<string, FactSpec>;
