@@ -103,10 +103,11 @@ const redeemReferralCode: ActionSpec<z.infer<typeof noArg>> = {
     const evidence: Evidence = { source: 'code', referrerId: referrerOfCode(db, code), code, group: trigger.group };
     const d = attribute(db, config, { referredId: member.id, evidence, eventId: trigger.eventId, now });
     noteDecision(ctx, d, evidence);
-    if (d.ok) {
+    // Saying the same code twice is not a mistake: the member is told again that it stands.
+    if (d.ok || d.reason === 'already_referred_same') {
       const referrer = getMember(db, d.referrerId!)!;
       ctx.send({ to: 'dm', text: ctx.render(config.templates.referral_accepted!, { referrer: referrer.display_name, discount_yuan: yuan(r.newcomer_discount) }) });
-      notifyReferrer(ctx, d.referrerId!);
+      if (d.ok) notifyReferrer(ctx, d.referrerId!);
       return;
     }
     // Over the limit the member is told once, then the bot stays silent (no reply storm to a guesser).
@@ -139,7 +140,7 @@ function sendMyCode(ctx: RunContext): string {
       referrals_paid: String(countPaidReferrals(db, member.id)),
       rewards_yuan: yuan(ledgerTotalFen(db, member.id)),
       discount_yuan: yuan(r.newcomer_discount),
-    }),
+    }).replace(/\n{2,}/g, '\n'), // no blank line where there is no invite link
   });
   return `referral code ${code.code}${issued ? ' issued and' : ''} sent`;
 }
