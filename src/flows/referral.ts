@@ -241,6 +241,12 @@ export const referralFlow: Flow = {
       description: 'the referral code in the message ("推荐码 K7M2XQ", or a message that is only a code); null if none',
       get: (c) => (c.trigger.type === 'message' ? findCodeInText(c.trigger.text) : null),
     },
+    {
+      name: 'invite_link',
+      type: 'string',
+      description: 'on a join: the invite link the newcomer used, when the platform says (Telegram); null otherwise',
+      get: (c) => (c.trigger.type === 'member.joined' && c.trigger.eventId !== null ? inviteLinkOfEvent(eventPayload(c.db, c.trigger.eventId)) : null),
+    },
     { name: 'referred', type: 'boolean', description: 'the member has a referrer', get: (c) => referralOf(c.db, c.member.id) !== undefined },
     { name: 'referrals', type: 'number', description: 'members this member referred', get: (c) => countReferrals(c.db, c.member.id) },
     { name: 'referrals_paid', type: 'number', description: 'members this member referred who paid (rewards that stand)', get: (c) => countPaidReferrals(c.db, c.member.id) },
