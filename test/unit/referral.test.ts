@@ -22,7 +22,7 @@ import {
   referralOf,
   registerInviteLink,
 } from '../../src/store/referrals.js';
-import { DAY, HOUR, MINUTE, T0, count, demoConfig, harness, joined, left, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
+import { DAY, HOUR, MINUTE, T0, count, harness, joined, left, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
 
