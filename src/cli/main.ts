@@ -11,7 +11,7 @@ Usage:
   kequn referrals export --csv [--mark-paid] [--config DIR]
                                              referral rewards not yet paid out, as CSV (docs/referrals.md)
   kequn referrals list [--config DIR]        referral rewards per referrer
-  kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold X]
+  kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
         threshold: { type: 'string' },
         csv: { type: 'boolean' },
         'mark-paid': { type: 'boolean' },
+        bank: { type: 'string' },
+        queries: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -81,12 +83,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'eval-qa': {
         const a = parsed();
         const threshold = a.values.threshold !== undefined ? Number(a.values.threshold) : 0.6;
-        if (a.positionals.length !== 2 || !(threshold >= 0 && threshold <= 1)) {
-          write('usage: kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
+        const [bank, queries] = a.values.bank !== undefined || a.values.queries !== undefined ? [a.values.bank, a.values.queries] : a.positionals;
+        if (!bank || !queries || a.positionals.length > (a.values.bank !== undefined ? 0 : 2) || !(threshold >= 0 && threshold <= 1)) {
+          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
           return 2;
         }
         const { runEvalQa } = await import('./eval-qa.js');
-        const [bank, queries] = a.positionals as [string, string];
         return runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, write });
       }
       case undefined:

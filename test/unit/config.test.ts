@@ -36,6 +36,7 @@ describe('config: the demo course', () => {
       'referral-code-said',
       'first-question',
       'trial-on-request',
+      'staff-quoted-reply',
       'answer-questions',
       'answer-private-chat',
     ]);
