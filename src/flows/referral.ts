@@ -216,10 +216,12 @@ const refcode: CommandSpec = {
     if (!isWellFormed(code)) throw new UsageError(`"${m[2]}" is not a valid code: 4-12 characters from 2-9 and A-Z without I, L, O, with at least one digit and one letter`);
     const taken = findCode(db, code);
     if (taken && taken.member_id !== member.id) throw new UsageError(`code ${code} is already used`);
-    if (taken) {
+    if (taken?.retired_at === null) {
       ctx.send({ to: 'dm', text: `${member.display_name} 的推荐码已经是 ${code}。` });
       return `code ${code} unchanged`;
     }
+    // A retired code stays retired: whoever was told it once must not be attributed by surprise later.
+    if (taken) throw new UsageError(`code ${code} was used before and retired; choose another`);
     retireCodes(db, member.id, now);
     insertCode(db, { code, memberId: member.id, kind: 'custom', now });
     ctx.send({ to: 'dm', text: `已把 ${member.display_name} 的推荐码设为 ${code}。` });

@@ -83,8 +83,8 @@ describe('attribution: order of evidence', () => {
   });
 
   it('a link nobody owns (the public group link) is no evidence: no decision, a note in the trace', () => {
-    // This course runs attribute_referral on every join (the demo only when there is evidence).
-    const dir = tempConfig({ 'rules.yaml': (t) => t.replace('    when:\n      any: [{ invited: true }, { invite_link: { exists: true } }]\n', '') });
+    // This course runs attribute_referral on every member's join (the demo only when there is evidence).
+    const dir = tempConfig({ 'rules.yaml': (t) => t.replace('      any: [{ invited: true }, { invite_link: { exists: true } }]\n', '') });
     const h = harness({ config: loadConfig(dir, { env: {} }) });
     h.engine.handleEvent(joinVia('dan', undefined, T0, { inviteLink: 'https://t.me/+public' }), T0);
     expect(decisionsAbout(h.db, mid(h, 'dan'))).toEqual([]);
@@ -260,6 +260,28 @@ describe('checkout: the referral discount', () => {
     referralOrderHooks.paid!(h.db, h.config, order(b, 'o1', { amountFen: 17900, discounts: [d] }), T0 + DAY);
     expect(referralOf(h.db, b)).toMatchObject({ referrer_id: a, source: 'checkout' });
     expect(ledgerRows(h.db, { referrerId: a, limit: 5 }).map((e) => [e.entry, e.fen, e.order_id])).toEqual([['reward', 3000, 'o1']]);
+  });
+});
+
+describe('/refcode', () => {
+  it('replaces a code; the old one stops working and is never given out again', () => {
+    const h = harness();
+    const a = alice(h);
+    say(h, 'teacher', '/refcode alice zhang8', T0 + MINUTE);
+    expect(lastTo(h, 'teacher')).toBe('已把 Alice 的推荐码设为 ZHANG8。');
+    say(h, 'teacher', '/refcode alice ZHANG8', T0 + MINUTE);
+    expect(lastTo(h, 'teacher')).toMatch(/已经是 ZHANG8/);
+    say(h, 'teacher', '/refcode alice AMY888', T0 + MINUTE);
+    expect(lastTo(h, 'teacher')).toMatch(/AMY888 was used before and retired/);
+    say(h, 'teacher', '/refcode alice OOPS11', T0 + MINUTE);
+    expect(lastTo(h, 'teacher')).toMatch(/not a valid code/);
+    h.engine.handleEvent(joinVia('bob', undefined, T0), T0);
+    say(h, 'bob', '推荐码 AMY888', T0 + HOUR);
+    expect(decisionsAbout(h.db, mid(h, 'bob')).map((d) => d.reason)).toEqual(['unknown_code']);
+    say(h, 'bob', '推荐码 ZHANG8', T0 + HOUR);
+    expect(referralOf(h.db, mid(h, 'bob'))!.referrer_id).toBe(a);
+    say(h, 'bob', '/refcode bob BOBB22', T0 + HOUR);
+    expect(lastTo(h, 'bob')).toMatch(/没有权限/);
   });
 });
 
