@@ -66,6 +66,17 @@ const referralSchema = z.strictObject({
 
 export type ReferralConfig = z.output<typeof referralSchema>;
 
+/** Telegram: about 30 messages/s per bot (25 keeps a margin), 1/s per chat, 20/min per group. */
+export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 };
+
+const telegramPacing = z.strictObject({
+  account_interval: duration.default(TELEGRAM_PACING_DEFAULTS.account_interval),
+  chat_interval: duration.default(TELEGRAM_PACING_DEFAULTS.chat_interval),
+  group_per_minute: z.number().int().min(1).max(60).default(TELEGRAM_PACING_DEFAULTS.group_per_minute),
+  jitter: duration.default(TELEGRAM_PACING_DEFAULTS.jitter),
+  daily_cap: z.number().int().min(1).default(TELEGRAM_PACING_DEFAULTS.daily_cap),
+});
+
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
 export const mainSchema = z.strictObject({
@@ -151,8 +162,10 @@ export const mainSchema = z.strictObject({
       daily_cap: z.number().int().min(1).default(1500),
       max_attempts: z.number().int().min(1).max(20).default(5),
       retry_backoff: duration.default(30_000),
+      /** Telegram's own pace: its limits are per bot, per chat and per group, not WeChat's. */
+      telegram: telegramPacing.default(TELEGRAM_PACING_DEFAULTS),
     })
-    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000 }),
+    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
   qa: z

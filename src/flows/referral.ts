@@ -31,16 +31,32 @@ function requireReferralTemplates(_arg: unknown, ctx: { config: { referral: unkn
   return REFERRAL_TEMPLATES.filter((t) => !(t in ctx.config.templates)).map((t) => `needs a "${t}" template in templates.yaml`);
 }
 
-/** A personal invite link in the logged join event: `inviteLink` as a URL, or an object holding one. */
-function inviteLinkOfEvent(payload: Record<string, unknown> | undefined): string | null {
-  const v = payload?.inviteLink ?? payload?.invite_link;
-  if (typeof v === 'string') return v;
+/**
+ * The invite link in the logged join event: Telegram's `inviteLink: { url, name, creatorId }`
+ * (src/bot/events.ts), or a plain URL string.
+ */
+function inviteLinkOfEvent(payload: Record<string, unknown> | undefined): { url: string; name: string | null } | null {
+  const v = payload?.inviteLink;
+  if (typeof v === 'string') return { url: v, name: null };
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    const link = o.invite_link ?? o.url ?? o.link;
-    if (typeof link === 'string') return link;
+    const url = o.url ?? o.invite_link;
+    if (typeof url === 'string') return { url, name: typeof o.name === 'string' ? o.name : null };
   }
   return null;
+}
+
+/** Per-member links are named `ref-<CODE>` when created (see docs/referrals.md); only admins can create links. */
+export function referralLinkName(code: string): string {
+  return `ref-${code}`;
+}
+
+/** The referrer a link names: registered in referral_invite_links, else by its `ref-<CODE>` name. */
+function referrerOfLink(ctx: RunContext, link: { url: string; name: string | null }): string | null {
+  const registered = findInviteLink(ctx.db, ctx.trigger.platform, link.url);
+  if (registered) return registered.member_id;
+  const m = link.name ? /^ref-([0-9A-Za-z]{4,12})$/.exec(link.name) : null;
+  return m ? referrerOfCode(ctx.db, normalizeCode(m[1]!)) : null;
 }
 
 /** Tells the referrer privately that someone was attributed to them (template optional). */
@@ -73,7 +89,7 @@ const attributeReferral: ActionSpec<z.infer<typeof attributeArg>> = {
     const evidence: Evidence[] = [];
     if (trigger.inviterMemberId) evidence.push({ source: 'inviter', referrerId: trigger.inviterMemberId, group: trigger.group });
     const link = trigger.eventId !== null ? inviteLinkOfEvent(eventPayload(db, trigger.eventId)) : null;
-    if (link) evidence.push({ source: 'invite_link', referrerId: findInviteLink(db, trigger.platform, link)?.member_id ?? null, link, group: trigger.group });
+    if (link) evidence.push({ source: 'invite_link', referrerId: referrerOfLink(ctx, link), link: link.url, group: trigger.group });
     // A join by QR code or a public link names nobody: the newcomer may still say a code.
     if (evidence.length === 0) return ctx.note('no platform evidence of an inviter');
     for (const e of evidence) {
@@ -247,7 +263,7 @@ export const referralFlow: Flow = {
       name: 'invite_link',
       type: 'string',
       description: 'on a join: the invite link the newcomer used, when the platform says (Telegram); null otherwise',
-      get: (c) => (c.trigger.type === 'member.joined' && c.trigger.eventId !== null ? inviteLinkOfEvent(eventPayload(c.db, c.trigger.eventId)) : null),
+      get: (c) => (c.trigger.type === 'member.joined' && c.trigger.eventId !== null ? (inviteLinkOfEvent(eventPayload(c.db, c.trigger.eventId))?.url ?? null) : null),
     },
     { name: 'referred', type: 'boolean', description: 'the member has a referrer', get: (c) => referralOf(c.db, c.member.id) !== undefined },
     { name: 'referrals', type: 'number', description: 'members this member referred', get: (c) => countReferrals(c.db, c.member.id) },

@@ -216,6 +216,31 @@ CREATE TABLE faq_learned (
 `,
   },
   {
+    version: 5,
+    name: 'telegram',
+    sql: `
+-- Telegram updates already handled, per bot: a redelivered update (long polling after a crash,
+-- a webhook retry) is dropped before it can send a second welcome or answer. Old rows are pruned.
+CREATE TABLE telegram_updates (
+  bot_id      TEXT NOT NULL,
+  update_id   INTEGER NOT NULL,
+  handled_at  INTEGER NOT NULL,
+  PRIMARY KEY (bot_id, update_id)
+);
+CREATE INDEX telegram_updates_at ON telegram_updates(handled_at);
+
+-- Chats (groups or people) the bot cannot reach: kicked from the group, blocked by the user.
+-- Sends to them fail at once until the bot is added again or the person writes to it.
+CREATE TABLE telegram_unreachable (
+  bot_id   TEXT NOT NULL,
+  chat_id  TEXT NOT NULL,
+  reason   TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (bot_id, chat_id)
+);
+`,
+  },
+  {
     version: 8,
     name: 'referrals',
     sql: `

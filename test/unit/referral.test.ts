@@ -78,8 +78,12 @@ describe('attribution: order of evidence', () => {
     const h = harness();
     const a = alice(h);
     registerInviteLink(h.db, { platform: 'wechat', link: 'https://t.me/+alice1', memberId: a, groupId: 'python-101', now: T0 });
-    h.engine.handleEvent(joinVia('bob', undefined, T0 + MINUTE, { inviteLink: { invite_link: 'https://t.me/+alice1', name: 'alice' } }), T0 + MINUTE);
+    h.engine.handleEvent(joinVia('bob', undefined, T0 + MINUTE, { inviteLink: { url: 'https://t.me/+alice1', name: 'alice', creatorId: 'bot' } }), T0 + MINUTE);
     expect(referralOf(h.db, mid(h, 'bob'))).toMatchObject({ referrer_id: a, source: 'invite_link' });
+    // A link the bot created with the name ref-<code> needs no registration.
+    h.engine.handleEvent(joinVia('carl', undefined, T0 + MINUTE, { inviteLink: { url: 'https://t.me/+zz9', name: 'ref-AMY888' } }), T0 + MINUTE);
+    expect(referralOf(h.db, mid(h, 'carl'))).toMatchObject({ referrer_id: a, source: 'invite_link' });
+    expect(JSON.parse(decisionsAbout(h.db, mid(h, 'carl'))[0]!.evidence)).toMatchObject({ link: 'https://t.me/+zz9' });
   });
 
   it('a link nobody owns (the public group link) is no evidence: no decision, a note in the trace', () => {
