@@ -61,7 +61,7 @@ export async function benchReminders(): Promise<BenchResult[]> {
   db.close();
   db = openStore(path);
 
-  const services = { qa: QaService.build(config, db) };
+  const services = { qa: QaService.build(config, db), llm: false };
   const engine = new Engine({ db, config: () => config, registry, log: silentLogger, services: () => services });
   syncStanding(db, flows, config, dueAt - 60_000);
 

@@ -86,7 +86,7 @@ function doCheckin(ctx: RunContext, note: string): string {
   const streak = streakOf(recentDays(ctx, day), day);
   const total = countCheckins(ctx.db, ctx.member.id);
   ctx.send({ to: 'reply', text: ctx.render(ctx.config.templates.checkin_ok!, { streak: String(streak), total: String(total), date: showDay(day) }) });
-  ctx.emit('checkin');
+  ctx.emit('checkin', { streak: String(streak), total: String(total), date: showDay(day) });
   return `checked in for ${day}: streak ${streak}, total ${total}`;
 }
 
@@ -142,7 +142,7 @@ function doMakeup(ctx: RunContext, args: string): string {
     to: 'reply',
     text: ctx.render(ctx.config.templates.checkin_makeup!, { date: showDay(target), streak: String(streak), left: String(cfg.makeup.perMonth - used - 1) }),
   });
-  ctx.emit('checkin');
+  ctx.emit('checkin', { streak: String(streak), total: String(countCheckins(ctx.db, ctx.member.id)), date: showDay(target) });
   return `made up ${target}: streak ${streak}`;
 }
 

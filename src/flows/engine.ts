@@ -8,7 +8,7 @@ import { appendEvent, setEventMember } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, type Job } from '../store/jobs.js';
-import { lastFired, recordFire, recordTrace } from '../store/traces.js';
+import { lastFired, recordFire, recordRuleOutcomes, recordTrace, type RuleOutcome } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
 import { evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
@@ -16,6 +16,9 @@ import type { Registry } from './index.js';
 import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
 import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
+
+/** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
+type FollowUps = Map<Trigger['type'], Record<string, string>>;
 
 export interface HandleResult {
   status: 'handled' | 'duplicate' | 'ignored';
@@ -45,6 +48,13 @@ export function parseCommand(text: string): { name: string; args: string } | nul
  * dropped here), resolve the member, update memberships, evaluate the rules against the state
  * as it was when the event arrived, run the matching rules' actions, and record the trace.
  */
+/** A condition's result for the trace, its value cut short: a 4,000-character message need not be stored once per rule. */
+function brief(c: CondResult): CondResult {
+  return typeof c.actual === 'string' && c.actual.length > TRACE_VALUE_CHARS ? { ...c, actual: `${c.actual.slice(0, TRACE_VALUE_CHARS)}…` } : c;
+}
+
+const TRACE_VALUE_CHARS = 120;
+
 export class Engine {
   constructor(private readonly deps: EngineDeps) {}
 
@@ -267,7 +277,7 @@ export class Engine {
     const allowed = spec.roles.includes(role);
     const notes: string[] = [];
     let messages = 0;
-    const followUps = new Set<Trigger['type']>();
+    const followUps: FollowUps = new Map();
     const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps);
     if (!allowed) {
       log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
@@ -298,11 +308,11 @@ export class Engine {
   }
 
   /** Rules of the types the actions emitted (`on: checkin`), once, on the state as it is now. */
-  private runFollowUps(config: CourseConfig, trigger: Trigger, member: Member, now: number, types: Set<Trigger['type']>): { fired: string[]; messages: number } {
+  private runFollowUps(config: CourseConfig, trigger: Trigger, member: Member, now: number, types: FollowUps): { fired: string[]; messages: number } {
     const out = { fired: [] as string[], messages: 0 };
-    for (const type of types) {
+    for (const [type, vars] of types) {
       const current = getMember(this.deps.db, member.id) ?? member;
-      const r = this.runRules(config, { ...trigger, type }, current, now, undefined, true);
+      const r = this.runRules(config, { ...trigger, type, vars: { ...trigger.vars, ...vars } }, current, now, undefined, true);
       out.fired.push(...r.fired);
       out.messages += r.messages;
     }
@@ -349,7 +359,8 @@ export class Engine {
     }
     let messages = 0;
     // A follow-up's own emits are dropped: a check-in rule cannot loop into itself.
-    const followUps = new Set<Trigger['type']>();
+    const followUps: FollowUps = new Map();
+    const outcomes: RuleOutcome[] = [];
     for (const t of traces) {
       const notes: string[] = [];
       if (t.ok) {
@@ -357,16 +368,11 @@ export class Engine {
         for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
         recordFire(db, member.id, t.rule.id, now);
       }
-      recordTrace(db, {
-        eventId: trigger.eventId,
-        jobId: trigger.jobId,
-        memberId: member.id,
-        ruleId: t.rule.id,
-        matched: t.ok,
-        detail: { trigger: trigger.type, conditions: t.conditions, actions: notes },
-        at: now,
-      });
+      // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
+      const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
+      outcomes.push({ ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } });
     }
+    recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes);
     const fired = matched.map((r) => r.id);
     if (!isFollowUp && followUps.size > 0) {
       const f = this.runFollowUps(config, trigger, member, now, followUps);
@@ -384,7 +390,7 @@ export class Engine {
     ruleId: string,
     notes: string[],
     onSend: () => void = () => {},
-    followUps: Set<Trigger['type']> = new Set(),
+    followUps: FollowUps = new Map(),
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
@@ -398,7 +404,7 @@ export class Engine {
       ruleId,
       services: this.deps.services(),
       note: (text) => notes.push(text),
-      emit: (type) => void followUps.add(type),
+      emit: (type, vars = {}) => void followUps.set(type, { ...followUps.get(type), ...vars }),
       render: (template, extra = {}) =>
         renderTemplate(template, {
           name: member.display_name,
@@ -406,6 +412,7 @@ export class Engine {
           course: config.course.name,
           bot: config.course.bot_name,
           stage: getMember(db, member.id)?.stage ?? member.stage,
+          ...trigger.vars,
           ...extra,
         }),
       send: (args) => {

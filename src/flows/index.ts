@@ -8,9 +8,21 @@ import { qaFlow } from './qa.js';
 import { commandsFlow } from './commands.js';
 import { checkinFlow } from './checkin.js';
 import { homeworkFlow } from './homework.js';
+import { referralFlow } from './referral.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry), checkinFlow, homeworkFlow];
+export const flows: Flow[] = [
+  eventFlow,
+  lifecycleFlow,
+  messagingFlow,
+  trialFlow,
+  timersFlow,
+  qaFlow,
+  commandsFlow(() => registry),
+  referralFlow,
+  checkinFlow,
+  homeworkFlow,
+];
 
 export interface Registry {
   facts: Map<string, FactSpec>;

@@ -24,6 +24,8 @@ export interface Trigger {
   command: { name: string; args: string } | null;
   isNewMember: boolean;
   inviterMemberId: string | null;
+  /** Template variables a follow-up carries (`{streak}` in an `on: checkin` rule's reply). */
+  vars?: Record<string, string>;
 }
 
 export interface RunContext {
@@ -45,7 +47,7 @@ export interface RunContext {
    * Runs the member's `on: <type>` rules once this rule's actions are done, against the state as
    * it is then (a check-in recorded, its streak counted): how milestones become rules.
    */
-  emit(type: 'checkin'): void;
+  emit(type: 'checkin', vars?: Record<string, string>): void;
 }
 
 export type FactType = 'string' | 'number' | 'boolean' | 'strings' | 'duration';

@@ -153,3 +153,22 @@ describe('nudge day without a time-zone conversion per member', () => {
     }
   });
 });
+
+describe('milestones are rules on `on: checkin`', () => {
+  it('a paid member reaching 21 days moves to mature, with the 7-day tag on the way; a make-up counts', async () => {
+    const { setStage, tagsOf, findMemberByIdentity: find } = await import('../../src/store/members.js');
+    const h = harness({ start: Date.parse('2026-03-01T00:00:00+08:00') });
+    checkIn(h, '2026-03-01T09:00:00+08:00');
+    const id = find(h.db, 'wechat', 'alice')!.id;
+    setStage(h.db, { memberId: id, to: 'paid', eventId: null, ruleId: null, actor: 'test', now: h.clock.now() });
+    for (let d = 2; d <= 21; d++) {
+      if (d === 10) continue; // missed, made up on the 11th
+      checkIn(h, `2026-03-${String(d).padStart(2, '0')}T09:00:00+08:00`);
+      if (d === 11) expect(checkIn(h, '2026-03-11T09:05:00+08:00', '补卡 昨天')).toContain('已连续打卡 11 天');
+      if (d === 7) expect(tagsOf(h.db, id)).toEqual(['streak-7']);
+      if (d === 20) expect(find(h.db, 'wechat', 'alice')!.stage).toBe('paid');
+    }
+    expect(find(h.db, 'wechat', 'alice')!.stage).toBe('mature');
+    expect(outboxRows(h.db).at(-1)!.text).toContain('alice 连续打卡 21 天，学习已经成了习惯');
+  });
+});

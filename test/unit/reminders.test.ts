@@ -168,7 +168,7 @@ describe('daily reminder: a restart in the middle of the fan-out', () => {
   function boot(path: string, clock: VirtualClock, cfg: CourseConfig): Harness {
     const db = openStore(path);
     const adapter = new FakeAdapter(clock);
-    const services = { qa: QaService.build(cfg, db) };
+    const services = { qa: QaService.build(cfg, db), llm: false };
     const engine = new Engine({ db, config: () => cfg, registry, log: silentLogger, services: () => services });
     const outbox = new Outbox({ db, config: () => cfg, clock, adapters: new Map([['wechat', adapter]]), log: silentLogger, random: () => 0 });
     return { db, clock, config: cfg, engine, outbox, adapter };
