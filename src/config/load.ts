@@ -3,11 +3,13 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
-import { catalogSchema } from '../orders/catalog-schema.js';
-import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule } from './schema.js';
+import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
+import { blockedStages, checkLifecycle } from './lifecycle-check.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
+import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
+import { catalogSchema } from '../orders/catalog-schema.js';
 import { loadCatalog, emptyCatalog, type Catalog } from '../orders/catalog.js';
 
 /** Variables every template may use. */
@@ -25,6 +27,31 @@ export const TEMPLATE_VARS = [
   'source',
   'code',
   'teacher',
+  // check-ins and homework
+  'streak',
+  'total',
+  'date',
+  'days',
+  'list',
+  'count',
+  'names',
+  'week',
+  'title',
+  'description',
+  'due',
+  'late',
+  'left',
+  'comment',
+  'referral_code',
+  'invite_link',
+  'referrals_joined',
+  'referrals_paid',
+  'rewards_yuan',
+  'discount_yuan',
+  'referrer',
+  'referred',
+  'reason',
+  'reward',
   // orders (docs/payments.md)
   'product',
   'price',
@@ -34,7 +61,6 @@ export const TEMPLATE_VARS = [
   'amount',
   'paid_group',
   'refund',
-  'reason',
 ] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
@@ -53,6 +79,10 @@ export interface CourseConfig {
   staff: MainConfig['staff'];
   stageIds: string[];
   stages: MainConfig['stages'];
+  /** Stage moves caused by payments. */
+  lifecycle: MainConfig['lifecycle'];
+  /** Referrals (null: off), with `blocked_stages` resolved. */
+  referral: (ReferralConfig & { blocked_stages: string[] }) | null;
   lessons: { n: number; title: string; file: string; body: string }[];
   sequences: MainConfig['sequences'];
   quietHours: MainConfig['quiet_hours'];
@@ -60,6 +90,10 @@ export interface CourseConfig {
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
   qa: MainConfig['qa'];
+  /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
+  checkin: CheckinConfig | null;
+  /** Homework, when kequn.yaml has a `homework:` section. */
+  homework: HomeworkConfig | null;
   /** FAQ entries from faq.yaml (empty when the file does not exist). */
   faq: { id: string; question: string; alternates: string[]; answer: string }[];
   templates: Record<string, string>;
@@ -122,6 +156,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   const stageIds = main.stages.map((s) => s.id);
   checkUnique(files.main, stageIds, (i) => ['stages', i, 'id'], 'stage');
 
+  checkLifecycle(main, templates, files.main, files.templates);
+
   const lessons = main.lessons.map((l, i) => {
     const path = resolve(absDir, l.file);
     let body = '';
@@ -169,6 +205,9 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     files.main.problem(['qa', 'escalate_to'], `"${escalateTo}" is neither "instructors" nor a group of kind staff`);
   }
 
+  const checkin = resolveCheckin(main, templates, files.main);
+  const homework = resolveHomework(main, templates, files.main);
+
   const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
   const config: CourseConfig = {
@@ -180,6 +219,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     staff: main.staff,
     stageIds,
     stages: main.stages,
+    lifecycle: main.lifecycle,
+    referral: main.referral ? { ...main.referral, blocked_stages: blockedStages(main) } : null,
     lessons,
     sequences: main.sequences,
     quietHours: main.quiet_hours,
@@ -187,6 +228,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     scheduler: main.scheduler,
     dryRun: main.dry_run,
     qa: main.qa,
+    checkin,
+    homework,
     faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,

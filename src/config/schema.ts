@@ -34,6 +34,38 @@ const timeZone = z.string().refine(
 
 const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
 
+const rewardSchema = z.strictObject({
+  kind: z.enum(['cashback', 'coupon', 'free_session']),
+  /** value in fen: the cash-back amount, or the coupon's face value; 0 for a free session */
+  fen: z.number().int().min(0).max(100_000_000).default(0),
+  /** what the operator hands out, shown in the ledger and the export (e.g. "1 节一对一答疑") */
+  note: z.string().max(200).default(''),
+});
+
+const referralSchema = z.strictObject({
+  /** Stages whose members get a referral code (on entering them, or on /mycode). */
+  issue_at: z.array(z.string()).min(1).default(['paid']),
+  code_length: z.number().int().min(5).max(12).default(6),
+  /** Evidence (a code, an invite) counts only this long after the newcomer was first seen. */
+  window: duration.default(30 * 86_400_000),
+  /** Code attempts per member (said in chat) before further attempts are refused for a while. */
+  attempts: z
+    .strictObject({ max: z.number().int().min(1).max(100).default(5), per: duration.default(3_600_000) })
+    .default({ max: 5, per: 3_600_000 }),
+  /** Referrers in these stages cannot refer (default: `churned`, when the course has it). */
+  blocked_stages: z.array(z.string()).optional(),
+  /** Discount for the referred newcomer at checkout, fen (capped at the list price). */
+  newcomer_discount: z.number().int().min(0).max(100_000_000).default(0),
+  /** The referrer's reward when a referred member pays their first order. */
+  reward: rewardSchema.default({ kind: 'cashback', fen: 0, note: '' }),
+  /** Extra rewards at numbers of paid referrals (e.g. at: 3). */
+  tiers: z.array(rewardSchema.extend({ at: z.number().int().min(1) })).default([]),
+  /** Where the referrer moves when a referred member pays (e.g. loyal); null = stays. */
+  referrer_stage: z.string().nullable().default(null),
+});
+
+export type ReferralConfig = z.output<typeof referralSchema>;
+
 /** Telegram: about 30 messages/s per bot (25 keeps a margin), 1/s per chat, 20/min per group. */
 export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 };
 
@@ -46,6 +78,63 @@ const telegramPacing = z.strictObject({
 });
 
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
+
+/** When a standing job runs: a local time (`at: "20:00"`) or a cron expression, checked at load. */
+const scheduleSchema = z.strictObject({
+  at: z.string().optional(),
+  cron: z.string().optional(),
+  /** IANA zone of `at`/`cron` (default: course.timezone). */
+  timezone: timeZone.optional(),
+  /** Missed while kequn was down: still run on start if at most this late (default: scheduler.grace). */
+  grace: duration.optional(),
+});
+
+/** Check-ins (打卡): streaks, make-ups, leave, the leaderboard and the daily reminder. */
+const checkinSchema = z.strictObject({
+  /** Groups whose members are reminded (default: every group not of kind staff). */
+  groups: z.array(handle).optional(),
+  min_length: z.number().int().min(0).default(0),
+  max_length: z.number().int().min(1).default(500),
+  /** A refused check-in in a group: answer it there, or stay silent (private chats always answer). */
+  group_errors: z.enum(['reply', 'silent']).default('reply'),
+  makeup: z
+    .strictObject({ within: z.number().int().min(0).max(31).default(2), per_month: z.number().int().min(0).default(2) })
+    .default({ within: 2, per_month: 2 }),
+  leave: z
+    .strictObject({ max_days: z.number().int().min(1).max(31).default(7), per_month: z.number().int().min(0).default(4) })
+    .default({ max_days: 7, per_month: 4 }),
+  rank_size: z.number().int().min(1).max(50).default(10),
+  reminder: scheduleSchema
+    .extend({
+      /** Groups that get the reminder (default: checkin.groups). */
+      groups: z.array(handle).optional(),
+      nudge_after: z.number().int().min(0).default(0),
+    })
+    .optional(),
+});
+
+/** Homework: one assignment per cohort week, submitted privately, reminded before the deadline. */
+const homeworkSchema = z.strictObject({
+  /** Groups whose members get the assignments (default: every group of kind paid). */
+  groups: z.array(handle).optional(),
+  /** Zone of `opens`/`due` (default: course.timezone). */
+  timezone: timeZone.optional(),
+  reminders: z.array(duration).default([24 * 3_600_000, 2 * 3_600_000]),
+  /** Submissions after the deadline are accepted, flagged late, until this long after it. */
+  late_until: duration.default(7 * 86_400_000),
+  grace: duration.optional(),
+  assignments: z
+    .array(
+      z.strictObject({
+        week: z.number().int().min(1),
+        title: z.string().min(1),
+        description: z.string().default(''),
+        opens: z.string(),
+        due: z.string(),
+      }),
+    )
+    .min(1),
+});
 
 export const mainSchema = z.strictObject({
   course: z.strictObject({
@@ -82,7 +171,20 @@ export const mainSchema = z.strictObject({
       }),
     )
     .default([]),
-  stages: z.array(z.strictObject({ id: handle, phase: z.string().optional() })).min(1),
+  /**
+   * Lifecycle stages in order. `to` lists the stages a member may move to from this one; a stage
+   * without `to` may move anywhere (a course that writes no `to` has no transition rules).
+   */
+  stages: z.array(z.strictObject({ id: handle, phase: z.string().optional(), to: z.array(z.string()).optional() })).min(1),
+  /** Stage moves caused by payments (applied by the order hooks in src/flows/stage-machine.ts). */
+  lifecycle: z
+    .strictObject({
+      on_paid: z.string().nullable().default(null),
+      on_refunded: z.string().nullable().default(null),
+    })
+    .default({ on_paid: null, on_refunded: null }),
+  /** Referral codes, attribution and rewards (docs/referrals.md); absent = referrals off. */
+  referral: referralSchema.nullable().default(null),
   lessons: z.array(z.strictObject({ n: z.number().int().min(1), title: z.string().min(1), file: z.string().min(1) })).default([]),
   sequences: z
     .record(
@@ -123,6 +225,8 @@ export const mainSchema = z.strictObject({
     .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
+  checkin: checkinSchema.optional(),
+  homework: homeworkSchema.optional(),
   qa: z
     .strictObject({
       /** Answer only when the retrieval confidence (0-1) is at least this. */
@@ -174,7 +278,7 @@ export const rulesSchema = z.strictObject({
     z.strictObject({
       id: handle,
       description: z.string().optional(),
-      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'order.paid', 'order.refunded']),
+      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin', 'order.paid', 'order.refunded']),
       when: z.record(z.string(), z.unknown()).default({}),
       cooldown: duration.optional(),
       final: z.boolean().default(false),

@@ -6,10 +6,25 @@ import { trialFlow } from './trial.js';
 import { timersFlow } from './timers.js';
 import { qaFlow } from './qa.js';
 import { commandsFlow } from './commands.js';
+import { checkinFlow } from './checkin.js';
+import { homeworkFlow } from './homework.js';
+import { referralFlow } from './referral.js';
 import { ordersFlow } from './orders.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, ordersFlow, commandsFlow(() => registry)];
+export const flows: Flow[] = [
+  eventFlow,
+  lifecycleFlow,
+  messagingFlow,
+  trialFlow,
+  timersFlow,
+  qaFlow,
+  ordersFlow,
+  commandsFlow(() => registry),
+  referralFlow,
+  checkinFlow,
+  homeworkFlow,
+];
 
 export interface Registry {
   facts: Map<string, FactSpec>;

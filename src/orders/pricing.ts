@@ -2,6 +2,8 @@ import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { countCodeUses } from '../store/orders.js';
 import type { Discount, DiscountQuery, DiscountSource, OrderHooks } from './contracts.js';
+import { referralDiscount } from '../referral/discount.js';
+import { referralOrderHooks } from '../referral/rewards.js';
 
 /**
  * A coupon from catalog.yaml, when the buyer entered its code: fixed (`off_fen`) or percent off
@@ -22,13 +24,18 @@ export const couponSource: DiscountSource = (db, config, q) => {
 };
 
 /**
- * The discount sources the order service asks at checkout, in order. The referral module appends
- * its source here (`discountSources.push(referralSource)`), so neither imports the other.
+ * The discount sources the order service asks at checkout, in order: coupons, then the referral
+ * discount (src/referral/discount.ts). Another source is one more entry here.
  */
-export const discountSources: DiscountSource[] = [couponSource];
+export const discountSources: DiscountSource[] = [couponSource, referralDiscount];
 
-/** Called inside the transaction that marks an order paid or refunded (referral rewards). */
-export const orderHooks: OrderHooks[] = [];
+/**
+ * Called inside the transaction that marks an order paid or refunded: the referral rewards and
+ * their reversal. (The lifecycle's `on_paid`/`on_refunded` stage moves are made by the order
+ * service itself through `set_stage`, recorded with the order event, so lifecycleOrderHooks from
+ * src/flows/stage-machine.ts is deliberately not listed: it would repeat them.)
+ */
+export const orderHooks: OrderHooks[] = [referralOrderHooks];
 
 export interface Price {
   /** List price, in the smallest unit of the currency (fen; Stars for XTR). */

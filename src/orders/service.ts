@@ -205,8 +205,9 @@ export class OrderService {
         },
         p.now,
         (ctx) => {
-          // The same code path as the `set_stage` action, so the move is recorded the same way.
-          registry.actions.get('set_stage')!.run(config.catalog.payments.paid_stage, ctx);
+          // The same code path as the `set_stage` action (the stage machine's allowed transitions),
+          // recorded with this order.paid event; `lifecycle.on_paid` names the stage when set.
+          registry.actions.get('set_stage')!.run(paidStage(config), ctx);
           const vars = this.vars(paid, p.amount);
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_receipt ?? DEFAULT_TEMPLATES.order_receipt, vars) });
           for (const g of product?.groups ?? []) {
@@ -264,8 +265,11 @@ export class OrderService {
         },
         now,
         (ctx) => {
-          if (state === 'refunded' && order.stage_before && ctx.member.stage === config.catalog.payments.paid_stage && config.stageIds.includes(order.stage_before)) {
-            registry.actions.get('set_stage')!.run(order.stage_before, ctx);
+          // A full refund revokes the paid stage: to `lifecycle.on_refunded` when set, else back to
+          // the stage the member had before paying. A partial refund leaves the member a customer.
+          const back = config.lifecycle.on_refunded ?? order.stage_before;
+          if (state === 'refunded' && back && ctx.member.stage === paidStage(config) && config.stageIds.includes(back)) {
+            registry.actions.get('set_stage')!.run(back, ctx);
           }
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_refunded ?? DEFAULT_TEMPLATES.order_refunded, { ...this.vars(order, order.paid_amount ?? order.amount), refund: formatAmount(refund.amount, order.currency) }) });
           ctx.note(`order ${order.id} ${state} (${formatAmount(refund.amount, order.currency)})`);
@@ -418,6 +422,11 @@ export class OrderService {
 
 function markOrderPaidRow(db: Db, order: OrderRow, p: { provider: string; outTradeNo: string; transactionId: string; amount: number; now: number }, stageBefore: string): boolean {
   return markOrderPaid(db, { id: order.id, provider: p.provider, outTradeNo: p.outTradeNo, transactionId: p.transactionId, amount: p.amount, stageBefore, now: p.now });
+}
+
+/** The stage a payment moves the buyer to: `lifecycle.on_paid`, else catalog `payments.paid_stage`. */
+export function paidStage(config: CourseConfig): string {
+  return config.lifecycle.on_paid ?? config.catalog.payments.paid_stage;
 }
 
 /** Used when a course's templates.yaml does not define the order templates. */

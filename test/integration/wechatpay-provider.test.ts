@@ -144,7 +144,8 @@ describe('the order service on WeChat Pay', () => {
     const n = notification(keys, { mchid: MCHID, out_trade_no: outTradeNo, transaction_id: paid.transactionId, out_refund_no: refund!.out_refund_no, refund_id: '50300000001', refund_status: 'SUCCESS', amount: { total: 19900, refund: 19900 } }, { now: h.clock.now(), eventType: 'REFUND.SUCCESS' });
     expect((await h.service.handleNotification('wechatpay', n)).status).toBe(204);
     expect(getOrder(h.db, order.id)).toMatchObject({ state: 'refunded', refunded_amount: 19900 });
-    expect(findMemberByIdentity(h.db, 'wechat', 'frank')!.stage).toBe('prospect');
+    // The demo's lifecycle.on_refunded (without it: back to the stage before paying, prospect).
+    expect(findMemberByIdentity(h.db, 'wechat', 'frank')!.stage).toBe('nurture');
     expect(h.hookCalls.map((c) => c.kind)).toEqual(['paid', 'refunded']);
     // A member cannot ask for refunds.
     h.engine.handleEvent({ type: 'message', platform: 'wechat', eventId: 'refund-cmd-2', at: h.clock.now(), chat: { kind: 'dm' }, user: { id: 'frank', name: 'frank' }, text: `/refund ${order.id}`, mentionsBot: false, contentKind: 'text' }, h.clock.now());
