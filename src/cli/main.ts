@@ -13,6 +13,8 @@ Usage:
   kequn referrals list [--config DIR]        referral rewards per referrer
   kequn orders [--config DIR] [--state S] [--limit N]
                                              orders by state (docs/payments.md)
+  kequn backup FILE [--config DIR]          online copy of the store, safe while kequn runs (docs/operations.md)
+  kequn restore FILE [--config DIR]         replace the store with a backup (stop kequn first)
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
@@ -94,6 +96,17 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runOrders } = await import('./orders.js');
         return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
+      }
+      case 'backup':
+      case 'restore': {
+        const a = parsed();
+        if (a.positionals.length !== 1) {
+          write(`usage: kequn ${command} FILE [--config DIR]`);
+          return 2;
+        }
+        const { runBackup, runRestore } = await import('./backup.js');
+        const run = command === 'backup' ? runBackup : runRestore;
+        return await run({ configDir: a.values.config ?? 'config', file: a.positionals[0]!, write });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -3,6 +3,7 @@ import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { OffsetClock, systemClock } from '../schedule/clock.js';
 import { createWebApp, startWebServer } from '../web/server.js';
+import { acquireStoreLock, StoreLockedError } from '../store/backup.js';
 import { loadConfigOrReport } from './check.js';
 
 /**
@@ -26,12 +27,22 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   }
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
   const clock = wechat.kind === 'simulated' && !telegram ? new OffsetClock() : systemClock;
+  // One bot per store: a second one would answer every message twice.
+  let releaseLock: () => void;
+  try {
+    releaseLock = acquireStoreLock(config.dataPath);
+  } catch (e) {
+    if (!(e instanceof StoreLockedError)) throw e;
+    write(`cannot start: ${e.message.replace('; stop it first (a restore replaces the file under it)', '')}`);
+    return 2;
+  }
   let app;
   try {
     app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env });
   } catch (e) {
     // Payment secrets missing or malformed: the message names the variable, never its value.
     write(`cannot start: ${(e as Error).message}`);
+    releaseLock();
     return 2;
   }
   await app.kernel.start();
@@ -71,5 +82,6 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   stopWatching();
   await server.close();
   await app.stop();
+  releaseLock();
   return 0;
 }
