@@ -15,6 +15,8 @@ Usage:
                                              orders by state (docs/payments.md)
   kequn backup FILE [--config DIR]          online copy of the store, safe while kequn runs (docs/operations.md)
   kequn restore FILE [--config DIR]         replace the store with a backup (stop kequn first)
+  kequn member export <member> [--config DIR] everything stored about a member, as JSON
+  kequn member forget <member id>            erase a member's personal data, keep their orders
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
@@ -107,6 +109,11 @@ export async function main(argv: string[]): Promise<number> {
         const { runBackup, runRestore } = await import('./backup.js');
         const run = command === 'backup' ? runBackup : runRestore;
         return await run({ configDir: a.values.config ?? 'config', file: a.positionals[0]!, write });
+      }
+      case 'member': {
+        const a = parsed();
+        const { runMember } = await import('./member.js');
+        return runMember({ configDir: a.values.config ?? 'config', action: a.positionals[0] ?? '', query: a.positionals.length === 2 ? a.positionals[1] : undefined, write });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -449,4 +449,19 @@ CREATE UNIQUE INDEX referral_ledger_active_reward ON referral_ledger(referred_id
 CREATE UNIQUE INDEX referral_ledger_active_tier ON referral_ledger(referrer_id, tier) WHERE entry = 'tier_bonus' AND reversed_by IS NULL;
 `,
   },
+  {
+    version: 10,
+    name: 'privacy',
+    sql: `
+-- Privacy requests carried out (kequn member export / forget): when, for which member key. The
+-- key is random, so the log itself names nobody; it proves a forget request was honoured.
+CREATE TABLE privacy_requests (
+  id         INTEGER PRIMARY KEY,
+  member_id  TEXT NOT NULL,
+  action     TEXT NOT NULL CHECK (action IN ('export', 'forget')),
+  at         INTEGER NOT NULL
+);
+CREATE INDEX privacy_requests_member ON privacy_requests(member_id);
+`,
+  },
 ];

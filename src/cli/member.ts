@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { openStore } from '../store/db.js';
+import { findMembers, identitiesOf } from '../store/members.js';
+import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
+import { loadConfigOrReport } from './check.js';
+
+/**
+ * `kequn member export <member>` prints everything the store holds about a member as JSON;
+ * `kequn member forget <member id>` erases their personal data (docs/operations.md).
+ */
+export function runMember(opts: { configDir: string; action: string; query: string | undefined; now?: number; write: (line: string) => void }): number {
+  const { write } = opts;
+  if ((opts.action !== 'export' && opts.action !== 'forget') || !opts.query) {
+    write('usage: kequn member export <member id | platform id | name>\n       kequn member forget <member id>');
+    return 2;
+  }
+  const config = loadConfigOrReport(opts.configDir, write);
+  if (!config) return 2;
+  if (!existsSync(config.dataPath)) {
+    write(`no data yet: ${config.dataPath} does not exist`);
+    return 1;
+  }
+  const now = opts.now ?? Date.now();
+  const db = openStore(config.dataPath);
+  try {
+    const matches = findMembers(db, opts.query);
+    if (matches.length === 0) {
+      write(`no member matches "${opts.query}" (give a member id, a platform id or a display name)`);
+      return 1;
+    }
+    if (matches.length > 1) {
+      write(`"${opts.query}" matches ${matches.length} members; use one of these ids:`);
+      for (const m of matches) write(`  ${m.id}  ${m.display_name}  (${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')})`);
+      return 1;
+    }
+    const member = matches[0]!;
+    if (opts.action === 'export') {
+      recordPrivacyRequest(db, member.id, 'export', now);
+      write(JSON.stringify(exportMember(db, member.id, now), null, 2));
+      return 0;
+    }
+    // Erasing is irreversible: only the exact member key, never a name that might be someone else's.
+    if (member.id !== opts.query) {
+      write(`forget takes the member id; "${opts.query}" is ${member.display_name} — run: kequn member forget ${member.id}`);
+      return 2;
+    }
+    const r = forgetMember(db, member.id, now)!;
+    write(`forgot member ${r.memberId}: ${r.removed.length} names, ids and texts removed (${r.rowsChanged} rows changed); ${r.ordersKept} orders kept for accounting under the member id`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
