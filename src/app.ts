@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
-import { WechatyAdapter } from './bot/wechaty-adapter.js';
-import { SimulatedWeChat } from './bot/simulator.js';
+import type { SimulatedWeChat } from './bot/simulator.js';
 import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
 import type { StarsPayments } from './orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
@@ -109,19 +108,25 @@ export async function createApp(opts: {
   llmEnv?: NodeJS.ProcessEnv;
   /** Where payment secrets come from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** More platforms, e.g. the reliability drills' counting fake (with `wechat: { kind: 'off' }`). */
+  adapters?: ChatAdapter[];
 }): Promise<App> {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
   let sim: SimulatedWeChat | undefined;
   const adapters: ChatAdapter[] = [];
+  // Wechaty is loaded only when WeChat is on (it takes ~2 s to import; Telegram-only kequn skips it).
+  const { WechatyAdapter } = mode.kind === 'off' ? { WechatyAdapter: undefined } : await import('./bot/wechaty-adapter.js');
   if (mode.kind === 'simulated') {
+    const { SimulatedWeChat } = await import('./bot/simulator.js');
     sim = new SimulatedWeChat({ botName: opts.config.course.bot_name, now: () => opts.clock.now() });
     for (const [handle, g] of Object.entries(opts.config.groups)) sim.room(g.wechat ?? simulatedRoomId(handle), g.name);
     for (const s of opts.config.staff) if (s.wechat) sim.user(s.wechat, s.name);
-    adapters.push(new WechatyAdapter(sim.buildBot(), opts.log.child({ platform: 'wechat' })));
+    adapters.push(new WechatyAdapter!(sim.buildBot(), opts.log.child({ platform: 'wechat' })));
   } else if (mode.kind === 'service') {
-    adapters.push(new WechatyAdapter(await buildServiceBot(mode), opts.log.child({ platform: 'wechat' })));
+    adapters.push(new WechatyAdapter!(await buildServiceBot(mode), opts.log.child({ platform: 'wechat' })));
   }
+  adapters.push(...(opts.adapters ?? []));
   let telegram: TelegramAdapter | undefined;
   // Stars payments go to the order service, which is built after the kernel (late-bound).
   // eslint-disable-next-line prefer-const -- assigned after the kernel, read later by the Stars closures

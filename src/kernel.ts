@@ -198,7 +198,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /** Something outside an event (a payment) queued messages: send them now (live mode). */
   wake(): void {
-    if (this.opts.live) this.kick();
+    if (!this.opts.live) return;
+    // Called inside a transaction (a payment is applied within its notification's), a send
+    // started now could reach the platform before the commit, and go out again if the
+    // transaction then rolls back or the process dies first (the crash drill caught a receipt
+    // delivered twice this way). Dispatch once the transaction is over.
+    if (this.opts.db.inTransaction) setImmediate(() => this.kick());
+    else this.kick();
   }
 
   /** Dispatches now, then sleeps until the next message may go out (live mode). */

@@ -1,0 +1,33 @@
+/**
+ * `npm run drills`: the reliability drills at full length (docs/operations.md). `npm test` runs
+ * shortened forms of the same drills (test/drills/*.test.ts).
+ *
+ *   npm run drills                 # all
+ *   npm run drills -- crash        # one (crash | inputs | faults)
+ *   DRILL_KILLS=50 npm run drills -- crash
+ */
+import { runCrashDrill } from './crash.js';
+
+const only = process.argv[2];
+let failed = false;
+const line = (s: string) => process.stdout.write(s + '\n');
+
+if (!only || only === 'crash') {
+  const kills = Number(process.env.DRILL_KILLS ?? 20);
+  const seed = Number(process.env.DRILL_SEED ?? Date.now());
+  line(`crash under load: ${kills} × kill -9 (seed ${seed})`);
+  const t = Date.now();
+  const r = await runCrashDrill({ kills, seed, log: (s) => line(`  ${s}`) });
+  line(
+    `  kills survived ${r.kills}, starts ${r.starts}, actions acknowledged ${r.actions} (${r.redelivered} redelivered after a kill), ` +
+      `events ${r.events}, paid orders ${r.paidOrders}, messages sent ${r.sent} / delivered ${r.deliveries} / uncertain ${r.uncertain}, ` +
+      `reminder runs ${r.remindersRun}, jobs done ${r.jobsDone}, ${r.virtualHours} virtual hours, ${Math.round((Date.now() - t) / 1000)} s`,
+  );
+  if (r.problems.length > 0) {
+    failed = true;
+    line(`  FAILED: ${r.problems.length} problems`);
+    for (const p of r.problems.slice(0, 30)) line(`    ${p}`);
+  } else line('  ok: every acknowledged event logged once, every paid order paid once, nothing delivered twice, no reminder twice');
+}
+
+process.exit(failed ? 1 : 0);
