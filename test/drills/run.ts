@@ -7,6 +7,7 @@
  *   DRILL_KILLS=50 npm run drills -- crash
  */
 import { runCrashDrill } from './crash.js';
+import { runInputDrill } from './hostile.js';
 
 const only = process.argv[2];
 let failed = false;
@@ -28,6 +29,18 @@ if (!only || only === 'crash') {
     line(`  FAILED: ${r.problems.length} problems`);
     for (const p of r.problems.slice(0, 30)) line(`    ${p}`);
   } else line('  ok: every acknowledged event logged once, every paid order paid once, nothing delivered twice, no reminder twice');
+}
+
+if (!only || only === 'inputs') {
+  line('bad input corpus (test/fixtures/hostile + generated)');
+  const r = await runInputDrill();
+  for (const l of r.lines) line(`  ${l.slice(0, 220)}`);
+  line(`  inputs tried ${r.tried}: ${r.byKind.message} messages, ${r.byKind.config} config files, ${r.byKind.webhook} webhook requests`);
+  if (r.problems.length > 0) {
+    failed = true;
+    line(`  FAILED: ${r.problems.length} problems`);
+    for (const p of r.problems) line(`    ${p}`);
+  } else line('  ok: each rejected with a clear error or handled; unrelated tables unchanged');
 }
 
 process.exit(failed ? 1 : 0);
