@@ -3,9 +3,10 @@
  * shortened forms of the same drills (test/drills/*.test.ts).
  *
  *   npm run drills                 # all
- *   npm run drills -- crash        # one (crash | inputs | faults)
+ *   npm run drills -- crash        # one of: crash | inputs | faults
  *   DRILL_KILLS=50 npm run drills -- crash
  */
+import { spawnSync } from 'node:child_process';
 import { runCrashDrill } from './crash.js';
 import { runInputDrill } from './hostile.js';
 
@@ -41,6 +42,13 @@ if (!only || only === 'inputs') {
     line(`  FAILED: ${r.problems.length} problems`);
     for (const p of r.problems) line(`    ${p}`);
   } else line('  ok: each rejected with a clear error or handled; unrelated tables unchanged');
+}
+
+if (!only || only === 'faults') {
+  // The platform fault drills are whole-app tests with their own servers: run them as tests.
+  line('platform faults: gRPC puppet server away and back; LLM endpoint hanging');
+  const r = spawnSync('npx', ['vitest', 'run', 'test/drills/faults-grpc.test.ts', 'test/drills/faults-llm.test.ts'], { stdio: 'inherit' });
+  if (r.status !== 0) failed = true;
 }
 
 process.exit(failed ? 1 : 0);
