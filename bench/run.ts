@@ -7,9 +7,11 @@ import { benchReferral } from './referral.js';
 import { benchReminders } from './reminders.js';
 import { benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
+import { benchMemory } from './memory.js';
+import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments())];
+const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...(await benchWechaty()), ...(await benchMemory())];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);
