@@ -23,6 +23,9 @@ export const TEMPLATE_VARS = [
   'source',
   'code',
   'teacher',
+  'reason',
+  'warnings',
+  'limit',
 ] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
@@ -48,6 +51,8 @@ export interface CourseConfig {
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
   qa: MainConfig['qa'];
+  announce: MainConfig['announce'];
+  moderation: MainConfig['moderation'];
   /** FAQ entries from faq.yaml (empty when the file does not exist). */
   faq: { id: string; question: string; alternates: string[]; answer: string }[];
   templates: Record<string, string>;
@@ -169,6 +174,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     scheduler: main.scheduler,
     dryRun: main.dry_run,
     qa: main.qa,
+    announce: main.announce,
+    moderation: main.moderation,
     faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,

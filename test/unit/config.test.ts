@@ -30,6 +30,7 @@ describe('config: the demo course', () => {
       'welcome-newcomer',
       'rejoin-quietly',
       'left-all-groups',
+      'moderate-spam',
       'trial-on-request',
       'answer-questions',
       'answer-private-chat',
