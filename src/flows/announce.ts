@@ -12,6 +12,7 @@ import {
   openAnnouncements,
   parseAnnouncementCode,
   setReported,
+  supersedePreviews,
   targetsOf,
   type Announcement,
   type AnnouncementTargets,
@@ -183,6 +184,7 @@ const announce: CommandSpec = {
       ctx.send({ to: 'dm', text: [`🧪 试运行，不会发送（${whenText(config, dueAt)}；${counts}）：`, ...shown, ...more].join('\n') + skippedText });
       return `dry run: ${list.length} messages shown, nothing saved`;
     }
+    supersedePreviews(db, { authorId: ctx.member.id, platform, now });
     const id = createAnnouncement(db, {
       kind: 'announce',
       platform,
@@ -270,7 +272,8 @@ const announcements: CommandSpec = {
     const { db, config, now } = ctx;
     const words = args.trim().split(/\s+/).filter(Boolean);
     if (words.length === 0) {
-      const open = openAnnouncements(db, ctx.trigger.platform);
+      // A preview nobody confirmed in time is void, whether or not someone tried to confirm it.
+      const open = openAnnouncements(db, ctx.trigger.platform).filter((a) => a.status !== 'preview' || a.expires_at === null || a.expires_at >= now);
       if (open.length === 0) {
         ctx.send({ to: 'dm', text: '没有待发的公告或提醒。' });
         return 'listed 0';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
+import { staffChats } from './roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
@@ -70,20 +71,10 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     const code = questionCode(id);
     ctx.send({ to: 'reply', text: ctx.render(config.templates.qa_escalated!, { question: text, code }) });
     const toStaff = ctx.render(config.templates.qa_to_staff!, { question: text, code });
-    for (const chat of staffChats(ctx)) ctx.send({ to: 'chat', chat, text: toStaff });
+    for (const chat of staffChats(ctx.db, config, trigger.platform)) ctx.send({ to: 'chat', chat, text: toStaff });
     ctx.note(`${why}; escalated as ${code}`);
   },
 };
-
-/** Where escalated questions go: each instructor and assistant privately, or the staff group. */
-function staffChats(ctx: RunContext): { kind: 'group' | 'dm'; id: string }[] {
-  const { config, trigger } = ctx;
-  if (config.qa.escalate_to !== 'instructors') {
-    const id = config.groups[config.qa.escalate_to]?.[trigger.platform];
-    return id ? [{ kind: 'group', id }] : [];
-  }
-  return config.staff.filter((s) => s.role === 'instructor' || s.role === 'assistant').flatMap((s) => (s[trigger.platform] ? [{ kind: 'dm' as const, id: s[trigger.platform]! }] : []));
-}
 
 /**
  * `/answer Q12 <answer>` relays an instructor's answer to the student and teaches the knowledge

@@ -125,3 +125,12 @@ export function membersInStages(db: Db, stages: string[], platform: string): { m
     )
     .all(platform, ...stages) as { member_id: string; platform_id: string; display_name: string; stage: string }[];
 }
+
+/** A new preview replaces the author's older unconfirmed ones: only the latest can be confirmed. */
+export function supersedePreviews(db: Db, args: { authorId: string; platform: string; now: number }): number {
+  return stmt(db, "UPDATE announcements SET status = 'cancelled', finished_at = ?, note = 'replaced by a newer preview' WHERE status = 'preview' AND author_id = ? AND platform = ?").run(
+    args.now,
+    args.authorId,
+    args.platform,
+  ).changes;
+}
