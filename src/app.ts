@@ -54,6 +54,8 @@ export async function createApp(opts: {
   dbPath: string;
   wechat?: WeChatMode;
   random?: () => number;
+  /** Environment with OPENAI_API_KEY etc. for the LLM mode of Q&A (`kequn start` passes process.env). */
+  llmEnv?: NodeJS.ProcessEnv;
 }): Promise<App> {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
@@ -68,7 +70,7 @@ export async function createApp(opts: {
     bot = await buildServiceBot(mode);
   }
   const adapters: ChatAdapter[] = [new WechatyAdapter(bot, opts.log.child({ platform: 'wechat' }))];
-  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random });
+  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
   return {
     kernel,
     db,

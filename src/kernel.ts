@@ -8,11 +8,14 @@ import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
 import { registry } from './flows/index.js';
 import type { Services } from './flows/services.js';
+import { LlmAnswerer, llmSettingsFromEnv } from './qa/llm.js';
+import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from './store/db.js';
 import { syncGroups } from './store/groups.js';
 import { nextJobDueAt } from './store/jobs.js';
+import { hasPendingQuestions } from './store/questions.js';
 import type { OutboxRow } from './store/outbox.js';
 
 export interface KernelOptions {
@@ -24,6 +27,11 @@ export interface KernelOptions {
   /** Live: timers tick on their own. Virtual (`kequn test`): time moves only through runUntil. */
   live: boolean;
   random?: () => number;
+  /**
+   * Where the LLM endpoint comes from (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL); without it,
+   * or without a key in it, Q&A answers from the FAQ alone. `kequn test` passes none.
+   */
+  llmEnv?: NodeJS.ProcessEnv;
 }
 
 export interface KernelEvents {
@@ -42,6 +50,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly platformActions: PlatformActions;
   private config: CourseConfig;
   private services: Services;
+  private llmWorker: LlmWorker | undefined;
   private cronTask: ReturnType<typeof cron.schedule> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -51,7 +60,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     super();
     this.config = opts.config;
     this.startedAt = opts.clock.now();
-    this.services = { qa: QaService.build(opts.config, opts.db) };
+    this.services = this.buildServices(opts.config);
     this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services });
     this.outbox = new Outbox({
       db: opts.db,
@@ -86,8 +95,28 @@ export class Kernel extends EventEmitter<KernelEvents> {
   setConfig(config: CourseConfig): void {
     this.config = config;
     // The knowledge base follows faq.yaml; what instructors taught it is reloaded from the store.
-    this.services = { qa: QaService.build(config, this.opts.db) };
+    this.services = this.buildServices(config);
     this.syncGroups();
+  }
+
+  private buildServices(config: CourseConfig): Services {
+    const settings = this.opts.llmEnv ? llmSettingsFromEnv(this.opts.llmEnv, config.qa, config.course.name) : null;
+    this.llmWorker = settings
+      ? new LlmWorker({ db: this.opts.db, config: () => this.config, clock: this.opts.clock, log: this.opts.log, answerer: new LlmAnswerer(settings), services: () => this.services })
+      : undefined;
+    return { qa: QaService.build(config, this.opts.db), llm: settings !== null };
+  }
+
+  /** Runs the LLM calls of pending questions, then lets the scheduler send what they produced. */
+  private async drainLlm(): Promise<number> {
+    if (!this.llmWorker) return 0;
+    const worker = this.llmWorker;
+    try {
+      return await worker.drain();
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'LLM worker failed');
+      return 0;
+    }
   }
 
   private syncGroups(): void {
@@ -107,6 +136,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
+    if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
     for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
@@ -130,6 +160,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     );
     this.emit('handled', event, result);
     if (this.opts.live && result.messages > 0) this.kick();
+    if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm().then((n) => (n > 0 ? this.tick() : undefined));
     return result;
   }
 
@@ -137,6 +168,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async tick(): Promise<void> {
     if (this.stopped) return;
     try {
+      if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm();
       const ran = this.engine.runDueJobs(this.opts.clock.now());
       if (ran > 0 || this.opts.live) this.kick();
     } catch (e) {
@@ -169,8 +201,11 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async runUntil(target: number, opts: { settleOnly?: boolean } = {}): Promise<void> {
     const clock = this.opts.clock as VirtualClock;
     for (;;) {
+      // LLM calls take real time; virtual time stands still while they run.
+      const asked = await this.drainLlm();
       const ran = this.engine.runDueJobs(clock.now());
       const sent = await this.outbox.dispatch();
+      if (asked > 0) continue;
       await this.platformActions.dispatch();
       const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt()].filter((t): t is number => t !== undefined);
       if (candidates.length === 0) break;

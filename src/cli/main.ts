@@ -8,7 +8,7 @@ Usage:
   kequn check [--config DIR]                 validate the configuration
   kequn why <member> [--config DIR] [--limit N]
                                              why rules did or did not fire for a member
-  kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold X]
+  kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
@@ -28,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
         misses: { type: 'boolean' },
         json: { type: 'boolean' },
         threshold: { type: 'string' },
+        bank: { type: 'string' },
+        queries: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -65,12 +67,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'eval-qa': {
         const a = parsed();
         const threshold = a.values.threshold !== undefined ? Number(a.values.threshold) : 0.6;
-        if (a.positionals.length !== 2 || !(threshold >= 0 && threshold <= 1)) {
-          write('usage: kequn eval-qa BANK.jsonl QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
+        const [bank, queries] = a.values.bank !== undefined || a.values.queries !== undefined ? [a.values.bank, a.values.queries] : a.positionals;
+        if (!bank || !queries || a.positionals.length > (a.values.bank !== undefined ? 0 : 2) || !(threshold >= 0 && threshold <= 1)) {
+          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
           return 2;
         }
         const { runEvalQa } = await import('./eval-qa.js');
-        const [bank, queries] = a.positionals as [string, string];
         return runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, write });
       }
       case undefined:

@@ -18,7 +18,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   const wechat = wechatModeFromEnv(process.env);
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
   const clock = wechat.kind === 'simulated' ? new OffsetClock() : systemClock;
-  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat });
+  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, llmEnv: process.env });
   await app.kernel.start();
   const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
   const host = process.env.KEQUN_HOST ?? config.web.host;

@@ -126,8 +126,33 @@ export const mainSchema = z.strictObject({
         .default({ member: 20, group: 200 }),
       /** The same FAQ entry is not answered again in the same group within this time. */
       repeat_cooldown: duration.default(10 * 60_000),
+      /** The LLM mode, used when OPENAI_API_KEY is set (see docs/qa.md). */
+      llm: z
+        .strictObject({
+          /** false: never call the LLM, even with a key in the environment. */
+          enabled: z.boolean().default(true),
+          /** OPENAI_MODEL overrides it. */
+          model: z.string().min(1).default('gpt-4o-mini'),
+          /** Prompt + completion tokens per local day; then FAQ-only answers until tomorrow. */
+          daily_token_budget: z.number().int().min(0).default(200_000),
+          timeout: duration.default(20_000),
+          /** How many retrieved FAQ entries the LLM sees. */
+          passages: z.number().int().min(1).max(10).default(4),
+          /** Below this retrieval confidence nothing in the FAQ is relevant: no LLM call. */
+          min_confidence: z.number().min(0).max(1).default(0.15),
+          /** Longer answers are cut. */
+          max_answer_chars: z.number().int().min(50).max(2000).default(500),
+        })
+        .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 }),
     })
-    .default({ threshold: 0.6, detect: ['question_mark', 'interrogative', 'mention'], escalate_to: 'instructors', daily_quota: { member: 20, group: 200 }, repeat_cooldown: 10 * 60_000 }),
+    .default({
+      threshold: 0.6,
+      detect: ['question_mark', 'interrogative', 'mention'],
+      escalate_to: 'instructors',
+      daily_quota: { member: 20, group: 200 },
+      repeat_cooldown: 10 * 60_000,
+      llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
+    }),
   announce: z
     .strictObject({
       /** A preview not confirmed within this time is void. */

@@ -8,7 +8,7 @@ import { appendEvent, setEventMember } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, type Job } from '../store/jobs.js';
-import { lastFired, recordFire, recordTrace } from '../store/traces.js';
+import { lastFired, recordFire, recordRuleOutcomes, recordTrace, type RuleOutcome } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
 import { evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
@@ -45,6 +45,13 @@ export function parseCommand(text: string): { name: string; args: string } | nul
  * dropped here), resolve the member, update memberships, evaluate the rules against the state
  * as it was when the event arrived, run the matching rules' actions, and record the trace.
  */
+/** A condition's result for the trace, its value cut short: a 4,000-character message need not be stored once per rule. */
+function brief(c: CondResult): CondResult {
+  return typeof c.actual === 'string' && c.actual.length > TRACE_VALUE_CHARS ? { ...c, actual: `${c.actual.slice(0, TRACE_VALUE_CHARS)}…` } : c;
+}
+
+const TRACE_VALUE_CHARS = 120;
+
 export class Engine {
   constructor(private readonly deps: EngineDeps) {}
 
@@ -294,6 +301,7 @@ export class Engine {
       }
     }
     let messages = 0;
+    const outcomes: RuleOutcome[] = [];
     for (const t of traces) {
       const notes: string[] = [];
       if (t.ok) {
@@ -301,16 +309,11 @@ export class Engine {
         for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
         recordFire(db, member.id, t.rule.id, now);
       }
-      recordTrace(db, {
-        eventId: trigger.eventId,
-        jobId: trigger.jobId,
-        memberId: member.id,
-        ruleId: t.rule.id,
-        matched: t.ok,
-        detail: { trigger: trigger.type, conditions: t.conditions, actions: notes },
-        at: now,
-      });
+      // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
+      const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
+      outcomes.push({ ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } });
     }
+    recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes);
     return { fired: matched.map((r) => r.id), messages };
   }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion } from '../store/questions.js';
+import type { FinishPayload } from '../qa/llm-worker.js';
+import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
 import { staffChats } from './roles.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from './types.js';
+import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
 const TEMPLATES = ['qa_answer', 'qa_escalated', 'qa_to_staff', 'qa_relay', 'qa_relayed'] as const;
@@ -47,7 +48,6 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     const dayStart = localDayStart(now, config.course.timezone);
     if (countBotAnswers(db, { memberId: member.id, since: dayStart }) >= config.qa.daily_quota.member) return ctx.note('member daily quota reached; silent');
     if (trigger.group && countBotAnswers(db, { groupId: trigger.group, since: dayStart }) >= config.qa.daily_quota.group) return ctx.note('group daily quota reached; silent');
-    const hit = ctx.services.qa.ask(text);
     const base = {
       member_id: member.id,
       platform: trigger.platform,
@@ -58,21 +58,98 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       event_id: trigger.eventId,
       created_at: now,
     };
-    if (hit && hit.confidence >= config.qa.threshold) {
-      const last = lastAnsweredInChat(db, trigger.replyTo.id, hit.entryId);
-      if (last !== undefined && now - last < config.qa.repeat_cooldown) return ctx.note(`"${hit.entryId}" was just answered here; silent`);
-      recordQuestion(db, { ...base, status: 'answered', entry_id: hit.entryId, confidence: hit.confidence, answer: hit.answer, answered_at: now });
-      ctx.send({ to: 'reply', text: ctx.render(config.templates.qa_answer!, { answer: hit.answer, source: hit.question, question: text }) });
-      return ctx.note(`answered from "${hit.entryId}" (confidence ${hit.confidence.toFixed(2)})`);
+    const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
+    const top = candidates[0];
+    if (ctx.services.llm && top && top.confidence >= config.qa.llm.min_confidence) {
+      // The LLM call happens outside this transaction (src/qa/llm-worker.ts); a qa.finish job answers.
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate, candidates });
+      return ctx.note(`asked the LLM as ${questionCode(id)} with ${candidates.length} passages (best "${top.id}" at ${top.confidence.toFixed(2)})`);
     }
-    const why = hit ? `best match "${hit.entryId}" at confidence ${hit.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
+    if (top && top.confidence >= config.qa.threshold) {
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
+      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: top.id, confidence: top.confidence }));
+    }
+    const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
     if (!arg.escalate) return ctx.note(`${why}; silent`);
-    const id = recordQuestion(db, { ...base, status: 'escalated', entry_id: null, confidence: hit?.confidence ?? null, answer: null });
-    const code = questionCode(id);
-    ctx.send({ to: 'reply', text: ctx.render(config.templates.qa_escalated!, { question: text, code }) });
-    const toStaff = ctx.render(config.templates.qa_to_staff!, { question: text, code });
-    for (const chat of staffChats(ctx.db, config, trigger.platform)) ctx.send({ to: 'chat', chat, text: toStaff });
-    ctx.note(`${why}; escalated as ${code}`);
+    const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null });
+    ctx.note(`${why}; ${escalate(ctx, { id, text, chat: trigger.replyTo })}`);
+  },
+};
+
+/** A reply when the chat is where the trigger came from (the message is then about the member). */
+function sendTo(ctx: RunContext, chat: { kind: 'group' | 'dm'; id: string }, text: string): void {
+  const r = ctx.trigger.replyTo;
+  if (chat.kind === r.kind && chat.id === r.id) ctx.send({ to: 'reply', text });
+  else ctx.send({ to: 'chat', chat, text, priority: 'reply' });
+}
+
+interface PendingQuestion {
+  id: number;
+  text: string;
+  /** where the asker is waiting */
+  chat: { kind: 'group' | 'dm'; id: string };
+}
+
+/** Answers with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
+function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
+  const entry = ctx.services.qa.entry(q.entryId);
+  if (!entry) return `entry "${q.entryId}" is gone; silent`;
+  const last = lastAnsweredInChat(ctx.db, q.chat.id, q.entryId);
+  if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) {
+    settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: q.entryId, via: null, now: ctx.now });
+    return `"${q.entryId}" was just answered here; silent`;
+  }
+  settleQuestion(ctx.db, { id: q.id, status: 'answered', answer: entry.answer, entryId: q.entryId, via: 'faq', now: ctx.now });
+  sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: entry.answer, source: entry.question, question: q.text }));
+  return `answered from "${q.entryId}" (confidence ${q.confidence.toFixed(2)})`;
+}
+
+/** Tells the asker a teacher will answer and sends the question to the staff. */
+function escalate(ctx: RunContext, q: PendingQuestion): string {
+  settleQuestion(ctx.db, { id: q.id, status: 'escalated', answer: null, entryId: null, via: null, now: ctx.now });
+  const code = questionCode(q.id);
+  sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_escalated!, { question: q.text, code }));
+  const toStaff = ctx.render(ctx.config.templates.qa_to_staff!, { question: q.text, code });
+  const staff = staffChats(ctx.db, ctx.config, ctx.trigger.platform);
+  for (const chat of staff) ctx.send({ to: 'chat', chat, text: toStaff });
+  return `escalated as ${code} to ${staff.length} staff chat(s)`;
+}
+
+/**
+ * `qa.finish`: what the LLM worker got back for a pending question. An answer citing a passage is
+ * sent with that passage as its source; "the passages do not answer it" escalates (or stays
+ * silent); an error (timeout, 429, bad key, budget) falls back to the FAQ answer when retrieval
+ * alone was confident enough.
+ */
+const finishJob: JobHandler = {
+  kind: 'qa',
+  run(payload, ctx) {
+    const p = payload as FinishPayload;
+    const q = getQuestion(ctx.db, p.question);
+    if (!q || q.status !== 'pending') return `question ${p.question} already settled`;
+    const pending: PendingQuestion = { id: q.id, text: q.text, chat: { kind: q.group_id ? 'group' : 'dm', id: q.chat_id } };
+    const o = p.outcome;
+    if (o.kind === 'answer') {
+      const entry = ctx.services.qa.entry(o.source);
+      const last = lastAnsweredInChat(ctx.db, q.chat_id, o.source);
+      if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) {
+        settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: o.source, via: null, now: ctx.now });
+        return `LLM answer from "${o.source}", which was just answered here; silent`;
+      }
+      settleQuestion(ctx.db, { id: q.id, status: 'answered', answer: o.text, entryId: o.source, via: 'llm', now: ctx.now });
+      sendTo(ctx, pending.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: o.text, source: entry?.question ?? o.source, question: q.text }));
+      return `answered by the LLM from "${o.source}"`;
+    }
+    if (o.kind === 'error') {
+      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[])[0];
+      if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
+    }
+    const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
+    if (!q.escalate) {
+      settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now: ctx.now });
+      return `${why}; silent`;
+    }
+    return `${why}; ${escalate(ctx, pending)}`;
   },
 };
 
@@ -81,42 +158,87 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
  * base a new entry; `/answer Q12 =<faq-id>` answers with an existing entry and teaches it the
  * student's phrasing. Either way the next student asking the same is answered by the bot.
  */
+const STAFF_ROLES = ['owner', 'instructor', 'assistant'] as const;
+
 const answerCommand: CommandSpec = {
   name: 'answer',
-  roles: ['owner', 'instructor', 'assistant'],
+  roles: STAFF_ROLES,
   usage: '/answer <问题编号> <答案>   或   /answer <问题编号> =<FAQ 条目 id>',
   description: '回答转给老师的问题，并加入知识库',
   run(args, ctx) {
     const m = /^(\S+)\s+([\s\S]+)$/.exec(args.trim());
     const id = m ? parseQuestionCode(m[1]!) : undefined;
     if (!m || id === undefined) throw new UsageError('expected a question code and an answer');
-    const q = getQuestion(ctx.db, id);
-    if (!q || q.platform !== ctx.trigger.platform) throw new UsageError(`no question ${m[1]}`);
-    if (q.status !== 'escalated') {
-      ctx.send({ to: 'dm', text: `${questionCode(id)} 已经回答过了。` });
-      return `${questionCode(id)} already ${q.status}`;
+    return relayStaffAnswer(ctx, id, m[2]!);
+  },
+};
+
+/** Relays a staff member's answer to the student and teaches the knowledge base. */
+function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string {
+  const q = getQuestion(ctx.db, id);
+  if (!q || q.platform !== ctx.trigger.platform) throw new UsageError(`no question ${questionCode(id)}`);
+  if (q.status !== 'escalated') {
+    ctx.send({ to: 'dm', text: `${questionCode(id)} 已经回答过了。` });
+    return `${questionCode(id)} already ${q.status}`;
+  }
+  const body = rawBody.trim().slice(0, 2000);
+  let entryId: string;
+  let answerText: string;
+  if (body.startsWith('=')) {
+    entryId = body.slice(1).trim();
+    const entry = ctx.services.qa.entry(entryId);
+    if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
+    answerText = entry.answer;
+    ctx.services.qa.addPhrasing(entryId, q.text);
+    recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now });
+  } else {
+    entryId = `learned-q${id}`;
+    answerText = body;
+    ctx.services.qa.addEntry(entryId, q.text, answerText, []);
+    recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now });
+  }
+  resolveQuestion(ctx.db, { id, answer: answerText, entryId, by: ctx.member.id, now: ctx.now });
+  const teacher = ctx.member.display_name;
+  ctx.send({ to: 'chat', chat: { kind: q.group_id ? 'group' : 'dm', id: q.chat_id }, text: ctx.render(ctx.config.templates.qa_relay!, { question: q.text, answer: answerText, teacher }) });
+  ctx.send({ to: 'dm', text: ctx.render(ctx.config.templates.qa_relayed!, { question: q.text, code: questionCode(id) }) });
+  return `${questionCode(id)} answered and learned as "${entryId}"`;
+}
+
+/**
+ * WeChat delivers a quoted reply as the quote, a dashed line, then the reply:
+ * `「课群助手：❓ Q12 …」\n- - - - - - - - - - - - - - -\n答案`. A quote of the bot's
+ * escalation message carries the question code.
+ */
+const QUOTED_REPLY = /^「([\s\S]*?)」\s*\n\s*-(?:\s*-){3,}\s*\n([\s\S]*\S[\s\S]*)$/;
+
+export function parseQuotedReply(text: string): { code: number; body: string } | undefined {
+  const m = QUOTED_REPLY.exec(text.trim());
+  if (!m) return undefined;
+  const code = /(?:^|[^A-Za-z0-9])Q(\d{1,12})(?![0-9])/.exec(m[1]!);
+  return code ? { code: Number(code[1]), body: m[2]!.trim() } : undefined;
+}
+
+/**
+ * `answer_quoted_reply`: a staff member quoting the bot's escalation message and typing the
+ * answer is the same as `/answer Q12 …`. The role is checked here, by platform id, whatever the
+ * rule that runs it says: a member quoting the message gets nothing.
+ */
+const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
+  name: 'answer_quoted_reply',
+  description: "a staff member's quoted reply to an escalated question answers it, like /answer",
+  schema: z.strictObject({}).nullable().default(null),
+  run(_arg, ctx) {
+    const reply = parseQuotedReply(ctx.trigger.text);
+    if (!reply) return ctx.note('not a quoted reply to a question');
+    const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+    if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
+    try {
+      ctx.note(relayStaffAnswer(ctx, reply.code, reply.body));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      ctx.send({ to: 'dm', text: `${e.message}。也可以用：/answer ${questionCode(reply.code)} 你的答案` });
+      ctx.note(`quoted reply: ${e.message}`);
     }
-    const body = m[2]!.trim().slice(0, 2000);
-    let entryId: string;
-    let answerText: string;
-    if (body.startsWith('=')) {
-      entryId = body.slice(1).trim();
-      const entry = ctx.services.qa.entry(entryId);
-      if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
-      answerText = entry.answer;
-      ctx.services.qa.addPhrasing(entryId, q.text);
-      recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now });
-    } else {
-      entryId = `learned-q${id}`;
-      answerText = body;
-      ctx.services.qa.addEntry(entryId, q.text, answerText, []);
-      recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now });
-    }
-    resolveQuestion(ctx.db, { id, answer: answerText, entryId, by: ctx.member.id, now: ctx.now });
-    const teacher = ctx.member.display_name;
-    ctx.send({ to: 'chat', chat: { kind: q.group_id ? 'group' : 'dm', id: q.chat_id }, text: ctx.render(ctx.config.templates.qa_relay!, { question: q.text, answer: answerText, teacher }) });
-    ctx.send({ to: 'dm', text: ctx.render(ctx.config.templates.qa_relayed!, { question: q.text, code: questionCode(id) }) });
-    return `${questionCode(id)} answered and learned as "${entryId}"`;
   },
 };
 
@@ -136,6 +258,7 @@ export const qaFlow: Flow = {
         looksLikeQuestion(c.trigger.text, c.trigger.mentionsBot, (c.trigger.group ? c.config.groups[c.trigger.group]?.qa_detect : undefined) ?? c.config.qa.detect),
     },
   ],
-  actions: [answer],
+  actions: [answer, answerQuotedReply],
   commands: [answerCommand],
+  jobs: [finishJob],
 };

@@ -6,4 +6,6 @@ import type { QaService } from '../qa/service.js';
  */
 export interface Services {
   qa: QaService;
+  /** An LLM endpoint is configured: `answer` hands questions to the LLM worker. */
+  llm: boolean;
 }

@@ -48,6 +48,11 @@ export class QaService {
     return { entryId: hit.id, question: e.question, answer: e.answer, confidence: hit.confidence };
   }
 
+  /** The `k` best entries with their confidence, best first (the passages an LLM answers from). */
+  candidates(question: string, k: number): { id: string; confidence: number }[] {
+    return this.index.search(question, k).map((h) => ({ id: h.id, confidence: h.confidence }));
+  }
+
   has(entryId: string): boolean {
     return this.entries.has(entryId);
   }

@@ -173,14 +173,32 @@ CREATE TABLE questions (
   group_id           TEXT,                   -- NULL when asked in private
   chat_id            TEXT NOT NULL,          -- where the answer goes
   text               TEXT NOT NULL,
-  status             TEXT NOT NULL CHECK (status IN ('answered', 'escalated', 'resolved')),
-  entry_id           TEXT,                   -- the FAQ entry that answered it
+  -- pending: waiting for the LLM (see src/qa/llm-worker.ts); answered: by the bot; escalated: sent
+  -- to the staff; resolved: a staff member answered it; dropped: the bot stayed silent after all
+  status             TEXT NOT NULL CHECK (status IN ('pending', 'answered', 'escalated', 'resolved', 'dropped')),
+  entry_id           TEXT,                   -- the FAQ entry that answered it (the cited one, for LLM answers)
   confidence         REAL,
   answer             TEXT,
+  answered_via       TEXT,                   -- faq | llm | staff
   answered_by        TEXT,                   -- member key of the instructor, for escalated ones
   event_id           INTEGER,
   created_at         INTEGER NOT NULL,
-  answered_at        INTEGER
+  answered_at        INTEGER,
+  -- LLM mode: what retrieval found, whether to escalate when the LLM cannot answer, the claim
+  escalate           INTEGER NOT NULL DEFAULT 1,
+  candidates         TEXT,                   -- JSON: [{id, confidence}] best first
+  claimed_at         INTEGER,
+  attempts           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX questions_pending ON questions(status, claimed_at) WHERE status = 'pending';
+
+-- LLM tokens spent per local day, for the daily budget.
+CREATE TABLE llm_usage (
+  day                TEXT PRIMARY KEY,       -- YYYY-MM-DD in the course time zone
+  prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+  completion_tokens  INTEGER NOT NULL DEFAULT 0,
+  calls              INTEGER NOT NULL DEFAULT 0,
+  failures           INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX questions_member ON questions(member_id, created_at);
 CREATE INDEX questions_group ON questions(group_id, created_at);

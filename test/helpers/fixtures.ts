@@ -150,7 +150,7 @@ export function harness(opts: { config?: CourseConfig; start?: number; registry?
   const clock = new VirtualClock(opts.start ?? T0);
   const adapter = new FakeAdapter(clock);
   const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
-  const services = { qa: QaService.build(h.config, db) };
+  const services = { qa: QaService.build(h.config, db), llm: false };
   h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger, services: () => services });
   h.outbox = new Outbox({
     db,

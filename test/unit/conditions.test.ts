@@ -1,3 +1,4 @@
+import { tracesOfEvent } from '../../src/store/traces.js';
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileWhen, evaluate, type CompileProblem, type Cond, type CondResult } from '../../src/flows/conditions.js';
@@ -218,7 +219,7 @@ describe('conditions: the trace lists every failed condition', () => {
     const h = harness();
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const r = h.engine.handleEvent(message('alice', '你好', { at: T0 + MINUTE }), T0 + MINUTE);
-    const row = h.db.prepare("SELECT * FROM rule_traces WHERE event_id = ? AND rule_id = 'trial-on-request'").get(r.eventRowId) as { matched: number; detail: string };
+    const row = tracesOfEvent(h.db, r.eventRowId!).find((t) => t.rule_id === 'trial-on-request')!;
     expect(row.matched).toBe(0);
     const detail = JSON.parse(row.detail) as { conditions: CondResult[] };
     expect(detail.conditions.filter((c) => !c.ok)).toEqual([

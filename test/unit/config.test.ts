@@ -32,6 +32,7 @@ describe('config: the demo course', () => {
       'left-all-groups',
       'moderate-spam',
       'trial-on-request',
+      'staff-quoted-reply',
       'answer-questions',
       'answer-private-chat',
     ]);

@@ -6,7 +6,7 @@ import { parseCommand } from '../../src/flows/engine.js';
 import { buildRegistry, flows } from '../../src/flows/index.js';
 import type { CondResult } from '../../src/flows/conditions.js';
 import type { Flow } from '../../src/flows/types.js';
-import { recentTraces } from '../../src/store/traces.js';
+import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
 import { jobsOf } from '../../src/store/jobs.js';
 import { findMemberByIdentity, getMembership, stageHistory, tagsOf, type Member } from '../../src/store/members.js';
 import {
@@ -41,7 +41,7 @@ interface TraceRow {
 }
 
 function traces(h: Harness, eventRowId: number | undefined): { rule: string; matched: boolean; failed: CondResult[]; actions: string[] }[] {
-  return (h.db.prepare('SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as TraceRow[]).map((t) => {
+  return (tracesOfEvent(h.db, eventRowId!) as TraceRow[]).map((t) => {
     const d = JSON.parse(t.detail) as { conditions: CondResult[]; actions: string[] };
     return { rule: t.rule_id, matched: t.matched === 1, failed: d.conditions.filter((c) => !c.ok), actions: d.actions };
   });

@@ -196,7 +196,7 @@ describe('pause', () => {
       const path = join(dir, 'kequn.db');
       const h = harness();
       const config = h.config;
-      const engineOn = (db: ReturnType<typeof openStore>) => new Engine({ db, config: () => config, registry, log: silentLogger, services: () => ({ qa: QaService.build(config, db) }) });
+      const engineOn = (db: ReturnType<typeof openStore>) => new Engine({ db, config: () => config, registry, log: silentLogger, services: () => ({ qa: QaService.build(config, db), llm: false }) });
       let db = openStore(path);
       let engine = engineOn(db);
       engine.handleEvent(joined('alice', { at: T0, name: 'Alice' }), T0);
