@@ -23,9 +23,9 @@ const platformImports = {
       message: 'src/flows stays platform-neutral: use ChatEvent/OutgoingMessage (src/bot/events.ts) and src/store, not a platform SDK or the DB driver.',
     },
     {
-      // ../bot/wechaty-adapter.js, ../../src/bot/wechaty-adapter.js, ...
-      regex: '(^|/)bot/wechaty-adapter[^/]*$',
-      message: 'src/flows must not import the WeChat adapter: flows see only ChatEvent and write to the outbox.',
+      // ../bot/wechaty-adapter.js, ../bot/telegram-adapter.js, ../../src/bot/wechaty-adapter.js, ...
+      regex: '(^|/)bot/(wechaty|telegram)-adapter[^/]*$',
+      message: 'src/flows must not import a platform adapter: flows see only ChatEvent and write to the outbox.',
     },
   ],
 };

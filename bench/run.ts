@@ -2,9 +2,11 @@
 import { writeFileSync } from 'node:fs';
 import { benchPipeline } from './pipeline.js';
 import { benchQa } from './qa.js';
+import { benchReferral } from './referral.js';
+import { benchTelegram } from './telegram.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...benchQa()];
+const results = [...(await benchPipeline()), ...benchQa(), ...(await benchTelegram()), ...benchReferral()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

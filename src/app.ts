@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import { WechatyAdapter } from './bot/wechaty-adapter.js';
 import { SimulatedWeChat } from './bot/simulator.js';
+import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
+import type { StarsPayments } from './orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
 import type { CourseConfig } from './config/load.js';
 import { Kernel } from './kernel.js';
@@ -12,17 +14,55 @@ import { openStore, type Db } from './store/db.js';
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
  * service when `WECHATY_PUPPET_SERVICE_TOKEN` is set, else the embedded simulated WeChat.
  */
-export type WeChatMode = { kind: 'simulated' } | { kind: 'service'; token: string; endpoint?: string; noTls: boolean };
+export type WeChatMode = { kind: 'simulated' } | { kind: 'service'; token: string; endpoint?: string; noTls: boolean } | { kind: 'off' };
 
+/**
+ * With a Telegram bot token and no WeChat puppet token, kequn runs on Telegram alone (no
+ * simulated WeChat) unless `KEQUN_WECHAT=simulated` asks for the simulator alongside.
+ */
 export function wechatModeFromEnv(env: NodeJS.ProcessEnv): WeChatMode {
   const token = env.WECHATY_PUPPET_SERVICE_TOKEN;
-  if (!token) return { kind: 'simulated' };
+  if (!token) return env.TELEGRAM_BOT_TOKEN && env.KEQUN_WECHAT !== 'simulated' ? { kind: 'off' } : { kind: 'simulated' };
   return {
     kind: 'service',
     token,
     endpoint: env.WECHATY_PUPPET_SERVICE_ENDPOINT || undefined,
     noTls: env.WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT === 'true',
   };
+}
+
+/** Telegram, from the environment: `TELEGRAM_BOT_TOKEN` enables it; a webhook URL switches from long polling. */
+export interface TelegramMode {
+  token: string;
+  delivery: TelegramDelivery;
+  /** `TELEGRAM_API_ROOT`: a local Bot API server instead of https://api.telegram.org */
+  apiRoot?: string;
+}
+
+/** A problem with the environment variables, reported before anything starts. */
+export class EnvError extends Error {}
+
+export function telegramModeFromEnv(env: NodeJS.ProcessEnv): TelegramMode | undefined {
+  const token = env.TELEGRAM_BOT_TOKEN?.trim();
+  if (!token) return undefined;
+  if (!/^\d+:[\w-]{20,}$/.test(token)) throw new EnvError('TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC…, from @BotFather)');
+  const apiRoot = env.TELEGRAM_API_ROOT?.trim() || undefined;
+  const url = env.TELEGRAM_WEBHOOK_URL?.trim();
+  if (!url) return { token, apiRoot, delivery: { kind: 'polling' } };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new EnvError(`TELEGRAM_WEBHOOK_URL is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'https:' && !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(parsed.hostname)) {
+    throw new EnvError('TELEGRAM_WEBHOOK_URL must be https:// (Telegram only posts to HTTPS)');
+  }
+  if (parsed.pathname === '/' || parsed.pathname === '') throw new EnvError('TELEGRAM_WEBHOOK_URL needs a path, e.g. https://bot.example.com/telegram/webhook');
+  const secret = env.TELEGRAM_WEBHOOK_SECRET?.trim();
+  if (!secret) throw new EnvError('TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL (Telegram sends it back on every update; requests without it are refused)');
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(secret)) throw new EnvError('TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, _ and -');
+  return { token, apiRoot, delivery: { kind: 'webhook', url, secret } };
 }
 
 export async function buildServiceBot(mode: Extract<WeChatMode, { kind: 'service' }>): Promise<WechatyInterface> {
@@ -37,6 +77,8 @@ export interface App {
   db: Db;
   /** The simulated WeChat, when running on the embedded default. */
   sim: SimulatedWeChat | undefined;
+  /** The Telegram adapter, when TELEGRAM_BOT_TOKEN is set (its webhook is served by the web server). */
+  telegram: TelegramAdapter | undefined;
   config: CourseConfig;
   stop(): Promise<void>;
 }
@@ -53,6 +95,12 @@ export async function createApp(opts: {
   live: boolean;
   dbPath: string;
   wechat?: WeChatMode;
+  telegram?: TelegramMode & {
+    /** The order service's Stars answers (default: every payment refused). */
+    payments?: StarsPayments;
+    retry?: { maxRetryAttempts: number; maxDelaySeconds: number };
+    botInfo?: TelegramAdapterOptions['botInfo'];
+  };
   random?: () => number;
   /** Environment with OPENAI_API_KEY etc. for the LLM mode of Q&A (`kequn start` passes process.env). */
   llmEnv?: NodeJS.ProcessEnv;
@@ -60,21 +108,34 @@ export async function createApp(opts: {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
   let sim: SimulatedWeChat | undefined;
-  let bot: WechatyInterface;
+  const adapters: ChatAdapter[] = [];
   if (mode.kind === 'simulated') {
     sim = new SimulatedWeChat({ botName: opts.config.course.bot_name, now: () => opts.clock.now() });
     for (const [handle, g] of Object.entries(opts.config.groups)) sim.room(g.wechat ?? simulatedRoomId(handle), g.name);
     for (const s of opts.config.staff) if (s.wechat) sim.user(s.wechat, s.name);
-    bot = sim.buildBot();
-  } else {
-    bot = await buildServiceBot(mode);
+    adapters.push(new WechatyAdapter(sim.buildBot(), opts.log.child({ platform: 'wechat' })));
+  } else if (mode.kind === 'service') {
+    adapters.push(new WechatyAdapter(await buildServiceBot(mode), opts.log.child({ platform: 'wechat' })));
   }
-  const adapters: ChatAdapter[] = [new WechatyAdapter(bot, opts.log.child({ platform: 'wechat' }))];
+  let telegram: TelegramAdapter | undefined;
+  if (opts.telegram) {
+    // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
+    const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
+    telegram = new TelegramAdapter({
+      ...opts.telegram,
+      db,
+      log: opts.log.child({ platform: 'telegram' }),
+      clock: opts.clock,
+      config: () => kernel.currentConfig,
+    });
+    adapters.push(telegram);
+  }
   const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
   return {
     kernel,
     db,
     sim,
+    telegram,
     config: opts.config,
     async stop() {
       await kernel.stop();

@@ -78,6 +78,11 @@ export class Kernel extends EventEmitter<KernelEvents> {
     return this.config;
   }
 
+  /** True when an adapter for `platform` is configured. */
+  hasPlatform(platform: string): boolean {
+    return this.opts.adapters.some((a) => a.platform === platform);
+  }
+
   /** True when every adapter is connected and logged in. */
   isReady(): boolean {
     return this.opts.adapters.every((a) => a.isReady());

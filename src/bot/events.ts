@@ -33,6 +33,19 @@ export interface MemberJoined extends EventBase {
   group: GroupRef;
   user: UserRef;
   inviter?: UserRef;
+  /**
+   * Telegram: the invite link the member joined through (per-member links name their owner),
+   * for referral attribution. Absent when the platform does not say.
+   */
+  inviteLink?: InviteLinkRef;
+}
+
+/** An invite link as a join reports it. `name` is what the bot set when it created the link. */
+export interface InviteLinkRef {
+  url: string;
+  name?: string;
+  /** platform id of who created the link (the bot itself for per-member links) */
+  creatorId?: string;
 }
 
 export interface MemberLeft extends EventBase {
@@ -80,6 +93,11 @@ export interface ChatAdapter {
   deleteMessage?(groupChatId: string, messageId: string): Promise<void>;
   /** Telegram only: sends a Stars invoice (see src/orders/contracts.ts). */
   sendInvoice?(invoice: import('../orders/contracts.js').StarsInvoice): Promise<void>;
+  /**
+   * Telegram only: creates an invite link to a group, e.g. one per member for referrals
+   * (`name` comes back in the MemberJoined of whoever joins through it).
+   */
+  createInviteLink?(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef>;
 }
 
 /**
@@ -87,6 +105,19 @@ export interface ChatAdapter {
  * not a friend): the outbox marks the message failed at once instead of retrying.
  */
 export class PermanentSendError extends Error {}
+
+/**
+ * Thrown by an adapter's `send` when the platform said to wait (Telegram 429 with retry_after
+ * longer than the adapter waits by itself): the outbox retries that chat after `retryAfterMs`.
+ */
+export class RetryAfterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
 
 /** Longest text kept from one incoming message; the rest is cut (and the event says so). */
 export const MAX_TEXT_CHARS = 4000;

@@ -6,6 +6,7 @@ import {
   countSentSince,
   lastSentAt,
   lastSentToChat,
+  sentToChatSince,
   markFailed,
   markRetry,
   markSent,
@@ -15,9 +16,25 @@ import {
 import { stmt } from '../store/statements.js';
 import type { Clock } from '../schedule/clock.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
-import { PermanentSendError, type ChatAdapter } from './events.js';
+import { PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
 
-export { PermanentSendError };
+export { PermanentSendError, RetryAfterError };
+
+/** How fast one platform may send. WeChat's comes from the top-level outbox keys, Telegram's from outbox.telegram. */
+export interface Pacing {
+  account_interval: number;
+  chat_interval: number;
+  jitter: number;
+  daily_cap: number;
+  /** Sends per rolling minute to one group (Telegram: 20), or unlimited. */
+  group_per_minute?: number;
+}
+
+export function pacingFor(config: CourseConfig, platform: string): Pacing {
+  return platform === 'telegram' ? config.outbox.telegram : config.outbox;
+}
+
+const MINUTE = 60_000;
 
 /** How many of the oldest pending messages are considered per platform and priority when picking the next send. */
 const WINDOW = 100;
@@ -31,6 +48,8 @@ const WINDOW = 100;
 export class Outbox {
   private accountReady = new Map<string, number>();
   private chatLastSent = new Map<string, number>();
+  /** Send times to each group within the last minute (for group_per_minute), oldest first. */
+  private groupRecent = new Map<string, number[]>();
   private running: Promise<number> | undefined;
   private again = false;
 
@@ -99,8 +118,14 @@ export class Outbox {
   /** When `row` may go out, given pacing and quiet hours. */
   private readyAt(row: OutboxRow): number {
     const config = this.deps.config();
+    const pacing = pacingFor(config, row.platform);
     const chatKey = `${row.platform}:${row.chat_id}`;
-    let t = Math.max(row.not_before, this.accountReadyAt(row.platform), this.chatLast(row.platform, row.chat_id, chatKey) + config.outbox.chat_interval);
+    let t = Math.max(row.not_before, this.accountReadyAt(row.platform), this.chatLast(row.platform, row.chat_id, chatKey) + pacing.chat_interval);
+    if (pacing.group_per_minute !== undefined && row.chat_kind === 'group') {
+      const recent = this.groupSends(row.platform, row.chat_id, chatKey, this.deps.clock.now());
+      // The n-th latest send must be a minute old before another may go.
+      if (recent.length >= pacing.group_per_minute) t = Math.max(t, recent[recent.length - pacing.group_per_minute]! + MINUTE);
+    }
     const q = config.quietHours;
     if (q && (row.priority === 'push' || q.replies === 'defer') && inWindow(localMinuteOfDay(t, config.course.timezone), q.start, q.end)) {
       t = nextLocalTime(t, q.end, config.course.timezone);
@@ -112,7 +137,7 @@ export class Outbox {
     let t = this.accountReady.get(platform);
     if (t === undefined) {
       const last = lastSentAt(this.deps.db, platform);
-      t = last === undefined ? 0 : last + this.deps.config().outbox.account_interval;
+      t = last === undefined ? 0 : last + pacingFor(this.deps.config(), platform).account_interval;
       this.accountReady.set(platform, t);
     }
     return t;
@@ -127,6 +152,16 @@ export class Outbox {
     return t;
   }
 
+  private groupSends(platform: string, chatId: string, key: string, now: number): number[] {
+    let times = this.groupRecent.get(key);
+    if (!times) {
+      times = sentToChatSince(this.deps.db, platform, chatId, now - MINUTE);
+      this.groupRecent.set(key, times);
+    }
+    while (times.length > 0 && times[0]! <= now - MINUTE) times.shift();
+    return times;
+  }
+
   private async dispatchPlatform(platform: string, adapter: ChatAdapter): Promise<number> {
     const { db, clock, log } = this.deps;
     let sent = 0;
@@ -134,6 +169,7 @@ export class Outbox {
       if (!adapter.isReady()) return sent;
       const now = clock.now();
       const config = this.deps.config();
+      const pacing = pacingFor(config, platform);
       let next: OutboxRow | undefined;
       let nextAt = Infinity;
       for (const row of this.candidates(platform)) {
@@ -145,8 +181,8 @@ export class Outbox {
       }
       if (!next || nextAt > now) return sent;
       const dayStart = localDayStart(now, config.course.timezone);
-      if (countSentSince(db, platform, dayStart) >= config.outbox.daily_cap) {
-        log.warn({ platform, cap: config.outbox.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
+      if (countSentSince(db, platform, dayStart) >= pacing.daily_cap) {
+        log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
         return sent;
       }
@@ -156,9 +192,11 @@ export class Outbox {
         const at = clock.now();
         markSent(db, next.id, at);
         sent++;
-        this.chatLastSent.set(`${platform}:${next.chat_id}`, at);
-        const jitter = Math.floor((this.deps.random ?? Math.random)() * config.outbox.jitter);
-        this.accountReady.set(platform, at + config.outbox.account_interval + jitter);
+        const chatKey = `${platform}:${next.chat_id}`;
+        this.chatLastSent.set(chatKey, at);
+        if (pacing.group_per_minute !== undefined && next.chat_kind === 'group') this.groupSends(platform, next.chat_id, chatKey, at).push(at);
+        const jitter = pacing.jitter > 0 ? Math.floor((this.deps.random ?? Math.random)() * pacing.jitter) : 0;
+        this.accountReady.set(platform, at + pacing.account_interval + jitter);
         log.debug({ outbox: next.id, chat: next.chat_id }, 'sent');
         this.deps.onSent?.({ ...next, status: 'sent', sent_at: at });
       } catch (e) {
@@ -167,13 +205,19 @@ export class Outbox {
         if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
           markFailed(db, next.id, err);
           log.error({ outbox: next.id, chat: next.chat_id, attempts, err }, 'outbox: send failed for good');
+        } else if (e instanceof RetryAfterError) {
+          // The platform said how long to wait: hold this chat (not the whole account) that long.
+          const until = clock.now() + e.retryAfterMs;
+          markRetry(db, next.id, until, err);
+          this.chatLastSent.set(`${platform}:${next.chat_id}`, until - pacing.chat_interval);
+          log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: e.retryAfterMs, err }, 'outbox: rate limited; will retry');
         } else {
           const delay = config.outbox.retry_backoff * 2 ** (attempts - 1);
           markRetry(db, next.id, clock.now() + delay, err);
           log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: delay, err }, 'outbox: send failed; will retry');
         }
         // Never retry in a tight loop: the account waits its interval after a failure too.
-        this.accountReady.set(platform, clock.now() + config.outbox.account_interval);
+        this.accountReady.set(platform, clock.now() + pacing.account_interval);
       }
     }
   }

@@ -8,6 +8,9 @@ Usage:
   kequn check [--config DIR]                 validate the configuration
   kequn why <member> [--config DIR] [--limit N]
                                              why rules did or did not fire for a member
+  kequn referrals export --csv [--mark-paid] [--config DIR]
+                                             referral rewards not yet paid out, as CSV (docs/referrals.md)
+  kequn referrals list [--config DIR]        referral rewards per referrer
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
@@ -28,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         misses: { type: 'boolean' },
         json: { type: 'boolean' },
         threshold: { type: 'string' },
+        csv: { type: 'boolean' },
+        'mark-paid': { type: 'boolean' },
         bank: { type: 'string' },
         queries: { type: 'string' },
       },
@@ -63,6 +68,17 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runWhy } = await import('./why.js');
         return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
+      }
+      case 'referrals': {
+        const a = parsed();
+        const { runReferrals } = await import('./referrals.js');
+        return runReferrals({
+          configDir: a.values.config ?? 'config',
+          action: a.positionals[0] ?? '',
+          csv: a.values.csv ?? false,
+          markPaid: a.values['mark-paid'] ?? false,
+          write,
+        });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -1,4 +1,4 @@
-import { createApp, waitReady, wechatModeFromEnv } from '../app.js';
+import { createApp, EnvError, telegramModeFromEnv, waitReady, wechatModeFromEnv, type TelegramMode } from '../app.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { OffsetClock, systemClock } from '../schedule/clock.js';
@@ -16,9 +16,17 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   if (!config) return 2;
   const log = createLogger();
   const wechat = wechatModeFromEnv(process.env);
+  let telegram: TelegramMode | undefined;
+  try {
+    telegram = telegramModeFromEnv(process.env);
+  } catch (e) {
+    if (!(e instanceof EnvError)) throw e;
+    write(e.message);
+    return 2;
+  }
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
-  const clock = wechat.kind === 'simulated' ? new OffsetClock() : systemClock;
-  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, llmEnv: process.env });
+  const clock = wechat.kind === 'simulated' && !telegram ? new OffsetClock() : systemClock;
+  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env });
   await app.kernel.start();
   const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
   const host = process.env.KEQUN_HOST ?? config.web.host;
@@ -32,7 +40,10 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   const ms = Math.round(performance.now() - t0);
   write('');
   write(`kequn is running (${config.course.name}) — ready in ${ms} ms`);
-  write(`  WeChat:     ${wechat.kind === 'simulated' ? 'simulated (no account needed)' : 'puppet service' + (wechat.endpoint ? ` at ${wechat.endpoint}` : '')}`);
+  write(`  WeChat:     ${wechat.kind === 'simulated' ? 'simulated (no account needed)' : wechat.kind === 'off' ? 'off (Telegram only)' : 'puppet service' + (wechat.endpoint ? ` at ${wechat.endpoint}` : '')}`);
+  if (app.telegram) {
+    write(`  Telegram:   @${app.telegram.bot.botInfo.username}, ${telegram?.delivery.kind === 'webhook' ? `webhook at ${server.url}${app.telegram.webhookPath}` : 'long polling'}`);
+  }
   if (app.sim) write(`  playground: ${server.url}/playground`);
   write(`  health:     ${server.url}/healthz`);
   write(`  data:       ${config.dataPath}`);

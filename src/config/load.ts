@@ -3,7 +3,8 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
-import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule } from './schema.js';
+import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
+import { blockedStages, checkLifecycle } from './lifecycle-check.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
@@ -23,7 +24,16 @@ export const TEMPLATE_VARS = [
   'source',
   'code',
   'teacher',
+  'referral_code',
+  'invite_link',
+  'referrals_joined',
+  'referrals_paid',
+  'rewards_yuan',
+  'discount_yuan',
+  'referrer',
+  'referred',
   'reason',
+  'reward',
   'warnings',
   'limit',
 ] as const;
@@ -44,6 +54,10 @@ export interface CourseConfig {
   staff: MainConfig['staff'];
   stageIds: string[];
   stages: MainConfig['stages'];
+  /** Stage moves caused by payments. */
+  lifecycle: MainConfig['lifecycle'];
+  /** Referrals (null: off), with `blocked_stages` resolved. */
+  referral: (ReferralConfig & { blocked_stages: string[] }) | null;
   lessons: { n: number; title: string; file: string; body: string }[];
   sequences: MainConfig['sequences'];
   quietHours: MainConfig['quiet_hours'];
@@ -109,6 +123,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   const stageIds = main.stages.map((s) => s.id);
   checkUnique(files.main, stageIds, (i) => ['stages', i, 'id'], 'stage');
 
+  checkLifecycle(main, templates, files.main, files.templates);
+
   const lessons = main.lessons.map((l, i) => {
     const path = resolve(absDir, l.file);
     let body = '';
@@ -167,6 +183,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     staff: main.staff,
     stageIds,
     stages: main.stages,
+    lifecycle: main.lifecycle,
+    referral: main.referral ? { ...main.referral, blocked_stages: blockedStages(main) } : null,
     lessons,
     sequences: main.sequences,
     quietHours: main.quiet_hours,

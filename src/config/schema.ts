@@ -34,6 +34,49 @@ const timeZone = z.string().refine(
 
 const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
 
+const rewardSchema = z.strictObject({
+  kind: z.enum(['cashback', 'coupon', 'free_session']),
+  /** value in fen: the cash-back amount, or the coupon's face value; 0 for a free session */
+  fen: z.number().int().min(0).max(100_000_000).default(0),
+  /** what the operator hands out, shown in the ledger and the export (e.g. "1 节一对一答疑") */
+  note: z.string().max(200).default(''),
+});
+
+const referralSchema = z.strictObject({
+  /** Stages whose members get a referral code (on entering them, or on /mycode). */
+  issue_at: z.array(z.string()).min(1).default(['paid']),
+  code_length: z.number().int().min(5).max(12).default(6),
+  /** Evidence (a code, an invite) counts only this long after the newcomer was first seen. */
+  window: duration.default(30 * 86_400_000),
+  /** Code attempts per member (said in chat) before further attempts are refused for a while. */
+  attempts: z
+    .strictObject({ max: z.number().int().min(1).max(100).default(5), per: duration.default(3_600_000) })
+    .default({ max: 5, per: 3_600_000 }),
+  /** Referrers in these stages cannot refer (default: `churned`, when the course has it). */
+  blocked_stages: z.array(z.string()).optional(),
+  /** Discount for the referred newcomer at checkout, fen (capped at the list price). */
+  newcomer_discount: z.number().int().min(0).max(100_000_000).default(0),
+  /** The referrer's reward when a referred member pays their first order. */
+  reward: rewardSchema.default({ kind: 'cashback', fen: 0, note: '' }),
+  /** Extra rewards at numbers of paid referrals (e.g. at: 3). */
+  tiers: z.array(rewardSchema.extend({ at: z.number().int().min(1) })).default([]),
+  /** Where the referrer moves when a referred member pays (e.g. loyal); null = stays. */
+  referrer_stage: z.string().nullable().default(null),
+});
+
+export type ReferralConfig = z.output<typeof referralSchema>;
+
+/** Telegram: about 30 messages/s per bot (25 keeps a margin), 1/s per chat, 20/min per group. */
+export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 };
+
+const telegramPacing = z.strictObject({
+  account_interval: duration.default(TELEGRAM_PACING_DEFAULTS.account_interval),
+  chat_interval: duration.default(TELEGRAM_PACING_DEFAULTS.chat_interval),
+  group_per_minute: z.number().int().min(1).max(60).default(TELEGRAM_PACING_DEFAULTS.group_per_minute),
+  jitter: duration.default(TELEGRAM_PACING_DEFAULTS.jitter),
+  daily_cap: z.number().int().min(1).default(TELEGRAM_PACING_DEFAULTS.daily_cap),
+});
+
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
 export const mainSchema = z.strictObject({
@@ -75,7 +118,20 @@ export const mainSchema = z.strictObject({
       }),
     )
     .default([]),
-  stages: z.array(z.strictObject({ id: handle, phase: z.string().optional() })).min(1),
+  /**
+   * Lifecycle stages in order. `to` lists the stages a member may move to from this one; a stage
+   * without `to` may move anywhere (a course that writes no `to` has no transition rules).
+   */
+  stages: z.array(z.strictObject({ id: handle, phase: z.string().optional(), to: z.array(z.string()).optional() })).min(1),
+  /** Stage moves caused by payments (applied by the order hooks in src/flows/stage-machine.ts). */
+  lifecycle: z
+    .strictObject({
+      on_paid: z.string().nullable().default(null),
+      on_refunded: z.string().nullable().default(null),
+    })
+    .default({ on_paid: null, on_refunded: null }),
+  /** Referral codes, attribution and rewards (docs/referrals.md); absent = referrals off. */
+  referral: referralSchema.nullable().default(null),
   lessons: z.array(z.strictObject({ n: z.number().int().min(1), title: z.string().min(1), file: z.string().min(1) })).default([]),
   sequences: z
     .record(
@@ -110,8 +166,10 @@ export const mainSchema = z.strictObject({
       daily_cap: z.number().int().min(1).default(1500),
       max_attempts: z.number().int().min(1).max(20).default(5),
       retry_backoff: duration.default(30_000),
+      /** Telegram's own pace: its limits are per bot, per chat and per group, not WeChat's. */
+      telegram: telegramPacing.default(TELEGRAM_PACING_DEFAULTS),
     })
-    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000 }),
+    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
   qa: z

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
-import { staffChats } from './roles.js';
+import { effectiveRole, staffChats } from './roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
@@ -230,7 +230,7 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
   run(_arg, ctx) {
     const reply = parseQuotedReply(ctx.trigger.text);
     if (!reply) return ctx.note('not a quoted reply to a question');
-    const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+    const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
     if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
     try {
       ctx.note(relayStaffAnswer(ctx, reply.code, reply.body));

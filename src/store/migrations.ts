@@ -216,6 +216,31 @@ CREATE TABLE faq_learned (
 `,
   },
   {
+    version: 5,
+    name: 'telegram',
+    sql: `
+-- Telegram updates already handled, per bot: a redelivered update (long polling after a crash,
+-- a webhook retry) is dropped before it can send a second welcome or answer. Old rows are pruned.
+CREATE TABLE telegram_updates (
+  bot_id      TEXT NOT NULL,
+  update_id   INTEGER NOT NULL,
+  handled_at  INTEGER NOT NULL,
+  PRIMARY KEY (bot_id, update_id)
+);
+CREATE INDEX telegram_updates_at ON telegram_updates(handled_at);
+
+-- Chats (groups or people) the bot cannot reach: kicked from the group, blocked by the user.
+-- Sends to them fail at once until the bot is added again or the person writes to it.
+CREATE TABLE telegram_unreachable (
+  bot_id   TEXT NOT NULL,
+  chat_id  TEXT NOT NULL,
+  reason   TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (bot_id, chat_id)
+);
+`,
+  },
+  {
     version: 7,
     name: 'instructor tools',
     sql: `
@@ -299,6 +324,89 @@ CREATE TABLE platform_actions (
   done_at        INTEGER
 );
 CREATE INDEX platform_actions_pending ON platform_actions(status, platform);
+`,
+  },
+  {
+    version: 8,
+    name: 'referrals',
+    sql: `
+-- Referral codes. A member has one active code; a replaced one (custom code set by the staff)
+-- is retired and no longer accepted.
+CREATE TABLE referral_codes (
+  code        TEXT PRIMARY KEY,
+  member_id   TEXT NOT NULL REFERENCES members(id),
+  kind        TEXT NOT NULL CHECK (kind IN ('random', 'custom')),
+  created_at  INTEGER NOT NULL,
+  retired_at  INTEGER
+);
+CREATE UNIQUE INDEX referral_codes_active ON referral_codes(member_id) WHERE retired_at IS NULL;
+
+-- Personal invite links (Telegram): a join through one of them names the referrer.
+CREATE TABLE referral_invite_links (
+  platform    TEXT NOT NULL,
+  link        TEXT NOT NULL,
+  member_id   TEXT NOT NULL REFERENCES members(id),
+  group_id    TEXT,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (platform, link)
+);
+CREATE INDEX referral_invite_links_member ON referral_invite_links(member_id);
+
+-- Every attribution attempt, accepted or refused, with its evidence: the audit trail.
+CREATE TABLE referral_decisions (
+  id           INTEGER PRIMARY KEY,
+  referred_id  TEXT NOT NULL REFERENCES members(id),
+  referrer_id  TEXT,
+  source       TEXT NOT NULL CHECK (source IN ('inviter', 'invite_link', 'code', 'checkout')),
+  accepted     INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  evidence     TEXT NOT NULL,                -- JSON: code, link, group, order
+  event_id     INTEGER,
+  at           INTEGER NOT NULL
+);
+CREATE INDEX referral_decisions_referred ON referral_decisions(referred_id, at);
+
+-- The one referrer of a member (first valid evidence wins).
+CREATE TABLE referrals (
+  referred_id  TEXT PRIMARY KEY REFERENCES members(id),
+  referrer_id  TEXT NOT NULL REFERENCES members(id),
+  source       TEXT NOT NULL,
+  decision_id  INTEGER NOT NULL REFERENCES referral_decisions(id),
+  at           INTEGER NOT NULL
+);
+CREATE INDEX referrals_referrer ON referrals(referrer_id);
+
+-- Paid orders seen by the order hooks: "already paid" for later evidence, idempotent hooks.
+CREATE TABLE referral_orders (
+  order_id     TEXT PRIMARY KEY,
+  member_id    TEXT NOT NULL REFERENCES members(id),
+  paid_at      INTEGER NOT NULL,
+  refunded_at  INTEGER
+);
+CREATE INDEX referral_orders_member ON referral_orders(member_id);
+
+-- The reward ledger. A reversal is a new row pointing at the one it cancels; the cancelled row
+-- keeps its amount and gets reversed_by. The partial unique indexes make a second active reward
+-- for the same referred member (or tier) impossible, whatever the code above does.
+CREATE TABLE referral_ledger (
+  id           INTEGER PRIMARY KEY,
+  referrer_id  TEXT NOT NULL REFERENCES members(id),
+  referred_id  TEXT REFERENCES members(id),  -- NULL for tier bonuses
+  order_id     TEXT,
+  entry        TEXT NOT NULL CHECK (entry IN ('reward', 'tier_bonus', 'reversal')),
+  kind         TEXT NOT NULL CHECK (kind IN ('cashback', 'coupon', 'free_session')),
+  fen          INTEGER NOT NULL,             -- negative on reversals
+  tier         INTEGER,
+  note         TEXT NOT NULL DEFAULT '',
+  reverses     INTEGER REFERENCES referral_ledger(id),
+  reversed_by  INTEGER,
+  paid_out_at  INTEGER,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX referral_ledger_referrer ON referral_ledger(referrer_id, id);
+CREATE UNIQUE INDEX referral_ledger_one_reversal ON referral_ledger(reverses) WHERE reverses IS NOT NULL;
+CREATE UNIQUE INDEX referral_ledger_active_reward ON referral_ledger(referred_id) WHERE entry = 'reward' AND reversed_by IS NULL;
+CREATE UNIQUE INDEX referral_ledger_active_tier ON referral_ledger(referrer_id, tier) WHERE entry = 'tier_bonus' AND reversed_by IS NULL;
 `,
   },
 ];

@@ -103,6 +103,15 @@ export function lastSentToChat(db: Db, platform: string, chatId: string): number
   return r.t ?? undefined;
 }
 
+/** Times of the sends to one chat since `since`, oldest first (per-group pacing after a restart). */
+export function sentToChatSince(db: Db, platform: string, chatId: string, since: number): number[] {
+  return (
+    stmt(db, "SELECT sent_at FROM outbox WHERE chat_id = ? AND platform = ? AND status = 'sent' AND sent_at > ? ORDER BY sent_at").all(chatId, platform, since) as {
+      sent_at: number;
+    }[]
+  ).map((r) => r.sent_at);
+}
+
 export function countSentSince(db: Db, platform: string, since: number): number {
   return (stmt(db, "SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND status = 'sent' AND sent_at >= ?").get(platform, since) as { n: number })
     .n;

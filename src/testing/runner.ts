@@ -11,6 +11,13 @@ import { VirtualClock } from '../schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
+import { SimulatedTelegram } from './simulated-telegram.js';
+
+/** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
+type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'> & {
+  /** Members the bot removed (moderation), where the simulated platform supports it. */
+  removed?: { roomId: string; userId: string }[];
+};
 
 /** Virtual time the bot gets after each step to finish replying (outbox pacing). */
 const SETTLE_MS = 5 * 60_000;
@@ -117,24 +124,32 @@ function seededRandom(seed: number): () => number {
 
 /** Runs one scenario through the real pipeline on the simulated WeChat. */
 export async function runScenario(scenario: Scenario, baseConfig: CourseConfig): Promise<Outcome> {
-  if (scenario.platform === 'telegram') {
-    throw new MalformedScenario(`${scenario.file}: platform telegram is not available until the Telegram adapter exists`);
-  }
+  const clock = new VirtualClock(scenario.start ?? Date.now());
+  const telegram = scenario.platform === 'telegram' ? await SimulatedTelegram.start(baseConfig, () => clock.now()) : undefined;
   // Roles given in the scenario's users apply by platform id, like roles in the config.
   const config: CourseConfig = {
     ...baseConfig,
     roleOf: (platform, id) => {
-      const r = scenario.users[id]?.role;
+      const r = scenario.users[telegram?.handleOf(id) ?? id]?.role;
       return r ?? baseConfig.roleOf(platform, id);
     },
+    groupOf: (platform, id) => (platform === 'telegram' ? telegram?.groupOfChat(id) : undefined) ?? baseConfig.groupOf(platform, id),
   };
-  const clock = new VirtualClock(scenario.start ?? Date.now());
-  const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath: ':memory:', random: seededRandom(42) });
-  const run = new ScenarioRun(scenario, config, app, clock);
+  const app = await createApp({
+    config,
+    clock,
+    log: silentLogger,
+    live: false,
+    dbPath: ':memory:',
+    random: seededRandom(42),
+    ...(telegram ? { wechat: { kind: 'off' as const }, telegram: telegram.mode } : {}),
+  });
+  const sim: SimPlatform = telegram ?? app.sim!;
+  const run = new ScenarioRun(scenario, config, app, clock, sim, telegram);
   try {
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
-    for (const [handle, u] of Object.entries(scenario.users)) app.sim!.user(handle, u.name);
+    for (const [handle, u] of Object.entries(scenario.users)) sim.user(telegram ? telegram.userId(handle) : handle, u.name);
     for (let i = 0; i < scenario.steps.length; i++) {
       const { step, line } = scenario.steps[i]!;
       const failure = await run.step(step);
@@ -145,6 +160,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
     return { name: scenario.name, file: scenario.file, ok: true };
   } finally {
     await app.stop();
+    await telegram?.stop();
   }
 }
 
@@ -159,6 +175,8 @@ class ScenarioRun {
     private readonly config: CourseConfig,
     private readonly app: App,
     private readonly clock: VirtualClock,
+    private readonly sim: SimPlatform,
+    private readonly telegram: SimulatedTelegram | undefined,
   ) {
     app.kernel.on('handled', (e) => {
       if (e.type === 'member.left') this.leaves.set(`${e.group.id}|${e.user.id}`, (this.leaves.get(`${e.group.id}|${e.user.id}`) ?? 0) + 1);
@@ -170,7 +188,7 @@ class ScenarioRun {
    * wait until the bot has handled that leave too, so the next step sees its effects.
    */
   private async settleRemovals(): Promise<void> {
-    const removed = this.sim.removed;
+    const removed = this.sim.removed ?? [];
     if (this.removalsSettled >= removed.length) return;
     const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
     for (; this.removalsSettled < removed.length; this.removalsSettled++) {
@@ -185,19 +203,21 @@ class ScenarioRun {
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
   }
 
-  private get sim() {
-    return this.app.sim!;
+  private get platform() {
+    return this.scenario.platform;
   }
 
   private roomId(group: string): string {
     const g = this.config.groups[group];
     if (!g) throw new MalformedScenario(`unknown group "${group}" (groups in config: ${Object.keys(this.config.groups).join(', ')})`);
-    return g.wechat ?? simulatedRoomId(group);
+    return this.telegram ? this.telegram.groupChatId(group)! : (g.wechat ?? simulatedRoomId(group));
   }
 
+  /** The platform id of a scenario user (the handle itself on the simulated WeChat). */
   private user(handle: string): string {
-    this.sim.user(handle, this.scenario.users[handle]?.name ?? handle);
-    return handle;
+    const id = this.telegram ? this.telegram.userId(handle) : handle;
+    this.sim.user(id, this.scenario.users[handle]?.name ?? handle);
+    return id;
   }
 
   /** Performs a member's action and waits until the bot has handled the resulting event. */
@@ -272,12 +292,12 @@ class ScenarioRun {
       }
       case 'expect_stage': {
         if (!this.config.stageIds.includes(step.is)) throw new MalformedScenario(`unknown stage "${step.is}" (stages: ${this.config.stageIds.join(', ')})`);
-        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        const m = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
         if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
         return m.stage === step.is ? undefined : `expected ${step.user} in stage ${step.is}, but the stage is ${m.stage}`;
       }
       case 'expect_tag': {
-        const m = findMemberByIdentity(this.app.db, 'wechat', step.user);
+        const m = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
         if (!m) return `${step.user} is not known to the bot (never joined or spoke)`;
         const tags = tagsOf(this.app.db, m.id);
         return tags.includes(step.has) ? undefined : `expected ${step.user} to carry tag "${step.has}", tags: ${tags.join(', ') || 'none'}`;
@@ -287,7 +307,7 @@ class ScenarioRun {
 
   /** Messages to a target since the previous expectation on it; moves that target's cursor. */
   private since(target: Target): { messages: SimSent[]; label: string } {
-    const chatId = target.kind === 'group' ? this.roomId(target.handle) : target.handle;
+    const chatId = target.kind === 'group' ? this.roomId(target.handle) : this.user(target.handle);
     const kind = target.kind === 'group' ? 'group' : 'dm';
     const key = `${kind}:${chatId}`;
     const from = this.cursors.get(key) ?? 0;
@@ -303,7 +323,7 @@ class ScenarioRun {
     const now = localParts(this.clock.now(), tz);
     const lines = [`  virtual time now ${fmt(now)} (${tz}); last ${recent.length} message(s) the bot sent:`];
     for (const m of recent) {
-      const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${m.chatId}`;
+      const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${this.telegram?.handleOf(m.chatId) ?? m.chatId}`;
       lines.push(`    ${fmt(localParts(m.at, tz))} ${target}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}`);
     }
     if (recent.length === 0) lines.push('    (none)');

@@ -11,6 +11,7 @@ import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { createApi, HttpError } from './api.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
+import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
 export interface WebDeps {
   app: App;
@@ -49,10 +50,12 @@ export function createWebApp(deps: WebDeps): Hono {
   const { app, log } = deps;
   const web = new Hono();
   const allowed = deps.allowedHosts === '*' ? undefined : new Set([...LOOPBACK_NAMES, ...(deps.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  // Telegram posts to the public host name; the webhook is authenticated by its secret instead.
+  const webhookPath = app.telegram?.webhookPath;
 
   web.use('*', async (c, next) => {
     c.header('x-content-type-options', 'nosniff');
-    if (allowed && c.req.path !== '/healthz') {
+    if (allowed && c.req.path !== '/healthz' && c.req.path !== webhookPath) {
       const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
       if (!host || !allowed.has(host)) {
         return c.json({ error: `this kequn answers only to ${[...allowed].join(', ')}; open it as http://127.0.0.1:<port>/ (or add the host name to allowedHosts)` }, 403);
@@ -80,7 +83,8 @@ export function createWebApp(deps: WebDeps): Hono {
         status: ready ? 'ok' : 'starting',
         ready,
         uptimeMs: Math.round(process.uptime() * 1000),
-        wechat: app.sim ? 'simulated' : 'service',
+        wechat: app.sim ? 'simulated' : app.kernel.hasPlatform('wechat') ? 'service' : 'off',
+        telegram: app.telegram ? (app.telegram.webhookPath ? 'webhook' : 'polling') : 'off',
         members: countMembers(app.db),
         outbox: outboxCounts(app.db),
         jobs: jobCounts(app.db),
@@ -88,6 +92,11 @@ export function createWebApp(deps: WebDeps): Hono {
       ready ? 200 : 503,
     );
   });
+
+  if (app.telegram && webhookPath) {
+    web.use(webhookPath, bodyLimit({ maxSize: MAX_UPDATE_BYTES, onError: (c) => c.json({ error: 'update too large' }, 413) }));
+    web.post(webhookPath, telegramWebhookHandler(app.telegram, log.child({ platform: 'telegram' })));
+  }
 
   web.get('/', (c) => c.redirect('/playground', 302));
 

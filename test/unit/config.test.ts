@@ -28,9 +28,14 @@ describe('config: the demo course', () => {
     expect(config.stageIds).toEqual(['prospect', 'trial', 'nurture', 'paid', 'mature', 'loyal', 'churned']);
     expect(config.rules.map((r) => r.id)).toEqual([
       'welcome-newcomer',
+      'referral-by-inviter',
+      'churn-inactive',
       'rejoin-quietly',
       'left-all-groups',
       'moderate-spam',
+      'my-referral-code',
+      'referral-code-said',
+      'first-question',
       'trial-on-request',
       'staff-quoted-reply',
       'answer-questions',
@@ -38,7 +43,7 @@ describe('config: the demo course', () => {
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
-    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'dm', 'send_lesson', 'set_stage', 'start_sequence']);
+    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'dm', 'send_lesson', 'set_stage', 'start_sequence', 'watch_inactivity']);
     expect(config.lessons.map((l) => l.n)).toEqual([1, 2, 3]);
     for (const l of config.lessons) expect(l.body.length).toBeGreaterThan(20);
     expect(config.sequences.trial!.steps.map((s) => s.after)).toEqual([DAY, 2 * DAY]);

@@ -7,7 +7,7 @@ import { buildRegistry, flows } from '../../src/flows/index.js';
 import type { CondResult } from '../../src/flows/conditions.js';
 import type { Flow } from '../../src/flows/types.js';
 import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
-import { jobsOf } from '../../src/store/jobs.js';
+import { jobsOf as allJobsOf } from '../../src/store/jobs.js';
 import { findMemberByIdentity, getMembership, stageHistory, tagsOf, type Member } from '../../src/store/members.js';
 import {
   DAY,
@@ -25,6 +25,9 @@ import {
   tempConfig,
   type Harness,
 } from '../helpers/fixtures.js';
+
+/** The demo's welcome also plans an inactivity watch (14d); these tests are about the other jobs. */
+const jobsOf = (db: Parameters<typeof allJobsOf>[0], memberId: string) => allJobsOf(db, memberId).filter((j) => j.kind !== 'inactivity');
 
 afterAll(removeTempDirs);
 
@@ -95,6 +98,7 @@ describe('engine: a newcomer joins the trial group', () => {
     const t = traces(h, r.eventRowId);
     expect(t.map((x) => [x.rule, x.matched])).toEqual([
       ['welcome-newcomer', true],
+      ['referral-by-inviter', false],
       ['rejoin-quietly', false],
     ]);
     expect(t[0]!.failed).toEqual([]);
@@ -104,12 +108,13 @@ describe('engine: a newcomer joins the trial group', () => {
       'lesson 1 sent privately',
       'stage prospect → trial',
       'sequence trial: 2 steps planned',
+      'inactivity watch: rule churn-inactive after 14d of silence',
     ]);
-    expect(t[1]!.failed).toEqual([
+    expect(t[2]!.failed).toEqual([
       { condition: 'stage eq "churned"', actual: 'prospect', ok: false },
       { condition: 'fired_ago.welcome-newcomer lt "30d"', actual: null, ok: false },
     ]);
-    expect(t[1]!.actions).toEqual([]);
+    expect(t[2]!.actions).toEqual([]);
     // Rules for other triggers leave no trace for this event.
     expect(t.some((x) => x.rule === 'left-all-groups')).toBe(false);
   });
@@ -131,7 +136,7 @@ describe('engine: a newcomer joins the trial group', () => {
     const r = h.engine.handleEvent(joined('alice', { at: T0 + HOUR }), T0 + HOUR);
     expect(r).toMatchObject({ status: 'handled', fired: [], messages: 0 });
     expect(count(h.db, 'outbox')).toBe(3);
-    expect(count(h.db, 'jobs', "status = 'pending'")).toBe(2);
+    expect(count(h.db, 'jobs', "status = 'pending' AND kind != 'inactivity'")).toBe(2);
     expect(getMembership(h.db, member(h, 'alice').id, 'python-101')).toMatchObject({ joined_at: T0, join_count: 1, left_at: null });
     const welcome = traces(h, r.eventRowId).find((x) => x.rule === 'welcome-newcomer')!;
     expect(welcome.matched).toBe(false);

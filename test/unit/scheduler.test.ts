@@ -5,9 +5,12 @@ import { Kernel } from '../../src/kernel.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { openStore } from '../../src/store/db.js';
-import { cancelJobs, jobsOf, nextJobDueAt, planJob } from '../../src/store/jobs.js';
+import { cancelJobs, jobsOf as allJobsOf, nextJobDueAt, planJob } from '../../src/store/jobs.js';
 import { findMemberByIdentity, setStage, stageHistory, tagsOf } from '../../src/store/members.js';
 import { DAY, FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, harness, joined, outboxRows, type Harness } from '../helpers/fixtures.js';
+
+/** The demo's welcome also plans an inactivity watch (14d); these tests are about the other jobs. */
+const jobsOf = (db: Parameters<typeof allJobsOf>[0], memberId: string) => allJobsOf(db, memberId).filter((j) => j.kind !== 'inactivity');
 import { localMinuteOfDay } from '../../src/util/localtime.js';
 
 function joinAlice(h: Harness, at = T0): string {

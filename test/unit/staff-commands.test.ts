@@ -65,6 +65,11 @@ const ATTEMPTS: Record<string, string> = {
   member: 'alice',
   pardon: 'alice',
   answer: 'Q1 假答案',
+  // Other flows' staff commands are held to the same rule.
+  referrals: 'alice',
+  refcode: 'alice ABC123',
+  stage: 'alice paid',
+  tag: 'alice vip',
 };
 
 describe('staff commands: members are refused, by platform id', () => {

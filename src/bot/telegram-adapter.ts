@@ -1,0 +1,517 @@
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Bot, BotError, GrammyError, type Context } from 'grammy';
+import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
+import type { Logger } from 'pino';
+import type { CourseConfig } from '../config/load.js';
+import type { StarsInvoice, StarsPayments } from '../orders/contracts.js';
+import type { Clock } from '../schedule/clock.js';
+import { inTransaction, type Db } from '../store/db.js';
+import {
+  clearChatUnreachable,
+  getPollingOffset,
+  isUpdateHandled,
+  markChatUnreachable,
+  markUpdateHandled,
+  pruneHandledUpdates,
+  setPollingOffset,
+  unreachableReason,
+} from '../store/telegram.js';
+import {
+  cleanText,
+  PermanentSendError,
+  RetryAfterError,
+  type ChatAdapter,
+  type ChatEvent,
+  type InviteLinkRef,
+  type OutgoingMessage,
+  type UserRef,
+} from './events.js';
+
+/** How updates reach kequn: it asks (long polling, the default) or Telegram posts them (webhook). */
+export type TelegramDelivery = { kind: 'polling'; timeoutSeconds?: number } | { kind: 'webhook'; url: string; secret: string };
+
+export interface TelegramAdapterOptions {
+  token: string;
+  delivery: TelegramDelivery;
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  /** The configuration in force (roles for `/chatid`; it changes on reload). */
+  config: () => CourseConfig;
+  /** The order service's answers to Stars payments; without one, every pre-checkout is refused. */
+  payments?: StarsPayments;
+  /** Bot API root (tests point it at a fake server on 127.0.0.1). */
+  apiRoot?: string;
+  /** 429 handling: grammY waits `retry_after` itself up to this many times and seconds, then the outbox reschedules. */
+  retry?: { maxRetryAttempts: number; maxDelaySeconds: number };
+  /** Skips getMe at start (tests and benchmarks that know the bot). */
+  botInfo?: UserFromGetMe;
+}
+
+/** The updates kequn asks for. chat_member must be named explicitly or Telegram never sends it. */
+export const ALLOWED_UPDATES = ['message', 'chat_member', 'my_chat_member', 'pre_checkout_query'] as const;
+
+/** Handled update ids are kept this long; Telegram drops undelivered updates after 24 hours. */
+const KEEP_HANDLED_MS = 48 * 3_600_000;
+/** Telegram's longest message; longer texts (a lesson body) go out in several messages. */
+export const MAX_MESSAGE_CHARS = 4096;
+
+/** Refuses every Stars payment: what a bot without the order service answers. */
+export const noStarsPayments: StarsPayments = {
+  preCheckout: () => ({ ok: false, error: 'payments are not available' }),
+  paid: () => {
+    throw new Error('a Stars payment arrived but no order service is wired to record it');
+  },
+};
+
+/**
+ * Telegram through grammY. Produces the same ChatEvents as the Wechaty adapter, so flows do not
+ * change. Every update is checked against the handled-update log first (a redelivery after a
+ * crash or a webhook retry does nothing), then recorded once handled.
+ *
+ * @example
+ * const tg = new TelegramAdapter({ token, delivery: { kind: 'polling' }, db, log, clock, config: () => config });
+ * await tg.start((event) => kernel.handle(event).then(() => undefined));
+ */
+export class TelegramAdapter implements ChatAdapter {
+  readonly platform = 'telegram' as const;
+  readonly bot: Bot;
+  private ready = false;
+  private stopping = false;
+  private sink: ((event: ChatEvent) => Promise<void>) | undefined;
+  private pollAbort = new AbortController();
+  private polling: Promise<void> | undefined;
+  private sinceLastPrune = 0;
+
+  constructor(private readonly opts: TelegramAdapterOptions) {
+    this.bot = new Bot(opts.token, { botInfo: opts.botInfo, client: opts.apiRoot ? { apiRoot: opts.apiRoot } : undefined });
+    // 429s are waited out here within bounds; network and 5xx errors go back to the caller (the
+    // outbox retries with backoff, the poll loop backs off): an unbounded retry would stall sends.
+    const retry = opts.retry ?? { maxRetryAttempts: 3, maxDelaySeconds: 10 };
+    this.bot.api.config.use(autoRetry({ ...retry, rethrowHttpErrors: true, rethrowInternalServerErrors: true }));
+    this.install();
+  }
+
+  /** The bot's own user id: update ids and unreachable chats are kept per bot. */
+  get botId(): string {
+    return String(this.bot.botInfo.id);
+  }
+
+  /** Path the webhook is served on (from TELEGRAM_WEBHOOK_URL), or undefined when polling. */
+  get webhookPath(): string | undefined {
+    return this.opts.delivery.kind === 'webhook' ? new URL(this.opts.delivery.url).pathname : undefined;
+  }
+
+  /** The secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode). */
+  get webhookSecret(): string | undefined {
+    return this.opts.delivery.kind === 'webhook' ? this.opts.delivery.secret : undefined;
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  async start(sink: (event: ChatEvent) => Promise<void>): Promise<void> {
+    const { log, delivery } = this.opts;
+    this.sink = sink;
+    await this.bot.init();
+    pruneHandledUpdates(this.opts.db, this.opts.clock.now() - KEEP_HANDLED_MS);
+    if (delivery.kind === 'webhook') {
+      await this.bot.api.setWebhook(delivery.url, { secret_token: delivery.secret, allowed_updates: [...ALLOWED_UPDATES] });
+      log.info({ bot: this.bot.botInfo.username, url: delivery.url }, 'telegram: webhook set');
+    } else {
+      // A webhook left over from an earlier run would make getUpdates fail with 409.
+      await this.bot.api.deleteWebhook();
+      this.polling = this.pollLoop(delivery.timeoutSeconds ?? 30);
+      log.info({ bot: this.bot.botInfo.username }, 'telegram: long polling');
+    }
+    this.ready = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.ready = false;
+    this.pollAbort.abort();
+    await this.polling;
+  }
+
+  /**
+   * Handles one update, from getUpdates or the webhook. A redelivered update (same bot, same
+   * update_id) is dropped; returns whether it was handled now.
+   */
+  async handleUpdate(update: Update, opts: { saveOffset?: boolean } = {}): Promise<boolean> {
+    const { db, clock, log } = this.opts;
+    // One commit records the update as handled and, when polling, moves the saved offset past it.
+    const record = () =>
+      inTransaction(db, () => {
+        markUpdateHandled(db, this.botId, update.update_id, clock.now());
+        if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      });
+    const problem = updateProblem(update);
+    if (problem) {
+      // Nothing of it reaches the engine; recorded so a redelivery is not looked at again.
+      log.warn({ update: update.update_id, problem }, 'telegram: malformed update ignored');
+      record();
+      return false;
+    }
+    if (isUpdateHandled(db, this.botId, update.update_id)) {
+      log.debug({ update: update.update_id }, 'telegram: update already handled; ignored');
+      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      return false;
+    }
+    try {
+      await this.bot.handleUpdate(update);
+    } catch (e) {
+      // Not recorded as handled: a webhook answers 500 and Telegram delivers it again. (Chat
+      // events never get here: the kernel logs their failures; a payment that could not be
+      // recorded does.)
+      const err = e instanceof BotError ? (e.error as Error) : (e as Error);
+      log.error({ update: update.update_id, err: err?.message }, 'telegram: update handling failed');
+      // Polling moves on past it (getUpdates would not offer it again once confirmed).
+      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      throw err;
+    }
+    record();
+    if (++this.sinceLastPrune >= 10_000) {
+      this.sinceLastPrune = 0;
+      pruneHandledUpdates(db, clock.now() - KEEP_HANDLED_MS);
+    }
+    return true;
+  }
+
+  private async pollLoop(timeoutSeconds: number): Promise<void> {
+    const { db, log } = this.opts;
+    let offset = getPollingOffset(db, this.botId);
+    let backoffMs = 1000;
+    while (!this.stopping) {
+      try {
+        const updates = await this.bot.api.getUpdates({ offset, timeout: timeoutSeconds, allowed_updates: [...ALLOWED_UPDATES] }, grammySignal(this.pollAbort.signal));
+        backoffMs = 1000;
+        for (const update of updates) {
+          if (this.stopping) return;
+          // Saved with each update: after a restart, getUpdates resumes after the last one handled.
+          // A failure is logged by handleUpdate and polling moves on.
+          await this.handleUpdate(update, { saveOffset: true }).catch(() => false);
+          offset = update.update_id + 1;
+        }
+      } catch (e) {
+        if (this.stopping) return;
+        const err = e as Error;
+        const hint =
+          e instanceof GrammyError && e.error_code === 409
+            ? 'another process polls with this token, or a webhook is set: run one kequn per bot'
+            : e instanceof GrammyError && e.error_code === 401
+              ? 'the bot token was rejected: check TELEGRAM_BOT_TOKEN'
+              : undefined;
+        log.warn({ err: err.message, retryInMs: backoffMs, hint }, 'telegram: getUpdates failed');
+        await sleep(backoffMs, this.pollAbort.signal);
+        backoffMs = Math.min(backoffMs * 2, 30_000);
+      }
+    }
+  }
+
+  private install(): void {
+    const bot = this.bot;
+    bot.on('message', (ctx) => this.onMessage(ctx));
+    bot.on('chat_member', (ctx) => this.onChatMember(ctx, ctx.chatMember));
+    bot.on('my_chat_member', (ctx) => this.onMyChatMember(ctx.myChatMember));
+    bot.on('pre_checkout_query', async (ctx) => {
+      const q = ctx.preCheckoutQuery;
+      let answer: { ok: true } | { ok: false; error: string };
+      try {
+        answer = (this.opts.payments ?? noStarsPayments).preCheckout({
+          payload: q.invoice_payload,
+          currency: q.currency,
+          totalAmount: q.total_amount,
+          telegramUserId: String(q.from.id),
+        });
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message }, 'telegram: pre-checkout check failed; refusing the payment');
+        answer = { ok: false, error: 'payments are not available right now' };
+      }
+      // Telegram cancels the payment if this answer is not in within 10 s; the check above is synchronous.
+      await ctx.answerPreCheckoutQuery(answer.ok, answer.ok ? undefined : { error_message: answer.error });
+    });
+  }
+
+  private async onMessage(ctx: Context): Promise<void> {
+    const msg = ctx.message!;
+    const { log } = this.opts;
+    if (msg.successful_payment) return this.onPayment(msg);
+    if (!msg.from || msg.from.is_bot) return;
+    const chat = msg.chat;
+    const isGroup = chat.type === 'group' || chat.type === 'supergroup';
+    const contentKind = msg.text !== undefined ? 'text' : hasContent(msg) ? 'other' : undefined;
+    // Service messages (someone joined, title changed…): joins come from chat_member updates.
+    if (!contentKind) return;
+    if (!isGroup) clearChatUnreachable(this.opts.db, this.botId, String(chat.id));
+
+    let text = contentKind === 'text' ? cleanText(msg.text) : '';
+    const command = /^\/([a-zA-Z][\w-]{0,31})(?:@(\w+))?(?=\s|$)/.exec(text);
+    if (command) {
+      const addressee = command[2];
+      // `/help@otherbot` is for another bot in the group.
+      if (addressee && addressee.toLowerCase() !== this.bot.botInfo.username.toLowerCase()) return;
+      // `/help@kequn_bot args` is `/help args` for the engine.
+      if (addressee) text = `/${command[1]}${text.slice(command[0].length)}`;
+      if (command[1]!.toLowerCase() === 'chatid') return this.chatIdCommand(ctx, msg);
+    }
+    const mentionsBot = isGroup && this.mentionsBot(msg);
+    // The @mention is carried by mentionsBot; in the text it would only blur what was asked.
+    if (mentionsBot && !command) text = cleanText(stripMention(text, this.bot.botInfo.username));
+    if (isGroup && this.opts.config().groupOf('telegram', String(chat.id)) === undefined) {
+      log.info({ chat: chat.id, title: chat.title, from: msg.from.id }, 'telegram: message in a group that is not in config (add groups.<handle>.telegram with this chat id)');
+    }
+    await this.deliver({
+      type: 'message',
+      platform: 'telegram',
+      eventId: this.eventId(ctx),
+      at: msg.date * 1000,
+      chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: chat.title ?? '' } } : { kind: 'dm' },
+      user: userRef(msg.from),
+      text,
+      mentionsBot,
+      contentKind,
+    });
+  }
+
+  /** `/chatid`: owners learn the chat's id (to put in groups.<handle>.telegram) and their own. */
+  private async chatIdCommand(ctx: Context, msg: Message): Promise<void> {
+    const userId = String(msg.from!.id);
+    const role = this.opts.config().roleOf('telegram', userId);
+    if (role !== 'owner') {
+      this.opts.log.warn({ user: userId, chat: msg.chat.id, role }, 'telegram: /chatid refused (owners only; add this user id to staff with role owner)');
+      return;
+    }
+    const where = msg.chat.type === 'private' ? 'this private chat' : `${msg.chat.type} "${msg.chat.title ?? ''}"`;
+    // A setup answer to the owner, sent directly: the group may not be in config yet, so no flow
+    // (and no outbox row attributed to a group) can exist for it.
+    await ctx.api.sendMessage(msg.chat.id, `chat id of ${where}: ${msg.chat.id}\nyour user id: ${userId}`);
+  }
+
+  private mentionsBot(msg: Message): boolean {
+    const me = this.bot.botInfo;
+    if (msg.reply_to_message?.from?.id === me.id) return true;
+    const text = msg.text ?? '';
+    for (const e of msg.entities ?? []) {
+      if (e.type === 'mention' && text.slice(e.offset, e.offset + e.length).toLowerCase() === `@${me.username.toLowerCase()}`) return true;
+      if (e.type === 'text_mention' && e.user.id === me.id) return true;
+    }
+    return false;
+  }
+
+  private async onChatMember(ctx: Context, u: ChatMemberUpdated): Promise<void> {
+    if (u.chat.type !== 'group' && u.chat.type !== 'supergroup') return;
+    const user = u.new_chat_member.user;
+    if (user.is_bot) return;
+    const was = isMember(u.old_chat_member);
+    const is = isMember(u.new_chat_member);
+    if (was === is) return;
+    const group = { id: String(u.chat.id), name: u.chat.title ?? '' };
+    if (is) {
+      const link = u.invite_link;
+      await this.deliver({
+        type: 'member.joined',
+        platform: 'telegram',
+        eventId: this.eventId(ctx),
+        at: u.date * 1000,
+        group,
+        user: userRef(user),
+        // `from` is who made the change: someone else adding the member is their inviter.
+        inviter: u.from.id !== user.id && !u.from.is_bot ? userRef(u.from) : undefined,
+        inviteLink: link ? { url: link.invite_link, name: link.name, creatorId: String(link.creator.id) } : undefined,
+      });
+    } else {
+      await this.deliver({ type: 'member.left', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, group, user: userRef(user) });
+    }
+  }
+
+  /** The bot itself was added to or removed from a chat, or a person blocked/unblocked it. */
+  private onMyChatMember(u: ChatMemberUpdated): void {
+    const { db, clock, log } = this.opts;
+    const chatId = String(u.chat.id);
+    if (isMember(u.new_chat_member)) {
+      clearChatUnreachable(db, this.botId, chatId);
+      if (u.chat.type !== 'private') {
+        const handle = this.opts.config().groupOf('telegram', chatId);
+        log.info({ chat: chatId, title: u.chat.title, status: u.new_chat_member.status, group: handle }, handle ? 'telegram: bot is in course group' : 'telegram: bot added to a chat that is not in config (groups.<handle>.telegram)');
+      }
+    } else {
+      const reason = u.chat.type === 'private' ? 'the user blocked the bot' : `the bot was removed from the ${u.chat.type}`;
+      markChatUnreachable(db, this.botId, chatId, reason, clock.now());
+      log.warn({ chat: chatId, title: u.chat.title }, `telegram: ${reason}; messages to it will fail until that changes`);
+    }
+  }
+
+  private onPayment(msg: Message): void {
+    const p = msg.successful_payment!;
+    (this.opts.payments ?? noStarsPayments).paid({
+      payload: p.invoice_payload,
+      currency: p.currency,
+      totalAmount: p.total_amount,
+      telegramUserId: String(msg.from?.id ?? msg.chat.id),
+      telegramChargeId: p.telegram_payment_charge_id,
+      providerChargeId: p.provider_payment_charge_id,
+    });
+  }
+
+  private eventId(ctx: Context): string {
+    return `${this.botId}:${ctx.update.update_id}`;
+  }
+
+  private async deliver(event: ChatEvent): Promise<void> {
+    if (!this.sink) return;
+    await this.sink(event);
+  }
+
+  async send(message: OutgoingMessage): Promise<void> {
+    const chatId = message.chat.id;
+    const reason = unreachableReason(this.opts.db, this.botId, chatId);
+    if (reason) throw new PermanentSendError(`telegram: chat ${chatId} is unreachable (${reason})`);
+    // Plain text, no parse_mode: nothing a member or an instructor wrote can turn into markup.
+    for (const part of splitText(message.text, MAX_MESSAGE_CHARS)) {
+      await this.call(chatId, () => this.bot.api.sendMessage(apiChatId(chatId), part, { link_preview_options: { is_disabled: true } }));
+    }
+  }
+
+  async sendInvoice(invoice: StarsInvoice): Promise<void> {
+    if (!Number.isInteger(invoice.amount) || invoice.amount < 1) throw new Error(`telegram: a Stars invoice needs a whole number of Stars ≥ 1, got ${invoice.amount}`);
+    await this.call(invoice.chatId, () =>
+      // Stars (XTR) invoices take no provider token and exactly one price.
+      this.bot.api.sendInvoice(apiChatId(invoice.chatId), invoice.title, invoice.description, invoice.payload, 'XTR', [{ label: invoice.title, amount: invoice.amount }]),
+    );
+  }
+
+  async createInviteLink(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef> {
+    const link = await this.call(groupChatId, () =>
+      this.bot.api.createChatInviteLink(apiChatId(groupChatId), {
+        name: opts.name.slice(0, 32),
+        expire_date: opts.expiresAt !== undefined ? Math.floor(opts.expiresAt / 1000) : undefined,
+        member_limit: opts.memberLimit,
+      }),
+    );
+    return { url: link.invite_link, name: link.name, creatorId: String(link.creator.id) };
+  }
+
+  /** One Bot API call to a chat, with Telegram's errors turned into what the outbox understands. */
+  private async call<T>(chatId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof GrammyError)) throw e;
+      if (e.error_code === 403) {
+        // Kicked from the group, blocked by the user, never started a private chat with the bot.
+        markChatUnreachable(this.opts.db, this.botId, chatId, e.description, this.opts.clock.now());
+        throw new PermanentSendError(`telegram: ${e.description} (chat ${chatId})`);
+      }
+      if (e.error_code === 429) {
+        const seconds = e.parameters.retry_after ?? 30;
+        throw new RetryAfterError(`telegram: flood limit, retry after ${seconds}s (chat ${chatId})`, seconds * 1000);
+      }
+      if (e.error_code === 400 && /chat not found|user not found|PEER_ID_INVALID/i.test(e.description)) {
+        throw new PermanentSendError(`telegram: ${e.description} (chat ${chatId})`);
+      }
+      throw new Error(`telegram: ${e.method} failed: ${e.error_code} ${e.description}`);
+    }
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+const isUser = (v: unknown): boolean => isObj(v) && isInt(v.id) && typeof v.first_name === 'string';
+const isChat = (v: unknown): boolean => isObj(v) && isInt(v.id) && typeof v.type === 'string';
+
+/**
+ * Why an update cannot be handled (the fields kequn reads are missing or of the wrong type), or
+ * undefined when it is fine. Update kinds kequn did not ask for pass: grammY ignores them.
+ */
+export function updateProblem(u: Update): string | undefined {
+  const x = u as unknown as Record<string, unknown>;
+  if (!isInt(x.update_id)) return 'update_id is not an integer';
+  if ('message' in x) {
+    const m = x.message;
+    if (!isObj(m) || !isInt(m.message_id) || !isInt(m.date) || !isChat(m.chat)) return 'message needs message_id, date and chat';
+    if (m.from !== undefined && !isUser(m.from)) return 'message.from is not a user';
+    if (m.text !== undefined && typeof m.text !== 'string') return 'message.text is not text';
+    if (m.entities !== undefined && !Array.isArray(m.entities)) return 'message.entities is not a list';
+    const p = m.successful_payment;
+    if (p !== undefined && (!isObj(p) || typeof p.invoice_payload !== 'string' || typeof p.telegram_payment_charge_id !== 'string' || !isInt(p.total_amount))) {
+      return 'successful_payment needs invoice_payload, total_amount and telegram_payment_charge_id';
+    }
+  }
+  for (const key of ['chat_member', 'my_chat_member']) {
+    if (!(key in x)) continue;
+    const c = x[key];
+    const member = (v: unknown) => isObj(v) && typeof v.status === 'string' && isUser(v.user);
+    if (!isObj(c) || !isChat(c.chat) || !isUser(c.from) || !isInt(c.date) || !member(c.old_chat_member) || !member(c.new_chat_member)) {
+      return `${key} needs chat, from, date, old_chat_member and new_chat_member`;
+    }
+    if (c.invite_link !== undefined && !(isObj(c.invite_link) && typeof c.invite_link.invite_link === 'string' && isUser(c.invite_link.creator))) {
+      return `${key}.invite_link needs invite_link and creator`;
+    }
+  }
+  if ('pre_checkout_query' in x) {
+    const q = x.pre_checkout_query;
+    if (!isObj(q) || typeof q.id !== 'string' || !isUser(q.from) || typeof q.currency !== 'string' || !isInt(q.total_amount) || typeof q.invoice_payload !== 'string') {
+      return 'pre_checkout_query needs id, from, currency, total_amount and invoice_payload';
+    }
+  }
+  return undefined;
+}
+
+/** A member is in the chat: member, admin, owner, or restricted but still a member. */
+function isMember(m: ChatMember): boolean {
+  return m.status === 'member' || m.status === 'administrator' || m.status === 'creator' || (m.status === 'restricted' && m.is_member);
+}
+
+function hasContent(msg: Message): boolean {
+  return Boolean(
+    msg.photo || msg.document || msg.video || msg.audio || msg.voice || msg.sticker || msg.animation || msg.video_note || msg.contact || msg.location || msg.poll,
+  );
+}
+
+function userRef(u: User): UserRef {
+  const name = [u.first_name, u.last_name].filter(Boolean).join(' ') || u.username || String(u.id);
+  return { id: String(u.id), name: cleanText(name).slice(0, 64) };
+}
+
+function stripMention(text: string, username: string): string {
+  const escaped = username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`@${escaped}\\b`, 'gi'), '').replace(/\s+/g, ' ').trim();
+}
+
+/** Chat ids are stored as text; the Bot API takes numeric ids as numbers. */
+function apiChatId(id: string): number | string {
+  return /^-?\d+$/.test(id) ? Number(id) : id;
+}
+
+/** Cuts text into parts of at most `max` characters, at a line break when there is one. */
+export function splitText(text: string, max: number): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf('\n', max);
+    if (cut < max / 2) cut = max;
+    // Never split a surrogate pair.
+    if (/[\ud800-\udbff]/.test(rest[cut - 1] ?? '')) cut--;
+    parts.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^\n/, '');
+  }
+  parts.push(rest);
+  return parts;
+}
+
+/** grammY's Node build types AbortSignal with the abort-controller package's declaration; same object at run time. */
+function grammySignal(signal: AbortSignal): Parameters<Bot['api']['getUpdates']>[1] {
+  return signal as unknown as Parameters<Bot['api']['getUpdates']>[1];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

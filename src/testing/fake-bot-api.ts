@@ -1,0 +1,273 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
+ * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
+ * answerPreCheckoutQuery and createChatInviteLink as Telegram does (JSON over HTTP), queues the
+ * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
+ * Failures can be scripted (429 with retry_after, 403 kicked) per method and chat.
+ *
+ * @example
+ * const api = await FakeBotApi.start();
+ * const bot = new Bot(api.token, { client: { apiRoot: api.url } });
+ * api.say({ user: api.person(1, 'Alice'), chat: api.group(-100, 'Python'), text: 'hi' });
+ */
+export class FakeBotApi {
+  readonly token = '123456:TEST-token-for-the-fake-bot-api';
+  readonly me = { id: 777000, is_bot: true as const, first_name: 'kequn', username: 'kequn_test_bot', can_join_groups: true, can_read_all_group_messages: true, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false };
+  /** Every API call, in order. */
+  readonly calls: { method: string; params: Record<string, unknown> }[] = [];
+  /** Messages the bot sent (sendMessage), with a sequence number. */
+  readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
+  webhook: { url: string; secret?: string } | undefined;
+  /** Called for each message the bot sends (the simulated Telegram stamps it with its clock). */
+  onSend: ((chatId: string, text: string) => void) | undefined;
+  private queue: Record<string, unknown>[] = [];
+  private nextUpdateId = 1;
+  private nextMessageId = 1;
+  private confirmedBelow = 0;
+  private waiters: (() => void)[] = [];
+  private failures: { method: string; chatId?: string; times: number; error: { error_code: number; description: string; parameters?: Record<string, unknown> } }[] = [];
+  private linkSeq = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<FakeBotApi> {
+    const holder: { api?: FakeBotApi } = {};
+    const server = createServer((req, res) => void holder.api!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    holder.api = new FakeBotApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return holder.api;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.waiters.splice(0)) w();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- what people do (updates) ----
+
+  person(id: number, firstName: string, username?: string) {
+    return { id, is_bot: false, first_name: firstName, ...(username ? { username } : {}) };
+  }
+
+  group(id: number, title: string) {
+    return { id, type: 'supergroup' as const, title };
+  }
+
+  /** Queues an update (assigning its update_id) and, in webhook mode, posts it. Returns the update. */
+  push(payload: Record<string, unknown>): Record<string, unknown> {
+    const update = { update_id: this.nextUpdateId++, ...payload };
+    this.queue.push(update);
+    for (const w of this.waiters.splice(0)) w();
+    return update;
+  }
+
+  /** Delivers an update again with the same update_id (a crash before the offset was confirmed, a webhook retry). */
+  redeliver(update: Record<string, unknown>): void {
+    // Telegram delivers at least once: the copy goes out whatever offset the bot confirmed.
+    if (this.webhook) {
+      this.queue.push(update);
+      return;
+    }
+    this.forced.push(update);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private forced: Record<string, unknown>[] = [];
+
+  say(args: { user: ReturnType<FakeBotApi['person']>; chat?: { id: number; type: string; title?: string }; text: string; replyToBot?: boolean }): Record<string, unknown> {
+    const chat = args.chat ?? { id: args.user.id, type: 'private', first_name: args.user.first_name };
+    const entities = [...args.text.matchAll(/(^|\s)(\/\w+(?:@\w+)?|@\w+)/g)].map((m) => ({
+      type: m[2]!.startsWith('/') ? 'bot_command' : 'mention',
+      offset: m.index! + m[1]!.length,
+      length: m[2]!.length,
+    }));
+    return this.push({
+      message: {
+        message_id: this.nextMessageId++,
+        date: this.unix(),
+        chat,
+        from: args.user,
+        text: args.text,
+        ...(entities.length ? { entities } : {}),
+        ...(args.replyToBot ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: this.me, text: '…' } } : {}),
+      },
+    });
+  }
+
+  /** A chat_member update: the user joins (optionally through an invite link, or added by `by`) or leaves. */
+  memberChange(args: {
+    chat: { id: number; type: string; title?: string };
+    user: ReturnType<FakeBotApi['person']>;
+    joined: boolean;
+    by?: ReturnType<FakeBotApi['person']>;
+    inviteLink?: { invite_link: string; name?: string };
+    kind?: 'chat_member' | 'my_chat_member';
+  }): Record<string, unknown> {
+    const member = (status: string) => ({ status, user: args.user });
+    return this.push({
+      [args.kind ?? 'chat_member']: {
+        chat: args.chat,
+        from: args.by ?? args.user,
+        date: this.unix(),
+        old_chat_member: member(args.joined ? 'left' : 'member'),
+        new_chat_member: member(args.joined ? 'member' : 'left'),
+        ...(args.inviteLink ? { invite_link: { ...args.inviteLink, creator: this.me, creates_join_request: false, is_primary: false, is_revoked: false } } : {}),
+      },
+    });
+  }
+
+  preCheckout(args: { user: ReturnType<FakeBotApi['person']>; payload: string; amount: number }): Record<string, unknown> {
+    return this.push({ pre_checkout_query: { id: `pcq${this.nextUpdateId}`, from: args.user, currency: 'XTR', total_amount: args.amount, invoice_payload: args.payload } });
+  }
+
+  successfulPayment(args: { user: ReturnType<FakeBotApi['person']>; payload: string; amount: number; chargeId: string }): Record<string, unknown> {
+    return this.push({
+      message: {
+        message_id: this.nextMessageId++,
+        date: this.unix(),
+        chat: { id: args.user.id, type: 'private', first_name: args.user.first_name },
+        from: args.user,
+        successful_payment: { currency: 'XTR', total_amount: args.amount, invoice_payload: args.payload, telegram_payment_charge_id: args.chargeId, provider_payment_charge_id: '' },
+      },
+    });
+  }
+
+  /** Posts the queued updates to the webhook as Telegram does; returns the HTTP statuses. */
+  async deliverWebhook(opts: { secret?: string } = {}): Promise<number[]> {
+    if (!this.webhook) throw new Error('no webhook set');
+    const statuses: number[] = [];
+    for (const update of this.queue.splice(0)) {
+      const res = await fetch(this.webhook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...((opts.secret ?? this.webhook.secret) ? { 'x-telegram-bot-api-secret-token': opts.secret ?? this.webhook.secret! } : {}) },
+        body: JSON.stringify(update),
+      });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    return statuses;
+  }
+
+  /** The next `times` calls of `method` (to `chatId`, if given) fail with this Bot API error. */
+  fail(method: string, error: { error_code: number; description: string; parameters?: Record<string, unknown> }, opts: { times?: number; chatId?: string } = {}): void {
+    this.failures.push({ method, chatId: opts.chatId, times: opts.times ?? 1, error });
+  }
+
+  clearFailures(): void {
+    this.failures = [];
+  }
+
+  /** Resolves when no update is waiting to be fetched (the bot has asked for everything). */
+  async drained(timeoutMs = 5000): Promise<void> {
+    const start = Date.now();
+    while (this.queue.length > 0 || this.forced.length > 0) {
+      if (Date.now() - start > timeoutMs) throw new Error('the bot did not fetch the queued updates');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  count(method: string): number {
+    return this.calls.filter((c) => c.method === method).length;
+  }
+
+  private unix(): number {
+    return Math.floor(Date.now() / 1000);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? '');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (!m) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (m[1] !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    const method = m[2]!;
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let params: Record<string, unknown> = {};
+    if (raw) {
+      try {
+        params = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        return reply(400, { ok: false, error_code: 400, description: 'Bad Request: body is not JSON' });
+      }
+    }
+    this.calls.push({ method, params });
+    const chatId = params.chat_id !== undefined ? String(params.chat_id) : undefined;
+    const failure = this.failures.find((f) => f.method === method && f.times > 0 && (f.chatId === undefined || f.chatId === chatId));
+    if (failure) {
+      failure.times--;
+      return reply(failure.error.error_code, { ok: false, ...failure.error });
+    }
+    const ok = (result: unknown) => reply(200, { ok: true, result });
+    switch (method) {
+      case 'getMe':
+        return ok(this.me);
+      case 'deleteWebhook':
+        this.webhook = undefined;
+        return ok(true);
+      case 'setWebhook':
+        this.webhook = { url: String(params.url), secret: params.secret_token as string | undefined };
+        return ok(true);
+      case 'getUpdates': {
+        if (this.webhook) return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active" });
+        const offset = typeof params.offset === 'number' ? params.offset : 0;
+        // Updates below the offset are confirmed: Telegram forgets them.
+        this.confirmedBelow = Math.max(this.confirmedBelow, offset);
+        this.queue = this.queue.filter((u) => (u.update_id as number) >= this.confirmedBelow);
+        if (this.queue.length === 0 && this.forced.length === 0 && typeof params.timeout === 'number' && params.timeout > 0) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, Math.min(params.timeout as number, 2) * 1000);
+            const wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+            this.waiters.push(wake);
+            res.once('close', wake);
+          });
+          // The bot went away (stopped, aborted): its updates stay for the next getUpdates.
+          if (res.destroyed || res.writableEnded) return;
+        }
+        const batch = [...this.forced.splice(0), ...this.queue.slice(0, typeof params.limit === 'number' ? params.limit : 100)];
+        // Handed out: an update stays in the queue until a later offset confirms it.
+        this.queue = this.queue.filter((u) => !batch.includes(u));
+        this.handedOut.push(...batch);
+        return ok(batch);
+      }
+      case 'sendMessage': {
+        const text = String(params.text ?? '');
+        if (!text) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
+        this.sent.push({ seq: this.sent.length + 1, chatId: chatId!, text, at: Date.now() });
+        this.onSend?.(chatId!, text);
+        return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, text });
+      }
+      case 'sendInvoice':
+        return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: 'private' }, invoice: { title: params.title, description: params.description, start_parameter: '', currency: params.currency, total_amount: (params.prices as { amount: number }[])[0]!.amount } });
+      case 'answerPreCheckoutQuery':
+        return ok(true);
+      case 'createChatInviteLink':
+        return ok({ invite_link: `https://t.me/+fake${++this.linkSeq}`, creator: this.me, name: params.name, creates_join_request: false, is_primary: false, is_revoked: false });
+      default:
+        return reply(400, { ok: false, error_code: 400, description: `Bad Request: the fake Bot API does not implement ${method}` });
+    }
+  }
+
+  /** Updates fetched by getUpdates but not yet confirmed by a later offset (redelivered after a restart). */
+  private handedOut: Record<string, unknown>[] = [];
+
+  /** Updates handed out by getUpdates and not yet confirmed by a later offset. */
+  unconfirmed(): number[] {
+    return this.handedOut.map((u) => u.update_id as number).filter((id) => id >= this.confirmedBelow);
+  }
+}

@@ -1,0 +1,276 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MemberJoined } from '../../src/bot/events.js';
+import type { CourseConfig } from '../../src/config/load.js';
+import type { StarsPayments } from '../../src/orders/contracts.js';
+import { silentLogger } from '../../src/log.js';
+import { findMemberByIdentity } from '../../src/store/members.js';
+import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
+import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
+import { count, outboxRows, removeTempDirs } from '../helpers/fixtures.js';
+import { freePort, waitFor } from '../helpers/grpc-port.js';
+import { GROUP, OWNER_ID, startRig, telegramConfig, TEACHER_ID, type TelegramRig } from '../helpers/telegram.js';
+
+// kequn on Telegram end to end: the grammY adapter over real HTTP against a fake Bot API on
+// 127.0.0.1, the real kernel, engine, flows, outbox and SQLite, on a virtual clock.
+
+let config: CourseConfig;
+let api: FakeBotApi;
+let rig: TelegramRig | undefined;
+let web: WebServer | undefined;
+const dirs: string[] = [];
+
+beforeAll(() => {
+  config = telegramConfig();
+});
+
+afterEach(async () => {
+  await web?.close();
+  web = undefined;
+  await rig?.app.stop();
+  rig = undefined;
+  await api?.close();
+});
+
+afterAll(() => {
+  removeTempDirs();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kequn-tg-'));
+  dirs.push(dir);
+  return join(dir, 'kequn.db');
+}
+
+const group = () => api.group(GROUP.id, GROUP.title);
+
+describe('long polling', () => {
+  it('welcomes a newcomer who joined through an invite link, and the join carries the link', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    const link = await rig.app.telegram!.createInviteLink(String(GROUP.id), { name: 'ref:bob' });
+    expect(link.url).toMatch(/^https:\/\/t\.me\/\+/);
+    api.memberChange({ chat: group(), user: alice, joined: true, inviteLink: { invite_link: link.url, name: link.name } });
+    await rig.settle(1);
+
+    const joined = rig.handled[0]!.event as MemberJoined;
+    expect(joined).toMatchObject({ type: 'member.joined', platform: 'telegram', user: { id: '1001', name: 'Alice' }, group: { id: String(GROUP.id) } });
+    expect(joined.inviteLink).toEqual({ url: link.url, name: 'ref:bob', creatorId: String(api.me.id) });
+    expect(rig.sentTo(GROUP.id).some((t) => t.includes('欢迎 Alice'))).toBe(true);
+    expect(rig.sentTo(1001).some((t) => t.includes('第1课'))).toBe(true);
+    expect(findMemberByIdentity(rig.app.db, 'telegram', '1001')?.stage).toBe('trial');
+    // Getting updates asks for chat_member explicitly (Telegram leaves it out otherwise).
+    const poll = api.calls.find((c) => c.method === 'getUpdates')!;
+    expect(poll.params.allowed_updates).toContain('chat_member');
+    // Plain text: no parse_mode, so nothing anyone wrote becomes markup.
+    expect(api.calls.filter((c) => c.method === 'sendMessage').every((c) => c.params.parse_mode === undefined)).toBe(true);
+  });
+
+  it('answers a question in the group from the FAQ; small talk gets nothing', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    const before = rig.sentTo(GROUP.id).length;
+    api.say({ user: alice, chat: group(), text: '请问 pip 装包特别慢，一直超时怎么办？' });
+    await rig.settle(2);
+    const answers = rig.sentTo(GROUP.id).slice(before);
+    expect(answers.some((t) => t.includes('tuna'))).toBe(true);
+    api.say({ user: alice, chat: group(), text: '好的谢谢' });
+    await rig.settle(3);
+    expect(rig.sentTo(GROUP.id).length).toBe(before + answers.length);
+  });
+
+  it('takes /command@thisbot, ignores /command@otherbot, and leaves come from chat_member', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    api.say({ user: alice, chat: group(), text: `/whoami@${api.me.username}` });
+    await rig.settle(2);
+    expect(rig.sentTo(1001).some((t) => t.includes('telegram:1001'))).toBe(true);
+    const sends = api.count('sendMessage');
+    const other = api.say({ user: alice, chat: group(), text: '/whoami@some_other_bot' });
+    api.memberChange({ chat: group(), user: alice, joined: false });
+    await rig.settle(3);
+    expect(rig.handled.map((h) => h.event.type)).toEqual(['member.joined', 'message', 'member.left']);
+    expect(rig.handled.some((h) => h.event.eventId.endsWith(`:${other.update_id as number}`))).toBe(false);
+    // The goodbye DM of the leave rule, nothing for the other bot's command.
+    expect(api.count('sendMessage')).toBe(sends + 1);
+  });
+
+  it('/chatid answers owners only, also in a group that is not in config yet', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const newGroup = api.group(-1009999, 'Not configured yet');
+    api.say({ user: api.person(1001, 'Alice'), chat: newGroup, text: '/chatid' });
+    api.say({ user: api.person(TEACHER_ID, '王老师'), chat: newGroup, text: `/chatid@${api.me.username}` });
+    const ownerAsk = api.say({ user: api.person(OWNER_ID, '校长'), chat: newGroup, text: `/chatid@${api.me.username}` });
+    await waitFor(() => count(rig!.app.db, 'telegram_updates') === 3, 'the three updates to be handled');
+    expect(api.sent).toHaveLength(1);
+    expect(api.sent[0]!.chatId).toBe('-1009999');
+    expect(api.sent[0]!.text).toContain('-1009999');
+    expect(api.sent[0]!.text).toContain(`your user id: ${OWNER_ID}`);
+    // Setup commands do not reach the engine (the group is unknown to the course).
+    expect(rig.handled).toHaveLength(0);
+    expect(count(rig.app.db, 'telegram_updates', `update_id = ${ownerAsk.update_id as number}`)).toBe(1);
+  });
+
+  it('a redelivered update after a restart produces nothing twice, and polling resumes at the saved offset', async () => {
+    api = await FakeBotApi.start();
+    const dbPath = tempDb();
+    rig = await startRig({ api, config, dbPath });
+    const alice = api.person(1001, 'Alice');
+    const join = api.memberChange({ chat: group(), user: alice, joined: true });
+    const question = api.say({ user: alice, chat: group(), text: '请问 pip 装包特别慢，一直超时怎么办？' });
+    await rig.settle(2);
+    const sentBefore = api.sent.length;
+    expect(sentBefore).toBeGreaterThanOrEqual(4);
+    await rig.app.stop();
+
+    // A new process on the same file; Telegram delivers both updates again.
+    rig = await startRig({ api, config, dbPath, clock: rig.clock });
+    api.redeliver(join);
+    api.redeliver(question);
+    const bob = api.person(1002, 'Bob');
+    api.memberChange({ chat: group(), user: bob, joined: true });
+    await rig.settle(1);
+    expect(rig.handled.map((h) => h.event.user.id)).toEqual(['1002']);
+    expect(api.sent.slice(sentBefore).every((m) => !m.text.includes('Alice') && !m.text.includes('tuna'))).toBe(true);
+    expect(rig.sentTo(GROUP.id).filter((t) => t.includes('欢迎 Alice'))).toHaveLength(1);
+    expect(count(rig.app.db, 'events')).toBe(3);
+    const polls = api.calls.filter((c) => c.method === 'getUpdates');
+    expect(polls.at(-1)!.params.offset).toBeGreaterThan(question.update_id as number);
+  });
+});
+
+describe('sending limits and failures', () => {
+  it('429: waits retry_after itself when short, reschedules the chat when long', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config, retry: { maxRetryAttempts: 2, maxDelaySeconds: 1 } });
+    const alice = api.person(1001, 'Alice');
+    api.fail('sendMessage', { error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } }, { chatId: String(GROUP.id) });
+    const t = Date.now();
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    // grammY auto-retry waited the second and sent it: two calls for one message to the group.
+    expect(Date.now() - t).toBeGreaterThanOrEqual(900);
+    expect(api.calls.filter((c) => c.method === 'sendMessage' && c.params.chat_id === GROUP.id)).toHaveLength(2);
+    expect(rig.sentTo(GROUP.id)).toHaveLength(1);
+
+    // Longer than maxDelaySeconds: the outbox holds the chat for retry_after (virtual time).
+    api.fail('sendMessage', { error_code: 429, description: 'Too Many Requests: retry after 30', parameters: { retry_after: 30 } }, { chatId: String(GROUP.id) });
+    api.say({ user: alice, chat: group(), text: '请问 pip 装包特别慢，一直超时怎么办？' });
+    await waitFor(() => rig!.handled.length >= 2, 'the question');
+    const asked = rig.clock.now();
+    await rig.app.kernel.runUntil(asked + 10_000);
+    const row = outboxRows(rig.app.db).at(-1)!;
+    expect(row).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(row.not_before).toBeGreaterThanOrEqual(asked + 30_000);
+    await rig.app.kernel.runUntil(asked + 60_000);
+    expect(outboxRows(rig.app.db).at(-1)!.status).toBe('sent');
+    expect(rig.sentTo(GROUP.id).some((t) => t.includes('tuna'))).toBe(true);
+  });
+
+  it('403: the message fails at once, the chat is unreachable until the person writes again', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    api.fail('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user' }, { chatId: '1001', times: 100 });
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    const dms = outboxRows(rig.app.db).filter((r) => r.chat_id === '1001');
+    expect(dms.length).toBeGreaterThanOrEqual(2);
+    expect(dms.every((r) => r.status === 'failed' && r.attempts === 1)).toBe(true);
+    expect(dms[0]!.last_error).toContain('blocked');
+    // The first 403 marked the chat: the next DMs failed without another API call.
+    expect(api.calls.filter((c) => c.method === 'sendMessage' && c.params.chat_id === 1001)).toHaveLength(1);
+    expect(rig.sentTo(GROUP.id).some((t) => t.includes('欢迎 Alice'))).toBe(true);
+
+    // Alice unblocks the bot and writes to it: reachable again.
+    api.clearFailures();
+    api.say({ user: alice, text: '我想试听' });
+    await rig.settle(2);
+    expect(rig.sentTo(1001).length).toBeGreaterThan(0);
+  });
+});
+
+describe('webhook mode over real HTTP', () => {
+  it('handles updates Telegram posts with the secret; refuses forged and malformed ones without a trace', async () => {
+    api = await FakeBotApi.start();
+    const port = await freePort();
+    const secret = 'test-secret-0123456789';
+    rig = await startRig({ api, config, delivery: { kind: 'webhook', url: `http://127.0.0.1:${port}/telegram/webhook`, secret } });
+    web = await startWebServer(createWebApp({ app: rig.app, clock: rig.clock, log: silentLogger }), { host: '127.0.0.1', port });
+    expect(api.webhook).toEqual({ url: `http://127.0.0.1:${port}/telegram/webhook`, secret });
+    expect(api.count('getUpdates')).toBe(0);
+
+    const alice = api.person(1001, 'Alice');
+    const join = api.memberChange({ chat: group(), user: alice, joined: true });
+    expect(await api.deliverWebhook()).toEqual([200]);
+    await rig.settle(1);
+    expect(rig.sentTo(GROUP.id).some((t) => t.includes('欢迎 Alice'))).toBe(true);
+    const state = () => ({ events: count(rig!.app.db, 'events'), updates: count(rig!.app.db, 'telegram_updates'), outbox: count(rig!.app.db, 'outbox') });
+    const before = state();
+
+    // Forged: no secret, a wrong one. Malformed: not JSON, not an update, a message without a chat.
+    const bob = api.person(1002, 'Bob');
+    api.memberChange({ chat: group(), user: bob, joined: true });
+    expect(await api.deliverWebhook({ secret: 'wrong-secret-0123456789' })).toEqual([401]);
+    const post = (body: string, headers: Record<string, string> = { 'x-telegram-bot-api-secret-token': secret }) =>
+      fetch(`${web!.url}/telegram/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.status);
+    expect(await post(JSON.stringify({ update_id: 99, chat_member: {} }), {})).toBe(401);
+    expect(await post('{not json')).toBe(400);
+    expect(await post(JSON.stringify({ hello: 1 }))).toBe(400);
+    expect(await post(JSON.stringify({ update_id: -1, message: {} }))).toBe(400);
+    expect(await post(JSON.stringify({ update_id: 98, message: { message_id: 1, date: 1, text: 'hi' } }))).toBe(400);
+    // The same update again (Telegram retries when it thinks a delivery failed): 200, nothing new.
+    api.redeliver(join);
+    expect(await api.deliverWebhook()).toEqual([200]);
+    await rig.app.kernel.runUntil(rig.clock.now() + 60_000);
+    expect(state()).toEqual(before);
+    expect(rig.handled).toHaveLength(1);
+  });
+});
+
+describe('Stars payments', () => {
+  it('sends an XTR invoice; without an order service every pre-checkout is refused', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    await rig.app.telegram!.sendInvoice({ chatId: '1001', title: 'Python 正式班', description: '12 周', payload: 'order-1', amount: 500 });
+    const call = api.calls.find((c) => c.method === 'sendInvoice')!;
+    expect(call.params).toMatchObject({ chat_id: 1001, currency: 'XTR', payload: 'order-1', prices: [{ label: 'Python 正式班', amount: 500 }] });
+    await expect(rig.app.telegram!.sendInvoice({ chatId: '1001', title: 't', description: 'd', payload: 'p', amount: 0.5 })).rejects.toThrow(/whole number/);
+    api.preCheckout({ user: api.person(1001, 'Alice'), payload: 'order-1', amount: 500 });
+    await waitFor(() => api.calls.find((c) => c.method === 'answerPreCheckoutQuery'), 'the pre-checkout answer');
+    expect(api.calls.find((c) => c.method === 'answerPreCheckoutQuery')!.params).toMatchObject({ ok: false, error_message: 'payments are not available' });
+  });
+
+  it('asks the order service at pre-checkout and reports a successful payment once, even when redelivered', async () => {
+    api = await FakeBotApi.start();
+    const paid: string[] = [];
+    const payments: StarsPayments = {
+      preCheckout: (q) => (q.payload === 'order-1' && q.totalAmount === 500 && q.currency === 'XTR' ? { ok: true } : { ok: false, error: 'unknown order' }),
+      paid: (p) => void paid.push(`${p.payload}:${p.telegramChargeId}:${p.telegramUserId}`),
+    };
+    rig = await startRig({ api, config, payments });
+    const alice = api.person(1001, 'Alice');
+    api.preCheckout({ user: alice, payload: 'order-1', amount: 500 });
+    api.preCheckout({ user: alice, payload: 'order-1', amount: 1 });
+    const payment = api.successfulPayment({ user: alice, payload: 'order-1', amount: 500, chargeId: 'ch_1' });
+    await waitFor(() => paid.length === 1 && api.count('answerPreCheckoutQuery') === 2, 'the payment');
+    const answers = api.calls.filter((c) => c.method === 'answerPreCheckoutQuery').map((c) => c.params);
+    expect(answers[0]).toMatchObject({ ok: true });
+    expect(answers[1]).toMatchObject({ ok: false, error_message: 'unknown order' });
+    api.redeliver(payment);
+    await api.drained();
+    await waitFor(() => api.count('getUpdates') >= 3, 'another poll');
+    expect(paid).toEqual(['order-1:ch_1:1001']);
+  });
+});
