@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { benchPipeline } from './pipeline.js';
 import { benchQa } from './qa.js';
 import { benchReferral } from './referral.js';
+import { benchReminders } from './reminders.js';
 import { benchTelegram } from './telegram.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...benchQa(), ...(await benchTelegram()), ...benchReferral()];
+const results = [...(await benchPipeline()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders())];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -6,7 +6,8 @@ import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
 import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
-import { registry } from './flows/index.js';
+import { flows, registry } from './flows/index.js';
+import { syncStanding } from './schedule/standing.js';
 import type { Services } from './flows/services.js';
 import { LlmAnswerer, llmSettingsFromEnv } from './qa/llm.js';
 import { LlmWorker } from './qa/llm-worker.js';
@@ -102,6 +103,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
     // The knowledge base follows faq.yaml; what instructors taught it is reloaded from the store.
     this.services = this.buildServices(config);
     this.syncGroups();
+    this.syncSchedules();
+  }
+
+  /** Plans the flows' standing schedules (daily reminder, homework) as config now says. */
+  private syncSchedules(): void {
+    try {
+      const r = syncStanding(this.opts.db, flows, this.config, this.opts.clock.now());
+      if (r.planned + r.cancelled > 0) this.opts.log.info(r, 'scheduler: standing schedules planned from config');
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'scheduler: planning the standing schedules failed');
+    }
   }
 
   private buildServices(config: CourseConfig): Services {
@@ -138,6 +150,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const { log, clock } = this.opts;
     this.syncGroups();
     this.outbox.recover();
+    // Before the catch-up: occurrences already due stay for it, later ones are (re)planned.
+    this.syncSchedules();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
@@ -174,8 +188,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (this.stopped) return;
     try {
       if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm();
-      const ran = this.engine.runDueJobs(this.opts.clock.now());
+      const now = this.opts.clock.now();
+      const ran = this.engine.runDueJobs(now);
       if (ran > 0 || this.opts.live) this.kick();
+      // A fan-out plans its next batch as a job due now: run it after the event loop breathes,
+      // not at the next cron second and not in this same synchronous stretch.
+      const next = nextJobDueAt(this.opts.db);
+      if (this.opts.live && ran > 0 && next !== undefined && next <= now) setImmediate(() => void this.tick());
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, 'scheduler tick failed');
     }

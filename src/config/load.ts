@@ -8,6 +8,7 @@ import { blockedStages, checkLifecycle } from './lifecycle-check.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
+import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
 
 /** Variables every template may use. */
 export const TEMPLATE_VARS = [
@@ -24,6 +25,21 @@ export const TEMPLATE_VARS = [
   'source',
   'code',
   'teacher',
+  // check-ins and homework
+  'streak',
+  'total',
+  'date',
+  'days',
+  'list',
+  'count',
+  'names',
+  'week',
+  'title',
+  'description',
+  'due',
+  'late',
+  'left',
+  'comment',
   'referral_code',
   'invite_link',
   'referrals_joined',
@@ -65,6 +81,10 @@ export interface CourseConfig {
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
   qa: MainConfig['qa'];
+  /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
+  checkin: CheckinConfig | null;
+  /** Homework, when kequn.yaml has a `homework:` section. */
+  homework: HomeworkConfig | null;
   announce: MainConfig['announce'];
   moderation: MainConfig['moderation'];
   /** FAQ entries from faq.yaml (empty when the file does not exist). */
@@ -172,6 +192,9 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     files.main.problem(['qa', 'escalate_to'], `"${escalateTo}" is neither "instructors" nor a group of kind staff`);
   }
 
+  const checkin = resolveCheckin(main, templates, files.main);
+  const homework = resolveHomework(main, templates, files.main);
+
   const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
   const config: CourseConfig = {
@@ -192,6 +215,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     scheduler: main.scheduler,
     dryRun: main.dry_run,
     qa: main.qa,
+    checkin,
+    homework,
     announce: main.announce,
     moderation: main.moderation,
     faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),

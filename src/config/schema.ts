@@ -79,6 +79,63 @@ const telegramPacing = z.strictObject({
 
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
+/** When a standing job runs: a local time (`at: "20:00"`) or a cron expression, checked at load. */
+const scheduleSchema = z.strictObject({
+  at: z.string().optional(),
+  cron: z.string().optional(),
+  /** IANA zone of `at`/`cron` (default: course.timezone). */
+  timezone: timeZone.optional(),
+  /** Missed while kequn was down: still run on start if at most this late (default: scheduler.grace). */
+  grace: duration.optional(),
+});
+
+/** Check-ins (打卡): streaks, make-ups, leave, the leaderboard and the daily reminder. */
+const checkinSchema = z.strictObject({
+  /** Groups whose members are reminded (default: every group not of kind staff). */
+  groups: z.array(handle).optional(),
+  min_length: z.number().int().min(0).default(0),
+  max_length: z.number().int().min(1).default(500),
+  /** A refused check-in in a group: answer it there, or stay silent (private chats always answer). */
+  group_errors: z.enum(['reply', 'silent']).default('reply'),
+  makeup: z
+    .strictObject({ within: z.number().int().min(0).max(31).default(2), per_month: z.number().int().min(0).default(2) })
+    .default({ within: 2, per_month: 2 }),
+  leave: z
+    .strictObject({ max_days: z.number().int().min(1).max(31).default(7), per_month: z.number().int().min(0).default(4) })
+    .default({ max_days: 7, per_month: 4 }),
+  rank_size: z.number().int().min(1).max(50).default(10),
+  reminder: scheduleSchema
+    .extend({
+      /** Groups that get the reminder (default: checkin.groups). */
+      groups: z.array(handle).optional(),
+      nudge_after: z.number().int().min(0).default(0),
+    })
+    .optional(),
+});
+
+/** Homework: one assignment per cohort week, submitted privately, reminded before the deadline. */
+const homeworkSchema = z.strictObject({
+  /** Groups whose members get the assignments (default: every group of kind paid). */
+  groups: z.array(handle).optional(),
+  /** Zone of `opens`/`due` (default: course.timezone). */
+  timezone: timeZone.optional(),
+  reminders: z.array(duration).default([24 * 3_600_000, 2 * 3_600_000]),
+  /** Submissions after the deadline are accepted, flagged late, until this long after it. */
+  late_until: duration.default(7 * 86_400_000),
+  grace: duration.optional(),
+  assignments: z
+    .array(
+      z.strictObject({
+        week: z.number().int().min(1),
+        title: z.string().min(1),
+        description: z.string().default(''),
+        opens: z.string(),
+        due: z.string(),
+      }),
+    )
+    .min(1),
+});
+
 export const mainSchema = z.strictObject({
   course: z.strictObject({
     name: z.string().min(1),
@@ -172,6 +229,8 @@ export const mainSchema = z.strictObject({
     .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
+  checkin: checkinSchema.optional(),
+  homework: homeworkSchema.optional(),
   qa: z
     .strictObject({
       /** Answer only when the retrieval confidence (0-1) is at least this. */
@@ -249,7 +308,7 @@ export const rulesSchema = z.strictObject({
     z.strictObject({
       id: handle,
       description: z.string().optional(),
-      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer']),
+      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin']),
       when: z.record(z.string(), z.unknown()).default({}),
       cooldown: duration.optional(),
       final: z.boolean().default(false),

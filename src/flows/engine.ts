@@ -13,9 +13,13 @@ import { formatDuration } from '../util/duration.js';
 import { evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
 import type { Registry } from './index.js';
-import { UsageError, type FactSpec, type JobContext, type RunContext, type Trigger } from './types.js';
+import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
+import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
+
+/** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
+type FollowUps = Map<Trigger['type'], Record<string, string>>;
 
 export interface HandleResult {
   status: 'handled' | 'duplicate' | 'ignored';
@@ -155,18 +159,21 @@ export class Engine {
   private runJob(config: CourseConfig, job: Job, now: number): void {
     const { db, log, registry } = this.deps;
     const late = now - job.due_at;
-    if (late > config.scheduler.grace) {
-      finishJob(db, job.id, 'skipped', now, `missed by ${formatDuration(late)} (grace ${formatDuration(config.scheduler.grace)})`);
+    const payload = JSON.parse(job.payload) as { platform?: Platform; group?: string; grace?: number };
+    // A schedule may carry its own grace window (a daily reminder is stale sooner than a lesson).
+    const grace = typeof payload.grace === 'number' ? payload.grace : config.scheduler.grace;
+    if (late > grace) {
+      finishJob(db, job.id, 'skipped', now, `missed by ${formatDuration(late)} (grace ${formatDuration(grace)})`);
       log.warn({ job: job.id, kind: job.kind, late: formatDuration(late) }, 'job skipped: fell due while kequn was down, past the grace window');
       return;
     }
     const handler = registry.jobs.get(job.kind.split('.')[0]!);
+    if (job.member_id === null && handler?.runSystem) return this.runSystemJob(config, job, payload, now);
     const member = job.member_id ? getMember(db, job.member_id) : undefined;
     if (!handler || !member) {
       finishJob(db, job.id, 'failed', now, handler ? `member ${job.member_id} not found` : `no handler for job kind ${job.kind}`);
       return;
     }
-    const payload = JSON.parse(job.payload) as { platform?: Platform; group?: string };
     const platform = payload.platform ?? 'wechat';
     // The group whose event planned the job (its dry_run and {group} apply), if still configured.
     const group = payload.group !== undefined && payload.group in config.groups ? payload.group : null;
@@ -215,6 +222,59 @@ export class Engine {
     }
   }
 
+  /** A job of a standing schedule (no member): the handler's effects, a trace, the done mark. */
+  private runSystemJob(config: CourseConfig, job: Job, payload: unknown, now: number): void {
+    const { db, log } = this.deps;
+    const notes: string[] = [];
+    const ctx: SystemJobContext = {
+      db,
+      config,
+      now,
+      jobId: job.id,
+      kind: job.kind,
+      dueAt: job.due_at,
+      services: this.deps.services(),
+      note: (text) => notes.push(text),
+      plan: (j) => planStandingJob(db, j, now),
+      send: (m) => {
+        const { paused, dryRun } = groupDelivery(db, config, m.groupId);
+        // A group where staff paused the bot hears nothing from scheduled work either (0: not queued).
+        if (paused && m.chat.kind === 'group') {
+          notes.push(`not sent: bot paused in ${m.groupId}`);
+          return 0;
+        }
+        if (dryRun) log.info({ dryRun: true, chat: m.chat.id, job: job.kind, text: m.text }, 'dry run: message recorded, not sent');
+        return enqueueMessage(db, {
+          platform: m.platform,
+          chatKind: m.chat.kind,
+          chatId: m.chat.id,
+          memberId: m.memberId,
+          groupId: m.groupId,
+          text: m.text,
+          priority: m.priority ?? 'push',
+          notBefore: now,
+          eventId: null,
+          ruleId: `job:${job.kind}`,
+          dryRun,
+          now,
+        });
+      },
+    };
+    const note = this.deps.registry.jobs.get(job.kind.split('.')[0]!)!.runSystem!(payload, ctx);
+    recordTrace(db, {
+      eventId: null,
+      jobId: job.id,
+      memberId: null,
+      ruleId: `job:${job.kind}`,
+      matched: !note.startsWith('skipped'),
+      detail: { trigger: 'timer', conditions: [], actions: [...notes, note] },
+      at: now,
+    });
+    if (!finishJob(db, job.id, note.startsWith('skipped') ? 'skipped' : 'done', now, note)) {
+      throw new Error(`job ${job.id} was finished by another run`);
+    }
+  }
+
   /**
    * A built-in command. The sender's role comes from their platform id (config staff), never
    * from a display name; a refusal or a usage error is answered privately and traced.
@@ -230,7 +290,8 @@ export class Engine {
     const allowed = spec.roles.includes(role) && placeOk;
     const notes: string[] = [];
     let messages = 0;
-    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++);
+    const followUps: FollowUps = new Map();
+    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps);
     if (!spec.roles.includes(role)) {
       log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
       ctx.send({ to: 'dm', text: `你没有权限使用 /${spec.name}。` });
@@ -266,10 +327,30 @@ export class Engine {
       },
       at: now,
     });
-    return { fired: allowed ? [ruleId] : [], messages };
+    const f = this.runFollowUps(config, trigger, member, now, followUps);
+    return { fired: allowed ? [ruleId, ...f.fired] : [], messages: messages + f.messages };
   }
 
-  private runRules(config: CourseConfig, trigger: Trigger, member: Member, now: number, onlyRule: string | undefined): { fired: string[]; messages: number } {
+  /** Rules of the types the actions emitted (`on: checkin`), once, on the state as it is now. */
+  private runFollowUps(config: CourseConfig, trigger: Trigger, member: Member, now: number, types: FollowUps): { fired: string[]; messages: number } {
+    const out = { fired: [] as string[], messages: 0 };
+    for (const [type, vars] of types) {
+      const current = getMember(this.deps.db, member.id) ?? member;
+      const r = this.runRules(config, { ...trigger, type, vars: { ...trigger.vars, ...vars } }, current, now, undefined, true);
+      out.fired.push(...r.fired);
+      out.messages += r.messages;
+    }
+    return out;
+  }
+
+  private runRules(
+    config: CourseConfig,
+    trigger: Trigger,
+    member: Member,
+    now: number,
+    onlyRule: string | undefined,
+    isFollowUp = false,
+  ): { fired: string[]; messages: number } {
     const { db } = this.deps;
     const cache = new Map<string, unknown>();
     const factCtx = { db, config, now, trigger, member, services: this.deps.services() };
@@ -301,11 +382,13 @@ export class Engine {
       }
     }
     let messages = 0;
+    // A follow-up's own emits are dropped: a check-in rule cannot loop into itself.
+    const followUps: FollowUps = new Map();
     const outcomes: RuleOutcome[] = [];
     for (const t of traces) {
       const notes: string[] = [];
       if (t.ok) {
-        const ctx = this.runContext(config, trigger, member, now, t.rule.id, notes, () => messages++);
+        const ctx = this.runContext(config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
         for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
         recordFire(db, member.id, t.rule.id, now);
       }
@@ -314,7 +397,13 @@ export class Engine {
       outcomes.push({ ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } });
     }
     recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes);
-    return { fired: matched.map((r) => r.id), messages };
+    const fired = matched.map((r) => r.id);
+    if (!isFollowUp && followUps.size > 0) {
+      const f = this.runFollowUps(config, trigger, member, now, followUps);
+      fired.push(...f.fired);
+      messages += f.messages;
+    }
+    return { fired, messages };
   }
 
   private runContext(
@@ -325,6 +414,7 @@ export class Engine {
     ruleId: string,
     notes: string[],
     onSend: () => void = () => {},
+    followUps: FollowUps = new Map(),
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
@@ -337,6 +427,7 @@ export class Engine {
       ruleId,
       services: this.deps.services(),
       note: (text) => notes.push(text),
+      emit: (type, vars = {}) => void followUps.set(type, { ...followUps.get(type), ...vars }),
       render: (template, extra = {}) =>
         renderTemplate(template, {
           name: member.display_name,
@@ -344,6 +435,7 @@ export class Engine {
           course: config.course.name,
           bot: config.course.bot_name,
           stage: getMember(db, member.id)?.stage ?? member.stage,
+          ...trigger.vars,
           ...extra,
         }),
       send: (args) => {

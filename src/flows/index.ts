@@ -6,13 +6,29 @@ import { trialFlow } from './trial.js';
 import { timersFlow } from './timers.js';
 import { qaFlow } from './qa.js';
 import { commandsFlow } from './commands.js';
+import { checkinFlow } from './checkin.js';
+import { homeworkFlow } from './homework.js';
 import { referralFlow } from './referral.js';
 import { staffFlow } from './staff.js';
 import { announceFlow } from './announce.js';
 import { moderationFlow } from './moderation.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
-export const flows: Flow[] = [eventFlow, lifecycleFlow, messagingFlow, trialFlow, timersFlow, qaFlow, commandsFlow(() => registry), referralFlow, staffFlow, announceFlow, moderationFlow];
+export const flows: Flow[] = [
+  eventFlow,
+  lifecycleFlow,
+  messagingFlow,
+  trialFlow,
+  timersFlow,
+  qaFlow,
+  commandsFlow(() => registry),
+  referralFlow,
+  checkinFlow,
+  homeworkFlow,
+  staffFlow,
+  announceFlow,
+  moderationFlow,
+];
 
 export interface Registry {
   facts: Map<string, FactSpec>;

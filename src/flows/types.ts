@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 /** The normalised view of what triggered a rule run, for facts and actions. */
 export interface Trigger {
-  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer';
+  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin';
   platform: Platform;
   eventId: number | null;
   jobId: number | null;
@@ -24,6 +24,8 @@ export interface Trigger {
   command: { name: string; args: string } | null;
   isNewMember: boolean;
   inviterMemberId: string | null;
+  /** Template variables a follow-up carries (`{streak}` in an `on: checkin` rule's reply). */
+  vars?: Record<string, string>;
 }
 
 export interface RunContext {
@@ -41,6 +43,11 @@ export interface RunContext {
   render(template: string, extra?: Record<string, string>): string;
   /** Notes for the trace: what the action did. */
   note(text: string): void;
+  /**
+   * Runs the member's `on: <type>` rules once this rule's actions are done, against the state as
+   * it is then (a check-in recorded, its streak counted): how milestones become rules.
+   */
+  emit(type: 'checkin', vars?: Record<string, string>): void;
 }
 
 export type FactType = 'string' | 'number' | 'boolean' | 'strings' | 'duration';
@@ -51,7 +58,7 @@ export interface FactSpec {
   description: string;
   /** For parameterised facts (`fired_ago.<rule>`): checks the parameter at load. */
   param?: { describe: string; check(param: string, config: CourseConfig): string | undefined };
-  get(ctx: Omit<RunContext, 'send' | 'render' | 'note' | 'ruleId'>, param?: string): unknown;
+  get(ctx: Omit<RunContext, 'send' | 'render' | 'note' | 'ruleId' | 'emit'>, param?: string): unknown;
 }
 
 export interface CompileContext {
@@ -74,11 +81,52 @@ export interface JobContext extends RunContext {
   runRule(ruleId: string): string;
 }
 
+/** A message a job that concerns no one member (a group reminder) queues in the outbox. */
+export interface SystemMessage {
+  platform: Platform;
+  chat: { kind: 'group' | 'dm'; id: string };
+  text: string;
+  /** The member a private message is about (null for group messages). */
+  memberId: string | null;
+  /** Group handle, for a group message (its dry_run applies). */
+  groupId: string | null;
+  priority?: Priority;
+}
+
+/** What a job with no member (a standing schedule: the daily reminder) gets to work with. */
+export interface SystemJobContext {
+  db: Db;
+  config: CourseConfig;
+  now: number;
+  jobId: number;
+  /** The job's kind (`checkin.reminder`, `homework.open`). */
+  kind: string;
+  /** When the job was due (the occurrence it stands for; later than now only never). */
+  dueAt: number;
+  services: Services;
+  /** Queues a message in the outbox, in the job's transaction; returns the outbox row id (0: not queued, the group is paused). */
+  send(message: SystemMessage): number;
+  /** Plans another member-less job (the next occurrence, the next batch of a fan-out). */
+  plan(job: StandingJob): void;
+  note(text: string): void;
+}
+
+/** A job a flow wants planned: due at `dueAt`, deduplicated by kind and due time. */
+export interface StandingJob {
+  kind: string;
+  dueAt: number;
+  payload: Record<string, unknown>;
+  /** Makes continuation jobs (`…#batch 3`) distinct from the occurrence that started them. */
+  key?: string;
+}
+
 /** A job kind a flow handles when the scheduler finds it due (`sequence.trial` → `sequence`). */
 export interface JobHandler {
   kind: string;
   /** Writes the job's effects (outbox rows, stage moves) in the job's transaction; returns a note. */
   run(payload: unknown, ctx: JobContext): string;
+  /** For jobs planned without a member (standing schedules); same contract as `run`. */
+  runSystem?(payload: unknown, ctx: SystemJobContext): string;
 }
 
 /** A command's arguments did not parse: the sender gets the usage line. */
@@ -105,4 +153,11 @@ export interface Flow {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own argument type
   actions?: ActionSpec<any>[];
   jobs?: JobHandler[];
+  /**
+   * The flow's standing schedule as config says it is now: the next occurrence of each recurring
+   * job. Called at start and on every config reload; planned jobs no longer wanted are cancelled
+   * and wanted ones planned once (see src/schedule/standing.ts), so a changed schedule never
+   * leaves duplicates behind. Job kinds must start with one of the flow's `jobs` kinds.
+   */
+  plan?(config: CourseConfig, now: number): StandingJob[];
 }

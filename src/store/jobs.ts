@@ -67,3 +67,16 @@ export function jobCounts(db: Db): Record<string, number> {
   const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as { status: string; n: number }[];
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
+
+/** Pending jobs not tied to a member whose kind starts with `kindPrefix`: a flow's standing schedule. */
+export function pendingStandingJobs(db: Db, kindPrefix: string): Job[] {
+  return stmt(db, "SELECT * FROM jobs WHERE status = 'pending' AND member_id IS NULL AND substr(kind, 1, ?) = ? ORDER BY due_at, id").all(
+    kindPrefix.length,
+    kindPrefix,
+  ) as Job[];
+}
+
+/** Cancels one pending job; false if it was no longer pending. */
+export function cancelJob(db: Db, id: number, now: number, note: string): boolean {
+  return finishJob(db, id, 'cancelled', now, note);
+}

@@ -216,6 +216,48 @@ CREATE TABLE faq_learned (
 `,
   },
   {
+    version: 4,
+    name: 'checkins-homework',
+    sql: `
+-- One row per member and local day (course time zone): a check-in, a make-up (补卡) or a leave
+-- day (请假). A day counts once; a leave day neither counts nor breaks a streak.
+CREATE TABLE checkins (
+  member_id  TEXT NOT NULL REFERENCES members(id),
+  day        TEXT NOT NULL,                  -- YYYY-MM-DD, local
+  kind       TEXT NOT NULL CHECK (kind IN ('checkin', 'makeup', 'leave')),
+  group_id   TEXT,                           -- where it was said (NULL in private)
+  note       TEXT NOT NULL DEFAULT '',
+  event_id   INTEGER,
+  at         INTEGER NOT NULL,
+  PRIMARY KEY (member_id, day)
+);
+CREATE INDEX checkins_day ON checkins(day, kind);
+
+CREATE TABLE homework_submissions (
+  id           INTEGER PRIMARY KEY,
+  member_id    TEXT NOT NULL REFERENCES members(id),
+  week         INTEGER NOT NULL,
+  link         TEXT NOT NULL,
+  late         INTEGER NOT NULL DEFAULT 0,
+  submitted_at INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  reviewed_by  TEXT,                         -- member key of the instructor
+  reviewed_at  INTEGER,
+  event_id     INTEGER,
+  UNIQUE (member_id, week)                   -- a resubmission replaces the link
+);
+CREATE INDEX homework_week ON homework_submissions(week, submitted_at);
+
+-- Every logical reminder the bot queued (group check-in reminder of a day, a nudge, a homework
+-- reminder to one member): whatever replays a fan-out, a key is queued at most once.
+CREATE TABLE reminders_sent (
+  key        TEXT PRIMARY KEY,
+  outbox_id  INTEGER,
+  at         INTEGER NOT NULL
+);
+`,
+  },
+  {
     version: 5,
     name: 'telegram',
     sql: `

@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatEvent, Platform } from '../../src/bot/events.js';
 import { PlatformActions } from '../../src/bot/platform-actions.js';
 import { loadConfig } from '../../src/config/load.js';
+import { Kernel } from '../../src/kernel.js';
+import { VirtualClock } from '../../src/schedule/clock.js';
 import { Engine } from '../../src/flows/engine.js';
 import { registry } from '../../src/flows/index.js';
 import { QaService } from '../../src/qa/service.js';
@@ -15,7 +17,7 @@ import { isGroupPaused } from '../../src/store/pauses.js';
 import { platformActions } from '../../src/store/moderation.js';
 import { roleChanges } from '../../src/store/staff-roles.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { MINUTE, SECOND, T0, count, drainOutbox, harness, joined, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
+import { FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, drainOutbox, harness, joined, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -70,6 +72,7 @@ const ATTEMPTS: Record<string, string> = {
   refcode: 'alice ABC123',
   stage: 'alice paid',
   tag: 'alice vip',
+  homework: 'review H1 好',
 };
 
 describe('staff commands: members are refused, by platform id', () => {
@@ -222,6 +225,25 @@ describe('pause', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('pause and scheduled work', () => {
+  it("holds back another flow's scheduled group message (the daily check-in reminder) while paused", async () => {
+    const db = openStore(':memory:');
+    const clock = new VirtualClock(T0);
+    const adapter = new FakeAdapter(clock);
+    const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    await kernel.start();
+    await kernel.handle(joined('carol', { at: T0, group: VIP }));
+    await kernel.handle(message('teacher', '/pause python-vip', { at: T0, dm: true }));
+    await kernel.runUntil(T0 + 12 * HOUR);
+    expect(adapter.sent.filter((m) => m.chat.id === VIP.id)).toEqual([]);
+    expect(count(db, 'rule_traces', "detail LIKE '%not sent: bot paused in python-vip%'")).toBeGreaterThan(0);
+    await kernel.handle(message('teacher', '/resume python-vip', { at: clock.now(), dm: true }));
+    await kernel.runUntil(clock.now() + 24 * HOUR);
+    expect(adapter.sent.filter((m) => m.chat.id === VIP.id && m.text.includes('没打卡')).length).toBe(1);
+    await kernel.stop();
   });
 });
 
