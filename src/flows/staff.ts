@@ -3,10 +3,12 @@ import type { Db } from '../store/db.js';
 import { activeGroupsOf, findMembers, getMember, identitiesOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { dropPendingForGroup, pauseGroup, pausedGroups, resumeGroup } from '../store/pauses.js';
 import { getGrant, grantRole, revokeRole, type GrantableRole } from '../store/staff-roles.js';
-import { dayStats, recentEventsOf, stageCounts } from '../store/stats.js';
+import { checkinsOnDay, dayStats, recentEventsOf, stageCounts } from '../store/stats.js';
+import { checkinDaysOf, countCheckins } from '../store/checkins.js';
+import { streakOf, STREAK_LOOKBACK_DAYS } from './streak.js';
 import { activeWarnings, countModeration } from '../store/moderation.js';
 import { openAnnouncements } from '../store/announcements.js';
-import { localDayStart, localParts } from '../util/localtime.js';
+import { localDate, localDayStart, localParts } from '../util/localtime.js';
 import { parseMemberArg } from './command-args.js';
 import { effectiveRole, STAFF_ROLES } from './roles.js';
 import { UsageError, type CommandSpec, type Flow, type RunContext } from './types.js';
@@ -169,6 +171,7 @@ const stats: CommandSpec = {
       `📊 ${group ? ctx.config.groups[group]!.name : '全部群'} · 今天（${fmtLocal(since, tz).slice(0, 10)}，截至 ${fmtLocal(ctx.now, tz).slice(11)}）`,
       `入群 ${s.joins} · 退群 ${s.leaves}`,
       `消息 ${s.messages}（${s.activeMembers} 人发言）`,
+      ...(ctx.config.checkin ? [`打卡 ${checkinsOnDay(ctx.db, { day: localDate(ctx.now, tz), groupId: group })}`] : []),
       `提问：机器人回答 ${s.questions.answered} · 转给老师 ${s.questions.escalated} · 老师已答 ${s.questions.resolved}`,
       `机器人发出消息 ${s.botMessagesSent}`,
       `管理：警告 ${mod.warn ?? 0} · 移出 ${mod.remove ?? 0} · 申诉 ${mod.appeal ?? 0}`,
@@ -180,6 +183,14 @@ const stats: CommandSpec = {
     return `stats for ${group ?? 'all groups'}`;
   },
 };
+
+/** `打卡：连续 5 天，共 12 次` from the check-in record. */
+function checkinLine(ctx: RunContext, memberId: string): string {
+  const tz = ctx.config.course.timezone;
+  const today = localDate(ctx.now, tz);
+  const streak = streakOf(checkinDaysOf(ctx.db, memberId, localDate(ctx.now - STREAK_LOOKBACK_DAYS * 86_400_000, tz)), today);
+  return `打卡：连续 ${streak} 天，共 ${countCheckins(ctx.db, memberId)} 次`;
+}
 
 const EVENT_ZH: Record<string, string> = { 'member.joined': '入群', 'member.left': '退群', message: '发言' };
 
@@ -204,6 +215,7 @@ const memberCommand: CommandSpec = {
       `角色：${roleOfMember(ctx, m)}${grant ? `（/grant 授予于 ${fmtLocal(grant.granted_at, tz)}）` : ''}`,
       `阶段：${current.stage}（自 ${fmtLocal(current.stage_since, tz)}）；最近：${history.join('，') || '—'}`,
       `标签：${tagsOf(ctx.db, m.id).join(', ') || '无'}`,
+      ...(ctx.config.checkin ? [checkinLine(ctx, m.id)] : []),
       `所在群：${groups.join('、') || '无'}`,
       `首次出现 ${fmtLocal(current.created_at, tz)} · 最近活动 ${fmtLocal(current.last_seen_at, tz)}`,
       `有效警告：${activeWarnings(ctx.db, m.id)}`,

@@ -68,3 +68,12 @@ export function recentEventsOf(db: Db, memberId: string, limit: number): { type:
   }[];
   return rows.map((r) => ({ type: r.type, group_id: r.group_id, text: (JSON.parse(r.payload) as { text?: string }).text ?? '', at: r.at }));
 }
+
+/** Check-ins for one local day (`YYYY-MM-DD`), in one group or everywhere. */
+export function checkinsOnDay(db: Db, args: { day: string; groupId?: string }): number {
+  return (
+    (args.groupId === undefined
+      ? stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin'").get(args.day)
+      : stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin' AND group_id = ?").get(args.day, args.groupId)) as { n: number }
+  ).n;
+}
