@@ -2,12 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import { benchPipeline } from './pipeline.js';
 import { benchQa } from './qa.js';
+import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
 import { benchReminders } from './reminders.js';
+import { benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders())];
+const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments())];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -9,6 +9,7 @@ import type { CourseConfig } from './config/load.js';
 import { Kernel } from './kernel.js';
 import type { Clock } from './schedule/clock.js';
 import { openStore, type Db } from './store/db.js';
+import { createOrders, type Orders } from './orders/wiring.js';
 
 /**
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
@@ -80,6 +81,8 @@ export interface App {
   /** The Telegram adapter, when TELEGRAM_BOT_TOKEN is set (its webhook is served by the web server). */
   telegram: TelegramAdapter | undefined;
   config: CourseConfig;
+  /** The order service and its provider (the sandbox unless catalog.yaml says wechatpay). */
+  orders: Orders;
   stop(): Promise<void>;
 }
 
@@ -104,6 +107,8 @@ export async function createApp(opts: {
   random?: () => number;
   /** Environment with OPENAI_API_KEY etc. for the LLM mode of Q&A (`kequn start` passes process.env). */
   llmEnv?: NodeJS.ProcessEnv;
+  /** Where payment secrets come from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<App> {
   const db = openStore(opts.dbPath);
   const mode = opts.wechat ?? { kind: 'simulated' };
@@ -118,10 +123,18 @@ export async function createApp(opts: {
     adapters.push(new WechatyAdapter(await buildServiceBot(mode), opts.log.child({ platform: 'wechat' })));
   }
   let telegram: TelegramAdapter | undefined;
+  // Stars payments go to the order service, which is built after the kernel (late-bound).
+  // eslint-disable-next-line prefer-const -- assigned after the kernel, read later by the Stars closures
+  let orders: Orders | undefined;
+  const stars: StarsPayments = {
+    preCheckout: (q) => (orders ? orders.service.stars.preCheckout(q) : { ok: false, error: 'payments are not available right now' }),
+    paid: (p) => orders?.service.stars.paid(p),
+  };
   if (opts.telegram) {
     // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
     const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
     telegram = new TelegramAdapter({
+      payments: stars,
       ...opts.telegram,
       db,
       log: opts.log.child({ platform: 'telegram' }),
@@ -131,13 +144,16 @@ export async function createApp(opts: {
     adapters.push(telegram);
   }
   const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
+  orders = createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram });
   return {
     kernel,
     db,
     sim,
     telegram,
     config: opts.config,
+    orders: orders!,
     async stop() {
+      orders!.stop();
       await kernel.stop();
       db.close();
     },

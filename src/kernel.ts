@@ -200,6 +200,11 @@ export class Kernel extends EventEmitter<KernelEvents> {
     }
   }
 
+  /** Something outside an event (a payment) queued messages: send them now (live mode). */
+  wake(): void {
+    if (this.opts.live) this.kick();
+  }
+
   /** Dispatches now, then sleeps until the next message may go out (live mode). */
   private kick(): void {
     if (this.stopped) return;

@@ -11,12 +11,16 @@ Usage:
   kequn referrals export --csv [--mark-paid] [--config DIR]
                                              referral rewards not yet paid out, as CSV (docs/referrals.md)
   kequn referrals list [--config DIR]        referral rewards per referrer
+  kequn orders [--config DIR] [--state S] [--limit N]
+                                             orders by state (docs/payments.md)
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
 Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
-WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL.`;
+WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
+payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
+WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
         misses: { type: 'boolean' },
         json: { type: 'boolean' },
         threshold: { type: 'string' },
+        state: { type: 'string' },
         csv: { type: 'boolean' },
         'mark-paid': { type: 'boolean' },
         bank: { type: 'string' },
@@ -79,6 +84,16 @@ export async function main(argv: string[]): Promise<number> {
           markPaid: a.values['mark-paid'] ?? false,
           write,
         });
+      }
+      case 'orders': {
+        const a = parsed();
+        const limit = a.values.limit !== undefined ? Number(a.values.limit) : 30;
+        if (!Number.isInteger(limit) || limit < 1) {
+          write('--limit takes a positive whole number');
+          return 2;
+        }
+        const { runOrders } = await import('./orders.js');
+        return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
       }
       case 'eval-qa': {
         const a = parsed();

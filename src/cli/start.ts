@@ -26,7 +26,14 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   }
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
   const clock = wechat.kind === 'simulated' && !telegram ? new OffsetClock() : systemClock;
-  const app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env });
+  let app;
+  try {
+    app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env });
+  } catch (e) {
+    // Payment secrets missing or malformed: the message names the variable, never its value.
+    write(`cannot start: ${(e as Error).message}`);
+    return 2;
+  }
   await app.kernel.start();
   const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
   const host = process.env.KEQUN_HOST ?? config.web.host;
@@ -46,6 +53,10 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   }
   if (app.sim) write(`  playground: ${server.url}/playground`);
   write(`  health:     ${server.url}/healthz`);
+  const pay = config.catalog.payments;
+  if (Object.keys(config.catalog.products).length > 0) {
+    write(`  payments:   ${app.orders.sandbox ? 'sandbox (fake WeChat Pay, no money moves)' : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
+  }
   write(`  data:       ${config.dataPath}`);
   write('  stop with Ctrl+C');
   write('');

@@ -9,6 +9,8 @@ import { compileRules, type CompiledRule } from '../flows/compile.js';
 import { registry as defaultRegistry, type Registry } from '../flows/index.js';
 import type { Platform } from '../bot/events.js';
 import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
+import { catalogSchema } from '../orders/catalog-schema.js';
+import { loadCatalog, emptyCatalog, type Catalog } from '../orders/catalog.js';
 
 /** Variables every template may use. */
 export const TEMPLATE_VARS = [
@@ -50,6 +52,15 @@ export const TEMPLATE_VARS = [
   'referred',
   'reason',
   'reward',
+  // orders (docs/payments.md)
+  'product',
+  'price',
+  'link',
+  'expires',
+  'order',
+  'amount',
+  'paid_group',
+  'refund',
   'warnings',
   'limit',
 ] as const;
@@ -94,13 +105,15 @@ export interface CourseConfig {
   rawRules: RawRule[];
   ruleIds: Set<string>;
   rules: CompiledRule[];
+  /** Products, coupons and payment settings from catalog.yaml (empty when the file does not exist). */
+  catalog: Catalog;
   /** Role of a platform id: staff by platform id from config, never by display name. */
   roleOf(platform: Platform, platformId: string): Role;
   /** Group handle for a platform chat id, or undefined for groups not in the course. */
   groupOf(platform: Platform, platformId: string): string | undefined;
 }
 
-export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml', faq: 'faq.yaml' } as const;
+export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml', faq: 'faq.yaml', catalog: 'catalog.yaml' } as const;
 
 /**
  * Loads `dir` (kequn.yaml, templates.yaml, rules.yaml, lesson files) and throws a ConfigError
@@ -120,6 +133,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     templates: new YamlFile(join(absDir, CONFIG_FILES.templates)),
     rules: new YamlFile(join(absDir, CONFIG_FILES.rules)),
     faq: new YamlFile(join(absDir, CONFIG_FILES.faq)),
+    catalog: new YamlFile(join(absDir, CONFIG_FILES.catalog)),
   };
   const problems: ConfigProblem[] = [];
   const main = parseWith(files.main, mainSchema);
@@ -127,8 +141,11 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   const rawRules = parseWith(files.rules, rulesSchema);
   // The FAQ is optional: a course without one simply has nothing to answer from.
   const faq = existsSync(files.faq.path) ? parseWith(files.faq, faqSchema) : { entries: [] };
-  const collect = () => problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems, ...files.faq.problems);
-  if (!main || !templates || !rawRules || !faq) {
+  // The catalog is optional too: a course that sells nothing has no catalog.yaml.
+  const catalogFile = existsSync(files.catalog.path) ? parseWith(files.catalog, catalogSchema) : undefined;
+  const collect = () =>
+    problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems, ...files.faq.problems, ...files.catalog.problems);
+  if (!main || !templates || !rawRules || !faq || (existsSync(files.catalog.path) && !catalogFile)) {
     collect();
     throw new ConfigError(problems);
   }
@@ -225,6 +242,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     rawRules: rawRules.rules,
     ruleIds: new Set(rawRules.rules.map((r) => r.id)),
     rules: [],
+    catalog: catalogFile ? loadCatalog(catalogFile, { file: files.catalog, dir: absDir, groups: main.groups, web: main.web, stageIds, env }) : emptyCatalog(),
     roleOf: (platform, id) => roles.get(`${platform}:${id}`) ?? 'member',
     // A group with no WeChat room id is reachable in the simulator as `<handle>@chatroom`.
     groupOf: (platform, id) => platformIds.get(`${platform}:${id}`) ?? simulatedGroup(platform, id, main.groups),

@@ -308,7 +308,7 @@ export const rulesSchema = z.strictObject({
     z.strictObject({
       id: handle,
       description: z.string().optional(),
-      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin']),
+      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin', 'order.paid', 'order.refunded']),
       when: z.record(z.string(), z.unknown()).default({}),
       cooldown: duration.optional(),
       final: z.boolean().default(false),

@@ -134,6 +134,59 @@ export class Engine {
   }
 
   /**
+   * An order event (`order.paid`, `order.refunded`) for a member, run inside the caller's
+   * transaction (the one that changes the order's state): logged with a dedupe key, then
+   * `builtin` does the order service's own effects (stage, receipt, invite) through a normal run
+   * context, then the `on: order.*` rules of rules.yaml run. A duplicate key does nothing.
+   */
+  handleOrderEvent(
+    ev: { type: 'order.paid' | 'order.refunded'; dedupeKey: string; memberId: string; platform: Platform; platformId: string; order: NonNullable<Trigger['order']> },
+    now: number,
+    builtin: (ctx: RunContext) => void,
+  ): HandleResult {
+    const config = this.deps.config();
+    const { db } = this.deps;
+    return inTransaction(db, () => {
+      const member = getMember(db, ev.memberId);
+      if (!member) throw new Error(`no member ${ev.memberId}`);
+      const eventRowId = appendEvent(db, { type: ev.type, platform: ev.platform, dedupeKey: ev.dedupeKey, memberId: member.id, groupId: null, payload: ev, at: now });
+      if (eventRowId === undefined) return { status: 'duplicate', reason: 'order event already handled', fired: [], messages: 0 };
+      const trigger: Trigger = {
+        type: ev.type,
+        platform: ev.platform,
+        eventId: eventRowId,
+        jobId: null,
+        group: null,
+        replyTo: { kind: 'dm', id: ev.platformId },
+        userPlatformId: ev.platformId,
+        text: '',
+        isDm: true,
+        mentionsBot: false,
+        command: null,
+        isNewMember: false,
+        inviterMemberId: null,
+        order: ev.order,
+      };
+      const ruleId = ev.type;
+      const notes: string[] = [];
+      let messages = 0;
+      builtin(this.runContext(config, trigger, member, now, ruleId, notes, () => messages++));
+      recordTrace(db, {
+        eventId: eventRowId,
+        jobId: null,
+        memberId: member.id,
+        ruleId,
+        matched: true,
+        detail: { trigger: ev.type, conditions: [], actions: notes },
+        at: now,
+      });
+      // Rules see the member as the order service left it (stage paid, for example).
+      const r = this.runRules(config, trigger, getMember(db, member.id)!, now, undefined);
+      return { status: 'handled', eventRowId, memberId: member.id, fired: [ruleId, ...r.fired], messages: messages + r.messages };
+    });
+  }
+
+  /**
    * Runs the jobs due at `now`, each in its own transaction with its effects. A job later than
    * the grace window (kequn was down) is skipped and recorded instead. Returns how many ran.
    */

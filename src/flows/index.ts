@@ -9,6 +9,7 @@ import { commandsFlow } from './commands.js';
 import { checkinFlow } from './checkin.js';
 import { homeworkFlow } from './homework.js';
 import { referralFlow } from './referral.js';
+import { ordersFlow } from './orders.js';
 import { staffFlow } from './staff.js';
 import { announceFlow } from './announce.js';
 import { moderationFlow } from './moderation.js';
@@ -21,6 +22,7 @@ export const flows: Flow[] = [
   trialFlow,
   timersFlow,
   qaFlow,
+  ordersFlow,
   commandsFlow(() => registry),
   referralFlow,
   checkinFlow,

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 /** The normalised view of what triggered a rule run, for facts and actions. */
 export interface Trigger {
-  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin';
+  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin' | 'order.paid' | 'order.refunded';
   platform: Platform;
   eventId: number | null;
   jobId: number | null;
@@ -26,6 +26,8 @@ export interface Trigger {
   inviterMemberId: string | null;
   /** Template variables a follow-up carries (`{streak}` in an `on: checkin` rule's reply). */
   vars?: Record<string, string>;
+  /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
+  order?: { id: string; productId: string; amount: number; currency: string };
 }
 
 export interface RunContext {

@@ -283,6 +283,90 @@ CREATE TABLE telegram_unreachable (
 `,
   },
   {
+    version: 6,
+    name: 'orders',
+    sql: `
+-- Orders: one per checkout link. The id and the link token are random (never sequential), so
+-- nobody can open or pay another member's order by guessing.
+CREATE TABLE orders (
+  id              TEXT PRIMARY KEY,
+  token           TEXT NOT NULL UNIQUE,      -- the checkout link's secret part
+  member_id       TEXT NOT NULL REFERENCES members(id),
+  platform        TEXT NOT NULL,             -- where the buyer asked (their DMs go there)
+  platform_id     TEXT NOT NULL,
+  product_id      TEXT NOT NULL,
+  currency        TEXT NOT NULL,             -- CNY (amounts in fen) or XTR (amounts in Stars)
+  list_amount     INTEGER NOT NULL,
+  amount          INTEGER NOT NULL,          -- after discounts: what the buyer pays
+  discounts       TEXT NOT NULL DEFAULT '[]',-- JSON Discount[]
+  code            TEXT,                      -- coupon/referral code entered at checkout
+  state           TEXT NOT NULL CHECK (state IN ('created', 'paid', 'refunded', 'partially_refunded', 'expired', 'closed')),
+  provider        TEXT,                      -- who took the money
+  out_trade_no    TEXT,                      -- the attempt that paid
+  transaction_id  TEXT,                      -- the provider's id of the payment
+  paid_amount     INTEGER,
+  refunded_amount INTEGER NOT NULL DEFAULT 0,
+  payer_openid    TEXT,                      -- JSAPI: from the official account's OAuth
+  stage_before    TEXT,                      -- restored when a full refund revokes access
+  invoice_sent_at INTEGER,                   -- Telegram Stars: when the invoice went out
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  paid_at         INTEGER,
+  closed_at       INTEGER,
+  UNIQUE (provider, transaction_id)
+);
+CREATE INDEX orders_member ON orders(member_id, created_at);
+CREATE INDEX orders_state ON orders(state, expires_at);
+CREATE INDEX orders_product ON orders(product_id, state);
+
+-- Each press of "pay" is an attempt with its own out_trade_no (a provider never accepts the same
+-- out_trade_no with other parameters). Pending attempts are what reconciliation queries.
+CREATE TABLE payment_attempts (
+  out_trade_no   TEXT PRIMARY KEY,
+  order_id       TEXT NOT NULL REFERENCES orders(id),
+  provider       TEXT NOT NULL,
+  method         TEXT NOT NULL,              -- jsapi | h5 | native | sandbox | stars
+  amount         INTEGER NOT NULL,          -- the price when "pay" was pressed
+  discounts      TEXT NOT NULL DEFAULT '[]',-- and the discounts and code that made it, so the
+  code           TEXT,                      -- order records what was actually paid for
+  state          TEXT NOT NULL CHECK (state IN ('pending', 'paid', 'closed', 'failed')),
+  created_at     INTEGER NOT NULL,
+  next_check_at  INTEGER NOT NULL,
+  checks         INTEGER NOT NULL DEFAULT 0,
+  last_result    TEXT
+);
+CREATE INDEX payment_attempts_due ON payment_attempts(state, next_check_at);
+CREATE INDEX payment_attempts_order ON payment_attempts(order_id);
+
+-- Every notification that passed verification, by the provider's id: a redelivery is answered
+-- "success" and changes nothing.
+CREATE TABLE payment_notifications (
+  provider         TEXT NOT NULL,
+  notification_id  TEXT NOT NULL,
+  event_type       TEXT NOT NULL,
+  order_id         TEXT,
+  outcome          TEXT NOT NULL,
+  received_at      INTEGER NOT NULL,
+  PRIMARY KEY (provider, notification_id)
+);
+
+CREATE TABLE refunds (
+  out_refund_no  TEXT PRIMARY KEY,
+  order_id       TEXT NOT NULL REFERENCES orders(id),
+  amount         INTEGER NOT NULL,
+  reason         TEXT NOT NULL DEFAULT '',
+  state          TEXT NOT NULL CHECK (state IN ('requested', 'processing', 'succeeded', 'failed')),
+  requested_by   TEXT,                       -- member key of the staff member, or 'api' / 'provider'
+  refund_id      TEXT,                       -- the provider's id
+  created_at     INTEGER NOT NULL,
+  finished_at    INTEGER,
+  last_error     TEXT
+);
+CREATE INDEX refunds_state ON refunds(state, created_at);
+CREATE INDEX refunds_order ON refunds(order_id);
+`,
+  },
+  {
     version: 7,
     name: 'instructor tools',
     sql: `

@@ -9,6 +9,7 @@ import type { HandleResult } from '../flows/engine.js';
 import { silentLogger } from '../log.js';
 import { VirtualClock } from '../schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
+import { getOrder, type OrderRow } from '../store/orders.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
 import { SimulatedTelegram } from './simulated-telegram.js';
@@ -274,7 +275,7 @@ class ScenarioRun {
         return undefined;
       case 'pay':
       case 'refund':
-        throw new MalformedScenario(`"${step.kind}" is not available until payments exist (the order service issue)`);
+        return this.payment(step);
       case 'expect': {
         const { messages, label } = this.since(step.to);
         const matching = messages.filter((m) => matches(m.text, step.contains, step.matches));
@@ -303,6 +304,70 @@ class ScenarioRun {
         return tags.includes(step.has) ? undefined : `expected ${step.user} to carry tag "${step.has}", tags: ${tags.join(', ') || 'none'}`;
       }
     }
+  }
+
+  /**
+   * `pay` / `refund`: the sandbox provider pays the order (a fresh attempt, as the checkout page
+   * makes) and sends its signed notification through the order service's webhook handler; or
+   * refunds it in full and notifies the refund the same way.
+   */
+  private async payment(step: Extract<Step, { kind: 'pay' | 'refund' }>): Promise<string | undefined> {
+    const { service, sandbox } = this.app.orders;
+    if (!sandbox && !this.telegram) throw new MalformedScenario(`"${step.kind}" needs the sandbox payment provider (catalog.yaml payments.provider: sandbox)`);
+    const member = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
+    if (!member) return `${step.user} is not known to the bot (never joined or spoke)`;
+    let order = step.order !== undefined ? getOrder(this.app.db, step.order) : step.kind === 'pay' ? service.latestOpenOrder(member.id) : service.latestPaidOrder(member.id);
+    if (order && order.member_id !== member.id) order = undefined;
+    if (!order) return step.kind === 'pay' ? `${step.user} has no order awaiting payment` : `${step.user} has no paid order to refund`;
+    if (this.telegram) {
+      if (step.kind === 'refund') return 'refunds of Telegram Stars payments go through the Telegram adapter (refundStarPayment) and are not available in scenarios';
+      const failure = await this.payStars(order, this.user(step.user), step.user);
+      if (failure) return failure;
+    } else if (step.kind === 'pay') {
+      let outTradeNo: string;
+      try {
+        outTradeNo = (await service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' })).outTradeNo;
+      } catch (e) {
+        return `cannot pay order ${order.id}: ${(e as Error).message}`;
+      }
+      const status = await sandbox!.pay(outTradeNo);
+      if (status !== 204 && status !== 200) return `the order service answered ${status} to the sandbox's payment notification`;
+    } else {
+      const r = service.requestRefund(order.id, { reason: 'scenario refund', by: 'scenario', now: this.clock.now() });
+      if (!r.ok) return `cannot refund: ${r.error}`;
+      await service.processRefunds();
+      await sandbox!.flush();
+    }
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    return undefined;
+  }
+
+  /**
+   * Telegram: the buyer pays the Stars invoice the bot sent, as Telegram would deliver it to the
+   * real adapter over the fake Bot API: a pre_checkout_query (answered by the order service), then
+   * the successful_payment message.
+   */
+  private async payStars(order: OrderRow, userId: string, handle: string): Promise<string | undefined> {
+    const api = this.telegram!.api;
+    const waitFor = async (what: string, ok: () => boolean): Promise<string | undefined> => {
+      const start = Date.now();
+      while (!ok()) {
+        if (Date.now() - start > DELIVERY_TIMEOUT_MS) return `${what} within 5 s`;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return undefined;
+    };
+    const invoiced = await waitFor('the bot did not send a Stars invoice', () => api.calls.some((c) => c.method === 'sendInvoice' && c.params.payload === order.id));
+    if (invoiced) return invoiced;
+    const person = api.person(Number(userId), this.scenario.users[handle]?.name ?? handle);
+    const answers = api.count('answerPreCheckoutQuery');
+    api.preCheckout({ user: person, payload: order.id, amount: order.amount });
+    const answered = await waitFor('the bot did not answer the pre-checkout query', () => api.count('answerPreCheckoutQuery') > answers);
+    if (answered) return answered;
+    const answer = api.calls.filter((c) => c.method === 'answerPreCheckoutQuery').at(-1)!.params;
+    if (answer.ok !== true) return `the bot refused the pre-checkout: ${String(answer.error_message ?? '')}`;
+    api.successfulPayment({ user: person, payload: order.id, amount: order.amount, chargeId: `stars-charge-${order.id}` });
+    return waitFor('the order was not marked paid', () => getOrder(this.app.db, order.id)?.state === 'paid');
   }
 
   /** Messages to a target since the previous expectation on it; moves that target's cursor. */

@@ -10,6 +10,8 @@ import { jobCounts } from '../store/jobs.js';
 import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { createApi, HttpError } from './api.js';
+import { createCheckoutRoutes } from './checkout.js';
+import { createOrdersApi } from './orders-api.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
@@ -23,9 +25,12 @@ export interface WebDeps {
    * 127.0.0.1 then gets 403 instead of driving the playground. /healthz answers any host.
    */
   allowedHosts?: string[] | '*';
+  /** Where the official account's AppSecret (WECHAT_MP_SECRET) is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const PUBLIC_PREFIXES = ['/pay/', '/webhooks/', '/sandbox/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -55,7 +60,9 @@ export function createWebApp(deps: WebDeps): Hono {
 
   web.use('*', async (c, next) => {
     c.header('x-content-type-options', 'nosniff');
-    if (allowed && c.req.path !== '/healthz' && c.req.path !== webhookPath) {
+    // Checkout links and provider webhooks are opened from phones and WeChat's servers under the
+    // public host; their tokens and signatures, not the host name, are what protects them.
+    if (allowed && c.req.path !== '/healthz' && c.req.path !== webhookPath && !PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) {
       const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
       if (!host || !allowed.has(host)) {
         return c.json({ error: `this kequn answers only to ${[...allowed].join(', ')}; open it as http://127.0.0.1:<port>/ (or add the host name to allowedHosts)` }, 403);
@@ -120,6 +127,11 @@ export function createWebApp(deps: WebDeps): Hono {
     return c.body(PLAYGROUND_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
   });
 
+  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
+    web.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+  }
+  web.route('/', createCheckoutRoutes({ app, log, env: deps.env }));
+
   web.use(
     '/api/*',
     bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }),
@@ -128,6 +140,7 @@ export function createWebApp(deps: WebDeps): Hono {
     await next();
     c.header('cache-control', 'no-store');
   });
+  web.route('/api', createOrdersApi({ app, env: deps.env }));
   web.route('/api', createApi(deps));
   return web;
 }

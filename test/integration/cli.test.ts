@@ -70,6 +70,31 @@ describe('kequn CLI', () => {
     expect(missing.stdout).toContain('no member matches "nobody"');
   });
 
+  it('orders: counts by state and lists orders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kequn-orders-'));
+    const dbPath = join(dir, 'kequn.db');
+    const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
+    const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
+    const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
+    await app.kernel.start();
+    await waitReady(() => app.kernel.isReady());
+    for (const user of ['gail', 'hank']) {
+      await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: `orders-cli-${user}`, at: clock.now(), chat: { kind: 'dm' }, user: { id: user, name: user }, text: '/buy', mentionsBot: false, contentKind: 'text' });
+    }
+    const gail = app.db.prepare("SELECT token FROM orders o JOIN identities i ON i.member_id = o.member_id WHERE i.platform_id = 'gail'").get() as { token: string };
+    const { outTradeNo } = await app.orders.service.startPayment(gail.token, { method: 'native', clientIp: '127.0.0.1' });
+    await app.orders.sandbox!.pay(outTradeNo);
+    await app.stop();
+
+    const all = await kequn(['orders'], { KEQUN_DATA: dbPath });
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('created 1 · paid 1 ·');
+    expect(all.stdout).toMatch(/o_\S+ +2026-03-02 10:00 +paid +python-vip +¥199\.00 +gail paid ¥199\.00 via sandbox/);
+    const paid = await kequn(['orders', '--state', 'created'], { KEQUN_DATA: dbPath });
+    expect(paid.stdout).toContain('hank');
+    expect(paid.stdout).not.toContain('gail');
+  });
+
   it('rejects unknown commands and options with usage, exit 2', async () => {
     expect((await kequn(['frobnicate'])).code).toBe(2);
     expect((await kequn(['check', '--bogus'])).code).toBe(2);

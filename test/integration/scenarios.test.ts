@@ -31,13 +31,16 @@ describe('kequn test (conversation tests)', () => {
     expect(out.join('\n')).toMatch(/malformed\.yaml:4 steps\[1\]\.expect.*contians/);
   });
 
-  it('rejects an unknown group and pay (before payments exist) as malformed, exit 2', async () => {
+  it('rejects an unknown group as malformed, exit 2', async () => {
     const a = await run(['test/fixtures/scenarios/unknown-group.yaml']);
     expect(a.code).toBe(2);
     expect(a.out.join('\n')).toContain('unknown group "no-such-group"');
+  });
+
+  it('fails a pay step when the member has no order awaiting payment, exit 1', async () => {
     const b = await run(['test/fixtures/scenarios/pay.yaml']);
-    expect(b.code).toBe(2);
-    expect(b.out.join('\n')).toContain('not available until payments exist');
+    expect(b.code).toBe(1);
+    expect(b.out.join('\n')).toContain('erin has no order awaiting payment');
   });
 
   it('exits 2 when given nothing to run', async () => {

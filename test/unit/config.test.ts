@@ -45,8 +45,11 @@ describe('config: the demo course', () => {
       'first-question',
       'trial-on-request',
       'staff-quoted-reply',
+      'buy-intent',
       'answer-questions',
       'answer-private-chat',
+      'paid-welcome',
+      'refunded',
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);

@@ -73,6 +73,7 @@ const ATTEMPTS: Record<string, string> = {
   stage: 'alice paid',
   tag: 'alice vip',
   homework: 'review H1 好',
+  refund: 'o_fake 10 test',
 };
 
 describe('staff commands: members are refused, by platform id', () => {
