@@ -3,7 +3,7 @@ import type { Db } from '../store/db.js';
 import { activeGroupsOf, findMembers, getMember, identitiesOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { dropPendingForGroup, pauseGroup, pausedGroups, resumeGroup } from '../store/pauses.js';
 import { getGrant, grantRole, revokeRole, type GrantableRole } from '../store/staff-roles.js';
-import { checkinsOnDay, dayStats, recentEventsOf, stageCounts } from '../store/stats.js';
+import { checkinsOnDay, dayStats, ordersPaidSince, recentEventsOf, stageCounts } from '../store/stats.js';
 import { checkinDaysOf, countCheckins } from '../store/checkins.js';
 import { streakOf, STREAK_LOOKBACK_DAYS } from './streak.js';
 import { activeWarnings, countModeration } from '../store/moderation.js';
@@ -173,6 +173,7 @@ const stats: CommandSpec = {
       `消息 ${s.messages}（${s.activeMembers} 人发言）`,
       ...(ctx.config.checkin ? [`打卡 ${checkinsOnDay(ctx.db, { day: localDate(ctx.now, tz), groupId: group })}`] : []),
       `提问：机器人回答 ${s.questions.answered} · 转给老师 ${s.questions.escalated} · 老师已答 ${s.questions.resolved}`,
+      ...(group ? [] : [ordersLine(ordersPaidSince(ctx.db, since))]),
       `机器人发出消息 ${s.botMessagesSent}`,
       `管理：警告 ${mod.warn ?? 0} · 移出 ${mod.remove ?? 0} · 申诉 ${mod.appeal ?? 0}`,
       `${group ? '群内成员' : '全部成员'}按阶段：${ctx.config.stageIds.map((id) => `${id} ${stages[id] ?? 0}`).join(' · ')}`,
@@ -183,6 +184,13 @@ const stats: CommandSpec = {
     return `stats for ${group ?? 'all groups'}`;
   },
 };
+
+/** `订单：已支付 3 笔，¥597.00` (orders belong to no group, so only in the all-groups figures). */
+function ordersLine(rows: { currency: string; n: number; sum: number }[]): string {
+  if (rows.length === 0) return '订单：今天没有支付';
+  const parts = rows.map((r) => (r.currency === 'XTR' ? `${r.n} 笔 ${r.sum} Stars` : `${r.n} 笔 ¥${(r.sum / 100).toFixed(2)}`));
+  return `订单：已支付 ${parts.join('，')}`;
+}
 
 /** `打卡：连续 5 天，共 12 次` from the check-in record. */
 function checkinLine(ctx: RunContext, memberId: string): string {

@@ -77,3 +77,12 @@ export function checkinsOnDay(db: Db, args: { day: string; groupId?: string }): 
       : stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin' AND group_id = ?").get(args.day, args.groupId)) as { n: number }
   ).n;
 }
+
+/** Orders paid since `since`, by currency: count and sum (fen for CNY, Stars for XTR). */
+export function ordersPaidSince(db: Db, since: number): { currency: string; n: number; sum: number }[] {
+  return stmt(db, 'SELECT currency, COUNT(*) AS n, COALESCE(SUM(paid_amount), 0) AS sum FROM orders WHERE paid_at >= ? GROUP BY currency ORDER BY currency').all(since) as {
+    currency: string;
+    n: number;
+    sum: number;
+  }[];
+}
