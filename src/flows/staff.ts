@@ -5,6 +5,7 @@ import { dropPendingForGroup, pauseGroup, pausedGroups, resumeGroup } from '../s
 import { getGrant, grantRole, revokeRole, type GrantableRole } from '../store/staff-roles.js';
 import { checkinsOnDay, dayStats, ordersPaidSince, recentEventsOf, stageCounts } from '../store/stats.js';
 import { checkinDaysOf, countCheckins } from '../store/checkins.js';
+import { latestOrderOf } from '../store/orders.js';
 import { streakOf, STREAK_LOOKBACK_DAYS } from './streak.js';
 import { activeWarnings, countModeration } from '../store/moderation.js';
 import { openAnnouncements } from '../store/announcements.js';
@@ -192,6 +193,15 @@ function ordersLine(rows: { currency: string; n: number; sum: number }[]): strin
   return `订单：已支付 ${parts.join('，')}`;
 }
 
+/** The member's latest order that got anywhere (paid or refunded), else the latest open one. */
+function orderLine(ctx: RunContext, memberId: string): string {
+  const o = latestOrderOf(ctx.db, memberId, ['paid', 'partially_refunded', 'refunded']) ?? latestOrderOf(ctx.db, memberId, ['created']);
+  if (!o) return '订单：无';
+  const money = (n: number) => (o.currency === 'XTR' ? `${n} Stars` : `¥${(n / 100).toFixed(2)}`);
+  const when = o.paid_at !== null ? `，支付于 ${fmtLocal(o.paid_at, ctx.config.course.timezone)}` : '';
+  return `订单：${o.id} ${o.product_id} ${o.state} ${money(o.paid_amount ?? o.amount)}${when}${o.refunded_amount ? `，已退 ${money(o.refunded_amount)}` : ''}`;
+}
+
 /** `打卡：连续 5 天，共 12 次` from the check-in record. */
 function checkinLine(ctx: RunContext, memberId: string): string {
   const tz = ctx.config.course.timezone;
@@ -224,6 +234,7 @@ const memberCommand: CommandSpec = {
       `阶段：${current.stage}（自 ${fmtLocal(current.stage_since, tz)}）；最近：${history.join('，') || '—'}`,
       `标签：${tagsOf(ctx.db, m.id).join(', ') || '无'}`,
       ...(ctx.config.checkin ? [checkinLine(ctx, m.id)] : []),
+      orderLine(ctx, m.id),
       `所在群：${groups.join('、') || '无'}`,
       `首次出现 ${fmtLocal(current.created_at, tz)} · 最近活动 ${fmtLocal(current.last_seen_at, tz)}`,
       `有效警告：${activeWarnings(ctx.db, m.id)}`,
