@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ChatAdapter, ChatEvent } from './bot/events.js';
 import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
+import { inviteLinkCreated } from './referral/invite-links.js';
 import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
 import { flows, registry } from './flows/index.js';
@@ -72,7 +73,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
       random: opts.random,
       onSent: (row) => this.emit('sent', row),
     });
-    this.platformActions = new PlatformActions({ db: opts.db, clock: opts.clock, adapters: new Map(opts.adapters.map((a) => [a.platform, a])), log: opts.log });
+    this.platformActions = new PlatformActions({
+      db: opts.db,
+      clock: opts.clock,
+      adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
+      log: opts.log,
+      onInviteLink: (action, url) => {
+        inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
+        if (opts.live) this.kick();
+      },
+    });
   }
 
   get currentConfig(): CourseConfig {

@@ -1,19 +1,28 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../schedule/clock.js';
 import type { Db } from '../store/db.js';
-import { claimPlatformAction, finishPlatformAction, pendingPlatformActions } from '../store/moderation.js';
+import { claimPlatformAction, finishPlatformAction, pendingPlatformActions, type PlatformAction } from '../store/moderation.js';
 import type { ChatAdapter } from './events.js';
 
 /**
  * Carries out what flows queued for a platform besides messages (remove a member, delete a
- * message), after the event's transaction committed. Each action is claimed before the call,
+ * message, create a member's personal invite link), after the event's transaction committed. Each action is claimed before the call,
  * so a crash never repeats it; a platform that cannot do it gets the action marked
  * `unsupported`, with a log line, instead of an error.
  */
 export class PlatformActions {
   private running: Promise<number> | undefined;
 
-  constructor(private readonly deps: { db: Db; clock: Clock; adapters: Map<string, ChatAdapter>; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      adapters: Map<string, ChatAdapter>;
+      log: Logger;
+      /** A per-member invite link exists: record it and tell the member (in one transaction). */
+      onInviteLink?: (action: PlatformAction, url: string) => void;
+    },
+  ) {}
 
   dispatch(): Promise<number> {
     this.running ??= this.run().finally(() => (this.running = undefined));
@@ -31,7 +40,9 @@ export class PlatformActions {
         const call =
           a.action === 'remove_member'
             ? adapter.removeMember && (() => adapter.removeMember!(a.chat_id, a.user_id))
-            : adapter.deleteMessage && a.message_id && (() => adapter.deleteMessage!(a.chat_id, a.message_id!));
+            : a.action === 'create_invite_link'
+              ? adapter.createInviteLink && (() => this.createInviteLink(adapter, a))
+              : adapter.deleteMessage && a.message_id && (() => adapter.deleteMessage!(a.chat_id, a.message_id!));
         if (!call) {
           finishPlatformAction(db, a.id, 'unsupported', clock.now(), `${platform} does not let the bot ${a.action.replace('_', ' ')}`);
           log.info(fields, `moderation: ${platform} cannot ${a.action.replace('_', ' ')}; recorded only`);
@@ -50,5 +61,11 @@ export class PlatformActions {
       }
     }
     return done;
+  }
+
+  private async createInviteLink(adapter: ChatAdapter, a: PlatformAction): Promise<void> {
+    const { name } = JSON.parse(a.detail ?? '{}') as { name?: string };
+    const link = await adapter.createInviteLink!(a.chat_id, { name: name ?? `member-${a.user_id}` });
+    this.deps.onInviteLink?.(a, link.url);
   }
 }

@@ -439,10 +439,11 @@ CREATE INDEX moderation_at ON moderation_log(at);
 CREATE TABLE platform_actions (
   id             INTEGER PRIMARY KEY,
   platform       TEXT NOT NULL,
-  action         TEXT NOT NULL CHECK (action IN ('remove_member', 'delete_message')),
+  action         TEXT NOT NULL CHECK (action IN ('remove_member', 'delete_message', 'create_invite_link')),
   chat_id        TEXT NOT NULL,
   user_id        TEXT NOT NULL,
   message_id     TEXT,
+  detail         TEXT,                          -- JSON, for create_invite_link: { name, memberId, groupId }
   moderation_id  INTEGER,
   status         TEXT NOT NULL CHECK (status IN ('pending', 'doing', 'done', 'failed', 'unsupported')),
   error          TEXT,

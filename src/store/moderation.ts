@@ -71,7 +71,7 @@ export function recentMessageTexts(db: Db, args: { memberId: string; since: numb
   return rows.map((r) => (JSON.parse(r.payload) as { text?: string }).text ?? '');
 }
 
-export type PlatformActionKind = 'remove_member' | 'delete_message';
+export type PlatformActionKind = 'remove_member' | 'delete_message' | 'create_invite_link';
 
 export interface PlatformAction {
   id: number;
@@ -81,6 +81,8 @@ export interface PlatformAction {
   user_id: string;
   message_id: string | null;
   moderation_id: number | null;
+  /** JSON set by the flow that queued it (create_invite_link: name, memberId, groupId) */
+  detail: string | null;
   status: 'pending' | 'doing' | 'done' | 'failed' | 'unsupported';
   error: string | null;
   created_at: number;
@@ -90,13 +92,18 @@ export interface PlatformAction {
 /** Queues something for the platform to do after the event's transaction commits. */
 export function queuePlatformAction(
   db: Db,
-  a: { platform: string; action: PlatformActionKind; chatId: string; userId: string; messageId: string | null; moderationId: number | null; now: number },
+  a: { platform: string; action: PlatformActionKind; chatId: string; userId: string; messageId: string | null; moderationId: number | null; now: number; detail?: unknown },
 ): number {
   const r = stmt(
     db,
-    "INSERT INTO platform_actions (platform, action, chat_id, user_id, message_id, moderation_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-  ).run(a.platform, a.action, a.chatId, a.userId, a.messageId, a.moderationId, a.now);
+    "INSERT INTO platform_actions (platform, action, chat_id, user_id, message_id, moderation_id, status, created_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+  ).run(a.platform, a.action, a.chatId, a.userId, a.messageId, a.moderationId, a.now, a.detail === undefined ? null : JSON.stringify(a.detail));
   return Number(r.lastInsertRowid);
+}
+
+/** Whether an action of this kind for this person is still waiting (do not queue it twice). */
+export function hasPendingPlatformAction(db: Db, a: { platform: string; action: PlatformActionKind; userId: string }): boolean {
+  return stmt(db, "SELECT 1 FROM platform_actions WHERE status IN ('pending', 'doing') AND platform = ? AND action = ? AND user_id = ? LIMIT 1").get(a.platform, a.action, a.userId) !== undefined;
 }
 
 export function pendingPlatformActions(db: Db, platform: string, limit = 50): PlatformAction[] {

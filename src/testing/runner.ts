@@ -135,6 +135,10 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
       return r ?? baseConfig.roleOf(platform, id);
     },
     groupOf: (platform, id) => (platform === 'telegram' ? telegram?.groupOfChat(id) : undefined) ?? baseConfig.groupOf(platform, id),
+    // On simulated Telegram every group has a chat id (made up when the config has none), as flows expect.
+    groups: telegram
+      ? Object.fromEntries(Object.entries(baseConfig.groups).map(([handle, g]) => [handle, { ...g, telegram: g.telegram ?? telegram.chatIdOf(handle) }]))
+      : baseConfig.groups,
   };
   const app = await createApp({
     config,

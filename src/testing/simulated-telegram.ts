@@ -57,6 +57,11 @@ export class SimulatedTelegram {
   }
 
   /** The group handle of a simulated chat id (for groups without a Telegram id in config). */
+  /** The chat id a configured group has here (its own `telegram:` id, or the made-up one). */
+  chatIdOf(handle: string): string | undefined {
+    return this.groupIds.get(handle);
+  }
+
   groupOfChat(chatId: string): string | undefined {
     for (const [handle, id] of this.groupIds) if (id === chatId && !this.config.groups[handle]!.telegram) return handle;
     return undefined;
