@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
+import { LESSON_PREFIX } from '../qa/service.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
 import { effectiveRole, staffChats } from './roles.js';
@@ -60,10 +61,14 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     };
     const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
     const top = candidates[0];
-    if (ctx.services.llm && top && top.confidence >= config.qa.llm.min_confidence) {
+    // With an LLM the lessons are material too: the best two passages that are relevant at all.
+    const lessons = ctx.services.llm ? ctx.services.qa.lessonCandidates(text, 2).filter((c) => c.confidence >= config.qa.llm.min_confidence) : [];
+    if (ctx.services.llm && ((top && top.confidence >= config.qa.llm.min_confidence) || lessons.length > 0)) {
       // The LLM call happens outside this transaction (src/qa/llm-worker.ts); a qa.finish job answers.
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate, candidates });
-      return ctx.note(`asked the LLM as ${questionCode(id)} with ${candidates.length} passages (best "${top.id}" at ${top.confidence.toFixed(2)})`);
+      const passages = [...candidates.filter((c) => c.confidence >= config.qa.llm.min_confidence), ...lessons];
+      const best = top ?? lessons[0]!;
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: passages });
+      return ctx.note(`asked the LLM as ${questionCode(id)} with ${passages.length} passages (best "${best.id}" at ${best.confidence.toFixed(2)})`);
     }
     if (top && top.confidence >= config.qa.threshold) {
       const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
@@ -141,7 +146,8 @@ const finishJob: JobHandler = {
       return `answered by the LLM from "${o.source}"`;
     }
     if (o.kind === 'error') {
-      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[])[0];
+      // Fall back to an FAQ entry only: a lesson passage is material, not an answer.
+      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[]).find((c) => !c.id.startsWith(LESSON_PREFIX));
       if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
     }
     const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
@@ -186,7 +192,7 @@ function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string 
   let answerText: string;
   if (body.startsWith('=')) {
     entryId = body.slice(1).trim();
-    const entry = ctx.services.qa.entry(entryId);
+    const entry = entryId.startsWith(LESSON_PREFIX) ? undefined : ctx.services.qa.entry(entryId);
     if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
     answerText = entry.answer;
     ctx.services.qa.addPhrasing(entryId, q.text);
