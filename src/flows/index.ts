@@ -10,6 +10,7 @@ import { checkinFlow } from './checkin.js';
 import { homeworkFlow } from './homework.js';
 import { referralFlow } from './referral.js';
 import { ordersFlow } from './orders.js';
+import { dashboardFlow } from './dashboard.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [
@@ -24,6 +25,7 @@ export const flows: Flow[] = [
   referralFlow,
   checkinFlow,
   homeworkFlow,
+  dashboardFlow,
 ];
 
 export interface Registry {
