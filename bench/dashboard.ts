@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { openStore, type Db } from '../src/store/db.js';
-import { setCost } from '../src/store/stats.js';
+import { setCost } from '../src/store/dashboard.js';
 import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
 import type { BenchResult } from './report.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { openStore } from '../store/db.js';
-import { listCosts, setCost } from '../store/stats.js';
+import { listCosts, setCost } from '../store/dashboard.js';
 import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
 import { dashboardTables, toText } from '../stats/tables.js';
 import { loadConfigOrReport } from './check.js';

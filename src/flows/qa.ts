@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
+import { effectiveRole, staffChats } from './roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
@@ -109,7 +110,7 @@ function escalate(ctx: RunContext, q: PendingQuestion): string {
   const code = questionCode(q.id);
   sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_escalated!, { question: q.text, code }));
   const toStaff = ctx.render(ctx.config.templates.qa_to_staff!, { question: q.text, code });
-  const staff = staffChats(ctx);
+  const staff = staffChats(ctx.db, ctx.config, ctx.trigger.platform);
   for (const chat of staff) ctx.send({ to: 'chat', chat, text: toStaff });
   return `escalated as ${code} to ${staff.length} staff chat(s)`;
 }
@@ -151,16 +152,6 @@ const finishJob: JobHandler = {
     return `${why}; ${escalate(ctx, pending)}`;
   },
 };
-
-/** Where escalated questions go: each instructor and assistant privately, or the staff group. */
-function staffChats(ctx: RunContext): { kind: 'group' | 'dm'; id: string }[] {
-  const { config, trigger } = ctx;
-  if (config.qa.escalate_to !== 'instructors') {
-    const id = config.groups[config.qa.escalate_to]?.[trigger.platform];
-    return id ? [{ kind: 'group', id }] : [];
-  }
-  return config.staff.filter((s) => s.role === 'instructor' || s.role === 'assistant').flatMap((s) => (s[trigger.platform] ? [{ kind: 'dm' as const, id: s[trigger.platform]! }] : []));
-}
 
 /**
  * `/answer Q12 <answer>` relays an instructor's answer to the student and teaches the knowledge
@@ -239,7 +230,7 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
   run(_arg, ctx) {
     const reply = parseQuotedReply(ctx.trigger.text);
     if (!reply) return ctx.note('not a quoted reply to a question');
-    const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+    const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
     if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
     try {
       ctx.note(relayStaffAnswer(ctx, reply.code, reply.body));

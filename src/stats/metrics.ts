@@ -1,6 +1,6 @@
 import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
-import * as q from '../store/stats.js';
+import * as q from '../store/dashboard.js';
 import { localDate, zoneOffsetMs } from '../util/localtime.js';
 
 /**

@@ -15,7 +15,10 @@ import { parseScenario, type Scenario, type Step, type Target } from './scenario
 import { SimulatedTelegram } from './simulated-telegram.js';
 
 /** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
-type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'>;
+type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'> & {
+  /** Members the bot removed (moderation), where the simulated platform supports it. */
+  removed?: { roomId: string; userId: string }[];
+};
 
 /** Virtual time the bot gets after each step to finish replying (outbox pacing). */
 const SETTLE_MS = 5 * 60_000;
@@ -167,6 +170,9 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
 
 class ScenarioRun {
   private cursors = new Map<string, number>();
+  /** Leaves the bot has handled, `room|user`, and how many of the simulator's removals were settled. */
+  private leaves = new Map<string, number>();
+  private removalsSettled = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -175,7 +181,31 @@ class ScenarioRun {
     private readonly clock: VirtualClock,
     private readonly sim: SimPlatform,
     private readonly telegram: SimulatedTelegram | undefined,
-  ) {}
+  ) {
+    app.kernel.on('handled', (e) => {
+      if (e.type === 'member.left') this.leaves.set(`${e.group.id}|${e.user.id}`, (this.leaves.get(`${e.group.id}|${e.user.id}`) ?? 0) + 1);
+    });
+  }
+
+  /**
+   * A member the bot removed (moderation) leaves the room as WeChat reports it, a moment later:
+   * wait until the bot has handled that leave too, so the next step sees its effects.
+   */
+  private async settleRemovals(): Promise<void> {
+    const removed = this.sim.removed ?? [];
+    if (this.removalsSettled >= removed.length) return;
+    const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+    for (; this.removalsSettled < removed.length; this.removalsSettled++) {
+      const r = removed[this.removalsSettled]!;
+      const key = `${r.roomId}|${r.userId}`;
+      while ((this.leaves.get(key) ?? 0) === 0) {
+        if (Date.now() > deadline) throw new Error(`the platform did not report ${r.userId} leaving ${r.roomId} after the bot removed them`);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      this.leaves.set(key, this.leaves.get(key)! - 1);
+    }
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+  }
 
   private get platform() {
     return this.scenario.platform;
@@ -212,6 +242,7 @@ class ScenarioRun {
     action();
     const r = await handled;
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    await this.settleRemovals();
     return r;
   }
 
@@ -243,6 +274,7 @@ class ScenarioRun {
       }
       case 'wait':
         await this.app.kernel.runUntil(this.clock.now() + step.ms);
+        await this.settleRemovals();
         return undefined;
       case 'pay':
       case 'refund':

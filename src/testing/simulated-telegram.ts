@@ -14,6 +14,8 @@ type Person = ReturnType<FakeBotApi['person']>;
  */
 export class SimulatedTelegram {
   readonly sent: SimSent[] = [];
+  /** Members the bot removed from a group (moderation), in order. */
+  readonly removed: { roomId: string; userId: string; at: number }[] = [];
   private people = new Map<string, Person>();
   private members = new Set<string>();
   private handles = new Map<string, string>();
@@ -34,6 +36,12 @@ export class SimulatedTelegram {
 
   static async start(config: CourseConfig, now: () => number): Promise<SimulatedTelegram> {
     const sim = new SimulatedTelegram(await FakeBotApi.start(), config, now);
+    // A ban removes the member, and Telegram reports it as a chat_member update, as for a leave.
+    sim.api.onBan = (chatId, userId) => {
+      if (!sim.members.delete(`${chatId}:${userId}`)) return;
+      sim.removed.push({ roomId: chatId, userId, at: now() });
+      sim.api.memberChange({ chat: sim.chat(chatId), user: sim.person(userId), joined: false });
+    };
     sim.api.onSend = (chatId, text) => sim.sent.push({ seq: sim.sent.length + 1, chatKind: chatId.startsWith('-') ? 'group' : 'dm', chatId, text, at: now() });
     return sim;
   }

@@ -7,7 +7,7 @@ import type { App } from '../app.js';
 import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
 import { closeSession, openSession, redeemLoginToken, sessionValid, SESSION_TTL_MS } from '../stats/login.js';
 import { dashboardTables, toCsv } from '../stats/tables.js';
-import { setCost } from '../store/stats.js';
+import { setCost } from '../store/dashboard.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
 
 const COOKIE = 'kequn_dash';

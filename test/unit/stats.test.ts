@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../../src/store/db.js';
-import { setCost } from '../../src/store/stats.js';
+import { setCost } from '../../src/store/dashboard.js';
 import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/stats/metrics.js';
 import { dashboardTables, toCsv } from '../../src/stats/tables.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
