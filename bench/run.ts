@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark in bench/, one table. */
 import { writeFileSync } from 'node:fs';
+import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
@@ -9,7 +10,7 @@ import { benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments())];
+const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...benchDashboard()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

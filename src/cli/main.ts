@@ -13,6 +13,9 @@ Usage:
   kequn referrals list [--config DIR]        referral rewards per referrer
   kequn orders [--config DIR] [--state S] [--limit N]
                                              orders by state (docs/payments.md)
+  kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
+                                             funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
+  kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
@@ -20,7 +23,7 @@ Usage:
 Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
-WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md).`;
+WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -40,6 +43,9 @@ export async function main(argv: string[]): Promise<number> {
         'mark-paid': { type: 'boolean' },
         bank: { type: 'string' },
         queries: { type: 'string' },
+        group: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -94,6 +100,11 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runOrders } = await import('./orders.js');
         return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
+      }
+      case 'stats': {
+        const a = parsed();
+        const { runStats } = await import('./stats.js');
+        return runStats({ configDir: a.values.config ?? 'config', args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
       }
       case 'eval-qa': {
         const a = parsed();

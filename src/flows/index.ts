@@ -13,6 +13,7 @@ import { ordersFlow } from './orders.js';
 import { staffFlow } from './staff.js';
 import { announceFlow } from './announce.js';
 import { moderationFlow } from './moderation.js';
+import { dashboardFlow } from './dashboard.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [
@@ -30,6 +31,7 @@ export const flows: Flow[] = [
   staffFlow,
   announceFlow,
   moderationFlow,
+  dashboardFlow,
 ];
 
 export interface Registry {

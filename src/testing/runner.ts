@@ -123,8 +123,11 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-/** Runs one scenario through the real pipeline on the simulated WeChat. */
-export async function runScenario(scenario: Scenario, baseConfig: CourseConfig): Promise<Outcome> {
+/**
+ * Runs one scenario through the real pipeline on the simulated WeChat. `dbPath` keeps the store
+ * in a file (default: in memory), e.g. to look at its figures afterwards.
+ */
+export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, opts: { dbPath?: string } = {}): Promise<Outcome> {
   const clock = new VirtualClock(scenario.start ?? Date.now());
   const telegram = scenario.platform === 'telegram' ? await SimulatedTelegram.start(baseConfig, () => clock.now()) : undefined;
   // Roles given in the scenario's users apply by platform id, like roles in the config.
@@ -145,7 +148,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
     clock,
     log: silentLogger,
     live: false,
-    dbPath: ':memory:',
+    dbPath: opts.dbPath ?? ':memory:',
     random: seededRandom(42),
     ...(telegram ? { wechat: { kind: 'off' as const }, telegram: telegram.mode } : {}),
   });
