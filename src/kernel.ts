@@ -3,6 +3,8 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { ChatAdapter, ChatEvent } from './bot/events.js';
 import { Outbox } from './bot/outbox.js';
+import { PlatformActions } from './bot/platform-actions.js';
+import { inviteLinkCreated } from './referral/invite-links.js';
 import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
 import { flows, registry } from './flows/index.js';
@@ -46,6 +48,8 @@ export interface KernelEvents {
 export class Kernel extends EventEmitter<KernelEvents> {
   readonly engine: Engine;
   readonly outbox: Outbox;
+  /** Removals and deletions queued by moderation, carried out after their event commits. */
+  readonly platformActions: PlatformActions;
   private config: CourseConfig;
   private services: Services;
   private llmWorker: LlmWorker | undefined;
@@ -68,6 +72,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log: opts.log,
       random: opts.random,
       onSent: (row) => this.emit('sent', row),
+    });
+    this.platformActions = new PlatformActions({
+      db: opts.db,
+      clock: opts.clock,
+      adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
+      log: opts.log,
+      onInviteLink: (action, url) => {
+        inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
+        if (opts.live) this.kick();
+      },
     });
   }
 
@@ -210,6 +224,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   /** Dispatches now, then sleeps until the next message may go out (live mode). */
   private kick(): void {
     if (this.stopped) return;
+    void this.platformActions.dispatch().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'platform actions failed'));
     void this.outbox
       .dispatch()
       .catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'outbox dispatch failed'))
@@ -236,6 +251,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       const ran = this.engine.runDueJobs(clock.now());
       const sent = await this.outbox.dispatch();
       if (asked > 0) continue;
+      await this.platformActions.dispatch();
       const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt()].filter((t): t is number => t !== undefined);
       if (candidates.length === 0) break;
       const next = Math.min(...candidates);

@@ -84,6 +84,13 @@ export interface ChatAdapter {
   send(message: OutgoingMessage): Promise<void>;
   /** False while logged out or disconnected: the outbox holds messages until it is true. */
   isReady(): boolean;
+  /**
+   * Removes a member from a group, where the platform lets the bot (WeChat: the bot owns or
+   * administers the room). Absent: the platform cannot; moderation records that instead.
+   */
+  removeMember?(groupChatId: string, userId: string): Promise<void>;
+  /** Deletes a member's message in a group, where the platform lets the bot (not WeChat). */
+  deleteMessage?(groupChatId: string, messageId: string): Promise<void>;
   /** Telegram only: sends a Stars invoice (see src/orders/contracts.ts). */
   sendInvoice?(invoice: import('../orders/contracts.js').StarsInvoice): Promise<void>;
   /**

@@ -55,6 +55,8 @@ export class SimulatedWeChat {
   readonly activity: SimActivity[] = [];
   private activitySeq = 0;
   private activityListeners = new Set<(a: SimActivity) => void>();
+  /** Members the bot removed from a room (moderation), in order. */
+  readonly removed: { roomId: string; userId: string; at: number }[] = [];
 
   constructor(
     private readonly opts: { botName: string; now: () => number },
@@ -76,6 +78,15 @@ export class SimulatedWeChat {
       for (const l of this.listeners) l(s);
       this.record({ kind: 'bot', chatKind: s.chatKind, chatId: s.chatId, userId: null, text: s.text });
     });
+    // The mock puppet's roomDel does nothing: here the bot, as room owner, really removes the
+    // member, and the room reports it as a leave, as WeChat does.
+    this.puppet.roomDel = async (roomId: string, contactId: string) => {
+      const room = this.mocker.RoomMock.load(roomId);
+      if (!room.payload.memberIdList.includes(contactId)) throw new Error(`${contactId} is not in ${roomId}`);
+      this.removed.push({ roomId, userId: contactId, at: this.opts.now() });
+      this.record({ kind: 'left', chatKind: 'group', chatId: roomId, userId: contactId, text: 'removed by the bot' });
+      room.remove(this.mocker.ContactMock.load(contactId)).by(this.botContact);
+    };
     // Log the bot in as soon as its puppet starts (in-process or behind a PuppetServer).
     this.puppet.on('start', () => {
       setImmediate(() => this.mocker.login(this.botContact));

@@ -393,6 +393,15 @@ export class TelegramAdapter implements ChatAdapter {
     return { url: link.invite_link, name: link.name, creatorId: String(link.creator.id) };
   }
 
+  /**
+   * Removes a member (moderation): a ban followed by an unban, so they are out of the group but
+   * may come back through an invite later. Needs the bot to be an admin with "ban users".
+   */
+  async removeMember(groupChatId: string, userId: string): Promise<void> {
+    await this.call(groupChatId, () => this.bot.api.banChatMember(apiChatId(groupChatId), Number(userId)));
+    await this.call(groupChatId, () => this.bot.api.unbanChatMember(apiChatId(groupChatId), Number(userId), { only_if_banned: true }));
+  }
+
   /** One Bot API call to a chat, with Telegram's errors turned into what the outbox understands. */
   private async call<T>(chatId: string, fn: () => Promise<T>): Promise<T> {
     try {

@@ -117,6 +117,15 @@ export class WechatyAdapter implements ChatAdapter {
     }
   }
 
+  /** Works only where the bot account owns or administers the room; the puppet throws otherwise. */
+  async removeMember(groupChatId: string, userId: string): Promise<void> {
+    const room = await this.bot.Room.find({ id: groupChatId });
+    if (!room) throw new Error(`wechat: room ${groupChatId} not found (is the bot still in it?)`);
+    const contact = await this.bot.Contact.find({ id: userId });
+    if (!contact) throw new Error(`wechat: contact ${userId} not found`);
+    await room.remove(contact);
+  }
+
   async stop(): Promise<void> {
     this.loggedIn = false;
     await this.bot.stop();

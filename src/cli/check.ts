@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { openStore, type Db } from '../store/db.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig, type CourseConfig } from '../config/load.js';
 
@@ -10,6 +12,25 @@ export function loadConfigOrReport(configDir: string, write: (line: string) => v
     write(`configuration ${configDir} has ${e.problems.length} problem(s):`);
     for (const p of e.problems) write(`  ${formatProblem(p)}`);
     return undefined;
+  }
+}
+
+/**
+ * Loads the course and opens its store for a command that reads it; reports why not and returns
+ * the exit code when it cannot (2: bad configuration, 1: no data yet).
+ */
+export function withCourseStore(configDir: string, write: (line: string) => void, run: (config: CourseConfig, db: Db) => number): number {
+  const config = loadConfigOrReport(configDir, write);
+  if (!config) return 2;
+  if (!existsSync(config.dataPath)) {
+    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
+    return 1;
+  }
+  const db = openStore(config.dataPath);
+  try {
+    return run(config, db);
+  } finally {
+    db.close();
   }
 }
 

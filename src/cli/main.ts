@@ -17,6 +17,9 @@ Usage:
   kequn restore FILE [--config DIR]         replace the store with a backup (stop kequn first)
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
+  kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
+                                             funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
+  kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
   kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
@@ -24,7 +27,7 @@ Usage:
 Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
-WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md).`;
+WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
         'mark-paid': { type: 'boolean' },
         bank: { type: 'string' },
         queries: { type: 'string' },
+        group: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -114,6 +120,11 @@ export async function main(argv: string[]): Promise<number> {
         const a = parsed();
         const { runMember } = await import('./member.js');
         return runMember({ configDir: a.values.config ?? 'config', action: a.positionals[0] ?? '', query: a.positionals.length === 2 ? a.positionals[1] : undefined, write });
+      }
+      case 'stats': {
+        const a = parsed();
+        const { runStats } = await import('./stats.js');
+        return runStats({ configDir: a.values.config ?? 'config', args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import { formatAmount } from '../orders/catalog.js';
-import { openStore } from '../store/db.js';
 import { getMember } from '../store/members.js';
 import { listOrders, orderCounts, type OrderState } from '../store/orders.js';
 import { localParts } from '../util/localtime.js';
-import { loadConfigOrReport } from './check.js';
+import { withCourseStore } from './check.js';
 
 const STATES: OrderState[] = ['created', 'paid', 'partially_refunded', 'refunded', 'expired', 'closed'];
 
@@ -15,14 +13,7 @@ export function runOrders(opts: { configDir: string; state?: string; limit: numb
     write(`--state must be one of ${STATES.join(', ')}`);
     return 2;
   }
-  const config = loadConfigOrReport(opts.configDir, write);
-  if (!config) return 2;
-  if (!existsSync(config.dataPath)) {
-    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
-    return 1;
-  }
-  const db = openStore(config.dataPath);
-  try {
+  return withCourseStore(opts.configDir, write, (config, db) => {
     const counts = orderCounts(db);
     write(STATES.map((s) => `${s} ${counts[s] ?? 0}`).join(' · '));
     const tz = config.course.timezone;
@@ -38,7 +29,5 @@ export function runOrders(opts: { configDir: string; state?: string; limit: numb
       write(`${o.id}  ${when(o.created_at)}  ${o.state.padEnd(18)} ${o.product_id}  ${formatAmount(o.amount, o.currency)}${o.code ? ` (${o.code})` : ''}  ${who}${paid}${refunded}`);
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { inTransaction, openStore } from '../store/db.js';
+import { inTransaction } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
 import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../store/referrals.js';
 import { yuan } from '../referral/rewards.js';
 import { localParts } from '../util/localtime.js';
-import { loadConfigOrReport } from './check.js';
+import { withCourseStore } from './check.js';
 
 export const CSV_COLUMNS = [
   'entry_id',
@@ -48,14 +47,7 @@ export function runReferrals(opts: { configDir: string; action: string; csv: boo
     write('kequn referrals export writes CSV: add --csv');
     return 2;
   }
-  const config = loadConfigOrReport(opts.configDir, write);
-  if (!config) return 2;
-  if (!existsSync(config.dataPath)) {
-    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
-    return 1;
-  }
-  const db = openStore(config.dataPath);
-  try {
+  return withCourseStore(opts.configDir, write, (config, db) => {
     const name = (id: string | null) => (id ? (getMember(db, id)?.display_name ?? '') : '');
     if (opts.action === 'list') {
       const summary = ledgerSummary(db);
@@ -85,7 +77,5 @@ export function runReferrals(opts: { configDir: string; action: string; csv: boo
       if (opts.markPaid) markPaidOut(db, rows.map((r) => r.id), Date.now());
       return 0;
     });
-  } finally {
-    db.close();
-  }
+  });
 }

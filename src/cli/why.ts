@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { openStore } from '../store/db.js';
 import { findMembers, identitiesOf, stageHistory, tagsOf } from '../store/members.js';
 import { recentTraces } from '../store/traces.js';
 import { localParts } from '../util/localtime.js';
-import { loadConfigOrReport } from './check.js';
+import { withCourseStore } from './check.js';
 
 /**
  * `kequn why <member>`: the recent rule trace for a member — for each event, which rules
@@ -11,14 +9,7 @@ import { loadConfigOrReport } from './check.js';
  */
 export function runWhy(opts: { configDir: string; query: string; limit: number; write: (line: string) => void }): number {
   const { write } = opts;
-  const config = loadConfigOrReport(opts.configDir, write);
-  if (!config) return 2;
-  if (!existsSync(config.dataPath)) {
-    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
-    return 1;
-  }
-  const db = openStore(config.dataPath);
-  try {
+  return withCourseStore(opts.configDir, write, (config, db) => {
     const members = findMembers(db, opts.query);
     if (members.length === 0) {
       write(`no member matches "${opts.query}" (give a member id, a WeChat id or a display name)`);
@@ -60,7 +51,5 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
       for (const a of detail.actions) write(`      → ${a}`);
     }
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -61,6 +61,8 @@ export const TEMPLATE_VARS = [
   'amount',
   'paid_group',
   'refund',
+  'warnings',
+  'limit',
 ] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
@@ -94,6 +96,8 @@ export interface CourseConfig {
   checkin: CheckinConfig | null;
   /** Homework, when kequn.yaml has a `homework:` section. */
   homework: HomeworkConfig | null;
+  announce: MainConfig['announce'];
+  moderation: MainConfig['moderation'];
   /** FAQ entries from faq.yaml (empty when the file does not exist). */
   faq: { id: string; question: string; alternates: string[]; answer: string }[];
   templates: Record<string, string>;
@@ -230,6 +234,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     qa: main.qa,
     checkin,
     homework,
+    announce: main.announce,
+    moderation: main.moderation,
     faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,

@@ -159,6 +159,10 @@ export const mainSchema = z.strictObject({
       dry_run: z.boolean().optional(),
       /** How the bot recognises a question in this group (overrides qa.detect). */
       qa_detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).optional(),
+      /** Staff commands typed in this group are accepted (default: only in groups of kind staff). */
+      commands: z.boolean().optional(),
+      /** Ads and spam in this group are warned and removed (settings: the moderation section). */
+      moderation: z.boolean().optional(),
     }),
   ),
   staff: z
@@ -266,6 +270,32 @@ export const mainSchema = z.strictObject({
       repeat_cooldown: 10 * 60_000,
       llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
     }),
+  announce: z
+    .strictObject({
+      /** A preview not confirmed within this time is void. */
+      confirm_within: duration.default(10 * 60_000),
+      /** While an announcement is going out, the author hears how far it got this often. */
+      progress_every: duration.default(60_000),
+    })
+    .default({ confirm_within: 10 * 60_000, progress_every: 60_000 }),
+  moderation: z
+    .strictObject({
+      /** Links to these domains (and their subdomains) are fine; any other link is an ad. */
+      allowed_domains: z.array(z.string().min(1)).default([]),
+      /** Words or phrases that mark a message as an ad (case-insensitive). */
+      keywords: z.array(z.string().min(1)).default([]),
+      /** WeChat ids and QQ numbers posted as contact details ("加微信 abc123") are ads. */
+      contact_ids: z.boolean().default(true),
+      /** The same text this many times within `within` is spam (texts of 6+ characters). */
+      repeat: z.strictObject({ count: z.number().int().min(2).default(3), within: duration.default(10 * 60_000) }).default({ count: 3, within: 10 * 60_000 }),
+      /** This many messages in one group within `within` is flooding. */
+      flood: z.strictObject({ count: z.number().int().min(2).default(8), within: duration.default(60_000) }).default({ count: 8, within: 60_000 }),
+      /** Warnings before removal: the offence after the last warning removes the member. */
+      warnings: z.number().int().min(0).default(2),
+      /** Ask the platform to delete the offending message where it allows the bot to. */
+      delete: z.boolean().default(true),
+    })
+    .default({ allowed_domains: [], keywords: [], contact_ids: true, repeat: { count: 3, within: 10 * 60_000 }, flood: { count: 8, within: 60_000 }, warnings: 2, delete: true }),
 });
 
 export type MainConfig = z.output<typeof mainSchema>;

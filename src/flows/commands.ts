@@ -1,6 +1,7 @@
 import { identitiesOf } from '../store/members.js';
 import type { CommandSpec, Flow } from './types.js';
 import type { Registry } from './index.js';
+import { effectiveRole } from './roles.js';
 
 /**
  * Commands about commands: `/help` lists what the sender may use, `/whoami` shows how the bot
@@ -13,7 +14,7 @@ export function commandsFlow(registry: () => Registry): Flow {
     usage: '/help',
     description: '列出你可以使用的命令',
     run(_args, ctx) {
-      const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+      const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
       const mine = [...registry().commands.values()].filter((c) => c.roles.includes(role));
       ctx.send({ to: 'dm', text: ['你可以使用的命令：', ...mine.map((c) => `${c.usage} — ${c.description}`)].join('\n') });
       return `listed ${mine.length} commands for ${role}`;
@@ -25,7 +26,7 @@ export function commandsFlow(registry: () => Registry): Flow {
     usage: '/whoami',
     description: '看看机器人怎么认识你（角色、编号、阶段）',
     run(_args, ctx) {
-      const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+      const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
       const ids = identitiesOf(ctx.db, ctx.member.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ');
       ctx.send({ to: 'dm', text: `${ctx.member.display_name}\n角色：${role}\n成员编号：${ctx.member.id}\n平台账号：${ids}\n阶段：${ctx.member.stage}` });
       return `whoami: ${role}`;

@@ -16,6 +16,7 @@ import type { Registry } from './index.js';
 import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
 import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
+import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
 type FollowUps = Map<Trigger['type'], Record<string, string>>;
@@ -122,7 +123,12 @@ export class Engine {
         inviterMemberId,
       };
       const c = trigger.command ? this.runCommand(config, trigger, member, now) : { fired: [], messages: 0 };
-      const r = this.runRules(config, trigger, member, now, undefined);
+      // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
+      const paused = trigger.group !== null && groupDelivery(db, config, trigger.group).paused;
+      if (paused) {
+        recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'group:paused', matched: true, detail: { trigger: trigger.type, conditions: [], actions: [`bot paused in ${trigger.group}: no rules run`] }, at: now });
+      }
+      const r = paused ? { fired: [], messages: 0 } : this.runRules(config, trigger, member, now, undefined);
       return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired], messages: c.messages + r.messages };
     });
   }
@@ -284,7 +290,12 @@ export class Engine {
       note: (text) => notes.push(text),
       plan: (j) => planStandingJob(db, j, now),
       send: (m) => {
-        const dryRun = config.dryRun || (m.groupId ? config.groups[m.groupId]?.dry_run === true : false);
+        const { paused, dryRun } = groupDelivery(db, config, m.groupId);
+        // A group where staff paused the bot hears nothing from scheduled work either (0: not queued).
+        if (paused && m.chat.kind === 'group') {
+          notes.push(`not sent: bot paused in ${m.groupId}`);
+          return 0;
+        }
         if (dryRun) log.info({ dryRun: true, chat: m.chat.id, job: job.kind, text: m.text }, 'dry run: message recorded, not sent');
         return enqueueMessage(db, {
           platform: m.platform,
@@ -326,16 +337,22 @@ export class Engine {
     const spec = registry.commands.get(trigger.command!.name);
     if (!spec) return { fired: [], messages: 0 };
     const ruleId = `command:/${spec.name}`;
-    const role = config.roleOf(trigger.platform, trigger.userPlatformId);
-    const allowed = spec.roles.includes(role);
+    const role = effectiveRole(db, config, trigger.platform, trigger.userPlatformId);
+    // Staff commands typed in a group run only where the group accepts them.
+    const placeOk = trigger.group === null || spec.roles.includes('member') || groupAcceptsCommands(config, trigger.group);
+    const allowed = spec.roles.includes(role) && placeOk;
     const notes: string[] = [];
     let messages = 0;
     const followUps: FollowUps = new Map();
     const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps);
-    if (!allowed) {
+    if (!spec.roles.includes(role)) {
       log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
       ctx.send({ to: 'dm', text: `你没有权限使用 /${spec.name}。` });
       notes.push(`refused: role ${role}`);
+    } else if (!placeOk) {
+      log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, group: trigger.group }, 'command refused: not accepted in this group');
+      ctx.send({ to: 'dm', text: `这个群不接受 /${spec.name}，请私信我发送。` });
+      notes.push(`refused: group ${trigger.group} does not accept staff commands`);
     } else {
       // Savepoint: a command that fails half-way leaves nothing behind, the event is still logged.
       try {
@@ -353,7 +370,14 @@ export class Engine {
       memberId: member.id,
       ruleId,
       matched: allowed,
-      detail: { trigger: 'command', conditions: [{ condition: `role in [${spec.roles.join(', ')}]`, actual: role, ok: allowed }], actions: notes },
+      detail: {
+        trigger: 'command',
+        conditions: [
+          { condition: `role in [${spec.roles.join(', ')}]`, actual: role, ok: spec.roles.includes(role) },
+          ...(placeOk ? [] : [{ condition: 'group accepts staff commands', actual: trigger.group, ok: false }]),
+        ],
+        actions: notes,
+      },
       at: now,
     });
     const f = this.runFollowUps(config, trigger, member, now, followUps);
@@ -447,7 +471,6 @@ export class Engine {
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
-    const dryRun = config.dryRun || (trigger.group ? config.groups[trigger.group]!.dry_run === true : false);
     return {
       db,
       config,
@@ -475,6 +498,12 @@ export class Engine {
         const chat = args.to === 'chat' ? args.chat : args.to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
         const aboutMember = args.to !== 'chat' || (chat.kind === 'dm' && chat.id === trigger.userPlatformId);
         const groupId = chat.kind !== 'group' ? null : args.to === 'chat' ? (config.groupOf(trigger.platform, chat.id) ?? null) : trigger.group;
+        // Private messages follow the dry-run setting of the group the event came from.
+        const { paused, dryRun } = groupDelivery(db, config, groupId ?? trigger.group);
+        if (paused && groupId !== null) {
+          notes.push(`not sent: bot paused in ${groupId}`);
+          return;
+        }
         enqueueMessage(db, {
           platform: trigger.platform,
           chatKind: chat.kind,

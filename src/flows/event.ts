@@ -2,6 +2,7 @@ import { localParts } from '../util/localtime.js';
 import { activeGroupsOf } from '../store/members.js';
 import { lastFired } from '../store/traces.js';
 import type { Flow } from './types.js';
+import { effectiveRole } from './roles.js';
 
 /**
  * Facts about the event itself and the member's place in the course: what happened, where,
@@ -27,8 +28,8 @@ export const eventFlow: Flow = {
     {
       name: 'role',
       type: 'string',
-      description: 'owner, instructor, assistant or member, by platform id from config',
-      get: (c) => c.config.roleOf(c.trigger.platform, c.trigger.userPlatformId),
+      description: 'owner, instructor, assistant or member, by platform id (config staff, then roles granted by /grant)',
+      get: (c) => effectiveRole(c.db, c.config, c.trigger.platform, c.trigger.userPlatformId),
     },
     { name: 'is_new_member', type: 'boolean', description: 'first time the bot sees this person', get: (c) => c.trigger.isNewMember },
     { name: 'invited', type: 'boolean', description: 'the platform says who invited the member', get: (c) => c.trigger.inviterMemberId !== null },

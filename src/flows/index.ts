@@ -10,6 +10,10 @@ import { checkinFlow } from './checkin.js';
 import { homeworkFlow } from './homework.js';
 import { referralFlow } from './referral.js';
 import { ordersFlow } from './orders.js';
+import { staffFlow } from './staff.js';
+import { announceFlow } from './announce.js';
+import { moderationFlow } from './moderation.js';
+import { dashboardFlow } from './dashboard.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [
@@ -24,6 +28,10 @@ export const flows: Flow[] = [
   referralFlow,
   checkinFlow,
   homeworkFlow,
+  staffFlow,
+  announceFlow,
+  moderationFlow,
+  dashboardFlow,
 ];
 
 export interface Registry {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
+import { LESSON_PREFIX } from '../qa/service.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
+import { effectiveRole, staffChats } from './roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
@@ -59,10 +61,14 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     };
     const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
     const top = candidates[0];
-    if (ctx.services.llm && top && top.confidence >= config.qa.llm.min_confidence) {
+    // With an LLM the lessons are material too: the best two passages that are relevant at all.
+    const lessons = ctx.services.llm ? ctx.services.qa.lessonCandidates(text, 2).filter((c) => c.confidence >= config.qa.llm.min_confidence) : [];
+    if (ctx.services.llm && ((top && top.confidence >= config.qa.llm.min_confidence) || lessons.length > 0)) {
       // The LLM call happens outside this transaction (src/qa/llm-worker.ts); a qa.finish job answers.
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate, candidates });
-      return ctx.note(`asked the LLM as ${questionCode(id)} with ${candidates.length} passages (best "${top.id}" at ${top.confidence.toFixed(2)})`);
+      const passages = [...candidates.filter((c) => c.confidence >= config.qa.llm.min_confidence), ...lessons];
+      const best = top ?? lessons[0]!;
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: passages });
+      return ctx.note(`asked the LLM as ${questionCode(id)} with ${passages.length} passages (best "${best.id}" at ${best.confidence.toFixed(2)})`);
     }
     if (top && top.confidence >= config.qa.threshold) {
       const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
@@ -109,7 +115,7 @@ function escalate(ctx: RunContext, q: PendingQuestion): string {
   const code = questionCode(q.id);
   sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_escalated!, { question: q.text, code }));
   const toStaff = ctx.render(ctx.config.templates.qa_to_staff!, { question: q.text, code });
-  const staff = staffChats(ctx);
+  const staff = staffChats(ctx.db, ctx.config, ctx.trigger.platform);
   for (const chat of staff) ctx.send({ to: 'chat', chat, text: toStaff });
   return `escalated as ${code} to ${staff.length} staff chat(s)`;
 }
@@ -140,7 +146,8 @@ const finishJob: JobHandler = {
       return `answered by the LLM from "${o.source}"`;
     }
     if (o.kind === 'error') {
-      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[])[0];
+      // Fall back to an FAQ entry only: a lesson passage is material, not an answer.
+      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[]).find((c) => !c.id.startsWith(LESSON_PREFIX));
       if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
     }
     const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
@@ -151,16 +158,6 @@ const finishJob: JobHandler = {
     return `${why}; ${escalate(ctx, pending)}`;
   },
 };
-
-/** Where escalated questions go: each instructor and assistant privately, or the staff group. */
-function staffChats(ctx: RunContext): { kind: 'group' | 'dm'; id: string }[] {
-  const { config, trigger } = ctx;
-  if (config.qa.escalate_to !== 'instructors') {
-    const id = config.groups[config.qa.escalate_to]?.[trigger.platform];
-    return id ? [{ kind: 'group', id }] : [];
-  }
-  return config.staff.filter((s) => s.role === 'instructor' || s.role === 'assistant').flatMap((s) => (s[trigger.platform] ? [{ kind: 'dm' as const, id: s[trigger.platform]! }] : []));
-}
 
 /**
  * `/answer Q12 <answer>` relays an instructor's answer to the student and teaches the knowledge
@@ -195,7 +192,7 @@ function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string 
   let answerText: string;
   if (body.startsWith('=')) {
     entryId = body.slice(1).trim();
-    const entry = ctx.services.qa.entry(entryId);
+    const entry = entryId.startsWith(LESSON_PREFIX) ? undefined : ctx.services.qa.entry(entryId);
     if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
     answerText = entry.answer;
     ctx.services.qa.addPhrasing(entryId, q.text);
@@ -239,7 +236,7 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
   run(_arg, ctx) {
     const reply = parseQuotedReply(ctx.trigger.text);
     if (!reply) return ctx.note('not a quoted reply to a question');
-    const role = ctx.config.roleOf(ctx.trigger.platform, ctx.trigger.userPlatformId);
+    const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
     if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
     try {
       ctx.note(relayStaffAnswer(ctx, reply.code, reply.body));

@@ -20,6 +20,9 @@ import { REFERRAL_TEMPLATES } from '../config/lifecycle-check.js';
 import { ensureCode, findCodeInText, isWellFormed, normalizeCode } from '../referral/code.js';
 import { attribute, referrerOfCode, type Decision, type Evidence } from '../referral/attribution.js';
 import { describeReward, yuan } from '../referral/rewards.js';
+import type { InviteLinkDetail } from '../referral/invite-links.js';
+import { hasPendingPlatformAction, queuePlatformAction } from '../store/moderation.js';
+import type { CourseConfig } from '../config/load.js';
 import { findOneMember } from './member-arg.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from './types.js';
 
@@ -132,6 +135,13 @@ const redeemReferralCode: ActionSpec<z.infer<typeof noArg>> = {
   },
 };
 
+/** The course group newcomers are invited to on Telegram: the first trial group with a chat id, else any. */
+function inviteLinkGroup(config: CourseConfig): { handle: string; chatId: string } | undefined {
+  const withId = Object.entries(config.groups).filter(([, g]) => g.telegram);
+  const [handle, g] = withId.find(([, g]) => g.kind === 'trial') ?? withId.find(([, g]) => g.kind !== 'staff') ?? [];
+  return handle && g?.telegram ? { handle, chatId: g.telegram } : undefined;
+}
+
 /** `/mycode` and the "我的推荐码" rule: the code (issued now if the member qualifies), link and stats. */
 function sendMyCode(ctx: RunContext): string {
   const { db, config, trigger, now } = ctx;
@@ -147,6 +157,13 @@ function sendMyCode(ctx: RunContext): string {
   }
   const { code, issued } = ensureCode(db, { memberId: member.id, length: r.code_length, now });
   const links = inviteLinksOf(db, member.id).filter((l) => l.platform === trigger.platform);
+  // On Telegram a referrer also gets a personal invite link; the Bot API call happens after this
+  // transaction (a platform action), and the link follows in its own message.
+  const linkGroup = trigger.platform === 'telegram' && links.length === 0 ? inviteLinkGroup(config) : undefined;
+  if (linkGroup && !hasPendingPlatformAction(db, { platform: 'telegram', action: 'create_invite_link', userId: trigger.userPlatformId })) {
+    const detail: InviteLinkDetail = { name: `ref-${code.code}`, memberId: member.id, groupId: linkGroup.handle };
+    queuePlatformAction(db, { platform: 'telegram', action: 'create_invite_link', chatId: linkGroup.chatId, userId: trigger.userPlatformId, messageId: null, moderationId: null, now, detail });
+  }
   ctx.send({
     to: 'dm',
     text: ctx.render(config.templates.referral_mycode!, {

@@ -106,7 +106,7 @@ export interface SystemJobContext {
   /** When the job was due (the occurrence it stands for; later than now only never). */
   dueAt: number;
   services: Services;
-  /** Queues a message in the outbox, in the job's transaction; returns the outbox row id. */
+  /** Queues a message in the outbox, in the job's transaction; returns the outbox row id (0: not queued, the group is paused). */
   send(message: SystemMessage): number;
   /** Plans another member-less job (the next occurrence, the next batch of a fan-out). */
   plan(job: StandingJob): void;

@@ -10,16 +10,37 @@ export interface Answer {
   confidence: number;
 }
 
+/** Ids of lesson passages start with this; FAQ ids are handles and never contain a colon. */
+export const LESSON_PREFIX = 'lesson:';
+
+/** Lesson Markdown cut into passages of about this many characters, at paragraph breaks. */
+const PASSAGE_CHARS = 400;
+
 /**
  * The knowledge base the bot answers from: the course FAQ from config plus what instructors
- * taught it (kept in the store, so it survives restarts and config reloads).
+ * taught it (kept in the store, so it survives restarts and config reloads). The lessons'
+ * Markdown is extra material: passages the LLM may answer from, never sent as an answer by
+ * themselves (a lesson excerpt is not an FAQ answer).
  */
 export class QaService {
   private readonly entries = new Map<string, { question: string; answer: string }>();
   private readonly index: QaIndex;
+  private readonly material: QaIndex;
 
-  private constructor(faq: CourseConfig['faq'], learned: { entry_id: string; question: string; answer: string | null }[]) {
+  private constructor(
+    faq: CourseConfig['faq'],
+    learned: { entry_id: string; question: string; answer: string | null }[],
+    lessons: CourseConfig['lessons'] = [],
+  ) {
     this.index = buildIndex([]);
+    this.material = buildIndex([]);
+    for (const l of lessons) {
+      lessonPassages(l.body).forEach((text, k) => {
+        const id = `${LESSON_PREFIX}${l.n}:${k + 1}`;
+        this.entries.set(id, { question: l.title, answer: text });
+        this.material.add({ id, question: l.title, answer: text });
+      });
+    }
     for (const e of faq) this.addEntry(e.id, e.question, e.answer, e.alternates);
     for (const l of learned) {
       if (l.answer !== null && !this.entries.has(l.entry_id)) this.addEntry(l.entry_id, l.question, l.answer, []);
@@ -28,7 +49,7 @@ export class QaService {
   }
 
   static build(config: CourseConfig, db: Db): QaService {
-    return new QaService(config.faq, learnedEntries(db));
+    return new QaService(config.faq, learnedEntries(db), config.lessons);
   }
 
   /** An empty knowledge base (courses without a FAQ, tests). */
@@ -36,8 +57,14 @@ export class QaService {
     return new QaService([], []);
   }
 
+  /** FAQ entries (configured and learned), lesson passages not counted. */
   get size(): number {
-    return this.entries.size;
+    return this.index.size;
+  }
+
+  /** The `k` lesson passages closest to a question (extra material for the LLM). */
+  lessonCandidates(question: string, k: number): { id: string; confidence: number }[] {
+    return this.material.search(question, k).map((h) => ({ id: h.id, confidence: h.confidence }));
   }
 
   /** The best entry for a question, with the retrieval's confidence in [0, 1]. */
@@ -69,4 +96,27 @@ export class QaService {
   addPhrasing(entryId: string, text: string): boolean {
     return this.index.addPhrasing(entryId, text);
   }
+}
+
+/** Paragraphs of a lesson, joined up to about PASSAGE_CHARS, Markdown headings kept as text. */
+export function lessonPassages(markdown: string): string[] {
+  const paragraphs = markdown
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/^#+\s*/gm, '').replace(/\s+/g, ' ').trim())
+    .filter((p) => p !== '');
+  const out: string[] = [];
+  let cur = '';
+  for (const p of paragraphs) {
+    if (cur && cur.length + p.length + 1 > PASSAGE_CHARS) {
+      out.push(cur);
+      cur = '';
+    }
+    cur = cur ? `${cur} ${p}` : p;
+    while (cur.length > PASSAGE_CHARS * 2) {
+      out.push(cur.slice(0, PASSAGE_CHARS));
+      cur = cur.slice(PASSAGE_CHARS);
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
 }

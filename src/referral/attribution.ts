@@ -1,6 +1,7 @@
 import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
+import { effectiveRole } from '../flows/roles.js';
 import {
   countCodeAttempts,
   findCode,
@@ -91,7 +92,7 @@ export function judge(db: Db, config: CourseConfig, args: { referredId: string; 
   const referred = getMember(db, referredId);
   if (!referrer || !referred) return verdict('unknown_code');
   // Staff add people to groups all day: their invitations are not referrals.
-  if (identitiesOf(db, referrerId).some((i) => config.roleOf(i.platform as 'wechat' | 'telegram', i.platform_id) !== 'member')) return verdict('referrer_is_staff');
+  if (identitiesOf(db, referrerId).some((i) => effectiveRole(db, config, i.platform as 'wechat' | 'telegram', i.platform_id) !== 'member')) return verdict('referrer_is_staff');
   if (r.blocked_stages.includes(referrer.stage)) return verdict('referrer_blocked');
   if (hasPaidOrder(db, referredId, args.paidExceptOrder) || everInStage(db, referredId, r.issue_at, args.paidExceptOrder !== undefined ? now : now + 1)) {
     return verdict('already_paid');

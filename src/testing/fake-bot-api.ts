@@ -23,6 +23,8 @@ export class FakeBotApi {
   webhook: { url: string; secret?: string } | undefined;
   /** Called for each message the bot sends (the simulated Telegram stamps it with its clock). */
   onSend: ((chatId: string, text: string) => void) | undefined;
+  /** Called when the bot bans (removes) a member from a chat. */
+  onBan: ((chatId: string, userId: string) => void) | undefined;
   private queue: Record<string, unknown>[] = [];
   private nextUpdateId = 1;
   private nextMessageId = 1;
@@ -258,6 +260,11 @@ export class FakeBotApi {
         return ok(true);
       case 'createChatInviteLink':
         return ok({ invite_link: `https://t.me/+fake${++this.linkSeq}`, creator: this.me, name: params.name, creates_join_request: false, is_primary: false, is_revoked: false });
+      case 'banChatMember':
+        this.onBan?.(chatId!, String(params.user_id));
+        return ok(true);
+      case 'unbanChatMember':
+        return ok(true);
       default:
         return reply(400, { ok: false, error_code: 400, description: `Bad Request: the fake Bot API does not implement ${method}` });
     }

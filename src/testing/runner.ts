@@ -15,7 +15,10 @@ import { parseScenario, type Scenario, type Step, type Target } from './scenario
 import { SimulatedTelegram } from './simulated-telegram.js';
 
 /** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
-type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'>;
+type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'> & {
+  /** Members the bot removed (moderation), where the simulated platform supports it. */
+  removed?: { roomId: string; userId: string }[];
+};
 
 /** Virtual time the bot gets after each step to finish replying (outbox pacing). */
 const SETTLE_MS = 5 * 60_000;
@@ -120,8 +123,11 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-/** Runs one scenario through the real pipeline on the simulated WeChat. */
-export async function runScenario(scenario: Scenario, baseConfig: CourseConfig): Promise<Outcome> {
+/**
+ * Runs one scenario through the real pipeline on the simulated WeChat. `dbPath` keeps the store
+ * in a file (default: in memory), e.g. to look at its figures afterwards.
+ */
+export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, opts: { dbPath?: string } = {}): Promise<Outcome> {
   const clock = new VirtualClock(scenario.start ?? Date.now());
   const telegram = scenario.platform === 'telegram' ? await SimulatedTelegram.start(baseConfig, () => clock.now()) : undefined;
   // Roles given in the scenario's users apply by platform id, like roles in the config.
@@ -132,13 +138,17 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
       return r ?? baseConfig.roleOf(platform, id);
     },
     groupOf: (platform, id) => (platform === 'telegram' ? telegram?.groupOfChat(id) : undefined) ?? baseConfig.groupOf(platform, id),
+    // On simulated Telegram every group has a chat id (made up when the config has none), as flows expect.
+    groups: telegram
+      ? Object.fromEntries(Object.entries(baseConfig.groups).map(([handle, g]) => [handle, { ...g, telegram: g.telegram ?? telegram.chatIdOf(handle) }]))
+      : baseConfig.groups,
   };
   const app = await createApp({
     config,
     clock,
     log: silentLogger,
     live: false,
-    dbPath: ':memory:',
+    dbPath: opts.dbPath ?? ':memory:',
     random: seededRandom(42),
     ...(telegram ? { wechat: { kind: 'off' as const }, telegram: telegram.mode } : {}),
   });
@@ -164,6 +174,9 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig):
 
 class ScenarioRun {
   private cursors = new Map<string, number>();
+  /** Leaves the bot has handled, `room|user`, and how many of the simulator's removals were settled. */
+  private leaves = new Map<string, number>();
+  private removalsSettled = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -172,7 +185,31 @@ class ScenarioRun {
     private readonly clock: VirtualClock,
     private readonly sim: SimPlatform,
     private readonly telegram: SimulatedTelegram | undefined,
-  ) {}
+  ) {
+    app.kernel.on('handled', (e) => {
+      if (e.type === 'member.left') this.leaves.set(`${e.group.id}|${e.user.id}`, (this.leaves.get(`${e.group.id}|${e.user.id}`) ?? 0) + 1);
+    });
+  }
+
+  /**
+   * A member the bot removed (moderation) leaves the room as WeChat reports it, a moment later:
+   * wait until the bot has handled that leave too, so the next step sees its effects.
+   */
+  private async settleRemovals(): Promise<void> {
+    const removed = this.sim.removed ?? [];
+    if (this.removalsSettled >= removed.length) return;
+    const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+    for (; this.removalsSettled < removed.length; this.removalsSettled++) {
+      const r = removed[this.removalsSettled]!;
+      const key = `${r.roomId}|${r.userId}`;
+      while ((this.leaves.get(key) ?? 0) === 0) {
+        if (Date.now() > deadline) throw new Error(`the platform did not report ${r.userId} leaving ${r.roomId} after the bot removed them`);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      this.leaves.set(key, this.leaves.get(key)! - 1);
+    }
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+  }
 
   private get platform() {
     return this.scenario.platform;
@@ -209,6 +246,7 @@ class ScenarioRun {
     action();
     const r = await handled;
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    await this.settleRemovals();
     return r;
   }
 
@@ -240,6 +278,7 @@ class ScenarioRun {
       }
       case 'wait':
         await this.app.kernel.runUntil(this.clock.now() + step.ms);
+        await this.settleRemovals();
         return undefined;
       case 'pay':
       case 'refund':

@@ -14,6 +14,8 @@ type Person = ReturnType<FakeBotApi['person']>;
  */
 export class SimulatedTelegram {
   readonly sent: SimSent[] = [];
+  /** Members the bot removed from a group (moderation), in order. */
+  readonly removed: { roomId: string; userId: string; at: number }[] = [];
   private people = new Map<string, Person>();
   private members = new Set<string>();
   private handles = new Map<string, string>();
@@ -34,6 +36,12 @@ export class SimulatedTelegram {
 
   static async start(config: CourseConfig, now: () => number): Promise<SimulatedTelegram> {
     const sim = new SimulatedTelegram(await FakeBotApi.start(), config, now);
+    // A ban removes the member, and Telegram reports it as a chat_member update, as for a leave.
+    sim.api.onBan = (chatId, userId) => {
+      if (!sim.members.delete(`${chatId}:${userId}`)) return;
+      sim.removed.push({ roomId: chatId, userId, at: now() });
+      sim.api.memberChange({ chat: sim.chat(chatId), user: sim.person(userId), joined: false });
+    };
     sim.api.onSend = (chatId, text) => sim.sent.push({ seq: sim.sent.length + 1, chatKind: chatId.startsWith('-') ? 'group' : 'dm', chatId, text, at: now() });
     return sim;
   }
@@ -49,6 +57,11 @@ export class SimulatedTelegram {
   }
 
   /** The group handle of a simulated chat id (for groups without a Telegram id in config). */
+  /** The chat id a configured group has here (its own `telegram:` id, or the made-up one). */
+  chatIdOf(handle: string): string | undefined {
+    return this.groupIds.get(handle);
+  }
+
   groupOfChat(chatId: string): string | undefined {
     for (const [handle, id] of this.groupIds) if (id === chatId && !this.config.groups[handle]!.telegram) return handle;
     return undefined;

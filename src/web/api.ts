@@ -9,6 +9,7 @@ import { nextJobDueAt } from '../store/jobs.js';
 import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { recentTraces } from '../store/traces.js';
+import { effectiveRole } from '../flows/roles.js';
 
 export interface ApiDeps {
   app: App;
@@ -144,7 +145,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     }),
     users: users.map((u) => {
       const m = findMemberByIdentity(db, 'wechat', u.id);
-      return { id: u.id, name: u.name, role: config.roleOf('wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
+      return { id: u.id, name: u.name, role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
     }),
     chats,
   };

@@ -11,6 +11,7 @@ import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { createApi, HttpError } from './api.js';
 import { createCheckoutRoutes } from './checkout.js';
+import { createDashboardRoutes } from './dashboard.js';
 import { createOrdersApi } from './orders-api.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
@@ -131,6 +132,9 @@ export function createWebApp(deps: WebDeps): Hono {
     web.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
   web.route('/', createCheckoutRoutes({ app, log, env: deps.env }));
+
+  web.use('/dashboard/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+  web.route('/', createDashboardRoutes({ app, env: deps.env }));
 
   web.use(
     '/api/*',

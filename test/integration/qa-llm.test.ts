@@ -102,7 +102,7 @@ describe('Q&A with an OpenAI-compatible endpoint', () => {
     w.fake.queue.push({ completion: '```json\n{"answer": "换清华镜像：pip install -i https://pypi.tuna.tsinghua.edu.cn/simple 包名", "source": "pip-slow"}\n```' });
     await w.say('alice', 'group', '请问 pip 装包特别慢怎么办？');
     expect(inGroup(w)).toEqual([expect.stringContaining('pypi.tuna.tsinghua.edu.cn')]);
-    expect(inGroup(w)[0]).toContain('——摘自常见问题「pip 安装包很慢或者超时怎么办？」');
+    expect(inGroup(w)[0]).toContain('——摘自「pip 安装包很慢或者超时怎么办？」');
     expect(w.fake.requests).toHaveLength(1);
     const req = w.fake.requests[0]!;
     expect(req.auth).toBe('Bearer sk-test-key');
@@ -113,6 +113,20 @@ describe('Q&A with an OpenAI-compatible endpoint', () => {
     expect(prompt).not.toMatch(/alice|mallory|王老师|teacher/);
     expect(w.count("SELECT COUNT(*) AS n FROM questions WHERE status = 'answered' AND answered_via = 'llm' AND entry_id = 'pip-slow'")).toBe(1);
     expect(w.count('SELECT prompt_tokens + completion_tokens AS n FROM llm_usage')).toBe(350);
+  });
+
+  it('answers from the lessons too, citing the lesson, but never sends a lesson passage without the LLM', async () => {
+    const w = await world();
+    const q = 'pandas 按城市汇总销售额怎么写？';
+    w.fake.queue.push({ completion: JSON.stringify({ answer: '用 df.groupby("city")["amount"].sum()。', source: 'lesson:3:1' }) });
+    await w.say('alice', 'group', q);
+    const prompt = w.fake.requests[0]!.body.messages.map((m) => m.content).join('\n');
+    expect(prompt).toMatch(/\[id: lesson:3:\d+\]/);
+    expect(inGroup(w)).toEqual([expect.stringContaining('——摘自「第3课 用 pandas 读一张表」')]);
+    // The same question when the LLM fails: no FAQ entry is confident, so it is escalated, not answered with the lesson text.
+    w.fake.fallback = { status: 500, error: 'down' };
+    await w.say('mallory', 'group', q);
+    expect(inGroup(w).at(-1)).toContain('转给老师');
   });
 
   it('escalates when the LLM says the passages do not answer it', async () => {

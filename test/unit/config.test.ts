@@ -32,6 +32,7 @@ describe('config: the demo course', () => {
       'churn-inactive',
       'rejoin-quietly',
       'left-all-groups',
+      'moderate-spam',
       'checkin',
       'checkin-makeup',
       'checkin-leave',

@@ -1,0 +1,170 @@
+/**
+ * The dashboard's queries at 100,000 members and 1,000,000 events: each metric (all its queries)
+ * must answer in under 200 ms, over the whole history and filtered to one group and one month.
+ * The store is seeded with direct SQL inserts in one transaction (a few seconds).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { openStore, type Db } from '../src/store/db.js';
+import { setCost } from '../src/store/dashboard.js';
+import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
+import type { BenchResult } from './report.js';
+
+const MEMBERS = 100_000;
+const EVENTS = 1_000_000;
+const DAY = 86_400_000;
+const START = Date.parse('2025-09-01T00:00:00+08:00');
+const SPAN_DAYS = 180;
+const PATH = ['trial', 'nurture', 'paid', 'mature', 'loyal'];
+
+/** A small deterministic PRNG: the same store every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function seedDashboardStore(db: Db, opts: { members: number; events: number }): void {
+  const rnd = prng(7);
+  const int = (n: number) => Math.floor(rnd() * n);
+  const day = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(0, 10);
+  const ins = {
+    member: db.prepare('INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    move: db.prepare('INSERT INTO stage_transitions (member_id, from_stage, to_stage, actor, at) VALUES (?, ?, ?, ?, ?)'),
+    join: db.prepare('INSERT INTO memberships (member_id, group_id, joined_at, left_at) VALUES (?, ?, ?, ?)'),
+    checkin: db.prepare("INSERT OR IGNORE INTO checkins (member_id, day, kind, group_id, at) VALUES (?, ?, ?, 'python-vip', ?)"),
+    question: db.prepare(
+      "INSERT INTO questions (member_id, platform, asker_platform_id, group_id, chat_id, text, status, answered_via, created_at, answered_at) VALUES (?, 'wechat', ?, 'python-101', 'r', 'q', ?, ?, ?, ?)",
+    ),
+    order: db.prepare(
+      `INSERT INTO orders (id, token, member_id, platform, platform_id, product_id, currency, list_amount, amount, discounts, state, paid_amount, refunded_amount, created_at, expires_at, paid_at)
+       VALUES (?, ?, ?, 'wechat', ?, 'python-bootcamp', 'CNY', 19900, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    decision: db.prepare("INSERT INTO referral_decisions (referred_id, referrer_id, source, accepted, reason, evidence, at) VALUES (?, ?, 'code', 1, 'ok', '{}', ?)"),
+    referral: db.prepare("INSERT INTO referrals (referred_id, referrer_id, source, decision_id, at) VALUES (?, ?, 'code', ?, ?)"),
+    refOrder: db.prepare('INSERT INTO referral_orders (order_id, member_id, paid_at) VALUES (?, ?, ?)'),
+    ledger: db.prepare("INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, created_at) VALUES (?, ?, ?, 'reward', 'cashback', 2000, ?)"),
+  };
+  // The member row is written after its path is drawn; the rows are consistent by construction.
+  db.pragma('foreign_keys = OFF');
+  db.transaction(() => {
+    for (let i = 0; i < opts.members; i++) {
+      const id = `m${i}`;
+      const t0 = START + int(SPAN_DAYS * DAY);
+      // How far along the path: most stop at trial or nurture, a fifth pay, some churn.
+      const depth = rnd() < 0.1 ? 0 : rnd() < 0.5 ? 1 : rnd() < 0.6 ? 2 : 3 + int(3);
+      let stage = 'prospect';
+      let t = t0;
+      ins.move.run(id, null, 'prospect', 'bot', t);
+      for (let k = 0; k < depth; k++) {
+        if (k === 1 && rnd() < 0.4) continue; // skipped nurture
+        t += int(5 * DAY);
+        ins.move.run(id, stage, PATH[k]!, 'bot', t);
+        stage = PATH[k]!;
+      }
+      if (depth < 3 && rnd() < 0.3) {
+        t += int(20 * DAY);
+        ins.move.run(id, stage, 'churned', 'bot', t);
+        stage = 'churned';
+      }
+      ins.member.run(id, `M${i}`, stage, t, t0, t);
+      ins.join.run(id, 'python-101', t0, stage === 'churned' ? t : null);
+      const paid = depth >= 3;
+      if (paid) {
+        const paidAt = t0 + int(10 * DAY);
+        ins.join.run(id, 'python-vip', paidAt, null);
+        const referrer = i > 100 && rnd() < 0.25 ? `m${int(i)}` : null;
+        const amount = referrer ? 17900 : 19900;
+        const refunded = rnd() < 0.05 ? amount : 0;
+        const discounts = referrer ? JSON.stringify([{ kind: 'referral', code: 'X', fen: 2000, referrerMemberId: referrer }]) : '[]';
+        ins.order.run(`o${i}`, `t${i}`, id, id, amount, discounts, refunded ? 'refunded' : 'paid', amount, refunded, paidAt - 60_000, paidAt + DAY, paidAt);
+        if (referrer) {
+          const d = ins.decision.run(id, referrer, t0).lastInsertRowid;
+          ins.referral.run(id, referrer, d, t0);
+          ins.refOrder.run(`o${i}`, id, paidAt);
+          ins.ledger.run(referrer, id, `o${i}`, paidAt);
+        }
+        // Check-ins: a run of days after paying.
+        const n = int(30);
+        for (let k = 0; k < n; k++) ins.checkin.run(id, day(paidAt + k * DAY), rnd() < 0.05 ? 'leave' : 'checkin', paidAt + k * DAY);
+      } else if (rnd() < 0.02) {
+        ins.order.run(`o${i}`, `t${i}`, id, id, 19900, '[]', 'expired', null, 0, t0, t0 + DAY, null);
+      }
+      if (rnd() < 0.4) {
+        const status = ['answered', 'answered', 'escalated', 'resolved'][int(4)]!;
+        const at = t0 + int(30 * DAY);
+        ins.question.run(id, id, status, status === 'answered' ? (rnd() < 0.7 ? 'faq' : 'llm') : status === 'resolved' ? 'staff' : null, at, status === 'resolved' ? at + int(DAY) : null);
+      }
+    }
+    // Events in one statement (a JS loop of 1M inserts takes half a minute): member i % members,
+    // at a pseudo-random time within 60 days of the member's first sight; one in ten a join.
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < @events)
+       INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at)
+       SELECT CASE WHEN i % 10 = 0 THEN 'member.joined' ELSE 'message' END, 'wechat', 'ev' || i, 'm' || (i % @members), 'python-101', '{}',
+              m.created_at + (i * 2654435761) % ${60 * DAY}
+       FROM n JOIN members m ON m.id = 'm' || (i % @members)`,
+    ).run({ events: opts.events, members: opts.members });
+  })();
+  db.pragma('foreign_keys = ON');
+  setCost(db, { source: 'referral', costFen: 500_000, now: START });
+  db.exec('ANALYZE');
+}
+
+function timeIt(fn: () => unknown, runs = 3): number {
+  fn(); // warm the statement cache and the page cache
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[runs >> 1]!;
+}
+
+export function benchDashboard(): BenchResult[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kequn-bench-dash-'));
+  try {
+    const db = openStore(join(dir, 'kequn.db'));
+    const seedStart = performance.now();
+    seedDashboardStore(db, { members: MEMBERS, events: EVENTS });
+    const seedMs = performance.now() - seedStart;
+    const ctx: StatsContext = { db, config: loadConfig('config'), now: START + (SPAN_DAYS + 30) * DAY };
+    const filters: [string, StatsFilter][] = [
+      ['all', {}],
+      ['group+month', { group: 'python-vip', from: START + 60 * DAY, to: START + 90 * DAY }],
+    ];
+    const metrics: [string, (f: StatsFilter) => unknown][] = [
+      ['funnel', (f) => funnel(ctx, f)],
+      ['revenue', (f) => revenue(ctx, f)],
+      ['retention', (f) => retention(ctx, f)],
+      ['checkins', (f) => checkins(ctx, f)],
+      ['referrals', (f) => referrals(ctx, f)],
+      ['qa', (f) => qa(ctx, f)],
+    ];
+    const results: BenchResult[] = [
+      { name: 'dashboard: seed 100k members / 1M events', value: seedMs / 1000, unit: 's', note: 'direct SQL, one transaction' },
+    ];
+    for (const [fname, f] of filters) {
+      for (const [name, fn] of metrics) {
+        const ms = timeIt(() => fn(f));
+        results.push({ name: `dashboard: ${name} (${fname})`, value: ms, unit: 'ms', target: '< 200 ms', met: ms < 200, note: 'median of 3, 100k members, 1M events' });
+      }
+    }
+    db.close();
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { report } = await import('./report.js');
+  report(benchDashboard());
+}

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { openStore } from '../store/db.js';
+import { listCosts, setCost } from '../store/dashboard.js';
+import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
+import { dashboardTables, toText } from '../stats/tables.js';
+import { loadConfigOrReport } from './check.js';
+
+/**
+ * `kequn stats [--group G] [--from DAY] [--to DAY] [--json]`: the dashboard's figures in the
+ * terminal; `kequn stats cost SOURCE YUAN|none`: the cost of an acquisition source, for ROI.
+ */
+export function runStats(opts: {
+  configDir: string;
+  args: string[];
+  group?: string;
+  from?: string;
+  to?: string;
+  json: boolean;
+  write: (line: string) => void;
+}): number {
+  const { write } = opts;
+  const config = loadConfigOrReport(opts.configDir, write);
+  if (!config) return 2;
+  if (opts.args[0] === 'cost') return runCost(opts, config);
+  if (opts.args.length > 0) {
+    write('usage: kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] | kequn stats cost SOURCE YUAN|none');
+    return 2;
+  }
+  let filter;
+  try {
+    filter = parseFilter({ group: opts.group, from: opts.from, to: opts.to }, config);
+  } catch (e) {
+    if (e instanceof StatsFilterError) {
+      write(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (!existsSync(config.dataPath)) {
+    write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
+    return 1;
+  }
+  const db = openStore(config.dataPath);
+  try {
+    const d = dashboard({ db, config, now: Date.now() }, filter);
+    if (opts.json) write(JSON.stringify({ ...d, tables: dashboardTables(d) }, null, 2));
+    else for (const t of dashboardTables(d)) write(toText(t) + '\n');
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function runCost(opts: { args: string[]; write: (line: string) => void }, config: NonNullable<ReturnType<typeof loadConfigOrReport>>): number {
+  const { write } = opts;
+  const [, source, amount] = opts.args;
+  const db = () => openStore(config.dataPath);
+  if (source === undefined) {
+    const s = db();
+    try {
+      const costs = listCosts(s);
+      if (costs.length === 0) write('no costs entered');
+      for (const c of costs) write(`${c.source}  ${(c.cost_fen / 100).toFixed(2)} 元${c.note ? `  ${c.note}` : ''}`);
+      return 0;
+    } finally {
+      s.close();
+    }
+  }
+  const group = source.startsWith('group:') ? source.slice(6) : undefined;
+  if (!/^(referral|direct|group:.+)$/.test(source) || (group !== undefined && !config.groups[group])) {
+    write(`source must be referral, direct or group:<handle> (groups: ${Object.keys(config.groups).join(', ')})`);
+    return 2;
+  }
+  const remove = amount === 'none';
+  const yuan = Number(amount);
+  if (!remove && (amount === undefined || !/^\d+(\.\d{1,2})?$/.test(amount) || !Number.isFinite(yuan))) {
+    write('usage: kequn stats cost SOURCE YUAN   (e.g. kequn stats cost referral 500; "none" removes it)');
+    return 2;
+  }
+  const s = db();
+  try {
+    setCost(s, { source, costFen: remove ? null : Math.round(yuan * 100), now: Date.now() });
+    write(remove ? `cost of ${source} removed` : `cost of ${source}: ${yuan.toFixed(2)} 元`);
+    return 0;
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,147 @@
+import type { Db } from './db.js';
+import { stmt } from './statements.js';
+
+export type ModerationAction = 'warn' | 'remove' | 'pardon' | 'appeal';
+
+export interface ModerationEntry {
+  id: number;
+  member_id: string;
+  platform: string;
+  group_id: string | null;
+  action: ModerationAction;
+  reason: string;
+  evidence: string;
+  by_member: string | null;
+  event_id: number | null;
+  at: number;
+}
+
+export function recordModeration(
+  db: Db,
+  e: { memberId: string; platform: string; groupId: string | null; action: ModerationAction; reason: string; evidence: string; by: string | null; eventId: number | null; now: number },
+): number {
+  const r = stmt(db, 'INSERT INTO moderation_log (member_id, platform, group_id, action, reason, evidence, by_member, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    e.memberId,
+    e.platform,
+    e.groupId,
+    e.action,
+    e.reason,
+    e.evidence.slice(0, 1000),
+    e.by,
+    e.eventId,
+    e.now,
+  );
+  return Number(r.lastInsertRowid);
+}
+
+/** Warnings a member collected since their last pardon or removal (what counts toward removal). */
+export function activeWarnings(db: Db, memberId: string): number {
+  const row = stmt(
+    db,
+    `SELECT COUNT(*) AS n FROM moderation_log WHERE member_id = ? AND action = 'warn'
+       AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action IN ('pardon', 'remove')), 0)`,
+  ).get(memberId, memberId) as { n: number };
+  return row.n;
+}
+
+export function moderationOf(db: Db, memberId: string, limit = 20): ModerationEntry[] {
+  return stmt(db, 'SELECT * FROM moderation_log WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(memberId, limit) as ModerationEntry[];
+}
+
+export function countModeration(db: Db, args: { since: number; groupId?: string }): Record<string, number> {
+  const rows = (
+    args.groupId === undefined
+      ? stmt(db, 'SELECT action, COUNT(*) AS n FROM moderation_log WHERE at >= ? GROUP BY action').all(args.since)
+      : stmt(db, 'SELECT action, COUNT(*) AS n FROM moderation_log WHERE at >= ? AND group_id = ? GROUP BY action').all(args.since, args.groupId)
+  ) as { action: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.action, r.n]));
+}
+
+/** Texts of the member's messages since `since` (in one group, or anywhere), newest first. */
+export function recentMessageTexts(db: Db, args: { memberId: string; since: number; groupId?: string }): string[] {
+  const rows = (
+    args.groupId === undefined
+      ? stmt(db, "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? ORDER BY id DESC LIMIT 200").all(args.memberId, args.since)
+      : stmt(db, "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200").all(
+          args.memberId,
+          args.since,
+          args.groupId,
+        )
+  ) as { payload: string }[];
+  return rows.map((r) => (JSON.parse(r.payload) as { text?: string }).text ?? '');
+}
+
+export type PlatformActionKind = 'remove_member' | 'delete_message' | 'create_invite_link';
+
+export interface PlatformAction {
+  id: number;
+  platform: string;
+  action: PlatformActionKind;
+  chat_id: string;
+  user_id: string;
+  message_id: string | null;
+  moderation_id: number | null;
+  /** JSON set by the flow that queued it (create_invite_link: name, memberId, groupId) */
+  detail: string | null;
+  status: 'pending' | 'doing' | 'done' | 'failed' | 'unsupported';
+  error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+/** Queues something for the platform to do after the event's transaction commits. */
+export function queuePlatformAction(
+  db: Db,
+  a: { platform: string; action: PlatformActionKind; chatId: string; userId: string; messageId: string | null; moderationId: number | null; now: number; detail?: unknown },
+): number {
+  const r = stmt(
+    db,
+    "INSERT INTO platform_actions (platform, action, chat_id, user_id, message_id, moderation_id, status, created_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+  ).run(a.platform, a.action, a.chatId, a.userId, a.messageId, a.moderationId, a.now, a.detail === undefined ? null : JSON.stringify(a.detail));
+  return Number(r.lastInsertRowid);
+}
+
+/** Whether an action of this kind for this person is still waiting (do not queue it twice). */
+export function hasPendingPlatformAction(db: Db, a: { platform: string; action: PlatformActionKind; userId: string }): boolean {
+  return stmt(db, "SELECT 1 FROM platform_actions WHERE status IN ('pending', 'doing') AND platform = ? AND action = ? AND user_id = ? LIMIT 1").get(a.platform, a.action, a.userId) !== undefined;
+}
+
+export function pendingPlatformActions(db: Db, platform: string, limit = 50): PlatformAction[] {
+  return stmt(db, "SELECT * FROM platform_actions WHERE status = 'pending' AND platform = ? ORDER BY id LIMIT ?").all(platform, limit) as PlatformAction[];
+}
+
+/** Claims an action (committed before the platform call, so a crash never repeats it). */
+export function claimPlatformAction(db: Db, id: number): boolean {
+  return stmt(db, "UPDATE platform_actions SET status = 'doing' WHERE id = ? AND status = 'pending'").run(id).changes > 0;
+}
+
+export function finishPlatformAction(db: Db, id: number, status: 'done' | 'failed' | 'unsupported', now: number, error?: string): void {
+  stmt(db, 'UPDATE platform_actions SET status = ?, done_at = ?, error = ? WHERE id = ?').run(status, now, error ?? null, id);
+}
+
+export function platformActions(db: Db): PlatformAction[] {
+  return stmt(db, 'SELECT * FROM platform_actions ORDER BY id').all() as PlatformAction[];
+}
+
+/** The platform's own id of a logged event (what a platform needs to delete that message). */
+export function platformEventIdOf(db: Db, eventRowId: number): string | undefined {
+  const row = stmt(db, 'SELECT payload FROM events WHERE id = ?').get(eventRowId) as { payload: string } | undefined;
+  return row ? (JSON.parse(row.payload) as { eventId?: string }).eventId : undefined;
+}
+
+/** When the member was last warned for `reason` (flood warnings count once per window). */
+export function lastWarnedFor(db: Db, memberId: string, reason: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(at) AS t FROM moderation_log WHERE member_id = ? AND action = 'warn' AND reason = ?").get(memberId, reason) as { t: number | null };
+  return r.t ?? undefined;
+}
+
+/** Warnings and removals since the member's last pardon: what a /pardon clears. */
+export function offencesSincePardon(db: Db, memberId: string): { warn: number; remove: number } {
+  const rows = stmt(
+    db,
+    `SELECT action, COUNT(*) AS n FROM moderation_log WHERE member_id = ? AND action IN ('warn', 'remove')
+       AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) GROUP BY action`,
+  ).all(memberId, memberId) as { action: string; n: number }[];
+  const by = Object.fromEntries(rows.map((r) => [r.action, r.n])) as Record<string, number>;
+  return { warn: by.warn ?? 0, remove: by.remove ?? 0 };
+}
