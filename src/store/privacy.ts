@@ -55,6 +55,7 @@ export interface MemberExport {
   referred: Row[];
   referral_decisions: Row[];
   referral_rewards: Row[];
+  moderation: Row[];
   privacy_requests: Row[];
 }
 
@@ -88,6 +89,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     referred: all(db, 'SELECT referred_id, source, at FROM referrals WHERE referrer_id = ? ORDER BY at', id),
     referral_decisions: parsed(all(db, 'SELECT id, referrer_id, source, accepted, reason, evidence, at FROM referral_decisions WHERE referred_id = ? ORDER BY id', id), 'evidence'),
     referral_rewards: all(db, 'SELECT id, referred_id, order_id, entry, kind, fen, tier, note, reverses, reversed_by, paid_out_at, created_at FROM referral_ledger WHERE referrer_id = ? ORDER BY id', id),
+    moderation: all(db, 'SELECT platform, group_id, action, reason, evidence, at FROM moderation_log WHERE member_id = ? ORDER BY id', id),
     privacy_requests: all(db, 'SELECT action, at FROM privacy_requests WHERE member_id = ? ORDER BY id', id),
   };
 }
@@ -124,6 +126,13 @@ const QUOTING_COLUMNS: [table: string, column: string][] = [
   ['payment_attempts', 'last_result'],
   ['refunds', 'reason'],
   ['refunds', 'last_error'],
+  ['moderation_log', 'evidence'],
+  ['moderation_log', 'reason'],
+  ['platform_actions', 'user_id'],
+  ['platform_actions', 'detail'],
+  ['platform_actions', 'error'],
+  ['announcements', 'author_platform_id'],
+  ['announcements', 'text'],
   ['identities', 'display_name'],
   ['members', 'display_name'],
 ];
@@ -181,6 +190,8 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run('DELETE FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)', id);
     run(`UPDATE questions SET text = ?, asker_platform_id = ?, chat_id = CASE WHEN group_id IS NULL THEN ? ELSE chat_id END, candidates = NULL WHERE member_id = ?`, FORGOTTEN, FORGOTTEN, FORGOTTEN, id);
     run(`UPDATE checkins SET note = '' WHERE member_id = ?`, id);
+    // Moderation keeps what was done and why (the rule), not the words that triggered it.
+    run(`UPDATE moderation_log SET evidence = '' WHERE member_id = ?`, id);
     run(`UPDATE homework_submissions SET link = ? WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM referral_invite_links WHERE member_id = ?', id);
     run('UPDATE referral_codes SET retired_at = ? WHERE member_id = ? AND retired_at IS NULL', now, id);

@@ -31,6 +31,7 @@ const NAME = 'Zhang Weiqiang';
 const WXID = 'wxid_zwq_8842';
 const SECRET_TEXT = '我的手机号是 13800138000 请加我';
 const QUESTION = 'Jupyter 的快捷键在哪里改？我用的是 Mac';
+const AD = 'Python 资料免费送，加微信 zwq8842vx 领取';
 
 /** Every (table, column, rowid) where `needle` occurs, in every column of every table. */
 function occurrences(db: Database.Database, needle: string): string[] {
@@ -77,6 +78,8 @@ describe('kequn member export / forget', () => {
     await handle({ type: 'message', chat: { kind: 'group', group: TRIAL }, user: zhang, text: SECRET_TEXT, mentionsBot: false, contentKind: 'text' });
     await handle({ type: 'message', chat: { kind: 'group', group: TRIAL }, user: zhang, text: QUESTION, mentionsBot: false, contentKind: 'text' });
     await handle({ type: 'message', chat: { kind: 'group', group: TRIAL }, user: omar, text: `@${NAME} 你好`, mentionsBot: false, contentKind: 'text' });
+    // An ad: moderation keeps the words as evidence.
+    await handle({ type: 'message', chat: { kind: 'group', group: TRIAL }, user: zhang, text: AD, mentionsBot: false, contentKind: 'text' });
     for (const u of [zhang, omar]) await handle({ type: 'message', chat: { kind: 'dm' }, user: u, text: '/buy', mentionsBot: false, contentKind: 'text' });
     for (const member of [WXID, 'wxid_omar']) {
       const { token } = app.db.prepare('SELECT o.token FROM orders o JOIN identities i ON i.member_id = o.member_id WHERE i.platform_id = ?').get(member) as { token: string };
@@ -91,6 +94,7 @@ describe('kequn member export / forget', () => {
     const db = new Database(dbPath);
     const memberId = (db.prepare('SELECT member_id FROM identities WHERE platform_id = ?').get(WXID) as { member_id: string }).member_id;
     expect(occurrences(db, QUESTION).length).toBeGreaterThan(1); // the question and its forward to the staff
+    expect(occurrences(db, AD)).toContain('moderation_log.evidence ×1');
     // Before: the name is in events (their own and Omar's), the bot's messages and the rule traces.
     expect(occurrences(db, NAME)).toEqual(expect.arrayContaining([expect.stringMatching(/^events\.payload/), expect.stringMatching(/^outbox\.text/), expect.stringMatching(/^rule_traces\.detail/)]));
     const before = accounting(db);
@@ -111,6 +115,7 @@ describe('kequn member export / forget', () => {
     expect(data.events.some((e) => (e.payload as { text?: string } | null)?.text === SECRET_TEXT)).toBe(true);
     expect(data.questions.map((q) => q.text)).toContain(QUESTION);
     expect(data.checkins).toHaveLength(1);
+    expect(data.moderation).toEqual([expect.objectContaining({ action: 'warn', evidence: expect.stringContaining('zwq8842vx') })]);
     expect(data.orders).toEqual([expect.objectContaining({ state: 'paid', product_id: 'python-vip' })]);
     expect(data.payment_attempts).toHaveLength(1);
     expect(data.messages.length).toBeGreaterThan(0);
@@ -125,7 +130,7 @@ describe('kequn member export / forget', () => {
     expect(fg.code, fg.stdout).toBe(0);
     expect(fg.stdout).toMatch(new RegExp(`forgot member ${memberId}: \\d+ names, ids and texts removed .*; 1 orders kept`));
 
-    for (const needle of [NAME, WXID, SECRET_TEXT, QUESTION, 'pandas 的 groupby 和 merge']) expect(occurrences(db, needle), needle).toEqual([]);
+    for (const needle of [NAME, WXID, SECRET_TEXT, QUESTION, AD, 'zwq8842vx', 'pandas 的 groupby 和 merge']) expect(occurrences(db, needle), needle).toEqual([]);
     expect(accounting(db)).toEqual(before);
     // Other people's rows are untouched, except where they quoted Zhang.
     expect(omarRows()).toEqual(omarBefore.map((r) => ({ t: r.t.replaceAll(NAME, '[forgotten]').replaceAll(WXID, '[forgotten]') })));
