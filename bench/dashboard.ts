@@ -3,6 +3,7 @@
  * must answer in under 200 ms, over the whole history and filtered to one group and one month.
  * The store is seeded with direct SQL inserts in one transaction (a few seconds).
  */
+import { seededRandom } from '../src/util/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,19 +20,9 @@ const START = Date.parse('2025-09-01T00:00:00+08:00');
 const SPAN_DAYS = 180;
 const PATH = ['trial', 'nurture', 'paid', 'mature', 'loyal'];
 
-/** A small deterministic PRNG: the same store every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function seedDashboardStore(db: Db, opts: { members: number; events: number }): void {
-  const rnd = prng(7);
+  const rnd = seededRandom(7);
   const int = (n: number) => Math.floor(rnd() * n);
   const day = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(0, 10);
   const ins = {

@@ -14,17 +14,13 @@ import type { ChatEvent } from '../src/bot/events.js';
 import { silentLogger } from '../src/log.js';
 import { VirtualClock } from '../src/schedule/clock.js';
 import { openStore } from '../src/store/db.js';
+import { seededRandom } from '../src/util/random.js';
 import { bigCourse } from './course-fixture.js';
 import { pct, report, type BenchResult } from './report.js';
 
 const MEMBERS = 10_000;
 const GROUPS = 100;
 const MESSAGES = 10_000;
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-}
 
 function messageText(i: number, r: () => number): string {
   const x = r();
@@ -42,7 +38,7 @@ export async function benchPipeline(): Promise<BenchResult[]> {
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   const startMs = performance.now() - t0;
-  const r = rng(1);
+  const r = seededRandom(1);
 
   const room = (m: number) => ({ id: `${groupIds[m % GROUPS]!}@chatroom`, name: `体验群 ${m % GROUPS}` });
   const tJoin = performance.now();

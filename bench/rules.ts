@@ -8,6 +8,7 @@ import { Engine as JsonRulesEngine } from 'json-rules-engine';
 import { loadConfig } from '../src/config/load.js';
 import { evaluate, type CondResult } from '../src/flows/conditions.js';
 import type { FactSpec } from '../src/flows/types.js';
+import { seededRandom } from '../src/util/random.js';
 import { bigCourse, bulkRuleSpecs } from './course-fixture.js';
 import { report, type BenchResult } from './report.js';
 
@@ -23,8 +24,7 @@ interface Facts {
 }
 
 function events(): Facts[] {
-  let s = 7;
-  const r = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const r = seededRandom(7);
   const stages = ['prospect', 'trial', 'nurture', 'paid', 'mature'];
   return Array.from({ length: EVENTS }, (_, i) => ({
     is_dm: r() < 0.1,

@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '../util/random.js';
 import { createApp, simulatedRoomId, waitReady, type App } from '../app.js';
 import type { ChatEvent } from '../bot/events.js';
 import type { SimSent } from '../bot/simulator.js';
@@ -111,17 +112,6 @@ function collectFiles(path: string): string[] {
     });
 }
 
-/** A deterministic PRNG so outbox jitter (and so timings) repeat from run to run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Runs one scenario through the real pipeline on the simulated WeChat. `dbPath` keeps the store

@@ -6,6 +6,7 @@
  * acknowledged event in the event log once, every paid order paid once with one transition, no
  * message delivered twice, no reminder run twice.
  */
+import { seededRandom } from '../../src/util/random.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,17 +40,6 @@ export interface CrashDrillReport {
   problems: string[];
 }
 
-/** A small deterministic PRNG: a failing drill can be replayed with its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The actions of user `i`: join, say hello, join the paid group and check in, sometimes buy and pay. */
 function actionsOf(i: number, at: () => number): DrillAction[] {
@@ -73,7 +63,7 @@ function actionsOf(i: number, at: () => number): DrillAction[] {
 
 export async function runCrashDrill(opts: { kills: number; seed?: number; minUsers?: number; log?: (line: string) => void }): Promise<CrashDrillReport> {
   const log = opts.log ?? (() => undefined);
-  const random = mulberry32(opts.seed ?? 20260302);
+  const random = seededRandom(opts.seed ?? 20260302);
   const dir = mkdtempSync(join(tmpdir(), 'kequn-crash-'));
   const configDir = join(dir, 'config');
   cpSync(CONFIG, configDir, { recursive: true });

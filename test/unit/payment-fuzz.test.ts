@@ -1,3 +1,4 @@
+import { seededRandom } from '../../src/util/random.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { findMemberByIdentity } from '../../src/store/members.js';
@@ -18,16 +19,6 @@ const keys = testKeys();
 const forger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 type N = { headers: Record<string, string>; rawBody: string };
 
-/** Deterministic PRNG, so a failure repeats. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Signed once, replayed across sequences: order i has attempts FZ-i-0 and FZ-i-1 (a payer who
 // pressed pay twice), each notified under two ids (WeChat Pay may resend under a new id).
@@ -63,7 +54,7 @@ describe('payment notifications under random sequences', () => {
     let paidTotal = 0;
     let unpaidTotal = 0;
     for (let s = 0; s < SEQUENCES; s++) {
-      const r = rng(1000 + s);
+      const r = seededRandom(1000 + s);
       const h = payHarness(() => wechatPayProvider(keys));
       const orders: OrderRow[] = [];
       for (let i = 0; i < ORDERS; i++) {
