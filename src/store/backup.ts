@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { migrations } from './migrations.js';
 import { openStore } from './db.js';
 
@@ -45,6 +46,8 @@ export function acquireStoreLock(dataPath: string): () => void {
   const holder = storeHolder(dataPath);
   if (holder !== undefined && holder !== process.pid) throw new StoreLockedError(holder, dataPath);
   const path = lockPathOf(dataPath);
+  // On a fresh install the data folder does not exist yet (the store creates it when it opens).
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${process.pid}\n`);
   return () => {
     try {

@@ -1,0 +1,49 @@
+/**
+ * The README's first command on a fresh machine: `kequn start` with no data folder yet, no tokens,
+ * no accounts. Runs the real CLI in a child process and checks it serves /healthz and the
+ * playground, then stops cleanly on SIGTERM and releases the store.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('kequn start on a fresh machine', () => {
+  it('creates the data folder, serves /healthz and the playground, and stops on SIGTERM releasing the store', async () => {
+    const data = join(mkdtempSync(join(tmpdir(), 'kequn-start-')), 'not', 'yet', 'kequn.db');
+    const port = await freePort();
+    const env = { ...process.env, KEQUN_DATA: data, KEQUN_PORT: String(port), KEQUN_LOG_LEVEL: 'warn' };
+    for (const k of ['WECHATY_PUPPET_SERVICE_TOKEN', 'TELEGRAM_BOT_TOKEN', 'OPENAI_API_KEY', 'KEQUN_ADMIN_TOKEN']) delete env[k];
+    const child = spawn(process.execPath, ['bin/kequn.mjs', 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let health = 0;
+      for (let i = 0; i < 150 && health !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+      }
+      expect(health, out).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/playground`)).status).toBe(200);
+      expect(existsSync(data)).toBe(true);
+      expect(existsSync(`${data}.lock`)).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(existsSync(`${data}.lock`)).toBe(false);
+  }, 30_000);
+});
