@@ -23,7 +23,7 @@ describe('kequn start on a fresh machine', () => {
   it('creates the data folder, serves /healthz and the playground, and stops on SIGTERM releasing the store', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'kequn-start-')), 'not', 'yet', 'kequn.db');
     const port = await freePort();
-    const env = { ...process.env, KEQUN_DATA: data, KEQUN_PORT: String(port), KEQUN_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, KEQUN_DATA: data, KEQUN_PORT: String(port), KEQUN_LOG_LEVEL: 'warn' };
     for (const k of ['WECHATY_PUPPET_SERVICE_TOKEN', 'TELEGRAM_BOT_TOKEN', 'OPENAI_API_KEY', 'KEQUN_ADMIN_TOKEN']) delete env[k];
     const child = spawn(process.execPath, ['bin/kequn.mjs', 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
