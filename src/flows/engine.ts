@@ -260,19 +260,7 @@ export class Engine {
       },
     };
     const note = handler.run(payload, ctx);
-    // Scheduled work leaves a trace too, so `kequn why` explains a drip lesson as well as a welcome.
-    recordTrace(db, {
-      eventId: null,
-      jobId: job.id,
-      memberId: member.id,
-      ruleId: `job:${job.kind}`,
-      matched: !note.startsWith('skipped'),
-      detail: { trigger: 'timer', conditions: [], actions: [...notes, note] },
-      at: now,
-    });
-    if (!finishJob(db, job.id, note.startsWith('skipped') ? 'skipped' : 'done', now, note)) {
-      throw new Error(`job ${job.id} was finished by another run`);
-    }
+    this.finishJobRun(job, member.id, [...notes, note], note, now);
   }
 
   /** A job of a standing schedule (no member): the handler's effects, a trace, the done mark. */
@@ -314,18 +302,18 @@ export class Engine {
       },
     };
     const note = this.deps.registry.jobs.get(job.kind.split('.')[0]!)!.runSystem!(payload, ctx);
-    recordTrace(db, {
-      eventId: null,
-      jobId: job.id,
-      memberId: null,
-      ruleId: `job:${job.kind}`,
-      matched: !note.startsWith('skipped'),
-      detail: { trigger: 'timer', conditions: [], actions: [...notes, note] },
-      at: now,
-    });
-    if (!finishJob(db, job.id, note.startsWith('skipped') ? 'skipped' : 'done', now, note)) {
-      throw new Error(`job ${job.id} was finished by another run`);
-    }
+    this.finishJobRun(job, null, [...notes, note], note, now);
+  }
+
+  /**
+   * Scheduled work leaves a trace too, so `kequn why` explains a drip lesson as well as a welcome;
+   * then the job is marked done (or skipped) in the same transaction as its effects.
+   */
+  private finishJobRun(job: Job, memberId: string | null, actions: string[], note: string, now: number): void {
+    const { db } = this.deps;
+    const skipped = note.startsWith('skipped');
+    recordTrace(db, { eventId: null, jobId: job.id, memberId, ruleId: `job:${job.kind}`, matched: !skipped, detail: { trigger: 'timer', conditions: [], actions }, at: now });
+    if (!finishJob(db, job.id, skipped ? 'skipped' : 'done', now, note)) throw new Error(`job ${job.id} was finished by another run`);
   }
 
   /**
