@@ -23,6 +23,18 @@ function brokenConfig(edit: (dir: string) => void): string {
   return dir;
 }
 
+/** The demo course on a fresh store file, started on a virtual clock (for the commands that read the store). */
+async function startDemoApp(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dbPath = join(dir, 'kequn.db');
+  const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
+  const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
+  const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
+  await app.kernel.start();
+  await waitReady(() => app.kernel.isReady());
+  return { dbPath, clock, app };
+}
+
 describe('kequn CLI', () => {
   it('check: the demo configuration is valid', async () => {
     const r = await kequn(['check']);
@@ -43,13 +55,7 @@ describe('kequn CLI', () => {
   });
 
   it('why: shows which rules fired and which conditions failed for a member', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kequn-why-'));
-    const dbPath = join(dir, 'kequn.db');
-    const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
-    const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-    const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
-    await app.kernel.start();
-    await waitReady(() => app.kernel.isReady());
+    const { dbPath, app } = await startDemoApp('kequn-why-');
     app.sim!.user('frank', 'Frank');
     const joined = new Promise((r) => app.kernel.once('handled', r));
     app.sim!.join('frank', 'python-101@chatroom');
@@ -71,13 +77,7 @@ describe('kequn CLI', () => {
   });
 
   it('orders: counts by state and lists orders', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kequn-orders-'));
-    const dbPath = join(dir, 'kequn.db');
-    const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
-    const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-    const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
-    await app.kernel.start();
-    await waitReady(() => app.kernel.isReady());
+    const { dbPath, clock, app } = await startDemoApp('kequn-orders-');
     for (const user of ['gail', 'hank']) {
       await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: `orders-cli-${user}`, at: clock.now(), chat: { kind: 'dm' }, user: { id: user, name: user }, text: '/buy', mentionsBot: false, contentKind: 'text' });
     }
