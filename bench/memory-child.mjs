@@ -54,6 +54,8 @@ await waitReady(() => app.kernel.isReady());
 await settle();
 gc();
 const idle = figures();
+// For looking into it: BENCH_MEM_SNAPSHOT=file.heapsnapshot writes the idle heap (Chrome DevTools).
+if (process.env.BENCH_MEM_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_MEM_SNAPSHOT);
 const groups = Object.values(config.groups).filter((g) => g.wechat);
 for (let i = 0; i < MESSAGES; i++) {
   const n = (i * 7919) % MEMBERS;

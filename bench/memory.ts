@@ -120,7 +120,12 @@ export async function benchMemory(): Promise<BenchResult[]> {
     ];
     if (process.env.BENCH_MEM_TSX === '1') {
       const tsx = runChild('kequn', env, 'tsx');
-      results.push({ name: 'memory: RSS after start, idle, under tsx (before the compiled build)', value: tsx.idle.rss / MB, unit: 'MB', note: split(tsx.idle) });
+      results.push({
+        name: 'memory: RSS after start, idle, under tsx (before the compiled build)',
+        value: tsx.idle.rss / MB,
+        unit: 'MB',
+        note: `${split(tsx.idle)}; after the pipeline run ${Math.round(tsx.afterPipeline!.rss / MB)} MB`,
+      });
     }
     return results;
   } finally {

@@ -62,7 +62,7 @@ describe('drill: the Telegram Bot API answers 429, 500 and hangs', () => {
         // grammY waits out a retry_after of up to 1 s itself; a longer one goes back to the outbox.
         retry: { maxRetryAttempts: 3, maxDelaySeconds: 1 },
         // A hung request is given up after this long (Telegram's real ones: see the adapter).
-        requestTimeoutMs: 400,
+        requestTimeoutMs: 800,
       },
       random: () => 0,
     });
