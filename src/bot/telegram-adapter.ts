@@ -24,6 +24,7 @@ import {
   type ChatEvent,
   type InviteLinkRef,
   type OutgoingMessage,
+  type QuotedMessage,
   type UserRef,
 } from './events.js';
 
@@ -272,6 +273,7 @@ export class TelegramAdapter implements ChatAdapter {
       text,
       mentionsBot,
       contentKind,
+      quoted: msg.reply_to_message ? quotedOf(msg.reply_to_message, this.bot.botInfo.id) : undefined,
     });
   }
 
@@ -477,6 +479,11 @@ function hasContent(msg: Message): boolean {
   return Boolean(
     msg.photo || msg.document || msg.video || msg.audio || msg.voice || msg.sticker || msg.animation || msg.video_note || msg.contact || msg.location || msg.poll,
   );
+}
+
+/** What a reply quotes: its text or caption, and whether this bot sent it (by id). */
+function quotedOf(m: Message, botId: number): QuotedMessage {
+  return { text: cleanText(m.text ?? m.caption ?? ''), fromBot: m.from?.id === botId };
 }
 
 function userRef(u: User): UserRef {

@@ -85,7 +85,17 @@ export class FakeBotApi {
 
   private forced: Record<string, unknown>[] = [];
 
-  say(args: { user: ReturnType<FakeBotApi['person']>; chat?: { id: number; type: string; title?: string }; text: string; replyToBot?: boolean }): Record<string, unknown> {
+  /**
+   * A message from `user`. `replyToBot` makes it a reply to some message of the bot; `replyTo`
+   * a reply to a given text, sent by the bot unless `from` says who.
+   */
+  say(args: {
+    user: ReturnType<FakeBotApi['person']>;
+    chat?: { id: number; type: string; title?: string };
+    text: string;
+    replyToBot?: boolean;
+    replyTo?: { text: string; from?: ReturnType<FakeBotApi['person']> };
+  }): Record<string, unknown> {
     const chat = args.chat ?? { id: args.user.id, type: 'private', first_name: args.user.first_name };
     const entities = [...args.text.matchAll(/(^|\s)(\/\w+(?:@\w+)?|@\w+)/g)].map((m) => ({
       type: m[2]!.startsWith('/') ? 'bot_command' : 'mention',
@@ -101,6 +111,7 @@ export class FakeBotApi {
         text: args.text,
         ...(entities.length ? { entities } : {}),
         ...(args.replyToBot ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: this.me, text: '…' } } : {}),
+        ...(args.replyTo ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: args.replyTo.from ?? this.me, text: args.replyTo.text } } : {}),
       },
     });
   }

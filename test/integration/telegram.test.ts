@@ -86,6 +86,46 @@ describe('long polling', () => {
     expect(rig.sentTo(GROUP.id).length).toBe(before + answers.length);
   });
 
+  it("an instructor answers an escalated question by replying to the bot's message; other replies do not", async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    const teacher = api.person(TEACHER_ID, '王老师');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    api.say({ user: alice, chat: group(), text: '请问 Rust 的生命周期标注什么时候必须写？' });
+    await rig.settle(2);
+    const toStaff = rig.sentTo(TEACHER_ID).find((t) => t.startsWith('❓'))!;
+    expect(toStaff).toMatch(/❓ Q\d+ /);
+    const code = /Q\d+/.exec(toStaff)![0];
+    const groupBefore = rig.sentTo(GROUP.id).length;
+
+    // A reply to someone else's message that happens to carry the code is not an answer.
+    api.say({ user: teacher, text: '函数返回引用时必须写', replyTo: { text: toStaff, from: alice } });
+    await rig.settle(3);
+    expect(rig.sentTo(GROUP.id).length).toBe(groupBefore);
+    // A member replying to the bot's escalation notice is not an answer either (the role is
+    // checked by platform id; a reply to the bot counts as addressing it, so it may be taken up
+    // as a new question, but nothing is relayed or learned).
+    api.say({ user: alice, text: '函数返回引用时必须写吧', replyTo: { text: toStaff } });
+    await rig.settle(4);
+    expect(rig.sentTo(GROUP.id).length).toBe(groupBefore);
+
+    api.say({ user: teacher, text: '函数返回引用、编译器推断不出来时必须写', replyTo: { text: toStaff } });
+    await rig.settle(5);
+    const relayed = rig.sentTo(GROUP.id).slice(groupBefore);
+    expect(relayed).toEqual([expect.stringContaining('王老师的回答：函数返回引用、编译器推断不出来时必须写')]);
+    expect(rig.sentTo(TEACHER_ID).at(-1)).toContain(`已把 ${code} 的回答转给学员`);
+    const answered = rig.app.db.prepare("SELECT id, answer, answered_via FROM questions WHERE status = 'resolved'").all();
+    expect(answered).toEqual([{ id: Number(code.slice(1)), answer: '函数返回引用、编译器推断不出来时必须写', answered_via: 'staff' }]);
+
+    // Learned: the next student asking the same is answered by the bot.
+    const bob = api.person(1002, 'Bob');
+    api.say({ user: bob, chat: group(), text: '请问 Rust 的生命周期标注什么时候必须写？' });
+    await rig.settle(6);
+    expect(rig.sentTo(GROUP.id).at(-1)).toContain('编译器推断不出来时必须写');
+  });
+
   it('takes /command@thisbot, ignores /command@otherbot, and leaves come from chat_member', async () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
