@@ -3,7 +3,7 @@ import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CourseConfig } from '../config/load.js';
-import type { StarsInvoice, StarsPayments } from '../orders/contracts.js';
+import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
 import type { Clock } from '../schedule/clock.js';
 import { inTransaction, type Db } from '../store/db.js';
 import {
@@ -382,6 +382,21 @@ export class TelegramAdapter implements ChatAdapter {
       // Stars (XTR) invoices take no provider token and exactly one price.
       this.bot.api.sendInvoice(apiChatId(invoice.chatId), invoice.title, invoice.description, invoice.payload, 'XTR', [{ label: invoice.title, amount: invoice.amount }]),
     );
+  }
+
+  /**
+   * Refunds a Stars payment in full (Bot API refundStarPayment). Telegram's own retry rules
+   * (429, 5xx) are handled by the auto-retry plugin; a charge refunded before counts as done.
+   */
+  async refundStarPayment(telegramUserId: string, telegramChargeId: string): Promise<'refunded' | 'already_refunded'> {
+    try {
+      await this.bot.api.refundStarPayment(Number(telegramUserId), telegramChargeId);
+      return 'refunded';
+    } catch (e) {
+      if (!(e instanceof GrammyError) || e.error_code !== 400) throw e;
+      if (/CHARGE_ALREADY_REFUNDED/i.test(e.description)) return 'already_refunded';
+      throw new StarsRefundRefused(`telegram: refundStarPayment refused: ${e.description}`);
+    }
   }
 
   async createInviteLink(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef> {

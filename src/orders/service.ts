@@ -25,9 +25,10 @@ import {
   rescheduleAttempt,
   updateRefund,
   type OrderRow,
+  type RefundRow,
 } from '../store/orders.js';
 import { formatAmount } from './catalog.js';
-import type { DiscountSource, OrderHooks, StarsPayments } from './contracts.js';
+import { StarsRefundRefused, type DiscountSource, type OrderHooks, type StarsPayments, type StarsRefunder } from './contracts.js';
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
@@ -47,6 +48,8 @@ export interface OrderServiceDeps {
   hooks: readonly OrderHooks[];
   /** Called after a commit that queued messages (the outbox should look now). */
   wake?: () => void;
+  /** Telegram, when it is on: refunds of Stars payments go to it. */
+  starsRefunder?: StarsRefunder;
 }
 
 export type WebhookAnswer = { status: 200 | 204 | 400 | 401 | 404 | 500; body?: { code: string; message: string } };
@@ -298,8 +301,12 @@ export class OrderService {
     const { db, provider, clock, log } = this.deps;
     let n = 0;
     for (const refund of openRefunds(db, 50)) {
-      if (refund.state !== 'requested') continue;
       const order = getOrder(db, refund.order_id)!;
+      if (order.provider === 'stars') {
+        if (await this.refundStars(refund, order)) n++;
+        continue;
+      }
+      if (refund.state !== 'requested') continue;
       if (order.provider !== provider.name) {
         updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested'], to: 'failed', error: `order was paid via ${order.provider}; refund it there`, now: clock.now() });
         continue;
@@ -315,6 +322,40 @@ export class OrderService {
       }
     }
     return n;
+  }
+
+  private readonly starsInFlight = new Set<string>();
+
+  /**
+   * A Stars refund: Telegram's refundStarPayment, whole charge only. Safe to repeat (a charge
+   * refunded before counts as done), so a refund left `processing` by a crash is simply sent
+   * again; a temporary failure stays `processing` and is retried on the next round. The set keeps
+   * two rounds in this process from calling at once.
+   */
+  private async refundStars(refund: RefundRow, order: OrderRow): Promise<boolean> {
+    const { db, clock, log, starsRefunder } = this.deps;
+    const fail = (error: string) => {
+      updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested', 'processing'], to: 'failed', error, now: clock.now() });
+      log.error({ refund: refund.out_refund_no, order: order.id, err: error }, 'stars refund failed');
+      return false;
+    };
+    if (!starsRefunder) return fail('Telegram is not connected: Stars payments are refunded through the Telegram bot');
+    if (!order.platform_id || !order.transaction_id) return fail("the buyer's Telegram id or the charge id is no longer stored (member forgotten?); refund in Telegram by hand");
+    if (this.starsInFlight.has(refund.out_refund_no)) return false;
+    if (refund.state === 'requested' && !updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested'], to: 'processing', now: clock.now() })) return false;
+    this.starsInFlight.add(refund.out_refund_no);
+    try {
+      const r = await starsRefunder.refundStarPayment(order.platform_id, order.transaction_id);
+      if (r === 'already_refunded') log.warn({ refund: refund.out_refund_no, order: order.id }, 'stars refund: Telegram says the charge was already refunded; recording it');
+      this.applyRefund(refund.out_refund_no, order.transaction_id, clock.now());
+      return true;
+    } catch (e) {
+      if (e instanceof StarsRefundRefused) return fail(e.message);
+      log.warn({ refund: refund.out_refund_no, err: (e as Error).message }, 'stars refund: Telegram did not answer; retrying on the next round');
+      return false;
+    } finally {
+      this.starsInFlight.delete(refund.out_refund_no);
+    }
   }
 
   /**

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
  * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
- * answerPreCheckoutQuery and createChatInviteLink as Telegram does (JSON over HTTP), queues the
+ * answerPreCheckoutQuery, refundStarPayment and createChatInviteLink as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
  * Failures can be scripted (429 with retry_after, 403 kicked) per method and chat.
  *
@@ -32,6 +32,9 @@ export class FakeBotApi {
   private waiters: (() => void)[] = [];
   private failures: { method: string; chatId?: string; times: number; error: { error_code: number; description: string; parameters?: Record<string, unknown> } }[] = [];
   private linkSeq = 0;
+  /** Stars charges paid through `successfulPayment`, by charge id, and the ones refunded. */
+  private readonly charges = new Map<string, { userId: number; amount: number }>();
+  readonly starRefunds: { chargeId: string; userId: number; amount: number }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -143,6 +146,7 @@ export class FakeBotApi {
   }
 
   successfulPayment(args: { user: ReturnType<FakeBotApi['person']>; payload: string; amount: number; chargeId: string }): Record<string, unknown> {
+    this.charges.set(args.chargeId, { userId: args.user.id, amount: args.amount });
     return this.push({
       message: {
         message_id: this.nextMessageId++,
@@ -271,6 +275,15 @@ export class FakeBotApi {
         return ok(true);
       case 'createChatInviteLink':
         return ok({ invite_link: `https://t.me/+fake${++this.linkSeq}`, creator: this.me, name: params.name, creates_join_request: false, is_primary: false, is_revoked: false });
+      case 'refundStarPayment': {
+        // Telegram's answers: the charge must be this user's, and is refunded once.
+        const chargeId = String(params.telegram_payment_charge_id ?? '');
+        const charge = this.charges.get(chargeId);
+        if (!charge || charge.userId !== Number(params.user_id)) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: CHARGE_NOT_FOUND' });
+        if (this.starRefunds.some((r) => r.chargeId === chargeId)) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: CHARGE_ALREADY_REFUNDED' });
+        this.starRefunds.push({ chargeId, userId: charge.userId, amount: charge.amount });
+        return ok(true);
+      }
       case 'banChatMember':
         this.onBan?.(chatId!, String(params.user_id));
         return ok(true);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberJoined } from '../../src/bot/events.js';
 import type { CourseConfig } from '../../src/config/load.js';
-import type { StarsPayments } from '../../src/orders/contracts.js';
+import { StarsRefundRefused, type StarsPayments } from '../../src/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -312,5 +312,20 @@ describe('Stars payments', () => {
     await api.drained();
     await waitFor(() => api.count('getUpdates') >= 3, 'another poll');
     expect(paid).toEqual(['order-1:ch_1:1001']);
+  });
+
+  it('refundStarPayment: refunded once, a repeat counts as already refunded, a wrong charge is refused for good', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    api.successfulPayment({ user: alice, payload: 'order-1', amount: 500, chargeId: 'ch_1' });
+    await api.drained();
+    const tg = rig.app.telegram!;
+    await expect(tg.refundStarPayment('1001', 'ch_1')).resolves.toBe('refunded');
+    await expect(tg.refundStarPayment('1001', 'ch_1')).resolves.toBe('already_refunded');
+    await expect(tg.refundStarPayment('1002', 'ch_1')).rejects.toBeInstanceOf(StarsRefundRefused);
+    await expect(tg.refundStarPayment('1001', 'ch_nope')).rejects.toThrow(/CHARGE_NOT_FOUND/);
+    expect(api.starRefunds).toEqual([{ chargeId: 'ch_1', userId: 1001, amount: 500 }]);
+    expect(api.calls.find((c) => c.method === 'refundStarPayment')!.params).toEqual({ user_id: 1001, telegram_payment_charge_id: 'ch_1' });
   });
 });
