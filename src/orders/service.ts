@@ -32,6 +32,7 @@ import { StarsRefundRefused, type DiscountSource, type OrderHooks, type StarsPay
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
+import { queuePaidGroupLink, queueRefundRemovals } from './paid-access.js';
 import { requestRefundRow } from './refunds.js';
 
 /** Pay presses per order: enough for a payer who changes their mind, not for a flood of prepay calls. */
@@ -214,6 +215,8 @@ export class OrderService {
           const vars = this.vars(paid, p.amount);
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_receipt ?? DEFAULT_TEMPLATES.order_receipt, vars) });
           for (const g of product?.groups ?? []) {
+            // Telegram: a one-person invite link follows once the Bot API made it; WeChat: the text.
+            if (queuePaidGroupLink(db, config, paid, g, p.now)) continue;
             ctx.send({ to: 'dm', text: ctx.render(config.templates.order_invite ?? DEFAULT_TEMPLATES.order_invite, { ...vars, paid_group: config.groups[g]?.name ?? g }) });
           }
           ctx.note(`order ${paid.id} paid (${formatAmount(p.amount, paid.currency)} via ${p.provider})`);
@@ -275,6 +278,11 @@ export class OrderService {
             registry.actions.get('set_stage')!.run(back, ctx);
           }
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_refunded ?? DEFAULT_TEMPLATES.order_refunded, { ...this.vars(order, order.paid_amount ?? order.amount), refund: formatAmount(refund.amount, order.currency) }) });
+          const product = config.catalog.products[order.product_id];
+          if (state === 'refunded' && product?.remove_on_refund) {
+            const n = queueRefundRemovals(db, config, order, product.groups, now);
+            if (n > 0) ctx.note(`removal from ${n} paid group(s) queued`);
+          }
           ctx.note(`order ${order.id} ${state} (${formatAmount(refund.amount, order.currency)})`);
         },
       );

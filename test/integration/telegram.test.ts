@@ -280,7 +280,7 @@ describe('webhook mode over real HTTP', () => {
 });
 
 describe('Stars payments', () => {
-  it('sends an XTR invoice; without an order service every pre-checkout is refused', async () => {
+  it('sends an XTR invoice; the order service refuses a pre-checkout for an order it does not have', async () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
     await rig.app.telegram!.sendInvoice({ chatId: '1001', title: 'Python 正式班', description: '12 周', payload: 'order-1', amount: 500 });
@@ -289,7 +289,7 @@ describe('Stars payments', () => {
     await expect(rig.app.telegram!.sendInvoice({ chatId: '1001', title: 't', description: 'd', payload: 'p', amount: 0.5 })).rejects.toThrow(/whole number/);
     api.preCheckout({ user: api.person(1001, 'Alice'), payload: 'order-1', amount: 500 });
     await waitFor(() => api.calls.find((c) => c.method === 'answerPreCheckoutQuery'), 'the pre-checkout answer');
-    expect(api.calls.find((c) => c.method === 'answerPreCheckoutQuery')!.params).toMatchObject({ ok: false, error_message: 'payments are not available' });
+    expect(api.calls.find((c) => c.method === 'answerPreCheckoutQuery')!.params).toMatchObject({ ok: false, error_message: '订单不存在' });
   });
 
   it('asks the order service at pre-checkout and reports a successful payment once, even when redelivered', async () => {
@@ -327,5 +327,49 @@ describe('Stars payments', () => {
     await expect(tg.refundStarPayment('1001', 'ch_nope')).rejects.toThrow(/CHARGE_NOT_FOUND/);
     expect(api.starRefunds).toEqual([{ chargeId: 'ch_1', userId: 1001, amount: 500 }]);
     expect(api.calls.find((c) => c.method === 'refundStarPayment')!.params).toEqual({ user_id: 1001, telegram_payment_charge_id: 'ch_1' });
+  });
+
+  it('a paid Stars order lets the buyer into the paid group with a one-person link; a full refund removes them', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const vip = api.group(-1001002, 'Python 正式班');
+    const alice = api.person(1001, 'Alice');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    api.say({ user: alice, text: '/buy' });
+    await rig.settle(2);
+    await waitFor(() => api.calls.find((c) => c.method === 'sendInvoice'), 'the Stars invoice');
+    const orderId = String(api.calls.find((c) => c.method === 'sendInvoice')!.params.payload);
+    api.preCheckout({ user: alice, payload: orderId, amount: 1500 });
+    api.successfulPayment({ user: alice, payload: orderId, amount: 1500, chargeId: 'ch_vip' });
+    await waitFor(() => api.count('answerPreCheckoutQuery') === 1, 'the pre-checkout answer');
+    await waitFor(() => rig!.app.orders.service.latestPaidOrder(findMemberByIdentity(rig!.app.db, 'telegram', '1001')!.id)?.id === orderId, 'the paid order');
+
+    // Not live: platform actions and the outbox run when the rig settles virtual time.
+    const flush = () => rig!.app.kernel.runUntil(rig!.clock.now() + 60_000, { settleOnly: true });
+    await flush();
+    await waitFor(() => api.calls.find((c) => c.method === 'createChatInviteLink'), 'the paid-group link');
+    await flush();
+    const made = api.calls.find((c) => c.method === 'createChatInviteLink')!.params;
+    expect(made).toMatchObject({ chat_id: -1001002, member_limit: 1, name: `paid ${orderId}`.slice(0, 32) });
+    await waitFor(() => rig!.sentTo(1001).some((t) => t.includes('入群链接')), 'the link in private');
+    const linkText = rig.sentTo(1001).find((t) => t.includes('入群链接'))!;
+    const url = /https:\/\/t\.me\/\+\S+/.exec(linkText)![0];
+    expect(rig.sentTo(1001).some((t) => t.includes('助教会'))).toBe(false);
+
+    // Joining through it is not a referral (the link is not a referrer's).
+    const handled = rig.handled.length;
+    api.memberChange({ chat: vip, user: alice, joined: true, inviteLink: { invite_link: url, name: made.name as string } });
+    await rig.settle(handled + 1);
+    expect(count(rig.app.db, 'referrals')).toBe(0);
+
+    const r = rig.app.orders.service.requestRefund(orderId, { reason: '退课', by: 'owner', now: rig.clock.now() });
+    expect(r).toMatchObject({ ok: true, amount: 1500 });
+    await rig.app.orders.service.processRefunds();
+    await flush();
+    await waitFor(() => api.calls.find((c) => c.method === 'banChatMember'), 'the removal');
+    expect(api.calls.find((c) => c.method === 'banChatMember')!.params).toMatchObject({ chat_id: -1001002, user_id: 1001 });
+    expect(api.calls.filter((c) => c.method === 'unbanChatMember')).toHaveLength(1);
+    expect(api.starRefunds).toEqual([{ chargeId: 'ch_vip', userId: 1001, amount: 1500 }]);
   });
 });
