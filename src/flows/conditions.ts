@@ -176,9 +176,17 @@ export interface CondResult {
 export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => unknown, out: CondResult[]): boolean {
   switch (cond.kind) {
     case 'all':
-      return cond.items.map((c) => evaluate(c, getFact, out)).every(Boolean);
-    case 'any':
-      return cond.items.map((c) => evaluate(c, getFact, out)).some(Boolean);
+    case 'any': {
+      // Every item, even once the answer is known (see above); plain loops: 100 rules per message.
+      let all = true;
+      let any = false;
+      for (const c of cond.items) {
+        const r = evaluate(c, getFact, out);
+        all &&= r;
+        any ||= r;
+      }
+      return cond.kind === 'all' ? all : any;
+    }
     case 'not': {
       const inner: CondResult[] = [];
       const r = !evaluate(cond.item, getFact, inner);
@@ -191,6 +199,22 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
       out.push({ condition: cond.label, actual: cond.fact.type === 'duration' && typeof actual === 'number' ? formatDuration(actual) : actual, ok });
       return ok;
     }
+  }
+}
+
+/**
+ * The condition texts `evaluate` reports for `cond`, in its order. Static: every leaf is always
+ * evaluated, so a rule's texts are the same for every event (traces number them, see traces.ts).
+ */
+export function conditionLabels(cond: Cond): string[] {
+  switch (cond.kind) {
+    case 'all':
+    case 'any':
+      return cond.items.flatMap(conditionLabels);
+    case 'not':
+      return [`not (${conditionLabels(cond.item).join(' and ')})`];
+    case 'leaf':
+      return [cond.label];
   }
 }
 
