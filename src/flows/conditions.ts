@@ -218,6 +218,34 @@ export function conditionLabels(cond: Cond): string[] {
   }
 }
 
+/**
+ * `toLowerCase` of a fact, remembering the last one: with 100 keyword rules the same message
+ * text was lowered 100 times per message.
+ */
+function lowerFact(text: string): string {
+  if (text !== lastFact) {
+    lastFact = text;
+    lastFactLower = text.toLowerCase();
+  }
+  return lastFactLower;
+}
+
+let lastFact = '';
+let lastFactLower = '';
+
+/** `toLowerCase` of a rule's own value (from config, so a bounded set). */
+function lowerValue(text: string): string {
+  let l = loweredValues.get(text);
+  if (l === undefined) {
+    if (loweredValues.size >= 10_000) loweredValues.clear();
+    l = text.toLowerCase();
+    loweredValues.set(text, l);
+  }
+  return l;
+}
+
+const loweredValues = new Map<string, string>();
+
 function test(op: string, actual: unknown, expected: unknown): boolean {
   switch (op) {
     case 'eq':
@@ -229,7 +257,7 @@ function test(op: string, actual: unknown, expected: unknown): boolean {
     case 'not_in':
       return !(expected as unknown[]).includes(actual);
     case 'contains':
-      return typeof actual === 'string' && actual.toLowerCase().includes(String(expected).toLowerCase());
+      return typeof actual === 'string' && lowerFact(actual).includes(lowerValue(String(expected)));
     case 'matches':
       return typeof actual === 'string' && (expected as RegExp).test(actual);
     case 'exists':
