@@ -64,6 +64,8 @@ export function checkpointInBackground(db: Db, path: string): void {
   const state = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER, {
     eval: true,
+    // Plain CommonJS: none of the parent's loaders (tsx) are needed, and each would cost memory.
+    execArgv: [],
     workerData: { path, driver: createRequire(import.meta.url).resolve('better-sqlite3'), everyMs: CHECKPOINT_EVERY_MS, state: state.buffer },
   });
   worker.unref();
