@@ -95,13 +95,18 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
     }
     // Events in one statement (a JS loop of 1M inserts takes half a minute): member i % members,
     // at a pseudo-random time within 60 days of the member's first sight; one in ten a join.
-    db.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < @events)
-       INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at)
-       SELECT CASE WHEN i % 10 = 0 THEN 'member.joined' ELSE 'message' END, 'wechat', 'ev' || i, 'm' || (i % @members), 'python-101', '{}',
-              m.created_at + (i * 2654435761) % ${60 * DAY}
-       FROM n JOIN members m ON m.id = 'm' || (i % @members)`,
-    ).run({ events: opts.events, members: opts.members });
+    // The counts are bound as BigInt: a JS number binds as REAL, and 'm' || (i % 100000.0) is
+    // 'm5.0', which names no member (until the rollups work found it, this seeded no events at all).
+    const inserted = db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < @events)
+         INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at)
+         SELECT CASE WHEN i % 10 = 0 THEN 'member.joined' ELSE 'message' END, 'wechat', 'ev' || i, m.id, 'python-101', '{}',
+                m.created_at + (i * 2654435761) % ${60 * DAY}
+         FROM n JOIN members m ON m.id = 'm' || (i % @members)`,
+      )
+      .run({ events: BigInt(opts.events), members: BigInt(opts.members) }).changes;
+    if (inserted !== opts.events) throw new Error(`seeded ${inserted} events, not ${opts.events}`);
   })();
   db.pragma('foreign_keys = ON');
   setCost(db, { source: 'referral', costFen: 500_000, now: START });

@@ -233,6 +233,35 @@ export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: nu
 }
 
 /**
+ * The same as membershipChanges, read in two parts: members of each group before `fromDay` (two
+ * index range counts) and the joins and leaves from that day on. Day numbers are computed with
+ * integer arithmetic and named here.
+ */
+export function membershipChangesFrom(
+  db: Db,
+  args: { groups: string[]; offsetMs: number; fromDay: string },
+): { before: Map<string, number>; changes: { group_id: string; day: string; delta: number }[] } {
+  const start = Date.parse(`${args.fromDay}T00:00:00Z`) - args.offsetMs;
+  const before = new Map<string, number>();
+  const changes: { group_id: string; day: string; delta: number }[] = [];
+  for (const group of args.groups) {
+    const joined = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND joined_at < ?').pluck().get(group, start) as number;
+    const left = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND left_at < ?').pluck().get(group, start) as number;
+    before.set(group, joined - left);
+    const rows = stmt(
+      db,
+      `SELECT d, SUM(delta) AS delta FROM (
+         SELECT CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id = @group AND joined_at >= @start
+         UNION ALL
+         SELECT CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE group_id = @group AND left_at >= @start
+       ) x GROUP BY d ORDER BY d`,
+    ).all({ group, off: args.offsetMs, start }) as { d: number; delta: number }[];
+    for (const r of rows) changes.push({ group_id: group, day: new Date(r.d * DAY_MS).toISOString().slice(0, 10), delta: r.delta });
+  }
+  return { before, changes };
+}
+
+/**
  * Longest run of consecutive check-in days per member within [fromDay, toDay) (a leave day keeps
  * the run going without counting), bucketed.
  */
