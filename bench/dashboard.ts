@@ -1,7 +1,9 @@
 /**
  * The dashboard's queries at 100,000 members and 1,000,000 events: each metric (all its queries)
- * must answer in under 200 ms, over the whole history and filtered to one group and one month.
- * The store is seeded with direct SQL inserts in one transaction (a few seconds).
+ * must answer in under 200 ms, over the whole history, filtered to one group and one month, and to
+ * the group everyone is in (the widest group filter). The store is seeded with direct SQL inserts
+ * in one transaction. The rollups (src/store/dashboard-rollups.ts) are then built by the first
+ * read: that catch-up is timed apart, and so is the catch-up after new activity arrives.
  */
 import { seededRandom } from '../src/util/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +12,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { openStore, type Db } from '../src/store/db.js';
 import { setCost } from '../src/store/dashboard.js';
+import { refreshDashboardRollups } from '../src/store/dashboard-rollups.js';
+import { zoneOffsetMs } from '../src/util/localtime.js';
 import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
 import type { BenchResult } from './report.js';
 
@@ -113,6 +117,28 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
   db.exec('ANALYZE');
 }
 
+/** Writes what a busy day adds after a dashboard read: messages, stage moves, check-ins. */
+function addLateActivity(db: Db, opts: { members: number; events: number; at: number }): { events: number; moves: number } {
+  const rnd = seededRandom(11);
+  const ev = db.prepare("INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES ('message', 'wechat', ?, ?, 'python-101', '{}', ?)");
+  const move = db.prepare("INSERT INTO stage_transitions (member_id, from_stage, to_stage, actor, at) VALUES (?, NULL, 'trial', 'bot', ?)");
+  const stage = db.prepare("UPDATE members SET stage = 'trial', stage_since = ? WHERE id = ?");
+  let moves = 0;
+  db.transaction(() => {
+    for (let i = 0; i < opts.events; i++) {
+      const member = `m${Math.floor(rnd() * opts.members)}`;
+      const at = opts.at + i * 1000;
+      ev.run(`late${i}`, member, at);
+      if (i % 10 === 0) {
+        move.run(member, at);
+        stage.run(at, member);
+        moves++;
+      }
+    }
+  })();
+  return { events: opts.events, moves };
+}
+
 function timeIt(fn: () => unknown, runs = 3): number {
   fn(); // warm the statement cache and the page cache
   const times: number[] = [];
@@ -132,9 +158,25 @@ export function benchDashboard(): BenchResult[] {
     seedDashboardStore(db, { members: MEMBERS, events: EVENTS });
     const seedMs = performance.now() - seedStart;
     const ctx: StatsContext = { db, config: loadConfig('config'), now: START + (SPAN_DAYS + 30) * DAY };
+    const offsetMs = zoneOffsetMs(ctx.now, ctx.config.course.timezone);
+    const results: BenchResult[] = [
+      { name: 'dashboard: seed 100k members / 1M events', value: seedMs / 1000, unit: 's', note: 'direct SQL, one transaction' },
+    ];
+
+    // The first dashboard read on a store without rollups folds everything in (in batches).
+    const steps = new Map<string, number>();
+    const first = refreshDashboardRollups(db, { offsetMs, trace: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms) });
+    results.push({
+      name: 'dashboard: first read, rollups catch up',
+      value: first.ms / 1000,
+      unit: 's',
+      note: `once per store (or after a zone offset change); ${first.batches} batches of ≤100k rows, each its own transaction; ${[...steps].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`,
+    });
+
     const filters: [string, StatsFilter][] = [
       ['all', {}],
       ['group+month', { group: 'python-vip', from: START + 60 * DAY, to: START + 90 * DAY }],
+      ['everyone\'s group, all history', { group: 'python-101' }],
     ];
     const metrics: [string, (f: StatsFilter) => unknown][] = [
       ['funnel', (f) => funnel(ctx, f)],
@@ -144,15 +186,26 @@ export function benchDashboard(): BenchResult[] {
       ['referrals', (f) => referrals(ctx, f)],
       ['qa', (f) => qa(ctx, f)],
     ];
-    const results: BenchResult[] = [
-      { name: 'dashboard: seed 100k members / 1M events', value: seedMs / 1000, unit: 's', note: 'direct SQL, one transaction' },
-    ];
     for (const [fname, f] of filters) {
       for (const [name, fn] of metrics) {
         const ms = timeIt(() => fn(f));
-        results.push({ name: `dashboard: ${name} (${fname})`, value: ms, unit: 'ms', target: '< 200 ms', met: ms < 200, note: 'median of 3, 100k members, 1M events' });
+        results.push({ name: `dashboard: ${name} (${fname})`, value: ms, unit: 'ms', target: '< 200 ms', met: ms < 200, note: 'median of 3, rollups current' });
       }
     }
+
+    // New activity after a read: the next read folds it in first (its cost is part of that read).
+    const late = addLateActivity(db, { members: MEMBERS, events: 10_000, at: ctx.now - DAY });
+    const t = performance.now();
+    const again = refreshDashboardRollups(db, { offsetMs });
+    const foldMs = performance.now() - t;
+    results.push({
+      name: `dashboard: next read folds in ${late.events} events, ${late.moves} moves`,
+      value: foldMs,
+      unit: 'ms',
+      target: '< 200 ms',
+      met: foldMs < 200,
+      note: `${again.batches} batch; then each section reads as above`,
+    });
     db.close();
     return results;
   } finally {

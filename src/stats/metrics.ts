@@ -53,6 +53,14 @@ function rollupScope(ctx: StatsContext, s: q.StatsScope): r.CohortScope | undefi
   return flag === null ? { from: 0, to: 0, groupFlag: 0 } : { from: s.from, to: s.to, groupFlag: flag };
 }
 
+/**
+ * Folds rows written since the last fold into the dashboard rollups, at most `maxBatches` batches
+ * (the kernel calls this on a timer so that a dashboard read finds little to fold).
+ */
+export function foldDashboardRollups(ctx: Pick<StatsContext, 'db' | 'config' | 'now'>, maxBatches?: number): r.RefreshResult {
+  return r.refreshDashboardRollups(ctx.db, { offsetMs: zoneOffsetMs(ctx.now, ctx.config.course.timezone), maxBatches });
+}
+
 /** Whether a stage-set mask (sum of distinct powers of two) holds `flag`. */
 const hasFlag = (mask: number, flag: number) => Math.floor(mask / flag) % 2 === 1;
 

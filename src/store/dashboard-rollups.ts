@@ -37,10 +37,13 @@ export type Trace = (step: string, ms: number) => void;
 /** Monday-based week number (from the epoch) of a time, local at offset @off. */
 export const weekSql = (col: string) => `((CAST((${col} + @off) / ${DAY_MS} AS INTEGER) + 3) / 7)`;
 
-type State = Record<'transitions' | 'events' | 'questions' | 'checkins_at' | 'joined_at' | 'created_at' | 'offset' | 'overflow', number>;
+type State = Record<
+  'transitions' | 'events' | 'questions' | 'checkins_at' | 'checkins_n' | 'joined_at' | 'joined_n' | 'created_at' | 'created_n' | 'offset' | 'overflow',
+  number
+>;
 
 function readState(db: Db): State {
-  const s: State = { transitions: 0, events: 0, questions: 0, checkins_at: NO_TIME, joined_at: NO_TIME, created_at: NO_TIME, offset: NaN, overflow: 0 };
+  const s: State = { transitions: 0, events: 0, questions: 0, checkins_at: NO_TIME, checkins_n: 0, joined_at: NO_TIME, joined_n: 0, created_at: NO_TIME, created_n: 0, offset: NaN, overflow: 0 };
   for (const r of stmt(db, 'SELECT name, value FROM dash_rollup_state').all() as { name: keyof State; value: number }[]) s[r.name] = r.value;
   return s;
 }
@@ -135,13 +138,10 @@ function fold(db: Db, d: Delta, offsetMs: number, trace?: Trace): boolean {
   // first seen since the last fold, in full (not in batches, so the activity of any batch finds
   // its member's row), and anyone with a new transition or membership (createMember always
   // writes a first transition, so a member is never missed for want of a created_at order).
-  stmt(
-    db,
-    `INSERT INTO dash_members (member_id, created_at, stage)
-     SELECT m.id, m.created_at, m.stage FROM members m
-     WHERE m.id IN (${d.newMembers} UNION ${d.stageMembers} UNION ${d.groupMembers})
-     ON CONFLICT (member_id) DO NOTHING`,
-  ).run(p);
+  for (const members of [d.newMembers, d.stageMembers, d.groupMembers]) {
+    // One statement each: a UNION of them made SQLite scan every member.
+    stmt(db, `INSERT INTO dash_members (member_id, created_at, stage) SELECT m.id, m.created_at, m.stage FROM members m WHERE m.id IN (${members}) ON CONFLICT (member_id) DO NOTHING`).run(p);
+  }
   step('rows');
   // Groups: recomputed from all of the member's memberships, then copied to their other rows.
   stmt(
@@ -204,19 +204,35 @@ function fold(db: Db, d: Delta, offsetMs: number, trace?: Trace): boolean {
   return true;
 }
 
-/** The exclusive upper end of the next batch of rows timed at or after `from`, and the latest time. */
-function timeCut(db: Db, table: 'checkins' | 'memberships', col: 'at' | 'joined_at', from: number, batch: number): { cut: number; last: number | null; more: boolean } {
-  const last = stmt(db, `SELECT MAX(${col}) FROM ${table} WHERE ${col} >= ?`).pluck().get(from) as number | null;
-  if (last === null) return { cut: from, last: null, more: false };
-  const at = stmt(db, `SELECT ${col} FROM ${table} WHERE ${col} >= ? ORDER BY ${col} LIMIT 1 OFFSET ?`).pluck().get(from, batch) as number | undefined;
-  if (at === undefined) return { cut: Number.MAX_SAFE_INTEGER, last, more: false };
+/**
+ * The next batch of rows of a table without ids, by a time column: rows at or after `at` (those at
+ * `at` again: `n` of them were folded; a row written later within that millisecond makes the
+ * count differ), up to `cut` (exclusive) when more than `batch` are waiting.
+ */
+function timeWindow(
+  db: Db,
+  table: 'checkins' | 'memberships' | 'members',
+  col: 'at' | 'joined_at' | 'created_at',
+  mark: { at: number; n: number },
+  batch: number,
+): { fold: boolean; cut: number; next: { at: number; n: number }; more: boolean } {
+  const none = { fold: false, cut: mark.at, next: mark, more: false };
+  const last = stmt(db, `SELECT MAX(${col}) FROM ${table} WHERE ${col} >= ?`).pluck().get(mark.at) as number | null;
+  if (last === null) return none;
+  const countAt = (t: number) => stmt(db, `SELECT COUNT(*) FROM ${table} WHERE ${col} = ?`).pluck().get(t) as number;
+  if (last === mark.at && countAt(mark.at) === mark.n) return none;
+  const at = Number.isFinite(batch) ? (stmt(db, `SELECT ${col} FROM ${table} WHERE ${col} >= ? ORDER BY ${col} LIMIT 1 OFFSET ?`).pluck().get(mark.at, batch) as number | undefined) : undefined;
+  if (at === undefined) return { fold: true, cut: Number.MAX_SAFE_INTEGER, next: { at: last, n: countAt(last) }, more: false };
   // More than a batch within one millisecond: take that millisecond whole.
-  return { cut: at > from ? at : at + 1, last, more: true };
+  const cut = at > mark.at ? at : at + 1;
+  return { fold: true, cut, next: { at: cut, n: 0 }, more: true };
 }
 
 export interface RefreshResult {
   /** false: more than 52 stage names or groups, use the base tables */
   usable: boolean;
+  /** false: `maxBatches` ran out with rows still waiting */
+  caughtUp: boolean;
   batches: number;
   ms: number;
 }
@@ -246,14 +262,16 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
       const t1 = Math.min(mt, s.transitions + batch);
       const e1 = Math.min(me, s.events + batch);
       const q1 = Math.min(mq, s.questions + batch);
-      const j = timeCut(db, 'memberships', 'joined_at', s.joined_at, batch);
-      const c = timeCut(db, 'checkins', 'at', s.checkins_at, batch);
-      const lastMember = stmt(db, 'SELECT MAX(created_at) FROM members WHERE created_at >= ?').pluck().get(s.created_at) as number | null;
-      const anything = t1 > s.transitions || e1 > s.events || q1 > s.questions || j.last !== null || c.last !== null || lastMember !== null;
+      const j = timeWindow(db, 'memberships', 'joined_at', { at: s.joined_at, n: s.joined_n }, batch);
+      const c = timeWindow(db, 'checkins', 'at', { at: s.checkins_at, n: s.checkins_n }, batch);
+      // New members in full (see fold).
+      const m = timeWindow(db, 'members', 'created_at', { at: s.created_at, n: s.created_n }, Infinity);
+      const anything = t1 > s.transitions || e1 > s.events || q1 > s.questions || j.fold || c.fold || m.fold;
       if (!anything) return { usable: true, more: false, folded: false };
+      // A table with nothing new gets an empty window (its cut is its mark).
       const ok = fold(
         db,
-        batchDelta({ t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: s.created_at, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut }),
+        batchDelta({ t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: m.fold ? s.created_at : Number.MAX_SAFE_INTEGER, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut }),
         args.offsetMs,
         args.trace,
       );
@@ -262,16 +280,18 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
         transitions: t1,
         events: e1,
         questions: q1,
-        // The last millisecond is folded again next time: a row may still arrive within it.
-        joined_at: j.more ? j.cut : (j.last ?? s.joined_at),
-        checkins_at: c.more ? c.cut : (c.last ?? s.checkins_at),
-        created_at: lastMember ?? s.created_at,
+        joined_at: j.next.at,
+        joined_n: j.next.n,
+        checkins_at: c.next.at,
+        checkins_n: c.next.n,
+        created_at: m.next.at,
+        created_n: m.next.n,
       });
       return { usable: true, more: t1 < mt || e1 < me || q1 < mq || j.more || c.more, folded: true };
     });
     if (r.folded) batches++;
-    if (!r.usable) return { usable: false, batches, ms: performance.now() - started };
-    if (!r.more || (args.maxBatches !== undefined && batches >= args.maxBatches)) return { usable: true, batches, ms: performance.now() - started };
+    if (!r.usable) return { usable: false, caughtUp: true, batches, ms: performance.now() - started };
+    if (!r.more || (args.maxBatches !== undefined && batches >= args.maxBatches)) return { usable: true, caughtUp: !r.more, batches, ms: performance.now() - started };
   }
 }
 
