@@ -57,7 +57,7 @@ function writeState(db: Db, s: Partial<State>): void {
 /**
  * What one fold covers, as SQL over the base tables: the members whose stages (and stays) are
  * recomputed, those whose groups are, new members, the activity (member, time) to or into their
- * weeks, and the check-in rows to copy.
+ * weeks, and the members whose check-in days are copied again.
  */
 interface Delta {
   stageMembers: string;
@@ -80,7 +80,7 @@ function batchDelta(b: { t0: number; t1: number; j0: number; j1: number; m0: num
     activity: `SELECT member_id, at FROM events WHERE id > @e0 AND id <= @e1 AND type = 'message' AND member_id IS NOT NULL
       UNION ALL SELECT member_id, created_at FROM questions WHERE id > @q0 AND id <= @q1
       UNION ALL SELECT member_id, at FROM checkins WHERE at >= @c0 AND at < @c1 AND kind <> 'leave'`,
-    checkins: 'SELECT member_id, day, kind FROM checkins WHERE at >= @c0 AND at < @c1',
+    checkins: 'SELECT member_id FROM checkins WHERE at >= @c0 AND at < @c1',
     params: b,
   };
 }
@@ -96,7 +96,7 @@ function memberDelta(memberId: string): Delta {
     activity: `SELECT member_id, at FROM events WHERE member_id = @member AND type = 'message'
       UNION ALL SELECT member_id, created_at FROM questions WHERE member_id = @member
       UNION ALL SELECT member_id, at FROM checkins WHERE member_id = @member AND kind <> 'leave'`,
-    checkins: 'SELECT member_id, day, kind FROM checkins WHERE member_id = @member',
+    checkins: 'SELECT id AS member_id FROM members WHERE id = @member',
     params: { member: memberId },
   };
 }
@@ -178,14 +178,16 @@ function fold(db: Db, d: Delta, offsetMs: number, trace?: Trace): boolean {
      WHERE t.member_id IN (${d.stageMembers})`,
   ).run(p);
   step('stays');
-  // Check-in days: copied (a leave day turned into a check-in is written again, counted).
+  // Check-in days: every day of a member with a new one is copied again (a make-up for a past day
+  // renumbers the runs after it).
+  stmt(db, `DELETE FROM dash_checkins WHERE member_id IN (SELECT member_id FROM (${d.checkins}) c)`).run(p);
   stmt(
     db,
-    `INSERT INTO dash_checkins (member_id, day, day_number, counted, groups)
-     SELECT c.member_id, c.day, ${dayNumberSql('c.day')}, CASE WHEN c.kind <> 'leave' THEN 1 ELSE 0 END, d.groups
-     FROM (${d.checkins}) c JOIN dash_members d ON d.member_id = c.member_id
-     WHERE true
-     ON CONFLICT (member_id, day) DO UPDATE SET counted = excluded.counted`,
+    `INSERT INTO dash_checkins (member_id, day, counted, groups, run)
+     SELECT c.member_id, c.day, CASE WHEN c.kind <> 'leave' THEN 1 ELSE 0 END, d.groups,
+            ${dayNumberSql('c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day)
+     FROM checkins c JOIN dash_members d ON d.member_id = c.member_id
+     WHERE c.member_id IN (SELECT member_id FROM (${d.checkins}) x)`,
   ).run(p);
   step('checkins');
   // Activity weeks: or-ed in (activity only adds weeks).
@@ -446,11 +448,10 @@ export function groupCheckinsPerDay(db: Db, args: { fromDay: string; toDay: stri
 export function streakBucketsFromRollups(db: Db, args: { fromDay: string; toDay: string; groupFlag: number }): { bucket: string; members: number }[] {
   return stmt(
     db,
-    `WITH days AS (
-       SELECT member_id, counted, day_number - ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY day) AS run
-       FROM dash_checkins WHERE day >= @fromDay AND day < @toDay AND (@groupFlag = 0 OR (groups & @groupFlag) <> 0)
-     ), runs AS (
-       SELECT member_id, SUM(counted) AS len FROM days GROUP BY member_id, run
+    `WITH runs AS (
+       SELECT member_id, SUM(counted) AS len FROM dash_checkins
+       WHERE day >= @fromDay AND day < @toDay AND (@groupFlag = 0 OR (groups & @groupFlag) <> 0)
+       GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
      SELECT CASE WHEN len <= 1 THEN '1' WHEN len <= 3 THEN '2-3' WHEN len <= 7 THEN '4-7' WHEN len <= 14 THEN '8-14' WHEN len <= 30 THEN '15-30' ELSE '31+' END AS bucket,
             COUNT(*) AS members

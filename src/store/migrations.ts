@@ -652,16 +652,18 @@ CREATE TABLE dash_weeks (
   PRIMARY KEY (member_id, chunk)
 );
 CREATE INDEX dash_weeks_cohort ON dash_weeks(join_week, chunk, mask, created_at, groups);
--- Every check-in day (leave days too: they keep a streak going), with the member's groups.
+-- Every check-in day (leave days too: they keep a streak going), with the member's groups and
+-- the run of consecutive days it belongs to (days since 1970 minus its rank among the member's
+-- days: the same number along a run), so a streak is a GROUP BY, not a window over the range.
 CREATE TABLE dash_checkins (
   member_id  TEXT NOT NULL,
   day        TEXT NOT NULL,                  -- YYYY-MM-DD, local, as in checkins
-  day_number INTEGER NOT NULL,               -- days since 1970-01-01 (consecutive days differ by 1)
   counted    INTEGER NOT NULL,               -- 1: a check-in or make-up; 0: a leave day
   groups     BIGINT NOT NULL,
+  run        INTEGER NOT NULL,
   PRIMARY KEY (member_id, day)
 );
-CREATE INDEX dash_checkins_day ON dash_checkins(day, groups, counted, member_id, day_number);
+CREATE INDEX dash_checkins_day ON dash_checkins(day, groups, counted, member_id, run);
 
 -- The watermarks of rows without an id, and the dashboard's own reads.
 CREATE INDEX memberships_joined ON memberships(joined_at);
