@@ -237,11 +237,7 @@ export function revenue(ctx: StatsContext, f: StatsFilter = {}): Revenue {
 function reachedAndPaidFromRollups(ctx: StatsContext, rs: r.CohortScope, stage: string): { reached: number; paid: number } {
   const flag = r.stageFlags(ctx.db).find((x) => x.stage === stage)?.flag;
   if (flag === undefined) return { reached: 0, paid: 0 };
-  const reached = r
-    .cohortMembers(ctx.db, rs, r.isWideCohort(ctx.db, rs))
-    .filter((x) => hasFlag(x.stages, flag))
-    .reduce((a, x) => a + x.members, 0);
-  return { reached, paid: r.cohortReachedAndPaid(ctx.db, rs, flag) };
+  return { reached: r.cohortReached(ctx.db, rs, flag), paid: r.cohortReachedAndPaid(ctx.db, rs, flag) };
 }
 
 export interface RetentionCohort {

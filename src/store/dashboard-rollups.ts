@@ -419,6 +419,13 @@ export function cohortWeekSizes(db: Db, s: CohortScope, offsetMs: number): { wee
   return out;
 }
 
+/** Cohort members who ever entered a stage with `flag` (a count over the cohort index). */
+export function cohortReached(db: Db, s: CohortScope, flag: number): number {
+  return stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${IN_COHORT} AND (stages & @flag) <> 0`)
+    .pluck()
+    .get({ ...s, flag }) as number;
+}
+
 /** Cohort members who ever entered a stage with `flag` and have a paid order. */
 export function cohortReachedAndPaid(db: Db, s: CohortScope, flag: number): number {
   // From the paid orders (fewer than members) to the member's row; CROSS JOIN keeps that order in SQLite.
