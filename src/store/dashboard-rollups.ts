@@ -198,7 +198,7 @@ function fold(db: Db, d: Delta, offsetMs: number, trace?: Trace): boolean {
        FROM (${d.activity}) a JOIN dash_members d ON d.member_id = a.member_id
      )
      INSERT INTO dash_weeks (member_id, chunk, mask, created_at, join_week, groups)
-     SELECT member_id, k / ${WEEKS_PER_CHUNK}, SUM(CAST(1 AS BIGINT) << (k % ${WEEKS_PER_CHUNK})), MIN(created_at), MIN(join_week), MIN(groups)
+     SELECT member_id, k / ${WEEKS_PER_CHUNK}, SUM(CAST(1 AS BIGINT) << CAST(k % ${WEEKS_PER_CHUNK} AS INTEGER)), MIN(created_at), MIN(join_week), MIN(groups)
      FROM wk WHERE k >= 0 GROUP BY member_id, k / ${WEEKS_PER_CHUNK}
      ON CONFLICT (member_id, chunk) DO UPDATE SET mask = dash_weeks.mask | excluded.mask`,
   ).run(p);

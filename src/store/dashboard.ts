@@ -157,10 +157,12 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
  * (a recorded referrer, or a referral discount on the order) or `direct`; and by `group:<handle>`,
  * the first group the buyer joined.
  */
+// MATERIALIZED: the orders are read once for both halves (SQLite ≥ 3.35, PostgreSQL ≥ 12); the first
+// group comes from the memberships_first index (migration 11).
 export function revenueBySource(db: Db, s: StatsScope): { source: string; orders: number; net: number }[] {
   return stmt(
     db,
-    `WITH paid AS (
+    `WITH paid AS MATERIALIZED (
        SELECT o.member_id, o.paid_amount - o.refunded_amount AS net,
               (EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
                OR EXISTS (SELECT 1 FROM json_each(o.discounts) d WHERE json_extract(d.value, '$.kind') = 'referral')) AS referred

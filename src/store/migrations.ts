@@ -670,6 +670,7 @@ CREATE INDEX memberships_joined ON memberships(joined_at);
 CREATE INDEX memberships_group_joined ON memberships(group_id, joined_at);
 CREATE INDEX checkins_at ON checkins(at);
 CREATE INDEX members_created_stage ON members(created_at, stage);
+CREATE INDEX memberships_first ON memberships(member_id, joined_at, group_id);  -- a buyer's first group
 DROP INDEX members_created;                -- (migration 9) the index above covers it
 `,
   },
