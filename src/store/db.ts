@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkpointInBackground } from './checkpointer.js';
 import { migrations } from './migrations.js';
 
 /**
@@ -11,11 +12,11 @@ export type Db = Database.Database;
 
 /**
  * Opens (creating if needed) the SQLite file at `path`, or an in-memory store for `:memory:`,
- * and applies missing migrations.
+ * and applies missing migrations. `backgroundCheckpoints`: for the long-running bot (kequn start).
  *
  * @example const db = openStore(':memory:');
  */
-export function openStore(path: string): Db {
+export function openStore(path: string, opts: { backgroundCheckpoints?: boolean } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -23,6 +24,8 @@ export function openStore(path: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  // The running bot: WAL checkpoints off the event loop (see checkpointer.ts).
+  if (opts.backgroundCheckpoints && path !== ':memory:') checkpointInBackground(db, path);
   return db;
 }
 
