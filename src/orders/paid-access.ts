@@ -11,9 +11,9 @@
 import type { Platform } from '../bot/events.js';
 import { groupChatId } from '../config/group-chat.js';
 import { renderTemplate, type CourseConfig } from '../config/load.js';
-import { inTransaction, type Db } from '../store/db.js';
+import type { Db } from '../store/db.js';
 import { queuePlatformAction, type PlatformAction } from '../store/moderation.js';
-import { enqueueMessage } from '../store/outbox.js';
+import { enqueueDm } from '../store/outbox.js';
 
 /** What a paid-group invite link action carries (JSON in platform_actions.detail). */
 export interface PaidGroupLinkDetail {
@@ -58,22 +58,8 @@ export function paidGroupLinkCreated(db: Db, config: CourseConfig, action: Platf
   const d = JSON.parse(action.detail ?? '{}') as Partial<PaidGroupLinkDetail>;
   if (!d.memberId || !d.groupId) return;
   const template = config.templates.order_invite_link ?? DEFAULT_LINK_TEXT;
-  inTransaction(db, () =>
-    enqueueMessage(db, {
-      platform: action.platform,
-      chatKind: 'dm',
-      chatId: action.user_id,
-      memberId: d.memberId!,
-      groupId: null,
-      text: renderTemplate(template, { invite_link: url, paid_group: config.groups[d.groupId!]?.name ?? d.groupId!, order: d.orderId ?? '', course: config.course.name, bot: config.course.bot_name }),
-      priority: 'reply',
-      notBefore: now,
-      eventId: null,
-      ruleId: null,
-      dryRun: false,
-      now,
-    }),
-  );
+  const text = renderTemplate(template, { invite_link: url, paid_group: config.groups[d.groupId]?.name ?? d.groupId, order: d.orderId ?? '', course: config.course.name, bot: config.course.bot_name });
+  enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId, text, priority: 'reply', now });
 }
 
 /** Called inside a full refund's transaction: the buyer leaves the product's groups on the order's platform. */

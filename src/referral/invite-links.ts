@@ -8,7 +8,7 @@ import type { CourseConfig } from '../config/load.js';
 import { renderTemplate } from '../config/load.js';
 import { inTransaction, type Db } from '../store/db.js';
 import type { PlatformAction } from '../store/moderation.js';
-import { enqueueMessage } from '../store/outbox.js';
+import { enqueueDm } from '../store/outbox.js';
 import { registerInviteLink } from '../store/referrals.js';
 
 export interface InviteLinkDetail {
@@ -25,19 +25,7 @@ export function inviteLinkCreated(db: Db, config: CourseConfig, action: Platform
   const template = config.templates.referral_invite_link ?? DEFAULT_TEXT;
   inTransaction(db, () => {
     registerInviteLink(db, { platform: action.platform, link: url, memberId: d.memberId!, groupId: d.groupId ?? null, now });
-    enqueueMessage(db, {
-      platform: action.platform,
-      chatKind: 'dm',
-      chatId: action.user_id,
-      memberId: d.memberId!,
-      groupId: null,
-      text: renderTemplate(template, { invite_link: url, course: config.course.name, bot: config.course.bot_name }),
-      priority: 'reply',
-      notBefore: now,
-      eventId: null,
-      ruleId: null,
-      dryRun: false,
-      now,
-    });
+    const text = renderTemplate(template, { invite_link: url, course: config.course.name, bot: config.course.bot_name });
+    enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId!, text, priority: 'reply', now });
   });
 }

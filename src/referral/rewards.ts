@@ -4,7 +4,7 @@ import type { ReferralConfig } from '../config/schema.js';
 import type { OrderHooks } from '../orders/contracts.js';
 import type { Db } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
-import { enqueueMessage } from '../store/outbox.js';
+import { enqueueDm } from '../store/outbox.js';
 import {
   activeRewardFor,
   activeRewardForOrder,
@@ -85,20 +85,7 @@ function notifyReferrer(db: Db, config: CourseConfig, referrerId: string, referr
     referrals_paid: String(countPaidReferrals(db, referrerId)),
     referred: getMember(db, referredId)?.display_name ?? '',
   });
-  enqueueMessage(db, {
-    platform: identity.platform,
-    chatKind: 'dm',
-    chatId: identity.platform_id,
-    memberId: referrerId,
-    groupId: null,
-    text,
-    priority: 'push',
-    notBefore: now,
-    eventId: null,
-    ruleId: 'referral.reward',
-    dryRun: config.dryRun,
-    now,
-  });
+  enqueueDm(db, { platform: identity.platform, chatId: identity.platform_id, memberId: referrerId, text, priority: 'push', ruleId: 'referral.reward', dryRun: config.dryRun, now });
 }
 
 /**

@@ -47,6 +47,30 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   return Number(r.lastInsertRowid);
 }
 
+/**
+ * A private message to a member that goes out now and belongs to no event (a link the platform
+ * just made, a reward notice): the common shape of those outside-an-event sends.
+ */
+export function enqueueDm(
+  db: Db,
+  m: { platform: string; chatId: string; memberId: string; text: string; priority: NewOutboxMessage['priority']; ruleId?: string | null; dryRun?: boolean; now: number },
+): number {
+  return enqueueMessage(db, {
+    platform: m.platform,
+    chatKind: 'dm',
+    chatId: m.chatId,
+    memberId: m.memberId,
+    groupId: null,
+    text: m.text,
+    priority: m.priority,
+    notBefore: m.now,
+    eventId: null,
+    ruleId: m.ruleId ?? null,
+    dryRun: m.dryRun ?? false,
+    now: m.now,
+  });
+}
+
 /** Pending messages whose not_before has passed, oldest first. */
 export function duePending(db: Db, platform: string, now: number, limit: number): OutboxRow[] {
   return stmt(db, "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? AND not_before <= ? ORDER BY not_before, id LIMIT ?").all(
