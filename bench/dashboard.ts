@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { openStore, type Db } from '../src/store/db.js';
+import { openStore, sqliteOf, type Db } from '../src/store/db.js';
 import { setCost } from '../src/store/dashboard.js';
 import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
 import type { BenchResult } from './report.js';
@@ -43,7 +43,7 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
     ledger: db.prepare("INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, created_at) VALUES (?, ?, ?, 'reward', 'cashback', 2000, ?)"),
   };
   // The member row is written after its path is drawn; the rows are consistent by construction.
-  db.pragma('foreign_keys = OFF');
+  sqliteOf(db).pragma('foreign_keys = OFF');
   db.transaction(() => {
     for (let i = 0; i < opts.members; i++) {
       const id = `m${i}`;
@@ -103,7 +103,7 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
        FROM n JOIN members m ON m.id = 'm' || (i % @members)`,
     ).run({ events: opts.events, members: opts.members });
   })();
-  db.pragma('foreign_keys = ON');
+  sqliteOf(db).pragma('foreign_keys = ON');
   setCost(db, { source: 'referral', costFen: 500_000, now: START });
   db.exec('ANALYZE');
 }

@@ -23,9 +23,9 @@ export function planJob(
 ): number | undefined {
   const r = stmt(
     db,
-    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-  ).run(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now);
-  return r.changes > 0 ? Number(r.lastInsertRowid) : undefined;
+    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
+  ).get(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now) as { id: number } | undefined;
+  return r?.id;
 }
 
 export function getJob(db: Db, id: number): Job | undefined {

@@ -42,9 +42,9 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   const r = stmt(
     db,
     `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now);
-  return Number(r.lastInsertRowid);
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now) as { id: number };
+  return r.id;
 }
 
 /** Pending messages whose not_before has passed, oldest first. */
