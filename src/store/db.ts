@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations, type Migration } from './migrations.js';
 import { postgresSqlOf, sqliteDdlToPostgres } from './pg-ddl.js';
-import { isPostgresUrl, PostgresDb, redactUrl } from './postgres.js';
+import { PostgresDb } from './postgres.js';
+import { isPostgresUrl, redactUrl } from './url.js';
 
 /** What a statement's run() reports (better-sqlite3's RunResult). */
 export interface RunResult {
@@ -60,6 +61,11 @@ export function describeStore(pathOrUrl: string): string {
 
 export { isPostgresUrl };
 
+/** Whether there is a store to open: the SQLite file exists (a PostgreSQL URL always counts). */
+export function storeExists(pathOrUrl: string): boolean {
+  return isPostgresUrl(pathOrUrl) || pathOrUrl === ':memory:' || existsSync(pathOrUrl);
+}
+
 /**
  * Opens the store and applies missing migrations: a `postgres://` or `postgresql://` URL opens
  * PostgreSQL; anything else is the SQLite file at that path (created if needed), or an in-memory
@@ -67,11 +73,12 @@ export { isPostgresUrl };
  *
  * @example const db = openStore(':memory:');
  */
-export function openStore(pathOrUrl: string): Db {
+export function openStore(pathOrUrl: string, opts: { migrate?: boolean } = {}): Db {
+  const wantMigrate = opts.migrate ?? true;
   if (isPostgresUrl(pathOrUrl)) {
     const pg = new PostgresDb(pathOrUrl);
     try {
-      migrate(pg);
+      if (wantMigrate) migrate(pg);
     } catch (e) {
       pg.close();
       throw e;
@@ -85,7 +92,7 @@ export function openStore(pathOrUrl: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  if (wantMigrate) migrate(db);
   return db;
 }
 

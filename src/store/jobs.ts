@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export type JobStatus = 'pending' | 'done' | 'skipped' | 'cancelled' | 'failed';
@@ -74,6 +74,19 @@ export function pendingStandingJobs(db: Db, kindPrefix: string): Job[] {
     kindPrefix.length,
     kindPrefix,
   ) as Job[];
+}
+
+/**
+ * Takes a pending job for the caller's transaction: its effects and finishJob() then commit
+ * together. Undefined when the job is no longer pending, or, on PostgreSQL, when another process
+ * holds it (FOR UPDATE SKIP LOCKED: no waiting; that process runs it).
+ */
+export function lockPendingJob(db: Db, id: number): Job | undefined {
+  const sql =
+    dialectOf(db) === 'postgres'
+      ? "SELECT * FROM jobs WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED"
+      : "SELECT * FROM jobs WHERE id = ? AND status = 'pending'";
+  return stmt(db, sql).get(id) as Job | undefined;
 }
 
 /** Cancels one pending job; false if it was no longer pending. */

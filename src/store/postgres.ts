@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type PgNativeClient from 'pg-native';
 import type { Db, RunResult, Statement } from './db.js';
+import { redactUrl } from './url.js';
 
 /**
  * The PostgreSQL backend: the same synchronous `Db` the store's functions use on SQLite, over
@@ -176,6 +177,7 @@ export class PostgresDb implements Db {
   private readonly statements = new Map<string, PgStatement>();
   private preparedCount = 0;
   private depth = 0;
+  private closed = false;
 
   constructor(readonly url: string) {
     const require = createRequire(import.meta.url);
@@ -244,7 +246,12 @@ export class PostgresDb implements Db {
   }
 
   close(): this {
-    this.client.end();
+    if (this.closed) return this;
+    this.closed = true;
+    // libpq's binding watches the socket with a libuv handle that is closed asynchronously:
+    // finishing now and connecting again in the same tick can reuse the socket's number under
+    // the closing handle and abort node (uv__finish_close). Finishing on the next turn avoids it.
+    setImmediate(() => this.client.end());
     return this;
   }
 
@@ -292,13 +299,4 @@ export class PostgresDb implements Db {
     }
     return rows;
   }
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-}
-
-export function isPostgresUrl(path: string): boolean {
-  return /^postgres(ql)?:\/\//.test(path);
 }
