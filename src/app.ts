@@ -139,8 +139,9 @@ export async function createApp(opts: {
     // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
     const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
     telegram = new TelegramAdapter({
-      payments: stars,
       ...opts.telegram,
+      // Given explicitly (tests), or the order service's; an explicit undefined must not unwire it.
+      payments: opts.telegram.payments ?? stars,
       db,
       log: opts.log.child({ platform: 'telegram' }),
       clock: opts.clock,

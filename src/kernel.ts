@@ -5,6 +5,7 @@ import type { ChatAdapter, ChatEvent } from './bot/events.js';
 import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
 import { inviteLinkCreated } from './referral/invite-links.js';
+import { isPaidGroupLink, paidGroupLinkCreated } from './orders/paid-access.js';
 import type { CourseConfig } from './config/load.js';
 import { Engine, type HandleResult } from './flows/engine.js';
 import { flows, registry } from './flows/index.js';
@@ -79,7 +80,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
       adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
       log: opts.log,
       onInviteLink: (action, url) => {
-        inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
+        if (isPaidGroupLink(action)) paidGroupLinkCreated(opts.db, this.config, action, url, opts.clock.now());
+        else inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
         if (opts.live) this.kick();
       },
     });

@@ -63,6 +63,18 @@ export interface MessageReceived extends EventBase {
   mentionsBot: boolean;
   /** Non-text messages (images, files, cards) arrive as 'other' with empty text. */
   contentKind: 'text' | 'other';
+  /**
+   * The message this one replies to, when the platform says so structurally (Telegram's
+   * reply_to_message). WeChat has no such field: its quoted replies arrive as text (「…」 + dashes).
+   */
+  quoted?: QuotedMessage;
+}
+
+export interface QuotedMessage {
+  /** Text (or caption) of the quoted message, capped like any text. */
+  text: string;
+  /** The quoted message was sent by this bot (checked by platform id, not by name). */
+  fromBot: boolean;
 }
 
 export type ChatEvent = MemberJoined | MemberLeft | MessageReceived;

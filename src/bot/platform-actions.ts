@@ -6,7 +6,7 @@ import type { ChatAdapter } from './events.js';
 
 /**
  * Carries out what flows queued for a platform besides messages (remove a member, delete a
- * message, create a member's personal invite link), after the event's transaction committed. Each action is claimed before the call,
+ * message, create a personal invite link for a referrer or a paid group's buyer), after the event's transaction committed. Each action is claimed before the call,
  * so a crash never repeats it; a platform that cannot do it gets the action marked
  * `unsupported`, with a log line, instead of an error.
  */
@@ -64,8 +64,8 @@ export class PlatformActions {
   }
 
   private async createInviteLink(adapter: ChatAdapter, a: PlatformAction): Promise<void> {
-    const { name } = JSON.parse(a.detail ?? '{}') as { name?: string };
-    const link = await adapter.createInviteLink!(a.chat_id, { name: name ?? `member-${a.user_id}` });
+    const { name, memberLimit } = JSON.parse(a.detail ?? '{}') as { name?: string; memberLimit?: number };
+    const link = await adapter.createInviteLink!(a.chat_id, { name: name ?? `member-${a.user_id}`, memberLimit });
     this.deps.onInviteLink?.(a, link.url);
   }
 }

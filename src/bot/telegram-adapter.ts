@@ -3,7 +3,7 @@ import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CourseConfig } from '../config/load.js';
-import type { StarsInvoice, StarsPayments } from '../orders/contracts.js';
+import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
 import type { Clock } from '../schedule/clock.js';
 import { inTransaction, type Db } from '../store/db.js';
 import {
@@ -24,6 +24,7 @@ import {
   type ChatEvent,
   type InviteLinkRef,
   type OutgoingMessage,
+  type QuotedMessage,
   type UserRef,
 } from './events.js';
 
@@ -272,6 +273,7 @@ export class TelegramAdapter implements ChatAdapter {
       text,
       mentionsBot,
       contentKind,
+      quoted: msg.reply_to_message ? quotedOf(msg.reply_to_message, this.bot.botInfo.id) : undefined,
     });
   }
 
@@ -382,6 +384,21 @@ export class TelegramAdapter implements ChatAdapter {
     );
   }
 
+  /**
+   * Refunds a Stars payment in full (Bot API refundStarPayment). Telegram's own retry rules
+   * (429, 5xx) are handled by the auto-retry plugin; a charge refunded before counts as done.
+   */
+  async refundStarPayment(telegramUserId: string, telegramChargeId: string): Promise<'refunded' | 'already_refunded'> {
+    try {
+      await this.bot.api.refundStarPayment(Number(telegramUserId), telegramChargeId);
+      return 'refunded';
+    } catch (e) {
+      if (!(e instanceof GrammyError) || e.error_code !== 400) throw e;
+      if (/CHARGE_ALREADY_REFUNDED/i.test(e.description)) return 'already_refunded';
+      throw new StarsRefundRefused(`telegram: refundStarPayment refused: ${e.description}`);
+    }
+  }
+
   async createInviteLink(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef> {
     const link = await this.call(groupChatId, () =>
       this.bot.api.createChatInviteLink(apiChatId(groupChatId), {
@@ -477,6 +494,11 @@ function hasContent(msg: Message): boolean {
   return Boolean(
     msg.photo || msg.document || msg.video || msg.audio || msg.voice || msg.sticker || msg.animation || msg.video_note || msg.contact || msg.location || msg.poll,
   );
+}
+
+/** What a reply quotes: its text or caption, and whether this bot sent it (by id). */
+function quotedOf(m: Message, botId: number): QuotedMessage {
+  return { text: cleanText(m.text ?? m.caption ?? ''), fromBot: m.from?.id === botId };
 }
 
 function userRef(u: User): UserRef {

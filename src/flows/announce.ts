@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { groupChatId } from '../config/group-chat.js';
 import { renderTemplate, templateVariables, type CourseConfig, type Role } from '../config/load.js';
 import {
   announcementCode,
@@ -73,11 +74,6 @@ export function checkText(text: string, targets: AnnouncementTargets): void {
   if (personal && targets.groups.length > 0) throw new UsageError(`{${personal}} works only in private announcements (stage:…), not in groups`);
 }
 
-/** The platform chat id of a group handle (the simulator's `<handle>@chatroom` on WeChat). */
-function groupChatId(config: CourseConfig, platform: 'wechat' | 'telegram', handle: string): string | undefined {
-  const g = config.groups[handle]!;
-  return g[platform] ?? (platform === 'wechat' ? `${handle}@chatroom` : undefined);
-}
 
 /** Exactly the messages an announcement sends now, and the targets it skips (and why). */
 export function recipients(db: Db, config: CourseConfig, platform: 'wechat' | 'telegram', targets: AnnouncementTargets, text: string): { list: Recipient[]; skipped: string[] } {

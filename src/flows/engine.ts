@@ -118,6 +118,7 @@ export class Engine {
         text,
         isDm,
         mentionsBot: event.type === 'message' && event.mentionsBot,
+        quoted: event.type === 'message' ? event.quoted : undefined,
         command,
         isNewMember: created,
         inviterMemberId,

@@ -4,7 +4,7 @@ import { LESSON_PREFIX } from '../qa/service.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
 import { effectiveRole, staffChats } from './roles.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext } from './types.js';
+import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext, type Trigger } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
 const TEMPLATES = ['qa_answer', 'qa_escalated', 'qa_to_staff', 'qa_relay', 'qa_relayed'] as const;
@@ -217,11 +217,28 @@ function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string 
  */
 const QUOTED_REPLY = /^「([\s\S]*?)」\s*\n\s*-(?:\s*-){3,}\s*\n([\s\S]*\S[\s\S]*)$/;
 
+const QUESTION_CODE = /(?:^|[^A-Za-z0-9])Q(\d{1,12})(?![0-9])/;
+
 export function parseQuotedReply(text: string): { code: number; body: string } | undefined {
   const m = QUOTED_REPLY.exec(text.trim());
   if (!m) return undefined;
-  const code = /(?:^|[^A-Za-z0-9])Q(\d{1,12})(?![0-9])/.exec(m[1]!);
+  const code = QUESTION_CODE.exec(m[1]!);
   return code ? { code: Number(code[1]), body: m[2]!.trim() } : undefined;
+}
+
+/**
+ * The escalated question a message answers by quoting it, with the answer: on Telegram a reply
+ * to the bot's own message carrying a question code (the platform says who sent it, so a quote
+ * of someone else's message never counts); on WeChat the quoted-reply text form.
+ */
+export function quotedQuestion(trigger: Pick<Trigger, 'text' | 'quoted'>): { code: number; body: string } | undefined {
+  if (trigger.quoted) {
+    if (!trigger.quoted.fromBot) return undefined;
+    const code = QUESTION_CODE.exec(trigger.quoted.text);
+    const body = trigger.text.trim();
+    return code && body ? { code: Number(code[1]), body } : undefined;
+  }
+  return parseQuotedReply(trigger.text);
 }
 
 /**
@@ -234,7 +251,7 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
   description: "a staff member's quoted reply to an escalated question answers it, like /answer",
   schema: z.strictObject({}).nullable().default(null),
   run(_arg, ctx) {
-    const reply = parseQuotedReply(ctx.trigger.text);
+    const reply = quotedQuestion(ctx.trigger);
     if (!reply) return ctx.note('not a quoted reply to a question');
     const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
     if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
@@ -262,6 +279,12 @@ export const qaFlow: Flow = {
       get: (c) =>
         c.trigger.type === 'message' &&
         looksLikeQuestion(c.trigger.text, c.trigger.mentionsBot, (c.trigger.group ? c.config.groups[c.trigger.group]?.qa_detect : undefined) ?? c.config.qa.detect),
+    },
+    {
+      name: 'quotes_question',
+      type: 'boolean',
+      description: "the message quotes the bot's escalation of a question (❓ Q12 …) and adds text: a Telegram reply to the bot's message, or WeChat's quoted-reply form",
+      get: (c) => c.trigger.type === 'message' && quotedQuestion(c.trigger) !== undefined,
     },
   ],
   actions: [answer, answerQuotedReply],

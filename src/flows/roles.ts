@@ -1,4 +1,5 @@
 import type { CourseConfig, Role } from '../config/load.js';
+import { groupChatId } from '../config/group-chat.js';
 import type { Platform } from '../bot/events.js';
 import type { Db } from '../store/db.js';
 import { grantedIdsOn, grantedRoleOf } from '../store/staff-roles.js';
@@ -41,8 +42,7 @@ export function groupDelivery(db: Db, config: CourseConfig, group: string | null
  */
 export function staffChats(db: Db, config: CourseConfig, platform: Platform): { kind: 'group' | 'dm'; id: string }[] {
   if (config.qa.escalate_to !== 'instructors') {
-    const g = config.groups[config.qa.escalate_to];
-    const id = g?.[platform] ?? (platform === 'wechat' && g && !g.wechat ? `${config.qa.escalate_to}@chatroom` : undefined);
+    const id = groupChatId(config, platform, config.qa.escalate_to);
     return id ? [{ kind: 'group', id }] : [];
   }
   const ids = new Set<string>();

@@ -1,7 +1,7 @@
 import type { Db } from '../store/db.js';
 import type { CourseConfig, Role } from '../config/load.js';
 import type { Services } from './services.js';
-import type { Platform } from '../bot/events.js';
+import type { Platform, QuotedMessage } from '../bot/events.js';
 import type { Member } from '../store/members.js';
 import type { Priority } from '../store/outbox.js';
 import type { z } from 'zod';
@@ -21,6 +21,8 @@ export interface Trigger {
   text: string;
   isDm: boolean;
   mentionsBot: boolean;
+  /** The message this one replies to, when the platform says so structurally (Telegram). */
+  quoted?: QuotedMessage;
   command: { name: string; args: string } | null;
   isNewMember: boolean;
   inviterMemberId: string | null;

@@ -22,6 +22,8 @@ const product = z.strictObject({
   sale: z.strictObject({ from: instant.optional(), until: instant.optional() }).default({}),
   /** Seats: at most this many paid orders. */
   seats: z.number().int().min(1).optional(),
+  /** A full refund removes the buyer from `groups` (where the bot is allowed to remove members). */
+  remove_on_refund: z.boolean().default(true),
 });
 
 const coupon = z

@@ -68,3 +68,17 @@ export interface StarsPayments {
   /** A successful_payment message. Must be idempotent by telegramChargeId (updates can be redelivered). */
   paid(p: { payload: string; currency: string; totalAmount: number; telegramUserId: string; telegramChargeId: string; providerChargeId: string }): void;
 }
+
+/**
+ * What the order service asks of the Telegram adapter to refund a Stars payment. Telegram refunds
+ * a Stars charge whole. Resolves when Telegram refunded it (or says it already was: the call is
+ * safe to repeat after a crash); rejects with StarsRefundRefused when Telegram refuses for good,
+ * with any other error when it may work later.
+ */
+export interface StarsRefunder {
+  refundStarPayment(telegramUserId: string, telegramChargeId: string): Promise<'refunded' | 'already_refunded'>;
+}
+
+/** Telegram refused a Stars refund for good (unknown charge, wrong user…): retrying will not help. */
+export class StarsRefundRefused extends Error {}
+

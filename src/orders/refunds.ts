@@ -16,6 +16,8 @@ export function requestRefundRow(
     const left = order.paid_amount! - refundedOrAsked(db, order.id);
     const amount = args.amount ?? left;
     if (!Number.isInteger(amount) || amount <= 0 || amount > left) return { ok: false as const, error: `refund must be 1..${left} (${formatAmount(left, order.currency)} left to refund)` };
+    // Telegram refunds a Stars charge whole (refundStarPayment has no amount).
+    if (order.provider === 'stars' && amount !== left) return { ok: false as const, error: `Telegram Stars payments are refunded whole: ${formatAmount(left, order.currency)}` };
     const outRefundNo = `R${args.now.toString(36)}${randomBytes(6).toString('hex')}`;
     insertRefund(db, { out_refund_no: outRefundNo, order_id: order.id, amount, reason: args.reason.slice(0, 80), requested_by: args.by, created_at: args.now });
     return { ok: true as const, outRefundNo, amount };

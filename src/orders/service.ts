@@ -25,12 +25,14 @@ import {
   rescheduleAttempt,
   updateRefund,
   type OrderRow,
+  type RefundRow,
 } from '../store/orders.js';
 import { formatAmount } from './catalog.js';
-import type { DiscountSource, OrderHooks, StarsPayments } from './contracts.js';
+import { StarsRefundRefused, type DiscountSource, type OrderHooks, type StarsPayments, type StarsRefunder } from './contracts.js';
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
+import { queuePaidGroupLink, queueRefundRemovals } from './paid-access.js';
 import { requestRefundRow } from './refunds.js';
 
 /** Pay presses per order: enough for a payer who changes their mind, not for a flood of prepay calls. */
@@ -47,6 +49,8 @@ export interface OrderServiceDeps {
   hooks: readonly OrderHooks[];
   /** Called after a commit that queued messages (the outbox should look now). */
   wake?: () => void;
+  /** Telegram, when it is on: refunds of Stars payments go to it. */
+  starsRefunder?: StarsRefunder;
 }
 
 export type WebhookAnswer = { status: 200 | 204 | 400 | 401 | 404 | 500; body?: { code: string; message: string } };
@@ -211,6 +215,8 @@ export class OrderService {
           const vars = this.vars(paid, p.amount);
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_receipt ?? DEFAULT_TEMPLATES.order_receipt, vars) });
           for (const g of product?.groups ?? []) {
+            // Telegram: a one-person invite link follows once the Bot API made it; WeChat: the text.
+            if (queuePaidGroupLink(db, config, paid, g, p.now)) continue;
             ctx.send({ to: 'dm', text: ctx.render(config.templates.order_invite ?? DEFAULT_TEMPLATES.order_invite, { ...vars, paid_group: config.groups[g]?.name ?? g }) });
           }
           ctx.note(`order ${paid.id} paid (${formatAmount(p.amount, paid.currency)} via ${p.provider})`);
@@ -272,6 +278,11 @@ export class OrderService {
             registry.actions.get('set_stage')!.run(back, ctx);
           }
           ctx.send({ to: 'dm', text: ctx.render(config.templates.order_refunded ?? DEFAULT_TEMPLATES.order_refunded, { ...this.vars(order, order.paid_amount ?? order.amount), refund: formatAmount(refund.amount, order.currency) }) });
+          const product = config.catalog.products[order.product_id];
+          if (state === 'refunded' && product?.remove_on_refund) {
+            const n = queueRefundRemovals(db, config, order, product.groups, now);
+            if (n > 0) ctx.note(`removal from ${n} paid group(s) queued`);
+          }
           ctx.note(`order ${order.id} ${state} (${formatAmount(refund.amount, order.currency)})`);
         },
       );
@@ -298,8 +309,12 @@ export class OrderService {
     const { db, provider, clock, log } = this.deps;
     let n = 0;
     for (const refund of openRefunds(db, 50)) {
-      if (refund.state !== 'requested') continue;
       const order = getOrder(db, refund.order_id)!;
+      if (order.provider === 'stars') {
+        if (await this.refundStars(refund, order)) n++;
+        continue;
+      }
+      if (refund.state !== 'requested') continue;
       if (order.provider !== provider.name) {
         updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested'], to: 'failed', error: `order was paid via ${order.provider}; refund it there`, now: clock.now() });
         continue;
@@ -315,6 +330,40 @@ export class OrderService {
       }
     }
     return n;
+  }
+
+  private readonly starsInFlight = new Set<string>();
+
+  /**
+   * A Stars refund: Telegram's refundStarPayment, whole charge only. Safe to repeat (a charge
+   * refunded before counts as done), so a refund left `processing` by a crash is simply sent
+   * again; a temporary failure stays `processing` and is retried on the next round. The set keeps
+   * two rounds in this process from calling at once.
+   */
+  private async refundStars(refund: RefundRow, order: OrderRow): Promise<boolean> {
+    const { db, clock, log, starsRefunder } = this.deps;
+    const fail = (error: string) => {
+      updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested', 'processing'], to: 'failed', error, now: clock.now() });
+      log.error({ refund: refund.out_refund_no, order: order.id, err: error }, 'stars refund failed');
+      return false;
+    };
+    if (!starsRefunder) return fail('Telegram is not connected: Stars payments are refunded through the Telegram bot');
+    if (!order.platform_id || !order.transaction_id) return fail("the buyer's Telegram id or the charge id is no longer stored (member forgotten?); refund in Telegram by hand");
+    if (this.starsInFlight.has(refund.out_refund_no)) return false;
+    if (refund.state === 'requested' && !updateRefund(db, { outRefundNo: refund.out_refund_no, from: ['requested'], to: 'processing', now: clock.now() })) return false;
+    this.starsInFlight.add(refund.out_refund_no);
+    try {
+      const r = await starsRefunder.refundStarPayment(order.platform_id, order.transaction_id);
+      if (r === 'already_refunded') log.warn({ refund: refund.out_refund_no, order: order.id }, 'stars refund: Telegram says the charge was already refunded; recording it');
+      this.applyRefund(refund.out_refund_no, order.transaction_id, clock.now());
+      return true;
+    } catch (e) {
+      if (e instanceof StarsRefundRefused) return fail(e.message);
+      log.warn({ refund: refund.out_refund_no, err: (e as Error).message }, 'stars refund: Telegram did not answer; retrying on the next round');
+      return false;
+    } finally {
+      this.starsInFlight.delete(refund.out_refund_no);
+    }
   }
 
   /**

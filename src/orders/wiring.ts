@@ -3,7 +3,7 @@ import type { Kernel } from '../kernel.js';
 import type { Clock } from '../schedule/clock.js';
 import type { Db } from '../store/db.js';
 import { claimInvoice, ordersAwaitingInvoice } from '../store/orders.js';
-import type { StarsInvoice } from './contracts.js';
+import type { StarsInvoice, StarsRefunder } from './contracts.js';
 import { discountSources, orderHooks } from './pricing.js';
 import type { PaymentProvider } from './provider.js';
 import { SandboxProvider } from './sandbox.js';
@@ -39,7 +39,7 @@ export function createOrders(opts: {
   live: boolean;
   env: NodeJS.ProcessEnv;
   /** The Telegram adapter, when Telegram is on: Stars invoices go out through it. */
-  telegram?: { sendInvoice?(invoice: StarsInvoice): Promise<void> };
+  telegram?: { sendInvoice?(invoice: StarsInvoice): Promise<void> } & Partial<StarsRefunder>;
 }): Orders {
   const { kernel } = opts;
   const config = () => kernel.currentConfig;
@@ -58,7 +58,7 @@ export function createOrders(opts: {
     });
     provider = sandbox;
   }
-  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, sources: discountSources, hooks: orderHooks, wake: () => kernel.wake() });
+  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, sources: discountSources, hooks: orderHooks, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram) });
 
   let running = false;
   const tick = async () => {
@@ -116,4 +116,10 @@ export function createOrders(opts: {
       kernel.off('handled', onInvoiceEvent);
     },
   };
+}
+
+/** The Telegram adapter as the order service's Stars refunder, when Telegram is on. */
+function starsRefunderOf(telegram: Partial<StarsRefunder> | undefined): StarsRefunder | undefined {
+  const refund = telegram?.refundStarPayment?.bind(telegram);
+  return refund ? { refundStarPayment: refund } : undefined;
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
  * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
- * answerPreCheckoutQuery and createChatInviteLink as Telegram does (JSON over HTTP), queues the
+ * answerPreCheckoutQuery, refundStarPayment and createChatInviteLink as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
  * Failures can be scripted (429 with retry_after, 403 kicked) per method and chat.
  *
@@ -32,6 +32,9 @@ export class FakeBotApi {
   private waiters: (() => void)[] = [];
   private failures: { method: string; chatId?: string; times: number; error: { error_code: number; description: string; parameters?: Record<string, unknown> } }[] = [];
   private linkSeq = 0;
+  /** Stars charges paid through `successfulPayment`, by charge id, and the ones refunded. */
+  private readonly charges = new Map<string, { userId: number; amount: number }>();
+  readonly starRefunds: { chargeId: string; userId: number; amount: number }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -85,7 +88,17 @@ export class FakeBotApi {
 
   private forced: Record<string, unknown>[] = [];
 
-  say(args: { user: ReturnType<FakeBotApi['person']>; chat?: { id: number; type: string; title?: string }; text: string; replyToBot?: boolean }): Record<string, unknown> {
+  /**
+   * A message from `user`. `replyToBot` makes it a reply to some message of the bot; `replyTo`
+   * a reply to a given text, sent by the bot unless `from` says who.
+   */
+  say(args: {
+    user: ReturnType<FakeBotApi['person']>;
+    chat?: { id: number; type: string; title?: string };
+    text: string;
+    replyToBot?: boolean;
+    replyTo?: { text: string; from?: ReturnType<FakeBotApi['person']> };
+  }): Record<string, unknown> {
     const chat = args.chat ?? { id: args.user.id, type: 'private', first_name: args.user.first_name };
     const entities = [...args.text.matchAll(/(^|\s)(\/\w+(?:@\w+)?|@\w+)/g)].map((m) => ({
       type: m[2]!.startsWith('/') ? 'bot_command' : 'mention',
@@ -101,6 +114,7 @@ export class FakeBotApi {
         text: args.text,
         ...(entities.length ? { entities } : {}),
         ...(args.replyToBot ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: this.me, text: '…' } } : {}),
+        ...(args.replyTo ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: args.replyTo.from ?? this.me, text: args.replyTo.text } } : {}),
       },
     });
   }
@@ -132,6 +146,7 @@ export class FakeBotApi {
   }
 
   successfulPayment(args: { user: ReturnType<FakeBotApi['person']>; payload: string; amount: number; chargeId: string }): Record<string, unknown> {
+    this.charges.set(args.chargeId, { userId: args.user.id, amount: args.amount });
     return this.push({
       message: {
         message_id: this.nextMessageId++,
@@ -260,6 +275,15 @@ export class FakeBotApi {
         return ok(true);
       case 'createChatInviteLink':
         return ok({ invite_link: `https://t.me/+fake${++this.linkSeq}`, creator: this.me, name: params.name, creates_join_request: false, is_primary: false, is_revoked: false });
+      case 'refundStarPayment': {
+        // Telegram's answers: the charge must be this user's, and is refunded once.
+        const chargeId = String(params.telegram_payment_charge_id ?? '');
+        const charge = this.charges.get(chargeId);
+        if (!charge || charge.userId !== Number(params.user_id)) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: CHARGE_NOT_FOUND' });
+        if (this.starRefunds.some((r) => r.chargeId === chargeId)) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: CHARGE_ALREADY_REFUNDED' });
+        this.starRefunds.push({ chargeId, userId: charge.userId, amount: charge.amount });
+        return ok(true);
+      }
       case 'banChatMember':
         this.onBan?.(chatId!, String(params.user_id));
         return ok(true);

@@ -339,8 +339,7 @@ class ScenarioRun {
     let order = step.order !== undefined ? getOrder(this.app.db, step.order) : step.kind === 'pay' ? service.latestOpenOrder(member.id) : service.latestPaidOrder(member.id);
     if (order && order.member_id !== member.id) order = undefined;
     if (!order) return step.kind === 'pay' ? `${step.user} has no order awaiting payment` : `${step.user} has no paid order to refund`;
-    if (this.telegram) {
-      if (step.kind === 'refund') return 'refunds of Telegram Stars payments go through the Telegram adapter (refundStarPayment) and are not available in scenarios';
+    if (this.telegram && step.kind === 'pay') {
       const failure = await this.payStars(order, this.user(step.user), step.user);
       if (failure) return failure;
     } else if (step.kind === 'pay') {
@@ -353,10 +352,12 @@ class ScenarioRun {
       const status = await sandbox!.pay(outTradeNo);
       if (status !== 204 && status !== 200) return `the order service answered ${status} to the sandbox's payment notification`;
     } else {
+      // A full refund: the sandbox notifies it like WeChat Pay; a Stars refund goes to the fake
+      // Bot API through the real adapter (refundStarPayment).
       const r = service.requestRefund(order.id, { reason: 'scenario refund', by: 'scenario', now: this.clock.now() });
       if (!r.ok) return `cannot refund: ${r.error}`;
       await service.processRefunds();
-      await sandbox!.flush();
+      await sandbox?.flush();
     }
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
     return undefined;

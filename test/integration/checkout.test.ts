@@ -6,7 +6,7 @@ import { VirtualClock } from '../../src/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/store/orders.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
-import { T0 } from '../helpers/fixtures.js';
+import { count, T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
 
 // The checkout page, the sandbox pay page and the webhook over real HTTP on 127.0.0.1, on the
@@ -173,5 +173,12 @@ describe('admin API', () => {
     expect(getOrder(app.db, order.id)).toMatchObject({ state: 'partially_refunded', refunded_amount: 5000 });
     // A partial refund keeps access.
     expect(findMemberByIdentity(app.db, 'wechat', 'gina')!.stage).toBe('paid');
+    expect(count(app.db, 'platform_actions', "action = 'remove_member'")).toBe(0);
+    // The rest refunded: the buyer is to leave the paid group (remove_on_refund), on WeChat.
+    const rest = await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', headers: auth, body: JSON.stringify({ reason: '退课' }) });
+    expect(rest.status).toBe(200);
+    await app.orders.sandbox!.flush();
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'refunded', refunded_amount: 19900 });
+    expect(app.db.prepare("SELECT platform, chat_id, user_id FROM platform_actions WHERE action = 'remove_member'").all()).toEqual([{ platform: 'wechat', chat_id: 'python-vip@chatroom', user_id: 'gina' }]);
   });
 });

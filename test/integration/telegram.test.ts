@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberJoined } from '../../src/bot/events.js';
 import type { CourseConfig } from '../../src/config/load.js';
-import type { StarsPayments } from '../../src/orders/contracts.js';
+import { StarsRefundRefused, type StarsPayments } from '../../src/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -84,6 +84,46 @@ describe('long polling', () => {
     api.say({ user: alice, chat: group(), text: '好的谢谢' });
     await rig.settle(3);
     expect(rig.sentTo(GROUP.id).length).toBe(before + answers.length);
+  });
+
+  it("an instructor answers an escalated question by replying to the bot's message; other replies do not", async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    const teacher = api.person(TEACHER_ID, '王老师');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    api.say({ user: alice, chat: group(), text: '请问 Rust 的生命周期标注什么时候必须写？' });
+    await rig.settle(2);
+    const toStaff = rig.sentTo(TEACHER_ID).find((t) => t.startsWith('❓'))!;
+    expect(toStaff).toMatch(/❓ Q\d+ /);
+    const code = /Q\d+/.exec(toStaff)![0];
+    const groupBefore = rig.sentTo(GROUP.id).length;
+
+    // A reply to someone else's message that happens to carry the code is not an answer.
+    api.say({ user: teacher, text: '函数返回引用时必须写', replyTo: { text: toStaff, from: alice } });
+    await rig.settle(3);
+    expect(rig.sentTo(GROUP.id).length).toBe(groupBefore);
+    // A member replying to the bot's escalation notice is not an answer either (the role is
+    // checked by platform id; a reply to the bot counts as addressing it, so it may be taken up
+    // as a new question, but nothing is relayed or learned).
+    api.say({ user: alice, text: '函数返回引用时必须写吧', replyTo: { text: toStaff } });
+    await rig.settle(4);
+    expect(rig.sentTo(GROUP.id).length).toBe(groupBefore);
+
+    api.say({ user: teacher, text: '函数返回引用、编译器推断不出来时必须写', replyTo: { text: toStaff } });
+    await rig.settle(5);
+    const relayed = rig.sentTo(GROUP.id).slice(groupBefore);
+    expect(relayed).toEqual([expect.stringContaining('王老师的回答：函数返回引用、编译器推断不出来时必须写')]);
+    expect(rig.sentTo(TEACHER_ID).at(-1)).toContain(`已把 ${code} 的回答转给学员`);
+    const answered = rig.app.db.prepare("SELECT id, answer, answered_via FROM questions WHERE status = 'resolved'").all();
+    expect(answered).toEqual([{ id: Number(code.slice(1)), answer: '函数返回引用、编译器推断不出来时必须写', answered_via: 'staff' }]);
+
+    // Learned: the next student asking the same is answered by the bot.
+    const bob = api.person(1002, 'Bob');
+    api.say({ user: bob, chat: group(), text: '请问 Rust 的生命周期标注什么时候必须写？' });
+    await rig.settle(6);
+    expect(rig.sentTo(GROUP.id).at(-1)).toContain('编译器推断不出来时必须写');
   });
 
   it('takes /command@thisbot, ignores /command@otherbot, and leaves come from chat_member', async () => {
@@ -240,7 +280,7 @@ describe('webhook mode over real HTTP', () => {
 });
 
 describe('Stars payments', () => {
-  it('sends an XTR invoice; without an order service every pre-checkout is refused', async () => {
+  it('sends an XTR invoice; the order service refuses a pre-checkout for an order it does not have', async () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
     await rig.app.telegram!.sendInvoice({ chatId: '1001', title: 'Python 正式班', description: '12 周', payload: 'order-1', amount: 500 });
@@ -249,7 +289,7 @@ describe('Stars payments', () => {
     await expect(rig.app.telegram!.sendInvoice({ chatId: '1001', title: 't', description: 'd', payload: 'p', amount: 0.5 })).rejects.toThrow(/whole number/);
     api.preCheckout({ user: api.person(1001, 'Alice'), payload: 'order-1', amount: 500 });
     await waitFor(() => api.calls.find((c) => c.method === 'answerPreCheckoutQuery'), 'the pre-checkout answer');
-    expect(api.calls.find((c) => c.method === 'answerPreCheckoutQuery')!.params).toMatchObject({ ok: false, error_message: 'payments are not available' });
+    expect(api.calls.find((c) => c.method === 'answerPreCheckoutQuery')!.params).toMatchObject({ ok: false, error_message: '订单不存在' });
   });
 
   it('asks the order service at pre-checkout and reports a successful payment once, even when redelivered', async () => {
@@ -272,5 +312,64 @@ describe('Stars payments', () => {
     await api.drained();
     await waitFor(() => api.count('getUpdates') >= 3, 'another poll');
     expect(paid).toEqual(['order-1:ch_1:1001']);
+  });
+
+  it('refundStarPayment: refunded once, a repeat counts as already refunded, a wrong charge is refused for good', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const alice = api.person(1001, 'Alice');
+    api.successfulPayment({ user: alice, payload: 'order-1', amount: 500, chargeId: 'ch_1' });
+    await api.drained();
+    const tg = rig.app.telegram!;
+    await expect(tg.refundStarPayment('1001', 'ch_1')).resolves.toBe('refunded');
+    await expect(tg.refundStarPayment('1001', 'ch_1')).resolves.toBe('already_refunded');
+    await expect(tg.refundStarPayment('1002', 'ch_1')).rejects.toBeInstanceOf(StarsRefundRefused);
+    await expect(tg.refundStarPayment('1001', 'ch_nope')).rejects.toThrow(/CHARGE_NOT_FOUND/);
+    expect(api.starRefunds).toEqual([{ chargeId: 'ch_1', userId: 1001, amount: 500 }]);
+    expect(api.calls.find((c) => c.method === 'refundStarPayment')!.params).toEqual({ user_id: 1001, telegram_payment_charge_id: 'ch_1' });
+  });
+
+  it('a paid Stars order lets the buyer into the paid group with a one-person link; a full refund removes them', async () => {
+    api = await FakeBotApi.start();
+    rig = await startRig({ api, config });
+    const vip = api.group(-1001002, 'Python 正式班');
+    const alice = api.person(1001, 'Alice');
+    api.memberChange({ chat: group(), user: alice, joined: true });
+    await rig.settle(1);
+    api.say({ user: alice, text: '/buy' });
+    await rig.settle(2);
+    await waitFor(() => api.calls.find((c) => c.method === 'sendInvoice'), 'the Stars invoice');
+    const orderId = String(api.calls.find((c) => c.method === 'sendInvoice')!.params.payload);
+    api.preCheckout({ user: alice, payload: orderId, amount: 1500 });
+    api.successfulPayment({ user: alice, payload: orderId, amount: 1500, chargeId: 'ch_vip' });
+    await waitFor(() => api.count('answerPreCheckoutQuery') === 1, 'the pre-checkout answer');
+    await waitFor(() => rig!.app.orders.service.latestPaidOrder(findMemberByIdentity(rig!.app.db, 'telegram', '1001')!.id)?.id === orderId, 'the paid order');
+
+    // Not live: platform actions and the outbox run when the rig settles virtual time.
+    const flush = () => rig!.app.kernel.runUntil(rig!.clock.now() + 60_000, { settleOnly: true });
+    await flush();
+    await waitFor(() => api.calls.find((c) => c.method === 'createChatInviteLink'), 'the paid-group link');
+    await flush();
+    const made = api.calls.find((c) => c.method === 'createChatInviteLink')!.params;
+    expect(made).toMatchObject({ chat_id: -1001002, member_limit: 1, name: `paid ${orderId}`.slice(0, 32) });
+    await waitFor(() => rig!.sentTo(1001).some((t) => t.includes('入群链接')), 'the link in private');
+    const linkText = rig.sentTo(1001).find((t) => t.includes('入群链接'))!;
+    const url = /https:\/\/t\.me\/\+\S+/.exec(linkText)![0];
+    expect(rig.sentTo(1001).some((t) => t.includes('助教会'))).toBe(false);
+
+    // Joining through it is not a referral (the link is not a referrer's).
+    const handled = rig.handled.length;
+    api.memberChange({ chat: vip, user: alice, joined: true, inviteLink: { invite_link: url, name: made.name as string } });
+    await rig.settle(handled + 1);
+    expect(count(rig.app.db, 'referrals')).toBe(0);
+
+    const r = rig.app.orders.service.requestRefund(orderId, { reason: '退课', by: 'owner', now: rig.clock.now() });
+    expect(r).toMatchObject({ ok: true, amount: 1500 });
+    await rig.app.orders.service.processRefunds();
+    await flush();
+    await waitFor(() => api.calls.find((c) => c.method === 'banChatMember'), 'the removal');
+    expect(api.calls.find((c) => c.method === 'banChatMember')!.params).toMatchObject({ chat_id: -1001002, user_id: 1001 });
+    expect(api.calls.filter((c) => c.method === 'unbanChatMember')).toHaveLength(1);
+    expect(api.starRefunds).toEqual([{ chargeId: 'ch_vip', userId: 1001, amount: 1500 }]);
   });
 });
