@@ -31,7 +31,12 @@ export class ScratchDatabases {
   /** A fresh, migrated, empty database; its URL. */
   create(): string {
     const name = `${this.prefix}_${++this.counter}`;
-    this.conn().exec(`CREATE DATABASE ${name} TEMPLATE ${this.templateName()} STRATEGY FILE_COPY`);
+    const template = this.templateName();
+    const a = this.conn();
+    // A copy needs the template to have no sessions: ours that made it may still be closing
+    // (PostgresDb.close() finishes on the next turn). CREATE DATABASE waits for them to end.
+    a.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()').all(template);
+    a.exec(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
     this.created.push(name);
     return this.urlOf(name);
   }
