@@ -65,8 +65,9 @@ export async function benchPipeline(): Promise<BenchResult[]> {
   lat.sort((a, b) => a - b);
   const outboxRows = (app.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
 
-  // Baseline: the same event rows, one transaction each, on a fresh file with the same settings.
-  const base = openStore(join(dir, 'baseline.db'));
+  // Baseline: the same event rows, one transaction each, on a fresh file with the same settings
+  // (createApp opens its store with background checkpoints; so does the baseline).
+  const base = openStore(join(dir, 'baseline.db'), { backgroundCheckpoints: true });
   const insert = base.prepare('INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING');
   const one = base.transaction((e: ChatEvent, at: number) => insert.run(e.type, e.platform, `wechat:${e.eventId}`, null, null, JSON.stringify(e), at));
   const tBase = performance.now();

@@ -111,7 +111,7 @@ export async function createApp(opts: {
   /** More platforms, e.g. the reliability drills' counting fake (with `wechat: { kind: 'off' }`). */
   adapters?: ChatAdapter[];
 }): Promise<App> {
-  const db = openStore(opts.dbPath);
+  const db = openStore(opts.dbPath, { backgroundCheckpoints: true });
   const mode = opts.wechat ?? { kind: 'simulated' };
   let sim: SimulatedWeChat | undefined;
   const adapters: ChatAdapter[] = [];

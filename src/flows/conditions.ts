@@ -176,9 +176,17 @@ export interface CondResult {
 export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => unknown, out: CondResult[]): boolean {
   switch (cond.kind) {
     case 'all':
-      return cond.items.map((c) => evaluate(c, getFact, out)).every(Boolean);
-    case 'any':
-      return cond.items.map((c) => evaluate(c, getFact, out)).some(Boolean);
+    case 'any': {
+      // Every item, even once the answer is known (see above); plain loops: 100 rules per message.
+      let all = true;
+      let any = false;
+      for (const c of cond.items) {
+        const r = evaluate(c, getFact, out);
+        all &&= r;
+        any ||= r;
+      }
+      return cond.kind === 'all' ? all : any;
+    }
     case 'not': {
       const inner: CondResult[] = [];
       const r = !evaluate(cond.item, getFact, inner);
@@ -194,6 +202,50 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
   }
 }
 
+/**
+ * The condition texts `evaluate` reports for `cond`, in its order. Static: every leaf is always
+ * evaluated, so a rule's texts are the same for every event (traces number them, see traces.ts).
+ */
+export function conditionLabels(cond: Cond): string[] {
+  switch (cond.kind) {
+    case 'all':
+    case 'any':
+      return cond.items.flatMap(conditionLabels);
+    case 'not':
+      return [`not (${conditionLabels(cond.item).join(' and ')})`];
+    case 'leaf':
+      return [cond.label];
+  }
+}
+
+/**
+ * `toLowerCase` of a fact, remembering the last one: with 100 keyword rules the same message
+ * text was lowered 100 times per message.
+ */
+function lowerFact(text: string): string {
+  if (text !== lastFact) {
+    lastFact = text;
+    lastFactLower = text.toLowerCase();
+  }
+  return lastFactLower;
+}
+
+let lastFact = '';
+let lastFactLower = '';
+
+/** `toLowerCase` of a rule's own value (from config, so a bounded set). */
+function lowerValue(text: string): string {
+  let l = loweredValues.get(text);
+  if (l === undefined) {
+    if (loweredValues.size >= 10_000) loweredValues.clear();
+    l = text.toLowerCase();
+    loweredValues.set(text, l);
+  }
+  return l;
+}
+
+const loweredValues = new Map<string, string>();
+
 function test(op: string, actual: unknown, expected: unknown): boolean {
   switch (op) {
     case 'eq':
@@ -205,7 +257,7 @@ function test(op: string, actual: unknown, expected: unknown): boolean {
     case 'not_in':
       return !(expected as unknown[]).includes(actual);
     case 'contains':
-      return typeof actual === 'string' && actual.toLowerCase().includes(String(expected).toLowerCase());
+      return typeof actual === 'string' && lowerFact(actual).includes(lowerValue(String(expected)));
     case 'matches':
       return typeof actual === 'string' && (expected as RegExp).test(actual);
     case 'exists':

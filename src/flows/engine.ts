@@ -4,13 +4,13 @@ import type { CourseConfig } from '../config/load.js';
 import { renderTemplate } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { inTransaction } from '../store/db.js';
-import { appendEvent, setEventMember } from '../store/events.js';
+import { appendEvent, isEventLogged } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, type Job } from '../store/jobs.js';
-import { lastFired, recordFire, recordRuleOutcomes, recordTrace, type RuleOutcome } from '../store/traces.js';
+import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
-import { evaluate, type CondResult } from './conditions.js';
+import { conditionLabels, evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
 import type { Registry } from './index.js';
 import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
@@ -56,6 +56,22 @@ function brief(c: CondResult): CondResult {
 
 const TRACE_VALUE_CHARS = 120;
 
+/** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
+const catalogs = new WeakMap<CompiledRule[], TraceCatalog>();
+
+function catalogOf(rules: CompiledRule[]): TraceCatalog {
+  let c = catalogs.get(rules);
+  if (!c) {
+    c = traceCatalog(rules.map((r) => ({ id: r.id, labels: [...conditionLabels(r.when), ...(r.cooldown !== undefined ? [cooldownLabel(r.cooldown)] : [])] })));
+    catalogs.set(rules, c);
+  }
+  return c;
+}
+
+function cooldownLabel(ms: number): string {
+  return `cooldown ${formatDuration(ms)}`;
+}
+
 export class Engine {
   constructor(private readonly deps: EngineDeps) {}
 
@@ -68,17 +84,8 @@ export class Engine {
       return { status: 'ignored', reason: `group ${groupId} is not a course group in config`, fired: [], messages: 0 };
     }
     return inTransaction(db, () => {
-      const eventRowId = appendEvent(db, {
-        type: event.type,
-        platform: event.platform,
-        dedupeKey: `${event.platform}:${event.eventId}`,
-        memberId: null,
-        groupId: group ?? null,
-        payload: event,
-        at: now,
-      });
-      if (eventRowId === undefined) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
-
+      const dedupeKey = `${event.platform}:${event.eventId}`;
+      if (isEventLogged(db, dedupeKey)) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
       const { member, created } = resolveMember(db, {
         platform: event.platform,
         platformId: event.user.id,
@@ -86,7 +93,11 @@ export class Engine {
         initialStage: config.stageIds[0]!,
         now,
       });
-      setEventMember(db, eventRowId, member.id);
+      // The row is written once with its member: inserting it bare and setting the member after
+      // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
+      const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now });
+      // Checked above in this same transaction: a conflict here means the log is inconsistent.
+      if (eventRowId === undefined) throw new Error(`event ${dedupeKey} was logged during its own handling`);
 
       let inviterMemberId: string | null = null;
       if (event.type === 'member.joined') {
@@ -411,7 +422,7 @@ export class Engine {
         const last = lastFired(db, member.id, rule.id);
         const cooling = last !== undefined && now - last < rule.cooldown;
         conditions.push({
-          condition: `cooldown ${formatDuration(rule.cooldown)}`,
+          condition: cooldownLabel(rule.cooldown),
           actual: last === undefined ? 'never fired' : `fired ${formatDuration(now - last)} ago`,
           ok: !cooling,
         });
@@ -438,7 +449,7 @@ export class Engine {
       const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
       outcomes.push({ ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } });
     }
-    recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes);
+    recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));
     const fired = matched.map((r) => r.id);
     if (!isFollowUp && followUps.size > 0) {
       const f = this.runFollowUps(config, trigger, member, now, followUps);

@@ -99,7 +99,7 @@ interface PendingQuestion {
 function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
   const entry = ctx.services.qa.entry(q.entryId);
   if (!entry) return `entry "${q.entryId}" is gone; silent`;
-  const last = lastAnsweredInChat(ctx.db, q.chat.id, q.entryId);
+  const last = lastAnsweredInChat(ctx.db, q.chat.id, q.entryId, ctx.now - ctx.config.qa.repeat_cooldown);
   if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) {
     settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: q.entryId, via: null, now: ctx.now });
     return `"${q.entryId}" was just answered here; silent`;
@@ -136,7 +136,7 @@ const finishJob: JobHandler = {
     const o = p.outcome;
     if (o.kind === 'answer') {
       const entry = ctx.services.qa.entry(o.source);
-      const last = lastAnsweredInChat(ctx.db, q.chat_id, o.source);
+      const last = lastAnsweredInChat(ctx.db, q.chat_id, o.source, ctx.now - ctx.config.qa.repeat_cooldown);
       if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) {
         settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: o.source, via: null, now: ctx.now });
         return `LLM answer from "${o.source}", which was just answered here; silent`;

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkpointInBackground } from './checkpointer.js';
 import { migrations, type Migration } from './migrations.js';
 import { postgresSqlOf, sqliteDdlToPostgres } from './pg-ddl.js';
 import { PostgresDb } from './postgres.js';
@@ -69,11 +70,11 @@ export function storeExists(pathOrUrl: string): boolean {
 /**
  * Opens the store and applies missing migrations: a `postgres://` or `postgresql://` URL opens
  * PostgreSQL; anything else is the SQLite file at that path (created if needed), or an in-memory
- * store for `:memory:`.
+ * store for `:memory:`. `backgroundCheckpoints`: for the long-running bot on SQLite (kequn start).
  *
  * @example const db = openStore(':memory:');
  */
-export function openStore(pathOrUrl: string, opts: { migrate?: boolean } = {}): Db {
+export function openStore(pathOrUrl: string, opts: { migrate?: boolean; backgroundCheckpoints?: boolean } = {}): Db {
   const wantMigrate = opts.migrate ?? true;
   if (isPostgresUrl(pathOrUrl)) {
     const pg = new PostgresDb(pathOrUrl);
@@ -93,6 +94,8 @@ export function openStore(pathOrUrl: string, opts: { migrate?: boolean } = {}): 
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   if (wantMigrate) migrate(db);
+  // The running bot: WAL checkpoints off the event loop (see checkpointer.ts).
+  if (opts.backgroundCheckpoints && path !== ':memory:') checkpointInBackground(db, path);
   return db;
 }
 

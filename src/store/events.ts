@@ -16,8 +16,9 @@ export function appendEvent(
   return r?.id;
 }
 
-export function setEventMember(db: Db, eventId: number, memberId: string): void {
-  stmt(db, 'UPDATE events SET member_id = ? WHERE id = ?').run(memberId, eventId);
+/** True when an event with this dedupe key is already in the log (a redelivery). */
+export function isEventLogged(db: Db, dedupeKey: string): boolean {
+  return stmt(db, 'SELECT 1 FROM events WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
 }
 
 export function countEvents(db: Db): number {

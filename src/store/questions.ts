@@ -160,9 +160,14 @@ export function countBotAnswers(db: Db, args: { memberId?: string; groupId?: str
   return (stmt(db, "SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND status IN ('answered', 'pending') AND created_at >= ?").get(args.groupId, args.since) as { n: number }).n;
 }
 
-/** When an entry was last answered in a chat (repeat cooldown). */
-export function lastAnsweredInChat(db: Db, chatId: string, entryId: string): number | undefined {
-  const r = stmt(db, "SELECT MAX(created_at) AS t FROM questions WHERE chat_id = ? AND entry_id = ? AND status = 'answered'").get(chatId, entryId) as { t: number | null };
+/**
+ * When an entry was last answered in a chat at or after `since` (the repeat cooldown's start):
+ * the bound lets the status index read only recent answers instead of every answer ever given.
+ */
+export function lastAnsweredInChat(db: Db, chatId: string, entryId: string, since: number): number | undefined {
+  const r = stmt(db, "SELECT MAX(created_at) AS t FROM questions WHERE status = 'answered' AND created_at >= ? AND chat_id = ? AND entry_id = ?").get(since, chatId, entryId) as {
+    t: number | null;
+  };
   return r.t ?? undefined;
 }
 

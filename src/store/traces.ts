@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
 
@@ -16,13 +17,17 @@ export function recordTrace(
   db: Db,
   args: { eventId: number | null; jobId: number | null; memberId: string | null; ruleId: string; matched: boolean; detail: unknown; at: number },
 ): void {
+  insertTrace(db, args, JSON.stringify(args.detail));
+}
+
+function insertTrace(db: Db, args: { eventId: number | null; jobId: number | null; memberId: string | null; ruleId: string; matched: boolean; at: number }, detail: string): void {
   stmt(db, 'INSERT INTO rule_traces (event_id, job_id, member_id, rule_id, matched, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
     args.eventId,
     args.jobId,
     args.memberId,
     args.ruleId,
     args.matched ? 1 : 0,
-    JSON.stringify(args.detail),
+    detail,
     args.at,
   );
 }
@@ -37,20 +42,168 @@ export interface RuleOutcome {
 }
 
 /**
+ * The condition texts and rule ids of one set of rules, numbered. Stored once in `kv` (under
+ * `trace-catalog:<hash of the texts>`, so a reloaded config with other rules gets its own and old
+ * traces keep theirs) and referred to by number from the shared rows.
+ */
+export interface TraceCatalog {
+  key: string;
+  body: string;
+  rules: Map<string, number>;
+  labels: Map<string, number>;
+}
+
+export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCatalog {
+  const ids = rules.map((r) => r.id);
+  const labels = [...new Set(rules.flatMap((r) => r.labels))];
+  const body = JSON.stringify({ rules: ids, labels });
+  return {
+    key: `trace-catalog:${createHash('sha256').update(body).digest('hex').slice(0, 16)}`,
+    body,
+    rules: new Map(ids.map((id, n) => [id, n])),
+    labels: new Map(labels.map((l, n) => [l, n])),
+  };
+}
+
+/** Writes the catalog unless it is there; checked in the caller's transaction, so never missing after a rollback. */
+function storeCatalog(db: Db, catalog: TraceCatalog): void {
+  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?)').run(catalog.key, catalog.body);
+}
+
+const catalogs = new WeakMap<Db, Map<string, { rules: string[]; labels: string[] } | undefined>>();
+
+function loadCatalog(db: Db, key: string): { rules: string[]; labels: string[] } | undefined {
+  let m = catalogs.get(db);
+  if (!m) catalogs.set(db, (m = new Map()));
+  if (!m.has(key)) {
+    const row = stmt(db, 'SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+    // A catalog is written once and never changed, so reading it once per connection is enough.
+    if (row) m.set(key, JSON.parse(row.value) as { rules: string[]; labels: string[] });
+    else return undefined;
+  }
+  return m.get(key);
+}
+
+/**
  * Records what the rules did with one event or job. A rule that fired gets its own row; the rules
  * that were checked and did not match share one row, so a course with 100 rules writes one or two
  * rows per message, not 100 (what `kequn why` shows is the same: reads expand the shared row).
+ * With `catalog` (the engine's rules), the shared row names rules and conditions by number.
  */
-export function recordRuleOutcomes(db: Db, args: { eventId: number | null; jobId: number | null; memberId: string | null; at: number; trigger: string }, outcomes: RuleOutcome[]): void {
-  const unmatched = outcomes.flatMap((o, i) => (o.matched ? [] : [{ i, rule: o.ruleId, ...o.detail }]));
-  if (unmatched.length > 0) recordTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false, detail: { trigger: args.trigger, unmatched } });
+export function recordRuleOutcomes(
+  db: Db,
+  args: { eventId: number | null; jobId: number | null; memberId: string | null; at: number; trigger: string },
+  outcomes: RuleOutcome[],
+  catalog?: TraceCatalog,
+): void {
+  let packer: Packer | undefined;
+  outcomes.forEach((o, i) => {
+    if (!o.matched) (packer ??= new Packer(catalog)).add(i, o);
+  });
+  if (packer) {
+    if (catalog) storeCatalog(db, catalog);
+    insertTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false }, packer.json(args.trigger));
+  }
   outcomes.forEach((o, i) => {
     if (o.matched) recordTrace(db, { ...args, ruleId: o.ruleId, matched: true, detail: { i, trigger: args.trigger, ...o.detail } });
   });
 }
 
+/**
+ * The shared row, packed. Written out per rule, every rule that did not match repeated its
+ * condition texts and the facts they saw (the message text about 90 times with 100 rules: 15 KB
+ * per message, four pages in the WAL). Packed, each distinct fact value is stored once in `facts`,
+ * and a rule is `[i, rule, condition, fact, condition, fact, ...]`: rule and condition are numbers
+ * into the catalog (texts when it has none, or lacks them), fact an index into `facts` (-1: no
+ * value). An entry that does not have the usual shape (only `conditions`, each failed) stays an
+ * object `{ i, rule, ... }`. Still plain JSON with the facts in clear, so the privacy sweep finds
+ * quoted words. Rows written before this have `unmatched`: one full object per rule.
+ */
+type UnmatchedEntry = { i: number; rule: string } & Record<string, unknown>;
+type PackedEntry = (number | string)[];
+interface PackedRow {
+  trigger: string;
+  catalog?: string;
+  facts?: unknown[];
+  packed?: (PackedEntry | UnmatchedEntry)[];
+  unmatched?: UnmatchedEntry[];
+}
+
+class Packer {
+  private readonly facts: unknown[] = [];
+  private readonly index = new Map<unknown, number>();
+  /** Entries already in JSON: the row is written by hand, a message's row is built ~1,000 times/s. */
+  private readonly entries: string[] = [];
+
+  constructor(private readonly catalog: TraceCatalog | undefined) {}
+
+  add(i: number, o: RuleOutcome): void {
+    const conditions = o.detail.conditions;
+    if (!onlyConditions(o.detail) || !Array.isArray(conditions) || !conditions.every(isPlainFailed)) {
+      this.entries.push(JSON.stringify({ i, rule: o.ruleId, ...o.detail }));
+      return;
+    }
+    let e = `[${i},${this.ref(this.catalog?.rules, o.ruleId)}`;
+    for (const c of conditions) e += `,${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)}`;
+    this.entries.push(`${e}]`);
+  }
+
+  json(trigger: string): string {
+    const catalog = this.catalog ? `,"catalog":${JSON.stringify(this.catalog.key)}` : '';
+    return `{"trigger":${JSON.stringify(trigger)}${catalog},"facts":${JSON.stringify(this.facts)},"packed":[${this.entries.join(',')}]}`;
+  }
+
+  private ref(numbers: Map<string, number> | undefined, text: string): string {
+    const n = numbers?.get(text);
+    return n !== undefined ? String(n) : JSON.stringify(text);
+  }
+
+  private fact(v: unknown): number {
+    if (v === undefined) return -1;
+    let n = this.index.get(v);
+    if (n === undefined) {
+      n = this.facts.push(v) - 1;
+      this.index.set(v, n);
+    }
+    return n;
+  }
+}
+
+function onlyConditions(detail: Record<string, unknown>): boolean {
+  for (const k in detail) if (k !== 'conditions') return false;
+  return true;
+}
+
+type FailedCondition = { condition: string; actual?: unknown; ok: false };
+
+function isPlainFailed(c: unknown): c is FailedCondition {
+  if (typeof c !== 'object' || c === null) return false;
+  const o = c as Record<string, unknown>;
+  if (o.ok !== false || typeof o.condition !== 'string') return false;
+  const keys = Object.keys(o);
+  return keys[0] === 'condition' && (keys.length === 2 ? keys[1] === 'ok' : keys.length === 3 && keys[1] === 'actual' && keys[2] === 'ok');
+}
+
+/** The shared row's entries as `{ i, rule, conditions, ... }`, from the packed or the older form. */
+function unpackUnmatched(db: Db, d: PackedRow): UnmatchedEntry[] {
+  if (d.unmatched) return d.unmatched;
+  const facts = d.facts ?? [];
+  const cat = d.catalog !== undefined ? loadCatalog(db, d.catalog) : undefined;
+  const rule = (r: number | string) => (typeof r === 'string' ? r : (cat?.rules[r] ?? `(rule #${r}: ${d.catalog} is missing)`));
+  const label = (c: number | string) => (typeof c === 'string' ? c : (cat?.labels[c] ?? `(condition #${c}: ${d.catalog} is missing)`));
+  return (d.packed ?? []).map((e) => {
+    if (!Array.isArray(e)) return e;
+    const conditions: FailedCondition[] = [];
+    for (let k = 2; k < e.length; k += 2) {
+      const f = e[k + 1] as number;
+      conditions.push(f < 0 ? { condition: label(e[k]!), ok: false } : { condition: label(e[k]!), actual: facts[f], ok: false });
+    }
+    return { i: e[0] as number, rule: rule(e[1]!), conditions };
+  });
+}
+
 /** Expands shared rows into one row per rule, in the order the rules were checked. */
-function expand<T extends RuleTraceRow>(rows: T[]): T[] {
+function expand<T extends RuleTraceRow>(db: Db, rows: T[]): T[] {
   const out: (T & { order: number })[] = [];
   for (const r of rows) {
     if (r.rule_id !== UNMATCHED_ROW) {
@@ -58,8 +211,8 @@ function expand<T extends RuleTraceRow>(rows: T[]): T[] {
       out.push({ ...r, order: d.i ?? 0 });
       continue;
     }
-    const d = JSON.parse(r.detail) as { trigger: string; unmatched: ({ i: number; rule: string } & Record<string, unknown>)[] };
-    for (const { i, rule, ...rest } of d.unmatched) out.push({ ...r, rule_id: rule, matched: 0, detail: JSON.stringify({ trigger: d.trigger, actions: [], ...rest }), order: i });
+    const d = JSON.parse(r.detail) as PackedRow;
+    for (const { i, rule, ...rest } of unpackUnmatched(db, d)) out.push({ ...r, rule_id: rule, matched: 0, detail: JSON.stringify({ trigger: d.trigger, actions: [], ...rest }), order: i });
   }
   // Rows of one event or job stay together, ordered as the rules were checked.
   const key = (r: RuleTraceRow) => `${r.event_id ?? ''}/${r.job_id ?? ''}`;
@@ -77,12 +230,12 @@ export function recentTraces(db: Db, memberId: string, limit: number): (RuleTrac
     `SELECT t.*, e.type AS event_type FROM rule_traces t LEFT JOIN events e ON e.id = t.event_id
      WHERE t.member_id = ? ORDER BY t.id DESC LIMIT ?`,
   ).all(memberId, limit) as (RuleTraceRow & { event_type: string | null })[];
-  return expand(rows).slice(0, limit);
+  return expand(db, rows).slice(0, limit);
 }
 
 /** Every rule's outcome for one logged event, in the order the rules were checked. */
 export function tracesOfEvent(db: Db, eventRowId: number): RuleTraceRow[] {
-  return expand(stmt(db, 'SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as RuleTraceRow[]);
+  return expand(db, stmt(db, 'SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as RuleTraceRow[]);
 }
 
 export function lastFired(db: Db, memberId: string, ruleId: string): number | undefined {

@@ -107,7 +107,20 @@ export function inWindow(minute: number, start: number, end: number): boolean {
 
 /** The instant of the last local midnight at or before `epochMs`. */
 export function localDayStart(epochMs: number, timeZone: string): number {
+  // Asked for every question (the daily answer quota), nearly always about the same day: the
+  // day found last time is reused while `epochMs` lies within it (formatToParts is slow).
+  const day = lastDay.get(timeZone);
+  if (day && epochMs >= day.start && epochMs < day.end) return day.start;
   const minute = localMinuteOfDay(epochMs, timeZone);
   // Step back to just before today's midnight, then find that midnight going forward.
-  return nextLocalTime(epochMs - (minute + 1) * 60_000, 0, timeZone);
+  const start = nextLocalTime(epochMs - (minute + 1) * 60_000, 0, timeZone);
+  // Only a day with one offset throughout (and around it) is remembered: on a day the clocks
+  // change, the answer for an instant depends on more than the day it falls in.
+  const end = nextLocalTime(start + 60_000, 0, timeZone);
+  const offset = zoneOffsetMs(start, timeZone);
+  if ([start - 43_200_000, end, end + 43_200_000].every((t) => zoneOffsetMs(t, timeZone) === offset)) lastDay.set(timeZone, { start, end });
+  else lastDay.delete(timeZone);
+  return start;
 }
+
+const lastDay = new Map<string, { start: number; end: number }>();
