@@ -161,6 +161,7 @@ class PgStatement implements Statement {
   }
 
   private execute(params: unknown[]): void {
+    this.db.assertOpen();
     const values = this.values(params);
     if (this.prepared === undefined) this.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
     if (this.prepared === null) this.db.pq.execParams(this.compiled.text, values);
@@ -212,6 +213,7 @@ export class PostgresDb implements Db {
   }
 
   exec(sql: string): this {
+    this.assertOpen();
     this.pq.exec(sql);
     this.check(sql);
     return this;
@@ -253,6 +255,11 @@ export class PostgresDb implements Db {
     // the closing handle and abort node (uv__finish_close). Finishing on the next turn avoids it.
     setImmediate(() => this.client.end());
     return this;
+  }
+
+  /** @internal Like better-sqlite3: no statement after close() (the connection ends on the next turn). */
+  assertOpen(): void {
+    if (this.closed) throw new TypeError('The database connection is not open');
   }
 
   /** @internal Prepares `text` once on the server; null when over the cap (runs unnamed). */

@@ -164,6 +164,9 @@ describe.skipIf(!pgAdminUrl)('PostgreSQL driver (KEQUN_TEST_PG_URL)', () => {
     }
     expect(db.prepare("UPDATE kv SET value = 'x' WHERE key = ?").run('k').changes).toBe(1);
     expect(db.prepare("UPDATE kv SET value = 'x' WHERE key = ?").run('nope').changes).toBe(0);
+    const read = db.prepare('SELECT COUNT(*) AS n FROM kv');
+    db.close();
+    expect(() => read.get()).toThrow('The database connection is not open');
   });
 
   it('names the server, never the password, when it cannot connect', () => {
