@@ -10,8 +10,9 @@
 # See docs/wechat.md for a real account. Mount your own course folder over /app/config
 # (-v ./my-course:/app/config:ro) to run something other than the demo course.
 #
-# There is no compile step: bin/kequn.mjs runs the TypeScript sources through tsx, which is a
-# runtime dependency, so the image ships src/ and keeps tsx after `npm prune --omit=dev`.
+# bin/kequn.mjs runs src/ compiled to JavaScript (bin/build.mjs, esbuild, which comes with tsx
+# and so stays after `npm prune --omit=dev`). The image compiles it once at build time, into a
+# dist/ the bot cannot write; without tsx's loader thread the bot needs ~50 MB less memory.
 
 ############################ build: dependencies, native modules ############################
 FROM node:20-bookworm-slim AS build
@@ -56,6 +57,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 COPY config ./config
+RUN node bin/build.mjs
 
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

@@ -3,15 +3,19 @@
  * as `kequn start` builds them) with 100,000 members in 1,000 groups in the store: idle after
  * start, and after a pipeline run of 10,000 member messages. Each figure is measured in a fresh
  * child process (this process holds the other benchmarks' garbage), after a full GC.
+ * The child (bench/memory-child.mjs) runs like bin/kequn.mjs: plain node on the compiled build
+ * (bin/build.mjs), without tsx. BENCH_MEM_TSX=1 adds the same figure under tsx, as kequn ran
+ * before it was compiled.
  * Baseline: a bare Wechaty bot on the same mock puppet in the same kind of process — the floor
  * of any WeChat bot on Node. Target: < 200 MB.
  * Run: npx tsx bench/memory.ts
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuild } from '../bin/build.mjs';
 import { inTransaction, openStore } from '../src/store/db.js';
 import { recordJoin, resolveMember } from '../src/store/members.js';
 import { bigCourse } from './course-fixture.js';
@@ -22,15 +26,37 @@ const PER_GROUP = 100;
 const MESSAGES = 10_000;
 const MB = 1024 * 1024;
 
-interface ChildFigures {
-  idle: number;
-  afterPipeline?: number;
+interface Usage {
+  rss: number;
+  heapTotal: number;
   heapUsed: number;
+  external: number;
+  arrayBuffers: number;
 }
 
-function runChild(mode: 'kequn' | 'bare', env: Record<string, string>): ChildFigures {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), `--child=${mode}`], {
-    env: { ...process.env, ...env },
+interface ChildFigures {
+  idle: Usage;
+  afterPipeline?: Usage;
+}
+
+const childScript = fileURLToPath(new URL('./memory-child.mjs', import.meta.url));
+const root = join(dirname(childScript), '..');
+
+let runs = 0;
+
+function runChild(mode: 'kequn' | 'bare', env: { BENCH_MEM_CONFIG: string; BENCH_MEM_DATA: string }, runtime: 'compiled' | 'tsx'): ChildFigures {
+  // Each child starts from the same store (a pipeline run adds 10k events to its copy).
+  const data = `${env.BENCH_MEM_DATA}.run${++runs}`;
+  copyFileSync(env.BENCH_MEM_DATA, data);
+  let src = join(root, 'src');
+  if (runtime === 'compiled') {
+    const main = ensureBuild();
+    if (!main) throw new Error('bench/memory: the compiled build could not be made (bin/build.mjs)');
+    src = join(dirname(main), '..');
+  }
+  const args = ['--expose-gc', ...(runtime === 'tsx' ? ['--import', 'tsx'] : []), childScript, mode];
+  const out = execFileSync(process.execPath, args, {
+    env: { ...process.env, ...env, BENCH_MEM_DATA: data, BENCH_MEM_SRC: src, BENCH_MEM_EXT: runtime === 'tsx' ? '.ts' : '.js', BENCH_MEM_MESSAGES: String(MESSAGES), BENCH_MEM_MEMBERS: String(GROUPS * PER_GROUP) },
     encoding: 'utf8',
     maxBuffer: 16 * MB,
     // node-cron complains about missed ticks while the pipeline runs flat out; not a figure.
@@ -39,6 +65,9 @@ function runChild(mode: 'kequn' | 'bare', env: Record<string, string>): ChildFig
   const line = out.trim().split('\n').at(-1)!;
   return JSON.parse(line) as ChildFigures;
 }
+
+const split = (u: Usage) =>
+  `heap ${Math.round(u.heapUsed / MB)} MB used of ${Math.round(u.heapTotal / MB)}, external ${Math.round(u.external / MB)} MB (array buffers ${Math.round(u.arrayBuffers / MB)}), the rest (code, native, the Node binary) ${Math.round((u.rss - u.heapTotal - u.external) / MB)} MB`;
 
 export async function benchMemory(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kequn-bench-memory-'));
@@ -59,91 +88,53 @@ export async function benchMemory(): Promise<BenchResult[]> {
     }
     db.close();
     const env = { BENCH_MEM_CONFIG: configDir, BENCH_MEM_DATA: dataPath };
-    const kequn = runChild('kequn', env);
-    const bare = runChild('bare', env);
+    const kequn = runChild('kequn', env, 'compiled');
+    const bare = runChild('bare', env, 'compiled');
     const target = 200;
-    return [
+    const idle = kequn.idle.rss;
+    const after = kequn.afterPipeline!.rss;
+    const base = bare.idle.rss;
+    const results: BenchResult[] = [
       {
         name: 'memory: RSS after start, idle (100k members, 1k groups)',
-        value: kequn.idle / MB,
+        value: idle / MB,
         unit: 'MB',
         baseline: 'bare Wechaty bot on the mock puppet',
-        baseline_value: bare.idle / MB,
-        ratio: bare.idle / kequn.idle,
+        baseline_value: base / MB,
+        ratio: base / idle,
         target: `< ${target} MB`,
-        met: kequn.idle / MB < target,
-        note: `after a full GC; heap used ${Math.round(kequn.heapUsed / MB)} MB; ratio = baseline/kequn`,
+        met: idle / MB < target,
+        note: `compiled build as \`kequn start\` runs it, after a full GC; ${split(kequn.idle)}; ratio = baseline/kequn`,
       },
       {
         name: `memory: RSS after a pipeline run (${MESSAGES} messages)`,
-        value: kequn.afterPipeline! / MB,
+        value: after / MB,
         unit: 'MB',
         baseline: 'bare Wechaty bot on the mock puppet',
-        baseline_value: bare.idle / MB,
-        ratio: bare.idle / kequn.afterPipeline!,
+        baseline_value: base / MB,
+        ratio: base / after,
         target: `< ${target} MB`,
-        met: kequn.afterPipeline! / MB < target,
-        note: 'messages from members across the 1k groups through kernel.handle, then a full GC',
+        met: after / MB < target,
+        note: `messages from members across the 1k groups through kernel.handle, then a full GC; ${split(kequn.afterPipeline!)}`,
       },
     ];
+    if (process.env.BENCH_MEM_TSX === '1') {
+      const tsx = runChild('kequn', env, 'tsx');
+      results.push({
+        name: 'memory: RSS after start, idle, under tsx (before the compiled build)',
+        value: tsx.idle.rss / MB,
+        unit: 'MB',
+        note: `${split(tsx.idle)}; after the pipeline run ${Math.round(tsx.afterPipeline!.rss / MB)} MB`,
+      });
+    }
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(configDir, { recursive: true, force: true });
   }
 }
 
-/** The measured process: builds what `kequn start` builds, reports RSS as one JSON line. */
-async function child(mode: string): Promise<void> {
-  const gc = () => {
-    for (let i = 0; i < 3; i++) global.gc?.();
-  };
-  const settle = () => new Promise((r) => setTimeout(r, 500));
-  if (mode === 'bare') {
-    const { SimulatedWeChat } = await import('../src/bot/simulator.js');
-    const sim = new SimulatedWeChat({ botName: 'bot', now: () => Date.now() });
-    const bot = sim.buildBot();
-    bot.on('message', async (m) => {
-      if (!m.self()) await m.say(m.text());
-    });
-    await bot.start();
-    await settle();
-    gc();
-    process.stdout.write(JSON.stringify({ idle: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed }) + '\n');
-    process.exit(0);
-  }
-  const { createApp, waitReady } = await import('../src/app.js');
-  const { loadConfig } = await import('../src/config/load.js');
-  const { silentLogger } = await import('../src/log.js');
-  const { OffsetClock } = await import('../src/schedule/clock.js');
-  const { createWebApp, startWebServer } = await import('../src/web/server.js');
-  const config = loadConfig(process.env.BENCH_MEM_CONFIG!, { env: { KEQUN_DATA: process.env.BENCH_MEM_DATA! } });
-  const clock = new OffsetClock();
-  clock.advance(Date.parse('2026-03-02T10:00:00+08:00') - Date.now());
-  const app = await createApp({ config, clock, log: silentLogger, live: true, dbPath: config.dataPath });
-  await app.kernel.start();
-  const server = await startWebServer(createWebApp({ app, clock, log: silentLogger }), { host: '127.0.0.1', port: 0 });
-  await waitReady(() => app.kernel.isReady());
-  await settle();
-  gc();
-  const idle = process.memoryUsage().rss;
-  const groups = Object.entries(config.groups).filter(([, g]) => g.wechat);
-  for (let i = 0; i < MESSAGES; i++) {
-    const n = (i * 7919) % (GROUPS * PER_GROUP);
-    const [, g] = groups[Math.floor(n / PER_GROUP) % groups.length]!;
-    await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: `mem-${i}`, at: clock.now(), chat: { kind: 'group', group: { id: g.wechat!, name: g.name } }, user: { id: `u${n}`, name: `学员${n}` }, text: `关键词${i % 100} 老师好，第 ${i} 条`, mentionsBot: false, contentKind: 'text' });
-  }
-  await settle();
-  gc();
-  const afterPipeline = process.memoryUsage().rss;
-  process.stdout.write(JSON.stringify({ idle, afterPipeline, heapUsed: process.memoryUsage().heapUsed }) + '\n');
-  await server.close();
-  await app.stop();
-  process.exit(0);
-}
-
-const childArg = process.argv.find((a) => a.startsWith('--child='));
-if (childArg) await child(childArg.slice('--child='.length));
-else if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}`) {
   report(await benchMemory());
   process.exit(0);
 }

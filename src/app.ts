@@ -102,6 +102,7 @@ export async function createApp(opts: {
     payments?: StarsPayments;
     retry?: { maxRetryAttempts: number; maxDelaySeconds: number };
     botInfo?: TelegramAdapterOptions['botInfo'];
+    requestTimeoutMs?: number;
   };
   random?: () => number;
   /** Environment with OPENAI_API_KEY etc. for the LLM mode of Q&A (`kequn start` passes process.env). */
@@ -150,7 +151,7 @@ export async function createApp(opts: {
     adapters.push(telegram);
   }
   const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
-  orders = createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram });
+  orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram });
   return {
     kernel,
     db,

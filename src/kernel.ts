@@ -12,6 +12,7 @@ import { flows, registry } from './flows/index.js';
 import { syncStanding } from './schedule/standing.js';
 import type { Services } from './flows/services.js';
 import { LlmAnswerer, llmSettingsFromEnv } from './qa/llm.js';
+import { foldDashboardRollups } from './stats/metrics.js';
 import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
@@ -56,6 +57,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private llmWorker: LlmWorker | undefined;
   private cronTask: ReturnType<typeof cron.schedule> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
+  private rollupTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly startedAt: number;
 
@@ -172,7 +174,27 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
+      this.foldRollupsLater(ROLLUP_FOLD_MS);
     }
+  }
+
+  /**
+   * Folds new rows into the dashboard rollups in the background, one bounded batch (≤100k rows,
+   * one short transaction) at a time, so a dashboard read finds them nearly current. A backlog
+   * (the first start after the upgrade) is worked off a batch per second.
+   */
+  private foldRollupsLater(delay: number): void {
+    this.rollupTimer = setTimeout(() => {
+      if (this.stopped) return;
+      let next = ROLLUP_FOLD_MS;
+      try {
+        if (!foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1).caughtUp) next = 1000;
+      } catch (e) {
+        this.opts.log.warn({ err: (e as Error).message }, 'dashboard rollups: fold failed');
+      }
+      this.foldRollupsLater(next);
+    }, delay);
+    this.rollupTimer.unref();
   }
 
   /** Handles one event from an adapter (or a test). Returns what the engine did. */
@@ -271,12 +293,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.wakeTimer);
+    clearTimeout(this.rollupTimer);
     await this.cronTask?.destroy();
     for (const adapter of this.opts.adapters) {
       await adapter.stop().catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'adapter stop failed'));
     }
   }
 }
+
+/** How often the kernel folds new rows into the dashboard rollups (live mode). */
+const ROLLUP_FOLD_MS = 60_000;
 
 function groupIdOf(event: ChatEvent): string | undefined {
   if (event.type === 'message') return event.chat.kind === 'group' ? event.chat.group.id : undefined;

@@ -13,7 +13,9 @@ export interface SimSent {
   at: number;
 }
 
-export const SIM_BOT_ID = 'kequn-bot';
+import { SIM_BOT_ID } from './simulator-ids.js';
+
+export { SIM_BOT_ID };
 
 /**
  * One line of the simulated world's timeline, both sides of every conversation: what the members

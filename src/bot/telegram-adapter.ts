@@ -2,6 +2,8 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
+import { updateProblem } from './telegram-update.js';
+export { updateProblem };
 import type { CourseConfig } from '../config/load.js';
 import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
 import type { Clock } from '../schedule/clock.js';
@@ -47,6 +49,8 @@ export interface TelegramAdapterOptions {
   retry?: { maxRetryAttempts: number; maxDelaySeconds: number };
   /** Skips getMe at start (tests and benchmarks that know the bot). */
   botInfo?: UserFromGetMe;
+  /** How long one Bot API request may take before it is given up (default 20 s; long polls get their `timeout` on top). */
+  requestTimeoutMs?: number;
 }
 
 /** The updates kequn asks for. chat_member must be named explicitly or Telegram never sends it. */
@@ -89,6 +93,17 @@ export class TelegramAdapter implements ChatAdapter {
     // 429s are waited out here within bounds; network and 5xx errors go back to the caller (the
     // outbox retries with backoff, the poll loop backs off): an unbounded retry would stall sends.
     const retry = opts.retry ?? { maxRetryAttempts: 3, maxDelaySeconds: 10 };
+    // Every HTTP request gets its own deadline (installed first, so it sits under auto-retry and
+    // does not cut short a retry_after wait). grammY's own is 500 s, and one hung sendMessage
+    // held the whole outbox, every platform, that long (test/drills/faults-telegram.test.ts). A
+    // long poll may take its `timeout` on top. A send that timed out is retried like a 5xx.
+    const requestTimeoutMs = opts.requestTimeoutMs ?? 20_000;
+    this.bot.api.config.use((prev, method, payload, signal) => {
+      const poll = method === 'getUpdates' ? ((payload as { timeout?: number }).timeout ?? 0) * 1000 : 0;
+      const deadline = AbortSignal.timeout(poll + requestTimeoutMs);
+      const both = signal ? AbortSignal.any([signal as unknown as AbortSignal, deadline]) : deadline;
+      return prev(method, payload, grammySignal(both));
+    });
     this.bot.api.config.use(autoRetry({ ...retry, rethrowHttpErrors: true, rethrowInternalServerErrors: true }));
     this.install();
   }
@@ -440,49 +455,6 @@ export class TelegramAdapter implements ChatAdapter {
       throw new Error(`telegram: ${e.method} failed: ${e.error_code} ${e.description}`);
     }
   }
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
-const isUser = (v: unknown): boolean => isObj(v) && isInt(v.id) && typeof v.first_name === 'string';
-const isChat = (v: unknown): boolean => isObj(v) && isInt(v.id) && typeof v.type === 'string';
-
-/**
- * Why an update cannot be handled (the fields kequn reads are missing or of the wrong type), or
- * undefined when it is fine. Update kinds kequn did not ask for pass: grammY ignores them.
- */
-export function updateProblem(u: Update): string | undefined {
-  const x = u as unknown as Record<string, unknown>;
-  if (!isInt(x.update_id)) return 'update_id is not an integer';
-  if ('message' in x) {
-    const m = x.message;
-    if (!isObj(m) || !isInt(m.message_id) || !isInt(m.date) || !isChat(m.chat)) return 'message needs message_id, date and chat';
-    if (m.from !== undefined && !isUser(m.from)) return 'message.from is not a user';
-    if (m.text !== undefined && typeof m.text !== 'string') return 'message.text is not text';
-    if (m.entities !== undefined && !Array.isArray(m.entities)) return 'message.entities is not a list';
-    const p = m.successful_payment;
-    if (p !== undefined && (!isObj(p) || typeof p.invoice_payload !== 'string' || typeof p.telegram_payment_charge_id !== 'string' || !isInt(p.total_amount))) {
-      return 'successful_payment needs invoice_payload, total_amount and telegram_payment_charge_id';
-    }
-  }
-  for (const key of ['chat_member', 'my_chat_member']) {
-    if (!(key in x)) continue;
-    const c = x[key];
-    const member = (v: unknown) => isObj(v) && typeof v.status === 'string' && isUser(v.user);
-    if (!isObj(c) || !isChat(c.chat) || !isUser(c.from) || !isInt(c.date) || !member(c.old_chat_member) || !member(c.new_chat_member)) {
-      return `${key} needs chat, from, date, old_chat_member and new_chat_member`;
-    }
-    if (c.invite_link !== undefined && !(isObj(c.invite_link) && typeof c.invite_link.invite_link === 'string' && isUser(c.invite_link.creator))) {
-      return `${key}.invite_link needs invite_link and creator`;
-    }
-  }
-  if ('pre_checkout_query' in x) {
-    const q = x.pre_checkout_query;
-    if (!isObj(q) || typeof q.id !== 'string' || !isUser(q.from) || typeof q.currency !== 'string' || !isInt(q.total_amount) || typeof q.invoice_payload !== 'string') {
-      return 'pre_checkout_query needs id, from, currency, total_amount and invoice_payload';
-    }
-  }
-  return undefined;
 }
 
 /** A member is in the chat: member, admin, owner, or restricted but still a member. */

@@ -249,9 +249,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     ruleIds: new Set(rawRules.rules.map((r) => r.id)),
     rules: [],
     catalog: catalogFile ? loadCatalog(catalogFile, { file: files.catalog, dir: absDir, groups: main.groups, web: main.web, stageIds, env }) : emptyCatalog(),
-    roleOf: (platform, id) => roles.get(`${platform}:${id}`) ?? 'member',
-    // A group with no WeChat room id is reachable in the simulator as `<handle>@chatroom`.
-    groupOf: (platform, id) => platformIds.get(`${platform}:${id}`) ?? simulatedGroup(platform, id, main.groups),
+    ...platformLookups(roles, platformIds, main.groups),
   };
   checkUnique(files.rules, rawRules.rules.map((r) => r.id), (i) => ['rules', i, 'id'], 'rule id');
   config.rules = compileRules(rawRules.rules, config, reg, (path, message) => files.rules.problem(path, message));
@@ -259,6 +257,19 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * `roleOf` and `groupOf`, made outside loadConfig: a closure created there would keep loadConfig's
+ * whole scope alive with the config (V8 shares one context per scope), and with it every file's
+ * YAML syntax tree and text, a few MB for a course with many groups.
+ */
+function platformLookups(roles: Map<string, Role>, platformIds: Map<string, string>, groups: MainConfig['groups']): Pick<CourseConfig, 'roleOf' | 'groupOf'> {
+  return {
+    roleOf: (platform, id) => roles.get(`${platform}:${id}`) ?? 'member',
+    // A group with no WeChat room id is reachable in the simulator as `<handle>@chatroom`.
+    groupOf: (platform, id) => platformIds.get(`${platform}:${id}`) ?? simulatedGroup(platform, id, groups),
+  };
 }
 
 function simulatedGroup(platform: Platform, id: string, groups: MainConfig['groups']): string | undefined {

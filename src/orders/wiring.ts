@@ -8,7 +8,6 @@ import { discountSources, orderHooks } from './pricing.js';
 import type { PaymentProvider } from './provider.js';
 import { SandboxProvider } from './sandbox.js';
 import { OrderService } from './service.js';
-import { WechatPayProvider, wechatPaySecretsFromEnv } from './wechatpay.js';
 
 export interface Orders {
   service: OrderService;
@@ -31,7 +30,7 @@ export function notifyUrl(publicUrl: string, provider: string): string {
  * with secrets from the environment) and, in live mode, its reconciliation timer. Changing the
  * provider takes a restart; prices, coupons and templates follow config reloads.
  */
-export function createOrders(opts: {
+export async function createOrders(opts: {
   kernel: Kernel;
   db: Db;
   clock: Clock;
@@ -40,7 +39,7 @@ export function createOrders(opts: {
   env: NodeJS.ProcessEnv;
   /** The Telegram adapter, when Telegram is on: Stars invoices go out through it. */
   telegram?: { sendInvoice?(invoice: StarsInvoice): Promise<void> } & Partial<StarsRefunder>;
-}): Orders {
+}): Promise<Orders> {
   const { kernel } = opts;
   const config = () => kernel.currentConfig;
   const pay = config().catalog.payments;
@@ -49,6 +48,8 @@ export function createOrders(opts: {
   let service!: OrderService;
   let provider: PaymentProvider;
   if (pay.provider === 'wechatpay') {
+    // Loaded only for real WeChat Pay: its axios client is ~20 MB that the sandbox does not need.
+    const { WechatPayProvider, wechatPaySecretsFromEnv } = await import('./wechatpay.js');
     provider = new WechatPayProvider(pay.wechatpay!, wechatPaySecretsFromEnv(opts.env), { notifyUrl: notifyUrl(pay.publicUrl, 'wechatpay') });
   } else {
     sandbox = new SandboxProvider({

@@ -7,7 +7,7 @@
  * before anyone sees it. The model never sees member data beyond the question itself, and
  * nothing it says can trigger an action: the caller only ever sends the text to the asker's chat.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 
 export interface LlmSettings {
@@ -118,7 +118,7 @@ export function parseCompletion(text: string, passageIds: ReadonlySet<string>, m
   return { kind: 'answer', text: clean, source };
 }
 
-function classify(e: unknown): { reason: LlmFailure; message: string } {
+function classify(OpenAI: OpenAIModule, e: unknown): { reason: LlmFailure; message: string } {
   if (e instanceof OpenAI.AuthenticationError || e instanceof OpenAI.PermissionDeniedError) return { reason: 'auth', message: `the endpoint rejected the API key (${e.status})` };
   if (e instanceof OpenAI.RateLimitError) return { reason: 'rate_limit', message: 'rate limited (429)' };
   if (e instanceof OpenAI.APIConnectionTimeoutError) return { reason: 'timeout', message: 'timed out' };
@@ -127,18 +127,29 @@ function classify(e: unknown): { reason: LlmFailure; message: string } {
   return { reason: 'server', message: (e as Error).message?.slice(0, 200) ?? String(e) };
 }
 
-export class LlmAnswerer {
-  private readonly client: OpenAI;
+type OpenAIModule = typeof OpenAI;
 
-  constructor(readonly settings: LlmSettings) {
-    // One retry at most: a student is waiting, and the FAQ answer is the fallback.
-    this.client = new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseURL, timeout: settings.timeoutMs, maxRetries: 1 });
+export class LlmAnswerer {
+  // The SDK (about 150 modules, 10 MB) is loaded on the first question, not by every kequn: most
+  // courses run without OPENAI_API_KEY.
+  private client: Promise<{ OpenAI: OpenAIModule; client: OpenAI }> | undefined;
+
+  constructor(readonly settings: LlmSettings) {}
+
+  private sdk(): Promise<{ OpenAI: OpenAIModule; client: OpenAI }> {
+    this.client ??= import('openai').then(({ default: OpenAI }) => {
+      // One retry at most: a student is waiting, and the FAQ answer is the fallback.
+      const s = this.settings;
+      return { OpenAI, client: new OpenAI({ apiKey: s.apiKey, baseURL: s.baseURL, timeout: s.timeoutMs, maxRetries: 1 }) };
+    });
+    return this.client;
   }
 
   async answer(question: string, passages: Passage[]): Promise<LlmOutcome> {
+    const { OpenAI, client } = await this.sdk();
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await this.client.chat.completions.create({
+      completion = await client.chat.completions.create({
         model: this.settings.model,
         temperature: 0.2,
         max_tokens: 400,
@@ -148,7 +159,7 @@ export class LlmAnswerer {
         ],
       });
     } catch (e) {
-      return { kind: 'error', ...classify(e), usage: NO_USAGE };
+      return { kind: 'error', ...classify(OpenAI, e), usage: NO_USAGE };
     }
     const usage = { prompt: completion.usage?.prompt_tokens ?? 0, completion: completion.usage?.completion_tokens ?? 0 };
     const text = completion.choices[0]?.message?.content ?? '';

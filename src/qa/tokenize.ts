@@ -15,6 +15,7 @@
  * Never throws: any input (not a string, empty, huge, binary junk, lone surrogates, zero-width
  * characters) gives some, possibly empty, result. Input beyond MAX_CHARS is ignored.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Jieba } from '@node-rs/jieba';
 import { porterStem } from './stem.js';
@@ -46,8 +47,10 @@ function getJieba(): Jieba | null {
   try {
     const require = createRequire(import.meta.url);
     const mod = require('@node-rs/jieba') as typeof import('@node-rs/jieba');
-    const { dict } = require('@node-rs/jieba/dict.js') as { dict: Uint8Array };
-    jieba = mod.Jieba.withDict(dict);
+    // The dictionary file itself, not '@node-rs/jieba/dict.js': that module also reads the 6 MB
+    // TF-IDF table kequn never uses and keeps both buffers (11 MB) in the require cache for
+    // good. This buffer is garbage once jieba has built its own copy.
+    jieba = mod.Jieba.withDict(readFileSync(require.resolve('@node-rs/jieba/dict.txt')));
   } catch {
     jieba = null;
   }

@@ -1,6 +1,7 @@
 import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import * as q from '../store/dashboard.js';
+import * as r from '../store/dashboard-rollups.js';
 import { localDate, zoneOffsetMs } from '../util/localtime.js';
 
 /**
@@ -21,6 +22,9 @@ export interface StatsContext {
   db: Db;
   config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups'>;
   now: number;
+  /** Compute from the base tables instead of the rollups: slow at scale; the reference the rollups
+   * are tested against (test/unit/stats-rollups.test.ts). */
+  direct?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -30,6 +34,35 @@ const DEFAULT_CHECKIN_DAYS = 30;
 function scope(ctx: StatsContext, f: StatsFilter): q.StatsScope {
   return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null };
 }
+
+/** The course zone's UTC offset now: week and day boundaries use it. */
+function offsetOf(ctx: StatsContext): number {
+  return zoneOffsetMs(ctx.now, ctx.config.course.timezone);
+}
+
+/**
+ * Brings the rollups up to date and returns the cohort scope to read them with; undefined when the
+ * figures come from the base tables (`direct`, or more stages or groups than the rollups hold).
+ */
+function rollupScope(ctx: StatsContext, s: q.StatsScope): r.CohortScope | undefined {
+  if (ctx.direct) return undefined;
+  if (!r.refreshDashboardRollups(ctx.db, { offsetMs: offsetOf(ctx) }).usable) return undefined;
+  if (s.group === null) return { from: s.from, to: s.to, groupFlag: 0 };
+  const flag = r.groupFlag(ctx.db, s.group);
+  // Nobody ever joined the group: its cohort is empty.
+  return flag === null ? { from: 0, to: 0, groupFlag: 0 } : { from: s.from, to: s.to, groupFlag: flag };
+}
+
+/**
+ * Folds rows written since the last fold into the dashboard rollups, at most `maxBatches` batches
+ * (the kernel calls this on a timer so that a dashboard read finds little to fold).
+ */
+export function foldDashboardRollups(ctx: Pick<StatsContext, 'db' | 'config' | 'now'>, maxBatches?: number): r.RefreshResult {
+  return r.refreshDashboardRollups(ctx.db, { offsetMs: zoneOffsetMs(ctx.now, ctx.config.course.timezone), maxBatches });
+}
+
+/** Whether a stage-set mask (sum of distinct powers of two) holds `flag`. */
+const hasFlag = (mask: number, flag: number) => Math.floor(mask / flag) % 2 === 1;
 
 /** Median of an ascending list (mean of the two middle ones for an even count). */
 export function median(sorted: readonly number[]): number | null {
@@ -74,35 +107,92 @@ export function isExitStage(s: { id: string; phase?: string }): boolean {
  */
 export function funnel(ctx: StatsContext, f: StatsFilter = {}): { cohort: number; stages: FunnelStage[] } {
   const s = scope(ctx, f);
-  const reach = new Map(q.stageReach(ctx.db, s).map((r) => [r.stage, r.members]));
-  const current = new Map(q.currentStages(ctx.db, s).map((r) => [r.stage, r.members]));
-  const stays = new Map(q.stageStays(ctx.db, s).map((r) => [r.stage, r]));
   const path = ctx.config.stages.filter((st) => !isExitStage(st));
-  const furthest = q.furthestRank(ctx.db, s, Object.fromEntries(path.map((st, i) => [st.id, i])));
-  const beyond = (rank: number) => furthest.filter((r) => r.rank >= rank).reduce((a, r) => a + r.members, 0);
+  const rs = rollupScope(ctx, s);
+  const src = rs ? funnelFromRollups(ctx, rs, path) : funnelDirect(ctx, s, path);
+  const beyond = (rank: number) => src.furthest.filter((r) => r.rank >= rank).reduce((a, r) => a + r.members, 0);
   const firstReached = beyond(0);
   let prev: number | undefined;
   const stages = ctx.config.stages.map((st): FunnelStage => {
     const exit = isExitStage(st);
-    const entered = reach.get(st.id) ?? 0;
+    const entered = src.reach.get(st.id) ?? 0;
     const reached = exit ? entered : beyond(path.indexOf(st));
     const conversion = exit ? ratio(reached, firstReached) : prev === undefined ? null : ratio(reached, prev);
     if (!exit) prev = reached;
-    const stay = stays.get(st.id);
+    const stay = src.stays.get(st.id);
     return {
       stage: st.id,
       phase: st.phase ?? '',
       reached,
       entered,
-      now: current.get(st.id) ?? 0,
+      now: src.current.get(st.id) ?? 0,
       conversion,
       exit,
-      medianMs: median(stay?.durations ?? []),
-      stays: stay?.durations.length ?? 0,
+      medianMs: stay?.medianMs ?? null,
+      stays: stay?.stays ?? 0,
       open: stay?.open ?? 0,
     };
   });
-  return { cohort: q.countCohort(ctx.db, s), stages };
+  return { cohort: src.cohort, stages };
+}
+
+interface FunnelCounts {
+  cohort: number;
+  /** members who entered each stage */
+  reach: Map<string, number>;
+  /** members now in each stage */
+  current: Map<string, number>;
+  /** per path rank, members whose furthest path stage it is */
+  furthest: { rank: number; members: number }[];
+  stays: Map<string, { stays: number; open: number; medianMs: number | null }>;
+}
+
+function funnelDirect(ctx: StatsContext, s: q.StatsScope, path: { id: string }[]): FunnelCounts {
+  return {
+    cohort: q.countCohort(ctx.db, s),
+    reach: new Map(q.stageReach(ctx.db, s).map((r) => [r.stage, r.members])),
+    current: new Map(q.currentStages(ctx.db, s).map((r) => [r.stage, r.members])),
+    furthest: q.furthestRank(ctx.db, s, Object.fromEntries(path.map((st, i) => [st.id, i]))),
+    stays: new Map(q.stageStays(ctx.db, s).map((r) => [r.stage, { stays: r.durations.length, open: r.open, medianMs: median(r.durations) }])),
+  };
+}
+
+function funnelFromRollups(ctx: StatsContext, rs: r.CohortScope, path: { id: string }[]): FunnelCounts {
+  const flags = r.stageFlags(ctx.db);
+  const rank = new Map(path.map((st, i) => [st.id, i]));
+  const add = <K>(m: Map<K, number>, k: K, n: number) => m.set(k, (m.get(k) ?? 0) + n);
+  let cohort = 0;
+  const reach = new Map<string, number>();
+  const current = new Map<string, number>();
+  const furthest = new Map<number, number>();
+  const finished = new Map<string, number>();
+  const open = new Map<string, number>();
+  const wide = r.isWideCohort(ctx.db, rs);
+  for (const row of r.cohortMembers(ctx.db, rs, wide)) {
+    cohort += row.members;
+    add(current, row.stage, row.members);
+    let best = -1;
+    for (const { stage, flag } of flags) {
+      if (!hasFlag(row.stages, flag)) continue;
+      add(reach, stage, row.members);
+      best = Math.max(best, rank.get(stage) ?? -1);
+      // One stay per stage entered; the stay in the open stage is still going.
+      if (!row.repeats) add(finished, stage, stage === row.open_stage ? 0 : row.members);
+    }
+    if (!row.repeats && row.open_stage !== null) add(open, row.open_stage, row.members);
+    if (best >= 0) add(furthest, best, row.members);
+  }
+  for (const x of r.repeatStays(ctx.db, rs)) {
+    add(finished, x.stage, x.stays);
+    add(open, x.stage, x.open);
+  }
+  const stays = new Map(
+    ctx.config.stages.map((st) => {
+      const n = finished.get(st.id) ?? 0;
+      return [st.id, { stays: n, open: open.get(st.id) ?? 0, medianMs: r.stayMedian(ctx.db, rs, st.id, n, wide) }];
+    }),
+  );
+  return { cohort, reach, current, furthest: [...furthest].map(([rank, members]) => ({ rank, members })), stays };
 }
 
 export interface Revenue {
@@ -121,7 +211,8 @@ const yuan = (fen: number) => Math.round(fen) / 100;
 export function revenue(ctx: StatsContext, f: StatsFilter = {}): Revenue {
   const s = scope(ctx, f);
   const trialStage = ctx.config.stages.find((x) => x.id === 'trial')?.id ?? ctx.config.stages[1]?.id ?? 'trial';
-  const tp = q.countReachedAndPaid(ctx.db, s, trialStage);
+  const rs = rollupScope(ctx, s);
+  const tp = rs ? reachedAndPaidFromRollups(ctx, rs, trialStage) : q.countReachedAndPaid(ctx.db, s, trialStage);
   const totals = q.paidOrderTotals(ctx.db, s);
   const cny = totals.find((t) => t.currency === 'CNY') ?? { orders: 0, gross: 0, refunded: 0, refunds: 0 };
   const xtr = totals.find((t) => t.currency === 'XTR');
@@ -141,6 +232,12 @@ export function revenue(ctx: StatsContext, f: StatsFilter = {}): Revenue {
       .filter((d) => d.currency === 'CNY')
       .map((d) => ({ kind: d.kind, orders: d.orders, yuan: yuan(d.amount) })),
   };
+}
+
+function reachedAndPaidFromRollups(ctx: StatsContext, rs: r.CohortScope, stage: string): { reached: number; paid: number } {
+  const flag = r.stageFlags(ctx.db).find((x) => x.stage === stage)?.flag;
+  if (flag === undefined) return { reached: 0, paid: 0 };
+  return { reached: r.cohortReached(ctx.db, rs, flag), paid: r.cohortReachedAndPaid(ctx.db, rs, flag) };
 }
 
 export interface RetentionCohort {
@@ -166,7 +263,8 @@ export function retention(ctx: StatsContext, f: StatsFilter = {}): RetentionCoho
   const tz = ctx.config.course.timezone;
   // One offset for the whole range: exact for zones without daylight saving (Asia/Shanghai).
   const off = zoneOffsetMs(ctx.now, tz);
-  const { sizes, active } = q.retentionCounts(ctx.db, s, off);
+  const rs = rollupScope(ctx, s);
+  const { sizes, active } = rs ? retentionFromRollups(ctx, rs, off) : q.retentionCounts(ctx.db, s, off);
   const nowWeek = Math.floor((Math.floor((ctx.now + off) / DAY_MS) + 3) / 7);
   return sizes.map(({ week, members }) => {
     const weeks = Math.max(0, nowWeek - week) + 1;
@@ -174,6 +272,21 @@ export function retention(ctx: StatsContext, f: StatsFilter = {}): RetentionCoho
     for (const a of active) if (a.week === week && a.k < weeks) counts[a.k] = a.members;
     return { week: mondayOf(week), members, active: counts, rates: counts.map((n) => (members > 0 ? n / members : 0)) };
   });
+}
+
+function retentionFromRollups(ctx: StatsContext, rs: r.CohortScope, off: number): ReturnType<typeof q.retentionCounts> {
+  const active = new Map<string, { week: number; k: number; members: number }>();
+  for (const row of r.cohortActiveWeeks(ctx.db, rs, off)) {
+    for (let bit = 0, mask = row.mask; mask > 0; bit++, mask = Math.floor(mask / 2)) {
+      if (mask % 2 === 0) continue;
+      const k = row.chunk * r.WEEKS_PER_CHUNK + bit;
+      const key = `${row.join_week} ${k}`;
+      const e = active.get(key);
+      if (e) e.members += row.members;
+      else active.set(key, { week: row.join_week, k, members: row.members });
+    }
+  }
+  return { sizes: r.cohortWeekSizes(ctx.db, rs, off), active: [...active.values()] };
 }
 
 export interface CheckinStats {
@@ -202,12 +315,23 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
   const all = ctx.config.checkin?.groups ?? [];
   const groups = f.group ? all.filter((g) => g === f.group) : all;
 
-  const counts = new Map(q.checkinsPerGroupDay(ctx.db, { fromDay: firstDay, toDay, groups }).map((r) => [`${r.group_id} ${r.day}`, r.checkins]));
-  const changes = q.membershipChanges(ctx.db, { groups, offsetMs: off });
+  const fast = !ctx.direct && r.refreshDashboardRollups(ctx.db, { offsetMs: off }).usable;
+  const flagOf = (group: string) => r.groupFlag(ctx.db, group);
+  const counts = new Map(
+    fast
+      ? groups.flatMap((group) => {
+          const flag = flagOf(group);
+          return flag === null ? [] : r.groupCheckinsPerDay(ctx.db, { fromDay: firstDay, toDay, flag }).map((x): [string, number] => [`${group} ${x.day}`, x.checkins]);
+        })
+      : q.checkinsPerGroupDay(ctx.db, { fromDay: firstDay, toDay, groups }).map((x): [string, number] => [`${x.group_id} ${x.day}`, x.checkins]),
+  );
+  const { before, changes } = fast
+    ? q.membershipChangesFrom(ctx.db, { groups, offsetMs: off, fromDay: firstDay })
+    : { before: new Map<string, number>(), changes: q.membershipChanges(ctx.db, { groups, offsetMs: off }) };
   const perGroup = groups.map((group) => {
     const deltas = changes.filter((c) => c.group_id === group);
     let i = 0;
-    let members = 0;
+    let members = before.get(group) ?? 0;
     const rows = days.map((day) => {
       while (i < deltas.length && deltas[i]!.day <= day) members += deltas[i++]!.delta;
       const n = counts.get(`${group} ${day}`) ?? 0;
@@ -217,7 +341,15 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
     return { group, days: rows, averageRate: rated.length ? rated.reduce((a, r) => a + r.rate!, 0) / rated.length : null };
   });
 
-  const buckets = new Map(q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null }).map((b) => [b.bucket, b.members]));
+  const streakFlag = f.group ? flagOf(f.group) : 0;
+  const buckets = new Map(
+    (fast
+      ? streakFlag === null
+        ? []
+        : r.streakBucketsFromRollups(ctx.db, { fromDay: firstDay, toDay, groupFlag: streakFlag })
+      : q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null })
+    ).map((b) => [b.bucket, b.members]),
+  );
   const hw = ctx.config.homework;
   const hwGroups = hw ? (f.group ? hw.groups.filter((g) => g === f.group) : hw.groups) : [];
   const hwMembers = hwGroups.length ? q.countActiveMembersIn(ctx.db, hwGroups) : 0;

@@ -157,10 +157,12 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
  * (a recorded referrer, or a referral discount on the order) or `direct`; and by `group:<handle>`,
  * the first group the buyer joined.
  */
+// MATERIALIZED: the orders are read once for both halves (SQLite ≥ 3.35, PostgreSQL ≥ 12); the first
+// group comes from the memberships_first index (migration 11).
 export function revenueBySource(db: Db, s: StatsScope): { source: string; orders: number; net: number }[] {
   return stmt(
     db,
-    `WITH paid AS (
+    `WITH paid AS MATERIALIZED (
        SELECT o.member_id, o.paid_amount - o.refunded_amount AS net,
               (EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
                OR EXISTS (SELECT 1 FROM json_each(o.discounts) d WHERE json_extract(d.value, '$.kind') = 'referral')) AS referred
@@ -230,6 +232,35 @@ export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: nu
        SELECT group_id, date((left_at + @off) / 1000, 'unixepoch'), -1 FROM memberships WHERE left_at IS NOT NULL AND group_id IN (SELECT value FROM json_each(@groups))
      ) GROUP BY group_id, day ORDER BY group_id, day`,
   ).all({ groups: JSON.stringify(args.groups), off: args.offsetMs }) as { group_id: string; day: string; delta: number }[];
+}
+
+/**
+ * The same as membershipChanges, read in two parts: members of each group before `fromDay` (two
+ * index range counts) and the joins and leaves from that day on. Day numbers are computed with
+ * integer arithmetic and named here.
+ */
+export function membershipChangesFrom(
+  db: Db,
+  args: { groups: string[]; offsetMs: number; fromDay: string },
+): { before: Map<string, number>; changes: { group_id: string; day: string; delta: number }[] } {
+  const start = Date.parse(`${args.fromDay}T00:00:00Z`) - args.offsetMs;
+  const before = new Map<string, number>();
+  const changes: { group_id: string; day: string; delta: number }[] = [];
+  for (const group of args.groups) {
+    const joined = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND joined_at < ?').pluck().get(group, start) as number;
+    const left = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND left_at < ?').pluck().get(group, start) as number;
+    before.set(group, joined - left);
+    const rows = stmt(
+      db,
+      `SELECT d, SUM(delta) AS delta FROM (
+         SELECT CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id = @group AND joined_at >= @start
+         UNION ALL
+         SELECT CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE group_id = @group AND left_at >= @start
+       ) x GROUP BY d ORDER BY d`,
+    ).all({ group, off: args.offsetMs, start }) as { d: number; delta: number }[];
+    for (const r of rows) changes.push({ group_id: group, day: new Date(r.d * DAY_MS).toISOString().slice(0, 10), delta: r.delta });
+  }
+  return { before, changes };
 }
 
 /**

@@ -593,4 +593,88 @@ CREATE TABLE privacy_requests (
 CREATE INDEX privacy_requests_member ON privacy_requests(member_id);
 `,
   },
+  {
+    version: 11,
+    name: 'dashboard_rollups',
+    sql: `
+-- Dashboard rollups (docs/dashboard.md, "Speed"): per-member summaries that the funnel, retention
+-- and check-in sections aggregate instead of every transition, event and check-in row. Derived
+-- data only, folded in when the dashboard is read (src/store/dashboard-rollups.ts) from the
+-- watermarks in dash_rollup_state: nothing on the message path writes them. Emptying these tables
+-- and the state rebuilds them on the next read. Masks are sums of distinct powers of two (at most
+-- 52 bits, so they stay exact as JavaScript numbers); BIGINT for PostgreSQL.
+CREATE TABLE dash_rollup_state (
+  name   TEXT PRIMARY KEY,                   -- transitions, events, questions: last id folded in;
+  value  BIGINT NOT NULL                     -- checkins_at, joined_at: time folded up to; offset
+);
+-- One bit per stage name and per group handle ever seen (stable: config order plays no part).
+CREATE TABLE dash_stage_flags (
+  stage  TEXT PRIMARY KEY,
+  flag   BIGINT NOT NULL UNIQUE
+);
+CREATE TABLE dash_group_flags (
+  group_id  TEXT PRIMARY KEY,
+  flag      BIGINT NOT NULL UNIQUE
+);
+-- Per member: first seen (the cohort key), the groups they ever joined, the stages they ever
+-- entered, the stage they are in now (members.stage), the stage of their open stay (their latest
+-- transition) and whether they entered some stage more than once (then their stays are counted
+-- from dash_stays; otherwise from the stage set alone).
+CREATE TABLE dash_members (
+  member_id   TEXT PRIMARY KEY,
+  created_at  BIGINT NOT NULL,
+  groups      BIGINT NOT NULL DEFAULT 0,
+  stages      BIGINT NOT NULL DEFAULT 0,
+  stage       TEXT,
+  open_stage  TEXT,
+  repeats     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX dash_members_cohort ON dash_members(created_at, groups, stages, stage, open_stage, repeats);
+CREATE INDEX dash_members_funnel ON dash_members(stages, stage, open_stage, repeats, created_at, groups);
+CREATE INDEX dash_members_repeats ON dash_members(created_at) WHERE repeats = 1;
+-- Every stay in a stage (a transition, until the member's next one): its length, NULL while it lasts.
+CREATE TABLE dash_stays (
+  member_id   TEXT NOT NULL,
+  seq         BIGINT NOT NULL,               -- the stage_transitions id that began it
+  stage       TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,               -- the member's, copied: the cohort filter needs no join
+  groups      BIGINT NOT NULL,
+  ms          BIGINT,
+  PRIMARY KEY (member_id, seq)
+);
+CREATE INDEX dash_stays_cohort ON dash_stays(stage, created_at, groups, ms);
+CREATE INDEX dash_stays_length ON dash_stays(stage, ms, created_at, groups);
+-- The weeks (after the join week, local) a member was active in: bit k of chunk c = week 52c + k.
+CREATE TABLE dash_weeks (
+  member_id   TEXT NOT NULL,
+  chunk       INTEGER NOT NULL,
+  mask        BIGINT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  join_week   INTEGER NOT NULL,
+  groups      BIGINT NOT NULL,
+  PRIMARY KEY (member_id, chunk)
+);
+CREATE INDEX dash_weeks_cohort ON dash_weeks(join_week, chunk, mask, created_at, groups);
+-- Every check-in day (leave days too: they keep a streak going), with the member's groups and
+-- the run of consecutive days it belongs to (days since 1970 minus its rank among the member's
+-- days: the same number along a run), so a streak is a GROUP BY, not a window over the range.
+CREATE TABLE dash_checkins (
+  member_id  TEXT NOT NULL,
+  day        TEXT NOT NULL,                  -- YYYY-MM-DD, local, as in checkins
+  counted    INTEGER NOT NULL,               -- 1: a check-in or make-up; 0: a leave day
+  groups     BIGINT NOT NULL,
+  run        INTEGER NOT NULL,
+  PRIMARY KEY (member_id, day)
+);
+CREATE INDEX dash_checkins_day ON dash_checkins(day, groups, counted, member_id, run);
+
+-- The watermarks of rows without an id, and the dashboard's own reads.
+CREATE INDEX memberships_joined ON memberships(joined_at);
+CREATE INDEX memberships_group_joined ON memberships(group_id, joined_at);
+CREATE INDEX checkins_at ON checkins(at);
+CREATE INDEX members_created_stage ON members(created_at, stage);
+CREATE INDEX memberships_first ON memberships(member_id, joined_at, group_id);  -- a buyer's first group
+DROP INDEX members_created;                -- (migration 9) the index above covers it
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import { inTransaction, type Db } from './db.js';
+import { rebuildMemberRollups } from './dashboard-rollups.js';
 
 /**
  * Privacy requests (PIPL / GDPR): everything the store holds about one member, and forgetting it.
@@ -212,6 +213,9 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
         }
       }
     }
+    // The dashboard's rollups of this member are recomputed from what is left (they hold no
+    // personal data, only times and stages; rebuilt so that they never outlive a deleted row).
+    rebuildMemberRollups(db, id);
     recordPrivacyRequest(db, id, 'forget', now);
     const ordersKept = (db.prepare('SELECT count(*) AS n FROM orders WHERE member_id = ?').get(id) as { n: number }).n;
     return { memberId: id, removed, rowsChanged: changed, ordersKept };

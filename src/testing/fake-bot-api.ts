@@ -16,8 +16,14 @@ import type { AddressInfo } from 'node:net';
 export class FakeBotApi {
   readonly token = '123456:TEST-token-for-the-fake-bot-api';
   readonly me = { id: 777000, is_bot: true as const, first_name: 'kequn', username: 'kequn_test_bot', can_join_groups: true, can_read_all_group_messages: true, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false };
-  /** Every API call, in order. */
-  readonly calls: { method: string; params: Record<string, unknown> }[] = [];
+  /** Every API call, in order, with when it arrived (failed and hung ones too). */
+  readonly calls: { method: string; params: Record<string, unknown>; at: number; status?: number; retryAfter?: number }[] = [];
+  /**
+   * Decides a call's fate before it is answered (fault drills): a Bot API error, or `hang` (the
+   * request is held unanswered and has no effect, until the client gives up), or undefined for a
+   * normal answer. Checked after the scripted `fail` errors.
+   */
+  fault: ((method: string, params: Record<string, unknown>) => { error: { error_code: number; description: string; parameters?: Record<string, unknown> } } | 'hang' | undefined) | undefined;
   /** Messages the bot sent (sendMessage), with a sequence number. */
   readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
   webhook: { url: string; secret?: string } | undefined;
@@ -220,14 +226,29 @@ export class FakeBotApi {
         return reply(400, { ok: false, error_code: 400, description: 'Bad Request: body is not JSON' });
       }
     }
-    this.calls.push({ method, params });
+    const call: FakeBotApi['calls'][number] = { method, params, at: Date.now() };
+    this.calls.push(call);
     const chatId = params.chat_id !== undefined ? String(params.chat_id) : undefined;
+    const fail = (error: { error_code: number; description: string; parameters?: Record<string, unknown> }) => {
+      call.status = error.error_code;
+      if (typeof error.parameters?.retry_after === 'number') call.retryAfter = error.parameters.retry_after;
+      reply(error.error_code, { ok: false, ...error });
+    };
     const failure = this.failures.find((f) => f.method === method && f.times > 0 && (f.chatId === undefined || f.chatId === chatId));
     if (failure) {
       failure.times--;
-      return reply(failure.error.error_code, { ok: false, ...failure.error });
+      return fail(failure.error);
     }
-    const ok = (result: unknown) => reply(200, { ok: true, result });
+    const fault = this.fault?.(method, params);
+    if (fault === 'hang') {
+      await new Promise<void>((resolve) => res.once('close', () => resolve()));
+      return;
+    }
+    if (fault) return fail(fault.error);
+    const ok = (result: unknown) => {
+      call.status = 200;
+      reply(200, { ok: true, result });
+    };
     switch (method) {
       case 'getMe':
         return ok(this.me);

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import type { Update } from 'grammy/types';
 import type { Logger } from 'pino';
-import { updateProblem, type TelegramAdapter } from '../bot/telegram-adapter.js';
+import type { TelegramAdapter } from '../bot/telegram-adapter.js';
+import { updateProblem } from '../bot/telegram-update.js';
 
 /** Largest update body accepted; real updates are a few kilobytes. */
 export const MAX_UPDATE_BYTES = 1024 * 1024;

@@ -46,8 +46,8 @@ if (!only || only === 'inputs') {
 
 if (!only || only === 'faults') {
   // The platform fault drills are whole-app tests with their own servers: run them as tests.
-  line('platform faults: gRPC puppet server away and back; LLM endpoint hanging');
-  const r = spawnSync('npx', ['vitest', 'run', 'test/drills/faults-grpc.test.ts', 'test/drills/faults-llm.test.ts'], { stdio: 'inherit' });
+  line('platform faults: gRPC puppet server away and back; Telegram Bot API 429/500/hangs; LLM endpoint hanging');
+  const r = spawnSync('npx', ['vitest', 'run', 'test/drills/faults-grpc.test.ts', 'test/drills/faults-telegram.test.ts', 'test/drills/faults-llm.test.ts'], { stdio: 'inherit' });
   if (r.status !== 0) failed = true;
 }
 
