@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { openStore, type Db } from '../src/store/db.js';
+import { openStore, sqliteOf, type Db } from '../src/store/db.js';
 import { setCost } from '../src/store/dashboard.js';
 import { refreshDashboardRollups } from '../src/store/dashboard-rollups.js';
 import { zoneOffsetMs } from '../src/util/localtime.js';
@@ -47,7 +47,7 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
     ledger: db.prepare("INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, created_at) VALUES (?, ?, ?, 'reward', 'cashback', 2000, ?)"),
   };
   // The member row is written after its path is drawn; the rows are consistent by construction.
-  db.pragma('foreign_keys = OFF');
+  sqliteOf(db).pragma('foreign_keys = OFF');
   db.transaction(() => {
     for (let i = 0; i < opts.members; i++) {
       const id = `m${i}`;
@@ -112,7 +112,7 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
       .run({ events: BigInt(opts.events), members: BigInt(opts.members) }).changes;
     if (inserted !== opts.events) throw new Error(`seeded ${inserted} events, not ${opts.events}`);
   })();
-  db.pragma('foreign_keys = ON');
+  sqliteOf(db).pragma('foreign_keys = ON');
   setCost(db, { source: 'referral', costFen: 500_000, now: START });
   db.exec('ANALYZE');
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backupStore, RestoreError, restoreStore, StoreLockedError, verifyBackup } from '../store/backup.js';
+import { isPostgresUrl } from '../store/url.js';
 import { loadConfigOrReport } from './check.js';
 
 /** `kequn backup FILE`: an online copy of the store, safe while kequn runs. */
@@ -8,6 +9,10 @@ export async function runBackup(opts: { configDir: string; file: string; write: 
   const { write } = opts;
   const config = loadConfigOrReport(opts.configDir, write);
   if (!config) return 2;
+  if (isPostgresUrl(config.dataPath)) {
+    write('the store is on PostgreSQL: back it up with pg_dump (docs/postgresql.md)');
+    return 2;
+  }
   if (!existsSync(config.dataPath)) {
     write(`no data yet: ${config.dataPath} does not exist (nothing to back up)`);
     return 1;
@@ -32,6 +37,10 @@ export async function runRestore(opts: { configDir: string; file: string; write:
   const { write } = opts;
   const config = loadConfigOrReport(opts.configDir, write);
   if (!config) return 2;
+  if (isPostgresUrl(config.dataPath)) {
+    write('the store is on PostgreSQL: restore it with pg_restore or psql (docs/postgresql.md)');
+    return 2;
+  }
   const file = resolve(opts.file);
   if (file === config.dataPath) {
     write('the backup file is the store itself; nothing to restore');

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { openStore, type Db } from '../store/db.js';
+import { describeStore, openStore, storeExists, type Db } from '../store/db.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import { loadConfig, type CourseConfig } from '../config/load.js';
 
@@ -22,7 +21,7 @@ export function loadConfigOrReport(configDir: string, write: (line: string) => v
 export function withCourseStore(configDir: string, write: (line: string) => void, run: (config: CourseConfig, db: Db) => number): number {
   const config = loadConfigOrReport(configDir, write);
   if (!config) return 2;
-  if (!existsSync(config.dataPath)) {
+  if (!storeExists(config.dataPath)) {
     write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
     return 1;
   }
@@ -40,7 +39,7 @@ export function runCheck(opts: { configDir: string; write: (line: string) => voi
   opts.write(
     `configuration ${opts.configDir} is valid: ${Object.keys(config.groups).length} groups, ${config.staff.length} staff, ` +
       `${config.stageIds.length} stages, ${config.lessons.length} lessons, ${Object.keys(config.templates).length} templates, ` +
-      `${config.rules.length} rules; data file ${config.dataPath}`,
+      `${config.rules.length} rules; data ${describeStore(config.dataPath)}`,
   );
   return 0;
 }

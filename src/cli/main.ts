@@ -5,6 +5,7 @@ const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
 Usage:
   kequn start [--config DIR]                 start the bot, the web playground and /healthz
   kequn test [--config DIR] FILE_OR_DIR...   play conversation tests (see docs/scenarios.md)
+  kequn test --store postgres://... PATH     the same, each scenario on a fresh PostgreSQL database there
   kequn check [--config DIR]                 validate the configuration
   kequn why <member> [--config DIR] [--limit N]
                                              why rules did or did not fire for a member
@@ -15,6 +16,7 @@ Usage:
                                              orders by state (docs/payments.md)
   kequn backup FILE [--config DIR]          online copy of the store, safe while kequn runs (docs/operations.md)
   kequn restore FILE [--config DIR]         replace the store with a backup (stop kequn first)
+  kequn migrate [--config DIR]              apply pending store migrations (SQLite, or PostgreSQL at DATABASE_URL)
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        store: { type: 'string' },
         limit: { type: 'string' },
         misses: { type: 'boolean' },
         json: { type: 'boolean' },
@@ -64,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'test': {
         const a = parsed();
         const { runScenarioCommand } = await import('../testing/runner.js');
-        return await runScenarioCommand(a.positionals, { configDir: a.values.config, write });
+        return await runScenarioCommand(a.positionals, { configDir: a.values.config, write, store: a.values.store });
       }
       case 'check': {
         const { runCheck } = await import('./check.js');
@@ -104,6 +107,10 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runOrders } = await import('./orders.js');
         return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
+      }
+      case 'migrate': {
+        const { runMigrate } = await import('./migrate.js');
+        return runMigrate({ configDir: parsed().values.config ?? 'config', write });
       }
       case 'backup':
       case 'restore': {

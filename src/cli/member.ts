@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { openStore } from '../store/db.js';
+import { openStore, storeExists } from '../store/db.js';
 import { findMembers, identitiesOf } from '../store/members.js';
 import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
 import { loadConfigOrReport } from './check.js';
@@ -16,7 +15,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
   }
   const config = loadConfigOrReport(opts.configDir, write);
   if (!config) return 2;
-  if (!existsSync(config.dataPath)) {
+  if (!storeExists(config.dataPath)) {
     write(`no data yet: ${config.dataPath} does not exist`);
     return 1;
   }

@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { OffsetClock, systemClock } from '../schedule/clock.js';
 import { createWebApp, startWebServer } from '../web/server.js';
 import { acquireStoreLock, StoreLockedError } from '../store/backup.js';
+import { describeStore } from '../store/db.js';
 import { loadConfigOrReport } from './check.js';
 
 /**
@@ -68,7 +69,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   if (Object.keys(config.catalog.products).length > 0) {
     write(`  payments:   ${app.orders.sandbox ? 'sandbox (fake WeChat Pay, no money moves)' : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
   }
-  write(`  data:       ${config.dataPath}`);
+  write(`  data:       ${describeStore(config.dataPath)}`);
   write('  stop with Ctrl+C');
   write('');
   await new Promise<void>((resolve) => {

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { openStore } from '../store/db.js';
+import { openStore, storeExists } from '../store/db.js';
 import { listCosts, setCost } from '../store/dashboard.js';
 import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
 import { dashboardTables, toText } from '../stats/tables.js';
@@ -36,7 +35,7 @@ export function runStats(opts: {
     }
     throw e;
   }
-  if (!existsSync(config.dataPath)) {
+  if (!storeExists(config.dataPath)) {
     write(`no data yet: ${config.dataPath} does not exist (start kequn first)`);
     return 1;
   }

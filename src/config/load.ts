@@ -11,6 +11,7 @@ import type { Platform } from '../bot/events.js';
 import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
 import { catalogSchema } from '../orders/catalog-schema.js';
 import { loadCatalog, emptyCatalog, type Catalog } from '../orders/catalog.js';
+import { isPostgresUrl } from '../store/url.js';
 
 /** Variables every template may use. */
 export const TEMPLATE_VARS = [
@@ -212,7 +213,12 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   const checkin = resolveCheckin(main, templates, files.main);
   const homework = resolveHomework(main, templates, files.main);
 
-  const dataPath = env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
+  // DATABASE_URL (PostgreSQL) wins over the SQLite file (KEQUN_DATA, then `data:`).
+  const databaseUrl = env.DATABASE_URL?.trim();
+  if (databaseUrl && !isPostgresUrl(databaseUrl)) {
+    files.main.problem(['data'], 'DATABASE_URL is set but is not a postgres:// or postgresql:// URL (unset it to use the SQLite file)');
+  }
+  const dataPath = databaseUrl && isPostgresUrl(databaseUrl) ? databaseUrl : env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
   const config: CourseConfig = {
     dir: absDir,

@@ -47,9 +47,9 @@ export function createAnnouncement(
   const r = stmt(
     db,
     `INSERT INTO announcements (kind, platform, author_id, author_platform_id, text, targets, status, due_at, expires_at, created_at, confirmed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(a.kind, a.platform, a.authorId, a.authorPlatformId, a.text, JSON.stringify(a.targets), a.status, a.dueAt, a.expiresAt, a.now, a.status === 'scheduled' ? a.now : null);
-  return Number(r.lastInsertRowid);
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(a.kind, a.platform, a.authorId, a.authorPlatformId, a.text, JSON.stringify(a.targets), a.status, a.dueAt, a.expiresAt, a.now, a.status === 'scheduled' ? a.now : null) as { id: number };
+  return r.id;
 }
 
 export function getAnnouncement(db: Db, id: number): Announcement | undefined {

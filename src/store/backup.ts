@@ -3,6 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname } from 'node:path';
 import { migrations } from './migrations.js';
 import { openStore } from './db.js';
+import { PostgresDb } from './postgres.js';
+import { isPostgresUrl, redactUrl } from './url.js';
 
 /**
  * Backup, restore and the store lock. A backup uses SQLite's online backup API from a read-only
@@ -16,8 +18,13 @@ export function lockPathOf(dataPath: string): string {
 }
 
 export class StoreLockedError extends Error {
-  constructor(readonly pid: number, dataPath: string) {
-    super(`kequn (pid ${pid}) is running on ${dataPath}; stop it first (a restore replaces the file under it)`);
+  constructor(
+    /** The holder's pid; 0 when unknown (another machine, on PostgreSQL). */
+    readonly pid: number,
+    dataPath: string,
+    message = `kequn (pid ${pid}) is running on ${dataPath}; stop it first (a restore replaces the file under it)`,
+  ) {
+    super(message);
   }
 }
 
@@ -43,6 +50,7 @@ export function storeHolder(dataPath: string): number | undefined {
  */
 export function acquireStoreLock(dataPath: string): () => void {
   if (dataPath === ':memory:') return () => undefined;
+  if (isPostgresUrl(dataPath)) return acquirePostgresLock(dataPath);
   const holder = storeHolder(dataPath);
   if (holder !== undefined && holder !== process.pid) throw new StoreLockedError(holder, dataPath);
   const path = lockPathOf(dataPath);
@@ -57,6 +65,26 @@ export function acquireStoreLock(dataPath: string): () => void {
     }
   };
 }
+
+/**
+ * On PostgreSQL the lock is a session advisory lock held by a connection of its own for as long
+ * as the process runs: it goes away with the process, on any machine. Several kequn processes on
+ * one database are not supported yet (docs/postgresql.md), so a second one is refused.
+ */
+function acquirePostgresLock(url: string): () => void {
+  const conn = new PostgresDb(url);
+  const { ok } = conn.prepare('SELECT pg_try_advisory_lock(?) AS ok').get(RUN_LOCK) as { ok: number };
+  if (!ok) {
+    conn.close();
+    throw new StoreLockedError(0, redactUrl(url), `another kequn is running on ${redactUrl(url)}; stop it first (one process per database for now)`);
+  }
+  return () => {
+    conn.close();
+  };
+}
+
+/** Advisory-lock key of a running kequn ("kequn!" in ASCII). */
+const RUN_LOCK = 0x6b6571756e21;
 
 export interface BackupResult {
   path: string;

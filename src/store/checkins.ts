@@ -96,9 +96,10 @@ export function uncheckedMembers(db: Db, args: { groupId: string; platform: stri
        FROM memberships m
        -- CROSS JOIN keeps memberships as the outer loop: without statistics SQLite would
        -- otherwise walk every identity of the platform for each group (1000x slower at 100k).
-       CROSS JOIN identities i ON i.member_id = m.member_id AND i.platform = ?
+       -- (The join condition is in WHERE: PostgreSQL takes no ON after CROSS JOIN.)
+       CROSS JOIN identities i
        LEFT JOIN checkins c ON c.member_id = m.member_id AND c.day = ?
-      WHERE m.group_id = ? AND m.left_at IS NULL AND c.member_id IS NULL
+      WHERE i.member_id = m.member_id AND i.platform = ? AND m.group_id = ? AND m.left_at IS NULL AND c.member_id IS NULL
       ORDER BY m.joined_at, i.display_name, m.member_id`,
-  ).all(args.day, args.platform, args.day, args.groupId) as UncheckedMember[];
+  ).all(args.day, args.day, args.platform, args.groupId) as UncheckedMember[];
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Db } from './db.js';
+import type Database from 'better-sqlite3';
 
 /**
  * WAL checkpoints on a worker thread. SQLite otherwise checkpoints inside the commit that takes
@@ -58,7 +58,7 @@ else {
  * Starts the checkpoint worker for the store file at `path` and makes `db.close()` stop it first
  * (waiting for its connection to close, so the last close still folds the WAL into the file).
  */
-export function checkpointInBackground(db: Db, path: string): void {
+export function checkpointInBackground(db: Database.Database, path: string): void {
   db.pragma(`wal_autocheckpoint = ${BOUND_PAGES}`);
   db.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
   const state = new Int32Array(new SharedArrayBuffer(4));

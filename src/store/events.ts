@@ -11,9 +11,9 @@ export function appendEvent(
 ): number | undefined {
   const r = stmt(
     db,
-    'INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING',
-  ).run(args.type, args.platform, args.dedupeKey, args.memberId, args.groupId, JSON.stringify(args.payload), args.at);
-  return r.changes > 0 ? Number(r.lastInsertRowid) : undefined;
+    'INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id',
+  ).get(args.type, args.platform, args.dedupeKey, args.memberId, args.groupId, JSON.stringify(args.payload), args.at) as { id: number } | undefined;
+  return r?.id;
 }
 
 /** True when an event with this dedupe key is already in the log (a redelivery). */

@@ -34,7 +34,7 @@ export function upsertSubmission(
     );
     return { id: before.id, replaced: true };
   }
-  const r = stmt(db, 'INSERT INTO homework_submissions (member_id, week, link, late, submitted_at, updated_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+  const r = stmt(db, 'INSERT INTO homework_submissions (member_id, week, link, late, submitted_at, updated_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id').get(
     args.memberId,
     args.week,
     args.link,
@@ -42,8 +42,8 @@ export function upsertSubmission(
     args.now,
     args.now,
     args.eventId,
-  );
-  return { id: Number(r.lastInsertRowid), replaced: false };
+  ) as { id: number };
+  return { id: r.id, replaced: false };
 }
 
 export function getSubmission(db: Db, id: number): Submission | undefined {
@@ -90,8 +90,8 @@ export function activeMemberIdentities(db: Db, groups: string[]): { member_id: s
   const marks = groups.map(() => '?').join(', ');
   return db
     .prepare(
-      `SELECT DISTINCT m.member_id, i.platform, i.platform_id FROM memberships m CROSS JOIN identities i ON i.member_id = m.member_id
-        WHERE m.group_id IN (${marks}) AND m.left_at IS NULL`,
+      `SELECT DISTINCT m.member_id, i.platform, i.platform_id FROM memberships m CROSS JOIN identities i
+        WHERE i.member_id = m.member_id AND m.group_id IN (${marks}) AND m.left_at IS NULL`,
     )
     .all(...groups) as { member_id: string; platform: string; platform_id: string }[];
 }

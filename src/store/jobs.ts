@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export type JobStatus = 'pending' | 'done' | 'skipped' | 'cancelled' | 'failed';
@@ -23,9 +23,9 @@ export function planJob(
 ): number | undefined {
   const r = stmt(
     db,
-    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-  ).run(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now);
-  return r.changes > 0 ? Number(r.lastInsertRowid) : undefined;
+    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
+  ).get(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now) as { id: number } | undefined;
+  return r?.id;
 }
 
 export function getJob(db: Db, id: number): Job | undefined {
@@ -74,6 +74,19 @@ export function pendingStandingJobs(db: Db, kindPrefix: string): Job[] {
     kindPrefix.length,
     kindPrefix,
   ) as Job[];
+}
+
+/**
+ * Takes a pending job for the caller's transaction: its effects and finishJob() then commit
+ * together. Undefined when the job is no longer pending, or, on PostgreSQL, when another process
+ * holds it (FOR UPDATE SKIP LOCKED: no waiting; that process runs it).
+ */
+export function lockPendingJob(db: Db, id: number): Job | undefined {
+  const sql =
+    dialectOf(db) === 'postgres'
+      ? "SELECT * FROM jobs WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED"
+      : "SELECT * FROM jobs WHERE id = ? AND status = 'pending'";
+  return stmt(db, sql).get(id) as Job | undefined;
 }
 
 /** Cancels one pending job; false if it was no longer pending. */

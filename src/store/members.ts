@@ -131,7 +131,7 @@ export function tagsOf(db: Db, memberId: string): string[] {
 }
 
 export function addTag(db: Db, memberId: string, tag: string, now: number): boolean {
-  return stmt(db, 'INSERT OR IGNORE INTO member_tags (member_id, tag, added_at) VALUES (?, ?, ?)').run(memberId, tag, now).changes > 0;
+  return stmt(db, 'INSERT INTO member_tags (member_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(memberId, tag, now).changes > 0;
 }
 
 export function removeTag(db: Db, memberId: string, tag: string): boolean {

@@ -5,7 +5,10 @@
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite text, in the subset PostgreSQL also accepts once src/store/pg-ddl.ts translates it. */
   sql: string;
+  /** PostgreSQL text, only where the translation cannot do it. */
+  postgres?: string;
 }
 
 export const migrations: Migration[] = [

@@ -20,7 +20,7 @@ export function recordModeration(
   db: Db,
   e: { memberId: string; platform: string; groupId: string | null; action: ModerationAction; reason: string; evidence: string; by: string | null; eventId: number | null; now: number },
 ): number {
-  const r = stmt(db, 'INSERT INTO moderation_log (member_id, platform, group_id, action, reason, evidence, by_member, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+  const r = stmt(db, 'INSERT INTO moderation_log (member_id, platform, group_id, action, reason, evidence, by_member, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id').get(
     e.memberId,
     e.platform,
     e.groupId,
@@ -30,8 +30,8 @@ export function recordModeration(
     e.by,
     e.eventId,
     e.now,
-  );
-  return Number(r.lastInsertRowid);
+  ) as { id: number };
+  return r.id;
 }
 
 /** Warnings a member collected since their last pardon or removal (what counts toward removal). */
@@ -96,9 +96,9 @@ export function queuePlatformAction(
 ): number {
   const r = stmt(
     db,
-    "INSERT INTO platform_actions (platform, action, chat_id, user_id, message_id, moderation_id, status, created_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-  ).run(a.platform, a.action, a.chatId, a.userId, a.messageId, a.moderationId, a.now, a.detail === undefined ? null : JSON.stringify(a.detail));
-  return Number(r.lastInsertRowid);
+    "INSERT INTO platform_actions (platform, action, chat_id, user_id, message_id, moderation_id, status, created_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+  ).get(a.platform, a.action, a.chatId, a.userId, a.messageId, a.moderationId, a.now, a.detail === undefined ? null : JSON.stringify(a.detail)) as { id: number };
+  return r.id;
 }
 
 /** Whether an action of this kind for this person is still waiting (do not queue it twice). */

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export type OrderState = 'created' | 'paid' | 'refunded' | 'partially_refunded' | 'expired' | 'closed';
@@ -80,9 +80,18 @@ export function getOrderByToken(db: Db, token: string): OrderRow | undefined {
   return stmt(db, 'SELECT * FROM orders WHERE token = ?').get(token) as OrderRow | undefined;
 }
 
+/**
+ * Newest order first. Order ids are random, so two orders created in the same millisecond (a
+ * virtual clock in tests, a double click) are told apart by insertion order: SQLite's rowid;
+ * on PostgreSQL the row's physical position, which follows insertion for rows not updated since.
+ */
+function newestFirst(db: Db): string {
+  return dialectOf(db) === 'postgres' ? 'created_at DESC, ctid DESC' : 'created_at DESC, rowid DESC';
+}
+
 /** The member's newest order for a product still awaiting payment and not past its expiry. */
 export function openOrderOf(db: Db, memberId: string, productId: string, now: number): OrderRow | undefined {
-  return stmt(db, "SELECT * FROM orders WHERE member_id = ? AND product_id = ? AND state = 'created' AND expires_at > ? ORDER BY created_at DESC, rowid DESC LIMIT 1").get(
+  return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND product_id = ? AND state = 'created' AND expires_at > ? ORDER BY ${newestFirst(db)} LIMIT 1`).get(
     memberId,
     productId,
     now,
@@ -91,7 +100,7 @@ export function openOrderOf(db: Db, memberId: string, productId: string, now: nu
 
 export function latestOrderOf(db: Db, memberId: string, states: OrderState[]): OrderRow | undefined {
   const list = states.map(() => '?').join(', ');
-  return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND state IN (${list}) ORDER BY created_at DESC, rowid DESC LIMIT 1`).get(memberId, ...states) as
+  return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND state IN (${list}) ORDER BY ${newestFirst(db)} LIMIT 1`).get(memberId, ...states) as
     | OrderRow
     | undefined;
 }
@@ -216,7 +225,7 @@ export function rescheduleAttempt(db: Db, outTradeNo: string, nextCheckAt: numbe
 /** Records a verified notification; false when this id was seen before (a redelivery). */
 export function recordNotification(db: Db, n: { provider: string; id: string; eventType: string; orderId: string | null; outcome: string; now: number }): boolean {
   return (
-    stmt(db, 'INSERT OR IGNORE INTO payment_notifications (provider, notification_id, event_type, order_id, outcome, received_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    stmt(db, 'INSERT INTO payment_notifications (provider, notification_id, event_type, order_id, outcome, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
       n.provider,
       n.id,
       n.eventType,
@@ -261,7 +270,7 @@ export function updateRefund(db: Db, args: { outRefundNo: string; from: RefundRo
   return (
     stmt(
       db,
-      `UPDATE refunds SET state = ?, refund_id = COALESCE(?, refund_id), last_error = ?, finished_at = CASE WHEN ? IN ('succeeded', 'failed') THEN ? ELSE finished_at END
+      `UPDATE refunds SET state = ?, refund_id = COALESCE(?, refund_id), last_error = ?, finished_at = CASE WHEN CAST(? AS TEXT) IN ('succeeded', 'failed') THEN ? ELSE finished_at END
        WHERE out_refund_no = ? AND state IN (${list})`,
     ).run(args.to, args.refundId ?? null, args.error ?? null, args.to, args.now, args.outRefundNo, ...args.from).changes > 0
   );

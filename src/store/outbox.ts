@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
@@ -42,9 +42,9 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   const r = stmt(
     db,
     `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now);
-  return Number(r.lastInsertRowid);
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now) as { id: number };
+  return r.id;
 }
 
 /**
@@ -81,6 +81,23 @@ export function duePending(db: Db, platform: string, now: number, limit: number)
 }
 
 /** The earliest not_before among pending messages of a platform. */
+/**
+ * Claims up to `limit` due messages of a platform at once ('pending' → 'sending'), oldest first.
+ * On PostgreSQL the rows are taken with FOR UPDATE SKIP LOCKED: processes claiming at the same
+ * time get disjoint rows and never wait for one another. On SQLite the single writer does that.
+ */
+export function claimDueMessages(db: Db, platform: string, now: number, limit: number): OutboxRow[] {
+  const lock = dialectOf(db) === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  const rows = stmt(
+    db,
+    `UPDATE outbox SET status = 'sending', attempts = attempts + 1
+      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND platform = ? AND not_before <= ? ORDER BY not_before, id LIMIT ?${lock})
+      RETURNING *`,
+  ).all(platform, now, limit) as OutboxRow[];
+  // RETURNING keeps no order.
+  return rows.sort((a, b) => a.not_before - b.not_before || a.id - b.id);
+}
+
 export function nextPendingAt(db: Db, platform: string): number | undefined {
   const r = stmt(db, "SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending' AND platform = ?").get(platform) as { t: number | null };
   return r.t ?? undefined;

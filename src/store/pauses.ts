@@ -7,7 +7,7 @@ export function isGroupPaused(db: Db, groupId: string): boolean {
 
 /** Pauses the bot in a group; false if it already was. */
 export function pauseGroup(db: Db, args: { groupId: string; by: string; now: number }): boolean {
-  return stmt(db, 'INSERT OR IGNORE INTO paused_groups (group_id, by_member, at) VALUES (?, ?, ?)').run(args.groupId, args.by, args.now).changes > 0;
+  return stmt(db, 'INSERT INTO paused_groups (group_id, by_member, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(args.groupId, args.by, args.now).changes > 0;
 }
 
 /** Resumes the bot in a group; false if it was not paused. */

@@ -48,8 +48,8 @@ export function recordQuestion(db: Db, q: NewQuestion): number {
   const r = stmt(
     db,
     `INSERT INTO questions (member_id, platform, asker_platform_id, group_id, chat_id, text, status, entry_id, confidence, answer, event_id, created_at, answered_at, answered_via, escalate, candidates)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(
     q.member_id,
     q.platform,
     q.asker_platform_id,
@@ -66,8 +66,8 @@ export function recordQuestion(db: Db, q: NewQuestion): number {
     q.answered_via ?? null,
     q.escalate === false ? 0 : 1,
     q.candidates ? JSON.stringify(q.candidates) : null,
-  );
-  return Number(r.lastInsertRowid);
+  ) as { id: number };
+  return r.id;
 }
 
 /**
@@ -103,7 +103,7 @@ export function settleQuestion(
   return (
     stmt(
       db,
-      "UPDATE questions SET status = ?, answer = ?, entry_id = ?, answered_via = ?, answered_at = CASE WHEN ? = 'answered' THEN ? ELSE answered_at END WHERE id = ? AND status = 'pending'",
+      "UPDATE questions SET status = ?, answer = ?, entry_id = ?, answered_via = ?, answered_at = CASE WHEN CAST(? AS TEXT) = 'answered' THEN ? ELSE answered_at END WHERE id = ? AND status = 'pending'",
     ).run(args.status, args.answer, args.entryId, args.via, args.status, args.now, args.id).changes > 0
   );
 }

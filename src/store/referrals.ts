@@ -77,9 +77,9 @@ export function recordDecision(
 ): number {
   const r = stmt(
     db,
-    'INSERT INTO referral_decisions (referred_id, referrer_id, source, accepted, reason, evidence, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(d.referredId, d.referrerId, d.source, d.accepted ? 1 : 0, d.reason, JSON.stringify(d.evidence), d.eventId, d.now);
-  return Number(r.lastInsertRowid);
+    'INSERT INTO referral_decisions (referred_id, referrer_id, source, accepted, reason, evidence, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  ).get(d.referredId, d.referrerId, d.source, d.accepted ? 1 : 0, d.reason, JSON.stringify(d.evidence), d.eventId, d.now) as { id: number };
+  return r.id;
 }
 
 export function decisionsAbout(db: Db, referredId: string): ReferralDecision[] {
@@ -170,9 +170,9 @@ export function bookLedger(
 ): number {
   const r = stmt(
     db,
-    'INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, tier, note, reverses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(e.referrerId, e.referredId, e.orderId, e.entry, e.kind, e.fen, e.tier, e.note, e.reverses, e.now);
-  return Number(r.lastInsertRowid);
+    'INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, tier, note, reverses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  ).get(e.referrerId, e.referredId, e.orderId, e.entry, e.kind, e.fen, e.tier, e.note, e.reverses, e.now) as { id: number };
+  return r.id;
 }
 
 export function markReversed(db: Db, id: number, reversalId: number): boolean {

@@ -1,10 +1,9 @@
-import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { Db, Statement } from './db.js';
 
-const cache = new WeakMap<Db, Map<string, Database.Statement>>();
+const cache = new WeakMap<Db, Map<string, Statement>>();
 
 /** A prepared statement, prepared once per connection: the store's hot paths run thousands/s. */
-export function stmt(db: Db, sql: string): Database.Statement {
+export function stmt(db: Db, sql: string): Statement {
   let m = cache.get(db);
   if (!m) {
     m = new Map();

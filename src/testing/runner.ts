@@ -14,6 +14,8 @@ import { getOrder, type OrderRow } from '../store/orders.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
 import { SimulatedTelegram } from './simulated-telegram.js';
+import { ScratchDatabases } from '../store/pg-scratch.js';
+import { isPostgresUrl } from '../store/url.js';
 
 /** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
 type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'> & {
@@ -41,12 +43,33 @@ export class MalformedScenario extends Error {}
  * store with a virtual clock, and prints one line per scenario and a closing count.
  * Returns the exit code: 0 all passed, 1 some failed, 2 malformed scenario or config.
  */
-export async function runScenarioCommand(paths: string[], opts: { configDir?: string; write: (line: string) => void }): Promise<number> {
+export async function runScenarioCommand(
+  paths: string[],
+  opts: {
+    configDir?: string;
+    write: (line: string) => void;
+    /** A PostgreSQL server URL: each scenario runs on a fresh database there (dropped after). */
+    store?: string;
+  },
+): Promise<number> {
   const files = paths.flatMap((p) => collectFiles(resolve(p)));
   if (files.length === 0) {
     opts.write(`no scenario files (*.yaml) found in ${paths.join(', ') || '(nothing given)'}`);
     return 2;
   }
+  if (opts.store !== undefined && !isPostgresUrl(opts.store)) {
+    opts.write(`--store takes a postgres:// or postgresql:// URL (scenarios run in memory without it), got "${opts.store}"`);
+    return 2;
+  }
+  const scratch = opts.store ? new ScratchDatabases(opts.store, `kequn_scenario${process.pid}`) : undefined;
+  try {
+    return await runScenarioFiles(files, opts, scratch);
+  } finally {
+    scratch?.dropAll();
+  }
+}
+
+async function runScenarioFiles(files: string[], opts: { configDir?: string; write: (line: string) => void }, scratch: ScratchDatabases | undefined): Promise<number> {
   const configs = new Map<string, CourseConfig>();
   let passed = 0;
   let failed = 0;
@@ -77,7 +100,7 @@ export async function runScenarioCommand(paths: string[], opts: { configDir?: st
     }
     let outcome: Outcome;
     try {
-      outcome = await runScenario(scenario, config);
+      outcome = await runScenario(scenario, config, scratch ? { dbPath: scratch.create() } : {});
     } catch (e) {
       if (!(e instanceof MalformedScenario)) throw e;
       malformed = true;

@@ -20,6 +20,7 @@ import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { waitFor } from '../helpers/grpc-port.js';
 import { removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { GROUP } from '../helpers/telegram.js';
+import { sqliteOf } from '../../src/store/db.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kequn-tg-fault-'));
 afterAll(() => {
@@ -138,8 +139,8 @@ describe('drill: the Telegram Bot API answers 429, 500 and hangs', () => {
     expect(pushed.filter((id) => eventOf.get(`telegram:${api.me.id}:${id}`) !== 1)).toEqual([]);
     const members = db.prepare("SELECT count(DISTINCT member_id) FROM identities WHERE platform = 'telegram'").pluck().get() as number;
     expect(members).toBe(people.length + 1);
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(db.pragma('foreign_key_check')).toEqual([]);
+    expect(sqliteOf(db).pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(sqliteOf(db).pragma('foreign_key_check')).toEqual([]);
     expect(db.prepare("SELECT count(*) FROM outbox WHERE status IN ('sending', 'uncertain', 'failed')").pluck().get()).toBe(0);
     // The welcome reached the latecomer: polling went on after getUpdates failed and hung.
     expect(api.sent.some((s) => s.chatId === String(GROUP.id) && s.text.includes('Late'))).toBe(true);

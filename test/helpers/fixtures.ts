@@ -16,8 +16,9 @@ import { Engine } from '../../src/flows/engine.js';
 import { registry as defaultRegistry, type Registry } from '../../src/flows/index.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
-import { openStore, type Db } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
+import { openTestStore } from './store.js';
 
 /** The demo course shipped in config/. */
 export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../../config', import.meta.url));
@@ -146,7 +147,7 @@ export interface Harness {
  * WeChat adapter. Jitter is fixed (random → 0) so pacing is exact.
  */
 export function harness(opts: { config?: CourseConfig; start?: number; registry?: Registry; random?: () => number } = {}): Harness {
-  const db = openStore(':memory:');
+  const db = openTestStore();
   const clock = new VirtualClock(opts.start ?? T0);
   const adapter = new FakeAdapter(clock);
   const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
@@ -188,7 +189,7 @@ export function outboxRows(db: Db): OutboxRow[] {
   return db.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[];
 }
 
-export function count(db: Db, table: string, where = '1'): number {
+export function count(db: Db, table: string, where = '1 = 1'): number {
   return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
 }
 

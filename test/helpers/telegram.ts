@@ -12,6 +12,7 @@ import { VirtualClock } from '../../src/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { replaceOnce, T0, tempConfig } from './fixtures.js';
 import { waitFor } from './grpc-port.js';
+import { testStorePath } from './store.js';
 
 export const GROUP = { id: -1001001, title: 'Python 入门体验群' };
 export const OWNER_ID = 42;
@@ -55,7 +56,7 @@ export async function startRig(opts: {
     clock,
     log: silentLogger,
     live: false,
-    dbPath: opts.dbPath ?? ':memory:',
+    dbPath: opts.dbPath ?? testStorePath(),
     wechat: { kind: 'off' },
     telegram: {
       token: opts.api.token,

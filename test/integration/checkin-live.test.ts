@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Kernel } from '../../src/kernel.js';
 import { silentLogger } from '../../src/log.js';
-import { openStore } from '../../src/store/db.js';
+
 import { count, FakeAdapter, joined, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
+import { openTestStore } from '../helpers/store.js';
 
 afterAll(removeTempDirs);
 
@@ -22,7 +23,7 @@ describe('live scheduler: the reminder fan-out runs batch after batch without wa
     );
     let now = Date.parse('2026-03-02T19:59:58+08:00');
     const clock = { now: () => now };
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const adapter = new FakeAdapter(clock);
     const kernel = new Kernel({ config, db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
     await kernel.start();

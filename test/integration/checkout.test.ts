@@ -8,6 +8,7 @@ import { getOrder, latestOrderOf, type OrderRow } from '../../src/store/orders.j
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 import { count, T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
+import { testStorePath } from '../helpers/store.js';
 
 // The checkout page, the sandbox pay page and the webhook over real HTTP on 127.0.0.1, on the
 // app as `kequn start` builds it (simulated WeChat, sandbox provider, SQLite).
@@ -25,7 +26,7 @@ let clock: VirtualClock;
 
 beforeAll(async () => {
   clock = new VirtualClock(T0);
-  app = await createApp({ config: loadConfig('config', { env: {} }), clock, log: silentLogger, live: false, dbPath: ':memory:' });
+  app = await createApp({ config: loadConfig('config', { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: ADMIN } }), { host: '127.0.0.1', port: 0 });

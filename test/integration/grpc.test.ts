@@ -19,8 +19,9 @@ import { loadConfig, type CourseConfig } from '../../src/config/load.js';
 import type { HandleResult } from '../../src/flows/engine.js';
 import { Kernel } from '../../src/kernel.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { openStore, type Db } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import { freePort, waitFor } from '../helpers/grpc-port.js';
+import { openTestStore } from '../helpers/store.js';
 
 // The token must contain exactly one '_': the client takes the part before it as TLS server name.
 const TOKEN = 'insecure_kequn-test';
@@ -82,7 +83,7 @@ beforeAll(async () => {
 
   const bot = await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true });
   const log = captureLogger();
-  db = openStore(':memory:');
+  db = openTestStore();
   kernel = new Kernel({ config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, log)], log, live: true, random: () => 0.5 });
   kernel.on('handled', (event, result) => handled.push({ event, result, at: Date.now() }));
 

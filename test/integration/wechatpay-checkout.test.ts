@@ -13,6 +13,7 @@ import { createWebApp, startWebServer, type WebServer } from '../../src/web/serv
 import { FakeWechatPay } from '../helpers/fake-wechatpay.js';
 import { removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { APPID, MCHID, PLATFORM_SERIAL, dm, notification, pem, testKeys } from '../helpers/payments.js';
+import { testStorePath } from '../helpers/store.js';
 
 // kequn as `kequn start` builds it with `provider: wechatpay` in catalog.yaml and the merchant
 // secrets in the environment, against the fake v3 server and a fake official-account OAuth
@@ -64,7 +65,7 @@ beforeAll(async () => {
     WECHATPAY_APIV3_KEY: keys.apiV3Key,
     WECHAT_MP_SECRET: 'mp-secret-for-tests',
   };
-  app = await createApp({ config: loadConfig(dir, { env: {} }), clock, log: silentLogger, live: false, dbPath: ':memory:', env });
+  app = await createApp({ config: loadConfig(dir, { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath(), env });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env }), { host: '127.0.0.1', port: 0 });

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { countEvents } from '../../src/store/events.js';
 import { countMembers, findMemberByIdentity } from '../../src/store/members.js';
+import { testStorePath } from '../helpers/store.js';
 
 const ROOM = 'python-101@chatroom';
 let app: App;
@@ -27,7 +28,7 @@ function next(match: (e: ChatEvent) => boolean): Promise<{ event: ChatEvent; res
 
 beforeAll(async () => {
   clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-  app = await createApp({ config: loadConfig('config'), clock, log: silentLogger, live: false, dbPath: ':memory:' });
+  app = await createApp({ config: loadConfig('config'), clock, log: silentLogger, live: false, dbPath: testStorePath() });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   app.sim!.user('gina', 'Gina');

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { Kernel } from '../../src/kernel.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
-import { openStore } from '../../src/store/db.js';
+
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, T0 } from '../helpers/fixtures.js';
+import { openTestStore } from '../helpers/store.js';
 
 describe('Kernel.wake', () => {
   it('inside a transaction, sends nothing until the transaction is over (a rollback must not leave a message out)', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(T0);
     const adapter = new FakeAdapter(clock);
     const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });

@@ -4,15 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { Outbox, RetryAfterError } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
-import { openStore } from '../../src/store/db.js';
+
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, MINUTE, outboxRows, SECOND, T0, tempConfig, lineOf, loadProblems, replaceOnce } from '../helpers/fixtures.js';
+import { openTestStore } from '../helpers/store.js';
 
 // The outbox paces each platform by its own rules: WeChat's account-wide interval with jitter,
 // Telegram's ~25/s per bot, 1/s per chat and 20/min per group, in one process.
 
 function rig() {
-  const db = openStore(':memory:');
+  const db = openTestStore();
   const clock = new VirtualClock(T0);
   const wechat = new FakeAdapter(clock, 'wechat');
   const telegram = new FakeAdapter(clock, 'telegram');

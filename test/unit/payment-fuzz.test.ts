@@ -5,13 +5,15 @@ import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, insertAttempt, type OrderRow } from '../../src/store/orders.js';
 import { count, T0 } from '../helpers/fixtures.js';
 import { buy, notification, payHarness, testKeys, transaction, wechatPayProvider } from '../helpers/payments.js';
+import { testBackend } from '../helpers/store.js';
 
 // Property test: random sequences of genuine, duplicated, reordered, forged, tampered and
 // mismatched notifications over many orders. Whatever the order of arrival, each order with a
 // genuine payment ends paid exactly once (one transition, one hook call = one reward, one receipt
 // and one invite), and every other order is untouched.
 
-const SEQUENCES = 25;
+// On PostgreSQL every statement is a round trip: fewer sequences keep the test inside its timeout.
+const SEQUENCES = testBackend === 'postgres' ? 8 : 25;
 const EVENTS = 400;
 const ORDERS = 20;
 
@@ -110,8 +112,8 @@ describe('payment notifications under random sequences', () => {
       unpaidTotal += ORDERS - paidGenuinely.size;
     }
     // Both outcomes were exercised.
-    expect(paidTotal).toBeGreaterThan(50);
-    expect(unpaidTotal).toBeGreaterThan(50);
+    expect(paidTotal).toBeGreaterThan(2 * SEQUENCES);
+    expect(unpaidTotal).toBeGreaterThan(2 * SEQUENCES);
     expect(delivered).toBe(SEQUENCES * EVENTS);
   });
 });

@@ -5,8 +5,9 @@ import { openCheckout } from '../../src/orders/orders.js';
 import { computePrice, couponSource, discountSources } from '../../src/orders/pricing.js';
 import { resolveMember } from '../../src/store/members.js';
 import { markOrderPaid } from '../../src/store/orders.js';
-import { openStore, type Db } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.js';
 import { DAY, T0, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
+import { openTestStore } from '../helpers/store.js';
 
 afterAll(removeTempDirs);
 
@@ -32,7 +33,7 @@ const price = (db: Db, cfg: CourseConfig, memberId: string, code?: string, sourc
 describe('price computation (fen, on the server)', () => {
   const cfg = config();
   it('list price, fixed and percent coupons', () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const m = member(db, 'alice');
     expect(price(db, cfg, m)).toMatchObject({ list: 19900, amount: 19900, discounts: [], codeRejected: false });
     expect(price(db, cfg, m, 'EARLY50')).toMatchObject({ amount: 14900, discounts: [{ kind: 'coupon', code: 'EARLY50', fen: 5000 }] });
@@ -42,14 +43,14 @@ describe('price computation (fen, on the server)', () => {
 
   it('rounds a percent discount down to the fen (never in the buyer’s disfavour by more than 1 fen)', () => {
     const c = config((t) => replaceOnce(t, 'price_fen: 19900', 'price_fen: 19999'));
-    const db = openStore(':memory:');
+    const db = openTestStore();
     // 10% of 19999 fen is 1999.9: the discount is 1999 fen, the buyer pays 18000.
     expect(price(db, c, member(db, 'a'), 'VIP10')).toMatchObject({ amount: 18000, discounts: [{ fen: 1999 }] });
   });
 
   it('never goes below 1 fen, and takes one discount per kind (a referral stacks with a coupon)', () => {
     const c = config((t) => replaceOnce(t, 'off_fen: 5000', 'off_fen: 50000'));
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const m = member(db, 'a');
     expect(price(db, c, m, 'EARLY50')).toMatchObject({ amount: 1, discounts: [{ fen: 19899 }] });
     const referral: DiscountSource = (_db, _c, q) => ({ kind: 'referral', code: 'REF-BOB', fen: 1000, referrerMemberId: 'm_bob', note: q.productId });
@@ -62,7 +63,7 @@ describe('price computation (fen, on the server)', () => {
 
   it('respects validity, products, total and per-member usage limits (counted on paid orders)', () => {
     const c = config((t) => replaceOnce(t, 'max_uses: 100', 'max_uses: 2').replace('valid: { until: 2027-12-31T00:00:00+08:00 }', 'valid: { from: 2026-03-01T00:00:00+08:00, until: 2026-04-01T00:00:00+08:00 }'));
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const [a, b, d] = [member(db, 'a'), member(db, 'b'), member(db, 'd')];
     expect(price(db, c, a, 'EARLY50', discountSources, T0 - 2 * DAY).codeRejected).toBe(true);
     expect(price(db, c, a, 'EARLY50', discountSources, T0 + 40 * DAY).codeRejected).toBe(true);
@@ -81,7 +82,7 @@ describe('price computation (fen, on the server)', () => {
 describe('stock and sale windows', () => {
   it('sells at most `seats`, only inside the sale window, once per member', () => {
     const c = config((t) => replaceOnce(t, 'seats: 200', 'seats: 1'));
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const [a, b] = [member(db, 'a'), member(db, 'b')];
     const open = (m: string, now = T0) => openCheckout(db, c, discountSources, { memberId: m, platform: 'wechat', platformId: m, productId: 'python-vip', now });
     expect(open(a, Date.parse('2025-12-31T00:00:00+08:00'))).toEqual({ ok: false, reason: 'not_on_sale' });

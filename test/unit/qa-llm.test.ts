@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuotedReply } from '../../src/flows/qa.js';
 import { llmSettingsFromEnv, parseCompletion, sanitizeAnswer, userPrompt } from '../../src/qa/llm.js';
-import { openStore } from '../../src/store/db.js';
+
 import { claimPendingQuestions, handOffQuestion, hasPendingQuestions, recordQuestion, settleQuestion } from '../../src/store/questions.js';
+import { openTestStore } from '../helpers/store.js';
 
 const IDS = new Set(['price', 'refund']);
 
@@ -44,7 +45,7 @@ describe('LLM output is untrusted', () => {
 
 describe('pending questions survive a crash and settle once', () => {
   it('a claim that went stale is claimed again; a handed-off one is not; settling twice does nothing', () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     db.prepare("INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES ('m1', 'A', 'trial', 0, 0, 0)").run();
     const id = recordQuestion(db, {
       member_id: 'm1', platform: 'wechat', asker_platform_id: 'a', group_id: null, chat_id: 'a', text: '多少钱', status: 'pending',

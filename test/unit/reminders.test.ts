@@ -15,6 +15,7 @@ import { syncStanding } from '../../src/schedule/standing.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { count, demoConfig, drainOutbox, FakeAdapter, HOUR, joined, lineOf, loadProblems, message, MINUTE, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 import { readFileSync } from 'node:fs';
+import { openTestStore } from '../helpers/store.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -49,7 +50,7 @@ async function seedVip(k: Kernel): Promise<void> {
 
 describe('daily reminder: downtime across the due time', () => {
   it('back within the grace window (2h): sent once on start, late; the next day is planned', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(MON_0900);
     const a = kernel(db, clock);
     await a.kernel.start();
@@ -75,7 +76,7 @@ describe('daily reminder: downtime across the due time', () => {
   });
 
   it('back after the grace window: skipped and recorded, nothing sent; the next day still runs', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(MON_0900);
     const a = kernel(db, clock);
     await a.kernel.start();
@@ -98,7 +99,7 @@ describe('daily reminder: a changed schedule never duplicates', () => {
   const at21 = () => loadConfig(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, 'at: "20:00"', 'at: "21:00"') }), { env: {} });
 
   it('moving the time before it runs: the old run is cancelled, one reminder at the new time', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(MON_0900);
     const { kernel: k, adapter } = kernel(db, clock);
     await k.start();
@@ -115,7 +116,7 @@ describe('daily reminder: a changed schedule never duplicates', () => {
   });
 
   it('moving it later after today\'s went out: today is not reminded twice', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(MON_0900);
     const { kernel: k, adapter } = kernel(db, clock);
     await k.start();
@@ -131,7 +132,7 @@ describe('daily reminder: a changed schedule never duplicates', () => {
 
 describe('daily reminder: a failed send is retried by the outbox, not planned again', () => {
   it('one reminder row, one job, one delivery after the retry', async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(MON_0900);
     const { kernel: k, adapter } = kernel(db, clock);
     await k.start();

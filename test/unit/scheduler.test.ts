@@ -4,7 +4,7 @@ import type { Flow } from '../../src/flows/types.js';
 import { Kernel } from '../../src/kernel.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
-import { openStore } from '../../src/store/db.js';
+
 import { cancelJobs, jobsOf as allJobsOf, nextJobDueAt, planJob } from '../../src/store/jobs.js';
 import { findMemberByIdentity, setStage, stageHistory, tagsOf } from '../../src/store/members.js';
 import { DAY, FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, harness, joined, outboxRows, type Harness } from '../helpers/fixtures.js';
@@ -12,6 +12,7 @@ import { DAY, FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, harness,
 /** The demo's welcome also plans an inactivity watch (14d); these tests are about the other jobs. */
 const jobsOf = (db: Parameters<typeof allJobsOf>[0], memberId: string) => allJobsOf(db, memberId).filter((j) => j.kind !== 'inactivity');
 import { localMinuteOfDay } from '../../src/util/localtime.js';
+import { openTestStore } from '../helpers/store.js';
 
 function joinAlice(h: Harness, at = T0): string {
   h.engine.handleEvent(joined('alice', { at }), at);
@@ -182,7 +183,7 @@ describe('scheduler: a failing job', () => {
 
 describe('scheduler + outbox in virtual time (Kernel.runUntil, fake WeChat)', () => {
   async function kernelAt(start: number) {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(start);
     const adapter = new FakeAdapter(clock);
     const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });

@@ -18,6 +18,7 @@ import { platformActions } from '../../src/store/moderation.js';
 import { roleChanges } from '../../src/store/staff-roles.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, drainOutbox, harness, joined, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
+import { openTestStore } from '../helpers/store.js';
 
 afterAll(removeTempDirs);
 
@@ -232,7 +233,7 @@ describe('pause', () => {
 
 describe('pause and scheduled work', () => {
   it("holds back another flow's scheduled group message (the daily check-in reminder) while paused", async () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const clock = new VirtualClock(T0);
     const adapter = new FakeAdapter(clock);
     const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { migrate, openStore, type Db } from '../../src/store/db.js';
+import { migrate, openStore, sqliteOf, type Db } from '../../src/store/db.js';
 import { recordCheckinDay } from '../../src/store/checkins.js';
 import { appendEvent } from '../../src/store/events.js';
 import { recordJoin, recordLeave, resolveMember, setStage } from '../../src/store/members.js';
@@ -167,7 +167,7 @@ describe('dashboard rollups', () => {
     const db = openStore(':memory:');
     const sim = simulate(3, db, 5000, T0);
     expectSameFigures(db, sim.now);
-    const snapshot = db.serialize();
+    const snapshot = sqliteOf(db).serialize();
     const busiest = (db.prepare('SELECT member_id FROM stage_transitions GROUP BY member_id ORDER BY COUNT(*) DESC LIMIT 1').get() as { member_id: string }).member_id;
     expect(forgetMember(db, busiest, sim.now)).toBeDefined();
     expectSameFigures(db, sim.now);

@@ -6,10 +6,11 @@ import { openStore } from '../../src/store/db.js';
 import { migrations } from '../../src/store/migrations.js';
 import { listGroups, syncGroups } from '../../src/store/groups.js';
 import { stmt } from '../../src/store/statements.js';
+import { openTestStore } from '../helpers/store.js';
 
 describe('groups in the store', () => {
   it('mirrors the configured groups and follows renames and removed platform ids', () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     syncGroups(db, [{ id: 'py', name: 'Python', kind: 'trial', platformIds: [{ platform: 'wechat', id: 'a@chatroom' }] }], 1);
     syncGroups(db, [{ id: 'py', name: 'Python 入门', kind: 'trial', platformIds: [] }, { id: 'vip', name: 'VIP', kind: 'paid', platformIds: [] }], 2);
     expect(listGroups(db).map((g) => [g.id, g.name])).toEqual([

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../../src/store/db.js';
 import { recordRuleOutcomes, recordTrace, traceCatalog, tracesOfEvent, UNMATCHED_ROW, type RuleOutcome } from '../../src/store/traces.js';
 import { localDayStart, localMinuteOfDay, nextLocalTime } from '../../src/util/localtime.js';
+import { openTestStore } from '../helpers/store.js';
 
 const TEXT = '请问第3课的作业怎么提交？'.repeat(3);
 
@@ -48,7 +49,7 @@ const withoutIds = (rows: ReturnType<typeof tracesOfEvent>) => rows.map(({ id: _
 
 describe('rule traces: the packed shared row', () => {
   it('reads back exactly as the one-object-per-rule row did, with and without a catalog', () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     recordUnpacked(db, 1, outcomes());
     recordRuleOutcomes(db, { eventId: 2, jobId: null, memberId: 'm1', at: 1, trigger: 'message' }, outcomes(), catalog);
     recordRuleOutcomes(db, { eventId: 3, jobId: null, memberId: 'm1', at: 1, trigger: 'message' }, outcomes());
@@ -64,7 +65,7 @@ describe('rule traces: the packed shared row', () => {
   });
 
   it('writes the catalog once, inside the transaction of the row that needs it', () => {
-    const db = openStore(':memory:');
+    const db = openTestStore();
     const args = (eventId: number) => ({ eventId, jobId: null, memberId: 'm1', at: 1, trigger: 'message' });
     const catalogs = () => (db.prepare("SELECT COUNT(*) AS n FROM kv WHERE key LIKE 'trace-catalog:%'").get() as { n: number }).n;
     // Rolled back with its row: a later row must not refer to a catalog that is not there.

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { openStore } from './db.js';
+import { migrations } from './migrations.js';
+import { PostgresDb } from './postgres.js';
+
+/**
+ * Throwaway PostgreSQL databases for tests and `kequn test --store postgres://...`: each one is
+ * a copy of a migrated template (made once per set of migrations, shared by every process), so a
+ * fresh store costs one CREATE DATABASE instead of running every migration. Needs a role that
+ * may create databases.
+ */
+export class ScratchDatabases {
+  private admin: PostgresDb | undefined;
+  private template: string | undefined;
+  private readonly created: string[] = [];
+  private counter = 0;
+
+  /** `serverUrl`: any database on the server (e.g. .../postgres); `prefix` names the copies. */
+  constructor(
+    private readonly serverUrl: string,
+    private readonly prefix = `kequn_t${process.pid}`,
+  ) {}
+
+  /** The URL of database `name` on the same server. */
+  urlOf(name: string): string {
+    const u = new URL(this.serverUrl);
+    u.pathname = `/${name}`;
+    return u.toString();
+  }
+
+  /** A fresh, migrated, empty database; its URL. */
+  create(): string {
+    const name = `${this.prefix}_${++this.counter}`;
+    const template = this.templateName();
+    const a = this.conn();
+    // A copy needs the template to have no sessions: ours that made it may still be closing
+    // (PostgresDb.close() finishes on the next turn). CREATE DATABASE waits for them to end.
+    a.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()').all(template);
+    a.exec(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
+    this.created.push(name);
+    return this.urlOf(name);
+  }
+
+  /** Drops every database this made (connections still open to them are ended). */
+  dropAll(): void {
+    for (const name of this.created.splice(0)) {
+      try {
+        this.admin?.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } catch {
+        // the server may be gone already (CI stops it after the run)
+      }
+    }
+    this.admin?.close();
+    this.admin = undefined;
+  }
+
+  private conn(): PostgresDb {
+    this.admin ??= new PostgresDb(this.serverUrl);
+    return this.admin;
+  }
+
+  private templateName(): string {
+    if (this.template) return this.template;
+    const a = this.conn();
+    const hash = createHash('sha1').update(JSON.stringify(migrations)).digest('hex').slice(0, 10);
+    const name = `kequn_template_${hash}`;
+    a.prepare('SELECT pg_advisory_lock(?)').get(TEMPLATE_LOCK);
+    try {
+      if (!a.prepare('SELECT 1 FROM pg_database WHERE datname = ?').get(name)) {
+        a.exec(`CREATE DATABASE ${name}`);
+        openStore(this.urlOf(name)).close();
+      }
+    } finally {
+      a.prepare('SELECT pg_advisory_unlock(?)').get(TEMPLATE_LOCK);
+    }
+    this.template = name;
+    return name;
+  }
+}
+
+/** Advisory-lock key for making the template ("ktp"). */
+const TEMPLATE_LOCK = 0x6b7470;
