@@ -16,7 +16,7 @@ import { foldDashboardRollups } from './stats/metrics.js';
 import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
-import { dialectOf, type Db } from './store/db.js';
+import type { Db } from './store/db.js';
 import { syncGroups } from './store/groups.js';
 import { nextJobDueAt } from './store/jobs.js';
 import { hasPendingQuestions } from './store/questions.js';
@@ -174,8 +174,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
-      // The dashboard's SQL is SQLite's for now (docs/postgresql.md): no fold on PostgreSQL.
-      if (dialectOf(this.opts.db) === 'sqlite') this.foldRollupsLater(ROLLUP_FOLD_MS);
+      this.foldRollupsLater(ROLLUP_FOLD_MS);
     }
   }
 

@@ -1,4 +1,5 @@
-import { inTransaction, type Db } from './db.js';
+import { dialectOf, inTransaction, type Db } from './db.js';
+import { dayNumberSql } from './dashboard-sql.js';
 import { stmt } from './statements.js';
 
 /**
@@ -36,6 +37,9 @@ export type Trace = (step: string, ms: number) => void;
 
 /** Monday-based week number (from the epoch) of a time, local at offset @off. */
 export const weekSql = (col: string) => `((CAST((${col} + @off) / ${DAY_MS} AS INTEGER) + 3) / 7)`;
+
+/** weekSql computed here (for times that are parameters: PostgreSQL cannot type `$1 + $2`). */
+export const weekOf = (t: number, offsetMs: number) => Math.floor((Math.floor((t + offsetMs) / DAY_MS) + 3) / 7);
 
 type State = Record<
   'transitions' | 'events' | 'questions' | 'checkins_at' | 'checkins_n' | 'joined_at' | 'joined_n' | 'created_at' | 'created_n' | 'offset' | 'overflow',
@@ -100,12 +104,6 @@ function memberDelta(memberId: string): Delta {
     params: { member: memberId },
   };
 }
-
-/**
- * Days since 1970-01-01 of a YYYY-MM-DD column. SQLite-specific (julianday); in PostgreSQL:
- * (day::date - DATE '1970-01-01').
- */
-const dayNumberSql = (col: string) => `CAST(julianday(${col}) - 2440587.5 AS INTEGER)`;
 
 /** Gives each new stage name / group handle the next free bit; false when the bits ran out. */
 function assignFlags(db: Db, table: 'dash_stage_flags' | 'dash_group_flags', key: 'stage' | 'group_id', newNames: string, params: Record<string, unknown>): boolean {
@@ -185,7 +183,7 @@ function fold(db: Db, d: Delta, offsetMs: number, trace?: Trace): boolean {
     db,
     `INSERT INTO dash_checkins (member_id, day, counted, groups, run)
      SELECT c.member_id, c.day, CASE WHEN c.kind <> 'leave' THEN 1 ELSE 0 END, d.groups,
-            ${dayNumberSql('c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day)
+            ${dayNumberSql(db, 'c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day)
      FROM checkins c JOIN dash_members d ON d.member_id = c.member_id
      WHERE c.member_id IN (SELECT member_id FROM (${d.checkins}) x)`,
   ).run(p);
@@ -230,6 +228,26 @@ function timeWindow(
   return { fold: true, cut, next: { at: cut, n: 0 }, more: true };
 }
 
+/** Arbitrary advisory-lock key for folds ("kqdash" in ASCII). */
+const FOLD_LOCK = 0x6b7164617368;
+
+/**
+ * On PostgreSQL, one fold at a time: the bot's background fold, a dashboard read in the bot and
+ * `kequn stats` / `kequn member forget` (other processes, other connections) would otherwise read
+ * the same watermarks and fold the same rows concurrently (and race for the same new flag bit).
+ * A transaction-level advisory lock, released at commit; the next fold's statements (READ
+ * COMMITTED) then see the state the previous one wrote. SQLite serializes writers by itself.
+ *
+ * Late commits: the id watermarks assume that once a row with id n is visible, no row with a lower
+ * id becomes visible later. On PostgreSQL that holds while every insert into the watched tables
+ * comes from one connection whose transactions run one after another — the single-process mode
+ * (one kequn per database, its run lock): a transaction's ids are all above those of the
+ * transactions committed before it started. docs/postgresql.md says what several processes need.
+ */
+function serializeFolds(db: Db): void {
+  if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(FOLD_LOCK);
+}
+
 export interface RefreshResult {
   /** false: more than 52 stage names or groups, use the base tables */
   usable: boolean;
@@ -252,6 +270,7 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
   let batches = 0;
   for (;;) {
     const r = inTransaction(db, () => {
+      serializeFolds(db);
       const s = readState(db);
       if (s.overflow) return { usable: false, more: false, folded: false };
       if (s.offset !== args.offsetMs) {
@@ -303,6 +322,7 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
  */
 export function rebuildMemberRollups(db: Db, memberId: string): void {
   inTransaction(db, () => {
+    serializeFolds(db);
     const s = readState(db);
     for (const table of ['dash_members', 'dash_stays', 'dash_weeks', 'dash_checkins']) stmt(db, `DELETE FROM ${table} WHERE member_id = ?`).run(memberId);
     // Never folded yet (no offset): the next refresh builds everything, this member included.
@@ -329,7 +349,7 @@ export function stageFlags(db: Db): { stage: string; flag: number }[] {
   return stmt(db, 'SELECT stage, flag FROM dash_stage_flags ORDER BY flag').all() as { stage: string; flag: number }[];
 }
 
-const IN_COHORT = 'created_at >= @from AND created_at < @to AND (@groupFlag = 0 OR (groups & @groupFlag) <> 0)';
+const IN_COHORT = 'created_at >= @from AND created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)';
 
 export interface CohortMembersRow {
   /** stage set (sum of dash_stage_flags flags) */
@@ -350,7 +370,7 @@ export interface CohortMembersRow {
  * from the created_at index and sort the few rows.
  */
 export function cohortMembers(db: Db, s: CohortScope, wide: boolean): CohortMembersRow[] {
-  const where = wide ? 'WHERE +created_at >= @from AND +created_at < @to AND (@groupFlag = 0 OR (groups & @groupFlag) <> 0)' : `WHERE ${IN_COHORT}`;
+  const where = wide ? 'WHERE +created_at >= @from AND +created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)' : `WHERE ${IN_COHORT}`;
   return stmt(db, `SELECT stages, stage, open_stage, repeats, COUNT(*) AS members FROM dash_members ${where} GROUP BY stages, stage, open_stage, repeats`).all(
     s,
   ) as CohortMembersRow[];
@@ -369,7 +389,7 @@ export function repeatStays(db: Db, s: CohortScope): { stage: string; stays: num
     db,
     `SELECT t.stage AS stage, COUNT(t.ms) AS stays, COUNT(*) - COUNT(t.ms) AS open
      FROM dash_members d JOIN dash_stays t ON t.member_id = d.member_id
-     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (@groupFlag = 0 OR (d.groups & @groupFlag) <> 0)
+     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0)
      GROUP BY t.stage`,
   ).all(s) as { stage: string; stays: number; open: number }[];
 }
@@ -396,9 +416,9 @@ export function cohortActiveWeeks(db: Db, s: CohortScope, offsetMs: number): { j
   return stmt(
     db,
     `SELECT join_week, chunk, mask, COUNT(*) AS members FROM dash_weeks
-     WHERE join_week >= ${weekSql('@from')} AND join_week <= ${weekSql('@last')} AND ${IN_COHORT}
+     WHERE join_week >= @fromWeek AND join_week <= @lastWeek AND ${IN_COHORT}
      GROUP BY join_week, chunk, mask`,
-  ).all({ ...s, off: offsetMs, last: Math.max(s.from, s.to - 1) }) as { join_week: number; chunk: number; mask: number; members: number }[];
+  ).all({ ...s, fromWeek: weekOf(s.from, offsetMs), lastWeek: weekOf(Math.max(s.from, s.to - 1), offsetMs) }) as { join_week: number; chunk: number; mask: number; members: number }[];
 }
 
 /**
@@ -408,7 +428,7 @@ export function cohortActiveWeeks(db: Db, s: CohortScope, offsetMs: number): { j
 export function cohortWeekSizes(db: Db, s: CohortScope, offsetMs: number): { week: number; members: number }[] {
   const first = stmt(db, `SELECT MIN(created_at) FROM dash_members WHERE ${IN_COHORT}`).pluck().get(s) as number | null;
   if (first === null) return [];
-  const week = (t: number) => Math.floor((Math.floor((t + offsetMs) / DAY_MS) + 3) / 7);
+  const week = (t: number) => weekOf(t, offsetMs);
   const weekStart = (w: number) => (w * 7 - 3) * DAY_MS - offsetMs;
   const count = stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${IN_COHORT}`).pluck();
   const out: { week: number; members: number }[] = [];
@@ -433,7 +453,7 @@ export function cohortReachedAndPaid(db: Db, s: CohortScope, flag: number): numb
     db,
     `SELECT COUNT(DISTINCT o.member_id) FROM orders o CROSS JOIN dash_members d
      WHERE o.paid_at IS NOT NULL AND d.member_id = o.member_id AND (d.stages & @flag) <> 0
-       AND d.created_at >= @from AND d.created_at < @to AND (@groupFlag = 0 OR (d.groups & @groupFlag) <> 0)`,
+       AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0)`,
   )
     .pluck()
     .get({ ...s, flag }) as number;
@@ -457,7 +477,7 @@ export function streakBucketsFromRollups(db: Db, args: { fromDay: string; toDay:
     db,
     `WITH runs AS (
        SELECT member_id, SUM(counted) AS len FROM dash_checkins
-       WHERE day >= @fromDay AND day < @toDay AND (@groupFlag = 0 OR (groups & @groupFlag) <> 0)
+       WHERE day >= @fromDay AND day < @toDay AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)
        GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
      SELECT CASE WHEN len <= 1 THEN '1' WHEN len <= 3 THEN '2-3' WHEN len <= 7 THEN '4-7' WHEN len <= 14 THEN '8-14' WHEN len <= 30 THEN '15-30' ELSE '31+' END AS bucket,

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { dayNumberSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './dashboard-sql.js';
 import { stmt } from './statements.js';
 
 /**
@@ -15,6 +16,9 @@ export interface StatsScope {
 
 const DAY_MS = 86_400_000;
 
+/** YYYY-MM-DD of a day number (days since 1970-01-01). */
+const dayName = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+
 /**
  * The cohort: members first seen in the range (and, with a group, who joined that group). The
  * funnel and retention follow this cohort to today.
@@ -22,11 +26,11 @@ const DAY_MS = 86_400_000;
 const COHORT = `cohort AS (
   SELECT m.id, m.created_at FROM members m
   WHERE m.created_at >= @from AND m.created_at < @to
-    AND (@group IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
+    AND (CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
 )`;
 
 /** With a group: the member has (or had) a membership in it. */
-const IN_GROUP = (col: string) => `(@group IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = ${col} AND g.group_id = @group))`;
+const IN_GROUP = (col: string) => `(CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = ${col} AND g.group_id = @group))`;
 
 function params(s: StatsScope): { from: number; to: number; group: string | null } {
   return { from: s.from, to: s.to, group: s.group };
@@ -54,7 +58,7 @@ export function stageReach(db: Db, s: StatsScope): { stage: string; members: num
 export function furthestRank(db: Db, s: StatsScope, ranks: Record<string, number>): { rank: number; members: number }[] {
   return stmt(
     db,
-    `WITH ${COHORT}, r AS (SELECT key AS stage, value AS rank FROM json_each(@ranks)),
+    `WITH ${COHORT}, r AS (SELECT key AS stage, value AS rank FROM (${jsonObjectIntEntriesSql(db, 'ranks')}) e),
      best AS (SELECT t.member_id, MAX(r.rank) AS rank FROM cohort c JOIN stage_transitions t ON t.member_id = c.id JOIN r ON r.stage = t.to_stage GROUP BY t.member_id)
      SELECT rank, COUNT(*) AS members FROM best GROUP BY rank`,
   ).all({ ...params(s), ranks: JSON.stringify(ranks) }) as { rank: number; members: number }[];
@@ -115,7 +119,7 @@ export function countReachedAndPaid(db: Db, s: StatsScope, stage: string): { rea
        SELECT c.id FROM cohort c WHERE EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @stage)
      )
      SELECT COUNT(*) AS reached,
-            COALESCE(SUM(EXISTS (SELECT 1 FROM orders o WHERE o.member_id = r.id AND o.paid_at IS NOT NULL)), 0) AS paid
+            COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.member_id = r.id AND o.paid_at IS NOT NULL) THEN 1 ELSE 0 END), 0) AS paid
      FROM reached r`,
   ).get({ ...params(s), stage }) as { reached: number; paid: number };
 }
@@ -133,7 +137,7 @@ export function paidOrderTotals(db: Db, s: StatsScope): RevenueRow[] {
   return stmt(
     db,
     `SELECT o.currency AS currency, COUNT(*) AS orders, COALESCE(SUM(o.paid_amount), 0) AS gross,
-            COALESCE(SUM(o.refunded_amount), 0) AS refunded, COALESCE(SUM(o.refunded_amount > 0), 0) AS refunds
+            COALESCE(SUM(o.refunded_amount), 0) AS refunded, COALESCE(SUM(CASE WHEN o.refunded_amount > 0 THEN 1 ELSE 0 END), 0) AS refunds
      FROM orders o
      WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND ${IN_GROUP('o.member_id')}
      GROUP BY o.currency ORDER BY o.currency`,
@@ -142,13 +146,14 @@ export function paidOrderTotals(db: Db, s: StatsScope): RevenueRow[] {
 
 /** Discounts on orders paid in the range, by kind (coupon, referral) and currency. */
 export function discountTotals(db: Db, s: StatsScope): { kind: string; currency: string; orders: number; amount: number }[] {
+  const d = jsonArrayColumn(db, 'o.discounts', 'd');
   return stmt(
     db,
-    `SELECT json_extract(d.value, '$.kind') AS kind, o.currency AS currency, COUNT(*) AS orders,
-            COALESCE(SUM(json_extract(d.value, '$.fen')), 0) AS amount
-     FROM orders o, json_each(o.discounts) d
+    `SELECT ${d.text('kind')} AS kind, o.currency AS currency, COUNT(*) AS orders,
+            COALESCE(SUM(${d.int('fen')}), 0) AS amount
+     FROM orders o, ${d.from}
      WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.discounts != '[]' AND ${IN_GROUP('o.member_id')}
-     GROUP BY kind, o.currency ORDER BY kind, o.currency`,
+     GROUP BY 1, o.currency ORDER BY 1, o.currency`,
   ).all(params(s)) as { kind: string; currency: string; orders: number; amount: number }[];
 }
 
@@ -160,12 +165,13 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
 // MATERIALIZED: the orders are read once for both halves (SQLite ≥ 3.35, PostgreSQL ≥ 12); the first
 // group comes from the memberships_first index (migration 11).
 export function revenueBySource(db: Db, s: StatsScope): { source: string; orders: number; net: number }[] {
+  const d = jsonArrayColumn(db, 'o.discounts', 'd');
   return stmt(
     db,
     `WITH paid AS MATERIALIZED (
        SELECT o.member_id, o.paid_amount - o.refunded_amount AS net,
               (EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
-               OR EXISTS (SELECT 1 FROM json_each(o.discounts) d WHERE json_extract(d.value, '$.kind') = 'referral')) AS referred
+               OR EXISTS (SELECT 1 FROM ${d.from} WHERE ${d.text('kind')} = 'referral')) AS referred
        FROM orders o
        WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${IN_GROUP('o.member_id')}
      )
@@ -213,7 +219,7 @@ export function checkinsPerGroupDay(db: Db, args: { fromDay: string; toDay: stri
     db,
     `SELECT g.group_id AS group_id, c.day AS day, COUNT(*) AS checkins
      FROM checkins c JOIN memberships g ON g.member_id = c.member_id
-     WHERE c.day >= @fromDay AND c.day < @toDay AND c.kind != 'leave' AND g.group_id IN (SELECT value FROM json_each(@groups))
+     WHERE c.day >= @fromDay AND c.day < @toDay AND c.kind != 'leave' AND g.group_id IN (${jsonArrayValuesSql(db, 'groups')})
      GROUP BY g.group_id, c.day ORDER BY g.group_id, c.day`,
   ).all({ fromDay: args.fromDay, toDay: args.toDay, groups: JSON.stringify(args.groups) }) as { group_id: string; day: string; checkins: number }[];
 }
@@ -226,12 +232,17 @@ export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: nu
   if (args.groups.length === 0) return [];
   return stmt(
     db,
-    `SELECT group_id, day, SUM(delta) AS delta FROM (
-       SELECT group_id, date((joined_at + @off) / 1000, 'unixepoch') AS day, 1 AS delta FROM memberships WHERE group_id IN (SELECT value FROM json_each(@groups))
+    `SELECT group_id, d, SUM(delta) AS delta FROM (
+       SELECT group_id, CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id IN (${jsonArrayValuesSql(db, 'groups')})
        UNION ALL
-       SELECT group_id, date((left_at + @off) / 1000, 'unixepoch'), -1 FROM memberships WHERE left_at IS NOT NULL AND group_id IN (SELECT value FROM json_each(@groups))
-     ) GROUP BY group_id, day ORDER BY group_id, day`,
-  ).all({ groups: JSON.stringify(args.groups), off: args.offsetMs }) as { group_id: string; day: string; delta: number }[];
+       SELECT group_id, CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE left_at IS NOT NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')})
+     ) x GROUP BY group_id, d ORDER BY group_id, d`,
+  )
+    .all({ groups: JSON.stringify(args.groups), off: args.offsetMs })
+    .map((r) => {
+      const { group_id, d, delta } = r as { group_id: string; d: number; delta: number };
+      return { group_id, day: dayName(d), delta };
+    });
 }
 
 /**
@@ -258,7 +269,7 @@ export function membershipChangesFrom(
          SELECT CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE group_id = @group AND left_at >= @start
        ) x GROUP BY d ORDER BY d`,
     ).all({ group, off: args.offsetMs, start }) as { d: number; delta: number }[];
-    for (const r of rows) changes.push({ group_id: group, day: new Date(r.d * DAY_MS).toISOString().slice(0, 10), delta: r.delta });
+    for (const r of rows) changes.push({ group_id: group, day: dayName(r.d), delta: r.delta });
   }
   return { before, changes };
 }
@@ -271,10 +282,10 @@ export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; gr
   return stmt(
     db,
     `WITH days AS (
-       SELECT c.member_id, c.kind, julianday(c.day) - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day) AS run
+       SELECT c.member_id, c.kind, ${dayNumberSql(db, 'c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day) AS run
        FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${IN_GROUP('c.member_id')}
      ), runs AS (
-       SELECT member_id, SUM(kind != 'leave') AS len FROM days GROUP BY member_id, run
+       SELECT member_id, SUM(CASE WHEN kind != 'leave' THEN 1 ELSE 0 END) AS len FROM days GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
      SELECT CASE WHEN len <= 1 THEN '1' WHEN len <= 3 THEN '2-3' WHEN len <= 7 THEN '4-7' WHEN len <= 14 THEN '8-14' WHEN len <= 30 THEN '15-30' ELSE '31+' END AS bucket,
             COUNT(*) AS members
@@ -287,7 +298,7 @@ export function homeworkCounts(db: Db, args: { groups: string[] }): { week: numb
   return stmt(
     db,
     `SELECT h.week AS week, COUNT(*) AS submitted, COALESCE(SUM(h.late), 0) AS late FROM homework_submissions h
-     WHERE EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = h.member_id AND g.group_id IN (SELECT value FROM json_each(@groups)))
+     WHERE EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = h.member_id AND g.group_id IN (${jsonArrayValuesSql(db, 'groups')}))
      GROUP BY h.week ORDER BY h.week`,
   ).all({ groups: JSON.stringify(args.groups) }) as { week: number; submitted: number; late: number }[];
 }
@@ -295,7 +306,7 @@ export function homeworkCounts(db: Db, args: { groups: string[] }): { week: numb
 /** Members now in any of the groups. */
 export function countActiveMembersIn(db: Db, groups: string[]): number {
   return (
-    stmt(db, `SELECT COUNT(DISTINCT member_id) AS n FROM memberships WHERE left_at IS NULL AND group_id IN (SELECT value FROM json_each(@groups))`).get({
+    stmt(db, `SELECT COUNT(DISTINCT member_id) AS n FROM memberships WHERE left_at IS NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')})`).get({
       groups: JSON.stringify(groups),
     }) as { n: number }
   ).n;
@@ -315,7 +326,7 @@ export function referralLeaderboard(db: Db, s: StatsScope, limit: number): Refer
     db,
     `WITH top AS (
        SELECT r.referrer_id, COUNT(*) AS referred,
-              SUM(EXISTS (SELECT 1 FROM referral_orders ro WHERE ro.member_id = r.referred_id AND ro.refunded_at IS NULL)) AS paid
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM referral_orders ro WHERE ro.member_id = r.referred_id AND ro.refunded_at IS NULL) THEN 1 ELSE 0 END) AS paid
        FROM referrals r WHERE r.at >= @from AND r.at < @to AND ${IN_GROUP('r.referred_id')}
        GROUP BY r.referrer_id ORDER BY paid DESC, referred DESC, r.referrer_id LIMIT @limit
      )
@@ -330,13 +341,13 @@ export function questionCounts(db: Db, s: StatsScope): { asked: number; faq: num
   return stmt(
     db,
     `SELECT COUNT(*) AS asked,
-            COALESCE(SUM(status = 'answered' AND answered_via = 'faq'), 0) AS faq,
-            COALESCE(SUM(status = 'answered' AND answered_via = 'llm'), 0) AS llm,
-            COALESCE(SUM(status IN ('escalated', 'resolved')), 0) AS escalated,
-            COALESCE(SUM(status = 'resolved'), 0) AS resolved,
-            COALESCE(SUM(status = 'pending'), 0) AS pending,
-            COALESCE(SUM(status = 'dropped'), 0) AS dropped
-     FROM questions WHERE created_at >= @from AND created_at < @to AND (@group IS NULL OR group_id = @group)`,
+            COALESCE(SUM(CASE WHEN status = 'answered' AND answered_via = 'faq' THEN 1 ELSE 0 END), 0) AS faq,
+            COALESCE(SUM(CASE WHEN status = 'answered' AND answered_via = 'llm' THEN 1 ELSE 0 END), 0) AS llm,
+            COALESCE(SUM(CASE WHEN status IN ('escalated', 'resolved') THEN 1 ELSE 0 END), 0) AS escalated,
+            COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved,
+            COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+            COALESCE(SUM(CASE WHEN status = 'dropped' THEN 1 ELSE 0 END), 0) AS dropped
+     FROM questions WHERE created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group)`,
   ).get(params(s)) as { asked: number; faq: number; llm: number; escalated: number; resolved: number; pending: number; dropped: number };
 }
 
@@ -346,7 +357,7 @@ export function instructorAnswerTimes(db: Db, s: StatsScope): number[] {
     stmt(
       db,
       `SELECT answered_at - created_at FROM questions
-       WHERE status = 'resolved' AND answered_at IS NOT NULL AND created_at >= @from AND created_at < @to AND (@group IS NULL OR group_id = @group)
+       WHERE status = 'resolved' AND answered_at IS NOT NULL AND created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group)
        ORDER BY 1`,
     )
       .raw()

@@ -1,4 +1,4 @@
-import { inTransaction, type Db } from './db.js';
+import { dialectOf, inTransaction, type Db } from './db.js';
 import { rebuildMemberRollups } from './dashboard-rollups.js';
 
 /**
@@ -159,13 +159,24 @@ export interface ForgetResult {
  * reach them, and keeps orders, payments, refunds and referral ledger rows (amounts, states,
  * dates, product) under the pseudonymous member key. Idempotent.
  */
+/** The `text` of a message event's JSON payload, if it is a string. */
+function messageText(payload: string): string | null {
+  try {
+    const t = (JSON.parse(payload) as { text?: unknown } | null)?.text;
+    return typeof t === 'string' ? t : null;
+  } catch {
+    return null;
+  }
+}
+
 export function forgetMember(db: Db, id: string, now: number): ForgetResult | undefined {
   return inTransaction(db, () => {
     const member = db.prepare('SELECT id, display_name FROM members WHERE id = ?').get(id) as { id: string; display_name: string } | undefined;
     if (!member) return undefined;
     const identities = db.prepare('SELECT platform, platform_id, display_name FROM identities WHERE member_id = ?').all(id) as { platform: string; platform_id: string; display_name: string }[];
     const texts = [
-      ...(db.prepare("SELECT json_extract(payload, '$.text') AS t FROM events WHERE member_id = ? AND type = 'message'").all(id) as { t: string | null }[]).map((r) => r.t),
+      // Payloads parsed here, not with SQL JSON functions: the same on SQLite and PostgreSQL.
+      ...(db.prepare("SELECT payload FROM events WHERE member_id = ? AND type = 'message'").all(id) as { payload: string }[]).map((r) => messageText(r.payload)),
       ...(db.prepare('SELECT text AS t FROM questions WHERE member_id = ?').all(id) as { t: string }[]).map((r) => r.t),
       ...(db.prepare('SELECT note AS t FROM checkins WHERE member_id = ?').all(id) as { t: string }[]).map((r) => r.t),
       ...(db.prepare('SELECT link AS t FROM homework_submissions WHERE member_id = ?').all(id) as { t: string }[]).map((r) => r.t),
@@ -180,7 +191,9 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     };
 
     // Their own rows first, wholesale: what they said, where they can be reached.
-    run(`UPDATE events SET payload = json_object('type', type, 'forgotten', 1), dedupe_key = 'forgotten:' || id WHERE member_id = ?`, id);
+    for (const type of db.prepare('SELECT DISTINCT type FROM events WHERE member_id = ?').pluck().all(id) as string[]) {
+      run(`UPDATE events SET payload = ?, dedupe_key = 'forgotten:' || id WHERE member_id = ? AND type = ?`, JSON.stringify({ type, forgotten: 1 }), id, type);
+    }
     run(`UPDATE outbox SET status = 'failed', last_error = 'member forgotten' WHERE member_id = ? AND status IN ('pending', 'sending', 'uncertain')`, id);
     run(`UPDATE outbox SET text = ?, chat_id = CASE chat_kind WHEN 'dm' THEN ? ELSE chat_id END WHERE member_id = ?`, FORGOTTEN, FORGOTTEN, id);
     run(`UPDATE jobs SET status = 'cancelled', finished_at = ?, note = 'member forgotten' WHERE member_id = ? AND status = 'pending'`, now, id);
@@ -205,11 +218,12 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     // Then every quote of them anywhere else; in JSON columns also as JSON escapes it.
     // Key columns get a per-member placeholder: two forgotten members' keys must stay distinct.
     const keyPlaceholder = `[forgotten ${id}]`;
+    const position = dialectOf(db) === 'postgres' ? 'strpos' : 'instr';
     for (const raw of removed) {
       for (const s of new Set([raw, JSON.stringify(raw).slice(1, -1)])) {
         for (const [table, column] of QUOTING_COLUMNS) {
           const placeholder = KEY_COLUMNS.has(`${table}.${column}`) ? keyPlaceholder : FORGOTTEN;
-          run(`UPDATE ${table} SET ${column} = replace(${column}, ?, ?) WHERE instr(${column}, ?) > 0`, s, placeholder, s);
+          run(`UPDATE ${table} SET ${column} = replace(${column}, ?, ?) WHERE ${position}(${column}, ?) > 0`, s, placeholder, s);
         }
       }
     }

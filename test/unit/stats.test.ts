@@ -1,14 +1,10 @@
-import { beforeAll, describe as describeAll, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
 import { setCost } from '../../src/store/dashboard.js';
 import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/stats/metrics.js';
 import { dashboardTables, toCsv } from '../../src/stats/tables.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
-import { openTestStore, testBackend } from '../helpers/store.js';
-
-// The dashboard's queries (src/store/dashboard.ts) use SQLite's JSON and date functions: not yet
-// ported to PostgreSQL (docs/postgresql.md).
-const describe = describeAll.skipIf(testBackend === 'postgres');
+import { openTestStore } from '../helpers/store.js';
 
 // A small store whose figures are worked out by hand in the comments. T0 is Monday 2026-03-02
 // 09:00 in Asia/Shanghai; "now" is Tuesday of the third week.
