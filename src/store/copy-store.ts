@@ -10,8 +10,8 @@ import { isPostgresUrl, redactUrl } from './url.js';
  * `kequn copy-store`: moves an existing SQLite installation into an empty PostgreSQL database.
  * The source is read in one read transaction (a consistent snapshot); the target is migrated to
  * the same schema, then every table is copied parent-before-child (foreign keys) in batches inside
- * ONE target transaction, with the identity columns restarted past the copied ids, so a failure
- * at any point leaves the target as empty as it was. Counts are compared after the commit.
+ * ONE target transaction, with the identity columns restarted past the copied ids and the row
+ * counts compared before the commit, so a failure at any point leaves the target as empty as it was.
  */
 
 export class CopyStoreError extends Error {}
@@ -85,16 +85,17 @@ export function copyStore(fromPath: string, toUrl: string, opts: { onTable?: (na
         opts.onTable?.(table, rows);
       }
       restartIdentities(tgt);
+      // Verify before committing: the same number of rows on both sides, table by table; a
+      // mismatch rolls the whole copy back like any other failure.
+      const wrong: string[] = [];
+      for (const { name } of copied) {
+        const q = `SELECT count(*) AS n FROM ${quote(name)}`;
+        const [a, b] = [(src!.prepare(q).get() as { n: number }).n, (tgt.prepare(q).get() as { n: number }).n];
+        if (a !== b) wrong.push(`${name}: ${a} in the source, ${b} in the target`);
+      }
+      if (wrong.length > 0) throw new Error(`the copy does not verify (rolled back):\n  ${wrong.join('\n  ')}`);
     })();
-
-    // Verify: the same number of rows on both sides, table by table.
-    const wrong: string[] = [];
-    for (const { name, rows } of copied) {
-      const n = (tgt.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n;
-      if (n !== rows) wrong.push(`${name}: ${rows} in the source, ${n} in the target`);
-    }
     src.exec('COMMIT');
-    if (wrong.length > 0) throw new CopyStoreError(`the copy does not verify:\n  ${wrong.join('\n  ')}`);
     return { tables: copied, rows: copied.reduce((s, t) => s + t.rows, 0), ms: Math.round(performance.now() - t0), schemaVersion: version };
   } finally {
     src?.close();
