@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark in bench/, one table. */
 import { writeFileSync } from 'node:fs';
+import { benchCopyStore } from './copy-store.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQa } from './qa.js';
@@ -12,7 +13,7 @@ import { benchMemory } from './memory.js';
 import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory())];
+const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -17,6 +17,9 @@ Usage:
   kequn backup FILE [--config DIR]          online copy of the store, safe while kequn runs (docs/operations.md)
   kequn restore FILE [--config DIR]         replace the store with a backup (stop kequn first)
   kequn migrate [--config DIR]              apply pending store migrations (SQLite, or PostgreSQL at DATABASE_URL)
+  kequn copy-store --from sqlite:FILE --to postgres://...
+                                             move a SQLite store into an empty PostgreSQL database (stop kequn
+                                             first; --to defaults to DATABASE_URL; docs/postgresql.md)
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
@@ -111,6 +114,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'migrate': {
         const { runMigrate } = await import('./migrate.js');
         return runMigrate({ configDir: parsed().values.config ?? 'config', write });
+      }
+      case 'copy-store': {
+        const a = parsed();
+        if (a.positionals.length > 0) {
+          write('usage: kequn copy-store --from sqlite:FILE --to postgres://...');
+          return 2;
+        }
+        const { runCopyStore } = await import('./copy-store.js');
+        return runCopyStore({ from: a.values.from, to: a.values.to, write });
       }
       case 'backup':
       case 'restore': {

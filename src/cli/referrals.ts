@@ -1,7 +1,7 @@
 import { inTransaction } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
 import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../store/referrals.js';
-import { yuan } from '../referral/rewards.js';
+import { yuan } from '../util/money.js';
 import { localParts } from '../util/localtime.js';
 import { withCourseStore } from './check.js';
 

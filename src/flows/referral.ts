@@ -19,7 +19,8 @@ import {
 import { REFERRAL_TEMPLATES } from '../config/lifecycle-check.js';
 import { ensureCode, findCodeInText, isWellFormed, normalizeCode } from '../referral/code.js';
 import { attribute, referrerOfCode, type Decision, type Evidence } from '../referral/attribution.js';
-import { describeReward, yuan } from '../referral/rewards.js';
+import { describeReward } from '../referral/rewards.js';
+import { yuan } from '../util/money.js';
 import type { InviteLinkDetail } from '../referral/invite-links.js';
 import { hasPendingPlatformAction, queuePlatformAction } from '../store/moderation.js';
 import type { CourseConfig } from '../config/load.js';

@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import { activeCodeOf, everInStage, hasPaidOrder, referralOf } from '../store/referrals.js';
 import { normalizeCode } from './code.js';
 import { judge, REASON_TEXT, referrerOfCode, type Reason } from './attribution.js';
-import { yuan } from './rewards.js';
+import { yuan } from '../util/money.js';
 
 /**
  * What a code typed into the checkout form would do, without writing anything: for the order

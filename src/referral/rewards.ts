@@ -19,13 +19,7 @@ import {
 } from '../store/referrals.js';
 import { moveStage } from '../flows/stage-machine.js';
 import { attribute, referrerOfCode } from './attribution.js';
-
-/** Fen as yuan for people: 3000 → "30", 1990 → "19.90". */
-export function yuan(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const a = Math.abs(fen);
-  return sign + (a % 100 === 0 ? String(a / 100) : (a / 100).toFixed(2));
-}
+import { yuan } from '../util/money.js';
 
 /** A ledger entry in words: "返现 30 元", "优惠券 50 元", "免费课：1 节一对一答疑". */
 export function describeReward(r: { kind: string; fen: number; note: string }): string {

@@ -95,6 +95,16 @@ describe('kequn CLI', () => {
     expect(paid.stdout).not.toContain('gail');
   });
 
+  it('referrals list and export run in a fresh process (their imports once made a cycle that crashed at load)', async () => {
+    const { dbPath, app } = await startDemoApp('kequn-referrals-');
+    await app.stop();
+    const list = await kequn(['referrals', 'list'], { KEQUN_DATA: dbPath });
+    expect(list.code).toBe(0);
+    const csv = await kequn(['referrals', 'export', '--csv'], { KEQUN_DATA: dbPath });
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toMatch(/^entry_id,referrer_id,referrer_name/);
+  });
+
   it('rejects unknown commands and options with usage, exit 2', async () => {
     expect((await kequn(['frobnicate'])).code).toBe(2);
     expect((await kequn(['check', '--bogus'])).code).toBe(2);
