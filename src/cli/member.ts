@@ -1,5 +1,5 @@
 import { openStore, storeExists } from '../store/db.js';
-import { findMembers, identitiesOf } from '../store/members.js';
+import { findOneMember } from './find-member.js';
 import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
 import { loadConfigOrReport } from './check.js';
 
@@ -22,17 +22,8 @@ export function runMember(opts: { configDir: string; action: string; query: stri
   const now = opts.now ?? Date.now();
   const db = openStore(config.dataPath);
   try {
-    const matches = findMembers(db, opts.query);
-    if (matches.length === 0) {
-      write(`no member matches "${opts.query}" (give a member id, a platform id or a display name)`);
-      return 1;
-    }
-    if (matches.length > 1) {
-      write(`"${opts.query}" matches ${matches.length} members; use one of these ids:`);
-      for (const m of matches) write(`  ${m.id}  ${m.display_name}  (${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')})`);
-      return 1;
-    }
-    const member = matches[0]!;
+    const member = findOneMember(db, opts.query, write);
+    if (!member) return 1;
     if (opts.action === 'export') {
       recordPrivacyRequest(db, member.id, 'export', now);
       write(JSON.stringify(exportMember(db, member.id, now), null, 2));

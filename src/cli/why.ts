@@ -1,7 +1,8 @@
-import { findMembers, identitiesOf, stageHistory, tagsOf } from '../store/members.js';
+import { identitiesOf, stageHistory, tagsOf } from '../store/members.js';
 import { recentTraces } from '../store/traces.js';
 import { localParts } from '../util/localtime.js';
 import { withCourseStore } from './check.js';
+import { findOneMember } from './find-member.js';
 
 /**
  * `kequn why <member>`: the recent rule trace for a member — for each event, which rules
@@ -10,17 +11,8 @@ import { withCourseStore } from './check.js';
 export function runWhy(opts: { configDir: string; query: string; limit: number; write: (line: string) => void }): number {
   const { write } = opts;
   return withCourseStore(opts.configDir, write, (config, db) => {
-    const members = findMembers(db, opts.query);
-    if (members.length === 0) {
-      write(`no member matches "${opts.query}" (give a member id, a WeChat id or a display name)`);
-      return 1;
-    }
-    if (members.length > 1) {
-      write(`"${opts.query}" matches ${members.length} members; use one of these ids:`);
-      for (const m of members) write(`  ${m.id}  ${m.display_name}  (${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')})`);
-      return 1;
-    }
-    const m = members[0]!;
+    const m = findOneMember(db, opts.query, write);
+    if (!m) return 1;
     const tz = config.course.timezone;
     const when = (t: number) => {
       const p = localParts(t, tz);
