@@ -65,9 +65,14 @@ export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCa
   };
 }
 
-/** Writes the catalog unless it is there; checked in the caller's transaction, so never missing after a rollback. */
+/**
+ * Writes the catalog unless it is there; checked in the caller's transaction, so never missing after a rollback.
+ * ON CONFLICT: on PostgreSQL another kequn process may be inserting the same catalog (same rules)
+ * in a transaction not yet committed; this insert then waits for it and does nothing, rather than
+ * failing the event with a duplicate key.
+ */
 function storeCatalog(db: Db, catalog: TraceCatalog): void {
-  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?)').run(catalog.key, catalog.body);
+  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(catalog.key, catalog.body);
 }
 
 const catalogs = new WeakMap<Db, Map<string, { rules: string[]; labels: string[] } | undefined>>();

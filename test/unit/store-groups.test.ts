@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { openStore } from '../../src/store/db.js';
 import { migrations } from '../../src/store/migrations.js';
 import { listGroups, syncGroups } from '../../src/store/groups.js';
 import { stmt } from '../../src/store/statements.js';
+import { runTogether } from '../helpers/pg-processes.js';
 import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
 
 describe('groups in the store', () => {
@@ -37,27 +37,17 @@ describe('groups in the store', () => {
 describe.skipIf(!pgAdminUrl)('groups on one PostgreSQL shared by several processes (KEQUN_TEST_PG_URL)', () => {
   it('two processes syncing the groups at the same moment both succeed and leave each platform id once', async () => {
     const url = freshPgUrl();
-    const src = (f: string) => JSON.stringify(new URL(`../../src/store/${f}`, import.meta.url).pathname);
-    // Each process syncs 20 groups 30 times, both starting at the same instant (as kequn processes
-    // started together by docker-compose do): their transactions overlap.
-    const code = `
-      const { openStore } = await import(${src('db.ts')});
-      const { syncGroups } = await import(${src('groups.ts')});
-      const db = openStore(process.env.URL);
-      const groups = Array.from({ length: 20 }, (_, i) => ({ id: 'g' + i, name: 'G' + i, kind: 'trial', platformIds: [{ platform: 'wechat', id: 'g' + i + '@chatroom' }] }));
-      while (Date.now() < Number(process.env.START)) await new Promise((r) => setTimeout(r, 1));
-      for (let i = 0; i < 30; i++) syncGroups(db, groups, i);
-      db.close();`;
-    const start = Date.now() + 2500;
-    const run = () =>
-      new Promise<{ code: number | null; err: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, URL: url, START: String(start) }, stdio: ['ignore', 'ignore', 'pipe'] });
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('exit', (c) => resolve({ code: c, err }));
-      });
-    const [a, b] = await Promise.all([run(), run()]);
-    expect([a.code, b.code, a.err + b.err]).toEqual([0, 0, '']);
+    // As kequn processes started together (docker-compose) do at start: 20 groups, 30 times each.
+    const results = await runTogether(
+      url,
+      `const { syncGroups } = await src('store/groups.ts');
+       const groups = Array.from({ length: 20 }, (_, i) => ({ id: 'g' + i, name: 'G' + i, kind: 'trial', platformIds: [{ platform: 'wechat', id: 'g' + i + '@chatroom' }] }));
+       for (let i = 0; i < 30; i++) syncGroups(db, groups, i);`,
+    );
+    expect(results).toEqual([
+      { code: 0, err: '' },
+      { code: 0, err: '' },
+    ]);
     const db = openStore(url);
     expect((stmt(db, 'SELECT COUNT(*) AS n FROM group_platform_ids').get() as { n: number }).n).toBe(20);
     db.close();

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../../src/store/db.js';
 import { recordRuleOutcomes, recordTrace, traceCatalog, tracesOfEvent, UNMATCHED_ROW, type RuleOutcome } from '../../src/store/traces.js';
 import { localDayStart, localMinuteOfDay, nextLocalTime } from '../../src/util/localtime.js';
-import { openTestStore } from '../helpers/store.js';
+import { runTogether } from '../helpers/pg-processes.js';
+import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
 
 const TEXT = '请问第3课的作业怎么提交？'.repeat(3);
 
@@ -125,4 +126,29 @@ describe('background checkpoints', () => {
     expect((again.prepare('SELECT COUNT(*) AS n FROM kv').get() as { n: number }).n).toBe(600);
     again.close();
   });
+});
+
+describe.skipIf(!pgAdminUrl)('rule traces on one PostgreSQL shared by several processes (KEQUN_TEST_PG_URL)', () => {
+  it('processes storing the same new catalog at the same moment all succeed: one catalog row, every trace written', async () => {
+    const url = freshPgUrl();
+    // Each event's transaction stores its rules' catalog if it is not there yet: two processes
+    // with the same rules (a new config) both find it missing and insert it.
+    const results = await runTogether(
+      url,
+      `const { inTransaction } = await src('store/db.ts');
+       const { recordRuleOutcomes, traceCatalog } = await src('store/traces.ts');
+       for (let i = 0; i < 30; i++) {
+         const catalog = traceCatalog([{ id: 'kw-' + i, labels: ['text contains "kw' + i + '"'] }]);
+         inTransaction(db, () => recordRuleOutcomes(db, { eventId: null, jobId: null, memberId: null, at: i, trigger: 'message' }, [{ ruleId: 'kw-' + i, matched: false, detail: { conditions: [{ label: 'text contains "kw' + i + '"', fact: 'text', value: 'hello' }] } }], catalog));
+       }`,
+    );
+    expect(results).toEqual([
+      { code: 0, err: '' },
+      { code: 0, err: '' },
+    ]);
+    const db = openStore(url);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM kv WHERE key LIKE 'trace-catalog:%'").get() as { n: number }).n).toBe(30);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM rule_traces').get() as { n: number }).n).toBe(60);
+    db.close();
+  }, 20_000);
 });
