@@ -22,7 +22,8 @@ const MEMBERS = 10_000;
 const GROUPS = 100;
 const MESSAGES = 10_000;
 
-function messageText(i: number, r: () => number): string {
+/** The message mix: 10 % hit a keyword rule, 20 % are questions, the rest chat. */
+export function messageText(i: number, r: () => number): string {
   const x = r();
   if (x < 0.1) return `今天复习了关键词${Math.floor(r() * 94)}，感觉不错`;
   if (x < 0.3) return `请问第${i % 12}课的作业怎么提交？`;

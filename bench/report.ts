@@ -13,7 +13,8 @@ export interface BenchResult {
   note?: string;
 }
 
-const fmt = (v: number) => (v >= 100 ? Math.round(v).toString() : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+/** NaN: a row that was skipped or failed (its note says why). */
+const fmt = (v: number) => (Number.isNaN(v) ? '—' : v >= 100 ? Math.round(v).toString() : v >= 1 ? v.toFixed(2) : v.toFixed(3));
 
 /** Prints results as a table. */
 export function report(results: BenchResult[]): void {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { benchCopyStore } from './copy-store.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
+import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
@@ -13,7 +14,7 @@ import { benchMemory } from './memory.js';
 import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
+const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

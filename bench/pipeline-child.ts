@@ -1,0 +1,70 @@
+/**
+ * One worker process of bench/pipeline-processes.ts: a kequn (createApp: store, kernel with the
+ * course's rules; the outbox is not dispatched, as in bench/pipeline.ts) on the store the parent
+ * names, handling the share of events the parent sends it. Protocol over IPC:
+ * parent → `plan` (its joins and messages), child → `ready` once the app is up; parent → `go`
+ * for a phase, child → `done` with each event's handling time; parent → `exit`.
+ *
+ * env: BENCH_PP_DB (SQLite file or postgres:// URL), BENCH_PP_COURSE (course folder), and
+ * KEQUN_INSTANCE (w1..wN: the name a process has when several share one database).
+ */
+import { createApp, waitReady, type App } from '../src/app.js';
+import type { ChatEvent } from '../src/bot/events.js';
+import { loadConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/log.js';
+import { VirtualClock } from '../src/schedule/clock.js';
+
+export type Phase = 'joins' | 'messages';
+export type ToChild = { kind: 'plan'; joins: ChatEvent[]; messages: ChatEvent[] } | { kind: 'go'; phase: Phase } | { kind: 'exit' };
+export type FromChild =
+  | { kind: 'ready' }
+  /** `lat`: ms per event, in order; `failed`: events the kernel logged as failed (nothing stored). */
+  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string };
+
+const env = process.env;
+const send = (m: FromChild) => process.send!(m);
+const state: { plan?: { joins: ChatEvent[]; messages: ChatEvent[] }; app?: App } = {};
+const readyIfBoth = () => {
+  if (state.plan && state.app) send({ kind: 'ready' });
+};
+// Listening before the app is built: the plan arrives while kequn is still starting.
+process.on('message', (m: ToChild) => {
+  if (m.kind === 'plan') {
+    state.plan = { joins: m.joins, messages: m.messages };
+    readyIfBoth();
+  } else if (m.kind === 'go') {
+    void runPhase(m.phase);
+  } else {
+    void state.app!.stop().then(() => process.exit(0));
+  }
+});
+
+const config = loadConfig(env.BENCH_PP_COURSE!, { env: {} });
+const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
+// No WeChat adapter: events go straight to kernel.handle (as bench/pipeline.ts measures them) and
+// the outbox is not dispatched, so an adapter would only add Wechaty's start (2–6 s per process).
+const built = await createApp({ config, clock, log: silentLogger, live: false, dbPath: env.BENCH_PP_DB!, wechat: { kind: 'off' } });
+await built.kernel.start();
+await waitReady(() => built.kernel.isReady());
+state.app = built;
+readyIfBoth();
+
+async function runPhase(phase: Phase): Promise<void> {
+  const events = phase === 'joins' ? state.plan!.joins : state.plan!.messages;
+  const lat: number[] = [];
+  let failed = 0;
+  let firstFailure: string | undefined;
+  for (const e of events) {
+    // Every event carries its time in the whole run, so a member's events see the same clock
+    // whichever process handles them (the outcome does not depend on how the work is split).
+    clock.set(e.at);
+    const t = performance.now();
+    const r = await state.app!.kernel.handle(e);
+    lat.push(performance.now() - t);
+    if (r.status !== 'handled') {
+      failed++;
+      firstFailure ??= `${e.eventId}: ${r.status} ${r.reason ?? ''}`;
+    }
+  }
+  send({ kind: 'done', phase, lat, failed, firstFailure });
+}

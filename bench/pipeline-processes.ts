@@ -1,0 +1,289 @@
+/**
+ * Pipeline events/s with 1, 2 and 4 kequn processes on one PostgreSQL database, next to one
+ * process on a SQLite file, in the same run and through the same harness.
+ *
+ * Each process is a separate Node (bench/pipeline-child.ts under tsx, KEQUN_INSTANCE=w1..wN) that
+ * opens the store through createApp, like bench/pipeline.ts: 100 rules, the bigCourse groups,
+ * simulated WeChat, outbox rows written but not dispatched. The events are the same in every
+ * measurement (bench/pipeline.ts's mix: first every member joins, then messages), each stamped
+ * with its time in the whole run; a process handles the members of its own groups (group i
+ * belongs to process i mod N), as each real process owns its own accounts' groups. The parent
+ * starts the processes, waits until each reports ready, sends them `go` together and measures
+ * the aggregate rate (events / wall time from go to the last process done) and the per-event
+ * latency (p50/p99 over all processes). Afterwards it counts the rows: the store must hold
+ * exactly the events sent (no loss, no duplicate), and the outbox rows should be the same number
+ * whatever the split.
+ *
+ * PostgreSQL: KEQUN_TEST_PG_URL, else a throwaway cluster (bench/pg-cluster.ts) with the default
+ * durable settings; a fresh database (copy of the migrated template) per measurement. The
+ * settings in force are printed in the notes (CI's test server runs with fsync off).
+ *
+ * What limits the figures:
+ * - SQLite, 1 process: CPU. The engine and better-sqlite3 run in-process, a statement costs a
+ *   few µs; the commit is a WAL append (synchronous=NORMAL, no flush per commit).
+ * - PostgreSQL, 1 process: round trips. pg-native is synchronous, so each of the ~20–30
+ *   statements of an event waits for its loopback round trip and the server's work (~50–100 µs
+ *   each), and the commit waits for the WAL flush (fsync on); the process cannot overlap them.
+ * - PostgreSQL, N processes: the waits of one process are another's working time, so the rate
+ *   rises while there is idle CPU, and concurrent commits share WAL flushes (group commit: see
+ *   "WAL flushes per event" in the notes). The machine's cores cap it: each event costs CPU in
+ *   the Node process and in its PostgreSQL backend, so with 2 cores 4 processes exceed them and
+ *   add little or nothing over 2. Shared rows: the processes own disjoint groups and members, so
+ *   they do not wait on each other's row locks; what they share is index pages of the growing
+ *   tables (events, rule_traces, outbox: short buffer locks on the rightmost leaf) and the WAL.
+ *
+ * Run: npx tsx bench/pipeline-processes.ts   (BENCH_PP_MEMBERS, BENCH_PP_MESSAGES resize it)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChatEvent } from '../src/bot/events.js';
+import { openStore } from '../src/store/db.js';
+import { ScratchDatabases } from '../src/store/pg-scratch.js';
+import { PostgresDb } from '../src/store/postgres.js';
+import { seededRandom } from '../src/util/random.js';
+import { bigCourse } from './course-fixture.js';
+import { benchPostgres } from './pg-cluster.js';
+import type { FromChild, Phase, ToChild } from './pipeline-child.js';
+import { messageText } from './pipeline.js';
+import { pct, report, type BenchResult } from './report.js';
+
+const MEMBERS = Number(process.env.BENCH_PP_MEMBERS ?? 1_000);
+const MESSAGES = Number(process.env.BENCH_PP_MESSAGES ?? 3_000);
+const GROUPS = 100;
+const PROCESSES = [1, 2, 4];
+const CHILD = new URL('./pipeline-child.ts', import.meta.url).pathname;
+const T0 = Date.parse('2026-03-02T10:00:00+08:00');
+/** BENCH_PP_VERBOSE=1: progress on stderr. */
+const progress = (s: string) => process.env.BENCH_PP_VERBOSE && process.stderr.write(`[pipeline-processes ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+type Plan = { joins: ChatEvent[]; messages: ChatEvent[] };
+
+/** The run's events split among `n` processes: the same events for every `n`. */
+function plans(n: number, groupIds: string[]): Plan[] {
+  const out: Plan[] = Array.from({ length: n }, () => ({ joins: [], messages: [] }));
+  const groupOf = (m: number) => m % GROUPS;
+  const room = (m: number) => ({ id: `${groupIds[groupOf(m)]!}@chatroom`, name: `体验群 ${groupOf(m)}` });
+  const owner = (m: number) => out[groupOf(m) % n]!;
+  for (let m = 0; m < MEMBERS; m++) {
+    owner(m).joins.push({ type: 'member.joined', platform: 'wechat', eventId: `pp-j${m}`, at: T0 + (m + 1) * 10, group: room(m), user: { id: `u${m}`, name: `学员${m}` } });
+  }
+  const r = seededRandom(1);
+  const start = T0 + MEMBERS * 10;
+  for (let i = 0; i < MESSAGES; i++) {
+    const m = Math.floor(r() * MEMBERS);
+    owner(m).messages.push({ type: 'message', platform: 'wechat', eventId: `pp-m${i}`, at: start + (i + 1) * 100, chat: { kind: 'group', group: room(m) }, user: { id: `u${m}`, name: `学员${m}` }, text: messageText(i, r), mentionsBot: false, contentKind: 'text' });
+  }
+  return out;
+}
+
+/** A worker process and its replies, in order. */
+class Worker {
+  readonly child: ChildProcess;
+  private readonly inbox: FromChild[] = [];
+  private waiting: { resolve: (m: FromChild) => void; reject: (e: Error) => void } | undefined;
+  private stderr = '';
+  private exited: Promise<number | null>;
+
+  constructor(name: string, db: string, course: string) {
+    this.child = fork(CHILD, [], {
+      env: { ...process.env, BENCH_PP_DB: db, BENCH_PP_COURSE: course, KEQUN_INSTANCE: name },
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
+    this.child.on('message', (m: FromChild) => {
+      if (this.waiting) {
+        this.waiting.resolve(m);
+        this.waiting = undefined;
+      } else this.inbox.push(m);
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.waiting?.reject(new Error(`worker ${name} exited (${code}) before replying: ${this.why()}`));
+        this.waiting = undefined;
+        resolve(code);
+      }),
+    );
+  }
+
+  /** The error line of what the worker printed last (a stack trace's first lines are paths). */
+  private why(): string {
+    const lines = this.stderr.trim().split('\n');
+    return lines.find((l) => /Error\b|ERROR:/.test(l))?.trim() ?? lines[0] ?? 'no output';
+  }
+
+  send(m: ToChild): void {
+    this.child.send(m);
+  }
+
+  next(): Promise<FromChild> {
+    const m = this.inbox.shift();
+    if (m) return Promise.resolve(m);
+    if (this.child.exitCode !== null) return Promise.reject(new Error(`worker exited (${this.child.exitCode}): ${this.why()}`));
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  async exit(): Promise<void> {
+    this.send({ kind: 'exit' });
+    await this.exited;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+interface PhaseFigures {
+  rate: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  firstFailure?: string;
+}
+
+interface Measured {
+  joins: PhaseFigures;
+  messages: PhaseFigures;
+  load: number;
+}
+
+/** `n` processes on store `db` handle the run's events; the figures of each phase. */
+async function measure(db: string, n: number, course: string, groupIds: string[]): Promise<Measured> {
+  const load = loadavg()[0]!;
+  const workers = Array.from({ length: n }, (_, i) => new Worker(`w${i + 1}`, db, course));
+  try {
+    const shares = plans(n, groupIds);
+    workers.forEach((w, i) => w.send({ kind: 'plan', ...shares[i]! }));
+    for (const w of workers) expect(await w.next(), 'ready');
+    progress(`${n} ready`);
+    const phase = async (p: Phase): Promise<PhaseFigures> => {
+      const t = performance.now();
+      for (const w of workers) w.send({ kind: 'go', phase: p });
+      const done = await Promise.all(workers.map(async (w) => expect(await w.next(), 'done')));
+      const secs = (performance.now() - t) / 1000;
+      const lat = done.flatMap((d) => d.lat).sort((a, b) => a - b);
+      const failed = done.reduce((s, d) => s + d.failed, 0);
+      return { rate: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure };
+    };
+    const joins = await phase('joins');
+    progress(`${n} joins done: ${Math.round(joins.rate)}/s`);
+    const messages = await phase('messages');
+    progress(`${n} messages done: ${Math.round(messages.rate)}/s`);
+    await Promise.all(workers.map((w) => w.exit()));
+    return { joins, messages, load };
+  } finally {
+    for (const w of workers) w.kill();
+  }
+}
+
+function expect<K extends FromChild['kind']>(m: FromChild, kind: K): Extract<FromChild, { kind: K }> {
+  if (m.kind !== kind) throw new Error(`worker said ${m.kind}, expected ${kind}`);
+  return m as Extract<FromChild, { kind: K }>;
+}
+
+/** What the store holds after a measurement: events by type, outbox rows. */
+function countRows(db: string): { joins: number; messages: number; events: number; outbox: number } {
+  const store = openStore(db);
+  try {
+    const byType = store.prepare('SELECT type, COUNT(*) AS n FROM events GROUP BY type').all() as { type: string; n: number }[];
+    const n = (t: string) => byType.find((r) => r.type === t)?.n ?? 0;
+    const outbox = (store.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    return { joins: n('member.joined'), messages: n('message'), events: byType.reduce((s, r) => s + r.n, 0), outbox };
+  } finally {
+    store.close();
+  }
+}
+
+/** Cluster-wide WAL flushes and commits so far (PostgreSQL 14+: pg_stat_wal). */
+function walStats(admin: PostgresDb, database: string): { syncs: number; commits: number } {
+  admin.exec('SELECT pg_stat_clear_snapshot()');
+  const w = admin.prepare('SELECT wal_sync AS syncs FROM pg_stat_wal').get() as { syncs: number };
+  const c = admin.prepare('SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = ?').get(database) as { commits: number } | undefined;
+  return { syncs: w.syncs, commits: c?.commits ?? 0 };
+}
+
+export async function benchPipelineProcesses(): Promise<BenchResult[]> {
+  const { dir: course, groupIds } = bigCourse({ groups: GROUPS, rules: 100 });
+  const sent = { joins: MEMBERS, messages: MESSAGES };
+  const machine = `${cpus().length} cores`;
+  const results: BenchResult[] = [];
+  const rows = (label: string, m: Measured, counts: ReturnType<typeof countRows>, extra: string, base?: { name: string; rate: number }): BenchResult[] => {
+    const failed = m.joins.failed + m.messages.failed;
+    const ok = counts.joins === sent.joins && counts.messages === sent.messages && counts.events === sent.joins + sent.messages && failed === 0;
+    const failures = failed > 0 ? `, ${failed} events FAILED (first: ${(m.joins.firstFailure ?? m.messages.firstFailure)!.split('\n')[0]})` : '';
+    return [
+      { name: `pipeline.${label}.joins_per_s`, value: m.joins.rate, unit: 'events/s', note: `p50 ${m.joins.p50.toFixed(2)} ms, p99 ${m.joins.p99.toFixed(2)} ms` },
+      {
+        name: `pipeline.${label}.messages_per_s`,
+        value: m.messages.rate,
+        unit: 'events/s',
+        ...(base ? { baseline: base.name, baseline_value: base.rate, ratio: m.messages.rate / base.rate } : {}),
+        target: 'store holds exactly the events sent',
+        met: ok,
+        note: `${counts.joins}/${sent.joins} joins + ${counts.messages}/${sent.messages} messages stored${failures}, ${counts.outbox} outbox rows; ${extra}; load ${m.load.toFixed(2)}, ${machine}`,
+      },
+      { name: `pipeline.${label}.messages_p50`, value: m.messages.p50, unit: 'ms' },
+      { name: `pipeline.${label}.messages_p99`, value: m.messages.p99, unit: 'ms' },
+    ];
+  };
+  /** A measurement that could not finish: one row that says why (the bench goes on). */
+  const broken = (label: string, why: string): BenchResult => ({ name: `pipeline.${label}.messages_per_s`, value: Number.NaN, unit: 'events/s', note: why });
+
+  const dir = mkdtempSync(join(tmpdir(), 'kequn-bench-pp-'));
+  let sqliteRate: number | undefined;
+  try {
+    const file = join(dir, 'kequn.db');
+    const m = await measure(file, 1, course, groupIds);
+    sqliteRate = m.messages.rate;
+    results.push(...rows('sqlite.1proc', m, countRows(file), 'SQLite file (WAL, synchronous=NORMAL)'));
+  } catch (e) {
+    results.push({ ...broken('sqlite.1proc', `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const pg = await benchPostgres();
+  if ('skipped' in pg) {
+    for (const n of PROCESSES) results.push(broken(`pg.${n}proc`, `skipped: ${pg.skipped}`));
+    return results;
+  }
+  const scratch = new ScratchDatabases(pg.url, `kequn_bench_pp${process.pid}`);
+  let admin: PostgresDb | undefined;
+  try {
+    admin = new PostgresDb(pg.url);
+    const setting = (name: string) => String(admin!.prepare(`SHOW ${name}`).pluck().get());
+    const settings = `${pg.origin}, PostgreSQL ${setting('server_version').split(' ')[0]}, fsync=${setting('fsync')}, synchronous_commit=${setting('synchronous_commit')}, loopback`;
+    let pgOne: number | undefined;
+    for (const n of PROCESSES) {
+      try {
+        const url = scratch.create();
+        const database = new URL(url).pathname.slice(1);
+        const before = walStats(admin, database);
+        const m = await measure(url, n, course, groupIds);
+        const counts = countRows(url);
+        const after = walStats(admin, database);
+        const events = sent.joins + sent.messages;
+        const wal = `${((after.syncs - before.syncs) / events).toFixed(2)} WAL flushes and ${((after.commits - before.commits) / events).toFixed(2)} commits per event`;
+        const base = n === 1 ? (sqliteRate !== undefined ? { name: 'SQLite, 1 process', rate: sqliteRate } : undefined) : pgOne !== undefined ? { name: 'PostgreSQL, 1 process', rate: pgOne } : undefined;
+        results.push(...rows(`pg.${n}proc`, m, counts, `${n} process${n > 1 ? 'es' : ''} (KEQUN_INSTANCE w1..w${n}), ${wal}; ${settings}`, base));
+        if (n === 1) pgOne = m.messages.rate;
+      } catch (e) {
+        results.push({ ...broken(`pg.${n}proc`, `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
+      }
+    }
+  } catch (e) {
+    results.push({ ...broken('pg', `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
+  } finally {
+    admin?.close();
+    scratch.dropAll();
+    pg.stop();
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  report(await benchPipelineProcesses());
+  process.exit(0);
+}
