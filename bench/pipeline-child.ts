@@ -19,7 +19,8 @@ export type ToChild = { kind: 'plan'; joins: ChatEvent[]; messages: ChatEvent[] 
 export type FromChild =
   | { kind: 'ready' }
   /** `lat`: ms per event, in order; `failed`: events the kernel logged as failed (nothing stored). */
-  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string };
+  /** `cpuMs`: this process's CPU time (user + system) over the phase. */
+  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string; cpuMs: number };
 
 const env = process.env;
 const send = (m: FromChild) => process.send!(m);
@@ -54,6 +55,7 @@ async function runPhase(phase: Phase): Promise<void> {
   const lat: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
+  const cpu = process.cpuUsage();
   for (const e of events) {
     // Every event carries its time in the whole run, so a member's events see the same clock
     // whichever process handles them (the outcome does not depend on how the work is split).
@@ -66,5 +68,6 @@ async function runPhase(phase: Phase): Promise<void> {
       firstFailure ??= `${e.eventId}: ${r.status} ${r.reason ?? ''}`;
     }
   }
-  send({ kind: 'done', phase, lat, failed, firstFailure });
+  const used = process.cpuUsage(cpu);
+  send({ kind: 'done', phase, lat, failed, firstFailure, cpuMs: (used.user + used.system) / 1000 });
 }

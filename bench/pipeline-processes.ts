@@ -35,7 +35,7 @@
  * Run: npx tsx bench/pipeline-processes.ts   (BENCH_PP_MEMBERS, BENCH_PP_MESSAGES resize it)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatEvent } from '../src/bot/events.js';
@@ -137,6 +137,9 @@ class Worker {
 
 interface PhaseFigures {
   rate: number;
+  /** CPU of the kequn processes per event, and as a share of the machine's cores over the phase. */
+  cpuMsPerEvent: number;
+  cpuShare: number;
   p50: number;
   p99: number;
   failed: number;
@@ -147,12 +150,15 @@ interface Measured {
   joins: PhaseFigures;
   messages: PhaseFigures;
   load: number;
+  /** CPU of the kequn processes over both phases, ms. */
+  kequnCpuMs: number;
 }
 
 /** `n` processes on store `db` handle the run's events; the figures of each phase. */
 async function measure(db: string, n: number, course: string, groupIds: string[]): Promise<Measured> {
   const load = loadavg()[0]!;
   const workers = Array.from({ length: n }, (_, i) => new Worker(`w${i + 1}`, db, course));
+  let kequnCpuMs = 0;
   try {
     const shares = plans(n, groupIds);
     workers.forEach((w, i) => w.send({ kind: 'plan', ...shares[i]! }));
@@ -165,14 +171,16 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
       const secs = (performance.now() - t) / 1000;
       const lat = done.flatMap((d) => d.lat).sort((a, b) => a - b);
       const failed = done.reduce((s, d) => s + d.failed, 0);
-      return { rate: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure };
+      const cpuMs = done.reduce((s, d) => s + d.cpuMs, 0);
+      kequnCpuMs += cpuMs;
+      return { rate: lat.length / secs, cpuMsPerEvent: cpuMs / lat.length, cpuShare: cpuMs / (secs * 1000 * cpus().length), p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure };
     };
     const joins = await phase('joins');
     progress(`${n} joins done: ${Math.round(joins.rate)}/s`);
     const messages = await phase('messages');
     progress(`${n} messages done: ${Math.round(messages.rate)}/s`);
     await Promise.all(workers.map((w) => w.exit()));
-    return { joins, messages, load };
+    return { joins, messages, load, kequnCpuMs };
   } finally {
     for (const w of workers) w.kill();
   }
@@ -195,6 +203,26 @@ function countRows(db: string): { joins: number; messages: number; events: numbe
     store.close();
   }
 }
+
+/**
+ * CPU used so far by the server's backends that have exited (the postmaster's reaped children:
+ * each connection's backend ends with it), in ms; undefined when the server is not on this
+ * machine or its data directory is not readable. /proc/<pid>/stat fields 16-17, in clock ticks.
+ */
+function serverChildCpuMs(admin: PostgresDb): number | undefined {
+  try {
+    const dataDir = String(admin.prepare('SHOW data_directory').pluck().get());
+    const pid = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After "pid (comm) ", field 3 is at index 0: cutime (16) and cstime (17) at 13 and 14.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ (sysconf(_SC_CLK_TCK)), 100 on every mainstream architecture. */
+const CLOCK_TICKS = 100;
 
 /** Cluster-wide WAL flushes and commits so far (PostgreSQL 14+: pg_stat_wal). */
 function walStats(admin: PostgresDb, database: string): { syncs: number; commits: number } {
@@ -222,7 +250,7 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
         ...(base ? { baseline: base.name, baseline_value: base.rate, ratio: m.messages.rate / base.rate } : {}),
         target: 'store holds exactly the events sent',
         met: ok,
-        note: `${counts.joins}/${sent.joins} joins + ${counts.messages}/${sent.messages} messages stored${failures}, ${counts.outbox} outbox rows; ${extra}; load ${m.load.toFixed(2)}, ${machine}`,
+        note: `${counts.joins}/${sent.joins} joins + ${counts.messages}/${sent.messages} messages stored${failures}, ${counts.outbox} outbox rows; kequn CPU ${m.messages.cpuMsPerEvent.toFixed(2)} ms/message (${Math.round(m.messages.cpuShare * 100)} % of the cores); ${extra}; load ${m.load.toFixed(2)}, ${machine}`,
       },
       { name: `pipeline.${label}.messages_p50`, value: m.messages.p50, unit: 'ms' },
       { name: `pipeline.${label}.messages_p99`, value: m.messages.p99, unit: 'ms' },
@@ -261,13 +289,19 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
         const url = scratch.create();
         const database = new URL(url).pathname.slice(1);
         const before = walStats(admin, database);
+        const cpuBefore = serverChildCpuMs(admin);
         const m = await measure(url, n, course, groupIds);
+        // The workers' backends end with their connections; give the postmaster a moment to reap them.
+        await new Promise((r) => setTimeout(r, 300));
+        const cpuAfter = serverChildCpuMs(admin);
         const counts = countRows(url);
         const after = walStats(admin, database);
         const events = sent.joins + sent.messages;
-        const wal = `${((after.syncs - before.syncs) / events).toFixed(2)} WAL flushes and ${((after.commits - before.commits) / events).toFixed(2)} commits per event`;
+        const per = (x: number) => (x / events).toFixed(2);
+        const serverCpu = cpuBefore !== undefined && cpuAfter !== undefined ? ` + server ${per(cpuAfter - cpuBefore)}` : '';
+        const wal = `per event, joins included: CPU kequn ${per(m.kequnCpuMs)}${serverCpu} ms, ${per(after.syncs - before.syncs)} WAL flushes, ${per(after.commits - before.commits)} commits`;
         const base = n === 1 ? (sqliteRate !== undefined ? { name: 'SQLite, 1 process', rate: sqliteRate } : undefined) : pgOne !== undefined ? { name: 'PostgreSQL, 1 process', rate: pgOne } : undefined;
-        results.push(...rows(`pg.${n}proc`, m, counts, `${n} process${n > 1 ? 'es' : ''} (KEQUN_INSTANCE w1..w${n}), ${wal}; ${settings}`, base));
+        results.push(...rows(`pg.${n}proc`, m, counts, `${n} process${n > 1 ? 'es' : ''}; ${wal}; ${settings}`, base));
         if (n === 1) pgOne = m.messages.rate;
       } catch (e) {
         results.push({ ...broken(`pg.${n}proc`, `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
