@@ -101,3 +101,27 @@ export function parkWorkOfGoneInstances(db: Db, me: string, goneBefore: number):
   ).run(goneBefore, me).changes;
   return { messages, actions };
 }
+
+export interface InstanceSummary extends InstanceRow {
+  chats: number;
+  waiting: number;
+  sent_since: number;
+}
+
+/**
+ * Per instance: the chats it owns, the messages waiting to go out through it, and what it sent
+ * since `since` (`kequn instances`). Messages to chats nobody owns yet are under the name `null`.
+ */
+export function instanceSummaries(db: Db, since: number): { instances: InstanceSummary[]; unownedWaiting: number } {
+  const byName = <T extends { instance: string | null; n: number }>(rows: T[]) => new Map(rows.map((r) => [r.instance, Number(r.n)]));
+  const chats = byName(stmt(db, 'SELECT instance, COUNT(*) AS n FROM chat_owners GROUP BY instance').all() as { instance: string; n: number }[]);
+  const waiting = byName(
+    stmt(
+      db,
+      "SELECT c.instance, COUNT(*) AS n FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id WHERE o.status = 'pending' GROUP BY c.instance",
+    ).all() as { instance: string | null; n: number }[],
+  );
+  const sent = byName(stmt(db, "SELECT claimed_by AS instance, COUNT(*) AS n FROM outbox WHERE status = 'sent' AND sent_at >= ? GROUP BY claimed_by").all(since) as { instance: string; n: number }[]);
+  const instances = listInstances(db).map((i) => ({ ...i, chats: chats.get(i.name) ?? 0, waiting: waiting.get(i.name) ?? 0, sent_since: sent.get(i.name) ?? 0 }));
+  return { instances, unownedWaiting: waiting.get(null) ?? 0 };
+}

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { acquireStoreLock, StoreLockedError } from '../../src/store/backup.js';
 import type { Db } from '../../src/store/db.js';
+import { instanceSummaries } from '../../src/store/cluster.js';
 import { claimMessage, enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, message, SECOND, T0 } from '../helpers/fixtures.js';
 import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
@@ -93,6 +94,12 @@ describe('instances sharing a store', () => {
       { claimed_by: 'a', n: 3 },
       { claimed_by: 'b', n: 4 },
     ]);
+    const summary = instanceSummaries(db, 0);
+    expect(summary.instances.map((i) => [i.name, i.chats, i.waiting, i.sent_since])).toEqual([
+      ['a', 1, 0, 3],
+      ['b', 2, 0, 4],
+    ]);
+    expect(summary.unownedWaiting).toBe(0);
   });
 
   it('a silent instance: its reachable groups move to another, its interrupted send is never repeated, the rest waits for it', async () => {
