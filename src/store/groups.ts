@@ -1,5 +1,4 @@
-import type { Db } from './db.js';
-import { dialectOf, inTransaction } from './db.js';
+import { dialectOf, inTransaction, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export interface GroupRow {
@@ -12,9 +11,6 @@ export interface GroupRow {
 /**
  * Mirrors the configured course groups into the store (at start and on every reload). Groups
  * removed from config stay, so history keeps its names; their platform ids are dropped.
- * On PostgreSQL several kequn processes starting together sync at the same time: one at a time
- * (a transaction-level advisory lock), else the second's DELETE, whose snapshot predates the
- * first's commit, leaves the first's rows and its INSERTs hit their keys.
  */
 export function syncGroups(
   db: Db,
@@ -22,7 +18,8 @@ export function syncGroups(
   now: number,
 ): void {
   inTransaction(db, () => {
-    if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(SYNC_GROUPS_LOCK);
+    // Processes starting together on PostgreSQL would each delete and re-insert: one at a time.
+    if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(GROUPS_LOCK);
     stmt(db, 'DELETE FROM group_platform_ids').run();
     for (const g of groups) {
       stmt(db, 'INSERT INTO groups (id, name, kind, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at').run(
@@ -36,8 +33,8 @@ export function syncGroups(
   });
 }
 
-/** Arbitrary advisory-lock key for syncGroups ("kqgrp" in ASCII). */
-const SYNC_GROUPS_LOCK = 0x6b71677270;
+/** Advisory-lock key for syncing the groups ("kqgrp" in ASCII). */
+const GROUPS_LOCK = 0x6b71677270;
 
 export function listGroups(db: Db): GroupRow[] {
   return stmt(db, 'SELECT * FROM groups ORDER BY id').all() as GroupRow[];
