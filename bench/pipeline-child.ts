@@ -6,9 +6,10 @@
  * for a phase, child → `done` with each event's handling time; parent → `exit`.
  *
  * env: BENCH_PP_DB (SQLite file or postgres:// URL), BENCH_PP_COURSE (course folder), and
- * KEQUN_INSTANCE (w1..wN: the name a process has when several share one database).
+ * KEQUN_INSTANCE (w1..wN: each process is an instance of its own, src/bot/cluster.ts).
  */
 import { createApp, waitReady, type App } from '../src/app.js';
+import { clusterFromEnv } from '../src/bot/cluster.js';
 import type { ChatEvent } from '../src/bot/events.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
@@ -44,7 +45,8 @@ const config = loadConfig(env.BENCH_PP_COURSE!, { env: {} });
 const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
 // No WeChat adapter: events go straight to kernel.handle (as bench/pipeline.ts measures them) and
 // the outbox is not dispatched, so an adapter would only add Wechaty's start (2–6 s per process).
-const built = await createApp({ config, clock, log: silentLogger, live: false, dbPath: env.BENCH_PP_DB!, wechat: { kind: 'off' } });
+// The instance as `kequn start` takes it: KEQUN_INSTANCE (w1..wN), each claims its own groups.
+const built = await createApp({ config, clock, log: silentLogger, live: false, dbPath: env.BENCH_PP_DB!, wechat: { kind: 'off' }, cluster: clusterFromEnv(env) });
 await built.kernel.start();
 await waitReady(() => built.kernel.isReady());
 state.app = built;
