@@ -2,10 +2,11 @@
  * Pipeline events/s with 1, 2 and 4 kequn processes on one PostgreSQL database, next to one
  * process on a SQLite file, in the same run and through the same harness.
  *
- * Each process is a separate Node (bench/pipeline-child.ts under tsx, KEQUN_INSTANCE=w1..wN) that
- * opens the store through createApp, like bench/pipeline.ts: 100 rules, the bigCourse groups,
- * simulated WeChat, outbox rows written but not dispatched. The events are the same in every
- * measurement (bench/pipeline.ts's mix: first every member joins, then messages), each stamped
+ * Each process is a separate Node (bench/pipeline-child.ts under tsx) that opens the store through
+ * createApp as kequn instance w1..wN (KEQUN_INSTANCE), like bench/pipeline.ts: 100 rules, 100
+ * groups (bigCourse), events straight into kernel.handle, outbox rows written but not dispatched.
+ * The events are the same in every measurement (bench/pipeline.ts's mix: first 1,000 members
+ * join, then 3,000 messages), each stamped
  * with its time in the whole run; a process handles the members of its own groups (group i
  * belongs to process i mod N), as each real process owns its own accounts' groups. The parent
  * starts the processes, waits until each reports ready, sends them `go` together and measures
@@ -18,19 +19,26 @@
  * durable settings; a fresh database (copy of the migrated template) per measurement. The
  * settings in force are printed in the notes (CI's test server runs with fsync off).
  *
- * What limits the figures:
- * - SQLite, 1 process: CPU. The engine and better-sqlite3 run in-process, a statement costs a
- *   few µs; the commit is a WAL append (synchronous=NORMAL, no flush per commit).
- * - PostgreSQL, 1 process: round trips. pg-native is synchronous, so each of the ~20–30
- *   statements of an event waits for its loopback round trip and the server's work (~50–100 µs
- *   each), and the commit waits for the WAL flush (fsync on); the process cannot overlap them.
- * - PostgreSQL, N processes: the waits of one process are another's working time, so the rate
- *   rises while there is idle CPU, and concurrent commits share WAL flushes (group commit: see
- *   "WAL flushes per event" in the notes). The machine's cores cap it: each event costs CPU in
- *   the Node process and in its PostgreSQL backend, so with 2 cores 4 processes exceed them and
- *   add little or nothing over 2. Shared rows: the processes own disjoint groups and members, so
- *   they do not wait on each other's row locks; what they share is index pages of the growing
- *   tables (events, rule_traces, outbox: short buffer locks on the rightmost leaf) and the WAL.
+ * What limits the figures (measured on the 2-core dev machine, Nov 2026; the notes of each run
+ * give its own CPU per event, WAL flushes and the load):
+ * - SQLite, 1 process: CPU. The engine and better-sqlite3 run in-process (~0.5 ms CPU per
+ *   message), a commit is a WAL append (synchronous=NORMAL: no flush per commit).
+ * - PostgreSQL, 1 process: waiting. pg-native is synchronous, so each statement is a loopback
+ *   round trip the process waits for: ~15 per message, ~38 per join (welcome messages, drip jobs,
+ *   membership), counted with pg_stat_statements; then the commit waits for its WAL flush (fsync
+ *   on: ~0.3 ms on this disk, one flush per event). The process is busy ~10 % of one core's time
+ *   and cannot overlap its waits; the CPU per event is about kequn 1.1 ms + server 1.3 ms.
+ * - PostgreSQL, N processes: one process's waits are another's working time, so the rate rises
+ *   while there is idle CPU; then the cores cap it. Each event costs CPU in the Node process and
+ *   in its PostgreSQL backend (~2.5–3.5 ms together), so 2 cores cannot do much more than
+ *   600–800 events/s even alone, and 4 processes on 2 cores add little or nothing over 2 (more
+ *   context switches: p99 grows). Group commit barely helps: WAL flushes per event only go from
+ *   ~1.05 to ~0.93, the flush is short next to the CPU. Row locks are not a limit here: the
+ *   processes own disjoint groups and members, so they never wait on each other's rows (a member
+ *   in groups of two instances would, on members/identities); what they share is the WAL and the
+ *   right-most index pages of the growing tables (events, rule_traces, outbox, jobs).
+ * - On a shared machine, more processes also means a bigger share of contended CPU: the 2- and
+ *   4-process gains are partly that. Compare figures of one run, and read the load beside them.
  *
  * Run: npx tsx bench/pipeline-processes.ts   (BENCH_PP_MEMBERS, BENCH_PP_MESSAGES resize it)
  */
