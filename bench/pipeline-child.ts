@@ -41,6 +41,9 @@ process.on('message', (m: ToChild) => {
   }
 });
 
+// The parent is gone (interrupted): nothing will say `exit`.
+process.on('disconnect', () => process.exit(1));
+
 const config = loadConfig(env.BENCH_PP_COURSE!, { env: {} });
 const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
 // No WeChat adapter: events go straight to kernel.handle (as bench/pipeline.ts measures them) and
