@@ -180,7 +180,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
     if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
-    for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
+    for (const adapter of this.opts.adapters) {
+      await adapter.start((event) => this.handle(event).then(() => undefined), {
+        groupsKnown: (ids) => {
+          try {
+            this.cluster.groupsKnown(adapter.platform, ids);
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 'cluster: recording the groups the account is in failed');
+          }
+        },
+      });
+    }
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();

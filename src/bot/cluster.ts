@@ -112,6 +112,19 @@ export class Cluster {
     return this.ownsGroup(event.platform, chatId, now);
   }
 
+  /**
+   * The account is in these groups (its platform listed them): it can reach them, and answers in
+   * those nobody answers in yet.
+   */
+  groupsKnown(platform: string, chatIds: string[]): void {
+    const now = this.deps.clock.now();
+    for (const chatId of chatIds) {
+      const key = `${platform}:${chatId}`;
+      this.reach(platform, chatId, key, now);
+      this.owners.set(key, claimChat(this.deps.db, platform, chatId, this.instance, now));
+    }
+  }
+
   /** A send to a chat went through: this account reaches it, and owns it if nobody did. */
   sent(platform: string, chatId: string): void {
     const key = `${platform}:${chatId}`;
