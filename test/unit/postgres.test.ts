@@ -16,6 +16,7 @@ import { compilePlaceholders, PostgresDb, PostgresError } from '../../src/store/
 import { finishJob, lockPendingJob, planJob } from '../../src/store/jobs.js';
 import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
 import { claimChat } from '../../src/store/cluster.js';
+import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {
@@ -272,6 +273,22 @@ describe.skipIf(!pgAdminUrl)('two processes claiming on one PostgreSQL (two conn
       { claimed_by: 'a', n: won.a },
       { claimed_by: 'b', n: won.b },
     ]);
+    a.close();
+    b.close();
+  });
+
+  it("a background fold does not wait for another process's fold: it leaves the work to it", () => {
+    const url = freshPgUrl();
+    const a = openStore(url);
+    const b = openStore(url);
+    const usable = ifNoOtherFold(a, () => {
+      // While A folds, B's background fold returns at once (this test is synchronous: a wait would hang it).
+      expect(ifNoOtherFold(b, () => 'b folded')).toBeUndefined();
+      // A's own fold takes the same lock inside its transaction: same session, granted at once.
+      return refreshDashboardRollups(a, { offsetMs: 8 * 3_600_000 }).usable;
+    });
+    expect(usable).toBe(true);
+    expect(ifNoOtherFold(b, () => 'b folded')).toBe('b folded');
     a.close();
     b.close();
   });
