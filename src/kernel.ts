@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { ChatAdapter, ChatEvent } from './bot/events.js';
+import { Cluster, type ClusterSettings } from './bot/cluster.js';
 import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
 import { inviteLinkCreated } from './referral/invite-links.js';
@@ -36,6 +37,8 @@ export interface KernelOptions {
    * or without a key in it, Q&A answers from the FAQ alone. `kequn test` passes none.
    */
   llmEnv?: NodeJS.ProcessEnv;
+  /** This process's instance name and takeover time when several share a store (default: `main`, 30 s). */
+  cluster?: Partial<ClusterSettings>;
 }
 
 export interface KernelEvents {
@@ -52,6 +55,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly outbox: Outbox;
   /** Removals and deletions queued by moderation, carried out after their event commits. */
   readonly platformActions: PlatformActions;
+  /** This process's share of a store used by several (which groups it answers in, heartbeats). */
+  readonly cluster: Cluster;
   private config: CourseConfig;
   private services: Services;
   private llmWorker: LlmWorker | undefined;
@@ -66,6 +71,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.config = opts.config;
     this.startedAt = opts.clock.now();
     this.services = this.buildServices(opts.config);
+    this.cluster = new Cluster({ db: opts.db, clock: opts.clock, log: opts.log, settings: opts.cluster });
     this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services });
     this.outbox = new Outbox({
       db: opts.db,
@@ -75,12 +81,14 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log: opts.log,
       random: opts.random,
       onSent: (row) => this.emit('sent', row),
+      cluster: this.cluster,
     });
     this.platformActions = new PlatformActions({
       db: opts.db,
       clock: opts.clock,
       adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
       log: opts.log,
+      cluster: this.cluster,
       onInviteLink: (action, url) => {
         if (isPaidGroupLink(action)) paidGroupLinkCreated(opts.db, this.config, action, url, opts.clock.now());
         else inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
@@ -162,15 +170,27 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   async start(): Promise<void> {
     const { log, clock } = this.opts;
+    this.cluster.start();
     this.syncGroups();
     this.outbox.recover();
+    this.platformActions.recover();
     // Before the catch-up: occurrences already due stay for it, later ones are (re)planned.
     this.syncSchedules();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
     if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
-    for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
+    for (const adapter of this.opts.adapters) {
+      await adapter.start((event) => this.handle(event).then(() => undefined), {
+        groupsKnown: (ids) => {
+          try {
+            this.cluster.groupsKnown(adapter.platform, ids);
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 'cluster: recording the groups the account is in failed');
+          }
+        },
+      });
+    }
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
@@ -202,7 +222,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const { log, clock } = this.opts;
     let result: HandleResult;
     try {
-      result = this.engine.handleEvent(event, clock.now());
+      // Another instance's account is in this group too and answers there: this one stays quiet.
+      result = this.cluster.accepts(event)
+        ? this.engine.handleEvent(event, clock.now())
+        : { status: 'ignored', reason: 'another kequn instance answers in this group', fired: [], messages: 0 };
     } catch (e) {
       log.error({ event: event.eventId, type: event.type, err: (e as Error).message }, 'event failed; nothing was changed');
       result = { status: 'ignored', reason: `error: ${(e as Error).message}`, fired: [], messages: 0 };
@@ -223,6 +246,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     try {
       if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm();
       const now = this.opts.clock.now();
+      if (this.opts.live && this.cluster.maintain(now) > 0) this.kick();
       const ran = this.engine.runDueJobs(now);
       if (ran > 0 || this.opts.live) this.kick();
       // A fan-out plans its next batch as a job due now: run it after the event loop breathes,

@@ -95,6 +95,19 @@ describe('kequn CLI', () => {
     expect(paid.stdout).not.toContain('gail');
   });
 
+  it('instances: the processes that used the store, gone or running, with their chats and waiting messages', async () => {
+    const { dbPath, clock, app } = await startDemoApp('kequn-instances-');
+    await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: 'instances-cli-ivy', at: clock.now(), chat: { kind: 'dm' }, user: { id: 'ivy', name: 'ivy' }, text: '/buy', mentionsBot: false, contentKind: 'text' });
+    await app.stop();
+    // The app ran on a virtual clock in March 2026: long gone by now.
+    const r = await kequn(['instances'], { KEQUN_DATA: dbPath });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/main +gone \(last seen \d+ s ago\) +1 chats +[1-9]\d* waiting +0 sent today +\S+ pid \d+/);
+    const bad = await kequn(['instances'], { KEQUN_DATA: dbPath, KEQUN_TAKEOVER_AFTER: 'soon' });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toContain('KEQUN_TAKEOVER_AFTER must be a number of seconds');
+  });
+
   it('referrals list and export run in a fresh process (their imports once made a cycle that crashed at load)', async () => {
     const { dbPath, app } = await startDemoApp('kequn-referrals-');
     await app.stop();
