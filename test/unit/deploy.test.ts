@@ -18,7 +18,7 @@ function sh(command: string, env: NodeJS.ProcessEnv): Promise<string> {
 }
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
-/** Names set by the several-instances design (docs/deploy.md) that src/ may not read yet. */
+/** The several-instances settings: the env table of docs/deploy.md must list them. */
 const MULTI_INSTANCE = ['KEQUN_INSTANCE', 'KEQUN_TAKEOVER_AFTER'];
 /** Not kequn's, but standard for Node and services. */
 const STANDARD = ['HOME', 'NODE_ENV', 'NODE_OPTIONS'];
@@ -48,7 +48,7 @@ const DOCS = read('README.md') + readdirSync(join(ROOT, 'docs')).map((f) => read
 const documented = (name: string) => DOCS.includes(name) || (name.endsWith('_FILE') && DOCS.includes(`${name.slice(0, -5)}(_FILE)`));
 
 function unknownEnv(names: Iterable<string>): string[] {
-  return [...names].filter((n) => !READ.has(n) && !MULTI_INSTANCE.includes(n) && !STANDARD.includes(n));
+  return [...names].filter((n) => !READ.has(n) && !STANDARD.includes(n));
 }
 
 /** NAME=value lines of an env file, commented-out ones (`#NAME=`) included: they are documentation. */
