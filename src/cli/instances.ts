@@ -1,6 +1,7 @@
 import { clusterFromEnv, ClusterEnvError } from '../bot/cluster.js';
 import { describeStore, openStore } from '../store/db.js';
 import { instanceSummaries } from '../store/cluster.js';
+import { formatDuration } from '../util/duration.js';
 import { localDayStart } from '../util/localtime.js';
 import { loadConfigOrReport } from './check.js';
 
@@ -28,8 +29,10 @@ export function runInstances(opts: { configDir: string; write: (line: string) =>
     write(`instances on ${describeStore(config.dataPath)}:`);
     if (instances.length === 0) write('  none has run yet');
     for (const i of instances) {
-      const age = Math.max(0, Math.round((now - i.heartbeat_at) / 1000));
-      const state = now - i.heartbeat_at < takeoverAfterMs ? 'running' : `gone (last seen ${age} s ago)`;
+      // Whole seconds up to a minute, then the two largest units (a store left for months reads "266d15h").
+      const age = Math.max(0, now - i.heartbeat_at);
+      const ago = age < 60_000 ? `${Math.round(age / 1000)}s` : (formatDuration(age).match(/^\d+[a-z]+(\d+[a-z]+)?/)?.[0] ?? '');
+      const state = age < takeoverAfterMs ? 'running' : `gone (last seen ${ago} ago)`;
       write(
         `  ${i.name.padEnd(16)} ${state.padEnd(28)} ${String(i.chats).padStart(6)} chats  ${String(i.waiting).padStart(6)} waiting  ${String(i.sent_since).padStart(6)} sent today  ${i.host ?? '?'} pid ${i.pid ?? '?'}`,
       );
