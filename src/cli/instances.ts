@@ -1,9 +1,46 @@
 import { clusterFromEnv, ClusterEnvError } from '../bot/cluster.js';
 import { describeStore, openStore } from '../store/db.js';
-import { instanceSummaries } from '../store/cluster.js';
+import { instanceSummaries, listInstances, retireInstance } from '../store/cluster.js';
+import { inTransaction } from '../store/db.js';
 import { formatDuration } from '../util/duration.js';
 import { localDayStart } from '../util/localtime.js';
 import { loadConfigOrReport } from './check.js';
+
+/**
+ * `kequn instances retire NAME`: an instance that will not come back (its WeChat account was
+ * banned, a bot was deleted). Refused while it runs.
+ */
+export function runRetireInstance(opts: { configDir: string; name: string; write: (line: string) => void; now?: number }): number {
+  const { write } = opts;
+  const config = loadConfigOrReport(opts.configDir, write);
+  if (!config) return 2;
+  let takeoverAfterMs: number;
+  try {
+    takeoverAfterMs = clusterFromEnv(process.env).takeoverAfterMs;
+  } catch (e) {
+    if (!(e instanceof ClusterEnvError)) throw e;
+    write(e.message);
+    return 2;
+  }
+  const now = opts.now ?? Date.now();
+  const db = openStore(config.dataPath);
+  try {
+    const target = listInstances(db).find((i) => i.name === opts.name);
+    if (!target) {
+      write(`no instance named "${opts.name}" on ${describeStore(config.dataPath)} (see npx kequn instances)`);
+      return 2;
+    }
+    if (now - target.heartbeat_at < takeoverAfterMs) {
+      write(`instance ${opts.name} is running (heartbeat ${Math.round((now - target.heartbeat_at) / 1000)}s ago): stop it first`);
+      return 2;
+    }
+    const r = inTransaction(db, () => retireInstance(db, opts.name, now));
+    write(`retired ${opts.name}: ${r.moved} chats moved to an instance that can reach them, ${r.released} left to whoever the member writes to next`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * `kequn instances`: the kequn processes that use this store (several on PostgreSQL, one on
