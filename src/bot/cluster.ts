@@ -104,6 +104,9 @@ export class Cluster {
   /** Whether this instance handles `event`: always for private chats; for groups, if it owns the group. */
   accepts(event: ChatEvent): boolean {
     const now = this.deps.clock.now();
+    // After a stall (event loop blocked, machine suspended) the events queued meanwhile come
+    // before the next tick: beat first, so a group taken over meanwhile is seen as gone.
+    this.maintain(now);
     if (event.type === 'message' && event.chat.kind === 'dm') {
       this.dmFrom(event.platform, event.user.id, now);
       return true;

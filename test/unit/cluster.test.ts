@@ -132,6 +132,17 @@ describe('instances sharing a store', () => {
     expect(db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get()).toEqual({ n: 0 });
   });
 
+  it('an instance that stalled past the takeover time sees at its next event that its group moved', () => {
+    const { clock, a, b } = setup();
+    expect(a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G1 }))).toBe(true);
+    b.cluster.accepts(message('u2', 'hi', { at: clock.now(), group: G1 }));
+    clock.set(clock.now() + 31 * SECOND); // a's event loop was blocked; b beat and took over
+    expect(b.cluster.maintain(clock.now())).toBe(1);
+    // a's first event after the stall: it must not answer there any more (b does).
+    expect(a.cluster.accepts(message('u1', 'still there?', { at: clock.now(), group: G1 }))).toBe(false);
+    expect(b.cluster.accepts(message('u1', 'still there?', { at: clock.now(), group: G1 }))).toBe(true);
+  });
+
   it('retiring an instance for good: its chats go to an instance that can reach them, the rest are released', () => {
     const { db, clock, a, b } = setup();
     a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G1 }));
