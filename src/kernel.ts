@@ -14,6 +14,7 @@ import { syncStanding } from './schedule/standing.js';
 import type { Services } from './flows/services.js';
 import { LlmAnswerer, llmSettingsFromEnv } from './qa/llm.js';
 import { foldDashboardRollups } from './stats/metrics.js';
+import { ifNoOtherFold } from './store/dashboard-rollups.js';
 import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
@@ -180,7 +181,17 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
     if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
-    for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
+    for (const adapter of this.opts.adapters) {
+      await adapter.start((event) => this.handle(event).then(() => undefined), {
+        groupsKnown: (ids) => {
+          try {
+            this.cluster.groupsKnown(adapter.platform, ids);
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 'cluster: recording the groups the account is in failed');
+          }
+        },
+      });
+    }
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
@@ -198,7 +209,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
       if (this.stopped) return;
       let next = ROLLUP_FOLD_MS;
       try {
-        if (!foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1).caughtUp) next = 1000;
+        // Another process folding: it does the work; this one does not wait (see ifNoOtherFold).
+        const r = ifNoOtherFold(this.opts.db, () => foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1));
+        if (r && !r.caughtUp) next = 1000;
       } catch (e) {
         this.opts.log.warn({ err: (e as Error).message }, 'dashboard rollups: fold failed');
       }

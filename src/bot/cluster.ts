@@ -104,12 +104,28 @@ export class Cluster {
   /** Whether this instance handles `event`: always for private chats; for groups, if it owns the group. */
   accepts(event: ChatEvent): boolean {
     const now = this.deps.clock.now();
+    // After a stall (event loop blocked, machine suspended) the events queued meanwhile come
+    // before the next tick: beat first, so a group taken over meanwhile is seen as gone.
+    this.maintain(now);
     if (event.type === 'message' && event.chat.kind === 'dm') {
       this.dmFrom(event.platform, event.user.id, now);
       return true;
     }
     const chatId = event.type === 'message' ? (event.chat as { group: { id: string } }).group.id : event.group.id;
     return this.ownsGroup(event.platform, chatId, now);
+  }
+
+  /**
+   * The account is in these groups (its platform listed them): it can reach them, and answers in
+   * those nobody answers in yet.
+   */
+  groupsKnown(platform: string, chatIds: string[]): void {
+    const now = this.deps.clock.now();
+    for (const chatId of chatIds) {
+      const key = `${platform}:${chatId}`;
+      this.reach(platform, chatId, key, now);
+      this.owners.set(key, claimChat(this.deps.db, platform, chatId, this.instance, now));
+    }
   }
 
   /** A send to a chat went through: this account reaches it, and owns it if nobody did. */

@@ -22,6 +22,7 @@ Usage:
                                              first; --to defaults to DATABASE_URL; docs/postgresql.md)
   kequn instances [--config DIR]            the kequn processes on this store: running or gone, chats, waiting
                                              messages (several on PostgreSQL: docs/deploy.md)
+  kequn instances retire NAME                an instance that will not come back: its chats go to others
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
@@ -119,8 +120,19 @@ export async function main(argv: string[]): Promise<number> {
         return runMigrate({ configDir: parsed().values.config ?? 'config', write });
       }
       case 'instances': {
-        const { runInstances } = await import('./instances.js');
-        return runInstances({ configDir: parsed().values.config ?? 'config', write });
+        const a = parsed();
+        const [sub, name, ...more] = a.positionals;
+        const configDir = a.values.config ?? 'config';
+        if (sub === undefined) {
+          const { runInstances } = await import('./instances.js');
+          return runInstances({ configDir, write });
+        }
+        if (sub !== 'retire' || !name || more.length > 0) {
+          write('usage: kequn instances [retire NAME] [--config DIR]');
+          return 2;
+        }
+        const { runRetireInstance } = await import('./instances.js');
+        return runRetireInstance({ configDir, name, write });
       }
       case 'copy-store': {
         const a = parsed();

@@ -125,3 +125,21 @@ export function instanceSummaries(db: Db, since: number): { instances: InstanceS
   const instances = listInstances(db).map((i) => ({ ...i, chats: chats.get(i.name) ?? 0, waiting: waiting.get(i.name) ?? 0, sent_since: sent.get(i.name) ?? 0 }));
   return { instances, unownedWaiting: waiting.get(null) ?? 0 };
 }
+
+/**
+ * Retires an instance for good (its account is banned or given up): each of its chats goes to
+ * another instance that can reach it (the first by name), the rest become unowned (whoever the
+ * member writes to next, or the first instance that can send, takes them), and it is removed.
+ */
+export function retireInstance(db: Db, name: string, now: number): { moved: number; released: number } {
+  const moved = stmt(
+    db,
+    `UPDATE chat_owners SET since = ?, instance = (
+        SELECT MIN(r.instance) FROM chat_reach r WHERE r.platform = chat_owners.platform AND r.chat_id = chat_owners.chat_id AND r.instance <> ?)
+      WHERE instance = ? AND EXISTS (SELECT 1 FROM chat_reach r WHERE r.platform = chat_owners.platform AND r.chat_id = chat_owners.chat_id AND r.instance <> ?)`,
+  ).run(now, name, name, name).changes;
+  const released = stmt(db, 'DELETE FROM chat_owners WHERE instance = ?').run(name).changes;
+  stmt(db, 'DELETE FROM chat_reach WHERE instance = ?').run(name);
+  stmt(db, 'DELETE FROM instances WHERE name = ?').run(name);
+  return { moved, released };
+}

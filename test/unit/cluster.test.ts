@@ -11,8 +11,8 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { acquireStoreLock, StoreLockedError } from '../../src/store/backup.js';
 import type { Db } from '../../src/store/db.js';
-import { instanceSummaries } from '../../src/store/cluster.js';
-import { claimMessage, enqueueMessage } from '../../src/store/outbox.js';
+import { instanceSummaries, retireInstance } from '../../src/store/cluster.js';
+import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, message, SECOND, T0 } from '../helpers/fixtures.js';
 import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
 
@@ -130,6 +130,31 @@ describe('instances sharing a store', () => {
     expect(texts(a)).toEqual(['g2@chatroom:g2-later']);
     expect(a.cluster.accepts(message('u1', 'hello', { at: clock.now(), group: G1 }))).toBe(false);
     expect(db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get()).toEqual({ n: 0 });
+  });
+
+  it('an instance that stalled past the takeover time sees at its next event that its group moved', () => {
+    const { clock, a, b } = setup();
+    expect(a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G1 }))).toBe(true);
+    b.cluster.accepts(message('u2', 'hi', { at: clock.now(), group: G1 }));
+    clock.set(clock.now() + 31 * SECOND); // a's event loop was blocked; b beat and took over
+    expect(b.cluster.maintain(clock.now())).toBe(1);
+    // a's first event after the stall: it must not answer there any more (b does).
+    expect(a.cluster.accepts(message('u1', 'still there?', { at: clock.now(), group: G1 }))).toBe(false);
+    expect(b.cluster.accepts(message('u1', 'still there?', { at: clock.now(), group: G1 }))).toBe(true);
+  });
+
+  it('retiring an instance for good: its chats go to an instance that can reach them, the rest are released', () => {
+    const { db, clock, a, b } = setup();
+    a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G1 }));
+    a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G2 }));
+    a.cluster.accepts(message('u1', 'hello', { at: clock.now(), dm: true }));
+    b.cluster.accepts(message('u2', 'hi', { at: clock.now(), group: G1 }));
+    queue(db, 'group', G2.id, 'for g2', clock.now());
+    expect(retireInstance(db, 'a', clock.now())).toEqual({ moved: 1, released: 2 });
+    expect(db.prepare('SELECT chat_id, instance FROM chat_owners ORDER BY chat_id').all()).toEqual([{ chat_id: G1.id, instance: 'b' }]);
+    expect(db.prepare('SELECT name FROM instances').all()).toEqual([{ name: 'b' }]);
+    // A released chat is anyone's: b may send what waited for a.
+    expect(pendingWindow(db, 'wechat', 'push', 'b', 10).map((m) => m.text)).toEqual(['for g2']);
   });
 
   it('heartbeats at most every few seconds', () => {

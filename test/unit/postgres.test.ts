@@ -16,6 +16,8 @@ import { compilePlaceholders, PostgresDb, PostgresError } from '../../src/store/
 import { finishJob, lockPendingJob, planJob } from '../../src/store/jobs.js';
 import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
 import { claimChat } from '../../src/store/cluster.js';
+import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
+import { ScratchDatabases } from '../../src/store/pg-scratch.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {
@@ -272,6 +274,45 @@ describe.skipIf(!pgAdminUrl)('two processes claiming on one PostgreSQL (two conn
       { claimed_by: 'a', n: won.a },
       { claimed_by: 'b', n: won.b },
     ]);
+    a.close();
+    b.close();
+  });
+
+  it('drops the scratch copies of test processes that are gone, not those of live ones', () => {
+    const admin = new PostgresDb(pgAdminUrl!);
+    let dead = 4_000_000;
+    for (;;) {
+      try {
+        process.kill(dead, 0);
+        dead++;
+      } catch {
+        break;
+      }
+    }
+    const names = [`kequn_t${dead}_1`, `kequn_t${process.pid}_999`];
+    for (const n of names) admin.exec(`CREATE DATABASE ${n}`);
+    try {
+      expect(ScratchDatabases.dropOrphans(pgAdminUrl!)).toBeGreaterThanOrEqual(1);
+      const left = (admin.prepare('SELECT datname FROM pg_database WHERE datname IN (?, ?) ORDER BY datname').all(...names) as { datname: string }[]).map((r) => r.datname);
+      expect(left).toEqual([`kequn_t${process.pid}_999`]);
+    } finally {
+      for (const n of names) admin.exec(`DROP DATABASE IF EXISTS ${n}`);
+      admin.close();
+    }
+  });
+
+  it("a background fold does not wait for another process's fold: it leaves the work to it", () => {
+    const url = freshPgUrl();
+    const a = openStore(url);
+    const b = openStore(url);
+    const usable = ifNoOtherFold(a, () => {
+      // While A folds, B's background fold returns at once (this test is synchronous: a wait would hang it).
+      expect(ifNoOtherFold(b, () => 'b folded')).toBeUndefined();
+      // A's own fold takes the same lock inside its transaction: same session, granted at once.
+      return refreshDashboardRollups(a, { offsetMs: 8 * 3_600_000 }).usable;
+    });
+    expect(usable).toBe(true);
+    expect(ifNoOtherFold(b, () => 'b folded')).toBe('b folded');
     a.close();
     b.close();
   });
