@@ -22,6 +22,8 @@ export interface OrderRow {
   paid_amount: number | null;
   refunded_amount: number;
   payer_openid: string | null;
+  /** Telegram Stars: the kequn instance whose bot was paid (only it can refund). */
+  paid_by: string | null;
   stage_before: string | null;
   invoice_sent_at: number | null;
   created_at: number;
@@ -121,6 +123,11 @@ export function countCodeUses(db: Db, code: string, memberId?: string): number {
 /** Re-prices an order that is still awaiting payment (a coupon entered at checkout). */
 export function repriceOrder(db: Db, args: { id: string; amount: number; discounts: string; code: string | null }): boolean {
   return stmt(db, "UPDATE orders SET amount = ?, discounts = ?, code = ? WHERE id = ? AND state = 'created'").run(args.amount, args.discounts, args.code, args.id).changes > 0;
+}
+
+/** Records which instance's bot took a Stars payment (its bot alone can refund the charge). */
+export function setPaidBy(db: Db, id: string, instance: string): void {
+  stmt(db, 'UPDATE orders SET paid_by = ? WHERE id = ?').run(instance, id);
 }
 
 export function setPayerOpenid(db: Db, id: string, openid: string): void {
