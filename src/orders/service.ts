@@ -19,6 +19,7 @@ import {
   getRefund,
   insertAttempt,
   latestOrderOf,
+  leaseAttempt,
   markOrderPaid,
   openRefunds,
   pendingAttemptsOf,
@@ -385,6 +386,8 @@ export class OrderService {
     for (const order of expiredOrders(db, clock.now(), 200)) if (endOrder(db, { id: order.id, state: 'expired', now: clock.now() })) out.expired++;
     for (const attempt of dueAttempts(db, clock.now(), 100)) {
       if (attempt.provider !== provider.name) continue;
+      // Several kequn processes reconcile the same store: one queries each attempt.
+      if (!leaseAttempt(db, attempt.out_trade_no, attempt.next_check_at, clock.now() + Math.max(pay.reconcile_every, 60_000))) continue;
       out.queried++;
       const r = await provider.query(attempt.out_trade_no);
       const now = clock.now();

@@ -221,6 +221,15 @@ export function dueAttempts(db: Db, now: number, limit: number): AttemptRow[] {
   return stmt(db, "SELECT * FROM payment_attempts WHERE state = 'pending' AND next_check_at <= ? ORDER BY next_check_at LIMIT ?").all(now, limit) as AttemptRow[];
 }
 
+/**
+ * Takes a due attempt for one provider query: moves its next check to `until` if it is still
+ * due at `dueAt`. One process wins when several reconcile the same store; a process that dies
+ * mid-query leaves the attempt due again at `until`.
+ */
+export function leaseAttempt(db: Db, outTradeNo: string, dueAt: number, until: number): boolean {
+  return stmt(db, "UPDATE payment_attempts SET next_check_at = ? WHERE out_trade_no = ? AND state = 'pending' AND next_check_at = ?").run(until, outTradeNo, dueAt).changes > 0;
+}
+
 export function finishAttempt(db: Db, outTradeNo: string, state: 'paid' | 'closed' | 'failed', note: string): boolean {
   return stmt(db, "UPDATE payment_attempts SET state = ?, last_result = ? WHERE out_trade_no = ? AND state = 'pending'").run(state, note, outTradeNo).changes > 0;
 }
