@@ -713,6 +713,8 @@ CREATE TABLE chat_reach (
 -- mark uncertain if it dies mid-send.
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE platform_actions ADD COLUMN claimed_by TEXT;
+-- Telegram Stars: the instance whose bot was paid. Only that bot can refund the charge.
+ALTER TABLE orders ADD COLUMN paid_by TEXT;
 CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
 CREATE INDEX platform_actions_claimed ON platform_actions(claimed_by, status);
 `,

@@ -18,6 +18,8 @@ import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/out
 import { claimChat } from '../../src/store/cluster.js';
 import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
+import { resolveMember } from '../../src/store/members.js';
+import { claimPendingQuestions, recordQuestion } from '../../src/store/questions.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {
@@ -274,6 +276,28 @@ describe.skipIf(!pgAdminUrl)('two processes claiming on one PostgreSQL (two conn
       { claimed_by: 'a', n: won.a },
       { claimed_by: 'b', n: won.b },
     ]);
+    a.close();
+    b.close();
+  });
+
+  it('questions waiting for the LLM: a process claiming skips those another is claiming (no LLM call twice)', () => {
+    const url = freshPgUrl();
+    const a = openStore(url);
+    const b = openStore(url);
+    const { member } = resolveMember(a, { platform: 'wechat', platformId: 'asker', displayName: 'asker', initialStage: 'trial', now: 1 });
+    for (let i = 0; i < 6; i++) {
+      recordQuestion(a, { member_id: member.id, platform: 'wechat', asker_platform_id: 'asker', group_id: null, chat_id: 'asker', text: `q${i}?`, status: 'pending', entry_id: null, confidence: null, answer: null, event_id: null, created_at: 1 });
+    }
+    const mine: string[] = [];
+    const theirs: string[] = [];
+    a.transaction(() => {
+      mine.push(...claimPendingQuestions(a, { now: 10, staleBefore: 0, limit: 4 }).map((q) => q.text));
+      // B claims while A's claim is not committed yet: it gets the other two, without waiting.
+      theirs.push(...claimPendingQuestions(b, { now: 10, staleBefore: 0, limit: 10 }).map((q) => q.text));
+    })();
+    expect(mine).toEqual(['q0?', 'q1?', 'q2?', 'q3?']);
+    expect(theirs).toEqual(['q4?', 'q5?']);
+    expect(claimPendingQuestions(b, { now: 11, staleBefore: 0, limit: 10 })).toEqual([]);
     a.close();
     b.close();
   });
