@@ -19,6 +19,7 @@ import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from './store/db.js';
+import { isTransientConflict } from './store/postgres.js';
 import { syncGroups } from './store/groups.js';
 import { nextJobDueAt } from './store/jobs.js';
 import { hasPendingQuestions } from './store/questions.js';
@@ -222,12 +223,12 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /** Handles one event from an adapter (or a test). Returns what the engine did. */
   async handle(event: ChatEvent): Promise<HandleResult> {
-    const { log, clock } = this.opts;
+    const { log } = this.opts;
     let result: HandleResult;
     try {
       // Another instance's account is in this group too and answers there: this one stays quiet.
       result = this.cluster.accepts(event)
-        ? this.engine.handleEvent(event, clock.now())
+        ? this.handleRetryingConflicts(event)
         : { status: 'ignored', reason: 'another kequn instance answers in this group', fired: [], messages: 0 };
     } catch (e) {
       log.error({ event: event.eventId, type: event.type, err: (e as Error).message }, 'event failed; nothing was changed');
@@ -241,6 +242,23 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (this.opts.live && result.messages > 0) this.kick();
     if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm().then((n) => (n > 0 ? this.tick() : undefined));
     return result;
+  }
+
+  /**
+   * The engine's transaction for an event, again (at most twice more) when it lost a race with
+   * another process on the same PostgreSQL store (isTransientConflict: e.g. both met a new member
+   * at once). It was rolled back, so running it again changes nothing twice; without the retry
+   * the event would be dropped.
+   */
+  private handleRetryingConflicts(event: ChatEvent): HandleResult {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.engine.handleEvent(event, this.opts.clock.now());
+      } catch (e) {
+        if (attempt >= 3 || !isTransientConflict(e)) throw e;
+        this.opts.log.info({ event: event.eventId, attempt, err: (e as Error).message }, 'event lost a race with another kequn process; running it again');
+      }
+    }
   }
 
   /** One scheduler tick: due jobs, then the outbox. */
