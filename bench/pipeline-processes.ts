@@ -26,12 +26,13 @@
  * - PostgreSQL, 1 process: waiting. pg-native is synchronous, so each statement is a loopback
  *   round trip the process waits for: ~15 per message, ~38 per join (welcome messages, drip jobs,
  *   membership), counted with pg_stat_statements; then the commit waits for its WAL flush (fsync
- *   on: ~0.3 ms on this disk, one flush per event). The process is busy ~10 % of one core's time
- *   and cannot overlap its waits; the CPU per event is about kequn 1.1 ms + server 1.3 ms.
+ *   on: ~0.3 ms on this disk, one flush per event). The process is busy 10–20 % of the cores'
+ *   time and cannot overlap its waits; CPU per event: kequn 0.8–1.1 ms + server 1.0–1.3 ms.
+ *   Quiet machine (load 1.3): SQLite 2,609 msg/s; PostgreSQL 690 (1 process), 1,088 (2), 986 (4).
  * - PostgreSQL, N processes: one process's waits are another's working time, so the rate rises
  *   while there is idle CPU; then the cores cap it. Each event costs CPU in the Node process and
- *   in its PostgreSQL backend (~2.5–3.5 ms together), so 2 cores cannot do much more than
- *   600–800 events/s even alone, and 4 processes on 2 cores add little or nothing over 2 (more
+ *   in its PostgreSQL backend (~1.8–3.5 ms together), so 2 cores cannot do much more than
+ *   600–1,100 events/s even alone, and 4 processes on 2 cores add little or nothing over 2 (more
  *   context switches: p99 grows). Group commit barely helps: WAL flushes per event only go from
  *   ~1.05 to ~0.93, the flush is short next to the CPU. Row locks are not a limit here: the
  *   processes own disjoint groups and members, so they never wait on each other's rows (a member
