@@ -1,5 +1,6 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
 import { dayNumberSql } from './dashboard-sql.js';
+import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, resetActivityMarks, SETTLE_MS, type PgMarks } from './dashboard-rollups-pg.js';
 import { stmt } from './statements.js';
 
 /**
@@ -30,7 +31,6 @@ export const WEEKS_PER_CHUNK = 52;
 const MAX_FLAGS = 52;
 /** Rows per batch (each batch is one transaction). */
 const DEFAULT_BATCH = 100_000;
-const NO_TIME = -1;
 
 /** Receives how long each step of a fold took (the bench reports them). */
 export type Trace = (step: string, ms: number) => void;
@@ -44,15 +44,37 @@ export const weekOf = (t: number, offsetMs: number) => Math.floor((Math.floor((t
 type State = Record<
   'transitions' | 'events' | 'questions' | 'checkins_at' | 'checkins_n' | 'joined_at' | 'joined_n' | 'created_at' | 'created_n' | 'offset' | 'overflow',
   number
->;
+> &
+  PgMarks;
 
 function readState(db: Db): State {
-  const s: State = { transitions: 0, events: 0, questions: 0, checkins_at: NO_TIME, checkins_n: 0, joined_at: NO_TIME, joined_n: 0, created_at: NO_TIME, created_n: 0, offset: NaN, overflow: 0 };
+  const s: State = {
+    transitions: 0,
+    events: 0,
+    questions: 0,
+    checkins_at: NO_TIME,
+    checkins_n: 0,
+    joined_at: NO_TIME,
+    joined_n: 0,
+    created_at: NO_TIME,
+    created_n: 0,
+    offset: NaN,
+    overflow: 0,
+    ...pgMarkDefaults(),
+  };
   for (const r of stmt(db, 'SELECT name, value FROM dash_rollup_state').all() as { name: keyof State; value: number }[]) s[r.name] = r.value;
   return s;
 }
 
 function writeState(db: Db, s: Partial<State>): void {
+  if (dialectOf(db) === 'postgres') {
+    // One round trip for the dozen marks a PostgreSQL round writes.
+    const rows = Object.entries(s);
+    if (rows.length === 0) return;
+    const values = rows.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ');
+    stmt(db, `INSERT INTO dash_rollup_state (name, value) VALUES ${values} ON CONFLICT (name) DO UPDATE SET value = excluded.value`).run(...rows.flat());
+    return;
+  }
   for (const [name, value] of Object.entries(s)) {
     stmt(db, 'INSERT INTO dash_rollup_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
   }
@@ -262,21 +284,39 @@ export interface RefreshResult {
  * batches of at most `batch` rows per table, each batch one transaction (so at most `maxBatches`
  * of them when given: the background timer's bounded slice). `offsetMs` is the course zone's UTC
  * offset that week boundaries use; when it changes (daylight saving, another zone) the activity
- * weeks are rebuilt.
+ * weeks are rebuilt. On PostgreSQL each call (a round) also folds again the rows above the safe
+ * marks (dashboard-rollups-pg.ts: rows committed late by other processes); `settleMs` and
+ * `clockSlackMs` are that file's waits (tests shorten them).
  */
-export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?: number; maxBatches?: number; trace?: Trace }): RefreshResult {
+export function refreshDashboardRollups(
+  db: Db,
+  args: { offsetMs: number; batch?: number; maxBatches?: number; trace?: Trace; settleMs?: number; clockSlackMs?: number },
+): RefreshResult {
   const started = performance.now();
   const batch = args.batch ?? DEFAULT_BATCH;
+  const pg = dialectOf(db) === 'postgres';
+  const marks = { settleMs: args.settleMs ?? SETTLE_MS, clockSlackMs: args.clockSlackMs ?? CLOCK_SLACK_MS };
   let batches = 0;
   for (;;) {
     const r = inTransaction(db, () => {
       serializeFolds(db);
       const s = readState(db);
       if (s.overflow) return { usable: false, more: false, folded: false };
+      // PostgreSQL: this batch's snapshot (before any row is read), taken once per batch.
+      const snap = pg ? pgSnapshot(db) : undefined;
       if (s.offset !== args.offsetMs) {
         stmt(db, 'DELETE FROM dash_weeks').run();
-        Object.assign(s, { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs });
-        writeState(db, { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs });
+        const reset = { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs, ...(pg ? resetActivityMarks() : {}) };
+        Object.assign(s, reset);
+        writeState(db, reset);
+      }
+      if (snap) {
+        const round = beginRound(db, s, snap);
+        if (round.skip) {
+          writeState(db, { ...round.write, ...endRound(s, snap, marks) });
+          return { usable: true, more: false, folded: false };
+        }
+        writeState(db, round.write);
       }
       const maxId = (table: string) => (stmt(db, `SELECT COALESCE(MAX(id), 0) FROM ${table}`).pluck().get() as number) ?? 0;
       const [mt, me, mq] = [maxId('stage_transitions'), maxId('events'), maxId('questions')];
@@ -288,7 +328,10 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
       // New members in full (see fold).
       const m = timeWindow(db, 'members', 'created_at', { at: s.created_at, n: s.created_n }, Infinity);
       const anything = t1 > s.transitions || e1 > s.events || q1 > s.questions || j.fold || c.fold || m.fold;
-      if (!anything) return { usable: true, more: false, folded: false };
+      if (!anything) {
+        if (snap) writeState(db, endRound(s, snap, marks));
+        return { usable: true, more: false, folded: false };
+      }
       // A table with nothing new gets an empty window (its cut is its mark).
       const ok = fold(
         db,
@@ -308,7 +351,9 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
         created_at: m.next.at,
         created_n: m.next.n,
       });
-      return { usable: true, more: t1 < mt || e1 < me || q1 < mq || j.more || c.more, folded: true };
+      const more = t1 < mt || e1 < me || q1 < mq || j.more || c.more;
+      if (snap && !more) writeState(db, endRound(s, snap, marks));
+      return { usable: true, more, folded: true };
     });
     if (r.folded) batches++;
     if (!r.usable) return { usable: false, caughtUp: true, batches, ms: performance.now() - started };
