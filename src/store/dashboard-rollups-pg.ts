@@ -61,6 +61,10 @@ export type PgMarks = Record<`safe_${Tables}` | `cand_${Tables}` | `fp_${Fingerp
   round_open: number;
   /** pg_snapshot_xmin at the round's first batch. */
   round_xmin: number;
+  /** round_xmin of the round before (0: none, fold every row above the safe marks). */
+  round_since: number;
+  /** round_xmin of the last round that ended. */
+  last_xmin: number;
   /** Database clock (ms) of the candidate's snapshot; NO_TIME: no candidate. */
   cand_at: number;
   /** The candidate's guard transaction id; NO_TIME: not taken yet. */
@@ -71,7 +75,7 @@ export type PgMarks = Record<`safe_${Tables}` | `cand_${Tables}` | `fp_${Fingerp
 export type Progress = Record<Tables | 'joined_n' | 'checkins_n' | 'created_n', number>;
 
 export function pgMarkDefaults(): PgMarks {
-  const s = { round_open: 0, round_xmin: 0, cand_at: NO_TIME, cand_guard: NO_TIME, fp_valid: 0 } as PgMarks;
+  const s = { round_open: 0, round_xmin: 0, round_since: 0, last_xmin: 0, cand_at: NO_TIME, cand_guard: NO_TIME, fp_valid: 0 } as PgMarks;
   for (const k of FINGERPRINT) s[`fp_${k}`] = 0;
   for (const t of TABLES) {
     s[`safe_${t}`] = NaN; // never written: see beginRound
@@ -129,7 +133,7 @@ export function beginRound(db: Db, s: PgMarks & Progress, snap: PgSnapshot): { w
     return { write: out, skip: true };
   }
   for (const t of TABLES) out[t] = s[`safe_${t}`];
-  Object.assign(out, { joined_n: 0, checkins_n: 0, created_n: 0, round_open: 1, fp_valid: 1 });
+  Object.assign(out, { joined_n: 0, checkins_n: 0, created_n: 0, round_open: 1, round_since: s.last_xmin, fp_valid: 1 });
   for (const k of FINGERPRINT) out[`fp_${k}`] = fp[k];
   Object.assign(s, out);
   return { write: out, skip: false };
@@ -162,9 +166,24 @@ function fingerprint(db: Db, s: PgMarks): Record<Fingerprint, number> {
   }) as Record<Fingerprint, number>;
 }
 
+/**
+ * Which rows of a batch a round folds: those whose row version was written by a transaction at or
+ * after the previous round's xmin. Every other row above the safe marks was visible when the
+ * previous round began, so that round folded it. age(xmin) counts transaction ids back from this
+ * batch's own (it has one: pgSnapshot took it), so `age(xmin) <= @recent` is "xmin >= since"
+ * without converting 32-bit xmin to xid8; frozen rows have the largest age. 0 (no previous
+ * round): every row.
+ */
+export const RECENT_SQL = ' AND age(xmin) <= @recent';
+const MAX_AGE = 2_147_483_647;
+
+export function recentAge(s: PgMarks, snap: PgSnapshot): number {
+  return s.round_since > 0 ? Math.min(MAX_AGE, snap.xid - s.round_since) : MAX_AGE;
+}
+
 /** The zone offset changed and the activity weeks are rebuilt from scratch: from the first row. */
 export function resetActivityMarks(): Partial<PgMarks> {
-  return { safe_events: 0, safe_questions: 0, safe_checkins_at: NO_TIME, cand_at: NO_TIME, cand_guard: NO_TIME, fp_valid: 0 };
+  return { safe_events: 0, safe_questions: 0, safe_checkins_at: NO_TIME, cand_at: NO_TIME, cand_guard: NO_TIME, fp_valid: 0, round_since: 0, last_xmin: 0 };
 }
 
 /**
@@ -173,7 +192,7 @@ export function resetActivityMarks(): Partial<PgMarks> {
  * one. Returns what to write.
  */
 export function endRound(s: PgMarks, snap: PgSnapshot, opts: { settleMs: number; clockSlackMs: number }): Partial<PgMarks> {
-  const out: Partial<PgMarks> = { round_open: 0 };
+  const out: Partial<PgMarks> = { round_open: 0, last_xmin: s.round_xmin };
   let cand = s.cand_at !== NO_TIME;
   if (cand && s.cand_guard !== NO_TIME && s.round_xmin > s.cand_guard) {
     for (const t of TABLES) {

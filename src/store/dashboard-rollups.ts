@@ -1,6 +1,6 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
 import { dayNumberSql } from './dashboard-sql.js';
-import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, resetActivityMarks, SETTLE_MS, type PgMarks } from './dashboard-rollups-pg.js';
+import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, RECENT_SQL, recentAge, resetActivityMarks, SETTLE_MS, type PgMarks } from './dashboard-rollups-pg.js';
 import { stmt } from './statements.js';
 
 /**
@@ -96,17 +96,26 @@ interface Delta {
   params: Record<string, number | string>;
 }
 
-function batchDelta(b: { t0: number; t1: number; j0: number; j1: number; m0: number; e0: number; e1: number; q0: number; q1: number; c0: number; c1: number }): Delta {
+/**
+ * The rows of a batch. `recent` (PostgreSQL) narrows them to rows written by transactions that
+ * had not ended when the previous round began (dashboard-rollups-pg.ts): what lies between the
+ * safe marks and the progress marks is otherwise folded again on every round. On SQLite it is
+ * empty and the text is what it always was.
+ */
+function batchDelta(
+  b: { t0: number; t1: number; j0: number; j1: number; m0: number; e0: number; e1: number; q0: number; q1: number; c0: number; c1: number; recent?: number },
+  recent = '',
+): Delta {
   return {
-    stageMembers: 'SELECT member_id FROM stage_transitions WHERE id > @t0 AND id <= @t1',
-    groupMembers: 'SELECT member_id FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1',
-    newMembers: 'SELECT id FROM members WHERE created_at >= @m0',
-    newStages: 'SELECT DISTINCT to_stage AS name FROM stage_transitions WHERE id > @t0 AND id <= @t1',
-    newGroups: 'SELECT DISTINCT group_id AS name FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1',
-    activity: `SELECT member_id, at FROM events WHERE id > @e0 AND id <= @e1 AND type = 'message' AND member_id IS NOT NULL
-      UNION ALL SELECT member_id, created_at FROM questions WHERE id > @q0 AND id <= @q1
-      UNION ALL SELECT member_id, at FROM checkins WHERE at >= @c0 AND at < @c1 AND kind <> 'leave'`,
-    checkins: 'SELECT member_id FROM checkins WHERE at >= @c0 AND at < @c1',
+    stageMembers: `SELECT member_id FROM stage_transitions WHERE id > @t0 AND id <= @t1${recent}`,
+    groupMembers: `SELECT member_id FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1${recent}`,
+    newMembers: `SELECT id FROM members WHERE created_at >= @m0${recent}`,
+    newStages: `SELECT DISTINCT to_stage AS name FROM stage_transitions WHERE id > @t0 AND id <= @t1${recent}`,
+    newGroups: `SELECT DISTINCT group_id AS name FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1${recent}`,
+    activity: `SELECT member_id, at FROM events WHERE id > @e0 AND id <= @e1 AND type = 'message' AND member_id IS NOT NULL${recent}
+      UNION ALL SELECT member_id, created_at FROM questions WHERE id > @q0 AND id <= @q1${recent}
+      UNION ALL SELECT member_id, at FROM checkins WHERE at >= @c0 AND at < @c1 AND kind <> 'leave'${recent}`,
+    checkins: `SELECT member_id FROM checkins WHERE at >= @c0 AND at < @c1${recent}`,
     params: b,
   };
 }
@@ -333,12 +342,9 @@ export function refreshDashboardRollups(
         return { usable: true, more: false, folded: false };
       }
       // A table with nothing new gets an empty window (its cut is its mark).
-      const ok = fold(
-        db,
-        batchDelta({ t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: m.fold ? s.created_at : Number.MAX_SAFE_INTEGER, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut }),
-        args.offsetMs,
-        args.trace,
-      );
+      const window = { t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: m.fold ? s.created_at : Number.MAX_SAFE_INTEGER, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut };
+      const delta = snap ? batchDelta({ ...window, recent: recentAge(s, snap) }, RECENT_SQL) : batchDelta(window);
+      const ok = fold(db, delta, args.offsetMs, args.trace);
       if (!ok) return { usable: false, more: false, folded: true };
       writeState(db, {
         transitions: t1,

@@ -8,6 +8,7 @@ import { refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
 import { CLOCK_SLACK_MS } from '../../src/store/dashboard-rollups-pg.js';
 import { dashboard, type StatsFilter } from '../../src/stats/metrics.js';
 import { localDate } from '../../src/util/localtime.js';
+import { seededRandom } from '../../src/util/random.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
 import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
 
@@ -196,5 +197,52 @@ describe.skipIf(!pgAdminUrl)('dashboard rollups with several writers on one Post
     // The same row, now a check-in: no row added above the marks, one leave day fewer.
     expect(recordCheckinDay(b, { memberId: members[3]!, day, kind: 'checkin', groupId: 'python-101', note: '', eventId: null, now: later + MINUTE })).toBe(true);
     expectSameFigures(b, later + MINUTE);
+  });
+
+  it('random interleavings: two writers, transactions open across folds, clocks 30 s apart', () => {
+    const url = freshPgUrl();
+    const [a, b] = [connect(url), connect(url)];
+    const { members, now: start } = seed(b);
+    const rnd = seededRandom(13);
+    // Each writer has its own members (two processes never wait on each other's row locks here:
+    // the test is synchronous, a wait would hang it).
+    const own = { a: members.filter((_, i) => i % 2 === 0), b: members.filter((_, i) => i % 2 === 1) };
+    let now = start;
+    let n = 0;
+    const PATH = ['trial', 'nurture', 'paid', 'churned', 'trial'];
+    const write = (db: Db, who: 'a' | 'b') => {
+      const at = who === 'a' ? now - Math.floor(rnd() * 30_000) : now; // A's clock is behind
+      const id = own[who][Math.floor(rnd() * own[who].length)]!;
+      const r = rnd();
+      if (r < 0.1) {
+        const { member } = resolveMember(db, { platform: 'wechat', platformId: `${who}${n++}`, displayName: 'N', initialStage: 'prospect', now: at });
+        own[who].push(member.id);
+        recordJoin(db, { memberId: member.id, groupId: 'python-101', inviterId: null, now: at });
+      } else if (r < 0.3) {
+        const stage = (db.prepare('SELECT stage FROM members WHERE id = ?').get(id) as { stage: string }).stage;
+        setStage(db, { memberId: id, to: PATH[(PATH.indexOf(stage) + 1) % PATH.length]!, eventId: null, ruleId: null, actor: 'bot', now: at });
+      } else if (r < 0.4) recordJoin(db, { memberId: id, groupId: rnd() < 0.5 ? 'python-vip' : 'python-101', inviterId: null, now: at });
+      else if (r < 0.65) message(db, `r${n++}`, id, at);
+      else if (r < 0.9) {
+        const kind = rnd() < 0.3 ? 'leave' : 'checkin';
+        recordCheckinDay(db, { memberId: id, day: localDate(at - (rnd() < 0.3 ? DAY : 0), TZ), kind, groupId: 'python-101', note: '', eventId: null, now: at });
+      } else question(db, id, at);
+    };
+    const fold = () => refreshDashboardRollups(b, { offsetMs: 8 * HOUR, settleMs: 0 });
+    for (let round = 0; round < 30; round++) {
+      a.transaction(() => {
+        for (let i = 0; i < 3; i++) write(a, 'a');
+        for (let i = 0; i < 6; i++) {
+          now += Math.floor(rnd() * 20 * MINUTE);
+          write(b, 'b');
+          if (rnd() < 0.4) fold();
+        }
+      })();
+      if (round % 6 === 5) expectSameFigures(b, now);
+    }
+    fold();
+    expectSameFigures(b, now);
+    // The marks did move (the window does not grow without end): promotions happened.
+    expect(safeMark(b, 'events')).toBeGreaterThan(0);
   });
 });
