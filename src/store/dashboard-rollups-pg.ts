@@ -20,8 +20,9 @@ import { stmt } from './statements.js';
  * are or-ed in). The safe marks move forward by transaction visibility, not by a guess of how
  * long transactions take:
  *
- * 1. At the end of a round, a *candidate* is recorded: the newest id and time of each table as
- *    this batch's snapshot saw them, and the database clock.
+ * 1. At the end of a round (or the start of one when there is none), a *candidate* is recorded:
+ *    the newest id and time of each table as that batch's snapshot saw them, and the database
+ *    clock.
  * 2. At the end of a later round at least `settleMs` (database clock) after that, the candidate
  *    gets a *guard*: that batch's transaction id (pg_current_xact_id(), assigned then). A row with
  *    an id at or below the candidate's was given its id before the candidate's snapshot; its
@@ -36,8 +37,13 @@ import { stmt } from './statements.js';
  *    the candidate saw. A new candidate is recorded.
  *
  * A transaction that stays open for minutes holds the marks back until it ends, however long.
- * What each round re-scans: the rows of the last two to three fold intervals (ids) plus two
- * minutes of the newest times (rows without ids); measured in docs/dashboard.md ("Speed").
+ *
+ * What a round costs beyond SQLite's fold: the rows above the safe marks (two to four fold
+ * intervals of ids, plus the newest two minutes of times) are walked by index each round, but
+ * only those written by a transaction that had not ended when the previous round began are folded
+ * (RECENT_SQL: by the row's xmin), so the folding work is what is new plus what was in flight. A
+ * round whose counts above the safe marks are those of the last round's start has nothing to
+ * fold and is skipped (fingerprint). Measured in docs/dashboard.md ("Speed").
  */
 
 /** Default wait (database clock) between a candidate's snapshot and its guard. */
@@ -125,6 +131,12 @@ export function beginRound(db: Db, s: PgMarks & Progress, snap: PgSnapshot): { w
   for (const t of TABLES) if (Number.isNaN(s[`safe_${t}`])) out[`safe_${t}`] = s[t];
   Object.assign(s, out);
   if (s.round_open) return { write: out, skip: false };
+  // No candidate (the first round, or after a zone change): take this snapshot's, so that a long
+  // first catch-up already counts towards the settling wait.
+  if (s.cand_at === NO_TIME) {
+    for (const t of TABLES) out[`cand_${t}`] = snap.newest[t];
+    Object.assign(out, { cand_at: snap.now, cand_guard: NO_TIME });
+  }
   // Taken after the snapshot: it sees at least the rows the snapshot does (what round_xmin vouches for).
   const fp = fingerprint(db, s);
   out.round_xmin = snap.xmin;

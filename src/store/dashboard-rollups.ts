@@ -15,6 +15,9 @@ import { stmt } from './statements.js';
  *   and a leave day turned into a check-in all write the current time, so the rows written since the
  *   last fold are those at or after the watermark; the last millisecond is folded again each time,
  *   which changes nothing because folding is idempotent).
+ * On PostgreSQL several processes write at once and rows can become visible below a watermark
+ * (a lower id committed late, another machine's clock): there each fold starts again from marks
+ * that trail by transaction visibility (dashboard-rollups-pg.ts).
  * A member touched by a new row is recomputed from all of their rows (stages, groups, stays), or
  * has the new activity weeks or-ed in (a set only grows), so the result never depends on the order
  * in which rows arrive. Catching up goes in batches of bounded size, each its own short transaction,
@@ -269,11 +272,9 @@ const FOLD_LOCK = 0x6b7164617368;
  * A transaction-level advisory lock, released at commit; the next fold's statements (READ
  * COMMITTED) then see the state the previous one wrote. SQLite serializes writers by itself.
  *
- * Late commits: the id watermarks assume that once a row with id n is visible, no row with a lower
- * id becomes visible later. On PostgreSQL that holds while every insert into the watched tables
- * comes from one connection whose transactions run one after another — the single-process mode
- * (one kequn per database, its run lock): a transaction's ids are all above those of the
- * transactions committed before it started. docs/postgresql.md says what several processes need.
+ * Late commits (several processes writing at once, issue 11): on PostgreSQL the watermarks below
+ * are progress marks within a round; dashboard-rollups-pg.ts keeps the safe marks each round
+ * starts from again.
  */
 function serializeFolds(db: Db): void {
   if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(FOLD_LOCK);
