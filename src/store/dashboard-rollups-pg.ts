@@ -120,35 +120,57 @@ export function pgSnapshot(db: Db): PgSnapshot {
 }
 
 /**
- * At a batch's start: a new round rewinds the progress marks to the safe marks (in `s`); returns
- * what to write, and `skip` when the round has nothing to do: the rows above the safe marks are
- * exactly those the last round saw at its start, all folded (see fingerprint). A store folded
- * before this file existed (one process) starts with its progress marks as the safe marks: they
- * were exact then.
+ * At a batch's start. A new round (in this order, all from this batch's snapshot):
+ * - promotes the candidate when every transaction older than its guard has ended: the new safe
+ *   marks hold from the next round on; this round still scans from the old ones, so it folds what
+ *   those transactions wrote between the two;
+ * - guards a candidate that has settled, or records one when there is none;
+ * - skips when the rows above the old safe marks are exactly those the last round saw at its start,
+ *   all folded (see fingerprint); otherwise rewinds the progress marks to the old safe marks.
+ * Returns what to write (and applies it to `s`). A store folded before this file existed (one
+ * process) starts with its progress marks as the safe marks: they were exact then.
  */
-export function beginRound(db: Db, s: PgMarks & Progress, snap: PgSnapshot): { write: Partial<PgMarks & Progress>; skip: boolean } {
+export function beginRound(
+  db: Db,
+  s: PgMarks & Progress,
+  snap: PgSnapshot,
+  opts: { settleMs: number; clockSlackMs: number },
+): { write: Partial<PgMarks & Progress>; skip: boolean } {
   const out: Partial<PgMarks & Progress> = {};
   for (const t of TABLES) if (Number.isNaN(s[`safe_${t}`])) out[`safe_${t}`] = s[t];
   Object.assign(s, out);
   if (s.round_open) return { write: out, skip: false };
-  // No candidate (the first round, or after a zone change): take this snapshot's, so that a long
-  // first catch-up already counts towards the settling wait.
-  if (s.cand_at === NO_TIME) {
+  const safe = Object.fromEntries(TABLES.map((t) => [t, s[`safe_${t}`]])) as Record<Tables, number>;
+  let next = safe;
+  let cand = s.cand_at !== NO_TIME;
+  if (cand && s.cand_guard !== NO_TIME && snap.xmin > s.cand_guard) {
+    next = { ...safe };
+    for (const t of TABLES) {
+      const c = s[`cand_${t}`];
+      next[t] = Math.max(safe[t], TIMES.has(t) ? (c === NO_TIME ? NO_TIME : c - opts.clockSlackMs) : c);
+      out[`safe_${t}`] = next[t];
+    }
+    cand = false;
+  } else if (cand && s.cand_guard === NO_TIME && snap.now - s.cand_at >= opts.settleMs) {
+    out.cand_guard = snap.xid;
+  }
+  if (!cand) {
     for (const t of TABLES) out[`cand_${t}`] = snap.newest[t];
     Object.assign(out, { cand_at: snap.now, cand_guard: NO_TIME });
   }
-  // Taken after the snapshot: it sees at least the rows the snapshot does (what round_xmin vouches for).
-  const fp = fingerprint(db, s);
-  out.round_xmin = snap.xmin;
-  if (s.fp_valid && FINGERPRINT.every((k) => s[`fp_${k}`] === fp[k])) {
-    Object.assign(s, out);
-    return { write: out, skip: true };
+  // Counted after the snapshot, so they cover at least the rows it sees (what round_xmin vouches
+  // for); above the new marks first, then the old: whatever the first count sees, the second does.
+  const counted = fingerprint(db, next);
+  const above = next === safe ? counted : fingerprint(db, safe);
+  const skip = s.fp_valid === 1 && FINGERPRINT.every((k) => s[`fp_${k}`] === above[k]);
+  for (const k of FINGERPRINT) out[`fp_${k}`] = counted[k];
+  Object.assign(out, { fp_valid: 1, round_xmin: snap.xmin });
+  if (!skip) {
+    for (const t of TABLES) out[t] = safe[t];
+    Object.assign(out, { joined_n: 0, checkins_n: 0, created_n: 0, round_open: 1, round_since: s.last_xmin });
   }
-  for (const t of TABLES) out[t] = s[`safe_${t}`];
-  Object.assign(out, { joined_n: 0, checkins_n: 0, created_n: 0, round_open: 1, round_since: s.last_xmin, fp_valid: 1 });
-  for (const k of FINGERPRINT) out[`fp_${k}`] = fp[k];
   Object.assign(s, out);
-  return { write: out, skip: false };
+  return { write: out, skip };
 }
 
 /**
@@ -158,7 +180,7 @@ export function beginRound(db: Db, s: PgMarks & Progress, snap: PgSnapshot): { w
  * place that the rollups read is a leave day turned into a check-in. So equal counts are the same
  * rows in the same state.
  */
-function fingerprint(db: Db, s: PgMarks): Record<Fingerprint, number> {
+function fingerprint(db: Db, marks: Record<Tables, number>): Record<Fingerprint, number> {
   return stmt(
     db,
     `SELECT (SELECT COUNT(*) FROM stage_transitions WHERE id > @transitions) AS transitions,
@@ -168,14 +190,7 @@ function fingerprint(db: Db, s: PgMarks): Record<Fingerprint, number> {
             (SELECT COUNT(*) FROM checkins WHERE at >= @checkins_at) AS checkins_at,
             (SELECT COUNT(*) FROM checkins WHERE at >= @checkins_at AND kind = 'leave') AS leaves,
             (SELECT COUNT(*) FROM members WHERE created_at >= @created_at) AS created_at`,
-  ).get({
-    transitions: s.safe_transitions,
-    events: s.safe_events,
-    questions: s.safe_questions,
-    joined_at: s.safe_joined_at,
-    checkins_at: s.safe_checkins_at,
-    created_at: s.safe_created_at,
-  }) as Record<Fingerprint, number>;
+  ).get(marks) as Record<Fingerprint, number>;
 }
 
 /**
@@ -199,27 +214,11 @@ export function resetActivityMarks(): Partial<PgMarks> {
 }
 
 /**
- * At the end of a round (the batch that caught up): promote the candidate whose guard every
- * transaction this round could not see has passed, guard an old enough candidate, record a new
- * one. Returns what to write.
+ * At the end of a round (the batch that caught up, or a skipped round's only batch); a long
+ * round (a first catch-up) may guard its candidate here already.
  */
-export function endRound(s: PgMarks, snap: PgSnapshot, opts: { settleMs: number; clockSlackMs: number }): Partial<PgMarks> {
+export function endRound(s: PgMarks, snap: PgSnapshot, opts: { settleMs: number }): Partial<PgMarks> {
   const out: Partial<PgMarks> = { round_open: 0, last_xmin: s.round_xmin };
-  let cand = s.cand_at !== NO_TIME;
-  if (cand && s.cand_guard !== NO_TIME && s.round_xmin > s.cand_guard) {
-    for (const t of TABLES) {
-      const c = s[`cand_${t}`];
-      const mark = TIMES.has(t) ? (c === NO_TIME ? NO_TIME : c - opts.clockSlackMs) : c;
-      out[`safe_${t}`] = Math.max(s[`safe_${t}`], mark);
-    }
-    out.fp_valid = 0; // counted above the old marks
-    cand = false;
-  } else if (cand && s.cand_guard === NO_TIME && snap.now - s.cand_at >= opts.settleMs) {
-    out.cand_guard = snap.xid;
-  }
-  if (!cand) {
-    for (const t of TABLES) out[`cand_${t}`] = snap.newest[t];
-    Object.assign(out, { cand_at: snap.now, cand_guard: NO_TIME });
-  }
+  if (s.cand_at !== NO_TIME && s.cand_guard === NO_TIME && snap.now - s.cand_at >= opts.settleMs) out.cand_guard = snap.xid;
   return out;
 }

@@ -321,7 +321,7 @@ export function refreshDashboardRollups(
         writeState(db, reset);
       }
       if (snap) {
-        const round = beginRound(db, s, snap);
+        const round = beginRound(db, s, snap, marks);
         if (round.skip) {
           writeState(db, { ...round.write, ...endRound(s, snap, marks) });
           return { usable: true, more: false, folded: false };
