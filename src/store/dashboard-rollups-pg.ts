@@ -20,25 +20,25 @@ import { stmt } from './statements.js';
  * are or-ed in). The safe marks move forward by transaction visibility, not by a guess of how
  * long transactions take:
  *
- * 1. At the end of a round (or the start of one when there is none), a *candidate* is recorded:
- *    the newest id and time of each table as that batch's snapshot saw them, and the database
- *    clock.
- * 2. At the end of a later round at least `settleMs` (database clock) after that, the candidate
- *    gets a *guard*: that batch's transaction id (pg_current_xact_id(), assigned then). A row with
- *    an id at or below the candidate's was given its id before the candidate's snapshot; its
+ * 1. A round that finds no candidate records one: the newest id and time of each table as its
+ *    first snapshot saw them, and the database clock.
+ * 2. The first round to start (or end) at least `settleMs` (database clock) after that gives the
+ *    candidate a *guard*: that batch's transaction id (pg_current_xact_id(), assigned then). A row
+ *    with an id at or below the candidate's was given its id before the candidate's snapshot; its
  *    transaction takes its own transaction id in the same INSERT, microseconds later, so after
  *    `settleMs` it has one, lower than the guard.
  * 3. A round that starts when every transaction older than the guard has ended
- *    (pg_snapshot_xmin of its first snapshot > guard) sees all of those rows, committed, and
- *    folds them (it scans from the old safe marks). At its end the candidate becomes the safe
- *    marks: ids as they are; times minus `clockSlackMs`, because a row written after the guard
+ *    (pg_snapshot_xmin of its first snapshot > guard) sees all of those rows, committed. It makes
+ *    the candidate the safe marks for the rounds after it, and itself still scans from the old
+ *    ones, so it folds whatever those transactions wrote between the two. New safe marks: ids as
+ *    the candidate saw them; times minus `clockSlackMs`, because a row written after the guard
  *    carries its writer's clock at that time, which (clocks within a minute of each other, a `now`
  *    read at most a minute before it is written) is at most `clockSlackMs` below the newest time
- *    the candidate saw. A new candidate is recorded.
+ *    the candidate saw. It records the next candidate.
  *
  * A transaction that stays open for minutes holds the marks back until it ends, however long.
  *
- * What a round costs beyond SQLite's fold: the rows above the safe marks (two to four fold
+ * What a round costs beyond SQLite's fold: the rows above the safe marks (two or three fold
  * intervals of ids, plus the newest two minutes of times) are walked by index each round, but
  * only those written by a transaction that had not ended when the previous round began are folded
  * (RECENT_SQL: by the row's xmin), so the folding work is what is new plus what was in flight. A
