@@ -3,24 +3,28 @@
 # kequn in a container.
 #
 #   docker build -t kequn .
-#   docker run -d --name kequn -p 127.0.0.1:8787:8787 -v kequn-data:/data \
+#   docker run -d --name kequn --init -p 127.0.0.1:8787:8787 -v kequn-data:/data \
 #     -e WECHATY_PUPPET_SERVICE_TOKEN=... kequn
+#
+# Several instances on PostgreSQL: deploy/docker-compose.yml. Both: docs/deploy.md.
 #
 # Without WECHATY_PUPPET_SERVICE_TOKEN the bot runs on the embedded simulated WeChat (demo).
 # See docs/wechat.md for a real account. Mount your own course folder over /app/config
 # (-v ./my-course:/app/config:ro) to run something other than the demo course.
 #
-# bin/kequn.mjs runs src/ compiled to JavaScript (bin/build.mjs, esbuild, which comes with tsx
-# and so stays after `npm prune --omit=dev`). The image compiles it once at build time, into a
-# dist/ the bot cannot write; without tsx's loader thread the bot needs ~50 MB less memory.
+# bin/kequn.mjs runs src/ compiled to JavaScript (bin/build.mjs, esbuild, a runtime dependency,
+# so it stays after `npm prune --omit=dev`). The image compiles it once at build time, into a
+# dist/ the bot cannot write: bin/kequn.mjs finds the build for these sources there and uses it
+# (without it, it would fall back to tsx: ~50 MB more memory).
 
 ############################ build: dependencies, native modules ############################
 FROM node:20-bookworm-slim AS build
 
 # better-sqlite3 (and leveldown, if its bundled prebuild does not fit) compile with node-gyp
-# when no prebuilt binary can be downloaded.
+# when no prebuilt binary can be downloaded. pg-native (the PostgreSQL driver, an optional
+# dependency) always compiles, against libpq: it needs libpq-dev (headers and pg_config) here.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -30,12 +34,20 @@ ENV npm_config_nodedir=/usr/local
 # Lockfile first so the dependency layer is cached across source changes. package.json carries
 # `"overrides": { "@swc/core": ... }`, without which `npm ci` rejects the lockfile.
 COPY package.json package-lock.json ./
+# npm skips an optional dependency that fails to build, without failing: the last line makes a
+# missing pg-native fail the image build instead of a PostgreSQL deployment at start.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native')"
 
 ############################ runtime ############################
 FROM node:20-bookworm-slim AS runtime
+
+# libpq5: the client library pg-native is linked against (DATABASE_URL=postgres://...).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 \
+ && rm -rf /var/lib/apt/lists/*
 
 # The database lives on the volume (KEQUN_DATA overrides `data:` in config/kequn.yaml).
 # The web server (playground, dashboard, /healthz) binds 127.0.0.1 by default, which is
@@ -57,7 +69,10 @@ COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 COPY config ./config
-RUN node bin/build.mjs
+# Compile src/ once (as root: dist/ stays read-only for the bot), and check that the native
+# modules load against the runtime libraries.
+RUN node bin/build.mjs \
+ && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native')"
 
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

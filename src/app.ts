@@ -7,6 +7,7 @@ import type { ChatAdapter } from './bot/events.js';
 import type { CourseConfig } from './config/load.js';
 import { Kernel } from './kernel.js';
 import type { Clock } from './schedule/clock.js';
+import type { ClusterSettings } from './bot/cluster.js';
 import { openStore, type Db } from './store/db.js';
 import { createOrders, type Orders } from './orders/wiring.js';
 
@@ -111,6 +112,8 @@ export async function createApp(opts: {
   env?: NodeJS.ProcessEnv;
   /** More platforms, e.g. the reliability drills' counting fake (with `wechat: { kind: 'off' }`). */
   adapters?: ChatAdapter[];
+  /** This process's instance when several share a PostgreSQL store (KEQUN_INSTANCE; default `main`). */
+  cluster?: Partial<ClusterSettings>;
 }): Promise<App> {
   const db = openStore(opts.dbPath, { backgroundCheckpoints: true });
   const mode = opts.wechat ?? { kind: 'simulated' };
@@ -150,7 +153,7 @@ export async function createApp(opts: {
     });
     adapters.push(telegram);
   }
-  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv });
+  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
   orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram });
   return {
     kernel,

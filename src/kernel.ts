@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { ChatAdapter, ChatEvent } from './bot/events.js';
+import { Cluster, type ClusterSettings } from './bot/cluster.js';
 import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
 import { inviteLinkCreated } from './referral/invite-links.js';
@@ -13,10 +14,12 @@ import { syncStanding } from './schedule/standing.js';
 import type { Services } from './flows/services.js';
 import { LlmAnswerer, llmSettingsFromEnv } from './qa/llm.js';
 import { foldDashboardRollups } from './stats/metrics.js';
+import { ifNoOtherFold } from './store/dashboard-rollups.js';
 import { LlmWorker } from './qa/llm-worker.js';
 import { QaService } from './qa/service.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from './store/db.js';
+import { isTransientConflict } from './store/postgres.js';
 import { syncGroups } from './store/groups.js';
 import { nextJobDueAt } from './store/jobs.js';
 import { hasPendingQuestions } from './store/questions.js';
@@ -36,6 +39,8 @@ export interface KernelOptions {
    * or without a key in it, Q&A answers from the FAQ alone. `kequn test` passes none.
    */
   llmEnv?: NodeJS.ProcessEnv;
+  /** This process's instance name and takeover time when several share a store (default: `main`, 30 s). */
+  cluster?: Partial<ClusterSettings>;
 }
 
 export interface KernelEvents {
@@ -52,6 +57,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly outbox: Outbox;
   /** Removals and deletions queued by moderation, carried out after their event commits. */
   readonly platformActions: PlatformActions;
+  /** This process's share of a store used by several (which groups it answers in, heartbeats). */
+  readonly cluster: Cluster;
   private config: CourseConfig;
   private services: Services;
   private llmWorker: LlmWorker | undefined;
@@ -66,6 +73,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.config = opts.config;
     this.startedAt = opts.clock.now();
     this.services = this.buildServices(opts.config);
+    this.cluster = new Cluster({ db: opts.db, clock: opts.clock, log: opts.log, settings: opts.cluster });
     this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services });
     this.outbox = new Outbox({
       db: opts.db,
@@ -75,12 +83,14 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log: opts.log,
       random: opts.random,
       onSent: (row) => this.emit('sent', row),
+      cluster: this.cluster,
     });
     this.platformActions = new PlatformActions({
       db: opts.db,
       clock: opts.clock,
       adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
       log: opts.log,
+      cluster: this.cluster,
       onInviteLink: (action, url) => {
         if (isPaidGroupLink(action)) paidGroupLinkCreated(opts.db, this.config, action, url, opts.clock.now());
         else inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
@@ -162,15 +172,27 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   async start(): Promise<void> {
     const { log, clock } = this.opts;
+    this.cluster.start();
     this.syncGroups();
     this.outbox.recover();
+    this.platformActions.recover();
     // Before the catch-up: occurrences already due stay for it, later ones are (re)planned.
     this.syncSchedules();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
     if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
-    for (const adapter of this.opts.adapters) await adapter.start((event) => this.handle(event).then(() => undefined));
+    for (const adapter of this.opts.adapters) {
+      await adapter.start((event) => this.handle(event).then(() => undefined), {
+        groupsKnown: (ids) => {
+          try {
+            this.cluster.groupsKnown(adapter.platform, ids);
+          } catch (e) {
+            log.warn({ err: (e as Error).message }, 'cluster: recording the groups the account is in failed');
+          }
+        },
+      });
+    }
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
@@ -188,7 +210,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
       if (this.stopped) return;
       let next = ROLLUP_FOLD_MS;
       try {
-        if (!foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1).caughtUp) next = 1000;
+        // Another process folding: it does the work; this one does not wait (see ifNoOtherFold).
+        const r = ifNoOtherFold(this.opts.db, () => foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1));
+        if (r && !r.caughtUp) next = 1000;
       } catch (e) {
         this.opts.log.warn({ err: (e as Error).message }, 'dashboard rollups: fold failed');
       }
@@ -202,7 +226,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
     const { log, clock } = this.opts;
     let result: HandleResult;
     try {
-      result = this.engine.handleEvent(event, clock.now());
+      // Another instance's account is in this group too and answers there: this one stays quiet.
+      result = this.cluster.accepts(event)
+        ? this.handleRetryingConflicts(event)
+        : { status: 'ignored', reason: 'another kequn instance answers in this group', fired: [], messages: 0 };
     } catch (e) {
       log.error({ event: event.eventId, type: event.type, err: (e as Error).message }, 'event failed; nothing was changed');
       result = { status: 'ignored', reason: `error: ${(e as Error).message}`, fired: [], messages: 0 };
@@ -217,12 +244,30 @@ export class Kernel extends EventEmitter<KernelEvents> {
     return result;
   }
 
+  /**
+   * The engine's transaction for an event, again (at most twice more) when it lost a race with
+   * another process on the same PostgreSQL store (isTransientConflict: e.g. both met a new member
+   * at once). It was rolled back, so running it again changes nothing twice; without the retry
+   * the event would be dropped.
+   */
+  private handleRetryingConflicts(event: ChatEvent): HandleResult {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.engine.handleEvent(event, this.opts.clock.now());
+      } catch (e) {
+        if (attempt >= 3 || !isTransientConflict(e)) throw e;
+        this.opts.log.info({ event: event.eventId, attempt, err: (e as Error).message }, 'event lost a race with another kequn process; running it again');
+      }
+    }
+  }
+
   /** One scheduler tick: due jobs, then the outbox. */
   async tick(): Promise<void> {
     if (this.stopped) return;
     try {
       if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm();
       const now = this.opts.clock.now();
+      if (this.opts.live && this.cluster.maintain(now) > 0) this.kick();
       const ran = this.engine.runDueJobs(now);
       if (ran > 0 || this.opts.live) this.kick();
       // A fan-out plans its next batch as a job due now: run it after the event loop breathes,

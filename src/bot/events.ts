@@ -91,7 +91,7 @@ export interface OutgoingMessage {
  */
 export interface ChatAdapter {
   readonly platform: Platform;
-  start(sink: (event: ChatEvent) => Promise<void>): Promise<void>;
+  start(sink: (event: ChatEvent) => Promise<void>, hooks?: AdapterHooks): Promise<void>;
   stop(): Promise<void>;
   send(message: OutgoingMessage): Promise<void>;
   /** False while logged out or disconnected: the outbox holds messages until it is true. */
@@ -110,6 +110,15 @@ export interface ChatAdapter {
    * (`name` comes back in the MemberJoined of whoever joins through it).
    */
   createInviteLink?(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef>;
+}
+
+/** What an adapter reports besides events. */
+export interface AdapterHooks {
+  /**
+   * The groups the account is in, when the platform can list them (WeChat, once logged in and
+   * loaded): several kequn instances on one store use it to know which groups each can reach.
+   */
+  groupsKnown?(chatIds: string[]): void;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CourseConfig } from '../config/load.js';
-import type { Db } from '../store/db.js';
+import { dialectOf, type Db } from '../store/db.js';
 import {
   claimMessage,
   countSentSince,
@@ -11,11 +11,12 @@ import {
   markRetry,
   markSent,
   parkInterruptedSends,
+  pendingWindow,
   type OutboxRow,
 } from '../store/outbox.js';
-import { stmt } from '../store/statements.js';
 import type { Clock } from '../schedule/clock.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
+import { soloInstance, type Cluster } from './cluster.js';
 import { PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
 
 export { PermanentSendError, RetryAfterError };
@@ -53,6 +54,9 @@ export class Outbox {
   private running: Promise<number> | undefined;
   private again = false;
 
+  /** Which instance this is (src/bot/cluster.ts); alone on its store unless the kernel says otherwise. */
+  private readonly cluster: Pick<Cluster, 'instance' | 'sent'>;
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -62,12 +66,19 @@ export class Outbox {
       log: Logger;
       random?: () => number;
       onSent?: (row: OutboxRow) => void;
+      /** Which instance this is, and what it learns from a send (src/bot/cluster.ts). */
+      cluster?: Pick<Cluster, 'instance' | 'sent'>;
     },
-  ) {}
+  ) {
+    this.cluster = deps.cluster ?? soloInstance;
+  }
 
   /** At start: messages interrupted mid-send are parked, never resent (they may have arrived). */
   recover(): number {
-    const n = parkInterruptedSends(this.deps.db);
+    const { db } = this.deps;
+    const cluster = this.cluster;
+    // On SQLite this is the only process: whatever was mid-send was interrupted.
+    const n = parkInterruptedSends(db, dialectOf(db) === 'sqlite' ? undefined : cluster.instance);
     if (n > 0) this.deps.log.warn({ count: n }, 'outbox: messages interrupted during a send were marked uncertain and will not be resent');
     return n;
   }
@@ -109,9 +120,8 @@ export class Outbox {
   private candidates(platform: string): OutboxRow[] {
     // A window per priority: a night of proactive messages held by quiet hours must not push
     // a reply out of view. Merged back into queue order.
-    const sql = "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ? ORDER BY not_before, id LIMIT ?";
     return (['reply', 'push'] as const)
-      .flatMap((priority) => stmt(this.deps.db, sql).all(platform, priority, WINDOW) as OutboxRow[])
+      .flatMap((priority) => pendingWindow(this.deps.db, platform, priority, this.cluster.instance, WINDOW))
       .sort((a, b) => a.not_before - b.not_before || a.id - b.id);
   }
 
@@ -136,7 +146,7 @@ export class Outbox {
   private accountReadyAt(platform: string): number {
     let t = this.accountReady.get(platform);
     if (t === undefined) {
-      const last = lastSentAt(this.deps.db, platform);
+      const last = lastSentAt(this.deps.db, platform, this.cluster.instance);
       t = last === undefined ? 0 : last + pacingFor(this.deps.config(), platform).account_interval;
       this.accountReady.set(platform, t);
     }
@@ -181,16 +191,17 @@ export class Outbox {
       }
       if (!next || nextAt > now) return sent;
       const dayStart = localDayStart(now, config.course.timezone);
-      if (countSentSince(db, platform, dayStart) >= pacing.daily_cap) {
+      if (countSentSince(db, platform, dayStart, this.cluster.instance) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
         return sent;
       }
-      if (!claimMessage(db, next.id)) continue;
+      if (!claimMessage(db, next.id, this.cluster.instance)) continue;
       try {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text });
         const at = clock.now();
         markSent(db, next.id, at);
+        this.cluster.sent(platform, next.chat_id);
         sent++;
         const chatKey = `${platform}:${next.chat_id}`;
         this.chatLastSent.set(chatKey, at);

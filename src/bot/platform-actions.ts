@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../schedule/clock.js';
 import type { Db } from '../store/db.js';
-import { claimPlatformAction, finishPlatformAction, pendingPlatformActions, type PlatformAction } from '../store/moderation.js';
+import { dialectOf } from '../store/db.js';
+import { claimPlatformAction, failInterruptedActions, finishPlatformAction, pendingPlatformActions, type PlatformAction } from '../store/moderation.js';
+import { soloInstance, type Cluster } from './cluster.js';
 import type { ChatAdapter } from './events.js';
 
 /**
@@ -13,6 +15,9 @@ import type { ChatAdapter } from './events.js';
 export class PlatformActions {
   private running: Promise<number> | undefined;
 
+  /** Which instance this is (src/bot/cluster.ts); alone on its store unless the kernel says otherwise. */
+  private readonly cluster: Pick<Cluster, 'instance' | 'sent'>;
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -21,8 +26,20 @@ export class PlatformActions {
       log: Logger;
       /** A per-member invite link exists: record it and tell the member (in one transaction). */
       onInviteLink?: (action: PlatformAction, url: string) => void;
+      cluster?: Pick<Cluster, 'instance' | 'sent'>;
     },
-  ) {}
+  ) {
+    this.cluster = deps.cluster ?? soloInstance;
+  }
+
+  /** At start: an action interrupted by a crash may have happened; it is failed, never repeated. */
+  recover(): number {
+    const { db, log } = this.deps;
+    const cluster = this.cluster;
+    const n = failInterruptedActions(db, dialectOf(db) === 'sqlite' ? undefined : cluster.instance);
+    if (n > 0) log.warn({ count: n }, 'platform actions interrupted by a stop were marked failed and will not be repeated');
+    return n;
+  }
 
   dispatch(): Promise<number> {
     this.running ??= this.run().finally(() => (this.running = undefined));
@@ -34,8 +51,8 @@ export class PlatformActions {
     let done = 0;
     for (const [platform, adapter] of this.deps.adapters) {
       if (!adapter.isReady()) continue;
-      for (const a of pendingPlatformActions(db, platform)) {
-        if (!claimPlatformAction(db, a.id)) continue;
+      for (const a of pendingPlatformActions(db, platform, this.cluster.instance)) {
+        if (!claimPlatformAction(db, a.id, this.cluster.instance)) continue;
         const fields = { platformAction: a.id, action: a.action, platform, chat: a.chat_id, user: a.user_id, moderation: a.moderation_id };
         const call =
           a.action === 'remove_member'
@@ -51,6 +68,7 @@ export class PlatformActions {
         try {
           await call();
           finishPlatformAction(db, a.id, 'done', clock.now());
+          this.cluster.sent(platform, a.chat_id);
           log.info(fields, `moderation: ${a.action} done`);
           done++;
         } catch (e) {

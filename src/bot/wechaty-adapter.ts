@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { ContactInterface, MessageInterface, RoomInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
-import { cleanText, PermanentSendError, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
+import { cleanText, PermanentSendError, type AdapterHooks, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
 
 /**
  * WeChat through Wechaty. The same adapter runs in production (wechaty-puppet-service), in the
@@ -21,7 +21,7 @@ export class WechatyAdapter implements ChatAdapter {
     return this.loggedIn;
   }
 
-  async start(sink: (event: ChatEvent) => Promise<void>): Promise<void> {
+  async start(sink: (event: ChatEvent) => Promise<void>, hooks: AdapterHooks = {}): Promise<void> {
     const { bot, log } = this;
     const deliver = (event: ChatEvent) =>
       sink(event).catch((e: unknown) => log.error({ err: (e as Error).message, event: event.eventId }, 'wechat: event handling failed'));
@@ -29,9 +29,19 @@ export class WechatyAdapter implements ChatAdapter {
     bot.on('scan', (qrcode, status) => {
       log.info({ status, qrcode: `https://wechaty.js.org/qrcode/${encodeURIComponent(qrcode)}` }, 'wechat: scan the QR code to log in');
     });
+    // The rooms the account is in, at login and again at 'ready' (contacts and rooms loaded:
+    // a puppet service may know only some at login). Reporting one twice is harmless.
+    const listRooms = () => {
+      if (!hooks.groupsKnown) return;
+      bot.Room.findAll()
+        .then((rooms) => hooks.groupsKnown!(rooms.map((r) => r.id)))
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: could not list the rooms'));
+    };
+    bot.on('ready', listRooms);
     bot.on('login', (user) => {
       this.loggedIn = true;
       log.info({ user: user.id }, 'wechat: logged in');
+      listRooms();
     });
     bot.on('logout', (user, reason) => {
       this.loggedIn = false;

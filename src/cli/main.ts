@@ -20,6 +20,9 @@ Usage:
   kequn copy-store --from sqlite:FILE --to postgres://...
                                              move a SQLite store into an empty PostgreSQL database (stop kequn
                                              first; --to defaults to DATABASE_URL; docs/postgresql.md)
+  kequn instances [--config DIR]            the kequn processes on this store: running or gone, chats, waiting
+                                             messages (several on PostgreSQL: docs/deploy.md)
+  kequn instances retire NAME                an instance that will not come back: its chats go to others
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
@@ -29,7 +32,8 @@ Usage:
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
-Environment: KEQUN_DATA (SQLite file), KEQUN_HOST / KEQUN_PORT (web server),
+Environment: KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
+KEQUN_TAKEOVER_AFTER (several processes on one PostgreSQL), KEQUN_HOST / KEQUN_PORT (web server),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
 WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;
@@ -114,6 +118,21 @@ export async function main(argv: string[]): Promise<number> {
       case 'migrate': {
         const { runMigrate } = await import('./migrate.js');
         return runMigrate({ configDir: parsed().values.config ?? 'config', write });
+      }
+      case 'instances': {
+        const a = parsed();
+        const [sub, name, ...more] = a.positionals;
+        const configDir = a.values.config ?? 'config';
+        if (sub === undefined) {
+          const { runInstances } = await import('./instances.js');
+          return runInstances({ configDir, write });
+        }
+        if (sub !== 'retire' || !name || more.length > 0) {
+          write('usage: kequn instances [retire NAME] [--config DIR]');
+          return 2;
+        }
+        const { runRetireInstance } = await import('./instances.js');
+        return runRetireInstance({ configDir, name, write });
       }
       case 'copy-store': {
         const a = parsed();

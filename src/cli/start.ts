@@ -5,6 +5,8 @@ import { OffsetClock, systemClock } from '../schedule/clock.js';
 import { createWebApp, startWebServer } from '../web/server.js';
 import { acquireStoreLock, StoreLockedError } from '../store/backup.js';
 import { describeStore } from '../store/db.js';
+import { isPostgresUrl } from '../store/url.js';
+import { ClusterEnvError, clusterFromEnv, type ClusterSettings } from '../bot/cluster.js';
 import { loadConfigOrReport } from './check.js';
 
 /**
@@ -26,12 +28,20 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
     write(e.message);
     return 2;
   }
+  let cluster: ClusterSettings;
+  try {
+    cluster = clusterFromEnv(process.env);
+  } catch (e) {
+    if (!(e instanceof ClusterEnvError)) throw e;
+    write(e.message);
+    return 2;
+  }
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
   const clock = wechat.kind === 'simulated' && !telegram ? new OffsetClock() : systemClock;
-  // One bot per store: a second one would answer every message twice.
+  // One bot per store (per instance name on PostgreSQL): a second one would answer every message twice.
   let releaseLock: () => void;
   try {
-    releaseLock = acquireStoreLock(config.dataPath);
+    releaseLock = acquireStoreLock(config.dataPath, { instance: cluster.instance });
   } catch (e) {
     if (!(e instanceof StoreLockedError)) throw e;
     write(`cannot start: ${e.message.replace('; stop it first (a restore replaces the file under it)', '')}`);
@@ -39,7 +49,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   }
   let app;
   try {
-    app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env });
+    app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env, cluster });
   } catch (e) {
     // Payment secrets missing or malformed: the message names the variable, never its value.
     write(`cannot start: ${(e as Error).message}`);
@@ -70,6 +80,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
     write(`  payments:   ${app.orders.sandbox ? 'sandbox (fake WeChat Pay, no money moves)' : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
   }
   write(`  data:       ${describeStore(config.dataPath)}`);
+  if (isPostgresUrl(config.dataPath)) write(`  instance:   ${cluster.instance} (other instances may share this database: docs/deploy.md)`);
   write('  stop with Ctrl+C');
   write('');
   await new Promise<void>((resolve) => {

@@ -7,7 +7,7 @@ import { inTransaction } from '../store/db.js';
 import { appendEvent, isEventLogged } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
-import { dueJobs, finishJob, getJob, type Job } from '../store/jobs.js';
+import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
 import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
 import { conditionLabels, evaluate, type CondResult } from './conditions.js';
@@ -210,7 +210,14 @@ export class Engine {
       // An earlier job of this batch may have cancelled this one (a sequence restarted).
       if (getJob(db, job.id)?.status !== 'pending') continue;
       try {
-        inTransaction(db, () => this.runJob(config, job, now));
+        // Locked for this transaction (FOR UPDATE SKIP LOCKED on PostgreSQL): a process that finds
+        // the same job due skips it instead of waiting, and finishJob commits with the effects.
+        const ran = inTransaction(db, () => {
+          if (!lockPendingJob(db, job.id)) return false;
+          this.runJob(config, job, now);
+          return true;
+        });
+        if (!ran) continue;
       } catch (e) {
         // The job's effects were rolled back; mark it failed so it is not retried in a loop.
         log.error({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job failed');

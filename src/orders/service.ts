@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Platform } from '../bot/events.js';
+import { DEFAULT_INSTANCE } from '../bot/cluster.js';
 import type { CourseConfig } from '../config/load.js';
 import type { Engine } from '../flows/engine.js';
 import { registry } from '../flows/index.js';
@@ -18,11 +19,13 @@ import {
   getRefund,
   insertAttempt,
   latestOrderOf,
+  leaseAttempt,
   markOrderPaid,
   openRefunds,
   pendingAttemptsOf,
   recordNotification,
   rescheduleAttempt,
+  setPaidBy,
   updateRefund,
   type OrderRow,
   type RefundRow,
@@ -51,6 +54,8 @@ export interface OrderServiceDeps {
   wake?: () => void;
   /** Telegram, when it is on: refunds of Stars payments go to it. */
   starsRefunder?: StarsRefunder;
+  /** This kequn instance (src/bot/cluster.ts): a Stars charge is refunded by the instance whose bot took it. */
+  instance?: string;
 }
 
 export type WebhookAnswer = { status: 200 | 204 | 400 | 401 | 404 | 500; body?: { code: string; message: string } };
@@ -347,6 +352,8 @@ export class OrderService {
       log.error({ refund: refund.out_refund_no, order: order.id, err: error }, 'stars refund failed');
       return false;
     };
+    // Another instance's bot took this charge; only that bot can refund it, so that instance does.
+    if (order.paid_by !== null && order.paid_by !== (this.deps.instance ?? DEFAULT_INSTANCE)) return false;
     if (!starsRefunder) return fail('Telegram is not connected: Stars payments are refunded through the Telegram bot');
     if (!order.platform_id || !order.transaction_id) return fail("the buyer's Telegram id or the charge id is no longer stored (member forgotten?); refund in Telegram by hand");
     if (this.starsInFlight.has(refund.out_refund_no)) return false;
@@ -379,6 +386,8 @@ export class OrderService {
     for (const order of expiredOrders(db, clock.now(), 200)) if (endOrder(db, { id: order.id, state: 'expired', now: clock.now() })) out.expired++;
     for (const attempt of dueAttempts(db, clock.now(), 100)) {
       if (attempt.provider !== provider.name) continue;
+      // Several kequn processes reconcile the same store: one queries each attempt.
+      if (!leaseAttempt(db, attempt.out_trade_no, attempt.next_check_at, clock.now() + Math.max(pay.reconcile_every, 60_000))) continue;
       out.queried++;
       const r = await provider.query(attempt.out_trade_no);
       const now = clock.now();
@@ -442,6 +451,7 @@ export class OrderService {
       inTransaction(db, () => {
         if (!recordNotification(db, { provider: 'stars', id: p.telegramChargeId, eventType: 'successful_payment', orderId: order.id, outcome: 'received', now: clock.now() })) return;
         this.applyPaid({ orderId: order.id, outTradeNo: p.telegramChargeId, provider: 'stars', transactionId: p.telegramChargeId, amount: order.amount, now: clock.now() });
+        setPaidBy(db, order.id, this.deps.instance ?? DEFAULT_INSTANCE);
       });
     },
   };

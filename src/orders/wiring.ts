@@ -59,7 +59,7 @@ export async function createOrders(opts: {
     });
     provider = sandbox;
   }
-  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, sources: discountSources, hooks: orderHooks, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram) });
+  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, sources: discountSources, hooks: orderHooks, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram), instance: kernel.cluster.instance });
 
   let running = false;
   const tick = async () => {

@@ -47,10 +47,12 @@ export function storeHolder(dataPath: string): number | undefined {
 /**
  * Marks the store as in use by this process. Throws StoreLockedError when another live kequn
  * holds it (two bots on one store would both answer every message). Returns the release function.
+ * On PostgreSQL several processes may share the store, one per instance name (`instance`);
+ * `exclusive` (kequn copy-store) wants none running.
  */
-export function acquireStoreLock(dataPath: string): () => void {
+export function acquireStoreLock(dataPath: string, opts: { instance?: string; exclusive?: boolean } = {}): () => void {
   if (dataPath === ':memory:') return () => undefined;
-  if (isPostgresUrl(dataPath)) return acquirePostgresLock(dataPath);
+  if (isPostgresUrl(dataPath)) return acquirePostgresLock(dataPath, opts);
   const holder = storeHolder(dataPath);
   if (holder !== undefined && holder !== process.pid) throw new StoreLockedError(holder, dataPath);
   const path = lockPathOf(dataPath);
@@ -67,24 +69,37 @@ export function acquireStoreLock(dataPath: string): () => void {
 }
 
 /**
- * On PostgreSQL the lock is a session advisory lock held by a connection of its own for as long
- * as the process runs: it goes away with the process, on any machine. Several kequn processes on
- * one database are not supported yet (docs/postgresql.md), so a second one is refused.
+ * On PostgreSQL the locks are session advisory locks held by a connection of its own for as long
+ * as the process runs: they go away with the process, on any machine. A running instance holds
+ * the store key shared and its name's key exclusively: a second process with the same
+ * KEQUN_INSTANCE is refused (both would answer the same account's messages), and so is a
+ * copy-store (which takes the store key exclusively) while any instance runs.
  */
-function acquirePostgresLock(url: string): () => void {
+function acquirePostgresLock(url: string, opts: { instance?: string; exclusive?: boolean }): () => void {
   const conn = new PostgresDb(url);
-  const { ok } = conn.prepare('SELECT pg_try_advisory_lock(?) AS ok').get(RUN_LOCK) as { ok: number };
-  if (!ok) {
+  const where = redactUrl(url);
+  const refuse = (message: string): never => {
     conn.close();
-    throw new StoreLockedError(0, redactUrl(url), `another kequn is running on ${redactUrl(url)}; stop it first (one process per database for now)`);
+    throw new StoreLockedError(0, where, message);
+  };
+  if (opts.exclusive) {
+    const { ok } = conn.prepare('SELECT pg_try_advisory_lock(?, 0) AS ok').get(RUN_LOCK) as { ok: number };
+    if (!ok) refuse(`kequn is running on ${where}; stop every instance first`);
+  } else {
+    const { ok } = conn.prepare('SELECT pg_try_advisory_lock_shared(?, 0) AS ok').get(RUN_LOCK) as { ok: number };
+    if (!ok) refuse(`${where} is being filled by kequn copy-store; start kequn when it has finished`);
+    const name = opts.instance ?? 'main';
+    const mine = conn.prepare('SELECT pg_try_advisory_lock(?, hashtext(CAST(? AS TEXT))) AS ok').get(INSTANCE_LOCK, name) as { ok: number };
+    if (!mine.ok) refuse(`another kequn with KEQUN_INSTANCE=${name} is running on ${where}; give each process its own KEQUN_INSTANCE (docs/deploy.md)`);
   }
   return () => {
     conn.close();
   };
 }
 
-/** Advisory-lock key of a running kequn ("kequn!" in ASCII). */
-const RUN_LOCK = 0x6b6571756e21;
+/** Advisory-lock namespaces (two-key form): a running kequn ("kqn!") and its instance name ("kqni"). */
+const RUN_LOCK = 0x6b716e21;
+const INSTANCE_LOCK = 0x6b716e69;
 
 export interface BackupResult {
   path: string;

@@ -60,7 +60,7 @@ export function copyStore(fromPath: string, toUrl: string, opts: { onTable?: (na
     src = new Database(fromPath, { readonly: true, fileMustExist: true });
     const version = checkSourceSchema(src, fromPath);
     // A kequn running on the target would be writing into what we are about to fill.
-    releaseTarget = acquireStoreLock(toUrl);
+    releaseTarget = acquireStoreLock(toUrl, { exclusive: true });
     target = new PostgresDb(toUrl);
     applyMigrations(target);
     const targetVersions = appliedMigrations(target).map((m) => m.version);

@@ -537,3 +537,21 @@ export function streakBucketsFromRollups(db: Db, args: { fromDay: string; toDay:
      FROM best WHERE len > 0 GROUP BY 1`,
   ).all(args) as { bucket: string; members: number }[];
 }
+
+/**
+ * Runs `fold` only if no other connection is folding right now; undefined when one is. The bot's
+ * background fold uses it on PostgreSQL: with the synchronous driver, waiting for another
+ * process's fold (the advisory lock in serializeFolds) would block this process's event loop,
+ * its heartbeat included, for as long as that fold takes. The other fold does the work anyway.
+ * (A session lock taken here makes the transaction lock inside the fold, same key and session,
+ * succeed at once.)
+ */
+export function ifNoOtherFold<T>(db: Db, fold: () => T): T | undefined {
+  if (dialectOf(db) !== 'postgres') return fold();
+  if (!(stmt(db, 'SELECT pg_try_advisory_lock(?) AS ok').get(FOLD_LOCK) as { ok: number }).ok) return undefined;
+  try {
+    return fold();
+  } finally {
+    stmt(db, 'SELECT pg_advisory_unlock(?)').get(FOLD_LOCK);
+  }
+}

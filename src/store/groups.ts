@@ -1,5 +1,4 @@
-import type { Db } from './db.js';
-import { inTransaction } from './db.js';
+import { dialectOf, inTransaction, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export interface GroupRow {
@@ -19,6 +18,8 @@ export function syncGroups(
   now: number,
 ): void {
   inTransaction(db, () => {
+    // Processes starting together on PostgreSQL would each delete and re-insert: one at a time.
+    if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(GROUPS_LOCK);
     stmt(db, 'DELETE FROM group_platform_ids').run();
     for (const g of groups) {
       stmt(db, 'INSERT INTO groups (id, name, kind, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at').run(
@@ -31,6 +32,9 @@ export function syncGroups(
     }
   });
 }
+
+/** Advisory-lock key for syncing the groups ("kqgrp" in ASCII). */
+const GROUPS_LOCK = 0x6b71677270;
 
 export function listGroups(db: Db): GroupRow[] {
   return stmt(db, 'SELECT * FROM groups ORDER BY id').all() as GroupRow[];

@@ -677,4 +677,46 @@ CREATE INDEX memberships_first ON memberships(member_id, joined_at, group_id);  
 DROP INDEX members_created;                -- (migration 9) the index above covers it
 `,
   },
+  {
+    version: 12,
+    name: 'instances',
+    sql: `
+-- Several kequn processes on one PostgreSQL store (docs/deploy.md): each process is an instance
+-- (KEQUN_INSTANCE) with its own accounts. On SQLite there is one instance.
+CREATE TABLE instances (
+  name          TEXT PRIMARY KEY,
+  started_at    INTEGER NOT NULL,
+  heartbeat_at  INTEGER NOT NULL,              -- every few seconds while it runs; stale = gone
+  pid           INTEGER,
+  host          TEXT
+);
+-- Which instance answers in and sends to a chat: a group's first instance to see it (or send to
+-- it); a private chat's, the instance the member last wrote to. Taken over when its instance is
+-- gone, by an instance that can reach the chat.
+CREATE TABLE chat_owners (
+  platform  TEXT NOT NULL,
+  chat_id   TEXT NOT NULL,
+  instance  TEXT NOT NULL,
+  since     INTEGER NOT NULL,
+  PRIMARY KEY (platform, chat_id)
+);
+CREATE INDEX chat_owners_instance ON chat_owners(instance);
+-- Chats an instance's account can reach (it got an event from them or sent to them).
+CREATE TABLE chat_reach (
+  platform  TEXT NOT NULL,
+  chat_id   TEXT NOT NULL,
+  instance  TEXT NOT NULL,
+  seen_at   INTEGER NOT NULL,
+  PRIMARY KEY (platform, chat_id, instance)
+);
+-- The instance that claimed a send or platform action: its pacing and daily cap, and what to
+-- mark uncertain if it dies mid-send.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE platform_actions ADD COLUMN claimed_by TEXT;
+-- Telegram Stars: the instance whose bot was paid. Only that bot can refund the charge.
+ALTER TABLE orders ADD COLUMN paid_by TEXT;
+CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
+CREATE INDEX platform_actions_claimed ON platform_actions(claimed_by, status);
+`,
+  },
 ];

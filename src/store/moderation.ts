@@ -106,13 +106,28 @@ export function hasPendingPlatformAction(db: Db, a: { platform: string; action: 
   return stmt(db, "SELECT 1 FROM platform_actions WHERE status IN ('pending', 'doing') AND platform = ? AND action = ? AND user_id = ? LIMIT 1").get(a.platform, a.action, a.userId) !== undefined;
 }
 
-export function pendingPlatformActions(db: Db, platform: string, limit = 50): PlatformAction[] {
-  return stmt(db, "SELECT * FROM platform_actions WHERE status = 'pending' AND platform = ? ORDER BY id LIMIT ?").all(platform, limit) as PlatformAction[];
+/** Pending actions `instance` may carry out: in chats it owns or that nobody owns yet. */
+export function pendingPlatformActions(db: Db, platform: string, instance: string, limit = 50): PlatformAction[] {
+  return stmt(
+    db,
+    `SELECT a.* FROM platform_actions a LEFT JOIN chat_owners c ON c.platform = a.platform AND c.chat_id = a.chat_id
+      WHERE a.status = 'pending' AND a.platform = ? AND (c.instance IS NULL OR c.instance = ?) ORDER BY a.id LIMIT ?`,
+  ).all(platform, instance, limit) as PlatformAction[];
 }
 
-/** Claims an action (committed before the platform call, so a crash never repeats it). */
-export function claimPlatformAction(db: Db, id: number): boolean {
-  return stmt(db, "UPDATE platform_actions SET status = 'doing' WHERE id = ? AND status = 'pending'").run(id).changes > 0;
+/** Claims an action (committed before the platform call, so a crash never repeats it; one claimant wins across processes). */
+export function claimPlatformAction(db: Db, id: number, instance: string): boolean {
+  return stmt(db, "UPDATE platform_actions SET status = 'doing', claimed_by = ? WHERE id = ? AND status = 'pending'").run(instance, id).changes > 0;
+}
+
+/**
+ * At start: actions this instance (or, with no instance given, any process: SQLite) claimed and
+ * never finished may have happened; they are failed with a note rather than repeated.
+ */
+export function failInterruptedActions(db: Db, instance?: string): number {
+  const note = "'the process stopped during the call; not repeated'";
+  if (instance === undefined) return stmt(db, `UPDATE platform_actions SET status = 'failed', error = ${note} WHERE status = 'doing'`).run().changes;
+  return stmt(db, `UPDATE platform_actions SET status = 'failed', error = ${note} WHERE status = 'doing' AND (claimed_by = ? OR claimed_by IS NULL)`).run(instance).changes;
 }
 
 export function finishPlatformAction(db: Db, id: number, status: 'done' | 'failed' | 'unsupported', now: number, error?: string): void {

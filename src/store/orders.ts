@@ -22,6 +22,8 @@ export interface OrderRow {
   paid_amount: number | null;
   refunded_amount: number;
   payer_openid: string | null;
+  /** Telegram Stars: the kequn instance whose bot was paid (only it can refund). */
+  paid_by: string | null;
   stage_before: string | null;
   invoice_sent_at: number | null;
   created_at: number;
@@ -123,6 +125,11 @@ export function repriceOrder(db: Db, args: { id: string; amount: number; discoun
   return stmt(db, "UPDATE orders SET amount = ?, discounts = ?, code = ? WHERE id = ? AND state = 'created'").run(args.amount, args.discounts, args.code, args.id).changes > 0;
 }
 
+/** Records which instance's bot took a Stars payment (its bot alone can refund the charge). */
+export function setPaidBy(db: Db, id: string, instance: string): void {
+  stmt(db, 'UPDATE orders SET paid_by = ? WHERE id = ?').run(instance, id);
+}
+
 export function setPayerOpenid(db: Db, id: string, openid: string): void {
   stmt(db, 'UPDATE orders SET payer_openid = ? WHERE id = ?').run(openid, id);
 }
@@ -212,6 +219,15 @@ export function pendingAttemptsOf(db: Db, orderId: string): AttemptRow[] {
 /** Pending attempts whose next provider query is due. */
 export function dueAttempts(db: Db, now: number, limit: number): AttemptRow[] {
   return stmt(db, "SELECT * FROM payment_attempts WHERE state = 'pending' AND next_check_at <= ? ORDER BY next_check_at LIMIT ?").all(now, limit) as AttemptRow[];
+}
+
+/**
+ * Takes a due attempt for one provider query: moves its next check to `until` if it is still
+ * due at `dueAt`. One process wins when several reconcile the same store; a process that dies
+ * mid-query leaves the attempt due again at `until`.
+ */
+export function leaseAttempt(db: Db, outTradeNo: string, dueAt: number, until: number): boolean {
+  return stmt(db, "UPDATE payment_attempts SET next_check_at = ? WHERE out_trade_no = ? AND state = 'pending' AND next_check_at = ?").run(until, outTradeNo, dueAt).changes > 0;
 }
 
 export function finishAttempt(db: Db, outTradeNo: string, state: 'paid' | 'closed' | 'failed', note: string): boolean {

@@ -1,4 +1,4 @@
-import { dialectOf, type Db } from './db.js';
+import type { Db } from './db.js';
 import { stmt } from './statements.js';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
@@ -71,41 +71,32 @@ export function enqueueDm(
   });
 }
 
-/** Pending messages whose not_before has passed, oldest first. */
-export function duePending(db: Db, platform: string, now: number, limit: number): OutboxRow[] {
-  return stmt(db, "SELECT * FROM outbox WHERE status = 'pending' AND platform = ? AND not_before <= ? ORDER BY not_before, id LIMIT ?").all(
-    platform,
-    now,
-    limit,
-  ) as OutboxRow[];
-}
-
 /** The earliest not_before among pending messages of a platform. */
-/**
- * Claims up to `limit` due messages of a platform at once ('pending' → 'sending'), oldest first.
- * On PostgreSQL the rows are taken with FOR UPDATE SKIP LOCKED: processes claiming at the same
- * time get disjoint rows and never wait for one another. On SQLite the single writer does that.
- */
-export function claimDueMessages(db: Db, platform: string, now: number, limit: number): OutboxRow[] {
-  const lock = dialectOf(db) === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-  const rows = stmt(
-    db,
-    `UPDATE outbox SET status = 'sending', attempts = attempts + 1
-      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND platform = ? AND not_before <= ? ORDER BY not_before, id LIMIT ?${lock})
-      RETURNING *`,
-  ).all(platform, now, limit) as OutboxRow[];
-  // RETURNING keeps no order.
-  return rows.sort((a, b) => a.not_before - b.not_before || a.id - b.id);
-}
-
 export function nextPendingAt(db: Db, platform: string): number | undefined {
   const r = stmt(db, "SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending' AND platform = ?").get(platform) as { t: number | null };
   return r.t ?? undefined;
 }
 
-/** Claims a message for sending. Only one claimant wins; the claim is committed before the send. */
-export function claimMessage(db: Db, id: number): boolean {
-  return stmt(db, "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'").run(id).changes > 0;
+/**
+ * The oldest pending messages of a platform and priority that `instance` may send: those to chats
+ * it owns, or that nobody owns yet (chat_owners; one instance on SQLite owns every chat).
+ */
+export function pendingWindow(db: Db, platform: string, priority: Priority, instance: string, limit: number): OutboxRow[] {
+  return stmt(
+    db,
+    `SELECT o.* FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
+      WHERE o.status = 'pending' AND o.platform = ? AND o.priority = ? AND (c.instance IS NULL OR c.instance = ?)
+      ORDER BY o.not_before, o.id LIMIT ?`,
+  ).all(platform, priority, instance, limit) as OutboxRow[];
+}
+
+/**
+ * Claims a message for sending. Only one claimant wins, across processes too (on PostgreSQL a
+ * second UPDATE of the row waits for the first and then finds it no longer pending); the claim
+ * is committed before the send.
+ */
+export function claimMessage(db: Db, id: number, instance: string): boolean {
+  return stmt(db, "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ? WHERE id = ? AND status = 'pending'").run(instance, id).changes > 0;
 }
 
 export function markSent(db: Db, id: number, now: number): void {
@@ -128,12 +119,21 @@ export function deferMessage(db: Db, id: number, notBefore: number, reason: stri
  * After a crash, a message left in 'sending' may or may not have reached the platform.
  * Sending it again could duplicate it, so it is parked as 'uncertain' (at most once).
  */
-export function parkInterruptedSends(db: Db): number {
-  return stmt(db, "UPDATE outbox SET status = 'uncertain', last_error = 'process stopped during send' WHERE status = 'sending'").run().changes;
+export function parkInterruptedSends(db: Db, instance?: string): number {
+  // Scoped to one instance's claims (and rows from before claims were named) when several
+  // processes share the store: another instance's 'sending' row is a send in progress.
+  if (instance === undefined) return stmt(db, "UPDATE outbox SET status = 'uncertain', last_error = 'process stopped during send' WHERE status = 'sending'").run().changes;
+  return stmt(
+    db,
+    "UPDATE outbox SET status = 'uncertain', last_error = 'process stopped during send' WHERE status = 'sending' AND (claimed_by = ? OR claimed_by IS NULL)",
+  ).run(instance).changes;
 }
 
-export function lastSentAt(db: Db, platform: string): number | undefined {
-  const r = stmt(db, "SELECT MAX(sent_at) AS t FROM outbox WHERE platform = ? AND status = 'sent'").get(platform) as { t: number | null };
+/** When `instance`'s account last sent on a platform (rows from before claims were named count too). */
+export function lastSentAt(db: Db, platform: string, instance: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(sent_at) AS t FROM outbox WHERE platform = ? AND status = 'sent' AND (claimed_by = ? OR claimed_by IS NULL)").get(platform, instance) as {
+    t: number | null;
+  };
   return r.t ?? undefined;
 }
 
@@ -153,9 +153,13 @@ export function sentToChatSince(db: Db, platform: string, chatId: string, since:
   ).map((r) => r.sent_at);
 }
 
-export function countSentSince(db: Db, platform: string, since: number): number {
-  return (stmt(db, "SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND status = 'sent' AND sent_at >= ?").get(platform, since) as { n: number })
-    .n;
+/** Sends by `instance`'s account since `since`: its daily cap is its own. */
+export function countSentSince(db: Db, platform: string, since: number, instance: string): number {
+  return (
+    stmt(db, "SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND status = 'sent' AND sent_at >= ? AND (claimed_by = ? OR claimed_by IS NULL)").get(platform, since, instance) as {
+      n: number;
+    }
+  ).n;
 }
 
 export function messagesFor(db: Db, args: { chatId?: string; memberId?: string; limit: number }): OutboxRow[] {

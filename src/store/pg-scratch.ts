@@ -54,6 +54,27 @@ export class ScratchDatabases {
     this.admin = undefined;
   }
 
+  /**
+   * Drops the scratch copies left by processes that are gone (a test worker killed before its
+   * exit handler ran). Copies of live processes (another test run on the same server) stay.
+   */
+  static dropOrphans(serverUrl: string): number {
+    const admin = new PostgresDb(serverUrl);
+    let dropped = 0;
+    try {
+      const names = (admin.prepare("SELECT datname FROM pg_database WHERE datname LIKE 'kequn\\_t%\\_%'").all() as { datname: string }[]).map((r) => r.datname);
+      for (const name of names) {
+        const pid = Number(/^kequn_t(\d+)_\d+$/.exec(name)?.[1]);
+        if (!Number.isInteger(pid) || isAlive(pid)) continue;
+        admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        dropped++;
+      }
+    } finally {
+      admin.close();
+    }
+    return dropped;
+  }
+
   private conn(): PostgresDb {
     this.admin ??= new PostgresDb(this.serverUrl);
     return this.admin;
@@ -80,3 +101,13 @@ export class ScratchDatabases {
 
 /** Advisory-lock key for making the template ("ktp"). */
 const TEMPLATE_LOCK = 0x6b7470;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: alive but someone else's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -26,6 +26,15 @@ export class PostgresError extends Error {
   }
 }
 
+/**
+ * Errors that only mean another process got there first: a unique key it inserted a moment
+ * earlier (two instances meeting a new member at once), a deadlock, a serialization failure. The
+ * transaction was rolled back; running it again sees the other's commit.
+ */
+export function isTransientConflict(e: unknown): boolean {
+  return e instanceof PostgresError && (e.code === '23505' || e.code === '40P01' || e.code === '40001');
+}
+
 /** Rows as objects (default), arrays of values (raw) or the first value (pluck). */
 type RowMode = 'object' | 'raw' | 'pluck';
 

@@ -209,7 +209,12 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run(`UPDATE homework_submissions SET link = ? WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM referral_invite_links WHERE member_id = ?', id);
     run('UPDATE referral_codes SET retired_at = ? WHERE member_id = ? AND retired_at IS NULL', now, id);
-    for (const i of identities) run('DELETE FROM telegram_unreachable WHERE chat_id = ?', i.platform_id);
+    for (const i of identities) {
+      run('DELETE FROM telegram_unreachable WHERE chat_id = ?', i.platform_id);
+      // Their private chat with each account (which instance answers them): their platform id.
+      run('DELETE FROM chat_owners WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
+      run('DELETE FROM chat_reach WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
+    }
     // Accounting keeps the order; how to reach the payer does not stay.
     run(`UPDATE orders SET platform_id = ?, payer_openid = NULL WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM identities WHERE member_id = ?', id);

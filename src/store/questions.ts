@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
 import { stmt } from './statements.js';
 
 export interface Question {
@@ -75,10 +75,13 @@ export function recordQuestion(db: Db, q: NewQuestion): number {
  * than `staleBefore` (the process died mid-call; an LLM call has no side effects, so it is redone).
  */
 export function claimPendingQuestions(db: Db, args: { now: number; staleBefore: number; limit: number }): Question[] {
+  // Several processes on PostgreSQL: rows another one is claiming are skipped, not claimed twice
+  // (each claim is an LLM call that costs money).
+  const lock = dialectOf(db) === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   return db.transaction(() => {
     const rows = stmt(
       db,
-      "SELECT * FROM questions WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?",
+      `SELECT * FROM questions WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?${lock}`,
     ).all(args.staleBefore, args.limit) as Question[];
     for (const r of rows) stmt(db, 'UPDATE questions SET claimed_at = ?, attempts = attempts + 1 WHERE id = ?').run(args.now, r.id);
     return rows.map((r) => ({ ...r, claimed_at: args.now, attempts: r.attempts + 1 }));

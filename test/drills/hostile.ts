@@ -44,7 +44,8 @@ function allTables(db: Db): string[] {
 }
 
 /** What a chat message may change: the event, the member, the bot's answers and traces, Q&A. */
-const MESSAGE_TABLES = new Set(['events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions']);
+// A handled message also records which kequn instance answers in its chat (chat_owners, chat_reach).
+const MESSAGE_TABLES = new Set(['events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach']);
 
 export async function runInputDrill(): Promise<InputDrillReport> {
   const report: InputDrillReport = { tried: 0, byKind: { message: 0, config: 0, webhook: 0 }, lines: [], problems: [] };

@@ -3,11 +3,13 @@
  * shortened forms of the same drills (test/drills/*.test.ts).
  *
  *   npm run drills                 # all
- *   npm run drills -- crash        # one of: crash | inputs | faults
+ *   npm run drills -- crash        # one of: crash | inputs | faults | cluster
  *   DRILL_KILLS=50 npm run drills -- crash
+ *   KEQUN_TEST_PG_URL=postgres://… npm run drills -- cluster   # needs a PostgreSQL server
  */
 import { spawnSync } from 'node:child_process';
 import { runCrashDrill } from './crash.js';
+import { runClusterDrill } from './cluster.js';
 import { runInputDrill } from './hostile.js';
 
 const only = process.argv[2];
@@ -49,6 +51,29 @@ if (!only || only === 'faults') {
   line('platform faults: gRPC puppet server away and back; Telegram Bot API 429/500/hangs; LLM endpoint hanging');
   const r = spawnSync('npx', ['vitest', 'run', 'test/drills/faults-grpc.test.ts', 'test/drills/faults-telegram.test.ts', 'test/drills/faults-llm.test.ts'], { stdio: 'inherit' });
   if (r.status !== 0) failed = true;
+}
+
+if (!only || only === 'cluster') {
+  const pgAdminUrl = process.env.KEQUN_TEST_PG_URL;
+  const reminders = Number(process.env.DRILL_REMINDERS ?? 10_000);
+  const payments = Number(process.env.DRILL_PAYMENTS ?? 1_000);
+  line(`three processes on one PostgreSQL: ${reminders} reminders, ${payments} payment notifications, one process killed`);
+  if (!pgAdminUrl) {
+    line('  skipped: set KEQUN_TEST_PG_URL to a PostgreSQL server the drill may create a database on (docs/postgresql.md)');
+    if (only === 'cluster') failed = true;
+  } else {
+    const r = await runClusterDrill({ pgAdminUrl, reminders, payments, log: (s) => line(`  ${s}`) });
+    line(
+      `  notifications posted ${r.notificationsPosted} (${r.retriedElsewhere} retried at another process), messages delivered ${r.deliveries}, ` +
+        `sent by ${Object.entries(r.sentBy).map(([k, v]) => `${k} ${v}`).join(', ')}, uncertain ${r.uncertain}, ` +
+        `takeover after ${r.takeoverSeconds?.toFixed(1)} s (${r.chatsTakenOver} chats moved, ${r.chatsWaited} waited), ${r.seconds} s`,
+    );
+    if (r.problems.length > 0) {
+      failed = true;
+      line(`  FAILED: ${r.problems.length} problems`);
+      for (const p of r.problems.slice(0, 30)) line(`    ${p}`);
+    } else line('  ok: every reminder job once, one reminder per member, every order paid once, nothing delivered twice');
+  }
 }
 
 process.exit(failed ? 1 : 0);

@@ -95,6 +95,29 @@ describe('kequn CLI', () => {
     expect(paid.stdout).not.toContain('gail');
   });
 
+  it('instances: the processes that used the store, gone or running, with their chats and waiting messages', async () => {
+    const { dbPath, clock, app } = await startDemoApp('kequn-instances-');
+    await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: 'instances-cli-ivy', at: clock.now(), chat: { kind: 'dm' }, user: { id: 'ivy', name: 'ivy' }, text: '/buy', mentionsBot: false, contentKind: 'text' });
+    await app.stop();
+    // The app ran on a virtual clock in March 2026: long gone by now.
+    const r = await kequn(['instances'], { KEQUN_DATA: dbPath });
+    expect(r.code).toBe(0);
+    // Its chats: ivy's private chat, and the demo's rooms if the room list came in before the stop.
+    expect(r.stdout).toMatch(/main +gone \(last seen \d+d(\d+[hms])? ago\) +[13] chats +[1-9]\d* waiting +0 sent today +\S+ pid \d+/);
+    const bad = await kequn(['instances'], { KEQUN_DATA: dbPath, KEQUN_TAKEOVER_AFTER: 'soon' });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toContain('KEQUN_TAKEOVER_AFTER must be a number of seconds');
+    // Retiring: refused while it counts as running (a takeover time of ten years), then done.
+    const running = await kequn(['instances', 'retire', 'main'], { KEQUN_DATA: dbPath, KEQUN_TAKEOVER_AFTER: String(10 * 365 * 86_400) });
+    expect(running.code).toBe(2);
+    expect(running.stdout).toMatch(/instance main is running .*stop it first/);
+    expect((await kequn(['instances', 'retire', 'nobody'], { KEQUN_DATA: dbPath })).stdout).toContain('no instance named "nobody"');
+    const retired = await kequn(['instances', 'retire', 'main'], { KEQUN_DATA: dbPath });
+    expect(retired.code).toBe(0);
+    expect(retired.stdout).toMatch(/retired main: 0 chats moved to an instance that can reach them, [13] left to whoever/);
+    expect((await kequn(['instances'], { KEQUN_DATA: dbPath })).stdout).toContain('none has run yet');
+  });
+
   it('referrals list and export run in a fresh process (their imports once made a cycle that crashed at load)', async () => {
     const { dbPath, app } = await startDemoApp('kequn-referrals-');
     await app.stop();

@@ -1,6 +1,9 @@
 import { createVerify } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WechatPayProvider } from '../../src/orders/wechatpay.js';
+import { discountSources } from '../../src/orders/pricing.js';
+import { OrderService } from '../../src/orders/service.js';
+import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, refundsOf } from '../../src/store/orders.js';
 import { FakeWechatPay } from '../helpers/fake-wechatpay.js';
@@ -93,6 +96,21 @@ describe('the order service on WeChat Pay', () => {
     expect((await h.service.handleNotification('wechatpay', late)).status).toBe(204);
     expect({ ...snapshot(h.db), notifications: 0 }).toEqual({ ...after, notifications: 0 });
     expect(h.hookCalls).toHaveLength(1);
+  });
+
+  it('two processes reconciling the same store query each attempt once and mark it paid once', async () => {
+    const order = buy(h, 'dora');
+    const { outTradeNo } = await h.service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' });
+    fake.pay(outTradeNo);
+    h.clock.set(h.clock.now() + 61_000);
+    const other = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider, sources: discountSources, hooks: [], instance: 'second' });
+    const queries = () => fake.requests.filter((r) => r.method === 'GET' && r.path.includes(outTradeNo)).length;
+    const before = queries();
+    const [a, b] = await Promise.all([h.service.reconcile(), other.reconcile()]);
+    expect(a.queried + b.queried).toBe(1);
+    expect(a.paid + b.paid).toBe(1);
+    expect(queries() - before).toBe(1);
+    expect(getOrder(h.db, order.id)!.state).toBe('paid');
   });
 
   it('a crash between the provider taking the money and our commit is recovered by the reconciliation query', async () => {

@@ -42,6 +42,16 @@ afterAll(async () => {
 });
 
 describe('the Wechaty adapter on the mock puppet', () => {
+  it('reports the rooms the account is in once loaded: this instance can reach them and answers there', async () => {
+    const owners = () => app.db.prepare("SELECT chat_id, instance FROM chat_owners WHERE platform = 'wechat' AND chat_id LIKE '%@chatroom' ORDER BY chat_id").all();
+    for (let i = 0; i < 200 && owners().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(owners()).toEqual([
+      { chat_id: 'python-101@chatroom', instance: 'main' },
+      { chat_id: 'python-vip@chatroom', instance: 'main' },
+    ]);
+    expect(app.db.prepare("SELECT COUNT(*) AS n FROM chat_reach WHERE instance = 'main' AND chat_id LIKE '%@chatroom'").get()).toEqual({ n: 2 });
+  });
+
   it('normalises a group message with the room, the sender and the text', async () => {
     const got = next((e) => e.type === 'message');
     app.sim!.say('gina', { roomId: ROOM }, '老师好 @小课');

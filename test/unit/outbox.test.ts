@@ -266,7 +266,7 @@ describe('outbox: crash recovery and dry runs', () => {
     const h = harness();
     const interrupted = queue(h, 'alice', 'maybe delivered');
     const untouched = queue(h, 'bob', 'not yet tried');
-    expect(claimMessage(h.db, interrupted)).toBe(true); // the process died during adapter.send
+    expect(claimMessage(h.db, interrupted, 'main')).toBe(true); // the process died during adapter.send
     const outbox = new Outbox({ db: h.db, config: () => h.config, clock: h.clock, adapters: new Map([['wechat', h.adapter]]), log: silentLogger, random: () => 0 });
     expect(outbox.recover()).toBe(1);
     expect(status(h, interrupted)).toMatchObject({ status: 'uncertain', last_error: 'process stopped during send', attempts: 1 });

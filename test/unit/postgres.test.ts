@@ -14,7 +14,12 @@ import { migrations } from '../../src/store/migrations.js';
 import { postgresSqlOf, sqliteDdlToPostgres } from '../../src/store/pg-ddl.js';
 import { compilePlaceholders, PostgresDb, PostgresError } from '../../src/store/postgres.js';
 import { finishJob, lockPendingJob, planJob } from '../../src/store/jobs.js';
-import { claimDueMessages, enqueueMessage } from '../../src/store/outbox.js';
+import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
+import { claimChat } from '../../src/store/cluster.js';
+import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
+import { ScratchDatabases } from '../../src/store/pg-scratch.js';
+import { resolveMember } from '../../src/store/members.js';
+import { claimPendingQuestions, recordQuestion } from '../../src/store/questions.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {
@@ -207,7 +212,7 @@ function enqueue(db: Db, n: number): void {
     enqueueMessage(db, {
       platform: 'wechat',
       chatKind: 'dm',
-      chatId: `u${i}`,
+      chatId: `c${i}`,
       memberId: null,
       groupId: null,
       text: `m${i}`,
@@ -222,17 +227,19 @@ function enqueue(db: Db, n: number): void {
 }
 
 describe('claiming outbox rows and jobs (the backend the tests run on)', () => {
-  it('claims due messages oldest first, each once, counting the attempt', () => {
+  it('shows an instance the messages of chats it owns or nobody owns, and claims each once', () => {
     const db = openTestStore();
-    enqueue(db, 5);
-    const first = claimDueMessages(db, 'wechat', 1002, 2);
-    expect(first.map((m) => [m.text, m.status, m.attempts])).toEqual([
-      ['m0', 'sending', 1],
-      ['m1', 'sending', 1],
-    ]);
-    expect(claimDueMessages(db, 'wechat', 1002, 10).map((m) => m.text)).toEqual(['m2']);
-    expect(claimDueMessages(db, 'wechat', 9999, 10).map((m) => m.text)).toEqual(['m3', 'm4']);
-    expect(claimDueMessages(db, 'wechat', 9999, 10)).toEqual([]);
+    enqueue(db, 3); // chats c0, c1, c2
+    claimChat(db, 'wechat', 'c1', 'other', 1000);
+    claimChat(db, 'wechat', 'c2', 'me', 1000);
+    const mine = pendingWindow(db, 'wechat', 'push', 'me', 10);
+    expect(mine.map((m) => m.text)).toEqual(['m0', 'm2']);
+    expect(pendingWindow(db, 'wechat', 'push', 'other', 10).map((m) => m.text)).toEqual(['m0', 'm1']);
+    expect(claimMessage(db, mine[0]!.id, 'me')).toBe(true);
+    expect(claimMessage(db, mine[0]!.id, 'other')).toBe(false);
+    const row = db.prepare('SELECT status, attempts, claimed_by FROM outbox WHERE id = ?').get(mine[0]!.id);
+    expect(row).toEqual({ status: 'sending', attempts: 1, claimed_by: 'me' });
+    expect(pendingWindow(db, 'wechat', 'push', 'other', 10).map((m) => m.text)).toEqual(['m1']);
     db.close();
   });
 
@@ -249,24 +256,87 @@ describe('claiming outbox rows and jobs (the backend the tests run on)', () => {
 });
 
 describe.skipIf(!pgAdminUrl)('two processes claiming on one PostgreSQL (two connections)', () => {
-  it('overlapping claims of outbox rows get disjoint rows, and the second never waits', () => {
+  it('two processes claiming the same outbox rows in turn: each row goes to exactly one', () => {
     const url = freshPgUrl();
     const a = openStore(url);
     const b = openStore(url);
     enqueue(a, 100);
-    const claimedA: string[] = [];
-    const claimedB: string[] = [];
-    // A holds its claim open (a slow send batch) while B claims: B skips A's locked rows
-    // instead of blocking (this test is synchronous: a wait would hang it).
+    const ids = (a.prepare('SELECT id FROM outbox ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    const won = { a: 0, b: 0 };
+    // Both try every row, interleaved, B in reverse: the claim is one UPDATE … WHERE status = 'pending'.
+    for (let i = 0; i < ids.length; i++) {
+      if (claimMessage(a, ids[i]!, 'a')) won.a++;
+      if (claimMessage(b, ids[ids.length - 1 - i]!, 'b')) won.b++;
+    }
+    expect(won.a + won.b).toBe(100);
+    expect(won.a).toBeGreaterThan(0);
+    expect(won.b).toBeGreaterThan(0);
+    const rows = a.prepare("SELECT claimed_by, COUNT(*) AS n FROM outbox WHERE status = 'sending' AND attempts = 1 GROUP BY claimed_by ORDER BY claimed_by").all();
+    expect(rows).toEqual([
+      { claimed_by: 'a', n: won.a },
+      { claimed_by: 'b', n: won.b },
+    ]);
+    a.close();
+    b.close();
+  });
+
+  it('questions waiting for the LLM: a process claiming skips those another is claiming (no LLM call twice)', () => {
+    const url = freshPgUrl();
+    const a = openStore(url);
+    const b = openStore(url);
+    const { member } = resolveMember(a, { platform: 'wechat', platformId: 'asker', displayName: 'asker', initialStage: 'trial', now: 1 });
+    for (let i = 0; i < 6; i++) {
+      recordQuestion(a, { member_id: member.id, platform: 'wechat', asker_platform_id: 'asker', group_id: null, chat_id: 'asker', text: `q${i}?`, status: 'pending', entry_id: null, confidence: null, answer: null, event_id: null, created_at: 1 });
+    }
+    const mine: string[] = [];
+    const theirs: string[] = [];
     a.transaction(() => {
-      claimedA.push(...claimDueMessages(a, 'wechat', 5000, 30).map((m) => m.text));
-      claimedB.push(...claimDueMessages(b, 'wechat', 5000, 100).map((m) => m.text));
+      mine.push(...claimPendingQuestions(a, { now: 10, staleBefore: 0, limit: 4 }).map((q) => q.text));
+      // B claims while A's claim is not committed yet: it gets the other two, without waiting.
+      theirs.push(...claimPendingQuestions(b, { now: 10, staleBefore: 0, limit: 10 }).map((q) => q.text));
     })();
-    claimedA.push(...claimDueMessages(a, 'wechat', 5000, 100).map((m) => m.text));
-    expect(claimedA).toHaveLength(30);
-    expect(claimedB).toHaveLength(70);
-    expect(new Set([...claimedA, ...claimedB]).size).toBe(100);
-    expect((a.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sending' AND attempts = 1").get() as { n: number }).n).toBe(100);
+    expect(mine).toEqual(['q0?', 'q1?', 'q2?', 'q3?']);
+    expect(theirs).toEqual(['q4?', 'q5?']);
+    expect(claimPendingQuestions(b, { now: 11, staleBefore: 0, limit: 10 })).toEqual([]);
+    a.close();
+    b.close();
+  });
+
+  it('drops the scratch copies of test processes that are gone, not those of live ones', () => {
+    const admin = new PostgresDb(pgAdminUrl!);
+    let dead = 4_000_000;
+    for (;;) {
+      try {
+        process.kill(dead, 0);
+        dead++;
+      } catch {
+        break;
+      }
+    }
+    const names = [`kequn_t${dead}_1`, `kequn_t${process.pid}_999`];
+    for (const n of names) admin.exec(`CREATE DATABASE ${n}`);
+    try {
+      expect(ScratchDatabases.dropOrphans(pgAdminUrl!)).toBeGreaterThanOrEqual(1);
+      const left = (admin.prepare('SELECT datname FROM pg_database WHERE datname IN (?, ?) ORDER BY datname').all(...names) as { datname: string }[]).map((r) => r.datname);
+      expect(left).toEqual([`kequn_t${process.pid}_999`]);
+    } finally {
+      for (const n of names) admin.exec(`DROP DATABASE IF EXISTS ${n}`);
+      admin.close();
+    }
+  });
+
+  it("a background fold does not wait for another process's fold: it leaves the work to it", () => {
+    const url = freshPgUrl();
+    const a = openStore(url);
+    const b = openStore(url);
+    const usable = ifNoOtherFold(a, () => {
+      // While A folds, B's background fold returns at once (this test is synchronous: a wait would hang it).
+      expect(ifNoOtherFold(b, () => 'b folded')).toBeUndefined();
+      // A's own fold takes the same lock inside its transaction: same session, granted at once.
+      return refreshDashboardRollups(a, { offsetMs: 8 * 3_600_000 }).usable;
+    });
+    expect(usable).toBe(true);
+    expect(ifNoOtherFold(b, () => 'b folded')).toBe('b folded');
     a.close();
     b.close();
   });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StarsRefundRefused, type StarsRefunder } from '../../src/orders/contracts.js';
+import { discountSources } from '../../src/orders/pricing.js';
 import { SandboxProvider } from '../../src/orders/sandbox.js';
+import { OrderService } from '../../src/orders/service.js';
+import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder } from '../../src/store/orders.js';
 import { count } from '../helpers/fixtures.js';
@@ -118,6 +121,32 @@ describe('Telegram Stars', () => {
     expect(refundRow(b.h)).toMatchObject({ state: 'failed', last_error: expect.stringContaining('CHARGE_NOT_FOUND') });
     expect({ ...snapshot(b.h.db), refunds: 0 }).toEqual(before);
     expect(getOrder(b.h.db, b.order.id)!.state).toBe('paid');
+  });
+
+  it("several instances: only the one whose bot took the charge refunds it (another bot cannot)", async () => {
+    const tg = scriptedRefunder([]);
+    const { h, order } = paidStarsOrder(tg.refunder);
+    expect(getOrder(h.db, order.id)!.paid_by).toBe('main');
+    h.service.requestRefund(order.id, { reason: 'r', by: 'owner', now: h.clock.now() });
+    // The same store, another instance with its own bot: it leaves the refund alone.
+    const other = new OrderService({
+      db: h.db,
+      config: () => h.config,
+      clock: h.clock,
+      engine: h.engine,
+      log: silentLogger,
+      provider: new SandboxProvider({ publicUrl: () => 'http://127.0.0.1:8787', now: () => h.clock.now(), deliver: async () => 204 }),
+      sources: discountSources,
+      hooks: [],
+      starsRefunder: tg.refunder,
+      instance: 'tg-2',
+    });
+    expect(await other.processRefunds()).toBe(0);
+    expect(tg.calls).toEqual([]);
+    expect(refundRow(h).state).toBe('requested');
+    expect(await h.service.processRefunds()).toBe(1);
+    expect(tg.calls).toHaveLength(1);
+    expect(refundRow(h).state).toBe('succeeded');
   });
 
   it('without Telegram connected a Stars refund fails with the reason', async () => {

@@ -1,0 +1,174 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Clock } from '../schedule/clock.js';
+import { dialectOf, type Db } from '../store/db.js';
+import {
+  chatOwner,
+  claimChat,
+  heartbeat,
+  moveChat,
+  parkWorkOfGoneInstances,
+  recordReach,
+  registerInstance,
+  takeAllChats,
+  takeChat,
+  takeOverChats,
+} from '../store/cluster.js';
+import type { ChatEvent } from './events.js';
+
+/** The instance name when KEQUN_INSTANCE is not set. */
+export const DEFAULT_INSTANCE = 'main';
+/** How often an instance heartbeats, takes over chats of gone instances and refreshes its view. */
+export const HEARTBEAT_MS = 5_000;
+/** An instance silent this long is gone (KEQUN_TAKEOVER_AFTER overrides, in seconds). */
+export const DEFAULT_TAKEOVER_AFTER_MS = 30_000;
+
+/** The view of an outbox built without a kernel (tests): the default instance, learning nothing. */
+export const soloInstance: Pick<Cluster, 'instance' | 'sent'> = { instance: DEFAULT_INSTANCE, sent: () => undefined };
+
+export interface ClusterSettings {
+  instance: string;
+  takeoverAfterMs: number;
+}
+
+export class ClusterEnvError extends Error {}
+
+const NAME = /^[A-Za-z0-9_-]{1,40}$/;
+
+/** KEQUN_INSTANCE and KEQUN_TAKEOVER_AFTER, checked: a bad value is an error naming the variable. */
+export function clusterFromEnv(env: NodeJS.ProcessEnv): ClusterSettings {
+  const instance = env.KEQUN_INSTANCE?.trim() || DEFAULT_INSTANCE;
+  if (!NAME.test(instance)) throw new ClusterEnvError(`KEQUN_INSTANCE must be 1-40 letters, digits, "-" or "_", got "${instance}"`);
+  const raw = env.KEQUN_TAKEOVER_AFTER?.trim();
+  let takeoverAfterMs = DEFAULT_TAKEOVER_AFTER_MS;
+  if (raw) {
+    const s = Number(raw);
+    // Below two heartbeats a live instance could be taken for gone between two of its beats.
+    if (!Number.isFinite(s) || s * 1000 < 2 * HEARTBEAT_MS) throw new ClusterEnvError(`KEQUN_TAKEOVER_AFTER must be a number of seconds, at least ${(2 * HEARTBEAT_MS) / 1000}, got "${raw}"`);
+    takeoverAfterMs = Math.round(s * 1000);
+  }
+  return { instance, takeoverAfterMs };
+}
+
+/**
+ * This process's part in a store shared by several kequn processes (docs/deploy.md). It decides
+ * which group events this instance handles (the group's owner handles them; others only note that
+ * they can reach the group), keeps the heartbeat, and takes over the chats of instances that are
+ * gone. On SQLite there is one process, and it owns every chat.
+ */
+export class Cluster {
+  readonly instance: string;
+  readonly takeoverAfterMs: number;
+  /** Chat owner as last read (`platform:chat`), dropped at every heartbeat so takeovers show. */
+  private owners = new Map<string, string>();
+  private reached = new Set<string>();
+  private lastBeat = -Infinity;
+
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; log: Logger; settings?: Partial<ClusterSettings> },
+  ) {
+    this.instance = deps.settings?.instance ?? DEFAULT_INSTANCE;
+    this.takeoverAfterMs = deps.settings?.takeoverAfterMs ?? DEFAULT_TAKEOVER_AFTER_MS;
+  }
+
+  /** At start: this instance is up; on a single-process store it owns every chat. */
+  start(): void {
+    const { db, clock, log } = this.deps;
+    const now = clock.now();
+    registerInstance(db, { name: this.instance, now, pid: process.pid, host: hostname() });
+    this.lastBeat = now;
+    if (dialectOf(db) === 'sqlite') {
+      const n = takeAllChats(db, this.instance, now);
+      if (n > 0) log.info({ chats: n, instance: this.instance }, 'cluster: this store has one process; it owns every chat');
+    }
+  }
+
+  /**
+   * Every scheduler tick: at most every HEARTBEAT_MS, beat, take over the reachable chats of gone
+   * instances, and park what they were sending. Returns the chats taken over.
+   */
+  maintain(now: number): number {
+    if (now - this.lastBeat < HEARTBEAT_MS && now >= this.lastBeat) return 0;
+    const { db, log } = this.deps;
+    this.lastBeat = now;
+    heartbeat(db, this.instance, now);
+    this.owners.clear();
+    const goneBefore = now - this.takeoverAfterMs;
+    const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
+    if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
+    const taken = takeOverChats(db, this.instance, goneBefore, now);
+    if (taken > 0) log.warn({ chats: taken, instance: this.instance }, 'cluster: took over the chats of an instance that stopped');
+    return taken;
+  }
+
+  /** Whether this instance handles `event`: always for private chats; for groups, if it owns the group. */
+  accepts(event: ChatEvent): boolean {
+    const now = this.deps.clock.now();
+    // After a stall (event loop blocked, machine suspended) the events queued meanwhile come
+    // before the next tick: beat first, so a group taken over meanwhile is seen as gone.
+    this.maintain(now);
+    if (event.type === 'message' && event.chat.kind === 'dm') {
+      this.dmFrom(event.platform, event.user.id, now);
+      return true;
+    }
+    const chatId = event.type === 'message' ? (event.chat as { group: { id: string } }).group.id : event.group.id;
+    return this.ownsGroup(event.platform, chatId, now);
+  }
+
+  /**
+   * The account is in these groups (its platform listed them): it can reach them, and answers in
+   * those nobody answers in yet.
+   */
+  groupsKnown(platform: string, chatIds: string[]): void {
+    const now = this.deps.clock.now();
+    for (const chatId of chatIds) {
+      const key = `${platform}:${chatId}`;
+      this.reach(platform, chatId, key, now);
+      this.owners.set(key, claimChat(this.deps.db, platform, chatId, this.instance, now));
+    }
+  }
+
+  /** A send to a chat went through: this account reaches it, and owns it if nobody did. */
+  sent(platform: string, chatId: string): void {
+    const key = `${platform}:${chatId}`;
+    if (this.owners.get(key) === this.instance) return;
+    const now = this.deps.clock.now();
+    this.reach(platform, chatId, key, now);
+    this.owners.set(key, claimChat(this.deps.db, platform, chatId, this.instance, now));
+  }
+
+  private ownsGroup(platform: string, chatId: string, now: number): boolean {
+    const key = `${platform}:${chatId}`;
+    const cached = this.owners.get(key);
+    if (cached !== undefined) return cached === this.instance;
+    const { db, log } = this.deps;
+    this.reach(platform, chatId, key, now);
+    let owner = chatOwner(db, platform, chatId);
+    let name = owner?.instance ?? claimChat(db, platform, chatId, this.instance, now);
+    if (owner && name !== this.instance && (owner.heartbeat_at ?? -Infinity) < now - this.takeoverAfterMs) {
+      // The owner is gone and this account is in the group: answer here from now on.
+      if (moveChat(db, platform, chatId, name, this.instance, now)) log.warn({ chat: chatId, from: name }, 'cluster: took over a group whose instance stopped');
+      owner = chatOwner(db, platform, chatId);
+      name = owner?.instance ?? name;
+    }
+    this.owners.set(key, name);
+    return name === this.instance;
+  }
+
+  /** The member wrote to this account: replies and their private messages go from it. */
+  private dmFrom(platform: string, userId: string, now: number): void {
+    const key = `${platform}:${userId}`;
+    if (this.owners.get(key) === this.instance) return;
+    this.reach(platform, userId, key, now);
+    takeChat(this.deps.db, platform, userId, this.instance, now);
+    this.owners.set(key, this.instance);
+  }
+
+  private reach(platform: string, chatId: string, key: string, now: number): void {
+    if (this.reached.has(key)) return;
+    // A bound on memory, not on correctness: recording reach again is a no-op insert.
+    if (this.reached.size >= 50_000) this.reached.clear();
+    recordReach(this.deps.db, platform, chatId, this.instance, now);
+    this.reached.add(key);
+  }
+}
