@@ -223,7 +223,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
 
   /** Handles one event from an adapter (or a test). Returns what the engine did. */
   async handle(event: ChatEvent): Promise<HandleResult> {
-    const { log, clock } = this.opts;
+    const { log } = this.opts;
     let result: HandleResult;
     try {
       // Another instance's account is in this group too and answers there: this one stays quiet.

@@ -57,15 +57,16 @@ export class ScratchDatabases {
   /**
    * Drops the scratch copies left by processes that are gone (a test worker killed before its
    * exit handler ran). Copies of live processes (another test run on the same server) stay.
+   * `onlyPids`: consider only the copies of these processes.
    */
-  static dropOrphans(serverUrl: string): number {
+  static dropOrphans(serverUrl: string, onlyPids?: readonly number[]): number {
     const admin = new PostgresDb(serverUrl);
     let dropped = 0;
     try {
       const names = (admin.prepare("SELECT datname FROM pg_database WHERE datname LIKE 'kequn\\_t%\\_%'").all() as { datname: string }[]).map((r) => r.datname);
       for (const name of names) {
         const pid = Number(/^kequn_t(\d+)_\d+$/.exec(name)?.[1]);
-        if (!Number.isInteger(pid) || isAlive(pid)) continue;
+        if (!Number.isInteger(pid) || (onlyPids && !onlyPids.includes(pid)) || isAlive(pid)) continue;
         admin.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         dropped++;
       }
