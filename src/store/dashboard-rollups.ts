@@ -1,5 +1,6 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
 import { dayNumberSql } from './dashboard-sql.js';
+import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, RECENT_SQL, recentAge, resetActivityMarks, SETTLE_MS, type PgMarks } from './dashboard-rollups-pg.js';
 import { stmt } from './statements.js';
 
 /**
@@ -14,6 +15,9 @@ import { stmt } from './statements.js';
  *   and a leave day turned into a check-in all write the current time, so the rows written since the
  *   last fold are those at or after the watermark; the last millisecond is folded again each time,
  *   which changes nothing because folding is idempotent).
+ * On PostgreSQL several processes write at once and rows can become visible below a watermark
+ * (a lower id committed late, another machine's clock): there each fold starts again from marks
+ * that trail by transaction visibility (dashboard-rollups-pg.ts).
  * A member touched by a new row is recomputed from all of their rows (stages, groups, stays), or
  * has the new activity weeks or-ed in (a set only grows), so the result never depends on the order
  * in which rows arrive. Catching up goes in batches of bounded size, each its own short transaction,
@@ -30,7 +34,6 @@ export const WEEKS_PER_CHUNK = 52;
 const MAX_FLAGS = 52;
 /** Rows per batch (each batch is one transaction). */
 const DEFAULT_BATCH = 100_000;
-const NO_TIME = -1;
 
 /** Receives how long each step of a fold took (the bench reports them). */
 export type Trace = (step: string, ms: number) => void;
@@ -44,15 +47,37 @@ export const weekOf = (t: number, offsetMs: number) => Math.floor((Math.floor((t
 type State = Record<
   'transitions' | 'events' | 'questions' | 'checkins_at' | 'checkins_n' | 'joined_at' | 'joined_n' | 'created_at' | 'created_n' | 'offset' | 'overflow',
   number
->;
+> &
+  PgMarks;
 
 function readState(db: Db): State {
-  const s: State = { transitions: 0, events: 0, questions: 0, checkins_at: NO_TIME, checkins_n: 0, joined_at: NO_TIME, joined_n: 0, created_at: NO_TIME, created_n: 0, offset: NaN, overflow: 0 };
+  const s: State = {
+    transitions: 0,
+    events: 0,
+    questions: 0,
+    checkins_at: NO_TIME,
+    checkins_n: 0,
+    joined_at: NO_TIME,
+    joined_n: 0,
+    created_at: NO_TIME,
+    created_n: 0,
+    offset: NaN,
+    overflow: 0,
+    ...pgMarkDefaults(),
+  };
   for (const r of stmt(db, 'SELECT name, value FROM dash_rollup_state').all() as { name: keyof State; value: number }[]) s[r.name] = r.value;
   return s;
 }
 
 function writeState(db: Db, s: Partial<State>): void {
+  if (dialectOf(db) === 'postgres') {
+    // One round trip for the dozen marks a PostgreSQL round writes.
+    const rows = Object.entries(s);
+    if (rows.length === 0) return;
+    const values = rows.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ');
+    stmt(db, `INSERT INTO dash_rollup_state (name, value) VALUES ${values} ON CONFLICT (name) DO UPDATE SET value = excluded.value`).run(...rows.flat());
+    return;
+  }
   for (const [name, value] of Object.entries(s)) {
     stmt(db, 'INSERT INTO dash_rollup_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
   }
@@ -74,17 +99,26 @@ interface Delta {
   params: Record<string, number | string>;
 }
 
-function batchDelta(b: { t0: number; t1: number; j0: number; j1: number; m0: number; e0: number; e1: number; q0: number; q1: number; c0: number; c1: number }): Delta {
+/**
+ * The rows of a batch. `recent` (PostgreSQL) narrows them to rows written by transactions that
+ * had not ended when the previous round began (dashboard-rollups-pg.ts): what lies between the
+ * safe marks and the progress marks is otherwise folded again on every round. On SQLite it is
+ * empty and the text is what it always was.
+ */
+function batchDelta(
+  b: { t0: number; t1: number; j0: number; j1: number; m0: number; e0: number; e1: number; q0: number; q1: number; c0: number; c1: number; recent?: number },
+  recent = '',
+): Delta {
   return {
-    stageMembers: 'SELECT member_id FROM stage_transitions WHERE id > @t0 AND id <= @t1',
-    groupMembers: 'SELECT member_id FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1',
-    newMembers: 'SELECT id FROM members WHERE created_at >= @m0',
-    newStages: 'SELECT DISTINCT to_stage AS name FROM stage_transitions WHERE id > @t0 AND id <= @t1',
-    newGroups: 'SELECT DISTINCT group_id AS name FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1',
-    activity: `SELECT member_id, at FROM events WHERE id > @e0 AND id <= @e1 AND type = 'message' AND member_id IS NOT NULL
-      UNION ALL SELECT member_id, created_at FROM questions WHERE id > @q0 AND id <= @q1
-      UNION ALL SELECT member_id, at FROM checkins WHERE at >= @c0 AND at < @c1 AND kind <> 'leave'`,
-    checkins: 'SELECT member_id FROM checkins WHERE at >= @c0 AND at < @c1',
+    stageMembers: `SELECT member_id FROM stage_transitions WHERE id > @t0 AND id <= @t1${recent}`,
+    groupMembers: `SELECT member_id FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1${recent}`,
+    newMembers: `SELECT id FROM members WHERE created_at >= @m0${recent}`,
+    newStages: `SELECT DISTINCT to_stage AS name FROM stage_transitions WHERE id > @t0 AND id <= @t1${recent}`,
+    newGroups: `SELECT DISTINCT group_id AS name FROM memberships WHERE joined_at >= @j0 AND joined_at < @j1${recent}`,
+    activity: `SELECT member_id, at FROM events WHERE id > @e0 AND id <= @e1 AND type = 'message' AND member_id IS NOT NULL${recent}
+      UNION ALL SELECT member_id, created_at FROM questions WHERE id > @q0 AND id <= @q1${recent}
+      UNION ALL SELECT member_id, at FROM checkins WHERE at >= @c0 AND at < @c1 AND kind <> 'leave'${recent}`,
+    checkins: `SELECT member_id FROM checkins WHERE at >= @c0 AND at < @c1${recent}`,
     params: b,
   };
 }
@@ -238,11 +272,9 @@ const FOLD_LOCK = 0x6b7164617368;
  * A transaction-level advisory lock, released at commit; the next fold's statements (READ
  * COMMITTED) then see the state the previous one wrote. SQLite serializes writers by itself.
  *
- * Late commits: the id watermarks assume that once a row with id n is visible, no row with a lower
- * id becomes visible later. On PostgreSQL that holds while every insert into the watched tables
- * comes from one connection whose transactions run one after another — the single-process mode
- * (one kequn per database, its run lock): a transaction's ids are all above those of the
- * transactions committed before it started. docs/postgresql.md says what several processes need.
+ * Late commits (several processes writing at once, issue 11): on PostgreSQL the watermarks below
+ * are progress marks within a round; dashboard-rollups-pg.ts keeps the safe marks each round
+ * starts from again.
  */
 function serializeFolds(db: Db): void {
   if (dialectOf(db) === 'postgres') stmt(db, 'SELECT pg_advisory_xact_lock(?)').get(FOLD_LOCK);
@@ -262,21 +294,39 @@ export interface RefreshResult {
  * batches of at most `batch` rows per table, each batch one transaction (so at most `maxBatches`
  * of them when given: the background timer's bounded slice). `offsetMs` is the course zone's UTC
  * offset that week boundaries use; when it changes (daylight saving, another zone) the activity
- * weeks are rebuilt.
+ * weeks are rebuilt. On PostgreSQL each call (a round) also folds again the rows above the safe
+ * marks (dashboard-rollups-pg.ts: rows committed late by other processes); `settleMs` and
+ * `clockSlackMs` are that file's waits (tests shorten them).
  */
-export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?: number; maxBatches?: number; trace?: Trace }): RefreshResult {
+export function refreshDashboardRollups(
+  db: Db,
+  args: { offsetMs: number; batch?: number; maxBatches?: number; trace?: Trace; settleMs?: number; clockSlackMs?: number },
+): RefreshResult {
   const started = performance.now();
   const batch = args.batch ?? DEFAULT_BATCH;
+  const pg = dialectOf(db) === 'postgres';
+  const marks = { settleMs: args.settleMs ?? SETTLE_MS, clockSlackMs: args.clockSlackMs ?? CLOCK_SLACK_MS };
   let batches = 0;
   for (;;) {
     const r = inTransaction(db, () => {
       serializeFolds(db);
       const s = readState(db);
       if (s.overflow) return { usable: false, more: false, folded: false };
+      // PostgreSQL: this batch's snapshot (before any row is read), taken once per batch.
+      const snap = pg ? pgSnapshot(db) : undefined;
       if (s.offset !== args.offsetMs) {
         stmt(db, 'DELETE FROM dash_weeks').run();
-        Object.assign(s, { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs });
-        writeState(db, { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs });
+        const reset = { events: 0, questions: 0, checkins_at: NO_TIME, offset: args.offsetMs, ...(pg ? resetActivityMarks() : {}) };
+        Object.assign(s, reset);
+        writeState(db, reset);
+      }
+      if (snap) {
+        const round = beginRound(db, s, snap, marks);
+        if (round.skip) {
+          writeState(db, { ...round.write, ...endRound(s, snap, marks) });
+          return { usable: true, more: false, folded: false };
+        }
+        writeState(db, round.write);
       }
       const maxId = (table: string) => (stmt(db, `SELECT COALESCE(MAX(id), 0) FROM ${table}`).pluck().get() as number) ?? 0;
       const [mt, me, mq] = [maxId('stage_transitions'), maxId('events'), maxId('questions')];
@@ -288,14 +338,14 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
       // New members in full (see fold).
       const m = timeWindow(db, 'members', 'created_at', { at: s.created_at, n: s.created_n }, Infinity);
       const anything = t1 > s.transitions || e1 > s.events || q1 > s.questions || j.fold || c.fold || m.fold;
-      if (!anything) return { usable: true, more: false, folded: false };
+      if (!anything) {
+        if (snap) writeState(db, endRound(s, snap, marks));
+        return { usable: true, more: false, folded: false };
+      }
       // A table with nothing new gets an empty window (its cut is its mark).
-      const ok = fold(
-        db,
-        batchDelta({ t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: m.fold ? s.created_at : Number.MAX_SAFE_INTEGER, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut }),
-        args.offsetMs,
-        args.trace,
-      );
+      const window = { t0: s.transitions, t1, j0: s.joined_at, j1: j.cut, m0: m.fold ? s.created_at : Number.MAX_SAFE_INTEGER, e0: s.events, e1, q0: s.questions, q1, c0: s.checkins_at, c1: c.cut };
+      const delta = snap ? batchDelta({ ...window, recent: recentAge(s, snap) }, RECENT_SQL) : batchDelta(window);
+      const ok = fold(db, delta, args.offsetMs, args.trace);
       if (!ok) return { usable: false, more: false, folded: true };
       writeState(db, {
         transitions: t1,
@@ -308,7 +358,9 @@ export function refreshDashboardRollups(db: Db, args: { offsetMs: number; batch?
         created_at: m.next.at,
         created_n: m.next.n,
       });
-      return { usable: true, more: t1 < mt || e1 < me || q1 < mq || j.more || c.more, folded: true };
+      const more = t1 < mt || e1 < me || q1 < mq || j.more || c.more;
+      if (snap && !more) writeState(db, endRound(s, snap, marks));
+      return { usable: true, more, folded: true };
     });
     if (r.folded) batches++;
     if (!r.usable) return { usable: false, caughtUp: true, batches, ms: performance.now() - started };

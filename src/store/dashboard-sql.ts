@@ -39,3 +39,15 @@ export function jsonArrayColumn(db: Db, col: string, alias: string): { from: str
 export function dayNumberSql(db: Db, col: string): string {
   return dialectOf(db) === 'postgres' ? `(CAST(${col} AS DATE) - DATE '1970-01-01')` : `CAST(julianday(${col}) - 2440587.5 AS INTEGER)`;
 }
+
+/**
+ * "The member in `col` has (or had) a membership in group @group", or true without a group filter
+ * (@group NULL). SQLite: one text for both, tested per row. PostgreSQL: the OR keeps its planner
+ * from turning the EXISTS into a semi-join (it hashes every membership of the group per query
+ * instead, ~2× slower over the group everyone is in), so there each case gets its own text.
+ */
+export function inGroupSql(db: Db, group: string | null, col: string): string {
+  const exists = `EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = ${col} AND g.group_id = @group)`;
+  if (dialectOf(db) !== 'postgres') return `(CAST(@group AS TEXT) IS NULL OR ${exists})`;
+  return group === null ? 'TRUE' : exists;
+}

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { dayNumberSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './dashboard-sql.js';
+import { dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './dashboard-sql.js';
 import { stmt } from './statements.js';
 
 /**
@@ -29,8 +29,6 @@ const COHORT = `cohort AS (
     AND (CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
 )`;
 
-/** With a group: the member has (or had) a membership in it. */
-const IN_GROUP = (col: string) => `(CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = ${col} AND g.group_id = @group))`;
 
 function params(s: StatsScope): { from: number; to: number; group: string | null } {
   return { from: s.from, to: s.to, group: s.group };
@@ -139,7 +137,7 @@ export function paidOrderTotals(db: Db, s: StatsScope): RevenueRow[] {
     `SELECT o.currency AS currency, COUNT(*) AS orders, COALESCE(SUM(o.paid_amount), 0) AS gross,
             COALESCE(SUM(o.refunded_amount), 0) AS refunded, COALESCE(SUM(CASE WHEN o.refunded_amount > 0 THEN 1 ELSE 0 END), 0) AS refunds
      FROM orders o
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND ${IN_GROUP('o.member_id')}
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND ${inGroupSql(db, s.group, 'o.member_id')}
      GROUP BY o.currency ORDER BY o.currency`,
   ).all(params(s)) as RevenueRow[];
 }
@@ -152,7 +150,7 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
     `SELECT ${d.text('kind')} AS kind, o.currency AS currency, COUNT(*) AS orders,
             COALESCE(SUM(${d.int('fen')}), 0) AS amount
      FROM orders o, ${d.from}
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.discounts != '[]' AND ${IN_GROUP('o.member_id')}
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.discounts != '[]' AND ${inGroupSql(db, s.group, 'o.member_id')}
      GROUP BY 1, o.currency ORDER BY 1, o.currency`,
   ).all(params(s)) as { kind: string; currency: string; orders: number; amount: number }[];
 }
@@ -173,7 +171,7 @@ export function revenueBySource(db: Db, s: StatsScope): { source: string; orders
               (EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
                OR EXISTS (SELECT 1 FROM ${d.from} WHERE ${d.text('kind')} = 'referral')) AS referred
        FROM orders o
-       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${IN_GROUP('o.member_id')}
+       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
      )
      SELECT CASE WHEN referred THEN 'referral' ELSE 'direct' END AS source, COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY 1
      UNION ALL
@@ -283,7 +281,7 @@ export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; gr
     db,
     `WITH days AS (
        SELECT c.member_id, c.kind, ${dayNumberSql(db, 'c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day) AS run
-       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${IN_GROUP('c.member_id')}
+       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${inGroupSql(db, args.group, 'c.member_id')}
      ), runs AS (
        SELECT member_id, SUM(CASE WHEN kind != 'leave' THEN 1 ELSE 0 END) AS len FROM days GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
@@ -327,7 +325,7 @@ export function referralLeaderboard(db: Db, s: StatsScope, limit: number): Refer
     `WITH top AS (
        SELECT r.referrer_id, COUNT(*) AS referred,
               SUM(CASE WHEN EXISTS (SELECT 1 FROM referral_orders ro WHERE ro.member_id = r.referred_id AND ro.refunded_at IS NULL) THEN 1 ELSE 0 END) AS paid
-       FROM referrals r WHERE r.at >= @from AND r.at < @to AND ${IN_GROUP('r.referred_id')}
+       FROM referrals r WHERE r.at >= @from AND r.at < @to AND ${inGroupSql(db, s.group, 'r.referred_id')}
        GROUP BY r.referrer_id ORDER BY paid DESC, referred DESC, r.referrer_id LIMIT @limit
      )
      SELECT t.referrer_id, m.display_name, t.referred, t.paid,
