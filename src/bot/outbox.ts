@@ -230,6 +230,10 @@ export class Outbox {
         // Never retry in a tight loop: the account waits its interval after a failure too.
         this.accountReady.set(platform, clock.now() + pacing.account_interval);
       }
+      // Let timers run between sends. An adapter whose send resolves without I/O (or pacing of
+      // zero) would otherwise hold the event loop for the whole backlog, and with it the
+      // scheduler and the heartbeat: other instances would take this one for gone.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 }
