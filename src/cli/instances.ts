@@ -1,10 +1,23 @@
 import { clusterFromEnv, ClusterEnvError } from '../bot/cluster.js';
-import { describeStore, openStore } from '../store/db.js';
+import type { CourseConfig } from '../config/load.js';
 import { instanceSummaries, listInstances, retireInstance } from '../store/cluster.js';
-import { inTransaction } from '../store/db.js';
+import { describeStore, inTransaction, openStore } from '../store/db.js';
 import { formatDuration } from '../util/duration.js';
 import { localDayStart } from '../util/localtime.js';
 import { loadConfigOrReport } from './check.js';
+
+/** The config and the takeover time both commands judge "running" by; undefined after reporting a problem. */
+function loadSetup(configDir: string, write: (line: string) => void): { config: CourseConfig; takeoverAfterMs: number } | undefined {
+  const config = loadConfigOrReport(configDir, write);
+  if (!config) return undefined;
+  try {
+    return { config, takeoverAfterMs: clusterFromEnv(process.env).takeoverAfterMs };
+  } catch (e) {
+    if (!(e instanceof ClusterEnvError)) throw e;
+    write(e.message);
+    return undefined;
+  }
+}
 
 /**
  * `kequn instances retire NAME`: an instance that will not come back (its WeChat account was
@@ -12,16 +25,9 @@ import { loadConfigOrReport } from './check.js';
  */
 export function runRetireInstance(opts: { configDir: string; name: string; write: (line: string) => void; now?: number }): number {
   const { write } = opts;
-  const config = loadConfigOrReport(opts.configDir, write);
-  if (!config) return 2;
-  let takeoverAfterMs: number;
-  try {
-    takeoverAfterMs = clusterFromEnv(process.env).takeoverAfterMs;
-  } catch (e) {
-    if (!(e instanceof ClusterEnvError)) throw e;
-    write(e.message);
-    return 2;
-  }
+  const setup = loadSetup(opts.configDir, write);
+  if (!setup) return 2;
+  const { config, takeoverAfterMs } = setup;
   const now = opts.now ?? Date.now();
   const db = openStore(config.dataPath);
   try {
@@ -49,16 +55,9 @@ export function runRetireInstance(opts: { configDir: string; name: string; write
  */
 export function runInstances(opts: { configDir: string; write: (line: string) => void; now?: number }): number {
   const { write } = opts;
-  const config = loadConfigOrReport(opts.configDir, write);
-  if (!config) return 2;
-  let takeoverAfterMs: number;
-  try {
-    takeoverAfterMs = clusterFromEnv(process.env).takeoverAfterMs;
-  } catch (e) {
-    if (!(e instanceof ClusterEnvError)) throw e;
-    write(e.message);
-    return 2;
-  }
+  const setup = loadSetup(opts.configDir, write);
+  if (!setup) return 2;
+  const { config, takeoverAfterMs } = setup;
   const now = opts.now ?? Date.now();
   const db = openStore(config.dataPath);
   try {

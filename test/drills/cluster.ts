@@ -34,7 +34,7 @@ import { PostgresDb } from '../../src/store/postgres.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
 import { seededRandom } from '../../src/util/random.js';
 import { FakeWechatPay } from '../helpers/fake-wechatpay.js';
-import { APPID, MCHID, PLATFORM_SERIAL, notification, pem, testKeys, transaction } from '../helpers/payments.js';
+import { APPID, MCHID, PLATFORM_SERIAL, notification, pem, testKeys, transaction, wechatPayCatalog } from '../helpers/payments.js';
 import type { ClusterDrillAction, ClusterDrillReply } from './cluster-child.js';
 
 const CHILD = fileURLToPath(new URL('./cluster-child.ts', import.meta.url));
@@ -341,18 +341,7 @@ function drillConfig(dir: string, payApi: string): string {
   edit('catalog.yaml', [
     ['seats: 200', 'seats: 1000000'],
     ['link_ttl: 2h', 'link_ttl: 30d'],
-    [
-      '  provider: sandbox',
-      `  provider: wechatpay
-  public_url: https://pay.example.com
-  wechatpay:
-    mchid: "${MCHID}"
-    appid: ${APPID}
-    serial: MERCHANT0SERIAL0001
-    platform_keys:
-      - { serial: ${PLATFORM_SERIAL}, file: wechatpay_pub_key.pem }
-    api_base: ${payApi}`,
-    ],
+    ['  provider: sandbox', wechatPayCatalog(payApi)],
   ]);
   return configDir;
 }

@@ -38,6 +38,26 @@ export const MCHID = '1230000109';
 export const APPID = 'wxd678efh567hg6787';
 export const PLATFORM_SERIAL = 'PUB_KEY_ID_0112340000000000000000000000';
 
+/**
+ * catalog.yaml's `payments:` lines for WeChat Pay against a fake v3 server at `apiBase`
+ * (replacing the demo's `  provider: sandbox`); the platform key is read from
+ * wechatpay_pub_key.pem next to it.
+ */
+export function wechatPayCatalog(apiBase: string, extra: string[] = []): string {
+  return [
+    '  provider: wechatpay',
+    '  public_url: https://pay.example.com',
+    '  wechatpay:',
+    `    mchid: "${MCHID}"`,
+    `    appid: ${APPID}`,
+    '    serial: MERCHANT0SERIAL0001',
+    '    platform_keys:',
+    `      - { serial: ${PLATFORM_SERIAL}, file: wechatpay_pub_key.pem }`,
+    `    api_base: ${apiBase}`,
+    ...extra.map((line) => `    ${line}`),
+  ].join('\n');
+}
+
 export function pem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }) as string;
 }

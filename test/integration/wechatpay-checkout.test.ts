@@ -12,7 +12,7 @@ import { getOrder, latestOrderOf } from '../../src/store/orders.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 import { FakeWechatPay } from '../helpers/fake-wechatpay.js';
 import { removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
-import { APPID, MCHID, PLATFORM_SERIAL, dm, notification, pem, testKeys } from '../helpers/payments.js';
+import { APPID, MCHID, dm, notification, pem, testKeys, wechatPayCatalog } from '../helpers/payments.js';
 import { testStorePath } from '../helpers/store.js';
 
 // kequn as `kequn start` builds it with `provider: wechatpay` in catalog.yaml and the merchant
@@ -43,21 +43,7 @@ beforeAll(async () => {
   oauthUrl = `http://127.0.0.1:${(oauth.address() as AddressInfo).port}`;
   const dir = tempConfig({
     'catalog.yaml': (t) =>
-      replaceOnce(
-        t,
-        '  provider: sandbox',
-        `  provider: wechatpay
-  public_url: https://pay.example.com
-  wechatpay:
-    mchid: "${MCHID}"
-    appid: ${APPID}
-    serial: MERCHANT0SERIAL0001
-    platform_keys:
-      - { serial: ${PLATFORM_SERIAL}, file: wechatpay_pub_key.pem }
-    official_account: true
-    api_base: ${fake.url}
-    oauth_api_base: ${oauthUrl}`,
-      ),
+      replaceOnce(t, '  provider: sandbox', wechatPayCatalog(fake.url, ['official_account: true', `oauth_api_base: ${oauthUrl}`])),
   });
   writeFileSync(join(dir, 'wechatpay_pub_key.pem'), pem(keys.platform.publicKey));
   const env = {
