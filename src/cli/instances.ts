@@ -1,21 +1,31 @@
 import { clusterFromEnv, ClusterEnvError } from '../bot/cluster.js';
 import type { CourseConfig } from '../config/load.js';
 import { instanceSummaries, listInstances, retireInstance } from '../store/cluster.js';
-import { describeStore, inTransaction, openStore } from '../store/db.js';
+import { describeStore, inTransaction, openStore, type Db } from '../store/db.js';
 import { formatDuration } from '../util/duration.js';
 import { localDayStart } from '../util/localtime.js';
 import { loadConfigOrReport } from './check.js';
 
-/** The config and the takeover time both commands judge "running" by; undefined after reporting a problem. */
-function loadSetup(configDir: string, write: (line: string) => void): { config: CourseConfig; takeoverAfterMs: number } | undefined {
+/**
+ * Loads the config and the takeover time both commands judge "running" by, opens the store and
+ * runs `body`; exit code 2 after reporting a problem with either.
+ */
+function withStore(configDir: string, write: (line: string) => void, body: (db: Db, config: CourseConfig, takeoverAfterMs: number) => number): number {
   const config = loadConfigOrReport(configDir, write);
-  if (!config) return undefined;
+  if (!config) return 2;
+  let takeoverAfterMs: number;
   try {
-    return { config, takeoverAfterMs: clusterFromEnv(process.env).takeoverAfterMs };
+    takeoverAfterMs = clusterFromEnv(process.env).takeoverAfterMs;
   } catch (e) {
     if (!(e instanceof ClusterEnvError)) throw e;
     write(e.message);
-    return undefined;
+    return 2;
+  }
+  const db = openStore(config.dataPath);
+  try {
+    return body(db, config, takeoverAfterMs);
+  } finally {
+    db.close();
   }
 }
 
@@ -25,12 +35,8 @@ function loadSetup(configDir: string, write: (line: string) => void): { config: 
  */
 export function runRetireInstance(opts: { configDir: string; name: string; write: (line: string) => void; now?: number }): number {
   const { write } = opts;
-  const setup = loadSetup(opts.configDir, write);
-  if (!setup) return 2;
-  const { config, takeoverAfterMs } = setup;
   const now = opts.now ?? Date.now();
-  const db = openStore(config.dataPath);
-  try {
+  return withStore(opts.configDir, write, (db, config, takeoverAfterMs) => {
     const target = listInstances(db).find((i) => i.name === opts.name);
     if (!target) {
       write(`no instance named "${opts.name}" on ${describeStore(config.dataPath)} (see npx kequn instances)`);
@@ -43,9 +49,7 @@ export function runRetireInstance(opts: { configDir: string; name: string; write
     const r = inTransaction(db, () => retireInstance(db, opts.name, now));
     write(`retired ${opts.name}: ${r.moved} chats moved to an instance that can reach them, ${r.released} left to whoever the member writes to next`);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /**
@@ -55,12 +59,8 @@ export function runRetireInstance(opts: { configDir: string; name: string; write
  */
 export function runInstances(opts: { configDir: string; write: (line: string) => void; now?: number }): number {
   const { write } = opts;
-  const setup = loadSetup(opts.configDir, write);
-  if (!setup) return 2;
-  const { config, takeoverAfterMs } = setup;
   const now = opts.now ?? Date.now();
-  const db = openStore(config.dataPath);
-  try {
+  return withStore(opts.configDir, write, (db, config, takeoverAfterMs) => {
     const { instances, unownedWaiting } = instanceSummaries(db, localDayStart(now, config.course.timezone));
     write(`instances on ${describeStore(config.dataPath)}:`);
     if (instances.length === 0) write('  none has run yet');
@@ -75,7 +75,5 @@ export function runInstances(opts: { configDir: string; write: (line: string) =>
     }
     if (unownedWaiting > 0) write(`  ${unownedWaiting} messages wait for chats no instance has seen yet (the first instance that can send them will)`);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
