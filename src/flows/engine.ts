@@ -8,6 +8,7 @@ import { appendEvent, isEventLogged } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
+import { isTransientConflict } from '../store/postgres.js';
 import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
 import { formatDuration } from '../util/duration.js';
 import { conditionLabels, evaluate, type CondResult } from './conditions.js';
@@ -219,6 +220,12 @@ export class Engine {
         });
         if (!ran) continue;
       } catch (e) {
+        // Lost a race with another process on PostgreSQL: rolled back and still pending, so the
+        // next tick runs it again (marking it failed would lose a reminder to a deadlock).
+        if (isTransientConflict(e)) {
+          log.info({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job lost a race with another kequn process; it runs again on the next tick');
+          continue;
+        }
         // The job's effects were rolled back; mark it failed so it is not retried in a loop.
         log.error({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job failed');
         finishJob(db, job.id, 'failed', now, (e as Error).message.slice(0, 500));

@@ -10,6 +10,8 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/schedule/clock.js';
 import { PostgresError } from '../../src/store/postgres.js';
 import { countEvents } from '../../src/store/events.js';
+import { getJob, planJob } from '../../src/store/jobs.js';
+import { findMemberByIdentity } from '../../src/store/members.js';
 import { demoConfig, message, T0 } from '../helpers/fixtures.js';
 import { testStorePath } from '../helpers/store.js';
 
@@ -51,5 +53,21 @@ describe('an event that lost a race with another process', () => {
     expect((await b.app.kernel.handle(message('newbie', 'hi', { at: T0, dm: true }))).reason).toBe('error: no such column');
     expect(b.calls()).toBe(1);
     expect(countEvents(b.app.db)).toBe(0);
+  });
+
+  it('a scheduled job that lost such a race stays pending and runs on the next tick, instead of failing', async () => {
+    const { app } = await appWithFailures([]);
+    await app.kernel.handle(message('newbie', 'hi', { at: T0, dm: true }));
+    const member = findMemberByIdentity(app.db, 'wechat', 'newbie')!;
+    const id = planJob(app.db, { kind: 'sequence.trial', memberId: member.id, payload: { sequence: 'trial', step: 0, platform: 'wechat' }, dueAt: T0, now: T0 })!;
+    const engine = app.kernel.engine as unknown as { runJob: (...args: unknown[]) => void };
+    vi.spyOn(engine, 'runJob').mockImplementationOnce(() => {
+      throw new PostgresError('deadlock detected', '40P01', 'UPDATE members …');
+    });
+    expect(app.kernel.engine.runDueJobs(T0 + 1)).toBe(0);
+    expect(getJob(app.db, id)!.status).toBe('pending');
+    expect(app.kernel.engine.runDueJobs(T0 + 2)).toBe(1);
+    // It ran (and found the member not in the trial, so sent nothing): finished, not failed.
+    expect(getJob(app.db, id)).toMatchObject({ status: 'skipped', note: expect.stringContaining('not trial') });
   });
 });
