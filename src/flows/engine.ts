@@ -74,6 +74,9 @@ function cooldownLabel(ms: number): string {
 }
 
 export class Engine {
+  /** Jobs that lost a race with another process, and how often (see runDueJobs). */
+  private readonly jobRaces = new Map<number, number>();
+
   constructor(private readonly deps: EngineDeps) {}
 
   handleEvent(event: ChatEvent, now: number): HandleResult {
@@ -219,13 +222,18 @@ export class Engine {
           return true;
         });
         if (!ran) continue;
+        this.jobRaces.delete(job.id);
       } catch (e) {
         // Lost a race with another process on PostgreSQL: rolled back and still pending, so the
         // next tick runs it again (marking it failed would lose a reminder to a deadlock).
-        if (isTransientConflict(e)) {
+        // Three times at most: a unique violation that is not a race would come back forever.
+        const lost = (this.jobRaces.get(job.id) ?? 0) + 1;
+        if (isTransientConflict(e) && lost < 3) {
+          this.jobRaces.set(job.id, lost);
           log.info({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job lost a race with another kequn process; it runs again on the next tick');
           continue;
         }
+        this.jobRaces.delete(job.id);
         // The job's effects were rolled back; mark it failed so it is not retried in a loop.
         log.error({ job: job.id, kind: job.kind, err: (e as Error).message }, 'job failed');
         finishJob(db, job.id, 'failed', now, (e as Error).message.slice(0, 500));

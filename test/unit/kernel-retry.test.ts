@@ -69,5 +69,15 @@ describe('an event that lost a race with another process', () => {
     expect(app.kernel.engine.runDueJobs(T0 + 2)).toBe(1);
     // It ran (and found the member not in the trial, so sent nothing): finished, not failed.
     expect(getJob(app.db, id)).toMatchObject({ status: 'skipped', note: expect.stringContaining('not trial') });
+    // One that keeps "losing" (a unique violation that is no race) is failed on the third time.
+    const again = planJob(app.db, { kind: 'sequence.trial', memberId: member.id, payload: { sequence: 'trial', step: 0, platform: 'wechat' }, dueAt: T0, now: T0, dedupeKey: 'again' })!;
+    vi.spyOn(engine, 'runJob').mockImplementation(() => {
+      throw new PostgresError('duplicate key', '23505', 'INSERT …');
+    });
+    app.kernel.engine.runDueJobs(T0 + 3);
+    app.kernel.engine.runDueJobs(T0 + 4);
+    expect(getJob(app.db, again)!.status).toBe('pending');
+    app.kernel.engine.runDueJobs(T0 + 5);
+    expect(getJob(app.db, again)).toMatchObject({ status: 'failed', note: expect.stringContaining('duplicate key') });
   });
 });
