@@ -91,6 +91,8 @@ export function createWebApp(deps: WebDeps): Hono {
         status: ready ? 'ok' : 'starting',
         ready,
         uptimeMs: Math.round(process.uptime() * 1000),
+        // Which kequn process answered (several may share a PostgreSQL store behind one URL).
+        instance: app.kernel.cluster.instance,
         wechat: app.sim ? 'simulated' : app.kernel.hasPlatform('wechat') ? 'service' : 'off',
         telegram: app.telegram ? (app.telegram.webhookPath ? 'webhook' : 'polling') : 'off',
         members: countMembers(app.db),

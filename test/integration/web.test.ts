@@ -99,7 +99,7 @@ describe('web server and playground', () => {
   it('/healthz is 200 and ready', async () => {
     const r = await get('/healthz');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: 'ok', ready: true, members: 0, outbox: {}, jobs: {} });
+    expect(r.body).toMatchObject({ status: 'ok', ready: true, instance: 'main', members: 0, outbox: {}, jobs: {} });
     expect(r.body.uptimeMs).toBeGreaterThan(0);
   });
 
