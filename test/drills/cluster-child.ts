@@ -8,8 +8,8 @@
  * env: DRILL_PG (store URL), DRILL_INSTANCE, DRILL_DELIVERIES, DRILL_CONFIG, DRILL_TAKEOVER_MS,
  * WECHATPAY_PRIVATE_KEY / WECHATPAY_APIV3_KEY (the merchant secrets, as `kequn start` reads them).
  */
-import Database from 'better-sqlite3';
-import type { ChatAdapter, ChatEvent, OutgoingMessage } from '../../src/bot/events.js';
+import type { ChatEvent } from '../../src/bot/events.js';
+import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
@@ -19,28 +19,6 @@ import { createWebApp, startWebServer } from '../../src/web/server.js';
 
 export type ClusterDrillAction = { kind: 'event'; event: ChatEvent } | { kind: 'exit' };
 export type ClusterDrillReply = { ready: true; url: string } | { ack: number; status: string };
-
-/** A WeChat account that keeps what it was asked to deliver. */
-class CountingAccount implements ChatAdapter {
-  readonly platform = 'wechat' as const;
-  private readonly db: Database.Database;
-  constructor(
-    path: string,
-    private readonly instance: string,
-  ) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, chat_kind TEXT, chat_id TEXT, text TEXT, instance TEXT, pid INTEGER, at INTEGER)');
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  isReady(): boolean {
-    return true;
-  }
-  async send(m: OutgoingMessage): Promise<void> {
-    this.db.prepare('INSERT INTO deliveries (chat_kind, chat_id, text, instance, pid, at) VALUES (?, ?, ?, ?, ?, ?)').run(m.chat.kind, m.chat.id, m.text, this.instance, process.pid, Date.now());
-  }
-}
 
 const env = process.env;
 const url = env.DRILL_PG!;

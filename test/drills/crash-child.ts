@@ -8,8 +8,8 @@
  * env: DRILL_DATA (store), DRILL_DELIVERIES (fake platform's file), DRILL_CONFIG (config dir),
  * DRILL_T0 (virtual start), DRILL_REAL0 (real start, ms), DRILL_SPEED (virtual ms per real ms).
  */
-import Database from 'better-sqlite3';
-import type { ChatAdapter, ChatEvent, OutgoingMessage } from '../../src/bot/events.js';
+import type { ChatEvent } from '../../src/bot/events.js';
+import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
@@ -31,24 +31,6 @@ class FastClock implements Clock {
   }
 }
 
-class CountingPlatform implements ChatAdapter {
-  readonly platform = 'wechat' as const;
-  private readonly db: Database.Database;
-  constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, chat_kind TEXT, chat_id TEXT, text TEXT, pid INTEGER, at INTEGER)');
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  isReady(): boolean {
-    return true;
-  }
-  async send(m: OutgoingMessage): Promise<void> {
-    this.db.prepare('INSERT INTO deliveries (chat_kind, chat_id, text, pid, at) VALUES (?, ?, ?, ?, ?)').run(m.chat.kind, m.chat.id, m.text, process.pid, Date.now());
-  }
-}
-
 const env = process.env;
 const dbPath = env.DRILL_DATA!;
 const config = loadConfig(env.DRILL_CONFIG!, { env: { KEQUN_DATA: dbPath } });
@@ -56,7 +38,7 @@ const clock = new FastClock(Number(env.DRILL_T0), Number(env.DRILL_REAL0), Numbe
 acquireStoreLock(dbPath);
 // DRILL_LOG=warn shows kequn's warnings and errors on stderr (the parent prints them on failure).
 const log = env.DRILL_LOG ? createLogger({ level: env.DRILL_LOG, destination: process.stderr }) : silentLogger;
-const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingPlatform(env.DRILL_DELIVERIES!)], env: {} });
+const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingAccount(env.DRILL_DELIVERIES!)], env: {} });
 await app.kernel.start();
 
 const send = (r: DrillReply) => process.send!(r);
