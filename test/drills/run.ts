@@ -3,14 +3,16 @@
  * shortened forms of the same drills (test/drills/*.test.ts).
  *
  *   npm run drills                 # all
- *   npm run drills -- crash        # one of: crash | inputs | faults | cluster
+ *   npm run drills -- crash        # one of: crash | hostile | faults | cluster
+ *   npm run drills -- exposure     # one suite of the hostile drill (test/drills/hostile/index.ts)
  *   DRILL_KILLS=50 npm run drills -- crash
  *   KEQUN_TEST_PG_URL=postgres://… npm run drills -- cluster   # needs a PostgreSQL server
  */
 import { spawnSync } from 'node:child_process';
 import { runCrashDrill } from './crash.js';
 import { runClusterDrill } from './cluster.js';
-import { runInputDrill } from './hostile.js';
+import { SUITES } from './hostile/index.js';
+import { runSuites } from './hostile/suite.js';
 
 const only = process.argv[2];
 let failed = false;
@@ -34,16 +36,21 @@ if (!only || only === 'crash') {
   } else line('  ok: every acknowledged event logged once, every paid order paid once, nothing delivered twice, no reminder twice');
 }
 
-if (!only || only === 'inputs') {
-  line('bad input corpus (test/fixtures/hostile + generated)');
-  const r = await runInputDrill();
-  for (const l of r.lines) line(`  ${l.slice(0, 220)}`);
-  line(`  inputs tried ${r.tried}: ${r.byKind.message} messages, ${r.byKind.config} config files, ${r.byKind.webhook} webhook requests`);
+if (!only || only === 'hostile' || SUITES.some((s) => s.name === only)) {
+  // A suite's own name runs just that suite (`inputs` was this whole drill's name before it grew suites).
+  const suites = !only || only === 'hostile' ? SUITES : SUITES.filter((s) => s.name === only);
+  line('hostile drill: attacks on a running kequn, as an outsider and as a hostile member');
+  const r = await runSuites(suites, (s, sr) => {
+    line(`  ${s.name}: ${s.title}`);
+    for (const l of sr.lines) line(`    ${l.slice(0, 220)}`);
+    line(`    tried ${sr.tried}, problems ${sr.problems.length}`);
+  });
+  line(`  inputs tried ${r.tried}, problems found ${r.problems.length}`);
   if (r.problems.length > 0) {
     failed = true;
     line(`  FAILED: ${r.problems.length} problems`);
     for (const p of r.problems) line(`    ${p}`);
-  } else line('  ok: each rejected with a clear error or handled; unrelated tables unchanged');
+  } else line('  ok: every attack refused or handled; unrelated state unchanged');
 }
 
 if (!only || only === 'faults') {

@@ -1,0 +1,17 @@
+/**
+ * Every suite of the hostile drill, in the order they run. Adding a suite: one file in this
+ * folder, one line here.
+ */
+import { runInputDrill } from '../hostile.js';
+import type { AttackSuite } from './suite.js';
+
+export const SUITES: AttackSuite[] = [
+  {
+    name: 'inputs',
+    title: 'bad input corpus: test/fixtures/hostile and generated messages, configs, payment webhooks',
+    async run() {
+      const r = await runInputDrill();
+      return { tried: r.tried, lines: r.lines, problems: r.problems };
+    },
+  },
+];
