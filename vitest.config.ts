@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Commands the tests spawn (kequn start, stats, backup…) read the tests' own course, never
+    // the seller's config/ (which they are free to change).
+    env: { KEQUN_CONFIG: 'test/fixtures/course' },
     globalSetup: ['test/helpers/pg-teardown.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },

@@ -10,7 +10,7 @@ import { loadConfig, type CourseConfig } from '../src/config/load.js';
 
 export function bigCourse(opts: { groups: number; rules: number }): { dir: string; config: CourseConfig; groupIds: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'kequn-bench-course-'));
-  cpSync('config', dir, { recursive: true });
+  cpSync('test/fixtures/course', dir, { recursive: true });
   const groupIds = Array.from({ length: opts.groups }, (_, i) => `g${i}`);
   let main = readFileSync(join(dir, 'kequn.yaml'), 'utf8');
   main = main.replace(/^groups:\n/m, `groups:\n${groupIds.map((g, i) => `  ${g}:\n    name: 体验群 ${i}\n    kind: trial\n    wechat: ${g}@chatroom\n`).join('')}`);

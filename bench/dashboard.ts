@@ -201,7 +201,7 @@ export function benchDashboard(): BenchResult[] {
 /** Every figure of one backend's store, seeded and without rollups yet; rows named `label: ...`. */
 function measureDashboard(db: Db, label: string): BenchResult[] {
   const postgres = dialectOf(db) === 'postgres';
-  const ctx: StatsContext = { db, config: loadConfig('config'), now: START + (SPAN_DAYS + 30) * DAY };
+  const ctx: StatsContext = { db, config: loadConfig('test/fixtures/course'), now: START + (SPAN_DAYS + 30) * DAY };
   const offsetMs = zoneOffsetMs(ctx.now, ctx.config.course.timezone);
   const results: BenchResult[] = [];
 

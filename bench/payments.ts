@@ -21,7 +21,7 @@ import { insertAttempt } from '../src/store/orders.js';
 import type { BenchResult } from './report.js';
 
 export async function benchPayments(): Promise<BenchResult[]> {
-  const config = loadConfig('config', { env: {} });
+  const config = loadConfig('test/fixtures/course', { env: {} });
   const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const merchant = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const apiV3Key = randomBytes(16).toString('hex');

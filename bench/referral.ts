@@ -27,7 +27,7 @@ export function benchReferral(): BenchResult[] {
   const issueMs = performance.now() - t;
 
   // 10 000 newcomers referred by 1 000 referrers, then each pays: one transaction per payment, as the order service runs it.
-  const config = loadConfig('config', { env: {} });
+  const config = loadConfig('test/fixtures/course', { env: {} });
   const now = 1_000;
   for (let i = 0; i < 10_000; i++) attribute(db, config, { referredId: `m${1000 + i}`, evidence: { source: 'inviter', referrerId: `m${i % 1000}` }, eventId: null, now });
   t = performance.now();

@@ -28,7 +28,7 @@ const PER_GROUP = 100;
 
 export async function benchReminders(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kequn-bench-reminders-'));
-  const base = loadConfig('config');
+  const base = loadConfig('test/fixtures/course');
   const handles = Array.from({ length: GROUPS }, (_, i) => `g${String(i).padStart(4, '0')}`);
   const groups = Object.fromEntries(handles.map((h) => [h, { name: `班级 ${h}`, kind: 'paid' as const }]));
   const config: CourseConfig = {

@@ -36,7 +36,7 @@ function events(): Facts[] {
 }
 
 export async function benchRules(): Promise<BenchResult[]> {
-  const demoRules = loadConfig('config', { env: {} }).rules.length;
+  const demoRules = loadConfig('test/fixtures/course', { env: {} }).rules.length;
   const { config } = bigCourse({ groups: 1, rules: RULES + demoRules });
   const rules = config.rules.filter((r) => r.id.startsWith('bulk-'));
   if (rules.length !== RULES) throw new Error(`expected ${RULES} bulk rules, got ${rules.length}`);

@@ -69,7 +69,7 @@ function waiterSet() {
 
 async function kequnTarget(dbPath: string): Promise<Target> {
   const api = await FakeBotApi.start();
-  const config = loadConfig('config');
+  const config = loadConfig('test/fixtures/course');
   const groupId = String(-1_000_000_000_001);
   // The demo course with its trial group on Telegram.
   const tgConfig = { ...config, groupOf: (p: string, id: string) => (p === 'telegram' && id === groupId ? 'python-101' : config.groupOf(p as 'wechat', id)) };

@@ -98,7 +98,7 @@ async function echoTarget(endpoint: string): Promise<Target> {
 }
 
 async function kequnTarget(endpoint: string, dbPath: string): Promise<Target> {
-  const config = loadConfig('config', { env: {} });
+  const config = loadConfig('test/fixtures/course', { env: {} });
   const bot = await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true });
   const db = openStore(dbPath);
   const kernel = new Kernel({ config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, silentLogger)], log: silentLogger, live: false });
@@ -125,7 +125,7 @@ export async function benchWechaty(): Promise<BenchResult[]> {
   // PuppetService caches payloads under ~/.wechaty/: keep that out of the real home.
   const realHome = process.env.HOME;
   process.env.HOME = dir;
-  const config = loadConfig('config', { env: {} });
+  const config = loadConfig('test/fixtures/course', { env: {} });
   const sim = new SimulatedWeChat({ botName: config.course.bot_name, now: () => Date.now() });
   for (const g of Object.values(config.groups)) if (g.wechat) sim.room(g.wechat, g.name);
   for (let i = 0; i < MEMBERS; i++) sim.user(`m${i}`, `学员${i}`);

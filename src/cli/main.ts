@@ -32,11 +32,16 @@ Usage:
                                              measure Q&A retrieval on an FAQ bank (docs/qa.md)
   kequn help                                 this text
 
-Environment: KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
+Environment: KEQUN_CONFIG (the course folder when --config is not given), KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
 KEQUN_TAKEOVER_AFTER (several processes on one PostgreSQL), KEQUN_HOST / KEQUN_PORT (web server),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
 WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;
+
+/** The course folder when --config is not given: KEQUN_CONFIG, else config/ of the current directory. */
+function defaultConfigDir(): string {
+  return process.env.KEQUN_CONFIG?.trim() || 'config';
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,16 +74,16 @@ export async function main(argv: string[]): Promise<number> {
       {
         // Loaded on demand: the web server and platform SDKs are not needed by test/check/why.
         const { runStart } = await import('./start.js');
-        return await runStart({ configDir: parsed().values.config ?? 'config' });
+        return await runStart({ configDir: parsed().values.config ?? defaultConfigDir() });
       }
       case 'test': {
         const a = parsed();
         const { runScenarioCommand } = await import('../testing/runner.js');
-        return await runScenarioCommand(a.positionals, { configDir: a.values.config, write, store: a.values.store });
+        return await runScenarioCommand(a.positionals, { configDir: a.values.config ?? defaultConfigDir(), write, store: a.values.store });
       }
       case 'check': {
         const { runCheck } = await import('./check.js');
-        return runCheck({ configDir: parsed().values.config ?? 'config', write });
+        return runCheck({ configDir: parsed().values.config ?? defaultConfigDir(), write });
       }
       case 'why': {
         const a = parsed();
@@ -92,13 +97,13 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         const { runWhy } = await import('./why.js');
-        return runWhy({ configDir: a.values.config ?? 'config', query: a.positionals[0]!, limit, write });
+        return runWhy({ configDir: a.values.config ?? defaultConfigDir(), query: a.positionals[0]!, limit, write });
       }
       case 'referrals': {
         const a = parsed();
         const { runReferrals } = await import('./referrals.js');
         return runReferrals({
-          configDir: a.values.config ?? 'config',
+          configDir: a.values.config ?? defaultConfigDir(),
           action: a.positionals[0] ?? '',
           csv: a.values.csv ?? false,
           markPaid: a.values['mark-paid'] ?? false,
@@ -113,16 +118,16 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         const { runOrders } = await import('./orders.js');
-        return runOrders({ configDir: a.values.config ?? 'config', state: a.values.state, limit, write });
+        return runOrders({ configDir: a.values.config ?? defaultConfigDir(), state: a.values.state, limit, write });
       }
       case 'migrate': {
         const { runMigrate } = await import('./migrate.js');
-        return runMigrate({ configDir: parsed().values.config ?? 'config', write });
+        return runMigrate({ configDir: parsed().values.config ?? defaultConfigDir(), write });
       }
       case 'instances': {
         const a = parsed();
         const [sub, name, ...more] = a.positionals;
-        const configDir = a.values.config ?? 'config';
+        const configDir = a.values.config ?? defaultConfigDir();
         if (sub === undefined) {
           const { runInstances } = await import('./instances.js');
           return runInstances({ configDir, write });
@@ -152,17 +157,17 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runBackup, runRestore } = await import('./backup.js');
         const run = command === 'backup' ? runBackup : runRestore;
-        return await run({ configDir: a.values.config ?? 'config', file: a.positionals[0]!, write });
+        return await run({ configDir: a.values.config ?? defaultConfigDir(), file: a.positionals[0]!, write });
       }
       case 'member': {
         const a = parsed();
         const { runMember } = await import('./member.js');
-        return runMember({ configDir: a.values.config ?? 'config', action: a.positionals[0] ?? '', query: a.positionals.length === 2 ? a.positionals[1] : undefined, write });
+        return runMember({ configDir: a.values.config ?? defaultConfigDir(), action: a.positionals[0] ?? '', query: a.positionals.length === 2 ? a.positionals[1] : undefined, write });
       }
       case 'stats': {
         const a = parsed();
         const { runStats } = await import('./stats.js');
-        return runStats({ configDir: a.values.config ?? 'config', args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
+        return runStats({ configDir: a.values.config ?? defaultConfigDir(), args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
       }
       case 'eval-qa': {
         const a = parsed();

@@ -35,7 +35,7 @@ function count(path: string, sql: string): number {
 }
 
 async function boot(dbPath: string) {
-  const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
+  const config = loadConfig('test/fixtures/course', { env: { KEQUN_DATA: dbPath } });
   const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
   const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
   await app.kernel.start();

@@ -38,7 +38,7 @@ import { APPID, MCHID, PLATFORM_SERIAL, notification, pem, testKeys, transaction
 import type { ClusterDrillAction, ClusterDrillReply } from './cluster-child.js';
 
 const CHILD = fileURLToPath(new URL('./cluster-child.ts', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+const CONFIG = fileURLToPath(new URL('../fixtures/course', import.meta.url));
 const INSTANCES = ['k1', 'k2', 'k3'] as const;
 /** The instance the drill kills. */
 const VICTIM = 1;

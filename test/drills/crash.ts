@@ -17,7 +17,7 @@ import type { ChatEvent } from '../../src/bot/events.js';
 import type { DrillAction, DrillReply } from './crash-child.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+const CONFIG = fileURLToPath(new URL('../fixtures/course', import.meta.url));
 const TRIAL = { id: 'python-101@chatroom', name: 'Python 入门体验群' };
 const VIP = { id: 'python-vip@chatroom', name: 'Python 数据分析正式班' };
 

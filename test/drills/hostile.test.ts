@@ -10,10 +10,8 @@ describe('drill: bad input corpus', () => {
     expect(r.byKind.message).toBeGreaterThanOrEqual(13);
     expect(r.byKind.webhook).toBeGreaterThanOrEqual(14);
   });
-});
 
-// Every other suite of `npm run drills -- hostile`, at full length (each takes seconds).
-describe('drill: hostile suites', () => {
+  // Every other suite of `npm run drills -- hostile`, at full length (each takes seconds).
   for (const suite of SUITES.filter((s) => s.name !== 'inputs')) {
     it(`${suite.name}: ${suite.title}`, { timeout: 120_000 }, async () => {
       const r = await suite.run();

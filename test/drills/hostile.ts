@@ -19,7 +19,7 @@ import type { Db } from '../../src/store/db.js';
 import { createWebApp, startWebServer } from '../../src/web/server.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hostile', import.meta.url));
-const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+const CONFIG = fileURLToPath(new URL('../fixtures/course', import.meta.url));
 
 export interface InputDrillReport {
   tried: number;

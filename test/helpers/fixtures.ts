@@ -20,8 +20,11 @@ import type { Db } from '../../src/store/db.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
 import { openTestStore } from './store.js';
 
-/** The demo course shipped in config/. */
-export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../../config', import.meta.url));
+/**
+ * The tests' own course (test/fixtures/course): a copy of the demo course as it was shipped,
+ * frozen for the tests. config/ is the seller's to change; the code's tests never read it.
+ */
+export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../fixtures/course', import.meta.url));
 
 /** Monday 2 March 2026, 09:00 in Shanghai: daytime, outside the demo's quiet hours. */
 export const T0 = Date.parse('2026-03-02T09:00:00+08:00');

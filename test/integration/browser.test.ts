@@ -44,7 +44,7 @@ describe('dashboard in the browser', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kequn-dash-'));
     dirs.push(dir);
     const dbPath = join(dir, 'kequn.db');
-    const config = loadConfig('config');
+    const config = loadConfig('test/fixtures/course');
     // Seed the store by playing conversation tests into it: purchases, a referral, a refund.
     for (const file of ['test/scenarios/referral-purchase.yaml']) {
       const { scenario } = parseScenario(file);
@@ -120,7 +120,7 @@ describe('playground in the browser', () => {
     const clock = new OffsetClock();
     // Daytime in the course's zone: quiet hours never hold the welcome back.
     clock.advance(Date.parse('2026-03-02T10:00:00+08:00') - Date.now());
-    app = await createApp({ config: loadConfig('config'), clock, log: silentLogger, live: true, dbPath: join(dir, 'kequn.db') });
+    app = await createApp({ config: loadConfig('test/fixtures/course'), clock, log: silentLogger, live: true, dbPath: join(dir, 'kequn.db') });
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
     server = await startWebServer(createWebApp({ app, clock, log: silentLogger }), { port: 0 });

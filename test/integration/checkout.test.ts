@@ -26,7 +26,7 @@ let clock: VirtualClock;
 
 beforeAll(async () => {
   clock = new VirtualClock(T0);
-  app = await createApp({ config: loadConfig('config', { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
+  app = await createApp({ config: loadConfig('test/fixtures/course', { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: ADMIN } }), { host: '127.0.0.1', port: 0 });

@@ -18,7 +18,7 @@ async function kequn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ cod
 
 function brokenConfig(edit: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'kequn-cfg-'));
-  cpSync('config', dir, { recursive: true });
+  cpSync('test/fixtures/course', dir, { recursive: true });
   edit(dir);
   return dir;
 }
@@ -27,7 +27,7 @@ function brokenConfig(edit: (dir: string) => void): string {
 async function startDemoApp(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const dbPath = join(dir, 'kequn.db');
-  const config = loadConfig('config', { env: { KEQUN_DATA: dbPath } });
+  const config = loadConfig('test/fixtures/course', { env: { KEQUN_DATA: dbPath } });
   const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
   const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
   await app.kernel.start();
@@ -36,10 +36,10 @@ async function startDemoApp(prefix: string) {
 }
 
 describe('kequn CLI', () => {
-  it('check: the demo configuration is valid', async () => {
+  it('check: the course configuration is valid (the tests\' own course, by KEQUN_CONFIG)', async () => {
     const r = await kequn(['check']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/configuration config is valid: 2 groups/);
+    expect(r.stdout).toMatch(/configuration test\/fixtures\/course is valid: 2 groups/);
   });
 
   it('check: every problem is printed with file:line and key path, exit 2', async () => {

@@ -17,7 +17,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 describe('live config reload', () => {
   it('applies a valid edit and keeps the old config on a broken one, logging why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kequn-reload-'));
-    cpSync('config', dir, { recursive: true });
+    cpSync('test/fixtures/course', dir, { recursive: true });
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) });
     const applied: CourseConfig[] = [];

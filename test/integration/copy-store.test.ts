@@ -43,7 +43,7 @@ beforeAll(async () => {
   source = join(dir, 'kequn.db');
   for (const f of ['test/scenarios/referral-purchase.yaml', 'test/scenarios/checkin-week.yaml']) {
     const { scenario } = parseScenario(f);
-    const outcome = await runScenario(scenario!, loadConfig('config'), { dbPath: source });
+    const outcome = await runScenario(scenario!, loadConfig('test/fixtures/course'), { dbPath: source });
     expect(outcome.ok, outcome.failure).toBe(true);
   }
   // One file without its WAL, so copyFileSync makes whole copies.

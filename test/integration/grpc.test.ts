@@ -69,7 +69,7 @@ beforeAll(async () => {
   const { log: wechatyLog } = await import('wechaty-puppet');
   wechatyLog.level('silent');
 
-  config = loadConfig('config', { env: {} });
+  config = loadConfig('test/fixtures/course', { env: {} });
   sim = new SimulatedWeChat({ botName: config.course.bot_name, now: () => systemClock.now() });
   // The rooms exist before the server starts, as createApp does for the simulated WeChat.
   for (const g of Object.values(config.groups)) if (g.wechat) sim.room(g.wechat, g.name);

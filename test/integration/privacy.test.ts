@@ -60,7 +60,7 @@ describe('kequn member export / forget', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kequn-privacy-'));
     const dbPath = join(dir, 'kequn.db');
     const env = { KEQUN_DATA: dbPath };
-    const config = loadConfig('config', { env });
+    const config = loadConfig('test/fixtures/course', { env });
     const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
     const app = await createApp({ config, clock, log: silentLogger, live: false, dbPath });
     await app.kernel.start();

@@ -34,7 +34,7 @@ afterEach(async () => {
 
 async function world(opts: { llm?: Partial<CourseConfig['qa']['llm']>; env?: Record<string, string> } = {}): Promise<World> {
   const fake = await startFakeOpenAI();
-  const base = loadConfig('config', { env: {} });
+  const base = loadConfig('test/fixtures/course', { env: {} });
   const config: CourseConfig = { ...base, qa: { ...base.qa, llm: { ...base.qa.llm, ...opts.llm } } };
   const clock = new VirtualClock(T0);
   const logs: string[] = [];

@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kequn-stats-'));
   dbPath = join(dir, 'kequn.db');
   const { scenario } = parseScenario('test/scenarios/referral-purchase.yaml');
-  const outcome = await runScenario(scenario!, loadConfig('config'), { dbPath });
+  const outcome = await runScenario(scenario!, loadConfig('test/fixtures/course'), { dbPath });
   expect(outcome.ok, outcome.failure).toBe(true);
 }, 20_000);
 
@@ -38,7 +38,7 @@ describe('kequn stats', () => {
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     const db = openStore(dbPath);
-    const ctx = { db, config: loadConfig('config'), now: Date.now() };
+    const ctx = { db, config: loadConfig('test/fixtures/course'), now: Date.now() };
     expect(d.funnel.stages.map((s: { reached: number }) => s.reached)).toEqual(funnel(ctx).stages.map((s) => s.reached));
     expect(d.revenue.cny).toEqual(revenue(ctx).cny);
     db.close();

@@ -37,7 +37,7 @@ let base: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kequn-web-'));
-  const config = loadConfig('config');
+  const config = loadConfig('test/fixtures/course');
   clock = new OffsetClock();
   // Daytime in the course's time zone, so quiet hours (22:00-08:00) never hold the drip back.
   clock.advance(Date.parse('2026-03-02T10:00:00+08:00') - Date.now());

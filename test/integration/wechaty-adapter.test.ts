@@ -28,7 +28,7 @@ function next(match: (e: ChatEvent) => boolean): Promise<{ event: ChatEvent; res
 
 beforeAll(async () => {
   clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-  app = await createApp({ config: loadConfig('config'), clock, log: silentLogger, live: false, dbPath: testStorePath() });
+  app = await createApp({ config: loadConfig('test/fixtures/course'), clock, log: silentLogger, live: false, dbPath: testStorePath() });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   app.sim!.user('gina', 'Gina');

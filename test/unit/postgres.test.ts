@@ -77,11 +77,11 @@ describe('kequn migrate on SQLite', () => {
     process.env.KEQUN_DATA = join(dir, 'k.db');
     try {
       const out: string[] = [];
-      expect(runMigrate({ configDir: 'config', write: (l) => out.push(l) })).toBe(0);
+      expect(runMigrate({ configDir: 'test/fixtures/course', write: (l) => out.push(l) })).toBe(0);
       expect(out.filter((l) => l.startsWith('applied migration'))).toHaveLength(migrations.length);
       expect(out.at(-1)).toBe(`${join(dir, 'k.db')} is now at schema ${migrations.at(-1)!.version} (${migrations.length} applied)`);
       out.length = 0;
-      expect(runMigrate({ configDir: 'config', write: (l) => out.push(l) })).toBe(0);
+      expect(runMigrate({ configDir: 'test/fixtures/course', write: (l) => out.push(l) })).toBe(0);
       expect(out).toEqual([`${join(dir, 'k.db')} is up to date: schema ${migrations.at(-1)!.version}`]);
     } finally {
       if (saved === undefined) delete process.env.KEQUN_DATA;
@@ -195,7 +195,7 @@ describe.skipIf(!pgAdminUrl)('PostgreSQL driver (KEQUN_TEST_PG_URL)', () => {
     process.env.DATABASE_URL = pgUrlOf(name);
     try {
       const out: string[] = [];
-      expect(runMigrate({ configDir: 'config', write: (l) => out.push(l) })).toBe(0);
+      expect(runMigrate({ configDir: 'test/fixtures/course', write: (l) => out.push(l) })).toBe(0);
       expect(out[0]).toBe('applied migration 1 (foundation)');
       expect(out.at(-1)).toMatch(new RegExp(`/${name} is now at schema ${migrations.at(-1)!.version} \\(${migrations.length} applied\\)$`));
     } finally {
