@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/store/db.js';
-import { funnel, revenue } from '../../src/stats/metrics.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';
 import { runScenario } from '../../src/testing/runner.js';
 
-// `kequn stats` on a store seeded by playing a conversation test: the same figures as the metrics.
+// `kequn stats` on a store seeded by playing a conversation test: the figures a seller would count
+// by hand from that conversation (not the figures of the functions that compute them).
 let dir: string;
 let dbPath: string;
 
@@ -32,20 +31,48 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('kequn stats', () => {
-  it('prints the figures as JSON and as tables; costs feed ROI', async () => {
+  // The scenario, counted by hand: Alice and Bob join python-101 (prospect → trial). Alice pays
+  // 199 元 (→ paid) and gets the code AMY888; Bob says it, pays 179 元 (199 − 20 referral
+  // discount, → paid), which rewards Alice (→ loyal, referral.referrer_stage); Bob is refunded
+  // all 179 元 (→ nurture, lifecycle.on_refunded), which reverses Alice's reward.
+  it('prints the figures counted by hand from the scenario, as JSON and as tables; costs feed ROI', async () => {
     expect((await kequn(['stats', 'cost', 'referral', '100'])).stdout).toContain('cost of referral: 100.00 元');
-    const r = await kequn(['stats', '--json']);
+    const r = await kequn(['stats', '--json', '--group', 'python-101']);
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
-    const db = openStore(dbPath);
-    const ctx = { db, config: loadConfig('test/fixtures/course'), now: Date.now() };
-    expect(d.funnel.stages.map((s: { reached: number }) => s.reached)).toEqual(funnel(ctx).stages.map((s) => s.reached));
-    expect(d.revenue.cny).toEqual(revenue(ctx).cny);
-    db.close();
-    // Alice paid 199, Bob 179 and got it all back: referral revenue 0 against a cost of 100 → ROI -100 %
-    expect(d.referrals.sources.find((s: { source: string }) => s.source === 'referral')).toMatchObject({ revenue: 0, cost: 100, roi: -1 });
-    const text = await kequn(['stats', '--group', 'python-101']);
-    expect(text.stdout).toMatch(/== Funnel by lifecycle stage\nstage +phase +reached/);
+    expect(d.funnel.cohort).toBe(2);
+    // [stage, reached (entered it or a later stage), entered, in it now]
+    expect(d.funnel.stages.map((s: { stage: string; reached: number; entered: number; now: number }) => [s.stage, s.reached, s.entered, s.now])).toEqual([
+      ['prospect', 2, 2, 0],
+      ['trial', 2, 2, 0],
+      ['nurture', 2, 1, 1], // Bob entered it; Alice passed it by (paid is later)
+      ['paid', 2, 2, 0],
+      ['mature', 1, 0, 0], // Alice passed it by (loyal is later)
+      ['loyal', 1, 1, 1],
+      ['churned', 0, 0, 0],
+    ]);
+    // 199 + 179 = 378 gross, 179 refunded, 378 − 179 = 199 net, 378 / 2 = 189 per order.
+    expect(d.revenue.cny).toEqual({ orders: 2, gross: 378, refunded: 179, refunds: 1, net: 199, averageOrder: 189 });
+    expect(d.revenue.trialToPaid).toMatchObject({ trial: 2, paid: 2, rate: 1 });
+    expect(d.revenue.discounts).toEqual([{ kind: 'referral', orders: 1, yuan: 20 }]);
+    expect(d.retention.map((w: { week: string; members: number; active: number[] }) => [w.week, w.members, w.active[0]])).toEqual([['2026-03-02', 2, 2]]);
+    // Alice referred Bob; his refund took the paid referral and the 30 元 reward back.
+    expect(d.referrals.leaderboard.map((l: { name: string; referred: number; paid: number; rewards: number }) => [l.name, l.referred, l.paid, l.rewards])).toEqual([['Alice', 1, 0, 0]]);
+    // Referral revenue: Bob's 179 refunded = 0, against a cost of 100 → ROI (0 − 100) / 100 = −100 %.
+    expect(d.referrals.sources).toEqual([
+      { source: 'direct', orders: 1, revenue: 199, cost: null, roi: null },
+      { source: 'group:python-101', orders: 2, revenue: 199, cost: null, roi: null },
+      { source: 'referral', orders: 1, revenue: 0, cost: 100, roi: -1 },
+    ]);
+    expect(d.qa).toMatchObject({ asked: 0, escalated: 0 });
+    // The whole course: the same money (the teacher, who only wrote to the bot, paid nothing).
+    const all = JSON.parse((await kequn(['stats', '--json'])).stdout);
+    expect(all.revenue.cny).toEqual({ orders: 2, gross: 378, refunded: 179, refunds: 1, net: 199, averageOrder: 189 });
+    const text = (await kequn(['stats', '--group', 'python-101'])).stdout;
+    expect(text).toMatch(/== Funnel by lifecycle stage\nstage +phase +reached/);
+    expect(text).toMatch(/^nurture +培养期 +2 +1 +1 +100 /m);
+    expect(text).toMatch(/^revenue \(paid − refunded\) +199$/m);
+    expect(text).toMatch(/^average order value +189$/m);
   }, 20_000);
 
   it('rejects a bad filter without touching the store', async () => {

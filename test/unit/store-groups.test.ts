@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '../../src/store/db.js';
+import { openStore, type Db } from '../../src/store/db.js';
+import { resolveMember } from '../../src/store/members.js';
 import { migrations } from '../../src/store/migrations.js';
 import { listGroups, syncGroups } from '../../src/store/groups.js';
 import { stmt } from '../../src/store/statements.js';
@@ -23,13 +24,32 @@ describe('groups in the store', () => {
 
   it('applies every migration once, in order: reopening a store changes nothing', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'kequn-mig-')), 'store.db');
-    const versionsOf = (db: ReturnType<typeof openStore>) =>
-      (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    const versionsOf = (db: Db) => (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    /** Every table's schema and rows (a migration run twice would add or change some). */
+    const contents = (db: Db) =>
+      (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string; sql: string }[]).map((t) => ({
+        ...t,
+        rows: db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all(),
+      }));
     const first = openStore(file);
     expect(versionsOf(first)).toEqual(migrations.map((m) => m.version));
+    // Data of the kinds migrations create tables for, so there is something to lose or double.
+    syncGroups(first, [{ id: 'py', name: 'Python', kind: 'trial', platformIds: [{ platform: 'wechat', id: 'a@chatroom' }] }], 1);
+    resolveMember(first, { platform: 'wechat', platformId: 'alice', displayName: 'Alice', initialStage: 'prospect', now: 1 });
+    resolveMember(first, { platform: 'telegram', platformId: '42', displayName: 'Bob', initialStage: 'trial', now: 2 });
+    const before = contents(first);
+    const rowsOf = (name: string) => before.find((t) => t.name === name)!.rows;
+    expect([rowsOf('groups').length, rowsOf('group_platform_ids').length, rowsOf('members').length, rowsOf('identities').length, rowsOf('schema_migrations').length]).toEqual([
+      1,
+      1,
+      2,
+      2,
+      migrations.length,
+    ]);
     first.close();
     const again = openStore(file);
     expect(versionsOf(again)).toEqual(migrations.map((m) => m.version));
+    expect(contents(again)).toEqual(before);
     again.close();
   });
 });
