@@ -12,12 +12,12 @@ import { referralOrderHooks } from '../referral/rewards.js';
  */
 export const couponSource: DiscountSource = (db, config, q) => {
   if (!q.code) return null;
-  const coupon = config.catalog.coupons[q.code];
+  // Own keys only: the buyer types the code, and "toString" is not a coupon.
+  const coupon = Object.hasOwn(config.catalog.coupons, q.code) ? config.catalog.coupons[q.code] : undefined;
   if (!coupon) return null;
   if (coupon.products && !coupon.products.includes(q.productId)) return null;
-  if (coupon.valid.from !== undefined && q.now < coupon.valid.from) return null;
-  if (coupon.valid.until !== undefined && q.now >= coupon.valid.until) return null;
-  if (coupon.max_uses !== undefined && countCodeUses(db, coupon.code) >= coupon.max_uses) return null;
+  if (q.now < (coupon.valid.from ?? -Infinity) || q.now >= (coupon.valid.until ?? Infinity)) return null;
+  if (countCodeUses(db, coupon.code) >= (coupon.max_uses ?? Infinity)) return null;
   if (countCodeUses(db, coupon.code, q.memberId) >= coupon.per_member) return null;
   const fen = coupon.off_fen !== undefined ? coupon.off_fen : Math.floor((q.priceFen * coupon.percent_off!) / 100);
   return { kind: 'coupon', code: coupon.code, fen, note: coupon.off_fen !== undefined ? '立减' : `${coupon.percent_off}% off` };
@@ -60,9 +60,10 @@ export function computePrice(db: Db, config: CourseConfig, sources: readonly Dis
   let remaining = q.priceFen;
   for (const source of sources) {
     const d = source(db, config, { ...q, priceFen: q.priceFen });
-    if (!d || !Number.isInteger(d.fen) || d.fen <= 0) continue;
+    if (!d || !Number.isInteger(d.fen)) continue;
     if (discounts.some((x) => x.kind === d.kind)) continue;
     const fen = Math.min(d.fen, remaining - MIN_AMOUNT);
+    // Nothing offered (0 or less), or the price is already at the floor: no discount is listed.
     if (fen <= 0) continue;
     discounts.push({ ...d, fen });
     remaining -= fen;

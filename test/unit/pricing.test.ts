@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
 import type { DiscountSource } from '../../src/orders/contracts.js';
 import { openCheckout } from '../../src/orders/orders.js';
-import { computePrice, couponSource, discountSources } from '../../src/orders/pricing.js';
+import { computePrice, couponSource, discountSources, orderHooks } from '../../src/orders/pricing.js';
+import { referralDiscount } from '../../src/referral/discount.js';
+import { referralOrderHooks } from '../../src/referral/rewards.js';
 import { resolveMember } from '../../src/store/members.js';
 import { markOrderPaid } from '../../src/store/orders.js';
 import type { Db } from '../../src/store/db.js';
@@ -79,6 +81,122 @@ describe('price computation (fen, on the server)', () => {
   });
 });
 
+describe('coupons: exact boundaries and every refusal', () => {
+  const FROM = Date.parse('2026-03-01T00:00:00+08:00');
+  const UNTIL = Date.parse('2026-04-01T00:00:00+08:00');
+  const windowed = () => config((t) => t.replace('valid: { until: 2027-12-31T00:00:00+08:00 }', 'valid: { from: 2026-03-01T00:00:00+08:00, until: 2026-04-01T00:00:00+08:00 }'));
+
+  it('is valid from its start instant, and no longer at its end instant', () => {
+    const c = windowed();
+    const db = openTestStore();
+    const m = member(db, 'a');
+    const at = (now: number) => price(db, c, m, 'EARLY50', discountSources, now);
+    expect(at(FROM - 1)).toMatchObject({ amount: 19900, discounts: [], codeRejected: true });
+    expect(at(FROM)).toMatchObject({ amount: 14900, codeRejected: false });
+    expect(at(UNTIL - 1)).toMatchObject({ amount: 14900, codeRejected: false });
+    expect(at(UNTIL)).toMatchObject({ amount: 19900, discounts: [], codeRejected: true });
+  });
+
+  it('a coupon without a validity window or a total limit applies at any time, however often it was used', () => {
+    // VIP10 has neither `valid` nor `max_uses`; 3 members used it already.
+    const c = config();
+    const db = openTestStore();
+    for (const u of ['u1', 'u2', 'u3']) paidOrder(db, c, member(db, u), 'VIP10');
+    const m = member(db, 'a');
+    expect(price(db, c, m, 'VIP10', discountSources, 0)).toMatchObject({ amount: 17910, codeRejected: false });
+    expect(price(db, c, m, 'VIP10', discountSources, Date.parse('2099-01-01T00:00:00Z'))).toMatchObject({ amount: 17910, codeRejected: false });
+  });
+
+  it('a coupon for some products gives nothing on another; one without `products` applies to every product', () => {
+    const c = config();
+    const db = openTestStore();
+    const m = member(db, 'a');
+    const other = (code: string) => computePrice(db, c, [couponSource], { memberId: m, productId: 'python-basic', priceFen: 9900, code, now: T0 });
+    expect(other('VIP10')).toEqual({ list: 9900, amount: 9900, discounts: [], codeRejected: true });
+    expect(other('EARLY50')).toMatchObject({ amount: 4900, discounts: [{ code: 'EARLY50', fen: 5000 }], codeRejected: false });
+  });
+
+  it('says what the discount is: 立减 for a fixed amount, the percentage for a percent coupon', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    expect(price(db, config(), m, 'EARLY50').discounts).toEqual([{ kind: 'coupon', code: 'EARLY50', fen: 5000, note: '立减' }]);
+    expect(price(db, config(), m, 'VIP10').discounts).toEqual([{ kind: 'coupon', code: 'VIP10', fen: 1990, note: '10% off' }]);
+  });
+
+  it('no code, an empty code or an unknown one: the list price; only an entered code that gave nothing is "rejected"', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    expect(price(db, config(), m, undefined)).toEqual({ list: 19900, amount: 19900, discounts: [], codeRejected: false });
+    expect(price(db, config(), m, '')).toEqual({ list: 19900, amount: 19900, discounts: [], codeRejected: false });
+    expect(price(db, config(), m, 'NOPE')).toEqual({ list: 19900, amount: 19900, discounts: [], codeRejected: true });
+    // A coupon is only ever applied for its code: even one named "undefined" needs it typed.
+    const odd = config((t) => t.replace('coupons:\n', 'coupons:\n  undefined:\n    off_fen: 100\n'));
+    expect(price(db, odd, m, undefined)).toMatchObject({ amount: 19900, discounts: [] });
+    expect(price(db, odd, m, 'undefined')).toMatchObject({ amount: 19800, codeRejected: false });
+  });
+
+  it('a code that names no coupon of the catalog is refused, even one that is a property of every object', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expect(price(db, config(), m, code), code).toEqual({ list: 19900, amount: 19900, discounts: [], codeRejected: true });
+    }
+  });
+
+  it('a rejected code next to another discount is still reported rejected', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    const referral: DiscountSource = () => ({ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: 'm_amy' });
+    expect(price(db, config(), m, 'NOPE', [couponSource, referral])).toEqual({
+      list: 19900,
+      amount: 17900,
+      discounts: [{ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: 'm_amy' }],
+      codeRejected: true,
+    });
+    // The referral code itself, entered at checkout, is the code that was used.
+    expect(price(db, config(), m, 'AMY888', [couponSource, referral])).toMatchObject({ amount: 17900, codeRejected: false });
+  });
+});
+
+describe('discounts from the sources', () => {
+  const cfg = config();
+  const fixed =
+    (kind: 'coupon' | 'referral', fen: number): DiscountSource =>
+    () => ({ kind, code: `${kind}-${fen}`, fen });
+
+  it('once the price is at the 1-fen floor, a second discount is not listed (no 0-fen discount)', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    // 19900 − 19899 = 1 fen; the referral's 1000 fen cannot take anything more.
+    expect(price(db, cfg, m, undefined, [fixed('coupon', 19899), fixed('referral', 1000)])).toEqual({
+      list: 19900,
+      amount: 1,
+      discounts: [{ kind: 'coupon', code: 'coupon-19899', fen: 19899 }],
+      codeRejected: false,
+    });
+    // 19900 − 19898 = 2 fen: the referral takes the 1 fen left above the floor.
+    expect(price(db, cfg, m, undefined, [fixed('coupon', 19898), fixed('referral', 1000)])).toMatchObject({
+      amount: 1,
+      discounts: [{ fen: 19898 }, { kind: 'referral', fen: 1 }],
+    });
+  });
+
+  it('a source offering 0, a negative or a fractional amount adds nothing', () => {
+    const db = openTestStore();
+    const m = member(db, 'a');
+    for (const fen of [0, -500, 12.5, Number.NaN]) {
+      expect(price(db, cfg, m, undefined, [fixed('coupon', fen)]), String(fen)).toEqual({ list: 19900, amount: 19900, discounts: [], codeRejected: false });
+    }
+    // A source that gives nothing does not use up its kind: the next one of that kind applies.
+    expect(price(db, cfg, m, undefined, [fixed('referral', 0), fixed('referral', 700)])).toMatchObject({ amount: 19200, discounts: [{ fen: 700 }] });
+  });
+
+  it('the order service books the referral hooks only (lifecycle moves come from its own set_stage)', () => {
+    expect(orderHooks).toEqual([referralOrderHooks]);
+    expect(discountSources).toEqual([couponSource, referralDiscount]);
+  });
+});
+
 describe('stock and sale windows', () => {
   it('sells at most `seats`, only inside the sale window, once per member', () => {
     const c = config((t) => replaceOnce(t, 'seats: 200', 'seats: 1'));
@@ -117,6 +235,24 @@ describe('catalog.yaml validation', () => {
     expect(mk(tempConfig({ 'catalog.yaml': (t) => (c4 = replaceOnce(t, 'price_fen: 19900', 'price_fen: 199.5')) }))[0]).toMatch(
       new RegExp(`^catalog.yaml:${lineOf(c4, 'price_fen: 199.5')} products.python-vip.price_fen: `),
     );
+    // Wrong value types in a coupon: each names its line and key, and the course does not load.
+    const coupon = (from: string, to: string) => {
+      let text = '';
+      const problems = mk(tempConfig({ 'catalog.yaml': (t) => (text = replaceOnce(t, from, to)) }));
+      return { problems, line: lineOf(text, to.trim()) };
+    };
+    for (const [from, to, message] of [
+      ['percent_off: 10', 'percent_off: "10"', 'coupons.VIP10.percent_off: Invalid input: expected number, received string'],
+      ['percent_off: 10', 'percent_off: 101', 'coupons.VIP10.percent_off: Too big: expected number to be <=100'],
+      ['products: [python-vip]', 'products: python-vip', 'coupons.VIP10.products: Invalid input: expected array, received string'],
+      ['off_fen: 5000', 'off_fen: "5000"', 'coupons.EARLY50.off_fen: Invalid input: expected number, received string'],
+      ['max_uses: 100', 'max_uses: 0', 'coupons.EARLY50.max_uses: Too small: expected number to be >=1'],
+      ['per_member: 1', 'per_member: 1.5', 'coupons.EARLY50.per_member: Invalid input: expected int, received number'],
+      ['valid: { until: 2027-12-31T00:00:00+08:00 }', 'valid: { until: next week }', 'coupons.EARLY50.valid.until: expected an ISO date-time such as 2026-03-01T00:00:00+08:00'],
+    ] as const) {
+      const r = coupon(from, to);
+      expect(r.problems, to).toEqual([`catalog.yaml:${r.line} ${message}`]);
+    }
     // A rule that buys an unknown product is a load error in rules.yaml.
     expect(mk(tempConfig({ 'rules.yaml': (t) => replaceOnce(t, 'buy: { product: python-vip }', 'buy: { product: python-vipp }') }))[0]).toContain('unknown product "python-vipp"');
   });
