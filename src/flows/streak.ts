@@ -28,8 +28,10 @@ export function streakOf(records: readonly CheckinDay[], today: string): number 
  * back from yesterday to the last recorded day, or to the day the member joined.
  */
 export function missedDays(lastRecordedDay: string | undefined, joinedDay: string, today: string): number {
-  const from = lastRecordedDay !== undefined && lastRecordedDay >= joinedDay ? addDays(lastRecordedDay, 1) : joinedDay;
-  return Math.max(0, daysBetween(from, today));
+  // Days since the day after the last record, or since joining, whichever is fewer (a record
+  // from before the join day, say a rejoin, does not stretch the run back).
+  const sinceRecord = lastRecordedDay === undefined ? Infinity : daysBetween(lastRecordedDay, today) - 1;
+  return Math.max(0, Math.min(sinceRecord, daysBetween(joinedDay, today)));
 }
 
 /** The instants bounding the local day a member must have gone silent on to be nudged today. */
@@ -52,7 +54,9 @@ export function nudgeWindow(today: string, n: number, timeZone: string): NudgeWi
  * the run of missed days must start exactly on `w.target`.
  */
 export function reachesNudge(lastRecordedDay: string | undefined, joinedAtMs: number, w: NudgeWindow): boolean {
-  if (lastRecordedDay !== undefined && lastRecordedDay >= w.target) return false;
-  if (lastRecordedDay !== undefined && addDays(lastRecordedDay, 1) === w.target) return joinedAtMs < w.endMs;
+  if (lastRecordedDay !== undefined) {
+    if (lastRecordedDay >= w.target) return false;
+    if (addDays(lastRecordedDay, 1) === w.target) return joinedAtMs < w.endMs;
+  }
   return joinedAtMs >= w.startMs && joinedAtMs < w.endMs;
 }

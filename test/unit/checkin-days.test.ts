@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { checkinDaysOf } from '../../src/store/checkins.js';
-import { missedDays, streakOf } from '../../src/flows/streak.js';
+import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from '../../src/flows/streak.js';
 import { parseDayWord } from '../../src/flows/checkin.js';
 import { nextCronTime, parseCron } from '../../src/util/cron.js';
 import { addDays, daysBetween, localInstant } from '../../src/util/days.js';
@@ -110,6 +110,67 @@ describe('streak arithmetic', () => {
     expect(addDays('2028-02-28', 1)).toBe('2028-02-29');
     expect(daysBetween('2026-12-30', '2027-01-02')).toBe(3);
     expect(new Date(localInstant('2026-03-29', 2 * 60 + 30, 'Europe/Berlin')).toISOString()).toBe('2026-03-29T01:00:00.000Z');
+  });
+});
+
+describe('streak boundaries', () => {
+  const r = (day: string, kind: 'checkin' | 'makeup' | 'leave' = 'checkin') => ({ day, kind });
+  /** One record a day for the `n` days before `today` (not today). */
+  const daily = (today: string, n: number) => Array.from({ length: n }, (_, i) => r(addDays(today, -(i + 1))));
+
+  it('a make-up recorded for today counts for today; a leave today neither counts nor breaks', () => {
+    expect(streakOf([r('2026-03-05', 'makeup'), r('2026-03-04')], '2026-03-05')).toBe(2);
+    expect(streakOf([r('2026-03-05', 'makeup')], '2026-03-05')).toBe(1);
+    expect(streakOf([r('2026-03-05', 'leave')], '2026-03-05')).toBe(0);
+  });
+
+  it('looks back exactly 400 days before today', () => {
+    expect(STREAK_LOOKBACK_DAYS).toBe(400);
+    // Checked in on each of the 450 days before today: only the 400 looked at count.
+    expect(streakOf(daily('2026-03-05', 450), '2026-03-05')).toBe(400);
+    expect(streakOf([r('2026-03-05'), ...daily('2026-03-05', 450)], '2026-03-05')).toBe(401);
+    expect(streakOf(daily('2026-03-05', 399), '2026-03-05')).toBe(399);
+  });
+
+  it('missed days: from the day after the last record, never from before the join day', () => {
+    // Last record on the join day (1 March): 2 and 3 March missed by the 4th.
+    expect(missedDays('2026-03-01', '2026-03-01', '2026-03-04')).toBe(2);
+    // Last record the day before the join day (a rejoin): counted from the join day, 3 days.
+    expect(missedDays('2026-02-28', '2026-03-01', '2026-03-04')).toBe(3);
+    // Last record yesterday, or today: nothing missed.
+    expect(missedDays('2026-03-03', '2026-03-01', '2026-03-04')).toBe(0);
+    expect(missedDays('2026-03-04', '2026-03-01', '2026-03-04')).toBe(0);
+    // Joined today, never recorded: nothing missed yet.
+    expect(missedDays(undefined, '2026-03-04', '2026-03-04')).toBe(0);
+  });
+
+  it('the nudge window is the local day n days back, from local midnight to the next (Shanghai; Berlin across the spring change)', () => {
+    expect(nudgeWindow('2026-03-05', 2, 'Asia/Shanghai')).toEqual({
+      target: '2026-03-03',
+      startMs: Date.parse('2026-03-03T00:00:00+08:00'),
+      endMs: Date.parse('2026-03-04T00:00:00+08:00'),
+    });
+    // 29 March 2026 in Berlin is 23 hours long: CET midnight to CEST midnight.
+    expect(nudgeWindow('2026-03-30', 1, 'Europe/Berlin')).toEqual({
+      target: '2026-03-29',
+      startMs: Date.parse('2026-03-29T00:00:00+01:00'),
+      endMs: Date.parse('2026-03-30T00:00:00+02:00'),
+    });
+  });
+
+  it('reaches the nudge for a member who joined exactly at the local midnight starting the window, not one who joined at the next', () => {
+    const w = nudgeWindow('2026-03-05', 2, 'Asia/Shanghai');
+    const midnight3 = Date.parse('2026-03-03T00:00:00+08:00');
+    const midnight4 = Date.parse('2026-03-04T00:00:00+08:00');
+    // Never recorded: the join instant must fall on the 3rd (local).
+    expect([midnight3 - 1, midnight3, midnight4 - 1, midnight4].map((t) => reachesNudge(undefined, t, w))).toEqual([false, true, true, false]);
+    // Last record on the 2nd: the run starts on the 3rd for anyone who had joined by then.
+    expect([midnight3 - 1, midnight4 - 1, midnight4].map((t) => reachesNudge('2026-03-02', t, w))).toEqual([true, true, false]);
+    // A record on the 3rd (the target day) or later: the run is shorter.
+    expect(reachesNudge('2026-03-03', midnight3 - 1, w)).toBe(false);
+    expect(reachesNudge('2026-03-04', midnight3 - 1, w)).toBe(false);
+    // A last record before the 2nd: the run started earlier, longer than the window.
+    expect(reachesNudge('2026-03-01', midnight3 - 1, w)).toBe(false);
   });
 });
 
