@@ -34,7 +34,8 @@ export function parseDuration(text: string): number {
 }
 
 /** True when `text` parses as a duration; used by config validation. */
-export function isDuration(text: string): boolean {
+export function isDuration(text: unknown): boolean {
+  if (typeof text !== 'string') return false;
   try {
     parseDuration(text);
     return true;

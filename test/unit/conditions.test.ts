@@ -1,7 +1,7 @@
 import { tracesOfEvent } from '../../src/store/traces.js';
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileWhen, evaluate, type CompileProblem, type Cond, type CondResult } from '../../src/flows/conditions.js';
+import { compileWhen, conditionLabels, evaluate, type CompileProblem, type Cond, type CondResult } from '../../src/flows/conditions.js';
 import { registry } from '../../src/flows/index.js';
 import type { FactSpec } from '../../src/flows/types.js';
 import { DAY, HOUR, MINUTE, demoConfig, harness, joined, lineOf, loadProblems, message, removeTempDirs, tempConfig, T0 } from '../helpers/fixtures.js';
@@ -69,11 +69,13 @@ describe('conditions: operators on string facts', () => {
     expect(is({ group: { contains: 'a' } }, f)).toBe(false);
     expect(is({ group: { matches: '.*' } }, f)).toBe(false);
   });
-  it('exists: null and empty text do not exist', () => {
+  it('exists: null, undefined and empty text do not exist', () => {
     expect(is({ group: { exists: false } }, f)).toBe(true);
     expect(is({ group: { exists: true } }, f)).toBe(false);
     expect(is({ stage: { exists: true } }, f)).toBe(true);
     expect(is({ text: { exists: true } }, { text: '' })).toBe(false);
+    expect(is({ group: { exists: true } }, { group: undefined })).toBe(false);
+    expect(is({ group: { exists: false } }, { group: undefined })).toBe(true);
   });
 });
 
@@ -106,6 +108,11 @@ describe('conditions: operators on number facts', () => {
   it('a missing number compares false, never as 0', () => {
     expect(is({ local_hour: { lt: 10 } }, f)).toBe(false);
     expect(is({ local_hour: { gte: 0 } }, f)).toBe(false);
+    expect(is({ local_hour: { gt: -1 } }, f)).toBe(false);
+    expect(is({ local_hour: { lte: 10 } }, f)).toBe(false);
+    // null <= 10 and null > -1 are true in JavaScript; so are "5" > 1 and "5" <= 10.
+    expect(is({ local_hour: { gt: 1 } }, { local_hour: '5' })).toBe(false);
+    expect(is({ local_hour: { lte: 10 } }, { local_hour: '5' })).toBe(false);
   });
   it('several operators on one fact all apply (a range)', () => {
     expect(is({ active_groups: { gte: 1, lte: 3 } }, f)).toBe(true);
@@ -164,9 +171,10 @@ describe('conditions: operators on duration facts', () => {
     expect(is({ 'fired_ago.welcome-newcomer': { exists: false } }, f)).toBe(true);
     expect(is({ 'fired_ago.welcome-newcomer': { lt: '30d' } }, { 'fired_ago.welcome-newcomer': 3 * DAY })).toBe(true);
   });
-  it('the trace shows durations in human form', () => {
+  it('the trace shows durations in human form; a missing one as null', () => {
     const { trace } = check({ in_stage_for: { gt: '3h' } }, { in_stage_for: 2 * HOUR + 30 * MINUTE });
     expect(trace).toEqual([{ condition: 'in_stage_for gt "3h"', actual: '2h30m', ok: false }]);
+    expect(check({ 'fired_ago.welcome-newcomer': { lt: '30d' } }, f).trace).toEqual([{ condition: 'fired_ago.welcome-newcomer lt "30d"', actual: null, ok: false }]);
   });
 });
 
@@ -191,12 +199,81 @@ describe('conditions: any / all / not', () => {
     const r = check({ not: { stage: 'paid' } }, f);
     expect(r.ok).toBe(true);
     expect(r.trace).toEqual([{ condition: 'not (stage eq "paid")', actual: ['trial'], ok: true }]);
+    expect(check({ not: { stage: 'trial', is_dm: true } }, f).trace).toEqual([{ condition: 'not (stage eq "trial" and is_dm eq true)', actual: ['trial', false], ok: true }]);
     expect(is({ not: { stage: 'trial' } }, f)).toBe(false);
     expect(is({ not: { stage: 'trial', is_dm: true } }, f)).toBe(true); // not (A and B)
     expect(is({ not: { any: [{ stage: 'paid' }, { is_dm: true }] } }, f)).toBe(true);
   });
   it('an empty when always holds', () => {
     expect(is({}, f)).toBe(true);
+  });
+});
+
+describe('conditions: compiled form and labels', () => {
+  it('one condition compiles to itself; several to "all" of them', () => {
+    expect(compile({ stage: 'trial' })).toMatchObject({ kind: 'leaf', op: 'eq', value: 'trial', label: 'stage eq "trial"' });
+    expect(compile({ stage: 'trial', is_dm: true })).toMatchObject({ kind: 'all', items: [{ label: 'stage eq "trial"' }, { label: 'is_dm eq true' }] });
+    expect(compile({ active_groups: { gte: 1, lte: 3 } })).toMatchObject({ kind: 'all', items: [{ op: 'gte' }, { op: 'lte' }] });
+  });
+
+  it('the labels a rule’s trace numbers, in evaluation order, for every kind of node', () => {
+    const when = { stage: 'trial', any: [{ is_dm: true }, { all: [{ mentions_bot: true }, { active_groups: { gt: 0 } }] }], not: { tags: 'vip', is_dm: false } };
+    const labels = ['stage eq "trial"', 'is_dm eq true', 'mentions_bot eq true', 'active_groups gt 0', 'not (tags has "vip" and is_dm eq false)'];
+    expect(conditionLabels(compile(when))).toEqual(labels);
+    // The same texts evaluate() reports.
+    const { trace } = check(when, { stage: 'trial', is_dm: false, mentions_bot: true, active_groups: 1, tags: [] });
+    expect(trace.map((t) => t.condition)).toEqual(labels);
+    expect(conditionLabels(compile({}))).toEqual([]);
+  });
+
+  it('an operator the compiler never produces is an error at evaluation, not a silent false', () => {
+    const fact = registry.facts.get('stage')!;
+    expect(() => evaluate({ kind: 'leaf', fact, op: 'resembles', value: 'x', label: 'stage resembles "x"' }, () => 'trial', [])).toThrow('unknown operator resembles');
+  });
+});
+
+describe('conditions: every wrong value type is refused at load', () => {
+  const message = (when: Record<string, unknown>) => problemsOf(when).map((p) => p.message);
+  it('text facts take text (null only to compare with eq/ne/in)', () => {
+    expect(message({ stage: 42 })).toEqual(['expected text, got 42']);
+    expect(message({ stage: { ne: true } })).toEqual(['expected text, got true']);
+    expect(message({ stage: { in: ['trial', 3] } })).toEqual(['expected text, got 3']);
+    expect(message({ stage: { not_in: [['trial']] } })).toEqual(['expected text, got ["trial"]']);
+    expect(message({ text: { contains: 7 } })).toEqual(['expected text, got 7']);
+    expect(message({ group: { in: [null, 'python-101'] } })).toEqual([]);
+    expect(message({ group: { ne: null } })).toEqual([]);
+  });
+  it('list facts take text items; has_any/has_none take a list', () => {
+    expect(message({ tags: { has: 3 } })).toEqual(['expected text, got 3']);
+    expect(message({ tags: 3 })).toEqual(['expected text, got 3']);
+    expect(message({ tags: { has_any: ['vip', false] } })).toEqual(['expected text, got false']);
+    expect(message({ tags: { has_none: 'vip' } })).toEqual(['"has_none" takes a list']);
+    expect(message({ tags: { empty: 'yes' } })).toEqual(['"empty" takes true or false']);
+  });
+  it('numbers, booleans and durations take their own type, in lists too', () => {
+    expect(message({ active_groups: { in: [1, 'two'] } })).toEqual(['expected a number, got "two"']);
+    expect(message({ active_groups: { not_in: 1 } })).toEqual(['"not_in" takes a list']);
+    expect(message({ is_dm: { ne: 1 } })).toEqual(['expected true or false, got 1']);
+    expect(message({ in_stage_for: { gt: true } })).toEqual(['expected a duration such as 30m, 2h, 30d, got true']);
+    expect(message({ in_stage_for: { lte: ['30d'] } })).toEqual(['expected a duration such as 30m, 2h, 30d, got ["30d"]']);
+    expect(message({ in_stage_for: { exists: 1 } })).toEqual(['"exists" takes true or false']);
+  });
+  it('an invalid regular expression is named with the reason', () => {
+    expect(problemsOf({ text: { matches: '(' } })).toEqual([{ path: ['rules', 0, 'when', 'text', 'matches'], message: 'invalid regular expression: Invalid regular expression: /(/iu: Unterminated group' }]);
+    expect(message({ text: { matches: '[z-a]' } })).toEqual(['invalid regular expression: Invalid regular expression: /[z-a]/iu: Range out of order in character class']);
+  });
+  it('the messages list what would have been right', () => {
+    expect(message({ tags: { gt: 3 } })).toEqual(['operator "gt" does not apply to strings fact "tags" (use one of: has, not_has, has_any, has_none, empty)']);
+    expect(message({ any: [{ stage: 'trial' }, 'is_dm'] })).toEqual(['expected a map of conditions']);
+    const unknown = message({ stagee: 'trial' })[0]!;
+    const known = /^unknown fact "stagee" \(known: (.*)\)$/.exec(unknown)![1]!.split(', ');
+    expect(known).toEqual([...registry.facts.keys()].sort());
+  });
+  it('a parameterised fact is only recognised before its dot', () => {
+    // "fired_agox" is not fired_ago with a parameter.
+    expect(message({ fired_agox: { lt: '1d' } })[0]).toMatch(/^unknown fact "fired_agox"/);
+    expect(message({ '.fired_ago': { lt: '1d' } })[0]).toMatch(/^unknown fact "\.fired_ago"/);
+    expect(message({ 'fired_ago.welcome-newcomer': { lt: '1d' } })).toEqual([]);
   });
 });
 
