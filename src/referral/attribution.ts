@@ -10,6 +10,7 @@ import {
   insertReferral,
   recordDecision,
   referralOf,
+  referrerChainIncludes,
   type ReferralSource,
 } from '../store/referrals.js';
 import { formatDuration } from '../util/duration.js';
@@ -97,20 +98,9 @@ export function judge(db: Db, config: CourseConfig, args: { referredId: string; 
   if (hasPaidOrder(db, referredId, args.paidExceptOrder) || everInStage(db, referredId, r.issue_at, args.paidExceptOrder !== undefined ? now : now + 1)) {
     return verdict('already_paid');
   }
-  if (inChainAbove(db, referrerId, referredId)) return verdict('circular');
+  if (referrerChainIncludes(db, referrerId, referredId)) return verdict('circular');
   if (now - referred.created_at > r.window) return verdict('window_expired');
   return verdict('accepted');
-}
-
-/** Whether `target` is among `start`'s referrers (its referrer, their referrer, …). */
-function inChainAbove(db: Db, start: string, target: string): boolean {
-  let at: string | undefined = start;
-  for (let depth = 0; at !== undefined && depth < 100; depth++) {
-    const up: string | undefined = referralOf(db, at)?.referrer_id;
-    if (up === target) return true;
-    at = up;
-  }
-  return false;
 }
 
 export interface Decision extends Verdict {

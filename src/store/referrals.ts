@@ -104,6 +104,24 @@ export function referralOf(db: Db, referredId: string): Referral | undefined {
   return stmt(db, 'SELECT * FROM referrals WHERE referred_id = ?').get(referredId) as Referral | undefined;
 }
 
+/**
+ * Whether `candidate` is among `memberId`'s referrers: their referrer, that one's referrer, and so
+ * on up. UNION (not UNION ALL) drops a member seen before, so a cycle in the ledger ends the walk.
+ */
+export function referrerChainIncludes(db: Db, memberId: string, candidate: string): boolean {
+  return (
+    stmt(
+      db,
+      `WITH RECURSIVE up(id) AS (
+         SELECT referrer_id FROM referrals WHERE referred_id = ?
+         UNION
+         SELECT r.referrer_id FROM referrals r JOIN up ON r.referred_id = up.id
+       )
+       SELECT 1 AS hit FROM up WHERE id = ? LIMIT 1`,
+    ).get(memberId, candidate) !== undefined
+  );
+}
+
 /** Inserts the referral; false when the member already has one (a racing referrer lost). */
 export function insertReferral(db: Db, r: { referredId: string; referrerId: string; source: ReferralSource; decisionId: number; now: number }): boolean {
   return (

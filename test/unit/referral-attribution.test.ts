@@ -6,7 +6,7 @@ import { resolveMember, setStage } from '../../src/store/members.js';
 import { decisionsAbout, insertCode, insertReferral, recordDecision, recordPaidOrder, referralOf, retireCodes } from '../../src/store/referrals.js';
 import { grantRole } from '../../src/store/staff-roles.js';
 import { DAY, HOUR, MINUTE, T0, demoConfig } from '../helpers/fixtures.js';
-import { openTestStore } from '../helpers/store.js';
+import { openTestStore, testBackend } from '../helpers/store.js';
 
 // The demo course's referral section: issue_at [paid], window 30d, attempts { max: 5, per: 1h },
 // blocked_stages [churned] (the default); 王老师 (wechat "teacher") is an instructor.
@@ -245,12 +245,40 @@ describe('attribution: the boundaries of each rule', () => {
     expect(judge(db, cfg, { referredId: e!, evidence: inviter(d!), now: T0 }).reason).toBe('accepted');
   });
 
-  it('a long chain is walked to its top (100 levels above the referrer)', () => {
+  it('a long chain is walked to its top (150 levels above the referrer)', () => {
     const { db, cfg, member } = world();
-    const chain = Array.from({ length: 101 }, (_, i) => member(`m${i}`));
-    // m0 referred m1, …, m99 referred m100: m0 is 100 levels above m100.
+    const chain = Array.from({ length: 151 }, (_, i) => member(`m${i}`));
+    // m0 referred m1, …, m149 referred m150: m0 is 150 levels above m150.
     for (let i = 1; i < chain.length; i++) refer(db, chain[i]!, chain[i - 1]!);
-    expect(judge(db, cfg, { referredId: chain[0]!, evidence: inviter(chain[100]!), now: T0 }).reason).toBe('circular');
+    expect(judge(db, cfg, { referredId: chain[0]!, evidence: inviter(chain[150]!), now: T0 }).reason).toBe('circular');
+  });
+
+  it('a ledger that somehow holds a cycle is walked once around, not forever', () => {
+    const { db, cfg, member } = world();
+    const [a, b, c] = ['a', 'b', 'c'].map((p) => member(p));
+    // Attribution never makes a cycle (it is refused as circular); written directly here.
+    refer(db, a!, b!);
+    refer(db, b!, a!);
+    expect(judge(db, cfg, { referredId: c!, evidence: inviter(a!), now: T0 }).reason).toBe('accepted');
+    expect(judge(db, cfg, { referredId: c!, evidence: inviter(b!), now: T0 }).reason).toBe('accepted');
+  });
+});
+
+describe.skipIf(testBackend === 'postgres')('attribution: a racing referrer', () => {
+  it('a referral stored between the check and the insert is not overwritten; the decision is recorded as already referred', () => {
+    const { db, cfg, member } = world();
+    const [a, c, b] = [member('alice'), member('carol'), member('bob')];
+    // Another process (simulated by a trigger) stores Carol as Bob's referrer right after this
+    // decision is recorded, before this referral is inserted.
+    db.exec(`CREATE TEMP TRIGGER racer AFTER INSERT ON referral_decisions WHEN NEW.accepted = 1 AND NEW.referrer_id = '${a}'
+      BEGIN INSERT INTO referrals (referred_id, referrer_id, source, decision_id, at) VALUES ('${b}', '${c}', 'code', NEW.id, NEW.at); END`);
+    const d = attribute(db, cfg, { referredId: b, evidence: code(a), eventId: null, now: T0 + MINUTE });
+    expect(d).toMatchObject({ ok: false, reason: 'already_referred', referrerId: a, text: '你已经有推荐人了，每位同学只能登记一位推荐人。' });
+    expect(referralOf(db, b)).toMatchObject({ referrer_id: c });
+    expect(decisionsAbout(db, b).map((x) => [x.id, x.accepted, x.reason])).toEqual([
+      [d.decisionId - 1, 1, 'accepted'],
+      [d.decisionId, 0, 'already_referred'],
+    ]);
   });
 });
 
