@@ -19,10 +19,12 @@ export function checkReferralCode(
   q: { memberId: string; code: string; now: number },
 ): { ok: boolean; reason: Reason; referrerId: string | null; fen: number; text: string } {
   const code = normalizeCode(q.code);
+  // Stryker disable next-line StringLiteral: judge treats every source but a said "code" alike, and nothing is recorded here
   const v = judge(db, config, { referredId: q.memberId, evidence: { source: 'checkout', referrerId: referrerOfCode(db, code), code }, now: q.now });
   // Already referred by this very code's owner: the discount stands.
   const ok = v.ok || v.reason === 'already_referred_same';
-  const fen = ok ? (config.referral?.newcomer_discount ?? 0) : 0;
+  // ok means referrals are on (judge says "disabled" otherwise).
+  const fen = ok ? config.referral!.newcomer_discount : 0;
   return { ok, reason: v.reason, referrerId: v.referrerId, fen, text: ok ? `推荐码已生效，报名立减 ${yuan(fen)} 元。` : REASON_TEXT[v.reason as Exclude<Reason, 'accepted'>] };
 }
 
@@ -45,8 +47,9 @@ export const referralDiscount: DiscountSource = (db, config, q) => {
     code = activeCodeOf(db, referrerId)?.code ?? existing.source;
   } else if (q.code !== undefined && q.code.trim() !== '') {
     const check = checkReferralCode(db, config, { memberId: q.memberId, code: q.code, now: q.now });
-    if (!check.ok || check.referrerId === null) return null;
-    referrerId = check.referrerId;
+    if (!check.ok) return null;
+    // An accepted code (or the referrer already on record) names its owner.
+    referrerId = check.referrerId!;
     code = normalizeCode(q.code);
   } else {
     return null;

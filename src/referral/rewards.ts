@@ -77,6 +77,7 @@ function notifyReferrer(db: Db, config: CourseConfig, referrerId: string, referr
     group: '',
     reward,
     referrals_paid: String(countPaidReferrals(db, referrerId)),
+    // Stryker disable next-line OptionalChaining,StringLiteral: the referred member is the buyer, whose payment this is: they exist
     referred: getMember(db, referredId)?.display_name ?? '',
   });
   enqueueDm(db, { platform: identity.platform, chatId: identity.platform_id, memberId: referrerId, text, priority: 'push', ruleId: 'referral.reward', dryRun: config.dryRun, now });
@@ -136,7 +137,8 @@ export const referralOrderHooks: OrderHooks = {
     reverse(db, reward, order.id, now);
     const paidCount = countPaidReferrals(db, reward.referrer_id);
     for (const bonus of activeTierBonuses(db, reward.referrer_id)) {
-      if (bonus.tier !== null && bonus.tier > paidCount) reverse(db, bonus, order.id, now);
+      // A tier bonus always carries its tier.
+      if (bonus.tier! > paidCount) reverse(db, bonus, order.id, now);
     }
   },
 };

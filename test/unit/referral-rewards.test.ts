@@ -1,16 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CourseConfig } from '../../src/config/load.js';
 import type { Discount, OrderFacts } from '../../src/orders/contracts.js';
 import { checkReferralCode, referralDiscount } from '../../src/referral/discount.js';
 import { describeReward, referralOrderHooks } from '../../src/referral/rewards.js';
 import type { Db } from '../../src/store/db.js';
-import { getMember, resolveMember, setStage } from '../../src/store/members.js';
+import { loadConfig } from '../../src/config/load.js';
+import { getMember, resolveMember, setStage, stageHistory } from '../../src/store/members.js';
+import { forgetMember } from '../../src/store/privacy.js';
 import { countPaidReferrals, decisionsAbout, insertCode, insertReferral, ledgerRows, ledgerTotalFen, recordDecision, recordPaidOrder, referralOf } from '../../src/store/referrals.js';
-import { DAY, HOUR, T0, demoConfig, outboxRows } from '../helpers/fixtures.js';
+import { DAY, HOUR, T0, count, demoConfig, outboxRows, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 
 // The demo course: reward cashback 3000 fen (note 推荐返现), tier at 3: free_session (1 节一对一答疑),
 // referrer_stage loyal, newcomer_discount 2000, issue_at [paid].
+
+afterAll(removeTempDirs);
 
 type Referral = NonNullable<CourseConfig['referral']>;
 const withReferral = (over: Partial<Referral>): CourseConfig => ({ ...demoConfig(), referral: { ...demoConfig().referral!, ...over } });
@@ -125,6 +129,85 @@ describe('the paid hook', () => {
     referralOrderHooks.paid!(db, { ...demoConfig(), referral: null }, order(c, 'o3'), T0 + HOUR);
     expect(ledgerRows(db, { limit: 10 })).toEqual([]);
     expect(referralDiscount(db, demoConfig(), { memberId: c, productId: 'python-vip', priceFen: 19900, now: T0 + DAY })).toBeNull();
+  });
+});
+
+describe('the paid hook: what it must not do', () => {
+  it('the referrer moves by the rule referral.referrer_stage, for this order; the notice goes out as a push DM', () => {
+    const { db, member } = world();
+    const a = member('alice', 'paid');
+    const b = member('bob');
+    refer(db, b, a);
+    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
+    expect(stageHistory(db, a).at(-1)).toMatchObject({ from_stage: 'paid', to_stage: 'loyal', rule_id: 'referral.referrer_stage', actor: 'order:o1', at: T0 + DAY });
+    expect(db.prepare("SELECT chat_id, priority, rule_id FROM outbox WHERE chat_id = 'alice'").all()).toEqual([{ chat_id: 'alice', priority: 'push', rule_id: 'referral.reward' }]);
+  });
+
+  it('a referrer who asked to be forgotten (no account left to write to) still earns the reward but gets no message', () => {
+    const { db, member } = world();
+    const a = member('alice', 'paid');
+    const b = member('bob');
+    refer(db, b, a);
+    forgetMember(db, a, T0 + HOUR);
+    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
+    expect(ledger(db, a)).toHaveLength(1);
+    expect(count(db, 'outbox')).toBe(0);
+  });
+
+  it('the paid notification of a refunded order, delivered again, books nothing again', () => {
+    const { db, member } = world();
+    const a = member('alice', 'paid');
+    const b = member('bob');
+    refer(db, b, a);
+    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
+    referralOrderHooks.refunded!(db, demoConfig(), order(b, 'o1'), 19900, T0 + 2 * DAY);
+    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + 3 * DAY);
+    expect(ledger(db, a).map((e) => e[0])).toEqual(['reward', 'reversal']);
+    expect(countPaidReferrals(db, a)).toBe(0);
+  });
+
+  it('an order with a coupon only, or by a member already referred, decides nothing new', () => {
+    const { db, member } = world();
+    const a = member('alice', 'paid');
+    insertCode(db, { code: 'AMY888', memberId: a, kind: 'custom', now: T0 });
+    const b = member('bob');
+    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1', { discounts: [{ kind: 'coupon', code: 'AMY888', fen: 5000 }] }), T0 + HOUR);
+    expect(decisionsAbout(db, b)).toEqual([]);
+    const c = member('carol');
+    refer(db, c, a);
+    referralOrderHooks.paid!(db, demoConfig(), order(c, 'o2', { discounts: [{ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: a }] }), T0 + HOUR);
+    expect(decisionsAbout(db, c).map((d) => d.source)).toEqual(['inviter']);
+    expect(ledger(db, a)).toHaveLength(1);
+  });
+
+  it('a tier already held is not booked again when more referrals pay', () => {
+    const { db, member } = world();
+    const a = member('alice', 'paid');
+    const ms = ['bob', 'carol', 'dan', 'erin'].map((u) => member(u));
+    ms.forEach((m) => refer(db, m, a));
+    ms.forEach((m, i) => referralOrderHooks.paid!(db, demoConfig(), order(m, `o${i + 1}`), T0 + DAY));
+    expect(ledger(db, a).map((e) => e[0])).toEqual(['reward', 'reward', 'reward', 'tier_bonus', 'reward']);
+    expect(dmsTo(db, 'alice').at(-1)).toBe('🎁 你推荐的 Erin 已报名，奖励已记入：返现 30 元（推荐返现）。目前已有 4 位同学通过你报名。');
+  });
+
+  it('without referrer_stage, even a course without transition rules leaves the referrer where they are', () => {
+    const free = loadConfig(tempConfig({ 'kequn.yaml': (t) => t.replace(/, to: \[[^\]]*\]/g, '') }), { env: {} });
+    const cfg = { ...free, referral: { ...free.referral!, referrer_stage: undefined } };
+    const { db, member } = world();
+    const a = member('alice', 'mature');
+    const b = member('bob');
+    refer(db, b, a);
+    referralOrderHooks.paid!(db, cfg, order(b, 'o1'), T0 + DAY);
+    expect(getMember(db, a)!.stage).toBe('mature');
+    expect(ledger(db, a)).toHaveLength(1);
+  });
+
+  it('at checkout, a code refused for a known referrer (their own) gives no discount', () => {
+    const { db, member } = world();
+    const b = member('bob');
+    insertCode(db, { code: 'BOB222', memberId: b, kind: 'custom', now: T0 });
+    expect(checkReferralCode(db, demoConfig(), { memberId: b, code: 'BOB222', now: T0 })).toMatchObject({ ok: false, reason: 'self_referral', referrerId: b, fen: 0 });
+    expect(referralDiscount(db, demoConfig(), { memberId: b, productId: 'python-vip', priceFen: 19900, code: 'BOB222', now: T0 })).toBeNull();
   });
 });
 
