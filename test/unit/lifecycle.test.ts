@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { allowedFrom, canMove, lifecycleOrderHooks, moveStage } from '../../src/flows/stage-machine.js';
-import { findMemberByIdentity, stageHistory } from '../../src/store/members.js';
+import { allowedFrom, canMove, describeMove, lifecycleOrderHooks, moveStage } from '../../src/flows/stage-machine.js';
+import { registry } from '../../src/flows/index.js';
+import { findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
 import { activeCodeOf } from '../../src/store/referrals.js';
 import { jobsOf } from '../../src/store/jobs.js';
 import { DAY, HOUR, T0, count, demoConfig, harness, joined, lineOf, loadProblems, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
@@ -148,5 +149,204 @@ describe('lifecycle events', () => {
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('nurture');
     const again = h.engine.handleEvent(message('alice', 'pandas 怎么读 Excel？', { at: T0 + 2 * HOUR }), T0 + 2 * HOUR);
     expect(again.fired).not.toContain('first-question');
+  });
+});
+
+describe('the stage machine, move by move', () => {
+  it('describes each outcome in one line; a stage that allows nothing says nowhere', () => {
+    expect(describeMove({ status: 'moved', from: 'trial', to: 'paid' })).toBe('stage trial → paid');
+    expect(describeMove({ status: 'moved', from: 'trial', to: 'paid', codeIssued: 'K7M2XQ' })).toBe('stage trial → paid; referral code K7M2XQ issued');
+    expect(describeMove({ status: 'same', from: 'paid', to: 'paid' })).toBe('stage already paid');
+    expect(describeMove({ status: 'refused', from: 'trial', to: 'mature', allowed: ['nurture', 'paid'] })).toBe('refused: stage trial → mature is not allowed by config (from trial: nurture, paid)');
+    expect(describeMove({ status: 'refused', from: 'done', to: 'trial', allowed: [] })).toBe('refused: stage done → trial is not allowed by config (from done: nowhere)');
+  });
+
+  it('a move for a member the store does not know is an error; a refused move changes nothing and lists what is allowed', () => {
+    const h = harness();
+    expect(() => moveStage(h.db, demoConfig(), { memberId: 'm_nobody', to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 })).toThrow('no member m_nobody');
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    const before = stageHistory(h.db, m);
+    expect(moveStage(h.db, demoConfig(), { memberId: m, to: 'loyal', eventId: null, ruleId: null, actor: 'x', now: T0 + HOUR })).toEqual({ status: 'refused', from: 'trial', to: 'loyal', allowed: ['nurture', 'paid', 'churned'] });
+    expect(stageHistory(h.db, m)).toEqual(before);
+  });
+
+  it('entering a stage outside referral.issue_at issues no code; re-entering paid issues none again', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    expect(moveStage(h.db, demoConfig(), { memberId: m, to: 'nurture', eventId: null, ruleId: null, actor: 'x', now: T0 + HOUR })).toEqual({ status: 'moved', from: 'trial', to: 'nurture' });
+    expect(activeCodeOf(h.db, m)).toBeUndefined();
+    const first = moveStage(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 + 2 * HOUR });
+    expect(first).toMatchObject({ status: 'moved', codeIssued: expect.any(String) });
+    moveStage(h.db, demoConfig(), { memberId: m, to: 'nurture', eventId: null, ruleId: null, actor: 'x', now: T0 + 3 * HOUR });
+    expect(moveStage(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 + 4 * HOUR })).toEqual({ status: 'moved', from: 'nurture', to: 'paid' });
+    // Without referrals, paid issues nothing.
+    const h2 = harness({ config: { ...demoConfig(), referral: null } });
+    h2.engine.handleEvent(joined('bob', { at: T0 }), T0);
+    expect(moveStage(h2.db, h2.config, { memberId: id(h2, 'bob'), to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 + HOUR })).toEqual({ status: 'moved', from: 'trial', to: 'paid' });
+  });
+
+  it('order hooks: a refund of exactly the amount paid is full; without on_paid/on_refunded nothing moves', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    const order = { id: 'o1', memberId: m, productId: 'course', amountFen: 19900, discounts: [] };
+    const none = { ...demoConfig(), lifecycle: { ...demoConfig().lifecycle, on_paid: undefined, on_refunded: undefined } };
+    lifecycleOrderHooks.paid!(h.db, none, order, T0 + DAY);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('trial');
+    lifecycleOrderHooks.paid!(h.db, demoConfig(), order, T0 + DAY);
+    expect(stageHistory(h.db, m).at(-1)).toMatchObject({ to_stage: 'paid', rule_id: 'lifecycle.on_paid', actor: 'order:o1', at: T0 + DAY });
+    lifecycleOrderHooks.refunded!(h.db, none, order, 19900, T0 + 2 * DAY);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('paid');
+    lifecycleOrderHooks.refunded!(h.db, demoConfig(), order, 19899, T0 + 2 * DAY);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('paid');
+    lifecycleOrderHooks.refunded!(h.db, demoConfig(), order, 19900, T0 + 3 * DAY);
+    expect(stageHistory(h.db, m).at(-1)).toMatchObject({ from_stage: 'paid', to_stage: 'nurture', rule_id: 'lifecycle.on_refunded', actor: 'order:o1', at: T0 + 3 * DAY });
+  });
+});
+
+describe('/stage and /tag, as the staff read them', () => {
+  const lastTo = (h: Harness, chatId: string) => outboxRows(h.db).filter((o) => o.chat_id === chatId).at(-1)!.text;
+  const staff = (h: Harness, text: string, at = T0 + HOUR) => h.engine.handleEvent(message('teacher', text, { at, dm: true }), at);
+
+  it('/stage <member> shows the history in local time with rule and actor, and where the member may go', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    staff(h, '/stage alice paid', T0 + HOUR);
+    const teacher = id(h, 'teacher');
+    expect(lastTo(h, 'teacher')).toBe('已把 alice 从 trial 调整到 paid。已发放推荐码 ' + activeCodeOf(h.db, id(h, 'alice'))!.code + '。');
+    staff(h, '/stage alice', T0 + 2 * HOUR);
+    expect(lastTo(h, 'teacher')).toBe(
+      [
+        `alice（${id(h, 'alice')}）现在：paid`,
+        '2026-03-02 09:00 — → prospect（first-seen）',
+        '2026-03-02 09:00 prospect → trial（welcome-newcomer）',
+        `2026-03-02 10:00 trial → paid（command:/stage，staff:${teacher}）`,
+        '可以调整到：mature, loyal, nurture, churned',
+      ].join('\n'),
+    );
+  });
+
+  it('/stage: the same stage, a refused move, a course without transitions, and no member at all', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    staff(h, '/stage alice trial');
+    expect(lastTo(h, 'teacher')).toBe('alice 已经在 trial。');
+    staff(h, '/stage alice loyal');
+    expect(lastTo(h, 'teacher')).toBe('不能把 alice 从 trial 调整到 loyal：配置只允许 trial → nurture, paid, churned。');
+    staff(h, '/stage');
+    expect(lastTo(h, 'teacher')).toBe('expected a member\n用法：/stage <成员> [阶段]');
+    // A stage that allows nothing, and a course with no transition rules at all.
+    const stuck = loadConfig(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '{ id: loyal, phase: 忠诚期, to: [nurture, churned] }', '{ id: loyal, phase: 忠诚期, to: [] }') }), { env: {} });
+    const h2 = harness({ config: stuck });
+    h2.engine.handleEvent(joined('bob', { at: T0 }), T0);
+    setStage(h2.db, { memberId: id(h2, 'bob'), to: 'loyal', eventId: null, ruleId: null, actor: 'test', now: T0 });
+    staff(h2, '/stage bob trial');
+    expect(lastTo(h2, 'teacher')).toBe('不能把 bob 从 loyal 调整到 trial：配置只允许 loyal → （无）。');
+    const free = loadConfig(tempConfig({ 'kequn.yaml': (t) => t.replace(/, to: \[[^\]]*\]/g, '') }), { env: {} });
+    const h3 = harness({ config: free });
+    h3.engine.handleEvent(joined('carol', { at: T0 }), T0);
+    staff(h3, '/stage carol');
+    expect(lastTo(h3, 'teacher').split('\n').at(-1)).toBe('可以调整到：prospect, nurture, paid, mature, loyal, churned');
+  });
+
+  it('/tag adds, removes (-tag) and says what was already so; bad tags and a missing tag are usage errors', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    staff(h, '/tag alice vip +early');
+    expect(lastTo(h, 'teacher')).toBe('alice：+vip +early\n现在的标签：early, vip');
+    staff(h, '/tag alice vip -early -ghost');
+    expect(lastTo(h, 'teacher')).toBe('alice：(已有 vip) -early (没有 ghost)\n现在的标签：vip');
+    staff(h, '/tag alice -vip');
+    expect(lastTo(h, 'teacher')).toBe('alice：-vip\n现在的标签：无');
+    staff(h, '/tag alice');
+    expect(lastTo(h, 'teacher')).toBe('expected a member and at least one tag\n用法：/tag <成员> 标签 [-要去掉的标签 …]');
+    staff(h, '/tag alice -');
+    expect(lastTo(h, 'teacher')).toBe('bad tag "-"\n用法：/tag <成员> 标签 [-要去掉的标签 …]');
+    staff(h, `/tag alice ${'x'.repeat(65)}`);
+    expect(lastTo(h, 'teacher')).toBe(`bad tag "${'x'.repeat(65)}"\n用法：/tag <成员> 标签 [-要去掉的标签 …]`);
+    staff(h, `/tag alice ${'x'.repeat(64)}`);
+    expect(lastTo(h, 'teacher')).toBe(`alice：+${'x'.repeat(64)}\n现在的标签：${'x'.repeat(64)}`);
+  });
+});
+
+describe('lifecycle facts and actions', () => {
+  it('in_stage_for, member_for and inactive_for are measured from the member record; questions_asked counts questions taken up', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    setStage(h.db, { memberId: id(h, 'alice'), to: 'nurture', eventId: null, ruleId: null, actor: 'test', now: T0 + HOUR });
+    h.engine.handleEvent(message('alice', '收到', { at: T0 + 2 * HOUR }), T0 + 2 * HOUR);
+    const member = findMemberByIdentity(h.db, 'wechat', 'alice')!;
+    const fact = (name: string) => registry.facts.get(name)!.get({ db: h.db, member, now: T0 + 5 * HOUR } as never);
+    expect([fact('in_stage_for'), fact('member_for'), fact('inactive_for'), fact('stage'), fact('tags'), fact('questions_asked')]).toEqual([4 * HOUR, 5 * HOUR, 3 * HOUR, 'nurture', [], 0]);
+  });
+
+  it('set_stage to an unknown stage, and watch_inactivity of a missing or non-timer rule, are load errors', () => {
+    const add = (action: string) => (t: string) => t.replace('rules:\n', `rules:\n  - id: extra\n    on: message\n    do:\n      - ${action}\n`);
+    expect(loadProblems(tempConfig({ 'rules.yaml': add('set_stage: payed') })).map((p) => p.message)).toEqual([
+      'unknown stage "payed" (stages: prospect, trial, nurture, paid, mature, loyal, churned)',
+    ]);
+    expect(loadProblems(tempConfig({ 'rules.yaml': add('watch_inactivity: { after: 3d, rule: nope }') })).map((p) => p.message)).toEqual(['no rule with id "nope"']);
+    expect(loadProblems(tempConfig({ 'rules.yaml': add('watch_inactivity: { after: 3d, rule: extra }') })).map((p) => p.message)).toEqual([
+      'rule "extra" is "on: message"; the inactivity rule must be "on: timer"',
+    ]);
+    expect(loadProblems(tempConfig({ 'rules.yaml': add('watch_inactivity: { after: soon, rule: churn-inactive }') })).map((p) => p.message)).toEqual([
+      expect.stringContaining('expected a duration such as 14d'),
+    ]);
+  });
+
+  it('the watch is planned on join, restarted by a new watch, and churns at exactly 14 silent days', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    const welcome = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'welcome-newcomer'").get() as { detail: string };
+    expect(JSON.parse(welcome.detail).actions).toContain('inactivity watch: rule churn-inactive after 14d of silence');
+    expect(jobsOf(h.db, m).filter((j) => j.kind === 'inactivity').map((j) => [j.status, j.due_at, JSON.parse(j.payload)])).toEqual([
+      ['pending', T0 + 14 * DAY, { rule: 'churn-inactive', after: 14 * DAY, platform: 'wechat', group: 'python-101' }],
+    ]);
+    // A message a day later is activity: at day 14 the watch looks again, and churns at day 15 exactly.
+    h.engine.handleEvent(message('alice', '收到', { at: T0 + DAY }), T0 + DAY);
+    const watch = () => jobsOf(h.db, m).filter((j) => j.kind === 'inactivity').map((j) => [j.status, j.due_at, j.note]);
+    h.engine.runDueJobs(T0 + 14 * DAY - 1);
+    expect(watch()).toEqual([['pending', T0 + 14 * DAY, null]]);
+    h.engine.runDueJobs(T0 + 14 * DAY);
+    expect(watch()).toEqual([
+      ['done', T0 + 14 * DAY, 'active 13d ago; next check in 1d'],
+      ['pending', T0 + 15 * DAY, null],
+    ]);
+    h.engine.runDueJobs(T0 + 15 * DAY - 1);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('trial');
+    h.engine.runDueJobs(T0 + 15 * DAY);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('churned');
+    expect(watch()).toEqual([
+      ['done', T0 + 14 * DAY, 'active 13d ago; next check in 1d'],
+      ['done', T0 + 15 * DAY, expect.stringMatching(/^inactive for 14d: /)],
+    ]);
+  });
+
+  it('a second watch cancels the first, noting why', () => {
+    const dir = tempConfig({ 'rules.yaml': (t) => t.replace('rules:\n', 'rules:\n  - id: rewatch\n    on: message\n    when: { text: { contains: 重来 } }\n    do:\n      - watch_inactivity: { after: 1d, rule: churn-inactive }\n') });
+    const h = harness({ config: loadConfig(dir, { env: {} }) });
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    h.engine.handleEvent(message('alice', '重来', { at: T0 + HOUR }), T0 + HOUR);
+    expect(jobsOf(h.db, m).filter((j) => j.kind === 'inactivity').map((j) => [j.status, j.due_at, j.note])).toEqual([
+      ['pending', T0 + HOUR + DAY, null],
+      ['cancelled', T0 + 14 * DAY, 'watch restarted'],
+    ]);
+  });
+
+  it('tag and untag say what they did', () => {
+    const dir = tempConfig({ 'rules.yaml': (t) => t.replace('rules:\n', 'rules:\n  - id: tagger\n    on: message\n    when: { text: { contains: 标记 } }\n    do:\n      - tag: early\n      - untag: ghost\n') });
+    const h = harness({ config: loadConfig(dir, { env: {} }) });
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    h.engine.handleEvent(message('alice', '标记', { at: T0 + HOUR }), T0 + HOUR);
+    h.engine.handleEvent(message('alice', '标记', { at: T0 + 2 * HOUR }), T0 + 2 * HOUR);
+    const traces = (h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'tagger' AND matched = 1 ORDER BY id").all() as { detail: string }[]).map((t) => JSON.parse(t.detail).actions);
+    expect(traces).toEqual([
+      ['tagged early', 'had no tag ghost'],
+      ['already tagged early', 'had no tag ghost'],
+    ]);
   });
 });
