@@ -192,7 +192,7 @@ describe('the stage machine, move by move', () => {
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const m = id(h, 'alice');
     const order = { id: 'o1', memberId: m, productId: 'course', amountFen: 19900, discounts: [] };
-    const none = { ...demoConfig(), lifecycle: { ...demoConfig().lifecycle, on_paid: undefined, on_refunded: undefined } };
+    const none = { ...demoConfig(), lifecycle: { ...demoConfig().lifecycle, on_paid: null, on_refunded: null } };
     lifecycleOrderHooks.paid!(h.db, none, order, T0 + DAY);
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('trial');
     lifecycleOrderHooks.paid!(h.db, demoConfig(), order, T0 + DAY);

@@ -66,7 +66,7 @@ describe('the paid hook', () => {
     const a = member('alice', 'paid');
     const b = member('bob');
     refer(db, b, a);
-    const base = withReferral({ referrer_stage: undefined });
+    const base = withReferral({ referrer_stage: null });
     const templates = { ...base.templates };
     delete templates.referral_reward_notice;
     referralOrderHooks.paid!(db, { ...base, templates }, order(b, 'o1'), T0 + DAY);
@@ -192,7 +192,7 @@ describe('the paid hook: what it must not do', () => {
 
   it('without referrer_stage, even a course without transition rules leaves the referrer where they are', () => {
     const free = loadConfig(tempConfig({ 'kequn.yaml': (t) => t.replace(/, to: \[[^\]]*\]/g, '') }), { env: {} });
-    const cfg = { ...free, referral: { ...free.referral!, referrer_stage: undefined } };
+    const cfg = { ...free, referral: { ...free.referral!, referrer_stage: null } };
     const { db, member } = world();
     const a = member('alice', 'mature');
     const b = member('bob');
