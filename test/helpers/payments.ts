@@ -4,6 +4,7 @@
  * the order service on the real engine and an in-memory store.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { ChatEvent } from '../../src/bot/events.js';
 import type { OrderHooks, StarsRefunder } from '../../src/orders/contracts.js';
 import { discountSources } from '../../src/orders/pricing.js';
@@ -85,14 +86,14 @@ export interface PayHarness extends Harness {
 }
 
 /** The real engine + order service on an in-memory store, with a recording hook. */
-export function payHarness(provider: (h: Harness) => PaymentProvider, opts: { hooks?: OrderHooks[]; starsRefunder?: StarsRefunder; instance?: string; wake?: () => void } = {}): PayHarness {
+export function payHarness(provider: (h: Harness) => PaymentProvider, opts: { hooks?: OrderHooks[]; starsRefunder?: StarsRefunder; instance?: string; wake?: () => void; log?: Logger } = {}): PayHarness {
   const h = harness() as PayHarness;
   h.hookCalls = [];
   const recorder: OrderHooks = {
     paid: (_db, _c, o) => void h.hookCalls.push({ kind: 'paid', orderId: o.id, amount: o.amountFen }),
     refunded: (_db, _c, o, fen) => void h.hookCalls.push({ kind: 'refunded', orderId: o.id, amount: fen }),
   };
-  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider: provider(h), sources: discountSources, hooks: [recorder, ...(opts.hooks ?? [])], starsRefunder: opts.starsRefunder, instance: opts.instance, wake: opts.wake });
+  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: opts.log ?? silentLogger, provider: provider(h), sources: discountSources, hooks: [recorder, ...(opts.hooks ?? [])], starsRefunder: opts.starsRefunder, instance: opts.instance, wake: opts.wake });
   return h;
 }
 

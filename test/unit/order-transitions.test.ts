@@ -1,11 +1,13 @@
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import type { OrderHooks } from '../../src/orders/contracts.js';
 import { DEFAULT_TEMPLATES, paidStage } from '../../src/orders/service.js';
 import { findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
 import { getOrder, getRefund, refundsOf, updateRefund, type OrderRow } from '../../src/store/orders.js';
 import { activeCodeOf } from '../../src/store/referrals.js';
 import { count, outboxRows, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
-import { MCHID, attempt, buy, notification, payHarness, snapshot, testKeys, transaction, wechatPayProvider, type PayHarness } from '../helpers/payments.js';
+import { APPID, MCHID, attempt, buy, notification, payHarness, snapshot, testKeys, transaction, wechatPayProvider, type PayHarness } from '../helpers/payments.js';
 
 // The order service's money transitions, driven through signed WeChat Pay notifications (the
 // real verification path): paid, refunded in part or in full, and every refusal with the answer
@@ -14,13 +16,20 @@ import { MCHID, attempt, buy, notification, payHarness, snapshot, testKeys, tran
 afterAll(removeTempDirs);
 const keys = testKeys();
 
-function setup(config?: CourseConfig): { h: PayHarness; order: OrderRow; no: string; wakes: () => number } {
+/** What the order service logged, as pino's JSON lines. */
+type LogLine = { level: number; msg: string } & Record<string, unknown>;
+
+function setup(config?: CourseConfig, opts: { wake?: boolean; hooks?: OrderHooks[]; user?: string } = {}): { h: PayHarness; order: OrderRow; no: string; wakes: () => number; logs: LogLine[] } {
   let wakes = 0;
-  const h = payHarness(() => wechatPayProvider(keys), { wake: () => void wakes++ });
+  const logs: LogLine[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+  const h = payHarness(() => wechatPayProvider(keys), { wake: opts.wake === false ? undefined : () => void wakes++, log, hooks: opts.hooks });
   if (config) h.config = config;
-  const order = buy(h, 'alice');
-  return { h, order, no: attempt(h, order), wakes: () => wakes };
+  const order = buy(h, opts.user ?? 'alice');
+  return { h, order, no: attempt(h, order), wakes: () => wakes, logs };
 }
+
+const logged = (s: { logs: LogLine[] }) => s.logs.map(({ level, msg, time: _t, pid: _p, hostname: _h, ...rest }) => ({ level, msg, ...rest }));
 
 const deliver = (h: PayHarness, resource: Record<string, unknown>, eventType = 'TRANSACTION.SUCCESS', id?: string) =>
   h.service.handleNotification('wechatpay', notification(keys, resource, { now: h.clock.now(), eventType, id }));
@@ -96,24 +105,27 @@ describe('paid', () => {
 });
 
 describe('paid notifications refused (400, with the reason), nothing changes', () => {
-  const cases: [string, (s: ReturnType<typeof setup>) => Record<string, unknown>, string][] = [
-    ['another merchant', (s) => transaction(s.no, 19900, { mchid: '1999999999' }), 'mchid/appid do not match'],
-    ['another appid', (s) => transaction(s.no, 19900, { appid: 'wx0000000000000000' }), 'mchid/appid do not match'],
-    ['not SUCCESS', (s) => transaction(s.no, 19900, { trade_state: 'REFUND' }), 'trade_state is not SUCCESS'],
-    ['no out_trade_no', () => transaction(undefined as unknown as string, 19900), 'no out_trade_no/transaction_id'],
-    ['a numeric transaction_id', (s) => transaction(s.no, 19900, { transaction_id: 4200000000001 }), 'no out_trade_no/transaction_id'],
-    ['an unknown out_trade_no', () => transaction('K-NOT-OURS', 19900), 'unknown out_trade_no'],
-    ['an amount as text', (s) => transaction(s.no, 19900, { amount: { total: '19900', currency: 'CNY' } }), 'amount does not match the order'],
-    ['1 fen less', (s) => transaction(s.no, 19899), 'amount does not match the order'],
-    ['no amount', (s) => transaction(s.no, 19900, { amount: undefined }), 'amount does not match the order'],
-    ['another currency', (s) => transaction(s.no, 19900, { amount: { total: 19900, currency: 'HKD' } }), 'amount does not match the order'],
+  // [case, resource, answer, what the log says beside the message]
+  const cases: [string, (s: ReturnType<typeof setup>) => Record<string, unknown>, string, (s: ReturnType<typeof setup>) => Record<string, unknown>][] = [
+    ['another merchant', (s) => transaction(s.no, 19900, { mchid: '1999999999' }), 'mchid/appid do not match', () => ({ mchid: '1999999999', appid: APPID })],
+    ['another appid', (s) => transaction(s.no, 19900, { appid: 'wx0000000000000000' }), 'mchid/appid do not match', () => ({ mchid: MCHID, appid: 'wx0000000000000000' })],
+    ['not SUCCESS', (s) => transaction(s.no, 19900, { trade_state: 'REFUND' }), 'trade_state is not SUCCESS', () => ({ trade_state: 'REFUND' })],
+    ['no out_trade_no', () => transaction(undefined as unknown as string, 19900), 'no out_trade_no/transaction_id', () => ({})],
+    ['a numeric transaction_id', (s) => transaction(s.no, 19900, { transaction_id: 4200000000001 }), 'no out_trade_no/transaction_id', () => ({})],
+    ['an unknown out_trade_no', () => transaction('K-NOT-OURS', 19900), 'unknown out_trade_no', () => ({ out_trade_no: 'K-NOT-OURS' })],
+    ['an amount as text', (s) => transaction(s.no, 19900, { amount: { total: '19900', currency: 'CNY' } }), 'amount does not match the order', (s) => ({ out_trade_no: s.no, paid: '19900', expected: 19900 })],
+    ['1 fen less', (s) => transaction(s.no, 19899), 'amount does not match the order', (s) => ({ out_trade_no: s.no, paid: 19899, expected: 19900 })],
+    ['no amount', (s) => transaction(s.no, 19900, { amount: undefined }), 'amount does not match the order', (s) => ({ out_trade_no: s.no, expected: 19900 })],
+    ['another currency', (s) => transaction(s.no, 19900, { amount: { total: 19900, currency: 'HKD' } }), 'amount does not match the order', (s) => ({ out_trade_no: s.no, paid: 19900, expected: 19900 })],
   ];
-  for (const [name, resource, message] of cases) {
+  for (const [name, resource, message, detail] of cases) {
     it(name, async () => {
       const s = setup();
       const before = snapshot(s.h.db);
       expect(await deliver(s.h, resource(s))).toEqual({ status: 400, body: { code: 'FAIL', message } });
       expect(snapshot(s.h.db)).toEqual(before);
+      // The operator's log says what did not match.
+      expect(logged(s)).toEqual([{ level: 50, msg: `payment notification rejected: ${message}`, ...detail(s) }]);
     });
   }
 
@@ -257,24 +269,27 @@ describe('refunded', () => {
 });
 
 describe('refund notifications refused (400, with the reason), nothing changes', () => {
-  const cases: [string, (s: ReturnType<typeof setup>, r: { resource: Record<string, unknown>; outRefundNo: string }) => Record<string, unknown>, string][] = [
-    ['another merchant', (_s, r) => ({ ...r.resource, mchid: '1999999999' }), 'mchid does not match'],
-    ['no out_refund_no', (_s, r) => ({ ...r.resource, out_refund_no: undefined }), 'no out_refund_no/out_trade_no'],
-    ['no out_trade_no', (_s, r) => ({ ...r.resource, out_trade_no: 12345 }), 'no out_refund_no/out_trade_no'],
-    ['an unknown out_refund_no', (_s, r) => ({ ...r.resource, out_refund_no: 'R-NOT-OURS' }), 'unknown refund'],
-    ['the out_trade_no of another payment', (_s, r) => ({ ...r.resource, out_trade_no: 'K-OTHER' }), 'unknown refund'],
-    ['another amount', (_s, r) => ({ ...r.resource, amount: { total: 19900, refund: 19899 } }), 'refund amount does not match'],
-    ['no amount', (_s, r) => ({ ...r.resource, amount: undefined }), 'refund amount does not match'],
+  type R = { resource: Record<string, unknown>; outRefundNo: string };
+  const cases: [string, (r: R) => Record<string, unknown>, string, (r: R) => Record<string, unknown>][] = [
+    ['another merchant', (r) => ({ ...r.resource, mchid: '1999999999' }), 'mchid does not match', () => ({ mchid: '1999999999' })],
+    ['no out_refund_no', (r) => ({ ...r.resource, out_refund_no: undefined }), 'no out_refund_no/out_trade_no', () => ({})],
+    ['no out_trade_no', (r) => ({ ...r.resource, out_trade_no: 12345 }), 'no out_refund_no/out_trade_no', () => ({})],
+    ['an unknown out_refund_no', (r) => ({ ...r.resource, out_refund_no: 'R-NOT-OURS' }), 'unknown refund', () => ({ out_refund_no: 'R-NOT-OURS' })],
+    ['the out_trade_no of another payment', (r) => ({ ...r.resource, out_trade_no: 'K-OTHER' }), 'unknown refund', (r) => ({ out_refund_no: r.outRefundNo, out_trade_no: 'K-OTHER' })],
+    ['another amount', (r) => ({ ...r.resource, amount: { total: 19900, refund: 19899 } }), 'refund amount does not match', (r) => ({ out_refund_no: r.outRefundNo, refund: 19899, expected: 19900 })],
+    ['no amount', (r) => ({ ...r.resource, amount: undefined }), 'refund amount does not match', (r) => ({ out_refund_no: r.outRefundNo, expected: 19900 })],
   ];
-  for (const [name, resource, message] of cases) {
+  for (const [name, resource, message, detail] of cases) {
     it(name, async () => {
       const s = setup();
       await paid(s);
       const r = refundResource(s, 19900);
       const before = snapshot(s.h.db);
-      expect(await deliver(s.h, resource(s, r), 'REFUND.SUCCESS')).toEqual({ status: 400, body: { code: 'FAIL', message } });
+      s.logs.length = 0;
+      expect(await deliver(s.h, resource(r), 'REFUND.SUCCESS')).toEqual({ status: 400, body: { code: 'FAIL', message } });
       expect(snapshot(s.h.db)).toEqual(before);
       expect(refundsOf(s.h.db, s.order.id).map((x) => x.state)).toEqual(['requested']);
+      expect(logged(s)).toEqual([{ level: 50, msg: `payment notification rejected: ${message}`, ...detail(r) }]);
     });
   }
 
@@ -286,5 +301,124 @@ describe('refund notifications refused (400, with the reason), nothing changes',
     expect(await deliver(s.h, resource, 'REFUND.SUCCESS')).toEqual({ status: 204 });
     expect(getOrder(s.h.db, s.order.id)!.state).toBe('paid');
     expect(getRefund(s.h.db, outRefundNo)!.state).toBe('failed');
+  });
+});
+
+describe('what only the operator sees, and what must not be mixed up', () => {
+  it('paid and refunded are logged; a second payment for a paid order is logged as an error to refund by hand, a redelivery is not', async () => {
+    const s = setup();
+    const second = attempt(s.h, s.order);
+    await paid(s);
+    // The same payment again, under a new notification id: nothing to do, nothing to say.
+    await deliver(s.h, transaction(s.no, 19900, { transaction_id: '4200000000001' }));
+    // Another attempt reported with the first payment's transaction id: the same payment.
+    await deliver(s.h, transaction(second, 19900, { transaction_id: '4200000000001' }));
+    expect(logged(s)).toEqual([{ level: 30, msg: 'order paid', order: s.order.id, provider: 'wechatpay', amount: 19900 }]);
+    // A real second payment: another attempt, another transaction.
+    const third = attempt(s.h, s.order);
+    await deliver(s.h, transaction(third, 19900, { transaction_id: '4200000000003' }));
+    expect(logged(s).at(-1)).toEqual({ level: 50, msg: 'payment: a second payment for an order already paid; refund it by hand', order: s.order.id, outTradeNo: third, transactionId: '4200000000003' });
+    const { resource, outRefundNo } = refundResource(s, 5000);
+    await deliver(s.h, resource, 'REFUND.SUCCESS');
+    expect(logged(s).at(-1)).toEqual({ level: 30, msg: 'order refunded', refund: outRefundNo });
+  });
+
+  it('a refund that no longer fits its order is logged with the reason when it rolls back', async () => {
+    const s = setup();
+    await paid(s);
+    const { resource, outRefundNo } = refundResource(s, 19900);
+    s.h.db.prepare("UPDATE orders SET refunded_amount = 19900, state = 'refunded' WHERE id = ?").run(s.order.id);
+    await deliver(s.h, resource, 'REFUND.SUCCESS', 'EV-late');
+    expect(logged(s).at(-1)).toEqual({ level: 50, msg: 'payment notification failed; nothing was changed', provider: 'wechatpay', notification: 'EV-late', err: `refund ${outRefundNo} does not fit order ${s.order.id}` });
+  });
+
+  it('a notification id seen before is not processed again, whatever it says', async () => {
+    const s = setup();
+    const second = attempt(s.h, s.order);
+    expect((await deliver(s.h, transaction(s.no, 19900, { transaction_id: '4200000000001' }), 'TRANSACTION.SUCCESS', 'EV-1')).status).toBe(204);
+    expect((await deliver(s.h, transaction(second, 19900, { transaction_id: '4200000000002' }), 'TRANSACTION.SUCCESS', 'EV-1')).status).toBe(204);
+    expect(s.h.db.prepare('SELECT out_trade_no, state FROM payment_attempts ORDER BY created_at, out_trade_no').all()).toContainEqual({ out_trade_no: second, state: 'pending' });
+    const a = refundResource(s, 5000);
+    const b = refundResource(s, 3000);
+    await deliver(s.h, a.resource, 'REFUND.SUCCESS', 'EV-r');
+    await deliver(s.h, b.resource, 'REFUND.SUCCESS', 'EV-r');
+    expect([getRefund(s.h.db, a.outRefundNo)!.state, getRefund(s.h.db, b.outRefundNo)!.state]).toEqual(['succeeded', 'requested']);
+    expect(s.h.db.prepare('SELECT notification_id, event_type, order_id, outcome FROM payment_notifications ORDER BY received_at, notification_id').all()).toEqual([
+      { notification_id: 'EV-1', event_type: 'TRANSACTION.SUCCESS', order_id: s.order.id, outcome: 'received' },
+      { notification_id: 'EV-r', event_type: 'REFUND.SUCCESS', order_id: s.order.id, outcome: 'received' },
+    ]);
+  });
+
+  it('two buyers paying: each gets their own receipt (one order event per order), and the event carries the order', async () => {
+    const s = setup();
+    await paid(s);
+    const bob = buy(s.h, 'bob');
+    const bobNo = attempt(s.h, bob);
+    await deliver(s.h, transaction(bobNo, 19900, { transaction_id: '4200000000009' }));
+    expect(outboxRows(s.h.db).filter((o) => o.text.startsWith('✅')).map((o) => o.chat_id)).toEqual(['alice', 'bob']);
+    const { resource } = refundResource(s, 5000);
+    await deliver(s.h, resource, 'REFUND.SUCCESS');
+    const events = (s.h.db.prepare("SELECT type, dedupe_key, payload FROM events WHERE type LIKE 'order.%' ORDER BY id").all() as { type: string; dedupe_key: string; payload: string }[]).map((e) => [e.type, e.dedupe_key, JSON.parse(e.payload).order]);
+    const refundNo = refundsOf(s.h.db, s.order.id)[0]!.out_refund_no;
+    expect(events).toEqual([
+      ['order.paid', `order.paid:${s.order.id}`, { id: s.order.id, productId: 'python-vip', amount: 19900, currency: 'CNY' }],
+      ['order.paid', `order.paid:${bob.id}`, { id: bob.id, productId: 'python-vip', amount: 19900, currency: 'CNY' }],
+      ['order.refunded', `order.refunded:${refundNo}`, { id: s.order.id, productId: 'python-vip', amount: 5000, currency: 'CNY' }],
+    ]);
+  });
+
+  it('a product taken out of the catalog after the purchase: paid and refunded all the same, named by its id', async () => {
+    const s = setup();
+    // The seller renamed the product (and the rule that sells it) after Alice's order was opened.
+    const without = loadConfig(tempConfig({ 'catalog.yaml': (t) => t.replace('  python-vip:\n', '  python-vip-4:\n').replace('products: [python-vip]', 'products: [python-vip-4]'), 'rules.yaml': (t) => t.replaceAll('product: python-vip }', 'product: python-vip-4 }') }), { env: {} });
+    s.h.config = without;
+    await paid(s);
+    expect(outboxRows(s.h.db).filter((o) => o.chat_id === 'alice').at(-1)!.text).toBe(`✅ 支付成功，欢迎加入「python-vip」！\n实付：¥199.00\n订单号：${s.order.id}（退款或开票时请提供）`);
+    await deliver(s.h, refundResource(s, 19900).resource, 'REFUND.SUCCESS');
+    expect(getOrder(s.h.db, s.order.id)!.state).toBe('refunded');
+    expect(count(s.h.db, 'platform_actions')).toBe(0);
+  });
+
+  it('a hook may handle only payments or only refunds', async () => {
+    const seen: string[] = [];
+    const s = setup(undefined, { hooks: [{ paid: (_db, _c, o) => void seen.push(`paid ${o.id}`) }, { refunded: (_db, _c, o, fen) => void seen.push(`refunded ${o.id} ${fen}`) }] });
+    await paid(s);
+    await deliver(s.h, refundResource(s, 19900).resource, 'REFUND.SUCCESS');
+    expect(seen).toEqual([`paid ${s.order.id}`, `refunded ${s.order.id} 19900`]);
+  });
+
+  it('without an outbox to wake, payments and refunds still go through', async () => {
+    const s = setup(undefined, { wake: false });
+    await paid(s);
+    await deliver(s.h, refundResource(s, 19900).resource, 'REFUND.SUCCESS');
+    expect(getOrder(s.h.db, s.order.id)!.state).toBe('refunded');
+  });
+
+  it('only REFUND.SUCCESS with status SUCCESS is a success; a refund being processed can succeed or fail; a missing refund_id is stored empty', async () => {
+    const s = setup();
+    await paid(s);
+    const odd = refundResource(s, 1000, { refund_status: 'SUCCESS', refund_id: undefined });
+    await deliver(s.h, odd.resource, 'REFUND.ABNORMAL');
+    expect(getRefund(s.h.db, odd.outRefundNo)).toMatchObject({ state: 'failed', last_error: 'REFUND.ABNORMAL SUCCESS' });
+    const ok = refundResource(s, 2000, { refund_id: undefined });
+    updateRefund(s.h.db, { outRefundNo: ok.outRefundNo, from: ['requested'], to: 'processing', now: s.h.clock.now() });
+    await deliver(s.h, ok.resource, 'REFUND.SUCCESS');
+    expect(getRefund(s.h.db, ok.outRefundNo)).toMatchObject({ state: 'succeeded', refund_id: '' });
+    const bad = refundResource(s, 3000, { refund_status: 'CLOSED' });
+    updateRefund(s.h.db, { outRefundNo: bad.outRefundNo, from: ['requested'], to: 'processing', now: s.h.clock.now() });
+    await deliver(s.h, bad.resource, 'REFUND.CLOSED');
+    expect(getRefund(s.h.db, bad.outRefundNo)).toMatchObject({ state: 'failed', last_error: 'REFUND.CLOSED CLOSED' });
+    expect(getOrder(s.h.db, s.order.id)).toMatchObject({ state: 'partially_refunded', refunded_amount: 2000 });
+  });
+
+  it('a full refund on a platform where the paid group has no chat (Telegram, here) queues no removal and says none', async () => {
+    const h = payHarness(() => wechatPayProvider(keys), { starsRefunder: { refundStarPayment: async () => 'refunded' } });
+    const order = buy(h, '4242', 'telegram');
+    h.service.stars.paid({ payload: order.id, currency: 'XTR', totalAmount: 1500, telegramUserId: '4242', telegramChargeId: 'tg-1', providerChargeId: 'p-1' });
+    expect(h.service.requestRefund(order.id, { reason: '学员申请', by: 'api', now: h.clock.now() })).toMatchObject({ ok: true, amount: 1500 });
+    expect(await h.service.processRefunds()).toBe(1);
+    expect(getOrder(h.db, order.id)!.state).toBe('refunded');
+    expect(count(h.db, 'platform_actions', "action = 'remove_member'")).toBe(0);
+    expect(notes(h, 'order.refunded')).toEqual([['stage paid → nurture', `order ${order.id} refunded (1500 ⭐)`]]);
   });
 });

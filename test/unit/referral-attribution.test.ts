@@ -139,6 +139,13 @@ describe('attribution: every refusal, with its reason and the words the newcomer
     });
   }
 
+  it('an unknown code is "unknown" even for a member who already has a referrer (the reply says to check the code)', () => {
+    const { db, cfg, member } = world();
+    const [a, b] = [member('alice'), member('bob')];
+    refer(db, b, a);
+    expect(attribute(db, cfg, { referredId: b, evidence: code(null, 'ZZZ999'), eventId: null, now: T0 })).toMatchObject({ ok: false, reason: 'unknown_code' });
+  });
+
   it('a referrer or newcomer the store does not know is refused like an unknown code', () => {
     const { db, cfg, member } = world();
     const b = member('bob');
