@@ -45,7 +45,8 @@ export const referralDiscount: DiscountSource = (db, config, q) => {
   if (existing) {
     referrerId = existing.referrer_id;
     code = activeCodeOf(db, referrerId)?.code ?? existing.source;
-  } else if (q.code !== undefined && q.code.trim() !== '') {
+  } else if (q.code !== undefined) {
+    // A blank code names nobody: checkReferralCode refuses it as unknown.
     const check = checkReferralCode(db, config, { memberId: q.memberId, code: q.code, now: q.now });
     if (!check.ok) return null;
     // An accepted code (or the referrer already on record) names its owner.
