@@ -58,7 +58,7 @@ const stageCommand: CommandSpec = {
   description: '查看成员的阶段记录；带阶段时手动调整（须符合配置的阶段流转）',
   run(args, ctx) {
     const { db, config } = ctx;
-    const words = args.trim().split(/\s+/).filter(Boolean);
+    const words = args.match(/\S+/g) ?? [];
     if (words.length === 0) throw new UsageError('expected a member');
     const last = words.at(-1)!;
     const to = words.length > 1 && config.stageIds.includes(last) ? last : undefined;
@@ -89,7 +89,7 @@ const tagCommand: CommandSpec = {
   usage: '/tag <成员> 标签 [-要去掉的标签 …]',
   description: '给成员加标签（-标签 去掉）',
   run(args, ctx) {
-    const words = args.trim().split(/\s+/).filter(Boolean);
+    const words = args.match(/\S+/g) ?? [];
     // The member is the first word (an id, platform id or one-word name); the rest are tags.
     if (words.length < 2) throw new UsageError('expected a member and at least one tag');
     const member = findOneMember(ctx.db, words[0]!);

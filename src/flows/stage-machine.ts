@@ -42,7 +42,8 @@ export function moveStage(
   const m = getMember(db, args.memberId);
   if (!m) throw new Error(`no member ${args.memberId}`);
   if (m.stage === args.to) return { status: 'same', from: m.stage, to: args.to };
-  if (!canMove(config, m.stage, args.to)) return { status: 'refused', from: m.stage, to: args.to, allowed: allowedFrom(config, m.stage) ?? [] };
+  // Refused only where the stage lists its moves (allowedFrom is not null).
+  if (!canMove(config, m.stage, args.to)) return { status: 'refused', from: m.stage, to: args.to, allowed: allowedFrom(config, m.stage)! };
   setStage(db, args);
   const result: MoveResult = { status: 'moved', from: m.stage, to: args.to };
   if (config.referral?.issue_at.includes(args.to)) {

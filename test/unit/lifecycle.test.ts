@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { allowedFrom, canMove, describeMove, lifecycleOrderHooks, moveStage } from '../../src/flows/stage-machine.js';
-import { registry } from '../../src/flows/index.js';
-import { findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
+import { buildRegistry, registry } from '../../src/flows/index.js';
+import { lifecycleFlow } from '../../src/flows/lifecycle.js';
+import { compileWhen, type CompileProblem } from '../../src/flows/conditions.js';
+import { grantRole } from '../../src/store/staff-roles.js';
+import { addTag, findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
 import { activeCodeOf } from '../../src/store/referrals.js';
 import { jobsOf } from '../../src/store/jobs.js';
 import { DAY, HOUR, T0, count, demoConfig, harness, joined, lineOf, loadProblems, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
@@ -233,8 +236,10 @@ describe('/stage and /tag, as the staff read them', () => {
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     staff(h, '/stage alice trial');
     expect(lastTo(h, 'teacher')).toBe('alice 已经在 trial。');
+    staff(h, '/stage alice nurture');
+    expect(lastTo(h, 'teacher')).toBe('已把 alice 从 trial 调整到 nurture。');
     staff(h, '/stage alice loyal');
-    expect(lastTo(h, 'teacher')).toBe('不能把 alice 从 trial 调整到 loyal：配置只允许 trial → nurture, paid, churned。');
+    expect(lastTo(h, 'teacher')).toBe('不能把 alice 从 nurture 调整到 loyal：配置只允许 nurture → paid, churned。');
     staff(h, '/stage');
     expect(lastTo(h, 'teacher')).toBe('expected a member\n用法：/stage <成员> [阶段]');
     // A stage that allows nothing, and a course with no transition rules at all.
@@ -348,5 +353,95 @@ describe('lifecycle facts and actions', () => {
       ['tagged early', 'had no tag ghost'],
       ['already tagged early', 'had no tag ghost'],
     ]);
+  });
+});
+
+describe('/stage and /tag: who, where, and how members are named', () => {
+  const lastTo = (h: Harness, chatId: string) => outboxRows(h.db).filter((o) => o.chat_id === chatId).at(-1)!.text;
+  const say = (h: Harness, user: string, text: string, at = T0 + HOUR, group?: { id: string; name: string }) =>
+    h.engine.handleEvent(group ? message(user, text, { at, group }) : message(user, text, { at, dm: true }), at);
+  const commandNotes = (h: Harness, command: string) =>
+    (h.db.prepare('SELECT detail FROM rule_traces WHERE rule_id = ? ORDER BY id').all(`command:/${command}`) as { detail: string }[]).map((t) => JSON.parse(t.detail).actions);
+
+  it('a member named with several words, and a member whose name is a stage', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('aw', { at: T0, name: 'Alice Wang' }), T0);
+    h.engine.handleEvent(joined('al', { at: T0, name: 'Alice Li' }), T0);
+    h.engine.handleEvent(joined('lo', { at: T0, name: 'loyal' }), T0);
+    say(h, 'teacher', '/stage Alice Wang nurture');
+    expect(lastTo(h, 'teacher')).toBe('已把 Alice Wang 从 trial 调整到 nurture。');
+    say(h, 'teacher', '/stage  Alice   Wang ');
+    expect(lastTo(h, 'teacher').split('\n')[0]).toBe(`Alice Wang（${id(h, 'aw')}）现在：nurture`);
+    // One word that is also a stage: the member of that name, not a move.
+    say(h, 'teacher', '/stage loyal');
+    expect(lastTo(h, 'teacher').split('\n')[0]).toBe(`loyal（${id(h, 'lo')}）现在：trial`);
+    expect(commandNotes(h, 'stage')).toEqual([['stage trial → nurture'], [`stage history of ${id(h, 'aw')} shown`], [`stage history of ${id(h, 'lo')} shown`]]);
+  });
+
+  it('/stage is for owners and instructors, /tag also for assistants; answers go privately even when asked in a group', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    h.engine.handleEvent(joined('ann', { at: T0 }), T0);
+    grantRole(h.db, { memberId: id(h, 'ann'), role: 'assistant', by: 'owner', eventId: null, now: T0 });
+    say(h, 'ann', '/stage alice');
+    expect(lastTo(h, 'ann')).toBe('你没有权限使用 /stage。');
+    say(h, 'ann', '/tag alice helper');
+    expect(lastTo(h, 'ann')).toBe('alice：+helper\n现在的标签：helper');
+    say(h, 'principal', '/stage alice nurture');
+    expect(lastTo(h, 'principal')).toBe('已把 alice 从 trial 调整到 nurture。');
+    const vip = { id: 'python-vip@chatroom', name: 'Python 数据分析正式班' };
+    const before = outboxRows(h.db).filter((o) => o.chat_id === vip.id).length;
+    say(h, 'teacher', '/stage alice', T0 + 2 * HOUR, vip);
+    say(h, 'teacher', '/tag alice -helper', T0 + 2 * HOUR, vip);
+    expect(outboxRows(h.db).filter((o) => o.chat_id === vip.id)).toHaveLength(before);
+    expect(lastTo(h, 'teacher')).toBe('alice：-helper\n现在的标签：无');
+    expect(commandNotes(h, 'tag').slice(-2)).toEqual([[`tags of ${id(h, 'alice')}: +helper`], [`tags of ${id(h, 'alice')}: -helper`]]);
+  });
+
+  it('/help shows the staff what /stage and /tag do', () => {
+    const h = harness();
+    say(h, 'teacher', '/help');
+    const help = lastTo(h, 'teacher').split('\n');
+    expect(help).toContain('/stage <成员> [阶段] — 查看成员的阶段记录；带阶段时手动调整（须符合配置的阶段流转）');
+    expect(help).toContain('/tag <成员> 标签 [-要去掉的标签 …] — 给成员加标签（-标签 去掉）');
+  });
+
+  it('every fact and action of the lifecycle flow says what it is, and the flow is named in registry clashes', () => {
+    expect(lifecycleFlow.facts!.filter((f) => f.description.trim() === '').map((f) => f.name)).toEqual([]);
+    expect(lifecycleFlow.actions!.filter((a) => a.description.trim() === '').map((a) => a.name)).toEqual([]);
+    expect(() => buildRegistry([lifecycleFlow, lifecycleFlow])).toThrow('flow lifecycle: "stage" is already registered by another flow');
+  });
+
+  it('the facts compile with their types: durations, a list, text and a number', () => {
+    const problems: CompileProblem[] = [];
+    const when = { in_stage_for: { gt: '1h' }, member_for: { lt: '30d' }, inactive_for: { gte: '1d' }, tags: { has_none: ['spam'] }, stage: { in: ['trial'] }, questions_asked: { lte: 3 } };
+    compileWhen(when, registry.facts, demoConfig(), ['when'], problems);
+    expect(problems).toEqual([]);
+    compileWhen({ in_stage_for: { eq: '1h' }, member_for: 3, inactive_for: 'x', tags: { gt: 1 }, stage: { has: 'x' }, questions_asked: { contains: 'x' } }, registry.facts, demoConfig(), ['when'], problems);
+    expect(problems.map((p) => p.message.replace(/ \(use one of.*$/, ''))).toEqual([
+      'operator "eq" does not apply to duration fact "in_stage_for"',
+      'operator "eq" does not apply to duration fact "member_for"',
+      'operator "eq" does not apply to duration fact "inactive_for"',
+      'operator "gt" does not apply to strings fact "tags"',
+      'operator "has" does not apply to string fact "stage"',
+      'operator "contains" does not apply to number fact "questions_asked"',
+    ]);
+  });
+
+  it('untag says what it removed; lifecycle hooks without on_paid change nothing even where every move is allowed', () => {
+    const dir = tempConfig({ 'rules.yaml': (t) => t.replace('rules:\n', 'rules:\n  - id: untagger\n    on: message\n    when: { text: { contains: 取消 } }\n    do:\n      - untag: vip\n') });
+    const h = harness({ config: loadConfig(dir, { env: {} }) });
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    const m = id(h, 'alice');
+    addTag(h.db, m, 'vip', T0);
+    h.engine.handleEvent(message('alice', '取消', { at: T0 + HOUR }), T0 + HOUR);
+    const trace = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'untagger'").get() as { detail: string };
+    expect(JSON.parse(trace.detail).actions).toEqual(['untagged vip']);
+    const free = loadConfig(tempConfig({ 'kequn.yaml': (t) => t.replace(/, to: \[[^\]]*\]/g, '') }), { env: {} });
+    const none = { ...free, lifecycle: { ...free.lifecycle, on_paid: null, on_refunded: null } };
+    const order = { id: 'o1', memberId: m, productId: 'course', amountFen: 19900, discounts: [] };
+    lifecycleOrderHooks.paid!(h.db, none, order, T0 + DAY);
+    lifecycleOrderHooks.refunded!(h.db, none, order, 19900, T0 + DAY);
+    expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('trial');
   });
 });
