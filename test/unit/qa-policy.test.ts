@@ -57,6 +57,8 @@ describe('what the bot does with a question', () => {
       passages: [c('install', 0.3), c('pandas', 0.31), c('lesson:2', 0.5)],
       best: c('install', 0.3),
     });
+    // A relevant entry and no lesson at all: the LLM reads it (rather than retrieval answering or not).
+    expect(decide({ ...llm, candidates: [c('install', 0.5)] })).toEqual({ kind: 'llm', passages: [c('install', 0.5)], best: c('install', 0.5) });
     // The best-ranked entry below min_confidence and no relevant lesson: retrieval decides alone.
     expect(decide({ ...llm, candidates: [c('install', 0.29), c('pandas', 0.31)], lessons: [c('lesson:2', 0.29)] })).toEqual({
       kind: 'unsure',
