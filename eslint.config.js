@@ -31,7 +31,7 @@ const platformImports = {
 };
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'scratch/', 'test-artifacts/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'scratch/', 'test-artifacts/', 'coverage/', 'reports/', '.stryker-tmp/', 'stryker-setup-*.js'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -113,6 +113,6 @@ export default {
   thresholds: { high: 90, low: 80, break: null },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['data', 'reports', 'scratch', 'test-artifacts', 'bench/results.json', 'deploy'],
+  ignorePatterns: ['data', 'dist', 'reports', 'scratch', 'test-artifacts', 'bench/results.json', 'deploy'],
   timeoutMS: 10000,
 };
