@@ -65,6 +65,21 @@ describe('paid', () => {
     expect(notes(s.h, 'order.paid')).toEqual([[`stage prospect → paid; referral code ${code} issued`, `order ${s.order.id} paid (¥199.00 via wechatpay)`]]);
     expect(s.wakes()).toBe(1);
     expect(getOrder(s.h.db, s.order.id)).toMatchObject({ state: 'paid', paid_amount: 19900, transaction_id: '4200000000001', stage_before: 'prospect' });
+    expect(s.h.db.prepare('SELECT state, last_result FROM payment_attempts WHERE out_trade_no = ?').get(s.no)).toEqual({ state: 'paid', last_result: 'paid 4200000000001' });
+  });
+
+  it('on Telegram, a paid group with a chat gets a one-person invite link instead of the invite text', async () => {
+    const c = loadConfig(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '    wechat: python-vip@chatroom\n', '    wechat: python-vip@chatroom\n    telegram: "-1001234567890"\n') }), { env: {} });
+    const h = payHarness(() => wechatPayProvider(keys));
+    h.config = c;
+    const order = buy(h, '4242', 'telegram');
+    h.service.stars.paid({ payload: order.id, currency: 'XTR', totalAmount: 1500, telegramUserId: '4242', telegramChargeId: 'tg-1', providerChargeId: 'p-1' });
+    expect(h.db.prepare('SELECT platform, action, chat_id, user_id FROM platform_actions').all()).toEqual([{ platform: 'telegram', action: 'create_invite_link', chat_id: '-1001234567890', user_id: '4242' }]);
+    // The order link, then the receipt; no invite text (the link follows once the Bot API made it).
+    const texts = outboxRows(h.db).filter((o) => o.chat_id === '4242').map((o) => o.text);
+    expect(texts).toHaveLength(2);
+    expect(texts[1]).toMatch(/^✅ 支付成功/);
+    expect(outboxRows(h.db).some((o) => o.text.includes('助教会在 24 小时内邀请你进群'))).toBe(false);
   });
 
   it('without order templates in templates.yaml, the built-in texts are sent', async () => {
@@ -313,6 +328,8 @@ describe('what only the operator sees, and what must not be mixed up', () => {
     await deliver(s.h, transaction(s.no, 19900, { transaction_id: '4200000000001' }));
     // Another attempt reported with the first payment's transaction id: the same payment.
     await deliver(s.h, transaction(second, 19900, { transaction_id: '4200000000001' }));
+    // The paid attempt reported again with another transaction id: still that one payment.
+    await deliver(s.h, transaction(s.no, 19900, { transaction_id: '4200000000077' }));
     expect(logged(s)).toEqual([{ level: 30, msg: 'order paid', order: s.order.id, provider: 'wechatpay', amount: 19900 }]);
     // A real second payment: another attempt, another transaction.
     const third = attempt(s.h, s.order);
