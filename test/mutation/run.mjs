@@ -10,7 +10,7 @@
  * incremental files are in reports/mutation/<module>/ (not committed: see docs/testing.md).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MODULES, reportDir } from '../../stryker.config.mjs';
 
 /** The score every module must reach (killed + timed out, of all mutants not excused). */
@@ -40,10 +40,31 @@ function scores(report) {
   });
 }
 
+/**
+ * Stryker 9.6 reuses the result of a surviving *static* mutant (one in a value computed when its
+ * module loads) as long as the mutant's code is unchanged: such a mutant has no per-test coverage,
+ * so a test added to kill it is not seen as a reason to test it again. Dropping those results
+ * from the incremental file makes every run test them again (killed ones are still reused).
+ */
+function forgetStaticSurvivors(file) {
+  if (!existsSync(file)) return 0;
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  let dropped = 0;
+  for (const f of Object.values(report.files)) {
+    const keep = f.mutants.filter((m) => !(m.static && (m.status === 'Survived' || m.status === 'NoCoverage')));
+    dropped += f.mutants.length - keep.length;
+    f.mutants = keep;
+  }
+  if (dropped > 0) writeFileSync(file, JSON.stringify(report));
+  return dropped;
+}
+
 const rows = [];
 let failed = false;
 for (const m of chosen) {
   process.stdout.write(`\n=== ${m.name}: ${m.what}\n    mutate ${m.mutate.join(' ')}\n    tests  ${m.tests.join(' ')}\n`);
+  const again = force ? 0 : forgetStaticSurvivors(`${reportDir(m.name)}/incremental.json`);
+  if (again > 0) process.stdout.write(`    ${again} surviving static mutant(s) are tested again\n`);
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...(force ? ['--force'] : [])], {
     stdio: 'inherit',
     env: { ...process.env, KEQUN_MUTATION_MODULE: m.name },

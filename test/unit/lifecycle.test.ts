@@ -392,10 +392,15 @@ describe('/stage and /tag: who, where, and how members are named', () => {
     const vip = { id: 'python-vip@chatroom', name: 'Python 数据分析正式班' };
     const before = outboxRows(h.db).filter((o) => o.chat_id === vip.id).length;
     say(h, 'teacher', '/stage alice', T0 + 2 * HOUR, vip);
-    say(h, 'teacher', '/tag alice -helper', T0 + 2 * HOUR, vip);
+    say(h, 'teacher', '/stage alice paid', T0 + 2 * HOUR, vip);
+    say(h, 'teacher', '/tag alice -helper c++', T0 + 2 * HOUR, vip);
     expect(outboxRows(h.db).filter((o) => o.chat_id === vip.id)).toHaveLength(before);
-    expect(lastTo(h, 'teacher')).toBe('alice：-helper\n现在的标签：无');
-    expect(commandNotes(h, 'tag').slice(-2)).toEqual([[`tags of ${id(h, 'alice')}: +helper`], [`tags of ${id(h, 'alice')}: -helper`]]);
+    expect(lastTo(h, 'teacher')).toBe('alice：-helper +c++\n现在的标签：c++');
+    expect(commandNotes(h, 'tag').slice(-2)).toEqual([[`tags of ${id(h, 'alice')}: +helper`], [`tags of ${id(h, 'alice')}: -helper +c++`]]);
+    say(h, 'principal', '/tag alice +vip');
+    expect(lastTo(h, 'principal')).toBe('alice：+vip\n现在的标签：c++, vip');
+    say(h, 'principal', '/tag');
+    expect(lastTo(h, 'principal')).toBe('expected a member and at least one tag\n用法：/tag <成员> 标签 [-要去掉的标签 …]');
   });
 
   it('/help shows the staff what /stage and /tag do', () => {
