@@ -76,12 +76,6 @@ export const MODULES = [
     mutate: ['src/flows/conditions.ts'],
     tests: ['test/unit/conditions.test.ts'],
   },
-  {
-    name: 'qa-policy',
-    what: 'the Q&A confidence policy: answer, ask the LLM, or escalate',
-    mutate: ['src/qa/policy.ts'],
-    tests: ['test/unit/qa-policy.test.ts'],
-  },
 ];
 
 const name = process.env.KEQUN_MUTATION_MODULE;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
-import { decide, fallbackEntry, type Candidate } from '../qa/policy.js';
 import { LESSON_PREFIX } from '../qa/service.js';
 import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
@@ -62,22 +61,23 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     };
     const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
     const top = candidates[0];
-    const llm = Boolean(ctx.services.llm);
-    // With an LLM the lessons are material too: the best two passages (src/qa/policy.ts keeps the relevant ones).
-    const lessons = llm ? ctx.services.qa.lessonCandidates(text, 2) : [];
-    const d = decide({ candidates, lessons, llm, threshold: config.qa.threshold, minConfidence: config.qa.llm.min_confidence });
-    if (d.kind === 'llm') {
+    // With an LLM the lessons are material too: the best two passages that are relevant at all.
+    const lessons = ctx.services.llm ? ctx.services.qa.lessonCandidates(text, 2).filter((c) => c.confidence >= config.qa.llm.min_confidence) : [];
+    if (ctx.services.llm && ((top && top.confidence >= config.qa.llm.min_confidence) || lessons.length > 0)) {
       // The LLM call happens outside this transaction (src/qa/llm-worker.ts); a qa.finish job answers.
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: d.passages });
-      return ctx.note(`asked the LLM as ${questionCode(id)} with ${d.passages.length} passages (best "${d.best.id}" at ${d.best.confidence.toFixed(2)})`);
+      const passages = [...candidates.filter((c) => c.confidence >= config.qa.llm.min_confidence), ...lessons];
+      const best = top ?? lessons[0]!;
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: passages });
+      return ctx.note(`asked the LLM as ${questionCode(id)} with ${passages.length} passages (best "${best.id}" at ${best.confidence.toFixed(2)})`);
     }
-    if (d.kind === 'faq') {
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: d.entry.confidence, answer: null, escalate: arg.escalate });
-      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: d.entry.id, confidence: d.entry.confidence }));
+    if (top && top.confidence >= config.qa.threshold) {
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
+      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: top.id, confidence: top.confidence }));
     }
-    if (!arg.escalate) return ctx.note(`${d.why}; silent`);
+    const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
+    if (!arg.escalate) return ctx.note(`${why}; silent`);
     const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null });
-    ctx.note(`${d.why}; ${escalate(ctx, { id, text, chat: trigger.replyTo })}`);
+    ctx.note(`${why}; ${escalate(ctx, { id, text, chat: trigger.replyTo })}`);
   },
 };
 
@@ -147,8 +147,8 @@ const finishJob: JobHandler = {
     }
     if (o.kind === 'error') {
       // Fall back to an FAQ entry only: a lesson passage is material, not an answer.
-      const top = fallbackEntry(JSON.parse(q.candidates ?? '[]') as Candidate[], ctx.config.qa.threshold, LESSON_PREFIX);
-      if (top) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
+      const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[]).find((c) => !c.id.startsWith(LESSON_PREFIX));
+      if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
     }
     const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
     if (!q.escalate) {

@@ -17,7 +17,6 @@
  * cached), and reuses its per-query buffers.
  */
 import { analyze, type Analyzed } from './tokenize.js';
-import { confidenceOf, type ConfidenceFeatures } from './policy.js';
 
 export interface FaqEntry {
   id: string;
@@ -101,6 +100,29 @@ interface QueryTerm {
   kind: number;
   /** idf × kind weight */
   weight: number;
+}
+
+export interface ConfidenceFeatures {
+  /** share of the query's term weight the entry matches anywhere (terms the bank lacks count as unmatched) */
+  coverage: number;
+  /** (top1 − top2) / top1 */
+  margin: number;
+  /** the entry's best phrasing score over the score the query would get against itself */
+  strength: number;
+}
+
+/** Coverage below this scales confidence down linearly. */
+const COVERAGE_GATE = 0.3;
+/** Confidence factor when the entry matched in its answer only, in none of its phrasings. */
+const ANSWER_ONLY_FACTOR = 0.6;
+
+export function confidenceOf(f: ConfidenceFeatures, w: readonly [number, number, number, number]): number {
+  const z = w[0] + w[1] * f.coverage + w[2] * f.margin + w[3] * f.strength;
+  // Gates, not weights: an entry that matches little of the question ("good morning" meeting one
+  // character trigram) or matches none of its phrasings (a digit in an answer) is not an answer,
+  // however far ahead of the others it is.
+  const gate = Math.min(1, f.coverage / COVERAGE_GATE) * (f.strength > 0 ? 1 : ANSWER_ONLY_FACTOR);
+  return gate / (1 + Math.exp(-z));
 }
 
 export class QaIndex {
