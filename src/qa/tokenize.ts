@@ -18,9 +18,17 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Jieba } from '@node-rs/jieba';
-import { porterStem } from './stem.js';
+import { stemmer } from 'stemmer';
 import { EN_STOPWORDS, ZH_STOPCHARS, ZH_STOPWORDS } from './stopwords.js';
 import { SYNONYM_GROUPS } from './synonyms.js';
+
+/**
+ * The Porter stemmer (the `stemmer` package) for plain lowercase English words; anything else
+ * (digits, code tokens like `py3`, short words) passes unchanged, as the index expects.
+ */
+function porterStem(word: string): string {
+  return word.length <= 2 || !/^[a-z]+$/.test(word) ? word : stemmer(word);
+}
 
 export const MAX_CHARS = 200_000;
 const MAX_TOKEN = 40;
