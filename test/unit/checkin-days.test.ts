@@ -124,6 +124,12 @@ describe('cron expressions', () => {
     expect(nextCronTime(Date.parse('2026-03-01T10:00:00+08:00'), parseCron('0 9 1 */2 *'), 'Asia/Shanghai')).toBe(Date.parse('2026-05-01T09:00:00+08:00'));
     expect(nextCronTime(Date.parse('2026-03-02T00:00:00Z'), parseCron('0 8 * * 0'), 'UTC')).toBe(Date.parse('2026-03-08T08:00:00Z'));
   });
+  it('keeps the local time across a DST change (Berlin, 29 March 2026), and 7 is Sunday too', () => {
+    const daily = parseCron('0 20 * * *');
+    expect(nextCronTime(Date.parse('2026-03-28T20:00:00+01:00'), daily, 'Europe/Berlin')).toBe(Date.parse('2026-03-29T20:00:00+02:00'));
+    expect(nextCronTime(Date.parse('2026-10-24T20:00:00+02:00'), daily, 'Europe/Berlin')).toBe(Date.parse('2026-10-25T20:00:00+01:00'));
+    expect(nextCronTime(Date.parse('2026-03-02T00:00:00Z'), parseCron('0 8 * * 7'), 'UTC')).toBe(Date.parse('2026-03-08T08:00:00Z'));
+  });
   it('malformed expressions name the field', () => {
     expect(() => parseCron('0 20 * *')).toThrow('5 fields');
     expect(() => parseCron('0 25 * * *')).toThrow('hour');
