@@ -1,5 +1,6 @@
 import type { MainConfig } from './schema.js';
 import type { YamlFile } from './yaml-file.js';
+import { didYouMean } from './suggest.js';
 
 /** Templates the referral flow sends; required when `referral:` is configured. */
 export const REFERRAL_TEMPLATES = ['referral_mycode', 'referral_not_yet', 'referral_accepted', 'referral_rejected'] as const;
@@ -16,7 +17,7 @@ export function checkLifecycle(main: MainConfig, templates: Record<string, strin
 
   main.stages.forEach((stage, i) => {
     stage.to?.forEach((to, j) => {
-      if (!known(to)) file.problem(['stages', i, 'to', j], `unknown stage "${to}" (stages: ${list})`);
+      if (!known(to)) file.problem(['stages', i, 'to', j], `unknown stage "${to}"${didYouMean(to, ids)} (stages: ${list})`);
     });
   });
   // Reachability from the first stage (where members start): a stage nobody can enter is a typo

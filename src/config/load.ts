@@ -3,6 +3,7 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
+import { didYouMean, knownKeys } from './suggest.js';
 import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
 import { blockedStages, checkLifecycle } from './lifecycle-check.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
@@ -154,7 +155,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   const templateVars = new Set<string>(TEMPLATE_VARS);
   for (const [name, text] of Object.entries(templates)) {
     for (const v of templateVariables(text)) {
-      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}} (variables: ${TEMPLATE_VARS.join(', ')})`);
+      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}}${didYouMean(v, TEMPLATE_VARS)} (variables: ${TEMPLATE_VARS.join(', ')})`);
     }
   }
 
@@ -174,14 +175,14 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
 
   for (const [name, seq] of Object.entries(main.sequences)) {
     seq.while_stage.forEach((s, i) => {
-      if (!stageIds.includes(s)) files.main.problem(['sequences', name, 'while_stage', i], `unknown stage "${s}"`);
+      if (!stageIds.includes(s)) files.main.problem(['sequences', name, 'while_stage', i], `unknown stage "${s}"${didYouMean(s, stageIds)}`);
     });
     seq.steps.forEach((step, i) => {
       const path = ['sequences', name, 'steps', i];
       if ((step.lesson === undefined) === (step.template === undefined)) files.main.problem(path, 'a step sends either `lesson: N` or `template: NAME`');
       if (step.lesson !== undefined && !lessons.some((l) => l.n === step.lesson)) files.main.problem([...path, 'lesson'], `no lesson ${step.lesson}`);
       if (step.lesson !== undefined && !('lesson' in templates)) files.main.problem([...path, 'lesson'], 'lesson steps need a "lesson" template');
-      if (step.template !== undefined && !(step.template in templates)) files.main.problem([...path, 'template'], `unknown template "${step.template}"`);
+      if (step.template !== undefined && !(step.template in templates)) files.main.problem([...path, 'template'], `unknown template "${step.template}"${didYouMean(step.template!, Object.keys(templates))}`);
     });
   }
 
@@ -285,7 +286,7 @@ function parseWith<S extends z.ZodType>(file: YamlFile, schema: S): z.output<S> 
   for (const issue of r.error.issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) file.problem([...path, key], `unknown key "${key}"`);
+      for (const key of issue.keys) file.problem([...path, key], `unknown key "${key}"${didYouMean(key, knownKeys(schema, path))}`);
     } else {
       file.problem(path, issue.message);
     }

@@ -3,6 +3,7 @@ import type { RawRule } from '../config/schema.js';
 import { compileWhen, type Cond, type CompileProblem } from './conditions.js';
 import type { ActionSpec } from './types.js';
 import type { Registry } from './index.js';
+import { didYouMean } from '../config/suggest.js';
 
 /** A rule ready to run: conditions compiled, actions resolved to their specs with parsed args. */
 export interface CompiledRule {
@@ -39,7 +40,7 @@ export function compileRules(
       const name = keys[0]!;
       const spec = reg.actions.get(name);
       if (!spec) {
-        problem([...path, name], `unknown action "${name}" (known: ${[...reg.actions.keys()].sort().join(', ')})`);
+        problem([...path, name], `unknown action "${name}"${didYouMean(name, reg.actions.keys())} (known: ${[...reg.actions.keys()].sort().join(', ')})`);
         return;
       }
       const parsed = spec.schema.safeParse(item[name]);

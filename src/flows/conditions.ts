@@ -1,6 +1,7 @@
 import type { CourseConfig } from '../config/load.js';
 import { isDuration, parseDuration, formatDuration } from '../util/duration.js';
 import type { FactSpec, FactType } from './types.js';
+import { didYouMean } from '../config/suggest.js';
 
 /**
  * Rule conditions: a `when:` map compiled once at load into a tree of checks. Every fact and
@@ -96,7 +97,7 @@ function compileLeaf(
     }
   }
   if (!fact) {
-    problems.push({ path, message: `unknown fact "${key}" (known: ${[...facts.keys()].sort().join(', ')})` });
+    problems.push({ path, message: `unknown fact "${key}"${didYouMean(key, facts.keys())} (known: ${[...facts.keys()].sort().join(', ')})` });
     return [];
   }
   const ops: [string, unknown][] = isPlainObject(value) ? Object.entries(value) : [[defaultOp(fact.type, value), value]];

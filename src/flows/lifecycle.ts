@@ -7,6 +7,7 @@ import { localParts } from '../util/localtime.js';
 import { allowedFrom, describeMove, moveStage } from './stage-machine.js';
 import { findOneMember } from './member-arg.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow } from './types.js';
+import { didYouMean } from '../config/suggest.js';
 
 const watchArg = z.strictObject({
   after: z.string().refine(isDuration, { message: 'expected a duration such as 14d' }),
@@ -136,7 +137,7 @@ export const lifecycleFlow: Flow = {
       name: 'set_stage',
       description: 'move the member to a stage, if `stages[].to` allows it (recorded with event and rule; a refused move changes nothing)',
       schema: z.string(),
-      check: (stage, ctx) => (ctx.config.stageIds.includes(stage) ? [] : [`unknown stage "${stage}" (stages: ${ctx.config.stageIds.join(', ')})`]),
+      check: (stage, ctx) => (ctx.config.stageIds.includes(stage) ? [] : [`unknown stage "${stage}"${didYouMean(stage, ctx.config.stageIds)} (stages: ${ctx.config.stageIds.join(', ')})`]),
       run(stage, ctx) {
         const r = moveStage(ctx.db, ctx.config, { memberId: ctx.member.id, to: stage, eventId: ctx.trigger.eventId, ruleId: ctx.ruleId, actor: 'bot', now: ctx.now });
         ctx.note(describeMove(r));

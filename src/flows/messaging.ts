@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '../config/suggest.js';
 import type { ActionSpec, Flow } from './types.js';
 
 /** `reply: welcome_group` (a template name) or `reply: { text: "literal {name}" }`. */
@@ -8,10 +9,10 @@ type MessageArg = z.infer<typeof messageArg>;
 function checkMessage(arg: MessageArg, templates: Record<string, string>, knownVars: Set<string>): string[] {
   if (typeof arg === 'string' || 'template' in arg) {
     const name = typeof arg === 'string' ? arg : arg.template;
-    return name in templates ? [] : [`unknown template "${name}" (templates: ${Object.keys(templates).join(', ')})`];
+    return name in templates ? [] : [`unknown template "${name}"${didYouMean(name, Object.keys(templates))} (templates: ${Object.keys(templates).join(', ')})`];
   }
   const unknown = [...arg.text.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!).filter((v) => !knownVars.has(v));
-  return unknown.map((v) => `unknown template variable {${v}}`);
+  return unknown.map((v) => `unknown template variable {${v}}${didYouMean(v, knownVars)}`);
 }
 
 function textOf(arg: MessageArg, render: (t: string) => string, templates: Record<string, string>): string {

@@ -151,20 +151,20 @@ describe('config: schema problems name the key', () => {
     const dir = tempConfig({ 'kequn.yaml': (t) => `${t}\ndryrun: true\n` });
     const text = readText(dir, 'kequn.yaml');
     const p = single(loadProblems(dir), 'kequn.yaml');
-    expect(p).toMatchObject({ keyPath: 'dryrun', line: lineOf(text, 'dryrun: true'), message: 'unknown key "dryrun"' });
+    expect(p).toMatchObject({ keyPath: 'dryrun', line: lineOf(text, 'dryrun: true'), message: 'unknown key "dryrun"; did you mean "dry_run"?' });
   });
 
   it('an unknown nested key', () => {
     const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  bot_name: 小课\n', '  bot_name: 小课\n  botname: 小课2\n') });
     const text = readText(dir, 'kequn.yaml');
     const p = single(loadProblems(dir), 'kequn.yaml');
-    expect(p).toMatchObject({ keyPath: 'course.botname', line: lineOf(text, 'botname'), message: 'unknown key "botname"' });
+    expect(p).toMatchObject({ keyPath: 'course.botname', line: lineOf(text, 'botname'), message: 'unknown key "botname"; did you mean "bot_name"?' });
   });
 
   it('an unknown key inside a rule', () => {
     const text = rulesFile(`  - id: greet\n    on: message\n    whne: { is_dm: true }\n    do:\n      - reply: trial_again\n`);
     const p = single(loadProblems(tempConfig({ 'rules.yaml': text })), 'rules.yaml');
-    expect(p).toMatchObject({ keyPath: 'rules[0].whne', line: lineOf(text, 'whne'), message: 'unknown key "whne"' });
+    expect(p).toMatchObject({ keyPath: 'rules[0].whne', line: lineOf(text, 'whne'), message: 'unknown key "whne"; did you mean "when"?' });
   });
 
   it('a bad duration, in kequn.yaml and in a rule', () => {
@@ -222,7 +222,7 @@ describe('config: rule problems name file, line and key path', () => {
       body: `  - id: greet\n    on: message\n    when:\n      is_dm: true\n      tgas: { has: vip }\n    do:\n      - reply: trial_again\n`,
       keyPath: 'rules[0].when.tgas',
       at: 'tgas',
-      message: /unknown fact "tgas" \(known: .*stage.*\)/,
+      message: /unknown fact "tgas"; did you mean "tags"\? \(known: .*stage.*\)/,
     },
     {
       name: 'an unknown operator',
