@@ -222,16 +222,25 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** A web server whose socket is bound before the app that answers on it exists (`kequn start`). */
+export interface ListeningServer extends WebServer {
+  /** Starts answering with `web`; until then every request gets 503 "starting". */
+  serve(web: Hono): void;
+}
+
 /**
- * Listens on `host:port` (default 127.0.0.1; port 0 picks a free port) and resolves once the
- * socket is bound; a busy port rejects with the listen error.
+ * Binds `host:port` (default 127.0.0.1; port 0 picks a free port) and resolves once the socket
+ * is bound; a busy port rejects with the listen error (EADDRINUSE) before anything else has
+ * started. Requests get 503 until `serve` hands over the app.
  *
- * @example const { url, close } = await startWebServer(createWebApp(deps), { port: 0 });
+ * @example const server = await listenWebServer({ port: 8787 }); …; server.serve(createWebApp(deps));
  */
-export async function startWebServer(web: Hono, opts: { host?: string; port?: number } = {}): Promise<WebServer> {
+export async function listenWebServer(opts: { host?: string; port?: number } = {}): Promise<ListeningServer> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8787;
-  const server = createAdaptorServer({ fetch: web.fetch, hostname: host, port }) as Server;
+  let current: Hono | undefined;
+  const fetch = (req: Request, env: unknown) => (current ? current.fetch(req, env) : Response.json({ status: 'starting' }, { status: 503 }));
+  const server = createAdaptorServer({ fetch, hostname: host, port }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -247,6 +256,9 @@ export async function startWebServer(web: Hono, opts: { host?: string; port?: nu
     url,
     port: addr.port,
     server,
+    serve(web) {
+      current = web;
+    },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -256,4 +268,15 @@ export async function startWebServer(web: Hono, opts: { host?: string; port?: nu
       return closing;
     },
   };
+}
+
+/**
+ * Listens on `host:port` with `web` answering (see listenWebServer).
+ *
+ * @example const { url, close } = await startWebServer(createWebApp(deps), { port: 0 });
+ */
+export async function startWebServer(web: Hono, opts: { host?: string; port?: number } = {}): Promise<WebServer> {
+  const server = await listenWebServer(opts);
+  server.serve(web);
+  return server;
 }

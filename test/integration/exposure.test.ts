@@ -106,7 +106,7 @@ async function realWeChat(opts: { staging?: boolean; env?: NodeJS.ProcessEnv } =
     adapters: [new FakeAdapter(clock, 'wechat')],
     staging: opts.staging,
     env: {},
-  } as Parameters<typeof createApp>[0]);
+  });
   await app.kernel.start();
   return { ...(await serve(app, opts.env ?? { KEQUN_ADMIN_TOKEN: ADMIN })), clock };
 }
