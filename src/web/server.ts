@@ -207,11 +207,12 @@ function policyCache(config: () => CourseConfig, webEnv: WebEnv, extraHosts: rea
   };
 }
 
+/** The host name of a Host header without its port; undefined unless it is `name` or `name:port`. */
 function hostnameOf(hostHeader: string | undefined): string | undefined {
   if (!hostHeader) return undefined;
   const h = hostHeader.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1) || undefined;
-  return h.split(':')[0] || undefined;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(h);
+  return m?.[1];
 }
 
 export interface WebServer {
