@@ -95,6 +95,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
           ? 'sandbox, STAGING (KEQUN_STAGING=1: fake WeChat Pay beside a real account; its pages need the admin login)'
           : 'Telegram Stars only (the WeChat Pay sandbox takes no payments beside a real account)';
     write(`  payments:   ${app.orders.sandbox ? sandbox : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
+    if (app.exposure === 'staging' && app.orders.sandbox && !process.env.KEQUN_ADMIN_TOKEN) write('              KEQUN_ADMIN_TOKEN is not set: only an owner\'s /dashboard link from the bot opens the sandbox pages');
   }
   write(`  data:       ${describeStore(config.dataPath)}`);
   if (isPostgresUrl(config.dataPath)) write(`  instance:   ${cluster.instance} (other instances may share this database: docs/deploy.md)`);
