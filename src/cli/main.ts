@@ -34,6 +34,7 @@ Usage:
 
 Environment: KEQUN_CONFIG (the course folder when --config is not given), KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
 KEQUN_TAKEOVER_AFTER (several processes on one PostgreSQL), KEQUN_HOST / KEQUN_PORT (web server),
+KEQUN_ALLOWED_HOSTS / KEQUN_TRUST_PROXY (host names, proxies: docs/operations.md), KEQUN_STAGING=1 (sandbox beside a real account),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
 WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;

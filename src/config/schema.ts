@@ -1,12 +1,21 @@
 import { z } from 'zod';
 import { isDuration, parseDuration } from '../util/duration.js';
 import { parseTimeOfDay } from '../util/localtime.js';
+import { addressSpecProblem, hostNameProblem } from '../util/address-list.js';
 
 /** A duration string such as `30s`, `2h`, `1d2h`, parsed to milliseconds. */
 export const duration = z
   .union([z.string(), z.literal(0)])
   .refine((s) => s === 0 || isDuration(s), { message: 'expected a duration such as 30s, 10m, 2h, 1d, 1d2h' })
   .transform((s) => (s === 0 ? 0 : parseDuration(s)));
+
+/** A zod check from a function that says what is wrong with a value (undefined: nothing). */
+function addressCheck(problem: (s: string) => string | undefined) {
+  return (s: string, ctx: z.RefinementCtx) => {
+    const p = problem(s);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  };
+}
 
 const timeOfDay = z
   .string()
@@ -147,8 +156,12 @@ export const mainSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8787),
+      /** Host names the pages and admin API answer to besides loopback (docs/operations.md, Exposure); KEQUN_ALLOWED_HOSTS overrides. */
+      allowed_hosts: z.array(z.string().superRefine(addressCheck(hostNameProblem))).default([]),
+      /** Proxies whose X-Forwarded-For/-Proto are believed: addresses, CIDRs, `loopback`, `private`; KEQUN_TRUST_PROXY overrides. */
+      trust_proxy: z.array(z.string().superRefine(addressCheck(addressSpecProblem))).default([]),
     })
-    .default({ host: '127.0.0.1', port: 8787 }),
+    .default({ host: '127.0.0.1', port: 8787, allowed_hosts: [], trust_proxy: [] }),
   groups: z.record(
     handle,
     z.strictObject({

@@ -12,6 +12,8 @@ interface SandboxPayment {
   state: 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
   transactionId: string | undefined;
   refunded: number;
+  /** The order's link expiry (WeChat Pay's time_expire): after it the payment cannot be paid. */
+  expiresAt: number;
 }
 
 let processKeys: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
@@ -40,16 +42,31 @@ export class SandboxProvider implements PaymentProvider {
   private seq = 0;
 
   constructor(
-    private readonly opts: { publicUrl: () => string; now: () => number; deliver: Deliver },
+    private readonly opts: {
+      publicUrl: () => string;
+      now: () => number;
+      deliver: Deliver;
+      /**
+       * Whether it takes new payments (default true). kequn closes it beside a real account
+       * unless KEQUN_STAGING=1 (src/app.ts): there anyone could "pay" a real member's order.
+       */
+      open?: boolean;
+    },
   ) {}
+
+  /** It takes new payments (see the constructor's `open`). */
+  get open(): boolean {
+    return this.opts.open !== false;
+  }
 
   notificationKeys(): NotificationKeys {
     return { platformKeys: new Map([[SANDBOX_SERIAL, sandboxKeys().publicKey]]), apiV3Key: Buffer.from(this.apiV3Key, 'utf8') };
   }
 
   async create(p: CreatePayment): Promise<CheckoutAction> {
+    if (!this.open) throw new Error('the sandbox takes no payments beside a real account (KEQUN_STAGING=1 allows it on a staging deployment)');
     if (!this.payments.has(p.outTradeNo)) {
-      this.payments.set(p.outTradeNo, { outTradeNo: p.outTradeNo, amount: p.amount, description: p.description, state: 'NOTPAY', transactionId: undefined, refunded: 0 });
+      this.payments.set(p.outTradeNo, { outTradeNo: p.outTradeNo, amount: p.amount, description: p.description, state: 'NOTPAY', transactionId: undefined, refunded: 0, expiresAt: p.expiresAt });
     }
     const url = `${this.opts.publicUrl()}/sandbox/pay/${encodeURIComponent(p.outTradeNo)}`;
     return p.method === 'native' ? { kind: 'qr', codeUrl: url } : { kind: 'redirect', url };
@@ -60,14 +77,22 @@ export class SandboxProvider implements PaymentProvider {
     return this.payments.get(outTradeNo);
   }
 
+  /** The payment's link has expired and it was not paid: WeChat Pay no longer lets anyone pay it. */
+  expired(outTradeNo: string): boolean {
+    const p = this.payments.get(outTradeNo);
+    return p !== undefined && p.state === 'NOTPAY' && this.opts.now() >= p.expiresAt;
+  }
+
   /**
    * The operator pressed "pay" (or a scenario's `pay` step ran): the money is taken, then the
    * notification is delivered unless `deliver: false` (a notification lost on the way, or kequn
-   * crashing before it committed: reconciliation must find the payment by querying).
+   * crashing before it committed: reconciliation must find the payment by querying). A payment
+   * whose link has expired is not paid (undefined), as WeChat Pay refuses one past time_expire.
    */
   async pay(outTradeNo: string, opts: { deliver?: boolean } = {}): Promise<number | undefined> {
     const p = this.payments.get(outTradeNo);
     if (!p) throw new Error(`sandbox: no payment ${outTradeNo}`);
+    if (this.expired(outTradeNo)) return undefined;
     if (p.state === 'NOTPAY') {
       p.state = 'SUCCESS';
       p.transactionId = `4200${String(this.opts.now()).slice(-10)}${String(++this.seq).padStart(6, '0')}`;

@@ -39,6 +39,8 @@ export async function createOrders(opts: {
   env: NodeJS.ProcessEnv;
   /** The Telegram adapter, when Telegram is on: Stars invoices go out through it. */
   telegram?: { sendInvoice?(invoice: StarsInvoice): Promise<void> } & Partial<StarsRefunder>;
+  /** The sandbox takes new payments (default true; kequn closes it beside a real account unless staging). */
+  sandboxOpen?: boolean;
 }): Promise<Orders> {
   const { kernel } = opts;
   const config = () => kernel.currentConfig;
@@ -56,6 +58,7 @@ export async function createOrders(opts: {
       publicUrl: () => config().catalog.payments.publicUrl,
       now: () => opts.clock.now(),
       deliver: async (req) => (await service.handleNotification('sandbox', req)).status,
+      open: opts.sandboxOpen,
     });
     provider = sandbox;
   }

@@ -11,6 +11,7 @@ import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHis
 import { outboxCounts } from '../store/outbox.js';
 import { recentTraces } from '../store/traces.js';
 import { effectiveRole } from '../flows/roles.js';
+import type { AdminAuth } from './admin-auth.js';
 
 export interface ApiDeps {
   app: App;
@@ -185,22 +186,31 @@ export function memberDetail(deps: ApiDeps, m: Member) {
 }
 
 /**
- * The JSON API: `/playground/*` (simulated WeChat only) and `/members/:id`. Mount under `/api`;
- * the mounting app turns HttpError into `{ error }` responses (see createWebApp).
- * Every POST validates its whole body before touching anything: a 4xx changes nothing.
+ * The JSON API: `/playground/*` (only with `playground`: every platform simulated; the mounting
+ * app keeps it to loopback host names) and `/members/:id` (the admin login: session or bearer).
+ * Mount under `/api`; the mounting app turns HttpError into `{ error }` responses (see
+ * createWebApp). Every POST validates its whole body before touching anything: a 4xx changes nothing.
  */
-export function createApi(deps: ApiDeps): Hono {
+export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAuth }): Hono {
   const { app, clock, log } = deps;
   const api = new Hono();
+  const lookup = (id: string) => {
+    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id: member key or WeChat id of 1-64 letters, digits, _ or -');
+    const m = getMember(app.db, id) ?? findMemberByIdentity(app.db, 'wechat', id);
+    if (!m) throw new HttpError(404, `no member "${id}" (by member key or WeChat id)`);
+    return memberDetail(deps, m);
+  };
+
+  // A member's record (names, messages, traces) is personal data: the admin's, on every deployment.
+  api.get('/members/:id', (c) => {
+    if (!deps.admin.authed(c)) return c.json({ error: 'log in first: Authorization: Bearer $KEQUN_ADMIN_TOKEN, or the session of /dashboard' }, 401);
+    return c.json(lookup(c.req.param('id')));
+  });
+  if (!deps.playground) return api;
 
   const pg = new Hono();
   const requireSim = (): SimulatedWeChat => {
-    if (!app.sim) {
-      throw new HttpError(
-        404,
-        'the playground exists only on the simulated WeChat; this kequn is connected to a real WeChat account (WECHATY_PUPPET_SERVICE_TOKEN is set)',
-      );
-    }
+    if (!app.sim) throw new HttpError(404, 'the playground exists only when every platform is simulated (the simulated WeChat alone)');
     return app.sim;
   };
   const requireReady = () => {
@@ -276,14 +286,12 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json({ ok: true, now: clock.now(), offsetMs: clock.offsetMs });
   });
 
-  api.route('/playground', pg);
-
-  api.get('/members/:id', (c) => {
-    const id = c.req.param('id');
-    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id: member key or WeChat id of 1-64 letters, digits, _ or -');
-    const m = getMember(app.db, id) ?? findMemberByIdentity(app.db, 'wechat', id);
-    if (!m) throw new HttpError(404, `no member "${id}" (by member key or WeChat id)`);
-    return c.json(memberDetail(deps, m));
+  // The playground's own view of a member: everything in it is simulated, so no login on loopback.
+  pg.get('/members/:id', (c) => {
+    requireSim();
+    return c.json(lookup(c.req.param('id')));
   });
+
+  api.route('/playground', pg);
   return api;
 }

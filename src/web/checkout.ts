@@ -9,8 +9,9 @@ import { discountSources } from '../orders/pricing.js';
 import type { PayMethod } from '../orders/provider.js';
 import { CheckoutError } from '../orders/service.js';
 import { inTransaction } from '../store/db.js';
-import { getAttempt, getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
+import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
 import { CHECKOUT_CSS, CHECKOUT_JS } from './checkout-assets.js';
+import { clientOf } from './client.js';
 
 /**
  * Which WeChat Pay product can pay in this browser (DESIGN.md): inside WeChat only JSAPI (an
@@ -24,7 +25,7 @@ export function payMethodFor(userAgent: string | undefined): PayMethod {
   return 'native';
 }
 
-const CHECKOUT_HEADERS = {
+export const CHECKOUT_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self' https://wx.tenpay.com; base-uri 'none'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
@@ -34,26 +35,23 @@ const CHECKOUT_HEADERS = {
 
 const METHOD_LABEL: Record<PayMethod, string> = { jsapi: '微信内支付（JSAPI）', h5: '手机浏览器支付（H5）', native: '微信扫码支付（Native）' };
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><link rel="stylesheet" href="/pay/assets/checkout.css"></head><body><main>${body}</main><script src="/pay/assets/checkout.js"></script></body></html>`;
 }
 
-/** The payer's IP for H5 (WeChat Pay checks it): the first X-Forwarded-For hop behind a proxy, else the socket. */
+/** The payer's IP for H5 (WeChat Pay checks it): the socket's, or from X-Forwarded-For of a trusted proxy only. */
 function clientIp(c: Context): string {
-  const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-  if (fwd && /^[0-9a-fA-F.:]{3,45}$/.test(fwd)) return fwd;
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  return clientOf(c).ip;
 }
 
 /**
  * The order service's pages: the checkout page of a link (`/pay/<token>`), its coupon and pay
- * buttons, the status the QR page polls, the official-account OAuth return, the provider
- * webhooks, and the sandbox's fake pay page. The token is the only credential: random, bound to
+ * buttons, the status the QR page polls, the official-account OAuth return and the provider
+ * webhooks (the sandbox's fake pay page: sandbox-pages.ts). The token is the only credential: random, bound to
  * one member and product, expiring with the order.
  */
 export function createCheckoutRoutes(deps: { app: App; log: Logger; fetchImpl?: typeof fetch; env?: NodeJS.ProcessEnv }): Hono {
@@ -191,39 +189,6 @@ ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button t
     const answer = await service().handleNotification(c.req.param('provider'), { headers, rawBody });
     if (answer.status === 204) return c.body(null, 204);
     return c.json(answer.body ?? { code: 'SUCCESS', message: '' }, answer.status);
-  });
-
-  web.get('/sandbox/pay/:no', (c) => {
-    const sandbox = app.orders.sandbox;
-    const p = sandbox?.payment(c.req.param('no'));
-    if (!sandbox || !p) return notice(c, '没有这笔支付', '沙盒里没有这笔支付。', 404);
-    const attempt = getAttempt(app.db, p.outTradeNo);
-    const order = attempt ? getOrder(app.db, attempt.order_id) : undefined;
-    return html(
-      c,
-      page(
-        '沙盒支付',
-        `<h1>沙盒支付 <small>(sandbox — no money moves)</small></h1><p>${esc(p.description)}</p><p class="total">${esc(formatAmount(p.amount, 'CNY'))}</p><p>状态：${esc(p.state)}</p>
-<form method="post" action="/sandbox/pay/${esc(p.outTradeNo)}"><button name="result" value="pay" class="pay">支付</button> <button name="result" value="fail">失败 / 取消</button></form>
-${order ? `<p><a href="/pay/${esc(order.token)}">返回订单</a></p>` : ''}`,
-      ),
-    );
-  });
-
-  web.post('/sandbox/pay/:no', async (c) => {
-    const sandbox = app.orders.sandbox;
-    const no = c.req.param('no');
-    const attempt = getAttempt(app.db, no);
-    if (!sandbox || !sandbox.payment(no) || !attempt) return notice(c, '没有这笔支付', '沙盒里没有这笔支付。', 404);
-    const form = await c.req.parseBody();
-    const order = getOrder(app.db, attempt.order_id)!;
-    if (form.result === 'pay') {
-      const status = await sandbox.pay(no);
-      if (status !== undefined && status >= 300) log.warn({ status, outTradeNo: no }, 'sandbox: the webhook refused the notification');
-      return c.redirect(`/pay/${order.token}`, 303);
-    }
-    sandbox.fail(no);
-    return c.redirect(`/pay/${order.token}?e=pay`, 303);
   });
 
   return web;

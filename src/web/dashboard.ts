@@ -1,16 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { App } from '../app.js';
 import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
-import { closeSession, openSession, redeemLoginToken, sessionValid, SESSION_TTL_MS } from '../stats/login.js';
+import { redeemLoginToken } from '../stats/login.js';
 import { dashboardTables, toCsv } from '../stats/tables.js';
 import { setCost } from '../store/dashboard.js';
+import { adminAuth, type AdminAuth } from './admin-auth.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
-
-const COOKIE = 'kequn_dash';
 /** A source is referral, direct or group:<handle>. */
 const SOURCE = /^(referral|direct|group:[a-z0-9][a-z0-9_-]{0,63})$/;
 
@@ -21,10 +18,6 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 };
-
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 let uplotAssets: { js: string; css: string } | undefined;
 /** uPlot's own files from node_modules, served by kequn (no CDN). */
@@ -42,28 +35,14 @@ function uplot(): { js: string; css: string } {
  * with KEQUN_ADMIN_TOKEN (the login form, or `Authorization: Bearer` on each request) or with a
  * one-time link the bot sends an owner (`/dashboard` in a private chat).
  */
-export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv }): Hono {
+export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv; admin?: AdminAuth }): Hono {
   const { app } = deps;
-  const adminToken = (deps.env ?? process.env).KEQUN_ADMIN_TOKEN;
-  const adminOn = !!adminToken && adminToken.length >= 16;
+  const admin = deps.admin ?? adminAuth(deps);
+  const adminOn = admin.tokenOn;
   const now = () => app.kernel.clock.now();
   const web = new Hono();
-
-  function authed(c: Context): boolean {
-    const bearer = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
-    if (bearer !== undefined) return adminOn && sameSecret(bearer, adminToken!);
-    const sid = getCookie(c, COOKIE);
-    return sid !== undefined && sessionValid(app.db, sid, now());
-  }
-  function startSession(c: Context, memberId: string | null): void {
-    setCookie(c, COOKIE, openSession(app.db, { memberId, now: now() }), {
-      httpOnly: true,
-      sameSite: 'Strict',
-      path: '/dashboard',
-      maxAge: SESSION_TTL_MS / 1000,
-      secure: new URL(c.req.url).protocol === 'https:',
-    });
-  }
+  const authed = (c: Context) => admin.authed(c);
+  const startSession = (c: Context, memberId: string | null) => admin.startSession(c, memberId);
   function page(c: Context, html: string, status: 200 | 401 | 403 = 200) {
     for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
     return c.html(html, status);
@@ -99,15 +78,13 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv 
     if (!adminOn) return page(c, loginHtml('KEQUN_ADMIN_TOKEN is not set (16+ characters): log in with a link from the bot (/dashboard in a private chat).', false), 403);
     const form = await c.req.parseBody();
     const token = typeof form.token === 'string' ? form.token : '';
-    if (!sameSecret(token, adminToken!)) return page(c, loginHtml('wrong admin token', true), 401);
+    if (!admin.tokenMatches(token)) return page(c, loginHtml('wrong admin token', true), 401);
     startSession(c, null);
     return c.redirect('/dashboard', 303);
   });
 
   web.post('/dashboard/logout', (c) => {
-    const sid = getCookie(c, COOKIE);
-    if (sid) closeSession(app.db, sid);
-    deleteCookie(c, COOKIE, { path: '/dashboard' });
+    admin.endSession(c);
     return c.redirect('/dashboard', 303);
   });
 

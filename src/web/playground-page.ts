@@ -313,7 +313,7 @@ export const PLAYGROUND_JS = String.raw`
       if (S.actor && !userById(S.actor)) { S.actor = store('kequn.actor', null); S.member = null; }
       if (!S.view || (S.view.indexOf('group:') === 0 && !currentGroup())) S.view = st.groups.length ? 'group:' + st.groups[0].handle : 'dm';
       if (!S.actor) return null;
-      return api('GET', '/api/members/' + encodeURIComponent(S.actor)).then(function (m) { S.member = m; }, function () { S.member = null; });
+      return api('GET', '/api/playground/members/' + encodeURIComponent(S.actor)).then(function (m) { S.member = m; }, function () { S.member = null; });
     }).then(function () {
       render();
     }, function (e) {

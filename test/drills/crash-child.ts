@@ -38,7 +38,8 @@ const clock = new FastClock(Number(env.DRILL_T0), Number(env.DRILL_REAL0), Numbe
 acquireStoreLock(dbPath);
 // DRILL_LOG=warn shows kequn's warnings and errors on stderr (the parent prints them on failure).
 const log = env.DRILL_LOG ? createLogger({ level: env.DRILL_LOG, destination: process.stderr }) : silentLogger;
-const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingAccount(env.DRILL_DELIVERIES!)], env: {} });
+// A fake account paying through the sandbox: what KEQUN_STAGING=1 is for (the sandbox is closed beside a real account otherwise).
+const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingAccount(env.DRILL_DELIVERIES!)], env: {}, staging: true });
 await app.kernel.start();
 
 const send = (r: DrillReply) => process.send!(r);

@@ -148,7 +148,7 @@ describe('web server and playground', () => {
     expect(s.groups.find((g) => g.handle === 'python-101')?.members).toEqual(['alice']);
     expect(s.users.find((u) => u.id === 'alice')?.member?.stage).toBe('trial');
 
-    const m = await get('/api/members/alice');
+    const m = await get('/api/playground/members/alice');
     expect(m.status).toBe(200);
     expect(m.body.member.stage).toBe('trial');
     expect(m.body.stageHistory.map((h: { to: string }) => h.to)).toEqual(['prospect', 'trial']);
@@ -157,7 +157,7 @@ describe('web server and playground', () => {
       eventType: 'member.joined',
     });
     // The same member by member key.
-    expect((await get(`/api/members/${m.body.member.id}`)).body.member.id).toBe(m.body.member.id);
+    expect((await get(`/api/playground/members/${m.body.member.id}`)).body.member.id).toBe(m.body.member.id);
 
     const again = await post('/api/playground/join', { user: 'alice', group: 'python-101' });
     expect(again.status).toBe(409);
@@ -193,8 +193,8 @@ describe('web server and playground', () => {
       expect(typeof r.body.error).toBe('string');
     }
     expect((await post('/api/playground/say', undefined, { raw: 'user=alice&text=hi', contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
-    expect((await get('/api/members/bad%20id')).status).toBe(400);
-    expect((await get('/api/members/nobody')).status).toBe(404);
+    expect((await get('/api/playground/members/bad%20id')).status).toBe(400);
+    expect((await get('/api/playground/members/nobody')).status).toBe(404);
     expect((await get('/api/playground/nothing')).status).toBe(404);
 
     const after = await state();
@@ -236,7 +236,7 @@ describe('web server and playground', () => {
   it('leaving the last group makes the member churned', async () => {
     expect((await post('/api/playground/leave', { user: 'alice', group: 'python-101' })).status).toBe(200);
     expect((await post('/api/playground/leave', { user: 'alice', group: 'python-101' })).status).toBe(409);
-    await until('stage churned', async () => ((await get('/api/members/alice')).body.member.stage === 'churned' ? true : undefined));
+    await until('stage churned', async () => ((await get('/api/playground/members/alice')).body.member.stage === 'churned' ? true : undefined));
     const s = await state();
     expect(s.groups.find((g) => g.handle === 'python-101')?.members).toEqual([]);
     expect(s.chats['group:python-101']?.at(-1)).toMatchObject({ kind: 'left', userId: 'alice' });
@@ -262,7 +262,7 @@ describe('web server and playground', () => {
     const web = createWebApp({ app: { ...app, sim: undefined }, clock, log: silentLogger });
     const r = await web.request('http://127.0.0.1/api/playground/state');
     expect(r.status).toBe(404);
-    expect(((await r.json()) as { error: string }).error).toMatch(/simulated WeChat/);
+    expect(((await r.json()) as { error: string }).error).toMatch(/every platform is simulated/);
     expect((await web.request('http://127.0.0.1/playground')).status).toBe(404);
   });
 
