@@ -1,7 +1,7 @@
 import { readNamedFile } from '../config/named-file.js';
 import type { MainConfig } from '../config/schema.js';
 import type { YamlFile } from '../config/yaml-file.js';
-import type { CatalogFile, Coupon, Product, WechatPaySettings } from './catalog-schema.js';
+import { CODE_ATTEMPT_DEFAULTS, type CatalogFile, type Coupon, type Product, type WechatPaySettings } from './catalog-schema.js';
 
 /** What a course sells and how it is paid for, resolved at load (config/catalog.yaml). */
 export interface Catalog {
@@ -25,6 +25,7 @@ export function emptyCatalog(): Catalog {
       paid_stage: 'paid',
       reconcile_every: 60_000,
       notify_window: 15 * 60_000,
+      code_attempts: CODE_ATTEMPT_DEFAULTS,
       wechatpay: undefined,
     },
   };
