@@ -8,7 +8,7 @@ import { Engine as JsonRulesEngine } from 'json-rules-engine';
 import { loadConfig } from '../src/config/load.js';
 import { evaluate, MAX_TOTAL_REGEX_COST, type Cond, type CondResult } from '../src/flows/conditions.js';
 import type { FactSpec } from '../src/flows/types.js';
-import { compileLinearRegex, MAX_SUBJECT_CHARS } from '../src/util/linear-regex.js';
+import { compileLinearRegex, MAX_SUBJECT_CHARS, type LinearRegex } from '../src/util/linear-regex.js';
 import { seededRandom } from '../src/util/random.js';
 import { bigCourse, bulkRuleSpecs } from './course-fixture.js';
 import { report, type BenchResult } from './report.js';
@@ -146,14 +146,16 @@ export function benchRegexRules(): BenchResult[] {
   const evals = messages.length * leaves.length;
 
   // The worst case the limits allow: patterns that make RE2 work hardest, up to the total cost.
-  const evil = ['[ab]*a[ab]{280}x', '[^x]*a[^x]{280}x', '(?:[ab]*a[ab]{20}){5}x', '(a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z|学|长){9}!', '^(a+)+$', '(a|aa)*b', '[\\s\\S]{150}x']
-    .map((p) => compileLinearRegex(p, { ignoreCase: true }))
-    .map((c) => {
-      if (!c.ok) throw new Error(c.message);
-      return c.regex;
-    });
-  const cost = evil.reduce((a, e) => a + e.cost, 0);
-  if (cost > MAX_TOTAL_REGEX_COST) throw new Error(`the worst-case patterns cost ${cost}, over the limit ${MAX_TOTAL_REGEX_COST}`);
+  const evil: LinearRegex[] = [];
+  let cost = 0;
+  for (const p of ['[ab]*a[ab]{280}x', '[^x]*a[^x]{280}x', '(?:[ab]*a[ab]{20}){5}x', '(a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z|学|长){9}!', '^(a+)+$', '(a|aa)*b', '(.*a){12}', '[\\s\\S]{150}x']) {
+    const c = compileLinearRegex(p, { ignoreCase: true });
+    if (!c.ok) throw new Error(c.message);
+    // As many as the limit lets through, the costliest first.
+    if (cost + c.regex.cost > MAX_TOTAL_REGEX_COST) continue;
+    evil.push(c.regex);
+    cost += c.regex.cost;
+  }
   const adversarial = () => [Array.from({ length: MAX_SUBJECT_CHARS }, () => (r() < 0.5 ? 'a' : 'b')).join(''), 'a'.repeat(MAX_SUBJECT_CHARS), '学'.repeat(MAX_SUBJECT_CHARS), 'a '.repeat(MAX_SUBJECT_CHARS / 2)];
   let worst = 0;
   for (let round = 0; round < 5; round++) {
@@ -179,8 +181,8 @@ export function benchRegexRules(): BenchResult[] {
       name: 'rules.regex_worst_event_ms',
       value: worst,
       unit: 'ms',
-      target: '<= 500',
-      met: worst <= 500,
+      target: '<= 300',
+      met: worst <= 300,
       note: `${evil.length} adversarial patterns costing ${cost} of the ${MAX_TOTAL_REGEX_COST} allowed, on ${MAX_SUBJECT_CHARS}-character messages built against them: the most one event can spend in rule regexes`,
     },
   ];
