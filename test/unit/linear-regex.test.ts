@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigProblem } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/load.js';
 import { MAX_TOTAL_REGEX_COST } from '../../src/flows/conditions.js';
-import { compileLinearRegex, MAX_PATTERN_COST } from '../../src/util/linear-regex.js';
+import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
+import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS } from '../../src/util/linear-regex.js';
 import { lineOf, loadProblems, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -43,6 +44,15 @@ describe('config regexes: linear time', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.error?.message ?? '', `child: ${r.stderr}`).not.toMatch(/ETIMEDOUT/);
     expect(r.stdout.trim()).toMatch(/^matched false in \d+ ms$/);
+  });
+
+  it('looks at no more text than a message may hold (the adapters cut messages at MAX_TEXT_CHARS)', () => {
+    expect(MAX_SUBJECT_CHARS).toBe(MAX_TEXT_CHARS);
+    const r = compileLinearRegex('x$', { ignoreCase: false });
+    if (!r.ok) throw new Error(r.message);
+    expect(r.regex.test('a'.repeat(MAX_SUBJECT_CHARS - 1) + 'x')).toBe(true);
+    // Past the bound the text is not read: a 1 MB string costs what 4,000 characters cost.
+    expect(r.regex.test('a'.repeat(1 << 20) + 'x')).toBe(false);
   });
 
   it('keeps the JavaScript meaning the demo relies on: \\s with U+3000, anchors, CJK, case, \\u escapes, \\p{Script=Han}, emoji, .', () => {
