@@ -3,8 +3,19 @@ import { stmt } from './statements.js';
 
 export type CodeAttemptOutcome = 'accepted' | 'refused' | 'limited';
 
-/** One code typed into a checkout page (src/orders/code-attempts.ts decides and records it). */
+/**
+ * One code typed into a checkout page (src/orders/code-attempts.ts decides and records it). A
+ * `limited` attempt right after another on the same order adds to that row's `repeats` instead
+ * of a row of its own, so hammering the page past its limit cannot grow the store.
+ */
 export function recordCodeAttempt(db: Db, a: { orderId: string; memberId: string; client: string; code: string; outcome: CodeAttemptOutcome; now: number }): void {
+  if (a.outcome === 'limited') {
+    const merged = stmt(
+      db,
+      "UPDATE code_attempts SET repeats = repeats + 1, at = ?, code = ?, client = ? WHERE id = (SELECT MAX(id) FROM code_attempts WHERE order_id = ?) AND outcome = 'limited'",
+    ).run(a.now, a.code, a.client, a.orderId);
+    if (merged.changes > 0) return;
+  }
   stmt(db, 'INSERT INTO code_attempts (order_id, member_id, client, code, outcome, at) VALUES (?, ?, ?, ?, ?, ?)').run(a.orderId, a.memberId, a.client, a.code, a.outcome, a.now);
 }
 

@@ -85,7 +85,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     ),
     payment_attempts: all(db, `SELECT out_trade_no, order_id, provider, method, amount, state, created_at FROM payment_attempts WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
     refunds: all(db, `SELECT out_refund_no, order_id, amount, reason, state, created_at, finished_at FROM refunds WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
-    code_attempts: all(db, 'SELECT order_id, client, code, outcome, at FROM code_attempts WHERE member_id = ? ORDER BY id', id),
+    code_attempts: all(db, 'SELECT order_id, client, code, outcome, at, repeats FROM code_attempts WHERE member_id = ? ORDER BY id', id),
     referral_codes: all(db, 'SELECT code, kind, created_at, retired_at FROM referral_codes WHERE member_id = ? ORDER BY created_at', id),
     referral_invite_links: all(db, 'SELECT platform, link, group_id, created_at FROM referral_invite_links WHERE member_id = ? ORDER BY created_at', id),
     referred_by: all(db, 'SELECT referrer_id, source, at FROM referrals WHERE referred_id = ?', id),
