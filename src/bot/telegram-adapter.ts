@@ -7,6 +7,7 @@ export { updateProblem };
 import type { CourseConfig } from '../config/load.js';
 import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
 import type { Clock } from '../schedule/clock.js';
+import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { inTransaction, type Db } from '../store/db.js';
 import {
   clearChatUnreachable,
@@ -283,7 +284,7 @@ export class TelegramAdapter implements ChatAdapter {
       platform: 'telegram',
       eventId: this.eventId(ctx),
       at: msg.date * 1000,
-      chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: chat.title ?? '' } } : { kind: 'dm' },
+      chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: cleanName(chat.title ?? '', MAX_TITLE_CHARS) } } : { kind: 'dm' },
       user: userRef(msg.from),
       text,
       mentionsBot,
@@ -324,7 +325,7 @@ export class TelegramAdapter implements ChatAdapter {
     const was = isMember(u.old_chat_member);
     const is = isMember(u.new_chat_member);
     if (was === is) return;
-    const group = { id: String(u.chat.id), name: u.chat.title ?? '' };
+    const group = { id: String(u.chat.id), name: cleanName(u.chat.title ?? '', MAX_TITLE_CHARS) };
     if (is) {
       const link = u.invite_link;
       await this.deliver({
@@ -474,8 +475,9 @@ function quotedOf(m: Message, botId: number): QuotedMessage {
 }
 
 function userRef(u: User): UserRef {
-  const name = [u.first_name, u.last_name].filter(Boolean).join(' ') || u.username || String(u.id);
-  return { id: String(u.id), name: cleanText(name).slice(0, 64) };
+  // Normalised (src/util/display-text.ts); a name that was only invisible characters is no name.
+  const name = cleanName([u.first_name, u.last_name].filter(Boolean).join(' ')) || cleanName(u.username ?? '') || String(u.id);
+  return { id: String(u.id), name };
 }
 
 function stripMention(text: string, username: string): string {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { ContactInterface, MessageInterface, RoomInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
+import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { cleanText, PermanentSendError, type AdapterHooks, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
 
 /**
@@ -143,9 +144,9 @@ export class WechatyAdapter implements ChatAdapter {
 }
 
 function userRef(c: ContactInterface): { id: string; name: string } {
-  return { id: c.id, name: cleanText(c.name()).slice(0, 64) };
+  return { id: c.id, name: cleanName(c.name()) };
 }
 
 async function groupRef(room: RoomInterface): Promise<{ id: string; name: string }> {
-  return { id: room.id, name: await room.topic().catch(() => '') };
+  return { id: room.id, name: cleanName(await room.topic().catch(() => ''), MAX_TITLE_CHARS) };
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { termSafe } from '../util/display-text.js';
 
 const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
 
@@ -46,7 +47,9 @@ function defaultConfigDir(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const write = (line: string) => process.stdout.write(line + '\n');
+  // Everything printed passes termSafe: names and messages are typed by members, and a control
+  // character or bidi override must not reach the operator's terminal (src/util/display-text.ts).
+  const write = (line: string) => process.stdout.write(termSafe(line) + '\n');
   const parsed = () =>
     parseArgs({
       args: rest,

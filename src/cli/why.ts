@@ -1,6 +1,7 @@
 import { identitiesOf, stageHistory, tagsOf } from '../store/members.js';
 import { recentTraces } from '../store/traces.js';
 import { localParts } from '../util/localtime.js';
+import { oneLine } from '../util/display-text.js';
 import { withCourseStore } from './check.js';
 import { findOneMember } from './find-member.js';
 
@@ -19,7 +20,7 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
       const two = (n: number) => String(n).padStart(2, '0');
       return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
     };
-    write(`${m.display_name} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
+    write(`${oneLine(m.display_name)} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
     write(`identities: ${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}`);
     write(`stages: ${stageHistory(db, m.id).map((t) => `${t.to_stage} (${t.rule_id ?? t.actor}, ${when(t.at)})`).join(' → ')}`);
     const traces = recentTraces(db, m.id, opts.limit).reverse();
@@ -38,9 +39,10 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
       }
       write(`  ${t.matched ? '✓ fired  ' : '✗ skipped'} ${t.rule_id}`);
       for (const c of detail.conditions) {
-        if (!t.matched || !c.ok) write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${c.condition} — was ${JSON.stringify(c.actual)}`);
+        if (!t.matched || !c.ok) write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${oneLine(c.condition)} — was ${oneLine(JSON.stringify(c.actual) ?? 'undefined')}`);
       }
-      for (const a of detail.actions) write(`      → ${a}`);
+      // Notes can quote a name or a message: one line each, whatever they hold.
+      for (const a of detail.actions) write(`      → ${oneLine(String(a))}`);
     }
     return 0;
   });

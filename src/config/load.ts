@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
 import { didYouMean, knownKeys } from './suggest.js';
+import { readNamedFile } from './named-file.js';
 import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
 import { blockedStages, checkLifecycle } from './lifecycle-check.js';
 import { compileRules, type CompiledRule } from '../flows/compile.js';
@@ -165,11 +166,10 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   checkLifecycle(main, templates, files.main, files.templates);
 
   const lessons = main.lessons.map((l, i) => {
-    const path = resolve(absDir, l.file);
-    let body = '';
-    if (!existsSync(path)) files.main.problem(['lessons', i, 'file'], `lesson file not found: ${l.file}`);
-    else body = readFileSync(path, 'utf8').trim();
-    return { ...l, body };
+    // Inside the config folder once symlinks are resolved, or it is never read (src/config/named-file.ts).
+    const f = readNamedFile(absDir, l.file);
+    if (!f.ok) files.main.problem(['lessons', i, 'file'], `lesson ${f.message}`);
+    return { ...l, body: f.ok ? f.text.trim() : '' };
   });
   checkUnique(files.main, lessons.map((l) => String(l.n)), (i) => ['lessons', i, 'n'], 'lesson number');
 

@@ -1,6 +1,6 @@
 import type { CourseConfig } from '../config/load.js';
 import type { RawRule } from '../config/schema.js';
-import { compileWhen, type Cond, type CompileProblem } from './conditions.js';
+import { compileWhen, MAX_TOTAL_REGEX_COST, type Cond, type CompileProblem, type RegexBudget } from './conditions.js';
 import type { ActionSpec } from './types.js';
 import type { Registry } from './index.js';
 import { didYouMean } from '../config/suggest.js';
@@ -24,10 +24,12 @@ export function compileRules(
   problem: (path: (string | number)[], message: string) => void,
 ): CompiledRule[] {
   const ctx = { config, ruleIds: config.ruleIds };
+  // One budget for the whole rule set: what bounds an event's time is the sum of its patterns.
+  const regexBudget: RegexBudget = { left: MAX_TOTAL_REGEX_COST };
   return raw.map((rule, ri) => {
     const base = ['rules', ri];
     const problems: CompileProblem[] = [];
-    const when = compileWhen(rule.when, reg.facts, config, [...base, 'when'], problems);
+    const when = compileWhen(rule.when, reg.facts, config, [...base, 'when'], problems, regexBudget);
     for (const p of problems) problem(p.path, p.message);
     const actions: CompiledRule['actions'] = [];
     rule.do.forEach((item, ai) => {

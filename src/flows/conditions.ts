@@ -1,5 +1,6 @@
 import type { CourseConfig } from '../config/load.js';
 import { isDuration, parseDuration, formatDuration } from '../util/duration.js';
+import { compileLinearRegex, type LinearRegex } from '../util/linear-regex.js';
 import type { FactSpec, FactType } from './types.js';
 import { didYouMean } from '../config/suggest.js';
 
@@ -32,12 +33,28 @@ export interface CompileProblem {
   message: string;
 }
 
+/**
+ * What all the `matches` patterns of a rule set may cost together (RE2 program sizes, see
+ * src/util/linear-regex.ts). Every condition of a rule is evaluated for its trigger, so this
+ * bounds the time one event spends in regexes: patterns built to make RE2 work hardest, at
+ * this limit, on 4,000-character messages built against them take 0.1-0.3 s on 2 shared cores
+ * (`npm run bench`: rules.regex_worst_event_ms; the hostile drill `names-and-patterns` holds
+ * every event under 1 s). The demo's seven patterns cost 105; a 20-keyword alternation 69.
+ */
+export const MAX_TOTAL_REGEX_COST = 600;
+
+/** The regex cost still allowed while compiling a rule set (shared by all its rules). */
+export interface RegexBudget {
+  left: number;
+}
+
 export function compileWhen(
   when: Record<string, unknown>,
   facts: Map<string, FactSpec>,
   config: CourseConfig,
   basePath: (string | number)[],
   problems: CompileProblem[],
+  budget: RegexBudget = { left: MAX_TOTAL_REGEX_COST },
 ): Cond {
   const items: Cond[] = [];
   for (const [key, value] of Object.entries(when)) {
@@ -52,7 +69,7 @@ export function compileWhen(
           problems.push({ path: [...path, i], message: 'expected a map of conditions' });
           return { kind: 'all', items: [] } as Cond;
         }
-        return compileWhen(v, facts, config, [...path, i], problems);
+        return compileWhen(v, facts, config, [...path, i], problems, budget);
       });
       items.push({ kind: key, items: sub });
     } else if (key === 'not') {
@@ -60,9 +77,9 @@ export function compileWhen(
         problems.push({ path, message: '"not" takes a map of conditions' });
         continue;
       }
-      items.push({ kind: 'not', item: compileWhen(value, facts, config, path, problems) });
+      items.push({ kind: 'not', item: compileWhen(value, facts, config, path, problems, budget) });
     } else {
-      items.push(...compileLeaf(key, value, facts, config, path, problems));
+      items.push(...compileLeaf(key, value, facts, config, path, problems, budget));
     }
   }
   return items.length === 1 ? items[0]! : { kind: 'all', items };
@@ -75,6 +92,7 @@ function compileLeaf(
   config: CourseConfig,
   path: (string | number)[],
   problems: CompileProblem[],
+  budget: RegexBudget,
 ): Cond[] {
   let fact = facts.get(key);
   let param: string | undefined;
@@ -117,6 +135,14 @@ function compileLeaf(
       problems.push({ path: opPath, message: checked });
       continue;
     }
+    if (op === 'matches') {
+      const cost = (checked.value as LinearRegex).cost;
+      if (cost > budget.left) {
+        problems.push({ path: opPath, message: `the rules' regular expressions are too costly together: this one (cost ${cost}) goes over the ${MAX_TOTAL_REGEX_COST} all "matches" conditions may cost (${MAX_TOTAL_REGEX_COST - budget.left} used before it); use "contains" for plain words` });
+        continue;
+      }
+      budget.left -= cost;
+    }
     out.push({ kind: 'leaf', fact, param, op, value: checked.value, label: `${key} ${op} ${JSON.stringify(raw)}` });
   }
   return out;
@@ -134,11 +160,10 @@ function checkValue(type: FactType, op: string, raw: unknown): { value: unknown 
   }
   if (op === 'matches') {
     if (typeof raw !== 'string') return '"matches" takes a regular expression string';
-    try {
-      return { value: new RegExp(raw, 'iu') };
-    } catch (e) {
-      return `invalid regular expression: ${(e as Error).message}`;
-    }
+    // Linear time whatever the message (src/util/linear-regex.ts): a config regex must never be
+    // able to freeze the process. JavaScript syntax, case-insensitive, Unicode.
+    const r = compileLinearRegex(raw, { ignoreCase: true });
+    return r.ok ? { value: r.regex } : r.message;
   }
   const list = op === 'in' || op === 'not_in' || op === 'has_any' || op === 'has_none';
   const items = list ? raw : [raw];
@@ -260,7 +285,7 @@ function test(op: string, actual: unknown, expected: unknown): boolean {
     case 'contains':
       return typeof actual === 'string' && lowerFact(actual).includes(lowerValue(String(expected)));
     case 'matches':
-      return typeof actual === 'string' && (expected as RegExp).test(actual);
+      return typeof actual === 'string' && (expected as LinearRegex).test(actual);
     case 'exists':
       return (actual !== null && actual !== undefined && actual !== '') === expected;
     case 'gt':

@@ -10,6 +10,7 @@ import { enqueueMessage, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
 import { isTransientConflict } from '../store/postgres.js';
 import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
+import { cleanName } from '../util/display-text.js';
 import { formatDuration } from '../util/duration.js';
 import { conditionLabels, evaluate, type CondResult } from './conditions.js';
 import type { CompiledRule } from './compile.js';
@@ -93,7 +94,8 @@ export class Engine {
       const { member, created } = resolveMember(db, {
         platform: event.platform,
         platformId: event.user.id,
-        displayName: event.user.name,
+        // Normalised here too, whatever the adapter did: the one door every name comes in by.
+        displayName: cleanName(event.user.name),
         initialStage: config.stageIds[0]!,
         now,
       });
@@ -109,7 +111,7 @@ export class Engine {
           inviterMemberId = resolveMember(db, {
             platform: event.platform,
             platformId: event.inviter.id,
-            displayName: event.inviter.name,
+            displayName: cleanName(event.inviter.name),
             initialStage: config.stageIds[0]!,
             now,
           }).member.id;

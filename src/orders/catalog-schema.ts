@@ -41,6 +41,20 @@ const coupon = z
   })
   .refine((c) => (c.off_fen === undefined) !== (c.percent_off === undefined), { message: 'a coupon is either off_fen or percent_off' });
 
+/**
+ * Codes (coupon or referral) typed at checkout: refused ones per order, per member and per client
+ * address within `per`; past a limit no code is looked at until the window moves on.
+ */
+export const CODE_ATTEMPT_DEFAULTS = { order: 5, member: 10, client: 30, per: 3_600_000 };
+const codeAttempts = z
+  .strictObject({
+    order: z.number().int().min(1).max(100).default(CODE_ATTEMPT_DEFAULTS.order),
+    member: z.number().int().min(1).max(1000).default(CODE_ATTEMPT_DEFAULTS.member),
+    client: z.number().int().min(1).max(10_000).default(CODE_ATTEMPT_DEFAULTS.client),
+    per: duration.default(CODE_ATTEMPT_DEFAULTS.per),
+  })
+  .default(CODE_ATTEMPT_DEFAULTS);
+
 const platformKey = z.strictObject({ serial: z.string().min(1).max(64), file: z.string().min(1) });
 
 const wechatpay = z.strictObject({
@@ -74,9 +88,11 @@ export const catalogSchema = z.strictObject({
       reconcile_every: duration.default(60_000),
       /** After a link expires, pending payments are still queried for this long (the provider's notification window), then closed. */
       notify_window: duration.default(15 * 60_000),
+      /** Limits on codes typed at checkout (guessing coupons); docs/payments.md. */
+      code_attempts: codeAttempts,
       wechatpay: wechatpay.optional(),
     })
-    .default({ provider: 'sandbox', link_ttl: 2 * 3_600_000, paid_stage: 'paid', reconcile_every: 60_000, notify_window: 15 * 60_000 }),
+    .default({ provider: 'sandbox', link_ttl: 2 * 3_600_000, paid_stage: 'paid', reconcile_every: 60_000, notify_window: 15 * 60_000, code_attempts: CODE_ATTEMPT_DEFAULTS }),
 });
 
 export type CatalogFile = z.output<typeof catalogSchema>;

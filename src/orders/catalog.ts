@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readNamedFile } from '../config/named-file.js';
 import type { MainConfig } from '../config/schema.js';
 import type { YamlFile } from '../config/yaml-file.js';
-import type { CatalogFile, Coupon, Product, WechatPaySettings } from './catalog-schema.js';
+import { CODE_ATTEMPT_DEFAULTS, type CatalogFile, type Coupon, type Product, type WechatPaySettings } from './catalog-schema.js';
 
 /** What a course sells and how it is paid for, resolved at load (config/catalog.yaml). */
 export interface Catalog {
@@ -26,6 +25,7 @@ export function emptyCatalog(): Catalog {
       paid_stage: 'paid',
       reconcile_every: 60_000,
       notify_window: 15 * 60_000,
+      code_attempts: CODE_ATTEMPT_DEFAULTS,
       wechatpay: undefined,
     },
   };
@@ -60,12 +60,12 @@ export function loadCatalog(
   let wechatpay: Catalog['payments']['wechatpay'];
   if (pay.wechatpay) {
     const platformKeys = pay.wechatpay.platform_keys.flatMap((k, i) => {
-      const path = resolve(ctx.dir, k.file);
-      if (!existsSync(path)) {
-        file.problem(['payments', 'wechatpay', 'platform_keys', i, 'file'], `file not found: ${k.file}`);
+      const f = readNamedFile(ctx.dir, k.file);
+      if (!f.ok) {
+        file.problem(['payments', 'wechatpay', 'platform_keys', i, 'file'], f.message);
         return [];
       }
-      return [{ serial: k.serial, pem: readFileSync(path, 'utf8') }];
+      return [{ serial: k.serial, pem: f.text }];
     });
     wechatpay = { ...pay.wechatpay, platformKeys };
   }

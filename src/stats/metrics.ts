@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import * as q from '../store/dashboard.js';
 import * as r from '../store/dashboard-rollups.js';
 import { localDate, zoneOffsetMs } from '../util/localtime.js';
+import { cleanName } from '../util/display-text.js';
 
 /**
  * The dashboard's figures, computed from the store. Each metric takes the store, the course
@@ -384,7 +385,7 @@ export function referrals(ctx: StatsContext, f: StatsFilter = {}, limit = 20): R
   return {
     leaderboard: q.referralLeaderboard(ctx.db, s, limit).map((r) => ({
       referrer: r.referrer_id,
-      name: r.display_name,
+      name: cleanName(r.display_name),
       referred: r.referred,
       paid: r.paid,
       rewards: yuan(r.reward_fen),

@@ -719,4 +719,28 @@ CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
 CREATE INDEX platform_actions_claimed ON platform_actions(claimed_by, status);
 `,
   },
+  {
+    version: 13,
+    name: 'code attempts',
+    sql: `
+-- Every code typed into a checkout page, accepted or refused: the audit trail, and the counts the
+-- attempt limits per order, per member and per client address read (docs/payments.md). A coupon
+-- or referral code cannot be found by guessing: past the limit no code is even looked at.
+CREATE TABLE code_attempts (
+  id         INTEGER PRIMARY KEY,
+  order_id   TEXT NOT NULL,
+  member_id  TEXT NOT NULL,
+  client     TEXT NOT NULL,                 -- the client address the checkout page saw
+  code       TEXT NOT NULL,                 -- as typed (at most 32 characters); the last one of a run of repeats
+  outcome    TEXT NOT NULL CHECK (outcome IN ('accepted', 'refused', 'limited')),
+  at         INTEGER NOT NULL,              -- the last attempt of a run of repeats
+  -- Refusals past a limit in a row on one order are one row: a guesser hammering the page must
+  -- not grow the store by a row per request (each is still logged).
+  repeats    INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX code_attempts_order ON code_attempts(order_id, outcome, at);
+CREATE INDEX code_attempts_member ON code_attempts(member_id, outcome, at);
+CREATE INDEX code_attempts_client ON code_attempts(client, outcome, at);
+`,
+  },
 ];

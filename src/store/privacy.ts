@@ -50,6 +50,7 @@ export interface MemberExport {
   orders: Row[];
   payment_attempts: Row[];
   refunds: Row[];
+  code_attempts: Row[];
   referral_codes: Row[];
   referral_invite_links: Row[];
   referred_by: Row[];
@@ -84,6 +85,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     ),
     payment_attempts: all(db, `SELECT out_trade_no, order_id, provider, method, amount, state, created_at FROM payment_attempts WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
     refunds: all(db, `SELECT out_refund_no, order_id, amount, reason, state, created_at, finished_at FROM refunds WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
+    code_attempts: all(db, 'SELECT order_id, client, code, outcome, at, repeats FROM code_attempts WHERE member_id = ? ORDER BY id', id),
     referral_codes: all(db, 'SELECT code, kind, created_at, retired_at FROM referral_codes WHERE member_id = ? ORDER BY created_at', id),
     referral_invite_links: all(db, 'SELECT platform, link, group_id, created_at FROM referral_invite_links WHERE member_id = ? ORDER BY created_at', id),
     referred_by: all(db, 'SELECT referrer_id, source, at FROM referrals WHERE referred_id = ?', id),
@@ -208,6 +210,8 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run(`UPDATE moderation_log SET evidence = '' WHERE member_id = ?`, id);
     run(`UPDATE homework_submissions SET link = ? WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM referral_invite_links WHERE member_id = ?', id);
+    // Codes they typed at checkout, with the address they typed them from.
+    run('DELETE FROM code_attempts WHERE member_id = ?', id);
     run('UPDATE referral_codes SET retired_at = ? WHERE member_id = ? AND retired_at IS NULL', now, id);
     for (const i of identities) {
       run('DELETE FROM telegram_unreachable WHERE chat_id = ?', i.platform_id);

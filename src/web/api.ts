@@ -12,6 +12,7 @@ import { outboxCounts } from '../store/outbox.js';
 import { recentTraces } from '../store/traces.js';
 import { effectiveRole } from '../flows/roles.js';
 import type { AdminAuth } from './admin-auth.js';
+import { cleanName } from '../util/display-text.js';
 
 export interface ApiDeps {
   app: App;
@@ -106,7 +107,8 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
   const config = app.kernel.currentConfig;
   const db = app.db;
   const users = sim.users();
-  const names = new Map(users.map((u) => [u.id, u.name]));
+  // Names as kequn would store them (src/util/display-text.ts): no bidi override reaches the page.
+  const names = new Map(users.map((u) => [u.id, cleanName(u.name)]));
   const groupEntries = Object.entries(config.groups);
   const handleOfRoom = new Map(groupEntries.map(([h]) => [roomIdOf(config, h), h]));
 
@@ -147,7 +149,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     }),
     users: users.map((u) => {
       const m = findMemberByIdentity(db, 'wechat', u.id);
-      return { id: u.id, name: u.name, role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
+      return { id: u.id, name: cleanName(u.name), role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
     }),
     chats,
   };
@@ -157,8 +159,9 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
 export function memberDetail(deps: ApiDeps, m: Member) {
   const db = deps.app.db;
   return {
-    member: { id: m.id, displayName: m.display_name, stage: m.stage, stageSince: m.stage_since, createdAt: m.created_at, lastSeenAt: m.last_seen_at },
-    identities: identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id, displayName: i.display_name })),
+    // Normalised again on the way out: a name stored before normalisation existed is shown clean too.
+    member: { id: m.id, displayName: cleanName(m.display_name), stage: m.stage, stageSince: m.stage_since, createdAt: m.created_at, lastSeenAt: m.last_seen_at },
+    identities: identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id, displayName: cleanName(i.display_name) })),
     tags: tagsOf(db, m.id),
     groups: activeGroupsOf(db, m.id),
     stageHistory: stageHistory(db, m.id).map((t) => ({ from: t.from_stage, to: t.to_stage, ruleId: t.rule_id, actor: t.actor, eventId: t.event_id, at: t.at })),

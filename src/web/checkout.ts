@@ -4,11 +4,11 @@ import QRCode from 'qrcode';
 import type { App } from '../app.js';
 import { formatAmount } from '../orders/catalog.js';
 import type { Discount } from '../orders/contracts.js';
-import { applyCode, discountsOf } from '../orders/orders.js';
+import { enterCode } from '../orders/code-attempts.js';
+import { discountsOf } from '../orders/orders.js';
 import { discountSources } from '../orders/pricing.js';
 import type { PayMethod } from '../orders/provider.js';
 import { CheckoutError } from '../orders/service.js';
-import { inTransaction } from '../store/db.js';
 import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
 import { CHECKOUT_CSS, CHECKOUT_JS } from './checkout-assets.js';
 import { clientOf } from './client.js';
@@ -108,6 +108,7 @@ ${discounts.map((d: Discount) => `<tr class="discount"><td>${d.kind === 'coupon'
 <tr class="total"><td>应付</td><td id="amount">${esc(formatAmount(order.amount, order.currency))}</td></tr>
 </table>
 ${error === 'code' ? '<p class="error">这个优惠码不可用（不存在、已过期、已用完或不适用于这门课）。</p>' : ''}
+${error === 'limit' ? `<p class="error">优惠码尝试次数太多了，请 ${Math.ceil(cfg.catalog.payments.code_attempts.per / 60_000)} 分钟后再试。</p>` : ''}
 ${error === 'pay' ? '<p class="error">支付没有完成，可以再试一次。</p>' : ''}
 <form method="post" action="/pay/${esc(order.token)}/code" class="code"><input name="code" maxlength="32" placeholder="优惠码" autocomplete="off"><button type="submit">使用</button></form>
 ${hint ? `<p class="hint">${esc(hint)}</p>` : ''}
@@ -122,8 +123,17 @@ ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button t
     const form = await c.req.parseBody();
     const code = typeof form.code === 'string' ? form.code.trim().slice(0, 32) : '';
     if (order.state !== 'created' || now() >= order.expires_at) return c.redirect(`/pay/${order.token}`, 303);
-    const price = inTransaction(app.db, () => applyCode(app.db, config(), discountSources, getOrder(app.db, order.id)!, code, now()));
-    return c.redirect(`/pay/${order.token}${price.codeRejected ? '?e=code' : ''}`, 303);
+    // Limited per order, member and client address (src/orders/code-attempts.ts): a guesser is told
+    // plainly that there were too many attempts, and from then on no code is looked at, so the
+    // answer says nothing about the code; an honest buyer is not told a right code is wrong.
+    const client = clientIp(c);
+    const entry = enterCode(app.db, config(), discountSources, getOrder(app.db, order.id)!, { code, client, now: now() });
+    if (entry.outcome !== 'accepted') {
+      const detail = { order: order.id, member: order.member_id, client, code };
+      if (entry.outcome === 'limited') log.warn({ ...detail, limit: entry.by, retryAt: entry.retryAt }, 'checkout: code refused unread, too many attempts');
+      else log.info(detail, 'checkout: code refused');
+    }
+    return c.redirect(`/pay/${order.token}${entry.outcome === 'refused' ? '?e=code' : entry.outcome === 'limited' ? '?e=limit' : ''}`, 303);
   });
 
   web.post('/pay/:token/pay', async (c) => {

@@ -7,6 +7,7 @@ import { redeemLoginToken } from '../stats/login.js';
 import { dashboardTables, toCsv } from '../stats/tables.js';
 import { setCost } from '../store/dashboard.js';
 import { adminAuth, type AdminAuth } from './admin-auth.js';
+import { parseYuan } from '../util/money.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
 /** A source is referral, direct or group:<handle>. */
 const SOURCE = /^(referral|direct|group:[a-z0-9][a-z0-9_-]{0,63})$/;
@@ -137,11 +138,12 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv;
     if (typeof source !== 'string' || !SOURCE.test(source)) return c.json({ error: 'source must be referral, direct or group:<handle>' }, 400);
     if (source.startsWith('group:') && !app.config.groups[source.slice(6)]) return c.json({ error: `unknown group "${source.slice(6)}"` }, 400);
     const remove = yuan === null || yuan === '';
-    const value = typeof yuan === 'string' ? Number(yuan) : yuan;
-    if (!remove && (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1e9 || Math.abs(Math.round(value * 100) - value * 100) > 1e-6)) {
-      return c.json({ error: 'yuan must be a non-negative amount with at most 2 decimals' }, 400);
+    // Plain decimal yuan only: Number() would read "0x10" as 16 and " " as 0.
+    const fen = parseYuan(yuan);
+    if (!remove && fen === undefined) {
+      return c.json({ error: 'yuan must be a plain decimal amount of yuan with at most 2 decimals, such as 500 or 12.50' }, 400);
     }
-    setCost(app.db, { source, costFen: remove ? null : Math.round((value as number) * 100), now: now() });
+    setCost(app.db, { source, costFen: remove ? null : fen!, now: now() });
     return c.json({ ok: true });
   });
   return web;

@@ -4,6 +4,7 @@
  */
 import { runInputDrill } from '../hostile.js';
 import { exposureSuite } from './exposure.js';
+import { namesAndPatterns } from './inputs-more.js';
 import type { AttackSuite } from './suite.js';
 
 export const SUITES: AttackSuite[] = [
@@ -16,4 +17,5 @@ export const SUITES: AttackSuite[] = [
     },
   },
   exposureSuite,
+  namesAndPatterns,
 ];
