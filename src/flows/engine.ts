@@ -18,6 +18,7 @@ import { UsageError, type FactSpec, type JobContext, type RunContext, type Syste
 import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
+import { budgetFor } from '../bot/pacing.js';
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
 type FollowUps = Map<Trigger['type'], Record<string, string>>;
@@ -56,6 +57,14 @@ function brief(c: CondResult): CondResult {
 }
 
 const TRACE_VALUE_CHARS = 120;
+
+/**
+ * The outbox lane of what a rule sends when it names none (docs/operations.md): a newcomer's
+ * welcome is urgent, everything else a reply (lessons, notices and announcements name theirs).
+ */
+function laneOfTrigger(trigger: Trigger): Priority {
+  return trigger.type === 'member.joined' ? 'urgent' : 'reply';
+}
 
 /** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
 const catalogs = new WeakMap<CompiledRule[], TraceCatalog>();
@@ -332,6 +341,7 @@ export class Engine {
           ruleId: `job:${job.kind}`,
           dryRun,
           now,
+          budget: budgetFor(db, config, m.platform, now),
         });
       },
     };
@@ -366,7 +376,9 @@ export class Engine {
     const notes: string[] = [];
     let messages = 0;
     const followUps: FollowUps = new Map();
-    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps);
+    // A staff command's answer (a login link too) goes in the urgent lane: never behind a flood.
+    const lane: Priority = allowed && role !== 'member' ? 'urgent' : 'reply';
+    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps, lane);
     if (!spec.roles.includes(role)) {
       log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
       ctx.send({ to: 'dm', text: `你没有权限使用 /${spec.name}。` });
@@ -490,6 +502,7 @@ export class Engine {
     notes: string[],
     onSend: () => void = () => {},
     followUps: FollowUps = new Map(),
+    lane: Priority = laneOfTrigger(trigger),
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
@@ -514,7 +527,7 @@ export class Engine {
           ...extra,
         }),
       send: (args) => {
-        const { text, priority = 'reply' as Priority } = args;
+        const { text, priority = lane } = args;
         // A reply or DM concerns this member; a message to another chat (an instructor, the
         // staff group) does not.
         const chat = args.to === 'chat' ? args.chat : args.to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
@@ -539,6 +552,7 @@ export class Engine {
           ruleId,
           dryRun,
           now,
+          budget: budgetFor(db, config, trigger.platform, now),
         });
         if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();

@@ -1,8 +1,38 @@
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
+import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
-export type Priority = 'reply' | 'push';
+/** dropped: the daily cap had no room for it (last_error says so); kept as the record. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run' | 'dropped';
+
+/**
+ * Which lane a message waits in (docs/operations.md). `urgent`: a newcomer's welcome, a staff
+ * command's answer, a login link; `reply`: an answer to what a member just did; `bulk`: notices
+ * and escalations to staff, moderation notices; `push`: proactive messages (lessons, reminders,
+ * announcements), which quiet hours hold. A lane is served before the next; bulk and push share one.
+ */
+export type Priority = 'urgent' | 'reply' | 'bulk' | 'push';
+
+export const PRIORITIES: readonly Priority[] = ['urgent', 'reply', 'bulk', 'push'];
+
+/** 0 is served first; bulk and push share the last lane. */
+export function laneOf(p: Priority): number {
+  return p === 'urgent' ? 0 : p === 'reply' ? 1 : 2;
+}
+
+/**
+ * What a day's sends may add up to on one platform: sent that day plus still queued for it never
+ * exceed `cap`, and only the urgent lane may use the last `reserve` of it.
+ */
+export interface DailyBudget {
+  cap: number;
+  reserve: number;
+  /** Days are local days here. */
+  timezone: string;
+}
+
+/** How many days ahead a proactive message that finds today full may be held. */
+export const HOLD_DAYS = 7;
 
 export interface OutboxRow {
   id: number;
@@ -36,15 +66,56 @@ export interface NewOutboxMessage {
   ruleId: string | null;
   dryRun: boolean;
   now: number;
+  /**
+   * The platform's daily budget (src/bot/pacing.ts budgetFor): a message it has no room for is
+   * dropped, or held for a later day if it is proactive (push). null: no check at enqueue (tests
+   * of the outbox itself); the outbox still stops at the cap when sending.
+   */
+  budget: DailyBudget | null;
 }
 
+/**
+ * Queues a message. With a budget, the daily cap counts what is already queued: a reply the day
+ * has no room for is stale by tomorrow and is recorded as `dropped`; a proactive (push) message
+ * is held for the first of the next HOLD_DAYS days with room (dropped beyond). Returns the row id.
+ */
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
+  const admitted = m.dryRun || m.budget === null ? { notBefore: m.notBefore, error: null, dropped: false } : admit(db, m.platform, m.priority, m.notBefore, m.budget);
+  const status: OutboxStatus = m.dryRun ? 'dry_run' : admitted.dropped ? 'dropped' : 'pending';
   const r = stmt(
     db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now) as { id: number };
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, admitted.notBefore, m.eventId, m.ruleId, m.now, admitted.error) as { id: number };
   return r.id;
+}
+
+/** Where a new message fits in the daily budget: its day, a later day (push only), or nowhere. */
+function admit(db: Db, platform: string, priority: Priority, notBefore: number, b: DailyBudget): { notBefore: number; error: string | null; dropped: boolean } {
+  const limit = priority === 'urgent' ? b.cap : Math.max(0, b.cap - b.reserve);
+  let dayStart = localDayStart(notBefore, b.timezone);
+  for (let d = 0; d <= HOLD_DAYS; d++) {
+    const dayEnd = nextLocalTime(dayStart + 1, 0, b.timezone);
+    // The first day counts everything still queued before its end (overdue rows go out that day too).
+    if (queuedForDay(db, platform, d === 0 ? 0 : dayStart, dayStart, dayEnd) < limit) {
+      return d === 0 ? { notBefore, error: null, dropped: false } : { notBefore: dayStart, error: `daily cap: held until ${localDate(dayStart, b.timezone)}`, dropped: false };
+    }
+    if (priority !== 'push') break;
+    dayStart = dayEnd;
+  }
+  const what = priority === 'push' ? `the next ${HOLD_DAYS} days are full too` : 'a reply is stale by tomorrow';
+  return { notBefore, error: `daily cap: no room on ${localDate(localDayStart(notBefore, b.timezone), b.timezone)} (${limit} of ${b.cap} for the ${priority} lane); ${what}`, dropped: true };
+}
+
+/** Messages a day accounts for on a platform: sent in [dayStart, dayEnd) plus queued with not_before in [queuedFrom, dayEnd). */
+export function queuedForDay(db: Db, platform: string, queuedFrom: number, dayStart: number, dayEnd: number): number {
+  return (
+    stmt(
+      db,
+      `SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND (
+         (status IN ('pending', 'sending') AND not_before >= ? AND not_before < ?) OR (status = 'sent' AND sent_at >= ? AND sent_at < ?))`,
+    ).get(platform, queuedFrom, dayEnd, dayStart, dayEnd) as { n: number }
+  ).n;
 }
 
 /**
@@ -53,7 +124,7 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
  */
 export function enqueueDm(
   db: Db,
-  m: { platform: string; chatId: string; memberId: string; text: string; priority: NewOutboxMessage['priority']; ruleId?: string | null; dryRun?: boolean; now: number },
+  m: { platform: string; chatId: string; memberId: string; text: string; priority: NewOutboxMessage['priority']; ruleId?: string | null; dryRun?: boolean; now: number; budget: DailyBudget | null },
 ): number {
   return enqueueMessage(db, {
     platform: m.platform,
@@ -68,6 +139,7 @@ export function enqueueDm(
     ruleId: m.ruleId ?? null,
     dryRun: m.dryRun ?? false,
     now: m.now,
+    budget: m.budget,
   });
 }
 
@@ -88,6 +160,30 @@ export function pendingWindow(db: Db, platform: string, priority: Priority, inst
       WHERE o.status = 'pending' AND o.platform = ? AND o.priority = ? AND (c.instance IS NULL OR c.instance = ?)
       ORDER BY o.not_before, o.id LIMIT ?`,
   ).all(platform, priority, instance, limit) as OutboxRow[];
+}
+
+/**
+ * The next message of each queue of a platform and priority that `instance` may send, oldest
+ * first: a queue is one chat and one member the messages are about (a group's messages about
+ * different members are different queues, so one member's flood of replies does not stand in
+ * front of another's welcome; within a queue the order is kept).
+ *
+ * @example pendingHeads(db, 'wechat', 'reply', 'main', 100) // one row per (chat, member) at most
+ */
+export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): OutboxRow[] {
+  return stmt(
+    db,
+    `SELECT o.* FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
+      WHERE o.id IN (
+        SELECT MIN(p.id) FROM outbox p
+          JOIN (SELECT chat_id, COALESCE(member_id, '') AS mk, MIN(not_before) AS nb FROM outbox
+                 WHERE status = 'pending' AND platform = ? AND priority = ? GROUP BY chat_id, COALESCE(member_id, '')) h
+            ON p.chat_id = h.chat_id AND COALESCE(p.member_id, '') = h.mk AND p.not_before = h.nb
+         WHERE p.status = 'pending' AND p.platform = ? AND p.priority = ?
+         GROUP BY p.chat_id, COALESCE(p.member_id, ''))
+        AND (c.instance IS NULL OR c.instance = ?)
+      ORDER BY o.not_before, o.id LIMIT ?`,
+  ).all(platform, priority, platform, priority, instance, limit) as OutboxRow[];
 }
 
 /**

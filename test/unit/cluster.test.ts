@@ -43,7 +43,7 @@ function setup(): { db: Db; clock: VirtualClock; a: Node; b: Node } {
 }
 
 function queue(db: Db, chatKind: 'group' | 'dm', chatId: string, text: string, now: number): number {
-  return enqueueMessage(db, { platform: 'wechat', chatKind, chatId, memberId: null, groupId: null, text, priority: 'push', notBefore: now, eventId: null, ruleId: null, dryRun: false, now });
+  return enqueueMessage(db, { platform: 'wechat', chatKind, chatId, memberId: null, groupId: null, text, priority: 'push', notBefore: now, eventId: null, ruleId: null, dryRun: false, now, budget: null });
 }
 
 /** Both instances dispatch, as their processes would, for `ms` of virtual time. */

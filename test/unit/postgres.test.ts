@@ -222,6 +222,7 @@ function enqueue(db: Db, n: number): void {
       ruleId: null,
       dryRun: false,
       now: 1000,
+      budget: null,
     });
   }
 }
