@@ -12,9 +12,11 @@ import {
   markSent,
   parkInterruptedSends,
   pendingHeads,
+  pendingMessage,
   laneOf,
   PRIORITIES,
   type OutboxRow,
+  type QueueHead,
 } from '../store/outbox.js';
 import type { Clock } from '../schedule/clock.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
@@ -113,18 +115,18 @@ export class Outbox {
     return best;
   }
 
-  private candidates(platform: string): OutboxRow[] {
+  private candidates(platform: string): QueueHead[] {
     // Heads per priority: a night of proactive messages held by quiet hours must not push a
     // reply out of view, and one member's thousand replies must not hide another's.
     return PRIORITIES.flatMap((priority) => pendingHeads(this.deps.db, platform, priority, this.cluster.instance, WINDOW));
   }
 
-  private fairnessKey(row: OutboxRow): string {
+  private fairnessKey(row: QueueHead): string {
     return row.member_id !== null ? `m:${row.member_id}` : `c:${row.platform}:${row.chat_id}`;
   }
 
   /** Whether `a` goes before `b`, both ready now: lane, then the one served longest ago, then queue order. */
-  private before(a: OutboxRow, b: OutboxRow): boolean {
+  private before(a: QueueHead, b: QueueHead): boolean {
     const lane = laneOf(a.priority) - laneOf(b.priority);
     if (lane !== 0) return lane < 0;
     const served = (this.served.get(this.fairnessKey(a)) ?? -Infinity) - (this.served.get(this.fairnessKey(b)) ?? -Infinity);
@@ -133,7 +135,7 @@ export class Outbox {
   }
 
   /** When `row` may go out, given pacing and quiet hours. */
-  private readyAt(row: OutboxRow): number {
+  private readyAt(row: QueueHead): number {
     const config = this.deps.config();
     const pacing = pacingFor(config, row.platform);
     const chatKey = `${row.platform}:${row.chat_id}`;
@@ -187,13 +189,17 @@ export class Outbox {
       const now = clock.now();
       const config = this.deps.config();
       const pacing = pacingFor(config, platform);
+      // Just sent: nothing can go before the account's interval is over.
+      if (this.accountReadyAt(platform) > now) return sent;
       // Of the messages the pace lets go now, the best by lane and turn (see the class comment).
-      let next: OutboxRow | undefined;
+      let head: QueueHead | undefined;
       for (const row of this.candidates(platform)) {
         if (this.readyAt(row) > now) continue;
-        if (!next || this.before(row, next)) next = row;
+        if (!head || this.before(row, head)) head = row;
       }
-      if (!next) return sent;
+      if (!head) return sent;
+      const next = pendingMessage(db, head.id);
+      if (!next) continue;
       const dayStart = localDayStart(now, config.course.timezone);
       if (countSentSince(db, platform, dayStart, this.cluster.instance) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');

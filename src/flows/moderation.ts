@@ -192,7 +192,15 @@ const pardon: CommandSpec = {
  */
 export const moderationFlow: Flow = {
   name: 'moderation',
-  facts: [spamFact],
+  facts: [
+    spamFact,
+    {
+      name: 'removed_for_spam',
+      type: 'boolean',
+      description: 'the member was removed from the event\'s group by moderation since they last joined it (and not pardoned): on member.left, the leave is that removal',
+      get: (c) => c.trigger.group !== null && removedSinceJoin(c.db, c.member.id, c.trigger.group),
+    },
+  ],
   actions: [moderate],
   commands: [appeal, pardon],
 };

@@ -162,28 +162,41 @@ export function pendingWindow(db: Db, platform: string, priority: Priority, inst
   ).all(platform, priority, instance, limit) as OutboxRow[];
 }
 
+/** What choosing the next send needs of a queued message (its text is read once it is chosen). */
+export type QueueHead = Pick<OutboxRow, 'id' | 'platform' | 'chat_kind' | 'chat_id' | 'member_id' | 'priority' | 'not_before'>;
+
 /**
  * The next message of each queue of a platform and priority that `instance` may send, oldest
- * first: a queue is one chat and one member the messages are about (a group's messages about
- * different members are different queues, so one member's flood of replies does not stand in
- * front of another's welcome; within a queue the order is kept).
+ * first (at most `limit`): a queue is one chat and one member the messages are about (a group's
+ * messages about different members are different queues, so one member's flood of replies does
+ * not stand in front of another's welcome; within a queue the order is kept). Chats another
+ * instance owns are left to it (chat_owners; one instance on SQLite owns every chat).
  *
  * @example pendingHeads(db, 'wechat', 'reply', 'main', 100) // one row per (chat, member) at most
  */
-export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): OutboxRow[] {
-  return stmt(
-    db,
-    `SELECT o.* FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
-      WHERE o.id IN (
-        SELECT MIN(p.id) FROM outbox p
-          JOIN (SELECT chat_id, COALESCE(member_id, '') AS mk, MIN(not_before) AS nb FROM outbox
-                 WHERE status = 'pending' AND platform = ? AND priority = ? GROUP BY chat_id, COALESCE(member_id, '')) h
-            ON p.chat_id = h.chat_id AND COALESCE(p.member_id, '') = h.mk AND p.not_before = h.nb
-         WHERE p.status = 'pending' AND p.platform = ? AND p.priority = ?
-         GROUP BY p.chat_id, COALESCE(p.member_id, ''))
-        AND (c.instance IS NULL OR c.instance = ?)
-      ORDER BY o.not_before, o.id LIMIT ?`,
-  ).all(platform, priority, platform, priority, instance, limit) as OutboxRow[];
+export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): QueueHead[] {
+  // Every pending row's few columns from one covering index scan, the heads picked here: a
+  // GROUP BY query doing the same took several times as long with a few thousand rows queued.
+  const rows = stmt(db, "SELECT id, chat_kind, chat_id, member_id, not_before FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ?")
+    .raw(true)
+    .all(platform, priority) as [number, 'group' | 'dm', string, string | null, number][];
+  if (rows.length === 0) return [];
+  const others = new Set(stmt(db, 'SELECT chat_id FROM chat_owners WHERE platform = ? AND instance <> ?').pluck(true).all(platform, instance) as string[]);
+  const heads = new Map<string, QueueHead>();
+  for (const [id, chatKind, chatId, memberId, notBefore] of rows) {
+    if (others.has(chatId)) continue;
+    const key = `${chatId}\u0000${memberId ?? ''}`;
+    const h = heads.get(key);
+    if (!h || notBefore < h.not_before || (notBefore === h.not_before && id < h.id)) {
+      heads.set(key, { id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
+    }
+  }
+  return [...heads.values()].sort((a, b) => a.not_before - b.not_before || a.id - b.id).slice(0, limit);
+}
+
+/** A queued message, while it is still pending. */
+export function pendingMessage(db: Db, id: number): OutboxRow | undefined {
+  return stmt(db, "SELECT * FROM outbox WHERE id = ? AND status = 'pending'").get(id) as OutboxRow | undefined;
 }
 
 /**

@@ -31,6 +31,7 @@ describe('config: the demo course', () => {
       'referral-by-inviter',
       'churn-inactive',
       'rejoin-quietly',
+      'removed-for-spam',
       'left-all-groups',
       'moderate-spam',
       'checkin',
