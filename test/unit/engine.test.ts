@@ -214,7 +214,7 @@ describe('engine: leaving and coming back', () => {
     const r = h.engine.handleEvent(left('alice', { at: T0 + HOUR }), T0 + HOUR);
     expect(r.fired).toEqual([]);
     expect(member(h, 'alice').stage).toBe('trial');
-    expect(traces(h, r.eventRowId)[0]!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
+    expect(traces(h, r.eventRowId).find((t) => t.rule === 'left-all-groups')!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
   });
 });
 
