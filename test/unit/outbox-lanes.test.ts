@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { enqueueMessage, HOLD_DAYS, queuedForDay, type DailyBudget, type Priority } from '../../src/store/outbox.js';
+import { DAY, HOUR, SECOND, T0, drainOutbox, harness, outboxRows, type Harness } from '../helpers/fixtures.js';
+
+function queue(
+  h: Harness,
+  chatId: string,
+  text: string,
+  opts: { priority?: Priority; kind?: 'group' | 'dm'; memberId?: string | null; budget?: DailyBudget | null; notBefore?: number; dryRun?: boolean } = {},
+): number {
+  return enqueueMessage(h.db, {
+    platform: 'wechat',
+    chatKind: opts.kind ?? 'dm',
+    chatId,
+    memberId: opts.memberId ?? null,
+    groupId: null,
+    text,
+    priority: opts.priority ?? 'reply',
+    notBefore: opts.notBefore ?? h.clock.now(),
+    eventId: null,
+    ruleId: null,
+    dryRun: opts.dryRun ?? false,
+    now: h.clock.now(),
+    budget: opts.budget ?? null,
+  });
+}
+
+const budget = (cap: number, reserve = 0): DailyBudget => ({ cap, reserve, timezone: 'Asia/Shanghai' });
+const row = (h: Harness, id: number) => outboxRows(h.db).find((r) => r.id === id)!;
+
+describe('outbox lanes: urgent, then reply, then bulk and push', () => {
+  it('a newcomer\'s welcome (urgent) is sent before 100 queued escalations (bulk), a reply before them too', async () => {
+    const h = harness();
+    for (let i = 0; i < 100; i++) queue(h, i % 2 ? 'teacher' : 'assistant-li', `escalation ${i}`, { priority: 'bulk' });
+    queue(h, 'alice', 'an answer', { priority: 'reply' });
+    queue(h, 'newbie', 'welcome', { priority: 'urgent' });
+    await drainOutbox(h, T0 + 3 * SECOND);
+    expect(h.adapter.sent.slice(0, 3).map((s) => s.text)).toEqual(['welcome', 'an answer', 'escalation 0']);
+  });
+
+  it('one member\'s 50 queued replies do not stand before another member\'s reply: they take turns', async () => {
+    const h = harness();
+    for (let i = 0; i < 50; i++) queue(h, 'flooder', `to flooder ${i}`, { memberId: 'm-flooder' });
+    queue(h, 'bob', 'to bob', { memberId: 'm-bob' });
+    await drainOutbox(h, T0 + 5 * SECOND);
+    // flooder's first went first (oldest), then bob's: not the flooder's other 49.
+    expect(h.adapter.sent.slice(0, 2).map((s) => s.text)).toEqual(['to flooder 0', 'to bob']);
+  });
+
+  it('in one group, replies about different members are different queues; each member\'s stay in order', async () => {
+    const h = harness();
+    for (let i = 0; i < 20; i++) queue(h, 'room@chatroom', `about flooder ${i}`, { kind: 'group', memberId: 'm-flooder' });
+    queue(h, 'room@chatroom', 'about carol', { kind: 'group', memberId: 'm-carol' });
+    await drainOutbox(h, T0 + HOUR);
+    const texts = h.adapter.sent.map((s) => s.text);
+    expect(texts.indexOf('about carol')).toBe(1);
+    expect(texts.filter((t) => t.startsWith('about flooder'))).toEqual(Array.from({ length: 20 }, (_, i) => `about flooder ${i}`));
+    // The group's pace is the group's: 2 s between any two of its messages.
+    const times = h.adapter.sent.map((s) => s.at);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(2 * SECOND);
+  });
+});
+
+describe('outbox: the daily cap counts what is already queued', () => {
+  it('a reply that does not fit is dropped with a record; the urgent lane may use the reserve', () => {
+    const h = harness();
+    const b = budget(5, 2);
+    const ids = [0, 1, 2].map((i) => queue(h, `c${i}`, `reply ${i}`, { budget: b }));
+    expect(ids.map((id) => row(h, id).status)).toEqual(['pending', 'pending', 'pending']);
+    const over = queue(h, 'c3', 'reply 3', { budget: b });
+    expect(row(h, over)).toMatchObject({ status: 'dropped', last_error: 'daily cap: no room on 2026-03-02 (3 of 5 for the reply lane); a reply is stale by tomorrow' });
+    const bulk = queue(h, 'teacher', 'escalation', { budget: b, priority: 'bulk' });
+    expect(row(h, bulk).status).toBe('dropped');
+    expect([queue(h, 'n1', 'welcome 1', { budget: b, priority: 'urgent' }), queue(h, 'n2', 'welcome 2', { budget: b, priority: 'urgent' })].map((id) => row(h, id).status)).toEqual(['pending', 'pending']);
+    expect(row(h, queue(h, 'n3', 'welcome 3', { budget: b, priority: 'urgent' })).status).toBe('dropped');
+    // Dry-run rows are not sends: they neither count nor are refused.
+    expect(row(h, queue(h, 'x', 'rehearsal', { budget: b, dryRun: true })).status).toBe('dry_run');
+  });
+
+  it('counts what was sent today and what is still queued, overdue included, but not what is due another day', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) queue(h, `c${i}`, `m${i}`);
+    await drainOutbox(h, T0 + 2 * SECOND);
+    expect(h.adapter.sent).toHaveLength(3);
+    queue(h, 'late', 'overdue', { notBefore: T0 - HOUR });
+    queue(h, 'tomorrow', 'tomorrow', { notBefore: T0 + DAY });
+    const dayStart = Date.parse('2026-03-02T00:00:00+08:00');
+    expect(queuedForDay(h.db, 'wechat', 0, dayStart, dayStart + DAY)).toBe(4);
+    const b = budget(4);
+    expect(row(h, queue(h, 'c9', 'one more', { budget: b })).status).toBe('dropped');
+  });
+
+  it('a proactive (push) message that does not fit is held for the next day with room, and sent then (after quiet hours)', async () => {
+    const h = harness();
+    const b = budget(2);
+    queue(h, 'a', 'today 1', { budget: b });
+    queue(h, 'b', 'today 2', { budget: b });
+    const held = queue(h, 'c', 'lesson', { budget: b, priority: 'push' });
+    const midnight = Date.parse('2026-03-03T00:00:00+08:00');
+    expect(row(h, held)).toMatchObject({ status: 'pending', not_before: midnight, last_error: 'daily cap: held until 2026-03-03' });
+    // Tomorrow is counted: a second day full of held lessons pushes the next one a day further.
+    queue(h, 'd', 'lesson 2', { budget: b, priority: 'push' });
+    const third = queue(h, 'e', 'lesson 3', { budget: b, priority: 'push' });
+    expect(row(h, third).not_before).toBe(Date.parse('2026-03-04T00:00:00+08:00'));
+    await drainOutbox(h, midnight + DAY);
+    const sentLesson = h.adapter.sent.find((s) => s.text === 'lesson')!;
+    expect(sentLesson.at).toBe(Date.parse('2026-03-03T08:00:00+08:00'));
+  });
+
+  it(`a proactive message finding the next ${HOLD_DAYS} days full too is dropped`, () => {
+    const h = harness();
+    const b = budget(1);
+    for (let d = 0; d <= HOLD_DAYS; d++) queue(h, `c${d}`, `day ${d}`, { notBefore: T0 + d * DAY, budget: null });
+    const id = queue(h, 'x', 'lesson', { budget: b, priority: 'push' });
+    expect(row(h, id)).toMatchObject({ status: 'dropped', last_error: `daily cap: no room on 2026-03-02 (1 of 1 for the push lane); the next ${HOLD_DAYS} days are full too` });
+  });
+});
