@@ -38,13 +38,14 @@ describe('outbox lanes: urgent, then reply, then bulk and push', () => {
     expect(h.adapter.sent.slice(0, 3).map((s) => s.text)).toEqual(['welcome', 'an answer', 'escalation 0']);
   });
 
-  it('one member\'s 50 queued replies do not stand before another member\'s reply: they take turns', async () => {
+  it('one member\'s 60 queued replies (in the group and privately) do not stand before another member\'s reply: they take turns', async () => {
     const h = harness();
-    for (let i = 0; i < 50; i++) queue(h, 'flooder', `to flooder ${i}`, { memberId: 'm-flooder' });
+    // Two chats, so the flooder's replies alone could keep the account busy every second.
+    for (let i = 0; i < 60; i++) queue(h, i % 2 ? 'flooder' : 'room@chatroom', `about flooder ${i}`, { kind: i % 2 ? 'dm' : 'group', memberId: 'm-flooder' });
     queue(h, 'bob', 'to bob', { memberId: 'm-bob' });
     await drainOutbox(h, T0 + 5 * SECOND);
-    // flooder's first went first (oldest), then bob's: not the flooder's other 49.
-    expect(h.adapter.sent.slice(0, 2).map((s) => s.text)).toEqual(['to flooder 0', 'to bob']);
+    // The flooder's oldest went first, then bob's: not the flooder's other 59.
+    expect(h.adapter.sent.slice(0, 2).map((s) => s.text)).toEqual(['about flooder 0', 'to bob']);
   });
 
   it('in one group, replies about different members are different queues; each member\'s stay in order', async () => {

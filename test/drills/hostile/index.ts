@@ -3,6 +3,7 @@
  * folder, one line here.
  */
 import { runInputDrill } from '../hostile.js';
+import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
 
 export const SUITES: AttackSuite[] = [
@@ -14,4 +15,5 @@ export const SUITES: AttackSuite[] = [
       return { tried: r.tried, lines: r.lines, problems: r.problems };
     },
   },
+  floodSuite,
 ];
