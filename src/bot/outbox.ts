@@ -31,6 +31,9 @@ const MINUTE = 60_000;
 
 /** How many queue heads (chat and member) are considered per platform and priority when picking the next send. */
 const WINDOW = 100;
+/** Turns are remembered for this long, once more than SERVED_KEPT members were served. */
+const SERVED_FOR = 10 * MINUTE;
+const SERVED_KEPT = 5000;
 
 /**
  * Delivers queued messages through the adapters at a safe pace: one account-wide interval with
@@ -213,6 +216,8 @@ export class Outbox {
         markSent(db, next.id, at);
         this.cluster.sent(platform, next.chat_id);
         this.served.set(this.fairnessKey(next), at);
+        // Long ago is as good as never: the map stays the size of the recently served.
+        if (this.served.size > SERVED_KEPT) for (const [k, t] of this.served) if (t < at - SERVED_FOR) this.served.delete(k);
         sent++;
         const chatKey = `${platform}:${next.chat_id}`;
         this.chatLastSent.set(chatKey, at);

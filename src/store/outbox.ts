@@ -149,19 +149,6 @@ export function nextPendingAt(db: Db, platform: string): number | undefined {
   return r.t ?? undefined;
 }
 
-/**
- * The oldest pending messages of a platform and priority that `instance` may send: those to chats
- * it owns, or that nobody owns yet (chat_owners; one instance on SQLite owns every chat).
- */
-export function pendingWindow(db: Db, platform: string, priority: Priority, instance: string, limit: number): OutboxRow[] {
-  return stmt(
-    db,
-    `SELECT o.* FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
-      WHERE o.status = 'pending' AND o.platform = ? AND o.priority = ? AND (c.instance IS NULL OR c.instance = ?)
-      ORDER BY o.not_before, o.id LIMIT ?`,
-  ).all(platform, priority, instance, limit) as OutboxRow[];
-}
-
 /** What choosing the next send needs of a queued message (its text is read once it is chosen). */
 export type QueueHead = Pick<OutboxRow, 'id' | 'platform' | 'chat_kind' | 'chat_id' | 'member_id' | 'priority' | 'not_before'>;
 

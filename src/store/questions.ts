@@ -155,14 +155,6 @@ export function resolveQuestion(db: Db, args: { id: number; answer: string; entr
   );
 }
 
-/** Questions the bot answered by itself (or is answering with the LLM) since `since`, for one member or one group. */
-export function countBotAnswers(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
-  if (args.memberId !== undefined) {
-    return (stmt(db, "SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND status IN ('answered', 'pending') AND created_at >= ?").get(args.memberId, args.since) as { n: number }).n;
-  }
-  return (stmt(db, "SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND status IN ('answered', 'pending') AND created_at >= ?").get(args.groupId, args.since) as { n: number }).n;
-}
-
 /**
  * Questions the bot took up (answered, asked the LLM, escalated or recorded and dropped) since
  * `since`, for one member or one group: what the daily quota counts, escalations included.
