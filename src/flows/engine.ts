@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import { inTransaction } from '../store/db.js';
 import { appendEvent, isEventLogged } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
-import { enqueueMessage, type Priority } from '../store/outbox.js';
+import { enqueueMessage, type DailyBudget, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
 import { isTransientConflict } from '../store/postgres.js';
 import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
@@ -310,6 +310,9 @@ export class Engine {
   private runSystemJob(config: CourseConfig, job: Job, payload: unknown, now: number): void {
     const { db, log } = this.deps;
     const notes: string[] = [];
+    // A fan-out queues thousands of messages in one job: the budget is read once per platform.
+    const budgets = new Map<string, DailyBudget>();
+    const budgetOf = (platform: string) => budgets.get(platform) ?? budgets.set(platform, budgetFor(db, config, platform, now)).get(platform)!;
     const ctx: SystemJobContext = {
       db,
       config,
@@ -341,7 +344,7 @@ export class Engine {
           ruleId: `job:${job.kind}`,
           dryRun,
           now,
-          budget: budgetFor(db, config, m.platform, now),
+          budget: budgetOf(m.platform),
         });
       },
     };
@@ -506,6 +509,7 @@ export class Engine {
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
+    let budget: DailyBudget | undefined;
     return {
       db,
       config,
@@ -552,7 +556,7 @@ export class Engine {
           ruleId,
           dryRun,
           now,
-          budget: budgetFor(db, config, trigger.platform, now),
+          budget: (budget ??= budgetFor(db, config, trigger.platform, now)),
         });
         if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();

@@ -17,7 +17,7 @@ export interface Migration {
  */
 const floodCommon = (int: string, pk: string) => `
 -- The heads of the outbox's queues, per lane, chat and member (src/store/outbox.ts pendingHeads).
-CREATE INDEX outbox_heads ON outbox(status, platform, priority, chat_id, member_id, not_before, chat_kind);
+CREATE INDEX outbox_heads ON outbox(status, platform, priority, chat_id, member_id);
 -- Escalation limits and acknowledgements (src/flows/qa-escalation.ts): when the asker was told
 -- about this question (once per window); the counts use questions_member and questions_group.
 ALTER TABLE questions ADD COLUMN told_at ${int};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { enqueueMessage, HOLD_DAYS, queuedForDay, type DailyBudget, type Priority } from '../../src/store/outbox.js';
-import { DAY, HOUR, SECOND, T0, drainOutbox, harness, outboxRows, type Harness } from '../helpers/fixtures.js';
+import { enqueueMessage, queuedForDay, type DailyBudget, type Priority } from '../../src/store/outbox.js';
+import { DAY, HOUR, MINUTE, SECOND, T0, drainOutbox, harness, outboxRows, type Harness } from '../helpers/fixtures.js';
 
 function queue(
   h: Harness,
@@ -69,7 +69,7 @@ describe('outbox: the daily cap counts what is already queued', () => {
     const ids = [0, 1, 2].map((i) => queue(h, `c${i}`, `reply ${i}`, { budget: b }));
     expect(ids.map((id) => row(h, id).status)).toEqual(['pending', 'pending', 'pending']);
     const over = queue(h, 'c3', 'reply 3', { budget: b });
-    expect(row(h, over)).toMatchObject({ status: 'dropped', last_error: 'daily cap: no room on 2026-03-02 (3 of 5 for the reply lane); a reply is stale by tomorrow' });
+    expect(row(h, over)).toMatchObject({ status: 'dropped', last_error: 'daily cap: no room on 2026-03-02 (3 of 5 for the reply lane)' });
     const bulk = queue(h, 'teacher', 'escalation', { budget: b, priority: 'bulk' });
     expect(row(h, bulk).status).toBe('dropped');
     expect([queue(h, 'n1', 'welcome 1', { budget: b, priority: 'urgent' }), queue(h, 'n2', 'welcome 2', { budget: b, priority: 'urgent' })].map((id) => row(h, id).status)).toEqual(['pending', 'pending']);
@@ -91,28 +91,27 @@ describe('outbox: the daily cap counts what is already queued', () => {
     expect(row(h, queue(h, 'c9', 'one more', { budget: b })).status).toBe('dropped');
   });
 
-  it('a proactive (push) message that does not fit is held for the next day with room, and sent then (after quiet hours)', async () => {
+  it('a proactive (push) message that does not fit is dropped too, and the next day has room again', async () => {
     const h = harness();
     const b = budget(2);
     queue(h, 'a', 'today 1', { budget: b });
     queue(h, 'b', 'today 2', { budget: b });
-    const held = queue(h, 'c', 'lesson', { budget: b, priority: 'push' });
-    const midnight = Date.parse('2026-03-03T00:00:00+08:00');
-    expect(row(h, held)).toMatchObject({ status: 'pending', not_before: midnight, last_error: 'daily cap: held until 2026-03-03' });
-    // Tomorrow is counted: a second day full of held lessons pushes the next one a day further.
-    queue(h, 'd', 'lesson 2', { budget: b, priority: 'push' });
-    const third = queue(h, 'e', 'lesson 3', { budget: b, priority: 'push' });
-    expect(row(h, third).not_before).toBe(Date.parse('2026-03-04T00:00:00+08:00'));
-    await drainOutbox(h, midnight + DAY);
-    const sentLesson = h.adapter.sent.find((s) => s.text === 'lesson')!;
-    expect(sentLesson.at).toBe(Date.parse('2026-03-03T08:00:00+08:00'));
+    const lesson = queue(h, 'c', 'lesson', { budget: b, priority: 'push' });
+    expect(row(h, lesson)).toMatchObject({ status: 'dropped', last_error: 'daily cap: no room on 2026-03-02 (2 of 2 for the push lane)' });
+    await drainOutbox(h, T0 + HOUR);
+    expect(h.adapter.sent.map((s) => s.text)).toEqual(['today 1', 'today 2']);
+    h.clock.set(Date.parse('2026-03-03T09:00:00+08:00'));
+    expect(row(h, queue(h, 'c', 'tomorrow', { budget: b, priority: 'push' })).status).toBe('pending');
   });
 
-  it(`a proactive message finding the next ${HOLD_DAYS} days full too is dropped`, () => {
+  it('a fan-out is counted as it grows, not the whole day again for every message', () => {
     const h = harness();
-    const b = budget(1);
-    for (let d = 0; d <= HOLD_DAYS; d++) queue(h, `c${d}`, `day ${d}`, { notBefore: T0 + d * DAY, budget: null });
-    const id = queue(h, 'x', 'lesson', { budget: b, priority: 'push' });
-    expect(row(h, id)).toMatchObject({ status: 'dropped', last_error: `daily cap: no room on 2026-03-02 (1 of 1 for the push lane); the next ${HOLD_DAYS} days are full too` });
+    const b = budget(1500, 100);
+    const ids = Array.from({ length: 1450 }, (_, i) => queue(h, `m${i}`, `nudge ${i}`, { budget: b, priority: 'push' }));
+    expect(ids.filter((id) => row(h, id).status === 'pending')).toHaveLength(1400);
+    // A minute on, the day is counted afresh: the same answer.
+    h.clock.set(T0 + MINUTE);
+    expect(row(h, queue(h, 'x', 'one more', { budget: b })).status).toBe('dropped');
+    expect(row(h, queue(h, 'y', 'welcome', { budget: b, priority: 'urgent' })).status).toBe('pending');
   });
 });
