@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { enqueueMessage, queuedForDay, type DailyBudget, type Priority } from '../../src/store/outbox.js';
-import { DAY, HOUR, MINUTE, SECOND, T0, drainOutbox, harness, outboxRows, type Harness } from '../helpers/fixtures.js';
+import { DAY, HOUR, MINUTE, SECOND, T0, drainOutbox, harness, joined, message, outboxRows, type Harness } from '../helpers/fixtures.js';
 
 function queue(
   h: Harness,
@@ -59,6 +59,28 @@ describe('outbox lanes: urgent, then reply, then bulk and push', () => {
     // The group's pace is the group's: 2 s between any two of its messages.
     const times = h.adapter.sent.map((s) => s.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(2 * SECOND);
+  });
+});
+
+describe('which lane a message takes', () => {
+  it('a newcomer\'s welcome and a staff command\'s answer (the /dashboard login link) are urgent; a member\'s command and answers are replies; escalations to the staff are bulk', () => {
+    const h = harness();
+    const lanes = (from: number) => outboxRows(h.db).filter((r) => r.id > from).map((r) => [r.chat_id, r.priority, r.text.slice(0, 8)]);
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    expect(lanes(0).map((l) => l[1])).toEqual(['urgent', 'urgent', 'urgent']);
+    let last = outboxRows(h.db).length;
+    h.engine.handleEvent(message('principal', '/dashboard', { at: T0, dm: true }), T0);
+    expect(lanes(last)).toEqual([['principal', 'urgent', '数据看板登录链接']]);
+    last = outboxRows(h.db).length;
+    h.engine.handleEvent(message('alice', '/whoami', { at: T0, dm: true }), T0);
+    expect(lanes(last).map((l) => l[1])).toEqual(['reply']);
+    last = outboxRows(h.db).length;
+    h.engine.handleEvent(message('alice', '量子退火的哈密顿量怎么选？', { at: T0, dm: true }), T0);
+    expect(lanes(last).map((l) => [l[0], l[1]])).toEqual([
+      ['alice', 'reply'],
+      ['teacher', 'bulk'],
+      ['assistant-li', 'bulk'],
+    ]);
   });
 });
 
