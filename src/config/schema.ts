@@ -76,15 +76,24 @@ const referralSchema = z.strictObject({
 export type ReferralConfig = z.output<typeof referralSchema>;
 
 /** Telegram: about 30 messages/s per bot (25 keeps a margin), 1/s per chat, 20/min per group. */
-export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 };
+export const TELEGRAM_PACING_DEFAULTS = { account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000, reserve: 1000 };
 
-const telegramPacing = z.strictObject({
-  account_interval: duration.default(TELEGRAM_PACING_DEFAULTS.account_interval),
-  chat_interval: duration.default(TELEGRAM_PACING_DEFAULTS.chat_interval),
-  group_per_minute: z.number().int().min(1).max(60).default(TELEGRAM_PACING_DEFAULTS.group_per_minute),
-  jitter: duration.default(TELEGRAM_PACING_DEFAULTS.jitter),
-  daily_cap: z.number().int().min(1).default(TELEGRAM_PACING_DEFAULTS.daily_cap),
-});
+/** The part of the daily cap kept for the urgent lane must leave the others some of it. */
+function reserveBelowCap(o: { daily_cap: number; reserve: number }, ctx: z.RefinementCtx): void {
+  if (o.reserve >= o.daily_cap) ctx.addIssue({ code: 'custom', path: ['reserve'], message: `reserve (${o.reserve}) must be less than daily_cap (${o.daily_cap})` });
+}
+
+const telegramPacing = z
+  .strictObject({
+    account_interval: duration.default(TELEGRAM_PACING_DEFAULTS.account_interval),
+    chat_interval: duration.default(TELEGRAM_PACING_DEFAULTS.chat_interval),
+    group_per_minute: z.number().int().min(1).max(60).default(TELEGRAM_PACING_DEFAULTS.group_per_minute),
+    jitter: duration.default(TELEGRAM_PACING_DEFAULTS.jitter),
+    daily_cap: z.number().int().min(1).default(TELEGRAM_PACING_DEFAULTS.daily_cap),
+    /** Of the daily cap, what only the urgent lane (welcomes, staff answers, login links) may use. */
+    reserve: z.number().int().min(0).default(TELEGRAM_PACING_DEFAULTS.reserve),
+  })
+  .superRefine(reserveBelowCap);
 
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
@@ -233,13 +242,17 @@ export const mainSchema = z.strictObject({
       account_interval: duration.default(1000),
       chat_interval: duration.default(2000),
       jitter: duration.default(500),
+      /** Sent plus queued per local day never exceeds it (docs/operations.md). */
       daily_cap: z.number().int().min(1).default(1500),
+      /** Of the daily cap, what only the urgent lane (welcomes, staff answers, login links) may use. */
+      reserve: z.number().int().min(0).default(100),
       max_attempts: z.number().int().min(1).max(20).default(5),
       retry_backoff: duration.default(30_000),
       /** Telegram's own pace: its limits are per bot, per chat and per group, not WeChat's. */
       telegram: telegramPacing.default(TELEGRAM_PACING_DEFAULTS),
     })
-    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
+    .superRefine(reserveBelowCap)
+    .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, reserve: 100, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
   checkin: checkinSchema.optional(),
@@ -251,9 +264,23 @@ export const mainSchema = z.strictObject({
       detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).default(['question_mark', 'interrogative', 'mention']),
       /** `instructors` (each instructor and assistant privately) or the handle of a staff group. */
       escalate_to: z.string().default('instructors'),
+      /** Questions the bot takes up (answers or escalates) per member and per group per local day. */
       daily_quota: z
         .strictObject({ member: z.number().int().min(0).default(20), group: z.number().int().min(0).default(200) })
         .default({ member: 20, group: 200 }),
+      /** How many questions go to the staff, how they are merged, and how often the asker hears (docs/qa.md). */
+      escalation: z
+        .strictObject({
+          /** Escalations are counted, and the asker told, per this rolling window. */
+          window: duration.default(10 * 60_000),
+          /** At most this many of one member's questions go to the staff per window; the rest are recorded, not forwarded. */
+          member: z.number().int().min(0).default(3),
+          /** At most this many of one group's questions go to the staff per window. */
+          group: z.number().int().min(0).default(20),
+          /** Escalations to a staff chat within this time of the last one are merged into one message. */
+          merge: duration.default(2 * 60_000),
+        })
+        .default({ window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 }),
       /** The same FAQ entry is not answered again in the same group within this time. */
       repeat_cooldown: duration.default(10 * 60_000),
       /** The LLM mode, used when OPENAI_API_KEY is set (see docs/qa.md). */
@@ -280,6 +307,7 @@ export const mainSchema = z.strictObject({
       detect: ['question_mark', 'interrogative', 'mention'],
       escalate_to: 'instructors',
       daily_quota: { member: 20, group: 200 },
+      escalation: { window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 },
       repeat_cooldown: 10 * 60_000,
       llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
     }),
@@ -301,14 +329,16 @@ export const mainSchema = z.strictObject({
       contact_ids: z.boolean().default(true),
       /** The same text this many times within `within` is spam (texts of 6+ characters). */
       repeat: z.strictObject({ count: z.number().int().min(2).default(3), within: duration.default(10 * 60_000) }).default({ count: 3, within: 10 * 60_000 }),
-      /** This many messages in one group within `within` is flooding. */
+      /** This many messages in one group within `within` is one flood (one offence); each further `count` is another. */
       flood: z.strictObject({ count: z.number().int().min(2).default(8), within: duration.default(60_000) }).default({ count: 8, within: 60_000 }),
       /** Warnings before removal: the offence after the last warning removes the member. */
       warnings: z.number().int().min(0).default(2),
       /** Ask the platform to delete the offending message where it allows the bot to. */
       delete: z.boolean().default(true),
+      /** Warnings and removal notices to a group (and removal notices to the staff) within this time of the last one are merged. */
+      merge: duration.default(60_000),
     })
-    .default({ allowed_domains: [], keywords: [], contact_ids: true, repeat: { count: 3, within: 10 * 60_000 }, flood: { count: 8, within: 60_000 }, warnings: 2, delete: true }),
+    .default({ allowed_domains: [], keywords: [], contact_ids: true, repeat: { count: 3, within: 10 * 60_000 }, flood: { count: 8, within: 60_000 }, warnings: 2, delete: true, merge: 60_000 }),
 });
 
 export type MainConfig = z.output<typeof mainSchema>;

@@ -21,6 +21,7 @@ import {
 import type { Db } from '../store/db.js';
 import { planJob } from '../store/jobs.js';
 import { enqueueMessage } from '../store/outbox.js';
+import { budgetFor } from '../bot/pacing.js';
 import { formatDuration } from '../util/duration.js';
 import { parseAnnounce, parseRemind, resolveWhen, type TargetSpec } from './command-args.js';
 import { groupDelivery } from './roles.js';
@@ -125,6 +126,7 @@ function startSending(ctx: RunContext, a: Announcement): string {
   const platform = a.platform as 'wechat' | 'telegram';
   const { list, skipped } = recipients(db, config, platform, targetsOf(a), a.text);
   const code = announcementCode(a.id);
+  const budget = budgetFor(db, config, platform, ctx.now);
   for (const r of list) {
     enqueueMessage(db, {
       platform,
@@ -139,6 +141,7 @@ function startSending(ctx: RunContext, a: Announcement): string {
       ruleId: ruleIdOf(a.id),
       dryRun: groupDelivery(db, config, r.groupId).dryRun,
       now: ctx.now,
+      budget,
     });
   }
   const skippedText = skipped.length ? `\n跳过：${skipped.join('、')}` : '';

@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import { inTransaction } from '../store/db.js';
 import { appendEvent, isEventLogged } from '../store/events.js';
 import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
-import { enqueueMessage, type Priority } from '../store/outbox.js';
+import { enqueueMessage, type DailyBudget, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
 import { isTransientConflict } from '../store/postgres.js';
 import { lastFired, recordFire, recordRuleOutcomes, recordTrace, traceCatalog, type RuleOutcome, type TraceCatalog } from '../store/traces.js';
@@ -19,6 +19,7 @@ import { UsageError, type FactSpec, type JobContext, type RunContext, type Syste
 import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
+import { budgetFor } from '../bot/pacing.js';
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
 type FollowUps = Map<Trigger['type'], Record<string, string>>;
@@ -57,6 +58,14 @@ function brief(c: CondResult): CondResult {
 }
 
 const TRACE_VALUE_CHARS = 120;
+
+/**
+ * The outbox lane of what a rule sends when it names none (docs/operations.md): a newcomer's
+ * welcome is urgent, everything else a reply (lessons, notices and announcements name theirs).
+ */
+function laneOfTrigger(trigger: Trigger): Priority {
+  return trigger.type === 'member.joined' ? 'urgent' : 'reply';
+}
 
 /** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
 const catalogs = new WeakMap<CompiledRule[], TraceCatalog>();
@@ -303,6 +312,9 @@ export class Engine {
   private runSystemJob(config: CourseConfig, job: Job, payload: unknown, now: number): void {
     const { db, log } = this.deps;
     const notes: string[] = [];
+    // A fan-out queues thousands of messages in one job: the budget is read once per platform.
+    const budgets = new Map<string, DailyBudget>();
+    const budgetOf = (platform: string) => budgets.get(platform) ?? budgets.set(platform, budgetFor(db, config, platform, now)).get(platform)!;
     const ctx: SystemJobContext = {
       db,
       config,
@@ -334,6 +346,7 @@ export class Engine {
           ruleId: `job:${job.kind}`,
           dryRun,
           now,
+          budget: budgetOf(m.platform),
         });
       },
     };
@@ -368,7 +381,9 @@ export class Engine {
     const notes: string[] = [];
     let messages = 0;
     const followUps: FollowUps = new Map();
-    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps);
+    // A staff command's answer (a login link too) goes in the urgent lane: never behind a flood.
+    const lane: Priority = allowed && role !== 'member' ? 'urgent' : 'reply';
+    const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++, followUps, lane);
     if (!spec.roles.includes(role)) {
       log.warn({ command: spec.name, platform: trigger.platform, user: trigger.userPlatformId, role }, 'command refused: role not allowed');
       ctx.send({ to: 'dm', text: `你没有权限使用 /${spec.name}。` });
@@ -492,9 +507,11 @@ export class Engine {
     notes: string[],
     onSend: () => void = () => {},
     followUps: FollowUps = new Map(),
+    lane: Priority = laneOfTrigger(trigger),
   ): RunContext {
     const { db } = this.deps;
     const groupName = trigger.group ? config.groups[trigger.group]!.name : '';
+    let budget: DailyBudget | undefined;
     return {
       db,
       config,
@@ -516,7 +533,7 @@ export class Engine {
           ...extra,
         }),
       send: (args) => {
-        const { text, priority = 'reply' as Priority } = args;
+        const { text, priority = lane } = args;
         // A reply or DM concerns this member; a message to another chat (an instructor, the
         // staff group) does not.
         const chat = args.to === 'chat' ? args.chat : args.to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
@@ -541,6 +558,7 @@ export class Engine {
           ruleId,
           dryRun,
           now,
+          budget: (budget ??= budgetFor(db, config, trigger.platform, now)),
         });
         if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();

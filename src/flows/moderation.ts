@@ -2,16 +2,20 @@ import { z } from 'zod';
 import { identitiesOf } from '../store/members.js';
 import {
   activeWarnings,
-  lastWarnedFor,
+  countGroupMessages,
+  lastOffence,
   moderationOf,
   offencesSincePardon,
   platformEventIdOf,
   queuePlatformAction,
   recentMessageTexts,
   recordModeration,
+  removedSinceJoin,
+  warnedSince,
 } from '../store/moderation.js';
 import { parseMemberArg } from './command-args.js';
 import { effectiveRole, staffChats, STAFF_ROLES } from './roles.js';
+import { announceRemoval, announceWarning } from './moderation-notices.js';
 import { adInText, normaliseForRepeat, type SpamHit } from './spam.js';
 import { fmtLocal, lookupMember } from './staff.js';
 import { UsageError, type ActionSpec, type CommandSpec, type FactSpec, type Flow, type RunContext } from './types.js';
@@ -29,6 +33,7 @@ const REASON_ZH: Record<SpamHit['kind'], (e: string) => string> = {
   keyword: (e) => `发了广告内容（${e}）`,
   repeat: () => '重复刷屏',
   flood: () => '短时间内发言过多',
+  removed: () => '已被移出本群',
 };
 
 type FactCtx = Parameters<FactSpec['get']>[0];
@@ -41,6 +46,9 @@ export function spamOf(c: FactCtx): SpamHit | undefined {
   const { trigger, config, db, member, now } = c;
   if (trigger.type !== 'message' || trigger.group === null || config.groups[trigger.group]?.moderation !== true) return undefined;
   if (effectiveRole(db, config, trigger.platform, trigger.userPlatformId) !== 'member') return undefined;
+  // Removed a moment ago and the platform has not carried it out yet (or cannot): whatever they
+  // post now is neither answered nor moderated again.
+  if (removedSinceJoin(db, member.id, trigger.group)) return { kind: 'removed', evidence: 'removed from this group since they last joined it' };
   const s = config.moderation;
   const hit = adInText(trigger.text, { allowedDomains: s.allowed_domains, keywords: s.keywords, contactIds: s.contact_ids });
   if (hit) return hit;
@@ -50,24 +58,40 @@ export function spamOf(c: FactCtx): SpamHit | undefined {
     const same = recentMessageTexts(db, { memberId: member.id, since: now - s.repeat.within }).filter((t) => normaliseForRepeat(t) === norm).length;
     if (same >= s.repeat.count) return { kind: 'repeat', evidence: `${same}× ${trigger.text.slice(0, 80)}` };
   }
+  // Every message of a flood is one (none of them is answered); which of them are offences is
+  // the moderate action's business (floodOffence).
   const inGroup = recentMessageTexts(db, { memberId: member.id, since: now - s.flood.within, groupId: trigger.group }).length;
-  if (inGroup >= s.flood.count) {
-    // A flood is one offence per window, not one per message of it.
-    const last = lastWarnedFor(db, member.id, 'flood');
-    if (last === undefined || now - last >= s.flood.within) return { kind: 'flood', evidence: `${inGroup} messages within ${Math.round(s.flood.within / 1000)}s` };
-  }
+  if (inGroup >= s.flood.count) return { kind: 'flood', evidence: `${inGroup} messages within ${Math.round(s.flood.within / 1000)}s` };
   return undefined;
+}
+
+/**
+ * A flood is counted in blocks: `flood.count` messages within `flood.within` are one offence, and
+ * every `flood.count` more after it (within the window) another, so a burst of 200 messages is as
+ * many offences as it has blocks, and its sender is removed per `moderation.warnings`.
+ */
+function floodOffence(ctx: RunContext): boolean {
+  const { db, config, member, trigger, now } = ctx;
+  const f = config.moderation.flood;
+  const last = lastOffence(db, { memberId: member.id, groupId: trigger.group!, reason: 'flood', since: now - f.within });
+  if (!last) return true;
+  return countGroupMessages(db, { memberId: member.id, groupId: trigger.group!, since: now - f.within, afterEventId: last.event_id ?? 0 }) >= f.count;
+}
+
+/** The window in which a member hears one warning for this kind of offence (ads: each is announced). */
+function warningWindow(config: RunContext['config'], kind: SpamHit['kind']): number {
+  return kind === 'flood' ? config.moderation.flood.within : kind === 'repeat' ? config.moderation.repeat.within : 0;
 }
 
 const spamFact: FactSpec = {
   name: 'spam',
   type: 'string',
-  description: 'why the message is an ad or spam (link, contact, keyword, repeat, flood), null when clean; only in groups with moderation: true, never for staff',
+  description: 'why the message is an ad or spam (link, contact, keyword, repeat, flood; removed: the sender was just removed from the group), null when clean; only in groups with moderation: true, never for staff',
   get: (c) => spamOf(c)?.kind ?? null,
 };
 
 function notifyStaff(ctx: RunContext, text: string): void {
-  for (const chat of staffChats(ctx.db, ctx.config, ctx.trigger.platform)) ctx.send({ to: 'chat', chat, text });
+  for (const chat of staffChats(ctx.db, ctx.config, ctx.trigger.platform)) ctx.send({ to: 'chat', chat, text, priority: 'bulk' });
 }
 
 const moderate: ActionSpec<Record<string, never> | null> = {
@@ -80,30 +104,34 @@ const moderate: ActionSpec<Record<string, never> | null> = {
     const { db, config, trigger, member, now } = ctx;
     const hit = spamOf(ctx);
     if (!hit) return ctx.note('nothing to moderate');
+    if (hit.kind === 'removed') return ctx.note('already removed from this group: ignored, no second notice');
+    if (hit.kind === 'flood' && !floodOffence(ctx)) return ctx.note(`flood continues (${hit.evidence}): counted toward the next offence, no message`);
     const group = trigger.group!;
     const limit = config.moderation.warnings;
     const prior = activeWarnings(db, member.id);
+    // Removed for spam before (and not pardoned): back in the group, the first offence removes.
+    const returning = offencesSincePardon(db, member.id).remove > 0;
     const reason = REASON_ZH[hit.kind](hit.evidence);
     const evidence = `${hit.evidence} | ${trigger.text.slice(0, 500)}`;
     const base = { memberId: member.id, platform: trigger.platform, groupId: group, reason: hit.kind, evidence, by: null, eventId: trigger.eventId, now };
     const messageId = trigger.eventId !== null ? platformEventIdOf(db, trigger.eventId) : undefined;
     const queue = (action: 'remove_member' | 'delete_message', moderationId: number) =>
       queuePlatformAction(db, { platform: trigger.platform, action, chatId: trigger.replyTo.id, userId: trigger.userPlatformId, messageId: messageId ?? null, moderationId, now });
-    if (prior >= limit) {
+    if (prior >= limit || returning) {
       const id = recordModeration(db, { ...base, action: 'remove' });
       if (config.moderation.delete) queue('delete_message', id);
       queue('remove_member', id);
-      ctx.send({ to: 'reply', text: ctx.render(config.templates.mod_removed!, { reason, warnings: String(prior), limit: String(limit) }) });
-      notifyStaff(
-        ctx,
-        `🚫 已将 ${member.display_name}（${member.id}）移出「${config.groups[group]!.name}」：${reason}，此前 ${prior} 次警告。\n证据：${trigger.text.slice(0, 200)}\n如属误判：/pardon ${member.id}`,
-      );
-      return ctx.note(`removed after ${prior} warnings: ${hit.kind} (${hit.evidence})`);
+      announceRemoval(ctx, { reason, warnings: offencesSincePardon(db, member.id).warn, limit, returning });
+      return ctx.note(`removed ${returning ? 'at the first offence after an earlier removal' : `after ${prior} warnings`}: ${hit.kind} (${hit.evidence})`);
     }
+    // Heard once per window for repeats and floods: the rest of a burst's offences are logged
+    // and count toward removal, but the group is not told again.
+    const window = warningWindow(config, hit.kind);
+    const heard = window > 0 && warnedSince(db, { memberId: member.id, groupId: group, since: now - window });
     const id = recordModeration(db, { ...base, action: 'warn' });
     if (config.moderation.delete) queue('delete_message', id);
-    ctx.send({ to: 'reply', text: ctx.render(config.templates.mod_warn!, { reason, warnings: String(prior + 1), limit: String(limit) }) });
-    ctx.note(`warned ${prior + 1}/${limit}: ${hit.kind} (${hit.evidence})`);
+    const told = heard ? 'not announced (warned within the window)' : `announced (${announceWarning(ctx, { reason, warnings: prior + 1, limit })})`;
+    ctx.note(`warned ${prior + 1}/${limit}, ${told}: ${hit.kind} (${hit.evidence})`);
   },
 };
 
@@ -129,7 +157,8 @@ const appeal: CommandSpec = {
     recordModeration(ctx.db, { memberId: ctx.member.id, platform: ctx.trigger.platform, groupId: actions[0]!.group_id, action: 'appeal', reason: 'appeal', evidence: text.slice(0, 500), by: ctx.member.id, eventId: ctx.trigger.eventId, now: ctx.now });
     const tz = ctx.config.course.timezone;
     const record = actions.slice(0, 3).map((h) => `  ${fmtLocal(h.at, tz)} ${h.action === 'remove' ? '移出' : '警告'}（${h.reason}）：${h.evidence.slice(0, 80)}`);
-    notifyStaff(ctx, [`🙋 ${ctx.member.display_name}（${ctx.member.id}）申诉：${text.slice(0, 300)}`, '记录：', ...record, `撤销警告：/pardon ${ctx.member.id}`].join('\n'));
+    const who = ctx.trigger.userPlatformId;
+    notifyStaff(ctx, [`🙋 ${ctx.member.display_name}（${who}）申诉：${text.slice(0, 300)}`, '记录：', ...record, `撤销警告：/pardon ${who}`].join('\n'));
     ctx.send({ to: 'dm', text: '申诉已转给老师，处理后会通知你。' });
     return 'appeal forwarded to staff';
   },
@@ -163,7 +192,15 @@ const pardon: CommandSpec = {
  */
 export const moderationFlow: Flow = {
   name: 'moderation',
-  facts: [spamFact],
+  facts: [
+    spamFact,
+    {
+      name: 'removed_for_spam',
+      type: 'boolean',
+      description: 'the member was removed from the event\'s group by moderation since they last joined it (and not pardoned): on member.left, the leave is that removal',
+      get: (c) => c.trigger.group !== null && removedSinceJoin(c.db, c.member.id, c.trigger.group),
+    },
+  ],
   actions: [moderate],
   commands: [appeal, pardon],
 };

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { FinishPayload } from '../qa/llm-worker.js';
 import { LESSON_PREFIX } from '../qa/service.js';
-import { countBotAnswers, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
+import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from '../store/questions.js';
 import { localDayStart } from '../util/localtime.js';
-import { effectiveRole, staffChats } from './roles.js';
+import { escalate, sendTo, type PendingQuestion } from './qa-escalation.js';
+import { effectiveRole } from './roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext, type Trigger } from './types.js';
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
@@ -47,8 +48,9 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     if (text === '') return ctx.note('nothing to answer');
     if (isSmallTalk(text)) return ctx.note('small talk; silent');
     const dayStart = localDayStart(now, config.course.timezone);
-    if (countBotAnswers(db, { memberId: member.id, since: dayStart }) >= config.qa.daily_quota.member) return ctx.note('member daily quota reached; silent');
-    if (trigger.group && countBotAnswers(db, { groupId: trigger.group, since: dayStart }) >= config.qa.daily_quota.group) return ctx.note('group daily quota reached; silent');
+    // Escalations count too: a flood of questions nobody can answer must not reach the staff unbounded.
+    if (countQuestionsTaken(db, { memberId: member.id, since: dayStart }) >= config.qa.daily_quota.member) return ctx.note('member daily quota reached; silent');
+    if (trigger.group && countQuestionsTaken(db, { groupId: trigger.group, since: dayStart }) >= config.qa.daily_quota.group) return ctx.note('group daily quota reached; silent');
     const base = {
       member_id: member.id,
       platform: trigger.platform,
@@ -81,20 +83,6 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
   },
 };
 
-/** A reply when the chat is where the trigger came from (the message is then about the member). */
-function sendTo(ctx: RunContext, chat: { kind: 'group' | 'dm'; id: string }, text: string): void {
-  const r = ctx.trigger.replyTo;
-  if (chat.kind === r.kind && chat.id === r.id) ctx.send({ to: 'reply', text });
-  else ctx.send({ to: 'chat', chat, text, priority: 'reply' });
-}
-
-interface PendingQuestion {
-  id: number;
-  text: string;
-  /** where the asker is waiting */
-  chat: { kind: 'group' | 'dm'; id: string };
-}
-
 /** Answers with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
 function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
   const entry = ctx.services.qa.entry(q.entryId);
@@ -107,17 +95,6 @@ function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; 
   settleQuestion(ctx.db, { id: q.id, status: 'answered', answer: entry.answer, entryId: q.entryId, via: 'faq', now: ctx.now });
   sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: entry.answer, source: entry.question, question: q.text }));
   return `answered from "${q.entryId}" (confidence ${q.confidence.toFixed(2)})`;
-}
-
-/** Tells the asker a teacher will answer and sends the question to the staff. */
-function escalate(ctx: RunContext, q: PendingQuestion): string {
-  settleQuestion(ctx.db, { id: q.id, status: 'escalated', answer: null, entryId: null, via: null, now: ctx.now });
-  const code = questionCode(q.id);
-  sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_escalated!, { question: q.text, code }));
-  const toStaff = ctx.render(ctx.config.templates.qa_to_staff!, { question: q.text, code });
-  const staff = staffChats(ctx.db, ctx.config, ctx.trigger.platform);
-  for (const chat of staff) ctx.send({ to: 'chat', chat, text: toStaff });
-  return `escalated as ${code} to ${staff.length} staff chat(s)`;
 }
 
 /**
@@ -242,6 +219,15 @@ export function quotedQuestion(trigger: Pick<Trigger, 'text' | 'quoted'>): { cod
 }
 
 /**
+ * Every question code in the quoted part of a staff member's quoted reply: a merged escalation
+ * message ("❓ 3 个新问题：Q12–Q14 …") names several, and a quote of it answers none of them.
+ */
+export function quotedCodes(trigger: Pick<Trigger, 'text' | 'quoted'>): number[] {
+  const quote = trigger.quoted ? (trigger.quoted.fromBot ? trigger.quoted.text : '') : (QUOTED_REPLY.exec(trigger.text.trim())?.[1] ?? '');
+  return [...new Set([...quote.matchAll(new RegExp(QUESTION_CODE.source, 'g'))].map((m) => Number(m[1])))];
+}
+
+/**
  * `answer_quoted_reply`: a staff member quoting the bot's escalation message and typing the
  * answer is the same as `/answer Q12 …`. The role is checked here, by platform id, whatever the
  * rule that runs it says: a member quoting the message gets nothing.
@@ -255,6 +241,12 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
     if (!reply) return ctx.note('not a quoted reply to a question');
     const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
     if (!(STAFF_ROLES as readonly string[]).includes(role)) return ctx.note(`quoted reply from a ${role}: ignored`);
+    const codes = quotedCodes(ctx.trigger);
+    if (codes.length > 1) {
+      const list = codes.slice(0, 5).map(questionCode).join('、');
+      ctx.send({ to: 'dm', text: `引用的消息里有 ${codes.length} 个问题（${list}${codes.length > 5 ? '…' : ''}），不知道你回答的是哪一个。请用：/answer 编号 你的答案` });
+      return ctx.note(`quoted reply to a merged message of ${codes.length} questions: asked for /answer`);
+    }
     try {
       ctx.note(relayStaffAnswer(ctx, reply.code, reply.body));
     } catch (e) {

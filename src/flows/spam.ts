@@ -5,8 +5,11 @@
  */
 
 export interface SpamHit {
-  /** Short code kept in the log: `link`, `contact`, `keyword`, `repeat`, `flood`. */
-  kind: 'link' | 'contact' | 'keyword' | 'repeat' | 'flood';
+  /**
+   * Short code kept in the log: `link`, `contact`, `keyword`, `repeat`, `flood`; `removed`: the
+   * sender was just removed from the group (their messages until the platform acts are ignored).
+   */
+  kind: 'link' | 'contact' | 'keyword' | 'repeat' | 'flood' | 'removed';
   /** What was found: the domain, the id, the keyword, the repeated text. */
   evidence: string;
 }

@@ -14,6 +14,7 @@ import { renderTemplate, type CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { queuePlatformAction, type PlatformAction } from '../store/moderation.js';
 import { enqueueDm } from '../store/outbox.js';
+import { budgetFor } from '../bot/pacing.js';
 
 /** What a paid-group invite link action carries (JSON in platform_actions.detail). */
 export interface PaidGroupLinkDetail {
@@ -59,7 +60,7 @@ export function paidGroupLinkCreated(db: Db, config: CourseConfig, action: Platf
   if (!d.memberId || !d.groupId) return;
   const template = config.templates.order_invite_link ?? DEFAULT_LINK_TEXT;
   const text = renderTemplate(template, { invite_link: url, paid_group: config.groups[d.groupId]?.name ?? d.groupId, order: d.orderId ?? '', course: config.course.name, bot: config.course.bot_name });
-  enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId, text, priority: 'reply', now });
+  enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId, text, priority: 'reply', now, budget: budgetFor(db, config, action.platform, now) });
 }
 
 /** Called inside a full refund's transaction: the buyer leaves the product's groups on the order's platform. */

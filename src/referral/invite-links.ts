@@ -9,6 +9,7 @@ import { renderTemplate } from '../config/load.js';
 import { inTransaction, type Db } from '../store/db.js';
 import type { PlatformAction } from '../store/moderation.js';
 import { enqueueDm } from '../store/outbox.js';
+import { budgetFor } from '../bot/pacing.js';
 import { registerInviteLink } from '../store/referrals.js';
 
 export interface InviteLinkDetail {
@@ -26,6 +27,6 @@ export function inviteLinkCreated(db: Db, config: CourseConfig, action: Platform
   inTransaction(db, () => {
     registerInviteLink(db, { platform: action.platform, link: url, memberId: d.memberId!, groupId: d.groupId ?? null, now });
     const text = renderTemplate(template, { invite_link: url, course: config.course.name, bot: config.course.bot_name });
-    enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId!, text, priority: 'reply', now });
+    enqueueDm(db, { platform: action.platform, chatId: action.user_id, memberId: d.memberId!, text, priority: 'reply', now, budget: budgetFor(db, config, action.platform, now) });
   });
 }

@@ -5,6 +5,7 @@ import type { OrderHooks } from '../orders/contracts.js';
 import type { Db } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
 import { enqueueDm } from '../store/outbox.js';
+import { budgetFor } from '../bot/pacing.js';
 import {
   activeRewardFor,
   activeRewardForOrder,
@@ -79,7 +80,7 @@ function notifyReferrer(db: Db, config: CourseConfig, referrerId: string, referr
     referrals_paid: String(countPaidReferrals(db, referrerId)),
     referred: getMember(db, referredId)?.display_name ?? '',
   });
-  enqueueDm(db, { platform: identity.platform, chatId: identity.platform_id, memberId: referrerId, text, priority: 'push', ruleId: 'referral.reward', dryRun: config.dryRun, now });
+  enqueueDm(db, { platform: identity.platform, chatId: identity.platform_id, memberId: referrerId, text, priority: 'push', ruleId: 'referral.reward', dryRun: config.dryRun, now, budget: budgetFor(db, config, identity.platform, now) });
 }
 
 /**

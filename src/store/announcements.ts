@@ -104,7 +104,8 @@ export function deliveryCounts(db: Db, ruleId: string): { pending: number; sent:
   return {
     pending: (by.pending ?? 0) + (by.sending ?? 0),
     sent: by.sent ?? 0,
-    failed: (by.failed ?? 0) + (by.uncertain ?? 0),
+    // dropped: the daily cap had no room for it within the days a message may be held.
+    failed: (by.failed ?? 0) + (by.uncertain ?? 0) + (by.dropped ?? 0),
     dryRun: by.dry_run ?? 0,
   };
 }

@@ -11,6 +11,40 @@ export interface Migration {
   postgres?: string;
 }
 
+/**
+ * Migration 13's statements that are the same on both backends but for the integer types (written
+ * out here: importing the translator would make an import circle with src/store/pg-ddl.ts).
+ */
+const floodCommon = (int: string, pk: string) => `
+-- The heads of the outbox's queues, per lane, chat and member (src/store/outbox.ts pendingHeads).
+CREATE INDEX outbox_heads ON outbox(status, platform, priority, chat_id, member_id);
+-- Escalation limits and acknowledgements (src/flows/qa-escalation.ts): when the asker was told
+-- about this question (once per window); the counts use questions_member and questions_group.
+ALTER TABLE questions ADD COLUMN told_at ${int};
+-- Notices merged per chat and interval (src/flows/notices.ts): an escalation to the staff, a
+-- warning or removal in a group. The first goes at once; the ones after it within the interval
+-- are held (sent_at NULL) and go out together as one message.
+CREATE TABLE notices (
+  id          ${pk},
+  platform    TEXT NOT NULL,
+  chat_kind   TEXT NOT NULL CHECK (chat_kind IN ('group', 'dm')),
+  chat_id     TEXT NOT NULL,
+  group_id    TEXT,                            -- group handle, for pause and dry run
+  member_id   TEXT,                            -- whom it is about (privacy: forgotten with them)
+  topic       TEXT NOT NULL,                   -- qa.escalation, moderation, moderation.staff
+  text        TEXT NOT NULL,                   -- the message when it goes alone
+  line        TEXT NOT NULL,                   -- its line in a merged message
+  ref         TEXT,                            -- what it is about, for the merged header (Q12)
+  head        TEXT NOT NULL,                   -- merged header: {count} and {code} (the refs)
+  foot        TEXT NOT NULL DEFAULT '',
+  created_at  ${int} NOT NULL,
+  sent_at     ${int}                           -- NULL while held
+);
+CREATE INDEX notices_chat ON notices(platform, chat_id, topic, sent_at);
+-- Moderation (src/flows/moderation.ts): a member's last offence of a kind, last removal.
+CREATE INDEX moderation_member_action ON moderation_log(member_id, action, at);
+`;
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -742,5 +776,51 @@ CREATE INDEX code_attempts_order ON code_attempts(order_id, outcome, at);
 CREATE INDEX code_attempts_member ON code_attempts(member_id, outcome, at);
 CREATE INDEX code_attempts_client ON code_attempts(client, outcome, at);
 `,
+  },
+  {
+    version: 14,
+    name: 'flood',
+    // The outbox's CHECK constraints change: SQLite rebuilds the table (the only way to change a
+    // CHECK there); PostgreSQL swaps the constraints in place (a rebuild would leave the identity
+    // sequence behind the copied ids).
+    sql: `
+-- Outbox lanes (docs/operations.md): urgent (a newcomer's welcome, a staff command's answer, a
+-- login link), reply, then bulk (notices, escalations) and push (proactive: quiet hours hold it).
+-- dropped: refused by the daily cap (last_error says why), kept as the record.
+CREATE TABLE outbox_lanes (
+  id           INTEGER PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  chat_kind    TEXT NOT NULL CHECK (chat_kind IN ('group', 'dm')),
+  chat_id      TEXT NOT NULL,
+  member_id    TEXT,
+  group_id     TEXT,
+  text         TEXT NOT NULL,
+  priority     TEXT NOT NULL CHECK (priority IN ('urgent', 'reply', 'bulk', 'push')),
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'uncertain', 'dry_run', 'dropped')),
+  not_before   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  event_id     INTEGER,
+  rule_id      TEXT,
+  created_at   INTEGER NOT NULL,
+  sent_at      INTEGER,
+  claimed_by   TEXT
+);
+INSERT INTO outbox_lanes (id, platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, attempts, last_error, event_id, rule_id, created_at, sent_at, claimed_by)
+  SELECT id, platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, attempts, last_error, event_id, rule_id, created_at, sent_at, claimed_by FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_lanes RENAME TO outbox;
+CREATE INDEX outbox_pending ON outbox(status, not_before);
+CREATE INDEX outbox_sent ON outbox(platform, sent_at);
+CREATE INDEX outbox_chat ON outbox(chat_id, sent_at);
+CREATE INDEX outbox_rule ON outbox(rule_id);
+CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
+${floodCommon('INTEGER', 'INTEGER PRIMARY KEY')}`,
+    postgres: `
+ALTER TABLE outbox DROP CONSTRAINT outbox_priority_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_priority_check CHECK (priority IN ('urgent', 'reply', 'bulk', 'push'));
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'uncertain', 'dry_run', 'dropped'));
+${floodCommon('BIGINT', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY')}`,
   },
 ];

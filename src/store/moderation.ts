@@ -144,10 +144,48 @@ export function platformEventIdOf(db: Db, eventRowId: number): string | undefine
   return row ? (JSON.parse(row.payload) as { eventId?: string }).eventId : undefined;
 }
 
-/** When the member was last warned for `reason` (flood warnings count once per window). */
-export function lastWarnedFor(db: Db, memberId: string, reason: string): number | undefined {
-  const r = stmt(db, "SELECT MAX(at) AS t FROM moderation_log WHERE member_id = ? AND action = 'warn' AND reason = ?").get(memberId, reason) as { t: number | null };
-  return r.t ?? undefined;
+/**
+ * The member's latest offence (a warning or a removal) for `reason` in a group at or after
+ * `since`: a flood is counted in blocks of `flood.count` messages after the previous one.
+ */
+export function lastOffence(db: Db, args: { memberId: string; groupId: string; reason: string; since: number }): { at: number; event_id: number | null } | undefined {
+  return stmt(
+    db,
+    "SELECT at, event_id FROM moderation_log WHERE member_id = ? AND action IN ('warn', 'remove') AND at >= ? AND group_id = ? AND reason = ? ORDER BY id DESC LIMIT 1",
+  ).get(args.memberId, args.since, args.groupId, args.reason) as { at: number; event_id: number | null } | undefined;
+}
+
+/** Whether the member was warned in a group at or after `since` (a warning is announced once per window). */
+export function warnedSince(db: Db, args: { memberId: string; groupId: string; since: number }): boolean {
+  return stmt(db, "SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'warn' AND at >= ? AND group_id = ? LIMIT 1").get(args.memberId, args.since, args.groupId) !== undefined;
+}
+
+/**
+ * Whether the member was removed from a group since they last joined it (and not pardoned since):
+ * their messages until the platform carries the removal out are neither answered nor moderated
+ * again, so one removal gives one notice.
+ */
+export function removedSinceJoin(db: Db, memberId: string, groupId: string): boolean {
+  return (
+    stmt(
+      db,
+      `SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'remove' AND group_id = ?
+         AND at >= COALESCE((SELECT joined_at FROM memberships WHERE member_id = ? AND group_id = ?), 0)
+         AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) LIMIT 1`,
+    ).get(memberId, groupId, memberId, groupId, memberId) !== undefined
+  );
+}
+
+/** The member's messages in a group at or after `since` logged after event row `afterEventId`. */
+export function countGroupMessages(db: Db, args: { memberId: string; groupId: string; since: number; afterEventId: number }): number {
+  return (
+    stmt(db, "SELECT COUNT(*) AS n FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? AND id > ?").get(
+      args.memberId,
+      args.since,
+      args.groupId,
+      args.afterEventId,
+    ) as { n: number }
+  ).n;
 }
 
 /** Warnings and removals since the member's last pardon: what a /pardon clears. */

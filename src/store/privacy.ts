@@ -130,6 +130,8 @@ const QUOTING_COLUMNS: [table: string, column: string][] = [
   ['refunds', 'reason'],
   ['refunds', 'last_error'],
   ['moderation_log', 'evidence'],
+  ['notices', 'text'],
+  ['notices', 'line'],
   ['moderation_log', 'reason'],
   ['platform_actions', 'user_id'],
   ['platform_actions', 'detail'],

@@ -155,12 +155,32 @@ export function resolveQuestion(db: Db, args: { id: number; answer: string; entr
   );
 }
 
-/** Questions the bot answered by itself (or is answering with the LLM) since `since`, for one member or one group. */
-export function countBotAnswers(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
-  if (args.memberId !== undefined) {
-    return (stmt(db, "SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND status IN ('answered', 'pending') AND created_at >= ?").get(args.memberId, args.since) as { n: number }).n;
-  }
-  return (stmt(db, "SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND status IN ('answered', 'pending') AND created_at >= ?").get(args.groupId, args.since) as { n: number }).n;
+/**
+ * Questions the bot took up (answered, asked the LLM, escalated or recorded and dropped) since
+ * `since`, for one member or one group: what the daily quota counts, escalations included.
+ */
+export function countQuestionsTaken(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
+  if (args.memberId !== undefined) return (stmt(db, 'SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND created_at >= ?').get(args.memberId, args.since) as { n: number }).n;
+  return (stmt(db, 'SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND created_at >= ?').get(args.groupId, args.since) as { n: number }).n;
+}
+
+/** Questions asked since `since` that went to the staff (escalated, or since answered by them), for one member or one group. */
+export function countEscalations(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
+  const where = args.memberId !== undefined ? 'member_id = ?' : 'group_id = ?';
+  return (
+    stmt(db, `SELECT COUNT(*) AS n FROM questions WHERE ${where} AND created_at >= ? AND status IN ('escalated', 'resolved')`).get(args.memberId ?? args.groupId, args.since) as {
+      n: number;
+    }
+  ).n;
+}
+
+/** Whether the member was told about an escalated (or not forwarded) question since `since`. */
+export function askerToldSince(db: Db, memberId: string, since: number): boolean {
+  return stmt(db, 'SELECT 1 FROM questions WHERE member_id = ? AND created_at >= ? AND told_at >= ? LIMIT 1').get(memberId, since, since) !== undefined;
+}
+
+export function markAskerTold(db: Db, id: number, now: number): void {
+  stmt(db, 'UPDATE questions SET told_at = ? WHERE id = ?').run(now, id);
 }
 
 /**

@@ -46,7 +46,8 @@ function allTables(db: Db): string[] {
 /** What a chat message may change: the event, the member, the bot's answers and traces, Q&A. */
 // A handled message also records which kequn instance answers in its chat (chat_owners, chat_reach).
 // `instances`: the heartbeat (every 5 s of the clock) beats while the drill runs a minute on.
-const MESSAGE_TABLES = new Set(['events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances']);
+// `notices`: an escalated question's notice to the staff (src/flows/notices.ts).
+const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances']);
 
 export async function runInputDrill(): Promise<InputDrillReport> {
   const report: InputDrillReport = { tried: 0, byKind: { message: 0, config: 0, webhook: 0 }, lines: [], problems: [] };

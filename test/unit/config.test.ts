@@ -31,6 +31,7 @@ describe('config: the demo course', () => {
       'referral-by-inviter',
       'churn-inactive',
       'rejoin-quietly',
+      'removed-for-spam',
       'left-all-groups',
       'moderate-spam',
       'checkin',
@@ -387,6 +388,32 @@ describe('config: rule problems name file, line and key path', () => {
     });
     const files = loadProblems(dir).map((p) => basename(p.file));
     expect(new Set(files)).toEqual(new Set(['kequn.yaml', 'templates.yaml', 'rules.yaml']));
+  });
+});
+
+describe('config: the flood limits (outbox reserve, escalation limits, merge intervals)', () => {
+  it('a reserve not below the daily cap is refused at its line, WeChat and Telegram alike', () => {
+    const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  daily_cap: 1500', '  daily_cap: 1500\n  reserve: 1500') });
+    const p = single(loadProblems(dir), 'kequn.yaml');
+    expect(p).toMatchObject({ keyPath: 'outbox.reserve', line: lineOf(readText(dir, 'kequn.yaml'), 'reserve: 1500'), message: 'reserve (1500) must be less than daily_cap (1500)' });
+    const tg = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '    group_per_minute: 20', '    group_per_minute: 20\n    daily_cap: 10\n    reserve: 20') });
+    expect(single(loadProblems(tg), 'kequn.yaml')).toMatchObject({ keyPath: 'outbox.telegram.reserve', message: 'reserve (20) must be less than daily_cap (10)' });
+  });
+
+  it('escalation limits and merge intervals: bad values are refused with file, line and key; the defaults load', () => {
+    const dir = tempConfig({ 'kequn.yaml': (t) => `${t}\nqa:\n  escalation:\n    member: -1\n    merge: soon\n` });
+    const problems = loadProblems(dir);
+    const text = readText(dir, 'kequn.yaml');
+    expect(problems.map((p) => [basename(p.file), p.keyPath, p.line])).toEqual([
+      ['kequn.yaml', 'qa.escalation.member', lineOf(text, 'member: -1')],
+      ['kequn.yaml', 'qa.escalation.merge', lineOf(text, 'merge: soon')],
+    ]);
+    const merge = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  delete: true', '  delete: true\n  merge: 1 minute') });
+    expect(single(loadProblems(merge), 'kequn.yaml')).toMatchObject({ keyPath: 'moderation.merge', message: expect.stringMatching(/duration/) });
+    const config = loadConfig(DEMO_CONFIG_DIR, { env: {} });
+    expect(config.qa.escalation).toEqual({ window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 });
+    expect(config.moderation.merge).toBe(60_000);
+    expect(config.outbox.reserve).toBe(100);
   });
 });
 

@@ -65,9 +65,10 @@ describe('engine: a newcomer joins the trial group', () => {
 
     const rows = outboxRows(h.db);
     expect(rows.map((o) => [o.chat_kind, o.chat_id, o.priority, o.status, o.rule_id, o.event_id])).toEqual([
-      ['group', 'python-101@chatroom', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
-      ['dm', 'alice', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
-      ['dm', 'alice', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
+      // A newcomer's welcome is in the urgent lane: never queued behind bulk or a flood.
+      ['group', 'python-101@chatroom', 'urgent', 'pending', 'welcome-newcomer', r.eventRowId],
+      ['dm', 'alice', 'urgent', 'pending', 'welcome-newcomer', r.eventRowId],
+      ['dm', 'alice', 'urgent', 'pending', 'welcome-newcomer', r.eventRowId],
     ]);
     expect(rows[0]!.text).toBe('欢迎 Alice 加入「Python 入门体验群」🎉 我是助教机器人小课。免费试听第 1 课已经私信发给你啦，学习中有问题随时在群里提问～');
     expect(rows[0]!.group_id).toBe('python-101');
@@ -213,7 +214,7 @@ describe('engine: leaving and coming back', () => {
     const r = h.engine.handleEvent(left('alice', { at: T0 + HOUR }), T0 + HOUR);
     expect(r.fired).toEqual([]);
     expect(member(h, 'alice').stage).toBe('trial');
-    expect(traces(h, r.eventRowId)[0]!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
+    expect(traces(h, r.eventRowId).find((t) => t.rule === 'left-all-groups')!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
   });
 });
 

@@ -14,7 +14,7 @@ describe('Kernel.wake', () => {
     const adapter = new FakeAdapter(clock);
     const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
     const queue = (text: string) =>
-      enqueueMessage(db, { platform: 'wechat', chatKind: 'dm', chatId: 'alice', memberId: null, groupId: null, text, priority: 'reply', notBefore: T0, eventId: null, ruleId: null, dryRun: false, now: T0 });
+      enqueueMessage(db, { platform: 'wechat', chatKind: 'dm', chatId: 'alice', memberId: null, groupId: null, text, priority: 'reply', notBefore: T0, eventId: null, ruleId: null, dryRun: false, now: T0, budget: null });
     // A payment applied, then the notification's transaction fails after the wake.
     expect(() =>
       db.transaction(() => {

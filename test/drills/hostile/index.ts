@@ -5,6 +5,7 @@
 import { runInputDrill } from '../hostile.js';
 import { exposureSuite } from './exposure.js';
 import { namesAndPatterns } from './inputs-more.js';
+import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
 
 export const SUITES: AttackSuite[] = [
@@ -18,4 +19,5 @@ export const SUITES: AttackSuite[] = [
   },
   exposureSuite,
   namesAndPatterns,
+  floodSuite,
 ];
