@@ -719,4 +719,107 @@ CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
 CREATE INDEX platform_actions_claimed ON platform_actions(claimed_by, status);
 `,
   },
+  {
+    version: 13,
+    name: 'private_channel',
+    sql: `
+-- The private channel per member and platform (docs/wechat.md, docs/telegram.md): a WeChat
+-- personal account can message only its friends, a Telegram bot only users who pressed Start.
+-- One row per private chat (the member's platform id); no row: kequn does not know yet.
+CREATE TABLE private_channels (
+  platform      TEXT NOT NULL,
+  chat_id       TEXT NOT NULL,                 -- the person's platform id (their private chat)
+  member_id     TEXT,                          -- NULL until kequn knows the member behind it
+  state         TEXT NOT NULL CHECK (state IN ('open', 'closed', 'blocked')),
+  how           TEXT NOT NULL,                 -- what the last change was (friend_request, start, blocked…)
+  opened_at     INTEGER,                       -- when it first opened (NULL: never)
+  changed_at    INTEGER NOT NULL,
+  announced_at  INTEGER,                       -- when the channel.opened rules ran for the current opening
+  source        TEXT,                          -- acquisition tag from a Telegram deep link (/start src-…)
+  PRIMARY KEY (platform, chat_id)
+);
+CREATE INDEX private_channels_member ON private_channels(member_id);
+CREATE INDEX private_channels_opened ON private_channels(opened_at);
+
+-- Private messages to someone whose channel is not open: held here instead of the outbox, moved
+-- into the outbox in order when it opens (same transaction), expired after the window
+-- (private_channel.hold_for), dropped when the person blocked the bot.
+CREATE TABLE held_messages (
+  id          INTEGER PRIMARY KEY,
+  platform    TEXT NOT NULL,
+  chat_id     TEXT NOT NULL,
+  member_id   TEXT,
+  group_id    TEXT,
+  text        TEXT NOT NULL,
+  priority    TEXT NOT NULL,
+  event_id    INTEGER,
+  rule_id     TEXT,
+  held_at     INTEGER NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('held', 'delivered', 'expired', 'dropped')),
+  reason      TEXT NOT NULL,                 -- why it was held
+  done_at     INTEGER,
+  outbox_id   INTEGER                        -- the outbox row it became, once delivered
+);
+CREATE INDEX held_messages_chat ON held_messages(platform, chat_id, state, id);
+CREATE INDEX held_messages_state ON held_messages(state, held_at);
+CREATE INDEX held_messages_member ON held_messages(member_id, held_at);
+
+-- A drip sequence that counts from the channel's opening (sequences.<name>.count_from: channel),
+-- started while the channel was not open: its steps are planned when it opens.
+CREATE TABLE channel_waits (
+  id          INTEGER PRIMARY KEY,
+  member_id   TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  sequence    TEXT NOT NULL,
+  group_id    TEXT,
+  created_at  INTEGER NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('waiting', 'started', 'expired', 'cancelled')),
+  done_at     INTEGER,
+  note        TEXT
+);
+CREATE INDEX channel_waits_member ON channel_waits(member_id, platform, state);
+CREATE INDEX channel_waits_state ON channel_waits(state, created_at);
+
+-- WeChat friend requests: the policy's decision, then the paced acceptance (claimed before the
+-- call, at most once), under a daily cap (private_channel.wechat).
+CREATE TABLE friend_requests (
+  id           INTEGER PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  request_id   TEXT NOT NULL,                -- the platform's id of the request
+  user_id      TEXT NOT NULL,
+  user_name    TEXT NOT NULL DEFAULT '',
+  greeting     TEXT NOT NULL DEFAULT '',
+  received_at  INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'accepting', 'accepted', 'ignored', 'failed')),
+  reason       TEXT NOT NULL,                -- the policy's reason (accept or ignore)
+  accept_at    INTEGER,                      -- not before (random delay; moved to the next day by the cap)
+  done_at      INTEGER,
+  error        TEXT,
+  claimed_by   TEXT,
+  UNIQUE (platform, request_id)
+);
+CREATE INDEX friend_requests_due ON friend_requests(status, accept_at);
+CREATE INDEX friend_requests_accepted ON friend_requests(platform, status, done_at);
+
+-- Invitations of the bot's account into groups: accepted only from staff (by platform id).
+CREATE TABLE room_invites (
+  id             INTEGER PRIMARY KEY,
+  platform       TEXT NOT NULL,
+  invitation_id  TEXT NOT NULL,
+  inviter_id     TEXT NOT NULL,
+  topic          TEXT NOT NULL DEFAULT '',
+  received_at    INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('accepting', 'accepted', 'declined', 'failed')),
+  reason         TEXT NOT NULL,
+  done_at        INTEGER,
+  UNIQUE (platform, invitation_id)
+);
+
+-- Before this migration every private message was simply sent: whoever got one then had an
+-- open channel (and was welcomed already).
+INSERT INTO private_channels (platform, chat_id, member_id, state, how, opened_at, changed_at, announced_at)
+SELECT platform, chat_id, MAX(member_id), 'open', 'delivered', MIN(sent_at), MIN(sent_at), MIN(sent_at)
+FROM outbox WHERE chat_kind = 'dm' AND status = 'sent' AND sent_at IS NOT NULL GROUP BY platform, chat_id;
+`,
+  },
 ];

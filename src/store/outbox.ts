@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { holdIfChannelNotOpen } from './held-messages.js';
 import { stmt } from './statements.js';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
@@ -38,7 +39,12 @@ export interface NewOutboxMessage {
   now: number;
 }
 
+/**
+ * Queues a message. A private message to someone whose private channel is known not to be open
+ * is held instead (src/store/held-messages.ts) and returns 0: it is queued when the channel opens.
+ */
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
+  if (holdIfChannelNotOpen(db, m) !== undefined) return 0;
   const r = stmt(
     db,
     `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
