@@ -14,6 +14,7 @@ import { staffFlow } from './staff.js';
 import { announceFlow } from './announce.js';
 import { moderationFlow } from './moderation.js';
 import { dashboardFlow } from './dashboard.js';
+import { channelFlow } from './channel/index.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [
@@ -32,6 +33,7 @@ export const flows: Flow[] = [
   announceFlow,
   moderationFlow,
   dashboardFlow,
+  channelFlow,
 ];
 
 export interface Registry {
