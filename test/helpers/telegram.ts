@@ -13,6 +13,7 @@ import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { replaceOnce, T0, tempConfig } from './fixtures.js';
 import { waitFor } from './grpc-port.js';
 import { testStorePath } from './store.js';
+import { setChannel } from '../../src/store/private-channels.js';
 
 export const GROUP = { id: -1001001, title: 'Python 入门体验群' };
 export const OWNER_ID = 42;
@@ -39,6 +40,11 @@ export interface TelegramRig {
   /** Waits until `n` events in total reached the engine, then lets the outbox finish (virtual time). */
   settle(n: number): Promise<void>;
   sentTo(chatId: number | string): string[];
+  /**
+   * The person pressed Start some time before (no update now): Telegram lets the bot message them,
+   * and the store knows their private channel is open, as it would from that /start.
+   */
+  startedBefore(userId: number): void;
 }
 
 export async function startRig(opts: {
@@ -80,5 +86,9 @@ export async function startRig(opts: {
       await app.kernel.runUntil(clock.now() + 5 * 60_000, { settleOnly: true });
     },
     sentTo: (chatId) => opts.api.sent.filter((m) => m.chatId === String(chatId)).map((m) => m.text),
+    startedBefore(userId) {
+      opts.api.markStarted(userId);
+      setChannel(app.db, { platform: 'telegram', chatId: String(userId), memberId: null, state: 'open', how: 'start', now: clock.now() });
+    },
   };
 }

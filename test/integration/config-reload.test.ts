@@ -32,7 +32,7 @@ describe('live config reload', () => {
       await until(() => lines.some((l) => l.includes('config change rejected')));
       expect(applied.length).toBe(1);
       const rejected = lines.find((l) => l.includes('config change rejected'))!;
-      expect(rejected).toMatch(/rules\.yaml:\d+ rules\[0\]\.do\[3\]\.set_stage: unknown stage \\"trail\\"/);
+      expect(rejected).toMatch(/rules\.yaml:\d+ rules\[0\]\.do\[1\]\.set_stage: unknown stage \\"trail\\"/);
     } finally {
       stop();
     }
