@@ -10,6 +10,7 @@ import {
   failInterruptedAcceptances,
   finishFriendRequest,
   finishRoomInvite,
+  lastAcceptedAt,
   nextFriendRequestAt,
   type FriendRequestRow,
 } from '../store/friend-requests.js';
@@ -91,19 +92,23 @@ export class FriendRequests {
       const tz = config.course.timezone;
       const due = dueFriendRequests(db, platform, now, BATCH);
       if (due.length === 0) return done;
+      if (!this.lastAccept.has(platform)) {
+        const t = lastAcceptedAt(db, platform);
+        if (t !== undefined) this.lastAccept.set(platform, t);
+      }
       const last = this.lastAccept.get(platform);
       if (last !== undefined && now < last + policy.delay.min) return done;
       const q = config.quietHours;
       if (q && inWindow(localMinuteOfDay(now, tz), q.start, q.end)) {
         // Nobody accepts friend requests at 3 a.m.: the due ones wait for the morning.
         const morning = nextLocalTime(now, q.end, tz);
-        this.defer(due, morning, policy.delay);
+        this.deferDue(platform, now, morning, policy.delay);
         log.info({ platform, count: due.length }, 'friend requests: quiet hours; acceptances wait for the morning');
         return done;
       }
       if (countAcceptedSince(db, platform, localDayStart(now, tz)) >= policy.daily_cap) {
         const tomorrow = nextLocalTime(now + 1, q ? q.end : 0, tz);
-        this.defer(due, tomorrow, policy.delay);
+        this.deferDue(platform, now, tomorrow, policy.delay);
         log.warn({ platform, cap: policy.daily_cap, waiting: due.length }, 'friend requests: daily cap of acceptances reached; the rest wait for tomorrow');
         return done;
       }
@@ -125,12 +130,17 @@ export class FriendRequests {
     }
   }
 
-  /** Moves due acceptances to `from` plus each its own random delay (the cap or quiet hours hold them). */
-  private defer(rows: FriendRequestRow[], from: number, delay: { min: number; max: number }): void {
+  /**
+   * Moves every acceptance due by `now` to `from` plus its own random delay (the cap or quiet
+   * hours hold them), all of them: a due one left behind would be looked at again and again.
+   */
+  private deferDue(platform: string, now: number, from: number, delay: { min: number; max: number }): void {
     const random = this.deps.random ?? Math.random;
     const { db } = this.deps;
     inTransaction(db, () => {
-      for (const r of rows) deferFriendRequest(db, r.id, from + delay.min + Math.floor(random() * (delay.max - delay.min)));
+      for (let rows = dueFriendRequests(db, platform, now, BATCH); rows.length > 0; rows = dueFriendRequests(db, platform, now, BATCH)) {
+        for (const r of rows) deferFriendRequest(db, r.id, from + delay.min + Math.floor(random() * (delay.max - delay.min)));
+      }
     });
   }
 

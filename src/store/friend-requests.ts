@@ -131,3 +131,9 @@ export function finishRoomInvite(db: Db, id: number, status: 'accepted' | 'faile
 export function roomInvites(db: Db): RoomInviteRow[] {
   return stmt(db, 'SELECT * FROM room_invites ORDER BY id').all() as RoomInviteRow[];
 }
+
+/** When the account last accepted a request (spacing survives a restart). */
+export function lastAcceptedAt(db: Db, platform: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(done_at) AS t FROM friend_requests WHERE platform = ? AND status = 'accepted'").get(platform) as { t: number | null };
+  return r.t ?? undefined;
+}

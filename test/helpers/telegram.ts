@@ -19,14 +19,15 @@ export const GROUP = { id: -1001001, title: 'Python 入门体验群' };
 export const OWNER_ID = 42;
 export const TEACHER_ID = 43;
 
-/** The demo course with Telegram chat ids for its groups and staff. */
-export function telegramConfig(): CourseConfig {
+/** The demo course with Telegram chat ids for its groups and staff (and `more` edits on top). */
+export function telegramConfig(more: Record<string, (text: string) => string> = {}): CourseConfig {
   const dir = tempConfig({
+    ...more,
     'kequn.yaml': (t) => {
       let s = replaceOnce(t, '    wechat: python-101@chatroom\n', `    wechat: python-101@chatroom\n    telegram: ${GROUP.id}\n`);
       s = replaceOnce(s, '    wechat: python-vip@chatroom\n', '    wechat: python-vip@chatroom\n    telegram: -1001002\n');
       s = replaceOnce(s, '  - { name: 王老师, role: instructor, wechat: teacher }', `  - { name: 王老师, role: instructor, wechat: teacher, telegram: ${TEACHER_ID} }\n  - { name: 校长, role: owner, telegram: ${OWNER_ID} }`);
-      return s;
+      return more['kequn.yaml'] ? more['kequn.yaml'](s) : s;
     },
   });
   return loadConfig(dir, { env: {} });
