@@ -64,7 +64,7 @@ function joinDmCourse(): string {
     'rules.yaml': (t) => {
       const s = replaceOnce(t, '      - reply: welcome_group\n      - set_stage: trial\n', '      - reply: welcome_group\n      - dm: welcome_dm\n      - send_lesson: 1\n      - set_stage: trial\n');
       // The opening's own rule goes: the old course had none.
-      return s.replace(/  # The private channel opened:[\s\S]*?(?=  - id: referral-code-in-greeting)/, '');
+      return s.replace(/ {2}# The private channel opened:[\s\S]*?(?= {2}- id: referral-code-in-greeting)/, '');
     },
     'kequn.yaml': (t) => replaceOnce(t, '    count_from: channel\n', '    count_from: start\n'),
   });
