@@ -46,7 +46,10 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
   const open = (how: ChannelHow, text: string, source: string | null) => {
     const { before, after } = setChannel(db, { platform, chatId, memberId, state: 'open', how, now, source });
     const fresh = before?.state !== 'open' || before.announced_at === null;
-    if (before?.state !== 'open') notes.push(...released(db, config, after, memberId, now));
+    if (before?.state !== 'open') {
+      notes.push(OPENED_NOTES[how] ?? `private channel opened (${how})`);
+      notes.push(...released(db, config, after, memberId, now));
+    }
     opening = { platform, how: fresh ? how : before!.how, again: !fresh, source: after.source, text };
     return fresh;
   };
@@ -58,7 +61,6 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
       // A WeChat confirmation after kequn accepted the request itself says nothing new; a Start
       // pressed again is the member asking for something (the rules answer it).
       if (!fresh && event.how !== 'start') opening = undefined;
-      if (fresh) notes.push(`private channel opened (${event.how})`);
       break;
     }
     case 'channel.closed': {
@@ -69,7 +71,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
     }
     case 'message':
       if (event.chat.kind === 'dm') {
-        if (current?.state !== 'open' && open('wrote_privately', '', null)) notes.push('private channel opened (the member wrote privately)');
+        if (current?.state !== 'open') open('wrote_privately', '', null);
         break;
       }
       observeHint(event.channel);
@@ -83,7 +85,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
 
   function observeHint(hint: 'open' | 'closed' | undefined): void {
     if (hint === 'open' && current?.state !== 'open') {
-      if (open('already_friend', '', null)) notes.push('private channel open (already a friend)');
+      open('already_friend', '', null);
     } else if (hint === 'closed' && current?.state !== 'closed') {
       setChannel(db, { platform, chatId, memberId, state: 'closed', how: 'not_friend', now });
       notes.push(current?.state === 'open' ? 'private channel closed: no longer a friend of the account' : 'private channel not open: not a friend of the account yet');
@@ -103,6 +105,12 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
   }
   return { opening, notes };
 }
+
+/** The trace's words for an opening, by how. */
+const OPENED_NOTES: Partial<Record<ChannelHow, string>> = {
+  already_friend: 'private channel open (already a friend)',
+  wrote_privately: 'private channel opened (the member wrote privately)',
+};
 
 /**
  * The channel just opened: held messages go into the outbox in the order they were held (those
