@@ -594,6 +594,7 @@ export class Engine {
           ruleId,
           dryRun,
           now,
+          lesson: args.lesson ?? null,
         });
         if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();

@@ -27,7 +27,7 @@ const sendLesson: ActionSpec<number> = {
     return problems;
   },
   run(n, ctx) {
-    ctx.send({ to: 'dm', text: lessonText(n, ctx) });
+    ctx.send({ to: 'dm', text: lessonText(n, ctx), lesson: n });
     ctx.note(`lesson ${n} sent privately`);
   },
 };
@@ -109,7 +109,7 @@ export const trialFlow: Flow = {
         if (!seq || !s) return `skipped: sequence ${sequence} step ${step} no longer in config`;
         if (!seq.while_stage.includes(ctx.member.stage)) return `skipped: member is in stage ${ctx.member.stage}, not ${seq.while_stage.join('/')}`;
         const text = s.lesson !== undefined ? lessonText(s.lesson, ctx) : ctx.render(ctx.config.templates[s.template!]!);
-        ctx.send({ to: 'dm', text, priority: 'push' });
+        ctx.send({ to: 'dm', text, priority: 'push', lesson: s.lesson });
         return s.lesson !== undefined ? `lesson ${s.lesson} sent` : `template ${s.template} sent`;
       },
     },

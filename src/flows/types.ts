@@ -43,8 +43,10 @@ export interface RunContext {
   ruleId: string;
   /** Long-lived parts the flows share (the Q&A index). */
   services: Services;
-  /** Queues a message in the outbox (in this transaction). */
-  send(args: { to: 'reply' | 'dm'; text: string; priority?: Priority } | { to: 'chat'; chat: { kind: 'group' | 'dm'; id: string }; text: string; priority?: Priority }): void;
+  /** Queues a message in the outbox (in this transaction); `lesson`: the lesson it carries (for the funnel). */
+  send(
+    args: { to: 'reply' | 'dm'; text: string; priority?: Priority; lesson?: number } | { to: 'chat'; chat: { kind: 'group' | 'dm'; id: string }; text: string; priority?: Priority; lesson?: number },
+  ): void;
   /** Renders a template with the member/event variables plus `extra`. */
   render(template: string, extra?: Record<string, string>): string;
   /** Notes for the trace: what the action did. */

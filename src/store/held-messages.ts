@@ -26,6 +26,7 @@ export interface HeldMessage {
   reason: string;
   done_at: number | null;
   outbox_id: number | null;
+  lesson: number | null;
 }
 
 /** A message about to be queued (the shape of outbox.ts's NewOutboxMessage; not imported: outbox.ts imports this file). */
@@ -41,6 +42,7 @@ interface QueuedMessage {
   ruleId: string | null;
   dryRun: boolean;
   now: number;
+  lesson?: number | null;
 }
 
 /** An outbox row as holdRefusedSend needs it. */
@@ -55,6 +57,7 @@ interface RefusedRow {
   event_id: number | null;
   rule_id: string | null;
   created_at: number;
+  lesson?: number | null;
 }
 
 /** Why a message to a channel in this state is held (shown in `kequn why` and the playground). */
@@ -85,18 +88,32 @@ export function holdIfChannelNotOpen(db: Db, m: QueuedMessage): number | undefin
     state: channel.state === 'blocked' ? 'dropped' : 'held',
     reason: REASONS[channel.state]!,
     now: m.now,
+    lesson: m.lesson ?? null,
   });
 }
 
 function insertHeld(
   db: Db,
-  h: { platform: string; chatId: string; memberId: string | null; groupId: string | null; text: string; priority: string; eventId: number | null; ruleId: string | null; state: HeldState; reason: string; now: number },
+  h: {
+    platform: string;
+    chatId: string;
+    memberId: string | null;
+    groupId: string | null;
+    text: string;
+    priority: string;
+    eventId: number | null;
+    ruleId: string | null;
+    state: HeldState;
+    reason: string;
+    now: number;
+    lesson: number | null;
+  },
 ): number {
   const r = stmt(
     db,
-    `INSERT INTO held_messages (platform, chat_id, member_id, group_id, text, priority, event_id, rule_id, held_at, state, reason, done_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(h.platform, h.chatId, h.memberId, h.groupId, h.text, h.priority, h.eventId, h.ruleId, h.now, h.state, h.reason, h.state === 'held' ? null : h.now) as { id: number };
+    `INSERT INTO held_messages (platform, chat_id, member_id, group_id, text, priority, event_id, rule_id, held_at, state, reason, done_at, lesson)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(h.platform, h.chatId, h.memberId, h.groupId, h.text, h.priority, h.eventId, h.ruleId, h.now, h.state, h.reason, h.state === 'held' ? null : h.now, h.lesson) as { id: number };
   if (h.state === 'held') planExpiryCheck(db, nextHour(h.now), h.now);
   return r.id;
 }
@@ -127,6 +144,7 @@ function holdOutboxRow(db: Db, row: RefusedRow, reason: 'not_open' | 'blocked', 
     state: reason === 'blocked' ? 'dropped' : 'held',
     reason: why.slice(0, 300),
     now,
+    lesson: row.lesson ?? null,
   });
   // Held since it was first queued: the window counts from then.
   stmt(db, 'UPDATE held_messages SET held_at = ? WHERE id = ?').run(row.created_at, id);

@@ -758,7 +758,8 @@ CREATE TABLE held_messages (
   state       TEXT NOT NULL CHECK (state IN ('held', 'delivered', 'expired', 'dropped')),
   reason      TEXT NOT NULL,                 -- why it was held
   done_at     INTEGER,
-  outbox_id   INTEGER                        -- the outbox row it became, once delivered
+  outbox_id   INTEGER,                       -- the outbox row it became, once delivered
+  lesson      INTEGER                        -- the lesson it carries (send_lesson, a drip step)
 );
 CREATE INDEX held_messages_chat ON held_messages(platform, chat_id, state, id);
 CREATE INDEX held_messages_state ON held_messages(state, held_at);
@@ -814,6 +815,10 @@ CREATE TABLE room_invites (
   done_at        INTEGER,
   UNIQUE (platform, invitation_id)
 );
+
+-- Which lesson a private message carries (the funnel's "trial lesson delivered" step).
+ALTER TABLE outbox ADD COLUMN lesson INTEGER;
+CREATE INDEX outbox_lessons ON outbox(member_id) WHERE lesson IS NOT NULL;
 
 -- Before this migration every private message was simply sent: whoever got one then had an
 -- open channel (and was welcomed already).

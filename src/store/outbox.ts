@@ -22,6 +22,8 @@ export interface OutboxRow {
   rule_id: string | null;
   created_at: number;
   sent_at: number | null;
+  /** The lesson the message carries (send_lesson, a drip step), for the funnel. */
+  lesson?: number | null;
 }
 
 export interface NewOutboxMessage {
@@ -37,6 +39,8 @@ export interface NewOutboxMessage {
   ruleId: string | null;
   dryRun: boolean;
   now: number;
+  /** The lesson the message carries, if it is one. */
+  lesson?: number | null;
 }
 
 /**
@@ -47,9 +51,9 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   if (holdIfChannelNotOpen(db, m) !== undefined) return 0;
   const r = stmt(
     db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now) as { id: number };
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, lesson)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now, m.lesson ?? null) as { id: number };
   return r.id;
 }
 

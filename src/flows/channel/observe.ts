@@ -139,6 +139,7 @@ function released(db: Db, config: CourseConfig, channel: ChannelRow, memberId: s
       ruleId: h.rule_id,
       dryRun: false,
       now,
+      lesson: h.lesson,
     });
     markHeldDelivered(db, h.id, outboxId, now);
     delivered++;
