@@ -4,6 +4,7 @@
  */
 import { runInputDrill } from '../hostile.js';
 import type { AttackSuite } from './suite.js';
+import { privateChannelSuite } from './private-channel.js';
 
 export const SUITES: AttackSuite[] = [
   {
@@ -14,4 +15,5 @@ export const SUITES: AttackSuite[] = [
       return { tried: r.tried, lines: r.lines, problems: r.problems };
     },
   },
+  privateChannelSuite,
 ];
