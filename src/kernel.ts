@@ -253,6 +253,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
       'event',
     );
     this.emit('handled', event, result);
+    if (event.type === 'friend.requested' && result.accept) this.friendRequests.received(event.platform, event.requestId);
     // A staff invitation into a group: accepted now that its decision is committed.
     if (event.type === 'room.invited' && result.accept) await this.friendRequests.acceptRoomInvite(event);
     if (this.opts.live && (result.messages > 0 || result.accept || event.type === 'room.invited')) this.kick();

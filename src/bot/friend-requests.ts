@@ -11,6 +11,7 @@ import {
   finishFriendRequest,
   finishRoomInvite,
   lastAcceptedAt,
+  markFriendRequestReceived,
   nextFriendRequestAt,
   type FriendRequestRow,
 } from '../store/friend-requests.js';
@@ -51,6 +52,11 @@ export class FriendRequests {
     this.cluster = deps.cluster ?? soloInstance;
   }
 
+  /** A request the engine recorded: this instance's account got it, so only it accepts it. */
+  received(platform: string, requestId: string): void {
+    markFriendRequestReceived(this.deps.db, platform, requestId, this.cluster.instance);
+  }
+
   /** At start: an acceptance interrupted by a crash may have happened; failed, never repeated. */
   recover(): number {
     const { db, log } = this.deps;
@@ -62,7 +68,7 @@ export class FriendRequests {
   /** When the next acceptance may happen (undefined: none pending, or no adapter can accept). */
   nextWakeAt(): number | undefined {
     if (![...this.deps.adapters.values()].some((a) => a.acceptFriendRequest && a.isReady())) return undefined;
-    const due = nextFriendRequestAt(this.deps.db);
+    const due = nextFriendRequestAt(this.deps.db, this.cluster.instance);
     if (due === undefined) return undefined;
     const spaced = Math.max(...[...this.lastAccept.values(), -Infinity].map((t) => t + this.deps.config().privateChannel.wechat.delay.min));
     return Math.max(due, spaced);
@@ -90,10 +96,10 @@ export class FriendRequests {
       const config = this.deps.config();
       const policy = config.privateChannel.wechat;
       const tz = config.course.timezone;
-      const due = dueFriendRequests(db, platform, now, BATCH);
+      const due = dueFriendRequests(db, platform, now, BATCH, this.cluster.instance);
       if (due.length === 0) return done;
       if (!this.lastAccept.has(platform)) {
-        const t = lastAcceptedAt(db, platform);
+        const t = lastAcceptedAt(db, platform, this.cluster.instance);
         if (t !== undefined) this.lastAccept.set(platform, t);
       }
       const last = this.lastAccept.get(platform);
@@ -106,7 +112,7 @@ export class FriendRequests {
         log.info({ platform, count: due.length }, 'friend requests: quiet hours; acceptances wait for the morning');
         return done;
       }
-      if (countAcceptedSince(db, platform, localDayStart(now, tz)) >= policy.daily_cap) {
+      if (countAcceptedSince(db, platform, localDayStart(now, tz), this.cluster.instance) >= policy.daily_cap) {
         const tomorrow = nextLocalTime(now + 1, q ? q.end : 0, tz);
         this.deferDue(platform, now, tomorrow, policy.delay);
         log.warn({ platform, cap: policy.daily_cap, waiting: due.length }, 'friend requests: daily cap of acceptances reached; the rest wait for tomorrow');
@@ -138,7 +144,8 @@ export class FriendRequests {
     const random = this.deps.random ?? Math.random;
     const { db } = this.deps;
     inTransaction(db, () => {
-      for (let rows = dueFriendRequests(db, platform, now, BATCH); rows.length > 0; rows = dueFriendRequests(db, platform, now, BATCH)) {
+      const instance = this.cluster.instance;
+      for (let rows = dueFriendRequests(db, platform, now, BATCH, instance); rows.length > 0; rows = dueFriendRequests(db, platform, now, BATCH, instance)) {
         for (const r of rows) deferFriendRequest(db, r.id, from + delay.min + Math.floor(random() * (delay.max - delay.min)));
       }
     });

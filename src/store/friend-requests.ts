@@ -21,6 +21,7 @@ export interface FriendRequestRow {
   accept_at: number | null;
   done_at: number | null;
   error: string | null;
+  received_by: string | null;
   claimed_by: string | null;
 }
 
@@ -47,23 +48,38 @@ export function getFriendRequest(db: Db, id: number): FriendRequestRow | undefin
   return stmt(db, 'SELECT * FROM friend_requests WHERE id = ?').get(id) as FriendRequestRow | undefined;
 }
 
-/** Pending acceptances due by `now` on a platform, oldest first. */
-export function dueFriendRequests(db: Db, platform: string, now: number, limit: number): FriendRequestRow[] {
-  return stmt(db, "SELECT * FROM friend_requests WHERE status = 'pending' AND platform = ? AND accept_at <= ? ORDER BY accept_at, id LIMIT ?").all(platform, now, limit) as FriendRequestRow[];
+/**
+ * The account that got a request is the one that can accept it: with several kequn instances on
+ * one store (each its own WeChat account), a request is marked with the instance that received it.
+ */
+export function markFriendRequestReceived(db: Db, platform: string, requestId: string, instance: string): void {
+  stmt(db, 'UPDATE friend_requests SET received_by = ? WHERE platform = ? AND request_id = ? AND received_by IS NULL').run(instance, platform, requestId);
 }
 
-/** When the next pending acceptance falls due (any platform). */
-export function nextFriendRequestAt(db: Db): number | undefined {
-  const r = stmt(db, "SELECT MIN(accept_at) AS t FROM friend_requests WHERE status = 'pending'").get() as { t: number | null };
+/** Pending acceptances due by `now` on a platform that `instance`'s account received, oldest first. */
+export function dueFriendRequests(db: Db, platform: string, now: number, limit: number, instance: string): FriendRequestRow[] {
+  return stmt(
+    db,
+    "SELECT * FROM friend_requests WHERE status = 'pending' AND platform = ? AND accept_at <= ? AND (received_by IS NULL OR received_by = ?) ORDER BY accept_at, id LIMIT ?",
+  ).all(platform, now, instance, limit) as FriendRequestRow[];
+}
+
+/** When the next pending acceptance of `instance`'s account falls due (any platform). */
+export function nextFriendRequestAt(db: Db, instance: string): number | undefined {
+  const r = stmt(db, "SELECT MIN(accept_at) AS t FROM friend_requests WHERE status = 'pending' AND (received_by IS NULL OR received_by = ?)").get(instance) as {
+    t: number | null;
+  };
   return r.t ?? undefined;
 }
 
-/** Acceptances done (or under way) since `since`: what the daily cap counts. */
-export function countAcceptedSince(db: Db, platform: string, since: number): number {
+/** Acceptances by `instance`'s account done (or under way) since `since`: what its daily cap counts. */
+export function countAcceptedSince(db: Db, platform: string, since: number, instance: string): number {
   return (
-    stmt(db, "SELECT COUNT(*) AS n FROM friend_requests WHERE platform = ? AND ((status = 'accepted' AND done_at >= ?) OR status = 'accepting')").get(platform, since) as {
-      n: number;
-    }
+    stmt(db, "SELECT COUNT(*) AS n FROM friend_requests WHERE platform = ? AND ((status = 'accepted' AND done_at >= ?) OR status = 'accepting') AND (claimed_by = ? OR claimed_by IS NULL)").get(
+      platform,
+      since,
+      instance,
+    ) as { n: number }
   ).n;
 }
 
@@ -132,8 +148,10 @@ export function roomInvites(db: Db): RoomInviteRow[] {
   return stmt(db, 'SELECT * FROM room_invites ORDER BY id').all() as RoomInviteRow[];
 }
 
-/** When the account last accepted a request (spacing survives a restart). */
-export function lastAcceptedAt(db: Db, platform: string): number | undefined {
-  const r = stmt(db, "SELECT MAX(done_at) AS t FROM friend_requests WHERE platform = ? AND status = 'accepted'").get(platform) as { t: number | null };
+/** When `instance`'s account last accepted a request (spacing survives a restart). */
+export function lastAcceptedAt(db: Db, platform: string, instance: string): number | undefined {
+  const r = stmt(db, "SELECT MAX(done_at) AS t FROM friend_requests WHERE platform = ? AND status = 'accepted' AND (claimed_by = ? OR claimed_by IS NULL)").get(platform, instance) as {
+    t: number | null;
+  };
   return r.t ?? undefined;
 }

@@ -796,6 +796,7 @@ CREATE TABLE friend_requests (
   accept_at    INTEGER,                      -- not before (random delay; moved to the next day by the cap)
   done_at      INTEGER,
   error        TEXT,
+  received_by  TEXT,                         -- the instance whose account got it (only it can accept it)
   claimed_by   TEXT,
   UNIQUE (platform, request_id)
 );

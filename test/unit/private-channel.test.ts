@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { ChannelClosedError, type ChatEvent } from '../../src/bot/events.js';
+import { ChannelClosedError, type ChatAdapter, type ChatEvent } from '../../src/bot/events.js';
+import { FriendRequests } from '../../src/bot/friend-requests.js';
+import { silentLogger } from '../../src/log.js';
 import { decideFriendRequest } from '../../src/flows/channel/requests.js';
 import { parseStartPayload } from '../../src/flows/channel/start-payload.js';
 import type { Db } from '../../src/store/db.js';
@@ -217,5 +219,25 @@ describe('migration private_channel', () => {
     ]);
     expect(() => sqliteDdlToPostgres(migrations.find((x) => x.version === 13)!.sql)).not.toThrow();
     db.close();
+  });
+});
+
+describe('friend requests with several instances on one store', () => {
+  it('only the account that got a request accepts it', async () => {
+    const h = harness();
+    const accepted: string[] = [];
+    const adapter = (name: string) => ({ platform: 'wechat', isReady: () => true, acceptFriendRequest: async (id: string) => void accepted.push(`${name}:${id}`) }) as unknown as ChatAdapter;
+    const make = (instance: string) =>
+      new FriendRequests({ db: h.db, config: () => h.config, clock: h.clock, adapters: new Map([['wechat', adapter(instance)]]), log: silentLogger, deliver: async () => undefined, cluster: { instance } });
+    const a = make('a');
+    const b = make('b');
+    for (const [id, by] of [['r1', 'a'], ['r2', 'b']] as const) {
+      h.engine.handleEvent({ type: 'friend.requested', platform: 'wechat', eventId: `friendship:${id}`, at: T0, user: { id: `u-${id}`, name: id }, requestId: id, greeting: '试听' }, T0);
+      (by === 'a' ? a : b).received('wechat', id);
+    }
+    h.clock.set(T0 + HOUR);
+    await b.dispatch();
+    await a.dispatch();
+    expect(accepted.sort()).toEqual(['a:r1', 'b:r2']);
   });
 });
