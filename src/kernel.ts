@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import cron from 'node-cron';
 import type { Logger } from 'pino';
-import type { ChatAdapter, ChatEvent } from './bot/events.js';
+import { eventGroup, type ChatAdapter, type ChatEvent } from './bot/events.js';
 import { Cluster, type ClusterSettings } from './bot/cluster.js';
 import { Outbox } from './bot/outbox.js';
 import { PlatformActions } from './bot/platform-actions.js';
+import { FriendRequests } from './bot/friend-requests.js';
 import { inviteLinkCreated } from './referral/invite-links.js';
 import { isPaidGroupLink, paidGroupLinkCreated } from './orders/paid-access.js';
 import type { CourseConfig } from './config/load.js';
@@ -59,6 +60,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly platformActions: PlatformActions;
   /** This process's share of a store used by several (which groups it answers in, heartbeats). */
   readonly cluster: Cluster;
+  /** Friend requests the course accepts, paced (WeChat), and staff's group invitations. */
+  readonly friendRequests: FriendRequests;
   private config: CourseConfig;
   private services: Services;
   private llmWorker: LlmWorker | undefined;
@@ -74,7 +77,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.startedAt = opts.clock.now();
     this.services = this.buildServices(opts.config);
     this.cluster = new Cluster({ db: opts.db, clock: opts.clock, log: opts.log, settings: opts.cluster });
-    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services });
+    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services, random: opts.random });
     this.outbox = new Outbox({
       db: opts.db,
       config: () => this.config,
@@ -96,6 +99,16 @@ export class Kernel extends EventEmitter<KernelEvents> {
         else inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
         if (opts.live) this.kick();
       },
+    });
+    this.friendRequests = new FriendRequests({
+      db: opts.db,
+      config: () => this.config,
+      clock: opts.clock,
+      adapters: new Map(opts.adapters.map((a) => [a.platform, a])),
+      log: opts.log,
+      deliver: (event) => this.handle(event),
+      random: opts.random,
+      cluster: this.cluster,
     });
   }
 
@@ -176,6 +189,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.syncGroups();
     this.outbox.recover();
     this.platformActions.recover();
+    this.friendRequests.recover();
     // Before the catch-up: occurrences already due stay for it, later ones are (re)planned.
     this.syncSchedules();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
@@ -239,7 +253,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
       'event',
     );
     this.emit('handled', event, result);
-    if (this.opts.live && result.messages > 0) this.kick();
+    if (event.type === 'friend.requested' && result.accept) this.friendRequests.received(event.platform, event.requestId);
+    // A staff invitation into a group: accepted now that its decision is committed.
+    if (event.type === 'room.invited' && result.accept) await this.friendRequests.acceptRoomInvite(event);
+    if (this.opts.live && (result.messages > 0 || result.accept || event.type === 'room.invited')) this.kick();
     if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm().then((n) => (n > 0 ? this.tick() : undefined));
     return result;
   }
@@ -294,13 +311,15 @@ export class Kernel extends EventEmitter<KernelEvents> {
   private kick(): void {
     if (this.stopped) return;
     void this.platformActions.dispatch().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'platform actions failed'));
+    void this.friendRequests.dispatch().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'friend requests failed'));
     void this.outbox
       .dispatch()
       .catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'outbox dispatch failed'))
       .then(() => {
         if (this.stopped || !this.opts.live) return;
-        const wake = this.outbox.nextWakeAt();
-        if (wake === undefined) return;
+        const wakes = [this.outbox.nextWakeAt(), this.friendRequests.nextWakeAt()].filter((t): t is number => t !== undefined);
+        if (wakes.length === 0) return;
+        const wake = Math.min(...wakes);
         clearTimeout(this.wakeTimer);
         const delay = Math.min(Math.max(wake - this.opts.clock.now(), 20), 1000);
         this.wakeTimer = setTimeout(() => this.kick(), delay);
@@ -321,7 +340,9 @@ export class Kernel extends EventEmitter<KernelEvents> {
       const sent = await this.outbox.dispatch();
       if (asked > 0) continue;
       await this.platformActions.dispatch();
-      const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt()].filter((t): t is number => t !== undefined);
+      // An accepted friend request opens a channel: its held messages go out on the next pass.
+      if ((await this.friendRequests.dispatch()) > 0) continue;
+      const candidates = [nextJobDueAt(this.opts.db), this.outbox.nextWakeAt(), this.friendRequests.nextWakeAt()].filter((t): t is number => t !== undefined);
       if (candidates.length === 0) break;
       const next = Math.min(...candidates);
       if (next > target) break;
@@ -350,6 +371,5 @@ export class Kernel extends EventEmitter<KernelEvents> {
 const ROLLUP_FOLD_MS = 60_000;
 
 function groupIdOf(event: ChatEvent): string | undefined {
-  if (event.type === 'message') return event.chat.kind === 'group' ? event.chat.group.id : undefined;
-  return event.group.id;
+  return eventGroup(event)?.id;
 }

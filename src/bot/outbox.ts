@@ -19,9 +19,12 @@ import {
   type QueueHead,
 } from '../store/outbox.js';
 import type { Clock } from '../schedule/clock.js';
+import { holdRefusedSend } from '../store/held-messages.js';
+import { noteDelivered, noteRefused } from '../store/private-channels.js';
+import { inTransaction } from '../store/db.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
 import { soloInstance, type Cluster } from './cluster.js';
-import { PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
+import { ChannelClosedError, PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
 import { pacingFor } from './pacing.js';
 
 export { PermanentSendError, RetryAfterError };
@@ -214,6 +217,7 @@ export class Outbox {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text });
         const at = clock.now();
         markSent(db, next.id, at);
+        if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });
         this.cluster.sent(platform, next.chat_id);
         this.served.set(this.fairnessKey(next), at);
         // Long ago is as good as never: the map stays the size of the recently served.
@@ -229,7 +233,16 @@ export class Outbox {
       } catch (e) {
         const err = (e as Error).message ?? String(e);
         const attempts = next.attempts + 1;
-        if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
+        if (e instanceof ChannelClosedError && next.chat_kind === 'dm') {
+          // Not a failure: the member has not opened their private channel (or blocked the bot).
+          // The message waits for it in held_messages (src/store/held-messages.ts).
+          const reason = e.reason;
+          const held = inTransaction(db, () => {
+            noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
+            return holdRefusedSend(db, next, reason, err, clock.now());
+          });
+          log.info({ outbox: next.id, held, chat: next.chat_id, reason }, 'outbox: private channel not open; message held until it opens');
+        } else if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
           markFailed(db, next.id, err);
           log.error({ outbox: next.id, chat: next.chat_id, attempts, err }, 'outbox: send failed for good');
         } else if (e instanceof RetryAfterError) {

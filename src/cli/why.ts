@@ -3,6 +3,7 @@ import { recentTraces } from '../store/traces.js';
 import { localParts } from '../util/localtime.js';
 import { oneLine } from '../util/display-text.js';
 import { withCourseStore } from './check.js';
+import { channelLines } from './why-channel.js';
 import { findOneMember } from './find-member.js';
 
 /**
@@ -23,6 +24,7 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
     write(`${oneLine(m.display_name)} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
     write(`identities: ${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}`);
     write(`stages: ${stageHistory(db, m.id).map((t) => `${t.to_stage} (${t.rule_id ?? t.actor}, ${when(t.at)})`).join(' → ')}`);
+    for (const line of channelLines(db, config, m.id, when)) write(line);
     const traces = recentTraces(db, m.id, opts.limit).reverse();
     if (traces.length === 0) {
       write('no rule has been checked for this member yet');

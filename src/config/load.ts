@@ -66,6 +66,9 @@ export const TEMPLATE_VARS = [
   'refund',
   'warnings',
   'limit',
+  // the private channel (docs/wechat.md, docs/telegram.md)
+  'open_channel',
+  'start_link',
 ] as const;
 
 export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
@@ -94,6 +97,8 @@ export interface CourseConfig {
   outbox: MainConfig['outbox'];
   scheduler: MainConfig['scheduler'];
   dryRun: boolean;
+  /** The private channel: held-message window, WeChat friend-request policy, the newcomer's hint. */
+  privateChannel: MainConfig['private_channel'];
   qa: MainConfig['qa'];
   /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
   checkin: CheckinConfig | null;
@@ -186,6 +191,8 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     });
   }
 
+  checkPrivateChannel(main, files.main);
+
   const platformIds = new Map<string, string>();
   for (const [handle, g] of Object.entries(main.groups)) {
     for (const platform of ['wechat', 'telegram'] as const) {
@@ -238,6 +245,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     outbox: main.outbox,
     scheduler: main.scheduler,
     dryRun: main.dry_run,
+    privateChannel: main.private_channel,
     qa: main.qa,
     checkin,
     homework,
@@ -258,6 +266,26 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The hints' variables are the few known where they are rendered (any template, any platform). */
+const HINT_VARS: Record<string, string[]> = { add_hint: ['bot', 'course', 'name', 'group'], start_hint: ['bot', 'course', 'name', 'group', 'start_link'] };
+
+function checkPrivateChannel(main: MainConfig, file: YamlFile): void {
+  const pc = main.private_channel;
+  if (pc.wechat.delay.min > pc.wechat.delay.max) file.problem(['private_channel', 'wechat', 'delay', 'min'], 'delay.min is longer than delay.max');
+  const hints = [
+    ['wechat', 'add_hint', pc.wechat.add_hint],
+    ['telegram', 'start_hint', pc.telegram.start_hint],
+  ] as const;
+  for (const [platform, key, text] of hints) {
+    for (const v of templateVariables(text)) {
+      if (!HINT_VARS[key]!.includes(v)) file.problem(['private_channel', platform, key], `unknown variable {${v}} (here: ${HINT_VARS[key]!.join(', ')})`);
+    }
+  }
+  if (pc.wechat.accept !== 'everyone' && pc.wechat.accept !== 'none' && pc.wechat.accept.includes('keyword') && pc.wechat.keywords.length === 0 && !pc.wechat.referral_codes) {
+    file.problem(['private_channel', 'wechat', 'keywords'], 'accept: keyword needs at least one keyword (or referral_codes: true)');
+  }
 }
 
 /**

@@ -97,6 +97,58 @@ const telegramPacing = z
 
 export const roleNames = ['owner', 'instructor', 'assistant'] as const;
 
+/** The defaults of `private_channel.wechat` (docs/wechat.md explains the ban-risk reasoning). */
+export const WECHAT_CHANNEL_DEFAULTS = {
+  accept: ['keyword', 'members'] as ('keyword' | 'members')[] | 'everyone' | 'none',
+  keywords: ['试听'],
+  referral_codes: true,
+  delay: { min: 30_000, max: 180_000 },
+  daily_cap: 100,
+  add_hint: '还没加我为好友的话，点群公告里「{bot}」的名片加好友，验证消息写「试听」，通过后马上私信你',
+};
+
+/**
+ * The private channel (docs/wechat.md, docs/telegram.md): how long private messages wait for it
+ * to open, how WeChat friend requests are accepted, what the group welcome tells a newcomer.
+ */
+const privateChannelSchema = z.strictObject({
+  /** Private messages to someone whose channel is not open wait this long, then expire. */
+  hold_for: duration.default(7 * 86_400_000),
+  wechat: z
+    .strictObject({
+      /** Whose friend requests the account accepts: everyone, none (by hand), or any of keyword / members. */
+      accept: z
+        .union([z.enum(['everyone', 'none']), z.array(z.enum(['keyword', 'members'])).min(1)])
+        .default(WECHAT_CHANNEL_DEFAULTS.accept),
+      /** For `keyword`: words one of which the request's greeting must contain. */
+      keywords: z.array(z.string().min(1).max(32)).default(WECHAT_CHANNEL_DEFAULTS.keywords),
+      /** For `keyword`: a valid referral code in the greeting counts as a keyword. */
+      referral_codes: z.boolean().default(WECHAT_CHANNEL_DEFAULTS.referral_codes),
+      /** A random wait before each acceptance: bursts of acceptances are a ban signal. */
+      delay: z
+        .strictObject({ min: duration.default(WECHAT_CHANNEL_DEFAULTS.delay.min), max: duration.default(WECHAT_CHANNEL_DEFAULTS.delay.max) })
+        .default(WECHAT_CHANNEL_DEFAULTS.delay),
+      /** Acceptances per local day; the rest wait for the next day. */
+      daily_cap: z.number().int().min(1).max(1000).default(WECHAT_CHANNEL_DEFAULTS.daily_cap),
+      /** What {open_channel} says on WeChat (how to add the account as a friend). */
+      add_hint: z.string().min(1).max(500).default(WECHAT_CHANNEL_DEFAULTS.add_hint),
+    })
+    .default(WECHAT_CHANNEL_DEFAULTS),
+  telegram: z
+    .strictObject({
+      /** The bot's username for t.me deep links (default: what Telegram's getMe says at start). */
+      username: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, 'a Telegram bot username: letters, digits and _, as @BotFather shows it (without @)')
+        .optional(),
+      /** What {open_channel} says on Telegram; {start_link} is the deep link. */
+      start_hint: z.string().min(1).max(500).default('点这个链接私聊我，再点「Start / 开始」：{start_link}'),
+    })
+    .default({ start_hint: '点这个链接私聊我，再点「Start / 开始」：{start_link}' }),
+});
+
+export type PrivateChannelConfig = z.output<typeof privateChannelSchema>;
+
 /** When a standing job runs: a local time (`at: "20:00"`) or a cron expression, checked at load. */
 const scheduleSchema = z.strictObject({
   at: z.string().optional(),
@@ -217,6 +269,11 @@ export const mainSchema = z.strictObject({
       handle,
       z.strictObject({
         while_stage: z.array(z.string()).min(1),
+        /**
+         * Step times count from `start` (when start_sequence runs) or from `channel`: the opening
+         * of the member's private channel (the sequence waits for it, at most private_channel.hold_for).
+         */
+        count_from: z.enum(['start', 'channel']).default('start'),
         steps: z
           .array(
             z.strictObject({
@@ -255,6 +312,11 @@ export const mainSchema = z.strictObject({
     .default({ account_interval: 1000, chat_interval: 2000, jitter: 500, daily_cap: 1500, reserve: 100, max_attempts: 5, retry_backoff: 30_000, telegram: TELEGRAM_PACING_DEFAULTS }),
   scheduler: z.strictObject({ grace: duration.default(6 * 3_600_000) }).default({ grace: 6 * 3_600_000 }),
   dry_run: z.boolean().default(false),
+  private_channel: privateChannelSchema.default({
+    hold_for: 7 * 86_400_000,
+    wechat: WECHAT_CHANNEL_DEFAULTS,
+    telegram: { start_hint: '点这个链接私聊我，再点「Start / 开始」：{start_link}' },
+  }),
   checkin: checkinSchema.optional(),
   homework: homeworkSchema.optional(),
   qa: z
@@ -351,7 +413,7 @@ export const rulesSchema = z.strictObject({
     z.strictObject({
       id: handle,
       description: z.string().optional(),
-      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin', 'order.paid', 'order.refunded']),
+      on: z.enum(['member.joined', 'member.left', 'message', 'command', 'timer', 'checkin', 'order.paid', 'order.refunded', 'channel.opened']),
       when: z.record(z.string(), z.unknown()).default({}),
       cooldown: duration.optional(),
       final: z.boolean().default(false),

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChatEvent, Platform } from '../bot/events.js';
+import { eventGroup, type ChatEvent, type FriendRequested, type Platform, type RoomInvited } from '../bot/events.js';
 import type { CourseConfig } from '../config/load.js';
 import { renderTemplate } from '../config/load.js';
 import type { Db } from '../store/db.js';
@@ -20,6 +20,10 @@ import { planStandingJob } from '../schedule/standing.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
 import { budgetFor } from '../bot/pacing.js';
+import { observeChannel } from './channel/observe.js';
+import { handleFriendRequest, handleRoomInvite } from './channel/requests.js';
+import { channelTemplateVars } from './channel/vars.js';
+import { markAnnounced } from '../store/private-channels.js';
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
 type FollowUps = Map<Trigger['type'], Record<string, string>>;
@@ -31,6 +35,8 @@ export interface HandleResult {
   memberId?: string;
   fired: string[];
   messages: number;
+  /** For a room invitation: whether it is to be accepted (the kernel does it once this commits). */
+  accept?: boolean;
 }
 
 export interface EngineDeps {
@@ -39,6 +45,8 @@ export interface EngineDeps {
   registry: Registry;
   log: Logger;
   services: () => Services;
+  /** Random delays (friend-request acceptances); seeded in tests. */
+  random?: () => number;
 }
 
 /** The first word of a message starting with `/`, as Telegram and instructors write commands. */
@@ -61,10 +69,12 @@ const TRACE_VALUE_CHARS = 120;
 
 /**
  * The outbox lane of what a rule sends when it names none (docs/operations.md): a newcomer's
- * welcome is urgent, everything else a reply (lessons, notices and announcements name theirs).
+ * welcome is urgent, in the group at the join and privately when their private channel opens
+ * (they just added the bot and wait for it); everything else a reply (lessons of a drip, notices
+ * and announcements name theirs).
  */
 function laneOfTrigger(trigger: Trigger): Priority {
-  return trigger.type === 'member.joined' ? 'urgent' : 'reply';
+  return trigger.type === 'member.joined' || trigger.type === 'channel.opened' ? 'urgent' : 'reply';
 }
 
 /** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
@@ -92,7 +102,8 @@ export class Engine {
   handleEvent(event: ChatEvent, now: number): HandleResult {
     const config = this.deps.config();
     const { db } = this.deps;
-    const groupId = 'group' in event ? event.group.id : event.chat.kind === 'group' ? event.chat.group.id : null;
+    if (event.type === 'friend.requested' || event.type === 'room.invited') return this.handleRequest(config, event, now);
+    const groupId = eventGroup(event)?.id ?? null;
     const group = groupId !== null ? config.groupOf(event.platform, groupId) : undefined;
     if (groupId !== null && group === undefined) {
       return { status: 'ignored', reason: `group ${groupId} is not a course group in config`, fired: [], messages: 0 };
@@ -130,8 +141,19 @@ export class Engine {
         recordLeave(db, { memberId: member.id, groupId: group!, now });
       }
 
-      const isDm = event.type === 'message' && event.chat.kind === 'dm';
-      const text = event.type === 'message' ? event.text : '';
+      // Before any rule: the private channel as the platform just described it (held messages
+      // released when it opened), so every rule and action sees it as it is now.
+      const channel = observeChannel(db, config, event, member.id, now);
+      if (event.type === 'channel.closed' || (event.type === 'channel.opened' && !channel.opening)) {
+        recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
+        return { status: 'handled', eventRowId, memberId: member.id, fired: [], messages: 0 };
+      }
+      if (channel.notes.length > 0) {
+        recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
+      }
+
+      const isDm = (event.type === 'message' && event.chat.kind === 'dm') || event.type === 'channel.opened';
+      const text = event.type === 'message' ? event.text : event.type === 'channel.opened' ? channel.opening!.text : '';
       const command = event.type === 'message' ? parseCommand(text) : null;
       const trigger: Trigger = {
         type: event.type === 'message' && command ? 'command' : event.type,
@@ -148,6 +170,7 @@ export class Engine {
         command,
         isNewMember: created,
         inviterMemberId,
+        channel: event.type === 'channel.opened' ? channel.opening : undefined,
       };
       const c = trigger.command ? this.runCommand(config, trigger, member, now) : { fired: [], messages: 0 };
       // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
@@ -156,7 +179,41 @@ export class Engine {
         recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'group:paused', matched: true, detail: { trigger: trigger.type, conditions: [], actions: [`bot paused in ${trigger.group}: no rules run`] }, at: now });
       }
       const r = paused ? { fired: [], messages: 0 } : this.runRules(config, trigger, member, now, undefined);
-      return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired], messages: c.messages + r.messages };
+      // The channel opened with another event (a join of someone already a friend, a first private
+      // message): the channel.opened rules run after the event's own, on the state they left.
+      const o =
+        channel.opening && trigger.type !== 'channel.opened' && !paused
+          ? this.runRules(
+              config,
+              { ...trigger, type: 'channel.opened', replyTo: { kind: 'dm', id: event.user.id }, text: '', isDm: true, mentionsBot: false, quoted: undefined, command: null, channel: channel.opening },
+              getMember(db, member.id) ?? member,
+              now,
+              undefined,
+            )
+          : { fired: [], messages: 0 };
+      if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
+      return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired, ...o.fired], messages: c.messages + r.messages + o.messages };
+    });
+  }
+
+  /**
+   * A friend request or a group invitation to the bot's account: not a member's event (no member
+   * is made for a stranger's request); logged with its dedupe key, then decided by the course's
+   * policy (src/flows/channel/requests.ts) in the same transaction.
+   */
+  private handleRequest(config: CourseConfig, event: FriendRequested | RoomInvited, now: number): HandleResult {
+    const { db } = this.deps;
+    return inTransaction(db, () => {
+      const dedupeKey = `${event.platform}:${event.eventId}`;
+      const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: null, groupId: null, payload: event, at: now });
+      if (eventRowId === undefined) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
+      if (event.type === 'friend.requested') {
+        const r = handleFriendRequest(db, config, event, now, this.deps.random ?? Math.random);
+        const what = !r.recorded ? 'already recorded' : r.decision.accept ? `to be accepted (${r.decision.reason})` : `ignored (${r.decision.reason})`;
+        return { status: 'handled', eventRowId, reason: `friend request ${what}`, fired: [], messages: 0, accept: r.recorded && r.decision.accept };
+      }
+      const r = handleRoomInvite(db, config, event, now);
+      return { status: 'handled', eventRowId, reason: `group invitation ${r.accept ? 'accepted' : 'declined'}: ${r.reason}`, fired: [], messages: 0, accept: r.accept && r.id !== undefined };
     });
   }
 
@@ -522,16 +579,16 @@ export class Engine {
       services: this.deps.services(),
       note: (text) => notes.push(text),
       emit: (type, vars = {}) => void followUps.set(type, { ...followUps.get(type), ...vars }),
-      render: (template, extra = {}) =>
-        renderTemplate(template, {
-          name: member.display_name,
-          group: groupName,
-          course: config.course.name,
-          bot: config.course.bot_name,
+      render: (template, extra = {}) => {
+        const base = { name: member.display_name, group: groupName, course: config.course.name, bot: config.course.bot_name };
+        return renderTemplate(template, {
+          ...base,
           stage: getMember(db, member.id)?.stage ?? member.stage,
+          ...channelTemplateVars(db, config, { platform: trigger.platform, group: trigger.group, template, base }),
           ...trigger.vars,
           ...extra,
-        }),
+        });
+      },
       send: (args) => {
         const { text, priority = lane } = args;
         // A reply or DM concerns this member; a message to another chat (an instructor, the
@@ -559,6 +616,7 @@ export class Engine {
           dryRun,
           now,
           budget: (budget ??= budgetFor(db, config, trigger.platform, now)),
+          lesson: args.lesson ?? null,
         });
         if (dryRun) this.deps.log.info({ dryRun: true, chat: chat.id, rule: ruleId, text }, 'dry run: message recorded, not sent');
         onSend();

@@ -15,6 +15,7 @@ import { announceFlow } from './announce.js';
 import { moderationFlow } from './moderation.js';
 import { dashboardFlow } from './dashboard.js';
 import { noticesFlow } from './notices.js';
+import { channelFlow } from './channel/index.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [
@@ -34,6 +35,7 @@ export const flows: Flow[] = [
   moderationFlow,
   dashboardFlow,
   noticesFlow,
+  channelFlow,
 ];
 
 export interface Registry {

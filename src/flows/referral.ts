@@ -274,8 +274,8 @@ export const referralFlow: Flow = {
     {
       name: 'referral_code',
       type: 'string',
-      description: 'the referral code in the message ("推荐码 K7M2XQ", or a message that is only a code); null if none',
-      get: (c) => (c.trigger.type === 'message' ? findCodeInText(c.trigger.text) : null),
+      description: 'the referral code in the message ("推荐码 K7M2XQ", or a message that is only a code), or on channel.opened in the friend request\'s greeting or the /start link; null if none',
+      get: (c) => (c.trigger.type === 'message' || c.trigger.type === 'channel.opened' ? findCodeInText(c.trigger.text) : null),
     },
     {
       name: 'invite_link',

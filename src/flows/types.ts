@@ -8,7 +8,7 @@ import type { z } from 'zod';
 
 /** The normalised view of what triggered a rule run, for facts and actions. */
 export interface Trigger {
-  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin' | 'order.paid' | 'order.refunded';
+  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin' | 'order.paid' | 'order.refunded' | 'channel.opened';
   platform: Platform;
   eventId: number | null;
   jobId: number | null;
@@ -30,6 +30,8 @@ export interface Trigger {
   vars?: Record<string, string>;
   /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
   order?: { id: string; productId: string; amount: number; currency: string };
+  /** For `channel.opened`: how the member's private channel opened (src/flows/channel/observe.ts). */
+  channel?: import('./channel/observe.js').ChannelOpening;
 }
 
 export interface RunContext {
@@ -41,8 +43,10 @@ export interface RunContext {
   ruleId: string;
   /** Long-lived parts the flows share (the Q&A index). */
   services: Services;
-  /** Queues a message in the outbox (in this transaction). */
-  send(args: { to: 'reply' | 'dm'; text: string; priority?: Priority } | { to: 'chat'; chat: { kind: 'group' | 'dm'; id: string }; text: string; priority?: Priority }): void;
+  /** Queues a message in the outbox (in this transaction); `lesson`: the lesson it carries (for the funnel). */
+  send(
+    args: { to: 'reply' | 'dm'; text: string; priority?: Priority; lesson?: number } | { to: 'chat'; chat: { kind: 'group' | 'dm'; id: string }; text: string; priority?: Priority; lesson?: number },
+  ): void;
   /** Renders a template with the member/event variables plus `extra`. */
   render(template: string, extra?: Record<string, string>): string;
   /** Notes for the trace: what the action did. */
@@ -108,7 +112,7 @@ export interface SystemJobContext {
   /** When the job was due (the occurrence it stands for; later than now only never). */
   dueAt: number;
   services: Services;
-  /** Queues a message in the outbox, in the job's transaction; returns the outbox row id (0: not queued, the group is paused). */
+  /** Queues a message in the outbox, in the job's transaction; returns the outbox row id (0: not queued: the group is paused, or a private message is held for a channel not open). */
   send(message: SystemMessage): number;
   /** Plans another member-less job (the next occurrence, the next batch of a fan-out). */
   plan(job: StandingJob): void;

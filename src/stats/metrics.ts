@@ -4,6 +4,7 @@ import * as q from '../store/dashboard.js';
 import * as r from '../store/dashboard-rollups.js';
 import { localDate, zoneOffsetMs } from '../util/localtime.js';
 import { cleanName } from '../util/display-text.js';
+import { channelFunnel, type ChannelFunnel } from './channel-funnel.js';
 
 /**
  * The dashboard's figures, computed from the store. Each metric takes the store, the course
@@ -21,7 +22,7 @@ export interface StatsFilter {
 
 export interface StatsContext {
   db: Db;
-  config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups'>;
+  config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups' | 'staff'>;
   now: number;
   /** Compute from the base tables instead of the rollups: slow at scale; the reference the rollups
    * are tested against (test/unit/stats-rollups.test.ts). */
@@ -427,6 +428,8 @@ export interface Dashboard {
   checkins: CheckinStats;
   referrals: ReferralStats;
   qa: QaStats;
+  /** joined → private channel opened → trial lesson delivered → first question → paid */
+  channel: ChannelFunnel;
 }
 
 /** Everything the dashboard shows. */
@@ -441,6 +444,7 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
     checkins: checkins(ctx, f),
     referrals: referrals(ctx, f),
     qa: qa(ctx, f),
+    channel: channelFunnel(ctx, f),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Dashboard } from './metrics.js';
+import { channelTables } from './channel-tables.js';
 
 /**
  * The dashboard as tables: the page shows one under each chart, `kequn stats` prints them, and
@@ -98,6 +99,7 @@ export function dashboardTables(d: Dashboard): StatsTable[] {
         ['median hours to an instructor answer', hours(d.qa.medianInstructorMs)],
       ],
     },
+    ...channelTables(d.channel),
   ];
 }
 

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { holdIfChannelNotOpen } from './held-messages.js';
 import { stmt } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
@@ -55,6 +56,8 @@ export interface OutboxRow {
   rule_id: string | null;
   created_at: number;
   sent_at: number | null;
+  /** The lesson the message carries (send_lesson, a drip step), for the funnel. */
+  lesson?: number | null;
 }
 
 export interface NewOutboxMessage {
@@ -76,23 +79,30 @@ export interface NewOutboxMessage {
    * still stops at the cap when sending.
    */
   budget: DailyBudget | null;
+  /** The lesson the message carries, if it is one. */
+  lesson?: number | null;
 }
 
 /**
- * Queues a message. With a budget, the daily cap counts what is already queued: a message the day
- * has no room for (sent plus queued at the cap, or at the cap less the reserve outside the urgent
- * lane) is recorded as `dropped` with the reason, never sent. Nothing is carried to another day:
- * a held-over backlog would start tomorrow full (tomorrow's welcomes behind yesterday's bulk), and
+ * Queues a message. A private message to someone whose private channel is known not to be open
+ * is held instead (src/store/held-messages.ts) and returns 0: it is queued when the channel opens,
+ * and counts against that day's cap then, not now.
+ *
+ * With a budget, the daily cap counts what is already queued: a message the day has no room for
+ * (sent plus queued at the cap, or at the cap less the reserve outside the urgent lane) is
+ * recorded as `dropped` with the reason, never sent. Nothing is carried to another day: a
+ * held-over backlog would start tomorrow full (tomorrow's welcomes behind yesterday's bulk), and
  * answers, reminders and notices are wrong a day late. Returns the row id.
  */
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
+  if (holdIfChannelNotOpen(db, m) !== undefined) return 0;
   const refused = m.dryRun || m.budget === null ? null : admit(db, m.platform, m.priority, m.notBefore, m.now, m.budget);
   const status: OutboxStatus = m.dryRun ? 'dry_run' : refused ? 'dropped' : 'pending';
   const r = stmt(
     db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused) as { id: number };
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null) as { id: number };
   return r.id;
 }
 

@@ -1,5 +1,6 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
 import { rebuildMemberRollups } from './dashboard-rollups.js';
+import { forgetPrivateChannel, privateChannelExport } from './private-channel-privacy.js';
 
 /**
  * Privacy requests (PIPL / GDPR): everything the store holds about one member, and forgetting it.
@@ -59,6 +60,8 @@ export interface MemberExport {
   referral_rewards: Row[];
   moderation: Row[];
   privacy_requests: Row[];
+  /** Their private channels, the messages held for them, their friend requests. */
+  private_channel: ReturnType<typeof privateChannelExport>;
 }
 
 /** Everything about member `id` (undefined when there is no such member). */
@@ -94,6 +97,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     referral_rewards: all(db, 'SELECT id, referred_id, order_id, entry, kind, fen, tier, note, reverses, reversed_by, paid_out_at, created_at FROM referral_ledger WHERE referrer_id = ? ORDER BY id', id),
     moderation: all(db, 'SELECT platform, group_id, action, reason, evidence, at FROM moderation_log WHERE member_id = ? ORDER BY id', id),
     privacy_requests: all(db, 'SELECT action, at FROM privacy_requests WHERE member_id = ? ORDER BY id', id),
+    private_channel: privateChannelExport(db, id),
   };
 }
 
@@ -138,6 +142,7 @@ const QUOTING_COLUMNS: [table: string, column: string][] = [
   ['platform_actions', 'error'],
   ['announcements', 'author_platform_id'],
   ['announcements', 'text'],
+  ['held_messages', 'text'],
   ['identities', 'display_name'],
   ['members', 'display_name'],
 ];
@@ -221,6 +226,7 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
       run('DELETE FROM chat_owners WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
       run('DELETE FROM chat_reach WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
     }
+    changed += forgetPrivateChannel(db, id);
     // Accounting keeps the order; how to reach the payer does not stay.
     run(`UPDATE orders SET platform_id = ?, payer_openid = NULL WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM identities WHERE member_id = ?', id);

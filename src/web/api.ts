@@ -13,6 +13,7 @@ import { recentTraces } from '../store/traces.js';
 import { effectiveRole } from '../flows/roles.js';
 import type { AdminAuth } from './admin-auth.js';
 import { cleanName } from '../util/display-text.js';
+import { befriend, befriendBody, channelSummary, memberChannel } from './playground-channel.js';
 
 export interface ApiDeps {
   app: App;
@@ -149,7 +150,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     }),
     users: users.map((u) => {
       const m = findMemberByIdentity(db, 'wechat', u.id);
-      return { id: u.id, name: cleanName(u.name), role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
+      return { id: u.id, name: cleanName(u.name), role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [], ...channelSummary(db, sim, u.id) };
     }),
     chats,
   };
@@ -164,6 +165,7 @@ export function memberDetail(deps: ApiDeps, m: Member) {
     identities: identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id, displayName: cleanName(i.display_name) })),
     tags: tagsOf(db, m.id),
     groups: activeGroupsOf(db, m.id),
+    channel: memberChannel(db, deps.app.kernel.currentConfig, m.id, identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id }))),
     stageHistory: stageHistory(db, m.id).map((t) => ({ from: t.from_stage, to: t.to_stage, ruleId: t.rule_id, actor: t.actor, eventId: t.event_id, at: t.at })),
     traces: recentTraces(db, m.id, TRACES_PER_MEMBER).map((t) => {
       let detail: { trigger?: string; conditions?: unknown[]; actions?: unknown[] } = {};
@@ -235,7 +237,8 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
     const sim = requireSim();
     const b = await body(c, bodies.users);
     if (b.id === SIM_BOT_ID || sim.users().some((u) => u.id === b.id)) throw new HttpError(409, `user: "${b.id}" already exists`);
-    sim.user(b.id, b.name);
+    // A new member is a stranger to the bot's account, as a newcomer in a group usually is.
+    sim.user(b.id, b.name, { stranger: true });
     return c.json({ ok: true, user: { id: b.id, name: b.name } }, 201);
   });
 
@@ -273,9 +276,18 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
       sim.say(b.user, { roomId: g.roomId }, b.text);
     } else {
       requireReady();
+      if (!sim.isFriend(b.user)) throw new HttpError(409, `${b.user} is not a friend of the bot's account: on WeChat only friends can write privately (加好友 first)`);
       sim.say(b.user, 'bot', b.text);
     }
     return c.json({ ok: true });
+  });
+
+  pg.post('/befriend', async (c) => {
+    const sim = requireSim();
+    requireReady();
+    return befriend(c, app.db, sim, (ctx) => body(ctx, befriendBody).then((b) => (knownUser(sim, b.user), b)), (status, message) => {
+      throw new HttpError(status, message);
+    });
   });
 
   pg.post('/advance', async (c) => {

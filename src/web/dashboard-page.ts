@@ -49,6 +49,11 @@ export function dashboardHtml(config: Pick<CourseConfig, 'course' | 'groups'>): 
 <form method="post" action="/dashboard/logout"><button type="submit">Log out</button></form></header>
 <p id="status">Loading…</p>
 <main>
+${section('channel-funnel', '私信渠道漏斗 Private channel funnel', true)}
+${section('channel-platforms', '加好友率 / Start 率', false)}
+${section('channel-held', 'Held private messages', false)}
+${section('channel-lessons', 'Trial lessons delivered', false)}
+${section('channel-sources', 'Channels opened by source', false)}
 ${section('funnel', 'Funnel by lifecycle stage', true)}
 ${section('revenue', 'Trial → paid and revenue', false)}
 ${section('discounts', 'Discounts given', false)}
@@ -116,6 +121,8 @@ export const DASHBOARD_JS = `(function () {
 
   function draw(d) {
     d.tables.forEach(renderTable);
+    var cs = d.channel.steps;
+    chart('channel-funnel', cs.map(function (s) { return s.step; }), [{ label: 'members', values: cs.map(function (s) { return s.members; }) }, { label: 'through every step', values: cs.map(function (s) { return s.through; }) }], { bars: true, x: 'step', unit: 'members' });
     var f = d.funnel.stages;
     chart('funnel', f.map(function (s) { return s.stage; }), [{ label: 'reached', values: f.map(function (s) { return s.reached; }) }, { label: 'now', values: f.map(function (s) { return s.now; }) }], { bars: true, x: 'stage', unit: 'members' });
     var maxK = Math.max.apply(null, [0].concat(d.retention.map(function (c) { return c.rates.length; })));

@@ -47,7 +47,9 @@ function allTables(db: Db): string[] {
 // A handled message also records which kequn instance answers in its chat (chat_owners, chat_reach).
 // `instances`: the heartbeat (every 5 s of the clock) beats while the drill runs a minute on.
 // `notices`: an escalated question's notice to the staff (src/flows/notices.ts).
-const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances']);
+// A message may also change private channels: it says whether the sender is a friend, and what
+// it causes (a question forwarded to the staff privately) records the channel it reached.
+const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances', 'private_channels', 'held_messages', 'channel_waits']);
 
 export async function runInputDrill(): Promise<InputDrillReport> {
   const report: InputDrillReport = { tried: 0, byKind: { message: 0, config: 0, webhook: 0 }, lines: [], problems: [] };

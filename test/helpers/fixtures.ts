@@ -204,7 +204,16 @@ export function eventId(prefix: string): string {
   return `${prefix}:${++seq}`;
 }
 
-export function joined(user: string, opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string }): ChatEvent {
+/**
+ * A WeChat join. The Wechaty adapter says whether the newcomer is a friend of the account:
+ * `channel` 'open' (the default, as the tests' people are friends unless they say otherwise),
+ * 'closed' (a stranger) or 'unknown' (the puppet did not say).
+ */
+export function joined(
+  user: string,
+  opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string; channel?: 'open' | 'closed' | 'unknown' },
+): ChatEvent {
+  const channel = opts.channel ?? 'open';
   return {
     type: 'member.joined',
     platform: 'wechat',
@@ -212,6 +221,7 @@ export function joined(user: string, opts: { at: number; group?: { id: string; n
     at: opts.at,
     group: opts.group ?? TRIAL_GROUP,
     user: { id: user, name: opts.name ?? user },
+    ...(channel === 'unknown' ? {} : { channel }),
   };
 }
 

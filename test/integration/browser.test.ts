@@ -147,4 +147,56 @@ describe('playground in the browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     await page.close();
   }, 15_000);
+
+  // The flow of docs/wechat.md's screenshots (KEQUN_DOC_SCREENSHOTS=1 writes them to docs/images).
+  it('a stranger joins, is told how to get the lessons, has a message held, adds the bot, and receives it and lesson 1', async () => {
+    const shot = async (name: string) => {
+      await page.screenshot({ path: join(ARTIFACTS, `private-channel-${name}.png`) });
+      if (process.env.KEQUN_DOC_SCREENSHOTS) await page.screenshot({ path: join('docs', 'images', `private-channel-${name}.png`) });
+    };
+    const page = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+    await page.goto(`${server.url}/playground`);
+    await page.waitForSelector('#ready.ok', { timeout: 5000 });
+    await page.fill('#new-id', 'xiaohong');
+    await page.fill('#new-name', '小红');
+    await page.press('#new-name', 'Enter');
+    await page.waitForSelector('#users li:has-text("小红") .badge.stranger', { timeout: 5000 });
+    await page.click('#users li:has-text("小红")');
+    await page.click('#chats li:first-child');
+    await page.click('#join');
+    // The welcome tells the truth: how to get the lessons, not that they were sent.
+    await page.waitForSelector('#messages :text("欢迎 小红 加入")', { timeout: 8000 });
+    const welcome = (await page.textContent('#messages'))!;
+    expect(welcome).toContain('点群公告里「小课」的名片加好友，验证消息写「试听」');
+    expect(welcome).not.toContain('已经私信发给你');
+    await shot('1-joined');
+
+    // She asks to sign up in the group: the checkout link is for her privately, so it waits.
+    await page.fill('#text', '我要报名');
+    await page.press('#text', 'Enter');
+
+    await page.waitForSelector('#users li:has-text("小红") .badge.waiting', { timeout: 8000 });
+    await page.click('#chats li:has-text("私聊")');
+    await page.waitForSelector('#befriend:not([hidden])', { timeout: 5000 });
+    await page.waitForSelector('#held li[data-state="held"]', { timeout: 5000 });
+    expect(await page.isDisabled('#text')).toBe(true);
+    expect(await page.textContent('#detail')).toContain('等私信渠道打开后开始');
+    await shot('2-waiting');
+
+    // She sends a friend request saying 试听; the bot accepts it after its random delay (the
+    // playground's clock is fast-forwarded past it), and what waited arrives, then lesson 1.
+    await page.fill('#greeting', '你好，我想试听');
+    await page.click('#befriend-send');
+    await page.waitForSelector('#messages :text("发送了好友申请")', { timeout: 5000 });
+    await page.click('#ff-hour');
+    await page.waitForSelector('#messages :text("通过了 小红 的好友申请")', { timeout: 8000 });
+    await page.waitForSelector('#messages :text("第1课")', { timeout: 15000 });
+    const dm = (await page.textContent('#messages'))!;
+    expect(dm.indexOf('报名链接')).toBeGreaterThan(-1);
+    expect(dm.indexOf('报名链接')).toBeLessThan(dm.indexOf('第1课'));
+    expect(await page.isDisabled('#text')).toBe(false);
+    await page.waitForSelector('#held li[data-state="delivered"]', { timeout: 5000 });
+    await shot('3-lesson');
+    await page.close();
+  }, 45_000);
 });

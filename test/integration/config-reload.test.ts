@@ -50,7 +50,7 @@ describe('live config reload', () => {
     writeFileSync(join(w.dir, 'rules.yaml'), w.edit('rules.yaml', 'set_stage: trial', 'set_stage: trail'));
     await until(() => w.rejected().length === 1);
     expect(w.applied.length).toBe(1);
-    expect(w.rejected()[0]).toMatch(/rules\.yaml:\d+ rules\[0\]\.do\[3\]\.set_stage: unknown stage \\"trail\\"/);
+    expect(w.rejected()[0]).toMatch(/rules\.yaml:\d+ rules\[0\]\.do\[1\]\.set_stage: unknown stage \\"trail\\"/);
   });
 
   it('keeps noticing edits made by `sed -i`, one after another in two files', async () => {

@@ -14,7 +14,7 @@ import { createWebApp, startWebServer, type WebServer } from '../../src/web/serv
 
 interface Line {
   n: number;
-  kind: 'bot' | 'member' | 'joined' | 'left';
+  kind: 'bot' | 'member' | 'joined' | 'left' | 'friend_request' | 'friend_accepted';
   userId: string | null;
   name: string;
   text: string;
@@ -130,13 +130,22 @@ describe('web server and playground', () => {
     expect(s.users.find((u) => u.id === 'teacher')?.role).toBe('instructor');
   });
 
-  it('a new member joins the trial group: welcome in the group, lesson 1 in the DM, stage trial', async () => {
+  it('a new member (a stranger to the account) joins the trial group: welcome in the group, stage trial; adds the bot: lesson 1 in the DM', async () => {
     const created = await post('/api/playground/users', { id: 'alice', name: 'Alice' });
     expect(created.status).toBe(201);
     expect((await post('/api/playground/users', { id: 'alice', name: 'Alice again' })).status).toBe(409);
 
     const joined = await post('/api/playground/join', { user: 'alice', group: 'python-101' });
     expect(joined.status).toBe(200);
+    await until('the welcome in the group', async () => botLine((await state()).chats['group:python-101'], 'Alice'));
+    expect((await state()).users.find((u) => u.id === 'alice')).toMatchObject({ friend: false });
+    // A stranger cannot write to the account privately, nor send a greeting with control characters.
+    expect((await post('/api/playground/say', { user: 'alice', dm: true, text: '你好' })).status).toBe(409);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: 'a\u0000b' })).status).toBe(400);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: '我想试听' })).status).toBe(200);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: '我想试听' })).status).toBe(409);
+    // The acceptance waits its random delay (30 s to 3 min): fast-forward past it.
+    expect((await post('/api/playground/advance', { ms: 3_600_000 })).status).toBe(200);
 
     const s = await until('the welcome in the group and lesson 1 in the DM', async () => {
       const s = await state();

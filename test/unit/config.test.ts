@@ -28,6 +28,9 @@ describe('config: the demo course', () => {
     expect(config.stageIds).toEqual(['prospect', 'trial', 'nurture', 'paid', 'mature', 'loyal', 'churned']);
     expect(config.rules.map((r) => r.id)).toEqual([
       'welcome-newcomer',
+      'welcome-private',
+      'referral-code-in-greeting',
+      'start-again',
       'referral-by-inviter',
       'churn-inactive',
       'rejoin-quietly',
@@ -54,7 +57,15 @@ describe('config: the demo course', () => {
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
-    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'dm', 'send_lesson', 'set_stage', 'start_sequence', 'watch_inactivity']);
+    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'set_stage', 'start_sequence', 'watch_inactivity']);
+    expect(config.rules[1]!.on).toBe('channel.opened');
+    expect(config.rules[1]!.actions.map((a) => a.spec.name)).toEqual(['dm', 'send_lesson']);
+    expect(config.sequences.trial!.count_from).toBe('channel');
+    expect(config.privateChannel).toEqual({
+      hold_for: 7 * DAY,
+      wechat: { accept: ['keyword', 'members'], keywords: ['试听'], referral_codes: true, delay: { min: 30_000, max: 180_000 }, daily_cap: 100, add_hint: expect.stringContaining('加好友') },
+      telegram: { start_hint: expect.stringContaining('{start_link}') },
+    });
     expect(config.lessons.map((l) => l.n)).toEqual([1, 2, 3]);
     for (const l of config.lessons) expect(l.body.length).toBeGreaterThan(20);
     expect(config.sequences.trial!.steps.map((s) => s.after)).toEqual([DAY, 2 * DAY]);

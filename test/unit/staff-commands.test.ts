@@ -223,7 +223,7 @@ describe('pause', () => {
       expect(count(db, 'outbox', "chat_id = 'python-101@chatroom' AND status = 'pending'")).toBe(0);
       expect(count(db, 'rule_traces', "rule_id = 'group:paused'")).toBe(1);
       engine.handleEvent(message('teacher', '/resume python-101', { at: T0 + MINUTE, dm: true }), T0 + MINUTE);
-      expect(engine.handleEvent(joined('carol', { at: T0 + MINUTE, name: 'Carol' }), T0 + MINUTE).fired).toEqual(['welcome-newcomer']);
+      expect(engine.handleEvent(joined('carol', { at: T0 + MINUTE, name: 'Carol' }), T0 + MINUTE).fired).toEqual(['welcome-newcomer', 'welcome-private']);
       db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

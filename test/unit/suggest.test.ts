@@ -16,12 +16,12 @@ describe('kequn check suggests the name that was meant', () => {
     ]);
     const rules = messages({
       'rules.yaml': (t) =>
-        replaceOnce(replaceOnce(replaceOnce(t, '- reply: welcome_group', '- reply: welcom_group'), '- dm: welcome_dm', '- dmm: welcome_dm'), '- set_stage: trial\n      - start_sequence', '- set_stage: trail\n      - start_sequence'),
+        replaceOnce(replaceOnce(replaceOnce(t, '- reply: welcome_group', '- reply: welcom_group'), '- dm: welcome_dm', '- dmm: welcome_dm'), '- set_stage: trial\n      # sequences.trial', '- set_stage: trail\n      # sequences.trial'),
     });
     expect(rules).toEqual([
       expect.stringMatching(/^rules\[0\]\.do\[0\]\.reply: unknown template "welcom_group"; did you mean "welcome_group"\? \(templates: /),
-      expect.stringMatching(/^rules\[0\]\.do\[1\]\.dmm: unknown action "dmm"; did you mean "dm"\? \(known: /),
-      expect.stringMatching(/^rules\[0\]\.do\[3\]\.set_stage: unknown stage "trail"; did you mean "trial"\? \(stages: /),
+      expect.stringMatching(/^rules\[0\]\.do\[1\]\.set_stage: unknown stage "trail"; did you mean "trial"\? \(stages: /),
+      expect.stringMatching(/^rules\[1\]\.do\[0\]\.dmm: unknown action "dmm"; did you mean "dm"\? \(known: /),
     ]);
   });
 

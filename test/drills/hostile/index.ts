@@ -7,6 +7,7 @@ import { exposureSuite } from './exposure.js';
 import { namesAndPatterns } from './inputs-more.js';
 import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
+import { privateChannelSuite } from './private-channel.js';
 
 export const SUITES: AttackSuite[] = [
   {
@@ -20,4 +21,5 @@ export const SUITES: AttackSuite[] = [
   exposureSuite,
   namesAndPatterns,
   floodSuite,
+  privateChannelSuite,
 ];
