@@ -20,12 +20,12 @@ const platformImports = {
     {
       // wechaty, wechaty/impls, wechaty-puppet*, grammy, grammy/types, @grammyjs/*, better-sqlite3
       regex: '^(wechaty|wechaty-[^/]+|grammy|@grammyjs/[^/]+|better-sqlite3)(/.*)?$',
-      message: 'src/flows stays platform-neutral: use ChatEvent/OutgoingMessage (src/bot/events.ts) and src/store, not a platform SDK or the DB driver.',
+      message: 'src/core and src/flows stay platform-neutral: use ChatEvent/OutgoingMessage (src/bot/events.ts) and src/store, not a platform SDK or the DB driver.',
     },
     {
       // ../bot/wechaty-adapter.js, ../bot/telegram-adapter.js, ../../src/bot/wechaty-adapter.js, ...
       regex: '(^|/)bot/(wechaty|telegram)-adapter[^/]*$',
-      message: 'src/flows must not import a platform adapter: flows see only ChatEvent and write to the outbox.',
+      message: 'src/core and src/flows must not import a platform adapter: flows see only ChatEvent and write to the outbox.',
     },
   ],
 };
@@ -46,7 +46,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/flows/**'],
+    files: ['src/flows/**', 'src/core/**'],
     rules: { 'no-restricted-imports': ['error', platformImports] },
   },
 );

@@ -2,7 +2,7 @@
  * The dashboard's queries at 100,000 members and 1,000,000 events: each metric (all its queries)
  * must answer in under 200 ms, over the whole history, filtered to one group and one month, and to
  * the group everyone is in (the widest group filter). The store is seeded with direct SQL inserts
- * in one transaction. The rollups (src/store/dashboard-rollups.ts) are then built by the first
+ * in one transaction. The rollups (src/flows/dashboard/store/rollups.ts) are then built by the first
  * read: that catch-up is timed apart, and so is the catch-up after new activity arrives.
  */
 import { seededRandom } from '../src/util/random.js';
@@ -13,11 +13,11 @@ import { loadConfig } from '../src/config/load.js';
 import { dialectOf, openStore, sqliteOf, type Db } from '../src/store/db.js';
 import { copyStore } from '../src/store/copy-store.js';
 import { ScratchDatabases } from '../src/store/pg-scratch.js';
-import { setCost } from '../src/store/dashboard.js';
-import { refreshDashboardRollups } from '../src/store/dashboard-rollups.js';
+import { setCost } from '../src/flows/dashboard/store/dashboard.js';
+import { refreshDashboardRollups } from '../src/flows/dashboard/store/rollups.js';
 import { zoneOffsetMs } from '../src/util/localtime.js';
-import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
-import { channelFunnel } from '../src/stats/channel-funnel.js';
+import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/flows/dashboard/metrics.js';
+import { channelFunnel } from '../src/flows/dashboard/channel-funnel.js';
 import type { BenchResult } from './report.js';
 
 const MEMBERS = 100_000;

@@ -13,7 +13,7 @@ import type { ChatAdapter, OutgoingMessage } from '../src/bot/events.js';
 import { Outbox } from '../src/bot/outbox.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 import { openStore } from '../src/store/db.js';
 import { enqueueMessage, type Priority } from '../src/store/outbox.js';
 import { pct, report, type BenchResult } from './report.js';

@@ -4,20 +4,20 @@
  * in-memory store. A busy launch day is hundreds of payments an hour; this shows the headroom.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { Engine } from '../src/flows/engine.js';
-import { registry } from '../src/flows/index.js';
+import { Engine } from '../src/core/engine.js';
+import { registry } from '../src/core/registry.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
-import { discountSources } from '../src/orders/pricing.js';
-import { OrderService } from '../src/orders/service.js';
-import { WechatPayProvider } from '../src/orders/wechatpay.js';
-import { buildNotification, verifyNotification } from '../src/orders/wechatpay-v3.js';
-import { openCheckout } from '../src/orders/orders.js';
-import { QaService } from '../src/qa/service.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { discountSources } from '../src/flows/orders/pricing.js';
+import { OrderService } from '../src/flows/orders/service.js';
+import { WechatPayProvider } from '../src/flows/orders/wechatpay.js';
+import { buildNotification, verifyNotification } from '../src/flows/orders/wechatpay-v3.js';
+import { openCheckout } from '../src/flows/orders/orders.js';
+import { QaService } from '../src/flows/qa/service.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 import { openStore } from '../src/store/db.js';
 import { resolveMember } from '../src/store/members.js';
-import { insertAttempt } from '../src/store/orders.js';
+import { insertAttempt } from '../src/flows/orders/store/orders.js';
 import type { BenchResult } from './report.js';
 
 export async function benchPayments(): Promise<BenchResult[]> {

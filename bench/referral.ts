@@ -3,9 +3,9 @@
  * (unique key, collisions redrawn), and a paid-order hook booking rewards and tier bonuses.
  */
 import { loadConfig } from '../src/config/load.js';
-import { ensureCode, generateCode } from '../src/referral/code.js';
-import { attribute } from '../src/referral/attribution.js';
-import { referralOrderHooks } from '../src/referral/rewards.js';
+import { ensureCode, generateCode } from '../src/flows/referral/code.js';
+import { attribute } from '../src/flows/referral/attribution.js';
+import { referralOrderHooks } from '../src/flows/referral/rewards.js';
 import { openStore } from '../src/store/db.js';
 import type { BenchResult } from './report.js';
 

@@ -6,9 +6,9 @@
  */
 import { Engine as JsonRulesEngine } from 'json-rules-engine';
 import { loadConfig } from '../src/config/load.js';
-import { evaluate, MAX_TOTAL_REGEX_COST, type Cond, type CondResult } from '../src/flows/conditions.js';
-import type { FactSpec } from '../src/flows/types.js';
-import { compileLinearRegex, MAX_SUBJECT_CHARS, type LinearRegex } from '../src/util/linear-regex.js';
+import { evaluate, MAX_TOTAL_REGEX_COST, type Cond, type CondResult } from '../src/core/rules/conditions.js';
+import type { FactSpec } from '../src/core/types.js';
+import { compileLinearRegex, MAX_SUBJECT_CHARS, type LinearRegex } from '../src/core/rules/linear-regex.js';
 import { seededRandom } from '../src/util/random.js';
 import { bigCourse, bulkRuleSpecs } from './course-fixture.js';
 import { report, type BenchResult } from './report.js';
@@ -107,7 +107,7 @@ function regexLeaves(c: Cond): Extract<Cond, { kind: 'leaf' }>[] {
 }
 
 /**
- * Rule regexes (`matches`), which run on a linear-time engine (re2js, src/util/linear-regex.ts):
+ * Rule regexes (`matches`), which run on a linear-time engine (re2js, src/core/rules/linear-regex.ts):
  * the demo's patterns on chat messages, against the JavaScript RegExp they ran on before; and
  * the worst an event can spend in them, patterns at the cost limit on adversarial
  * 4,000-character messages.

@@ -14,7 +14,7 @@ import { Bot } from 'grammy';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 import { FakeBotApi } from '../src/testing/fake-bot-api.js';
 import { report, type BenchResult } from './report.js';
 

@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { SimulatedWeChat } from './bot/simulator.js';
 import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
-import type { StarsPayments } from './orders/contracts.js';
+import type { StarsPayments } from './flows/orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
 import type { CourseConfig } from './config/load.js';
-import { Kernel } from './kernel.js';
-import type { Clock } from './schedule/clock.js';
+import { Kernel } from './core/kernel.js';
+import type { Clock } from './core/schedule/clock.js';
 import type { ClusterSettings } from './bot/cluster.js';
 import { openStore, type Db } from './store/db.js';
-import { createOrders, type Orders } from './orders/wiring.js';
+import { createOrders, type Orders } from './flows/orders/wiring.js';
 import { EnvError } from './config/env-error.js';
 
 /**

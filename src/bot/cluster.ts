@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock } from '../core/schedule/clock.js';
 import { dialectOf, type Db } from '../store/db.js';
 import {
   chatOwner,

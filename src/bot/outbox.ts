@@ -18,7 +18,7 @@ import {
   type OutboxRow,
   type QueueHead,
 } from '../store/outbox.js';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock } from '../core/schedule/clock.js';
 import { holdRefusedSend } from '../store/held-messages.js';
 import { noteDelivered, noteRefused } from '../store/private-channels.js';
 import { inTransaction } from '../store/db.js';

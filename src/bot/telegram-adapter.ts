@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { updateProblem } from './telegram-update.js';
 export { updateProblem };
 import type { CourseConfig } from '../config/load.js';
-import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
-import type { Clock } from '../schedule/clock.js';
+import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../flows/orders/contracts.js';
+import type { Clock } from '../core/schedule/clock.js';
 import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { inTransaction, type Db } from '../store/db.js';
 import {

@@ -1,6 +1,6 @@
-import { formatAmount } from '../orders/catalog.js';
+import { formatAmount } from '../flows/orders/catalog.js';
 import { getMember } from '../store/members.js';
-import { listOrders, orderCounts, type OrderState } from '../store/orders.js';
+import { listOrders, orderCounts, type OrderState } from '../flows/orders/store/orders.js';
 import { oneLine } from '../util/display-text.js';
 import { localParts } from '../util/localtime.js';
 import { withCourseStore } from './check.js';

@@ -1,6 +1,6 @@
 import { inTransaction } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
-import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../store/referrals.js';
+import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../flows/referral/store.js';
 import { oneLine } from '../util/display-text.js';
 import { yuan } from '../util/money.js';
 import { localParts } from '../util/localtime.js';

@@ -1,7 +1,7 @@
 import { createApp, waitReady, type App } from '../app.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
-import { OffsetClock, systemClock } from '../schedule/clock.js';
+import { OffsetClock, systemClock } from '../core/schedule/clock.js';
 import { createWebApp, listenWebServer, type ListeningServer } from '../web/server.js';
 import { acquireStoreLock, StoreLockedError } from '../store/backup.js';
 import { describeStore } from '../store/db.js';

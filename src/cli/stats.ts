@@ -1,7 +1,7 @@
 import { openStore, storeExists } from '../store/db.js';
-import { listCosts, setCost } from '../store/dashboard.js';
-import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
-import { dashboardTables, toText } from '../stats/tables.js';
+import { listCosts, setCost } from '../flows/dashboard/store/dashboard.js';
+import { dashboard, parseFilter, StatsFilterError } from '../flows/dashboard/metrics.js';
+import { dashboardTables, toText } from '../flows/dashboard/tables.js';
 import { parseYuan } from '../util/money.js';
 import { loadConfigOrReport } from './check.js';
 

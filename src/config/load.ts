@@ -6,13 +6,13 @@ import { YamlFile } from './yaml-file.js';
 import { didYouMean, knownKeys } from './suggest.js';
 import { readNamedFile } from './named-file.js';
 import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
-import { blockedStages, checkLifecycle } from './lifecycle-check.js';
-import { compileRules, type CompiledRule } from '../flows/compile.js';
-import { registry as defaultRegistry, type Registry } from '../flows/index.js';
+import { blockedStages, checkLifecycle } from '../flows/lifecycle/check.js';
+import { compileRules, type CompiledRule } from '../core/rules/compile.js';
+import { registry as defaultRegistry, type Registry } from '../core/registry.js';
 import type { Platform } from '../bot/events.js';
-import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from './checkins.js';
-import { catalogSchema } from '../orders/catalog-schema.js';
-import { loadCatalog, emptyCatalog, type Catalog } from '../orders/catalog.js';
+import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from '../flows/checkin/config.js';
+import { catalogSchema } from '../flows/orders/catalog-schema.js';
+import { loadCatalog, emptyCatalog, type Catalog } from '../flows/orders/catalog.js';
 import { isPostgresUrl } from '../store/url.js';
 
 /** Variables every template may use. */

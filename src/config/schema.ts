@@ -254,7 +254,7 @@ export const mainSchema = z.strictObject({
    * without `to` may move anywhere (a course that writes no `to` has no transition rules).
    */
   stages: z.array(z.strictObject({ id: handle, phase: z.string().optional(), to: z.array(z.string()).optional() })).min(1),
-  /** Stage moves caused by payments (applied by the order hooks in src/flows/stage-machine.ts). */
+  /** Stage moves caused by payments (applied by the order hooks in src/flows/lifecycle/stage-machine.ts). */
   lifecycle: z
     .strictObject({
       on_paid: z.string().nullable().default(null),

@@ -18,10 +18,10 @@ export interface Migration {
 const floodCommon = (int: string, pk: string) => `
 -- The heads of the outbox's queues, per lane, chat and member (src/store/outbox.ts pendingHeads).
 CREATE INDEX outbox_heads ON outbox(status, platform, priority, chat_id, member_id);
--- Escalation limits and acknowledgements (src/flows/qa-escalation.ts): when the asker was told
+-- Escalation limits and acknowledgements (src/flows/qa/escalation.ts): when the asker was told
 -- about this question (once per window); the counts use questions_member and questions_group.
 ALTER TABLE questions ADD COLUMN told_at ${int};
--- Notices merged per chat and interval (src/flows/notices.ts): an escalation to the staff, a
+-- Notices merged per chat and interval (src/core/notices.ts): an escalation to the staff, a
 -- warning or removal in a group. The first goes at once; the ones after it within the interval
 -- are held (sent_at NULL) and go out together as one message.
 CREATE TABLE notices (
@@ -41,7 +41,7 @@ CREATE TABLE notices (
   sent_at     ${int}                           -- NULL while held
 );
 CREATE INDEX notices_chat ON notices(platform, chat_id, topic, sent_at);
--- Moderation (src/flows/moderation.ts): a member's last offence of a kind, last removal.
+-- Moderation (src/flows/moderation/index.ts): a member's last offence of a kind, last removal.
 CREATE INDEX moderation_member_action ON moderation_log(member_id, action, at);
 `;
 
@@ -210,7 +210,7 @@ CREATE TABLE questions (
   group_id           TEXT,                   -- NULL when asked in private
   chat_id            TEXT NOT NULL,          -- where the answer goes
   text               TEXT NOT NULL,
-  -- pending: waiting for the LLM (see src/qa/llm-worker.ts); answered: by the bot; escalated: sent
+  -- pending: waiting for the LLM (see src/flows/qa/llm-worker.ts); answered: by the bot; escalated: sent
   -- to the staff; resolved: a staff member answered it; dropped: the bot stayed silent after all
   status             TEXT NOT NULL CHECK (status IN ('pending', 'answered', 'escalated', 'resolved', 'dropped')),
   entry_id           TEXT,                   -- the FAQ entry that answered it (the cited one, for LLM answers)
@@ -633,7 +633,7 @@ CREATE INDEX privacy_requests_member ON privacy_requests(member_id);
     sql: `
 -- Dashboard rollups (docs/dashboard.md, "Speed"): per-member summaries that the funnel, retention
 -- and check-in sections aggregate instead of every transition, event and check-in row. Derived
--- data only, folded in when the dashboard is read (src/store/dashboard-rollups.ts) from the
+-- data only, folded in when the dashboard is read (src/flows/dashboard/store/rollups.ts) from the
 -- watermarks in dash_rollup_state: nothing on the message path writes them. Emptying these tables
 -- and the state rebuilds them on the next read. Masks are sums of distinct powers of two (at most
 -- 52 bits, so they stay exact as JavaScript numbers); BIGINT for PostgreSQL.

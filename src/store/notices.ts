@@ -2,7 +2,7 @@ import type { Db } from './db.js';
 import { stmt } from './statements.js';
 
 /**
- * Notices merged per chat and topic (src/flows/notices.ts): each row is one notice, sent alone
+ * Notices merged per chat and topic (src/core/notices.ts): each row is one notice, sent alone
  * (sent_at set when it was queued in the outbox) or held (sent_at NULL) until the merged
  * message of its chat and topic goes out.
  */

@@ -1,5 +1,5 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
-import { rebuildMemberRollups } from './dashboard-rollups.js';
+import { rebuildMemberRollups } from '../flows/dashboard/store/rollups.js';
 import { forgetPrivateChannel, privateChannelExport } from './private-channel-privacy.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { App } from '../app.js';
-import { closeSession, openSession, sessionValid, SESSION_TTL_MS } from '../stats/login.js';
+import { closeSession, openSession, sessionValid, SESSION_TTL_MS } from './login.js';
 import { clientOf } from './client.js';
 import { MIN_ADMIN_TOKEN } from './settings.js';
 

@@ -13,7 +13,7 @@ import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { systemClock } from '../../src/schedule/clock.js';
+import { systemClock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock } from '../../src/store/backup.js';
 import { createWebApp, startWebServer } from '../../src/web/server.js';
 

@@ -13,7 +13,7 @@ import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import type { Clock } from '../../src/schedule/clock.js';
+import type { Clock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock } from '../../src/store/backup.js';
 
 export type DrillAction = { kind: 'event'; event: ChatEvent } | { kind: 'pay'; user: string } | { kind: 'drain' } | { kind: 'exit' };

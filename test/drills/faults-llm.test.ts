@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp, waitReady } from '../../src/app.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { OffsetClock } from '../../src/schedule/clock.js';
+import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
 import { waitFor } from '../helpers/grpc-port.js';
 import { tempConfig, removeTempDirs } from '../helpers/fixtures.js';

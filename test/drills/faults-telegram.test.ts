@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
-import { OffsetClock } from '../../src/schedule/clock.js';
+import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { waitFor } from '../helpers/grpc-port.js';
 import { removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';

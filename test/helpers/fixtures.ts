@@ -11,11 +11,11 @@ import type { ChatAdapter, ChatEvent, OutgoingMessage, Platform } from '../../sr
 import { Outbox } from '../../src/bot/outbox.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import { QaService } from '../../src/qa/service.js';
-import { Engine } from '../../src/flows/engine.js';
-import { registry as defaultRegistry, type Registry } from '../../src/flows/index.js';
+import { QaService } from '../../src/flows/qa/service.js';
+import { Engine } from '../../src/core/engine.js';
+import { registry as defaultRegistry, type Registry } from '../../src/core/registry.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
 import { openTestStore } from './store.js';

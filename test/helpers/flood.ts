@@ -13,7 +13,7 @@ import { createApp, waitReady, type App } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { localDayStart } from '../../src/util/localtime.js';
 
 const COURSE = fileURLToPath(new URL('../fixtures/course', import.meta.url));

@@ -5,14 +5,14 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { ChatEvent } from '../../src/bot/events.js';
-import type { OrderHooks, StarsRefunder } from '../../src/orders/contracts.js';
-import { discountSources } from '../../src/orders/pricing.js';
-import type { PaymentProvider } from '../../src/orders/provider.js';
-import { OrderService } from '../../src/orders/service.js';
-import { WechatPayProvider } from '../../src/orders/wechatpay.js';
-import { buildNotification } from '../../src/orders/wechatpay-v3.js';
+import type { OrderHooks, StarsRefunder } from '../../src/flows/orders/contracts.js';
+import { discountSources } from '../../src/flows/orders/pricing.js';
+import type { PaymentProvider } from '../../src/flows/orders/provider.js';
+import { OrderService } from '../../src/flows/orders/service.js';
+import { WechatPayProvider } from '../../src/flows/orders/wechatpay.js';
+import { buildNotification } from '../../src/flows/orders/wechatpay-v3.js';
 import { silentLogger } from '../../src/log.js';
-import { insertAttempt, latestOrderOf, type OrderRow } from '../../src/store/orders.js';
+import { insertAttempt, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import type { Db } from '../../src/store/db.js';
 import { count, harness, type Harness } from './fixtures.js';

@@ -5,10 +5,10 @@
 import { createApp, type App, type TelegramMode } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import type { HandleResult } from '../../src/flows/engine.js';
-import type { StarsPayments } from '../../src/orders/contracts.js';
+import type { HandleResult } from '../../src/core/engine.js';
+import type { StarsPayments } from '../../src/flows/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { replaceOnce, T0, tempConfig } from './fixtures.js';
 import { waitFor } from './grpc-port.js';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { Kernel } from '../../src/kernel.js';
+import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
 
 import { count, FakeAdapter, joined, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';

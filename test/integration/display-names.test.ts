@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { openStore } from '../../src/store/db.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { cleanName, oneLine, termSafe } from '../../src/util/display-text.js';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { localDate, localMinuteOfDay } from '../../src/util/localtime.js';
 import { seededRandom } from '../../src/util/random.js';
 import { DAY, removeTempDirs, replaceOnce, T0, tempConfig } from '../helpers/fixtures.js';

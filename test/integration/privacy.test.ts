@@ -14,7 +14,7 @@ import type { ChatEvent } from '../../src/bot/events.js';
 import { createApp, waitReady } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { exportMember, type MemberExport } from '../../src/store/privacy.js';
 
 function kequn(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 
 const ROOM = 'python-101@chatroom';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/db.js';
-import { funnel, revenue } from '../../src/stats/metrics.js';
+import { funnel, revenue } from '../../src/flows/dashboard/metrics.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';
 import { runScenario } from '../../src/testing/runner.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberJoined } from '../../src/bot/events.js';
 import type { CourseConfig } from '../../src/config/load.js';
-import { StarsRefundRefused, type StarsPayments } from '../../src/orders/contracts.js';
+import { StarsRefundRefused, type StarsPayments } from '../../src/flows/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { OffsetClock, VirtualClock } from '../../src/schedule/clock.js';
+import { OffsetClock, VirtualClock } from '../../src/core/schedule/clock.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 
 // The playground over real HTTP, on a live kernel: real pacing (about 1 s between sends), the

@@ -1,11 +1,11 @@
 import { createVerify } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { WechatPayProvider } from '../../src/orders/wechatpay.js';
-import { discountSources } from '../../src/orders/pricing.js';
-import { OrderService } from '../../src/orders/service.js';
+import type { WechatPayProvider } from '../../src/flows/orders/wechatpay.js';
+import { discountSources } from '../../src/flows/orders/pricing.js';
+import { OrderService } from '../../src/flows/orders/service.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { getOrder, refundsOf } from '../../src/store/orders.js';
+import { getOrder, refundsOf } from '../../src/flows/orders/store/orders.js';
 import { FakeWechatPay } from '../helpers/fake-wechatpay.js';
 import { count } from '../helpers/fixtures.js';
 import { APPID, MCHID, buy, notification, payHarness, snapshot, testKeys, wechatPayProvider, type PayHarness } from '../helpers/payments.js';

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { checkinDaysOf } from '../../src/store/checkins.js';
-import { missedDays, streakOf } from '../../src/flows/streak.js';
-import { parseDayWord } from '../../src/flows/checkin.js';
+import { checkinDaysOf } from '../../src/flows/checkin/store.js';
+import { missedDays, streakOf } from '../../src/flows/checkin/streak.js';
+import { parseDayWord } from '../../src/flows/checkin/index.js';
 import { nextCronTime, parseCron } from '../../src/util/cron.js';
 import { addDays, daysBetween, localInstant } from '../../src/util/days.js';
-import { nextRun } from '../../src/schedule/schedules.js';
+import { nextRun } from '../../src/core/schedule/schedules.js';
 import { harness, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -141,7 +141,7 @@ describe('cron expressions', () => {
 describe('nudge day without a time-zone conversion per member', () => {
   it('agrees with missedDays for every last day and join time around the window', async () => {
     const { localDate } = await import('../../src/util/localtime.js');
-    const { nudgeWindow, reachesNudge } = await import('../../src/flows/streak.js');
+    const { nudgeWindow, reachesNudge } = await import('../../src/flows/checkin/streak.js');
     for (const tz of ['Asia/Shanghai', 'Europe/Berlin']) {
       const today = '2026-03-30'; // Berlin changed clocks on the 29th
       for (const n of [1, 2, 3]) {

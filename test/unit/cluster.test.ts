@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster, clusterFromEnv, ClusterEnvError, HEARTBEAT_MS } from '../../src/bot/cluster.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock, StoreLockedError } from '../../src/store/backup.js';
 import type { Db } from '../../src/store/db.js';
 import { instanceSummaries, retireInstance } from '../../src/store/cluster.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { registry } from '../../src/flows/index.js';
+import { registry } from '../../src/core/registry.js';
 
 describe('docs/configuration.md', () => {
   const doc = readFileSync('docs/configuration.md', 'utf8');
@@ -37,7 +37,7 @@ describe('docs/operations.md, Exposure', () => {
     const { createWebApp } = await import('../../src/web/server.js');
     const { loadConfig } = await import('../../src/config/load.js');
     const { silentLogger } = await import('../../src/log.js');
-    const { VirtualClock } = await import('../../src/schedule/clock.js');
+    const { VirtualClock } = await import('../../src/core/schedule/clock.js');
     const { FakeAdapter, DEMO_CONFIG_DIR } = await import('../helpers/fixtures.js');
     const docs = documented();
     const mounted = async (mode: (typeof MODES)[number]) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Kernel } from '../../src/kernel.js';
+import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, T0 } from '../helpers/fixtures.js';

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { allowedFrom, canMove, lifecycleOrderHooks, moveStage } from '../../src/flows/stage-machine.js';
+import { allowedFrom, canMove, lifecycleOrderHooks, moveStage } from '../../src/flows/lifecycle/stage-machine.js';
 import { findMemberByIdentity, stageHistory } from '../../src/store/members.js';
-import { activeCodeOf } from '../../src/store/referrals.js';
+import { activeCodeOf } from '../../src/flows/referral/store.js';
 import { jobsOf } from '../../src/store/jobs.js';
 import { DAY, HOUR, T0, count, demoConfig, harness, joined, lineOf, loadProblems, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 import { readFileSync } from 'node:fs';

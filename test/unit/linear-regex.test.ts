@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigProblem } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/load.js';
-import { MAX_TOTAL_REGEX_COST } from '../../src/flows/conditions.js';
+import { MAX_TOTAL_REGEX_COST } from '../../src/core/rules/conditions.js';
 import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
-import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS } from '../../src/util/linear-regex.js';
+import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS } from '../../src/core/rules/linear-regex.js';
 import { lineOf, loadProblems, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -31,8 +31,8 @@ describe('config regexes: linear time', () => {
     // steps, and a blocked event loop could not even time out a test in this process.
     const script = `
       import { loadConfig } from './src/config/load.ts';
-      import { compileWhen, evaluate } from './src/flows/conditions.ts';
-      import { registry } from './src/flows/index.ts';
+      import { compileWhen, evaluate } from './src/core/rules/conditions.ts';
+      import { registry } from './src/core/registry.ts';
       const config = loadConfig('test/fixtures/course', { env: {} });
       const problems = [];
       const cond = compileWhen({ text: { matches: '^(a+)+$' } }, registry.facts, config, ['when'], problems);

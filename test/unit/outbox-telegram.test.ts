@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox, RetryAfterError } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, MINUTE, outboxRows, SECOND, T0, tempConfig, lineOf, loadProblems, replaceOnce } from '../helpers/fixtures.js';

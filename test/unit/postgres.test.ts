@@ -16,10 +16,10 @@ import { compilePlaceholders, PostgresDb, PostgresError } from '../../src/store/
 import { finishJob, lockPendingJob, planJob } from '../../src/store/jobs.js';
 import { claimMessage, enqueueMessage, pendingHeads } from '../../src/store/outbox.js';
 import { claimChat } from '../../src/store/cluster.js';
-import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
+import { ifNoOtherFold, refreshDashboardRollups } from '../../src/flows/dashboard/store/rollups.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
 import { resolveMember } from '../../src/store/members.js';
-import { claimPendingQuestions, recordQuestion } from '../../src/store/questions.js';
+import { claimPendingQuestions, recordQuestion } from '../../src/flows/qa/store.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {

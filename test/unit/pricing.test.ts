@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import type { DiscountSource } from '../../src/orders/contracts.js';
-import { openCheckout } from '../../src/orders/orders.js';
-import { computePrice, couponSource, discountSources } from '../../src/orders/pricing.js';
+import type { DiscountSource } from '../../src/flows/orders/contracts.js';
+import { openCheckout } from '../../src/flows/orders/orders.js';
+import { computePrice, couponSource, discountSources } from '../../src/flows/orders/pricing.js';
 import { resolveMember } from '../../src/store/members.js';
-import { markOrderPaid } from '../../src/store/orders.js';
+import { markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import type { Db } from '../../src/store/db.js';
 import { DAY, T0, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ChannelClosedError, type ChatAdapter, type ChatEvent } from '../../src/bot/events.js';
-import { FriendRequests } from '../../src/bot/friend-requests.js';
+import { FriendRequests } from '../../src/flows/channel/acceptor.js';
 import { silentLogger } from '../../src/log.js';
 import { decideFriendRequest } from '../../src/flows/channel/requests.js';
 import { parseStartPayload } from '../../src/flows/channel/start-payload.js';
@@ -11,7 +11,7 @@ import { migrations } from '../../src/store/migrations.js';
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { getChannel, setChannel } from '../../src/store/private-channels.js';
 import { sqliteDdlToPostgres } from '../../src/store/pg-ddl.js';
-import { insertCode } from '../../src/store/referrals.js';
+import { insertCode } from '../../src/flows/referral/store.js';
 import { resolveMember } from '../../src/store/members.js';
 import { DAY, HOUR, MINUTE, T0, count, demoConfig, drainOutbox, harness, joined, message, outboxRows, type Harness } from '../helpers/fixtures.js';
 

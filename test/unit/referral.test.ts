@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { loadConfig } from '../../src/config/load.js';
 import { csvField, runReferrals } from '../../src/cli/referrals.js';
-import { attribute } from '../../src/referral/attribution.js';
-import { moveStage } from '../../src/flows/stage-machine.js';
-import type { OrderFacts } from '../../src/orders/contracts.js';
-import { checkReferralCode, referralDiscount } from '../../src/referral/discount.js';
-import { referralOrderHooks } from '../../src/referral/rewards.js';
+import { attribute } from '../../src/flows/referral/attribution.js';
+import { moveStage } from '../../src/flows/lifecycle/stage-machine.js';
+import type { OrderFacts } from '../../src/flows/orders/contracts.js';
+import { checkReferralCode, referralDiscount } from '../../src/flows/referral/discount.js';
+import { referralOrderHooks } from '../../src/flows/referral/rewards.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { findMemberByIdentity, resolveMember, setStage } from '../../src/store/members.js';
 import {
@@ -21,7 +21,7 @@ import {
   ledgerTotalFen,
   referralOf,
   registerInviteLink,
-} from '../../src/store/referrals.js';
+} from '../../src/flows/referral/store.js';
 import { DAY, HOUR, MINUTE, T0, count, harness, joined, left, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildRegistry, flows } from '../../src/flows/index.js';
-import type { Flow } from '../../src/flows/types.js';
-import { Kernel } from '../../src/kernel.js';
+import { buildRegistry, flows } from '../../src/core/registry.js';
+import type { Flow } from '../../src/core/types.js';
+import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 
 import { cancelJobs, jobsOf as allJobsOf, nextJobDueAt, planJob } from '../../src/store/jobs.js';
 import { findMemberByIdentity, setStage, stageHistory, tagsOf } from '../../src/store/members.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { StarsRefundRefused, type StarsRefunder } from '../../src/orders/contracts.js';
-import { discountSources } from '../../src/orders/pricing.js';
-import { SandboxProvider } from '../../src/orders/sandbox.js';
-import { OrderService } from '../../src/orders/service.js';
+import { StarsRefundRefused, type StarsRefunder } from '../../src/flows/orders/contracts.js';
+import { discountSources } from '../../src/flows/orders/pricing.js';
+import { SandboxProvider } from '../../src/flows/orders/sandbox.js';
+import { OrderService } from '../../src/flows/orders/service.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { getOrder } from '../../src/store/orders.js';
+import { getOrder } from '../../src/flows/orders/store/orders.js';
 import { count } from '../helpers/fixtures.js';
 import { buy, payHarness, snapshot } from '../helpers/payments.js';
 

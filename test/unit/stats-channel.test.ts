@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { channelFunnel } from '../../src/stats/channel-funnel.js';
-import { dashboard, parseFilter, type StatsContext } from '../../src/stats/metrics.js';
-import { dashboardTables, toText } from '../../src/stats/tables.js';
+import { channelFunnel } from '../../src/flows/dashboard/channel-funnel.js';
+import { dashboard, parseFilter, type StatsContext } from '../../src/flows/dashboard/metrics.js';
+import { dashboardTables, toText } from '../../src/flows/dashboard/tables.js';
 import { DAY, demoConfig, HOUR, T0 } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 

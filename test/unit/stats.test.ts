@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { setCost } from '../../src/store/dashboard.js';
-import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/stats/metrics.js';
-import { dashboardTables, toCsv } from '../../src/stats/tables.js';
+import { setCost } from '../../src/flows/dashboard/store/dashboard.js';
+import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/flows/dashboard/metrics.js';
+import { dashboardTables, toCsv } from '../../src/flows/dashboard/tables.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createApp, waitReady, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/log.js';
-import { VirtualClock } from '../../../src/schedule/clock.js';
+import { VirtualClock } from '../../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../../src/testing/fake-bot-api.js';
 import { createWebApp, startWebServer } from '../../../src/web/server.js';
 import type { AttackReport, AttackSuite } from './suite.js';
