@@ -1,5 +1,6 @@
 import { identitiesOf } from '../../store/members.js';
-import type { CommandSpec, Flow } from '../types.js';
+import type { CommandSpec } from '../types.js';
+import type { Feature } from '../feature.js';
 import type { Registry } from '../registry.js';
 import { effectiveRole } from '../roles.js';
 
@@ -7,7 +8,7 @@ import { effectiveRole } from '../roles.js';
  * Commands about commands: `/help` lists what the sender may use, `/whoami` shows how the bot
  * sees the sender (role by platform id, member key, stage). Both answer privately.
  */
-export function commandsFlow(registry: () => Registry): Flow {
+export function commandsFlow(registry: () => Registry): Feature {
   const help: CommandSpec = {
     name: 'help',
     roles: ['owner', 'instructor', 'assistant', 'member'],
