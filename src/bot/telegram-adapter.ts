@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from './payments.js';
 import { updateProblem } from './telegram-update.js';
 export { updateProblem };
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { Clock } from '../core/schedule/clock.js';
 import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { inTransaction, type Db } from '../store/db.js';

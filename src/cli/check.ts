@@ -1,6 +1,6 @@
 import { describeStore, openStore, storeExists, type Db } from '../store/db.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { loadConfig } from '../app.js';
 
 /** Loads the config or prints every problem; used by check, start and why. */

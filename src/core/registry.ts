@@ -44,7 +44,7 @@ export class RegistryError extends Error {}
  * @example const registry = buildRegistry(FEATURES);
  */
 export function buildRegistry(features: readonly Feature[]): Registry {
-  const all = [...coreFeatures(() => reg), ...features];
+  const all = [...coreFeatures(() => reg.commands.values()), ...features];
   const facts = new Map<string, FactSpec>();
   const actions = new Map<string, ActionSpec<unknown>>();
   const jobs = new Map<string, JobHandler>();

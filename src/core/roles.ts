@@ -1,4 +1,4 @@
-import type { CourseConfig, Role } from '../config/load.js';
+import type { CourseConfig, Role } from './types.js';
 import { groupChatId } from './group-chats.js';
 import type { Platform } from '../bot/events.js';
 import type { Db } from '../store/db.js';

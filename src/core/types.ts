@@ -2,6 +2,7 @@ import type { Db } from '../store/db.js';
 import type { MainConfig, RawRule as RawRuleShape } from '../config/schema.js';
 import type { Platform, QuotedMessage } from '../bot/events.js';
 import type { Member } from '../store/members.js';
+import type { ChannelHow } from '../store/private-channels.js';
 import type { Priority } from '../store/outbox.js';
 import type { z } from 'zod';
 
@@ -130,7 +131,7 @@ export interface Trigger {
   /** Template variables a follow-up carries (`{streak}` in an `on: checkin` rule's reply). */
   vars?: Record<string, string>;
   /** For `channel.opened`: how the member's private channel opened (src/core/channel/observe.ts). */
-  channel?: import('./channel/observe.js').ChannelOpening;
+  channel?: ChannelOpening;
 }
 
 export interface RunContext {
@@ -291,3 +292,14 @@ export interface Reports {
   day(ctx: ReportContext, args: { since: number; group: string | undefined }): Required<ReportLines>;
 }
 
+/** A channel that opened with this event: the `channel.opened` rules run with these facts. */
+export interface ChannelOpening {
+  platform: string;
+  how: ChannelHow;
+  /** The channel was open already (a Start pressed again). */
+  again: boolean;
+  /** The acquisition tag (Telegram deep link `src-…`), if the channel has one. */
+  source: string | null;
+  /** The greeting (WeChat) or /start payload (Telegram) that came with it; empty otherwise. */
+  text: string;
+}

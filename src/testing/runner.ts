@@ -5,7 +5,7 @@ import { createApp, loadConfig, simulatedRoomId, waitReady, type App } from '../
 import type { ChatEvent } from '../bot/events.js';
 import type { SimSent } from '../bot/simulator.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { HandleResult } from '../core/engine.js';
 import { silentLogger } from '../log.js';
 import { VirtualClock } from '../core/schedule/clock.js';

@@ -9,7 +9,7 @@ import type { Clock } from '../core/schedule/clock.js';
 import { jobCounts } from '../store/jobs.js';
 import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { adminAuth } from './admin-auth.js';
 import { createApi, HttpError } from './api.js';
 import { clientMiddleware, clientOf } from './client.js';

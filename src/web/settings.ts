@@ -1,5 +1,5 @@
 import { EnvError } from '../config/env-error.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { AddressList, addressSpecProblem, hostNameProblem } from '../util/address-list.js';
 
 /** Host names every kequn answers to: the machine itself. */

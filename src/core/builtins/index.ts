@@ -1,5 +1,5 @@
 import type { Feature } from '../feature.js';
-import type { Registry } from '../registry.js';
+import type { CommandSpec } from '../types.js';
 import { channelFlow } from '../channel/expiry.js';
 import { noticesFlow } from '../notices.js';
 import { eventFlow } from './event.js';
@@ -12,6 +12,6 @@ import { timersFlow } from './timers.js';
  * group, role…), `reply`/`dm`, scheduled `on: timer` rules, `/help` and `/whoami`, merged notices
  * and the private channel's expiry and facts. Registered before the features.
  */
-export function coreFeatures(registry: () => Registry): Feature[] {
-  return [eventFlow, messagingFlow, timersFlow, commandsFlow(registry), noticesFlow, channelFlow];
+export function coreFeatures(commands: () => Iterable<CommandSpec>): Feature[] {
+  return [eventFlow, messagingFlow, timersFlow, commandsFlow(commands), noticesFlow, channelFlow];
 }

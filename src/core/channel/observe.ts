@@ -1,5 +1,5 @@
 import type { ChatEvent } from '../../bot/events.js';
-import type { CourseConfig } from '../types.js';
+import type { ChannelOpening, CourseConfig } from '../types.js';
 import type { ChannelHooks } from './hooks.js';
 import type { Db } from '../../store/db.js';
 import { dropHeldFor, finishHeld, heldFor, markHeldDelivered } from '../../store/held-messages.js';
@@ -8,17 +8,7 @@ import { budgetFor } from '../../bot/pacing.js';
 import { getChannel, setChannel, type ChannelHow, type ChannelRow } from '../../store/private-channels.js';
 import { sourceOfStartPayload } from './start-payload.js';
 
-/** A channel that opened with this event: the `channel.opened` rules run with these facts. */
-export interface ChannelOpening {
-  platform: string;
-  how: ChannelHow;
-  /** The channel was open already (a Start pressed again). */
-  again: boolean;
-  /** The acquisition tag (Telegram deep link `src-…`), if the channel has one. */
-  source: string | null;
-  /** The greeting (WeChat) or /start payload (Telegram) that came with it; empty otherwise. */
-  text: string;
-}
+export type { ChannelOpening } from '../types.js';
 
 /** What an event told kequn about the member's private channel, and what was done about it. */
 export interface ChannelObservation {

@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../types.js';
 import type { StandingJob } from '../types.js';
 import type { Feature } from '../feature.js';
 import type { Db } from '../../store/db.js';

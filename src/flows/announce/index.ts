@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { groupChatId } from '../../core/group-chats.js';
-import { renderTemplate, templateVariables, type CourseConfig, type Role } from '../../config/load.js';
+import type { CourseConfig, Role } from '../../core/types.js';
+import { renderTemplate, templateVariables } from '../../core/templates.js';
 import {
   announcementCode,
   createAnnouncement,

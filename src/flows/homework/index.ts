@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Assignment } from './config.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Platform } from '../../bot/events.js';
 import { activeMemberIdentities, getSubmission, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission } from './store.js';
 import { activeGroupsOf, identitiesOf } from '../../store/members.js';

@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import { recordCodeAttempt, refusedCodeAttempts } from './store/code-attempts.js';
 import type { OrderRow } from './store/orders.js';

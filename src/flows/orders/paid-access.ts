@@ -10,7 +10,8 @@
  */
 import type { Platform } from '../../bot/events.js';
 import { groupChatId } from '../../core/group-chats.js';
-import { renderTemplate, type CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
+import { renderTemplate } from '../../core/templates.js';
 import type { Db } from '../../store/db.js';
 import { enqueueDm } from '../../store/outbox.js';
 import { budgetFor } from '../../bot/pacing.js';

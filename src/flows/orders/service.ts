@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Platform } from '../../bot/events.js';
 import { DEFAULT_INSTANCE } from '../../bot/cluster.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Engine } from '../../core/engine.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import { inTransaction, type Db } from '../../store/db.js';

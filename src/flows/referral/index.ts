@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getMember, identitiesOf } from '../../store/members.js';
-import { eventPayload } from '../lifecycle/store.js';
+import { eventPayload } from '../../store/events.js';
 import {
   activeCodeOf,
   countCodeAttempts,
