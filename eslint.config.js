@@ -20,12 +20,12 @@ const platformImports = {
     {
       // wechaty, wechaty/impls, wechaty-puppet*, grammy, grammy/types, @grammyjs/*, better-sqlite3
       regex: '^(wechaty|wechaty-[^/]+|grammy|@grammyjs/[^/]+|better-sqlite3)(/.*)?$',
-      message: 'src/flows stays platform-neutral: use ChatEvent/OutgoingMessage (src/bot/events.ts) and src/store, not a platform SDK or the DB driver.',
+      message: 'src/core and src/flows stay platform-neutral: use ChatEvent/OutgoingMessage (src/bot/events.ts) and src/store, not a platform SDK or the DB driver.',
     },
     {
       // ../bot/wechaty-adapter.js, ../bot/telegram-adapter.js, ../../src/bot/wechaty-adapter.js, ...
       regex: '(^|/)bot/(wechaty|telegram)-adapter[^/]*$',
-      message: 'src/flows must not import a platform adapter: flows see only ChatEvent and write to the outbox.',
+      message: 'src/core and src/flows must not import a platform adapter: flows see only ChatEvent and write to the outbox.',
     },
   ],
 };
@@ -39,6 +39,10 @@ export default defineConfig(
     languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: nodeGlobals },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, module: 'writable', require: 'readonly' } },
+  },
+  {
     files: ['**/*.ts'],
     rules: {
       // `_name` marks a parameter a callback signature requires but the body does not use.
@@ -46,7 +50,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/flows/**'],
+    files: ['src/flows/**', 'src/core/**'],
     rules: { 'no-restricted-imports': ['error', platformImports] },
   },
 );

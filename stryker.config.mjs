@@ -4,12 +4,12 @@
 // MODULES is the one list of what is mutated and which tests must catch it: the code that decides
 // money, rewards, stages and rule matching, each module against its own unit tests only (a
 // mutant an integration test happens to catch is not caught by the test that claims it).
-// When files move (src/flows/<feature>/), only this list changes.
+// When files move, only this list changes.
 import { readFileSync } from 'node:fs';
 
 /**
  * `file:start-end` mutation ranges covering the named methods or functions of a file, found by
- * their header line (`  private applyPaid(`, `export function confidenceOf(`) and ending at the
+ * their header line (`  private applyPaid(`, `function orderEvent(`) and ending at the
  * first closing brace at the header's own indentation. Computed on every run, so the ranges follow
  * the code as lines move above them.
  */
@@ -31,49 +31,49 @@ export const MODULES = [
   {
     name: 'pricing',
     what: 'coupons and the price computation',
-    mutate: ['src/orders/pricing.ts'],
+    mutate: ['src/flows/orders/pricing.ts'],
     tests: ['test/unit/pricing.test.ts'],
   },
   {
     name: 'refunds',
     what: 'refund requests: how much may still be refunded',
-    mutate: ['src/orders/refunds.ts'],
+    mutate: ['src/flows/orders/refunds.ts'],
     tests: ['test/unit/refunds.test.ts'],
   },
   {
     name: 'order-transitions',
-    what: "the order service's paid and refunded transitions",
-    mutate: members('src/orders/service.ts', ['onTransaction', 'applyPaid', 'onRefund', 'applyRefund', 'paidStage']),
+    what: "the order service's paid and refunded transitions, and what the orders feature does on its own events",
+    mutate: [...members('src/flows/orders/service.ts', ['onTransaction', 'applyPaid', 'onRefund', 'applyRefund', 'orderEvent']), 'src/flows/orders/events.ts'],
     tests: ['test/unit/payment-notify.test.ts', 'test/unit/order-transitions.test.ts'],
   },
   {
     name: 'attribution',
     what: 'referral attribution: who referred whom, and every refusal',
-    mutate: ['src/referral/attribution.ts'],
+    mutate: ['src/flows/referral/attribution.ts'],
     tests: ['test/unit/referral.test.ts', 'test/unit/referral-attribution.test.ts'],
   },
   {
     name: 'rewards',
     what: 'referral rewards, their reversal, and the newcomer discount',
-    mutate: ['src/referral/rewards.ts', 'src/referral/discount.ts'],
+    mutate: ['src/flows/referral/rewards.ts', 'src/flows/referral/discount.ts'],
     tests: ['test/unit/referral.test.ts', 'test/unit/referral-rewards.test.ts'],
   },
   {
     name: 'stages',
-    what: 'the stage machine and the lifecycle flow',
-    mutate: ['src/flows/stage-machine.ts', 'src/flows/lifecycle.ts'],
+    what: 'the stage machine, the lifecycle feature and its stage moves on payment',
+    mutate: ['src/flows/lifecycle/stage-machine.ts', 'src/flows/lifecycle/move.ts', 'src/flows/lifecycle/payments.ts', 'src/flows/lifecycle/index.ts'],
     tests: ['test/unit/lifecycle.test.ts'],
   },
   {
     name: 'streak',
     what: 'streaks, missed days and the nudge window',
-    mutate: ['src/flows/streak.ts'],
+    mutate: ['src/flows/checkin/streak.ts'],
     tests: ['test/unit/checkin-days.test.ts'],
   },
   {
     name: 'conditions',
     what: 'rule conditions: compile-time checks and evaluation',
-    mutate: ['src/flows/conditions.ts'],
+    mutate: ['src/core/rules/conditions.ts'],
     tests: ['test/unit/conditions.test.ts'],
   },
 ];

@@ -2,21 +2,22 @@
  * The dashboard's queries at 100,000 members and 1,000,000 events: each metric (all its queries)
  * must answer in under 200 ms, over the whole history, filtered to one group and one month, and to
  * the group everyone is in (the widest group filter). The store is seeded with direct SQL inserts
- * in one transaction. The rollups (src/store/dashboard-rollups.ts) are then built by the first
+ * in one transaction. The rollups (src/flows/dashboard/store/rollups.ts) are then built by the first
  * read: that catch-up is timed apart, and so is the catch-up after new activity arrives.
  */
 import { seededRandom } from '../src/util/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { dialectOf, openStore, sqliteOf, type Db } from '../src/store/db.js';
 import { copyStore } from '../src/store/copy-store.js';
 import { ScratchDatabases } from '../src/store/pg-scratch.js';
-import { setCost } from '../src/store/dashboard.js';
-import { refreshDashboardRollups } from '../src/store/dashboard-rollups.js';
+import { setCost } from '../src/flows/dashboard/store/dashboard.js';
+import { refreshDashboardRollups } from '../src/flows/dashboard/store/rollups.js';
 import { zoneOffsetMs } from '../src/util/localtime.js';
-import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/stats/metrics.js';
+import { checkins, funnel, qa, referrals, retention, revenue, type StatsContext, type StatsFilter } from '../src/flows/dashboard/metrics.js';
+import { channelFunnel } from '../src/flows/dashboard/channel-funnel.js';
 import type { BenchResult } from './report.js';
 
 const MEMBERS = 100_000;
@@ -47,6 +48,11 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
     referral: db.prepare("INSERT INTO referrals (referred_id, referrer_id, source, decision_id, at) VALUES (?, ?, 'code', ?, ?)"),
     refOrder: db.prepare('INSERT INTO referral_orders (order_id, member_id, paid_at) VALUES (?, ?, ?)'),
     ledger: db.prepare("INSERT INTO referral_ledger (referrer_id, referred_id, order_id, entry, kind, fen, created_at) VALUES (?, ?, ?, 'reward', 'cashback', 2000, ?)"),
+    identity: db.prepare("INSERT INTO identities (platform, platform_id, member_id, display_name) VALUES ('wechat', ?, ?, '')"),
+    channel: db.prepare(
+      "INSERT INTO private_channels (platform, chat_id, member_id, state, how, opened_at, changed_at, announced_at) VALUES ('wechat', ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    lesson: db.prepare("INSERT INTO outbox (platform, chat_kind, chat_id, member_id, text, priority, status, not_before, created_at, sent_at, lesson) VALUES ('wechat', 'dm', ?, ?, 'lesson', 'push', 'sent', ?, ?, ?, ?)"),
   };
   // The member row is written after its path is drawn; the rows are consistent by construction.
   sqliteOf(db).pragma('foreign_keys = OFF');
@@ -72,6 +78,15 @@ export function seedDashboardStore(db: Db, opts: { members: number; events: numb
       }
       ins.member.run(id, `M${i}`, stage, t, t0, t);
       ins.join.run(id, 'python-101', t0, stage === 'churned' ? t : null);
+      // The private channel: seven in ten add the account, within two days; they get 1-3 lessons.
+      ins.identity.run(`wx${i}`, id);
+      if (depth > 0 || rnd() < 0.7) {
+        const opened = t0 + int(2 * DAY);
+        ins.channel.run(`wx${i}`, id, 'open', 'friend_request', opened, opened, opened);
+        for (let n = 1, lessons = 1 + int(3); n <= lessons; n++) ins.lesson.run(`wx${i}`, id, opened + (n - 1) * DAY, opened, opened + (n - 1) * DAY, n);
+      } else {
+        ins.channel.run(`wx${i}`, id, 'closed', 'not_friend', null, t0, null);
+      }
       const paid = depth >= 3;
       if (paid) {
         const paidAt = t0 + int(10 * DAY);
@@ -228,6 +243,7 @@ function measureDashboard(db: Db, label: string): BenchResult[] {
     ['checkins', (f) => checkins(ctx, f)],
     ['referrals', (f) => referrals(ctx, f)],
     ['qa', (f) => qa(ctx, f)],
+    ['private channel funnel', (f) => channelFunnel(ctx, f)],
   ];
   // The sections the rollups serve, computed the straightforward way once (whole history) for comparison.
   const direct: StatsContext = { ...ctx, direct: true };

@@ -11,9 +11,9 @@
 import { createApp, waitReady, type App } from '../src/app.js';
 import { clusterFromEnv } from '../src/bot/cluster.js';
 import type { ChatEvent } from '../src/bot/events.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 
 export type Phase = 'joins' | 'messages';
 export type ToChild = { kind: 'plan'; joins: ChatEvent[]; messages: ChatEvent[] } | { kind: 'go'; phase: Phase } | { kind: 'exit' };

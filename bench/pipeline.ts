@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createApp, waitReady } from '../src/app.js';
 import type { ChatEvent } from '../src/bot/events.js';
 import { silentLogger } from '../src/log.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 import { openStore } from '../src/store/db.js';
 import { seededRandom } from '../src/util/random.js';
 import { bigCourse } from './course-fixture.js';

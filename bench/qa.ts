@@ -4,10 +4,10 @@
  * Run: npx tsx bench/qa.ts
  */
 import { existsSync } from 'node:fs';
-import { evaluateFiles, percentile } from '../src/qa/eval.js';
-import { buildIndex } from '../src/qa/index.js';
-import { syntheticBank, syntheticQueries } from '../src/qa/synthetic.js';
-import { warmUp } from '../src/qa/tokenize.js';
+import { evaluateFiles, percentile } from '../src/flows/qa/eval.js';
+import { buildIndex } from '../src/flows/qa/retrieval.js';
+import { syntheticBank, syntheticQueries } from '../src/flows/qa/synthetic.js';
+import { warmUp } from '../src/flows/qa/tokenize.js';
 import { report, type BenchResult } from './report.js';
 
 export function benchQa(): BenchResult[] {

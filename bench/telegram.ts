@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bot } from 'grammy';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
-import { VirtualClock } from '../src/schedule/clock.js';
+import { VirtualClock } from '../src/core/schedule/clock.js';
 import { FakeBotApi } from '../src/testing/fake-bot-api.js';
 import { report, type BenchResult } from './report.js';
 

@@ -2,14 +2,64 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { SimulatedWeChat } from './bot/simulator.js';
 import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
-import type { StarsPayments } from './orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
-import type { CourseConfig } from './config/load.js';
-import { Kernel } from './kernel.js';
-import type { Clock } from './schedule/clock.js';
+import { loadCourseConfig } from './config/load.js';
+import type { CourseConfig } from './core/types.js';
+import type { Feature } from './core/feature.js';
+import { Kernel } from './core/kernel.js';
+import { buildRegistry, type Registry } from './core/registry.js';
+import type { Clock } from './core/schedule/clock.js';
 import type { ClusterSettings } from './bot/cluster.js';
 import { openStore, type Db } from './store/db.js';
-import { createOrders, type Orders } from './orders/wiring.js';
+import { createOrders, type Orders } from './flows/orders/wiring.js';
+import { EnvError } from './config/env-error.js';
+import { type StarsPayments } from './bot/payments.js';
+import type { Exposure, Runtime } from './web/context.js';
+import { lifecycleFeature } from './flows/lifecycle/index.js';
+import { trialFeature } from './flows/trial/index.js';
+import { qaFeature } from './flows/qa/index.js';
+import { ordersFeature } from './flows/orders/index.js';
+import { referralFeature } from './flows/referral/index.js';
+import { checkinFeature } from './flows/checkin/index.js';
+import { homeworkFeature } from './flows/homework/index.js';
+import { staffFeature } from './flows/staff/index.js';
+import { announceFeature } from './flows/announce/index.js';
+import { moderationFeature } from './flows/moderation/index.js';
+import { dashboardFeature } from './flows/dashboard/index.js';
+
+/**
+ * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
+ * everything it adds (src/core/feature.ts). Adding a feature is one folder and one line here
+ * (plus its migration and docs). The order is the order their handlers run in (the lifecycle's
+ * stage move on a payment before the receipt, the receipt before the referral reward) and the
+ * order of their lines in staff reports.
+ */
+export const FEATURES: readonly Feature[] = [
+  lifecycleFeature,
+  trialFeature,
+  qaFeature,
+  ordersFeature,
+  referralFeature,
+  checkinFeature,
+  homeworkFeature,
+  staffFeature,
+  announceFeature,
+  moderationFeature,
+  dashboardFeature,
+];
+
+/** The registry of FEATURES (and the core's built-ins): what rules, the loader and the engine look up. */
+export const registry: Registry = buildRegistry(FEATURES);
+
+/**
+ * Loads a course folder for kequn's features, and throws a ConfigError listing every problem with
+ * file:line and key path.
+ *
+ * @example const config = loadConfig('config');
+ */
+export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry } = {}): CourseConfig {
+  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env });
+}
 
 /**
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
@@ -18,12 +68,18 @@ import { createOrders, type Orders } from './orders/wiring.js';
 export type WeChatMode = { kind: 'simulated' } | { kind: 'service'; token: string; endpoint?: string; noTls: boolean } | { kind: 'off' };
 
 /**
- * With a Telegram bot token and no WeChat puppet token, kequn runs on Telegram alone (no
- * simulated WeChat) unless `KEQUN_WECHAT=simulated` asks for the simulator alongside.
+ * With a Telegram bot token and no WeChat puppet token, kequn runs on Telegram alone. The
+ * simulated WeChat runs only when no platform is real: beside a real one, anyone reaching the
+ * web port could act as a configured staff member on the shared store (issue 22), so
+ * `KEQUN_WECHAT=simulated` with a real token is an EnvError. A demo beside real accounts is a
+ * second kequn with its own store.
  */
 export function wechatModeFromEnv(env: NodeJS.ProcessEnv): WeChatMode {
   const token = env.WECHATY_PUPPET_SERVICE_TOKEN;
-  if (!token) return env.TELEGRAM_BOT_TOKEN && env.KEQUN_WECHAT !== 'simulated' ? { kind: 'off' } : { kind: 'simulated' };
+  const wanted = env.KEQUN_WECHAT?.trim();
+  if (wanted && wanted !== 'simulated') throw new EnvError(`KEQUN_WECHAT may only be "simulated" (the default without WECHATY_PUPPET_SERVICE_TOKEN and TELEGRAM_BOT_TOKEN), got "${wanted}"`);
+  if (wanted === 'simulated' && (token || env.TELEGRAM_BOT_TOKEN?.trim())) throw new EnvError(SIMULATOR_ALONE);
+  if (!token) return env.TELEGRAM_BOT_TOKEN?.trim() ? { kind: 'off' } : { kind: 'simulated' };
   return {
     kind: 'service',
     token,
@@ -31,6 +87,9 @@ export function wechatModeFromEnv(env: NodeJS.ProcessEnv): WeChatMode {
     noTls: env.WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT === 'true',
   };
 }
+
+const SIMULATOR_ALONE =
+  'KEQUN_WECHAT=simulated cannot run beside a real WeChat account or Telegram bot (anyone reaching the playground could act as your staff there): for a demo, run a second kequn with its own store and port and no tokens (KEQUN_DATA=data/demo.db KEQUN_PORT=8788 npx kequn start)';
 
 /** Telegram, from the environment: `TELEGRAM_BOT_TOKEN` enables it; a webhook URL switches from long polling. */
 export interface TelegramMode {
@@ -40,8 +99,7 @@ export interface TelegramMode {
   apiRoot?: string;
 }
 
-/** A problem with the environment variables, reported before anything starts. */
-export class EnvError extends Error {}
+export { EnvError } from './config/env-error.js';
 
 export function telegramModeFromEnv(env: NodeJS.ProcessEnv): TelegramMode | undefined {
   const token = env.TELEGRAM_BOT_TOKEN?.trim();
@@ -73,16 +131,21 @@ export async function buildServiceBot(mode: Extract<WeChatMode, { kind: 'service
   return WechatyBuilder.build({ name: 'kequn', puppet });
 }
 
+export type { Exposure };
+
 export interface App {
   kernel: Kernel;
   db: Db;
   /** The simulated WeChat, when running on the embedded default. */
   sim: SimulatedWeChat | undefined;
+  exposure: Exposure;
   /** The Telegram adapter, when TELEGRAM_BOT_TOKEN is set (its webhook is served by the web server). */
   telegram: TelegramAdapter | undefined;
   config: CourseConfig;
   /** The order service and its provider (the sandbox unless catalog.yaml says wechatpay). */
   orders: Orders;
+  /** The long-lived objects features' routes use (src/web/context.ts Runtime). */
+  runtime: Runtime;
   stop(): Promise<void>;
 }
 
@@ -114,9 +177,14 @@ export async function createApp(opts: {
   adapters?: ChatAdapter[];
   /** This process's instance when several share a PostgreSQL store (KEQUN_INSTANCE; default `main`). */
   cluster?: Partial<ClusterSettings>;
+  /** KEQUN_STAGING=1: the payment sandbox takes payments beside a real platform (its pages then need the admin login). */
+  staging?: boolean;
 }): Promise<App> {
-  const db = openStore(opts.dbPath, { backgroundCheckpoints: true });
   const mode = opts.wechat ?? { kind: 'simulated' };
+  // Staff ids become simulated users anyone at the playground can drive: never next to a real platform.
+  if (mode.kind === 'simulated' && (opts.telegram || (opts.adapters ?? []).length > 0)) throw new EnvError(SIMULATOR_ALONE.replace('KEQUN_WECHAT=simulated', 'the simulated WeChat'));
+  const exposure: Exposure = mode.kind === 'simulated' ? 'embedded' : opts.staging ? 'staging' : 'real';
+  const db = openStore(opts.dbPath, { backgroundCheckpoints: true });
   let sim: SimulatedWeChat | undefined;
   const adapters: ChatAdapter[] = [];
   // Wechaty is loaded only when WeChat is on (it takes ~2 s to import; Telegram-only kequn skips it).
@@ -153,15 +221,17 @@ export async function createApp(opts: {
     });
     adapters.push(telegram);
   }
-  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
-  orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram });
+  const kernel = new Kernel({ config: opts.config, registry, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
+  orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram, sandboxOpen: exposure !== 'real' });
   return {
     kernel,
     db,
     sim,
+    exposure,
     telegram,
     config: opts.config,
     orders: orders!,
+    runtime: { orders: orders! },
     async stop() {
       orders!.stop();
       await kernel.stop();

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock } from '../core/schedule/clock.js';
 import { dialectOf, type Db } from '../store/db.js';
 import {
   chatOwner,
@@ -14,7 +14,7 @@ import {
   takeChat,
   takeOverChats,
 } from '../store/cluster.js';
-import type { ChatEvent } from './events.js';
+import { eventGroup, type ChatEvent } from './events.js';
 
 /** The instance name when KEQUN_INSTANCE is not set. */
 export const DEFAULT_INSTANCE = 'main';
@@ -107,12 +107,13 @@ export class Cluster {
     // After a stall (event loop blocked, machine suspended) the events queued meanwhile come
     // before the next tick: beat first, so a group taken over meanwhile is seen as gone.
     this.maintain(now);
-    if (event.type === 'message' && event.chat.kind === 'dm') {
+    const group = eventGroup(event);
+    // Private events (a message, a friend request, a Start) belong to the account that got them.
+    if (!group) {
       this.dmFrom(event.platform, event.user.id, now);
       return true;
     }
-    const chatId = event.type === 'message' ? (event.chat as { group: { id: string } }).group.id : event.group.id;
-    return this.ownsGroup(event.platform, chatId, now);
+    return this.ownsGroup(event.platform, group.id, now);
   }
 
   /**

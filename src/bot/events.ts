@@ -38,7 +38,15 @@ export interface MemberJoined extends EventBase {
    * for referral attribution. Absent when the platform does not say.
    */
   inviteLink?: InviteLinkRef;
+  /** What the platform says about the member's private channel now, when it says (WeChat: a friend or not). */
+  channel?: ChannelHint;
 }
+
+/**
+ * Whether the bot can message the person privately, as the platform reports it with an event:
+ * WeChat's contact payload says whether they are a friend of the account; Telegram says nothing.
+ */
+export type ChannelHint = 'open' | 'closed';
 
 /** An invite link as a join reports it. `name` is what the bot set when it created the link. */
 export interface InviteLinkRef {
@@ -68,6 +76,8 @@ export interface MessageReceived extends EventBase {
    * reply_to_message). WeChat has no such field: its quoted replies arrive as text (「…」 + dashes).
    */
   quoted?: QuotedMessage;
+  /** What the platform says about the sender's private channel now (WeChat group messages). */
+  channel?: ChannelHint;
 }
 
 export interface QuotedMessage {
@@ -77,7 +87,56 @@ export interface QuotedMessage {
   fromBot: boolean;
 }
 
-export type ChatEvent = MemberJoined | MemberLeft | MessageReceived;
+/**
+ * The person opened their private channel with the bot: WeChat, the bot accepted their friend
+ * request (or a friendship was confirmed); Telegram, they pressed Start (again, too: every /start
+ * is one) or unblocked the bot. Private messages held for them follow.
+ */
+export interface ChannelOpened extends EventBase {
+  type: 'channel.opened';
+  user: UserRef;
+  how: 'friend_request' | 'friend_confirmed' | 'start' | 'unblocked';
+  /** WeChat: the friend request's greeting; Telegram: the /start payload (deep link); else empty. */
+  text: string;
+}
+
+/** The person closed their private channel: Telegram, they blocked the bot. */
+export interface ChannelClosed extends EventBase {
+  type: 'channel.closed';
+  user: UserRef;
+  how: 'blocked';
+}
+
+/**
+ * Someone asked to become the WeChat account's friend. kequn decides by the course's policy and
+ * accepts later, paced (src/bot/friend-requests.ts); nothing else happens until it does.
+ */
+export interface FriendRequested extends EventBase {
+  type: 'friend.requested';
+  user: UserRef;
+  /** The platform's id of the request (what accepting it takes). */
+  requestId: string;
+  greeting: string;
+}
+
+/** Someone invited the bot's account into a group (WeChat room invitation). */
+export interface RoomInvited extends EventBase {
+  type: 'room.invited';
+  /** Who invited the bot. */
+  user: UserRef;
+  invitationId: string;
+  topic: string;
+  memberCount: number;
+}
+
+export type ChatEvent = MemberJoined | MemberLeft | MessageReceived | ChannelOpened | ChannelClosed | FriendRequested | RoomInvited;
+
+/** The group an event happened in, if any (joins, leaves, group messages). */
+export function eventGroup(event: ChatEvent): GroupRef | undefined {
+  if (event.type === 'member.joined' || event.type === 'member.left') return event.group;
+  if (event.type === 'message' && event.chat.kind === 'group') return event.chat.group;
+  return undefined;
+}
 
 /** A message to deliver, as the outbox hands it to an adapter. */
 export interface OutgoingMessage {
@@ -103,13 +162,17 @@ export interface ChatAdapter {
   removeMember?(groupChatId: string, userId: string): Promise<void>;
   /** Deletes a member's message in a group, where the platform lets the bot (not WeChat). */
   deleteMessage?(groupChatId: string, messageId: string): Promise<void>;
-  /** Telegram only: sends a Stars invoice (see src/orders/contracts.ts). */
-  sendInvoice?(invoice: import('../orders/contracts.js').StarsInvoice): Promise<void>;
+  /** Telegram only: sends a Stars invoice (see src/flows/orders/contracts.ts). */
+  sendInvoice?(invoice: import('./payments.js').StarsInvoice): Promise<void>;
   /**
    * Telegram only: creates an invite link to a group, e.g. one per member for referrals
    * (`name` comes back in the MemberJoined of whoever joins through it).
    */
   createInviteLink?(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef>;
+  /** WeChat: accepts a friend request (FriendRequested.requestId). */
+  acceptFriendRequest?(requestId: string): Promise<void>;
+  /** WeChat: accepts an invitation into a group (RoomInvited.invitationId); resolves to the group's id once known. */
+  acceptRoomInvite?(invitationId: string): Promise<string | undefined>;
 }
 
 /** What an adapter reports besides events. */
@@ -126,6 +189,20 @@ export interface AdapterHooks {
  * not a friend): the outbox marks the message failed at once instead of retrying.
  */
 export class PermanentSendError extends Error {}
+
+/**
+ * Thrown by an adapter's `send` of a private message when the member's private channel is not
+ * open: not (yet) a WeChat friend, never pressed Start on Telegram (`not_open`), or blocked the bot
+ * (`blocked`). The outbox holds the message until the channel opens instead of failing it.
+ */
+export class ChannelClosedError extends PermanentSendError {
+  constructor(
+    message: string,
+    readonly reason: 'not_open' | 'blocked',
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Thrown by an adapter's `send` when the platform said to wait (Telegram 429 with retry_after

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { dialectOf, type Db } from '../store/db.js';
 import {
   claimMessage,
@@ -11,46 +11,50 @@ import {
   markRetry,
   markSent,
   parkInterruptedSends,
-  pendingWindow,
+  pendingHeads,
+  pendingMessage,
+  laneOf,
+  PRIORITIES,
   type OutboxRow,
+  type QueueHead,
 } from '../store/outbox.js';
-import type { Clock } from '../schedule/clock.js';
+import type { Clock } from '../core/schedule/clock.js';
+import { holdRefusedSend } from '../store/held-messages.js';
+import { noteDelivered, noteRefused } from '../store/private-channels.js';
+import { inTransaction } from '../store/db.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
 import { soloInstance, type Cluster } from './cluster.js';
-import { PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
+import { ChannelClosedError, PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
+import { pacingFor } from './pacing.js';
 
 export { PermanentSendError, RetryAfterError };
-
-/** How fast one platform may send. WeChat's comes from the top-level outbox keys, Telegram's from outbox.telegram. */
-export interface Pacing {
-  account_interval: number;
-  chat_interval: number;
-  jitter: number;
-  daily_cap: number;
-  /** Sends per rolling minute to one group (Telegram: 20), or unlimited. */
-  group_per_minute?: number;
-}
-
-export function pacingFor(config: CourseConfig, platform: string): Pacing {
-  return platform === 'telegram' ? config.outbox.telegram : config.outbox;
-}
+export { pacingFor, type Pacing } from './pacing.js';
 
 const MINUTE = 60_000;
 
-/** How many of the oldest pending messages are considered per platform and priority when picking the next send. */
+/** How many queue heads (chat and member) are considered per platform and priority when picking the next send. */
 const WINDOW = 100;
+/** Turns are remembered for this long, once more than SERVED_KEPT members were served. */
+const SERVED_FOR = 10 * MINUTE;
+const SERVED_KEPT = 5000;
 
 /**
  * Delivers queued messages through the adapters at a safe pace: one account-wide interval with
  * jitter (WeChat flags bursts), a per-chat interval, quiet hours for proactive messages, and a
  * daily cap. A message is claimed (committed as 'sending') before the adapter is called, so after
  * a crash it is never sent a second time; a failed send is retried with exponential backoff.
+ *
+ * Which message goes next, of those whose pace allows them now: the first lane first (urgent,
+ * reply, then bulk and push; src/store/outbox.ts Priority), and within a lane the member (or
+ * chat) served longest ago, so one member's flood of replies takes turns with everyone else's.
  */
 export class Outbox {
   private accountReady = new Map<string, number>();
   private chatLastSent = new Map<string, number>();
   /** Send times to each group within the last minute (for group_per_minute), oldest first. */
   private groupRecent = new Map<string, number[]>();
+  /** When a message about each member (or, for messages about no one, to each chat) last went out. */
+  private served = new Map<string, number>();
   private running: Promise<number> | undefined;
   private again = false;
 
@@ -117,16 +121,27 @@ export class Outbox {
     return best;
   }
 
-  private candidates(platform: string): OutboxRow[] {
-    // A window per priority: a night of proactive messages held by quiet hours must not push
-    // a reply out of view. Merged back into queue order.
-    return (['reply', 'push'] as const)
-      .flatMap((priority) => pendingWindow(this.deps.db, platform, priority, this.cluster.instance, WINDOW))
-      .sort((a, b) => a.not_before - b.not_before || a.id - b.id);
+  private candidates(platform: string): QueueHead[] {
+    // Heads per priority: a night of proactive messages held by quiet hours must not push a
+    // reply out of view, and one member's thousand replies must not hide another's.
+    return PRIORITIES.flatMap((priority) => pendingHeads(this.deps.db, platform, priority, this.cluster.instance, WINDOW));
+  }
+
+  private fairnessKey(row: QueueHead): string {
+    return row.member_id !== null ? `m:${row.member_id}` : `c:${row.platform}:${row.chat_id}`;
+  }
+
+  /** Whether `a` goes before `b`, both ready now: lane, then the one served longest ago, then queue order. */
+  private before(a: QueueHead, b: QueueHead): boolean {
+    const lane = laneOf(a.priority) - laneOf(b.priority);
+    if (lane !== 0) return lane < 0;
+    const served = (this.served.get(this.fairnessKey(a)) ?? -Infinity) - (this.served.get(this.fairnessKey(b)) ?? -Infinity);
+    if (served !== 0 && !Number.isNaN(served)) return served < 0;
+    return a.not_before - b.not_before < 0 || (a.not_before === b.not_before && a.id < b.id);
   }
 
   /** When `row` may go out, given pacing and quiet hours. */
-  private readyAt(row: OutboxRow): number {
+  private readyAt(row: QueueHead): number {
     const config = this.deps.config();
     const pacing = pacingFor(config, row.platform);
     const chatKey = `${row.platform}:${row.chat_id}`;
@@ -180,16 +195,17 @@ export class Outbox {
       const now = clock.now();
       const config = this.deps.config();
       const pacing = pacingFor(config, platform);
-      let next: OutboxRow | undefined;
-      let nextAt = Infinity;
+      // Just sent: nothing can go before the account's interval is over.
+      if (this.accountReadyAt(platform) > now) return sent;
+      // Of the messages the pace lets go now, the best by lane and turn (see the class comment).
+      let head: QueueHead | undefined;
       for (const row of this.candidates(platform)) {
-        const t = this.readyAt(row);
-        if (t < nextAt) {
-          next = row;
-          nextAt = t;
-        }
+        if (this.readyAt(row) > now) continue;
+        if (!head || this.before(row, head)) head = row;
       }
-      if (!next || nextAt > now) return sent;
+      if (!head) return sent;
+      const next = pendingMessage(db, head.id);
+      if (!next) continue;
       const dayStart = localDayStart(now, config.course.timezone);
       if (countSentSince(db, platform, dayStart, this.cluster.instance) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
@@ -201,7 +217,11 @@ export class Outbox {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text });
         const at = clock.now();
         markSent(db, next.id, at);
+        if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });
         this.cluster.sent(platform, next.chat_id);
+        this.served.set(this.fairnessKey(next), at);
+        // Long ago is as good as never: the map stays the size of the recently served.
+        if (this.served.size > SERVED_KEPT) for (const [k, t] of this.served) if (t < at - SERVED_FOR) this.served.delete(k);
         sent++;
         const chatKey = `${platform}:${next.chat_id}`;
         this.chatLastSent.set(chatKey, at);
@@ -213,7 +233,16 @@ export class Outbox {
       } catch (e) {
         const err = (e as Error).message ?? String(e);
         const attempts = next.attempts + 1;
-        if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
+        if (e instanceof ChannelClosedError && next.chat_kind === 'dm') {
+          // Not a failure: the member has not opened their private channel (or blocked the bot).
+          // The message waits for it in held_messages (src/store/held-messages.ts).
+          const reason = e.reason;
+          const held = inTransaction(db, () => {
+            noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
+            return holdRefusedSend(db, next, reason, err, clock.now());
+          });
+          log.info({ outbox: next.id, held, chat: next.chat_id, reason }, 'outbox: private channel not open; message held until it opens');
+        } else if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
           markFailed(db, next.id, err);
           log.error({ outbox: next.id, chat: next.chat_id, attempts, err }, 'outbox: send failed for good');
         } else if (e instanceof RetryAfterError) {

@@ -1,5 +1,10 @@
 import { WechatyBuilder } from 'wechaty';
 import type { WechatyInterface } from 'wechaty/impls';
+import { types as PuppetTypes } from 'wechaty-puppet';
+import type { payloads } from 'wechaty-puppet';
+
+type FriendshipPayload = payloads.Friendship;
+type RoomInvitationPayload = payloads.RoomInvitation;
 import { PuppetMock, mock } from 'wechaty-puppet-mock';
 
 /** A message the bot sent, as the simulated WeChat world saw it arrive. */
@@ -27,7 +32,7 @@ export { SIM_BOT_ID };
 export interface SimActivity {
   /** Position in the timeline (1, 2, 3…), shared by both sides so they interleave correctly. */
   n: number;
-  kind: 'bot' | 'member' | 'joined' | 'left';
+  kind: 'bot' | 'member' | 'joined' | 'left' | 'friend_request' | 'friend_accepted';
   chatKind: 'group' | 'dm';
   /** Room id for groups, the person's contact id for DMs (as in SimSent). */
   chatId: string;
@@ -59,6 +64,13 @@ export class SimulatedWeChat {
   private activityListeners = new Set<(a: SimActivity) => void>();
   /** Members the bot removed from a room (moderation), in order. */
   readonly removed: { roomId: string; userId: string; at: number }[] = [];
+  /** Friend requests the members sent, and when the bot accepted each (null: not yet). */
+  readonly friendRequests: { id: string; userId: string; greeting: string; at: number; acceptedAt: number | null }[] = [];
+  /** Invitations into groups the members sent the bot, and whether it accepted. */
+  readonly invitations: { id: string; inviterId: string; topic: string; roomId: string; at: number; accepted: boolean }[] = [];
+  private friendships = new Map<string, FriendshipPayload>();
+  private roomInvitations = new Map<string, RoomInvitationPayload>();
+  private requestSeq = 0;
 
   constructor(
     private readonly opts: { botName: string; now: () => number },
@@ -89,6 +101,41 @@ export class SimulatedWeChat {
       this.record({ kind: 'left', chatKind: 'group', chatId: roomId, userId: contactId, text: 'removed by the bot' });
       room.remove(this.mocker.ContactMock.load(contactId)).by(this.botContact);
     };
+    // Friendship, as WeChat has it: a member is a friend only once the bot accepted their request,
+    // and the account cannot message anyone else privately (the send is refused, nothing arrives).
+    this.puppet.friendshipRawPayload = async (id: string) => {
+      const p = this.friendships.get(id);
+      if (!p) throw new Error(`no friend request ${id}`);
+      return p;
+    };
+    this.puppet.friendshipAccept = async (id: string) => {
+      const p = this.friendships.get(id);
+      if (!p || p.type !== PuppetTypes.Friendship.Receive) throw new Error(`no friend request ${id} to accept`);
+      const contact = this.mocker.contactPayload(p.contactId) as { friend?: boolean };
+      contact.friend = true;
+      const r = this.friendRequests.find((x) => x.id === id);
+      if (r && r.acceptedAt === null) r.acceptedAt = this.opts.now();
+      this.record({ kind: 'friend_accepted', chatKind: 'dm', chatId: p.contactId, userId: p.contactId, text: '' });
+    };
+    const sendText = this.puppet.messageSendText.bind(this.puppet);
+    this.puppet.messageSendText = async (conversationId: string, text: string) => {
+      if (!conversationId.endsWith('@chatroom') && !this.isFriend(conversationId)) {
+        throw new Error(`${conversationId} is not a friend of this account: WeChat refuses the private message`);
+      }
+      return sendText(conversationId, text);
+    };
+    this.puppet.roomInvitationRawPayload = async (id: string) => {
+      const p = this.roomInvitations.get(id);
+      if (!p) throw new Error(`no room invitation ${id}`);
+      return p;
+    };
+    this.puppet.roomInvitationAccept = async (id: string) => {
+      const inv = this.invitations.find((x) => x.id === id);
+      if (!inv) throw new Error(`no room invitation ${id}`);
+      if (inv.accepted) return;
+      inv.accepted = true;
+      this.mocker.createRoom({ id: inv.roomId, topic: inv.topic, memberIdList: [SIM_BOT_ID, inv.inviterId], ownerId: inv.inviterId, adminIdList: [] });
+    };
     // Log the bot in as soon as its puppet starts (in-process or behind a PuppetServer).
     this.puppet.on('start', () => {
       setImmediate(() => this.mocker.login(this.botContact));
@@ -118,14 +165,56 @@ export class SimulatedWeChat {
     for (const l of this.activityListeners) l(line);
   }
 
-  /** A simulated person; created on first use. Their handle is their WeChat id. */
-  user(id: string, name?: string): mock.ContactMock {
+  /**
+   * A simulated person; created on first use. Their handle is their WeChat id. A `stranger` is
+   * not a friend of the bot's account (a newcomer in a group usually is not); everyone else is.
+   */
+  user(id: string, name?: string, opts: { stranger?: boolean } = {}): mock.ContactMock {
     if (this.mocker.cacheContactPayload.has(id)) {
       const c = this.mocker.ContactMock.load(id);
       if (name && c.payload.name !== name) c.payload.name = name;
       return c;
     }
-    return this.mocker.createContact({ id, name: name ?? id });
+    return this.mocker.createContact({ id, name: name ?? id, friend: !opts.stranger });
+  }
+
+  /** Whether `userId` is a friend of the bot's account (the bot can message them privately). */
+  isFriend(userId: string): boolean {
+    return (this.mocker.cacheContactPayload.get(userId) as { friend?: boolean } | undefined)?.friend === true;
+  }
+
+  /**
+   * `userId` asks to become the bot account's friend, with a greeting (验证消息), as from the
+   * group's member list or a card. The bot decides and accepts (or not) later; returns the request id.
+   */
+  befriend(userId: string, greeting: string): string {
+    const id = `friend-request-${++this.requestSeq}`;
+    const payload = { id, contactId: userId, hello: greeting, timestamp: Math.floor(this.opts.now() / 1000), type: PuppetTypes.Friendship.Receive, ticket: id } as FriendshipPayload;
+    this.friendships.set(id, payload);
+    this.friendRequests.push({ id, userId, greeting, at: this.opts.now(), acceptedAt: null });
+    this.record({ kind: 'friend_request', chatKind: 'dm', chatId: userId, userId, text: greeting });
+    this.puppet.emit('friendship', { friendshipId: id });
+    return id;
+  }
+
+  /** `inviterId` invites the bot's account into a new group called `topic`; returns the invitation id. */
+  inviteBot(inviterId: string, topic: string): string {
+    const id = `room-invitation-${++this.requestSeq}`;
+    const roomId = `invited-${this.requestSeq}@chatroom`;
+    this.invitations.push({ id, inviterId, topic, roomId, at: this.opts.now(), accepted: false });
+    this.roomInvitations.set(id, {
+      id,
+      inviterId,
+      topic,
+      avatar: '',
+      invitation: id,
+      memberCount: 2,
+      memberIdList: [inviterId],
+      timestamp: Math.floor(this.opts.now() / 1000),
+      receiverId: SIM_BOT_ID,
+    });
+    this.puppet.emit('room-invite', { roomInvitationId: id });
+    return id;
   }
 
   /** A simulated group the bot is in; created on first use. WeChat room ids end in @chatroom. */
@@ -158,8 +247,12 @@ export class SimulatedWeChat {
     room.remove(user).by(user);
   }
 
-  /** A message from a member, in a room or privately to the bot. `@<bot name>` mentions the bot. */
+  /**
+   * A message from a member, in a room or privately to the bot. `@<bot name>` mentions the bot.
+   * Only a friend can write to the account privately (WeChat has no other private chat).
+   */
   say(userId: string, to: { roomId: string } | 'bot', text: string): void {
+    if (to === 'bot' && !this.isFriend(userId)) throw new NotFriendError(`${userId} is not a friend of the bot's account: on WeChat only friends can write privately (send a friend request first)`);
     const user = this.mocker.ContactMock.load(userId);
     const room = to === 'bot' ? undefined : this.mocker.RoomMock.load(to.roomId);
     // Recorded before the puppet delivers it, so the member's line precedes the bot's answer.
@@ -172,3 +265,6 @@ export class SimulatedWeChat {
     }
   }
 }
+
+/** A stranger tried to write to the account privately: WeChat does not let them. */
+export class NotFriendError extends Error {}

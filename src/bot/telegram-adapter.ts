@@ -2,11 +2,12 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
+import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from './payments.js';
 import { updateProblem } from './telegram-update.js';
 export { updateProblem };
-import type { CourseConfig } from '../config/load.js';
-import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from '../orders/contracts.js';
-import type { Clock } from '../schedule/clock.js';
+import type { CourseConfig } from '../core/types.js';
+import type { Clock } from '../core/schedule/clock.js';
+import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { inTransaction, type Db } from '../store/db.js';
 import {
   clearChatUnreachable,
@@ -15,10 +16,12 @@ import {
   markChatUnreachable,
   markUpdateHandled,
   pruneHandledUpdates,
+  saveBotUsername,
   setPollingOffset,
   unreachableReason,
 } from '../store/telegram.js';
 import {
+  ChannelClosedError,
   cleanText,
   PermanentSendError,
   RetryAfterError,
@@ -131,6 +134,8 @@ export class TelegramAdapter implements ChatAdapter {
     const { log, delivery } = this.opts;
     this.sink = sink;
     await this.bot.init();
+    // Templates build t.me deep links with it ({start_link}).
+    saveBotUsername(this.opts.db, this.bot.botInfo.username);
     pruneHandledUpdates(this.opts.db, this.opts.clock.now() - KEEP_HANDLED_MS);
     if (delivery.kind === 'webhook') {
       await this.bot.api.setWebhook(delivery.url, { secret_token: delivery.secret, allowed_updates: [...ALLOWED_UPDATES] });
@@ -230,7 +235,7 @@ export class TelegramAdapter implements ChatAdapter {
     const bot = this.bot;
     bot.on('message', (ctx) => this.onMessage(ctx));
     bot.on('chat_member', (ctx) => this.onChatMember(ctx, ctx.chatMember));
-    bot.on('my_chat_member', (ctx) => this.onMyChatMember(ctx.myChatMember));
+    bot.on('my_chat_member', (ctx) => this.onMyChatMember(ctx, ctx.myChatMember));
     bot.on('pre_checkout_query', async (ctx) => {
       const q = ctx.preCheckoutQuery;
       let answer: { ok: true } | { ok: false; error: string };
@@ -271,6 +276,19 @@ export class TelegramAdapter implements ChatAdapter {
       // `/help@kequn_bot args` is `/help args` for the engine.
       if (addressee) text = `/${command[1]}${text.slice(command[0].length)}`;
       if (command[1]!.toLowerCase() === 'chatid') return this.chatIdCommand(ctx, msg);
+      // Start (from the bot's chat or a t.me deep link): the member opened their private channel;
+      // its payload (a referral code, an acquisition tag) comes as the event's text.
+      if (!isGroup && command[1]!.toLowerCase() === 'start') {
+        return this.deliver({
+          type: 'channel.opened',
+          platform: 'telegram',
+          eventId: this.eventId(ctx),
+          at: msg.date * 1000,
+          user: userRef(msg.from),
+          how: 'start',
+          text: text.slice(command[0].length).trim().slice(0, 64),
+        });
+      }
     }
     const mentionsBot = isGroup && this.mentionsBot(msg);
     // The @mention is carried by mentionsBot; in the text it would only blur what was asked.
@@ -283,7 +301,7 @@ export class TelegramAdapter implements ChatAdapter {
       platform: 'telegram',
       eventId: this.eventId(ctx),
       at: msg.date * 1000,
-      chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: chat.title ?? '' } } : { kind: 'dm' },
+      chat: isGroup ? { kind: 'group', group: { id: String(chat.id), name: cleanName(chat.title ?? '', MAX_TITLE_CHARS) } } : { kind: 'dm' },
       user: userRef(msg.from),
       text,
       mentionsBot,
@@ -324,7 +342,7 @@ export class TelegramAdapter implements ChatAdapter {
     const was = isMember(u.old_chat_member);
     const is = isMember(u.new_chat_member);
     if (was === is) return;
-    const group = { id: String(u.chat.id), name: u.chat.title ?? '' };
+    const group = { id: String(u.chat.id), name: cleanName(u.chat.title ?? '', MAX_TITLE_CHARS) };
     if (is) {
       const link = u.invite_link;
       await this.deliver({
@@ -344,19 +362,24 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   /** The bot itself was added to or removed from a chat, or a person blocked/unblocked it. */
-  private onMyChatMember(u: ChatMemberUpdated): void {
+  private async onMyChatMember(ctx: Context, u: ChatMemberUpdated): Promise<void> {
     const { db, clock, log } = this.opts;
     const chatId = String(u.chat.id);
+    const isPrivate = u.chat.type === 'private';
     if (isMember(u.new_chat_member)) {
       clearChatUnreachable(db, this.botId, chatId);
-      if (u.chat.type !== 'private') {
+      if (!isPrivate) {
         const handle = this.opts.config().groupOf('telegram', chatId);
         log.info({ chat: chatId, title: u.chat.title, status: u.new_chat_member.status, group: handle }, handle ? 'telegram: bot is in course group' : 'telegram: bot added to a chat that is not in config (groups.<handle>.telegram)');
+      } else if (u.old_chat_member.status === 'kicked') {
+        // Unblocked: the private channel is open again.
+        await this.deliver({ type: 'channel.opened', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'unblocked', text: '' });
       }
     } else {
-      const reason = u.chat.type === 'private' ? 'the user blocked the bot' : `the bot was removed from the ${u.chat.type}`;
+      const reason = isPrivate ? 'the user blocked the bot' : `the bot was removed from the ${u.chat.type}`;
       markChatUnreachable(db, this.botId, chatId, reason, clock.now());
       log.warn({ chat: chatId, title: u.chat.title }, `telegram: ${reason}; messages to it will fail until that changes`);
+      if (isPrivate) await this.deliver({ type: 'channel.closed', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'blocked' });
     }
   }
 
@@ -384,6 +407,7 @@ export class TelegramAdapter implements ChatAdapter {
   async send(message: OutgoingMessage): Promise<void> {
     const chatId = message.chat.id;
     const reason = unreachableReason(this.opts.db, this.botId, chatId);
+    if (reason && message.chat.kind === 'dm') throw new ChannelClosedError(`telegram: private chat ${chatId} is not open (${reason})`, /blocked/i.test(reason) ? 'blocked' : 'not_open');
     if (reason) throw new PermanentSendError(`telegram: chat ${chatId} is unreachable (${reason})`);
     // Plain text, no parse_mode: nothing a member or an instructor wrote can turn into markup.
     for (const part of splitText(message.text, MAX_MESSAGE_CHARS)) {
@@ -443,6 +467,11 @@ export class TelegramAdapter implements ChatAdapter {
       if (e.error_code === 403) {
         // Kicked from the group, blocked by the user, never started a private chat with the bot.
         markChatUnreachable(this.opts.db, this.botId, chatId, e.description, this.opts.clock.now());
+        // A private chat that is not open (never started, blocked): the outbox holds its messages.
+        if (!chatId.startsWith('-')) {
+          if (/blocked by the user/i.test(e.description)) throw new ChannelClosedError(`telegram: ${e.description} (chat ${chatId})`, 'blocked');
+          if (/can't initiate conversation|bot can.t initiate/i.test(e.description)) throw new ChannelClosedError(`telegram: ${e.description} (chat ${chatId})`, 'not_open');
+        }
         throw new PermanentSendError(`telegram: ${e.description} (chat ${chatId})`);
       }
       if (e.error_code === 429) {
@@ -474,8 +503,9 @@ function quotedOf(m: Message, botId: number): QuotedMessage {
 }
 
 function userRef(u: User): UserRef {
-  const name = [u.first_name, u.last_name].filter(Boolean).join(' ') || u.username || String(u.id);
-  return { id: String(u.id), name: cleanText(name).slice(0, 64) };
+  // Normalised (src/util/display-text.ts); a name that was only invisible characters is no name.
+  const name = cleanName([u.first_name, u.last_name].filter(Boolean).join(' ')) || cleanName(u.username ?? '') || String(u.id);
+  return { id: String(u.id), name };
 }
 
 function stripMention(text: string, username: string): string {

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
-import type { ContactInterface, MessageInterface, RoomInterface } from 'wechaty/impls';
+import type { ContactInterface, FriendshipInterface, MessageInterface, RoomInterface, RoomInvitationInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
-import { cleanText, PermanentSendError, type AdapterHooks, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
+import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
+import { ChannelClosedError, cleanText, PermanentSendError, type AdapterHooks, type ChannelHint, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
+
+/** How long acceptRoomInvite looks for the room it just joined (a puppet lists it a moment later). */
+const ROOM_LOOKUP_MS = 5000;
 
 /**
  * WeChat through Wechaty. The same adapter runs in production (wechaty-puppet-service), in the
@@ -65,6 +69,7 @@ export class WechatyAdapter implements ChatAdapter {
             group,
             user: userRef(invitee),
             inviter: inviter && !inviter.self() && inviter.id !== invitee.id ? userRef(inviter) : undefined,
+            channel: channelHint(invitee),
           });
         }
       })().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: room-join dropped'));
@@ -85,12 +90,80 @@ export class WechatyAdapter implements ChatAdapter {
         }
       })().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: room-leave dropped'));
     });
+    bot.on('friendship', (friendship) => {
+      void this.onFriendship(friendship)
+        .then((event) => (event ? deliver(event) : undefined))
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: friendship event dropped'));
+    });
+    bot.on('room-invite', (invitation) => {
+      void this.onRoomInvite(invitation)
+        .then(deliver)
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: room invitation dropped'));
+    });
     bot.on('message', (message) => {
       void this.onMessage(message)
         .then((event) => (event ? deliver(event) : undefined))
         .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'wechat: message dropped'));
     });
     await bot.start();
+  }
+
+  /**
+   * A friend request (Receive) goes to the engine for the course's policy; kequn accepts it later,
+   * paced (acceptFriendRequest). A confirmed friendship (made on the phone, or the other side
+   * accepting) opens the private channel at once. Verify events (the other side asks the account to
+   * verify itself) are nothing kequn acts on.
+   */
+  private async onFriendship(friendship: FriendshipInterface): Promise<ChatEvent | undefined> {
+    const contact = friendship.contact();
+    const type = friendship.type();
+    const base = { platform: 'wechat' as const, at: Date.now(), user: userRef(contact) };
+    if (type === PuppetTypes.Friendship.Receive) {
+      return { ...base, type: 'friend.requested', eventId: `friendship:${friendship.id}`, requestId: friendship.id, greeting: cleanText(friendship.hello()).slice(0, 500) };
+    }
+    if (type === PuppetTypes.Friendship.Confirm) {
+      return { ...base, type: 'channel.opened', eventId: `friendship-confirm:${friendship.id}`, how: 'friend_confirmed', text: '' };
+    }
+    this.log.debug({ friendship: friendship.id, type }, 'wechat: friendship event ignored');
+    return undefined;
+  }
+
+  private async onRoomInvite(invitation: RoomInvitationInterface): Promise<ChatEvent> {
+    const inviter = await invitation.inviter();
+    return {
+      type: 'room.invited',
+      platform: 'wechat',
+      eventId: `room-invite:${invitation.id}`,
+      at: Date.now(),
+      user: userRef(inviter),
+      invitationId: invitation.id,
+      topic: cleanName(await invitation.topic(), MAX_TITLE_CHARS),
+      memberCount: await invitation.memberCount().catch(() => 0),
+    };
+  }
+
+  /** Accepts a friend request the course's policy said yes to (the caller paces these). */
+  async acceptFriendRequest(requestId: string): Promise<void> {
+    const friendship = this.bot.Friendship.load(requestId);
+    await friendship.ready();
+    await friendship.accept();
+  }
+
+  /**
+   * Accepts a group invitation (staff's, decided by the engine) through the puppet, whose errors
+   * Wechaty's RoomInvitation.accept would swallow; then looks for the room to learn its id.
+   */
+  async acceptRoomInvite(invitationId: string): Promise<string | undefined> {
+    const invitation = this.bot.RoomInvitation.load(invitationId);
+    const topic = await invitation.topic();
+    await this.bot.puppet.roomInvitationAccept(invitationId);
+    const deadline = Date.now() + ROOM_LOOKUP_MS;
+    for (;;) {
+      const room = await this.bot.Room.find({ topic }).catch(() => undefined);
+      if (room) return room.id;
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private async onMessage(message: MessageInterface): Promise<ChatEvent | undefined> {
@@ -110,6 +183,7 @@ export class WechatyAdapter implements ChatAdapter {
       text: isText ? cleanText(message.text()) : '',
       mentionsBot: room ? await message.mentionSelf().catch(() => false) : false,
       contentKind: isText ? 'text' : 'other',
+      channel: room ? channelHint(talker) : undefined,
     };
   }
 
@@ -121,8 +195,9 @@ export class WechatyAdapter implements ChatAdapter {
     } else {
       const contact = await this.bot.Contact.find({ id: message.chat.id });
       if (!contact) throw new PermanentSendError(`wechat: contact ${message.chat.id} not found`);
-      // A personal account can only message its friends; retrying would only burn send slots.
-      if (contact.friend() === false) throw new PermanentSendError(`wechat: ${message.chat.id} is not a friend of the bot account; private messages cannot reach them`);
+      // A personal account can only message its friends: the message waits for the friendship
+      // (held by the outbox) instead of burning send slots on a refusal.
+      if (contact.friend() === false) throw new ChannelClosedError(`wechat: ${message.chat.id} is not a friend of the bot account yet`, 'not_open');
       await contact.say(message.text);
     }
   }
@@ -142,10 +217,16 @@ export class WechatyAdapter implements ChatAdapter {
   }
 }
 
+/** Whether the account can message the contact privately, as the puppet's payload says. */
+function channelHint(c: ContactInterface): ChannelHint | undefined {
+  const friend = c.friend();
+  return friend === true ? 'open' : friend === false ? 'closed' : undefined;
+}
+
 function userRef(c: ContactInterface): { id: string; name: string } {
-  return { id: c.id, name: cleanText(c.name()).slice(0, 64) };
+  return { id: c.id, name: cleanName(c.name()) };
 }
 
 async function groupRef(room: RoomInterface): Promise<{ id: string; name: string }> {
-  return { id: room.id, name: await room.topic().catch(() => '') };
+  return { id: room.id, name: cleanName(await room.topic().catch(() => ''), MAX_TITLE_CHARS) };
 }

@@ -2,7 +2,7 @@
  * `kequn eval-qa BANK QUERIES`: measures the local retrieval on an FAQ bank and a set of student
  * phrasings (JSON Lines, see docs/qa.md), the same way for any course.
  */
-import { evaluateFiles, QaDataError, type QueryResult } from '../qa/eval.js';
+import { evaluateFiles, QaDataError, type QueryResult } from '../flows/qa/eval.js';
 
 export interface EvalQaOptions {
   bank: string;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { termSafe } from '../util/display-text.js';
 
 const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
 
@@ -34,6 +35,7 @@ Usage:
 
 Environment: KEQUN_CONFIG (the course folder when --config is not given), KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
 KEQUN_TAKEOVER_AFTER (several processes on one PostgreSQL), KEQUN_HOST / KEQUN_PORT (web server),
+KEQUN_ALLOWED_HOSTS / KEQUN_TRUST_PROXY (host names, proxies: docs/operations.md), KEQUN_STAGING=1 (sandbox beside a real account),
 WECHATY_PUPPET_SERVICE_TOKEN (+ _ENDPOINT) for a real WeChat account, KEQUN_LOG_LEVEL;
 payments: KEQUN_PUBLIC_URL, WECHATPAY_PRIVATE_KEY(_FILE), WECHATPAY_APIV3_KEY(_FILE),
 WECHAT_MP_SECRET, KEQUN_ADMIN_TOKEN (docs/payments.md; also opens /dashboard).`;
@@ -45,7 +47,9 @@ function defaultConfigDir(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const write = (line: string) => process.stdout.write(line + '\n');
+  // Everything printed passes termSafe: names and messages are typed by members, and a control
+  // character or bidi override must not reach the operator's terminal (src/util/display-text.ts).
+  const write = (line: string) => process.stdout.write(termSafe(line) + '\n');
   const parsed = () =>
     parseArgs({
       args: rest,

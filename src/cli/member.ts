@@ -2,6 +2,7 @@ import { openStore, storeExists } from '../store/db.js';
 import { findOneMember } from './find-member.js';
 import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
 import { loadConfigOrReport } from './check.js';
+import { oneLine } from '../util/display-text.js';
 
 /**
  * `kequn member export <member>` prints everything the store holds about a member as JSON;
@@ -31,7 +32,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
     }
     // Erasing is irreversible: only the exact member key, never a name that might be someone else's.
     if (member.id !== opts.query) {
-      write(`forget takes the member id; "${opts.query}" is ${member.display_name} — run: kequn member forget ${member.id}`);
+      write(`forget takes the member id; "${opts.query}" is ${oneLine(member.display_name)} — run: kequn member forget ${member.id}`);
       return 2;
     }
     const r = forgetMember(db, member.id, now)!;

@@ -1,6 +1,7 @@
-import { formatAmount } from '../orders/catalog.js';
+import { formatAmount } from '../flows/orders/catalog.js';
 import { getMember } from '../store/members.js';
-import { listOrders, orderCounts, type OrderState } from '../store/orders.js';
+import { listOrders, orderCounts, type OrderState } from '../flows/orders/store/orders.js';
+import { oneLine } from '../util/display-text.js';
 import { localParts } from '../util/localtime.js';
 import { withCourseStore } from './check.js';
 
@@ -23,7 +24,7 @@ export function runOrders(opts: { configDir: string; state?: string; limit: numb
       return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
     };
     for (const o of listOrders(db, { state: opts.state as OrderState | undefined, limit: opts.limit })) {
-      const who = getMember(db, o.member_id)?.display_name ?? o.member_id;
+      const who = oneLine(getMember(db, o.member_id)?.display_name ?? o.member_id);
       const paid = o.paid_amount !== null ? ` paid ${formatAmount(o.paid_amount, o.currency)} via ${o.provider}` : '';
       const refunded = o.refunded_amount > 0 ? ` refunded ${formatAmount(o.refunded_amount, o.currency)}` : '';
       write(`${o.id}  ${when(o.created_at)}  ${o.state.padEnd(18)} ${o.product_id}  ${formatAmount(o.amount, o.currency)}${o.code ? ` (${o.code})` : ''}  ${who}${paid}${refunded}`);

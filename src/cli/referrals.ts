@@ -1,6 +1,7 @@
 import { inTransaction } from '../store/db.js';
 import { getMember, identitiesOf } from '../store/members.js';
-import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../store/referrals.js';
+import { countPaidReferrals, countReferrals, ledgerSummary, markPaidOut, unpaidLedger } from '../flows/referral/store.js';
+import { oneLine } from '../util/display-text.js';
 import { yuan } from '../util/money.js';
 import { localParts } from '../util/localtime.js';
 import { withCourseStore } from './check.js';
@@ -53,7 +54,7 @@ export function runReferrals(opts: { configDir: string; action: string; csv: boo
       const summary = ledgerSummary(db);
       if (summary.length === 0) write('no referral rewards yet');
       for (const s of summary) {
-        write(`${s.referrer_id}  ${name(s.referrer_id)}  referred ${countReferrals(db, s.referrer_id)}, paid ${countPaidReferrals(db, s.referrer_id)}, total ${yuan(s.fen)} 元, unpaid ${yuan(s.unpaid_fen)} 元`);
+        write(`${s.referrer_id}  ${oneLine(name(s.referrer_id))}  referred ${countReferrals(db, s.referrer_id)}, paid ${countPaidReferrals(db, s.referrer_id)}, total ${yuan(s.fen)} 元, unpaid ${yuan(s.unpaid_fen)} 元`);
       }
       return 0;
     }

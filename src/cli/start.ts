@@ -1,41 +1,54 @@
-import { createApp, EnvError, telegramModeFromEnv, waitReady, wechatModeFromEnv, type TelegramMode } from '../app.js';
+import { createApp, loadConfig, waitReady, type App } from '../app.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
-import { OffsetClock, systemClock } from '../schedule/clock.js';
-import { createWebApp, startWebServer } from '../web/server.js';
+import { OffsetClock, systemClock } from '../core/schedule/clock.js';
+import { createWebApp, listenWebServer, type ListeningServer } from '../web/server.js';
 import { acquireStoreLock, StoreLockedError } from '../store/backup.js';
 import { describeStore } from '../store/db.js';
 import { isPostgresUrl } from '../store/url.js';
-import { ClusterEnvError, clusterFromEnv, type ClusterSettings } from '../bot/cluster.js';
 import { loadConfigOrReport } from './check.js';
+import { listenProblem, readStartEnv, sandboxRefusal, storePathProblem } from './start-checks.js';
 
 /**
  * `kequn start`: the bot, the outbox and scheduler, and the web server. On the embedded
  * default (no WeChat token) the platform is the simulated WeChat and the playground is on.
+ *
+ * Everything that can be wrong with what it was given is checked before the bot starts, in
+ * this order, each as one line and exit code 2: the config, the environment, the payment
+ * provider against the platforms, the port (bound, so nobody takes it meanwhile), the store.
  */
 export async function runStart(opts: { configDir: string }): Promise<number> {
   const t0 = performance.now();
   const write = (line: string) => process.stdout.write(line + '\n');
   const config = loadConfigOrReport(opts.configDir, write);
   if (!config) return 2;
+  const checked = readStartEnv(process.env);
+  if (!checked.ok) {
+    write(checked.problem);
+    return 2;
+  }
+  const { wechat, telegram, cluster, web: webEnv } = checked.env;
+  const refusal = sandboxRefusal(config, checked.env);
+  if (refusal) {
+    write(refusal);
+    return 2;
+  }
+  const host = webEnv.host ?? config.web.host;
+  const port = webEnv.port ?? config.web.port;
+  let server: ListeningServer;
+  try {
+    server = await listenWebServer({ host, port });
+  } catch (e) {
+    write(listenProblem(e as NodeJS.ErrnoException, host, port));
+    return 2;
+  }
+  const storeProblem = storePathProblem(config.dataPath);
+  if (storeProblem) {
+    write(storeProblem);
+    await server.close();
+    return 2;
+  }
   const log = createLogger();
-  const wechat = wechatModeFromEnv(process.env);
-  let telegram: TelegramMode | undefined;
-  try {
-    telegram = telegramModeFromEnv(process.env);
-  } catch (e) {
-    if (!(e instanceof EnvError)) throw e;
-    write(e.message);
-    return 2;
-  }
-  let cluster: ClusterSettings;
-  try {
-    cluster = clusterFromEnv(process.env);
-  } catch (e) {
-    if (!(e instanceof ClusterEnvError)) throw e;
-    write(e.message);
-    return 2;
-  }
   // The playground may fast-forward time to show the drip; a real account runs on the system clock.
   const clock = wechat.kind === 'simulated' && !telegram ? new OffsetClock() : systemClock;
   // One bot per store (per instance name on PostgreSQL): a second one would answer every message twice.
@@ -43,28 +56,26 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   try {
     releaseLock = acquireStoreLock(config.dataPath, { instance: cluster.instance });
   } catch (e) {
+    await server.close();
     if (!(e instanceof StoreLockedError)) throw e;
     write(`cannot start: ${e.message.replace('; stop it first (a restore replaces the file under it)', '')}`);
     return 2;
   }
-  let app;
+  let app: App;
   try {
-    app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env, cluster });
+    app = await createApp({ config, clock, log, live: true, dbPath: config.dataPath, wechat, telegram, llmEnv: process.env, cluster, staging: webEnv.staging });
   } catch (e) {
-    // Payment secrets missing or malformed: the message names the variable, never its value.
-    write(`cannot start: ${(e as Error).message}`);
+    // Payment secrets missing or malformed (the message names the variable, never its value), or
+    // a store that cannot be opened (not a SQLite file, a newer schema, PostgreSQL refusing).
+    const err = e as Error;
+    write(`cannot start: ${err.name === 'SqliteError' ? `the store ${config.dataPath} cannot be opened: ${err.message}` : err.message}`);
     releaseLock();
+    await server.close();
     return 2;
   }
+  server.serve(createWebApp({ app, clock, log }));
   await app.kernel.start();
-  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
-  const host = process.env.KEQUN_HOST ?? config.web.host;
-  const port = process.env.KEQUN_PORT !== undefined ? Number(process.env.KEQUN_PORT) : config.web.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    write(`KEQUN_PORT must be a port number, got "${process.env.KEQUN_PORT}"`);
-    return 2;
-  }
-  const server = await startWebServer(createWebApp({ app, clock, log }), { host, port });
+  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c), { load: (dir) => loadConfig(dir) });
   if (wechat.kind === 'simulated') await waitReady(() => app.kernel.isReady());
   const ms = Math.round(performance.now() - t0);
   write('');
@@ -77,7 +88,14 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   write(`  health:     ${server.url}/healthz`);
   const pay = config.catalog.payments;
   if (Object.keys(config.catalog.products).length > 0) {
-    write(`  payments:   ${app.orders.sandbox ? 'sandbox (fake WeChat Pay, no money moves)' : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
+    const sandbox =
+      app.exposure === 'embedded'
+        ? 'sandbox (fake WeChat Pay, no money moves)'
+        : app.exposure === 'staging'
+          ? 'sandbox, STAGING (KEQUN_STAGING=1: fake WeChat Pay beside a real account; its pages need the admin login)'
+          : 'Telegram Stars only (the WeChat Pay sandbox takes no payments beside a real account)';
+    write(`  payments:   ${app.orders.sandbox ? sandbox : `WeChat Pay (mchid ${pay.wechatpay?.mchid})`}; checkout links ${pay.publicUrl}/pay/…`);
+    if (app.exposure === 'staging' && app.orders.sandbox && !process.env.KEQUN_ADMIN_TOKEN) write('              KEQUN_ADMIN_TOKEN is not set: only an owner\'s /dashboard link from the bot opens the sandbox pages');
   }
   write(`  data:       ${describeStore(config.dataPath)}`);
   if (isPostgresUrl(config.dataPath)) write(`  instance:   ${cluster.instance} (other instances may share this database: docs/deploy.md)`);

@@ -1,7 +1,8 @@
 import { openStore, storeExists } from '../store/db.js';
-import { listCosts, setCost } from '../store/dashboard.js';
-import { dashboard, parseFilter, StatsFilterError } from '../stats/metrics.js';
-import { dashboardTables, toText } from '../stats/tables.js';
+import { listCosts, setCost } from '../flows/dashboard/store/dashboard.js';
+import { dashboard, parseFilter, StatsFilterError } from '../flows/dashboard/metrics.js';
+import { dashboardTables, toText } from '../flows/dashboard/tables.js';
+import { parseYuan } from '../util/money.js';
 import { loadConfigOrReport } from './check.js';
 
 /**
@@ -71,15 +72,16 @@ function runCost(opts: { args: string[]; write: (line: string) => void }, config
     return 2;
   }
   const remove = amount === 'none';
-  const yuan = Number(amount);
-  if (!remove && (amount === undefined || !/^\d+(\.\d{1,2})?$/.test(amount) || !Number.isFinite(yuan))) {
+  const fen = parseYuan(amount);
+  if (!remove && fen === undefined) {
+    write(`${amount === undefined ? 'no amount' : `"${amount}" is not an amount`}: YUAN is plain decimal yuan with at most 2 decimals, such as 500 or 12.50`);
     write('usage: kequn stats cost SOURCE YUAN   (e.g. kequn stats cost referral 500; "none" removes it)');
     return 2;
   }
   const s = db();
   try {
-    setCost(s, { source, costFen: remove ? null : Math.round(yuan * 100), now: Date.now() });
-    write(remove ? `cost of ${source} removed` : `cost of ${source}: ${yuan.toFixed(2)} 元`);
+    setCost(s, { source, costFen: remove ? null : fen!, now: Date.now() });
+    write(remove ? `cost of ${source} removed` : `cost of ${source}: ${(fen! / 100).toFixed(2)} 元`);
     return 0;
   } finally {
     s.close();

@@ -1,7 +1,9 @@
 import { identitiesOf, stageHistory, tagsOf } from '../store/members.js';
 import { recentTraces } from '../store/traces.js';
 import { localParts } from '../util/localtime.js';
+import { oneLine } from '../util/display-text.js';
 import { withCourseStore } from './check.js';
+import { channelLines } from './why-channel.js';
 import { findOneMember } from './find-member.js';
 
 /**
@@ -19,9 +21,10 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
       const two = (n: number) => String(n).padStart(2, '0');
       return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
     };
-    write(`${m.display_name} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
+    write(`${oneLine(m.display_name)} (${m.id}) — stage ${m.stage} since ${when(m.stage_since)}; tags: ${tagsOf(db, m.id).join(', ') || 'none'}`);
     write(`identities: ${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}`);
     write(`stages: ${stageHistory(db, m.id).map((t) => `${t.to_stage} (${t.rule_id ?? t.actor}, ${when(t.at)})`).join(' → ')}`);
+    for (const line of channelLines(db, config, m.id, when)) write(line);
     const traces = recentTraces(db, m.id, opts.limit).reverse();
     if (traces.length === 0) {
       write('no rule has been checked for this member yet');
@@ -38,9 +41,10 @@ export function runWhy(opts: { configDir: string; query: string; limit: number; 
       }
       write(`  ${t.matched ? '✓ fired  ' : '✗ skipped'} ${t.rule_id}`);
       for (const c of detail.conditions) {
-        if (!t.matched || !c.ok) write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${c.condition} — was ${JSON.stringify(c.actual)}`);
+        if (!t.matched || !c.ok) write(`      ${c.ok ? 'ok  ' : 'FAIL'} ${oneLine(c.condition)} — was ${oneLine(JSON.stringify(c.actual) ?? 'undefined')}`);
       }
-      for (const a of detail.actions) write(`      → ${a}`);
+      // Notes can quote a name or a message: one line each, whatever they hold.
+      for (const a of detail.actions) write(`      → ${oneLine(String(a))}`);
     }
     return 0;
   });

@@ -11,6 +11,40 @@ export interface Migration {
   postgres?: string;
 }
 
+/**
+ * Migration 13's statements that are the same on both backends but for the integer types (written
+ * out here: importing the translator would make an import circle with src/store/pg-ddl.ts).
+ */
+const floodCommon = (int: string, pk: string) => `
+-- The heads of the outbox's queues, per lane, chat and member (src/store/outbox.ts pendingHeads).
+CREATE INDEX outbox_heads ON outbox(status, platform, priority, chat_id, member_id);
+-- Escalation limits and acknowledgements (src/flows/qa/escalation.ts): when the asker was told
+-- about this question (once per window); the counts use questions_member and questions_group.
+ALTER TABLE questions ADD COLUMN told_at ${int};
+-- Notices merged per chat and interval (src/core/notices.ts): an escalation to the staff, a
+-- warning or removal in a group. The first goes at once; the ones after it within the interval
+-- are held (sent_at NULL) and go out together as one message.
+CREATE TABLE notices (
+  id          ${pk},
+  platform    TEXT NOT NULL,
+  chat_kind   TEXT NOT NULL CHECK (chat_kind IN ('group', 'dm')),
+  chat_id     TEXT NOT NULL,
+  group_id    TEXT,                            -- group handle, for pause and dry run
+  member_id   TEXT,                            -- whom it is about (privacy: forgotten with them)
+  topic       TEXT NOT NULL,                   -- qa.escalation, moderation, moderation.staff
+  text        TEXT NOT NULL,                   -- the message when it goes alone
+  line        TEXT NOT NULL,                   -- its line in a merged message
+  ref         TEXT,                            -- what it is about, for the merged header (Q12)
+  head        TEXT NOT NULL,                   -- merged header: {count} and {code} (the refs)
+  foot        TEXT NOT NULL DEFAULT '',
+  created_at  ${int} NOT NULL,
+  sent_at     ${int}                           -- NULL while held
+);
+CREATE INDEX notices_chat ON notices(platform, chat_id, topic, sent_at);
+-- Moderation (src/flows/moderation/index.ts): a member's last offence of a kind, last removal.
+CREATE INDEX moderation_member_action ON moderation_log(member_id, action, at);
+`;
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -176,7 +210,7 @@ CREATE TABLE questions (
   group_id           TEXT,                   -- NULL when asked in private
   chat_id            TEXT NOT NULL,          -- where the answer goes
   text               TEXT NOT NULL,
-  -- pending: waiting for the LLM (see src/qa/llm-worker.ts); answered: by the bot; escalated: sent
+  -- pending: waiting for the LLM (see src/flows/qa/llm-worker.ts); answered: by the bot; escalated: sent
   -- to the staff; resolved: a staff member answered it; dropped: the bot stayed silent after all
   status             TEXT NOT NULL CHECK (status IN ('pending', 'answered', 'escalated', 'resolved', 'dropped')),
   entry_id           TEXT,                   -- the FAQ entry that answered it (the cited one, for LLM answers)
@@ -599,7 +633,7 @@ CREATE INDEX privacy_requests_member ON privacy_requests(member_id);
     sql: `
 -- Dashboard rollups (docs/dashboard.md, "Speed"): per-member summaries that the funnel, retention
 -- and check-in sections aggregate instead of every transition, event and check-in row. Derived
--- data only, folded in when the dashboard is read (src/store/dashboard-rollups.ts) from the
+-- data only, folded in when the dashboard is read (src/flows/dashboard/store/rollups.ts) from the
 -- watermarks in dash_rollup_state: nothing on the message path writes them. Emptying these tables
 -- and the state rebuilds them on the next read. Masks are sums of distinct powers of two (at most
 -- 52 bits, so they stay exact as JavaScript numbers); BIGINT for PostgreSQL.
@@ -717,6 +751,185 @@ ALTER TABLE platform_actions ADD COLUMN claimed_by TEXT;
 ALTER TABLE orders ADD COLUMN paid_by TEXT;
 CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
 CREATE INDEX platform_actions_claimed ON platform_actions(claimed_by, status);
+`,
+  },
+  {
+    version: 13,
+    name: 'code attempts',
+    sql: `
+-- Every code typed into a checkout page, accepted or refused: the audit trail, and the counts the
+-- attempt limits per order, per member and per client address read (docs/payments.md). A coupon
+-- or referral code cannot be found by guessing: past the limit no code is even looked at.
+CREATE TABLE code_attempts (
+  id         INTEGER PRIMARY KEY,
+  order_id   TEXT NOT NULL,
+  member_id  TEXT NOT NULL,
+  client     TEXT NOT NULL,                 -- the client address the checkout page saw
+  code       TEXT NOT NULL,                 -- as typed (at most 32 characters); the last one of a run of repeats
+  outcome    TEXT NOT NULL CHECK (outcome IN ('accepted', 'refused', 'limited')),
+  at         INTEGER NOT NULL,              -- the last attempt of a run of repeats
+  -- Refusals past a limit in a row on one order are one row: a guesser hammering the page must
+  -- not grow the store by a row per request (each is still logged).
+  repeats    INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX code_attempts_order ON code_attempts(order_id, outcome, at);
+CREATE INDEX code_attempts_member ON code_attempts(member_id, outcome, at);
+CREATE INDEX code_attempts_client ON code_attempts(client, outcome, at);
+`,
+  },
+  {
+    version: 14,
+    name: 'flood',
+    // The outbox's CHECK constraints change: SQLite rebuilds the table (the only way to change a
+    // CHECK there); PostgreSQL swaps the constraints in place (a rebuild would leave the identity
+    // sequence behind the copied ids).
+    sql: `
+-- Outbox lanes (docs/operations.md): urgent (a newcomer's welcome, a staff command's answer, a
+-- login link), reply, then bulk (notices, escalations) and push (proactive: quiet hours hold it).
+-- dropped: refused by the daily cap (last_error says why), kept as the record.
+CREATE TABLE outbox_lanes (
+  id           INTEGER PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  chat_kind    TEXT NOT NULL CHECK (chat_kind IN ('group', 'dm')),
+  chat_id      TEXT NOT NULL,
+  member_id    TEXT,
+  group_id     TEXT,
+  text         TEXT NOT NULL,
+  priority     TEXT NOT NULL CHECK (priority IN ('urgent', 'reply', 'bulk', 'push')),
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'uncertain', 'dry_run', 'dropped')),
+  not_before   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  event_id     INTEGER,
+  rule_id      TEXT,
+  created_at   INTEGER NOT NULL,
+  sent_at      INTEGER,
+  claimed_by   TEXT
+);
+INSERT INTO outbox_lanes (id, platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, attempts, last_error, event_id, rule_id, created_at, sent_at, claimed_by)
+  SELECT id, platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, attempts, last_error, event_id, rule_id, created_at, sent_at, claimed_by FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_lanes RENAME TO outbox;
+CREATE INDEX outbox_pending ON outbox(status, not_before);
+CREATE INDEX outbox_sent ON outbox(platform, sent_at);
+CREATE INDEX outbox_chat ON outbox(chat_id, sent_at);
+CREATE INDEX outbox_rule ON outbox(rule_id);
+CREATE INDEX outbox_claimed ON outbox(claimed_by, status);
+${floodCommon('INTEGER', 'INTEGER PRIMARY KEY')}`,
+    postgres: `
+ALTER TABLE outbox DROP CONSTRAINT outbox_priority_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_priority_check CHECK (priority IN ('urgent', 'reply', 'bulk', 'push'));
+ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'uncertain', 'dry_run', 'dropped'));
+${floodCommon('BIGINT', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY')}`,
+  },
+  {
+    version: 15,
+    name: 'private_channel',
+    sql: `
+-- The private channel per member and platform (docs/wechat.md, docs/telegram.md): a WeChat
+-- personal account can message only its friends, a Telegram bot only users who pressed Start.
+-- One row per private chat (the member's platform id); no row: kequn does not know yet.
+CREATE TABLE private_channels (
+  platform      TEXT NOT NULL,
+  chat_id       TEXT NOT NULL,                 -- the person's platform id (their private chat)
+  member_id     TEXT,                          -- NULL until kequn knows the member behind it
+  state         TEXT NOT NULL CHECK (state IN ('open', 'closed', 'blocked')),
+  how           TEXT NOT NULL,                 -- what the last change was (friend_request, start, blocked…)
+  opened_at     INTEGER,                       -- when it first opened (NULL: never)
+  changed_at    INTEGER NOT NULL,
+  announced_at  INTEGER,                       -- when the channel.opened rules ran for the current opening
+  source        TEXT,                          -- acquisition tag from a Telegram deep link (/start src-…)
+  PRIMARY KEY (platform, chat_id)
+);
+CREATE INDEX private_channels_member ON private_channels(member_id);
+CREATE INDEX private_channels_opened ON private_channels(opened_at);
+
+-- Private messages to someone whose channel is not open: held here instead of the outbox, moved
+-- into the outbox in order when it opens (same transaction), expired after the window
+-- (private_channel.hold_for), dropped when the person blocked the bot.
+CREATE TABLE held_messages (
+  id          INTEGER PRIMARY KEY,
+  platform    TEXT NOT NULL,
+  chat_id     TEXT NOT NULL,
+  member_id   TEXT,
+  group_id    TEXT,
+  text        TEXT NOT NULL,
+  priority    TEXT NOT NULL,
+  event_id    INTEGER,
+  rule_id     TEXT,
+  held_at     INTEGER NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('held', 'delivered', 'expired', 'dropped')),
+  reason      TEXT NOT NULL,                 -- why it was held
+  done_at     INTEGER,
+  outbox_id   INTEGER,                       -- the outbox row it became, once delivered
+  lesson      INTEGER                        -- the lesson it carries (send_lesson, a drip step)
+);
+CREATE INDEX held_messages_chat ON held_messages(platform, chat_id, state, id);
+CREATE INDEX held_messages_state ON held_messages(state, held_at);
+CREATE INDEX held_messages_member ON held_messages(member_id, held_at);
+
+-- A drip sequence that counts from the channel's opening (sequences.<name>.count_from: channel),
+-- started while the channel was not open: its steps are planned when it opens.
+CREATE TABLE channel_waits (
+  id          INTEGER PRIMARY KEY,
+  member_id   TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  sequence    TEXT NOT NULL,
+  group_id    TEXT,
+  created_at  INTEGER NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('waiting', 'started', 'expired', 'cancelled')),
+  done_at     INTEGER,
+  note        TEXT
+);
+CREATE INDEX channel_waits_member ON channel_waits(member_id, platform, state);
+CREATE INDEX channel_waits_state ON channel_waits(state, created_at);
+
+-- WeChat friend requests: the policy's decision, then the paced acceptance (claimed before the
+-- call, at most once), under a daily cap (private_channel.wechat).
+CREATE TABLE friend_requests (
+  id           INTEGER PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  request_id   TEXT NOT NULL,                -- the platform's id of the request
+  user_id      TEXT NOT NULL,
+  user_name    TEXT NOT NULL DEFAULT '',
+  greeting     TEXT NOT NULL DEFAULT '',
+  received_at  INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'accepting', 'accepted', 'ignored', 'failed')),
+  reason       TEXT NOT NULL,                -- the policy's reason (accept or ignore)
+  accept_at    INTEGER,                      -- not before (random delay; moved to the next day by the cap)
+  done_at      INTEGER,
+  error        TEXT,
+  received_by  TEXT,                         -- the instance whose account got it (only it can accept it)
+  claimed_by   TEXT,
+  UNIQUE (platform, request_id)
+);
+CREATE INDEX friend_requests_due ON friend_requests(status, accept_at);
+CREATE INDEX friend_requests_accepted ON friend_requests(platform, status, done_at);
+
+-- Invitations of the bot's account into groups: accepted only from staff (by platform id).
+CREATE TABLE room_invites (
+  id             INTEGER PRIMARY KEY,
+  platform       TEXT NOT NULL,
+  invitation_id  TEXT NOT NULL,
+  inviter_id     TEXT NOT NULL,
+  topic          TEXT NOT NULL DEFAULT '',
+  received_at    INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('accepting', 'accepted', 'declined', 'failed')),
+  reason         TEXT NOT NULL,
+  done_at        INTEGER,
+  UNIQUE (platform, invitation_id)
+);
+
+-- Which lesson a private message carries (the funnel's "trial lesson delivered" step).
+ALTER TABLE outbox ADD COLUMN lesson INTEGER;
+CREATE INDEX outbox_lessons ON outbox(member_id) WHERE lesson IS NOT NULL;
+
+-- Before this migration every private message was simply sent: whoever got one then had an
+-- open channel (and was welcomed already).
+INSERT INTO private_channels (platform, chat_id, member_id, state, how, opened_at, changed_at, announced_at)
+SELECT platform, chat_id, MAX(member_id), 'open', 'delivered', MIN(sent_at), MIN(sent_at), MIN(sent_at)
+FROM outbox WHERE chat_kind = 'dm' AND status = 'sent' AND sent_at IS NOT NULL GROUP BY platform, chat_id;
 `,
   },
 ];

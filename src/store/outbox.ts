@@ -1,8 +1,31 @@
 import type { Db } from './db.js';
+import { holdIfChannelNotOpen } from './held-messages.js';
 import { stmt } from './statements.js';
+import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run';
-export type Priority = 'reply' | 'push';
+/** dropped: the daily cap had no room for it (last_error says so); kept as the record. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run' | 'dropped';
+
+export { laneOf, PRIORITIES, type Priority } from './lanes.js';
+import type { Priority } from './lanes.js';
+
+/**
+ * What a day's sends may add up to on one platform: sent that day plus still queued for it never
+ * exceed `cap`, and only the urgent lane may use the last `reserve` of it.
+ */
+export interface DailyBudget {
+  cap: number;
+  reserve: number;
+  /** Days are local days here. */
+  timezone: string;
+}
+
+/**
+ * How long (on the clock) a day's count is carried forward by counting only the rows added since,
+ * before it is counted afresh: a fan-out of 10,000 messages must not count the day 10,000 times.
+ * Rows that left the count meanwhile (failed, forgotten) make it an overcount, never an under.
+ */
+const RECOUNT_MS = 5_000;
 
 export interface OutboxRow {
   id: number;
@@ -21,6 +44,8 @@ export interface OutboxRow {
   rule_id: string | null;
   created_at: number;
   sent_at: number | null;
+  /** The lesson the message carries (send_lesson, a drip step), for the funnel. */
+  lesson?: number | null;
 }
 
 export interface NewOutboxMessage {
@@ -36,15 +61,90 @@ export interface NewOutboxMessage {
   ruleId: string | null;
   dryRun: boolean;
   now: number;
+  /**
+   * The platform's daily budget (src/bot/pacing.ts budgetFor): a message the day has no room for
+   * is recorded as `dropped`. null: no check at enqueue (tests of the outbox itself); the outbox
+   * still stops at the cap when sending.
+   */
+  budget: DailyBudget | null;
+  /** The lesson the message carries, if it is one. */
+  lesson?: number | null;
 }
 
+/**
+ * Queues a message. A private message to someone whose private channel is known not to be open
+ * is held instead (src/store/held-messages.ts) and returns 0: it is queued when the channel opens,
+ * and counts against that day's cap then, not now.
+ *
+ * With a budget, the daily cap counts what is already queued: a message the day has no room for
+ * (sent plus queued at the cap, or at the cap less the reserve outside the urgent lane) is
+ * recorded as `dropped` with the reason, never sent. Nothing is carried to another day: a
+ * held-over backlog would start tomorrow full (tomorrow's welcomes behind yesterday's bulk), and
+ * answers, reminders and notices are wrong a day late. Returns the row id.
+ */
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
+  if (holdIfChannelNotOpen(db, m) !== undefined) return 0;
+  const refused = m.dryRun || m.budget === null ? null : admit(db, m.platform, m.priority, m.notBefore, m.now, m.budget);
+  const status: OutboxStatus = m.dryRun ? 'dry_run' : refused ? 'dropped' : 'pending';
   const r = stmt(
     db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, m.dryRun ? 'dry_run' : 'pending', m.notBefore, m.eventId, m.ruleId, m.now) as { id: number };
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null) as { id: number };
   return r.id;
+}
+
+/** Why the day of `notBefore` has no room for a message of this lane, or null when it has. */
+function admit(db: Db, platform: string, priority: Priority, notBefore: number, now: number, b: DailyBudget): string | null {
+  const limit = priority === 'urgent' ? b.cap : Math.max(0, b.cap - b.reserve);
+  const day = dayCount(db, platform, notBefore, now, b.timezone);
+  if (day.n < limit) return null;
+  return `daily cap: no room on ${localDate(day.dayStart, b.timezone)} (${limit} of ${b.cap} for the ${priority} lane)`;
+}
+
+interface DayCount {
+  dayStart: number;
+  dayEnd: number;
+  /** Sent that day plus queued for it, as of row `maxId`. */
+  n: number;
+  maxId: number;
+  countedAt: number;
+}
+
+const dayCounts = new WeakMap<Db, Map<string, DayCount>>();
+
+/** What the day of `t` accounts for on a platform: counted afresh every RECOUNT_MS, else carried forward by the rows added since. */
+function dayCount(db: Db, platform: string, t: number, now: number, timezone: string): DayCount {
+  let byPlatform = dayCounts.get(db);
+  if (!byPlatform) dayCounts.set(db, (byPlatform = new Map()));
+  const dayStart = localDayStart(t, timezone);
+  const c = byPlatform.get(platform);
+  if (c && c.dayStart === dayStart && Math.abs(now - c.countedAt) < RECOUNT_MS) {
+    const added = stmt(
+      db,
+      `SELECT COALESCE(SUM(CASE WHEN platform = ? AND ((status IN ('pending', 'sending') AND not_before < ?) OR (status = 'sent' AND sent_at >= ? AND sent_at < ?)) THEN 1 ELSE 0 END), 0) AS n,
+              MAX(id) AS top FROM outbox WHERE id > ?`,
+    ).get(platform, c.dayEnd, c.dayStart, c.dayEnd, c.maxId) as { n: number; top: number | null };
+    c.n += added.n;
+    if (added.top !== null) c.maxId = added.top;
+    return c;
+  }
+  const dayEnd = nextLocalTime(dayStart + 1, 0, timezone);
+  const maxId = (stmt(db, 'SELECT COALESCE(MAX(id), 0) AS top FROM outbox').get() as { top: number }).top;
+  const fresh: DayCount = { dayStart, dayEnd, n: queuedForDay(db, platform, 0, dayStart, dayEnd), maxId, countedAt: now };
+  byPlatform.set(platform, fresh);
+  return fresh;
+}
+
+/** Messages a day accounts for on a platform: sent in [dayStart, dayEnd) plus queued with not_before in [queuedFrom, dayEnd). */
+export function queuedForDay(db: Db, platform: string, queuedFrom: number, dayStart: number, dayEnd: number): number {
+  return (
+    stmt(
+      db,
+      `SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND (
+         (status IN ('pending', 'sending') AND not_before >= ? AND not_before < ?) OR (status = 'sent' AND sent_at >= ? AND sent_at < ?))`,
+    ).get(platform, queuedFrom, dayEnd, dayStart, dayEnd) as { n: number }
+  ).n;
 }
 
 /**
@@ -53,7 +153,7 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
  */
 export function enqueueDm(
   db: Db,
-  m: { platform: string; chatId: string; memberId: string; text: string; priority: NewOutboxMessage['priority']; ruleId?: string | null; dryRun?: boolean; now: number },
+  m: { platform: string; chatId: string; memberId: string; text: string; priority: NewOutboxMessage['priority']; ruleId?: string | null; dryRun?: boolean; now: number; budget: DailyBudget | null },
 ): number {
   return enqueueMessage(db, {
     platform: m.platform,
@@ -68,6 +168,7 @@ export function enqueueDm(
     ruleId: m.ruleId ?? null,
     dryRun: m.dryRun ?? false,
     now: m.now,
+    budget: m.budget,
   });
 }
 
@@ -77,17 +178,41 @@ export function nextPendingAt(db: Db, platform: string): number | undefined {
   return r.t ?? undefined;
 }
 
+/** What choosing the next send needs of a queued message (its text is read once it is chosen). */
+export type QueueHead = Pick<OutboxRow, 'id' | 'platform' | 'chat_kind' | 'chat_id' | 'member_id' | 'priority' | 'not_before'>;
+
 /**
- * The oldest pending messages of a platform and priority that `instance` may send: those to chats
- * it owns, or that nobody owns yet (chat_owners; one instance on SQLite owns every chat).
+ * The next message of each queue of a platform and priority that `instance` may send, oldest
+ * first (at most `limit`): a queue is one chat and one member the messages are about, in the
+ * order they were queued (a group's messages about different members are different queues, so
+ * one member's flood of replies does not stand in front of another's welcome; a message waiting
+ * for a retry keeps its place at the head of its queue). Chats another instance owns are left to
+ * it (chat_owners; one instance on SQLite owns every chat).
+ *
+ * @example pendingHeads(db, 'wechat', 'reply', 'main', 100) // one row per (chat, member) at most
  */
-export function pendingWindow(db: Db, platform: string, priority: Priority, instance: string, limit: number): OutboxRow[] {
-  return stmt(
+export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): QueueHead[] {
+  // The GROUP BY reads the covering index outbox_heads only: 1.6 ms for 5,000 queued rows in four
+  // lanes, where reading every row and grouping them here took 8.
+  const rows = stmt(
     db,
-    `SELECT o.* FROM outbox o LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
-      WHERE o.status = 'pending' AND o.platform = ? AND o.priority = ? AND (c.instance IS NULL OR c.instance = ?)
-      ORDER BY o.not_before, o.id LIMIT ?`,
-  ).all(platform, priority, instance, limit) as OutboxRow[];
+    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before FROM outbox o
+      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ? GROUP BY chat_id, member_id)`,
+  )
+    .raw(true)
+    .all(platform, priority) as [number, 'group' | 'dm', string, string | null, number][];
+  if (rows.length === 0) return [];
+  const others = new Set(stmt(db, 'SELECT chat_id FROM chat_owners WHERE platform = ? AND instance <> ?').pluck(true).all(platform, instance) as string[]);
+  const heads: QueueHead[] = [];
+  for (const [id, chatKind, chatId, memberId, notBefore] of rows) {
+    if (!others.has(chatId)) heads.push({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
+  }
+  return heads.sort((a, b) => a.not_before - b.not_before || a.id - b.id).slice(0, limit);
+}
+
+/** A queued message, while it is still pending. */
+export function pendingMessage(db: Db, id: number): OutboxRow | undefined {
+  return stmt(db, "SELECT * FROM outbox WHERE id = ? AND status = 'pending'").get(id) as OutboxRow | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
-import { rebuildMemberRollups } from './dashboard-rollups.js';
+import { forgetPrivateChannel, privateChannelExport } from './private-channel-privacy.js';
 
 /**
  * Privacy requests (PIPL / GDPR): everything the store holds about one member, and forgetting it.
@@ -50,6 +50,7 @@ export interface MemberExport {
   orders: Row[];
   payment_attempts: Row[];
   refunds: Row[];
+  code_attempts: Row[];
   referral_codes: Row[];
   referral_invite_links: Row[];
   referred_by: Row[];
@@ -58,6 +59,8 @@ export interface MemberExport {
   referral_rewards: Row[];
   moderation: Row[];
   privacy_requests: Row[];
+  /** Their private channels, the messages held for them, their friend requests. */
+  private_channel: ReturnType<typeof privateChannelExport>;
 }
 
 /** Everything about member `id` (undefined when there is no such member). */
@@ -84,6 +87,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     ),
     payment_attempts: all(db, `SELECT out_trade_no, order_id, provider, method, amount, state, created_at FROM payment_attempts WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
     refunds: all(db, `SELECT out_refund_no, order_id, amount, reason, state, created_at, finished_at FROM refunds WHERE order_id IN (${orderIds}) ORDER BY created_at`, id),
+    code_attempts: all(db, 'SELECT order_id, client, code, outcome, at, repeats FROM code_attempts WHERE member_id = ? ORDER BY id', id),
     referral_codes: all(db, 'SELECT code, kind, created_at, retired_at FROM referral_codes WHERE member_id = ? ORDER BY created_at', id),
     referral_invite_links: all(db, 'SELECT platform, link, group_id, created_at FROM referral_invite_links WHERE member_id = ? ORDER BY created_at', id),
     referred_by: all(db, 'SELECT referrer_id, source, at FROM referrals WHERE referred_id = ?', id),
@@ -92,6 +96,7 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     referral_rewards: all(db, 'SELECT id, referred_id, order_id, entry, kind, fen, tier, note, reverses, reversed_by, paid_out_at, created_at FROM referral_ledger WHERE referrer_id = ? ORDER BY id', id),
     moderation: all(db, 'SELECT platform, group_id, action, reason, evidence, at FROM moderation_log WHERE member_id = ? ORDER BY id', id),
     privacy_requests: all(db, 'SELECT action, at FROM privacy_requests WHERE member_id = ? ORDER BY id', id),
+    private_channel: privateChannelExport(db, id),
   };
 }
 
@@ -128,12 +133,15 @@ const QUOTING_COLUMNS: [table: string, column: string][] = [
   ['refunds', 'reason'],
   ['refunds', 'last_error'],
   ['moderation_log', 'evidence'],
+  ['notices', 'text'],
+  ['notices', 'line'],
   ['moderation_log', 'reason'],
   ['platform_actions', 'user_id'],
   ['platform_actions', 'detail'],
   ['platform_actions', 'error'],
   ['announcements', 'author_platform_id'],
   ['announcements', 'text'],
+  ['held_messages', 'text'],
   ['identities', 'display_name'],
   ['members', 'display_name'],
 ];
@@ -169,7 +177,7 @@ function messageText(payload: string): string | null {
   }
 }
 
-export function forgetMember(db: Db, id: string, now: number): ForgetResult | undefined {
+export function forgetMember(db: Db, id: string, now: number, after: readonly ((db: Db, memberId: string) => void)[] = []): ForgetResult | undefined {
   return inTransaction(db, () => {
     const member = db.prepare('SELECT id, display_name FROM members WHERE id = ?').get(id) as { id: string; display_name: string } | undefined;
     if (!member) return undefined;
@@ -208,6 +216,8 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run(`UPDATE moderation_log SET evidence = '' WHERE member_id = ?`, id);
     run(`UPDATE homework_submissions SET link = ? WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM referral_invite_links WHERE member_id = ?', id);
+    // Codes they typed at checkout, with the address they typed them from.
+    run('DELETE FROM code_attempts WHERE member_id = ?', id);
     run('UPDATE referral_codes SET retired_at = ? WHERE member_id = ? AND retired_at IS NULL', now, id);
     for (const i of identities) {
       run('DELETE FROM telegram_unreachable WHERE chat_id = ?', i.platform_id);
@@ -215,6 +225,7 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
       run('DELETE FROM chat_owners WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
       run('DELETE FROM chat_reach WHERE platform = ? AND chat_id = ?', i.platform, i.platform_id);
     }
+    changed += forgetPrivateChannel(db, id);
     // Accounting keeps the order; how to reach the payer does not stay.
     run(`UPDATE orders SET platform_id = ?, payer_openid = NULL WHERE member_id = ?`, FORGOTTEN, id);
     run('DELETE FROM identities WHERE member_id = ?', id);
@@ -232,9 +243,9 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
         }
       }
     }
-    // The dashboard's rollups of this member are recomputed from what is left (they hold no
-    // personal data, only times and stages; rebuilt so that they never outlive a deleted row).
-    rebuildMemberRollups(db, id);
+    // What features derived from the erased rows follows, in the same transaction (the
+    // dashboard's rollups of this member are recomputed from what is left: Feature.privacy.forget).
+    for (const f of after) f(db, id);
     recordPrivacyRequest(db, id, 'forget', now);
     const ordersKept = (db.prepare('SELECT count(*) AS n FROM orders WHERE member_id = ?').get(id) as { n: number }).n;
     return { memberId: id, removed, rowsChanged: changed, ordersKept };

@@ -50,3 +50,13 @@ export function unreachableReason(db: Db, botId: string, chatId: string): string
 export function clearChatUnreachable(db: Db, botId: string, chatId: string): boolean {
   return stmt(db, 'DELETE FROM telegram_unreachable WHERE bot_id = ? AND chat_id = ?').run(botId, chatId).changes > 0;
 }
+
+/** The bot's username as getMe said at the last start (for t.me deep links in templates). */
+export function saveBotUsername(db: Db, username: string): void {
+  stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run('telegram:username', username);
+}
+
+export function savedBotUsername(db: Db): string | undefined {
+  const row = stmt(db, 'SELECT value FROM kv WHERE key = ?').get('telegram:username') as { value: string } | undefined;
+  return row?.value;
+}

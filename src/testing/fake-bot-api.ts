@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
  * answerPreCheckoutQuery, refundStarPayment and createChatInviteLink as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
  * Failures can be scripted (429 with retry_after, 403 kicked) per method and chat.
+ * As on Telegram, the bot cannot message a user privately before they started it: sendMessage and
+ * sendInvoice to a user who never wrote to the bot privately (`start`, `say` without a chat, or
+ * `markStarted`) answer 403 "bot can't initiate conversation with a user".
  *
  * @example
  * const api = await FakeBotApi.start();
@@ -38,6 +41,10 @@ export class FakeBotApi {
   private waiters: (() => void)[] = [];
   private failures: { method: string; chatId?: string; times: number; error: { error_code: number; description: string; parameters?: Record<string, unknown> } }[] = [];
   private linkSeq = 0;
+  /** Users who started the bot (wrote to it privately): the only ones it may message privately. */
+  private readonly startedUsers = new Set<number>();
+  /** Users who blocked the bot: private messages to them answer 403 "blocked by the user". */
+  private readonly blockedUsers = new Set<number>();
   /** Stars charges paid through `successfulPayment`, by charge id, and the ones refunded. */
   private readonly charges = new Map<string, { userId: number; amount: number }>();
   readonly starRefunds: { chargeId: string; userId: number; amount: number }[] = [];
@@ -106,6 +113,8 @@ export class FakeBotApi {
     replyTo?: { text: string; from?: ReturnType<FakeBotApi['person']> };
   }): Record<string, unknown> {
     const chat = args.chat ?? { id: args.user.id, type: 'private', first_name: args.user.first_name };
+    // Writing to the bot privately is only possible once the chat with it exists.
+    if (!args.chat) this.startedUsers.add(args.user.id);
     const entities = [...args.text.matchAll(/(^|\s)(\/\w+(?:@\w+)?|@\w+)/g)].map((m) => ({
       type: m[2]!.startsWith('/') ? 'bot_command' : 'mention',
       offset: m.index! + m[1]!.length,
@@ -121,6 +130,36 @@ export class FakeBotApi {
         ...(entities.length ? { entities } : {}),
         ...(args.replyToBot ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: this.me, text: '…' } } : {}),
         ...(args.replyTo ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: args.replyTo.from ?? this.me, text: args.replyTo.text } } : {}),
+      },
+    });
+  }
+
+  /** The user pressed Start in the bot's chat (from a t.me deep link: with its payload). */
+  start(user: ReturnType<FakeBotApi['person']>, payload = ''): Record<string, unknown> {
+    return this.say({ user, text: payload ? `/start ${payload}` : '/start' });
+  }
+
+  /** The user started the bot some time before (no update now): the bot may message them. */
+  markStarted(userId: number): void {
+    this.startedUsers.add(userId);
+  }
+
+  hasStarted(userId: number): boolean {
+    return this.startedUsers.has(userId);
+  }
+
+  /** The user blocks (or unblocks) the bot: a my_chat_member update in their private chat. */
+  block(user: ReturnType<FakeBotApi['person']>, blocked: boolean): Record<string, unknown> {
+    if (blocked) this.blockedUsers.add(user.id);
+    else this.blockedUsers.delete(user.id);
+    const chat = { id: user.id, type: 'private', first_name: user.first_name };
+    return this.push({
+      my_chat_member: {
+        chat,
+        from: user,
+        date: this.unix(),
+        old_chat_member: { status: blocked ? 'member' : 'kicked', user: this.me },
+        new_chat_member: { status: blocked ? 'kicked' : 'member', user: this.me },
       },
     });
   }
@@ -249,6 +288,11 @@ export class FakeBotApi {
       call.status = 200;
       reply(200, { ok: true, result });
     };
+    // Telegram lets a bot message a user privately only after the user started it.
+    if ((method === 'sendMessage' || method === 'sendInvoice') && chatId !== undefined && !chatId.startsWith('-')) {
+      if (this.blockedUsers.has(Number(chatId))) return fail({ error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+      if (!this.startedUsers.has(Number(chatId))) return fail({ error_code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
+    }
     switch (method) {
       case 'getMe':
         return ok(this.me);

@@ -1,16 +1,17 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { seededRandom } from '../util/random.js';
-import { createApp, simulatedRoomId, waitReady, type App } from '../app.js';
+import { createApp, loadConfig, simulatedRoomId, waitReady, type App } from '../app.js';
 import type { ChatEvent } from '../bot/events.js';
 import type { SimSent } from '../bot/simulator.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
-import { loadConfig, type CourseConfig } from '../config/load.js';
-import type { HandleResult } from '../flows/engine.js';
+import type { CourseConfig } from '../core/types.js';
+import type { HandleResult } from '../core/engine.js';
 import { silentLogger } from '../log.js';
-import { VirtualClock } from '../schedule/clock.js';
+import { VirtualClock } from '../core/schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
-import { getOrder, type OrderRow } from '../store/orders.js';
+import { setChannel } from '../store/private-channels.js';
+import { getOrder, type OrderRow } from '../flows/orders/store/orders.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
 import { SimulatedTelegram } from './simulated-telegram.js';
@@ -19,6 +20,10 @@ import { isPostgresUrl } from '../store/url.js';
 
 /** What the runner does to a simulated platform: the simulated WeChat, or Telegram on the fake Bot API. */
 type SimPlatform = Pick<SimulatedTelegram, 'sent' | 'user' | 'isMember' | 'join' | 'leave' | 'say'> & {
+  /** WeChat: a friend request to the bot's account. */
+  befriend?(userId: string, greeting: string): string;
+  /** Telegram: Start in the bot's chat. */
+  start?(userId: string, payload: string): void;
   /** Members the bot removed (moderation), where the simulated platform supports it. */
   removed?: { roomId: string; userId: string }[];
 };
@@ -170,7 +175,13 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
   try {
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
-    for (const [handle, u] of Object.entries(scenario.users)) sim.user(telegram ? telegram.userId(handle) : handle, u.name);
+    for (const [handle, u] of Object.entries(scenario.users)) {
+      const id = telegram ? telegram.userId(handle) : handle;
+      sim.user(id, u.name, { stranger: u.stranger });
+      // On Telegram a user who is not a stranger pressed Start before the scenario: the store knows
+      // their channel is open, as it would from that /start (WeChat says so with every join).
+      if (telegram && !u.stranger) setChannel(app.db, { platform: 'telegram', chatId: id, memberId: null, state: 'open', how: 'start', now: clock.now() });
+    }
     for (let i = 0; i < scenario.steps.length; i++) {
       const { step, line } = scenario.steps[i]!;
       const failure = await run.step(step);
@@ -199,6 +210,7 @@ class ScenarioRun {
     private readonly sim: SimPlatform,
     private readonly telegram: SimulatedTelegram | undefined,
   ) {
+    for (const h of Object.keys(scenario.users)) this.seen.add(telegram ? telegram.userId(h) : h);
     app.kernel.on('handled', (e) => {
       if (e.type === 'member.left') this.leaves.set(`${e.group.id}|${e.user.id}`, (this.leaves.get(`${e.group.id}|${e.user.id}`) ?? 0) + 1);
     });
@@ -237,9 +249,18 @@ class ScenarioRun {
   /** The platform id of a scenario user (the handle itself on the simulated WeChat). */
   private user(handle: string): string {
     const id = this.telegram ? this.telegram.userId(handle) : handle;
-    this.sim.user(id, this.scenario.users[handle]?.name ?? handle);
+    const declared = this.scenario.users[handle];
+    if (this.telegram && !declared && !this.seen.has(id)) {
+      // An undeclared user started the bot before too (users are reachable unless declared strangers).
+      setChannel(this.app.db, { platform: 'telegram', chatId: id, memberId: null, state: 'open', how: 'start', now: this.clock.now() });
+    }
+    this.seen.add(id);
+    this.sim.user(id, declared?.name ?? handle, { stranger: declared?.stranger });
     return id;
   }
+
+  /** Platform ids the run has already met (the declared users were set up before the steps). */
+  private seen = new Set<string>();
 
   /** Performs a member's action and waits until the bot has handled the resulting event. */
   private async act(match: (e: ChatEvent) => boolean, action: () => void): Promise<HandleResult> {
@@ -283,10 +304,23 @@ class ScenarioRun {
       case 'say': {
         const user = this.user(step.user);
         const room = step.group ? this.roomId(step.group) : undefined;
+        if (!room && !this.telegram && this.app.sim && !this.app.sim.isFriend(user)) {
+          return `${step.user} cannot write to the bot privately: not a friend of the WeChat account (befriend first, or drop stranger: true)`;
+        }
         await this.act(
           (e) => e.type === 'message' && e.user.id === user && (room ? e.chat.kind === 'group' && e.chat.group.id === room : e.chat.kind === 'dm'),
           () => this.sim.say(user, room ? { roomId: room } : 'bot', step.text),
         );
+        return undefined;
+      }
+      case 'befriend': {
+        const user = this.user(step.user);
+        await this.act((e) => e.type === 'friend.requested' && e.user.id === user, () => this.sim.befriend!(user, step.greeting));
+        return undefined;
+      }
+      case 'start': {
+        const user = this.user(step.user);
+        await this.act((e) => e.type === 'channel.opened' && e.user.id === user, () => this.sim.start!(user, step.payload));
         return undefined;
       }
       case 'wait':

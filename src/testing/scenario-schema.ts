@@ -11,7 +11,8 @@ export interface Scenario {
   configDir: string | undefined;
   start: number | undefined;
   platform: 'wechat' | 'telegram';
-  users: Record<string, { name: string; role?: 'owner' | 'instructor' | 'assistant' | 'member' }>;
+  /** `stranger`: not yet a friend of the WeChat account / never pressed Start on Telegram. */
+  users: Record<string, { name: string; role?: 'owner' | 'instructor' | 'assistant' | 'member'; stranger: boolean }>;
   steps: { line: number; step: Step }[];
 }
 
@@ -26,7 +27,9 @@ export type Step =
   | { kind: 'expect'; to: Target; contains?: string; matches?: RegExp; count?: number }
   | { kind: 'expect_stage'; user: string; is: string }
   | { kind: 'expect_tag'; user: string; has: string }
-  | { kind: 'expect_none'; to: Target; contains?: string };
+  | { kind: 'expect_none'; to: Target; contains?: string }
+  | { kind: 'befriend'; user: string; greeting: string }
+  | { kind: 'start'; user: string; payload: string };
 
 const handle = z.string().min(1).max(64);
 const target = z
@@ -59,6 +62,8 @@ const stepSchemas = {
       .refine((e) => !(e.contains !== undefined && e.matches !== undefined), { message: 'use contains or matches, not both' }),
   ]),
   expect_none: z.strictObject({ to: target, contains: z.string().optional() }),
+  befriend: z.strictObject({ user: handle, greeting: z.string().max(500).default('') }),
+  start: z.strictObject({ user: handle, payload: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'a /start payload is 0-64 characters of A-Z a-z 0-9 _ -').default('') }),
 } as const;
 
 const headSchema = z.strictObject({
@@ -70,7 +75,10 @@ const headSchema = z.strictObject({
     .optional(),
   platform: z.enum(['wechat', 'telegram']).default('wechat'),
   users: z
-    .record(handle, z.strictObject({ name: z.string().min(1).optional(), role: z.enum(['owner', 'instructor', 'assistant', 'member']).optional() }).nullable())
+    .record(
+      handle,
+      z.strictObject({ name: z.string().min(1).optional(), role: z.enum(['owner', 'instructor', 'assistant', 'member']).optional(), stranger: z.boolean().default(false) }).nullable(),
+    )
     .default({}),
   steps: z.array(z.unknown()).min(1),
 });
@@ -110,11 +118,13 @@ export function parseScenario(path: string): { scenario?: Scenario; problems: Co
       }
       return;
     }
+    if (kind === 'befriend' && head.data.platform !== 'wechat') file.problem([...path, kind], 'befriend is a WeChat friend request: use start on Telegram');
+    else if (kind === 'start' && head.data.platform !== 'telegram') file.problem([...path, kind], 'start is Telegram\'s Start: use befriend on WeChat');
     steps.push({ line: file.lineOf(path), step: toStep(kind as keyof typeof stepSchemas, r.data) });
   });
   if (file.problems.length > 0) return { problems: file.problems };
   const users: Scenario['users'] = {};
-  for (const [h, u] of Object.entries(head.data.users)) users[h] = { name: u?.name ?? h, role: u?.role };
+  for (const [h, u] of Object.entries(head.data.users)) users[h] = { name: u?.name ?? h, role: u?.role, stranger: u?.stranger ?? false };
   return {
     problems: [],
     scenario: {

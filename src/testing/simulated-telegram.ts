@@ -1,5 +1,5 @@
 import type { SimSent } from '../bot/simulator.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { TelegramMode } from '../app.js';
 import { FakeBotApi } from './fake-bot-api.js';
 
@@ -84,8 +84,16 @@ export class SimulatedTelegram {
     return undefined;
   }
 
-  user(id: string, name?: string): void {
-    if (!this.people.has(id) || name) this.people.set(id, this.api.person(Number(id), name ?? id));
+  /** A person; unless a `stranger`, they pressed Start some time before (the bot may message them). */
+  user(id: string, name?: string, opts: { stranger?: boolean } = {}): void {
+    const known = this.people.has(id);
+    if (!known || name) this.people.set(id, this.api.person(Number(id), name ?? id));
+    if (!known && !opts.stranger) this.api.markStarted(Number(id));
+  }
+
+  /** The person presses Start in the bot's chat (from a deep link: with its payload). */
+  start(userId: string, payload: string): void {
+    this.api.start(this.person(userId), payload);
   }
 
   isMember(chatId: string, userId: string): boolean {

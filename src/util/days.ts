@@ -3,27 +3,22 @@
  * is pure calendar arithmetic, so it is the same in every zone: daylight saving only matters when
  * an instant is mapped to its local date (`localDate`) or a local time to an instant (`localInstant`).
  */
+import { DateTime } from 'luxon';
 import { localDate, nextLocalTime } from './localtime.js';
 
-const DAY_MS = 86_400_000;
-
-function toUtcMs(day: string): number {
-  const [y, m, d] = day.split('-').map(Number);
-  return Date.UTC(y!, m! - 1, d!);
-}
-
-function fromUtcMs(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+/** A calendar day as a Luxon date at UTC midnight (UTC has no clock changes: days are 24 h). */
+function utcDay(day: string): DateTime {
+  return DateTime.fromISO(day, { zone: 'utc' });
 }
 
 /** The day `n` days after `day` (negative: before). */
 export function addDays(day: string, n: number): string {
-  return fromUtcMs(toUtcMs(day) + n * DAY_MS);
+  return utcDay(day).plus({ days: n }).toISODate()!;
 }
 
 /** Whole days from `a` to `b` (positive when b is later). */
 export function daysBetween(a: string, b: string): number {
-  return Math.round((toUtcMs(b) - toUtcMs(a)) / DAY_MS);
+  return Math.round(utcDay(b).diff(utcDay(a), 'days').days);
 }
 
 /** `YYYY-MM` of a day: make-up and leave allowances are per calendar month. */
@@ -33,7 +28,7 @@ export function monthOf(day: string): string {
 
 /** Whether `text` is a real calendar date written `YYYY-MM-DD`. */
 export function isDay(text: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && fromUtcMs(toUtcMs(text)) === text;
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && utcDay(text).isValid;
 }
 
 /** `M月D日`, how a day is shown to members. */
@@ -48,7 +43,7 @@ export function showDay(day: string): string {
  */
 export function localInstant(day: string, minuteOfDay: number, timeZone: string): number {
   // Start the search a day early: no zone is more than 14 h off UTC.
-  const from = toUtcMs(day) - DAY_MS;
+  const from = utcDay(day).minus({ days: 1 }).toMillis();
   let t = nextLocalTime(from, minuteOfDay, timeZone);
   while (localDate(t, timeZone) < day) t = nextLocalTime(t + 60_000, minuteOfDay, timeZone);
   return t;

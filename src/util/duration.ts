@@ -2,6 +2,10 @@
  * Durations as operators write them in config and scenarios: `30s`, `10m`, `2h`, `1d`, `1d2h`,
  * `1w`. A bare `0` means no delay.
  *
+ * Our own on purpose: parse-duration (the kept library for this) reads a bare `5` as 5 ms, `d1` as
+ * 1 ms, `-1h` as a negative hour and `1mo` as a month, where a seller's typo in config must be an
+ * error naming the key, not a window of 5 milliseconds. This grammar is the whole contract.
+ *
  * @example parseDuration('1d2h') === 93_600_000
  */
 const UNIT_MS: Record<string, number> = {

@@ -1,27 +1,14 @@
 /**
- * Wall-clock arithmetic in a course's IANA time zone, without a date library: quiet hours,
- * "09:00 local" schedule times and local day boundaries all go through here.
+ * Wall-clock arithmetic in a course's IANA time zone: quiet hours, "09:00 local" schedule times
+ * and local day boundaries all go through here. Luxon reads an instant's local fields and offset.
+ *
+ * nextLocalTime stays our own on purpose: kequn's contract on the days clocks change (a time in
+ * the skipped hour means the first instant past the gap, a repeated time is found at its first
+ * occurrence, then at its second) is not what Luxon, date-fns-tz or Temporal do by default (they
+ * shift a skipped 02:30 to 03:30 and pick one offset for a repeated time), so the search below
+ * finds every instant showing the wanted wall time from the zone's offsets.
  */
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
+import { DateTime } from 'luxon';
 
 export interface LocalParts {
   year: number;
@@ -33,11 +20,8 @@ export interface LocalParts {
 }
 
 export function localParts(epochMs: number, timeZone: string): LocalParts {
-  const out: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(epochMs))) {
-    if (p.type !== 'literal') out[p.type] = Number(p.value);
-  }
-  return out as unknown as LocalParts;
+  const d = DateTime.fromMillis(epochMs, { zone: timeZone });
+  return { year: d.year, month: d.month, day: d.day, hour: d.hour, minute: d.minute, second: d.second };
 }
 
 /** Minutes since local midnight. */
@@ -48,15 +32,12 @@ export function localMinuteOfDay(epochMs: number, timeZone: string): number {
 
 /** `YYYY-MM-DD` of the local day containing `epochMs`. */
 export function localDate(epochMs: number, timeZone: string): string {
-  const p = localParts(epochMs, timeZone);
-  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+  return DateTime.fromMillis(epochMs, { zone: timeZone }).toISODate()!;
 }
 
 /** Offset of the zone from UTC at `epochMs`, in ms (positive east of Greenwich). */
 export function zoneOffsetMs(epochMs: number, timeZone: string): number {
-  const p = localParts(epochMs, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return asUtc - Math.floor(epochMs / 1000) * 1000;
+  return DateTime.fromMillis(epochMs, { zone: timeZone }).offset * 60_000;
 }
 
 /**
@@ -108,7 +89,7 @@ export function inWindow(minute: number, start: number, end: number): boolean {
 /** The instant of the last local midnight at or before `epochMs`. */
 export function localDayStart(epochMs: number, timeZone: string): number {
   // Asked for every question (the daily answer quota), nearly always about the same day: the
-  // day found last time is reused while `epochMs` lies within it (formatToParts is slow).
+  // day found last time is reused while `epochMs` lies within it (each zone lookup costs µs).
   const day = lastDay.get(timeZone);
   if (day && epochMs >= day.start && epochMs < day.end) return day.start;
   const minute = localMinuteOfDay(epochMs, timeZone);
@@ -124,3 +105,10 @@ export function localDayStart(epochMs: number, timeZone: string): number {
 }
 
 const lastDay = new Map<string, { start: number; end: number }>();
+
+/** `2026-03-05 20:00` in the course time zone. */
+export function fmtLocal(epochMs: number, timeZone: string): string {
+  const p = localParts(epochMs, timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+}

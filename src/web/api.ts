@@ -4,13 +4,16 @@ import { z } from 'zod';
 import { simulatedRoomId, type App } from '../app.js';
 import type { SimActivity, SimulatedWeChat } from '../bot/simulator.js';
 import { SIM_BOT_ID } from '../bot/simulator-ids.js';
-import type { CourseConfig } from '../config/load.js';
-import { OffsetClock, type Clock } from '../schedule/clock.js';
+import type { CourseConfig } from '../core/types.js';
+import { OffsetClock, type Clock } from '../core/schedule/clock.js';
 import { nextJobDueAt } from '../store/jobs.js';
 import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
 import { recentTraces } from '../store/traces.js';
-import { effectiveRole } from '../flows/roles.js';
+import { effectiveRole } from '../core/roles.js';
+import type { AdminAuth } from './admin-auth.js';
+import { cleanName } from '../util/display-text.js';
+import { befriend, befriendBody, channelSummary, memberChannel } from './playground-channel.js';
 
 export interface ApiDeps {
   app: App;
@@ -105,7 +108,8 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
   const config = app.kernel.currentConfig;
   const db = app.db;
   const users = sim.users();
-  const names = new Map(users.map((u) => [u.id, u.name]));
+  // Names as kequn would store them (src/util/display-text.ts): no bidi override reaches the page.
+  const names = new Map(users.map((u) => [u.id, cleanName(u.name)]));
   const groupEntries = Object.entries(config.groups);
   const handleOfRoom = new Map(groupEntries.map(([h]) => [roomIdOf(config, h), h]));
 
@@ -146,7 +150,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     }),
     users: users.map((u) => {
       const m = findMemberByIdentity(db, 'wechat', u.id);
-      return { id: u.id, name: u.name, role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [] };
+      return { id: u.id, name: cleanName(u.name), role: effectiveRole(db, config, 'wechat', u.id), member: memberSummary(m), tags: m ? tagsOf(db, m.id) : [], ...channelSummary(db, sim, u.id) };
     }),
     chats,
   };
@@ -156,10 +160,12 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
 export function memberDetail(deps: ApiDeps, m: Member) {
   const db = deps.app.db;
   return {
-    member: { id: m.id, displayName: m.display_name, stage: m.stage, stageSince: m.stage_since, createdAt: m.created_at, lastSeenAt: m.last_seen_at },
-    identities: identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id, displayName: i.display_name })),
+    // Normalised again on the way out: a name stored before normalisation existed is shown clean too.
+    member: { id: m.id, displayName: cleanName(m.display_name), stage: m.stage, stageSince: m.stage_since, createdAt: m.created_at, lastSeenAt: m.last_seen_at },
+    identities: identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id, displayName: cleanName(i.display_name) })),
     tags: tagsOf(db, m.id),
     groups: activeGroupsOf(db, m.id),
+    channel: memberChannel(db, deps.app.kernel.currentConfig, m.id, identitiesOf(db, m.id).map((i) => ({ platform: i.platform, platformId: i.platform_id }))),
     stageHistory: stageHistory(db, m.id).map((t) => ({ from: t.from_stage, to: t.to_stage, ruleId: t.rule_id, actor: t.actor, eventId: t.event_id, at: t.at })),
     traces: recentTraces(db, m.id, TRACES_PER_MEMBER).map((t) => {
       let detail: { trigger?: string; conditions?: unknown[]; actions?: unknown[] } = {};
@@ -185,22 +191,31 @@ export function memberDetail(deps: ApiDeps, m: Member) {
 }
 
 /**
- * The JSON API: `/playground/*` (simulated WeChat only) and `/members/:id`. Mount under `/api`;
- * the mounting app turns HttpError into `{ error }` responses (see createWebApp).
- * Every POST validates its whole body before touching anything: a 4xx changes nothing.
+ * The JSON API: `/playground/*` (only with `playground`: every platform simulated; the mounting
+ * app keeps it to loopback host names) and `/members/:id` (the admin login: session or bearer).
+ * Mount under `/api`; the mounting app turns HttpError into `{ error }` responses (see
+ * createWebApp). Every POST validates its whole body before touching anything: a 4xx changes nothing.
  */
-export function createApi(deps: ApiDeps): Hono {
+export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAuth }): Hono {
   const { app, clock, log } = deps;
   const api = new Hono();
+  const lookup = (id: string) => {
+    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id: member key or WeChat id of 1-64 letters, digits, _ or -');
+    const m = getMember(app.db, id) ?? findMemberByIdentity(app.db, 'wechat', id);
+    if (!m) throw new HttpError(404, `no member "${id}" (by member key or WeChat id)`);
+    return memberDetail(deps, m);
+  };
+
+  // A member's record (names, messages, traces) is personal data: the admin's, on every deployment.
+  api.get('/members/:id', (c) => {
+    if (!deps.admin.authed(c)) return c.json({ error: 'log in first: Authorization: Bearer $KEQUN_ADMIN_TOKEN, or the session of /dashboard' }, 401);
+    return c.json(lookup(c.req.param('id')));
+  });
+  if (!deps.playground) return api;
 
   const pg = new Hono();
   const requireSim = (): SimulatedWeChat => {
-    if (!app.sim) {
-      throw new HttpError(
-        404,
-        'the playground exists only on the simulated WeChat; this kequn is connected to a real WeChat account (WECHATY_PUPPET_SERVICE_TOKEN is set)',
-      );
-    }
+    if (!app.sim) throw new HttpError(404, 'the playground exists only when every platform is simulated (the simulated WeChat alone)');
     return app.sim;
   };
   const requireReady = () => {
@@ -222,7 +237,8 @@ export function createApi(deps: ApiDeps): Hono {
     const sim = requireSim();
     const b = await body(c, bodies.users);
     if (b.id === SIM_BOT_ID || sim.users().some((u) => u.id === b.id)) throw new HttpError(409, `user: "${b.id}" already exists`);
-    sim.user(b.id, b.name);
+    // A new member is a stranger to the bot's account, as a newcomer in a group usually is.
+    sim.user(b.id, b.name, { stranger: true });
     return c.json({ ok: true, user: { id: b.id, name: b.name } }, 201);
   });
 
@@ -260,9 +276,18 @@ export function createApi(deps: ApiDeps): Hono {
       sim.say(b.user, { roomId: g.roomId }, b.text);
     } else {
       requireReady();
+      if (!sim.isFriend(b.user)) throw new HttpError(409, `${b.user} is not a friend of the bot's account: on WeChat only friends can write privately (加好友 first)`);
       sim.say(b.user, 'bot', b.text);
     }
     return c.json({ ok: true });
+  });
+
+  pg.post('/befriend', async (c) => {
+    const sim = requireSim();
+    requireReady();
+    return befriend(c, app.db, sim, (ctx) => body(ctx, befriendBody).then((b) => (knownUser(sim, b.user), b)), (status, message) => {
+      throw new HttpError(status, message);
+    });
   });
 
   pg.post('/advance', async (c) => {
@@ -276,14 +301,12 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json({ ok: true, now: clock.now(), offsetMs: clock.offsetMs });
   });
 
-  api.route('/playground', pg);
-
-  api.get('/members/:id', (c) => {
-    const id = c.req.param('id');
-    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id: member key or WeChat id of 1-64 letters, digits, _ or -');
-    const m = getMember(app.db, id) ?? findMemberByIdentity(app.db, 'wechat', id);
-    if (!m) throw new HttpError(404, `no member "${id}" (by member key or WeChat id)`);
-    return c.json(memberDetail(deps, m));
+  // The playground's own view of a member: everything in it is simulated, so no login on loopback.
+  pg.get('/members/:id', (c) => {
+    requireSim();
+    return c.json(lookup(c.req.param('id')));
   });
+
+  api.route('/playground', pg);
   return api;
 }

@@ -58,11 +58,19 @@ export const PLAYGROUND_HTML = String.raw`<!doctype html>
         <div id="chat-sub" class="muted small"></div>
       </div>
       <div class="chat-actions">
+        <button id="to-dm" type="button" hidden title="微信里只有好友才能收到机器人的私信">去加好友</button>
         <button id="join" type="button" hidden>加入本群</button>
         <button id="leave" type="button" class="danger" hidden>退出本群</button>
       </div>
     </div>
     <div id="messages" class="messages" aria-live="polite"></div>
+    <form id="befriend" class="befriend" hidden autocomplete="off">
+      <div id="befriend-note" class="small"></div>
+      <div class="compose-row">
+        <input id="greeting" maxlength="100" value="你好，我想试听" aria-label="验证消息">
+        <button id="befriend-send" type="submit" class="primary">加好友</button>
+      </div>
+    </form>
     <form id="composer" class="composer">
       <div id="acting" class="acting muted small"></div>
       <div class="compose-row">
@@ -170,6 +178,15 @@ h2 { font-size: 12px; font-weight: 600; color: #57606a; margin: 0 0 8px; letter-
 .acting { margin-bottom: 6px; }
 .compose-row { display: flex; gap: 8px; align-items: stretch; }
 .compose-row textarea { flex: 1; resize: none; }
+.befriend { padding: 10px 16px; background: #fff8e6; border-top: 1px solid #f0d8a8; }
+.befriend .small { margin-bottom: 6px; color: #6b4e00; }
+.befriend input { flex: 1; }
+.badge.stranger { background: #fff1d6; color: #8a5300; }
+.badge.waiting { background: #ffebe9; color: #a40e26; }
+.held { list-style: none; margin: 0; padding: 0; font-size: 12px; display: flex; flex-direction: column; gap: 6px; }
+.held li { border: 1px solid #f0d8a8; background: #fffaf0; border-radius: 6px; padding: 5px 8px; }
+.held li.done { border-color: #d8dee4; background: #f6f8fa; color: #57606a; }
+.held .txt { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 3.2em; overflow: hidden; }
 .toast { position: absolute; left: 50%; top: 64px; transform: translateX(-50%); background: #1f2328; color: #fff; padding: 8px 14px; border-radius: 8px; max-width: 80%; box-shadow: 0 4px 14px #0003; }
 
 .card { display: flex; gap: 10px; align-items: center; margin-bottom: 12px; }
@@ -313,7 +330,7 @@ export const PLAYGROUND_JS = String.raw`
       if (S.actor && !userById(S.actor)) { S.actor = store('kequn.actor', null); S.member = null; }
       if (!S.view || (S.view.indexOf('group:') === 0 && !currentGroup())) S.view = st.groups.length ? 'group:' + st.groups[0].handle : 'dm';
       if (!S.actor) return null;
-      return api('GET', '/api/members/' + encodeURIComponent(S.actor)).then(function (m) { S.member = m; }, function () { S.member = null; });
+      return api('GET', '/api/playground/members/' + encodeURIComponent(S.actor)).then(function (m) { S.member = m; }, function () { S.member = null; });
     }).then(function () {
       render();
     }, function (e) {
@@ -359,6 +376,8 @@ export const PLAYGROUND_JS = String.raw`
       ul.appendChild(el('li', { class: 'item' + (S.actor === u.id ? ' selected' : ''), onclick: function () { setActor(u.id); }, title: '以 ' + u.name + ' 的身份操作' },
         avatar(u.name, u.id),
         el('div', { class: 'grow' }, el('div', { class: 'name', text: u.name }), el('div', { class: 'meta', text: u.id + (groups.length ? ' · ' + groups.join('、') : ' · 未入群') })),
+        u.waiting ? el('span', { class: 'badge waiting', title: '这些私信在等 TA 加好友', text: '待发 ' + u.waiting }) : null,
+        !u.friend && u.role === 'member' ? el('span', { class: 'badge stranger', title: '还不是机器人微信号的好友：私信发不出去', text: '未加好友' }) : null,
         u.role !== 'member' ? el('span', { class: 'badge role', text: ROLE[u.role] || u.role }) : u.member ? stageBadge(u.member.stage) : null));
     });
   }
@@ -377,27 +396,43 @@ export const PLAYGROUND_JS = String.raw`
       $('chat-title').textContent = actor ? actor.name + ' ↔ ' + st.course.botName : '私聊「' + st.course.botName + '」';
       $('chat-sub').textContent = actor ? '成员 ' + actor.id + ' 与机器人的私聊' : '在左侧选择一个成员，查看 TA 与机器人的私聊';
     }
+    var stranger = !!(actor && !actor.friend);
+    $('to-dm').hidden = !(g && stranger);
+    $('befriend').hidden = !(!g && stranger);
+    $('befriend-send').disabled = !!(actor && actor.requested) || !st.ready;
+    $('befriend-note').textContent = !actor ? '' : actor.requested
+      ? '好友申请已发出，机器人会按课程设置（随机延迟、每日上限）自动通过，通过后等待中的私信马上发出。可以点右上角 ⏩ 快进。'
+      : actor.name + ' 还不是机器人微信号的好友：微信里只有好友才能收到私信。发一个好友申请（验证消息里写「试听」会被自动通过）：';
     $('join').hidden = !(g && actor && !inGroup);
     $('leave').hidden = !(g && actor && inGroup);
     $('join').textContent = actor ? '以 ' + actor.name + ' 加入本群' : '加入本群';
     $('leave').textContent = actor ? '以 ' + actor.name + ' 退出本群' : '退出本群';
 
-    var canSay = !!(st.ready && actor && (g ? inGroup : true));
+    var canSay = !!(st.ready && actor && (g ? inGroup : actor.friend));
     $('text').disabled = $('send').disabled = !canSay;
     $('acting').textContent = !actor ? '先在左侧选择或添加一个模拟成员，再以 TA 的身份发言。'
       : g && !inGroup ? actor.name + ' 不在这个群里：点右上角「加入本群」。'
+      : !g && !actor.friend ? '还不是好友，不能私聊：先在上面「加好友」。'
       : '以「' + actor.name + '」的身份' + (g ? '在群里发言（@' + st.course.botName + ' 可以提到机器人）' : '私聊机器人');
 
-    var sig = key + '|' + (S.actor || '') + '|' + lines.length + '|' + (lines.length ? lines[lines.length - 1].n : 0) + '|' + st.users.length;
+    var sig = key + '|' + (S.actor || '') + '|' + lines.length + '|' + (lines.length ? lines[lines.length - 1].n : 0) + '|' + st.users.length + '|' + (actor ? actor.friend + ':' + actor.waiting : '');
     if (sig === S.chatSig) return;
     var box = $('messages');
     var stick = S.chatSig.split('|')[0] !== key || box.scrollHeight - box.scrollTop - box.clientHeight < 80;
     S.chatSig = sig;
     clear(box);
-    if (!lines.length) box.appendChild(el('div', { class: 'empty', text: g ? '群里还没有消息。选择一个成员，让 TA 加入本群，机器人会发欢迎语。' : actor ? '还没有私聊消息。' : '选择一个成员查看 TA 的私聊。' }));
+    if (!lines.length) box.appendChild(el('div', { class: 'empty', text: g ? '群里还没有消息。选择一个成员，让 TA 加入本群，机器人会发欢迎语。' : actor ? (actor.friend ? '还没有私聊消息。' : '还不是好友，没有私聊。' + (actor.waiting ? '有 ' + actor.waiting + ' 条私信在等 TA 加好友。' : '')) : '选择一个成员查看 TA 的私聊。' }));
     lines.forEach(function (l) {
       if (l.kind === 'joined' || l.kind === 'left') {
         box.appendChild(el('div', { class: 'sys', text: fmt(l.at, 'time') + '  ' + l.name + (l.kind === 'joined' ? ' 加入了群聊' : ' 退出了群聊') }));
+        return;
+      }
+      if (l.kind === 'friend_request') {
+        box.appendChild(el('div', { class: 'sys', text: fmt(l.at, 'time') + '  ' + l.name + ' 发送了好友申请：「' + l.text + '」' }));
+        return;
+      }
+      if (l.kind === 'friend_accepted') {
+        box.appendChild(el('div', { class: 'sys', text: fmt(l.at, 'time') + '  ' + st.course.botName + ' 通过了 ' + l.name + ' 的好友申请，现在可以私聊了' }));
         return;
       }
       var isBot = l.kind === 'bot', isMe = !isBot && l.userId === S.actor;
@@ -434,6 +469,22 @@ export const PLAYGROUND_JS = String.raw`
 
     box.appendChild(el('div', { class: 'section' }, el('h3', { text: '标签' }),
       m.tags.length ? el('div', { class: 'chips' }, m.tags.map(function (t) { return el('span', { class: 'badge tag', text: t }); })) : el('div', { class: 'hint', text: '暂无标签' })));
+
+    var ch = m.channel;
+    if (ch) {
+      var CH = { open: '已打开（好友）', closed: '未打开（还不是好友）', blocked: '已被拉黑' };
+      var HELD = { held: '等待中', delivered: '已送达', expired: '已过期', dropped: '已丢弃' };
+      box.appendChild(el('div', { class: 'section' }, el('h3', { text: '私信渠道' }),
+        el('dl', { class: 'kv' }, [].concat.apply([], ch.channels.map(function (c) {
+          return [el('dt', { text: c.platform === 'wechat' ? '微信' : c.platform }), el('dd', { text: c.state ? CH[c.state] + ' · ' + c.how + (c.openedAt ? ' · ' + fmt(c.openedAt, 'short') + ' 打开' : '') : '未知（还没私信过）' })];
+        }))),
+        ch.held.length ? el('ul', { class: 'held', id: 'held' }, ch.held.map(function (h) {
+          return el('li', { class: h.state === 'held' ? '' : 'done', 'data-state': h.state },
+            el('div', { class: 'muted', text: HELD[h.state] + ' · ' + (h.state === 'held' ? fmt(h.expiresAt, 'short') + ' 过期' : fmt(h.doneAt, 'short')) + (h.ruleId ? ' · ' + h.ruleId : '') }),
+            el('div', { class: 'txt', text: h.text }));
+        })) : null,
+        ch.sequences.map(function (w) { return el('div', { class: 'hint', text: '推送 ' + w.sequence + '：' + (w.state === 'waiting' ? '等私信渠道打开后开始' : w.state) }); })));
+    }
 
     box.appendChild(el('div', { class: 'section' }, el('h3', { text: '阶段记录' }),
       el('ul', { class: 'timeline' }, m.stageHistory.slice().reverse().map(function (h) {
@@ -484,6 +535,12 @@ export const PLAYGROUND_JS = String.raw`
       var id = $('new-id').value.trim(), name = $('new-name').value.trim();
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) { toast('微信 id 只能用字母、数字、_ 和 -（最多 64 个）'); return; }
       act('users', { id: id, name: name }).then(function () { $('new-id').value = ''; $('new-name').value = ''; setActor(id); }, function () {});
+    });
+    $('to-dm').addEventListener('click', function () { setView('dm'); });
+    $('befriend').addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (!S.actor) return;
+      act('befriend', { user: S.actor, greeting: $('greeting').value }).catch(function () {});
     });
     $('join').addEventListener('click', function () { var g = currentGroup(); if (g && S.actor) act('join', { user: S.actor, group: g.handle }).catch(function () {}); });
     $('leave').addEventListener('click', function () { var g = currentGroup(); if (g && S.actor) act('leave', { user: S.actor, group: g.handle }).catch(function () {}); });

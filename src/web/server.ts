@@ -4,16 +4,18 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import type { App } from '../app.js';
-import type { Clock } from '../schedule/clock.js';
+import { registry, type App } from '../app.js';
+import type { Clock } from '../core/schedule/clock.js';
 import { jobCounts } from '../store/jobs.js';
 import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
+import type { CourseConfig } from '../core/types.js';
+import { adminAuth } from './admin-auth.js';
 import { createApi, HttpError } from './api.js';
-import { createCheckoutRoutes } from './checkout.js';
-import { createDashboardRoutes } from './dashboard.js';
-import { createOrdersApi } from './orders-api.js';
+import { clientMiddleware, clientOf } from './client.js';
+import type { WebContext } from './context.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
+import { LOOPBACK_NAMES, webEnvFromEnv, webPolicy, type WebEnv, type WebPolicy } from './settings.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
 export interface WebDeps {
@@ -21,17 +23,20 @@ export interface WebDeps {
   clock: Clock;
   log: Logger;
   /**
-   * Host names (without port) the pages and API answer to, besides localhost, 127.0.0.1 and
-   * [::1]; '*' accepts any. A browser page on another site that rebinds its DNS name to
-   * 127.0.0.1 then gets 403 instead of driving the playground. /healthz answers any host.
+   * Host names (without port) the pages and admin API answer to, besides loopback, web.allowed_hosts
+   * (or KEQUN_ALLOWED_HOSTS) and the host of the public URL. A browser page on another site that
+   * rebinds its DNS name to 127.0.0.1 then gets 403. /healthz, /pay/ and /webhooks/ answer any host.
    */
-  allowedHosts?: string[] | '*';
-  /** Where the official account's AppSecret (WECHAT_MP_SECRET) is read (default process.env). */
+  allowedHosts?: string[];
+  /**
+   * The environment: KEQUN_ADMIN_TOKEN, WECHAT_MP_SECRET, KEQUN_ALLOWED_HOSTS, KEQUN_TRUST_PROXY
+   * (default process.env). A bad value throws an EnvError (`kequn start` checks it first).
+   */
   env?: NodeJS.ProcessEnv;
 }
 
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
-const PUBLIC_PREFIXES = ['/pay/', '/webhooks/', '/sandbox/'];
+/** Opened from phones and by WeChat's servers under the public host: their tokens and signatures protect them. */
+const PUBLIC_PREFIXES = ['/pay/', '/webhooks/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -44,8 +49,11 @@ const PAGE_HEADERS = {
 };
 
 /**
- * kequn's HTTP app: `/healthz`, the playground page (`/playground`) and its JSON API
- * (`/api/playground/*`, simulated WeChat only), and `/api/members/:id`.
+ * kequn's HTTP app. Which routes exist, and who may call them, depends on the app's exposure
+ * (docs/operations.md, "Exposure"): the playground (`/playground`, `/api/playground/*`) only
+ * when every platform is simulated, and then only under loopback host names; the sandbox's pay
+ * page only where the sandbox takes payments (embedded, or staging behind the admin login);
+ * `/api/members/:id`, the dashboard and `/api/orders` behind the admin login everywhere.
  *
  * @example
  * const web = createWebApp({ app, clock, log });
@@ -54,20 +62,31 @@ const PAGE_HEADERS = {
  */
 export function createWebApp(deps: WebDeps): Hono {
   const { app, log } = deps;
+  const env = deps.env ?? process.env;
   const web = new Hono();
-  const allowed = deps.allowedHosts === '*' ? undefined : new Set([...LOOPBACK_NAMES, ...(deps.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const policy = policyCache(() => app.kernel.currentConfig, webEnvFromEnv(env), deps.allowedHosts ?? []);
+  const admin = adminAuth({ db: app.db, now: () => app.kernel.clock.now(), env });
+  // The playground drives simulated people, staff included: only when nothing real is connected.
+  const playground = app.exposure === 'embedded' && app.sim !== undefined && app.telegram === undefined;
   // Telegram posts to the public host name; the webhook is authenticated by its secret instead.
   const webhookPath = app.telegram?.webhookPath;
 
+  web.use('*', clientMiddleware(() => policy().trustProxy));
   web.use('*', async (c, next) => {
     c.header('x-content-type-options', 'nosniff');
-    // Checkout links and provider webhooks are opened from phones and WeChat's servers under the
-    // public host; their tokens and signatures, not the host name, are what protects them.
-    if (allowed && c.req.path !== '/healthz' && c.req.path !== webhookPath && !PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) {
-      const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
-      if (!host || !allowed.has(host)) {
-        return c.json({ error: `this kequn answers only to ${[...allowed].join(', ')}; open it as http://127.0.0.1:<port>/ (or add the host name to allowedHosts)` }, 403);
+    const path = c.req.path;
+    if (path === '/healthz' || path === webhookPath || PUBLIC_PREFIXES.some((p) => path.startsWith(p))) return next();
+    const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
+    if (isPlaygroundPath(path)) {
+      // Simulated people, no login: the machine itself only (an SSH tunnel from elsewhere).
+      if (!host || !(LOOPBACK_NAMES as readonly string[]).includes(host)) {
+        return c.json({ error: `the playground answers only to ${LOOPBACK_NAMES.join(', ')}: open it as http://127.0.0.1:<port>/playground (through an SSH tunnel from another machine)` }, 403);
       }
+      return next();
+    }
+    const allowed = policy().allowedHosts;
+    if (!host || !allowed.has(host)) {
+      return c.json({ error: `this kequn answers only to ${[...allowed].join(', ')}; open it as http://127.0.0.1:<port>/, or add the host name to web.allowed_hosts in kequn.yaml (or KEQUN_ALLOWED_HOSTS)` }, 403);
     }
     await next();
   });
@@ -79,8 +98,12 @@ export function createWebApp(deps: WebDeps): Hono {
   });
 
   web.notFound((c) => {
+    if (!playground && isPlaygroundPath(c.req.path)) {
+      const why = noPlayground(app);
+      return c.req.path.startsWith('/api/') ? c.json({ error: why.en }, 404) : c.text(`${why.zh}\n\n${why.en}`, 404);
+    }
     if (c.req.path.startsWith('/api/')) return c.json({ error: `no such API route: ${c.req.method} ${c.req.path}` }, 404);
-    return c.text('404: not found. The playground is at /playground, the health check at /healthz.', 404);
+    return c.text(`404: not found. ${playground ? 'The playground is at /playground' : 'The dashboard is at /dashboard'}, the health check at /healthz.`, 404);
   });
 
   web.get('/healthz', (c) => {
@@ -108,35 +131,23 @@ export function createWebApp(deps: WebDeps): Hono {
     web.post(webhookPath, telegramWebhookHandler(app.telegram, log.child({ platform: 'telegram' })));
   }
 
-  web.get('/', (c) => c.redirect('/playground', 302));
+  web.get('/', (c) => c.redirect(playground ? '/playground' : '/dashboard', 302));
 
-  web.get('/playground', (c) => {
-    if (!app.sim) {
-      return c.text(
-        'The playground exists only on the simulated WeChat. This kequn is connected to a real WeChat account (WECHATY_PUPPET_SERVICE_TOKEN is set), so there is nothing to play with here.',
-        404,
-      );
-    }
-    for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
-    c.header('cache-control', 'no-store');
-    return c.html(PLAYGROUND_HTML);
-  });
-  web.get('/playground/app.js', (c) => {
-    c.header('cache-control', 'no-store');
-    return c.body(PLAYGROUND_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
-  });
-  web.get('/playground/app.css', (c) => {
-    c.header('cache-control', 'no-store');
-    return c.body(PLAYGROUND_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
-  });
-
-  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
-    web.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+  if (playground) {
+    web.get('/playground', (c) => {
+      for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
+      c.header('cache-control', 'no-store');
+      return c.html(PLAYGROUND_HTML);
+    });
+    web.get('/playground/app.js', (c) => {
+      c.header('cache-control', 'no-store');
+      return c.body(PLAYGROUND_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+    });
+    web.get('/playground/app.css', (c) => {
+      c.header('cache-control', 'no-store');
+      return c.body(PLAYGROUND_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
+    });
   }
-  web.route('/', createCheckoutRoutes({ app, log, env: deps.env }));
-
-  web.use('/dashboard/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
-  web.route('/', createDashboardRoutes({ app, env: deps.env }));
 
   web.use(
     '/api/*',
@@ -146,16 +157,62 @@ export function createWebApp(deps: WebDeps): Hono {
     await next();
     c.header('cache-control', 'no-store');
   });
-  web.route('/api', createOrdersApi({ app, env: deps.env }));
-  web.route('/api', createApi(deps));
+
+  // Each feature's routes (the checkout and webhooks, the dashboard), with what they may use.
+  const ctx: WebContext = {
+    db: app.db,
+    config: () => app.kernel.currentConfig,
+    now: () => app.kernel.clock.now(),
+    log,
+    env,
+    admin,
+    exposure: app.exposure,
+    services: () => app.kernel.currentServices,
+    runtime: app.runtime,
+    clientIp: (c) => clientOf(c).ip,
+  };
+  for (const f of registry.features) f.routes?.(web, ctx);
+  web.route('/api', createApi({ ...deps, playground, admin }));
   return web;
 }
 
+function isPlaygroundPath(path: string): boolean {
+  return path === '/playground' || path.startsWith('/playground/') || path === '/api/playground' || path.startsWith('/api/playground/');
+}
+
+/** Why there is no playground here, naming what is real (in Chinese for the page, English for the API). */
+function noPlayground(app: App): { zh: string; en: string } {
+  const real = [
+    app.kernel.hasPlatform('wechat') && !app.sim ? 'a real WeChat account' : undefined,
+    app.telegram ? 'a Telegram bot (TELEGRAM_BOT_TOKEN)' : undefined,
+  ].filter((x): x is string => x !== undefined);
+  const what = real.length > 0 ? real.join(' and ') : 'a platform that is not simulated';
+  return {
+    zh: `404：这里没有演练场（playground）。演练场只在所有平台都是模拟的时候存在；这个 kequn 连着${real.length > 0 ? real.map((r) => (r.startsWith('a real') ? '真实的微信账号' : 'Telegram 机器人')).join('和') : '非模拟的平台'}。要在真实账号旁边做演示，请另外运行一个使用自己数据文件的 kequn。`,
+    en: `The playground exists only when every platform is simulated. This kequn runs ${what}, so there is nothing to play with here; for a demo beside real accounts, run a second kequn with its own store (docs/telegram.md).`,
+  };
+}
+
+/** The web policy of the running config, recomputed only when the config object changes (a reload). */
+function policyCache(config: () => CourseConfig, webEnv: WebEnv, extraHosts: readonly string[]): () => WebPolicy {
+  let seen: CourseConfig | undefined;
+  let policy: WebPolicy | undefined;
+  return () => {
+    const c = config();
+    if (c !== seen || !policy) {
+      policy = webPolicy(c, webEnv, extraHosts);
+      seen = c;
+    }
+    return policy;
+  };
+}
+
+/** The host name of a Host header without its port; undefined unless it is `name` or `name:port`. */
 function hostnameOf(hostHeader: string | undefined): string | undefined {
   if (!hostHeader) return undefined;
   const h = hostHeader.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1) || undefined;
-  return h.split(':')[0] || undefined;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(h);
+  return m?.[1];
 }
 
 export interface WebServer {
@@ -166,16 +223,25 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** A web server whose socket is bound before the app that answers on it exists (`kequn start`). */
+export interface ListeningServer extends WebServer {
+  /** Starts answering with `web`; until then every request gets 503 "starting". */
+  serve(web: Hono): void;
+}
+
 /**
- * Listens on `host:port` (default 127.0.0.1; port 0 picks a free port) and resolves once the
- * socket is bound; a busy port rejects with the listen error.
+ * Binds `host:port` (default 127.0.0.1; port 0 picks a free port) and resolves once the socket
+ * is bound; a busy port rejects with the listen error (EADDRINUSE) before anything else has
+ * started. Requests get 503 until `serve` hands over the app.
  *
- * @example const { url, close } = await startWebServer(createWebApp(deps), { port: 0 });
+ * @example const server = await listenWebServer({ port: 8787 }); …; server.serve(createWebApp(deps));
  */
-export async function startWebServer(web: Hono, opts: { host?: string; port?: number } = {}): Promise<WebServer> {
+export async function listenWebServer(opts: { host?: string; port?: number } = {}): Promise<ListeningServer> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8787;
-  const server = createAdaptorServer({ fetch: web.fetch, hostname: host, port }) as Server;
+  let current: Hono | undefined;
+  const fetch = (req: Request, env: unknown) => (current ? current.fetch(req, env) : Response.json({ status: 'starting' }, { status: 503 }));
+  const server = createAdaptorServer({ fetch, hostname: host, port }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -191,6 +257,9 @@ export async function startWebServer(web: Hono, opts: { host?: string; port?: nu
     url,
     port: addr.port,
     server,
+    serve(web) {
+      current = web;
+    },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -200,4 +269,15 @@ export async function startWebServer(web: Hono, opts: { host?: string; port?: nu
       return closing;
     },
   };
+}
+
+/**
+ * Listens on `host:port` with `web` answering (see listenWebServer).
+ *
+ * @example const { url, close } = await startWebServer(createWebApp(deps), { port: 0 });
+ */
+export async function startWebServer(web: Hono, opts: { host?: string; port?: number } = {}): Promise<WebServer> {
+  const server = await listenWebServer(opts);
+  server.serve(web);
+  return server;
 }

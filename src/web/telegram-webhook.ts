@@ -4,6 +4,7 @@ import type { Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { TelegramAdapter } from '../bot/telegram-adapter.js';
 import { updateProblem } from '../bot/telegram-update.js';
+import { clientOf } from './client.js';
 
 /** Largest update body accepted; real updates are a few kilobytes. */
 export const MAX_UPDATE_BYTES = 1024 * 1024;
@@ -19,7 +20,7 @@ export function telegramWebhookHandler(adapter: TelegramAdapter, log: Logger): (
   return async (c) => {
     const given = Buffer.from(c.req.header('x-telegram-bot-api-secret-token') ?? '');
     if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      log.warn({ ip: c.req.header('x-forwarded-for') }, 'telegram webhook: request without the right secret refused');
+      log.warn({ ip: clientOf(c).ip }, 'telegram webhook: request without the right secret refused');
       return c.json({ error: 'forbidden' }, 401);
     }
     if (!adapter.isReady()) return c.json({ error: 'not ready' }, 503);

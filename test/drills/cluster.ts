@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { inTransaction } from '../../src/store/db.js';
 import { planJob } from '../../src/store/jobs.js';
-import { insertAttempt } from '../../src/store/orders.js';
+import { insertAttempt } from '../../src/flows/orders/store/orders.js';
 import { PostgresDb } from '../../src/store/postgres.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
 import { seededRandom } from '../../src/util/random.js';

@@ -11,9 +11,9 @@
 import type { ChatEvent } from '../../src/bot/events.js';
 import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import type { Clock } from '../../src/schedule/clock.js';
+import type { Clock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock } from '../../src/store/backup.js';
 
 export type DrillAction = { kind: 'event'; event: ChatEvent } | { kind: 'pay'; user: string } | { kind: 'drain' } | { kind: 'exit' };
@@ -38,7 +38,8 @@ const clock = new FastClock(Number(env.DRILL_T0), Number(env.DRILL_REAL0), Numbe
 acquireStoreLock(dbPath);
 // DRILL_LOG=warn shows kequn's warnings and errors on stderr (the parent prints them on failure).
 const log = env.DRILL_LOG ? createLogger({ level: env.DRILL_LOG, destination: process.stderr }) : silentLogger;
-const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingAccount(env.DRILL_DELIVERIES!)], env: {} });
+// A fake account paying through the sandbox: what KEQUN_STAGING=1 is for (the sandbox is closed beside a real account otherwise).
+const app = await createApp({ config, clock, log, live: true, dbPath, wechat: { kind: 'off' }, adapters: [new CountingAccount(env.DRILL_DELIVERIES!)], env: {}, staging: true });
 await app.kernel.start();
 
 const send = (r: DrillReply) => process.send!(r);

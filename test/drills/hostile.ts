@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import { ConfigError, formatProblem } from '../../src/config/errors.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';
 import { createWebApp, startWebServer } from '../../src/web/server.js';
 
@@ -46,7 +46,10 @@ function allTables(db: Db): string[] {
 /** What a chat message may change: the event, the member, the bot's answers and traces, Q&A. */
 // A handled message also records which kequn instance answers in its chat (chat_owners, chat_reach).
 // `instances`: the heartbeat (every 5 s of the clock) beats while the drill runs a minute on.
-const MESSAGE_TABLES = new Set(['events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances']);
+// `notices`: an escalated question's notice to the staff (src/core/notices.ts).
+// A message may also change private channels: it says whether the sender is a friend, and what
+// it causes (a question forwarded to the staff privately) records the channel it reached.
+const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances', 'private_channels', 'held_messages', 'channel_waits']);
 
 export async function runInputDrill(): Promise<InputDrillReport> {
   const report: InputDrillReport = { tried: 0, byKind: { message: 0, config: 0, webhook: 0 }, lines: [], problems: [] };

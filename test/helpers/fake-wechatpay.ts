@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createVerify, randomBytes } from 'node:crypto';
-import { rsaSign } from '../../src/orders/wechatpay-v3.js';
+import { rsaSign } from '../../src/flows/orders/wechatpay-v3.js';
 import { MCHID, PLATFORM_SERIAL, type Keys } from './payments.js';
 
 export interface FakePayment {

@@ -10,13 +10,15 @@ import { fileURLToPath } from 'node:url';
 import type { ChatAdapter, ChatEvent, OutgoingMessage, Platform } from '../../src/bot/events.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import { QaService } from '../../src/qa/service.js';
-import { Engine } from '../../src/flows/engine.js';
-import { registry as defaultRegistry, type Registry } from '../../src/flows/index.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
+import { Engine } from '../../src/core/engine.js';
+import { buildServices, type Registry } from '../../src/core/registry.js';
+import { registry as defaultRegistry } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';
+import type { Services } from '../../src/core/types.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
 import { openTestStore } from './store.js';
 
@@ -141,6 +143,8 @@ export interface Harness {
   /** The config the engine and outbox see; tests may replace it (`h.config = {...}`). */
   config: CourseConfig;
   engine: Engine;
+  /** The services of the course (built once, as the kernel does at start). */
+  services: Services;
   outbox: Outbox;
   adapter: FakeAdapter;
 }
@@ -154,8 +158,11 @@ export function harness(opts: { config?: CourseConfig; start?: number; registry?
   const clock = new VirtualClock(opts.start ?? T0);
   const adapter = new FakeAdapter(clock);
   const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
-  const services = { qa: QaService.build(h.config, db), llm: false };
-  h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger, services: () => services });
+  const reg = opts.registry ?? defaultRegistry;
+  // Built once per harness like the kernel does at start (a test that swaps h.config keeps them).
+  const services = buildServices(reg, { db, config: h.config });
+  h.services = services;
+  h.engine = new Engine({ db, config: () => h.config, registry: reg, log: silentLogger, services: () => services });
   h.outbox = new Outbox({
     db,
     config: () => h.config,
@@ -204,7 +211,16 @@ export function eventId(prefix: string): string {
   return `${prefix}:${++seq}`;
 }
 
-export function joined(user: string, opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string }): ChatEvent {
+/**
+ * A WeChat join. The Wechaty adapter says whether the newcomer is a friend of the account:
+ * `channel` 'open' (the default, as the tests' people are friends unless they say otherwise),
+ * 'closed' (a stranger) or 'unknown' (the puppet did not say).
+ */
+export function joined(
+  user: string,
+  opts: { at: number; group?: { id: string; name: string }; eventId?: string; name?: string; channel?: 'open' | 'closed' | 'unknown' },
+): ChatEvent {
+  const channel = opts.channel ?? 'open';
   return {
     type: 'member.joined',
     platform: 'wechat',
@@ -212,6 +228,7 @@ export function joined(user: string, opts: { at: number; group?: { id: string; n
     at: opts.at,
     group: opts.group ?? TRIAL_GROUP,
     user: { id: user, name: opts.name ?? user },
+    ...(channel === 'unknown' ? {} : { channel }),
   };
 }
 

@@ -4,28 +4,31 @@
  */
 import { createApp, type App, type TelegramMode } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import type { HandleResult } from '../../src/flows/engine.js';
-import type { StarsPayments } from '../../src/orders/contracts.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
+import type { HandleResult } from '../../src/core/engine.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { replaceOnce, T0, tempConfig } from './fixtures.js';
 import { waitFor } from './grpc-port.js';
 import { testStorePath } from './store.js';
+import { setChannel } from '../../src/store/private-channels.js';
+import { type StarsPayments } from '../../src/bot/payments.js';
 
 export const GROUP = { id: -1001001, title: 'Python 入门体验群' };
 export const OWNER_ID = 42;
 export const TEACHER_ID = 43;
 
-/** The demo course with Telegram chat ids for its groups and staff. */
-export function telegramConfig(): CourseConfig {
+/** The demo course with Telegram chat ids for its groups and staff (and `more` edits on top). */
+export function telegramConfig(more: Record<string, (text: string) => string> = {}): CourseConfig {
   const dir = tempConfig({
+    ...more,
     'kequn.yaml': (t) => {
       let s = replaceOnce(t, '    wechat: python-101@chatroom\n', `    wechat: python-101@chatroom\n    telegram: ${GROUP.id}\n`);
       s = replaceOnce(s, '    wechat: python-vip@chatroom\n', '    wechat: python-vip@chatroom\n    telegram: -1001002\n');
       s = replaceOnce(s, '  - { name: 王老师, role: instructor, wechat: teacher }', `  - { name: 王老师, role: instructor, wechat: teacher, telegram: ${TEACHER_ID} }\n  - { name: 校长, role: owner, telegram: ${OWNER_ID} }`);
-      return s;
+      return more['kequn.yaml'] ? more['kequn.yaml'](s) : s;
     },
   });
   return loadConfig(dir, { env: {} });
@@ -39,6 +42,11 @@ export interface TelegramRig {
   /** Waits until `n` events in total reached the engine, then lets the outbox finish (virtual time). */
   settle(n: number): Promise<void>;
   sentTo(chatId: number | string): string[];
+  /**
+   * The person pressed Start some time before (no update now): Telegram lets the bot message them,
+   * and the store knows their private channel is open, as it would from that /start.
+   */
+  startedBefore(userId: number): void;
 }
 
 export async function startRig(opts: {
@@ -80,5 +88,9 @@ export async function startRig(opts: {
       await app.kernel.runUntil(clock.now() + 5 * 60_000, { settleOnly: true });
     },
     sentTo: (chatId) => opts.api.sent.filter((m) => m.chatId === String(chatId)).map((m) => m.text),
+    startedBefore(userId) {
+      opts.api.markStarted(userId);
+      setChannel(app.db, { platform: 'telegram', chatId: String(userId), memberId: null, state: 'open', how: 'start', now: clock.now() });
+    },
   };
 }

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { OffsetClock, VirtualClock } from '../../src/schedule/clock.js';
-import { funnel } from '../../src/stats/metrics.js';
-import { createLoginToken } from '../../src/stats/login.js';
+import { OffsetClock, VirtualClock } from '../../src/core/schedule/clock.js';
+import { funnel } from '../../src/flows/dashboard/metrics.js';
+import { createLoginToken } from '../../src/web/login.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';
 import { runScenario } from '../../src/testing/runner.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
@@ -101,7 +101,7 @@ describe('dashboard in the browser', () => {
     await page.goto(`${server.url}/dashboard?login=${token}`);
     await page.waitForSelector('#status[data-ready="1"]', { timeout: 5000 });
     const cookie = (await context.cookies()).find((c) => c.name === 'kequn_dash');
-    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/dashboard' });
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
     const again = await (await browser.newContext()).newPage();
     const r = await again.goto(`${server.url}/dashboard?login=${token}`);
     expect(r?.status()).toBe(401);
@@ -142,7 +142,61 @@ describe('playground in the browser', () => {
     await page.click('#chats li:first-child');
     await page.click('#join');
     await page.waitForSelector('#messages :text("欢迎 小明 加入")', { timeout: 8000 });
+    // The member's record beside the chat comes from the playground's own API (no login on loopback).
+    await page.waitForSelector('#detail :text("成员号")', { timeout: 5000 });
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     await page.close();
   }, 15_000);
+
+  // The flow of docs/wechat.md's screenshots (KEQUN_DOC_SCREENSHOTS=1 writes them to docs/images).
+  it('a stranger joins, is told how to get the lessons, has a message held, adds the bot, and receives it and lesson 1', async () => {
+    const shot = async (name: string) => {
+      await page.screenshot({ path: join(ARTIFACTS, `private-channel-${name}.png`) });
+      if (process.env.KEQUN_DOC_SCREENSHOTS) await page.screenshot({ path: join('docs', 'images', `private-channel-${name}.png`) });
+    };
+    const page = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+    await page.goto(`${server.url}/playground`);
+    await page.waitForSelector('#ready.ok', { timeout: 5000 });
+    await page.fill('#new-id', 'xiaohong');
+    await page.fill('#new-name', '小红');
+    await page.press('#new-name', 'Enter');
+    await page.waitForSelector('#users li:has-text("小红") .badge.stranger', { timeout: 5000 });
+    await page.click('#users li:has-text("小红")');
+    await page.click('#chats li:first-child');
+    await page.click('#join');
+    // The welcome tells the truth: how to get the lessons, not that they were sent.
+    await page.waitForSelector('#messages :text("欢迎 小红 加入")', { timeout: 8000 });
+    const welcome = (await page.textContent('#messages'))!;
+    expect(welcome).toContain('点群公告里「小课」的名片加好友，验证消息写「试听」');
+    expect(welcome).not.toContain('已经私信发给你');
+    await shot('1-joined');
+
+    // She asks to sign up in the group: the checkout link is for her privately, so it waits.
+    await page.fill('#text', '我要报名');
+    await page.press('#text', 'Enter');
+
+    await page.waitForSelector('#users li:has-text("小红") .badge.waiting', { timeout: 8000 });
+    await page.click('#chats li:has-text("私聊")');
+    await page.waitForSelector('#befriend:not([hidden])', { timeout: 5000 });
+    await page.waitForSelector('#held li[data-state="held"]', { timeout: 5000 });
+    expect(await page.isDisabled('#text')).toBe(true);
+    expect(await page.textContent('#detail')).toContain('等私信渠道打开后开始');
+    await shot('2-waiting');
+
+    // She sends a friend request saying 试听; the bot accepts it after its random delay (the
+    // playground's clock is fast-forwarded past it), and what waited arrives, then lesson 1.
+    await page.fill('#greeting', '你好，我想试听');
+    await page.click('#befriend-send');
+    await page.waitForSelector('#messages :text("发送了好友申请")', { timeout: 5000 });
+    await page.click('#ff-hour');
+    await page.waitForSelector('#messages :text("通过了 小红 的好友申请")', { timeout: 8000 });
+    await page.waitForSelector('#messages :text("第1课")', { timeout: 15000 });
+    const dm = (await page.textContent('#messages'))!;
+    expect(dm.indexOf('报名链接')).toBeGreaterThan(-1);
+    expect(dm.indexOf('报名链接')).toBeLessThan(dm.indexOf('第1课'));
+    expect(await page.isDisabled('#text')).toBe(false);
+    await page.waitForSelector('#held li[data-state="delivered"]', { timeout: 5000 });
+    await shot('3-lesson');
+    await page.close();
+  }, 45_000);
 });

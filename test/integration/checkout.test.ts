@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { getOrder, latestOrderOf, type OrderRow } from '../../src/store/orders.js';
+import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 import { count, T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';

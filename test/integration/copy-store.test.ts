@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { sourceTables } from '../../src/store/copy-store.js';
 import { openStore, sqliteOf, type Db } from '../../src/store/db.js';
 import { appendEvent } from '../../src/store/events.js';
@@ -125,7 +125,7 @@ describe.skipIf(!pgAdminUrl)('kequn copy-store into PostgreSQL (KEQUN_TEST_PG_UR
       const maxOutbox = (src.prepare('SELECT max(id) AS m FROM outbox').get() as { m: number }).m;
       const eventId = appendEvent(pg, { type: 'message', platform: 'wechat', dedupeKey: 'after-copy-1', memberId: null, groupId: null, payload: {}, at: 1 });
       expect(eventId).toBe(maxEvent + 1);
-      const outboxId = enqueueMessage(pg, { platform: 'wechat', chatKind: 'dm', chatId: 'wx-x', memberId: null, groupId: null, text: 'hi', priority: 'push', notBefore: 1, eventId: eventId!, ruleId: null, dryRun: false, now: 1 });
+      const outboxId = enqueueMessage(pg, { platform: 'wechat', chatKind: 'dm', chatId: 'wx-x', memberId: null, groupId: null, text: 'hi', priority: 'push', notBefore: 1, eventId: eventId!, ruleId: null, dryRun: false, now: 1, budget: null });
       expect(outboxId).toBe(maxOutbox + 1);
 
       // A second copy into the now non-empty target is refused and changes nothing.

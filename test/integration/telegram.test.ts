@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberJoined } from '../../src/bot/events.js';
 import type { CourseConfig } from '../../src/config/load.js';
-import { StarsRefundRefused, type StarsPayments } from '../../src/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -12,6 +11,7 @@ import { createWebApp, startWebServer, type WebServer } from '../../src/web/serv
 import { count, outboxRows, removeTempDirs } from '../helpers/fixtures.js';
 import { freePort, waitFor } from '../helpers/grpc-port.js';
 import { GROUP, OWNER_ID, startRig, telegramConfig, TEACHER_ID, type TelegramRig } from '../helpers/telegram.js';
+import { StarsRefundRefused, type StarsPayments } from '../../src/bot/payments.js';
 
 // kequn on Telegram end to end: the grammY adapter over real HTTP against a fake Bot API on
 // 127.0.0.1, the real kernel, engine, flows, outbox and SQLite, on a virtual clock.
@@ -52,6 +52,8 @@ describe('long polling', () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
     const alice = api.person(1001, 'Alice');
+    // She pressed the bot's Start before (from an ad): lesson 1 reaches her privately at once.
+    rig.startedBefore(1001);
     const link = await rig.app.telegram!.createInviteLink(String(GROUP.id), { name: 'ref:bob' });
     expect(link.url).toMatch(/^https:\/\/t\.me\/\+/);
     api.memberChange({ chat: group(), user: alice, joined: true, inviteLink: { invite_link: link.url, name: link.name } });
@@ -91,6 +93,7 @@ describe('long polling', () => {
     rig = await startRig({ api, config });
     const alice = api.person(1001, 'Alice');
     const teacher = api.person(TEACHER_ID, '王老师');
+    rig.startedBefore(TEACHER_ID);
     api.memberChange({ chat: group(), user: alice, joined: true });
     await rig.settle(1);
     api.say({ user: alice, chat: group(), text: '请问 Rust 的生命周期标注什么时候必须写？' });
@@ -130,6 +133,7 @@ describe('long polling', () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
     const alice = api.person(1001, 'Alice');
+    rig.startedBefore(1001);
     api.memberChange({ chat: group(), user: alice, joined: true });
     await rig.settle(1);
     api.say({ user: alice, chat: group(), text: `/whoami@${api.me.username}` });
@@ -167,6 +171,7 @@ describe('long polling', () => {
     const dbPath = tempDb();
     rig = await startRig({ api, config, dbPath });
     const alice = api.person(1001, 'Alice');
+    rig.startedBefore(1001);
     const join = api.memberChange({ chat: group(), user: alice, joined: true });
     const question = api.say({ user: alice, chat: group(), text: '请问 pip 装包特别慢，一直超时怎么办？' });
     await rig.settle(2);
@@ -218,18 +223,22 @@ describe('sending limits and failures', () => {
     expect(rig.sentTo(GROUP.id).some((t) => t.includes('tuna'))).toBe(true);
   });
 
-  it('403: the message fails at once, the chat is unreachable until the person writes again', async () => {
+  it('403 blocked by the user: the private messages are dropped at once (not held, not retried), until the person writes again', async () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
     const alice = api.person(1001, 'Alice');
+    // She had pressed Start (kequn knows her channel is open), then blocked the bot.
+    rig.startedBefore(1001);
     api.fail('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user' }, { chatId: '1001', times: 100 });
     api.memberChange({ chat: group(), user: alice, joined: true });
     await rig.settle(1);
-    const dms = outboxRows(rig.app.db).filter((r) => r.chat_id === '1001');
-    expect(dms.length).toBeGreaterThanOrEqual(2);
-    expect(dms.every((r) => r.status === 'failed' && r.attempts === 1)).toBe(true);
-    expect(dms[0]!.last_error).toContain('blocked');
-    // The first 403 marked the chat: the next DMs failed without another API call.
+    // The welcome and lesson 1 were refused: blocked is not "not yet", they wait for nothing.
+    const held = rig.app.db.prepare("SELECT state, reason FROM held_messages WHERE chat_id = '1001' ORDER BY id").all() as { state: string; reason: string }[];
+    expect(held.map((h) => h.state)).toEqual(['dropped', 'dropped']);
+    expect(held[0]!.reason).toContain('blocked');
+    expect(outboxRows(rig.app.db).filter((r) => r.chat_id === '1001')).toEqual([]);
+    expect(rig.app.db.prepare("SELECT state, how FROM private_channels WHERE chat_id = '1001'").get()).toEqual({ state: 'blocked', how: 'blocked' });
+    // The first 403 marked the chat: the second message was dropped without another API call.
     expect(api.calls.filter((c) => c.method === 'sendMessage' && c.params.chat_id === 1001)).toHaveLength(1);
     expect(rig.sentTo(GROUP.id).some((t) => t.includes('欢迎 Alice'))).toBe(true);
 
@@ -238,6 +247,7 @@ describe('sending limits and failures', () => {
     api.say({ user: alice, text: '我想试听' });
     await rig.settle(2);
     expect(rig.sentTo(1001).length).toBeGreaterThan(0);
+    expect(rig.app.db.prepare("SELECT state, how FROM private_channels WHERE chat_id = '1001'").get()).toEqual({ state: 'open', how: 'wrote_privately' });
   });
 });
 
@@ -283,6 +293,8 @@ describe('Stars payments', () => {
   it('sends an XTR invoice; the order service refuses a pre-checkout for an order it does not have', async () => {
     api = await FakeBotApi.start();
     rig = await startRig({ api, config });
+    // A buyer has written to the bot privately (that is where the invoice goes).
+    api.markStarted(1001);
     await rig.app.telegram!.sendInvoice({ chatId: '1001', title: 'Python 正式班', description: '12 周', payload: 'order-1', amount: 500 });
     const call = api.calls.find((c) => c.method === 'sendInvoice')!;
     expect(call.params).toMatchObject({ chat_id: 1001, currency: 'XTR', payload: 'order-1', prices: [{ label: 'Python 正式班', amount: 500 }] });

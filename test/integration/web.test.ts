@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { OffsetClock, VirtualClock } from '../../src/schedule/clock.js';
+import { OffsetClock, VirtualClock } from '../../src/core/schedule/clock.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 
 // The playground over real HTTP, on a live kernel: real pacing (about 1 s between sends), the
@@ -14,7 +14,7 @@ import { createWebApp, startWebServer, type WebServer } from '../../src/web/serv
 
 interface Line {
   n: number;
-  kind: 'bot' | 'member' | 'joined' | 'left';
+  kind: 'bot' | 'member' | 'joined' | 'left' | 'friend_request' | 'friend_accepted';
   userId: string | null;
   name: string;
   text: string;
@@ -130,13 +130,22 @@ describe('web server and playground', () => {
     expect(s.users.find((u) => u.id === 'teacher')?.role).toBe('instructor');
   });
 
-  it('a new member joins the trial group: welcome in the group, lesson 1 in the DM, stage trial', async () => {
+  it('a new member (a stranger to the account) joins the trial group: welcome in the group, stage trial; adds the bot: lesson 1 in the DM', async () => {
     const created = await post('/api/playground/users', { id: 'alice', name: 'Alice' });
     expect(created.status).toBe(201);
     expect((await post('/api/playground/users', { id: 'alice', name: 'Alice again' })).status).toBe(409);
 
     const joined = await post('/api/playground/join', { user: 'alice', group: 'python-101' });
     expect(joined.status).toBe(200);
+    await until('the welcome in the group', async () => botLine((await state()).chats['group:python-101'], 'Alice'));
+    expect((await state()).users.find((u) => u.id === 'alice')).toMatchObject({ friend: false });
+    // A stranger cannot write to the account privately, nor send a greeting with control characters.
+    expect((await post('/api/playground/say', { user: 'alice', dm: true, text: '你好' })).status).toBe(409);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: 'a\u0000b' })).status).toBe(400);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: '我想试听' })).status).toBe(200);
+    expect((await post('/api/playground/befriend', { user: 'alice', greeting: '我想试听' })).status).toBe(409);
+    // The acceptance waits its random delay (30 s to 3 min): fast-forward past it.
+    expect((await post('/api/playground/advance', { ms: 3_600_000 })).status).toBe(200);
 
     const s = await until('the welcome in the group and lesson 1 in the DM', async () => {
       const s = await state();
@@ -148,7 +157,7 @@ describe('web server and playground', () => {
     expect(s.groups.find((g) => g.handle === 'python-101')?.members).toEqual(['alice']);
     expect(s.users.find((u) => u.id === 'alice')?.member?.stage).toBe('trial');
 
-    const m = await get('/api/members/alice');
+    const m = await get('/api/playground/members/alice');
     expect(m.status).toBe(200);
     expect(m.body.member.stage).toBe('trial');
     expect(m.body.stageHistory.map((h: { to: string }) => h.to)).toEqual(['prospect', 'trial']);
@@ -157,7 +166,7 @@ describe('web server and playground', () => {
       eventType: 'member.joined',
     });
     // The same member by member key.
-    expect((await get(`/api/members/${m.body.member.id}`)).body.member.id).toBe(m.body.member.id);
+    expect((await get(`/api/playground/members/${m.body.member.id}`)).body.member.id).toBe(m.body.member.id);
 
     const again = await post('/api/playground/join', { user: 'alice', group: 'python-101' });
     expect(again.status).toBe(409);
@@ -193,8 +202,8 @@ describe('web server and playground', () => {
       expect(typeof r.body.error).toBe('string');
     }
     expect((await post('/api/playground/say', undefined, { raw: 'user=alice&text=hi', contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
-    expect((await get('/api/members/bad%20id')).status).toBe(400);
-    expect((await get('/api/members/nobody')).status).toBe(404);
+    expect((await get('/api/playground/members/bad%20id')).status).toBe(400);
+    expect((await get('/api/playground/members/nobody')).status).toBe(404);
     expect((await get('/api/playground/nothing')).status).toBe(404);
 
     const after = await state();
@@ -236,7 +245,7 @@ describe('web server and playground', () => {
   it('leaving the last group makes the member churned', async () => {
     expect((await post('/api/playground/leave', { user: 'alice', group: 'python-101' })).status).toBe(200);
     expect((await post('/api/playground/leave', { user: 'alice', group: 'python-101' })).status).toBe(409);
-    await until('stage churned', async () => ((await get('/api/members/alice')).body.member.stage === 'churned' ? true : undefined));
+    await until('stage churned', async () => ((await get('/api/playground/members/alice')).body.member.stage === 'churned' ? true : undefined));
     const s = await state();
     expect(s.groups.find((g) => g.handle === 'python-101')?.members).toEqual([]);
     expect(s.chats['group:python-101']?.at(-1)).toMatchObject({ kind: 'left', userId: 'alice' });
@@ -262,7 +271,7 @@ describe('web server and playground', () => {
     const web = createWebApp({ app: { ...app, sim: undefined }, clock, log: silentLogger });
     const r = await web.request('http://127.0.0.1/api/playground/state');
     expect(r.status).toBe(404);
-    expect(((await r.json()) as { error: string }).error).toMatch(/simulated WeChat/);
+    expect(((await r.json()) as { error: string }).error).toMatch(/every platform is simulated/);
     expect((await web.request('http://127.0.0.1/playground')).status).toBe(404);
   });
 

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { checkinDaysOf } from '../../src/store/checkins.js';
-import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from '../../src/flows/streak.js';
-import { parseDayWord } from '../../src/flows/checkin.js';
+import { checkinDaysOf } from '../../src/flows/checkin/store.js';
+import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from '../../src/flows/checkin/streak.js';
+import { parseDayWord } from '../../src/flows/checkin/index.js';
 import { nextCronTime, parseCron } from '../../src/util/cron.js';
 import { addDays, daysBetween, localInstant } from '../../src/util/days.js';
-import { nextRun } from '../../src/schedule/schedules.js';
+import { nextRun } from '../../src/core/schedule/schedules.js';
 import { harness, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -185,6 +185,12 @@ describe('cron expressions', () => {
     expect(nextCronTime(Date.parse('2026-03-01T10:00:00+08:00'), parseCron('0 9 1 */2 *'), 'Asia/Shanghai')).toBe(Date.parse('2026-05-01T09:00:00+08:00'));
     expect(nextCronTime(Date.parse('2026-03-02T00:00:00Z'), parseCron('0 8 * * 0'), 'UTC')).toBe(Date.parse('2026-03-08T08:00:00Z'));
   });
+  it('keeps the local time across a DST change (Berlin, 29 March 2026), and 7 is Sunday too', () => {
+    const daily = parseCron('0 20 * * *');
+    expect(nextCronTime(Date.parse('2026-03-28T20:00:00+01:00'), daily, 'Europe/Berlin')).toBe(Date.parse('2026-03-29T20:00:00+02:00'));
+    expect(nextCronTime(Date.parse('2026-10-24T20:00:00+02:00'), daily, 'Europe/Berlin')).toBe(Date.parse('2026-10-25T20:00:00+01:00'));
+    expect(nextCronTime(Date.parse('2026-03-02T00:00:00Z'), parseCron('0 8 * * 7'), 'UTC')).toBe(Date.parse('2026-03-08T08:00:00Z'));
+  });
   it('malformed expressions name the field', () => {
     expect(() => parseCron('0 20 * *')).toThrow('5 fields');
     expect(() => parseCron('0 25 * * *')).toThrow('hour');
@@ -196,7 +202,7 @@ describe('cron expressions', () => {
 describe('nudge day without a time-zone conversion per member', () => {
   it('agrees with missedDays for every last day and join time around the window', async () => {
     const { localDate } = await import('../../src/util/localtime.js');
-    const { nudgeWindow, reachesNudge } = await import('../../src/flows/streak.js');
+    const { nudgeWindow, reachesNudge } = await import('../../src/flows/checkin/streak.js');
     for (const tz of ['Asia/Shanghai', 'Europe/Berlin']) {
       const today = '2026-03-30'; // Berlin changed clocks on the 29th
       for (const n of [1, 2, 3]) {

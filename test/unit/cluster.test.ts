@@ -8,11 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster, clusterFromEnv, ClusterEnvError, HEARTBEAT_MS } from '../../src/bot/cluster.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock, StoreLockedError } from '../../src/store/backup.js';
 import type { Db } from '../../src/store/db.js';
 import { instanceSummaries, retireInstance } from '../../src/store/cluster.js';
-import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
+import { claimMessage, enqueueMessage, pendingHeads } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, message, SECOND, T0 } from '../helpers/fixtures.js';
 import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
 
@@ -43,7 +43,7 @@ function setup(): { db: Db; clock: VirtualClock; a: Node; b: Node } {
 }
 
 function queue(db: Db, chatKind: 'group' | 'dm', chatId: string, text: string, now: number): number {
-  return enqueueMessage(db, { platform: 'wechat', chatKind, chatId, memberId: null, groupId: null, text, priority: 'push', notBefore: now, eventId: null, ruleId: null, dryRun: false, now });
+  return enqueueMessage(db, { platform: 'wechat', chatKind, chatId, memberId: null, groupId: null, text, priority: 'push', notBefore: now, eventId: null, ruleId: null, dryRun: false, now, budget: null });
 }
 
 /** Both instances dispatch, as their processes would, for `ms` of virtual time. */
@@ -154,7 +154,7 @@ describe('instances sharing a store', () => {
     expect(db.prepare('SELECT chat_id, instance FROM chat_owners ORDER BY chat_id').all()).toEqual([{ chat_id: G1.id, instance: 'b' }]);
     expect(db.prepare('SELECT name FROM instances').all()).toEqual([{ name: 'b' }]);
     // A released chat is anyone's: b may send what waited for a.
-    expect(pendingWindow(db, 'wechat', 'push', 'b', 10).map((m) => m.text)).toEqual(['for g2']);
+    expect(pendingHeads(db, 'wechat', 'push', 'b', 10).map((m) => m.chat_id)).toEqual([G2.id]);
   });
 
   it('heartbeats at most every few seconds', () => {

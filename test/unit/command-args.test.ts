@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseAnnounce, parseMemberArg, parseRemind, resolveWhen } from '../../src/flows/command-args.js';
-import { adInText, hostAllowed, linkHosts, normaliseForRepeat } from '../../src/flows/spam.js';
-import { UsageError } from '../../src/flows/types.js';
+import { parseAnnounce, parseRemind, resolveWhen } from '../../src/flows/announce/command-args.js';
+import { parseMemberArg } from '../../src/core/member-arg.js';
+import { adInText, hostAllowed, linkHosts, normaliseForRepeat } from '../../src/flows/moderation/spam.js';
+import { UsageError } from '../../src/core/types.js';
 
 const TZ = 'Asia/Shanghai';
 const NOW = Date.parse('2026-03-02T10:00:00+08:00');

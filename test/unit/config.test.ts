@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, formatKeyPath, type ConfigProblem } from '../../src/config/errors.js';
-import { loadConfig, renderTemplate, templateVariables } from '../../src/config/load.js';
+import { renderTemplate, templateVariables } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { DAY, DEMO_CONFIG_DIR, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -28,9 +29,13 @@ describe('config: the demo course', () => {
     expect(config.stageIds).toEqual(['prospect', 'trial', 'nurture', 'paid', 'mature', 'loyal', 'churned']);
     expect(config.rules.map((r) => r.id)).toEqual([
       'welcome-newcomer',
+      'welcome-private',
+      'referral-code-in-greeting',
+      'start-again',
       'referral-by-inviter',
       'churn-inactive',
       'rejoin-quietly',
+      'removed-for-spam',
       'left-all-groups',
       'moderate-spam',
       'checkin',
@@ -53,7 +58,15 @@ describe('config: the demo course', () => {
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
-    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'dm', 'send_lesson', 'set_stage', 'start_sequence', 'watch_inactivity']);
+    expect(config.rules[0]!.actions.map((a) => a.spec.name)).toEqual(['reply', 'set_stage', 'start_sequence', 'watch_inactivity']);
+    expect(config.rules[1]!.on).toBe('channel.opened');
+    expect(config.rules[1]!.actions.map((a) => a.spec.name)).toEqual(['dm', 'send_lesson']);
+    expect(config.sequences.trial!.count_from).toBe('channel');
+    expect(config.privateChannel).toEqual({
+      hold_for: 7 * DAY,
+      wechat: { accept: ['keyword', 'members'], keywords: ['试听'], referral_codes: true, delay: { min: 30_000, max: 180_000 }, daily_cap: 100, add_hint: expect.stringContaining('加好友') },
+      telegram: { start_hint: expect.stringContaining('{start_link}') },
+    });
     expect(config.lessons.map((l) => l.n)).toEqual([1, 2, 3]);
     for (const l of config.lessons) expect(l.body.length).toBeGreaterThan(20);
     expect(config.sequences.trial!.steps.map((s) => s.after)).toEqual([DAY, 2 * DAY]);
@@ -151,20 +164,20 @@ describe('config: schema problems name the key', () => {
     const dir = tempConfig({ 'kequn.yaml': (t) => `${t}\ndryrun: true\n` });
     const text = readText(dir, 'kequn.yaml');
     const p = single(loadProblems(dir), 'kequn.yaml');
-    expect(p).toMatchObject({ keyPath: 'dryrun', line: lineOf(text, 'dryrun: true'), message: 'unknown key "dryrun"' });
+    expect(p).toMatchObject({ keyPath: 'dryrun', line: lineOf(text, 'dryrun: true'), message: 'unknown key "dryrun"; did you mean "dry_run"?' });
   });
 
   it('an unknown nested key', () => {
     const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  bot_name: 小课\n', '  bot_name: 小课\n  botname: 小课2\n') });
     const text = readText(dir, 'kequn.yaml');
     const p = single(loadProblems(dir), 'kequn.yaml');
-    expect(p).toMatchObject({ keyPath: 'course.botname', line: lineOf(text, 'botname'), message: 'unknown key "botname"' });
+    expect(p).toMatchObject({ keyPath: 'course.botname', line: lineOf(text, 'botname'), message: 'unknown key "botname"; did you mean "bot_name"?' });
   });
 
   it('an unknown key inside a rule', () => {
     const text = rulesFile(`  - id: greet\n    on: message\n    whne: { is_dm: true }\n    do:\n      - reply: trial_again\n`);
     const p = single(loadProblems(tempConfig({ 'rules.yaml': text })), 'rules.yaml');
-    expect(p).toMatchObject({ keyPath: 'rules[0].whne', line: lineOf(text, 'whne'), message: 'unknown key "whne"' });
+    expect(p).toMatchObject({ keyPath: 'rules[0].whne', line: lineOf(text, 'whne'), message: 'unknown key "whne"; did you mean "when"?' });
   });
 
   it('a bad duration, in kequn.yaml and in a rule', () => {
@@ -222,7 +235,7 @@ describe('config: rule problems name file, line and key path', () => {
       body: `  - id: greet\n    on: message\n    when:\n      is_dm: true\n      tgas: { has: vip }\n    do:\n      - reply: trial_again\n`,
       keyPath: 'rules[0].when.tgas',
       at: 'tgas',
-      message: /unknown fact "tgas" \(known: .*stage.*\)/,
+      message: /unknown fact "tgas"; did you mean "tags"\? \(known: .*stage.*\)/,
     },
     {
       name: 'an unknown operator',
@@ -387,6 +400,32 @@ describe('config: rule problems name file, line and key path', () => {
     });
     const files = loadProblems(dir).map((p) => basename(p.file));
     expect(new Set(files)).toEqual(new Set(['kequn.yaml', 'templates.yaml', 'rules.yaml']));
+  });
+});
+
+describe('config: the flood limits (outbox reserve, escalation limits, merge intervals)', () => {
+  it('a reserve not below the daily cap is refused at its line, WeChat and Telegram alike', () => {
+    const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  daily_cap: 1500', '  daily_cap: 1500\n  reserve: 1500') });
+    const p = single(loadProblems(dir), 'kequn.yaml');
+    expect(p).toMatchObject({ keyPath: 'outbox.reserve', line: lineOf(readText(dir, 'kequn.yaml'), 'reserve: 1500'), message: 'reserve (1500) must be less than daily_cap (1500)' });
+    const tg = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '    group_per_minute: 20', '    group_per_minute: 20\n    daily_cap: 10\n    reserve: 20') });
+    expect(single(loadProblems(tg), 'kequn.yaml')).toMatchObject({ keyPath: 'outbox.telegram.reserve', message: 'reserve (20) must be less than daily_cap (10)' });
+  });
+
+  it('escalation limits and merge intervals: bad values are refused with file, line and key; the defaults load', () => {
+    const dir = tempConfig({ 'kequn.yaml': (t) => `${t}\nqa:\n  escalation:\n    member: -1\n    merge: soon\n` });
+    const problems = loadProblems(dir);
+    const text = readText(dir, 'kequn.yaml');
+    expect(problems.map((p) => [basename(p.file), p.keyPath, p.line])).toEqual([
+      ['kequn.yaml', 'qa.escalation.member', lineOf(text, 'member: -1')],
+      ['kequn.yaml', 'qa.escalation.merge', lineOf(text, 'merge: soon')],
+    ]);
+    const merge = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  delete: true', '  delete: true\n  merge: 1 minute') });
+    expect(single(loadProblems(merge), 'kequn.yaml')).toMatchObject({ keyPath: 'moderation.merge', message: expect.stringMatching(/duration/) });
+    const config = loadConfig(DEMO_CONFIG_DIR, { env: {} });
+    expect(config.qa.escalation).toEqual({ window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 });
+    expect(config.moderation.merge).toBe(60_000);
+    expect(config.outbox.reserve).toBe(100);
   });
 });
 

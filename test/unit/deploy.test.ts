@@ -44,7 +44,7 @@ function envReadBySrc(): Set<string> {
 
 const READ = envReadBySrc();
 /** README.md and docs/*.md, where each variable kequn reads is described. */
-const DOCS = read('README.md') + readdirSync(join(ROOT, 'docs')).map((f) => read(`docs/${f}`)).join('\n');
+const DOCS = read('README.md') + readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => read(`docs/${f}`)).join('\n');
 const documented = (name: string) => DOCS.includes(name) || (name.endsWith('_FILE') && DOCS.includes(`${name.slice(0, -5)}(_FILE)`));
 
 function unknownEnv(names: Iterable<string>): string[] {

@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cleanText, MAX_TEXT_CHARS } from '../../src/bot/events.js';
-import { loadConfig } from '../../src/config/load.js';
-import { parseCommand } from '../../src/flows/engine.js';
-import { buildRegistry, flows } from '../../src/flows/index.js';
-import type { CondResult } from '../../src/flows/conditions.js';
-import type { Flow } from '../../src/flows/types.js';
+import { loadConfig } from '../../src/app.js';
+import { parseCommand } from '../../src/core/engine.js';
+import { buildRegistry } from '../../src/core/registry.js';
+import { FEATURES as flows } from '../../src/app.js';
+import type { CondResult } from '../../src/core/rules/conditions.js';
+import type { Feature } from '../../src/core/feature.js';
 import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
 import { jobsOf as allJobsOf } from '../../src/store/jobs.js';
 import { findMemberByIdentity, getMembership, stageHistory, tagsOf, type Member } from '../../src/store/members.js';
@@ -58,18 +59,24 @@ function snapshot(h: Harness): Record<string, number> {
 }
 
 describe('engine: a newcomer joins the trial group', () => {
-  it('is welcomed in the group and privately, gets lesson 1, moves to trial, and 2 drip lessons are planned', () => {
+  it('(already a friend of the account) is welcomed in the group and privately, gets lesson 1, moves to trial, and 2 drip lessons are planned', () => {
     const h = harness();
     const r = h.engine.handleEvent(joined('alice', { at: T0, name: 'Alice' }), T0);
-    expect(r).toMatchObject({ status: 'handled', fired: ['welcome-newcomer'], messages: 3 });
+    // The join says Alice is a friend: her private channel is open, so the channel.opened rules
+    // run after the join's own.
+    expect(r).toMatchObject({ status: 'handled', fired: ['welcome-newcomer', 'welcome-private'], messages: 3 });
 
     const rows = outboxRows(h.db);
     expect(rows.map((o) => [o.chat_kind, o.chat_id, o.priority, o.status, o.rule_id, o.event_id])).toEqual([
-      ['group', 'python-101@chatroom', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
-      ['dm', 'alice', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
-      ['dm', 'alice', 'reply', 'pending', 'welcome-newcomer', r.eventRowId],
+      // A newcomer's welcome is in the urgent lane: never queued behind bulk or a flood; so is the
+      // private welcome when their channel opens.
+      ['group', 'python-101@chatroom', 'urgent', 'pending', 'welcome-newcomer', r.eventRowId],
+      ['dm', 'alice', 'urgent', 'pending', 'welcome-private', r.eventRowId],
+      ['dm', 'alice', 'urgent', 'pending', 'welcome-private', r.eventRowId],
     ]);
-    expect(rows[0]!.text).toBe('欢迎 Alice 加入「Python 入门体验群」🎉 我是助教机器人小课。免费试听第 1 课已经私信发给你啦，学习中有问题随时在群里提问～');
+    expect(rows[0]!.text).toBe(
+      '欢迎 Alice 加入「Python 入门体验群」🎉 我是助教机器人小课。免费试听课会私信发给你，还没加我为好友的话，点群公告里「小课」的名片加好友，验证消息写「试听」，通过后马上私信你。学习中有问题随时在群里提问～',
+    );
     expect(rows[0]!.group_id).toBe('python-101');
     expect(rows[1]!.text).toMatch(/^Alice 你好！欢迎来到「Python 数据分析训练营」/);
     expect(rows[2]!.text).toMatch(/^📘 第1课 环境搭建与第一个程序\n\n今天我们把 Python 装好/);
@@ -97,24 +104,29 @@ describe('engine: a newcomer joins the trial group', () => {
     const r = h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const t = traces(h, r.eventRowId);
     expect(t.map((x) => [x.rule, x.matched])).toEqual([
+      ['channel', true],
       ['welcome-newcomer', true],
+      ['welcome-private', true],
       ['referral-by-inviter', false],
+      ['referral-code-in-greeting', false],
       ['rejoin-quietly', false],
+      ['start-again', false],
     ]);
-    expect(t[0]!.failed).toEqual([]);
-    expect(t[0]!.actions).toEqual([
+    expect(t[0]!.actions).toEqual(['private channel open (already a friend)']);
+    expect(t[1]!.failed).toEqual([]);
+    expect(t[1]!.actions).toEqual([
       expect.stringMatching(/^reply: 欢迎 alice/),
-      expect.stringMatching(/^dm: alice 你好/),
-      'lesson 1 sent privately',
       'stage prospect → trial',
       'sequence trial: 2 steps planned',
       'inactivity watch: rule churn-inactive after 14d of silence',
     ]);
-    expect(t[2]!.failed).toEqual([
+    // The channel.opened rules ran after the join's, on the state it left (stage trial).
+    expect(t[2]!.actions).toEqual([expect.stringMatching(/^dm: alice 你好/), 'lesson 1 sent privately']);
+    expect(t[5]!.failed).toEqual([
       { condition: 'stage eq "churned"', actual: 'prospect', ok: false },
       { condition: 'fired_ago.welcome-newcomer lt "30d"', actual: null, ok: false },
     ]);
-    expect(t[2]!.actions).toEqual([]);
+    expect(t[5]!.actions).toEqual([]);
     // Rules for other triggers leave no trace for this event.
     expect(t.some((x) => x.rule === 'left-all-groups')).toBe(false);
   });
@@ -187,17 +199,14 @@ describe('engine: leaving and coming back', () => {
     expect(welcome.failed).toEqual([{ condition: 'cooldown 30d', actual: 'fired 10d ago', ok: false }]);
   });
 
-  it('rejoining after 31 days: welcomed again, drip restarted', () => {
+  it('rejoining after 31 days: welcomed again in the group, drip restarted (her private chat already has lesson 1)', () => {
     const { h } = joinedAndLeft();
     const t = T0 + 31 * DAY;
     h.clock.set(t);
     const r = h.engine.handleEvent(joined('alice', { at: t, name: 'Alice' }), t);
-    expect(r).toMatchObject({ status: 'handled', fired: ['welcome-newcomer'], messages: 3 });
-    expect(outboxRows(h.db).slice(4).map((o) => [o.chat_kind, o.event_id])).toEqual([
-      ['group', r.eventRowId],
-      ['dm', r.eventRowId],
-      ['dm', r.eventRowId],
-    ]);
+    // Her private channel opened (and was welcomed) on her first visit: it does not open again.
+    expect(r).toMatchObject({ status: 'handled', fired: ['welcome-newcomer'], messages: 1 });
+    expect(outboxRows(h.db).slice(4).map((o) => [o.chat_kind, o.event_id])).toEqual([['group', r.eventRowId]]);
     const m = member(h, 'alice');
     expect(m.stage).toBe('trial');
     expect(jobsOf(h.db, m.id).filter((j) => j.status === 'pending').map((j) => j.due_at)).toEqual([t + DAY, t + 2 * DAY]);
@@ -213,7 +222,7 @@ describe('engine: leaving and coming back', () => {
     const r = h.engine.handleEvent(left('alice', { at: T0 + HOUR }), T0 + HOUR);
     expect(r.fired).toEqual([]);
     expect(member(h, 'alice').stage).toBe('trial');
-    expect(traces(h, r.eventRowId)[0]!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
+    expect(traces(h, r.eventRowId).find((t) => t.rule === 'left-all-groups')!.failed).toEqual([{ condition: 'active_groups eq 0', actual: 1, ok: false }]);
   });
 });
 
@@ -285,7 +294,7 @@ describe('engine: odd input does not crash and leaves the state consistent', () 
 
   it('an action that throws rolls back the whole event: a redelivery then acts normally', () => {
     let explode = true;
-    const boomFlow: Flow = {
+    const boomFlow: Feature = {
       name: 'boom',
       actions: [
         {

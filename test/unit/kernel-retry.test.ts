@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { PostgresError } from '../../src/store/postgres.js';
 import { countEvents } from '../../src/store/events.js';
 import { getJob, planJob } from '../../src/store/jobs.js';

@@ -1,11 +1,12 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import type { OrderHooks } from '../../src/orders/contracts.js';
-import { DEFAULT_TEMPLATES, paidStage } from '../../src/orders/service.js';
+import { loadConfig } from '../../src/app.js';
+import type { CourseConfig } from '../../src/core/types.js';
+import type { Feature } from '../../src/core/feature.js';
+import { DEFAULT_TEMPLATES } from '../../src/flows/orders/events.js';
 import { findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
-import { getOrder, getRefund, refundsOf, updateRefund, type OrderRow } from '../../src/store/orders.js';
-import { activeCodeOf } from '../../src/store/referrals.js';
+import { getOrder, getRefund, refundsOf, updateRefund, type OrderRow } from '../../src/flows/orders/store/orders.js';
+import { activeCodeOf } from '../../src/flows/referral/store.js';
 import { count, outboxRows, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { APPID, MCHID, attempt, buy, notification, payHarness, snapshot, testKeys, transaction, wechatPayProvider, type PayHarness } from '../helpers/payments.js';
 
@@ -19,11 +20,11 @@ const keys = testKeys();
 /** What the order service logged, as pino's JSON lines. */
 type LogLine = { level: number; msg: string } & Record<string, unknown>;
 
-function setup(config?: CourseConfig, opts: { wake?: boolean; hooks?: OrderHooks[]; user?: string } = {}): { h: PayHarness; order: OrderRow; no: string; wakes: () => number; logs: LogLine[] } {
+function setup(config?: CourseConfig, opts: { wake?: boolean; features?: Feature[]; user?: string } = {}): { h: PayHarness; order: OrderRow; no: string; wakes: () => number; logs: LogLine[] } {
   let wakes = 0;
   const logs: LogLine[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const h = payHarness(() => wechatPayProvider(keys), { wake: opts.wake === false ? undefined : () => void wakes++, log, hooks: opts.hooks });
+  const h = payHarness(() => wechatPayProvider(keys), { wake: opts.wake === false ? undefined : () => void wakes++, log, features: opts.features });
   if (config) h.config = config;
   const order = buy(h, opts.user ?? 'alice');
   return { h, order, no: attempt(h, order), wakes: () => wakes, logs };
@@ -110,12 +111,14 @@ describe('paid', () => {
     expect(s.wakes()).toBe(1);
   });
 
-  it('the stage a payment moves to: lifecycle.on_paid, else the catalog paid_stage', () => {
-    const withOnPaid = loadConfig(tempConfig(), { env: {} });
-    expect(paidStage(withOnPaid)).toBe('paid');
-    const c = loadConfig(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  on_paid: paid\n', ''), 'catalog.yaml': (t) => replaceOnce(t, 'paid_stage: paid', 'paid_stage: mature') }), { env: {} });
-    expect(paidStage(c)).toBe('mature');
-    expect(paidStage({ ...c, lifecycle: { ...c.lifecycle, on_paid: 'loyal' } })).toBe('loyal');
+  it('the stage a payment moves to: lifecycle.on_paid, else the catalog paid_stage', async () => {
+    const c = loadConfig(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '  on_paid: paid\n', ''), 'catalog.yaml': (t) => replaceOnce(t, 'paid_stage: paid', 'paid_stage: nurture') }), { env: {} });
+    const s = setup(c);
+    await paid(s);
+    expect(stage(s.h)).toBe('nurture');
+    const t = setup({ ...c, lifecycle: { ...c.lifecycle, on_paid: 'churned' } });
+    await paid(t);
+    expect(stage(t.h)).toBe('churned');
   });
 });
 
@@ -377,10 +380,12 @@ describe('what only the operator sees, and what must not be mixed up', () => {
     await deliver(s.h, resource, 'REFUND.SUCCESS');
     const events = (s.h.db.prepare("SELECT type, dedupe_key, payload FROM events WHERE type LIKE 'order.%' ORDER BY id").all() as { type: string; dedupe_key: string; payload: string }[]).map((e) => [e.type, e.dedupe_key, JSON.parse(e.payload).order]);
     const refundNo = refundsOf(s.h.db, s.order.id)[0]!.out_refund_no;
+    const of = (user: string) => findMemberByIdentity(s.h.db, 'wechat', user)!.id;
+    const facts = { productId: 'python-vip', amountFen: 19900, discounts: [], currency: 'CNY', paidStage: 'paid', stageBefore: 'prospect' };
     expect(events).toEqual([
-      ['order.paid', `order.paid:${s.order.id}`, { id: s.order.id, productId: 'python-vip', amount: 19900, currency: 'CNY' }],
-      ['order.paid', `order.paid:${bob.id}`, { id: bob.id, productId: 'python-vip', amount: 19900, currency: 'CNY' }],
-      ['order.refunded', `order.refunded:${refundNo}`, { id: s.order.id, productId: 'python-vip', amount: 5000, currency: 'CNY' }],
+      ['order.paid', `order.paid:${s.order.id}`, { ...facts, id: s.order.id, memberId: of('alice'), amount: 19900, state: 'paid' }],
+      ['order.paid', `order.paid:${bob.id}`, { ...facts, id: bob.id, memberId: of('bob'), amount: 19900, state: 'paid' }],
+      ['order.refunded', `order.refunded:${refundNo}`, { ...facts, id: s.order.id, memberId: of('alice'), amount: 5000, state: 'partially_refunded' }],
     ]);
   });
 
@@ -396,9 +401,14 @@ describe('what only the operator sees, and what must not be mixed up', () => {
     expect(count(s.h.db, 'platform_actions')).toBe(0);
   });
 
-  it('a hook may handle only payments or only refunds', async () => {
+  it('a feature may handle only payments or only refunds', async () => {
     const seen: string[] = [];
-    const s = setup(undefined, { hooks: [{ paid: (_db, _c, o) => void seen.push(`paid ${o.id}`) }, { refunded: (_db, _c, o, fen) => void seen.push(`refunded ${o.id} ${fen}`) }] });
+    const s = setup(undefined, {
+      features: [
+        { name: 'test-paid-only', on: { 'order.paid': (ctx) => void seen.push(`paid ${ctx.trigger.order!.id}`) } },
+        { name: 'test-refunded-only', on: { 'order.refunded': (ctx) => void seen.push(`refunded ${ctx.trigger.order!.id} ${ctx.trigger.order!.amount}`) } },
+      ],
+    });
     await paid(s);
     await deliver(s.h, refundResource(s, 19900).resource, 'REFUND.SUCCESS');
     expect(seen).toEqual([`paid ${s.order.id}`, `refunded ${s.order.id} 19900`]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox, RetryAfterError } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/schedule/clock.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
 
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, MINUTE, outboxRows, SECOND, T0, tempConfig, lineOf, loadProblems, replaceOnce } from '../helpers/fixtures.js';
@@ -20,7 +20,7 @@ function rig() {
   const config = demoConfig();
   const outbox = new Outbox({ db, config: () => config, clock, adapters: new Map([['wechat', wechat], ['telegram', telegram]]), log: silentLogger, random: () => 0 });
   const queue = (platform: 'wechat' | 'telegram', chatId: string, kind: 'group' | 'dm', text: string) =>
-    enqueueMessage(db, { platform, chatKind: kind, chatId, memberId: null, groupId: null, text, priority: 'reply', notBefore: clock.now(), eventId: null, ruleId: null, dryRun: false, now: clock.now() });
+    enqueueMessage(db, { platform, chatKind: kind, chatId, memberId: null, groupId: null, text, priority: 'reply', notBefore: clock.now(), eventId: null, ruleId: null, dryRun: false, now: clock.now(), budget: null });
   const drain = async (until: number) => {
     for (;;) {
       await outbox.dispatch();
@@ -89,7 +89,7 @@ describe('outbox: Telegram pacing', () => {
 
 describe('config: outbox.telegram', () => {
   it('has Telegram defaults and rejects an unknown key with file and line', () => {
-    expect(demoConfig().outbox.telegram).toEqual({ account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000 });
+    expect(demoConfig().outbox.telegram).toEqual({ account_interval: 40, chat_interval: 1000, group_per_minute: 20, jitter: 0, daily_cap: 100_000, reserve: 1000 });
     const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, '    group_per_minute: 20\n', '    group_per_minut: 10\n') });
     const problems = loadProblems(dir);
     expect(problems).toHaveLength(1);

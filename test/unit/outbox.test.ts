@@ -19,6 +19,7 @@ function queue(h: Harness, chatId: string, text: string, opts: { priority?: Prio
     ruleId: null,
     dryRun: opts.dryRun ?? false,
     now: h.clock.now(),
+    budget: null,
   });
 }
 

@@ -2,7 +2,7 @@ import { seededRandom } from '../../src/util/random.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { findMemberByIdentity } from '../../src/store/members.js';
-import { getOrder, insertAttempt, type OrderRow } from '../../src/store/orders.js';
+import { getOrder, insertAttempt, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { count, T0 } from '../helpers/fixtures.js';
 import { buy, notification, payHarness, testKeys, transaction, wechatPayProvider } from '../helpers/payments.js';
 import { testBackend } from '../helpers/store.js';

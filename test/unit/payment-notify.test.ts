@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { rsaSign, verifyNotification } from '../../src/orders/wechatpay-v3.js';
+import { rsaSign, verifyNotification } from '../../src/flows/orders/wechatpay-v3.js';
 import { findMemberByIdentity, stageHistory } from '../../src/store/members.js';
-import { getOrder, type OrderRow } from '../../src/store/orders.js';
+import { getOrder, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { count, outboxRows } from '../helpers/fixtures.js';
 import { attempt, buy, notification, payHarness, snapshot, testKeys, transaction, wechatPayProvider, type PayHarness } from '../helpers/payments.js';
 
@@ -144,7 +144,9 @@ describe('refused, with no state change', () => {
   }
 
   it('rolls everything back when a hook fails inside the paid transaction (500: WeChat Pay retries)', async () => {
-    const failing = payHarness(() => wechatPayProvider(keys), { hooks: [{ paid: () => { throw new Error('referral store down'); } }] });
+    const failing = payHarness(() => wechatPayProvider(keys), {
+      features: [{ name: 'failing', on: { 'order.paid': () => { throw new Error('referral store down'); } } }],
+    });
     const o = buy(failing, 'bob');
     const n2 = attempt(failing, o);
     const before = snapshot(failing.db);
@@ -161,7 +163,7 @@ function resign(rawBody: string, headers: Record<string, string>): { headers: Re
 
 describe('merchant secrets come only from the environment', () => {
   it('reads PEM and API v3 key from variables or files, and names the variable (never the value) when wrong', async () => {
-    const { wechatPaySecretsFromEnv } = await import('../../src/orders/wechatpay.js');
+    const { wechatPaySecretsFromEnv } = await import('../../src/flows/orders/wechatpay.js');
     const { writeFileSync } = await import('node:fs');
     const pemText = keys.merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const file = join(tmp, 'apiclient_key.pem');

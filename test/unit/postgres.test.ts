@@ -14,12 +14,12 @@ import { migrations } from '../../src/store/migrations.js';
 import { postgresSqlOf, sqliteDdlToPostgres } from '../../src/store/pg-ddl.js';
 import { compilePlaceholders, PostgresDb, PostgresError } from '../../src/store/postgres.js';
 import { finishJob, lockPendingJob, planJob } from '../../src/store/jobs.js';
-import { claimMessage, enqueueMessage, pendingWindow } from '../../src/store/outbox.js';
+import { claimMessage, enqueueMessage, pendingHeads } from '../../src/store/outbox.js';
 import { claimChat } from '../../src/store/cluster.js';
-import { ifNoOtherFold, refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
+import { ifNoOtherFold, refreshDashboardRollups } from '../../src/flows/dashboard/store/rollups.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
 import { resolveMember } from '../../src/store/members.js';
-import { claimPendingQuestions, recordQuestion } from '../../src/store/questions.js';
+import { claimPendingQuestions, recordQuestion } from '../../src/flows/qa/store.js';
 import { freshPgUrl, openTestStore, pgAdminUrl, pgUrlOf } from '../helpers/store.js';
 
 describe('SQLite DDL to PostgreSQL', () => {
@@ -222,6 +222,7 @@ function enqueue(db: Db, n: number): void {
       ruleId: null,
       dryRun: false,
       now: 1000,
+      budget: null,
     });
   }
 }
@@ -232,14 +233,14 @@ describe('claiming outbox rows and jobs (the backend the tests run on)', () => {
     enqueue(db, 3); // chats c0, c1, c2
     claimChat(db, 'wechat', 'c1', 'other', 1000);
     claimChat(db, 'wechat', 'c2', 'me', 1000);
-    const mine = pendingWindow(db, 'wechat', 'push', 'me', 10);
-    expect(mine.map((m) => m.text)).toEqual(['m0', 'm2']);
-    expect(pendingWindow(db, 'wechat', 'push', 'other', 10).map((m) => m.text)).toEqual(['m0', 'm1']);
+    const mine = pendingHeads(db, 'wechat', 'push', 'me', 10);
+    expect(mine.map((m) => m.chat_id)).toEqual(['c0', 'c2']);
+    expect(pendingHeads(db, 'wechat', 'push', 'other', 10).map((m) => m.chat_id)).toEqual(['c0', 'c1']);
     expect(claimMessage(db, mine[0]!.id, 'me')).toBe(true);
     expect(claimMessage(db, mine[0]!.id, 'other')).toBe(false);
     const row = db.prepare('SELECT status, attempts, claimed_by FROM outbox WHERE id = ?').get(mine[0]!.id);
     expect(row).toEqual({ status: 'sending', attempts: 1, claimed_by: 'me' });
-    expect(pendingWindow(db, 'wechat', 'push', 'other', 10).map((m) => m.text)).toEqual(['m1']);
+    expect(pendingHeads(db, 'wechat', 'push', 'other', 10).map((m) => m.chat_id)).toEqual(['c1']);
     db.close();
   });
 

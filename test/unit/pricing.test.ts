@@ -1,12 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import type { DiscountSource } from '../../src/orders/contracts.js';
-import { openCheckout } from '../../src/orders/orders.js';
-import { computePrice, couponSource, discountSources, orderHooks } from '../../src/orders/pricing.js';
-import { referralDiscount } from '../../src/referral/discount.js';
-import { referralOrderHooks } from '../../src/referral/rewards.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
+import type { DiscountSource } from '../../src/flows/orders/contracts.js';
+import { openCheckout } from '../../src/flows/orders/orders.js';
+import { computePrice, couponSource, discountSourcesOf } from '../../src/flows/orders/pricing.js';
+import type { Services } from '../../src/core/types.js';
+import { referralDiscount } from '../../src/flows/referral/discount.js';
+
+/** Every discount source of the course: coupons, then the referral service's. */
+const discountSources = [couponSource, referralDiscount];
 import { resolveMember } from '../../src/store/members.js';
-import { markOrderPaid } from '../../src/store/orders.js';
+import { markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import type { Db } from '../../src/store/db.js';
 import { DAY, T0, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
@@ -191,9 +195,10 @@ describe('discounts from the sources', () => {
     expect(price(db, cfg, m, undefined, [fixed('referral', 0), fixed('referral', 700)])).toMatchObject({ amount: 19200, discounts: [{ fen: 700 }] });
   });
 
-  it('the order service books the referral hooks only (lifecycle moves come from its own set_stage)', () => {
-    expect(orderHooks).toEqual([referralOrderHooks]);
-    expect(discountSources).toEqual([couponSource, referralDiscount]);
+  it('the checkout asks coupons first, then the referral service when referrals are composed', () => {
+    const referral = { discount: referralDiscount } as unknown as Services['referral'];
+    expect(discountSourcesOf({ referral } as Services)).toEqual([couponSource, referralDiscount]);
+    expect(discountSourcesOf({} as Services)).toEqual([couponSource]);
   });
 });
 

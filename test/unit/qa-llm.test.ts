@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseQuotedReply } from '../../src/flows/qa.js';
-import { llmSettingsFromEnv, parseCompletion, sanitizeAnswer, userPrompt } from '../../src/qa/llm.js';
+import { parseQuotedReply } from '../../src/flows/qa/index.js';
+import { llmSettingsFromEnv, parseCompletion, sanitizeAnswer, userPrompt } from '../../src/flows/qa/llm.js';
 
-import { claimPendingQuestions, handOffQuestion, hasPendingQuestions, recordQuestion, settleQuestion } from '../../src/store/questions.js';
+import { claimPendingQuestions, handOffQuestion, hasPendingQuestions, recordQuestion, settleQuestion } from '../../src/flows/qa/store.js';
 import { openTestStore } from '../helpers/store.js';
 
 const IDS = new Set(['price', 'refund']);

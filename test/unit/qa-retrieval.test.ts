@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { QaDataError, parseBank, parseQueries } from '../../src/qa/eval.js';
-import { buildIndex } from '../../src/qa/index.js';
-import { analyze, normalize, tokenize } from '../../src/qa/tokenize.js';
+import { QaDataError, parseBank, parseQueries } from '../../src/flows/qa/eval.js';
+import { buildIndex } from '../../src/flows/qa/retrieval.js';
+import { analyze, normalize, tokenize } from '../../src/flows/qa/tokenize.js';
 import { main } from '../../src/cli/main.js';
 
 const BANK = 'test/fixtures/qa/bank.jsonl';

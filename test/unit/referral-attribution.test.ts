@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CourseConfig } from '../../src/config/load.js';
-import { attribute, judge, referrerOfCode, windowText, type Evidence } from '../../src/referral/attribution.js';
+import type { CourseConfig } from '../../src/core/types.js';
+import { attribute, judge, referrerOfCode, windowText, type Evidence } from '../../src/flows/referral/attribution.js';
 import type { Db } from '../../src/store/db.js';
 import { resolveMember, setStage } from '../../src/store/members.js';
-import { decisionsAbout, insertCode, insertReferral, recordDecision, recordPaidOrder, referralOf, retireCodes } from '../../src/store/referrals.js';
+import { decisionsAbout, insertCode, insertReferral, recordDecision, recordPaidOrder, referralOf, retireCodes } from '../../src/flows/referral/store.js';
 import { grantRole } from '../../src/store/staff-roles.js';
 import { DAY, HOUR, MINUTE, T0, demoConfig } from '../helpers/fixtures.js';
 import { openTestStore, testBackend } from '../helpers/store.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CODE_ALPHABET, ensureCode, findCodeInText, generateCode, isWellFormed, normalizeCode } from '../../src/referral/code.js';
+import { CODE_ALPHABET, ensureCode, findCodeInText, generateCode, isWellFormed, normalizeCode } from '../../src/flows/referral/code.js';
 
-import { findCode } from '../../src/store/referrals.js';
+import { findCode } from '../../src/flows/referral/store.js';
 import { T0 } from '../helpers/fixtures.js';
 import { openTestStore, testBackend } from '../helpers/store.js';
 

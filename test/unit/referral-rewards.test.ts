@@ -1,13 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CourseConfig } from '../../src/config/load.js';
-import type { Discount, OrderFacts } from '../../src/orders/contracts.js';
-import { checkReferralCode, referralDiscount } from '../../src/referral/discount.js';
-import { describeReward, referralOrderHooks } from '../../src/referral/rewards.js';
+import type { CourseConfig } from '../../src/core/types.js';
+import type { Discount, OrderFacts } from '../../src/flows/orders/contracts.js';
+import { checkReferralCode, referralDiscount } from '../../src/flows/referral/discount.js';
+import { describeReward, referralRewards } from '../../src/flows/referral/rewards.js';
+import { moveStage } from '../../src/flows/lifecycle/stage-machine.js';
 import type { Db } from '../../src/store/db.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { getMember, resolveMember, setStage, stageHistory } from '../../src/store/members.js';
 import { forgetMember } from '../../src/store/privacy.js';
-import { countPaidReferrals, decisionsAbout, insertCode, insertReferral, ledgerRows, ledgerTotalFen, recordDecision, recordPaidOrder, referralOf } from '../../src/store/referrals.js';
+import { countPaidReferrals, decisionsAbout, insertCode, insertReferral, ledgerRows, ledgerTotalFen, recordDecision, recordPaidOrder, referralOf } from '../../src/flows/referral/store.js';
 import { DAY, HOUR, T0, count, demoConfig, outboxRows, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -30,6 +31,8 @@ function refer(db: Db, referredId: string, referrerId: string): void {
   insertReferral(db, { referredId, referrerId, source: 'inviter', decisionId, now: T0 });
 }
 
+/** The stages service as the lifecycle feature provides it (the referrer's stage move goes through it). */
+const stages = { stages: { move: (db: Db, config: CourseConfig, args: Parameters<typeof moveStage>[2]) => moveStage(db, config, args) } };
 const order = (memberId: string, id: string, extra: Partial<OrderFacts> = {}): OrderFacts => ({ id, memberId, productId: 'python-vip', amountFen: 19900, discounts: [], ...extra });
 const ledger = (db: Db, referrerId: string) => ledgerRows(db, { referrerId, limit: 50 }).reverse().map((e) => [e.entry, e.kind, e.fen, e.tier, e.order_id, e.note, e.reverses]);
 const dmsTo = (db: Db, chatId: string) => outboxRows(db).filter((o) => o.chat_id === chatId).map((o) => o.text);
@@ -50,13 +53,13 @@ describe('the paid hook', () => {
     const b = member('bob');
     refer(db, b, a);
     const cfg = { ...demoConfig(), templates: { ...demoConfig().templates, referral_reward_notice: '{name}|{referrer}|{course}|{bot}|{stage}|{group}|{reward}|{referrals_paid}|{referred}' } };
-    referralOrderHooks.paid!(db, cfg, order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(db, cfg, order(b, 'o1'), T0 + DAY, stages);
     expect(ledger(db, a)).toEqual([['reward', 'cashback', 3000, null, 'o1', '推荐返现', null]]);
     expect(getMember(db, a)!.stage).toBe('loyal');
     expect(dmsTo(db, 'alice')).toEqual([`Alice|Alice|${cfg.course.name}|${cfg.course.bot_name}|loyal||返现 30 元（推荐返现）|1|Bob`]);
     // A second order of Bob's, and the first one's notification again: nothing more.
-    referralOrderHooks.paid!(db, cfg, order(b, 'o2'), T0 + 2 * DAY);
-    referralOrderHooks.paid!(db, cfg, order(b, 'o1'), T0 + 3 * DAY);
+    referralRewards.paid(db, cfg, order(b, 'o2'), T0 + 2 * DAY, stages);
+    referralRewards.paid(db, cfg, order(b, 'o1'), T0 + 3 * DAY, stages);
     expect(ledger(db, a)).toHaveLength(1);
     expect(dmsTo(db, 'alice')).toHaveLength(1);
   });
@@ -69,7 +72,7 @@ describe('the paid hook', () => {
     const base = withReferral({ referrer_stage: null });
     const templates = { ...base.templates };
     delete templates.referral_reward_notice;
-    referralOrderHooks.paid!(db, { ...base, templates }, order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(db, { ...base, templates }, order(b, 'o1'), T0 + DAY, stages);
     expect(ledger(db, a)).toHaveLength(1);
     expect(getMember(db, a)!.stage).toBe('paid');
     expect(dmsTo(db, 'alice')).toEqual([]);
@@ -81,11 +84,11 @@ describe('the paid hook', () => {
     const cfg = withReferral({ reward: { kind: 'free_session', fen: 500, note: '体验课' }, tiers: [{ at: 2, kind: 'coupon', fen: 5000, note: '满2' }, { at: 3, kind: 'cashback', fen: 1000, note: '满3' }] });
     const [b, c, d] = ['bob', 'carol', 'dan'].map((u) => member(u));
     for (const x of [b!, c!, d!]) refer(db, x, a);
-    referralOrderHooks.paid!(db, cfg, order(b!, 'o1'), T0 + DAY);
+    referralRewards.paid(db, cfg, order(b!, 'o1'), T0 + DAY, stages);
     expect(ledger(db, a)).toEqual([['reward', 'free_session', 0, null, 'o1', '体验课', null]]);
-    referralOrderHooks.paid!(db, cfg, order(c!, 'o2'), T0 + DAY);
+    referralRewards.paid(db, cfg, order(c!, 'o2'), T0 + DAY, stages);
     expect(dmsTo(db, 'alice').at(-1)).toBe('🎁 你推荐的 Carol 已报名，奖励已记入：免费课（体验课）；满 2 人奖励：优惠券 50 元（满2）。目前已有 2 位同学通过你报名。');
-    referralOrderHooks.paid!(db, cfg, order(d!, 'o3'), T0 + DAY);
+    referralRewards.paid(db, cfg, order(d!, 'o3'), T0 + DAY, stages);
     expect(ledger(db, a)).toEqual([
       ['reward', 'free_session', 0, null, 'o1', '体验课', null],
       ['reward', 'free_session', 0, null, 'o2', '体验课', null],
@@ -103,11 +106,11 @@ describe('the paid hook', () => {
     const b = member('bob');
     const c = member('carol');
     const byCode: Discount = { kind: 'referral', code: 'AMY888', fen: 2000 };
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1', { amountFen: 17900, discounts: [byCode] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1', { amountFen: 17900, discounts: [byCode] }), T0 + HOUR, stages);
     expect(referralOf(db, b)).toMatchObject({ referrer_id: a, source: 'checkout' });
     expect(decisionsAbout(db, b).map((d) => [d.source, d.reason, JSON.parse(d.evidence)])).toEqual([['checkout', 'accepted', { code: 'AMY888', order: 'o1' }]]);
     const named: Discount = { kind: 'referral', code: 'WHATEVER', fen: 2000, referrerMemberId: a };
-    referralOrderHooks.paid!(db, demoConfig(), order(c, 'o2', { amountFen: 17900, discounts: [named] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(c, 'o2', { amountFen: 17900, discounts: [named] }), T0 + HOUR, stages);
     expect(referralOf(db, c)).toMatchObject({ referrer_id: a, source: 'checkout' });
     expect(countPaidReferrals(db, a)).toBe(2);
   });
@@ -116,17 +119,17 @@ describe('the paid hook', () => {
     const { db, member } = world();
     const a = member('alice', 'paid');
     const b = member('bob');
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1', { discounts: [{ kind: 'coupon', code: 'EARLY50', fen: 5000 }] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1', { discounts: [{ kind: 'coupon', code: 'EARLY50', fen: 5000 }] }), T0 + HOUR, stages);
     expect(referralOf(db, b)).toBeUndefined();
     // Self-referral at checkout: refused, nothing booked.
     insertCode(db, { code: 'BOB222', memberId: b, kind: 'custom', now: T0 });
     const c = member('carol');
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o2', { discounts: [{ kind: 'referral', code: 'BOB222', fen: 2000 }] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(b, 'o2', { discounts: [{ kind: 'referral', code: 'BOB222', fen: 2000 }] }), T0 + HOUR, stages);
     expect(decisionsAbout(db, b).map((d) => d.reason)).toEqual(['self_referral']);
     expect(ledgerRows(db, { limit: 10 })).toEqual([]);
     // Off: Carol's order is recorded as a purchase (she is no newcomer any more), no reward.
     refer(db, c, a);
-    referralOrderHooks.paid!(db, { ...demoConfig(), referral: null }, order(c, 'o3'), T0 + HOUR);
+    referralRewards.paid(db, { ...demoConfig(), referral: null }, order(c, 'o3'), T0 + HOUR, stages);
     expect(ledgerRows(db, { limit: 10 })).toEqual([]);
     expect(referralDiscount(db, demoConfig(), { memberId: c, productId: 'python-vip', priceFen: 19900, now: T0 + DAY })).toBeNull();
   });
@@ -138,7 +141,7 @@ describe('the paid hook: what it must not do', () => {
     const a = member('alice', 'paid');
     const b = member('bob');
     refer(db, b, a);
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + DAY, stages);
     expect(stageHistory(db, a).at(-1)).toMatchObject({ from_stage: 'paid', to_stage: 'loyal', rule_id: 'referral.referrer_stage', actor: 'order:o1', at: T0 + DAY });
     expect(db.prepare("SELECT chat_id, priority, rule_id FROM outbox WHERE chat_id = 'alice'").all()).toEqual([{ chat_id: 'alice', priority: 'push', rule_id: 'referral.reward' }]);
   });
@@ -149,7 +152,7 @@ describe('the paid hook: what it must not do', () => {
     const b = member('bob');
     refer(db, b, a);
     forgetMember(db, a, T0 + HOUR);
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + DAY, stages);
     expect(ledger(db, a)).toHaveLength(1);
     expect(count(db, 'outbox')).toBe(0);
   });
@@ -159,9 +162,9 @@ describe('the paid hook: what it must not do', () => {
     const a = member('alice', 'paid');
     const b = member('bob');
     refer(db, b, a);
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + DAY);
-    referralOrderHooks.refunded!(db, demoConfig(), order(b, 'o1'), 19900, T0 + 2 * DAY);
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1'), T0 + 3 * DAY);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + DAY, stages);
+    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), 19900, T0 + 2 * DAY);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + 3 * DAY, stages);
     expect(ledger(db, a).map((e) => e[0])).toEqual(['reward', 'reversal']);
     expect(countPaidReferrals(db, a)).toBe(0);
   });
@@ -171,11 +174,11 @@ describe('the paid hook: what it must not do', () => {
     const a = member('alice', 'paid');
     insertCode(db, { code: 'AMY888', memberId: a, kind: 'custom', now: T0 });
     const b = member('bob');
-    referralOrderHooks.paid!(db, demoConfig(), order(b, 'o1', { discounts: [{ kind: 'coupon', code: 'AMY888', fen: 5000 }] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(b, 'o1', { discounts: [{ kind: 'coupon', code: 'AMY888', fen: 5000 }] }), T0 + HOUR, stages);
     expect(decisionsAbout(db, b)).toEqual([]);
     const c = member('carol');
     refer(db, c, a);
-    referralOrderHooks.paid!(db, demoConfig(), order(c, 'o2', { discounts: [{ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: a }] }), T0 + HOUR);
+    referralRewards.paid(db, demoConfig(), order(c, 'o2', { discounts: [{ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: a }] }), T0 + HOUR, stages);
     expect(decisionsAbout(db, c).map((d) => d.source)).toEqual(['inviter']);
     expect(ledger(db, a)).toHaveLength(1);
   });
@@ -185,7 +188,7 @@ describe('the paid hook: what it must not do', () => {
     const a = member('alice', 'paid');
     const ms = ['bob', 'carol', 'dan', 'erin'].map((u) => member(u));
     ms.forEach((m) => refer(db, m, a));
-    ms.forEach((m, i) => referralOrderHooks.paid!(db, demoConfig(), order(m, `o${i + 1}`), T0 + DAY));
+    ms.forEach((m, i) => referralRewards.paid(db, demoConfig(), order(m, `o${i + 1}`), T0 + DAY, stages));
     expect(ledger(db, a).map((e) => e[0])).toEqual(['reward', 'reward', 'reward', 'tier_bonus', 'reward']);
     expect(dmsTo(db, 'alice').at(-1)).toBe('🎁 你推荐的 Erin 已报名，奖励已记入：返现 30 元（推荐返现）。目前已有 4 位同学通过你报名。');
   });
@@ -197,7 +200,7 @@ describe('the paid hook: what it must not do', () => {
     const a = member('alice', 'mature');
     const b = member('bob');
     refer(db, b, a);
-    referralOrderHooks.paid!(db, cfg, order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(db, cfg, order(b, 'o1'), T0 + DAY, stages);
     expect(getMember(db, a)!.stage).toBe('mature');
     expect(ledger(db, a)).toHaveLength(1);
   });
@@ -217,13 +220,13 @@ describe('the refunded hook', () => {
     const a = w.member('alice', 'paid');
     const members = ['bob', 'carol', 'dan'].map((u) => w.member(u));
     members.forEach((m) => refer(w.db, m, a));
-    members.forEach((m, i) => referralOrderHooks.paid!(w.db, demoConfig(), order(m, `o${i + 1}`), T0 + DAY));
+    members.forEach((m, i) => referralRewards.paid(w.db, demoConfig(), order(m, `o${i + 1}`), T0 + DAY, stages));
     return { ...w, a, members };
   }
 
   it('a refund of 1 fen less than paid is partial: the reward stands', () => {
     const { db, a, members } = threePaid();
-    referralOrderHooks.refunded!(db, demoConfig(), order(members[0]!, 'o1'), 19899, T0 + 2 * DAY);
+    referralRewards.refunded(db, demoConfig(), order(members[0]!, 'o1'), 19899, T0 + 2 * DAY);
     expect(countPaidReferrals(db, a)).toBe(3);
     expect(ledgerTotalFen(db, a)).toBe(9000);
   });
@@ -235,9 +238,9 @@ describe('the refunded hook', () => {
     const ms = ['bob', 'carol', 'dan'].map((u) => member(u));
     ms.forEach((m) => refer(db, m, a));
     // Ledger ids: #1 o1 reward, #2 o2 reward, #3 tier 2, #4 o3 reward, #5 tier 3.
-    ms.forEach((m, i) => referralOrderHooks.paid!(db, cfg, order(m, `o${i + 1}`), T0 + DAY));
+    ms.forEach((m, i) => referralRewards.paid(db, cfg, order(m, `o${i + 1}`), T0 + DAY, stages));
     expect(ledgerTotalFen(db, a)).toBe(3 * 3000 + 500 + 700);
-    referralOrderHooks.refunded!(db, cfg, order(ms[1]!, 'o2'), 19900, T0 + 2 * DAY);
+    referralRewards.refunded(db, cfg, order(ms[1]!, 'o2'), 19900, T0 + 2 * DAY);
     // 2 paid referrals left: the tier at 3 is reversed, the tier at 2 stays.
     expect(ledger(db, a).slice(-2)).toEqual([
       ['reversal', 'cashback', -3000, null, 'o2', '冲销 #2', 2],
@@ -251,7 +254,7 @@ describe('the refunded hook', () => {
     const { db, member } = world();
     const b = member('bob');
     recordPaidOrder(db, { orderId: 'o1', memberId: b, now: T0 });
-    referralOrderHooks.refunded!(db, demoConfig(), order(b, 'o1'), 19900, T0 + DAY);
+    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), 19900, T0 + DAY);
     expect(ledgerRows(db, { limit: 10 })).toEqual([]);
     expect(db.prepare('SELECT refunded_at FROM referral_orders WHERE order_id = ?').get('o1')).toEqual({ refunded_at: T0 + DAY });
   });

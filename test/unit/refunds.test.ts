@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { openCheckout } from '../../src/orders/orders.js';
-import { discountSources } from '../../src/orders/pricing.js';
-import { requestRefundRow } from '../../src/orders/refunds.js';
+import { openCheckout } from '../../src/flows/orders/orders.js';
+import { couponSource } from '../../src/flows/orders/pricing.js';
+import { referralDiscount } from '../../src/flows/referral/discount.js';
+import { requestRefundRow } from '../../src/flows/orders/refunds.js';
 import type { Db } from '../../src/store/db.js';
 import { resolveMember } from '../../src/store/members.js';
-import { addOrderRefund, getRefund, markOrderPaid, refundsOf, updateRefund, type OrderRow } from '../../src/store/orders.js';
+import { addOrderRefund, getRefund, markOrderPaid, refundsOf, updateRefund, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { DAY, T0, demoConfig } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -13,7 +14,7 @@ import { openTestStore } from '../helpers/store.js';
 
 function order(db: Db, platform: 'wechat' | 'telegram' = 'wechat', pay = true): OrderRow {
   const memberId = resolveMember(db, { platform, platformId: `${platform}-buyer`, displayName: 'Buyer', initialStage: 'trial', now: T0 }).member.id;
-  const r = openCheckout(db, demoConfig(), discountSources, { memberId, platform, platformId: `${platform}-buyer`, productId: 'python-vip', now: T0 });
+  const r = openCheckout(db, demoConfig(), [couponSource, referralDiscount], { memberId, platform, platformId: `${platform}-buyer`, productId: 'python-vip', now: T0 });
   if (!r.ok) throw new Error(r.reason);
   if (pay) markOrderPaid(db, { id: r.order.id, provider: platform === 'telegram' ? 'stars' : 'sandbox', outTradeNo: `T-${r.order.id}`, transactionId: `X-${r.order.id}`, amount: r.order.amount, stageBefore: 'trial', now: T0 });
   return r.order;

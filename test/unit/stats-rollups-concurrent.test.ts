@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Db } from '../../src/store/db.js';
-import { recordCheckinDay } from '../../src/store/checkins.js';
+import { recordCheckinDay } from '../../src/flows/checkin/store.js';
 import { appendEvent } from '../../src/store/events.js';
 import { recordJoin, resolveMember, setStage } from '../../src/store/members.js';
-import { recordQuestion } from '../../src/store/questions.js';
-import { refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
-import { CLOCK_SLACK_MS } from '../../src/store/dashboard-rollups-pg.js';
-import { dashboard, type StatsFilter } from '../../src/stats/metrics.js';
+import { recordQuestion } from '../../src/flows/qa/store.js';
+import { refreshDashboardRollups } from '../../src/flows/dashboard/store/rollups.js';
+import { CLOCK_SLACK_MS } from '../../src/flows/dashboard/store/rollups-pg.js';
+import { dashboard, type StatsFilter } from '../../src/flows/dashboard/metrics.js';
 import { localDate } from '../../src/util/localtime.js';
 import { seededRandom } from '../../src/util/random.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';

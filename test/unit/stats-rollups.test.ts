@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { dialectOf, migrate, sqliteOf, type Db } from '../../src/store/db.js';
-import { recordCheckinDay } from '../../src/store/checkins.js';
+import { recordCheckinDay } from '../../src/flows/checkin/store.js';
 import { appendEvent } from '../../src/store/events.js';
 import { recordJoin, recordLeave, resolveMember, setStage } from '../../src/store/members.js';
 import { forgetMember } from '../../src/store/privacy.js';
-import { recordQuestion } from '../../src/store/questions.js';
-import { refreshDashboardRollups } from '../../src/store/dashboard-rollups.js';
-import { dashboard, foldDashboardRollups, type StatsContext, type StatsFilter } from '../../src/stats/metrics.js';
+import { recordQuestion } from '../../src/flows/qa/store.js';
+import { refreshDashboardRollups } from '../../src/flows/dashboard/store/rollups.js';
+import { dashboard, foldDashboardRollups, type StatsContext, type StatsFilter } from '../../src/flows/dashboard/metrics.js';
 import { localDate } from '../../src/util/localtime.js';
 import { seededRandom } from '../../src/util/random.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 
 /**
- * The rollups (src/store/dashboard-rollups.ts) must give exactly the figures of the straightforward
+ * The rollups (src/flows/dashboard/store/rollups.ts) must give exactly the figures of the straightforward
  * computation from the base tables (`direct: true`), whatever the store holds and whenever the
  * dashboard was read before. A randomized store written through the store's own functions, with
  * dashboard reads in between; every read compares both ways over several filters.

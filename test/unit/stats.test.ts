@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { setCost } from '../../src/store/dashboard.js';
-import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/stats/metrics.js';
-import { dashboardTables, toCsv } from '../../src/stats/tables.js';
+import { setCost } from '../../src/flows/dashboard/store/dashboard.js';
+import { checkins, dashboard, funnel, parseFilter, qa, referrals, retention, revenue, StatsFilterError, type StatsContext } from '../../src/flows/dashboard/metrics.js';
+import { dashboardTables, toCsv } from '../../src/flows/dashboard/tables.js';
 import { DAY, demoConfig, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -204,7 +204,7 @@ describe('filters and CSV', () => {
 
   it('every table exports as CSV; formula-looking cells are defused', () => {
     const tables = dashboardTables(dashboard(ctx));
-    expect(tables.map((t) => t.id)).toEqual(['funnel', 'revenue', 'discounts', 'retention', 'checkins', 'streaks', 'homework', 'referrers', 'sources', 'qa']);
+    expect(tables.map((t) => t.id)).toEqual(['funnel', 'revenue', 'discounts', 'retention', 'checkins', 'streaks', 'homework', 'referrers', 'sources', 'qa', 'channel-funnel', 'channel-platforms', 'channel-sources', 'channel-lessons', 'channel-held']);
     const funnelCsv = toCsv(tables[0]!).split('\r\n');
     expect(funnelCsv[0]).toBe('stage,phase,reached,entered,now,conversion %,median hours in stage,finished stays,still in stage');
     expect(funnelCsv[2]).toBe('trial,引入期,4,4,1,80,48,3,1');

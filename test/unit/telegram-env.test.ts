@@ -26,10 +26,13 @@ describe('Telegram from the environment', () => {
     expect(bad({ TELEGRAM_WEBHOOK_URL: 'not a url', TELEGRAM_WEBHOOK_SECRET: 's3cret-s3cret-s3cret' })).toThrow(/not a URL/);
   });
 
-  it('Telegram alone turns the simulated WeChat off unless asked for', () => {
+  it('Telegram alone turns the simulated WeChat off; the simulator never runs beside a real platform (issue 22)', () => {
     expect(wechatModeFromEnv({})).toEqual({ kind: 'simulated' });
+    expect(wechatModeFromEnv({ KEQUN_WECHAT: 'simulated' })).toEqual({ kind: 'simulated' });
     expect(wechatModeFromEnv({ TELEGRAM_BOT_TOKEN: token })).toEqual({ kind: 'off' });
-    expect(wechatModeFromEnv({ TELEGRAM_BOT_TOKEN: token, KEQUN_WECHAT: 'simulated' })).toEqual({ kind: 'simulated' });
+    expect(() => wechatModeFromEnv({ TELEGRAM_BOT_TOKEN: token, KEQUN_WECHAT: 'simulated' })).toThrow(/KEQUN_WECHAT=simulated cannot run beside .*second kequn/);
+    expect(() => wechatModeFromEnv({ WECHATY_PUPPET_SERVICE_TOKEN: 'insecure_x', KEQUN_WECHAT: 'simulated' })).toThrow(EnvError);
+    expect(() => wechatModeFromEnv({ KEQUN_WECHAT: 'real' })).toThrow(/KEQUN_WECHAT may only be "simulated"/);
     expect(wechatModeFromEnv({ TELEGRAM_BOT_TOKEN: token, WECHATY_PUPPET_SERVICE_TOKEN: 'insecure_x' }).kind).toBe('service');
   });
 });

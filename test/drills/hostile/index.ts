@@ -3,7 +3,11 @@
  * folder, one line here.
  */
 import { runInputDrill } from '../hostile.js';
+import { exposureSuite } from './exposure.js';
+import { namesAndPatterns } from './inputs-more.js';
+import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
+import { privateChannelSuite } from './private-channel.js';
 
 export const SUITES: AttackSuite[] = [
   {
@@ -14,4 +18,8 @@ export const SUITES: AttackSuite[] = [
       return { tried: r.tried, lines: r.lines, problems: r.problems };
     },
   },
+  exposureSuite,
+  namesAndPatterns,
+  floodSuite,
+  privateChannelSuite,
 ];

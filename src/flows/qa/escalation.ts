@@ -1,0 +1,77 @@
+import { askerToldSince, countEscalations, getQuestion, markAskerTold, questionCode, settleQuestion } from './store.js';
+import { formatDuration } from '../../util/duration.js';
+import { sendNotice } from '../../core/notices.js';
+import { staffChats } from '../../core/roles.js';
+import type { RunContext } from '../../core/types.js';
+
+/** A question on its way to an answer: its id, its text, and where the asker waits. */
+export interface PendingQuestion {
+  id: number;
+  text: string;
+  /** where the asker is waiting */
+  chat: { kind: 'group' | 'dm'; id: string };
+}
+
+/** A reply when the chat is where the trigger came from (the message is then about the member). */
+export function sendTo(ctx: RunContext, chat: { kind: 'group' | 'dm'; id: string }, text: string): void {
+  const r = ctx.trigger.replyTo;
+  if (chat.kind === r.kind && chat.id === r.id) ctx.send({ to: 'reply', text });
+  else ctx.send({ to: 'chat', chat, text, priority: 'reply' });
+}
+
+/** What the asker hears when their question is recorded but not forwarded (templates.yaml `qa_limited` replaces it). */
+export const DEFAULT_LIMITED_TEXT = '这段时间的问题比较多，老师会先回答已经转过去的那些；这个问题我先记下了，暂时不再转给老师，过一会儿可以再问。';
+
+/** How a staff chat lists escalations merged into one message (src/core/notices.ts). */
+const STAFF_HEAD = '❓ {count} 个新问题：{code}';
+const STAFF_FOOT = '回复：/answer 编号 你的答案　或　/answer 编号 =条目id';
+/** A question's text in a merged list is cut to this. */
+const LINE_CHARS = 60;
+
+/**
+ * Hands a question the bot cannot answer to the staff, within the limits of `qa.escalation`
+ * (docs/qa.md):
+ * - at most `member` of one member's and `group` of one group's questions per `window` go to
+ *   the staff; more are recorded (status dropped) and not forwarded;
+ * - the asker is told once per window, not once per question;
+ * - each staff chat gets the first escalation at once and the ones within `merge` after it as
+ *   one merged message ("❓ 5 个新问题：Q12–Q16 …").
+ * Returns a note for the trace.
+ */
+export function escalate(ctx: RunContext, q: PendingQuestion): string {
+  const { db, config, now } = ctx;
+  const limits = config.qa.escalation;
+  const row = getQuestion(db, q.id)!;
+  const since = now - limits.window;
+  const window = formatDuration(limits.window);
+  const mine = countEscalations(db, { memberId: row.member_id, since });
+  const inGroup = row.group_id !== null ? countEscalations(db, { groupId: row.group_id, since }) : 0;
+  const over =
+    mine >= limits.member ? `member limit: ${mine} escalated in ${window}` : row.group_id !== null && inGroup >= limits.group ? `group limit: ${inGroup} escalated from ${row.group_id} in ${window}` : null;
+  const told = askerToldSince(db, row.member_id, since);
+  const code = questionCode(q.id);
+  if (over) {
+    settleQuestion(db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now });
+    if (told) return `not escalated (${over}); the asker was already told in this window`;
+    sendTo(ctx, q.chat, ctx.render(config.templates.qa_limited ?? DEFAULT_LIMITED_TEXT, { question: q.text, code }));
+    markAskerTold(db, q.id, now);
+    return `not escalated (${over}); the asker was told`;
+  }
+  settleQuestion(db, { id: q.id, status: 'escalated', answer: null, entryId: null, via: null, now });
+  if (!told) {
+    sendTo(ctx, q.chat, ctx.render(config.templates.qa_escalated!, { question: q.text, code }));
+    markAskerTold(db, q.id, now);
+  }
+  const text = ctx.render(config.templates.qa_to_staff!, { question: q.text, code });
+  const where = row.group_id !== null ? (config.groups[row.group_id]?.name ?? row.group_id) : '私信';
+  const short = q.text.length > LINE_CHARS ? `${q.text.slice(0, LINE_CHARS)}…` : q.text;
+  const line = `${code} ${ctx.member.display_name}（${where}）：${short}`;
+  const staff = staffChats(db, config, ctx.trigger.platform);
+  let held = 0;
+  for (const chat of staff) {
+    const r = sendNotice(ctx, { chat, memberId: row.member_id, topic: 'qa.escalation', text, line, ref: code, head: STAFF_HEAD, foot: STAFF_FOOT, every: limits.merge });
+    if (r === 'held') held++;
+  }
+  const merged = held > 0 ? `; ${held} held to be merged` : '';
+  return `escalated as ${code} to ${staff.length} staff chat(s)${merged}${told ? '; the asker was already told in this window' : ''}`;
+}
