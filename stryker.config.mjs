@@ -82,9 +82,16 @@ const name = process.env.KEQUN_MUTATION_MODULE;
 const mod = MODULES.find((m) => m.name === name);
 if (name !== undefined && !mod) throw new Error(`KEQUN_MUTATION_MODULE=${name}: no such module (${MODULES.map((m) => m.name).join(', ')})`);
 
+/**
+ * Run with every module's tests: it imports src/app.ts inside a test, so a mutant that breaks the
+ * composition of the features when the app loads fails a test. Without it every test file fails
+ * to load, no test runs, and Stryker counts the mutant as survived.
+ */
+export const LOAD_TEST = 'test/unit/app-loads.test.ts';
+
 // The module's tests, for vitest.mutation.config.ts in the test processes Stryker starts (they
 // inherit this environment). Set by hand (a.test.ts,b.test.ts) to try a module against other tests.
-if (mod) process.env.KEQUN_MUTATION_TESTS ??= mod.tests.join(',');
+if (mod) process.env.KEQUN_MUTATION_TESTS ??= [...mod.tests, LOAD_TEST].join(',');
 
 /** Where a module's reports and incremental file live (reports/ is not committed: a local cache). */
 export const reportDir = (module) => `reports/mutation/${module}`;

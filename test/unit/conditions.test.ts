@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileWhen, conditionLabels, evaluate, type CompileProblem, type Cond, type CondResult } from '../../src/core/rules/conditions.js';
 import { registry } from '../../src/app.js';
+import { compileLinearRegex } from '../../src/core/rules/linear-regex.js';
 import type { FactSpec } from '../../src/core/types.js';
 import { DAY, HOUR, MINUTE, demoConfig, harness, joined, lineOf, loadProblems, message, removeTempDirs, tempConfig, T0 } from '../helpers/fixtures.js';
 import { loadConfig } from '../../src/app.js';
@@ -229,6 +230,45 @@ describe('conditions: compiled form and labels', () => {
   it('an operator the compiler never produces is an error at evaluation, not a silent false', () => {
     const fact = registry.facts.get('stage')!;
     expect(() => evaluate({ kind: 'leaf', fact, op: 'resembles', value: 'x', label: 'stage resembles "x"' }, () => 'trial', [])).toThrow('unknown operator resembles');
+  });
+});
+
+describe('conditions: the cost budget all "matches" patterns of a rule set share', () => {
+  const costOf = (pattern: string) => {
+    const c = compileLinearRegex(pattern, { ignoreCase: true });
+    if (!c.ok) throw new Error(c.message);
+    return c.regex.cost;
+  };
+  const over = (cost: number, used: number) =>
+    `the rules' regular expressions are too costly together: this one (cost ${cost}) goes over the 600 all "matches" conditions may cost (${used} used before it); use "contains" for plain words`;
+
+  it('a pattern that costs exactly what is left is taken; the next is refused with its cost and what was used', () => {
+    const c = costOf('报名|课程');
+    const problems: CompileProblem[] = [];
+    const budget = { left: 2 * c + 1 };
+    const when = (i: number) => compileWhen({ text: { matches: '报名|课程' } }, registry.facts, demoConfig(), ['rules', i, 'when'], problems, budget);
+    when(0);
+    expect(budget.left).toBe(c + 1); // 2c + 1 − c
+    when(1);
+    expect([problems, budget.left]).toEqual([[], 1]);
+    const refused = when(2);
+    // 600 − 1 left = 599 counted as used; the refused pattern costs nothing and is not compiled.
+    expect(problems).toEqual([{ path: ['rules', 2, 'when', 'text', 'matches'], message: over(c, 599) }]);
+    expect(budget.left).toBe(1);
+    expect(refused).toEqual({ kind: 'all', items: [] });
+    const exact = { left: c };
+    compileWhen({ text: { matches: '报名|课程' } }, registry.facts, demoConfig(), ['w'], problems, exact);
+    expect([problems.length, exact.left]).toEqual([1, 0]);
+  });
+
+  it('without a budget given, one when-map starts from 600', () => {
+    const pattern = '[ab]*a[ab]{180}x';
+    const c = costOf(pattern);
+    const fit = Math.floor(600 / c);
+    expect(fit).toBeGreaterThan(1);
+    const problems: CompileProblem[] = [];
+    compileWhen({ all: Array.from({ length: fit + 1 }, () => ({ text: { matches: pattern } })) }, registry.facts, demoConfig(), ['when'], problems);
+    expect(problems).toEqual([{ path: ['when', 'all', fit, 'text', 'matches'], message: over(c, fit * c) }]);
   });
 });
 

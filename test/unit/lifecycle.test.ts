@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, registry } from '../../src/app.js';
+import { FEATURES, loadConfig, registry } from '../../src/app.js';
+import type { Feature } from '../../src/core/feature.js';
 import { allowedFrom, canMove, describeMove, moveStage } from '../../src/flows/lifecycle/stage-machine.js';
 import { lifecycleFeature } from '../../src/flows/lifecycle/index.js';
 import { buildRegistry } from '../../src/core/registry.js';
@@ -287,6 +288,14 @@ describe('/stage and /tag, as the staff read them', () => {
     );
   });
 
+  it('/stage tells the staff what every feature told of the entry, one after the other', () => {
+    const teller: Feature = { name: 'test-teller', onStageEntered: (_db, _c, move) => move.tell(`进入 ${move.to}。`) };
+    const h = harness({ registry: buildRegistry([...FEATURES, teller]) });
+    h.engine.handleEvent(joined('alice', { at: T0 }), T0);
+    staff(h, '/stage alice paid');
+    expect(lastTo(h, 'teacher')).toBe(`已把 alice 从 trial 调整到 paid。已发放推荐码 ${activeCodeOf(h.db, id(h, 'alice'))!.code}。进入 paid。`);
+  });
+
   it('/stage: the same stage, a refused move, a course without transitions, and no member at all', () => {
     const h = harness();
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
@@ -470,6 +479,7 @@ describe('/stage and /tag: who, where, and how members are named', () => {
   it('every fact and action of the lifecycle feature says what it is, and the feature is named in registry clashes', () => {
     expect(lifecycleFeature.facts!.filter((f) => f.description.trim() === '').map((f) => f.name)).toEqual([]);
     expect(lifecycleFeature.actions!.filter((a) => a.description.trim() === '').map((a) => a.name)).toEqual([]);
+    expect(() => buildRegistry([lifecycleFeature, lifecycleFeature])).toThrow('feature "lifecycle" is in the list twice');
     expect(() => buildRegistry([lifecycleFeature, { ...lifecycleFeature, name: 'lifecycle-2' }])).toThrow('feature "lifecycle-2": fact "stage" is already registered by another feature');
   });
 
