@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { MODULES, reportDir } from '../../stryker.config.mjs';
+import { LOAD_TEST, MODULES, reportDir } from '../../stryker.config.mjs';
 
 /** The score every module must reach (killed + timed out, of all mutants not excused). */
 const GOAL = 90;
@@ -62,7 +62,7 @@ function forgetStaticSurvivors(file) {
 const rows = [];
 let failed = false;
 for (const m of chosen) {
-  process.stdout.write(`\n=== ${m.name}: ${m.what}\n    mutate ${m.mutate.join(' ')}\n    tests  ${m.tests.join(' ')}\n`);
+  process.stdout.write(`\n=== ${m.name}: ${m.what}\n    mutate ${m.mutate.join(' ')}\n    tests  ${[...m.tests, LOAD_TEST].join(' ')}\n`);
   const again = force ? 0 : forgetStaticSurvivors(`${reportDir(m.name)}/incremental.json`);
   if (again > 0) process.stdout.write(`    ${again} surviving static mutant(s) are tested again\n`);
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...(force ? ['--force'] : [])], {
