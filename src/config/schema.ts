@@ -211,6 +211,8 @@ export const mainSchema = z.strictObject({
     name: z.string().min(1),
     timezone: timeZone.default('Asia/Shanghai'),
     bot_name: z.string().min(1).default('课群助手'),
+    /** Language of what the seller reads on the dashboard and in `kequn stats` (zh: 中文, the default). */
+    locale: z.enum(['zh', 'en']).default('zh'),
   }),
   data: z.string().min(1).default('../data/kequn.db'),
   web: z

@@ -6,6 +6,7 @@ import type { SimActivity, SimulatedWeChat } from '../bot/simulator.js';
 import { SIM_BOT_ID } from '../bot/simulator-ids.js';
 import type { CourseConfig } from '../config/load.js';
 import { OffsetClock, type Clock } from '../core/schedule/clock.js';
+import { recordClockOffset } from '../core/schedule/store-clock.js';
 import { nextJobDueAt } from '../store/jobs.js';
 import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
@@ -295,6 +296,8 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
     const b = await body(c, bodies.advance);
     if (!(clock instanceof OffsetClock)) throw new HttpError(409, 'this clock cannot be fast-forwarded (only the playground\'s offset clock can)');
     clock.advance(b.ms);
+    // The store keeps the offset: `kequn stats` and a restarted playground read the same "now".
+    recordClockOffset(app.db, clock.offsetMs);
     log.info({ ms: b.ms, offsetMs: clock.offsetMs }, 'playground: clock fast-forwarded');
     // Run what fell due now rather than at the next cron second.
     await app.kernel.tick();
