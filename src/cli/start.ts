@@ -134,7 +134,8 @@ function dashboardLines(app: App, url: string): string[] {
   const lines = [`  dashboard:  ${url}/dashboard`];
   if (app.exposure === 'embedded') {
     const token = createLoginToken(app.db, { memberId: '(kequn start)', now: app.kernel.clock.now(), ttlMs: SESSION_TTL_MS });
-    lines.push(`              ${t.link(`${url}/dashboard?login=${token}`, SESSION_TTL_MS / 3_600_000)}`);
+    // The link on a line of its own: terminals make it clickable, and nothing after it sticks to it.
+    lines.push(`              ${t.link(SESSION_TTL_MS / 3_600_000)}`, `              ${url}/dashboard?login=${token}`);
   }
   if (tokenOn) lines.push(`              ${t.token}`);
   if (app.exposure !== 'embedded') lines.push(`              ${t.owner}`);

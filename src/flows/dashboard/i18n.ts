@@ -62,7 +62,7 @@ export interface DashboardText {
   login: { title: string; heading: string; tokenLabel: string; button: string; hint: string; wrongToken: string; linkInvalid: string; noToken: string };
   api: { logIn: string; noTable: (file: string) => string; sendJson: string; badJson: string; badSource: string; unknownGroup: (g: string) => string; badYuan: string };
   /** What `kequn start` prints about the dashboard (its address, how to log in). */
-  start: { link: (url: string, hours: number) => string; token: string; owner: string };
+  start: { link: (hours: number) => string; token: string; owner: string };
 }
 
 export interface PageText {
@@ -301,7 +301,7 @@ const zh: DashboardText = {
     badYuan: '金额必须是普通的十进制元数，最多两位小数，例如 500 或 12.50',
   },
   start: {
-    link: (url, hours) => `登录：在浏览器打开 ${url}（一次性链接，${hours} 小时内有效；重启会给新的）`,
+    link: (hours) => `登录：在浏览器打开下面的一次性链接（${hours} 小时内有效；重启会给新的）`,
     token: '登录：输入 KEQUN_ADMIN_TOKEN 的值',
     owner: '登录：店主在私聊里给机器人发 /dashboard，会收到一次性登录链接',
   },
@@ -400,7 +400,7 @@ const en: DashboardText = {
     badYuan: 'yuan must be a plain decimal amount of yuan with at most 2 decimals, such as 500 or 12.50',
   },
   start: {
-    link: (url, hours) => `log in: open ${url} (one-time link, valid ${hours} hours; a restart prints a new one)`,
+    link: (hours) => `log in: open this one-time link (valid ${hours} hours; a restart prints a new one)`,
     token: 'log in: with the value of KEQUN_ADMIN_TOKEN',
     owner: 'log in: an owner sends /dashboard to the bot in a private chat for a one-time link',
   },
