@@ -78,8 +78,8 @@ export interface PageText {
   csv: string;
   noData: string;
   error: string;
-  /** status line: cohort size, staff left out, when (local time and zone) */
-  status: (cohort: number, staff: number, group: string | null, at: string) => string;
+  /** status line: cohort size, staff left out, when (local time in the course zone, and the zone) */
+  status: (cohort: number, staff: number, group: string | null, local: string, zone: string) => string;
   sections: Record<string, string>;
   cost: { label: string; yuan: string; placeholder: string; save: string; saved: string };
   charts: {
@@ -95,6 +95,8 @@ export interface PageText {
     daysInRow: string;
     stage: string;
     step: string;
+    /** the private channel funnel's steps, short enough for an axis */
+    steps: Record<string, string>;
     source: string;
     revenue: string;
     cost: string;
@@ -115,7 +117,7 @@ const zhPage: PageText = {
   csv: '下载 CSV',
   noData: '暂无数据',
   error: '出错了：',
-  status: (cohort, staff, group, at) => `学员队列：${cohort} 人${group ? `（${group}）` : ''}，不含员工${staff > 0 ? ` ${staff} 人` : ''}。更新于 ${at}。`,
+  status: (cohort, staff, group, local, zone) => `学员队列：${cohort} 人${group ? `（${group}）` : ''}，不含员工${staff > 0 ? ` ${staff} 人` : ''}。更新于 ${local}（${zone}）。`,
   sections: {
     'channel-funnel': '私信渠道漏斗',
     'channel-platforms': '加好友率 / Start 率',
@@ -148,6 +150,7 @@ const zhPage: PageText = {
     daysInRow: '连续天数',
     stage: '阶段',
     step: '步骤',
+    steps: { joined: '入群', channel_opened: '加好友/Start', lesson_delivered: '试听课送达', first_question: '首次提问', paid: '付费' },
     source: '来源',
     revenue: '收入',
     cost: '成本',
@@ -168,7 +171,7 @@ const enPage: PageText = {
   csv: 'CSV',
   noData: 'no data',
   error: 'Error: ',
-  status: (cohort, staff, group, at) => `Cohort: ${cohort} members${group ? ` in ${group}` : ''}, staff left out${staff > 0 ? ` (${staff})` : ''}. Updated ${at}.`,
+  status: (cohort, staff, group, local, zone) => `Cohort: ${cohort} members${group ? ` in ${group}` : ''}, staff left out${staff > 0 ? ` (${staff})` : ''}. Updated ${local} (${zone}).`,
   sections: {
     'channel-funnel': 'Private channel funnel',
     'channel-platforms': 'Friend / Start rate',
@@ -201,6 +204,7 @@ const enPage: PageText = {
     daysInRow: 'days in a row',
     stage: 'stage',
     step: 'step',
+    steps: { joined: 'joined', channel_opened: 'channel opened', lesson_delivered: 'lesson delivered', first_question: 'first question', paid: 'paid' },
     source: 'source',
     revenue: 'revenue',
     cost: 'cost',

@@ -453,8 +453,9 @@ export function qa(ctx: StatsContext, f: StatsFilter = {}): QaStats {
 export interface Dashboard {
   filter: { group: string | null; from: number | null; to: number | null };
   generatedAt: number;
-  /** generatedAt as the seller reads it: local time in the course zone (YYYY-MM-DD HH:mm) and the zone */
+  /** generatedAt as the seller reads it: local time in the course zone (YYYY-MM-DD HH:mm) */
   generatedAtLocal: string;
+  timezone: string;
   locale: Locale;
   /** staff members left out of the member figures (store/staff.ts) */
   staffExcluded: number;
@@ -477,7 +478,8 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
   return {
     filter: { group: f.group ?? null, from: f.from ?? null, to: f.to ?? null },
     generatedAt: ctx.now,
-    generatedAtLocal: `${localDateTime(ctx.now, ctx.config.course.timezone)} (${ctx.config.course.timezone})`,
+    generatedAtLocal: localDateTime(ctx.now, ctx.config.course.timezone),
+    timezone: ctx.config.course.timezone,
     locale: ctx.config.course.locale ?? 'zh',
     staffExcluded: staffMemberIds(ctx.db, ctx.config.staff).length,
     groupNames: Object.fromEntries(Object.entries(ctx.config.groups).map(([h, g]) => [h, g.name])),

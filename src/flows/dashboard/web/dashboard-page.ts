@@ -124,13 +124,13 @@ export const DASHBOARD_JS = `(function () {
   }
 
   /** Width of a label in CSS pixels at 12 px (CJK characters are twice as wide). */
-  function textWidth(s) { var w = 0; for (var i = 0; i < s.length; i++) w += s.charCodeAt(i) > 0x2e80 ? 12 : 7; return w; }
+  function textWidth(s) { var w = 0; for (var i = 0; i < s.length; i++) w += s.charCodeAt(i) > 0x2e80 ? 12 : 6.5; return w; }
 
   /** The smallest "nice" whole number at or above n (and at least 1): the top of a count axis. */
   function niceCeil(n) {
     if (!(n > 0)) return 1;
     var p = Math.pow(10, Math.floor(Math.log(n) / Math.LN10));
-    var steps = [1, 2, 2.5, 5, 10];
+    var steps = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
     for (var i = 0; i < steps.length; i++) if (steps[i] * p >= n) return Math.max(1, Math.ceil(steps[i] * p));
     return Math.ceil(n);
   }
@@ -151,16 +151,18 @@ export const DASHBOARD_JS = `(function () {
     var max = Math.max.apply(null, values);
     var kind = opts.kind;
     var yRange = kind === 'pct' ? [0, 100] : [0, kind === 'count' ? niceCeil(max) : Math.max(1, niceCeil(max))];
-    // x labels: thinned by uPlot (space) or turned when one category is narrower than its label.
-    var plotWidth = width - 70;
-    var per = plotWidth / labels.length;
+    // x labels never overlap: a few categories (stages, sources) each get theirs, turned when
+    // narrower than it; many (days, weeks) are thinned to every 2nd, 7th... by uPlot (space).
+    var category = labels.length <= 16;
+    var per = (width - 100) / labels.length;
     var widest = Math.max.apply(null, labels.map(function (l) { return textWidth(String(l)); }));
-    var turn = per < widest + 8 && labels.length <= 16;
+    var turn = category && per < widest + 6;
     var xAxis = {
-      incrs: [1, 2, 3, 5, 7, 10, 14, 15, 20, 28, 30, 50, 100],
-      space: turn ? 18 : widest + 12,
+      splits: category ? function () { return labels.map(function (_, i) { return i; }); } : undefined,
+      incrs: category ? undefined : [1, 2, 3, 5, 7, 10, 14, 15, 20, 28, 30, 50, 100],
+      space: category ? 1 : widest + 14,
       rotate: turn ? -40 : 0,
-      size: turn ? Math.min(110, Math.round(widest * 0.7) + 24) : 40,
+      size: turn ? Math.min(120, Math.round(widest * 0.75) + 24) : 36,
       label: opts.x,
       values: function (_, ticks) { return ticks.map(function (t) { return Number.isInteger(t) && labels[t] !== undefined ? labels[t] : ''; }); },
     };
@@ -200,7 +202,7 @@ export const DASHBOARD_JS = `(function () {
     var C = T.charts;
     d.tables.forEach(renderTable);
     var cs = d.channel.steps;
-    chart('channel-funnel', cs.map(function (s) { return s.label; }), [{ label: C.members, values: cs.map(function (s) { return s.members; }) }, { label: C.through, values: cs.map(function (s) { return s.through; }) }], { bars: true, x: C.step, unit: C.members, kind: 'count' });
+    chart('channel-funnel', cs.map(function (s) { return C.steps[s.step] || s.label; }), [{ label: C.members, values: cs.map(function (s) { return s.members; }) }, { label: C.through, values: cs.map(function (s) { return s.through; }) }], { bars: true, x: C.step, unit: C.members, kind: 'count' });
     var f = d.funnel.stages;
     chart('funnel', f.map(function (s) { return d.stageNames[s.stage] || s.stage; }), [{ label: C.reached, values: f.map(function (s) { return s.reached; }) }, { label: C.now, values: f.map(function (s) { return s.now; }) }], { bars: true, x: C.stage, unit: C.members, kind: 'count' });
     var maxK = Math.max.apply(null, [0].concat(d.retention.map(function (c) { return c.rates.length; })));
@@ -258,7 +260,8 @@ form#cost input{width:7em}
 main.login{max-width:420px;margin:60px auto;background:#fff;padding:24px;border:1px solid #ddd;border-radius:6px}.hint{color:#666;font-size:13px}
 @media (max-width:600px){
 header{padding:10px 12px;gap:8px}header h1{font-size:16px;margin:0;flex-basis:100%}
-header form#filter label{flex:1 1 45%}header form#filter input,header form#filter select{width:100%;box-sizing:border-box}
+header form#filter{width:100%}header form#filter label{flex:1 1 40%;display:flex;gap:4px;align-items:center;min-width:0}
+header form#filter input,header form#filter select{flex:1;min-width:0;width:100%;box-sizing:border-box}
 main{padding:4px 8px 24px}section{padding:10px;margin:10px 0}#status{padding:0 12px;font-size:13px}
 table{font-size:12px}th,td{padding:3px 6px}main.login{margin:20px 12px;padding:16px}
 }

@@ -165,7 +165,7 @@ function pageData(d: Dashboard) {
   return {
     ...d,
     tables: dashboardTables(d),
-    statusLine: t.page.status(d.funnel.cohort, d.staffExcluded, group, d.generatedAtLocal),
+    statusLine: t.page.status(d.funnel.cohort, d.staffExcluded, group, d.generatedAtLocal, d.timezone),
     stageNames: Object.fromEntries(d.funnel.stages.map((s) => [s.stage, stageName(t, s.stage)])),
     sourceLabels: Object.fromEntries(sources.map((s) => [s, sourceLabel(d, s)])),
     costSources: costSources(d),
