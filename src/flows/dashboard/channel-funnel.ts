@@ -1,7 +1,7 @@
 import * as q from './store/channel.js';
 import { staffMemberIds } from './store/staff.js';
 import { dashboardText } from './i18n.js';
-import type { StatsContext, StatsFilter } from './metrics.js';
+import type { StatsContext, StatsFilter } from './stats-context.js';
 
 /**
  * The newcomer's way in, step by step (docs/dashboard.md, "Private channel"): joined a course

@@ -1,6 +1,6 @@
 import type { ChannelFunnel } from './channel-funnel.js';
 import type { DashboardText } from './i18n.js';
-import type { StatsTable } from './tables.js';
+import type { StatsTable } from './stats-table.js';
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
 

@@ -2,17 +2,8 @@ import type { Dashboard, SourceRevenue } from './metrics.js';
 import { channelTables } from './channel-tables.js';
 import { dashboardText, stageName, type DashboardText } from './i18n.js';
 
-/**
- * The dashboard as tables: the page shows one under each chart, `kequn stats` prints them, and
- * each one downloads as CSV. Cells are plain strings and numbers (rates as percentages); titles,
- * columns and labels in the course's locale (i18n.ts).
- */
-export interface StatsTable {
-  id: string;
-  title: string;
-  columns: string[];
-  rows: (string | number | null)[][];
-}
+export type { StatsTable } from './stats-table.js';
+import type { StatsTable } from './stats-table.js';
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
 /** Hours with one decimal: time in stage and waiting times read best in hours. */

@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../../config/load.js';
+import type { CourseConfig } from '../../../core/types.js';
 import { dashboardText, pageTextJson } from '../i18n.js';
 
 /**

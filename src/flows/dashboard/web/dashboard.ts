@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
-import type { App } from '../../../app.js';
+import type { WebContext } from '../../../web/context.js';
 import { dashboard, parseFilter, StatsFilterError } from '../metrics.js';
 import { redeemLoginToken } from '../../../web/login.js';
 import { costSources, dashboardTables, sourceLabel, toCsv } from '../tables.js';
 import { dashboardText, stageName } from '../i18n.js';
 import type { Dashboard } from '../metrics.js';
 import { setCost } from '../store/dashboard.js';
-import { adminAuth, type AdminAuth } from '../../../web/admin-auth.js';
 import { parseYuan } from '../../../util/money.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
 /** A source is referral, direct, channel:<tag> (a Telegram start=src-<tag> link) or group:<handle>. */
@@ -38,13 +37,12 @@ function uplot(): { js: string; css: string } {
  * with KEQUN_ADMIN_TOKEN (the login form, or `Authorization: Bearer` on each request) or with a
  * one-time link the bot sends an owner (`/dashboard` in a private chat).
  */
-export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv; admin?: AdminAuth }): Hono {
-  const { app } = deps;
-  const admin = deps.admin ?? adminAuth(deps);
+export function createDashboardRoutes(ctx: WebContext): Hono {
+  const admin = ctx.admin;
   const adminOn = admin.tokenOn;
-  const now = () => app.kernel.clock.now();
+  const now = ctx.now;
   // The config as it is now (kequn.yaml reloads while the bot runs): its words, groups and staff.
-  const config = () => app.kernel.currentConfig;
+  const config = ctx.config;
   const text = () => dashboardText(config().course.locale);
   const web = new Hono();
   const authed = (c: Context) => admin.authed(c);
@@ -71,7 +69,7 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv;
   web.get('/dashboard', (c) => {
     const login = c.req.query('login');
     if (login !== undefined) {
-      const memberId = redeemLoginToken(app.db, login, now());
+      const memberId = redeemLoginToken(ctx.db, login, now());
       if (!memberId) return page(c, loginHtml(config(), text().login.linkInvalid, adminOn), 401);
       startSession(c, memberId);
       return c.redirect('/dashboard', 303);
@@ -102,7 +100,7 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv;
 
   function figures(c: Context) {
     const filter = parseFilter({ group: c.req.query('group'), from: c.req.query('from'), to: c.req.query('to') }, config());
-    return dashboard({ db: app.db, config: config(), now: now() }, filter);
+    return dashboard({ db: ctx.db, config: config(), now: now() }, filter);
   }
 
   web.get('/dashboard/api/stats', (c) => {
@@ -148,7 +146,7 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv;
     if (!remove && fen === undefined) {
       return c.json({ error: t.badYuan }, 400);
     }
-    setCost(app.db, { source, costFen: remove ? null : fen!, now: now() });
+    setCost(ctx.db, { source, costFen: remove ? null : fen!, now: now() });
     return c.json({ ok: true });
   });
   return web;
