@@ -8,14 +8,15 @@ import { openStore } from '../../src/store/db.js';
 import { funnel, revenue } from '../../src/flows/dashboard/metrics.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';
 import { runScenario } from '../../src/testing/runner.js';
+import { removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
 // `kequn stats` on a store seeded by playing a conversation test: the same figures as the metrics.
 let dir: string;
 let dbPath: string;
 
-function kequn(args: string[]): Promise<{ code: number; stdout: string }> {
+function kequn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['bin/kequn.mjs', ...args], { env: { ...process.env, KEQUN_DATA: dbPath } }, (err, stdout) => {
+    execFile('node', ['bin/kequn.mjs', ...args], { env: { ...process.env, KEQUN_DATA: dbPath, ...env } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout) });
     });
   });
@@ -29,7 +30,10 @@ beforeAll(async () => {
   expect(outcome.ok, outcome.failure).toBe(true);
 }, 20_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
+});
 
 describe('kequn stats', () => {
   it('prints the figures as JSON and as tables; costs feed ROI', async () => {
@@ -45,12 +49,15 @@ describe('kequn stats', () => {
     // Alice paid 199, Bob 179 and got it all back: referral revenue 0 against a cost of 100 → ROI -100 %
     expect(d.referrals.sources.find((s: { source: string }) => s.source === 'referral')).toMatchObject({ revenue: 0, cost: 100, roi: -1 });
     const text = await kequn(['stats', '--group', 'python-101']);
-    expect(text.stdout).toMatch(/== Funnel by lifecycle stage\nstage +phase +reached/);
+    // Chinese by default (course.locale), English when the course says so.
+    expect(text.stdout).toMatch(/== 生命周期漏斗\n阶段 +时期 +到达/);
+    const en = await kequn(['stats', '--group', 'python-101'], { KEQUN_CONFIG: tempConfig({ 'kequn.yaml': (y) => y.replace('  timezone: Asia/Shanghai\n', '  timezone: Asia/Shanghai\n  locale: en\n') }) });
+    expect(en.stdout).toMatch(/== Funnel by lifecycle stage\nstage +phase +reached/);
   }, 20_000);
 
   it('rejects a bad filter without touching the store', async () => {
-    expect(await kequn(['stats', '--from', '2026-13-01'])).toMatchObject({ code: 2, stdout: expect.stringContaining('--from must be a date') });
-    expect(await kequn(['stats', '--group', 'nope'])).toMatchObject({ code: 2, stdout: expect.stringContaining('unknown group "nope"') });
+    expect(await kequn(['stats', '--from', '2026-13-01'])).toMatchObject({ code: 2, stdout: expect.stringContaining('--from 必须是日期（YYYY-MM-DD）或 ISO 时间，收到 "2026-13-01"') });
+    expect(await kequn(['stats', '--group', 'nope'])).toMatchObject({ code: 2, stdout: expect.stringContaining('没有这个群 "nope"') });
     expect(await kequn(['stats', 'cost', 'tv-ads', '5'])).toMatchObject({ code: 2 });
   }, 20_000);
 });
