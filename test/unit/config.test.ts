@@ -45,6 +45,7 @@ describe('config: the demo course', () => {
       'streak-7',
       'streak-21-mature',
       'homework-submit',
+      'library-request',
       'my-referral-code',
       'referral-code-said',
       'first-question',
