@@ -144,6 +144,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     },
     queue: { pending: outbox.pending ?? 0, nextJobAt: nextJobDueAt(db) ?? null },
     stages: config.stages.map((s) => ({ id: s.id, phase: s.phase ?? null })),
+    rules: config.rules.map((r) => ({ id: r.id, description: r.description })),
     groups: groupEntries.map(([handle, g]) => {
       const roomId = roomIdOf(config, handle);
       return { handle, name: g.name, kind: g.kind, roomId, members: users.filter((u) => sim.isMember(roomId, u.id)).map((u) => u.id) };

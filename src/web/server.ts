@@ -16,7 +16,8 @@ import { createCheckoutRoutes } from '../flows/orders/web/checkout.js';
 import { clientMiddleware } from './client.js';
 import { createDashboardRoutes } from '../flows/dashboard/web/dashboard.js';
 import { createOrdersApi } from '../flows/orders/web/orders-api.js';
-import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
+import { browserScript, browserStyle, SCRIPT_TYPE, STYLE_TYPE } from './browser-assets.js';
+import { PLAYGROUND_HTML } from './playground/page.js';
 import { createSandboxRoutes } from '../flows/orders/web/sandbox-pages.js';
 import { LOOPBACK_NAMES, webEnvFromEnv, webPolicy, type WebEnv, type WebPolicy } from './settings.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
@@ -42,6 +43,10 @@ export interface WebDeps {
 const PUBLIC_PREFIXES = ['/pay/', '/webhooks/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** The playground's browser module (bundled by esbuild, see browser-assets.ts). */
+const PLAYGROUND_SCRIPT = new URL('./playground/browser/index.ts', import.meta.url);
+const PLAYGROUND_STYLE = new URL('./playground/browser/style.css', import.meta.url);
 
 /** Pages are self-contained: no CDN, no inline script, nothing framed. */
 const PAGE_HEADERS = {
@@ -144,13 +149,13 @@ export function createWebApp(deps: WebDeps): Hono {
       c.header('cache-control', 'no-store');
       return c.html(PLAYGROUND_HTML);
     });
-    web.get('/playground/app.js', (c) => {
+    web.get('/playground/app.js', async (c) => {
       c.header('cache-control', 'no-store');
-      return c.body(PLAYGROUND_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+      return c.body(await browserScript(PLAYGROUND_SCRIPT), 200, { 'content-type': SCRIPT_TYPE });
     });
-    web.get('/playground/app.css', (c) => {
+    web.get('/playground/app.css', async (c) => {
       c.header('cache-control', 'no-store');
-      return c.body(PLAYGROUND_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
+      return c.body(await browserStyle(PLAYGROUND_STYLE), 200, { 'content-type': STYLE_TYPE });
     });
   }
 
