@@ -162,7 +162,7 @@ export function createWebApp(deps: WebDeps): Hono {
   for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
     web.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
-  web.route('/', createCheckoutRoutes({ app, log, env: deps.env }));
+  web.route('/', createCheckoutRoutes({ app, log, env: deps.env, sandboxPage: sandbox !== undefined }));
   if (sandbox) web.route('/', createSandboxRoutes({ app, sandbox, log, admin: app.exposure === 'staging' ? admin : undefined }));
 
   web.use('/dashboard/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));

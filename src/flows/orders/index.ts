@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { formatAmount, onSale } from './catalog.js';
+import { formatAmount, formatLocalTime, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSources } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
 import { getOrder } from './store/orders.js';
-import { localParts } from '../../util/localtime.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from '../../core/types.js';
 
 const TEMPLATES = ['order_link', 'order_unavailable'] as const;
@@ -39,8 +38,7 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
     return `not sold: ${r.reason}`;
   }
   const o = r.order;
-  const t = localParts(o.expires_at, config.course.timezone);
-  const expires = `${t.month}月${t.day}日 ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+  const expires = formatLocalTime(o.expires_at, config.course.timezone);
   ctx.send({
     to: 'dm',
     text: ctx.render(config.templates.order_link!, {

@@ -1,6 +1,6 @@
 /**
  * The JSON the playground page reads: GET /api/playground/state and /api/playground/members/:id
- * (src/web/api.ts). Written from the page's side: only what it uses. test/unit/browser-contracts.test.ts
+ * (src/web/api.ts). Written from the page's side: only what it uses. test/unit/playground-browser.test.ts
  * checks at type level that what the server returns fits these shapes, so a change on either
  * side fails `npm run typecheck`.
  */
