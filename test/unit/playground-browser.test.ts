@@ -16,7 +16,7 @@ import { runScenario } from '../../src/testing/runner.js';
 import type { memberDetail, playgroundState } from '../../src/web/api.js';
 import { linkParts } from '../../src/web/playground/browser/linkify.js';
 import type { MemberDetail, PlaygroundState, TraceCondition } from '../../src/web/playground/browser/types.js';
-import { describeActual, describeCondition, describeEvent, describeNote, describeRule, durationZh } from '../../src/web/playground/browser/why.js';
+import { conditionFact, describeActual, describeCondition, describeEvent, describeNote, describeRule, durationZh } from '../../src/web/playground/browser/why.js';
 import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 
 describe('the JSON the page reads', () => {
@@ -68,6 +68,10 @@ describe('the 为什么 panel in Chinese', () => {
     expect(describeCondition(c('text contains "试听"'))).toBe('消息 包含「试听」');
     expect(describeActual('never fired')).toBe('从未触发');
     expect(describeActual('fired 3h5m ago')).toBe('3 小时 5 分 前触发过');
+    expect(describeCondition(c('channel.how in ["friend_request","start"]'))).toBe('私信渠道打开方式 是 通过了 TA 的好友申请、在 Telegram 点了 Start 之一');
+    expect(describeActual('already_friend', 'channel.how')).toBe('本来就是好友');
+    expect(describeActual('member', 'role')).toBe('学员');
+    expect(describeActual('start', 'group')).toBe('start');
     expect(describeActual(false)).toBe('否');
     expect(describeActual(null)).toBe('无');
     expect(durationZh('14d')).toBe('14 天');
@@ -116,6 +120,9 @@ describe('the 为什么 panel in Chinese', () => {
             for (const c of d.conditions ?? []) {
               seen++;
               if (english(describeCondition(c))) left.push(`condition ${c.condition}`);
+              // What a member typed (the `text` fact) is shown as they typed it.
+              const fact = conditionFact(c.condition);
+              if (!c.ok && fact !== 'text' && english(describeActual(c.actual, fact))) left.push(`value ${String(c.actual)} of ${c.condition}`);
             }
             for (const a of d.actions ?? []) {
               seen++;

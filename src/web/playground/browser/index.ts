@@ -9,7 +9,7 @@ import { byId, clear, el, type Child } from './dom.js';
 import { duration, formatTime, type TimeStyle } from './format.js';
 import { linkParts } from './linkify.js';
 import type { MemberDetail, PlaygroundGroup, PlaygroundState, PlaygroundUser, Trace, TraceCondition } from './types.js';
-import { CHANNEL_HOW, describeActual, describeCondition, describeEvent, describeNote, describeRule, ROLE } from './why.js';
+import { CHANNEL_HOW, conditionFact, describeActual, describeCondition, describeEvent, describeNote, describeRule, ROLE } from './why.js';
 
 const KIND: Record<string, string> = { trial: '体验群', paid: '正式班', staff: '员工群' };
 const PLATFORM: Record<string, string> = { wechat: '微信', telegram: 'Telegram' };
@@ -249,9 +249,13 @@ function renderUsers(st: PlaygroundState): void {
         { class: `item${S.actor === u.id ? ' selected' : ''}`, onclick: () => setActor(u.id), title: `以 ${u.name} 的身份操作` },
         avatar(u.name, u.id),
         el('div', { class: 'grow' }, el('div', { class: 'name', text: u.name }), el('div', { class: 'meta', text: u.id + (groups.length ? ` · ${groups.join('、')}` : ' · 未入群') })),
-        u.waiting ? el('span', { class: 'badge waiting', title: '这些私信在等 TA 加好友', text: `待发 ${u.waiting}` }) : null,
-        !u.friend && u.role === 'member' ? el('span', { class: 'badge stranger', title: '还不是机器人微信号的好友：私信发不出去', text: '未加好友' }) : null,
-        u.role !== 'member' ? el('span', { class: 'badge role', text: ROLE[u.role] ?? u.role }) : u.member ? stageBadge(u.member.stage) : null,
+        el(
+          'span',
+          { class: 'badges' },
+          u.waiting ? el('span', { class: 'badge waiting', title: '这些私信在等 TA 加好友', text: `待发 ${u.waiting}` }) : null,
+          !u.friend && u.role === 'member' ? el('span', { class: 'badge stranger', title: '还不是机器人微信号的好友：私信发不出去', text: '未加好友' }) : null,
+          u.role !== 'member' ? el('span', { class: 'badge role', text: ROLE[u.role] ?? u.role }) : u.member ? stageBadge(u.member.stage) : null,
+        ),
       ),
     );
   }
@@ -430,7 +434,7 @@ function renderWhy(traces: Trace[]): HTMLElement {
               el('span', { class: 'rid', text: rule.title }),
               rule.id ? el('span', { class: 'muted small', text: ` ${rule.id}` }) : null,
               (r.conditions as TraceCondition[]).map((c) =>
-                el('div', { class: `cond${c.ok ? '' : ' fail'}`, text: `${c.ok ? '✓ ' : '✗ '}${describeCondition(c)}${c.ok ? '' : `（实际：${describeActual(c.actual)}）`}` }),
+                el('div', { class: `cond${c.ok ? '' : ' fail'}`, text: `${c.ok ? '✓ ' : '✗ '}${describeCondition(c)}${c.ok ? '' : `（实际：${describeActual(c.actual, conditionFact(c.condition))}）`}` }),
               ),
               r.matched ? r.actions.map((a) => el('div', { class: 'act', text: `→ ${describeNote(a)}` })) : null,
             );

@@ -135,6 +135,18 @@ function factName(key: string): string {
   return FACT[key] ?? key;
 }
 
+/** The words for a value of a fact whose values are kequn's own (a role, how a channel opened). */
+function enumText(key: string | undefined, v: string): string | undefined {
+  if (key === 'role') return ROLE[v];
+  if (key === 'channel.how') return CHANNEL_HOW[v];
+  return undefined;
+}
+
+/** The fact a condition's label tests (`stage in [...]` → `stage`), if it is a fact's. */
+export function conditionFact(label: string): string | undefined {
+  return /^(\S+) (eq|ne|in|not_in|contains|matches|exists|gt|gte|lt|lte|has|not_has|has_any|has_none|empty) /.exec(label)?.[1];
+}
+
 /** A condition's value as written in the rule (JSON in the label): lists joined with 、. */
 function valueText(raw: string, key: string): string {
   let v: unknown;
@@ -143,9 +155,9 @@ function valueText(raw: string, key: string): string {
   } catch {
     // `role in [owner, instructor]` of a command's trace is not JSON
     const list = /^\[(.*)\]$/.exec(raw);
-    return list ? list[1]!.split(/,\s*/).map((x) => (key === 'role' ? (ROLE[x] ?? x) : x)).join('、') : raw;
+    return list ? list[1]!.split(/,\s*/).map((x) => enumText(key, x) ?? x).join('、') : raw;
   }
-  const one = (x: unknown) => (typeof x === 'string' ? (key === 'role' ? (ROLE[x] ?? x) : durationZh(x)) : typeof x === 'boolean' ? (x ? '是' : '否') : String(x));
+  const one = (x: unknown) => (typeof x === 'string' ? (enumText(key, x) ?? durationZh(x)) : typeof x === 'boolean' ? (x ? '是' : '否') : String(x));
   return Array.isArray(v) ? v.map(one).join('、') : one(v);
 }
 
@@ -197,15 +209,15 @@ export function describeCondition(c: TraceCondition): string {
   return label;
 }
 
-/** The value a fact had: 从未触发, 3 小时 前触发过, 是/否, 无. */
-export function describeActual(v: unknown): string {
+/** The value a fact (`key`, see conditionFact) had: 从未触发, 3 小时 前触发过, 是/否, 无. */
+export function describeActual(v: unknown, key?: string): string {
   if (v === null || v === undefined) return '无';
   if (typeof v === 'boolean') return v ? '是' : '否';
   if (typeof v === 'string') {
     if (v === 'never fired') return '从未触发';
     const ago = /^fired (\S+) ago$/.exec(v);
     if (ago) return `${durationZh(ago[1]!)} 前触发过`;
-    return ROLE[v] && /^(owner|instructor|assistant|member)$/.test(v) ? `${ROLE[v]}（${v}）` : durationZh(v);
+    return enumText(key, v) ?? durationZh(v);
   }
   return typeof v === 'number' ? String(v) : JSON.stringify(v);
 }
