@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { openStore } from '../../src/store/db.js';
 import { recentTraces } from '../../src/store/traces.js';
