@@ -51,6 +51,8 @@ describe('config: the demo course', () => {
       'first-question',
       'trial-on-request',
       'staff-quoted-reply',
+      'buy-intent-in-group',
+      'buy-intent-in-group-waiting',
       'buy-intent',
       'answer-questions',
       'answer-private-chat',
