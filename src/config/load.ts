@@ -3,7 +3,7 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
-import { didYouMean, knownKeys } from './suggest.js';
+import { didYouMean, knownKeys } from '../util/suggest.js';
 import { checkUnique } from './checks.js';
 import { mainSchemaWith, rulesSchemaFor, templatesSchema, type MainConfig } from './schema.js';
 import type { SectionContext } from './section.js';

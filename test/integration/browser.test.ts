@@ -206,6 +206,45 @@ describe('dashboard in the browser', () => {
     await context.close();
   }, 15_000);
 
+  it('the page script (browser/index.ts): CSV links keep the filter, an empty chart says so, the cost form saves and redraws, charts follow the window', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Two days before anyone joined: the check-in chart has no rate to draw.
+    const page = await logIn(context, '/dashboard?from=2026-01-01&to=2026-01-02');
+    expect(await page.getAttribute('#csv-funnel', 'href')).toBe('/dashboard/api/export/funnel.csv?from=2026-01-01&to=2026-01-02');
+    expect(await page.getAttribute('#csv-funnel', 'download')).toBe('kequn-funnel.csv');
+    expect(await page.textContent('#chart-checkins p.empty')).toBe('暂无数据');
+    expect(await page.$$eval('#chart-checkins canvas', (c) => c.length)).toBe(0);
+
+    // The cost of referrals: 50 yuan, saved through the form, drawn in the (unfiltered) sources table.
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-ready="1"]', { timeout: 5000 });
+    expect(await page.$$eval('#cost-source option', (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]))).toEqual(
+      expect.arrayContaining([
+        ['referral', '转介绍'],
+        ['direct', '直接'],
+      ]),
+    );
+    await page.selectOption('#cost-source', 'referral');
+    await page.fill('#cost-yuan', '50');
+    await page.click('#cost-save');
+    await expect.poll(() => page.textContent('#cost-msg')).toBe('已保存');
+    await expect.poll(async () => (await tableRows(page, 'sources')).find((r) => r[0] === '转介绍')?.[3]).toBe('50');
+    // Redrawn with the source the seller had picked still chosen.
+    expect(await page.inputValue('#cost-source')).toBe('referral');
+    // Empty removes it again (the other tests read the sources without costs).
+    await page.fill('#cost-yuan', '');
+    await page.click('#cost-save');
+    await expect.poll(async () => (await tableRows(page, 'sources')).find((r) => r[0] === '转介绍')?.[3]).toBe('–');
+
+    // Charts are redrawn to their box when the window narrows to a phone's 390 px.
+    const chartWidth = () => page.$eval('.uplot[data-chart="funnel"]', (u) => u.getBoundingClientRect().width);
+    expect(await chartWidth()).toBeGreaterThan(600);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(chartWidth).toBeLessThanOrEqual(390 - 16);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await context.close();
+  }, 20_000);
+
   it('English when the course says locale: en', async () => {
     const en = { ...app.config, course: { ...app.config.course, locale: 'en' as const } };
     app.kernel.setConfig(en);
@@ -302,6 +341,8 @@ describe('playground in the browser', () => {
     await page.fill('#text', '我要报名');
     await page.press('#text', 'Enter');
 
+    // The group hears where the link went (not the link: it is hers alone), and how to add the bot.
+    await page.waitForSelector('#messages :text("@小红 报名链接会私信发给你")', { timeout: 8000 });
     await page.waitForSelector('#users li:has-text("小红") .badge.waiting', { timeout: 8000 });
     await page.click('#chats li:has-text("私聊")');
     await page.waitForSelector('#befriend:not([hidden])', { timeout: 5000 });
@@ -323,6 +364,17 @@ describe('playground in the browser', () => {
     expect(dm.indexOf('报名链接')).toBeLessThan(dm.indexOf('第1课'));
     expect(await page.isDisabled('#text')).toBe(false);
     await page.waitForSelector('#held li[data-state="delivered"]', { timeout: 5000 });
+    // Links in messages are links (the checkout link, the lesson's), opened in a new tab.
+    const links = await page.$$eval('#messages .bubble a', (as) => as.map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })));
+    expect(links.find((l) => /\/pay\/[A-Za-z0-9_-]{20,}$/.test(l.href ?? ''))).toMatchObject({ target: '_blank', rel: 'noopener noreferrer' });
+    expect(links.map((l) => l.href)).toContain('https://www.python.org/downloads/');
+    // The member's record and the 为什么 panel in Chinese: rules by their description, the
+    // private channel's opening in words, not the traces' English.
+    const detail = await page.innerText('#detail');
+    expect(detail).toContain('已打开 · 通过了 TA 的好友申请');
+    expect(detail).toContain('私信渠道打开了（通过了 TA 的好友申请）');
+    expect(detail).toContain('私信渠道打开（通过了好友申请 / 本来就是好友 / Telegram 点了 Start）：私信欢迎语和试听第 1 课');
+    for (const english of ['private channel', 'not_friend', 'friend_request', 'never fired', 'sent privately', 'steps planned']) expect(detail).not.toContain(english);
     await shot('3-lesson');
     await page.close();
   }, 45_000);

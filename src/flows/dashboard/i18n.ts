@@ -423,7 +423,7 @@ export function stageName(t: DashboardText, id: string): string {
 }
 
 /** The page script's words as plain JSON (the script is a static file; the words follow the course). */
-export function pageTextJson(t: PageText): Record<string, unknown> {
+export function pageTextJson(t: PageText): Omit<PageText, 'heading' | 'status'> {
   const { heading: _heading, status: _status, ...rest } = t;
   return rest;
 }
