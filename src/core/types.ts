@@ -37,6 +37,8 @@ export interface CompiledRule {
   when: Cond;
   cooldown: number | undefined;
   final: boolean;
+  /** Runs after the other rules, and only when none of them sent a message (docs/configuration.md). */
+  fallback: boolean;
   actions: { spec: ActionSpec<unknown>; arg: unknown }[];
 }
 

@@ -58,6 +58,7 @@ describe('config: the demo course', () => {
       'answer-private-chat',
       'paid-welcome',
       'refunded',
+      'live-replay',
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);
