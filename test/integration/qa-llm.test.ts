@@ -182,7 +182,7 @@ describe('Q&A with an OpenAI-compatible endpoint', () => {
     await w.say('mallory', 'group', '正式课多少钱？');
     await w.say('alice', 'bot', '试听课在哪里看？');
     expect(w.fake.requests).toHaveLength(1);
-    expect(inGroup(w)).toEqual([expect.stringContaining('周二周四晚八点直播'), expect.stringContaining('1999 元')]);
+    expect(inGroup(w)).toEqual([expect.stringContaining('周二周四晚八点直播'), expect.stringContaining('（第 3 期）：199 元，8 周直播课')]);
     expect(w.logs.filter((l) => l.includes('daily token budget exhausted'))).toHaveLength(1);
   });
 });

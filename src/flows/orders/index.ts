@@ -7,6 +7,7 @@ import { getOrder } from './store/orders.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { catalogValues } from './course-values.js';
 import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
 import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '../../core/types.js';
 import type { Member } from '../../store/members.js';
@@ -196,6 +197,7 @@ export const ordersFeature: Feature = {
   routes,
   // Checkout links' base (catalog.yaml `payments.public_url`) is where the server is reached too.
   publicUrl: (config) => config.catalog.payments.public_url,
+  courseValues: catalogValues,
   actions: [buy],
   commands: [buyCommand, refundCommand],
   facts: [

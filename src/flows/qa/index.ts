@@ -1,3 +1,4 @@
+import { checkFaq } from './faq-check.js';
 import { z } from 'zod';
 import type { FinishPayload } from './llm-worker.js';
 import { LESSON_PREFIX } from './service.js';
@@ -278,6 +279,7 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
 export const qaFeature: Feature = {
   name: 'qa',
   config: [qaSection, faqSection],
+  checkCourse: checkFaq,
   groupKeys: qaGroupKeys,
   templateVars: ['question', 'answer', 'source', 'code', 'teacher', 'limit'],
   provides: ['qa', 'llm'],

@@ -1,3 +1,4 @@
+import { fillCourseValues } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { learnedEntries } from './store.js';
@@ -49,7 +50,9 @@ export class QaService {
   }
 
   static build(config: CourseConfig, db: Db): QaService {
-    return new QaService(config.faq, learnedEntries(db), config.lessons);
+    // Prices and deadlines named in answers (`{product.python-vip.price}`) come from the course's config.
+    const faq = config.faq.map((e) => ({ ...e, answer: fillCourseValues(e.answer, config.values) }));
+    return new QaService(faq, learnedEntries(db), config.lessons);
   }
 
   /** An empty knowledge base (courses without a FAQ, tests). */
