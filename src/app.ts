@@ -165,14 +165,19 @@ export async function createApp(opts: {
   if (opts.telegram) {
     // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
     const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
+    const { telegramStateIn } = await import('./bot/telegram-state.js');
     telegram = new TelegramAdapter({
       ...opts.telegram,
       // Given explicitly (tests), or the order service's; an explicit undefined must not unwire it.
       payments: opts.telegram.payments ?? stars,
-      db,
+      state: telegramStateIn(db),
+      // The configuration in force: it changes on reload.
+      course: {
+        groupOf: (chatId) => kernel.currentConfig.groupOf('telegram', chatId),
+        isOwner: (userId) => kernel.currentConfig.roleOf('telegram', userId) === 'owner',
+      },
       log: opts.log.child({ platform: 'telegram' }),
       clock: opts.clock,
-      config: () => kernel.currentConfig,
     });
     adapters.push(telegram);
   }

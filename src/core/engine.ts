@@ -5,7 +5,7 @@ import { renderTemplate } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { inTransaction } from '../store/db.js';
 import { appendEvent, isEventLogged } from '../store/events.js';
-import { getMember, identitiesOf, recordJoin, recordLeave, resolveMember, type Member } from '../store/members.js';
+import { getMember, identitiesOf, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../store/members.js';
 import { enqueueMessage, type DailyBudget, type Priority } from '../store/outbox.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../store/jobs.js';
 import { isTransientConflict } from '../store/postgres.js';
@@ -17,6 +17,7 @@ import type { CompiledRule } from './rules/compile.js';
 import type { Registry } from './registry.js';
 import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
 import { planStandingJob } from './schedule/standing.js';
+import { parseCommand } from './command.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
 import { budgetFor } from '../bot/pacing.js';
@@ -49,11 +50,8 @@ export interface EngineDeps {
   random?: () => number;
 }
 
-/** The first word of a message starting with `/`, as Telegram and instructors write commands. */
-export function parseCommand(text: string): { name: string; args: string } | null {
-  const m = /^\/([a-zA-Z][\w-]{0,31})(?:@\w+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
-  return m ? { name: m[1]!.toLowerCase(), args: (m[2] ?? '').trim() } : null;
-}
+/** The command parser the engine reads commands with (src/core/command.ts). */
+export { parseCommand } from './command.js';
 
 /**
  * The rule engine. Each event is handled in one transaction: log it (a redelivered event is
@@ -139,6 +137,9 @@ export class Engine {
         recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
       } else if (event.type === 'member.left') {
         recordLeave(db, { memberId: member.id, groupId: group!, now });
+      } else if (event.type === 'message' && group !== undefined) {
+        // Speaking in the group is proof of being in it, for someone who was there before the bot.
+        recordPresence(db, { memberId: member.id, groupId: group, now });
       }
 
       // Before any rule: the private channel as the platform just described it (held messages
@@ -154,7 +155,9 @@ export class Engine {
 
       const isDm = (event.type === 'message' && event.chat.kind === 'dm') || event.type === 'channel.opened';
       const text = event.type === 'message' ? event.text : event.type === 'channel.opened' ? channel.opening!.text : '';
-      const command = event.type === 'message' ? parseCommand(text) : null;
+      // The addressee (`/help@kequn_bot`) was the adapter's business: the engine sees name and args.
+      const parsed = event.type === 'message' ? parseCommand(text) : null;
+      const command = parsed && { name: parsed.name, args: parsed.args };
       const trigger: Trigger = {
         type: event.type === 'message' && command ? 'command' : event.type,
         platform: event.platform,

@@ -6,7 +6,7 @@ import {
   lastOffence,
   moderationOf,
   offencesSincePardon,
-  platformEventIdOf,
+  platformMessageIdOf,
   queuePlatformAction,
   recentMessageTexts,
   recordModeration,
@@ -114,7 +114,7 @@ const moderate: ActionSpec<Record<string, never> | null> = {
     const reason = REASON_ZH[hit.kind](hit.evidence);
     const evidence = `${hit.evidence} | ${trigger.text.slice(0, 500)}`;
     const base = { memberId: member.id, platform: trigger.platform, groupId: group, reason: hit.kind, evidence, by: null, eventId: trigger.eventId, now };
-    const messageId = trigger.eventId !== null ? platformEventIdOf(db, trigger.eventId) : undefined;
+    const messageId = trigger.eventId !== null ? platformMessageIdOf(db, trigger.eventId) : undefined;
     const queue = (action: 'remove_member' | 'delete_message', moderationId: number) =>
       queuePlatformAction(db, { platform: trigger.platform, action, chatId: trigger.replyTo.id, userId: trigger.userPlatformId, messageId: messageId ?? null, moderationId, now });
     if (prior >= limit || returning) {
