@@ -20,6 +20,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Bump when the build options change, so old outputs are not reused. */
 const BUILD_VERSION = 1;
 
+/**
+ * The oldest Node the build must run on: the floor of package.json's engines (`>=20.19` →
+ * `node20.19`), so the compiled code never uses syntax a supported Node lacks, whichever Node
+ * (the Docker image's 26, a developer's 24) runs the build.
+ */
+function nodeTarget() {
+  const range = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node ?? '';
+  const floor = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(range.trim());
+  if (!floor) throw new Error(`kequn build: package.json engines.node must be ">=X.Y" (got "${range}")`);
+  return `node${floor[1]}`;
+}
+
 function sources() {
   const out = [];
   const walk = (dir) => {
@@ -40,7 +52,8 @@ function sources() {
  */
 export function ensureBuild() {
   const files = sources();
-  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n`);
+  const esTarget = nodeTarget();
+  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n${esTarget}\n`);
   for (const f of files) hash.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
   const id = hash.digest('hex').slice(0, 16);
   const dist = join(root, 'dist');
@@ -58,7 +71,7 @@ export function ensureBuild() {
     mkdirSync(dist, { recursive: true });
     // One output file per source, imports left as they are ('./x.js' finds the compiled x.ts),
     // so createRequire(import.meta.url) still resolves packages from the project's node_modules.
-    esbuild.buildSync({ entryPoints: files, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+    esbuild.buildSync({ entryPoints: files, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: esTarget, logLevel: 'silent' });
     try {
       renameSync(tmp, target);
     } catch (e) {
