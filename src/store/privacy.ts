@@ -1,5 +1,4 @@
 import { dialectOf, inTransaction, type Db } from './db.js';
-import { rebuildMemberRollups } from '../flows/dashboard/store/rollups.js';
 import { forgetPrivateChannel, privateChannelExport } from './private-channel-privacy.js';
 
 /**
@@ -178,7 +177,7 @@ function messageText(payload: string): string | null {
   }
 }
 
-export function forgetMember(db: Db, id: string, now: number): ForgetResult | undefined {
+export function forgetMember(db: Db, id: string, now: number, after: readonly ((db: Db, memberId: string) => void)[] = []): ForgetResult | undefined {
   return inTransaction(db, () => {
     const member = db.prepare('SELECT id, display_name FROM members WHERE id = ?').get(id) as { id: string; display_name: string } | undefined;
     if (!member) return undefined;
@@ -244,9 +243,9 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
         }
       }
     }
-    // The dashboard's rollups of this member are recomputed from what is left (they hold no
-    // personal data, only times and stages; rebuilt so that they never outlive a deleted row).
-    rebuildMemberRollups(db, id);
+    // What features derived from the erased rows follows, in the same transaction (the
+    // dashboard's rollups of this member are recomputed from what is left: Feature.privacy.forget).
+    for (const f of after) f(db, id);
     recordPrivacyRequest(db, id, 'forget', now);
     const ordersKept = (db.prepare('SELECT count(*) AS n FROM orders WHERE member_id = ?').get(id) as { n: number }).n;
     return { memberId: id, removed, rowsChanged: changed, ordersKept };

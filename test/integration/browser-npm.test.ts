@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp, waitReady, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
+import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 import { chooseChromium, launchBrowser, NPM_CHROMIUM_RUNS_HERE, SYSTEM_CHROMIUM } from '../helpers/browser.js';
 
 // `npm ci && npm test` on a machine with only Node: the browser tests then drive the Chromium
@@ -46,7 +46,7 @@ describe.runIf(NPM_CHROMIUM_RUNS_HERE)('the Chromium from npm (Linux x64)', () =
       const dir = mkdtempSync(join(tmpdir(), 'kequn-npm-browser-'));
       dirs.push(dir);
       const clock = new OffsetClock();
-      app = await createApp({ config: loadConfig('test/fixtures/course'), clock, log: silentLogger, live: true, dbPath: join(dir, 'kequn.db') });
+      app = await createApp({ config: loadConfig(DEMO_CONFIG_DIR), clock, log: silentLogger, live: true, dbPath: join(dir, 'kequn.db') });
       await app.kernel.start();
       await waitReady(() => app!.kernel.isReady());
       server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: ADMIN_TOKEN } }), { port: 0 });

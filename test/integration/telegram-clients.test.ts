@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CourseConfig } from '../../src/config/load.js';
-import { platformActions } from '../../src/flows/moderation/store.js';
+import type { CourseConfig } from '../../src/core/types.js';
 import { getOrder } from '../../src/flows/orders/store/orders.js';
 import { findMemberByIdentity, getMembership } from '../../src/store/members.js';
+import { platformActions } from '../../src/store/platform-actions.js';
 import { tracesOfEvent } from '../../src/store/traces.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
 import { removeTempDirs } from '../helpers/fixtures.js';

@@ -10,11 +10,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, waitReady, wechatModeFromEnv, type App } from '../../src/app.js';
+import { createApp, loadConfig, waitReady, wechatModeFromEnv, type App } from '../../src/app.js';
 import { EnvError } from '../../src/config/env-error.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import type { CourseConfig } from '../../src/core/types.js';
 import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { silentLogger } from '../../src/log.js';
+import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 import { freePort, waitFor } from '../helpers/grpc-port.js';
 // @ts-expect-error -- a plain ESM script without type declarations (it runs where kequn is not installed)
 import { GatewayUsageError, gatewayOptions, main as gatewayMain } from '../../deploy/wechat-gateway/gateway.mjs';
@@ -45,7 +46,7 @@ const dirs: string[] = [home];
 beforeAll(async () => {
   const { log } = await import('wechaty-puppet');
   log.level('silent');
-  config = loadConfig('test/fixtures/course', { env: {} });
+  config = loadConfig(DEMO_CONFIG_DIR, { env: {} });
 });
 
 afterEach(async () => {
