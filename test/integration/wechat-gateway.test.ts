@@ -220,6 +220,8 @@ describe('the command line, as a process', () => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor(() => out.includes(`listening on 127.0.0.1:${port}`), 'the gateway to listen', 15_000);
+    // What kequn needs is printed after that, in a write of its own: a pipe may deliver it later.
+    await waitFor(() => out.includes('WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT=true'), "the gateway to print kequn's settings", 5_000);
     // A token given is never echoed (a console or its log is not where secrets go).
     expect(out).not.toContain(SECRET);
     expect(out).toContain('WECHATY_PUPPET_SERVICE_TOKEN=<the token given to the gateway>');
