@@ -932,4 +932,13 @@ SELECT platform, chat_id, MAX(member_id), 'open', 'delivered', MIN(sent_at), MIN
 FROM outbox WHERE chat_kind = 'dm' AND status = 'sent' AND sent_at IS NOT NULL GROUP BY platform, chat_id;
 `,
   },
+  {
+    version: 16,
+    name: 'telegram invoice failures',
+    sql: `
+-- Why a Telegram Stars invoice could not be sent (NULL: sent, or not tried yet). The member's
+-- next /buy of the same open order clears it and the invoice is sent afresh.
+ALTER TABLE orders ADD COLUMN invoice_error TEXT;
+`,
+  },
 ];

@@ -10,7 +10,7 @@ import { UsageError, type ActionSpec, type CommandSpec, type FactSpec, type Repo
 import type { Feature } from '../../core/feature.js';
 import type { Member } from '../../store/members.js';
 import { moderationGroupKeys, moderationSection } from './config.js';
-import { platformEventIdOf, queuePlatformAction } from '../../store/platform-actions.js';
+import { platformMessageIdOf, queuePlatformAction } from '../../store/platform-actions.js';
 
 const TEMPLATES = ['mod_warn', 'mod_removed'] as const;
 
@@ -106,7 +106,7 @@ const moderate: ActionSpec<Record<string, never> | null> = {
     const reason = REASON_ZH[hit.kind](hit.evidence);
     const evidence = `${hit.evidence} | ${trigger.text.slice(0, 500)}`;
     const base = { memberId: member.id, platform: trigger.platform, groupId: group, reason: hit.kind, evidence, by: null, eventId: trigger.eventId, now };
-    const messageId = trigger.eventId !== null ? platformEventIdOf(db, trigger.eventId) : undefined;
+    const messageId = trigger.eventId !== null ? platformMessageIdOf(db, trigger.eventId) : undefined;
     const queue = (action: 'remove_member' | 'delete_message', moderationId: number) =>
       queuePlatformAction(db, { platform: trigger.platform, action, chatId: trigger.replyTo.id, userId: trigger.userPlatformId, messageId: messageId ?? null, moderationId, now });
     if (prior >= limit || returning) {

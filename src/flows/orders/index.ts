@@ -3,7 +3,7 @@ import { formatAmount, formatLocalTime, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSourcesOf } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
-import { getOrder } from './store/orders.js';
+import { getOrder, retryFailedInvoice } from './store/orders.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -86,7 +86,10 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       order: o.id,
     }),
   });
-  return `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
+  const retried = r.reused && o.invoice_error !== null && retryFailedInvoice(ctx.db, o.id);
+  const note = `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
 
 const buyArg = z.union([z.strictObject({ product: z.string().min(1).optional() }), z.string().min(1)]).default({});
