@@ -206,6 +206,27 @@ const homeworkSchema = z.strictObject({
     .min(1),
 });
 
+/** `qa.clarify`: the menu the bot offers when it is not sure (docs/qa.md, "Clarification"). */
+const CLARIFY_DEFAULTS = { enabled: true, min: 0.25, choices: 3, ratio: 0.6, within: 5 * 60_000, member: 3, group: 6, learn: true };
+const clarifySchema = z.strictObject({
+  /** false: below the threshold the question escalates (or the bot stays silent) as before. */
+  enabled: z.boolean().default(CLARIFY_DEFAULTS.enabled),
+  /** A menu only when the right entry is at least this likely (0-1) to be among its choices. */
+  min: z.number().min(0).max(1).default(CLARIFY_DEFAULTS.min),
+  /** At most this many choices. */
+  choices: z.number().int().min(1).max(5).default(CLARIFY_DEFAULTS.choices),
+  /** A runner-up is a choice when it scores at least this share of the best entry. */
+  ratio: z.number().min(0).max(1).default(CLARIFY_DEFAULTS.ratio),
+  /** A number from the asker within this time picks an entry; then the menu is closed. */
+  within: duration.default(CLARIFY_DEFAULTS.within),
+  /** Menus per member per qa.escalation.window; past it the question is escalated (within its limits). */
+  member: z.number().int().min(0).default(CLARIFY_DEFAULTS.member),
+  /** Menus per group per qa.escalation.window, so menus never pile up in a group. */
+  group: z.number().int().min(0).default(CLARIFY_DEFAULTS.group),
+  /** A member's pick teaches the entry their wording (not from members flagged by moderation). */
+  learn: z.boolean().default(CLARIFY_DEFAULTS.learn),
+});
+
 export const mainSchema = z.strictObject({
   course: z.strictObject({
     name: z.string().min(1),
@@ -321,8 +342,12 @@ export const mainSchema = z.strictObject({
   homework: homeworkSchema.optional(),
   qa: z
     .strictObject({
-      /** Answer only when the retrieval confidence (0-1) is at least this. */
-      threshold: z.number().min(0).max(1).default(0.6),
+      /** Answer only when the retrieval confidence (0-1) is at least this (src/flows/qa/policy.ts DEFAULT_THRESHOLD). */
+      threshold: z.number().min(0).max(1).default(0.7),
+      /** Below the threshold: a numbered menu of the plausible entries instead of a guess (docs/qa.md; defaults as src/flows/qa/policy.ts DEFAULT_CLARIFY). */
+      clarify: clarifySchema.default(CLARIFY_DEFAULTS),
+      /** An escalated question nobody answered is reminded to the staff after this long (0: never). */
+      remind_after: duration.default(4 * 3_600_000),
       detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).default(['question_mark', 'interrogative', 'mention']),
       /** `instructors` (each instructor and assistant privately) or the handle of a staff group. */
       escalate_to: z.string().default('instructors'),
@@ -365,7 +390,9 @@ export const mainSchema = z.strictObject({
         .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 }),
     })
     .default({
-      threshold: 0.6,
+      threshold: 0.7,
+      clarify: CLARIFY_DEFAULTS,
+      remind_after: 4 * 3_600_000,
       detect: ['question_mark', 'interrogative', 'mention'],
       escalate_to: 'instructors',
       daily_quota: { member: 20, group: 200 },

@@ -3,6 +3,7 @@ import { formatDuration } from '../../util/duration.js';
 import { sendNotice } from '../../core/notices.js';
 import { staffChats } from '../../core/roles.js';
 import type { RunContext } from '../../core/types.js';
+import { LESSON_PREFIX } from './service.js';
 
 /** A question on its way to an answer: its id, its text, and where the asker waits. */
 export interface PendingQuestion {
@@ -24,9 +25,25 @@ export const DEFAULT_LIMITED_TEXT = '这段时间的问题比较多，老师会�
 
 /** How a staff chat lists escalations merged into one message (src/core/notices.ts). */
 const STAFF_HEAD = '❓ {count} 个新问题：{code}';
-const STAFF_FOOT = '回复：/answer 编号 你的答案　或　/answer 编号 =条目id';
+const STAFF_FOOT = '回复：/answer 编号 你的答案　或　/answer 编号 =条目id（或 =候选序号）';
 /** A question's text in a merged list is cut to this. */
 const LINE_CHARS = 60;
+
+/** FAQ entries retrieval found for a question (lesson passages left out), best first: what `=2` picks. */
+export function faqCandidates(candidates: string | null): string[] {
+  if (!candidates) return [];
+  return (JSON.parse(candidates) as { id: string }[]).map((c) => c.id).filter((id) => !id.startsWith(LESSON_PREFIX));
+}
+
+/** The candidates shown to the staff under an escalated question, so `/answer Q12 =2` picks one. */
+function candidatesBlock(ctx: RunContext, candidates: string | null, code: string): string {
+  const entries = faqCandidates(candidates).flatMap((id) => {
+    const e = ctx.services.qa.entry(id);
+    return e ? [`${id}：${e.question.length > LINE_CHARS ? `${e.question.slice(0, LINE_CHARS)}…` : e.question}`] : [];
+  });
+  if (entries.length === 0) return '';
+  return `\n知识库里最接近的：\n${entries.map((e, i) => `${i + 1}. ${e}`).join('\n')}\n是其中一条就回复 /answer ${code} =序号`;
+}
 
 /**
  * Hands a question the bot cannot answer to the staff, within the limits of `qa.escalation`
@@ -62,7 +79,7 @@ export function escalate(ctx: RunContext, q: PendingQuestion): string {
     sendTo(ctx, q.chat, ctx.render(config.templates.qa_escalated!, { question: q.text, code }));
     markAskerTold(db, q.id, now);
   }
-  const text = ctx.render(config.templates.qa_to_staff!, { question: q.text, code });
+  const text = ctx.render(config.templates.qa_to_staff!, { question: q.text, code }) + candidatesBlock(ctx, row.candidates, code);
   const where = row.group_id !== null ? (config.groups[row.group_id]?.name ?? row.group_id) : '私信';
   const short = q.text.length > LINE_CHARS ? `${q.text.slice(0, LINE_CHARS)}…` : q.text;
   const line = `${code} ${ctx.member.display_name}（${where}）：${short}`;

@@ -3,7 +3,9 @@ import type { FinishPayload } from './llm-worker.js';
 import { LESSON_PREFIX } from './service.js';
 import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from './store.js';
 import { localDayStart } from '../../util/localtime.js';
-import { escalate, sendTo, type PendingQuestion } from './escalation.js';
+import { escalate, faqCandidates, sendTo, type PendingQuestion } from './escalation.js';
+import { decide, hitsNeeded } from './policy.js';
+import { answerPick, menuPicked, offerMenu } from './clarify.js';
 import { isSmallTalk, looksLikeQuestion } from './detect.js';
 import { effectiveRole } from '../../core/roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext, type Trigger } from '../../core/types.js';
@@ -42,7 +44,9 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       event_id: trigger.eventId,
       created_at: now,
     };
-    const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
+    const policy = { threshold: config.qa.threshold, clarify: config.qa.clarify };
+    const found = ctx.services.qa.found(text, Math.max(config.qa.llm.passages, hitsNeeded(policy)));
+    const candidates = found.hits.slice(0, config.qa.llm.passages).map((h) => ({ id: h.id, confidence: h.confidence }));
     const top = candidates[0];
     // With an LLM the lessons are material too: the best two passages that are relevant at all.
     const lessons = ctx.services.llm ? ctx.services.qa.lessonCandidates(text, 2).filter((c) => c.confidence >= config.qa.llm.min_confidence) : [];
@@ -53,16 +57,35 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: passages });
       return ctx.note(`asked the LLM as ${questionCode(id)} with ${passages.length} passages (best "${best.id}" at ${best.confidence.toFixed(2)})`);
     }
-    if (top && top.confidence >= config.qa.threshold) {
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
-      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: top.id, confidence: top.confidence }));
+    const d = decide(found, policy);
+    if (d.kind === 'answer') {
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: d.confidence, answer: null, escalate: arg.escalate });
+      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: d.id, confidence: d.confidence }));
     }
     const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
-    if (!arg.escalate) return ctx.note(`${why}; silent`);
-    const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null });
+    if (d.kind === 'none' && !arg.escalate) return ctx.note(`${why}; silent`);
+    // Kept with the question: the staff see them and can pick one (/answer Q12 =2).
+    const shortlist = candidates.slice(0, STAFF_CHOICES);
+    const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null, escalate: arg.escalate, candidates: shortlist });
+    if (d.kind === 'clarify') {
+      const offered = offerMenu(ctx, { id, text, chat: trigger.replyTo }, d.ids);
+      if (offered) {
+        // Recorded as dropped until the member picks (then answered, via choice).
+        settleQuestion(db, { id, status: 'dropped', answer: null, entryId: null, via: null, now });
+        return ctx.note(`${why}; ${offered} (menu confidence ${d.confidence.toFixed(2)})`);
+      }
+      ctx.note(`${why}; menu limit reached (qa.clarify.member/group)`);
+    }
+    if (!arg.escalate) {
+      settleQuestion(db, { id, status: 'dropped', answer: null, entryId: null, via: null, now });
+      return ctx.note(`${why}; silent`);
+    }
     ctx.note(`${why}; ${escalate(ctx, { id, text, chat: trigger.replyTo })}`);
   },
 };
+
+/** How many of retrieval's candidates an escalation shows the staff. */
+const STAFF_CHOICES = 3;
 
 /** Answers with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
 function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
@@ -150,16 +173,22 @@ function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string 
   let answerText: string;
   if (body.startsWith('=')) {
     entryId = body.slice(1).trim();
+    // =2: the second of the candidates the escalation showed
+    if (/^[1-9]$/.test(entryId)) {
+      const picked = faqCandidates(q.candidates)[Number(entryId) - 1];
+      if (!picked) throw new UsageError(`${questionCode(id)} has no candidate ${entryId}`);
+      entryId = picked;
+    }
     const entry = entryId.startsWith(LESSON_PREFIX) ? undefined : ctx.services.qa.entry(entryId);
     if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
     answerText = entry.answer;
     ctx.services.qa.addPhrasing(entryId, q.text);
-    recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now });
+    recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now, taughtBy: ctx.member.id });
   } else {
     entryId = `learned-q${id}`;
     answerText = body;
     ctx.services.qa.addEntry(entryId, q.text, answerText, []);
-    recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now });
+    recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now, taughtBy: ctx.member.id });
   }
   resolveQuestion(ctx.db, { id, answer: answerText, entryId, by: ctx.member.id, now: ctx.now });
   const teacher = ctx.member.display_name;
@@ -239,6 +268,21 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
 };
 
 /**
+ * `pick_choice`: the asker replied with a number to their clarification menu: the chosen entry's
+ * answer, and (qa.clarify.learn) their wording taught to it. The fact `picks_choice` says when.
+ */
+const pickChoice: ActionSpec<Record<string, never> | null> = {
+  name: 'pick_choice',
+  description: "the asker's number picks an entry from their clarification menu: answer it, learn the wording",
+  schema: z.strictObject({}).nullable().default(null),
+  run(_arg, ctx) {
+    const pick = menuPicked(ctx);
+    if (!pick) return ctx.note('no open menu this number picks from');
+    ctx.note(answerPick(ctx, pick));
+  },
+};
+
+/**
  * Q&A: students' questions answered from the course FAQ (and what instructors taught it); the
  * rest handed to the staff, whose answers come back to the student and into the knowledge base.
  */
@@ -254,13 +298,19 @@ export const qaFlow: Flow = {
         looksLikeQuestion(c.trigger.text, c.trigger.mentionsBot, (c.trigger.group ? c.config.groups[c.trigger.group]?.qa_detect : undefined) ?? c.config.qa.detect),
     },
     {
+      name: 'picks_choice',
+      type: 'boolean',
+      description: 'the message is a number (1, 2, 选2…) that picks an entry from the sender\'s open clarification menu (same chat or private, within qa.clarify.within)',
+      get: (c) => menuPicked(c) !== undefined,
+    },
+    {
       name: 'quotes_question',
       type: 'boolean',
       description: "the message quotes the bot's escalation of a question (❓ Q12 …) and adds text: a Telegram reply to the bot's message, or WeChat's quoted-reply form",
       get: (c) => c.trigger.type === 'message' && quotedQuestion(c.trigger) !== undefined,
     },
   ],
-  actions: [answer, answerQuotedReply],
+  actions: [answer, answerQuotedReply, pickChoice],
   commands: [answerCommand],
   jobs: [finishJob],
 };

@@ -2,6 +2,7 @@ import type { CourseConfig } from '../../config/load.js';
 import type { Db } from '../../store/db.js';
 import { learnedEntries } from './store.js';
 import { buildIndex, type QaIndex } from './retrieval.js';
+import type { Found } from './policy.js';
 
 export interface Answer {
   entryId: string;
@@ -23,15 +24,31 @@ const PASSAGE_CHARS = 400;
  * themselves (a lesson excerpt is not an FAQ answer).
  */
 export class QaService {
-  private readonly entries = new Map<string, { question: string; answer: string }>();
-  private readonly index: QaIndex;
-  private readonly material: QaIndex;
+  private entries = new Map<string, { question: string; answer: string }>();
+  private index: QaIndex;
+  private material: QaIndex;
 
   private constructor(
-    faq: CourseConfig['faq'],
+    private readonly faq: CourseConfig['faq'],
     learned: { entry_id: string; question: string; answer: string | null }[],
-    lessons: CourseConfig['lessons'] = [],
+    private readonly lessons: CourseConfig['lessons'] = [],
   ) {
+    this.index = buildIndex([]);
+    this.material = buildIndex([]);
+    this.load(learned);
+  }
+
+  /**
+   * Builds the index anew from the FAQ and what the store still keeps: after a learned phrasing
+   * or entry is removed (the index itself only ever grows).
+   */
+  reload(db: Db): void {
+    this.load(learnedEntries(db));
+  }
+
+  private load(learned: { entry_id: string; question: string; answer: string | null }[]): void {
+    const { faq, lessons } = this;
+    this.entries = new Map();
     this.index = buildIndex([]);
     this.material = buildIndex([]);
     for (const l of lessons) {
@@ -65,6 +82,11 @@ export class QaService {
   /** The `k` lesson passages closest to a question (extra material for the LLM). */
   lessonCandidates(question: string, k: number): { id: string; confidence: number }[] {
     return this.material.search(question, k).map((h) => ({ id: h.id, confidence: h.confidence }));
+  }
+
+  /** The best hits with what the policy needs to decide (src/flows/qa/policy.ts). */
+  found(question: string, k: number): Found {
+    return { ...this.index.searchDetailed(question, k), weights: this.index.params.confidence };
   }
 
   /** The best entry for a question, with the retrieval's confidence in [0, 1]. */
