@@ -25,6 +25,8 @@ import type { RunContext } from '../../core/types.js';
 
 /** What the menu says (templates.yaml `qa_clarify` replaces it; {choices} is the numbered list). */
 export const DEFAULT_CLARIFY_TEXT = '你想问的是哪一个？\n{choices}\n（回复数字）';
+/** A menu of one: a question back (templates.yaml `qa_confirm` replaces it). */
+export const DEFAULT_CONFIRM_TEXT = '你想问的是这个吗？\n{choices}\n（是的话回复 1）';
 /** A choice is the entry's question, cut to this many characters: the menu stays short. */
 const CHOICE_CHARS = 30;
 /** Phrasings one member may teach by picking, per local day. */
@@ -74,7 +76,8 @@ export function offerMenu(ctx: RunContext, q: { id: number; text: string; chat: 
   });
   if (entries.length === 0) return undefined;
   openMenu(db, { questionId: q.id, memberId: member.id, platform: trigger.platform, groupId: trigger.group, chatId: q.chat.id, choices: entries.map((e) => e.id), now, closesAt: now + c.within });
-  sendTo(ctx, q.chat, ctx.render(config.templates.qa_clarify ?? DEFAULT_CLARIFY_TEXT, { choices: renderChoices(entries), question: q.text }));
+  const template = entries.length === 1 ? (config.templates.qa_confirm ?? DEFAULT_CONFIRM_TEXT) : (config.templates.qa_clarify ?? DEFAULT_CLARIFY_TEXT);
+  sendTo(ctx, q.chat, ctx.render(template, { choices: renderChoices(entries), question: q.text }));
   return `offered a menu of ${entries.length}: ${entries.map((e) => e.id).join(', ')}`;
 }
 
