@@ -50,6 +50,7 @@ describe('config: the demo course', () => {
       'trial-on-request',
       'staff-quoted-reply',
       'buy-intent',
+      'pick-clarification',
       'answer-questions',
       'answer-private-chat',
       'paid-welcome',

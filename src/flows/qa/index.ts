@@ -3,9 +3,10 @@ import type { FinishPayload } from './llm-worker.js';
 import { LESSON_PREFIX } from './service.js';
 import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from './store.js';
 import { localDayStart } from '../../util/localtime.js';
-import { escalate, faqCandidates, sendTo, type PendingQuestion } from './escalation.js';
+import { escalate, faqCandidates, remindStaff, sendTo, type PendingQuestion } from './escalation.js';
 import { decide, hitsNeeded } from './policy.js';
 import { answerPick, menuPicked, offerMenu } from './clarify.js';
+import { faqCommand } from './learned.js';
 import { isSmallTalk, looksLikeQuestion } from './detect.js';
 import { effectiveRole } from '../../core/roles.js';
 import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext, type Trigger } from '../../core/types.js';
@@ -110,6 +111,7 @@ function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; 
 const finishJob: JobHandler = {
   kind: 'qa',
   run(payload, ctx) {
+    if (typeof (payload as { remind?: unknown }).remind === 'number') return remindStaff(ctx, (payload as { remind: number }).remind);
     const p = payload as FinishPayload;
     const q = getQuestion(ctx.db, p.question);
     if (!q || q.status !== 'pending') return `question ${p.question} already settled`;
@@ -311,6 +313,6 @@ export const qaFlow: Flow = {
     },
   ],
   actions: [answer, answerQuotedReply, pickChoice],
-  commands: [answerCommand],
+  commands: [answerCommand, faqCommand],
   jobs: [finishJob],
 };
