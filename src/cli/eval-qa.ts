@@ -26,7 +26,7 @@ const LABELS: Record<Outcome, string> = {
   clarified_hit: 'menu, right entry among the choices',
   clarified_miss: 'menu, right entry not among them',
   escalated: 'escalated to the staff',
-  silent: 'silent (small talk, no match)',
+  silent: 'silent (small talk)',
 };
 
 export function runEvalQa(o: EvalQaOptions): number {

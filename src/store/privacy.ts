@@ -211,6 +211,9 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run('DELETE FROM rule_fires WHERE member_id = ?', id);
     // What instructors taught from this member's questions is their words: it goes too.
     run('DELETE FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)', id);
+    // Their clarification menus (which entries they were offered); what they taught as staff stays, unsigned.
+    run('DELETE FROM qa_menus WHERE member_id = ?', id);
+    run('UPDATE faq_learned SET taught_by = NULL WHERE taught_by = ?', id);
     run(`UPDATE questions SET text = ?, asker_platform_id = ?, chat_id = CASE WHEN group_id IS NULL THEN ? ELSE chat_id END, candidates = NULL WHERE member_id = ?`, FORGOTTEN, FORGOTTEN, FORGOTTEN, id);
     run(`UPDATE checkins SET note = '' WHERE member_id = ?`, id);
     // Moderation keeps what was done and why (the rule), not the words that triggered it.

@@ -89,7 +89,7 @@ export function flaggedByModeration(ctx: Pick<RunContext, 'db' | 'member'>): boo
 
 /** The member picked entry `entryId` from their menu: answer, close the menu, maybe learn. */
 export function answerPick(ctx: RunContext, pick: { menu: Menu; entryId: string; n: number }): string {
-  const { db, config, now, member } = ctx;
+  const { db, config, now } = ctx;
   const entry = ctx.services.qa.entry(pick.entryId);
   if (!pickMenu(db, pick.menu.id, pick.entryId)) return 'menu already closed';
   if (!entry) return `entry "${pick.entryId}" is gone; silent`;

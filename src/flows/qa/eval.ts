@@ -170,14 +170,16 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * Judges a decision against the gold entry. For a query no entry answers (gold null) an answer is
+ * Judges a decision against the gold entry, as the group rule acts: small talk is never taken
+ * up (silent); a question nothing answers goes to the staff (escalated). For a query no entry answers (gold null) an answer is
  * wrong, a menu a miss, escalating or staying silent right.
  */
 export function outcomeOf(gold: string | null, d: Decision, smallTalk: boolean): Outcome {
   if (smallTalk) return 'silent';
   if (d.kind === 'answer') return d.id === gold ? 'answered_right' : 'answered_wrong';
   if (d.kind === 'clarify') return gold !== null && d.ids.includes(gold) ? 'clarified_hit' : 'clarified_miss';
-  return d.confidence === 0 ? 'silent' : 'escalated';
+  // as in a group, where a question nothing answers goes to the staff (within their limits)
+  return 'escalated';
 }
 
 /** The policy the bot runs with when the course says nothing: the `qa:` defaults. */
