@@ -109,7 +109,7 @@ export interface ChannelClosed extends EventBase {
 
 /**
  * Someone asked to become the WeChat account's friend. kequn decides by the course's policy and
- * accepts later, paced (src/flows/channel/acceptor.ts); nothing else happens until it does.
+ * accepts later, paced (src/bot/friend-requests.ts); nothing else happens until it does.
  */
 export interface FriendRequested extends EventBase {
   type: 'friend.requested';

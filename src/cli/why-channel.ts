@@ -1,6 +1,6 @@
 import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
-import { friendRequestsOf } from '../flows/channel/store.js';
+import { friendRequestsOf } from '../store/friend-requests.js';
 import { heldOf } from '../store/held-messages.js';
 import { identitiesOf } from '../store/members.js';
 import { channelsOf, channelWaitsOf, getChannel } from '../store/private-channels.js';

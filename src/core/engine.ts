@@ -20,9 +20,9 @@ import { planStandingJob } from './schedule/standing.js';
 import type { Services } from './services.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
 import { budgetFor } from '../bot/pacing.js';
-import { observeChannel } from '../flows/channel/observe.js';
-import { handleFriendRequest, handleRoomInvite } from '../flows/channel/requests.js';
-import { channelTemplateVars } from '../flows/channel/vars.js';
+import { observeChannel } from './channel/observe.js';
+import { handleFriendRequest, handleRoomInvite } from './channel/requests.js';
+import { channelTemplateVars } from './channel/vars.js';
 import { markAnnounced } from '../store/private-channels.js';
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
@@ -199,7 +199,7 @@ export class Engine {
   /**
    * A friend request or a group invitation to the bot's account: not a member's event (no member
    * is made for a stranger's request); logged with its dedupe key, then decided by the course's
-   * policy (src/flows/channel/requests.ts) in the same transaction.
+   * policy (src/core/channel/requests.ts) in the same transaction.
    */
   private handleRequest(config: CourseConfig, event: FriendRequested | RoomInvited, now: number): HandleResult {
     const { db } = this.deps;

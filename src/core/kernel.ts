@@ -5,7 +5,7 @@ import { eventGroup, type ChatAdapter, type ChatEvent } from '../bot/events.js';
 import { Cluster, type ClusterSettings } from '../bot/cluster.js';
 import { Outbox } from '../bot/outbox.js';
 import { PlatformActions } from '../bot/platform-actions.js';
-import { FriendRequests } from '../flows/channel/acceptor.js';
+import { FriendRequests } from '../bot/friend-requests.js';
 import { inviteLinkCreated } from '../flows/referral/invite-links.js';
 import { isPaidGroupLink, paidGroupLinkCreated } from '../flows/orders/paid-access.js';
 import type { CourseConfig } from '../config/load.js';

@@ -15,7 +15,7 @@ import { announceFlow } from '../flows/announce/index.js';
 import { moderationFlow } from '../flows/moderation/index.js';
 import { dashboardFlow } from '../flows/dashboard/index.js';
 import { noticesFlow } from './notices.js';
-import { channelFlow } from '../flows/channel/index.js';
+import { channelFlow } from './channel/expiry.js';
 
 /** Every flow, in one list. Adding a flow: write its module, add it here, add its test. */
 export const flows: Flow[] = [

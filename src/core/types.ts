@@ -30,8 +30,8 @@ export interface Trigger {
   vars?: Record<string, string>;
   /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
   order?: { id: string; productId: string; amount: number; currency: string };
-  /** For `channel.opened`: how the member's private channel opened (src/flows/channel/observe.ts). */
-  channel?: import('../flows/channel/observe.js').ChannelOpening;
+  /** For `channel.opened`: how the member's private channel opened (src/core/channel/observe.ts). */
+  channel?: import('./channel/observe.js').ChannelOpening;
 }
 
 export interface RunContext {

@@ -6,7 +6,7 @@ const HOUR = 3_600_000;
 export const EXPIRY_GRACE = 10 * 365 * 86_400_000;
 
 /**
- * Plans a `channel.expire` check (src/flows/channel/index.ts) at `dueAt`, once per due time: the
+ * Plans a `channel.expire` check (src/core/channel/expiry.ts) at `dueAt`, once per due time: the
  * check expires what waited longer than private_channel.hold_for and plans the next one at the
  * next expiry. Something newly held plans a check at the next full hour (the store does not know
  * the window; the check does), so nothing is planned while nothing waits.

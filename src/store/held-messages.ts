@@ -7,7 +7,7 @@ import { stmt } from './statements.js';
 /**
  * Private messages held because the person's private channel is not open (not yet a WeChat
  * friend, never pressed Start on Telegram): kept in order, moved into the outbox when the channel
- * opens (src/flows/channel/observe.ts), expired after the window, dropped when the person blocked
+ * opens (src/core/channel/observe.ts), expired after the window, dropped when the person blocked
  * the bot. They never enter the outbox while held, so they take no send slot and no daily cap.
  */
 export type HeldState = 'held' | 'delivered' | 'expired' | 'dropped';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { SimulatedWeChat } from '../bot/simulator.js';
 import type { CourseConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
-import { friendRequestsOf } from '../flows/channel/store.js';
+import { friendRequestsOf } from '../store/friend-requests.js';
 import { heldFor, heldOf } from '../store/held-messages.js';
 import { channelWaitsOf, getChannel } from '../store/private-channels.js';
 

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ChannelClosedError, type ChatAdapter, type ChatEvent } from '../../src/bot/events.js';
-import { FriendRequests } from '../../src/flows/channel/acceptor.js';
+import { FriendRequests } from '../../src/bot/friend-requests.js';
 import { silentLogger } from '../../src/log.js';
-import { decideFriendRequest } from '../../src/flows/channel/requests.js';
-import { parseStartPayload } from '../../src/flows/channel/start-payload.js';
+import { decideFriendRequest } from '../../src/core/channel/requests.js';
+import { parseStartPayload } from '../../src/core/channel/start-payload.js';
 import type { Db } from '../../src/store/db.js';
 import { heldFor } from '../../src/store/held-messages.js';
 import { migrations } from '../../src/store/migrations.js';

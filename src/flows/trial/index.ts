@@ -35,7 +35,7 @@ const sendLesson: ActionSpec<number> = {
 /**
  * Plans the steps of sequence `name` for a member, counted from `from` (replacing pending steps:
  * a restart never doubles them). Used by start_sequence and, for a sequence that counts from the
- * private channel's opening, when the channel opens (src/flows/channel/observe.ts).
+ * private channel's opening, when the channel opens (src/core/channel/observe.ts).
  */
 export function planSequence(
   db: Db,

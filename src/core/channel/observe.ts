@@ -5,7 +5,7 @@ import { dropHeldFor, finishHeld, heldFor, markHeldDelivered } from '../../store
 import { enqueueMessage } from '../../store/outbox.js';
 import { budgetFor } from '../../bot/pacing.js';
 import { finishChannelWait, getChannel, setChannel, waitingSequences, type ChannelHow, type ChannelRow } from '../../store/private-channels.js';
-import { planSequence } from '../trial/index.js';
+import { planSequence } from '../../flows/trial/index.js';
 import { sourceOfStartPayload, textOfStartPayload } from './start-payload.js';
 
 /** A channel that opened with this event: the `channel.opened` rules run with these facts. */

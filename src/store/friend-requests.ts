@@ -1,5 +1,5 @@
-import { dialectOf, type Db } from '../../store/db.js';
-import { stmt } from '../../store/statements.js';
+import { dialectOf, type Db } from './db.js';
+import { stmt } from './statements.js';
 
 /**
  * WeChat friend requests and room invitations to the bot's account: what came in, what the

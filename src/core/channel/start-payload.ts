@@ -1,4 +1,4 @@
-import { isWellFormed, normalizeCode } from '../referral/code.js';
+import { isWellFormed, normalizeCode } from '../../flows/referral/code.js';
 
 /**
  * What a Telegram deep link's `/start <payload>` carries (docs/telegram.md): `ref-<CODE>` a

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { CourseConfig } from '../../config/load.js';
-import type { Clock } from '../../core/schedule/clock.js';
-import { dialectOf, inTransaction, type Db } from '../../store/db.js';
+import type { CourseConfig } from '../config/load.js';
+import type { Clock } from '../core/schedule/clock.js';
+import { dialectOf, inTransaction, type Db } from '../store/db.js';
 import {
   claimFriendRequest,
   countAcceptedSince,
@@ -14,18 +14,18 @@ import {
   markFriendRequestReceived,
   nextFriendRequestAt,
   type FriendRequestRow,
-} from './store.js';
-import { enqueueMessage } from '../../store/outbox.js';
-import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../../util/localtime.js';
-import { soloInstance, type Cluster } from '../../bot/cluster.js';
-import { budgetFor } from '../../bot/pacing.js';
-import type { ChatAdapter, ChatEvent, RoomInvited } from '../../bot/events.js';
+} from '../store/friend-requests.js';
+import { enqueueMessage } from '../store/outbox.js';
+import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
+import { soloInstance, type Cluster } from './cluster.js';
+import { budgetFor } from './pacing.js';
+import type { ChatAdapter, ChatEvent, RoomInvited } from './events.js';
 
 /** How many due acceptances are looked at per platform and pass. */
 const BATCH = 50;
 
 /**
- * Accepts the WeChat friend requests the course's policy said yes to (src/flows/channel/requests.ts),
+ * Accepts the WeChat friend requests the course's policy said yes to (src/core/channel/requests.ts),
  * paced: each waits its random delay (private_channel.wechat.delay), two acceptances are at least
  * delay.min apart, none during quiet hours, and at most daily_cap per local day (the rest move to
  * the next day). Friend acceptances are a ban signal like sends are: bursts are what gets an

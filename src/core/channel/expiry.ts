@@ -3,7 +3,7 @@ import { finishHeld, oldestWaiting, staleHeld } from '../../store/held-messages.
 import { finishChannelWait, getChannel, staleChannelWaits } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { formatDuration } from '../../util/duration.js';
-import type { Flow, SystemJobContext } from '../../core/types.js';
+import type { Flow, SystemJobContext } from '../types.js';
 
 /** Held messages expired per run (a very large backlog continues in a minute). */
 const EXPIRE_BATCH = 5000;

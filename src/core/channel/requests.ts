@@ -1,11 +1,11 @@
 import type { FriendRequested, RoomInvited } from '../../bot/events.js';
 import type { CourseConfig } from '../../config/load.js';
-import { referrerOfCode } from '../referral/attribution.js';
-import { findCodeInText } from '../referral/code.js';
+import { referrerOfCode } from '../../flows/referral/attribution.js';
+import { findCodeInText } from '../../flows/referral/code.js';
 import type { Db } from '../../store/db.js';
-import { recordFriendRequest, recordRoomInvite } from './store.js';
+import { recordFriendRequest, recordRoomInvite } from '../../store/friend-requests.js';
 import { activeGroupsOf, findMemberByIdentity } from '../../store/members.js';
-import { effectiveRole } from '../../core/roles.js';
+import { effectiveRole } from '../roles.js';
 
 /** The course policy's answer to a friend request, with the reason it is recorded with. */
 export interface FriendDecision {
@@ -44,7 +44,7 @@ export function decideFriendRequest(db: Db, config: CourseConfig, req: { platfor
 /**
  * A friend request came in: decide, and record it with the time it may be accepted (after a
  * random delay within private_channel.wechat.delay; the daily cap is applied when it falls due,
- * src/flows/channel/acceptor.ts). A request recorded before (redelivered) changes nothing.
+ * src/bot/friend-requests.ts). A request recorded before (redelivered) changes nothing.
  */
 export function handleFriendRequest(db: Db, config: CourseConfig, event: FriendRequested, now: number, random: () => number): { decision: FriendDecision; recorded: boolean; acceptAt: number | null } {
   const decision = decideFriendRequest(db, config, { platform: event.platform, userId: event.user.id, greeting: event.greeting });
