@@ -386,8 +386,10 @@ export const mainSchema = z.strictObject({
           min_confidence: z.number().min(0).max(1).default(0.15),
           /** Longer answers are cut. */
           max_answer_chars: z.number().int().min(50).max(2000).default(500),
+          /** The endpoint's /embeddings model (bge-m3, text-embedding-v3, text-embedding-3-small…), fused with BM25; empty: none. OPENAI_EMBEDDING_MODEL overrides it. */
+          embedding_model: z.string().default(''),
         })
-        .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 }),
+        .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500, embedding_model: '' }),
     })
     .default({
       threshold: 0.7,
@@ -398,7 +400,7 @@ export const mainSchema = z.strictObject({
       daily_quota: { member: 20, group: 200 },
       escalation: { window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 },
       repeat_cooldown: 10 * 60_000,
-      llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
+      llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500, embedding_model: '' },
     }),
   announce: z
     .strictObject({

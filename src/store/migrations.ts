@@ -963,6 +963,17 @@ ALTER TABLE faq_learned ADD COLUMN taught_by TEXT;
 ALTER TABLE faq_learned ADD COLUMN removed_at INTEGER;
 ALTER TABLE faq_learned ADD COLUMN removed_by TEXT;
 CREATE INDEX faq_learned_taught ON faq_learned(taught_by, created_at);
+
+-- Embeddings of FAQ phrasings from the LLM endpoint (src/flows/qa/embeddings.ts), by model and
+-- text, so a restart or an FAQ edit embeds only what is new.
+CREATE TABLE qa_vectors (
+  model       TEXT NOT NULL,
+  text_hash   TEXT NOT NULL,                 -- sha256 of the text, base64url, 32 characters
+  dims        INTEGER NOT NULL,
+  vector      TEXT NOT NULL,                 -- float32 little-endian, base64
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (model, text_hash)
+);
 `,
   },
 ];

@@ -63,19 +63,24 @@ export function renderChoices(entries: { question: string }[]): string {
  * Sends a menu for question `questionId` if the limits allow; returns a note, or undefined when a
  * limit is reached (the caller escalates instead).
  */
-export function offerMenu(ctx: RunContext, q: { id: number; text: string; chat: { kind: 'group' | 'dm'; id: string } }, ids: string[]): string | undefined {
-  const { db, config, now, member, trigger } = ctx;
+export function offerMenu(
+  ctx: RunContext,
+  q: { id: number; text: string; chat: { kind: 'group' | 'dm'; id: string }; groupId: string | null; platform: string },
+  ids: string[],
+): string | undefined {
+  const { db, config, now, member } = ctx;
   const c = config.qa.clarify;
+  if (!c.enabled) return undefined;
   const since = now - config.qa.escalation.window;
   const mine = countMenus(db, { memberId: member.id, since });
   if (mine >= c.member) return undefined;
-  if (trigger.group && countMenus(db, { groupId: trigger.group, since }) >= c.group) return undefined;
-  const entries = ids.flatMap((id) => {
+  if (q.groupId && countMenus(db, { groupId: q.groupId, since }) >= c.group) return undefined;
+  const entries = ids.slice(0, c.choices).flatMap((id) => {
     const e = ctx.services.qa.entry(id);
     return e ? [{ id, question: e.question }] : [];
   });
   if (entries.length === 0) return undefined;
-  openMenu(db, { questionId: q.id, memberId: member.id, platform: trigger.platform, groupId: trigger.group, chatId: q.chat.id, choices: entries.map((e) => e.id), now, closesAt: now + c.within });
+  openMenu(db, { questionId: q.id, memberId: member.id, platform: q.platform, groupId: q.groupId, chatId: q.chat.id, choices: entries.map((e) => e.id), now, closesAt: now + c.within });
   const template = entries.length === 1 ? (config.templates.qa_confirm ?? DEFAULT_CONFIRM_TEXT) : (config.templates.qa_clarify ?? DEFAULT_CLARIFY_TEXT);
   sendTo(ctx, q.chat, ctx.render(template, { choices: renderChoices(entries), question: q.text }));
   return `offered a menu of ${entries.length}: ${entries.map((e) => e.id).join(', ')}`;

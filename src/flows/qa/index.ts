@@ -69,7 +69,7 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     const shortlist = candidates.slice(0, STAFF_CHOICES);
     const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null, escalate: arg.escalate, candidates: shortlist });
     if (d.kind === 'clarify') {
-      const offered = offerMenu(ctx, { id, text, chat: trigger.replyTo }, d.ids);
+      const offered = offerMenu(ctx, { id, text, chat: trigger.replyTo, groupId: trigger.group, platform: trigger.platform }, d.ids);
       if (offered) {
         // Recorded as dropped until the member picks (then answered, via choice).
         settleQuestion(db, { id, status: 'dropped', answer: null, entryId: null, via: null, now });
@@ -128,12 +128,21 @@ const finishJob: JobHandler = {
       sendTo(ctx, pending.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: o.text, source: entry?.question ?? o.source, question: q.text }));
       return `answered by the LLM from "${o.source}"`;
     }
+    if (o.kind === 'clarify') {
+      const ids = o.ids.filter((id) => !id.startsWith(LESSON_PREFIX) && ctx.services.qa.has(id));
+      const offered = ids.length > 0 ? offerMenu(ctx, { ...pending, groupId: q.group_id, platform: q.platform }, ids) : undefined;
+      if (offered) {
+        settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now: ctx.now });
+        return `the LLM asked to clarify; ${offered}`;
+      }
+    }
     if (o.kind === 'error') {
       // Fall back to an FAQ entry only: a lesson passage is material, not an answer.
       const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[]).find((c) => !c.id.startsWith(LESSON_PREFIX));
       if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
     }
-    const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
+    const why =
+      o.kind === 'none' ? 'the LLM found no answer in the passages' : o.kind === 'clarify' ? 'the LLM asked to clarify, but no menu could be sent' : `LLM ${o.reason} and retrieval not confident`;
     if (!q.escalate) {
       settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now: ctx.now });
       return `${why}; silent`;

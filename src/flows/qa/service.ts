@@ -25,6 +25,10 @@ const PASSAGE_CHARS = 400;
  */
 export class QaService {
   private entries = new Map<string, { question: string; answer: string }>();
+  /** Every way of asking each FAQ entry (what embeddings are made of). */
+  private phrasingList: { entryId: string; text: string }[] = [];
+  /** Grows with every change of the entries or phrasings (embeddings are refreshed when it moves). */
+  version = 0;
   private index: QaIndex;
   private material: QaIndex;
 
@@ -49,6 +53,8 @@ export class QaService {
   private load(learned: { entry_id: string; question: string; answer: string | null }[]): void {
     const { faq, lessons } = this;
     this.entries = new Map();
+    this.phrasingList = [];
+    this.version++;
     this.index = buildIndex([]);
     this.material = buildIndex([]);
     for (const l of lessons) {
@@ -61,7 +67,7 @@ export class QaService {
     for (const e of faq) this.addEntry(e.id, e.question, e.answer, e.alternates);
     for (const l of learned) {
       if (l.answer !== null && !this.entries.has(l.entry_id)) this.addEntry(l.entry_id, l.question, l.answer, []);
-      else if (this.entries.has(l.entry_id)) this.index.addPhrasing(l.entry_id, l.question);
+      else if (this.entries.has(l.entry_id)) this.addPhrasing(l.entry_id, l.question);
     }
   }
 
@@ -113,10 +119,20 @@ export class QaService {
   addEntry(id: string, question: string, answer: string, alternates: string[]): void {
     this.entries.set(id, { question, answer });
     this.index.add({ id, question, answer, alternates });
+    for (const text of [question, ...alternates]) this.phrasingList.push({ entryId: id, text });
+    this.version++;
   }
 
   addPhrasing(entryId: string, text: string): boolean {
-    return this.index.addPhrasing(entryId, text);
+    if (!this.index.addPhrasing(entryId, text)) return false;
+    this.phrasingList.push({ entryId, text });
+    this.version++;
+    return true;
+  }
+
+  /** The FAQ entries' phrasings (questions, alternates, learned ones); lesson passages are not FAQ entries. */
+  phrasings(): { entryId: string; text: string }[] {
+    return [...this.phrasingList];
   }
 }
 

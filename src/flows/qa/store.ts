@@ -319,3 +319,35 @@ export function answerByChoice(db: Db, args: { id: number; entryId: string; answ
 export function setCandidates(db: Db, id: number, candidates: { id: string; confidence: number }[]): void {
   stmt(db, 'UPDATE questions SET candidates = ? WHERE id = ?').run(JSON.stringify(candidates), id);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Embedding vectors of FAQ phrasings (src/flows/qa/embeddings.ts)
+
+function packVector(v: number[]): string {
+  return Buffer.from(Float32Array.from(v).buffer).toString('base64');
+}
+
+function unpackVector(s: string): number[] {
+  const b = Buffer.from(s, 'base64');
+  return Array.from(new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4)));
+}
+
+/** Cached vectors of these text hashes for a model. */
+export function getVectors(db: Db, model: string, hashes: string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < hashes.length; i += 200) {
+    const chunk = hashes.slice(i, i + 200);
+    const rows = stmt(db, `SELECT text_hash, vector FROM qa_vectors WHERE model = ? AND text_hash IN (${chunk.map(() => '?').join(', ')})`).all(model, ...chunk) as {
+      text_hash: string;
+      vector: string;
+    }[];
+    for (const r of rows) out.set(r.text_hash, unpackVector(r.vector));
+  }
+  return out;
+}
+
+export function putVectors(db: Db, model: string, rows: { hash: string; vector: number[] }[], now: number): void {
+  for (const r of rows) {
+    stmt(db, 'INSERT INTO qa_vectors (model, text_hash, dims, vector, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model, text_hash) DO NOTHING').run(model, r.hash, r.vector.length, packVector(r.vector), now);
+  }
+}
