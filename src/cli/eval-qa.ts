@@ -6,6 +6,10 @@
 import { evaluateFiles, OUTCOMES, plainTop1, QaDataError, type Outcome, type QueryResult, type Split } from '../flows/qa/eval.js';
 import { DEFAULT_POLICY } from '../flows/qa/eval.js';
 import type { PolicySettings } from '../flows/qa/policy.js';
+import { LlmAnswerer, llmSettingsFromEnv } from '../flows/qa/llm.js';
+
+/** The qa.llm defaults (src/config/schema.ts): eval-qa runs without a course folder. */
+const LLM_DEFAULTS = { model: 'gpt-4o-mini', timeout: 20_000, max_answer_chars: 500, embedding_model: '', passages: 4, min_confidence: 0.15 };
 
 export interface EvalQaOptions {
   bank: string;
@@ -16,6 +20,9 @@ export interface EvalQaOptions {
   /** the answer threshold (qa.threshold); the menu keeps its defaults */
   threshold: number;
   split: Split;
+  /** measure through the OpenAI-compatible endpoint in `env` (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_EMBEDDING_MODEL) */
+  llm?: boolean;
+  env?: NodeJS.ProcessEnv;
   write: (line: string) => void;
 }
 
@@ -29,7 +36,7 @@ const LABELS: Record<Outcome, string> = {
   silent: 'silent (small talk)',
 };
 
-export function runEvalQa(o: EvalQaOptions): number {
+export async function runEvalQa(o: EvalQaOptions): Promise<number> {
   const policy: PolicySettings = { ...DEFAULT_POLICY, threshold: o.threshold };
   let out: ReturnType<typeof evaluateFiles>;
   try {
@@ -40,6 +47,18 @@ export function runEvalQa(o: EvalQaOptions): number {
       return 2;
     }
     throw e;
+  }
+  let llmNote: string | undefined;
+  if (o.llm) {
+    const settings = llmSettingsFromEnv(o.env ?? process.env, { llm: { ...LLM_DEFAULTS, enabled: true } }, 'eval');
+    if (!settings) {
+      o.write('eval-qa --llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for an endpoint other than OpenAI; OPENAI_MODEL, OPENAI_EMBEDDING_MODEL)');
+      return 2;
+    }
+    const { evaluateWithLlm } = await import('../flows/qa/eval-llm.js');
+    const r = await evaluateWithLlm(out.bank, out.queries, new LlmAnswerer(settings), { policy, passages: LLM_DEFAULTS.passages, minConfidence: LLM_DEFAULTS.min_confidence });
+    out = { ...out, metrics: r.metrics, policy: r.policy, results: r.results };
+    llmNote = `through ${settings.baseURL ?? 'OpenAI'}: chat model ${settings.model}, embeddings ${r.embeddings}; ${r.calls} chat calls, ${r.failures} failed (those fell back to the offline decision)`;
   }
   const { metrics, results, index, policy: table } = out;
   const plain = plainTop1(out.bank, out.queries);
@@ -64,6 +83,7 @@ export function runEvalQa(o: EvalQaOptions): number {
         policy: table,
         off_topic: { n: offTopic.length, answered: round(offTopic.filter((r) => r.decision.kind === 'answer').length / (offTopic.length || 1)) },
         settings,
+        ...(llmNote ? { llm: llmNote } : {}),
       }),
     );
     return 0;
@@ -71,7 +91,12 @@ export function runEvalQa(o: EvalQaOptions): number {
   o.write(`${index.size} entries, ${metrics.n} queries${o.split !== 'all' ? ` (${o.split} split)` : ''}${offTopic.length ? `, ${offTopic.length} of them answered by no entry` : ''}`);
   o.write(`top-1 ${metrics.top1.toFixed(3)} (plain BM25 ${plain.toFixed(3)})   MRR ${metrics.mrr.toFixed(3)}   recall@5 ${metrics.recall5.toFixed(3)}`);
   o.write(`latency p50 ${metrics.p50_ms.toFixed(2)} ms   p99 ${metrics.p99_ms.toFixed(2)} ms`);
-  o.write(`policy: answer at ${policy.threshold}, a menu of up to ${policy.clarify.choices} from ${policy.clarify.min}, else escalate`);
+  if (llmNote) o.write(`LLM ${llmNote}`);
+  o.write(
+    llmNote
+      ? `policy: the chat model answers, asks which, or says none fits, among the top ${LLM_DEFAULTS.passages} passages`
+      : `policy: answer at ${policy.threshold}, a menu of up to ${policy.clarify.choices} from ${policy.clarify.min}, else escalate`,
+  );
   for (const k of OUTCOMES) o.write(`  ${LABELS[k].padEnd(38)} ${pctOf(table[k]).padStart(6)}`);
   o.write(`  ${'answered right or right entry offered'.padEnd(38)} ${pctOf(round(table.answered_right + table.clarified_hit)).padStart(6)}`);
   if (offTopic.length) o.write(`  ${'off-topic questions answered'.padEnd(38)} ${pctOf(round(offTopic.filter((r) => r.decision.kind === 'answer').length / offTopic.length)).padStart(6)}`);

@@ -30,9 +30,10 @@ Usage:
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
                                              funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
   kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
-  kequn eval-qa --bank FILE --queries FILE [--split dev|heldout] [--misses] [--json] [--threshold X]
+  kequn eval-qa --bank FILE --queries FILE [--split dev|heldout] [--misses] [--json] [--threshold X] [--llm]
                                              measure Q&A retrieval and the answer/menu/escalate policy
-                                             on an FAQ bank (JSON Lines or faq.yaml; docs/qa.md)
+                                             on an FAQ bank (JSON Lines or faq.yaml; --llm: through the
+                                             endpoint in OPENAI_API_KEY/OPENAI_BASE_URL; docs/qa.md)
   kequn faq list [--limit N] [--config DIR]  what the knowledge base learned, who taught it (docs/qa.md)
   kequn faq export [--config DIR]            the knowledge base as the bot answers from it, as a bank for eval-qa
   kequn help                                 this text
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         bank: { type: 'string' },
         queries: { type: 'string' },
         split: { type: 'string' },
+        llm: { type: 'boolean' },
         group: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
@@ -184,11 +186,11 @@ export async function main(argv: string[]): Promise<number> {
         const split = a.values.split ?? 'all';
         const [bank, queries] = a.values.bank !== undefined || a.values.queries !== undefined ? [a.values.bank, a.values.queries] : a.positionals;
         if (!bank || !queries || a.positionals.length > (a.values.bank !== undefined ? 0 : 2) || !(threshold >= 0 && threshold <= 1) || !['all', 'dev', 'heldout'].includes(split)) {
-          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--split dev|heldout] [--misses] [--json] [--threshold 0..1]');
+          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--split dev|heldout] [--misses] [--json] [--threshold 0..1] [--llm]');
           return 2;
         }
         const { runEvalQa } = await import('./eval-qa.js');
-        return runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, split: split as 'all' | 'dev' | 'heldout', write });
+        return await runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, split: split as 'all' | 'dev' | 'heldout', llm: a.values.llm ?? false, write });
       }
       case 'faq': {
         const a = parsed();

@@ -304,3 +304,39 @@ describe('Q&A with embeddings from the endpoint, fused with BM25', () => {
     expect(inGroup(w).at(-1)).toContain('1999');
   });
 });
+
+describe('`kequn eval-qa --llm`: the same figures through the endpoint', () => {
+  const run = async (args: string[], env: NodeJS.ProcessEnv) => {
+    const lines: string[] = [];
+    const { runEvalQa } = await import('../../src/cli/eval-qa.js');
+    const code = await runEvalQa({ bank: args[0]!, queries: args[1]!, misses: false, json: true, threshold: 0.7, split: 'all', llm: true, env, write: (l) => void lines.push(l) });
+    return { code, out: code === 0 ? (JSON.parse(lines[0]!) as Record<string, unknown> & { policy: Record<string, number> }) : undefined, lines };
+  };
+
+  it('embeds the bank and the questions, fuses, lets the model decide, and reports the policy table', async () => {
+    const fake = await startFakeOpenAI();
+    open.push(() => fake.close());
+    // the model answers the first passage it is shown
+    fake.fallback = { completion: '{"answer": null}' };
+    const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseURL, OPENAI_EMBEDDING_MODEL: 'bge-m3' };
+    const r = await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], env);
+    expect(r.code).toBe(0);
+    expect(fake.embedRequests.map((x) => x.input.length)).toEqual([5, 5]); // the bank's five questions, then the five queries
+    expect(r.out).toMatchObject({ n: 5, top1: 1, recall5: 1 });
+    expect(r.out!.llm).toMatch(/chat model gpt-4o-mini, embeddings bge-m3; 5 chat calls, 0 failed/);
+    // the model said none fits to every question: all escalated
+    expect(r.out!.policy).toMatchObject({ answered_right: 0, escalated: 1 });
+    expect(Object.values(r.out!.policy).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+  });
+
+  it('with a dead endpoint says so and falls back to the offline decisions; without a key it asks for one', async () => {
+    const fake = await startFakeOpenAI();
+    const baseURL = fake.baseURL;
+    await fake.close(); // nothing listens there any more
+    const r = await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL, OPENAI_EMBEDDING_MODEL: 'bge-m3' });
+    expect(r.code).toBe(0);
+    expect(r.out!.llm).toMatch(/embeddings bge-m3 failed \(network: .*\): BM25 alone; 5 chat calls, 5 failed/);
+    expect(r.out!.top1).toBe(1);
+    expect((await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], {})).code).toBe(2);
+  });
+});
