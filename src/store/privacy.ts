@@ -210,6 +210,10 @@ export function forgetMember(db: Db, id: string, now: number): ForgetResult | un
     run('DELETE FROM rule_traces WHERE member_id = ?', id);
     run('DELETE FROM rule_fires WHERE member_id = ?', id);
     // What instructors taught from this member's questions is their words: it goes too.
+    // Embedding vectors are cached by a hash of the text, so the vectors of their wordings cannot
+    // be told apart from the FAQ's: if they taught any, the cache goes (the FAQ is embedded again).
+    const taught = (db.prepare('SELECT COUNT(*) AS n FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)').get(id) as { n: number }).n;
+    if (taught > 0) db.prepare('DELETE FROM qa_vectors').run();
     run('DELETE FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)', id);
     // Their clarification menus (which entries they were offered); what they taught as staff stays, unsigned.
     run('DELETE FROM qa_menus WHERE member_id = ?', id);
