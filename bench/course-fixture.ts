@@ -6,7 +6,8 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type CourseConfig } from '../src/config/load.js';
+import { type CourseConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 
 export function bigCourse(opts: { groups: number; rules: number }): { dir: string; config: CourseConfig; groupIds: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'kequn-bench-course-'));

@@ -9,7 +9,7 @@ import { seededRandom } from '../src/util/random.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { dialectOf, openStore, sqliteOf, type Db } from '../src/store/db.js';
 import { copyStore } from '../src/store/copy-store.js';
 import { ScratchDatabases } from '../src/store/pg-scratch.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatAdapter, OutgoingMessage } from '../src/bot/events.js';
 import { Outbox } from '../src/bot/outbox.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
 import { VirtualClock } from '../src/core/schedule/clock.js';
 import { openStore } from '../src/store/db.js';

@@ -5,20 +5,23 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Engine } from '../src/core/engine.js';
-import { registry } from '../src/core/registry.js';
-import { loadConfig } from '../src/config/load.js';
+import { registry } from '../src/app.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
-import { discountSources } from '../src/flows/orders/pricing.js';
+import { couponSource } from '../src/flows/orders/pricing.js';
+import { referralDiscount } from '../src/flows/referral/discount.js';
+
+const discountSources = [couponSource, referralDiscount];
 import { OrderService } from '../src/flows/orders/service.js';
 import { WechatPayProvider } from '../src/flows/orders/wechatpay.js';
 import { buildNotification, verifyNotification } from '../src/flows/orders/wechatpay-v3.js';
 import { openCheckout } from '../src/flows/orders/orders.js';
-import { QaService } from '../src/flows/qa/service.js';
 import { VirtualClock } from '../src/core/schedule/clock.js';
 import { openStore } from '../src/store/db.js';
 import { resolveMember } from '../src/store/members.js';
 import { insertAttempt } from '../src/flows/orders/store/orders.js';
 import type { BenchResult } from './report.js';
+import { buildServices } from '../src/core/registry.js';
 
 export async function benchPayments(): Promise<BenchResult[]> {
   const config = loadConfig('test/fixtures/course', { env: {} });
@@ -32,9 +35,9 @@ export async function benchPayments(): Promise<BenchResult[]> {
   );
   const db = openStore(':memory:');
   const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
-  const services = { qa: QaService.build(config, db), llm: false };
+  const services = buildServices(registry, { db: db, config: config });
   const engine = new Engine({ db, config: () => config, registry, log: silentLogger, services: () => services });
-  const service = new OrderService({ db, config: () => config, clock, engine, log: silentLogger, provider, sources: discountSources, hooks: [] });
+  const service = new OrderService({ db, config: () => config, clock, engine, log: silentLogger, provider });
 
   const N = 500;
   const notes = [];

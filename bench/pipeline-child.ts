@@ -11,7 +11,7 @@
 import { createApp, waitReady, type App } from '../src/app.js';
 import { clusterFromEnv } from '../src/bot/cluster.js';
 import type { ChatEvent } from '../src/bot/events.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
 import { VirtualClock } from '../src/core/schedule/clock.js';
 

@@ -2,10 +2,11 @@
  * Referral throughput: drawing codes (CSPRNG, rejection sampling), issuing them through the store
  * (unique key, collisions redrawn), and a paid-order hook booking rewards and tier bonuses.
  */
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig, registry } from '../src/app.js';
 import { ensureCode, generateCode } from '../src/flows/referral/code.js';
 import { attribute } from '../src/flows/referral/attribution.js';
-import { referralOrderHooks } from '../src/flows/referral/rewards.js';
+import { referralRewards } from '../src/flows/referral/rewards.js';
+import { buildServices } from '../src/core/registry.js';
 import { openStore } from '../src/store/db.js';
 import type { BenchResult } from './report.js';
 
@@ -29,10 +30,11 @@ export function benchReferral(): BenchResult[] {
   // 10 000 newcomers referred by 1 000 referrers, then each pays: one transaction per payment, as the order service runs it.
   const config = loadConfig('test/fixtures/course', { env: {} });
   const now = 1_000;
+  const services = buildServices(registry, { db, config });
   for (let i = 0; i < 10_000; i++) attribute(db, config, { referredId: `m${1000 + i}`, evidence: { source: 'inviter', referrerId: `m${i % 1000}` }, eventId: null, now });
   t = performance.now();
   for (let i = 0; i < 10_000; i++) {
-    db.transaction(() => referralOrderHooks.paid!(db, config, { id: `o${i}`, memberId: `m${1000 + i}`, productId: 'p', amountFen: 19900, discounts: [] }, now))();
+    db.transaction(() => referralRewards.paid(db, config, { id: `o${i}`, memberId: `m${1000 + i}`, productId: 'p', amountFen: 19900, discounts: [] }, now, services))();
   }
   const paidMs = performance.now() - t;
   db.close();

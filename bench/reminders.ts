@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { loadConfig, type CourseConfig } from '../src/config/load.js';
+import { type CourseConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { Engine } from '../src/core/engine.js';
-import { flows, registry } from '../src/core/registry.js';
+import { FEATURES as flows, registry } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
-import { QaService } from '../src/flows/qa/service.js';
 import { syncStanding } from '../src/core/schedule/standing.js';
 import { openStore, inTransaction } from '../src/store/db.js';
 import { recordCheckinDay } from '../src/flows/checkin/store.js';
@@ -22,6 +22,7 @@ import { recordJoin, resolveMember } from '../src/store/members.js';
 import { outboxCounts } from '../src/store/outbox.js';
 import { addDays } from '../src/util/days.js';
 import { report, type BenchResult } from './report.js';
+import { buildServices } from '../src/core/registry.js';
 
 const GROUPS = 1000;
 const PER_GROUP = 100;
@@ -63,7 +64,7 @@ export async function benchReminders(): Promise<BenchResult[]> {
   db.close();
   db = openStore(path);
 
-  const services = { qa: QaService.build(config, db), llm: false };
+  const services = buildServices(registry, { db: db, config: config });
   const engine = new Engine({ db, config: () => config, registry, log: silentLogger, services: () => services });
   syncStanding(db, flows, config, dueAt - 60_000);
 

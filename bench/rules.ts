@@ -5,7 +5,7 @@
  * Run: npx tsx bench/rules.ts
  */
 import { Engine as JsonRulesEngine } from 'json-rules-engine';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { evaluate, MAX_TOTAL_REGEX_COST, type Cond, type CondResult } from '../src/core/rules/conditions.js';
 import type { FactSpec } from '../src/core/types.js';
 import { compileLinearRegex, MAX_SUBJECT_CHARS, type LinearRegex } from '../src/core/rules/linear-regex.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bot } from 'grammy';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
 import { VirtualClock } from '../src/core/schedule/clock.js';
 import { FakeBotApi } from '../src/testing/fake-bot-api.js';

@@ -15,10 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PuppetServer } from 'wechaty-puppet-service';
-import { buildServiceBot, waitReady } from '../src/app.js';
+import { buildServiceBot, waitReady, registry } from '../src/app.js';
 import { SimulatedWeChat } from '../src/bot/simulator.js';
 import { WechatyAdapter } from '../src/bot/wechaty-adapter.js';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/app.js';
 import { Kernel } from '../src/core/kernel.js';
 import { silentLogger } from '../src/log.js';
 import { systemClock } from '../src/core/schedule/clock.js';
@@ -101,7 +101,7 @@ async function kequnTarget(endpoint: string, dbPath: string): Promise<Target> {
   const config = loadConfig('test/fixtures/course', { env: {} });
   const bot = await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true });
   const db = openStore(dbPath);
-  const kernel = new Kernel({ config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, silentLogger)], log: silentLogger, live: false });
+  const kernel = new Kernel({ registry, config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, silentLogger)], log: silentLogger, live: false });
   const w = waiters();
   kernel.on('handled', (e) => {
     if (e.type === 'message') w.mark(e.text);

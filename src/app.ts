@@ -2,15 +2,64 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { SimulatedWeChat } from './bot/simulator.js';
 import type { TelegramAdapter, TelegramAdapterOptions, TelegramDelivery } from './bot/telegram-adapter.js';
-import type { StarsPayments } from './flows/orders/contracts.js';
 import type { ChatAdapter } from './bot/events.js';
-import type { CourseConfig } from './config/load.js';
+import { loadCourseConfig } from './config/load.js';
+import type { CourseConfig } from './core/types.js';
+import type { Feature } from './core/feature.js';
 import { Kernel } from './core/kernel.js';
+import { buildRegistry, type Registry } from './core/registry.js';
 import type { Clock } from './core/schedule/clock.js';
 import type { ClusterSettings } from './bot/cluster.js';
 import { openStore, type Db } from './store/db.js';
 import { createOrders, type Orders } from './flows/orders/wiring.js';
 import { EnvError } from './config/env-error.js';
+import { type StarsPayments } from './bot/payments.js';
+import type { Exposure, Runtime } from './web/context.js';
+import { lifecycleFeature } from './flows/lifecycle/index.js';
+import { trialFeature } from './flows/trial/index.js';
+import { qaFeature } from './flows/qa/index.js';
+import { ordersFeature } from './flows/orders/index.js';
+import { referralFeature } from './flows/referral/index.js';
+import { checkinFeature } from './flows/checkin/index.js';
+import { homeworkFeature } from './flows/homework/index.js';
+import { staffFeature } from './flows/staff/index.js';
+import { announceFeature } from './flows/announce/index.js';
+import { moderationFeature } from './flows/moderation/index.js';
+import { dashboardFeature } from './flows/dashboard/index.js';
+
+/**
+ * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
+ * everything it adds (src/core/feature.ts). Adding a feature is one folder and one line here
+ * (plus its migration and docs). The order is the order their handlers run in (the lifecycle's
+ * stage move on a payment before the receipt, the receipt before the referral reward) and the
+ * order of their lines in staff reports.
+ */
+export const FEATURES: readonly Feature[] = [
+  lifecycleFeature,
+  trialFeature,
+  qaFeature,
+  ordersFeature,
+  referralFeature,
+  checkinFeature,
+  homeworkFeature,
+  staffFeature,
+  announceFeature,
+  moderationFeature,
+  dashboardFeature,
+];
+
+/** The registry of FEATURES (and the core's built-ins): what rules, the loader and the engine look up. */
+export const registry: Registry = buildRegistry(FEATURES);
+
+/**
+ * Loads a course folder for kequn's features, and throws a ConfigError listing every problem with
+ * file:line and key path.
+ *
+ * @example const config = loadConfig('config');
+ */
+export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry } = {}): CourseConfig {
+  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env });
+}
 
 /**
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
@@ -82,13 +131,7 @@ export async function buildServiceBot(mode: Extract<WeChatMode, { kind: 'service
   return WechatyBuilder.build({ name: 'kequn', puppet });
 }
 
-/**
- * How exposed this kequn is (docs/operations.md, "Exposure"):
- * - `embedded`: every platform is simulated (the simulated WeChat alone): the playground is on;
- * - `real`: a real platform: no playground, and the payment sandbox takes no payments;
- * - `staging`: a real platform with KEQUN_STAGING=1: the sandbox takes payments, its pages need the admin login.
- */
-export type Exposure = 'embedded' | 'real' | 'staging';
+export type { Exposure };
 
 export interface App {
   kernel: Kernel;
@@ -101,6 +144,8 @@ export interface App {
   config: CourseConfig;
   /** The order service and its provider (the sandbox unless catalog.yaml says wechatpay). */
   orders: Orders;
+  /** The long-lived objects features' routes use (src/web/context.ts Runtime). */
+  runtime: Runtime;
   stop(): Promise<void>;
 }
 
@@ -176,7 +221,7 @@ export async function createApp(opts: {
     });
     adapters.push(telegram);
   }
-  const kernel = new Kernel({ config: opts.config, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
+  const kernel = new Kernel({ config: opts.config, registry, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
   orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram, sandboxOpen: exposure !== 'real' });
   return {
     kernel,
@@ -186,6 +231,7 @@ export async function createApp(opts: {
     telegram,
     config: opts.config,
     orders: orders!,
+    runtime: { orders: orders! },
     async stop() {
       orders!.stop();
       await kernel.stop();

@@ -163,7 +163,7 @@ export interface ChatAdapter {
   /** Deletes a member's message in a group, where the platform lets the bot (not WeChat). */
   deleteMessage?(groupChatId: string, messageId: string): Promise<void>;
   /** Telegram only: sends a Stars invoice (see src/flows/orders/contracts.ts). */
-  sendInvoice?(invoice: import('../flows/orders/contracts.js').StarsInvoice): Promise<void>;
+  sendInvoice?(invoice: import('./payments.js').StarsInvoice): Promise<void>;
   /**
    * Telegram only: creates an invite link to a group, e.g. one per member for referrals
    * (`name` comes back in the MemberJoined of whoever joins through it).

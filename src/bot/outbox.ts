@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { dialectOf, type Db } from '../store/db.js';
 import {
   claimMessage,

@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { listInstances } from '../store/cluster.js';
 import type { Db } from '../store/db.js';
 import type { DailyBudget } from '../store/outbox.js';

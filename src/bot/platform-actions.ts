@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/schedule/clock.js';
 import type { Db } from '../store/db.js';
 import { dialectOf } from '../store/db.js';
-import { claimPlatformAction, failInterruptedActions, finishPlatformAction, pendingPlatformActions, type PlatformAction } from '../flows/moderation/store.js';
 import { soloInstance, type Cluster } from './cluster.js';
 import type { ChatAdapter } from './events.js';
+import { claimPlatformAction, failInterruptedActions, finishPlatformAction, pendingPlatformActions, type PlatformAction } from '../store/platform-actions.js';
 
 /**
  * Carries out what flows queued for a platform besides messages (remove a member, delete a

@@ -1,6 +1,7 @@
 import { describeStore, openStore, storeExists, type Db } from '../store/db.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
-import { loadConfig, type CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
+import { loadConfig } from '../app.js';
 
 /** Loads the config or prints every problem; used by check, start and why. */
 export function loadConfigOrReport(configDir: string, write: (line: string) => void): CourseConfig | undefined {

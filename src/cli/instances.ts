@@ -1,5 +1,5 @@
 import { clusterFromEnv, ClusterEnvError } from '../bot/cluster.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { instanceSummaries, listInstances, retireInstance } from '../store/cluster.js';
 import { describeStore, inTransaction, openStore, type Db } from '../store/db.js';
 import { formatDuration } from '../util/duration.js';

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EnvError } from '../config/env-error.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { clusterFromEnv, ClusterEnvError, type ClusterSettings } from '../bot/cluster.js';
 import { telegramModeFromEnv, wechatModeFromEnv, type TelegramMode, type WeChatMode } from '../app.js';
 import { isPostgresUrl } from '../store/url.js';

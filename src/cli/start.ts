@@ -1,4 +1,4 @@
-import { createApp, waitReady, type App } from '../app.js';
+import { createApp, loadConfig, waitReady, type App } from '../app.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { OffsetClock, systemClock } from '../core/schedule/clock.js';
@@ -75,7 +75,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   }
   server.serve(createWebApp({ app, clock, log }));
   await app.kernel.start();
-  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c));
+  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c), { load: (dir) => loadConfig(dir) });
   if (wechat.kind === 'simulated') await waitReady(() => app.kernel.isReady());
   const ms = Math.round(performance.now() - t0);
   write('');

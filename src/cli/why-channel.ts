@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { Db } from '../store/db.js';
 import { friendRequestsOf } from '../store/friend-requests.js';
 import { heldOf } from '../store/held-messages.js';

@@ -4,193 +4,83 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
 import { didYouMean, knownKeys } from './suggest.js';
-import { readNamedFile } from './named-file.js';
-import { faqSchema, mainSchema, templatesSchema, rulesSchema, type MainConfig, type RawRule, type ReferralConfig } from './schema.js';
-import { blockedStages, checkLifecycle } from '../flows/lifecycle/check.js';
-import { compileRules, type CompiledRule } from '../core/rules/compile.js';
-import { registry as defaultRegistry, type Registry } from '../core/registry.js';
+import { checkUnique } from './checks.js';
+import { mainSchemaWith, rulesSchemaFor, templatesSchema, type MainConfig } from './schema.js';
+import type { SectionContext } from './section.js';
+import type { Feature } from '../core/feature.js';
+import { compileRules } from '../core/rules/compile.js';
+import { buildRegistry, type Registry } from '../core/registry.js';
+import { renderTemplate, templateVariables } from '../core/templates.js';
+import type { CourseConfig, RawRule, Role } from '../core/types.js';
 import type { Platform } from '../bot/events.js';
-import { resolveCheckin, resolveHomework, type CheckinConfig, type HomeworkConfig } from '../flows/checkin/config.js';
-import { catalogSchema } from '../flows/orders/catalog-schema.js';
-import { loadCatalog, emptyCatalog, type Catalog } from '../flows/orders/catalog.js';
 import { isPostgresUrl } from '../store/url.js';
 
-/** Variables every template may use. */
-export const TEMPLATE_VARS = [
-  'name',
-  'group',
-  'course',
-  'bot',
-  'stage',
-  'lesson_n',
-  'lesson_title',
-  'lesson_body',
-  'question',
-  'answer',
-  'source',
-  'code',
-  'teacher',
-  // check-ins and homework
-  'streak',
-  'total',
-  'date',
-  'days',
-  'list',
-  'count',
-  'names',
-  'week',
-  'title',
-  'description',
-  'due',
-  'late',
-  'left',
-  'comment',
-  'referral_code',
-  'invite_link',
-  'referrals_joined',
-  'referrals_paid',
-  'rewards_yuan',
-  'discount_yuan',
-  'referrer',
-  'referred',
-  'reason',
-  'reward',
-  // orders (docs/payments.md)
-  'product',
-  'price',
-  'link',
-  'expires',
-  'order',
-  'amount',
-  'paid_group',
-  'refund',
-  'warnings',
-  'limit',
-  // the private channel (docs/wechat.md, docs/telegram.md)
-  'open_channel',
-  'start_link',
-] as const;
+export { renderTemplate, templateVariables };
+export type { CourseConfig, Role };
 
-export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
+/** The files of a course folder the core reads; features name their own (ConfigSection.file). */
+export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml' } as const;
 
 /**
- * A loaded, validated course configuration: what `kequn start`, `kequn test` and `kequn check`
- * run on. Everything is resolved at load (durations in ms, times in minutes, lesson bodies read,
- * rules compiled), so nothing is parsed on the hot path.
- */
-export interface CourseConfig {
-  dir: string;
-  course: MainConfig['course'];
-  dataPath: string;
-  web: MainConfig['web'];
-  groups: MainConfig['groups'];
-  staff: MainConfig['staff'];
-  stageIds: string[];
-  stages: MainConfig['stages'];
-  /** Stage moves caused by payments. */
-  lifecycle: MainConfig['lifecycle'];
-  /** Referrals (null: off), with `blocked_stages` resolved. */
-  referral: (ReferralConfig & { blocked_stages: string[] }) | null;
-  lessons: { n: number; title: string; file: string; body: string }[];
-  sequences: MainConfig['sequences'];
-  quietHours: MainConfig['quiet_hours'];
-  outbox: MainConfig['outbox'];
-  scheduler: MainConfig['scheduler'];
-  dryRun: boolean;
-  /** The private channel: held-message window, WeChat friend-request policy, the newcomer's hint. */
-  privateChannel: MainConfig['private_channel'];
-  qa: MainConfig['qa'];
-  /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
-  checkin: CheckinConfig | null;
-  /** Homework, when kequn.yaml has a `homework:` section. */
-  homework: HomeworkConfig | null;
-  announce: MainConfig['announce'];
-  moderation: MainConfig['moderation'];
-  /** FAQ entries from faq.yaml (empty when the file does not exist). */
-  faq: { id: string; question: string; alternates: string[]; answer: string }[];
-  templates: Record<string, string>;
-  templateVars: Set<string>;
-  rawRules: RawRule[];
-  ruleIds: Set<string>;
-  rules: CompiledRule[];
-  /** Products, coupons and payment settings from catalog.yaml (empty when the file does not exist). */
-  catalog: Catalog;
-  /** Role of a platform id: staff by platform id from config, never by display name. */
-  roleOf(platform: Platform, platformId: string): Role;
-  /** Group handle for a platform chat id, or undefined for groups not in the course. */
-  groupOf(platform: Platform, platformId: string): string | undefined;
-}
-
-export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', rules: 'rules.yaml', faq: 'faq.yaml', catalog: 'catalog.yaml' } as const;
-
-/**
- * Loads `dir` (kequn.yaml, templates.yaml, rules.yaml, lesson files) and throws a ConfigError
- * listing every problem with file:line and key path.
+ * Loads a course folder (kequn.yaml, templates.yaml, rules.yaml and the files the features name)
+ * for a list of features, and throws a ConfigError listing every problem with file:line and key
+ * path. The core's sections are checked here; each feature's section by its own resolver
+ * (Feature.config), in the order of the list; then the rules are compiled against the registry.
+ * It imports no feature: src/app.ts passes the list (its loadConfig is what callers use).
  *
- * @example const config = loadConfig('config');
+ * @example const config = loadCourseConfig('config', { registry: buildRegistry(FEATURES) });
  */
-export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJS.ProcessEnv } = {}): CourseConfig {
-  const reg = opts.registry ?? defaultRegistry;
+export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: NodeJS.ProcessEnv }): CourseConfig {
+  const reg = opts.registry;
   const env = opts.env ?? process.env;
   const absDir = resolve(dir);
   if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
     throw new ConfigError([{ file: dir, line: 1, keyPath: '', message: 'configuration folder not found' }]);
   }
+  const sections = reg.features.flatMap((f) => f.config ?? []);
+  const ownFiles = new Map<string, YamlFile>();
+  for (const s of sections) if (s.file && !ownFiles.has(s.file)) ownFiles.set(s.file, new YamlFile(join(absDir, s.file)));
   const files = {
     main: new YamlFile(join(absDir, CONFIG_FILES.main)),
     templates: new YamlFile(join(absDir, CONFIG_FILES.templates)),
     rules: new YamlFile(join(absDir, CONFIG_FILES.rules)),
-    faq: new YamlFile(join(absDir, CONFIG_FILES.faq)),
-    catalog: new YamlFile(join(absDir, CONFIG_FILES.catalog)),
   };
+  const all = [files.main, files.templates, files.rules, ...ownFiles.values()];
   const problems: ConfigProblem[] = [];
-  const main = parseWith(files.main, mainSchema);
+  const collect = () => problems.push(...all.flatMap((f) => f.problems));
+
+  const mainSchema = mainSchemaWith(
+    Object.fromEntries(sections.filter((s) => !s.file).map((s) => [s.key, s.schema])),
+    Object.fromEntries(reg.features.flatMap((f) => Object.entries(f.groupKeys ?? {}))),
+  );
+  const main = parseWith(files.main, mainSchema) as (MainConfig & Record<string, unknown>) | undefined;
   const templates = parseWith(files.templates, templatesSchema);
-  const rawRules = parseWith(files.rules, rulesSchema);
-  // The FAQ is optional: a course without one simply has nothing to answer from.
-  const faq = existsSync(files.faq.path) ? parseWith(files.faq, faqSchema) : { entries: [] };
-  // The catalog is optional too: a course that sells nothing has no catalog.yaml.
-  const catalogFile = existsSync(files.catalog.path) ? parseWith(files.catalog, catalogSchema) : undefined;
-  const collect = () =>
-    problems.push(...files.main.problems, ...files.templates.problems, ...files.rules.problems, ...files.faq.problems, ...files.catalog.problems);
-  if (!main || !templates || !rawRules || !faq || (existsSync(files.catalog.path) && !catalogFile)) {
+  const rawRules = parseWith(files.rules, rulesSchemaFor(reg.triggers as [string, ...string[]]));
+  // A feature's own file is optional: a course that sells nothing has no catalog.yaml.
+  const own = new Map<string, unknown>();
+  let ownOk = true;
+  for (const [name, file] of ownFiles) {
+    if (!existsSync(file.path)) continue;
+    const schema = sections.find((s) => s.file === name)!.schema;
+    const parsed = parseWith(file, schema);
+    if (parsed === undefined) ownOk = false;
+    else own.set(name, parsed);
+  }
+  if (!main || !templates || !rawRules || !ownOk) {
     collect();
     throw new ConfigError(problems);
   }
 
-  const templateVars = new Set<string>(TEMPLATE_VARS);
+  const templateVars = new Set<string>(reg.templateVars);
   for (const [name, text] of Object.entries(templates)) {
     for (const v of templateVariables(text)) {
-      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}}${didYouMean(v, TEMPLATE_VARS)} (variables: ${TEMPLATE_VARS.join(', ')})`);
+      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}}${didYouMean(v, templateVars)} (variables: ${reg.templateVars.join(', ')})`);
     }
   }
 
   const stageIds = main.stages.map((s) => s.id);
   checkUnique(files.main, stageIds, (i) => ['stages', i, 'id'], 'stage');
-
-  checkLifecycle(main, templates, files.main, files.templates);
-
-  const lessons = main.lessons.map((l, i) => {
-    // Inside the config folder once symlinks are resolved, or it is never read (src/config/named-file.ts).
-    const f = readNamedFile(absDir, l.file);
-    if (!f.ok) files.main.problem(['lessons', i, 'file'], `lesson ${f.message}`);
-    return { ...l, body: f.ok ? f.text.trim() : '' };
-  });
-  checkUnique(files.main, lessons.map((l) => String(l.n)), (i) => ['lessons', i, 'n'], 'lesson number');
-
-  for (const [name, seq] of Object.entries(main.sequences)) {
-    seq.while_stage.forEach((s, i) => {
-      if (!stageIds.includes(s)) files.main.problem(['sequences', name, 'while_stage', i], `unknown stage "${s}"${didYouMean(s, stageIds)}`);
-    });
-    seq.steps.forEach((step, i) => {
-      const path = ['sequences', name, 'steps', i];
-      if ((step.lesson === undefined) === (step.template === undefined)) files.main.problem(path, 'a step sends either `lesson: N` or `template: NAME`');
-      if (step.lesson !== undefined && !lessons.some((l) => l.n === step.lesson)) files.main.problem([...path, 'lesson'], `no lesson ${step.lesson}`);
-      if (step.lesson !== undefined && !('lesson' in templates)) files.main.problem([...path, 'lesson'], 'lesson steps need a "lesson" template');
-      if (step.template !== undefined && !(step.template in templates)) files.main.problem([...path, 'template'], `unknown template "${step.template}"${didYouMean(step.template!, Object.keys(templates))}`);
-    });
-  }
-
+  checkStages(main, files.main);
   checkPrivateChannel(main, files.main);
 
   const platformIds = new Map<string, string>();
@@ -212,15 +102,6 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     }
   });
 
-  checkUnique(files.faq, faq.entries.map((e) => e.id), (i) => ['entries', i, 'id'], 'FAQ id');
-  const escalateTo = main.qa.escalate_to;
-  if (escalateTo !== 'instructors' && main.groups[escalateTo]?.kind !== 'staff') {
-    files.main.problem(['qa', 'escalate_to'], `"${escalateTo}" is neither "instructors" nor a group of kind staff`);
-  }
-
-  const checkin = resolveCheckin(main, templates, files.main);
-  const homework = resolveHomework(main, templates, files.main);
-
   // DATABASE_URL (PostgreSQL) wins over the SQLite file (KEQUN_DATA, then `data:`).
   const databaseUrl = env.DATABASE_URL?.trim();
   if (databaseUrl && !isPostgresUrl(databaseUrl)) {
@@ -228,7 +109,7 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
   }
   const dataPath = databaseUrl && isPostgresUrl(databaseUrl) ? databaseUrl : env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 
-  const config: CourseConfig = {
+  const config = {
     dir: absDir,
     course: main.course,
     dataPath,
@@ -237,35 +118,70 @@ export function loadConfig(dir: string, opts: { registry?: Registry; env?: NodeJ
     staff: main.staff,
     stageIds,
     stages: main.stages,
-    lifecycle: main.lifecycle,
-    referral: main.referral ? { ...main.referral, blocked_stages: blockedStages(main) } : null,
-    lessons,
-    sequences: main.sequences,
     quietHours: main.quiet_hours,
     outbox: main.outbox,
     scheduler: main.scheduler,
     dryRun: main.dry_run,
     privateChannel: main.private_channel,
-    qa: main.qa,
-    checkin,
-    homework,
-    announce: main.announce,
-    moderation: main.moderation,
-    faq: faq.entries.map((e) => ({ id: e.id, question: e.q, alternates: e.also, answer: e.a })),
     templates,
     templateVars,
-    rawRules: rawRules.rules,
+    rawRules: rawRules.rules as RawRule[],
     ruleIds: new Set(rawRules.rules.map((r) => r.id)),
     rules: [],
-    catalog: catalogFile ? loadCatalog(catalogFile, { file: files.catalog, dir: absDir, groups: main.groups, web: main.web, stageIds, env }) : emptyCatalog(),
     ...platformLookups(roles, platformIds, main.groups),
-  };
+  } as unknown as CourseConfig;
+
+  // Each feature's sections, in the order of the list: what it reads at run time lands on the
+  // config under the name the feature declared (Feature.config[].as).
+  for (const s of sections) {
+    const file = s.file ? ownFiles.get(s.file)! : files.main;
+    const ctx: SectionContext = { main, templates, stageIds, dir: absDir, env, file, templatesFile: files.templates };
+    const raw = s.file ? own.get(s.file) : main[s.key];
+    (config as unknown as Record<string, unknown>)[s.as] = s.resolve(raw, ctx);
+  }
+
+  // Where links point: the environment, kequn.yaml, then a feature's own setting (catalog.yaml).
+  const featureUrl = reg.features.map((f) => f.publicUrl?.(config)).find((u) => u !== undefined);
+  config.publicUrl = (env.KEQUN_PUBLIC_URL ?? main.web.public_url ?? featureUrl ?? `http://127.0.0.1:${env.KEQUN_PORT ?? main.web.port}`).replace(/\/+$/, '');
+
   checkUnique(files.rules, rawRules.rules.map((r) => r.id), (i) => ['rules', i, 'id'], 'rule id');
-  config.rules = compileRules(rawRules.rules, config, reg, (path, message) => files.rules.problem(path, message));
+  config.rules = compileRules(config.rawRules, config, reg, (path, message) => files.rules.problem(path, message));
 
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * The lifecycle state machine's load-time checks: every stage named in `to` exists and every
+ * stage can be reached from the first one. Problems at the offending key of kequn.yaml.
+ */
+function checkStages(main: MainConfig, file: YamlFile): void {
+  const ids = main.stages.map((s) => s.id);
+  const known = (s: string) => ids.includes(s);
+  const list = ids.join(', ');
+  main.stages.forEach((stage, i) => {
+    stage.to?.forEach((to, j) => {
+      if (!known(to)) file.problem(['stages', i, 'to', j], `unknown stage "${to}"${didYouMean(to, ids)} (stages: ${list})`);
+    });
+  });
+  // Reachability from the first stage (where members start): a stage nobody can enter is a typo
+  // or a forgotten `to`, and its rules could never fire.
+  const reached = new Set<string>([ids[0]!]);
+  const queue = [ids[0]!];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    const from = main.stages.find((s) => s.id === id)!;
+    for (const to of from.to ?? ids) {
+      if (known(to) && !reached.has(to)) {
+        reached.add(to);
+        queue.push(to);
+      }
+    }
+  }
+  main.stages.forEach((stage, i) => {
+    if (!reached.has(stage.id)) file.problem(['stages', i, 'id'], `stage "${stage.id}" cannot be reached from "${ids[0]}": no reachable stage lists it in \`to\``);
+  });
 }
 
 /** The hints' variables are the few known where they are rendered (any template, any platform). */
@@ -289,7 +205,7 @@ function checkPrivateChannel(main: MainConfig, file: YamlFile): void {
 }
 
 /**
- * `roleOf` and `groupOf`, made outside loadConfig: a closure created there would keep loadConfig's
+ * `roleOf` and `groupOf`, made outside loadCourseConfig: a closure created there would keep its
  * whole scope alive with the config (V8 shares one context per scope), and with it every file's
  * YAML syntax tree and text, a few MB for a course with many groups.
  */
@@ -322,20 +238,7 @@ function parseWith<S extends z.ZodType>(file: YamlFile, schema: S): z.output<S> 
   return undefined;
 }
 
-function checkUnique(file: YamlFile, values: string[], pathOf: (i: number) => (string | number)[], what: string): void {
-  const seen = new Set<string>();
-  values.forEach((v, i) => {
-    if (seen.has(v)) file.problem(pathOf(i), `duplicate ${what} "${v}"`);
-    seen.add(v);
-  });
-}
-
-/** `{name}` placeholders of a template; `{{` and `}}` are literal braces. */
-export function templateVariables(text: string): string[] {
-  return [...text.replace(/\{\{|\}\}/g, '').matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
-}
-
-/** Fills a template's `{var}` placeholders; a missing value renders as empty text. */
-export function renderTemplate(text: string, vars: Record<string, string>): string {
-  return text.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, name: string | undefined) => (m === '{{' ? '{' : m === '}}' ? '}' : (vars[name!] ?? '')));
+/** Builds the registry of a feature list and loads a course with it (tests with their own list). */
+export function loadWithFeatures(dir: string, features: readonly Feature[], env?: NodeJS.ProcessEnv): CourseConfig {
+  return loadCourseConfig(dir, { registry: buildRegistry(features), env });
 }

@@ -2,7 +2,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from './errors.js';
-import { loadConfig, type CourseConfig } from './load.js';
+import type { CourseConfig } from '../core/types.js';
 
 /** Editors write in several steps (a temp file, a rename, a chmod): reload once they are done. */
 const SETTLE_MS = 300;
@@ -24,7 +24,7 @@ const MAX_ENTRIES = 5000;
  * signature (each file's path, size, mtime and inode) every 2 s in case a watcher missed something.
  * A reload happens only when the signature changed.
  */
-export function watchConfig(dir: string, log: Logger, apply: (config: CourseConfig) => void, opts: { pollMs?: number } = {}): () => void {
+export function watchConfig(dir: string, log: Logger, apply: (config: CourseConfig) => void, opts: { load: (dir: string) => CourseConfig; pollMs?: number }): () => void {
   let timer: NodeJS.Timeout | undefined;
   const watchers = new Map<string, FSWatcher>();
   let loaded = signature(dir);
@@ -32,7 +32,7 @@ export function watchConfig(dir: string, log: Logger, apply: (config: CourseConf
 
   const reload = () => {
     try {
-      const config = loadConfig(dir);
+      const config = opts.load(dir);
       apply(config);
       log.info({ rules: config.rules.length }, 'config reloaded');
     } catch (e) {

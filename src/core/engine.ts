@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { eventGroup, type ChatEvent, type FriendRequested, type Platform, type RoomInvited } from '../bot/events.js';
-import type { CourseConfig } from '../config/load.js';
-import { renderTemplate } from '../config/load.js';
+import { renderTemplate } from './templates.js';
 import type { Db } from '../store/db.js';
 import { inTransaction } from '../store/db.js';
 import { appendEvent, isEventLogged } from '../store/events.js';
@@ -15,15 +14,29 @@ import { formatDuration } from '../util/duration.js';
 import { conditionLabels, evaluate, type CondResult } from './rules/conditions.js';
 import type { CompiledRule } from './rules/compile.js';
 import type { Registry } from './registry.js';
-import { UsageError, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger } from './types.js';
+import { UsageError, type CourseConfig, type FactSpec, type JobContext, type RunContext, type SystemJobContext, type Trigger, type TriggerType } from './types.js';
 import { planStandingJob } from './schedule/standing.js';
-import type { Services } from './services.js';
+import type { Services } from './types.js';
 import { effectiveRole, groupAcceptsCommands, groupDelivery } from './roles.js';
 import { budgetFor } from '../bot/pacing.js';
 import { observeChannel } from './channel/observe.js';
 import { handleFriendRequest, handleRoomInvite } from './channel/requests.js';
 import { channelTemplateVars } from './channel/vars.js';
 import { markAnnounced } from '../store/private-channels.js';
+
+/**
+ * An event a feature emits about a member (src/core/engine.ts handleMemberEvent): its type, the
+ * key that makes a redelivery a duplicate, the member and their platform chat, and what the
+ * trigger carries besides (the order of `order.paid`).
+ */
+export interface MemberEvent {
+  type: TriggerType;
+  dedupeKey: string;
+  memberId: string;
+  platform: Platform;
+  platformId: string;
+  fields?: Partial<Trigger>;
+}
 
 /** Rule types the actions asked to run next (`on: checkin`), with the template variables they carry. */
 type FollowUps = Map<Trigger['type'], Record<string, string>>;
@@ -143,7 +156,7 @@ export class Engine {
 
       // Before any rule: the private channel as the platform just described it (held messages
       // released when it opened), so every rule and action sees it as it is now.
-      const channel = observeChannel(db, config, event, member.id, now);
+      const channel = observeChannel(db, config, event, member.id, now, this.deps.registry.channel);
       if (event.type === 'channel.closed' || (event.type === 'channel.opened' && !channel.opening)) {
         recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
         return { status: 'handled', eventRowId, memberId: member.id, fired: [], messages: 0 };
@@ -208,7 +221,7 @@ export class Engine {
       const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: null, groupId: null, payload: event, at: now });
       if (eventRowId === undefined) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
       if (event.type === 'friend.requested') {
-        const r = handleFriendRequest(db, config, event, now, this.deps.random ?? Math.random);
+        const r = handleFriendRequest(db, config, event, now, this.deps.random ?? Math.random, this.deps.registry.channel);
         const what = !r.recorded ? 'already recorded' : r.decision.accept ? `to be accepted (${r.decision.reason})` : `ignored (${r.decision.reason})`;
         return { status: 'handled', eventRowId, reason: `friend request ${what}`, fired: [], messages: 0, accept: r.recorded && r.decision.accept };
       }
@@ -218,23 +231,23 @@ export class Engine {
   }
 
   /**
-   * An order event (`order.paid`, `order.refunded`) for a member, run inside the caller's
-   * transaction (the one that changes the order's state): logged with a dedupe key, then
-   * `builtin` does the order service's own effects (stage, receipt, invite) through a normal run
-   * context, then the `on: order.*` rules of rules.yaml run. A duplicate key does nothing.
+   * An event a feature emits about a member (`order.paid` from the order service, in the
+   * transaction that marks the order paid), entering like a platform's: logged with its dedupe key
+   * (a duplicate does nothing), then the features' handlers of its type run in list order with one
+   * run context and one trace under the event's type (Feature.on: the lifecycle's stage move, the
+   * receipt, the referral reward), then the `on: <type>` rules on the state they left. Runs inside
+   * the caller's transaction when there is one.
    */
-  handleOrderEvent(
-    ev: { type: 'order.paid' | 'order.refunded'; dedupeKey: string; memberId: string; platform: Platform; platformId: string; order: NonNullable<Trigger['order']> },
-    now: number,
-    builtin: (ctx: RunContext) => void,
-  ): HandleResult {
+  handleMemberEvent(ev: MemberEvent, now: number): HandleResult {
     const config = this.deps.config();
-    const { db } = this.deps;
+    const { db, registry } = this.deps;
     return inTransaction(db, () => {
       const member = getMember(db, ev.memberId);
       if (!member) throw new Error(`no member ${ev.memberId}`);
-      const eventRowId = appendEvent(db, { type: ev.type, platform: ev.platform, dedupeKey: ev.dedupeKey, memberId: member.id, groupId: null, payload: ev, at: now });
-      if (eventRowId === undefined) return { status: 'duplicate', reason: 'order event already handled', fired: [], messages: 0 };
+      // Logged flat, as it always was: `{ type, dedupeKey, memberId, platform, platformId, order }`.
+      const { fields, ...head } = ev;
+      const eventRowId = appendEvent(db, { type: ev.type, platform: ev.platform, dedupeKey: ev.dedupeKey, memberId: member.id, groupId: null, payload: { ...head, ...fields }, at: now });
+      if (eventRowId === undefined) return { status: 'duplicate', reason: `${ev.type} event already handled`, fired: [], messages: 0 };
       const trigger: Trigger = {
         type: ev.type,
         platform: ev.platform,
@@ -249,12 +262,13 @@ export class Engine {
         command: null,
         isNewMember: false,
         inviterMemberId: null,
-        order: ev.order,
+        ...ev.fields,
       };
       const ruleId = ev.type;
       const notes: string[] = [];
       let messages = 0;
-      builtin(this.runContext(config, trigger, member, now, ruleId, notes, () => messages++));
+      const ctx = this.runContext(config, trigger, member, now, ruleId, notes, () => messages++);
+      for (const h of registry.handlers(ev.type)) h.run({ ...ctx, member: getMember(db, member.id) ?? member });
       recordTrace(db, {
         eventId: eventRowId,
         jobId: null,
@@ -264,7 +278,7 @@ export class Engine {
         detail: { trigger: ev.type, conditions: [], actions: notes },
         at: now,
       });
-      // Rules see the member as the order service left it (stage paid, for example).
+      // Rules see the member as the handlers left them (stage paid, for example).
       const r = this.runRules(config, trigger, getMember(db, member.id)!, now, undefined);
       return { status: 'handled', eventRowId, memberId: member.id, fired: [ruleId, ...r.fired], messages: messages + r.messages };
     });

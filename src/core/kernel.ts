@@ -6,28 +6,22 @@ import { Cluster, type ClusterSettings } from '../bot/cluster.js';
 import { Outbox } from '../bot/outbox.js';
 import { PlatformActions } from '../bot/platform-actions.js';
 import { FriendRequests } from '../bot/friend-requests.js';
-import { inviteLinkCreated } from '../flows/referral/invite-links.js';
-import { isPaidGroupLink, paidGroupLinkCreated } from '../flows/orders/paid-access.js';
-import type { CourseConfig } from '../config/load.js';
 import { Engine, type HandleResult } from './engine.js';
-import { flows, registry } from './registry.js';
+import type { Worker } from './feature.js';
+import { buildServices, type Registry } from './registry.js';
 import { syncStanding } from './schedule/standing.js';
-import type { Services } from './services.js';
-import { LlmAnswerer, llmSettingsFromEnv } from '../flows/qa/llm.js';
-import { foldDashboardRollups } from '../flows/dashboard/metrics.js';
-import { ifNoOtherFold } from '../flows/dashboard/store/rollups.js';
-import { LlmWorker } from '../flows/qa/llm-worker.js';
-import { QaService } from '../flows/qa/service.js';
+import type { CourseConfig, Services } from './types.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from '../store/db.js';
 import { isTransientConflict } from '../store/postgres.js';
 import { syncGroups } from '../store/groups.js';
 import { nextJobDueAt } from '../store/jobs.js';
-import { hasPendingQuestions } from '../flows/qa/store.js';
 import type { OutboxRow } from '../store/outbox.js';
 
 export interface KernelOptions {
   config: CourseConfig;
+  /** The core's built-ins and the features of the list (src/app.ts), with everything they declare. */
+  registry: Registry;
   db: Db;
   clock: Clock;
   adapters: ChatAdapter[];
@@ -64,10 +58,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
   readonly friendRequests: FriendRequests;
   private config: CourseConfig;
   private services: Services;
-  private llmWorker: LlmWorker | undefined;
+  /** The features' long-lived work (the LLM calls of Q&A, the dashboard's background fold). */
+  private readonly workers: Worker[];
   private cronTask: ReturnType<typeof cron.schedule> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
-  private rollupTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly startedAt: number;
 
@@ -77,7 +71,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.startedAt = opts.clock.now();
     this.services = this.buildServices(opts.config);
     this.cluster = new Cluster({ db: opts.db, clock: opts.clock, log: opts.log, settings: opts.cluster });
-    this.engine = new Engine({ db: opts.db, config: () => this.config, registry, log: opts.log, services: () => this.services, random: opts.random });
+    this.engine = new Engine({ db: opts.db, config: () => this.config, registry: opts.registry, log: opts.log, services: () => this.services, random: opts.random });
     this.outbox = new Outbox({
       db: opts.db,
       config: () => this.config,
@@ -95,8 +89,10 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log: opts.log,
       cluster: this.cluster,
       onInviteLink: (action, url) => {
-        if (isPaidGroupLink(action)) paidGroupLinkCreated(opts.db, this.config, action, url, opts.clock.now());
-        else inviteLinkCreated(opts.db, this.config, action, url, opts.clock.now());
+        // The feature that queued the link says what follows (a referrer's link, a buyer's paid
+        // group); links queued before actions named their purpose were all referrers'.
+        const purpose = (JSON.parse(action.detail ?? '{}') as { purpose?: string }).purpose ?? 'referral';
+        opts.registry.platformActionDone(purpose)?.(opts.db, this.config, action, url, opts.clock.now());
         if (opts.live) this.kick();
       },
     });
@@ -110,10 +106,31 @@ export class Kernel extends EventEmitter<KernelEvents> {
       random: opts.random,
       cluster: this.cluster,
     });
+    const adapters = new Map(opts.adapters.map((a) => [a.platform, a]));
+    this.workers = opts.registry.features.flatMap(
+      (f) =>
+        f.workers?.({
+          db: opts.db,
+          config: () => this.config,
+          clock: opts.clock,
+          log: opts.log,
+          live: opts.live,
+          services: () => this.services,
+          adapters,
+          kick: () => this.kick(),
+          tick: () => void this.tick(),
+          llmEnv: opts.llmEnv,
+        }) ?? [],
+    );
   }
 
   get currentConfig(): CourseConfig {
     return this.config;
+  }
+
+  /** The services of the running config (rebuilt on each reload). */
+  get currentServices(): Services {
+    return this.services;
   }
 
   /** True when an adapter for `platform` is configured. */
@@ -146,31 +163,29 @@ export class Kernel extends EventEmitter<KernelEvents> {
   /** Plans the flows' standing schedules (daily reminder, homework) as config now says. */
   private syncSchedules(): void {
     try {
-      const r = syncStanding(this.opts.db, flows, this.config, this.opts.clock.now());
+      const r = syncStanding(this.opts.db, this.opts.registry.features, this.config, this.opts.clock.now());
       if (r.planned + r.cancelled > 0) this.opts.log.info(r, 'scheduler: standing schedules planned from config');
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, 'scheduler: planning the standing schedules failed');
     }
   }
 
+  /** The services the features provide each other and the rules, for `config` (the Q&A index follows faq.yaml). */
   private buildServices(config: CourseConfig): Services {
-    const settings = this.opts.llmEnv ? llmSettingsFromEnv(this.opts.llmEnv, config.qa, config.course.name) : null;
-    this.llmWorker = settings
-      ? new LlmWorker({ db: this.opts.db, config: () => this.config, clock: this.opts.clock, log: this.opts.log, answerer: new LlmAnswerer(settings), services: () => this.services })
-      : undefined;
-    return { qa: QaService.build(config, this.opts.db), llm: settings !== null };
+    return buildServices(this.opts.registry, { db: this.opts.db, config, llmEnv: this.opts.llmEnv });
   }
 
-  /** Runs the LLM calls of pending questions, then lets the scheduler send what they produced. */
-  private async drainLlm(): Promise<number> {
-    if (!this.llmWorker) return 0;
-    const worker = this.llmWorker;
-    try {
-      return await worker.drain();
-    } catch (e) {
-      this.opts.log.error({ err: (e as Error).message }, 'LLM worker failed');
-      return 0;
+  /** Runs every worker's due work (LLM calls…); resolves to how many things they did. */
+  private async dispatchWorkers(): Promise<number> {
+    let done = 0;
+    for (const w of this.workers) {
+      try {
+        done += (await w.dispatch?.()) ?? 0;
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message }, 'a worker failed');
+      }
     }
+    return done;
   }
 
   private syncGroups(): void {
@@ -190,12 +205,12 @@ export class Kernel extends EventEmitter<KernelEvents> {
     this.outbox.recover();
     this.platformActions.recover();
     this.friendRequests.recover();
+    for (const w of this.workers) w.recover?.();
     // Before the catch-up: occurrences already due stay for it, later ones are (re)planned.
     this.syncSchedules();
     // Jobs that fell due while kequn was down: run once if within the grace window, else skip.
     const caughtUp = this.engine.runDueJobs(clock.now());
     if (caughtUp > 0) log.info({ jobs: caughtUp }, 'scheduler: caught up on jobs due while stopped');
-    if (this.llmWorker) log.info({ model: this.llmWorker.model }, 'Q&A: LLM mode on (OPENAI_API_KEY is set)');
     for (const adapter of this.opts.adapters) {
       await adapter.start((event) => this.handle(event).then(() => undefined), {
         groupsKnown: (ids) => {
@@ -210,29 +225,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     if (this.opts.live) {
       this.cronTask = cron.schedule('* * * * * *', () => this.tick(), { name: 'kequn-scheduler', noOverlap: true });
       this.kick();
-      this.foldRollupsLater(ROLLUP_FOLD_MS);
     }
-  }
-
-  /**
-   * Folds new rows into the dashboard rollups in the background, one bounded batch (≤100k rows,
-   * one short transaction) at a time, so a dashboard read finds them nearly current. A backlog
-   * (the first start after the upgrade) is worked off a batch per second.
-   */
-  private foldRollupsLater(delay: number): void {
-    this.rollupTimer = setTimeout(() => {
-      if (this.stopped) return;
-      let next = ROLLUP_FOLD_MS;
-      try {
-        // Another process folding: it does the work; this one does not wait (see ifNoOtherFold).
-        const r = ifNoOtherFold(this.opts.db, () => foldDashboardRollups({ db: this.opts.db, config: this.config, now: this.opts.clock.now() }, 1));
-        if (r && !r.caughtUp) next = 1000;
-      } catch (e) {
-        this.opts.log.warn({ err: (e as Error).message }, 'dashboard rollups: fold failed');
-      }
-      this.foldRollupsLater(next);
-    }, delay);
-    this.rollupTimer.unref();
+    for (const w of this.workers) w.start?.();
   }
 
   /** Handles one event from an adapter (or a test). Returns what the engine did. */
@@ -257,7 +251,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
     // A staff invitation into a group: accepted now that its decision is committed.
     if (event.type === 'room.invited' && result.accept) await this.friendRequests.acceptRoomInvite(event);
     if (this.opts.live && (result.messages > 0 || result.accept || event.type === 'room.invited')) this.kick();
-    if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm().then((n) => (n > 0 ? this.tick() : undefined));
+    for (const w of this.workers) await w.afterEvent?.(event, result);
     return result;
   }
 
@@ -282,7 +276,7 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (this.opts.live && this.llmWorker && hasPendingQuestions(this.opts.db)) void this.drainLlm();
+      if (this.opts.live) void this.dispatchWorkers();
       const now = this.opts.clock.now();
       if (this.opts.live && this.cluster.maintain(now) > 0) this.kick();
       const ran = this.engine.runDueJobs(now);
@@ -334,8 +328,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async runUntil(target: number, opts: { settleOnly?: boolean } = {}): Promise<void> {
     const clock = this.opts.clock as VirtualClock;
     for (;;) {
-      // LLM calls take real time; virtual time stands still while they run.
-      const asked = await this.drainLlm();
+      // The workers' calls (an LLM's) take real time; virtual time stands still while they run.
+      const asked = await this.dispatchWorkers();
       const ran = this.engine.runDueJobs(clock.now());
       const sent = await this.outbox.dispatch();
       if (asked > 0) continue;
@@ -359,16 +353,13 @@ export class Kernel extends EventEmitter<KernelEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.wakeTimer);
-    clearTimeout(this.rollupTimer);
+    for (const w of this.workers) w.stop?.();
     await this.cronTask?.destroy();
     for (const adapter of this.opts.adapters) {
       await adapter.stop().catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'adapter stop failed'));
     }
   }
 }
-
-/** How often the kernel folds new rows into the dashboard rollups (live mode). */
-const ROLLUP_FOLD_MS = 60_000;
 
 function groupIdOf(event: ChatEvent): string | undefined {
   return eventGroup(event)?.id;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { planStandingJob } from './schedule/standing.js';
 import { heldNotices, lastNoticeSentAt, markNoticesSent, recordNotice, type NoticeRow } from '../store/notices.js';
-import type { Flow, RunContext } from './types.js';
+import type { RunContext } from './types.js';
+import type { Feature } from './feature.js';
 
 /**
  * A notice the bot gives about something that can happen many times in a row: a question
@@ -97,7 +98,7 @@ export function formatRefs(refs: readonly string[]): string {
  * The merge of notices: `notices.flush` sends what a chat's topic held as one message (or the
  * notice's own text when one was held).
  */
-export const noticesFlow: Flow = {
+export const noticesFlow: Feature = {
   name: 'notices',
   jobs: [
     {

@@ -1,5 +1,5 @@
-import type { CourseConfig, Role } from '../config/load.js';
-import { groupChatId } from '../config/group-chat.js';
+import type { CourseConfig, Role } from './types.js';
+import { groupChatId } from './group-chats.js';
 import type { Platform } from '../bot/events.js';
 import type { Db } from '../store/db.js';
 import { grantedIdsOn, grantedRoleOf } from '../store/staff-roles.js';

@@ -1,14 +1,116 @@
 import type { Db } from '../store/db.js';
-import type { CourseConfig, Role } from '../config/load.js';
-import type { Services } from './services.js';
+import type { MainConfig, RawRule as RawRuleShape } from '../config/schema.js';
 import type { Platform, QuotedMessage } from '../bot/events.js';
 import type { Member } from '../store/members.js';
+import type { ChannelHow } from '../store/private-channels.js';
 import type { Priority } from '../store/outbox.js';
 import type { z } from 'zod';
 
-/** The normalised view of what triggered a rule run, for facts and actions. */
+export type Role = 'owner' | 'instructor' | 'assistant' | 'member';
+
+/**
+ * One course group as configured. The core's keys are here; a feature that adds a key to a group
+ * (Feature.groupKeys: `moderation: true`) adds its type to GroupKeys by declaration merging.
+ */
+export type GroupConfig = MainConfig['groups'][string] & GroupKeys;
+
+/** The keys features add to a group entry (filled in by declaration merging). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by the features
+export interface GroupKeys {}
+
+/** A rule of rules.yaml as parsed (its `on:` one of the rule types the core and features fire). */
+export type RawRule = Omit<RawRuleShape, 'on'> & { on: TriggerType };
+
+/**
+ * A rule's `when:` compiled: a tree of fact tests (src/core/rules/conditions.ts evaluates it).
+ */
+export type Cond =
+  | { kind: 'leaf'; fact: FactSpec; param?: string; op: string; value: unknown; label: string }
+  | { kind: 'all' | 'any'; items: Cond[] }
+  | { kind: 'not'; item: Cond };
+
+/** A rule compiled at load: conditions and actions checked against the registry. */
+export interface CompiledRule {
+  id: string;
+  description: string;
+  on: TriggerType;
+  when: Cond;
+  cooldown: number | undefined;
+  final: boolean;
+  actions: { spec: ActionSpec<unknown>; arg: unknown }[];
+}
+
+/**
+ * A loaded, validated course configuration: what `kequn start`, `kequn test` and `kequn check`
+ * run on. Everything is resolved at load (durations in ms, times in minutes, lesson bodies read,
+ * rules compiled), so nothing is parsed on the hot path.
+ *
+ * The core's part is declared here. Each feature declares the property its config section
+ * resolves to where the feature is defined (declaration merging), e.g. src/flows/checkin/config.ts:
+ *
+ * @example
+ * declare module '../../core/types.js' {
+ *   interface CourseConfig { checkin: CheckinConfig | null }
+ * }
+ */
+export interface CourseConfig {
+  dir: string;
+  course: MainConfig['course'];
+  dataPath: string;
+  web: MainConfig['web'];
+  groups: Record<string, GroupConfig>;
+  staff: MainConfig['staff'];
+  stageIds: string[];
+  stages: MainConfig['stages'];
+  quietHours: MainConfig['quiet_hours'];
+  outbox: MainConfig['outbox'];
+  scheduler: MainConfig['scheduler'];
+  dryRun: boolean;
+  /** The private channel: held-message window, WeChat friend-request policy, the newcomer's hint. */
+  privateChannel: MainConfig['private_channel'];
+  /**
+   * Where members and staff reach this kequn (no trailing slash): KEQUN_PUBLIC_URL, else
+   * `web.public_url`, else a feature's (catalog.yaml `payments.public_url`), else loopback.
+   */
+  publicUrl: string;
+  templates: Record<string, string>;
+  /** Every variable a template may use: the core's and the features' (Feature.templateVars). */
+  templateVars: Set<string>;
+  rawRules: RawRule[];
+  ruleIds: Set<string>;
+  rules: CompiledRule[];
+  /** Role of a platform id: staff by platform id from config, never by display name. */
+  roleOf(platform: Platform, platformId: string): Role;
+  /** Group handle for a platform chat id, or undefined for groups not in the course. */
+  groupOf(platform: Platform, platformId: string): string | undefined;
+}
+
+/**
+ * The rule `on:` types. The core's are here; a feature adds its own where it is defined
+ * (`interface TriggerTypes { checkin: true }` in a `declare module` block) and lists them in its
+ * Feature.triggers, which is what the config loader accepts in rules.yaml.
+ */
+export interface TriggerTypes {
+  'member.joined': true;
+  'member.left': true;
+  message: true;
+  command: true;
+  timer: true;
+  /** The member's private channel opened (src/core/channel/observe.ts). */
+  'channel.opened': true;
+}
+
+export type TriggerType = keyof TriggerTypes;
+
+/** The core's rule types, in the order rules.yaml documents them. */
+export const CORE_TRIGGERS: readonly TriggerType[] = ['member.joined', 'member.left', 'message', 'command', 'timer', 'channel.opened'];
+
+/**
+ * The normalised view of what triggered a rule run, for facts and actions. A feature whose
+ * events carry more (an order) adds the field here by declaration merging.
+ */
 export interface Trigger {
-  type: 'member.joined' | 'member.left' | 'message' | 'command' | 'timer' | 'checkin' | 'order.paid' | 'order.refunded' | 'channel.opened';
+  type: TriggerType;
   platform: Platform;
   eventId: number | null;
   jobId: number | null;
@@ -28,10 +130,8 @@ export interface Trigger {
   inviterMemberId: string | null;
   /** Template variables a follow-up carries (`{streak}` in an `on: checkin` rule's reply). */
   vars?: Record<string, string>;
-  /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
-  order?: { id: string; productId: string; amount: number; currency: string };
   /** For `channel.opened`: how the member's private channel opened (src/core/channel/observe.ts). */
-  channel?: import('./channel/observe.js').ChannelOpening;
+  channel?: ChannelOpening;
 }
 
 export interface RunContext {
@@ -55,7 +155,7 @@ export interface RunContext {
    * Runs the member's `on: <type>` rules once this rule's actions are done, against the state as
    * it is then (a check-in recorded, its streak counted): how milestones become rules.
    */
-  emit(type: 'checkin', vars?: Record<string, string>): void;
+  emit(type: TriggerType, vars?: Record<string, string>): void;
 }
 
 export type FactType = 'string' | 'number' | 'boolean' | 'strings' | 'duration';
@@ -153,19 +253,53 @@ export interface CommandSpec {
   run(args: string, ctx: RunContext): string;
 }
 
-/** One flow: the facts, actions, commands and job kinds it contributes. Registered in src/core/registry.ts. */
-export interface Flow {
-  name: string;
-  commands?: CommandSpec[];
-  facts?: FactSpec[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own argument type
-  actions?: ActionSpec<any>[];
-  jobs?: JobHandler[];
-  /**
-   * The flow's standing schedule as config says it is now: the next occurrence of each recurring
-   * job. Called at start and on every config reload; planned jobs no longer wanted are cancelled
-   * and wanted ones planned once (see src/core/schedule/standing.ts), so a changed schedule never
-   * leaves duplicates behind. Job kinds must start with one of the flow's `jobs` kinds.
-   */
-  plan?(config: CourseConfig, now: number): StandingJob[];
+/**
+ * Long-lived parts that features provide to each other and to rules (the Q&A index, the referral
+ * discount): built at start and on every config reload from each feature's `services()`, handed
+ * to every run context. Each feature adds its own entry to this interface where it is defined
+ * (TypeScript module augmentation), so a caller reads `ctx.services.qa` importing nothing of the
+ * qa feature, and the core knows no feature:
+ *
+ * @example
+ * declare module '../../core/types.js' {
+ *   interface Services { qa: QaService }
+ * }
+ */
+export interface Services {
+  /** The staff reports (`/member`, `/stats`) with the lines every feature adds (Feature.memberReport, dayReport). */
+  reports: Reports;
+}
+
+/** Lines a feature adds to a staff report (`/member`, `/stats`). */
+export interface ReportLines {
+  /** Right after the member's stage and tags (`/member`), or the day's messages (`/stats`). */
+  detail?: string[];
+  /** After the groups and times (`/member`), or the bot's own figures (`/stats`). */
+  status?: string[];
+}
+
+/** What a staff report is about. */
+export interface ReportContext {
+  db: Db;
+  config: CourseConfig;
+  now: number;
+  platform: Platform;
+}
+
+/** The features' lines of the staff reports, in the order of the feature list. */
+export interface Reports {
+  member(ctx: ReportContext, member: Member): Required<ReportLines>;
+  day(ctx: ReportContext, args: { since: number; group: string | undefined }): Required<ReportLines>;
+}
+
+/** A channel that opened with this event: the `channel.opened` rules run with these facts. */
+export interface ChannelOpening {
+  platform: string;
+  how: ChannelHow;
+  /** The channel was open already (a Start pressed again). */
+  again: boolean;
+  /** The acquisition tag (Telegram deep link `src-…`), if the channel has one. */
+  source: string | null;
+  /** The greeting (WeChat) or /start payload (Telegram) that came with it; empty otherwise. */
+  text: string;
 }

@@ -24,3 +24,9 @@ export function isEventLogged(db: Db, dedupeKey: string): boolean {
 export function countEvents(db: Db): number {
   return (stmt(db, 'SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
 }
+
+/** The normalised ChatEvent as logged, for fields a newer adapter adds (Telegram's inviteLink). */
+export function eventPayload(db: Db, eventId: number): Record<string, unknown> | undefined {
+  const row = stmt(db, 'SELECT payload FROM events WHERE id = ?').get(eventId) as { payload: string } | undefined;
+  return row ? (JSON.parse(row.payload) as Record<string, unknown>) : undefined;
+}

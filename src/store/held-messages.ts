@@ -1,6 +1,6 @@
 import { nextHour, planExpiryCheck } from './channel-expiry.js';
 import type { Db } from './db.js';
-import type { Priority } from './outbox.js';
+import type { Priority } from './lanes.js';
 import { getChannel } from './private-channels.js';
 import { stmt } from './statements.js';
 

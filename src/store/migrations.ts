@@ -933,7 +933,7 @@ FROM outbox WHERE chat_kind = 'dm' AND status = 'sent' AND sent_at IS NOT NULL G
 `,
   },
   {
-    version: 16,
+    version: 17,
     name: 'qa-clarify',
     sql: `
 -- Clarification menus (src/flows/qa/clarify.ts): a question the bot was not sure about, answered

@@ -6,20 +6,8 @@ import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 /** dropped: the daily cap had no room for it (last_error says so); kept as the record. */
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'uncertain' | 'dry_run' | 'dropped';
 
-/**
- * Which lane a message waits in (docs/operations.md). `urgent`: a newcomer's welcome, a staff
- * command's answer, a login link; `reply`: an answer to what a member just did; `bulk`: notices
- * and escalations to staff, moderation notices; `push`: proactive messages (lessons, reminders,
- * announcements), which quiet hours hold. A lane is served before the next; bulk and push share one.
- */
-export type Priority = 'urgent' | 'reply' | 'bulk' | 'push';
-
-export const PRIORITIES: readonly Priority[] = ['urgent', 'reply', 'bulk', 'push'];
-
-/** 0 is served first; bulk and push share the last lane. */
-export function laneOf(p: Priority): number {
-  return p === 'urgent' ? 0 : p === 'reply' ? 1 : 2;
-}
+export { laneOf, PRIORITIES, type Priority } from './lanes.js';
+import type { Priority } from './lanes.js';
 
 /**
  * What a day's sends may add up to on one platform: sent that day plus still queued for it never

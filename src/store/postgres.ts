@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type PgNativeClient from 'pg-native';
-import type { Db, RunResult, Statement } from './db.js';
+import type { Db, RunResult, Statement } from './handle.js';
 import { redactUrl } from './url.js';
 
 /**

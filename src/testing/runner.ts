@@ -1,11 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { seededRandom } from '../util/random.js';
-import { createApp, simulatedRoomId, waitReady, type App } from '../app.js';
+import { createApp, loadConfig, simulatedRoomId, waitReady, type App } from '../app.js';
 import type { ChatEvent } from '../bot/events.js';
 import type { SimSent } from '../bot/simulator.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
-import { loadConfig, type CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { HandleResult } from '../core/engine.js';
 import { silentLogger } from '../log.js';
 import { VirtualClock } from '../core/schedule/clock.js';

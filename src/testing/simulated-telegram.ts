@@ -1,5 +1,5 @@
 import type { SimSent } from '../bot/simulator.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { TelegramMode } from '../app.js';
 import { FakeBotApi } from './fake-bot-api.js';
 

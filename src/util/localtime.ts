@@ -105,3 +105,10 @@ export function localDayStart(epochMs: number, timeZone: string): number {
 }
 
 const lastDay = new Map<string, { start: number; end: number }>();
+
+/** `2026-03-05 20:00` in the course time zone. */
+export function fmtLocal(epochMs: number, timeZone: string): string {
+  const p = localParts(epochMs, timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+}

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { App } from '../app.js';
+import type { Db } from '../store/db.js';
+import type { AdminAuth } from './context.js';
 import { closeSession, openSession, sessionValid, SESSION_TTL_MS } from './login.js';
 import { clientOf } from './client.js';
 import { MIN_ADMIN_TOKEN } from './settings.js';
@@ -20,21 +20,11 @@ export function sameSecret(a: string, b: string): boolean {
  * login form or an owner's one-time link opened. A request that sends a bearer is judged by it
  * alone. Without KEQUN_ADMIN_TOKEN (16+ characters) no bearer opens anything.
  */
-export interface AdminAuth {
-  /** KEQUN_ADMIN_TOKEN is set (and long enough). */
-  readonly tokenOn: boolean;
-  authed(c: Context): boolean;
-  tokenMatches(given: string): boolean;
-  /** Opens a session for the browser (member: who logged in by link; null: the admin token). */
-  startSession(c: Context, memberId: string | null): void;
-  endSession(c: Context): void;
-}
-
-export function adminAuth(deps: { app: App; env?: NodeJS.ProcessEnv }): AdminAuth {
-  const { app } = deps;
+export function adminAuth(deps: { db: Db; now: () => number; env?: NodeJS.ProcessEnv }): AdminAuth {
+  const app = deps;
   const token = (deps.env ?? process.env).KEQUN_ADMIN_TOKEN;
   const tokenOn = !!token && token.length >= MIN_ADMIN_TOKEN;
-  const now = () => app.kernel.clock.now();
+  const now = deps.now;
   const tokenMatches = (given: string) => tokenOn && sameSecret(given, token!);
   return {
     tokenOn,
@@ -63,3 +53,5 @@ export function adminAuth(deps: { app: App; env?: NodeJS.ProcessEnv }): AdminAut
     },
   };
 }
+
+export type { AdminAuth };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { simulatedRoomId, type App } from '../app.js';
 import type { SimActivity, SimulatedWeChat } from '../bot/simulator.js';
 import { SIM_BOT_ID } from '../bot/simulator-ids.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { OffsetClock, type Clock } from '../core/schedule/clock.js';
 import { nextJobDueAt } from '../store/jobs.js';
 import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHistory, tagsOf, type Member } from '../store/members.js';

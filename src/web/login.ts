@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../store/db.js';
-import { consumeDashboardLogin, deleteDashboardSession, findDashboardSession, insertDashboardLogin, insertDashboardSession } from '../flows/dashboard/store/dashboard.js';
+import { consumeDashboardLogin, deleteDashboardSession, findDashboardSession, insertDashboardLogin, insertDashboardSession } from '../store/admin-logins.js';
 
 /**
  * Dashboard logins: a one-time link the bot sends an owner privately (`/dashboard`), and the

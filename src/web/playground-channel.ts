@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { SimulatedWeChat } from '../bot/simulator.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import type { Db } from '../store/db.js';
 import { friendRequestsOf } from '../store/friend-requests.js';
 import { heldFor, heldOf } from '../store/held-messages.js';

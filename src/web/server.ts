@@ -4,20 +4,17 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import type { App } from '../app.js';
+import { registry, type App } from '../app.js';
 import type { Clock } from '../core/schedule/clock.js';
 import { jobCounts } from '../store/jobs.js';
 import { countMembers } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { adminAuth } from './admin-auth.js';
 import { createApi, HttpError } from './api.js';
-import { createCheckoutRoutes } from '../flows/orders/web/checkout.js';
-import { clientMiddleware } from './client.js';
-import { createDashboardRoutes } from '../flows/dashboard/web/dashboard.js';
-import { createOrdersApi } from '../flows/orders/web/orders-api.js';
+import { clientMiddleware, clientOf } from './client.js';
+import type { WebContext } from './context.js';
 import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
-import { createSandboxRoutes } from '../flows/orders/web/sandbox-pages.js';
 import { LOOPBACK_NAMES, webEnvFromEnv, webPolicy, type WebEnv, type WebPolicy } from './settings.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
@@ -68,11 +65,9 @@ export function createWebApp(deps: WebDeps): Hono {
   const env = deps.env ?? process.env;
   const web = new Hono();
   const policy = policyCache(() => app.kernel.currentConfig, webEnvFromEnv(env), deps.allowedHosts ?? []);
-  const admin = adminAuth({ app, env });
+  const admin = adminAuth({ db: app.db, now: () => app.kernel.clock.now(), env });
   // The playground drives simulated people, staff included: only when nothing real is connected.
   const playground = app.exposure === 'embedded' && app.sim !== undefined && app.telegram === undefined;
-  // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
-  const sandbox = app.orders.sandbox?.open && app.exposure !== 'real' ? app.orders.sandbox : undefined;
   // Telegram posts to the public host name; the webhook is authenticated by its secret instead.
   const webhookPath = app.telegram?.webhookPath;
 
@@ -154,15 +149,6 @@ export function createWebApp(deps: WebDeps): Hono {
     });
   }
 
-  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
-    web.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
-  }
-  web.route('/', createCheckoutRoutes({ app, log, env: deps.env }));
-  if (sandbox) web.route('/', createSandboxRoutes({ app, sandbox, log, admin: app.exposure === 'staging' ? admin : undefined }));
-
-  web.use('/dashboard/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
-  web.route('/', createDashboardRoutes({ app, env: deps.env, admin }));
-
   web.use(
     '/api/*',
     bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }),
@@ -171,7 +157,21 @@ export function createWebApp(deps: WebDeps): Hono {
     await next();
     c.header('cache-control', 'no-store');
   });
-  web.route('/api', createOrdersApi({ app, env: deps.env }));
+
+  // Each feature's routes (the checkout and webhooks, the dashboard), with what they may use.
+  const ctx: WebContext = {
+    db: app.db,
+    config: () => app.kernel.currentConfig,
+    now: () => app.kernel.clock.now(),
+    log,
+    env,
+    admin,
+    exposure: app.exposure,
+    services: () => app.kernel.currentServices,
+    runtime: app.runtime,
+    clientIp: (c) => clientOf(c).ip,
+  };
+  for (const f of registry.features) f.routes?.(web, ctx);
   web.route('/api', createApi({ ...deps, playground, admin }));
   return web;
 }

@@ -1,5 +1,5 @@
 import { EnvError } from '../config/env-error.js';
-import type { CourseConfig } from '../config/load.js';
+import type { CourseConfig } from '../core/types.js';
 import { AddressList, addressSpecProblem, hostNameProblem } from '../util/address-list.js';
 
 /** Host names every kequn answers to: the machine itself. */
@@ -108,7 +108,7 @@ export function webPolicy(config: CourseConfig, webEnv: WebEnv, extraHosts: read
   const configured = webEnv.allowedHosts ?? config.web.allowed_hosts ?? [];
   // Links the bot sends (checkout, the owner's dashboard login) start with the public URL: its
   // host must open them, or a login link opened as sent gets 403.
-  const publicHost = hostOfUrl(config.catalog.payments.publicUrl);
+  const publicHost = hostOfUrl(config.publicUrl);
   const allowedHosts = new Set([...LOOPBACK_NAMES, ...configured, ...extraHosts, ...(publicHost ? [publicHost] : [])].map((h) => h.trim().toLowerCase()));
   return { allowedHosts, trustProxy: new AddressList(webEnv.trustProxy ?? config.web.trust_proxy ?? []) };
 }

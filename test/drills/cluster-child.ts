@@ -11,7 +11,7 @@
 import type { ChatEvent } from '../../src/bot/events.js';
 import { CountingAccount } from './counting-account.js';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock } from '../../src/store/backup.js';

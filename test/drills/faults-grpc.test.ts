@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PuppetServer } from 'wechaty-puppet-service';
-import { buildServiceBot, waitReady } from '../../src/app.js';
+import { buildServiceBot, waitReady, registry } from '../../src/app.js';
 import { SimulatedWeChat } from '../../src/bot/simulator.js';
 import { WechatyAdapter } from '../../src/bot/wechaty-adapter.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { createLogger } from '../../src/log.js';
 import { systemClock } from '../../src/core/schedule/clock.js';
@@ -53,7 +53,7 @@ describe('drill: the puppet server goes away and comes back', () => {
     await server.start();
     const db = openStore(':memory:');
     const log = createLogger({ level: process.env.DRILL_LOG ?? 'silent' });
-    const kernel = new Kernel({ config, db, clock: systemClock, adapters: [new WechatyAdapter(await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true }), log)], log, live: true, random: () => 0.5 });
+    const kernel = new Kernel({ registry, config, db, clock: systemClock, adapters: [new WechatyAdapter(await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true }), log)], log, live: true, random: () => 0.5 });
     await kernel.start();
     await waitReady(() => kernel.isReady(), 15_000);
 

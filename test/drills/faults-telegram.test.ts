@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import { ConfigError, formatProblem } from '../../src/config/errors.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';

@@ -10,13 +10,15 @@ import { fileURLToPath } from 'node:url';
 import type { ChatAdapter, ChatEvent, OutgoingMessage, Platform } from '../../src/bot/events.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import { ConfigError, type ConfigProblem } from '../../src/config/errors.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
-import { QaService } from '../../src/flows/qa/service.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { Engine } from '../../src/core/engine.js';
-import { registry as defaultRegistry, type Registry } from '../../src/core/registry.js';
+import { buildServices, type Registry } from '../../src/core/registry.js';
+import { registry as defaultRegistry } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';
+import type { Services } from '../../src/core/types.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
 import { openTestStore } from './store.js';
 
@@ -141,6 +143,8 @@ export interface Harness {
   /** The config the engine and outbox see; tests may replace it (`h.config = {...}`). */
   config: CourseConfig;
   engine: Engine;
+  /** The services of the course (built once, as the kernel does at start). */
+  services: Services;
   outbox: Outbox;
   adapter: FakeAdapter;
 }
@@ -154,8 +158,11 @@ export function harness(opts: { config?: CourseConfig; start?: number; registry?
   const clock = new VirtualClock(opts.start ?? T0);
   const adapter = new FakeAdapter(clock);
   const h = { db, clock, config: opts.config ?? demoConfig(), adapter } as Harness;
-  const services = { qa: QaService.build(h.config, db), llm: false };
-  h.engine = new Engine({ db, config: () => h.config, registry: opts.registry ?? defaultRegistry, log: silentLogger, services: () => services });
+  const reg = opts.registry ?? defaultRegistry;
+  // Built once per harness like the kernel does at start (a test that swaps h.config keeps them).
+  const services = buildServices(reg, { db, config: h.config });
+  h.services = services;
+  h.engine = new Engine({ db, config: () => h.config, registry: reg, log: silentLogger, services: () => services });
   h.outbox = new Outbox({
     db,
     config: () => h.config,

@@ -5,8 +5,9 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { ChatEvent } from '../../src/bot/events.js';
-import type { OrderHooks, StarsRefunder } from '../../src/flows/orders/contracts.js';
-import { discountSources } from '../../src/flows/orders/pricing.js';
+import { FEATURES } from '../../src/app.js';
+import type { Feature } from '../../src/core/feature.js';
+import { buildRegistry } from '../../src/core/registry.js';
 import type { PaymentProvider } from '../../src/flows/orders/provider.js';
 import { OrderService } from '../../src/flows/orders/service.js';
 import { WechatPayProvider } from '../../src/flows/orders/wechatpay.js';
@@ -16,6 +17,7 @@ import { insertAttempt, latestOrderOf, type OrderRow } from '../../src/flows/ord
 import { findMemberByIdentity } from '../../src/store/members.js';
 import type { Db } from '../../src/store/db.js';
 import { count, harness, type Harness } from './fixtures.js';
+import { type StarsRefunder } from '../../src/bot/payments.js';
 
 export interface Keys {
   merchant: { privateKey: KeyObject; publicKey: KeyObject };
@@ -84,15 +86,23 @@ export interface PayHarness extends Harness {
   hookCalls: { kind: 'paid' | 'refunded'; orderId: string; amount: number }[];
 }
 
-/** The real engine + order service on an in-memory store, with a recording hook. */
-export function payHarness(provider: (h: Harness) => PaymentProvider, opts: { hooks?: OrderHooks[]; starsRefunder?: StarsRefunder; instance?: string } = {}): PayHarness {
-  const h = harness() as PayHarness;
-  h.hookCalls = [];
-  const recorder: OrderHooks = {
-    paid: (_db, _c, o) => void h.hookCalls.push({ kind: 'paid', orderId: o.id, amount: o.amountFen }),
-    refunded: (_db, _c, o, fen) => void h.hookCalls.push({ kind: 'refunded', orderId: o.id, amount: fen }),
+/**
+ * The real engine + order service on an in-memory store, with kequn's features plus one that
+ * records every `order.paid` / `order.refunded` event it hears (and `features`, e.g. one that
+ * fails inside the paid transaction).
+ */
+export function payHarness(provider: (h: Harness) => PaymentProvider, opts: { features?: Feature[]; starsRefunder?: StarsRefunder; instance?: string } = {}): PayHarness {
+  const hookCalls: PayHarness['hookCalls'] = [];
+  const recorder: Feature = {
+    name: 'test-order-recorder',
+    on: {
+      'order.paid': (ctx) => void hookCalls.push({ kind: 'paid', orderId: ctx.trigger.order!.id, amount: ctx.trigger.order!.amountFen }),
+      'order.refunded': (ctx) => void hookCalls.push({ kind: 'refunded', orderId: ctx.trigger.order!.id, amount: ctx.trigger.order!.amount }),
+    },
   };
-  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider: provider(h), sources: discountSources, hooks: [recorder, ...(opts.hooks ?? [])], starsRefunder: opts.starsRefunder, instance: opts.instance });
+  const h = harness({ registry: buildRegistry([...FEATURES, recorder, ...(opts.features ?? [])]) }) as PayHarness;
+  h.hookCalls = hookCalls;
+  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider: provider(h), starsRefunder: opts.starsRefunder, instance: opts.instance });
   return h;
 }
 

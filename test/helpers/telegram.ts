@@ -4,9 +4,9 @@
  */
 import { createApp, type App, type TelegramMode } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import type { HandleResult } from '../../src/core/engine.js';
-import type { StarsPayments } from '../../src/flows/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -14,6 +14,7 @@ import { replaceOnce, T0, tempConfig } from './fixtures.js';
 import { waitFor } from './grpc-port.js';
 import { testStorePath } from './store.js';
 import { setChannel } from '../../src/store/private-channels.js';
+import { type StarsPayments } from '../../src/bot/payments.js';
 
 export const GROUP = { id: -1001001, title: 'Python 入门体验群' };
 export const OWNER_ID = 42;

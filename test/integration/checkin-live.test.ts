@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, registry } from '../../src/app.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -25,7 +25,7 @@ describe('live scheduler: the reminder fan-out runs batch after batch without wa
     const clock = { now: () => now };
     const db = openTestStore();
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ config, db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
+    const kernel = new Kernel({ registry, config, db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
     await kernel.start();
     for (const h of handles) await kernel.handle(joined(`${h}-a`, { at: now, group: { id: `${h}@chatroom`, name: h } }));
     now = Date.parse('2026-03-02T20:00:00+08:00');

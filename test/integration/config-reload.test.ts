@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CourseConfig } from '../../src/config/load.js';
 import { watchConfig } from '../../src/config/watch.js';
+import { loadConfig } from '../../src/app.js';
 
 async function until(cond: () => boolean, ms = 8000): Promise<void> {
   const start = Date.now();
@@ -22,7 +23,7 @@ function watched(pollMs?: number) {
   const lines: string[] = [];
   const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) });
   const applied: CourseConfig[] = [];
-  const stop = watchConfig(dir, log, (c) => applied.push(c), { pollMs });
+  const stop = watchConfig(dir, log, (c) => applied.push(c), { load: (d) => loadConfig(d), pollMs });
   stops.push(() => {
     stop();
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { sourceTables } from '../../src/store/copy-store.js';
 import { openStore, sqliteOf, type Db } from '../../src/store/db.js';
 import { appendEvent } from '../../src/store/events.js';

@@ -1,11 +1,15 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { CODE_ATTEMPT_DEFAULTS } from '../../src/flows/orders/catalog-schema.js';
 import { enterCode } from '../../src/flows/orders/code-attempts.js';
-import { discountSources } from '../../src/flows/orders/pricing.js';
+import { couponSource } from '../../src/flows/orders/pricing.js';
+import { referralDiscount } from '../../src/flows/referral/discount.js';
+
+/** Every discount source of the course: coupons, then the referral service's. */
+const discountSources = [couponSource, referralDiscount];
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';

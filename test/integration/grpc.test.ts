@@ -11,11 +11,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PuppetServer } from 'wechaty-puppet-service';
-import { buildServiceBot, waitReady } from '../../src/app.js';
+import { buildServiceBot, waitReady, registry } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
 import { SimulatedWeChat } from '../../src/bot/simulator.js';
 import { WechatyAdapter } from '../../src/bot/wechaty-adapter.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import type { HandleResult } from '../../src/core/engine.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { systemClock } from '../../src/core/schedule/clock.js';
@@ -84,7 +85,7 @@ beforeAll(async () => {
   const bot = await buildServiceBot({ kind: 'service', token: TOKEN, endpoint, noTls: true });
   const log = captureLogger();
   db = openTestStore();
-  kernel = new Kernel({ config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, log)], log, live: true, random: () => 0.5 });
+  kernel = new Kernel({ registry, config, db, clock: systemClock, adapters: [new WechatyAdapter(bot, log)], log, live: true, random: () => 0.5 });
   kernel.on('handled', (event, result) => handled.push({ event, result, at: Date.now() }));
 
   const t0 = performance.now();

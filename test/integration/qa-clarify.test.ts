@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, waitReady, type App } from '../../src/app.js';
+import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import type { CourseConfig } from '../../src/core/types.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { LEARN_PER_DAY } from '../../src/flows/qa/clarify.js';
+import { exportMember, forgetMember } from '../../src/store/privacy.js';
 
 const ROOM = 'python-101@chatroom';
 const T0 = Date.parse('2026-03-02T10:00:00+08:00');
@@ -120,5 +121,44 @@ describe('Q&A clarification menus', () => {
     expect(w.sent.filter((s) => s.chatId === 'teacher').at(-1)!.text).toMatch(/Q1 has no candidate 9/);
     expect(w.count("SELECT COUNT(*) AS n FROM questions WHERE status = 'escalated'")).toBe(1);
     expect(w.count('SELECT COUNT(*) AS n FROM faq_learned')).toBe(0);
+  });
+});
+
+describe('forgetting a member (kequn member forget) and the Q&A', () => {
+  it('drops their menus and the wordings they taught, clears the vector cache, unsigns what they taught as staff', async () => {
+    const w = await world();
+    const memberOf = (platformId: string) => (w.app.db.prepare('SELECT member_id AS m FROM identities WHERE platform_id = ?').get(platformId) as { m: string }).m;
+    // u1 and u2 each pick from a menu (each wording is learned, signed by its asker)...
+    await w.say('u1', 'group', UNSURE[0]!);
+    await w.say('u1', 'group', '1');
+    await w.say('u2', 'group', UNSURE[1]!);
+    await w.say('u2', 'group', '1');
+    // ...and the teacher answers an escalated question of u2's (signed by the teacher).
+    await w.say('u2', 'group', '付款方式有哪些？');
+    const q = (w.app.db.prepare("SELECT id FROM questions WHERE status = 'escalated'").get() as { id: number }).id;
+    await w.say('teacher', 'bot', `/answer Q${q} 微信和支付宝都可以`);
+    // A cached embedding (as an LLM endpoint would leave; this world has none).
+    w.app.db.prepare("INSERT INTO qa_vectors (model, text_hash, dims, vector, created_at) VALUES ('bge-m3', 'h', 1, 'AAAAAA==', 0)").run();
+    const u1 = memberOf('u1');
+    const teacher = memberOf('teacher');
+    expect(w.count(`SELECT COUNT(*) AS n FROM qa_menus WHERE member_id = '${u1}'`)).toBe(1);
+    expect(w.count(`SELECT COUNT(*) AS n FROM faq_learned WHERE taught_by = '${u1}' AND via = 'choice'`)).toBe(1);
+    expect(w.count(`SELECT COUNT(*) AS n FROM faq_learned WHERE taught_by = '${teacher}' AND via = 'staff'`)).toBe(1);
+    const exported = exportMember(w.app.db, u1, w.clock.now())!;
+    expect(exported.qa_menus).toEqual([expect.objectContaining({ status: 'picked', choices: expect.any(Array) })]);
+    expect(exported.taught).toEqual([expect.objectContaining({ via: 'choice', question: UNSURE[0] })]);
+    // The teacher's export has their answer, not the student's question.
+    expect(exportMember(w.app.db, teacher, w.clock.now())!.taught).toEqual([expect.objectContaining({ via: 'staff', question: null, answer: '微信和支付宝都可以' })]);
+
+    forgetMember(w.app.db, u1, w.clock.now());
+    expect(w.count(`SELECT COUNT(*) AS n FROM qa_menus WHERE member_id = '${u1}'`)).toBe(0);
+    expect(w.count(`SELECT COUNT(*) AS n FROM faq_learned WHERE taught_by = '${u1}'`)).toBe(0);
+    expect(w.count('SELECT COUNT(*) AS n FROM qa_vectors')).toBe(0);
+    // u2's pick and the teacher's answer stay.
+    expect(w.count("SELECT COUNT(*) AS n FROM faq_learned WHERE via = 'choice'")).toBe(1);
+    expect(w.count("SELECT COUNT(*) AS n FROM qa_menus")).toBe(1);
+
+    forgetMember(w.app.db, teacher, w.clock.now());
+    expect(w.count("SELECT COUNT(*) AS n FROM faq_learned WHERE via = 'staff' AND taught_by IS NULL")).toBe(1);
   });
 });

@@ -9,7 +9,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import type { CourseConfig } from '../../src/core/types.js';
+import { loadConfig } from '../../src/app.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { hashedVector, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { openStore } from '../../src/store/db.js';
 import { funnel, revenue } from '../../src/flows/dashboard/metrics.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberJoined } from '../../src/bot/events.js';
 import type { CourseConfig } from '../../src/config/load.js';
-import { StarsRefundRefused, type StarsPayments } from '../../src/flows/orders/contracts.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -12,6 +11,7 @@ import { createWebApp, startWebServer, type WebServer } from '../../src/web/serv
 import { count, outboxRows, removeTempDirs } from '../helpers/fixtures.js';
 import { freePort, waitFor } from '../helpers/grpc-port.js';
 import { GROUP, OWNER_ID, startRig, telegramConfig, TEACHER_ID, type TelegramRig } from '../helpers/telegram.js';
+import { StarsRefundRefused, type StarsPayments } from '../../src/bot/payments.js';
 
 // kequn on Telegram end to end: the grammY adapter over real HTTP against a fake Bot API on
 // 127.0.0.1, the real kernel, engine, flows, outbox and SQLite, on a virtual clock.

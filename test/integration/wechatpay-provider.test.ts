@@ -1,7 +1,6 @@
 import { createVerify } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WechatPayProvider } from '../../src/flows/orders/wechatpay.js';
-import { discountSources } from '../../src/flows/orders/pricing.js';
 import { OrderService } from '../../src/flows/orders/service.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
@@ -103,7 +102,7 @@ describe('the order service on WeChat Pay', () => {
     const { outTradeNo } = await h.service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' });
     fake.pay(outTradeNo);
     h.clock.set(h.clock.now() + 61_000);
-    const other = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider, sources: discountSources, hooks: [], instance: 'second' });
+    const other = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: silentLogger, provider, instance: 'second' });
     const queries = () => fake.requests.filter((r) => r.method === 'GET' && r.path.includes(outTradeNo)).length;
     const before = queries();
     const [a, b] = await Promise.all([h.service.reconcile(), other.reconcile()]);
@@ -116,7 +115,7 @@ describe('the order service on WeChat Pay', () => {
   it('a crash between the provider taking the money and our commit is recovered by the reconciliation query', async () => {
     let crashes = 1;
     const crashing = payHarness(() => provider, {
-      hooks: [{ paid: () => { if (crashes-- > 0) throw new Error('process killed mid-commit'); } }],
+      features: [{ name: 'crashing', on: { 'order.paid': () => { if (crashes-- > 0) throw new Error('process killed mid-commit'); } } }],
     });
     const order = buy(crashing, 'dave');
     const { outTradeNo } = await crashing.service.startPayment(order.token, { method: 'h5', clientIp: '198.51.100.4' });

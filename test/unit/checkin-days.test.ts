@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { checkinDaysOf } from '../../src/flows/checkin/store.js';
 import { missedDays, streakOf } from '../../src/flows/checkin/streak.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseAnnounce, parseMemberArg, parseRemind, resolveWhen } from '../../src/flows/announce/command-args.js';
+import { parseAnnounce, parseRemind, resolveWhen } from '../../src/flows/announce/command-args.js';
+import { parseMemberArg } from '../../src/core/member-arg.js';
 import { adInText, hostAllowed, linkHosts, normaliseForRepeat } from '../../src/flows/moderation/spam.js';
 import { UsageError } from '../../src/core/types.js';
 

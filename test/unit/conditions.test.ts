@@ -2,10 +2,10 @@ import { tracesOfEvent } from '../../src/store/traces.js';
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileWhen, evaluate, type CompileProblem, type Cond, type CondResult } from '../../src/core/rules/conditions.js';
-import { registry } from '../../src/core/registry.js';
+import { registry } from '../../src/app.js';
 import type { FactSpec } from '../../src/core/types.js';
 import { DAY, HOUR, MINUTE, demoConfig, harness, joined, lineOf, loadProblems, message, removeTempDirs, tempConfig, T0 } from '../helpers/fixtures.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 
 afterAll(removeTempDirs);
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, formatKeyPath, type ConfigProblem } from '../../src/config/errors.js';
-import { loadConfig, renderTemplate, templateVariables } from '../../src/config/load.js';
+import { renderTemplate, templateVariables } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { DAY, DEMO_CONFIG_DIR, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { registry } from '../../src/core/registry.js';
+import { registry } from '../../src/app.js';
 
 describe('docs/configuration.md', () => {
   const doc = readFileSync('docs/configuration.md', 'utf8');
@@ -35,7 +35,7 @@ describe('docs/operations.md, Exposure', () => {
   it('lists every route the web server mounts in each mode, and no route it does not mount', async () => {
     const { createApp } = await import('../../src/app.js');
     const { createWebApp } = await import('../../src/web/server.js');
-    const { loadConfig } = await import('../../src/config/load.js');
+    const { loadConfig } = await import('../../src/app.js');
     const { silentLogger } = await import('../../src/log.js');
     const { VirtualClock } = await import('../../src/core/schedule/clock.js');
     const { FakeAdapter, DEMO_CONFIG_DIR } = await import('../helpers/fixtures.js');

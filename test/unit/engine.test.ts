@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cleanText, MAX_TEXT_CHARS } from '../../src/bot/events.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { parseCommand } from '../../src/core/engine.js';
-import { buildRegistry, flows } from '../../src/core/registry.js';
+import { buildRegistry } from '../../src/core/registry.js';
+import { FEATURES as flows } from '../../src/app.js';
 import type { CondResult } from '../../src/core/rules/conditions.js';
-import type { Flow } from '../../src/core/types.js';
+import type { Feature } from '../../src/core/feature.js';
 import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
 import { jobsOf as allJobsOf } from '../../src/store/jobs.js';
 import { findMemberByIdentity, getMembership, stageHistory, tagsOf, type Member } from '../../src/store/members.js';
@@ -293,7 +294,7 @@ describe('engine: odd input does not crash and leaves the state consistent', () 
 
   it('an action that throws rolls back the whole event: a redelivery then acts normally', () => {
     let explode = true;
-    const boomFlow: Flow = {
+    const boomFlow: Feature = {
       name: 'boom',
       actions: [
         {

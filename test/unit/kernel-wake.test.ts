@@ -6,13 +6,14 @@ import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, T0 } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
+import { registry } from '../../src/app.js';
 
 describe('Kernel.wake', () => {
   it('inside a transaction, sends nothing until the transaction is over (a rollback must not leave a message out)', async () => {
     const db = openTestStore();
     const clock = new VirtualClock(T0);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
+    const kernel = new Kernel({ registry, config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: true, random: () => 0 });
     const queue = (text: string) =>
       enqueueMessage(db, { platform: 'wechat', chatKind: 'dm', chatId: 'alice', memberId: null, groupId: null, text, priority: 'reply', notBefore: T0, eventId: null, ruleId: null, dryRun: false, now: T0, budget: null });
     // A payment applied, then the notification's transaction fails after the wake.

@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { allowedFrom, canMove, lifecycleOrderHooks, moveStage } from '../../src/flows/lifecycle/stage-machine.js';
+import { loadConfig } from '../../src/app.js';
+import { allowedFrom, canMove } from '../../src/flows/lifecycle/stage-machine.js';
+import { lifecycleFeature } from '../../src/flows/lifecycle/index.js';
+import { buildRegistry } from '../../src/core/registry.js';
+import type { OrderEvent } from '../../src/flows/orders/contracts.js';
 import { findMemberByIdentity, stageHistory } from '../../src/store/members.js';
 import { activeCodeOf } from '../../src/flows/referral/store.js';
 import { jobsOf } from '../../src/store/jobs.js';
@@ -80,19 +83,19 @@ describe('lifecycle transitions: at run time', () => {
     expect(JSON.parse(trace.detail).actions).toEqual(['refused: stage trial → mature is not allowed by config (from trial: nurture, paid, churned)']);
   });
 
-  it('every move is recorded with event, rule, actor and time; entering paid issues a referral code', () => {
+  it('every move is recorded with event, rule, actor and time; entering paid issues a referral code (the referral feature hears of it)', () => {
     const h = harness();
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const m = id(h, 'alice');
-    const r = moveStage(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: 'lifecycle.on_paid', actor: 'order:o1', now: T0 + DAY });
-    expect(r).toMatchObject({ status: 'moved', from: 'trial', to: 'paid', codeIssued: expect.stringMatching(/^[2-9A-HJKMNP-Z]{6}$/) });
-    expect(activeCodeOf(h.db, m)!.code).toBe((r as { codeIssued: string }).codeIssued);
+    const r = h.services.stages.move(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: 'lifecycle.on_paid', actor: 'order:o1', now: T0 + DAY });
+    expect(r).toMatchObject({ status: 'moved', from: 'trial', to: 'paid', notes: [expect.stringMatching(/^referral code [2-9A-HJKMNP-Z]{6} issued$/)] });
+    expect((r as { notes: string[] }).notes[0]).toBe(`referral code ${activeCodeOf(h.db, m)!.code} issued`);
     expect(stageHistory(h.db, m).map((t) => [t.from_stage, t.to_stage, t.rule_id, t.actor, t.at])).toEqual([
       [null, 'prospect', null, 'first-seen', T0],
       ['prospect', 'trial', 'welcome-newcomer', 'bot', T0],
       ['trial', 'paid', 'lifecycle.on_paid', 'order:o1', T0 + DAY],
     ]);
-    expect(moveStage(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 + DAY }).status).toBe('same');
+    expect(h.services.stages.move(h.db, demoConfig(), { memberId: m, to: 'paid', eventId: null, ruleId: null, actor: 'x', now: T0 + DAY }).status).toBe('same');
   });
 
   it('/stage by an instructor is recorded with who did it; a member cannot use it', () => {
@@ -106,18 +109,22 @@ describe('lifecycle transitions: at run time', () => {
     expect(outboxRows(h.db).at(-1)!.text).toMatch(/没有权限/);
   });
 
-  it('order hooks: paid moves the buyer to lifecycle.on_paid, a full refund to on_refunded, a partial one nowhere', () => {
-    const h = harness();
-    const c = demoConfig();
+  it('order events: paid moves the buyer to lifecycle.on_paid, a full refund to on_refunded, a partial one nowhere (recorded with the event)', () => {
+    // The lifecycle feature alone, beside a stand-in that fires the orders feature's events.
+    const h = harness({ registry: buildRegistry([lifecycleFeature, { name: 'test-orders', triggers: ['order.paid', 'order.refunded'] }]) });
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const m = id(h, 'alice');
-    const order = { id: 'o1', memberId: m, productId: 'course', amountFen: 19900, discounts: [] };
-    lifecycleOrderHooks.paid!(h.db, c, order, T0 + DAY);
+    const order = (amount: number, state: OrderEvent['state']): OrderEvent => ({ id: 'o1', memberId: m, productId: 'course', amountFen: 19900, discounts: [], amount, currency: 'CNY', paidStage: 'paid', stageBefore: 'trial', state });
+    const emit = (type: 'order.paid' | 'order.refunded', key: string, o: OrderEvent, at: number) =>
+      h.engine.handleMemberEvent({ type, dedupeKey: key, memberId: m, platform: 'wechat', platformId: 'alice', fields: { order: o } }, at);
+    const paid = emit('order.paid', 'paid:o1', order(19900, 'paid'), T0 + DAY);
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('paid');
-    lifecycleOrderHooks.refunded!(h.db, c, order, 5000, T0 + 2 * DAY);
+    expect(stageHistory(h.db, m).at(-1)).toMatchObject({ from_stage: 'trial', to_stage: 'paid', rule_id: 'order.paid', actor: 'bot', event_id: paid.eventRowId });
+    emit('order.refunded', 'refund:1', order(5000, 'partially_refunded'), T0 + 2 * DAY);
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('paid');
-    lifecycleOrderHooks.refunded!(h.db, c, order, 19900, T0 + 3 * DAY);
-    expect(stageHistory(h.db, m).at(-1)).toMatchObject({ from_stage: 'paid', to_stage: 'nurture', rule_id: 'lifecycle.on_refunded', actor: 'order:o1' });
+    const refunded = emit('order.refunded', 'refund:2', order(14900, 'refunded'), T0 + 3 * DAY);
+    expect(stageHistory(h.db, m).at(-1)).toMatchObject({ from_stage: 'paid', to_stage: 'nurture', rule_id: 'order.refunded', actor: 'bot', event_id: refunded.eventRowId });
+    expect(emit('order.paid', 'paid:o1', order(19900, 'paid'), T0 + 4 * DAY).status).toBe('duplicate');
   });
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigProblem } from '../../src/config/errors.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { MAX_TOTAL_REGEX_COST } from '../../src/core/rules/conditions.js';
 import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
 import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS } from '../../src/core/rules/linear-regex.js';
@@ -30,9 +30,8 @@ describe('config regexes: linear time', () => {
     // In a child process with a deadline: on a backtracking engine this message takes about 2^40
     // steps, and a blocked event loop could not even time out a test in this process.
     const script = `
-      import { loadConfig } from './src/config/load.ts';
+      import { loadConfig, registry } from './src/app.ts';
       import { compileWhen, evaluate } from './src/core/rules/conditions.ts';
-      import { registry } from './src/core/registry.ts';
       const config = loadConfig('test/fixtures/course', { env: {} });
       const problems = [];
       const cond = compileWhen({ text: { matches: '^(a+)+$' } }, registry.facts, config, ['when'], problems);

@@ -144,7 +144,9 @@ describe('refused, with no state change', () => {
   }
 
   it('rolls everything back when a hook fails inside the paid transaction (500: WeChat Pay retries)', async () => {
-    const failing = payHarness(() => wechatPayProvider(keys), { hooks: [{ paid: () => { throw new Error('referral store down'); } }] });
+    const failing = payHarness(() => wechatPayProvider(keys), {
+      features: [{ name: 'failing', on: { 'order.paid': () => { throw new Error('referral store down'); } } }],
+    });
     const o = buy(failing, 'bob');
     const n2 = attempt(failing, o);
     const before = snapshot(failing.db);

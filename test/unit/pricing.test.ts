@@ -1,8 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import type { DiscountSource } from '../../src/flows/orders/contracts.js';
 import { openCheckout } from '../../src/flows/orders/orders.js';
-import { computePrice, couponSource, discountSources } from '../../src/flows/orders/pricing.js';
+import { computePrice, couponSource } from '../../src/flows/orders/pricing.js';
+import { referralDiscount } from '../../src/flows/referral/discount.js';
+
+/** Every discount source of the course: coupons, then the referral service's. */
+const discountSources = [couponSource, referralDiscount];
 import { resolveMember } from '../../src/store/members.js';
 import { markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import type { Db } from '../../src/store/db.js';

@@ -4,7 +4,9 @@ import { ChannelClosedError, type ChatAdapter, type ChatEvent } from '../../src/
 import { FriendRequests } from '../../src/bot/friend-requests.js';
 import { silentLogger } from '../../src/log.js';
 import { decideFriendRequest } from '../../src/core/channel/requests.js';
-import { parseStartPayload } from '../../src/core/channel/start-payload.js';
+import { sourceOfStartPayload } from '../../src/core/channel/start-payload.js';
+import { codeOfStartPayload } from '../../src/flows/referral/channel.js';
+import { registry } from '../../src/app.js';
 import type { Db } from '../../src/store/db.js';
 import { heldFor } from '../../src/store/held-messages.js';
 import { migrations } from '../../src/store/migrations.js';
@@ -164,7 +166,7 @@ describe('the friend request policy', () => {
     h.engine.handleEvent(joined('kim', { at: T0, channel: 'closed' }), T0);
     const amy = resolveMember(h.db, { platform: 'wechat', platformId: 'amy', displayName: 'Amy', initialStage: 'paid', now: T0 }).member;
     insertCode(h.db, { code: 'AMY888', memberId: amy.id, kind: 'custom', now: T0 });
-    const decide = (userId: string, greeting: string) => decideFriendRequest(h.db, config, { platform: 'wechat', userId, greeting });
+    const decide = (userId: string, greeting: string) => decideFriendRequest(h.db, config, { platform: 'wechat', userId, greeting }, registry.channel);
     expect(decide('teacher', '')).toEqual({ accept: true, reason: 'staff (instructor)' });
     expect(decide('kim', 'hello')).toEqual({ accept: true, reason: 'member of course group python-101' });
     expect(decide('lee', '我想试听')).toEqual({ accept: true, reason: 'keyword "试听" in the greeting' });
@@ -172,9 +174,9 @@ describe('the friend request policy', () => {
     expect(decide('lee', '推荐码 ZZZ999')).toEqual({ accept: false, reason: 'not accepted: needs a keyword (试听) or a referral code in the greeting or a member of a course group' });
     expect(decide('lee', 'hi')).toMatchObject({ accept: false });
     const everyone = { ...config, privateChannel: { ...config.privateChannel, wechat: { ...config.privateChannel.wechat, accept: 'everyone' as const } } };
-    expect(decideFriendRequest(h.db, everyone, { platform: 'wechat', userId: 'lee', greeting: 'hi' })).toEqual({ accept: true, reason: 'policy: everyone' });
+    expect(decideFriendRequest(h.db, everyone, { platform: 'wechat', userId: 'lee', greeting: 'hi' }, registry.channel)).toEqual({ accept: true, reason: 'policy: everyone' });
     const none = { ...config, privateChannel: { ...config.privateChannel, wechat: { ...config.privateChannel.wechat, accept: 'none' as const } } };
-    expect(decideFriendRequest(h.db, none, { platform: 'wechat', userId: 'kim', greeting: '试听' })).toMatchObject({ accept: false });
+    expect(decideFriendRequest(h.db, none, { platform: 'wechat', userId: 'kim', greeting: '试听' }, registry.channel)).toMatchObject({ accept: false });
   });
 
   it('a request is recorded once (a redelivery changes nothing), with a random delay within the configured one', () => {
@@ -192,14 +194,17 @@ describe('the friend request policy', () => {
 });
 
 describe('Telegram deep-link payloads', () => {
-  it('read a referral code, a source tag, or fall back to a tag', () => {
-    expect(parseStartPayload('ref-K7M2XQ')).toEqual({ code: 'K7M2XQ', source: null });
-    expect(parseStartPayload('ref_k7m2xq')).toEqual({ code: 'K7M2XQ', source: null });
-    expect(parseStartPayload('src-xhs')).toEqual({ code: null, source: 'xhs' });
-    expect(parseStartPayload('K7M2XQ')).toEqual({ code: 'K7M2XQ', source: null });
-    expect(parseStartPayload('douyin_ad_3')).toEqual({ code: null, source: 'douyin_ad_3' });
-    expect(parseStartPayload('')).toEqual({ code: null, source: null });
-    expect(parseStartPayload('<script>')).toEqual({ code: null, source: 'script' });
+  it('read a referral code (the referral feature), a source tag, or fall back to a tag (the core)', () => {
+    /** What a payload means: the code it carries, the source it records (src/core/channel/start-payload.ts). */
+    const parse = (p: string) => ({ code: codeOfStartPayload(p), source: sourceOfStartPayload(p, registry.channel) });
+    expect(parse('ref-K7M2XQ')).toEqual({ code: 'K7M2XQ', source: null });
+    expect(parse('ref_k7m2xq')).toEqual({ code: 'K7M2XQ', source: null });
+    expect(parse('src-xhs')).toEqual({ code: null, source: 'xhs' });
+    expect(parse('K7M2XQ')).toEqual({ code: 'K7M2XQ', source: null });
+    expect(parse('douyin_ad_3')).toEqual({ code: null, source: 'douyin_ad_3' });
+    expect(parse('')).toEqual({ code: null, source: null });
+    expect(parse('<script>')).toEqual({ code: null, source: 'script' });
+    expect(registry.channel.startPayloadText('ref-K7M2XQ')).toBe('推荐码 K7M2XQ');
   });
 });
 

@@ -4,7 +4,7 @@ import { PlainBm25, plainTerms } from '../../src/flows/qa/baseline.js';
 import { decide, menuConfidence, DEFAULT_CLARIFY, DEFAULT_THRESHOLD, type Found } from '../../src/flows/qa/policy.js';
 import { pickedNumber, renderChoices } from '../../src/flows/qa/clarify.js';
 import { buildIndex, DEFAULT_PARAMS } from '../../src/flows/qa/retrieval.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 import { main } from '../../src/cli/main.js';
 

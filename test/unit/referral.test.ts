@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, registry } from '../../src/app.js';
 import { csvField, runReferrals } from '../../src/cli/referrals.js';
 import { attribute } from '../../src/flows/referral/attribution.js';
 import { moveStage } from '../../src/flows/lifecycle/stage-machine.js';
 import type { OrderFacts } from '../../src/flows/orders/contracts.js';
 import { checkReferralCode, referralDiscount } from '../../src/flows/referral/discount.js';
-import { referralOrderHooks } from '../../src/flows/referral/rewards.js';
+import { referralRewards } from '../../src/flows/referral/rewards.js';
+import { buildServices } from '../../src/core/registry.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { findMemberByIdentity, resolveMember, setStage } from '../../src/store/members.js';
 import {
@@ -154,13 +155,13 @@ describe('attribution: abuse', () => {
     const c = mid(h, 'carol');
     h.engine.handleEvent(joinVia('bob', 'carol', T0 + MINUTE), T0 + MINUTE);
     const b = mid(h, 'bob');
-    referralOrderHooks.paid!(h.db, h.config, order(b, 'o1'), T0 + HOUR);
+    referralRewards.paid(h.db, h.config, order(b, 'o1'), T0 + HOUR, h.services);
     h.engine.handleEvent(left('bob', { at: T0 + 2 * HOUR }), T0 + 2 * HOUR);
     h.engine.handleEvent(joinVia('bob', 'alice', T0 + 3 * HOUR), T0 + 3 * HOUR);
     expect(referralOf(h.db, b)!.referrer_id).toBe(c);
     expect(decisionsAbout(h.db, b).map((d) => d.reason)).toEqual(['accepted', 'already_referred']);
-    referralOrderHooks.paid!(h.db, h.config, order(b, 'o2'), T0 + 4 * HOUR); // a second course
-    referralOrderHooks.paid!(h.db, h.config, order(b, 'o1'), T0 + 5 * HOUR); // a redelivered notification
+    referralRewards.paid(h.db, h.config, order(b, 'o2'), T0 + 4 * HOUR, h.services); // a second course
+    referralRewards.paid(h.db, h.config, order(b, 'o1'), T0 + 5 * HOUR, h.services); // a redelivered notification
     expect(ledgerRows(h.db, { limit: 10 }).map((e) => [e.referrer_id, e.entry, e.fen, e.order_id])).toEqual([[c, 'reward', 3000, 'o1']]);
   });
 });
@@ -179,11 +180,11 @@ describe('rewards: booked when the referred member pays, reversed on refund', ()
   it('cash-back per paid referral, the tier bonus at 3, the referrer moves to loyal and is told', () => {
     const h = harness();
     const { a, members } = threeReferred(h);
-    referralOrderHooks.paid!(h.db, h.config, order(members[0]!, 'o1'), T0 + DAY);
+    referralRewards.paid(h.db, h.config, order(members[0]!, 'o1'), T0 + DAY, h.services);
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('loyal');
     expect(lastTo(h, 'alice')).toBe('🎁 你推荐的 Bob 已报名，奖励已记入：返现 30 元（推荐返现）。目前已有 1 位同学通过你报名。');
-    referralOrderHooks.paid!(h.db, h.config, order(members[1]!, 'o2'), T0 + DAY);
-    referralOrderHooks.paid!(h.db, h.config, order(members[2]!, 'o3'), T0 + DAY);
+    referralRewards.paid(h.db, h.config, order(members[1]!, 'o2'), T0 + DAY, h.services);
+    referralRewards.paid(h.db, h.config, order(members[2]!, 'o3'), T0 + DAY, h.services);
     expect(lastTo(h, 'alice')).toMatch(/满 3 人奖励：免费课（1 节一对一答疑）/);
     expect(
       ledgerRows(h.db, { referrerId: a, limit: 10 })
@@ -209,11 +210,11 @@ describe('rewards: booked when the referred member pays, reversed on refund', ()
   it('a full refund reverses the reward and a tier bonus no longer reached; a partial refund changes nothing; twice is once', () => {
     const h = harness();
     const { a, members } = threeReferred(h);
-    members.forEach((m, i) => referralOrderHooks.paid!(h.db, h.config, order(m, `o${i + 1}`), T0 + DAY));
-    referralOrderHooks.refunded!(h.db, h.config, order(members[0]!, 'o1'), 5000, T0 + 2 * DAY);
+    members.forEach((m, i) => referralRewards.paid(h.db, h.config, order(m, `o${i + 1}`), T0 + DAY, h.services));
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 5000, T0 + 2 * DAY);
     expect(ledgerRows(h.db, { referrerId: a, limit: 10 })).toHaveLength(4);
-    referralOrderHooks.refunded!(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
-    referralOrderHooks.refunded!(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
     const rows = ledgerRows(h.db, { referrerId: a, limit: 10 }).reverse();
     expect(rows.map((e) => [e.id, e.entry, e.fen, e.reverses, e.reversed_by])).toEqual([
       [1, 'reward', 3000, null, 5],
@@ -226,7 +227,7 @@ describe('rewards: booked when the referred member pays, reversed on refund', ()
     expect(countPaidReferrals(h.db, a)).toBe(2);
     expect(ledgerTotalFen(h.db, a)).toBe(6000);
     // Bob buys again after the refund: that purchase earns the reward again, once.
-    referralOrderHooks.paid!(h.db, h.config, order(members[0]!, 'o4'), T0 + 4 * DAY);
+    referralRewards.paid(h.db, h.config, order(members[0]!, 'o4'), T0 + 4 * DAY, h.services);
     expect(countPaidReferrals(h.db, a)).toBe(3);
     expect(ledgerRows(h.db, { referrerId: a, limit: 1 })[0]).toMatchObject({ entry: 'tier_bonus', tier: 3 });
   });
@@ -241,7 +242,7 @@ describe('checkout: the referral discount', () => {
     const q = { memberId: b, productId: 'python-course', priceFen: 19900, now: T0 + HOUR };
     expect(referralDiscount(h.db, h.config, q)).toEqual({ kind: 'referral', code: 'AMY888', fen: 2000, referrerMemberId: a, note: 'referred via inviter' });
     expect(referralDiscount(h.db, h.config, { ...q, priceFen: 990 })!.fen).toBe(990);
-    referralOrderHooks.paid!(h.db, h.config, order(b, 'o1'), T0 + DAY);
+    referralRewards.paid(h.db, h.config, order(b, 'o1'), T0 + DAY, h.services);
     expect(referralDiscount(h.db, h.config, { ...q, now: T0 + 2 * DAY })).toBeNull();
   });
 
@@ -261,7 +262,7 @@ describe('checkout: the referral discount', () => {
     expect(checkReferralCode(h.db, h.config, { memberId: b, code: 'nope22', now: T0 })).toMatchObject({ ok: false, reason: 'unknown_code' });
     // The order service marks the order paid (and, as lifecycle.on_paid does, moves Bob to paid first).
     setStage(h.db, { memberId: b, to: 'paid', eventId: null, ruleId: 'lifecycle.on_paid', actor: 'order:o1', now: T0 + DAY });
-    referralOrderHooks.paid!(h.db, h.config, order(b, 'o1', { amountFen: 17900, discounts: [d] }), T0 + DAY);
+    referralRewards.paid(h.db, h.config, order(b, 'o1', { amountFen: 17900, discounts: [d] }), T0 + DAY, h.services);
     expect(referralOf(h.db, b)).toMatchObject({ referrer_id: a, source: 'checkout' });
     expect(ledgerRows(h.db, { referrerId: a, limit: 5 }).map((e) => [e.entry, e.fen, e.order_id])).toEqual([['reward', 3000, 'o1']]);
   });
@@ -318,8 +319,8 @@ describe('kequn referrals export --csv', () => {
     const a = member('alice', '=HYPERLINK("x")');
     const b = member('bob', 'Bob, Jr.');
     attribute(db, config, { referredId: b, evidence: { source: 'inviter', referrerId: a }, eventId: null, now: T0 });
-    referralOrderHooks.paid!(db, config, order(b, 'o1'), T0 + DAY);
-    referralOrderHooks.refunded!(db, config, order(b, 'o1'), 19900, T0 + 2 * DAY);
+    referralRewards.paid(db, config, order(b, 'o1'), T0 + DAY, buildServices(registry, { db, config }));
+    referralRewards.refunded(db, config, order(b, 'o1'), 19900, T0 + 2 * DAY);
     db.close();
 
     const run = (args: { action: string; csv?: boolean; markPaid?: boolean }) => {

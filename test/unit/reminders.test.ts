@@ -3,19 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/bot/outbox.js';
-import { loadConfig, type CourseConfig } from '../../src/config/load.js';
+import { type CourseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { Engine } from '../../src/core/engine.js';
 import { REMINDER_GROUPS_PER_BATCH } from '../../src/flows/checkin/index.js';
-import { flows, registry } from '../../src/core/registry.js';
+import { FEATURES as flows, registry } from '../../src/app.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
-import { QaService } from '../../src/flows/qa/service.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { syncStanding } from '../../src/core/schedule/standing.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { count, demoConfig, drainOutbox, FakeAdapter, HOUR, joined, lineOf, loadProblems, message, MINUTE, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 import { readFileSync } from 'node:fs';
 import { openTestStore } from '../helpers/store.js';
+import { buildServices } from '../../src/core/registry.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -34,7 +35,7 @@ function jobs(db: Db, kind = 'checkin.reminder'): { status: string; due_at: numb
 /** A kernel on `db` (as `kequn start` builds one), not yet started. */
 function kernel(db: Db, clock: VirtualClock, config: CourseConfig = demoConfig()): { kernel: Kernel; adapter: FakeAdapter } {
   const adapter = new FakeAdapter(clock);
-  return { adapter, kernel: new Kernel({ config, db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 }) };
+  return { adapter, kernel: new Kernel({ registry, config, db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 }) };
 }
 
 function reminders(adapter: FakeAdapter): string[] {
@@ -169,10 +170,10 @@ describe('daily reminder: a restart in the middle of the fan-out', () => {
   function boot(path: string, clock: VirtualClock, cfg: CourseConfig): Harness {
     const db = openStore(path);
     const adapter = new FakeAdapter(clock);
-    const services = { qa: QaService.build(cfg, db), llm: false };
+    const services = buildServices(registry, { db: db, config: cfg });
     const engine = new Engine({ db, config: () => cfg, registry, log: silentLogger, services: () => services });
     const outbox = new Outbox({ db, config: () => cfg, clock, adapters: new Map([['wechat', adapter]]), log: silentLogger, random: () => 0 });
-    return { db, clock, config: cfg, engine, outbox, adapter };
+    return { db, clock, config: cfg, engine, services, outbox, adapter };
   }
 
   it('every group reminder and every nudge is sent exactly once', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildRegistry, flows } from '../../src/core/registry.js';
-import type { Flow } from '../../src/core/types.js';
+import { buildRegistry } from '../../src/core/registry.js';
+import { FEATURES as flows, registry } from '../../src/app.js';
+import type { Feature } from '../../src/core/feature.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
@@ -97,7 +98,7 @@ describe('scheduler: a job never runs twice', () => {
     // The stopper cancels the drip; the drip step was already listed as due in the same run. Its
     // handler writes the lesson, finishJob finds the job no longer pending, and the lesson is
     // rolled back rather than sent.
-    const stopper: Flow = {
+    const stopper: Feature = {
       name: 'stopper',
       jobs: [
         {
@@ -122,7 +123,7 @@ describe('scheduler: a job never runs twice', () => {
 });
 
 describe('scheduler: a failing job', () => {
-  const boom: Flow = {
+  const boom: Feature = {
     name: 'boom',
     jobs: [
       {
@@ -186,7 +187,7 @@ describe('scheduler + outbox in virtual time (Kernel.runUntil, fake WeChat)', ()
     const db = openTestStore();
     const clock = new VirtualClock(start);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    const kernel = new Kernel({ registry, config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
     await kernel.start();
     return { db, clock, adapter, kernel };
   }
@@ -232,7 +233,7 @@ describe('scheduler + outbox in virtual time (Kernel.runUntil, fake WeChat)', ()
     const restart = T0 + DAY + 3 * HOUR;
     const clock = new VirtualClock(restart);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ config: demoConfig(), db: first.db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    const kernel = new Kernel({ registry, config: demoConfig(), db: first.db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
     await kernel.start();
     expect(jobsOf(first.db, findMemberByIdentity(first.db, 'wechat', 'alice')!.id).map((j) => j.status)).toEqual(['done', 'pending']);
     await kernel.runUntil(restart + MINUTE);

@@ -4,21 +4,21 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatEvent, Platform } from '../../src/bot/events.js';
 import { PlatformActions } from '../../src/bot/platform-actions.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { Kernel } from '../../src/core/kernel.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { Engine } from '../../src/core/engine.js';
-import { registry } from '../../src/core/registry.js';
-import { QaService } from '../../src/flows/qa/service.js';
+import { registry } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { openStore } from '../../src/store/db.js';
 import { getAnnouncement } from '../../src/flows/announce/store.js';
 import { isGroupPaused } from '../../src/store/pauses.js';
-import { platformActions } from '../../src/flows/moderation/store.js';
 import { roleChanges } from '../../src/store/staff-roles.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeAdapter, HOUR, MINUTE, SECOND, T0, count, demoConfig, drainOutbox, harness, joined, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 import { openTestStore } from '../helpers/store.js';
+import { platformActions } from '../../src/store/platform-actions.js';
+import { buildServices } from '../../src/core/registry.js';
 
 afterAll(removeTempDirs);
 
@@ -208,7 +208,7 @@ describe('pause', () => {
       const path = join(dir, 'kequn.db');
       const h = harness();
       const config = h.config;
-      const engineOn = (db: ReturnType<typeof openStore>) => new Engine({ db, config: () => config, registry, log: silentLogger, services: () => ({ qa: QaService.build(config, db), llm: false }) });
+      const engineOn = (db: ReturnType<typeof openStore>) => new Engine({ db, config: () => config, registry, log: silentLogger, services: () => buildServices(registry, { db: db, config: config }) });
       let db = openStore(path);
       let engine = engineOn(db);
       engine.handleEvent(joined('alice', { at: T0, name: 'Alice' }), T0);
@@ -237,7 +237,7 @@ describe('pause and scheduled work', () => {
     const db = openTestStore();
     const clock = new VirtualClock(T0);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    const kernel = new Kernel({ registry, config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
     await kernel.start();
     await kernel.handle(joined('carol', { at: T0, group: VIP }));
     await kernel.handle(message('teacher', '/pause python-vip', { at: T0, dm: true }));

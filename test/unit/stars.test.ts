@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { StarsRefundRefused, type StarsRefunder } from '../../src/flows/orders/contracts.js';
-import { discountSources } from '../../src/flows/orders/pricing.js';
 import { SandboxProvider } from '../../src/flows/orders/sandbox.js';
 import { OrderService } from '../../src/flows/orders/service.js';
 import { silentLogger } from '../../src/log.js';
@@ -8,6 +6,7 @@ import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder } from '../../src/flows/orders/store/orders.js';
 import { count } from '../helpers/fixtures.js';
 import { buy, payHarness, snapshot } from '../helpers/payments.js';
+import { StarsRefundRefused, type StarsRefunder } from '../../src/bot/payments.js';
 
 // Telegram Stars through the StarsPayments contract the Telegram adapter calls: pre-checkout
 // validates payload, buyer and amount against the order; a successful payment is applied once
@@ -136,8 +135,6 @@ describe('Telegram Stars', () => {
       engine: h.engine,
       log: silentLogger,
       provider: new SandboxProvider({ publicUrl: () => 'http://127.0.0.1:8787', now: () => h.clock.now(), deliver: async () => 204 }),
-      sources: discountSources,
-      hooks: [],
       starsRefunder: tg.refunder,
       instance: 'tg-2',
     });

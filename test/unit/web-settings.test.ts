@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvError } from '../../src/config/env-error.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app.js';
 import { AddressList, addressSpecProblem, hostNameProblem } from '../../src/util/address-list.js';
 import { webEnvFromEnv, webPolicy } from '../../src/web/settings.js';
 import { DEMO_CONFIG_DIR, lineOf, loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';

@@ -1,14 +1,14 @@
 import { localParts } from '../../util/localtime.js';
 import { activeGroupsOf } from '../../store/members.js';
 import { lastFired } from '../../store/traces.js';
-import type { Flow } from '../types.js';
+import type { Feature } from '../feature.js';
 import { effectiveRole } from '../roles.js';
 
 /**
  * Facts about the event itself and the member's place in the course: what happened, where,
  * who said it, when (in the course's time zone).
  */
-export const eventFlow: Flow = {
+export const eventFlow: Feature = {
   name: 'event',
   facts: [
     { name: 'event', type: 'string', description: 'event type: member.joined, member.left, message, command, timer', get: (c) => c.trigger.type },

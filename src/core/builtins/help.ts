@@ -1,13 +1,13 @@
 import { identitiesOf } from '../../store/members.js';
-import type { CommandSpec, Flow } from '../types.js';
-import type { Registry } from '../registry.js';
+import type { CommandSpec } from '../types.js';
+import type { Feature } from '../feature.js';
 import { effectiveRole } from '../roles.js';
 
 /**
  * Commands about commands: `/help` lists what the sender may use, `/whoami` shows how the bot
  * sees the sender (role by platform id, member key, stage). Both answer privately.
  */
-export function commandsFlow(registry: () => Registry): Flow {
+export function commandsFlow(commands: () => Iterable<CommandSpec>): Feature {
   const help: CommandSpec = {
     name: 'help',
     roles: ['owner', 'instructor', 'assistant', 'member'],
@@ -15,7 +15,7 @@ export function commandsFlow(registry: () => Registry): Flow {
     description: '列出你可以使用的命令',
     run(_args, ctx) {
       const role = effectiveRole(ctx.db, ctx.config, ctx.trigger.platform, ctx.trigger.userPlatformId);
-      const mine = [...registry().commands.values()].filter((c) => c.roles.includes(role));
+      const mine = [...commands()].filter((c) => c.roles.includes(role));
       ctx.send({ to: 'dm', text: ['你可以使用的命令：', ...mine.map((c) => `${c.usage} — ${c.description}`)].join('\n') });
       return `listed ${mine.length} commands for ${role}`;
     },

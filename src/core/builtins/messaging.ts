@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { didYouMean } from '../../config/suggest.js';
-import type { ActionSpec, Flow } from '../types.js';
+import type { ActionSpec } from '../types.js';
+import type { Feature } from '../feature.js';
 
 /** `reply: welcome_group` (a template name) or `reply: { text: "literal {name}" }`. */
 const messageArg = z.union([z.string().min(1), z.strictObject({ template: z.string().min(1) }), z.strictObject({ text: z.string().min(1) })]);
@@ -36,7 +37,7 @@ function messageAction(name: 'reply' | 'dm', description: string): ActionSpec<Me
 }
 
 /** Welcome and other plain messages: replies where the event happened, and private messages. */
-export const messagingFlow: Flow = {
+export const messagingFlow: Feature = {
   name: 'messaging',
   actions: [
     messageAction('reply', 'send a message where the event happened (the group, or the private chat)'),

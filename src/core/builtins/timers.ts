@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { planJob } from '../../store/jobs.js';
 import { isDuration, parseDuration, formatDuration } from '../../util/duration.js';
-import type { ActionSpec, Flow } from '../types.js';
+import type { ActionSpec } from '../types.js';
+import type { Feature } from '../feature.js';
 
 const scheduleArg = z.strictObject({
   rule: z.string().min(1),
@@ -32,7 +33,7 @@ const schedule: ActionSpec<z.infer<typeof scheduleArg>> = {
 };
 
 /** Timers: rules that run later for a member (`on: timer`), planned by the `schedule` action. */
-export const timersFlow: Flow = {
+export const timersFlow: Feature = {
   name: 'timers',
   actions: [schedule],
   jobs: [

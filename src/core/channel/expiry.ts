@@ -3,7 +3,8 @@ import { finishHeld, oldestWaiting, staleHeld } from '../../store/held-messages.
 import { finishChannelWait, getChannel, staleChannelWaits } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { formatDuration } from '../../util/duration.js';
-import type { Flow, SystemJobContext } from '../types.js';
+import type { SystemJobContext } from '../types.js';
+import type { Feature } from '../feature.js';
 
 /** Held messages expired per run (a very large backlog continues in a minute). */
 const EXPIRE_BATCH = 5000;
@@ -62,7 +63,7 @@ function expireHeld(_payload: unknown, ctx: SystemJobContext): string {
  * and the hourly expiry of what waited for a channel that never opened. Opening and holding happen
  * in the engine's event transaction (observe.ts) and at enqueue (src/store/held-messages.ts).
  */
-export const channelFlow: Flow = {
+export const channelFlow: Feature = {
   name: 'channel',
   facts: [
     {

@@ -1,24 +1,14 @@
 import type { ChatEvent } from '../../bot/events.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { ChannelOpening, CourseConfig } from '../types.js';
+import type { ChannelHooks } from './hooks.js';
 import type { Db } from '../../store/db.js';
 import { dropHeldFor, finishHeld, heldFor, markHeldDelivered } from '../../store/held-messages.js';
 import { enqueueMessage } from '../../store/outbox.js';
 import { budgetFor } from '../../bot/pacing.js';
-import { finishChannelWait, getChannel, setChannel, waitingSequences, type ChannelHow, type ChannelRow } from '../../store/private-channels.js';
-import { planSequence } from '../../flows/trial/index.js';
-import { sourceOfStartPayload, textOfStartPayload } from './start-payload.js';
+import { getChannel, setChannel, type ChannelHow, type ChannelRow } from '../../store/private-channels.js';
+import { sourceOfStartPayload } from './start-payload.js';
 
-/** A channel that opened with this event: the `channel.opened` rules run with these facts. */
-export interface ChannelOpening {
-  platform: string;
-  how: ChannelHow;
-  /** The channel was open already (a Start pressed again). */
-  again: boolean;
-  /** The acquisition tag (Telegram deep link `src-…`), if the channel has one. */
-  source: string | null;
-  /** The greeting (WeChat) or /start payload (Telegram) that came with it; empty otherwise. */
-  text: string;
-}
+export type { ChannelOpening } from '../types.js';
 
 /** What an event told kequn about the member's private channel, and what was done about it. */
 export interface ChannelObservation {
@@ -38,7 +28,7 @@ export interface ChannelObservation {
  * are planned, all in this transaction. The returned opening is what the channel.opened rules see;
  * it is also returned for a channel recorded open before the member was known (never announced).
  */
-export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, memberId: string, now: number): ChannelObservation {
+export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, memberId: string, now: number, hooks: ChannelHooks): ChannelObservation {
   const notes: string[] = [];
   const platform = event.platform;
   const chatId = event.user.id;
@@ -49,7 +39,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
     const fresh = before?.state !== 'open' || before.announced_at === null;
     if (before?.state !== 'open') {
       notes.push(OPENED_NOTES[how] ?? `private channel opened (${how})`);
-      notes.push(...released(db, config, after, memberId, now));
+      notes.push(...released(db, config, after, memberId, now, hooks));
     }
     opening = { platform, how: fresh ? how : before!.how, again: !fresh, source: after.source, text };
     return fresh;
@@ -58,7 +48,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
   switch (event.type) {
     case 'channel.opened': {
       const start = event.how === 'start';
-      const fresh = open(event.how, start ? textOfStartPayload(event.text) : event.text, start ? sourceOfStartPayload(event.text) : null);
+      const fresh = open(event.how, start ? (hooks.startPayloadText(event.text.trim()) ?? '') : event.text, start ? sourceOfStartPayload(event.text, hooks) : null);
       // A WeChat confirmation after kequn accepted the request itself says nothing new; a Start
       // pressed again is the member asking for something (the rules answer it).
       if (!fresh && event.how !== 'start') opening = undefined;
@@ -115,9 +105,10 @@ const OPENED_NOTES: Partial<Record<ChannelHow, string>> = {
 
 /**
  * The channel just opened: held messages go into the outbox in the order they were held (those
- * past the window expire instead), then the sequences waiting for it are planned from now.
+ * past the window expire instead), then what waited for it is planned (the features' hooks: the
+ * trial's drip sequences), from now.
  */
-function released(db: Db, config: CourseConfig, channel: ChannelRow, memberId: string, now: number): string[] {
+function released(db: Db, config: CourseConfig, channel: ChannelRow, memberId: string, now: number, hooks: ChannelHooks): string[] {
   const notes: string[] = [];
   const cutoff = now - config.privateChannel.hold_for;
   let delivered = 0;
@@ -153,18 +144,6 @@ function released(db: Db, config: CourseConfig, channel: ChannelRow, memberId: s
   }
   if (delivered) notes.push(`${delivered} held message(s) released to the outbox`);
   if (expired) notes.push(`${expired} held message(s) past the window expired`);
-  for (const w of waitingSequences(db, memberId, channel.platform)) {
-    if (!(w.sequence in config.sequences)) {
-      finishChannelWait(db, w.id, 'cancelled', now, 'sequence no longer in config');
-      continue;
-    }
-    if (w.created_at <= cutoff) {
-      finishChannelWait(db, w.id, 'expired', now, 'the private channel opened after the window');
-      continue;
-    }
-    const steps = planSequence(db, config, { memberId, name: w.sequence, platform: channel.platform, group: w.group_id, from: now, now });
-    finishChannelWait(db, w.id, 'started', now, `${steps} steps planned from the channel's opening`);
-    notes.push(`sequence ${w.sequence}: ${steps} steps planned from the channel's opening`);
-  }
+  notes.push(...hooks.opened(db, config, { memberId, platform: channel.platform, now, cutoff }));
   return notes;
 }

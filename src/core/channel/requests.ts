@@ -1,7 +1,6 @@
 import type { FriendRequested, RoomInvited } from '../../bot/events.js';
-import type { CourseConfig } from '../../config/load.js';
-import { referrerOfCode } from '../../flows/referral/attribution.js';
-import { findCodeInText } from '../../flows/referral/code.js';
+import type { CourseConfig } from '../types.js';
+import type { ChannelHooks } from './hooks.js';
 import type { Db } from '../../store/db.js';
 import { recordFriendRequest, recordRoomInvite } from '../../store/friend-requests.js';
 import { activeGroupsOf, findMemberByIdentity } from '../../store/members.js';
@@ -19,7 +18,7 @@ export interface FriendDecision {
  * keyword, or a valid referral code when referral_codes is on) and `members` (the person is in a
  * course group now, by their platform id: the contact id the group already knows).
  */
-export function decideFriendRequest(db: Db, config: CourseConfig, req: { platform: FriendRequested['platform']; userId: string; greeting: string }): FriendDecision {
+export function decideFriendRequest(db: Db, config: CourseConfig, req: { platform: FriendRequested['platform']; userId: string; greeting: string }, hooks: ChannelHooks): FriendDecision {
   const policy = config.privateChannel.wechat;
   const role = effectiveRole(db, config, req.platform, req.userId);
   if (role !== 'member') return { accept: true, reason: `staff (${role})` };
@@ -29,15 +28,16 @@ export function decideFriendRequest(db: Db, config: CourseConfig, req: { platfor
   if (policy.accept.includes('keyword')) {
     const keyword = policy.keywords.find((k) => greeting.includes(k.toLowerCase()));
     if (keyword) return { accept: true, reason: `keyword "${keyword}" in the greeting` };
-    const code = policy.referral_codes && config.referral ? findCodeInText(req.greeting) : null;
-    if (code && referrerOfCode(db, code)) return { accept: true, reason: `referral code ${code} in the greeting` };
+    const reason = policy.referral_codes ? hooks.greetingReason(db, config, req.greeting) : null;
+    if (reason) return { accept: true, reason };
   }
   if (policy.accept.includes('members')) {
     const member = findMemberByIdentity(db, req.platform, req.userId);
     const groups = member ? activeGroupsOf(db, member.id) : [];
     if (groups.length > 0) return { accept: true, reason: `member of course group ${groups[0]}` };
   }
-  const wanted = policy.accept.map((p) => (p === 'keyword' ? `a keyword (${policy.keywords.join(', ')})${policy.referral_codes && config.referral ? ' or a referral code' : ''} in the greeting` : 'a member of a course group')).join(' or ');
+  const also = policy.referral_codes ? hooks.greetingAlso(config) : null;
+  const wanted = policy.accept.map((p) => (p === 'keyword' ? `a keyword (${policy.keywords.join(', ')})${also ? ` or ${also}` : ''} in the greeting` : 'a member of a course group')).join(' or ');
   return { accept: false, reason: `not accepted: needs ${wanted}` };
 }
 
@@ -46,8 +46,15 @@ export function decideFriendRequest(db: Db, config: CourseConfig, req: { platfor
  * random delay within private_channel.wechat.delay; the daily cap is applied when it falls due,
  * src/bot/friend-requests.ts). A request recorded before (redelivered) changes nothing.
  */
-export function handleFriendRequest(db: Db, config: CourseConfig, event: FriendRequested, now: number, random: () => number): { decision: FriendDecision; recorded: boolean; acceptAt: number | null } {
-  const decision = decideFriendRequest(db, config, { platform: event.platform, userId: event.user.id, greeting: event.greeting });
+export function handleFriendRequest(
+  db: Db,
+  config: CourseConfig,
+  event: FriendRequested,
+  now: number,
+  random: () => number,
+  hooks: ChannelHooks,
+): { decision: FriendDecision; recorded: boolean; acceptAt: number | null } {
+  const decision = decideFriendRequest(db, config, { platform: event.platform, userId: event.user.id, greeting: event.greeting }, hooks);
   const { min, max } = config.privateChannel.wechat.delay;
   const acceptAt = decision.accept ? now + min + Math.floor(random() * (max - min)) : null;
   const id = recordFriendRequest(db, {

@@ -1,5 +1,5 @@
-import type { CourseConfig } from '../../config/load.js';
-import { renderTemplate } from '../../config/load.js';
+import type { CourseConfig } from '../types.js';
+import { renderTemplate } from '../templates.js';
 import type { Db } from '../../store/db.js';
 import { savedBotUsername } from '../../store/telegram.js';
 

@@ -1,20 +1,9 @@
-import type { CourseConfig } from '../../config/load.js';
-import type { RawRule } from '../../config/schema.js';
-import { compileWhen, MAX_TOTAL_REGEX_COST, type Cond, type CompileProblem, type RegexBudget } from './conditions.js';
-import type { ActionSpec } from '../types.js';
+import { compileWhen, MAX_TOTAL_REGEX_COST, type CompileProblem, type RegexBudget } from './conditions.js';
+import type { CompiledRule, CourseConfig, RawRule } from '../types.js';
 import type { Registry } from '../registry.js';
 import { didYouMean } from '../../config/suggest.js';
 
-/** A rule ready to run: conditions compiled, actions resolved to their specs with parsed args. */
-export interface CompiledRule {
-  id: string;
-  description: string;
-  on: RawRule['on'];
-  when: Cond;
-  cooldown: number | undefined;
-  final: boolean;
-  actions: { spec: ActionSpec<unknown>; arg: unknown }[];
-}
+export type { CompiledRule };
 
 /** Compiles raw rules; reports each problem at its key path through `problem`. */
 export function compileRules(

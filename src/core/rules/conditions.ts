@@ -1,7 +1,8 @@
-import type { CourseConfig } from '../../config/load.js';
 import { isDuration, parseDuration, formatDuration } from '../../util/duration.js';
 import { compileLinearRegex, type LinearRegex } from './linear-regex.js';
-import type { FactSpec, FactType } from '../types.js';
+import type { Cond, CourseConfig, FactSpec, FactType } from '../types.js';
+
+export type { Cond };
 import { didYouMean } from '../../config/suggest.js';
 
 /**
@@ -15,10 +16,6 @@ import { didYouMean } from '../../config/suggest.js';
  *   any: [{ is_dm: true }, { mentions_bot: true }]
  *   fired_ago.welcome-newcomer: { lt: 30d }
  */
-export type Cond =
-  | { kind: 'leaf'; fact: FactSpec; param?: string; op: string; value: unknown; label: string }
-  | { kind: 'all' | 'any'; items: Cond[] }
-  | { kind: 'not'; item: Cond };
 
 const OPS: Record<FactType, string[]> = {
   string: ['eq', 'ne', 'in', 'not_in', 'contains', 'matches', 'exists'],

@@ -1,5 +1,6 @@
-import type { CourseConfig } from '../../config/load.js';
-import type { Flow, StandingJob } from '../types.js';
+import type { CourseConfig } from '../types.js';
+import type { StandingJob } from '../types.js';
+import type { Feature } from '../feature.js';
 import type { Db } from '../../store/db.js';
 import { inTransaction } from '../../store/db.js';
 import { cancelJob, pendingStandingJobs, planJob } from '../../store/jobs.js';
@@ -23,7 +24,7 @@ export function planStandingJob(db: Db, job: StandingJob, now: number): number |
  *   and records it.
  * Returns what changed, for the log.
  */
-export function syncStanding(db: Db, flows: readonly Flow[], config: CourseConfig, now: number): { planned: number; cancelled: number } {
+export function syncStanding(db: Db, flows: readonly Feature[], config: CourseConfig, now: number): { planned: number; cancelled: number } {
   return inTransaction(db, () => {
     let planned = 0;
     let cancelled = 0;

@@ -142,9 +142,3 @@ export function fmtMinute(minute: number): string {
   return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
 }
 
-/** One argument naming a member (member key, platform id or display name; a leading @ is dropped). */
-export function parseMemberArg(args: string, what = 'a member (name, platform id or member key)'): string {
-  const q = args.trim().replace(/^@/, '');
-  if (q === '') throw new UsageError(`expected ${what}`);
-  return q;
-}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { groupChatId } from '../../config/group-chat.js';
-import { renderTemplate, templateVariables, type CourseConfig, type Role } from '../../config/load.js';
+import { groupChatId } from '../../core/group-chats.js';
+import type { CourseConfig, Role } from '../../core/types.js';
+import { renderTemplate, templateVariables } from '../../core/templates.js';
 import {
   announcementCode,
   createAnnouncement,
@@ -25,8 +26,11 @@ import { budgetFor } from '../../bot/pacing.js';
 import { formatDuration } from '../../util/duration.js';
 import { parseAnnounce, parseRemind, resolveWhen, type TargetSpec } from './command-args.js';
 import { groupDelivery } from '../../core/roles.js';
-import { fmtLocal, groupArg } from '../staff/index.js';
-import { UsageError, type CommandSpec, type Flow, type JobContext, type RunContext } from '../../core/types.js';
+import { groupArg } from '../../core/member-arg.js';
+import { fmtLocal } from '../../util/localtime.js';
+import { UsageError, type CommandSpec, type JobContext, type ReportContext, type ReportLines, type RunContext } from '../../core/types.js';
+import type { Feature } from '../../core/feature.js';
+import { announceSection } from './config.js';
 
 /** Announcing reaches many people at once: owners and instructors only. */
 const ANNOUNCE_ROLES: readonly Role[] = ['owner', 'instructor'];
@@ -361,6 +365,13 @@ function runAnnounceJob(payload: unknown, ctx: JobContext): string {
   return `${code} progress ${finished}/${a.total}`;
 }
 
+/** `待发公告/提醒 2（/announcements）` in the day's `/stats` of all groups, when some wait. */
+function dayReport(ctx: ReportContext, args: { group: string | undefined }): ReportLines {
+  if (args.group) return {};
+  const pending = openAnnouncements(ctx.db, ctx.platform).filter((a) => a.status !== 'preview').length;
+  return pending > 0 ? { status: [`待发公告/提醒 ${pending}（/announcements）`] } : {};
+}
+
 /**
  * Announcements: instructors reach all course groups, some groups, or the members of a stage
  * privately. A preview with the counts comes first and nothing goes out before the author's
@@ -368,8 +379,10 @@ function runAnnounceJob(payload: unknown, ctx: JobContext): string {
  * and the completion. `at …` schedules it on the persisted scheduler; /remind is the one-group,
  * scheduled form.
  */
-export const announceFlow: Flow = {
+export const announceFeature: Feature = {
   name: 'announce',
+  config: [announceSection],
+  dayReport,
   commands: [announce, confirm, cancel, announcements, remind],
   jobs: [{ kind: 'announce', run: runAnnounceJob }],
 };

@@ -1,13 +1,20 @@
 /**
- * Resolves the `checkin:` and `homework:` sections of kequn.yaml: schedules parsed, local times
- * turned into instants, group handles and templates checked, each problem at its key path.
+ * The `checkin:` section of kequn.yaml: schedules parsed, group handles and templates checked,
+ * each problem at its key path.
  */
-import type { MainConfig } from '../../config/schema.js';
-import type { YamlFile } from '../../config/yaml-file.js';
-import { parseCron } from '../../util/cron.js';
-import { localInstant, parseLocalDateTime } from '../../util/days.js';
-import { inWindow, parseTimeOfDay } from '../../util/localtime.js';
-import { runMinutes, type Schedule } from '../../core/schedule/schedules.js';
+import { z } from 'zod';
+import { checkGroups, requireTemplates, resolveSchedule } from '../../config/checks.js';
+import { handle, scheduleSchema } from '../../config/schema.js';
+import type { SectionContext } from '../../config/section.js';
+import { section } from '../../core/feature.js';
+import type { Schedule } from '../../core/schedule/schedules.js';
+
+declare module '../../core/types.js' {
+  interface CourseConfig {
+    /** Check-ins (打卡), when kequn.yaml has a `checkin:` section. */
+    checkin: CheckinConfig | null;
+  }
+}
 
 export interface CheckinConfig {
   groups: string[];
@@ -20,70 +27,34 @@ export interface CheckinConfig {
   reminder: (Schedule & { groups: string[]; nudgeAfter: number }) | null;
 }
 
-export interface Assignment {
-  week: number;
-  title: string;
-  description: string;
-  opensAt: number;
-  dueAt: number;
-  /** `due` as written (local time), shown to members. */
-  dueText: string;
-}
-
-export interface HomeworkConfig {
-  groups: string[];
-  timezone: string;
-  reminders: number[];
-  lateUntil: number;
-  grace: number;
-  assignments: Assignment[];
-}
-
 export const CHECKIN_TEMPLATES = ['checkin_ok', 'checkin_makeup', 'checkin_leave', 'checkin_rank'] as const;
-export const HOMEWORK_TEMPLATES = ['homework_open', 'homework_received', 'homework_reminder', 'homework_reviewed'] as const;
 
-type Path = (string | number)[];
+/** Check-ins (打卡): streaks, make-ups, leave, the leaderboard and the daily reminder. */
+export const checkinSchema = z.strictObject({
+  /** Groups whose members are reminded (default: every group not of kind staff). */
+  groups: z.array(handle).optional(),
+  min_length: z.number().int().min(0).default(0),
+  max_length: z.number().int().min(1).default(500),
+  /** A refused check-in in a group: answer it there, or stay silent (private chats always answer). */
+  group_errors: z.enum(['reply', 'silent']).default('reply'),
+  makeup: z
+    .strictObject({ within: z.number().int().min(0).max(31).default(2), per_month: z.number().int().min(0).default(2) })
+    .default({ within: 2, per_month: 2 }),
+  leave: z
+    .strictObject({ max_days: z.number().int().min(1).max(31).default(7), per_month: z.number().int().min(0).default(4) })
+    .default({ max_days: 7, per_month: 4 }),
+  rank_size: z.number().int().min(1).max(50).default(10),
+  reminder: scheduleSchema
+    .extend({
+      /** Groups that get the reminder (default: checkin.groups). */
+      groups: z.array(handle).optional(),
+      nudge_after: z.number().int().min(0).default(0),
+    })
+    .optional(),
+});
 
-function resolveSchedule(
-  raw: { at?: string; cron?: string; timezone?: string; grace?: number },
-  path: Path,
-  main: MainConfig,
-  file: YamlFile,
-): Schedule | undefined {
-  const timezone = raw.timezone ?? main.course.timezone;
-  const grace = raw.grace ?? main.scheduler.grace;
-  if ((raw.at === undefined) === (raw.cron === undefined)) {
-    file.problem(path, 'a schedule has either `at: "HH:MM"` or `cron: "m h dom mon dow"`');
-    return undefined;
-  }
-  let s: Schedule;
-  try {
-    s = raw.at !== undefined ? { label: raw.at, timezone, grace, at: parseTimeOfDay(raw.at) } : { label: raw.cron!, timezone, grace, cron: parseCron(raw.cron!) };
-  } catch (e) {
-    file.problem([...path, raw.at !== undefined ? 'at' : 'cron'], (e as Error).message);
-    return undefined;
-  }
-  // A reminder held by quiet hours would arrive the next morning, about the wrong day.
-  const q = main.quiet_hours;
-  if (q && timezone === main.course.timezone && runMinutes(s).some((m) => inWindow(m, q.start, q.end))) {
-    file.problem([...path, raw.at !== undefined ? 'at' : 'cron'], `runs inside quiet hours; it would only go out when they end. Pick a time outside them`);
-  }
-  return s;
-}
-
-function checkGroups(groups: string[] | undefined, path: Path, main: MainConfig, file: YamlFile): void {
-  groups?.forEach((g, i) => {
-    if (!(g in main.groups)) file.problem([...path, i], `unknown group "${g}" (groups: ${Object.keys(main.groups).join(', ')})`);
-  });
-}
-
-function requireTemplates(names: readonly string[], templates: Record<string, string>, path: Path, file: YamlFile, what: string): void {
-  const missing = names.filter((t) => !(t in templates));
-  if (missing.length > 0) file.problem(path, `${what} needs these templates in templates.yaml: ${missing.join(', ')}`);
-}
-
-export function resolveCheckin(main: MainConfig, templates: Record<string, string>, file: YamlFile): CheckinConfig | null {
-  const c = main.checkin;
+function resolveCheckin(c: z.output<typeof checkinSchema> | undefined, ctx: SectionContext): CheckinConfig | null {
+  const { main, templates, file } = ctx;
   if (!c) return null;
   checkGroups(c.groups, ['checkin', 'groups'], main, file);
   if (c.min_length > c.max_length) file.problem(['checkin', 'min_length'], `min_length ${c.min_length} is more than max_length ${c.max_length}`);
@@ -110,37 +81,5 @@ export function resolveCheckin(main: MainConfig, templates: Record<string, strin
   };
 }
 
-export function resolveHomework(main: MainConfig, templates: Record<string, string>, file: YamlFile): HomeworkConfig | null {
-  const h = main.homework;
-  if (!h) return null;
-  checkGroups(h.groups, ['homework', 'groups'], main, file);
-  requireTemplates(HOMEWORK_TEMPLATES, templates, ['homework'], file, 'homework');
-  const timezone = h.timezone ?? main.course.timezone;
-  const weeks = new Set<number>();
-  const assignments: Assignment[] = [];
-  h.assignments.forEach((a, i) => {
-    const path = ['homework', 'assignments', i];
-    if (weeks.has(a.week)) file.problem([...path, 'week'], `duplicate week ${a.week}`);
-    weeks.add(a.week);
-    const times = (['opens', 'due'] as const).map((key) => {
-      const p = parseLocalDateTime(a[key]);
-      if (!p) file.problem([...path, key], `expected a local date and time "YYYY-MM-DD HH:MM" (got "${a[key]}")`);
-      return p && localInstant(p.day, p.minute, timezone);
-    });
-    const [opensAt, dueAt] = times;
-    if (opensAt === undefined || dueAt === undefined) return;
-    if (dueAt <= opensAt) file.problem([...path, 'due'], 'the deadline must be after the assignment opens');
-    assignments.push({ week: a.week, title: a.title, description: a.description, opensAt, dueAt, dueText: a.due.trim() });
-  });
-  h.reminders.forEach((r, i) => {
-    if (r <= 0) file.problem(['homework', 'reminders', i], 'a reminder is a duration before the deadline, such as 24h');
-  });
-  return {
-    groups: h.groups ?? Object.entries(main.groups).filter(([, g]) => g.kind === 'paid').map(([k]) => k),
-    timezone,
-    reminders: [...new Set(h.reminders)].sort((a, b) => b - a),
-    lateUntil: h.late_until,
-    grace: h.grace ?? main.scheduler.grace,
-    assignments: assignments.sort((a, b) => a.week - b.week),
-  };
-}
+/** kequn.yaml's `checkin:` (absent: check-ins off). */
+export const checkinSection = section({ key: 'checkin', as: 'checkin', schema: checkinSchema.optional(), resolve: resolveCheckin });

@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import { renderTemplate, type CourseConfig } from '../../config/load.js';
-import type { Platform } from '../../bot/events.js';
+import { renderFor } from '../../core/templates.js';
+import { groupChats } from '../../core/group-chats.js';
+import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
+import type { Member } from '../../store/members.js';
+import { checkinSection } from './config.js';
 import {
   checkinDaysOf,
+  checkinsOnDay,
   countCheckinKindInMonth,
   countCheckins,
   getCheckinDay,
@@ -18,7 +22,14 @@ import { nextRun } from '../../core/schedule/schedules.js';
 import { addDays, daysBetween, isDay, monthOf, showDay } from '../../util/days.js';
 import { localDate } from '../../util/localtime.js';
 import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from './streak.js';
-import type { ActionSpec, CommandSpec, CompileContext, FactSpec, Flow, RunContext, StandingJob, SystemJobContext } from '../../core/types.js';
+import type { ActionSpec, CommandSpec, CompileContext, CourseConfig, FactSpec, RunContext, StandingJob, SystemJobContext } from '../../core/types.js';
+
+declare module '../../core/types.js' {
+  interface TriggerTypes {
+    /** A check-in was recorded (a rule's `checkin` action asked for the member's `on: checkin` rules). */
+    checkin: true;
+  }
+}
 
 /** Groups handled per job run of the reminder fan-out: each batch is one short transaction. */
 export const REMINDER_GROUPS_PER_BATCH = 10;
@@ -35,14 +46,6 @@ function recentDays(c: FactCtx | RunContext, day = today(c)): CheckinDay[] {
   return checkinDaysOf(c.db, c.member.id, addDays(day, -STREAK_LOOKBACK_DAYS));
 }
 
-/** The chats of a course group, per platform (a group with no WeChat id is `<handle>@chatroom` in the simulator). */
-export function groupChats(config: CourseConfig, handle: string): { platform: Platform; id: string }[] {
-  const g = config.groups[handle];
-  if (!g) return [];
-  const out: { platform: Platform; id: string }[] = [{ platform: 'wechat', id: g.wechat ?? `${handle}@chatroom` }];
-  if (g.telegram) out.push({ platform: 'telegram', id: g.telegram });
-  return out;
-}
 
 function needsCheckinConfig(_arg: unknown, ctx: CompileContext): string[] {
   return ctx.config.checkin ? [] : ['needs a `checkin:` section in kequn.yaml'];
@@ -350,10 +353,20 @@ export function runReminderBatch(payload: unknown, ctx: SystemJobContext): strin
   return `reminder ${day}: groups ${p.cursor + 1}-${next} of ${groups.length}, ${listed} not checked in, ${messages} group messages, ${nudges} nudges`;
 }
 
-/** Renders a template outside a member's context (course-wide variables plus `vars`). */
-export function renderFor(ctx: { config: CourseConfig }, template: string, vars: Record<string, string>): string {
-  const { config } = ctx;
-  return renderTemplate(config.templates[template]!, { course: config.course.name, bot: config.course.bot_name, ...vars });
+
+/** `打卡：连续 5 天，共 12 次` for a staff member's `/member`, when the course has check-ins. */
+function memberReport(ctx: ReportContext, member: Member): ReportLines {
+  if (!ctx.config.checkin) return {};
+  const tz = ctx.config.course.timezone;
+  const day = localDate(ctx.now, tz);
+  const streak = streakOf(checkinDaysOf(ctx.db, member.id, localDate(ctx.now - STREAK_LOOKBACK_DAYS * 86_400_000, tz)), day);
+  return { detail: [`打卡：连续 ${streak} 天，共 ${countCheckins(ctx.db, member.id)} 次`] };
+}
+
+/** `打卡 12` for the day's `/stats`. */
+function dayReport(ctx: ReportContext, args: { since: number; group: string | undefined }): ReportLines {
+  if (!ctx.config.checkin) return {};
+  return { detail: [`打卡 ${checkinsOnDay(ctx.db, { day: localDate(ctx.now, ctx.config.course.timezone), groupId: args.group })}`] };
 }
 
 /**
@@ -361,8 +374,13 @@ export function renderFor(ctx: { config: CourseConfig }, template: string, vars:
  * within the course's allowances, streaks that rules can use (`checkin.streak`, `on: checkin`),
  * a leaderboard, and the daily reminder to those who have not checked in.
  */
-export const checkinFlow: Flow = {
+export const checkinFeature: Feature = {
   name: 'checkin',
+  config: [checkinSection],
+  triggers: ['checkin'],
+  templateVars: ['streak', 'total', 'date', 'days', 'list', 'count', 'names'],
+  memberReport,
+  dayReport,
   facts: checkinFacts,
   actions: [checkinAction, makeupAction, leaveAction, rankAction],
   commands,

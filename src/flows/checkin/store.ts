@@ -103,3 +103,12 @@ export function uncheckedMembers(db: Db, args: { groupId: string; platform: stri
       ORDER BY m.joined_at, i.display_name, m.member_id`,
   ).all(args.day, args.day, args.platform, args.groupId) as UncheckedMember[];
 }
+
+/** Check-ins for one local day (`YYYY-MM-DD`), in one group or everywhere. */
+export function checkinsOnDay(db: Db, args: { day: string; groupId?: string }): number {
+  return (
+    (args.groupId === undefined
+      ? stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin'").get(args.day)
+      : stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin' AND group_id = ?").get(args.day, args.groupId)) as { n: number }
+  ).n;
+}

@@ -1,5 +1,5 @@
 import * as q from './store/channel.js';
-import type { StatsContext, StatsFilter } from './metrics.js';
+import type { StatsContext, StatsFilter } from './stats-context.js';
 
 /**
  * The newcomer's way in, step by step (docs/dashboard.md, "Private channel"): joined a course

@@ -1,5 +1,5 @@
 import type { ChannelFunnel } from './channel-funnel.js';
-import type { StatsTable } from './tables.js';
+import type { StatsTable } from './stats-table.js';
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
 

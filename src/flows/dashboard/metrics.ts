@@ -1,5 +1,3 @@
-import type { CourseConfig } from '../../config/load.js';
-import type { Db } from '../../store/db.js';
 import * as q from './store/dashboard.js';
 import * as r from './store/rollups.js';
 import { localDate, zoneOffsetMs } from '../../util/localtime.js';
@@ -11,23 +9,8 @@ import { channelFunnel, type ChannelFunnel } from './channel-funnel.js';
  * config and the same filter, and returns plain data (the page, the CSV export and
  * `kequn stats` all show these).
  */
-export interface StatsFilter {
-  /** a group handle: members of that group (buyers, askers, referred members in it) */
-  group?: string;
-  /** epoch ms, inclusive (default: the beginning) */
-  from?: number;
-  /** epoch ms, exclusive (default: now) */
-  to?: number;
-}
-
-export interface StatsContext {
-  db: Db;
-  config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups' | 'staff'>;
-  now: number;
-  /** Compute from the base tables instead of the rollups: slow at scale; the reference the rollups
-   * are tested against (test/unit/stats-rollups.test.ts). */
-  direct?: boolean;
-}
+export type { StatsContext, StatsFilter } from './stats-context.js';
+import type { StatsContext, StatsFilter } from './stats-context.js';
 
 const DAY_MS = 86_400_000;
 /** Days shown in the daily check-in rate when the range is open at the start. */

@@ -1,16 +1,8 @@
 import type { Dashboard } from './metrics.js';
 import { channelTables } from './channel-tables.js';
 
-/**
- * The dashboard as tables: the page shows one under each chart, `kequn stats` prints them, and
- * each one downloads as CSV. Cells are plain strings and numbers (rates as percentages).
- */
-export interface StatsTable {
-  id: string;
-  title: string;
-  columns: string[];
-  rows: (string | number | null)[][];
-}
+export type { StatsTable } from './stats-table.js';
+import type { StatsTable } from './stats-table.js';
 
 const pct = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 10);
 /** Hours with one decimal: time in stage and waiting times read best in hours. */

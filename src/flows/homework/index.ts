@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import type { Assignment } from '../checkin/config.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { Assignment } from './config.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Platform } from '../../bot/events.js';
 import { activeMemberIdentities, getSubmission, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission } from './store.js';
 import { activeGroupsOf, identitiesOf } from '../../store/members.js';
 import { claimReminder, setReminderOutbox } from '../../store/reminders.js';
 import { formatDuration } from '../../util/duration.js';
 import { localParts } from '../../util/localtime.js';
-import { groupChats, renderFor } from '../checkin/index.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext, type StandingJob, type SystemJobContext } from '../../core/types.js';
+import { groupChats } from '../../core/group-chats.js';
+import { renderFor } from '../../core/templates.js';
+import type { Feature } from '../../core/feature.js';
+import { homeworkSection } from './config.js';
+import { UsageError, type ActionSpec, type CommandSpec, type RunContext, type StandingJob, type SystemJobContext } from '../../core/types.js';
 
 /** Members reminded per job run of a homework reminder fan-out. */
 export const HOMEWORK_REMINDERS_PER_BATCH = 500;
@@ -256,8 +259,10 @@ function remind(payload: unknown, ctx: SystemJobContext): string {
  * submitted privately, confirmed and flagged late; reminders before the deadline go only to
  * those who have not submitted; instructors list submissions and mark them reviewed.
  */
-export const homeworkFlow: Flow = {
+export const homeworkFeature: Feature = {
   name: 'homework',
+  config: [homeworkSection],
+  templateVars: ['week', 'title', 'description', 'due', 'late', 'left', 'comment', 'teacher', 'code', 'limit'],
   actions: [submitAction],
   commands: [homeworkCommand, submitCommand],
   jobs: [

@@ -6,8 +6,18 @@ import { formatDuration, isDuration, parseDuration } from '../../util/duration.j
 import { localParts } from '../../util/localtime.js';
 import { allowedFrom, describeMove, moveStage } from './stage-machine.js';
 import { findOneMember } from '../../core/member-arg.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow } from '../../core/types.js';
+import type { Feature } from '../../core/feature.js';
+import { UsageError, type ActionSpec, type CommandSpec } from '../../core/types.js';
 import { didYouMean } from '../../config/suggest.js';
+import { lifecycleSection } from './config.js';
+import { moveOnPayment, moveOnRefund } from './payments.js';
+import { moveByRule, type StagesService } from './move.js';
+
+declare module '../../core/types.js' {
+  interface Services {
+    stages: StagesService;
+  }
+}
 
 const watchArg = z.strictObject({
   after: z.string().refine(isDuration, { message: 'expected a duration such as 14d' }),
@@ -71,10 +81,10 @@ const stageCommand: CommandSpec = {
       ctx.send({ to: 'dm', text: [`${member.display_name}（${member.id}）现在：${member.stage}`, ...history, `可以调整到：${(next ?? config.stageIds.filter((s) => s !== member.stage)).join(', ')}`].join('\n') });
       return `stage history of ${member.id} shown`;
     }
-    const r = moveStage(db, config, { memberId: member.id, to, eventId: ctx.trigger.eventId, ruleId: 'command:/stage', actor: `staff:${ctx.member.id}`, now: ctx.now });
+    const r = ctx.services.stages.move(db, config, { memberId: member.id, to, eventId: ctx.trigger.eventId, ruleId: 'command:/stage', actor: `staff:${ctx.member.id}`, now: ctx.now });
     const text =
       r.status === 'moved'
-        ? `已把 ${member.display_name} 从 ${r.from} 调整到 ${to}。${r.codeIssued ? `已发放推荐码 ${r.codeIssued}。` : ''}`
+        ? `已把 ${member.display_name} 从 ${r.from} 调整到 ${to}。${r.told.join('')}`
         : r.status === 'same'
           ? `${member.display_name} 已经在 ${to}。`
           : `不能把 ${member.display_name} 从 ${r.from} 调整到 ${to}：配置只允许 ${r.from} → ${r.allowed.join(', ') || '（无）'}。`;
@@ -112,8 +122,16 @@ const tagCommand: CommandSpec = {
  * through the state machine (stage-machine.ts) and is recorded with its cause (event, rule,
  * actor) so the funnel is computed from the record alone.
  */
-export const lifecycleFlow: Flow = {
+export const lifecycleFeature: Feature = {
   name: 'lifecycle',
+  config: [lifecycleSection],
+  provides: ['stages'],
+  services: (ctx) => ({
+    stages: { move: (db, config, args) => moveStage(db, config, args, (m) => ctx.stageEntered(db, config, m, args.now)) },
+  }),
+  // A payment's stage move: `lifecycle.on_paid` (else the catalog's paid stage), recorded with the
+  // order event; a full refund moves back (docs/lifecycle.md).
+  on: { 'order.paid': moveOnPayment, 'order.refunded': moveOnRefund },
   facts: [
     { name: 'stage', type: 'string', description: 'current lifecycle stage', get: (c) => c.member.stage },
     { name: 'tags', type: 'strings', description: 'tags the member carries', get: (c) => tagsOf(c.db, c.member.id) },
@@ -139,8 +157,7 @@ export const lifecycleFlow: Flow = {
       schema: z.string(),
       check: (stage, ctx) => (ctx.config.stageIds.includes(stage) ? [] : [`unknown stage "${stage}"${didYouMean(stage, ctx.config.stageIds)} (stages: ${ctx.config.stageIds.join(', ')})`]),
       run(stage, ctx) {
-        const r = moveStage(ctx.db, ctx.config, { memberId: ctx.member.id, to: stage, eventId: ctx.trigger.eventId, ruleId: ctx.ruleId, actor: 'bot', now: ctx.now });
-        ctx.note(describeMove(r));
+        moveByRule(ctx, stage);
       },
     },
     {

@@ -1,8 +1,7 @@
-import type { CourseConfig } from '../../config/load.js';
-import type { OrderHooks } from '../orders/contracts.js';
+import type { StageMove } from '../../core/feature.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { getMember, setStage } from '../../store/members.js';
-import { ensureCode } from '../referral/code.js';
 
 /**
  * The lifecycle state machine: which stage moves the config allows (`stages[].to`), and the one
@@ -23,63 +22,51 @@ export function canMove(config: CourseConfig, from: string, to: string): boolean
 }
 
 export type MoveResult =
-  | { status: 'moved'; from: string; to: string; codeIssued?: string }
+  | {
+      status: 'moved';
+      from: string;
+      to: string;
+      /** What the features did on the member's entry (a referral code issued): for the trace, and for a staff member's reply. */
+      notes: string[];
+      told: string[];
+    }
   | { status: 'same'; from: string; to: string }
   | { status: 'refused'; from: string; to: string; allowed: string[] };
 
 /**
  * Moves a member to `to` if the config allows it from their current stage. A refused move changes
- * nothing; the caller records the refusal (trace note, reply). Entering a stage of
- * `referral.issue_at` issues the member's referral code.
+ * nothing; the caller records the refusal (trace note, reply). A move that happens is told to the
+ * features (`entered`: the registry's stage hook, e.g. entering a stage of `referral.issue_at`
+ * issues the member's referral code), in the same transaction. Features call it through the
+ * `stages` service, which passes the hook.
  *
- * @example moveStage(db, config, { memberId, to: 'paid', eventId: null, ruleId: 'lifecycle.on_paid', actor: 'order:o1', now })
+ * @example moveStage(db, config, { memberId, to: 'paid', eventId: null, ruleId: 'lifecycle.on_paid', actor: 'order:o1', now }, entered)
  */
 export function moveStage(
   db: Db,
   config: CourseConfig,
   args: { memberId: string; to: string; eventId: number | null; ruleId: string | null; actor: string; now: number },
+  entered?: (move: StageMove) => void,
 ): MoveResult {
   const m = getMember(db, args.memberId);
   if (!m) throw new Error(`no member ${args.memberId}`);
   if (m.stage === args.to) return { status: 'same', from: m.stage, to: args.to };
   if (!canMove(config, m.stage, args.to)) return { status: 'refused', from: m.stage, to: args.to, allowed: allowedFrom(config, m.stage) ?? [] };
   setStage(db, args);
-  const result: MoveResult = { status: 'moved', from: m.stage, to: args.to };
-  if (config.referral?.issue_at.includes(args.to)) {
-    const { code, issued } = ensureCode(db, { memberId: args.memberId, length: config.referral.code_length, now: args.now });
-    if (issued) result.codeIssued = code.code;
-  }
-  return result;
+  const notes: string[] = [];
+  const told: string[] = [];
+  entered?.({ memberId: args.memberId, from: m.stage, to: args.to, note: (text) => notes.push(text), tell: (text) => told.push(text) });
+  return { status: 'moved', from: m.stage, to: args.to, notes, told };
 }
 
 /** One line for a trace or a reply. */
 export function describeMove(r: MoveResult): string {
   switch (r.status) {
     case 'moved':
-      return `stage ${r.from} → ${r.to}${r.codeIssued ? `; referral code ${r.codeIssued} issued` : ''}`;
+      return [`stage ${r.from} → ${r.to}`, ...r.notes].join('; ');
     case 'same':
       return `stage already ${r.to}`;
     case 'refused':
       return `refused: stage ${r.from} → ${r.to} is not allowed by config (from ${r.from}: ${r.allowed.join(', ') || 'nowhere'})`;
   }
 }
-
-/**
- * Stage moves caused by payments (`lifecycle.on_paid`, `lifecycle.on_refunded`), run by the order
- * service in the transaction that marks the order paid or refunded. Recorded with rule
- * `lifecycle.on_paid` / `lifecycle.on_refunded` and actor `order:<id>`; a move the transitions do
- * not allow is skipped (the payment itself is never refused because of a stage).
- */
-export const lifecycleOrderHooks: OrderHooks = {
-  paid(db, config, order, now) {
-    const to = config.lifecycle.on_paid;
-    if (to) moveStage(db, config, { memberId: order.memberId, to, eventId: null, ruleId: 'lifecycle.on_paid', actor: `order:${order.id}`, now });
-  },
-  refunded(db, config, order, refundFen, now) {
-    const to = config.lifecycle.on_refunded;
-    // A partial refund leaves the member a customer.
-    if (to && refundFen >= order.amountFen) {
-      moveStage(db, config, { memberId: order.memberId, to, eventId: null, ruleId: 'lifecycle.on_refunded', actor: `order:${order.id}`, now });
-    }
-  },
-};

@@ -69,7 +69,7 @@ export function loadCatalog(
     });
     wechatpay = { ...pay.wechatpay, platformKeys };
   }
-  const publicUrl = (ctx.env.KEQUN_PUBLIC_URL ?? pay.public_url ?? `http://127.0.0.1:${ctx.env.KEQUN_PORT ?? ctx.web.port}`).replace(/\/+$/, '');
+  const publicUrl = (ctx.env.KEQUN_PUBLIC_URL ?? pay.public_url ?? ctx.web.public_url ?? `http://127.0.0.1:${ctx.env.KEQUN_PORT ?? ctx.web.port}`).replace(/\/+$/, '');
   return { products, coupons, payments: { ...pay, publicUrl, wechatpay } };
 }
 

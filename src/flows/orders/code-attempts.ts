@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import { recordCodeAttempt, refusedCodeAttempts } from './store/code-attempts.js';
 import type { OrderRow } from './store/orders.js';
@@ -20,7 +20,7 @@ export type CodeEntry =
  * once found EARLY50 and VIP10). Every attempt is recorded, accepted or not; an empty code
  * (taking a code off) is no attempt. One transaction: the count and the record go together.
  *
- * @example enterCode(db, config, discountSources, order, { code: 'EARLY50', client: '203.0.113.7', now })
+ * @example enterCode(db, config, discountSourcesOf(services), order, { code: 'EARLY50', client: '203.0.113.7', now })
  */
 export function enterCode(db: Db, config: CourseConfig, sources: readonly DiscountSource[], order: OrderRow, args: { code: string; client: string; now: number }): CodeEntry {
   return inTransaction(db, () => {

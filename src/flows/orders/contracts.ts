@@ -1,9 +1,9 @@
 /**
- * The seams between the order service (payment issue), referrals (referral issue) and the
- * Telegram adapter (Telegram issue). Each side is written against these types, so the three can
- * be built apart and wired in one place (src/app.ts and src/flows/orders/service wiring).
+ * The orders feature's public types: what a discount is (referrals grant one through the
+ * `referral` service) and what others learn about an order when it is paid or refunded. Another
+ * feature may import these types, and nothing else of this folder.
  */
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 
 /** A price reduction the order service applies at checkout. Amounts are in fen, computed here on the server. */
@@ -41,44 +41,18 @@ export interface OrderFacts {
 }
 
 /**
- * Called by the order service inside the transaction that marks an order paid or refunded, so the
- * effects (a referral reward, its reversal) commit or roll back with the payment state.
+ * What an `order.paid` / `order.refunded` event carries (`ctx.trigger.order`), for the features
+ * that act on it in the transaction that changed the order: the lifecycle's stage move, the
+ * receipt, the referral reward.
  */
-export interface OrderHooks {
-  paid?(db: Db, config: CourseConfig, order: OrderFacts, now: number): void;
-  refunded?(db: Db, config: CourseConfig, order: OrderFacts, refundFen: number, now: number): void;
-}
-
-/** A Telegram Stars invoice (currency XTR: amount in Stars, digital goods). */
-export interface StarsInvoice {
-  chatId: string;
-  title: string;
-  description: string;
-  /** opaque to Telegram; the order service's order reference */
-  payload: string;
+export interface OrderEvent extends OrderFacts {
+  /** This event's amount: paid, or refunded (fen; Stars for XTR). */
   amount: number;
+  currency: string;
+  /** catalog.yaml `payments.paid_stage`: where a payment moves the buyer unless lifecycle.on_paid says otherwise. */
+  paidStage: string;
+  /** The buyer's stage before they paid. */
+  stageBefore: string | null;
+  /** The order's state after this event. */
+  state: 'paid' | 'partially_refunded' | 'refunded';
 }
-
-/**
- * What the Telegram adapter asks the order service about Stars payments. The adapter answers
- * pre_checkout_query within Telegram's 10 s with whatever preCheckout returns.
- */
-export interface StarsPayments {
-  preCheckout(q: { payload: string; currency: string; totalAmount: number; telegramUserId: string }): { ok: true } | { ok: false; error: string };
-  /** A successful_payment message. Must be idempotent by telegramChargeId (updates can be redelivered). */
-  paid(p: { payload: string; currency: string; totalAmount: number; telegramUserId: string; telegramChargeId: string; providerChargeId: string }): void;
-}
-
-/**
- * What the order service asks of the Telegram adapter to refund a Stars payment. Telegram refunds
- * a Stars charge whole. Resolves when Telegram refunded it (or says it already was: the call is
- * safe to repeat after a crash); rejects with StarsRefundRefused when Telegram refuses for good,
- * with any other error when it may work later.
- */
-export interface StarsRefunder {
-  refundStarPayment(telegramUserId: string, telegramChargeId: string): Promise<'refunded' | 'already_refunded'>;
-}
-
-/** Telegram refused a Stars refund for good (unknown charge, wrong user…): retrying will not help. */
-export class StarsRefundRefused extends Error {}
-

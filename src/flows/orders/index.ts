@@ -1,11 +1,45 @@
 import { z } from 'zod';
 import { formatAmount, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
-import { discountSources } from './pricing.js';
+import { discountSourcesOf } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
 import { getOrder } from './store/orders.js';
-import { localParts } from '../../util/localtime.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from '../../core/types.js';
+import { fmtLocal, localParts } from '../../util/localtime.js';
+import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
+import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '../../core/types.js';
+import type { Member } from '../../store/members.js';
+import type { WebContext } from '../../web/context.js';
+import { catalogSection } from './config.js';
+import type { OrderEvent } from './contracts.js';
+import { receiptAndAccess, refundNotice } from './events.js';
+import { paidGroupLinkCreated } from './paid-access.js';
+import { latestOrderOf, ordersPaidSince } from './store/orders.js';
+import { createCheckoutRoutes } from './web/checkout.js';
+import { createOrdersApi } from './web/orders-api.js';
+import { createSandboxRoutes } from './web/sandbox-pages.js';
+import type { Orders } from './wiring.js';
+
+declare module '../../core/types.js' {
+  interface TriggerTypes {
+    /** An order was paid (src/flows/orders/service.ts emits it in the transaction that marks it paid). */
+    'order.paid': true;
+    /** A refund of an order succeeded. */
+    'order.refunded': true;
+  }
+  interface Trigger {
+    /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
+    order?: OrderEvent;
+  }
+}
+
+declare module '../../web/context.js' {
+  interface Runtime {
+    /** The order service and its provider, built by src/app.ts. */
+    orders: Orders;
+  }
+}
 
 const TEMPLATES = ['order_link', 'order_unavailable'] as const;
 
@@ -32,7 +66,7 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: '', reason: '现在没有在售的课程' }) });
     return 'nothing on sale';
   }
-  const r = openCheckout(ctx.db, config, discountSources, { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now });
+  const r = openCheckout(ctx.db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now });
   const product = config.catalog.products[productId];
   if (!r.ok) {
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
@@ -112,9 +146,56 @@ const refundCommand: CommandSpec = {
   },
 };
 
-/** Orders: the `buy` action and `/buy`, `/refund` for staff, and facts about the order of an `order.*` event. */
-export const ordersFlow: Flow = {
+/** `订单：o_… course paid ¥199.00，支付于 …`: the member's latest order that got anywhere (paid or refunded), else the latest open one. */
+function memberReport(ctx: ReportContext, member: Member): ReportLines {
+  const o = latestOrderOf(ctx.db, member.id, ['paid', 'partially_refunded', 'refunded']) ?? latestOrderOf(ctx.db, member.id, ['created']);
+  if (!o) return { detail: ['订单：无'] };
+  const money = (n: number) => (o.currency === 'XTR' ? `${n} Stars` : `¥${(n / 100).toFixed(2)}`);
+  const when = o.paid_at !== null ? `，支付于 ${fmtLocal(o.paid_at, ctx.config.course.timezone)}` : '';
+  return { detail: [`订单：${o.id} ${o.product_id} ${o.state} ${money(o.paid_amount ?? o.amount)}${when}${o.refunded_amount ? `，已退 ${money(o.refunded_amount)}` : ''}`] };
+}
+
+/** `订单：已支付 3 笔，¥597.00` (orders belong to no group, so only in the all-groups figures). */
+function dayReport(ctx: ReportContext, args: { since: number; group: string | undefined }): ReportLines {
+  if (args.group) return {};
+  const rows = ordersPaidSince(ctx.db, args.since);
+  if (rows.length === 0) return { detail: ['订单：今天没有支付'] };
+  const parts = rows.map((r) => (r.currency === 'XTR' ? `${r.n} 笔 ${r.sum} Stars` : `${r.n} 笔 ¥${(r.sum / 100).toFixed(2)}`));
+  return { detail: [`订单：已支付 ${parts.join('，')}`] };
+}
+
+/** The checkout pages, the payment provider's webhooks, the sandbox's pay page, the admin orders API. */
+function routes(app: Hono, web: WebContext): void {
+  const orders = web.runtime.orders;
+  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
+    app.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+  }
+  app.route('/', createCheckoutRoutes(web, orders));
+  // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
+  if (orders.sandbox?.open && web.exposure !== 'real') app.route('/', createSandboxRoutes(web, orders.sandbox, web.exposure === 'staging' ? web.admin : undefined));
+  app.route('/api', createOrdersApi(web, orders));
+}
+
+/** Largest request body accepted on the checkout and webhook routes. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Orders: the `buy` action and `/buy`, `/refund` for staff, facts about the order of an
+ * `order.*` event, the receipt and access on payment, the checkout pages and webhooks.
+ */
+export const ordersFeature: Feature = {
   name: 'orders',
+  config: [catalogSection],
+  uses: ['referral'],
+  triggers: ['order.paid', 'order.refunded'],
+  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link'],
+  on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
+  onPlatformAction: { paid_group: paidGroupLinkCreated },
+  memberReport,
+  dayReport,
+  routes,
+  // Checkout links' base (catalog.yaml `payments.public_url`) is where the server is reached too.
+  publicUrl: (config) => config.catalog.payments.public_url,
   actions: [buy],
   commands: [buyCommand, refundCommand],
   facts: [

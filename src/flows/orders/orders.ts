@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { countSold, hasPaidOrder, insertOrder, openOrderOf, repriceOrder, type OrderRow } from './store/orders.js';
 import { onSale, type Catalog } from './catalog.js';

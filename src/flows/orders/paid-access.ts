@@ -9,12 +9,13 @@
  * bot may not remove members records the action as failed or unsupported, with a log line.
  */
 import type { Platform } from '../../bot/events.js';
-import { groupChatId } from '../../config/group-chat.js';
-import { renderTemplate, type CourseConfig } from '../../config/load.js';
+import { groupChatId } from '../../core/group-chats.js';
+import type { CourseConfig } from '../../core/types.js';
+import { renderTemplate } from '../../core/templates.js';
 import type { Db } from '../../store/db.js';
-import { queuePlatformAction, type PlatformAction } from '../moderation/store.js';
 import { enqueueDm } from '../../store/outbox.js';
 import { budgetFor } from '../../bot/pacing.js';
+import { queuePlatformAction, type PlatformAction } from '../../store/platform-actions.js';
 
 /** What a paid-group invite link action carries (JSON in platform_actions.detail). */
 export interface PaidGroupLinkDetail {

@@ -1,9 +1,8 @@
-import type { CourseConfig } from '../../config/load.js';
+import type { Services } from '../../core/types.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { countCodeUses } from './store/orders.js';
-import type { Discount, DiscountQuery, DiscountSource, OrderHooks } from './contracts.js';
-import { referralDiscount } from '../referral/discount.js';
-import { referralOrderHooks } from '../referral/rewards.js';
+import type { Discount, DiscountQuery, DiscountSource } from './contracts.js';
 
 /**
  * A coupon from catalog.yaml, when the buyer entered its code: fixed (`off_fen`) or percent off
@@ -24,18 +23,14 @@ export const couponSource: DiscountSource = (db, config, q) => {
 };
 
 /**
- * The discount sources the order service asks at checkout, in order: coupons, then the referral
- * discount (src/flows/referral/discount.ts). Another source is one more entry here.
+ * The discount sources the order service asks at checkout, in order: coupons, then what other
+ * features grant (the referral service's newcomer discount, when referrals are composed). Another
+ * source is one more service here.
  */
-export const discountSources: DiscountSource[] = [couponSource, referralDiscount];
-
-/**
- * Called inside the transaction that marks an order paid or refunded: the referral rewards and
- * their reversal. (The lifecycle's `on_paid`/`on_refunded` stage moves are made by the order
- * service itself through `set_stage`, recorded with the order event, so lifecycleOrderHooks from
- * src/flows/lifecycle/stage-machine.ts is deliberately not listed: it would repeat them.)
- */
-export const orderHooks: OrderHooks[] = [referralOrderHooks];
+export function discountSourcesOf(services: Services): DiscountSource[] {
+  const referral = (services as Partial<Services>).referral;
+  return referral ? [couponSource, referral.discount] : [couponSource];
+}
 
 export interface Price {
   /** List price, in the smallest unit of the currency (fen; Stars for XTR). */
@@ -53,7 +48,7 @@ export const MIN_AMOUNT = 1;
  * The price of a product for a member, computed on the server only: list price minus every
  * discount the sources grant (at most one per kind), never below MIN_AMOUNT.
  *
- * @example computePrice(db, config, discountSources, { memberId, productId: 'vip', priceFen: 19900, code: 'EARLY', now })
+ * @example computePrice(db, config, discountSourcesOf(services), { memberId, productId: 'vip', priceFen: 19900, code: 'EARLY', now })
  */
 export function computePrice(db: Db, config: CourseConfig, sources: readonly DiscountSource[], q: DiscountQuery): Price {
   const discounts: Discount[] = [];

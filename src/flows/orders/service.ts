@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Platform } from '../../bot/events.js';
 import { DEFAULT_INSTANCE } from '../../bot/cluster.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Engine } from '../../core/engine.js';
-import { registry } from '../../core/registry.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import { getMember } from '../../store/members.js';
@@ -30,13 +29,12 @@ import {
   type OrderRow,
   type RefundRow,
 } from './store/orders.js';
-import { formatAmount } from './catalog.js';
-import { StarsRefundRefused, type DiscountSource, type OrderHooks, type StarsPayments, type StarsRefunder } from './contracts.js';
+import type { OrderEvent } from './contracts.js';
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
-import { queuePaidGroupLink, queueRefundRemovals } from './paid-access.js';
 import { requestRefundRow } from './refunds.js';
+import { StarsRefundRefused, type StarsPayments, type StarsRefunder } from '../../bot/payments.js';
 
 /** Pay presses per order: enough for a payer who changes their mind, not for a flood of prepay calls. */
 const MAX_ATTEMPTS_PER_ORDER = 10;
@@ -48,8 +46,6 @@ export interface OrderServiceDeps {
   engine: Engine;
   log: Logger;
   provider: PaymentProvider;
-  sources: readonly DiscountSource[];
-  hooks: readonly OrderHooks[];
   /** Called after a commit that queued messages (the outbox should look now). */
   wake?: () => void;
   /** Telegram, when it is on: refunds of Stars payments go to it. */
@@ -202,32 +198,20 @@ export class OrderService {
         return 'already' as const;
       }
       const paid = getOrder(db, order.id)!;
-      const product = config.catalog.products[paid.product_id];
-      engine.handleOrderEvent(
+      // A payment enters the kernel as an event, like a platform's: its features' handlers (the
+      // stage move, the receipt and invites, the referral reward) and the `on: order.paid` rules run
+      // in this transaction, with the order's state.
+      engine.handleMemberEvent(
         {
           type: 'order.paid',
           dedupeKey: `order.paid:${paid.id}`,
           memberId: paid.member_id,
           platform: paid.platform as Platform,
           platformId: paid.platform_id,
-          order: { id: paid.id, productId: paid.product_id, amount: p.amount, currency: paid.currency },
+          fields: { order: orderEvent(config, paid, p.amount, 'paid') },
         },
         p.now,
-        (ctx) => {
-          // The same code path as the `set_stage` action (the stage machine's allowed transitions),
-          // recorded with this order.paid event; `lifecycle.on_paid` names the stage when set.
-          registry.actions.get('set_stage')!.run(paidStage(config), ctx);
-          const vars = this.vars(paid, p.amount);
-          ctx.send({ to: 'dm', text: ctx.render(config.templates.order_receipt ?? DEFAULT_TEMPLATES.order_receipt, vars) });
-          for (const g of product?.groups ?? []) {
-            // Telegram: a one-person invite link follows once the Bot API made it; WeChat: the text.
-            if (queuePaidGroupLink(db, config, paid, g, p.now)) continue;
-            ctx.send({ to: 'dm', text: ctx.render(config.templates.order_invite ?? DEFAULT_TEMPLATES.order_invite, { ...vars, paid_group: config.groups[g]?.name ?? g }) });
-          }
-          ctx.note(`order ${paid.id} paid (${formatAmount(p.amount, paid.currency)} via ${p.provider})`);
-        },
       );
-      for (const h of this.deps.hooks) h.paid?.(db, config, factsOf(paid), p.now);
       return 'paid' as const;
     });
     if (result === 'paid') {
@@ -265,33 +249,17 @@ export class OrderService {
       const state = addOrderRefund(db, { id: refund.order_id, amount: refund.amount });
       if (!state) throw new Error(`refund ${outRefundNo} does not fit order ${refund.order_id}`);
       const order = getOrder(db, refund.order_id)!;
-      engine.handleOrderEvent(
+      engine.handleMemberEvent(
         {
           type: 'order.refunded',
           dedupeKey: `order.refunded:${outRefundNo}`,
           memberId: order.member_id,
           platform: order.platform as Platform,
           platformId: order.platform_id,
-          order: { id: order.id, productId: order.product_id, amount: refund.amount, currency: order.currency },
+          fields: { order: orderEvent(config, order, refund.amount, state === 'refunded' ? 'refunded' : 'partially_refunded') },
         },
         now,
-        (ctx) => {
-          // A full refund revokes the paid stage: to `lifecycle.on_refunded` when set, else back to
-          // the stage the member had before paying. A partial refund leaves the member a customer.
-          const back = config.lifecycle.on_refunded ?? order.stage_before;
-          if (state === 'refunded' && back && ctx.member.stage === paidStage(config) && config.stageIds.includes(back)) {
-            registry.actions.get('set_stage')!.run(back, ctx);
-          }
-          ctx.send({ to: 'dm', text: ctx.render(config.templates.order_refunded ?? DEFAULT_TEMPLATES.order_refunded, { ...this.vars(order, order.paid_amount ?? order.amount), refund: formatAmount(refund.amount, order.currency) }) });
-          const product = config.catalog.products[order.product_id];
-          if (state === 'refunded' && product?.remove_on_refund) {
-            const n = queueRefundRemovals(db, config, order, product.groups, now);
-            if (n > 0) ctx.note(`removal from ${n} paid group(s) queued`);
-          }
-          ctx.note(`order ${order.id} ${state} (${formatAmount(refund.amount, order.currency)})`);
-        },
       );
-      for (const h of this.deps.hooks) h.refunded?.(db, config, factsOf(order), refund.amount, now);
       return true;
     });
     if (done) {
@@ -457,7 +425,7 @@ export class OrderService {
   };
 
   /** The Stars invoice for a Telegram order (the adapter sends it with sendInvoice). */
-  starsInvoice(orderId: string): import('./contracts.js').StarsInvoice | undefined {
+  starsInvoice(orderId: string): import('../../bot/payments.js').StarsInvoice | undefined {
     const order = getOrder(this.deps.db, orderId);
     if (!order || order.currency !== 'XTR' || order.state !== 'created') return undefined;
     const product = this.config.catalog.products[order.product_id];
@@ -473,24 +441,14 @@ export class OrderService {
     return latestOrderOf(this.deps.db, memberId, ['paid', 'partially_refunded']);
   }
 
-  private vars(order: OrderRow, amount: number): Record<string, string> {
-    const product = this.config.catalog.products[order.product_id];
-    return { product: product?.title ?? order.product_id, amount: formatAmount(amount, order.currency), price: formatAmount(order.list_amount, order.currency), order: order.id };
-  }
 }
 
 function markOrderPaidRow(db: Db, order: OrderRow, p: { provider: string; outTradeNo: string; transactionId: string; amount: number; now: number }, stageBefore: string): boolean {
   return markOrderPaid(db, { id: order.id, provider: p.provider, outTradeNo: p.outTradeNo, transactionId: p.transactionId, amount: p.amount, stageBefore, now: p.now });
 }
 
-/** The stage a payment moves the buyer to: `lifecycle.on_paid`, else catalog `payments.paid_stage`. */
-export function paidStage(config: CourseConfig): string {
-  return config.lifecycle.on_paid ?? config.catalog.payments.paid_stage;
+/** What the `order.*` event of a paid or refunded order carries (src/flows/orders/contracts.ts OrderEvent). */
+function orderEvent(config: CourseConfig, order: OrderRow, amount: number, state: OrderEvent['state']): OrderEvent {
+  return { ...factsOf(order), amount, currency: order.currency, paidStage: config.catalog.payments.paid_stage, stageBefore: order.stage_before, state };
 }
 
-/** Used when a course's templates.yaml does not define the order templates. */
-export const DEFAULT_TEMPLATES = {
-  order_receipt: '✅ 支付成功！\n课程：{product}\n实付：{amount}\n订单号：{order}',
-  order_invite: '🎓 欢迎加入「{paid_group}」，助教会尽快拉你进群。',
-  order_refunded: '已为你办理退款 {refund}（订单 {order}，{product}），款项会原路退回。',
-} as const;

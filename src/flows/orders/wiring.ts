@@ -3,11 +3,10 @@ import type { Kernel } from '../../core/kernel.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import type { Db } from '../../store/db.js';
 import { claimInvoice, ordersAwaitingInvoice } from './store/orders.js';
-import type { StarsInvoice, StarsRefunder } from './contracts.js';
-import { discountSources, orderHooks } from './pricing.js';
 import type { PaymentProvider } from './provider.js';
 import { SandboxProvider } from './sandbox.js';
 import { OrderService } from './service.js';
+import { type StarsInvoice, type StarsRefunder } from '../../bot/payments.js';
 
 export interface Orders {
   service: OrderService;
@@ -62,7 +61,7 @@ export async function createOrders(opts: {
     });
     provider = sandbox;
   }
-  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, sources: discountSources, hooks: orderHooks, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram), instance: kernel.cluster.instance });
+  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram), instance: kernel.cluster.instance });
 
   let running = false;
   const tick = async () => {

@@ -17,11 +17,10 @@
  *   `/faq remove L12`; never from a member moderation has warned or removed, and at most
  *   LEARN_PER_DAY phrasings per member per day.
  */
-import { activeWarnings, moderationOf } from '../moderation/store.js';
 import { localDayStart } from '../../util/localtime.js';
 import { sendTo } from './escalation.js';
 import { answerByChoice, countLearnedBy, countMenus, getQuestion, openMenu, openMenuOf, pickMenu, recordLearned, type Menu } from './store.js';
-import type { RunContext } from '../../core/types.js';
+import type { RunContext, Services } from '../../core/types.js';
 
 /** What the menu says (templates.yaml `qa_clarify` replaces it; {choices} is the numbered list). */
 export const DEFAULT_CLARIFY_TEXT = '你想问的是哪一个？\n{choices}\n（回复数字）';
@@ -86,10 +85,12 @@ export function offerMenu(
   return `offered a menu of ${entries.length}: ${entries.map((e) => e.id).join(', ')}`;
 }
 
-/** Whether moderation ever removed the member, or they carry warnings not pardoned since. */
-export function flaggedByModeration(ctx: Pick<RunContext, 'db' | 'member'>): boolean {
-  if (activeWarnings(ctx.db, ctx.member.id) > 0) return true;
-  return moderationOf(ctx.db, ctx.member.id, 50).some((e) => e.action === 'remove');
+/**
+ * Whether moderation flagged the member (warned and not pardoned since, or removed). Without the
+ * moderation feature in the list nobody is flagged.
+ */
+function flaggedByModeration(ctx: Pick<RunContext, 'db' | 'member' | 'services'>): boolean {
+  return (ctx.services as Partial<Services>).moderation?.flagged(ctx.db, ctx.member.id) ?? false;
 }
 
 /** The member picked entry `entryId` from their menu: answer, close the menu, maybe learn. */

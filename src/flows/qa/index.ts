@@ -9,7 +9,21 @@ import { answerPick, menuPicked, offerMenu } from './clarify.js';
 import { faqCommand } from './learned.js';
 import { isSmallTalk, looksLikeQuestion } from './detect.js';
 import { effectiveRole } from '../../core/roles.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type JobHandler, type RunContext, type Trigger } from '../../core/types.js';
+import type { Feature } from '../../core/feature.js';
+import { UsageError, type ActionSpec, type CommandSpec, type JobHandler, type RunContext, type Trigger } from '../../core/types.js';
+import { faqSection, qaGroupKeys, qaSection } from './config.js';
+import { llmSettingsFromEnv } from './llm.js';
+import { QaService } from './service.js';
+import { qaWorker } from './worker.js';
+
+declare module '../../core/types.js' {
+  interface Services {
+    /** The FAQ index and what instructors taught it (rebuilt when faq.yaml changes). */
+    qa: QaService;
+    /** An LLM endpoint is configured: `answer` hands questions to the LLM worker. */
+    llm: boolean;
+  }
+}
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
 const TEMPLATES = ['qa_answer', 'qa_escalated', 'qa_to_staff', 'qa_relay', 'qa_relayed'] as const;
@@ -297,8 +311,18 @@ const pickChoice: ActionSpec<Record<string, never> | null> = {
  * Q&A: students' questions answered from the course FAQ (and what instructors taught it); the
  * rest handed to the staff, whose answers come back to the student and into the knowledge base.
  */
-export const qaFlow: Flow = {
+export const qaFeature: Feature = {
   name: 'qa',
+  config: [qaSection, faqSection],
+  groupKeys: qaGroupKeys,
+  templateVars: ['question', 'answer', 'source', 'code', 'teacher', 'limit'],
+  provides: ['qa', 'llm'],
+  uses: ['moderation'],
+  services: (ctx) => ({
+    qa: QaService.build(ctx.config, ctx.db),
+    llm: !!ctx.llmEnv && llmSettingsFromEnv(ctx.llmEnv, ctx.config.qa, ctx.config.course.name) !== null,
+  }),
+  workers: (ctx) => [qaWorker(ctx)],
   facts: [
     {
       name: 'is_question',

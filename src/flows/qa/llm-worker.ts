@@ -10,8 +10,8 @@
  * a repeated call never answers twice.
  */
 import type { Logger } from 'pino';
-import type { CourseConfig } from '../../config/load.js';
-import type { Services } from '../../core/services.js';
+import type { CourseConfig } from '../../core/types.js';
+import type { Services } from '../../core/types.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import { planJob } from '../../store/jobs.js';

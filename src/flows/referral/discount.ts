@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
 import type { Discount, DiscountSource } from '../orders/contracts.js';
 import type { Db } from '../../store/db.js';
 import { activeCodeOf, everInStage, hasPaidOrder, referralOf } from './store.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getMember, identitiesOf } from '../../store/members.js';
-import { eventPayload } from '../lifecycle/store.js';
+import { eventPayload } from '../../store/events.js';
 import {
   activeCodeOf,
   countCodeAttempts,
@@ -16,16 +16,32 @@ import {
   referralOf,
   retireCodes,
 } from './store.js';
-import { REFERRAL_TEMPLATES } from '../lifecycle/check.js';
+import { REFERRAL_TEMPLATES, referralSection } from './config.js';
+import { referralChannel } from './channel.js';
+import { referralDiscount } from './discount.js';
+import { inviteLinkCreated } from './invite-links.js';
 import { ensureCode, findCodeInText, isWellFormed, normalizeCode } from './code.js';
 import { attribute, referrerOfCode, type Decision, type Evidence } from './attribution.js';
-import { describeReward } from './rewards.js';
+import { describeReward, referralRewards } from './rewards.js';
 import { yuan } from '../../util/money.js';
 import type { InviteLinkDetail } from './invite-links.js';
-import { hasPendingPlatformAction, queuePlatformAction } from '../moderation/store.js';
-import type { CourseConfig } from '../../config/load.js';
+import type { Feature } from '../../core/feature.js';
+import type { DiscountSource } from '../orders/contracts.js';
 import { findOneMember } from '../../core/member-arg.js';
-import { UsageError, type ActionSpec, type CommandSpec, type Flow, type RunContext } from '../../core/types.js';
+import { UsageError, type ActionSpec, type CommandSpec, type CourseConfig, type RunContext } from '../../core/types.js';
+
+/** The `referral` service: what referrals offer other features. */
+export interface ReferralService {
+  /** The newcomer's discount at checkout, for the orders feature's price. */
+  discount: DiscountSource;
+}
+
+declare module '../../core/types.js' {
+  interface Services {
+    referral: ReferralService;
+  }
+}
+import { hasPendingPlatformAction, queuePlatformAction } from '../../store/platform-actions.js';
 
 const noArg = z.strictObject({}).default({});
 const attributeArg = z.strictObject({ notify: z.boolean().default(true) }).default({ notify: true });
@@ -162,7 +178,7 @@ function sendMyCode(ctx: RunContext): string {
   // transaction (a platform action), and the link follows in its own message.
   const linkGroup = trigger.platform === 'telegram' && links.length === 0 ? inviteLinkGroup(config) : undefined;
   if (linkGroup && !hasPendingPlatformAction(db, { platform: 'telegram', action: 'create_invite_link', userId: trigger.userPlatformId })) {
-    const detail: InviteLinkDetail = { name: `ref-${code.code}`, memberId: member.id, groupId: linkGroup.handle };
+    const detail: InviteLinkDetail = { purpose: 'referral', name: `ref-${code.code}`, memberId: member.id, groupId: linkGroup.handle };
     queuePlatformAction(db, { platform: 'telegram', action: 'create_invite_link', chatId: linkGroup.chatId, userId: trigger.userPlatformId, messageId: null, moderationId: null, now, detail });
   }
   ctx.send({
@@ -268,8 +284,28 @@ const refcode: CommandSpec = {
  * newcomers to referrers (platform inviter, invite link, a code said in chat; checkout is in
  * src/flows/referral/discount.ts), and the rewards ledger (src/flows/referral/rewards.ts, on payment).
  */
-export const referralFlow: Flow = {
+export const referralFeature: Feature = {
   name: 'referral',
+  config: [referralSection],
+  needs: ['stages'],
+  provides: ['referral'],
+  services: () => ({ referral: { discount: referralDiscount } }),
+  templateVars: ['referral_code', 'invite_link', 'referrals_joined', 'referrals_paid', 'rewards_yuan', 'discount_yuan', 'referrer', 'referred', 'reason', 'reward', 'count', 'names', 'code', 'source'],
+  // The referrer's reward when the referred member pays, its reversal on a full refund.
+  on: {
+    'order.paid': (ctx) => referralRewards.paid(ctx.db, ctx.config, ctx.trigger.order!, ctx.now, ctx.services),
+    'order.refunded': (ctx) => referralRewards.refunded(ctx.db, ctx.config, ctx.trigger.order!, ctx.trigger.order!.amount, ctx.now),
+  },
+  // Entering a stage of `referral.issue_at` issues the member's code.
+  onStageEntered(db, config, move, now) {
+    if (!config.referral?.issue_at.includes(move.to)) return;
+    const { code, issued } = ensureCode(db, { memberId: move.memberId, length: config.referral.code_length, now });
+    if (!issued) return;
+    move.note(`referral code ${code.code} issued`);
+    move.tell(`已发放推荐码 ${code.code}。`);
+  },
+  onPlatformAction: { referral: inviteLinkCreated },
+  channel: referralChannel,
   facts: [
     {
       name: 'referral_code',

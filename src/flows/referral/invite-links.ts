@@ -4,15 +4,17 @@
  * transaction); when the link exists, this records it for attribution (a join through it credits
  * the referrer) and sends it to the member privately, together.
  */
-import type { CourseConfig } from '../../config/load.js';
-import { renderTemplate } from '../../config/load.js';
+import type { CourseConfig } from '../../core/types.js';
+import { renderTemplate } from '../../core/templates.js';
 import { inTransaction, type Db } from '../../store/db.js';
-import type { PlatformAction } from '../moderation/store.js';
 import { enqueueDm } from '../../store/outbox.js';
 import { budgetFor } from '../../bot/pacing.js';
 import { registerInviteLink } from './store.js';
+import { type PlatformAction } from '../../store/platform-actions.js';
 
 export interface InviteLinkDetail {
+  /** Whose finished action this is (src/bot/platform-actions.ts hands it to this feature). */
+  purpose: 'referral';
   name: string;
   memberId: string;
   groupId: string | null;

@@ -1,7 +1,7 @@
-import type { CourseConfig } from '../../config/load.js';
-import { renderTemplate } from '../../config/load.js';
-import type { ReferralConfig } from '../../config/schema.js';
-import type { OrderHooks } from '../orders/contracts.js';
+import type { CourseConfig, Services } from '../../core/types.js';
+import { renderTemplate } from '../../core/templates.js';
+import type { ReferralConfig } from './config.js';
+import type { OrderFacts } from '../orders/contracts.js';
 import type { Db } from '../../store/db.js';
 import { getMember, identitiesOf } from '../../store/members.js';
 import { enqueueDm } from '../../store/outbox.js';
@@ -18,7 +18,6 @@ import {
   referralOf,
   type LedgerRow,
 } from './store.js';
-import { moveStage } from '../lifecycle/stage-machine.js';
 import { attribute, referrerOfCode } from './attribution.js';
 import { yuan } from '../../util/money.js';
 
@@ -94,8 +93,8 @@ function notifyReferrer(db: Db, config: CourseConfig, referrerId: string, referr
  * refunded (in full): the order's reward is reversed by a new ledger entry, and so is any tier
  * bonus the referrer no longer reaches. Nothing is ever deleted or edited but `reversed_by`.
  */
-export const referralOrderHooks: OrderHooks = {
-  paid(db, config, order, now) {
+export const referralRewards = {
+  paid(db: Db, config: CourseConfig, order: OrderFacts, now: number, services: Pick<Services, 'stages'>): void {
     const r = config.referral;
     const first = recordPaidOrder(db, { orderId: order.id, memberId: order.memberId, now });
     if (!r || !first) return;
@@ -124,11 +123,11 @@ export const referralOrderHooks: OrderHooks = {
         bonuses.push(`满 ${tier.at} 人奖励：${describeReward(tier)}`);
       }
     }
-    if (r.referrer_stage) moveStage(db, config, { memberId: referrerId, to: r.referrer_stage, eventId: null, ruleId: 'referral.referrer_stage', actor: `order:${order.id}`, now });
+    if (r.referrer_stage) services.stages.move(db, config, { memberId: referrerId, to: r.referrer_stage, eventId: null, ruleId: 'referral.referrer_stage', actor: `order:${order.id}`, now });
     notifyReferrer(db, config, referrerId, order.memberId, [describeReward(r.reward), ...bonuses].join('；'), now);
   },
 
-  refunded(db, config, order, refundFen, now) {
+  refunded(db: Db, config: CourseConfig, order: OrderFacts, refundFen: number, now: number): void {
     markOrderRefunded(db, order.id, now);
     // A partial refund (a make-good) leaves the purchase, and so the reward, standing.
     if (refundFen < order.amountFen) return;

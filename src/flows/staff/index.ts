@@ -1,47 +1,13 @@
-import type { CourseConfig } from '../../config/load.js';
-import type { Db } from '../../store/db.js';
-import { activeGroupsOf, findMembers, getMember, identitiesOf, stageHistory, tagsOf, type Member } from '../../store/members.js';
+import { activeGroupsOf, getMember, identitiesOf, stageHistory, tagsOf, type Member } from '../../store/members.js';
 import { dropPendingForGroup, pauseGroup, pausedGroups, resumeGroup } from '../../store/pauses.js';
 import { getGrant, grantRole, revokeRole, type GrantableRole } from '../../store/staff-roles.js';
-import { checkinsOnDay, dayStats, ordersPaidSince, recentEventsOf, stageCounts } from './store.js';
-import { checkinDaysOf, countCheckins } from '../checkin/store.js';
-import { latestOrderOf } from '../orders/store/orders.js';
-import { streakOf, STREAK_LOOKBACK_DAYS } from '../checkin/streak.js';
-import { activeWarnings, countModeration } from '../moderation/store.js';
-import { openAnnouncements } from '../announce/store.js';
-import { localDate, localDayStart, localParts } from '../../util/localtime.js';
-import { parseMemberArg } from '../announce/command-args.js';
+import { dayStats, recentEventsOf, stageCounts } from './store.js';
+import { fmtLocal, localDayStart } from '../../util/localtime.js';
+import { groupArg, lookupMember, parseMemberArg } from '../../core/member-arg.js';
 import { effectiveRole, STAFF_ROLES } from '../../core/roles.js';
-import { UsageError, type CommandSpec, type Flow, type RunContext } from '../../core/types.js';
+import type { Feature } from '../../core/feature.js';
+import { UsageError, type CommandSpec, type ReportContext, type RunContext } from '../../core/types.js';
 
-/** `2026-03-05 20:00` in the course time zone. */
-export function fmtLocal(epochMs: number, timeZone: string): string {
-  const p = localParts(epochMs, timeZone);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
-}
-
-/**
- * The one member an argument names (member key, platform id or display name). Several people
- * can share a display name (a spoofer copying a teacher's): then nothing is done and the
- * candidates are listed, to be named by member key.
- */
-export function lookupMember(db: Db, query: string): Member {
-  const found = findMembers(db, query);
-  if (found.length === 0) throw new UsageError(`no member "${query}" (use a name, platform id or member key; /member shows them)`);
-  if (found.length > 1) {
-    const list = found.map((m) => `${m.id}（${identitiesOf(db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}）`).join('；');
-    throw new UsageError(`"${query}" matches ${found.length} members: ${list}. Name one by member key`);
-  }
-  return found[0]!;
-}
-
-/** A group handle from config (a leading # is allowed). */
-export function groupArg(config: CourseConfig, word: string): string {
-  const handle = word.replace(/^#/, '');
-  if (!(handle in config.groups)) throw new UsageError(`no group "${handle}" (groups: ${Object.keys(config.groups).join(', ')})`);
-  return handle;
-}
 
 function roleOfMember(ctx: RunContext, m: Member): string {
   const roles = identitiesOf(ctx.db, m.id).map((i) => effectiveRole(ctx.db, ctx.config, i.platform as 'wechat' | 'telegram', i.platform_id));
@@ -165,49 +131,28 @@ const stats: CommandSpec = {
     const since = localDayStart(ctx.now, tz);
     const s = dayStats(ctx.db, { since, groupId: group });
     const stages = stageCounts(ctx.db, group);
-    const mod = countModeration(ctx.db, { since, groupId: group });
     const paused = pausedGroups(ctx.db).map((p) => p.group_id);
-    const pending = openAnnouncements(ctx.db, ctx.trigger.platform).filter((a) => a.status !== 'preview').length;
+    // What each feature adds (check-ins, orders, moderation, announcements waiting), in list order.
+    const more = ctx.services.reports.day(reportContext(ctx), { since, group });
     const lines = [
       `📊 ${group ? ctx.config.groups[group]!.name : '全部群'} · 今天（${fmtLocal(since, tz).slice(0, 10)}，截至 ${fmtLocal(ctx.now, tz).slice(11)}）`,
       `入群 ${s.joins} · 退群 ${s.leaves}`,
       `消息 ${s.messages}（${s.activeMembers} 人发言）`,
-      ...(ctx.config.checkin ? [`打卡 ${checkinsOnDay(ctx.db, { day: localDate(ctx.now, tz), groupId: group })}`] : []),
+      ...more.detail,
       `提问：机器人回答 ${s.questions.answered} · 转给老师 ${s.questions.escalated} · 老师已答 ${s.questions.resolved}`,
-      ...(group ? [] : [ordersLine(ordersPaidSince(ctx.db, since))]),
       `机器人发出消息 ${s.botMessagesSent}`,
-      `管理：警告 ${mod.warn ?? 0} · 移出 ${mod.remove ?? 0} · 申诉 ${mod.appeal ?? 0}`,
+      ...more.status,
       `${group ? '群内成员' : '全部成员'}按阶段：${ctx.config.stageIds.map((id) => `${id} ${stages[id] ?? 0}`).join(' · ')}`,
     ];
-    if (!group && pending > 0) lines.push(`待发公告/提醒 ${pending}（/announcements）`);
     if (paused.length > 0) lines.push(`已暂停的群：${paused.join(', ')}`);
     ctx.send({ to: 'dm', text: lines.join('\n') });
     return `stats for ${group ?? 'all groups'}`;
   },
 };
 
-/** `订单：已支付 3 笔，¥597.00` (orders belong to no group, so only in the all-groups figures). */
-function ordersLine(rows: { currency: string; n: number; sum: number }[]): string {
-  if (rows.length === 0) return '订单：今天没有支付';
-  const parts = rows.map((r) => (r.currency === 'XTR' ? `${r.n} 笔 ${r.sum} Stars` : `${r.n} 笔 ¥${(r.sum / 100).toFixed(2)}`));
-  return `订单：已支付 ${parts.join('，')}`;
-}
-
-/** The member's latest order that got anywhere (paid or refunded), else the latest open one. */
-function orderLine(ctx: RunContext, memberId: string): string {
-  const o = latestOrderOf(ctx.db, memberId, ['paid', 'partially_refunded', 'refunded']) ?? latestOrderOf(ctx.db, memberId, ['created']);
-  if (!o) return '订单：无';
-  const money = (n: number) => (o.currency === 'XTR' ? `${n} Stars` : `¥${(n / 100).toFixed(2)}`);
-  const when = o.paid_at !== null ? `，支付于 ${fmtLocal(o.paid_at, ctx.config.course.timezone)}` : '';
-  return `订单：${o.id} ${o.product_id} ${o.state} ${money(o.paid_amount ?? o.amount)}${when}${o.refunded_amount ? `，已退 ${money(o.refunded_amount)}` : ''}`;
-}
-
-/** `打卡：连续 5 天，共 12 次` from the check-in record. */
-function checkinLine(ctx: RunContext, memberId: string): string {
-  const tz = ctx.config.course.timezone;
-  const today = localDate(ctx.now, tz);
-  const streak = streakOf(checkinDaysOf(ctx.db, memberId, localDate(ctx.now - STREAK_LOOKBACK_DAYS * 86_400_000, tz)), today);
-  return `打卡：连续 ${streak} 天，共 ${countCheckins(ctx.db, memberId)} 次`;
+/** What the features' report lines are computed with. */
+function reportContext(ctx: RunContext): ReportContext {
+  return { db: ctx.db, config: ctx.config, now: ctx.now, platform: ctx.trigger.platform };
 }
 
 const EVENT_ZH: Record<string, string> = { 'member.joined': '入群', 'member.left': '退群', message: '发言' };
@@ -227,17 +172,18 @@ const memberCommand: CommandSpec = {
     );
     const grant = getGrant(ctx.db, m.id);
     const current = getMember(ctx.db, m.id) ?? m;
+    // What each feature adds (the streak, the latest order, active warnings), in list order.
+    const more = ctx.services.reports.member(reportContext(ctx), current);
     const lines = [
       `👤 ${current.display_name}（${current.id}）`,
       `账号：${identitiesOf(ctx.db, m.id).map((i) => `${i.platform}:${i.platform_id}`).join(', ')}`,
       `角色：${roleOfMember(ctx, m)}${grant ? `（/grant 授予于 ${fmtLocal(grant.granted_at, tz)}）` : ''}`,
       `阶段：${current.stage}（自 ${fmtLocal(current.stage_since, tz)}）；最近：${history.join('，') || '—'}`,
       `标签：${tagsOf(ctx.db, m.id).join(', ') || '无'}`,
-      ...(ctx.config.checkin ? [checkinLine(ctx, m.id)] : []),
-      orderLine(ctx, m.id),
+      ...more.detail,
       `所在群：${groups.join('、') || '无'}`,
       `首次出现 ${fmtLocal(current.created_at, tz)} · 最近活动 ${fmtLocal(current.last_seen_at, tz)}`,
-      `有效警告：${activeWarnings(ctx.db, m.id)}`,
+      ...more.status,
       '最近动态：',
       ...(events.length ? events : ['  无']),
     ];
@@ -250,7 +196,7 @@ const memberCommand: CommandSpec = {
  * Staff tools: roles granted by the owner, pausing the bot in a group, the day's figures and a
  * member's file. Every command here is refused to members by the engine (roles by platform id).
  */
-export const staffFlow: Flow = {
+export const staffFeature: Feature = {
   name: 'staff',
   commands: [grant, revoke, pause, resume, stats, memberCommand],
 };

@@ -69,20 +69,4 @@ export function recentEventsOf(db: Db, memberId: string, limit: number): { type:
   return rows.map((r) => ({ type: r.type, group_id: r.group_id, text: (JSON.parse(r.payload) as { text?: string }).text ?? '', at: r.at }));
 }
 
-/** Check-ins for one local day (`YYYY-MM-DD`), in one group or everywhere. */
-export function checkinsOnDay(db: Db, args: { day: string; groupId?: string }): number {
-  return (
-    (args.groupId === undefined
-      ? stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin'").get(args.day)
-      : stmt(db, "SELECT COUNT(*) AS n FROM checkins WHERE day = ? AND kind = 'checkin' AND group_id = ?").get(args.day, args.groupId)) as { n: number }
-  ).n;
-}
 
-/** Orders paid since `since`, by currency: count and sum (fen for CNY, Stars for XTR). */
-export function ordersPaidSince(db: Db, since: number): { currency: string; n: number; sum: number }[] {
-  return stmt(db, 'SELECT currency, COUNT(*) AS n, COALESCE(SUM(paid_amount), 0) AS sum FROM orders WHERE paid_at >= ? GROUP BY currency ORDER BY currency').all(since) as {
-    currency: string;
-    n: number;
-    sum: number;
-  }[];
-}

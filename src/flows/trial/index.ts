@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import type { CourseConfig } from '../../config/load.js';
 import type { Db } from '../../store/db.js';
 import { planJob, cancelJobs } from '../../store/jobs.js';
-import { addChannelWait, cancelChannelWaits, getChannel } from '../../store/private-channels.js';
-import type { ActionSpec, Flow, RunContext } from '../../core/types.js';
+import { addChannelWait, cancelChannelWaits, finishChannelWait, getChannel, waitingSequences } from '../../store/private-channels.js';
+import type { Feature } from '../../core/feature.js';
+import type { ChannelHooks } from '../../core/channel/hooks.js';
+import type { ActionSpec, CourseConfig, RunContext } from '../../core/types.js';
+import { lessonsSection, sequencesSection } from './config.js';
 
 const LESSON_TEMPLATE = 'lesson';
 
@@ -92,12 +94,38 @@ const stopSequence: ActionSpec<string> = {
 const stepPayload = z.object({ sequence: z.string(), step: z.number().int() });
 
 /**
+ * The member's private channel opened: the sequences that count from it (`count_from: channel`)
+ * and waited are planned from now; those that waited past the window expire (the core's
+ * private_channel.hold_for), those no longer in config are cancelled.
+ */
+const plannedOnOpening: ChannelHooks['opened'] = (db, config, { memberId, platform, now, cutoff }) => {
+  const notes: string[] = [];
+  for (const w of waitingSequences(db, memberId, platform)) {
+    if (!(w.sequence in config.sequences)) {
+      finishChannelWait(db, w.id, 'cancelled', now, 'sequence no longer in config');
+      continue;
+    }
+    if (w.created_at <= cutoff) {
+      finishChannelWait(db, w.id, 'expired', now, 'the private channel opened after the window');
+      continue;
+    }
+    const steps = planSequence(db, config, { memberId, name: w.sequence, platform, group: w.group_id, from: now, now });
+    finishChannelWait(db, w.id, 'started', now, `${steps} steps planned from the channel's opening`);
+    notes.push(`sequence ${w.sequence}: ${steps} steps planned from the channel's opening`);
+  }
+  return notes;
+};
+
+/**
  * Trial: free lessons, the first with the welcome and the rest dripped on the scheduler. A step
  * falls due → if the member is still in one of the sequence's stages, the lesson goes out
  * privately as a proactive message (so quiet hours hold it until morning).
  */
-export const trialFlow: Flow = {
+export const trialFeature: Feature = {
   name: 'trial',
+  config: [lessonsSection, sequencesSection],
+  templateVars: ['lesson_n', 'lesson_title', 'lesson_body'],
+  channel: { opened: plannedOnOpening },
   actions: [sendLesson, startSequence, stopSequence],
   jobs: [
     {

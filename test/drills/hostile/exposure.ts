@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/app.js';
 import { silentLogger } from '../../../src/log.js';
 import { VirtualClock } from '../../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../../src/testing/fake-bot-api.js';

@@ -20,7 +20,7 @@ import { createApp, waitReady, type App } from '../../../src/app.js';
 import { MAX_TEXT_CHARS } from '../../../src/bot/events.js';
 import { main } from '../../../src/cli/main.js';
 import { ConfigError, formatProblem } from '../../../src/config/errors.js';
-import { loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/app.js';
 import { MAX_TOTAL_REGEX_COST, type Cond } from '../../../src/core/rules/conditions.js';
 import { silentLogger } from '../../../src/log.js';
 import { VirtualClock } from '../../../src/core/schedule/clock.js';

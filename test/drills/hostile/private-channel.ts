@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, waitReady, type App } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/app.js';
 import { silentLogger } from '../../../src/log.js';
 import { VirtualClock } from '../../../src/core/schedule/clock.js';
 import { FakeBotApi } from '../../../src/testing/fake-bot-api.js';

@@ -1,4 +1,4 @@
-import type { CourseConfig } from '../../../config/load.js';
+import type { CourseConfig } from '../../../core/types.js';
 
 /**
  * The dashboard page: static HTML, one script and one style sheet (the CSP allows only 'self').

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
-import type { App } from '../../../app.js';
+import type { WebContext } from '../../../web/context.js';
 import { dashboard, parseFilter, StatsFilterError } from '../metrics.js';
 import { redeemLoginToken } from '../../../web/login.js';
 import { dashboardTables, toCsv } from '../tables.js';
 import { setCost } from '../store/dashboard.js';
-import { adminAuth, type AdminAuth } from '../../../web/admin-auth.js';
 import { parseYuan } from '../../../util/money.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
 /** A source is referral, direct or group:<handle>. */
@@ -36,11 +35,11 @@ function uplot(): { js: string; css: string } {
  * with KEQUN_ADMIN_TOKEN (the login form, or `Authorization: Bearer` on each request) or with a
  * one-time link the bot sends an owner (`/dashboard` in a private chat).
  */
-export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv; admin?: AdminAuth }): Hono {
-  const { app } = deps;
-  const admin = deps.admin ?? adminAuth(deps);
+export function createDashboardRoutes(ctx: WebContext): Hono {
+  const app = { db: ctx.db, get config() { return ctx.config(); } };
+  const admin = ctx.admin;
   const adminOn = admin.tokenOn;
-  const now = () => app.kernel.clock.now();
+  const now = ctx.now;
   const web = new Hono();
   const authed = (c: Context) => admin.authed(c);
   const startSession = (c: Context, memberId: string | null) => admin.startSession(c, memberId);
@@ -97,7 +96,7 @@ export function createDashboardRoutes(deps: { app: App; env?: NodeJS.ProcessEnv;
 
   function figures(c: Context) {
     const filter = parseFilter({ group: c.req.query('group'), from: c.req.query('from'), to: c.req.query('to') }, app.config);
-    return dashboard({ db: app.db, config: app.kernel.currentConfig, now: now() }, filter);
+    return dashboard({ db: app.db, config: ctx.config(), now: now() }, filter);
   }
 
   web.get('/dashboard/api/stats', (c) => {

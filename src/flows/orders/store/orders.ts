@@ -291,3 +291,12 @@ export function updateRefund(db: Db, args: { outRefundNo: string; from: RefundRo
     ).run(args.to, args.refundId ?? null, args.error ?? null, args.to, args.now, args.outRefundNo, ...args.from).changes > 0
   );
 }
+
+/** Orders paid since `since`, by currency: count and sum (fen for CNY, Stars for XTR). */
+export function ordersPaidSince(db: Db, since: number): { currency: string; n: number; sum: number }[] {
+  return stmt(db, 'SELECT currency, COUNT(*) AS n, COALESCE(SUM(paid_amount), 0) AS sum FROM orders WHERE paid_at >= ? GROUP BY currency ORDER BY currency').all(since) as {
+    currency: string;
+    n: number;
+    sum: number;
+  }[];
+}

@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
-import type { Logger } from 'pino';
 import QRCode from 'qrcode';
-import type { App } from '../../../app.js';
+import type { WebContext } from '../../../web/context.js';
+import type { Orders } from '../wiring.js';
 import { formatAmount } from '../catalog.js';
 import type { Discount } from '../contracts.js';
 import { enterCode } from '../code-attempts.js';
 import { discountsOf } from '../orders.js';
-import { discountSources } from '../pricing.js';
+import { discountSourcesOf } from '../pricing.js';
 import type { PayMethod } from '../provider.js';
 import { CheckoutError } from '../service.js';
 import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
@@ -54,12 +54,13 @@ function clientIp(c: Context): string {
  * webhooks (the sandbox's fake pay page: sandbox-pages.ts). The token is the only credential: random, bound to
  * one member and product, expiring with the order.
  */
-export function createCheckoutRoutes(deps: { app: App; log: Logger; fetchImpl?: typeof fetch; env?: NodeJS.ProcessEnv }): Hono {
-  const { app, log } = deps;
+export function createCheckoutRoutes(ctx: WebContext, orders: Orders, deps: { fetchImpl?: typeof fetch } = {}): Hono {
+  const { log } = ctx;
+  const app = { db: ctx.db };
   const web = new Hono();
-  const service = () => app.orders.service;
-  const config = () => app.kernel.currentConfig;
-  const now = () => app.kernel.clock.now();
+  const service = () => orders.service;
+  const config = ctx.config;
+  const now = ctx.now;
 
   const html = (c: Context, body: string, status: 200 | 404 | 409 | 410 | 502 = 200) => {
     for (const [k, v] of Object.entries(CHECKOUT_HEADERS)) c.header(k, v);
@@ -85,7 +86,7 @@ export function createCheckoutRoutes(deps: { app: App; log: Logger; fetchImpl?: 
     if (order.currency !== 'CNY') return notice(c, '请在 Telegram 中支付', '这个订单使用 Telegram Stars 支付，请回到 Telegram 点击账单。', 409);
     const method = payMethodFor(c.req.header('user-agent'));
     const wp = cfg.catalog.payments.wechatpay;
-    const real = app.orders.service.provider.name === 'wechatpay';
+    const real = orders.service.provider.name === 'wechatpay';
     let payable = true;
     let hint = '';
     if (method === 'jsapi' && real && !order.payer_openid) {
@@ -127,7 +128,7 @@ ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button t
     // plainly that there were too many attempts, and from then on no code is looked at, so the
     // answer says nothing about the code; an honest buyer is not told a right code is wrong.
     const client = clientIp(c);
-    const entry = enterCode(app.db, config(), discountSources, getOrder(app.db, order.id)!, { code, client, now: now() });
+    const entry = enterCode(app.db, config(), discountSourcesOf(ctx.services()), getOrder(app.db, order.id)!, { code, client, now: now() });
     if (entry.outcome !== 'accepted') {
       const detail = { order: order.id, member: order.member_id, client, code };
       if (entry.outcome === 'limited') log.warn({ ...detail, limit: entry.by, retryAt: entry.retryAt }, 'checkout: code refused unread, too many attempts');
@@ -173,7 +174,7 @@ ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button t
     const order = orderOr404(c);
     if (!order) return notice(c, '找不到订单', '链接无效。', 404);
     const wp = config().catalog.payments.wechatpay;
-    const secret = (deps.env ?? process.env).WECHAT_MP_SECRET;
+    const secret = ctx.env.WECHAT_MP_SECRET;
     const code = c.req.query('code');
     if (!wp?.official_account || !secret || !code || !/^[A-Za-z0-9_-]{1,128}$/.test(code) || c.req.query('state') !== order.id) {
       return notice(c, '无法获取微信身份', '请重新打开支付链接。', 409);

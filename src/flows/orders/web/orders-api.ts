@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { App } from '../../../app.js';
+import type { WebContext } from '../../../web/context.js';
+import type { Orders } from '../wiring.js';
 import { getOrder, listOrders, refundsOf, type OrderState } from '../store/orders.js';
 
 const refundBody = z.strictObject({
@@ -20,9 +21,9 @@ function sameSecret(a: string, b: string): boolean {
  * besides the loopback host check every call needs `Authorization: Bearer $KEQUN_ADMIN_TOKEN`;
  * without that variable the API is off.
  */
-export function createOrdersApi(deps: { app: App; env?: NodeJS.ProcessEnv }): Hono {
+export function createOrdersApi(web: WebContext, orders: Orders): Hono {
   const api = new Hono();
-  const token = (deps.env ?? process.env).KEQUN_ADMIN_TOKEN;
+  const token = web.env.KEQUN_ADMIN_TOKEN;
   api.use('/orders/*', async (c, next) => authorize(c, next));
   api.use('/orders', async (c, next) => authorize(c, next));
   async function authorize(c: Context, next: () => Promise<void>) {
@@ -34,7 +35,7 @@ export function createOrdersApi(deps: { app: App; env?: NodeJS.ProcessEnv }): Ho
 
   api.get('/orders', (c) => {
     const state = c.req.query('state') as OrderState | undefined;
-    return c.json({ orders: listOrders(deps.app.db, { state, limit: 200 }).map(({ token: _t, ...o }) => o) });
+    return c.json({ orders: listOrders(web.db, { state, limit: 200 }).map(({ token: _t, ...o }) => o) });
   });
 
   api.post('/orders/:id/refund', async (c) => {
@@ -46,12 +47,12 @@ export function createOrdersApi(deps: { app: App; env?: NodeJS.ProcessEnv }): Ho
     }
     const body = refundBody.safeParse(raw);
     if (!body.success) return c.json({ error: body.error.issues[0]!.message }, 400);
-    const order = getOrder(deps.app.db, c.req.param('id'));
+    const order = getOrder(web.db, c.req.param('id'));
     if (!order) return c.json({ error: 'no such order' }, 404);
-    const r = deps.app.orders.service.requestRefund(order.id, { amount: body.data.amount_fen, reason: body.data.reason, by: 'api', now: deps.app.kernel.clock.now() });
+    const r = orders.service.requestRefund(order.id, { amount: body.data.amount_fen, reason: body.data.reason, by: 'api', now: web.now() });
     if (!r.ok) return c.json({ error: r.error }, 409);
-    await deps.app.orders.service.processRefunds();
-    return c.json({ refund: refundsOf(deps.app.db, order.id).find((x) => x.out_refund_no === r.outRefundNo) });
+    await orders.service.processRefunds();
+    return c.json({ refund: refundsOf(web.db, order.id).find((x) => x.out_refund_no === r.outRefundNo) });
   });
   return api;
 }

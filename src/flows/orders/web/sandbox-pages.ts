@@ -1,10 +1,9 @@
 import { Hono, type Context } from 'hono';
-import type { Logger } from 'pino';
-import type { App } from '../../../app.js';
+import type { WebContext } from '../../../web/context.js';
 import { formatAmount } from '../catalog.js';
 import type { SandboxProvider } from '../sandbox.js';
 import { getAttempt, getOrder } from '../store/orders.js';
-import type { AdminAuth } from '../../../web/admin-auth.js';
+import type { AdminAuth } from '../../../web/context.js';
 import { CHECKOUT_HEADERS, esc, page } from './checkout.js';
 
 type Status = 200 | 401 | 404 | 410;
@@ -17,8 +16,9 @@ type Status = 200 | 401 | 404 | 410;
  * the orders belong to real members. A payment whose link has expired is refused with the words
  * and status of the checkout page's expired link (410), and nothing changes.
  */
-export function createSandboxRoutes(deps: { app: App; sandbox: SandboxProvider; log: Logger; admin?: AdminAuth }): Hono {
-  const { app, sandbox, log, admin } = deps;
+export function createSandboxRoutes(ctx: WebContext, sandbox: SandboxProvider, admin?: AdminAuth): Hono {
+  const { log } = ctx;
+  const app = { db: ctx.db };
   const web = new Hono();
 
   const html = (c: Context, body: string, status: Status = 200) => {
