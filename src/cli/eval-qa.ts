@@ -8,8 +8,10 @@ import { DEFAULT_POLICY } from '../flows/qa/eval.js';
 import type { PolicySettings } from '../flows/qa/policy.js';
 import { LlmAnswerer, llmSettingsFromEnv } from '../flows/qa/llm.js';
 
-/** The qa.llm defaults (src/config/schema.ts): eval-qa runs without a course folder. */
-const LLM_DEFAULTS = { model: 'gpt-4o-mini', timeout: 20_000, max_answer_chars: 500, embedding_model: '', passages: 4, min_confidence: 0.15 };
+import { qaDefaults } from '../flows/qa/config.js';
+
+/** The qa.llm defaults: eval-qa runs without a course folder. */
+const LLM_DEFAULTS = qaDefaults().llm;
 
 export interface EvalQaOptions {
   bank: string;

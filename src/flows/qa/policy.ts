@@ -54,9 +54,9 @@ export type Decision =
   | { kind: 'clarify'; ids: string[]; confidence: number }
   | { kind: 'none'; confidence: number };
 
-/** The `qa.threshold` default (src/config/schema.ts repeats it: the config imports no feature). */
+/** The `qa.threshold` default (the qa section's schema in src/flows/qa/config.ts uses it). */
 export const DEFAULT_THRESHOLD = 0.7;
-/** The `qa.clarify` defaults (repeated in src/config/schema.ts likewise). */
+/** The `qa.clarify` defaults (likewise). */
 export const DEFAULT_CLARIFY: ClarifySettings = { enabled: true, min: 0.25, choices: 3, ratio: 0.6 };
 
 /** How many hits the policy needs to see (the menu's choices come from them). */
