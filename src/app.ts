@@ -26,6 +26,7 @@ import { staffFeature } from './flows/staff/index.js';
 import { announceFeature } from './flows/announce/index.js';
 import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
+import { libraryFeature } from './flows/library/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -45,6 +46,7 @@ export const FEATURES: readonly Feature[] = [
   staffFeature,
   announceFeature,
   moderationFeature,
+  libraryFeature,
   dashboardFeature,
 ];
 

@@ -175,6 +175,8 @@ describe('playground in the browser', () => {
     await page.fill('#text', '我要报名');
     await page.press('#text', 'Enter');
 
+    // The group hears where the link went (not the link: it is hers alone), and how to add the bot.
+    await page.waitForSelector('#messages :text("@小红 报名链接会私信发给你")', { timeout: 8000 });
     await page.waitForSelector('#users li:has-text("小红") .badge.waiting', { timeout: 8000 });
     await page.click('#chats li:has-text("私聊")');
     await page.waitForSelector('#befriend:not([hidden])', { timeout: 5000 });
@@ -196,6 +198,17 @@ describe('playground in the browser', () => {
     expect(dm.indexOf('报名链接')).toBeLessThan(dm.indexOf('第1课'));
     expect(await page.isDisabled('#text')).toBe(false);
     await page.waitForSelector('#held li[data-state="delivered"]', { timeout: 5000 });
+    // Links in messages are links (the checkout link, the lesson's), opened in a new tab.
+    const links = await page.$$eval('#messages .bubble a', (as) => as.map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })));
+    expect(links.find((l) => /\/pay\/[A-Za-z0-9_-]{20,}$/.test(l.href ?? ''))).toMatchObject({ target: '_blank', rel: 'noopener noreferrer' });
+    expect(links.map((l) => l.href)).toContain('https://www.python.org/downloads/');
+    // The member's record and the 为什么 panel in Chinese: rules by their description, the
+    // private channel's opening in words, not the traces' English.
+    const detail = await page.innerText('#detail');
+    expect(detail).toContain('已打开 · 通过了 TA 的好友申请');
+    expect(detail).toContain('私信渠道打开了（通过了 TA 的好友申请）');
+    expect(detail).toContain('私信渠道打开（通过了好友申请 / 本来就是好友 / Telegram 点了 Start）：私信欢迎语和试听第 1 课');
+    for (const english of ['private channel', 'not_friend', 'friend_request', 'never fired', 'sent privately', 'steps planned']) expect(detail).not.toContain(english);
     await shot('3-lesson');
     await page.close();
   }, 45_000);

@@ -38,6 +38,10 @@ describe('kequn start on a fresh machine', () => {
       }
       expect(health, out).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/playground`)).status).toBe(200);
+      // The page's script, bundled by the build bin/kequn.mjs runs (bin/build.mjs).
+      const script = await fetch(`http://127.0.0.1:${port}/playground/app.js`);
+      expect(script.status).toBe(200);
+      expect(await script.text()).toContain('机器人在线');
       expect(existsSync(data)).toBe(true);
       expect(existsSync(`${data}.lock`)).toBe(true);
     } finally {

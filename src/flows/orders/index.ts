@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { formatAmount, onSale } from './catalog.js';
+import { formatAmount, formatLocalTime, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSourcesOf } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
 import { getOrder } from './store/orders.js';
-import { fmtLocal, localParts } from '../../util/localtime.js';
+import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
@@ -73,8 +73,7 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
     return `not sold: ${r.reason}`;
   }
   const o = r.order;
-  const t = localParts(o.expires_at, config.course.timezone);
-  const expires = `${t.month}月${t.day}日 ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+  const expires = formatLocalTime(o.expires_at, config.course.timezone);
   ctx.send({
     to: 'dm',
     text: ctx.render(config.templates.order_link!, {
@@ -170,9 +169,10 @@ function routes(app: Hono, web: WebContext): void {
   for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
     app.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
-  app.route('/', createCheckoutRoutes(web, orders));
   // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
-  if (orders.sandbox?.open && web.exposure !== 'real') app.route('/', createSandboxRoutes(web, orders.sandbox, web.exposure === 'staging' ? web.admin : undefined));
+  const sandbox = orders.sandbox?.open && web.exposure !== 'real' ? orders.sandbox : undefined;
+  app.route('/', createCheckoutRoutes(web, orders, { sandboxPage: sandbox !== undefined }));
+  if (sandbox) app.route('/', createSandboxRoutes(web, sandbox, web.exposure === 'staging' ? web.admin : undefined));
   app.route('/api', createOrdersApi(web, orders));
 }
 

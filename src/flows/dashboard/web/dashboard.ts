@@ -7,7 +7,12 @@ import { redeemLoginToken } from '../../../web/login.js';
 import { dashboardTables, toCsv } from '../tables.js';
 import { setCost } from '../store/dashboard.js';
 import { parseYuan } from '../../../util/money.js';
-import { DASHBOARD_CSS, DASHBOARD_JS, dashboardHtml, loginHtml } from './dashboard-page.js';
+import { DASHBOARD_CSS, dashboardHtml, loginHtml } from './dashboard-page.js';
+import { browserScript } from '../../../web/browser-assets.js';
+
+/** The page's script, a browser module bundled by esbuild (src/web/browser-assets.ts). */
+const DASHBOARD_SCRIPT = new URL('./browser/index.ts', import.meta.url);
+
 /** A source is referral, direct or group:<handle>. */
 const SOURCE = /^(referral|direct|group:[a-z0-9][a-z0-9_-]{0,63})$/;
 
@@ -48,18 +53,18 @@ export function createDashboardRoutes(ctx: WebContext): Hono {
     return c.html(html, status);
   }
 
-  web.get('/dashboard/assets/:file', (c) => {
+  web.get('/dashboard/assets/:file', async (c) => {
     const file = c.req.param('file');
-    const assets: Record<string, [string, string]> = {
-      'uplot.js': [uplot().js, 'text/javascript'],
-      'uplot.css': [uplot().css, 'text/css'],
-      'dashboard.js': [DASHBOARD_JS, 'text/javascript'],
-      'dashboard.css': [DASHBOARD_CSS, 'text/css'],
+    const assets: Record<string, [() => string | Promise<string>, string]> = {
+      'uplot.js': [() => uplot().js, 'text/javascript'],
+      'uplot.css': [() => uplot().css, 'text/css'],
+      'dashboard.js': [() => browserScript(DASHBOARD_SCRIPT), 'text/javascript'],
+      'dashboard.css': [() => DASHBOARD_CSS, 'text/css'],
     };
     const a = assets[file];
     if (!a) return c.text('no such asset', 404);
     c.header('cache-control', 'no-cache');
-    return c.body(a[0], 200, { 'content-type': `${a[1]}; charset=utf-8` });
+    return c.body(await a[0](), 200, { 'content-type': `${a[1]}; charset=utf-8` });
   });
 
   web.get('/dashboard', (c) => {
