@@ -54,6 +54,7 @@ describe('config: the demo course', () => {
       'buy-intent-in-group',
       'buy-intent-in-group-waiting',
       'buy-intent',
+      'pick-clarification',
       'answer-questions',
       'answer-private-chat',
       'paid-welcome',
