@@ -28,6 +28,18 @@ const BROWSER_TARGET = 'es2017';
 /** A file of the pages' browser code (bundled for the browser, not compiled for Node). */
 const inBrowserFolder = (p) => /[\\/]browser[\\/]/.test(relative(root, p));
 
+/**
+ * The oldest Node the build must run on: the floor of package.json's engines (`>=20.19` →
+ * `node20.19`), so the compiled code never uses syntax a supported Node lacks, whichever Node
+ * (the Docker image's 26, a developer's 24) runs the build.
+ */
+function nodeTarget() {
+  const range = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node ?? '';
+  const floor = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(range.trim());
+  if (!floor) throw new Error(`kequn build: package.json engines.node must be ">=X.Y" (got "${range}")`);
+  return `node${floor[1]}`;
+}
+
 function sources() {
   const out = [];
   const walk = (dir) => {
@@ -48,7 +60,8 @@ function sources() {
  */
 export function ensureBuild() {
   const files = sources();
-  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n`);
+  const esTarget = nodeTarget();
+  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n${esTarget}\n`);
   for (const f of files) hash.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
   const id = hash.digest('hex').slice(0, 16);
   const dist = join(root, 'dist');
@@ -67,7 +80,7 @@ export function ensureBuild() {
     // One output file per source, imports left as they are ('./x.js' finds the compiled x.ts),
     // so createRequire(import.meta.url) still resolves packages from the project's node_modules.
     const server = files.filter((f) => f.endsWith('.ts') && !inBrowserFolder(f));
-    esbuild.buildSync({ entryPoints: server, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+    esbuild.buildSync({ entryPoints: server, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: esTarget, logLevel: 'silent' });
     // Each page's script with what it imports, as src/web/browser-assets.ts bundles it in memory.
     const pages = files.filter((f) => inBrowserFolder(f) && f.endsWith(`${sep}browser${sep}index.ts`));
     esbuild.buildSync({ entryPoints: pages, outdir: tmp, outbase: root, bundle: true, format: 'iife', platform: 'browser', target: BROWSER_TARGET, charset: 'utf8', logLevel: 'silent' });

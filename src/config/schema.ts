@@ -234,6 +234,8 @@ function ruleSchema(triggers: readonly [string, ...string[]]) {
     when: z.record(z.string(), z.unknown()).default({}),
     cooldown: duration.optional(),
     final: z.boolean().default(false),
+    /** Runs last, and only when no other rule answered this event (the Q&A's answer). */
+    fallback: z.boolean().default(false),
     do: z.array(z.record(z.string(), z.unknown())).min(1),
   });
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/app.js';
@@ -16,10 +16,10 @@ import { findMemberByIdentity } from '../../src/store/members.js';
 import { latestOrderOf } from '../../src/flows/orders/store/orders.js';
 import { joined, message } from '../helpers/fixtures.js';
 import { dm } from '../helpers/payments.js';
+import { launchBrowser } from '../helpers/browser.js';
 
-// The dashboard and the playground in a real browser: Debian's chromium driven by playwright-core.
-// No browser is a failure, not a skip (.ci/run installs chromium).
-const CHROMIUM = process.env.KEQUN_CHROMIUM ?? '/usr/bin/chromium';
+// The dashboard and the playground in a real browser driven by playwright-core: the system's
+// chromium, else the one from npm (test/helpers/browser.ts). No browser is a failure, not a skip.
 const ARTIFACTS = 'test-artifacts';
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -27,13 +27,9 @@ let browser: Browser;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
-  } catch (e) {
-    throw new Error(`cannot launch the browser at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium): ${(e as Error).message}`);
-  }
+  browser = (await launchBrowser()).browser;
   mkdirSync(ARTIFACTS, { recursive: true });
-}, 15_000);
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();

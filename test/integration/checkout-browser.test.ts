@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
@@ -9,13 +9,15 @@ import { OffsetClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 import { dm } from '../helpers/payments.js';
 
 // The checkout on a PC in a real browser (chromium through playwright-core), on the app as
 // `npm start` builds it (simulated WeChat, sandbox provider): the desktop page leads to a QR code
 // no phone can open on 127.0.0.1, so the sandbox's pay / fail are offered there too.
 // KEQUN_DOC_SCREENSHOTS=1 also writes the screenshots docs/payments.md shows (docs/images).
-const CHROMIUM = process.env.KEQUN_CHROMIUM ?? '/usr/bin/chromium';
+// The system's chromium, else the one from npm (test/helpers/browser.ts): no browser is a failure.
 const ARTIFACTS = 'test-artifacts';
 const DESKTOP = { width: 1280, height: 800 };
 
@@ -25,21 +27,17 @@ let server: WebServer;
 let dir: string;
 
 beforeAll(async () => {
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
-  } catch (e) {
-    throw new Error(`cannot launch the browser at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium): ${(e as Error).message}`);
-  }
+  browser = (await launchBrowser()).browser;
   mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'kequn-checkout-'));
   const clock = new OffsetClock();
   // 2 March 2026, 10:00 in Shanghai: the link (2 hours) is valid until 12:00 there.
   clock.advance(Date.parse('2026-03-02T10:00:00+08:00') - Date.now());
-  app = await createApp({ config: loadConfig('test/fixtures/course', { env: {} }), clock, log: silentLogger, live: false, dbPath: join(dir, 'kequn.db') });
+  app = await createApp({ config: loadConfig(DEMO_CONFIG_DIR, { env: {} }), clock, log: silentLogger, live: false, dbPath: join(dir, 'kequn.db') });
   await app.kernel.start();
   await waitReady(() => app.kernel.isReady());
   server = await startWebServer(createWebApp({ app, clock, log: silentLogger }), { port: 0 });
-}, 20_000);
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -54,10 +54,12 @@ describe('config: the demo course', () => {
       'buy-intent-in-group',
       'buy-intent-in-group-waiting',
       'buy-intent',
+      'pick-clarification',
       'answer-questions',
       'answer-private-chat',
       'paid-welcome',
       'refunded',
+      'live-replay',
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);

@@ -67,6 +67,8 @@ describe('the 为什么 panel in Chinese', () => {
     expect(describeCondition(c('referral_code exists true'))).toBe('有推荐码');
     expect(describeCondition(c('text contains "试听"'))).toBe('消息 包含「试听」');
     expect(describeActual('never fired')).toBe('从未触发');
+    expect(describeCondition(c('no other rule answered'))).toBe('没有别的规则已经回答（兜底规则）');
+    expect(describeActual('answered by live-replay')).toBe('已由 live-replay 回答');
     expect(describeActual('fired 3h5m ago')).toBe('3 小时 5 分 前触发过');
     expect(describeCondition(c('channel.how in ["friend_request","start"]'))).toBe('私信渠道打开方式 是 通过了 TA 的好友申请、在 Telegram 点了 Start 之一');
     expect(describeActual('already_friend', 'channel.how')).toBe('本来就是好友');

@@ -1,7 +1,7 @@
 import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } from '../../bot/events.js';
 import { inTransaction } from '../../store/db.js';
 import { appendEvent, isEventLogged } from '../../store/events.js';
-import { getMember, recordJoin, recordLeave, resolveMember } from '../../store/members.js';
+import { getMember, recordJoin, recordLeave, recordPresence, resolveMember } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { cleanName } from '../../util/display-text.js';
@@ -59,6 +59,9 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
       recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
     } else if (event.type === 'member.left') {
       recordLeave(db, { memberId: member.id, groupId: group!, now });
+    } else if (event.type === 'message' && group !== undefined) {
+      // Speaking in the group is proof of being in it, for someone who was there before the bot.
+      recordPresence(db, { memberId: member.id, groupId: group, now });
     }
 
     // Before any rule: the private channel as the platform just described it (held messages
@@ -74,7 +77,9 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
 
     const isDm = (event.type === 'message' && event.chat.kind === 'dm') || event.type === 'channel.opened';
     const text = event.type === 'message' ? event.text : event.type === 'channel.opened' ? channel.opening!.text : '';
-    const command = event.type === 'message' ? parseCommand(text) : null;
+    // The addressee (`/help@kequn_bot`) was the adapter's business: the engine sees name and args.
+    const parsed = event.type === 'message' ? parseCommand(text) : null;
+    const command = parsed && { name: parsed.name, args: parsed.args };
     const trigger: Trigger = {
       type: event.type === 'message' && command ? 'command' : event.type,
       platform: event.platform,

@@ -20,7 +20,12 @@ const catalogs = new WeakMap<CompiledRule[], TraceCatalog>();
 function catalogOf(rules: CompiledRule[]): TraceCatalog {
   let c = catalogs.get(rules);
   if (!c) {
-    c = traceCatalog(rules.map((r) => ({ id: r.id, labels: [...conditionLabels(r.when), ...(r.cooldown !== undefined ? [cooldownLabel(r.cooldown)] : [])] })));
+    c = traceCatalog(
+      rules.map((r) => ({
+        id: r.id,
+        labels: [...conditionLabels(r.when), ...(r.cooldown !== undefined ? [cooldownLabel(r.cooldown)] : []), ...(r.fallback ? [FALLBACK_LABEL] : [])],
+      })),
+    );
     catalogs.set(rules, c);
   }
   return c;
@@ -30,10 +35,16 @@ function cooldownLabel(ms: number): string {
   return `cooldown ${formatDuration(ms)}`;
 }
 
+/** The condition a fallback rule adds: it runs only when no other rule answered. */
+export const FALLBACK_LABEL = 'no other rule answered';
+
 /**
  * Evaluates the course's rules of the trigger's type (or one rule, for a job that names it)
  * against the state as it is, facts read once each, then runs the matching rules' actions in
  * order (a `final` rule stops the list) and records every rule's outcome for `kequn why`.
+ * Fallback rules (`fallback: true`: answering a question) run after the others, and only when
+ * none of them sent a message: a rule a seller appends for 「资料」 answers instead of the Q&A,
+ * wherever it stands in the file. A fallback rule's `final` stops only the fallbacks after it.
  * Rule types the actions emitted run next, once.
  */
 export function runRules(
@@ -53,10 +64,11 @@ export function runRules(
     if (!cache.has(key)) cache.set(key, spec.get(factCtx, param));
     return cache.get(key);
   };
-  const matched: CompiledRule[] = [];
   const traces: { rule: CompiledRule; ok: boolean; conditions: CondResult[] }[] = [];
+  let fallbacksDone = false;
   for (const rule of config.rules) {
     if (onlyRule !== undefined ? rule.id !== onlyRule : rule.on !== trigger.type) continue;
+    if (rule.fallback && fallbacksDone) continue;
     const conditions: CondResult[] = [];
     let ok = evaluate(rule.when, getFact, conditions);
     if (rule.cooldown !== undefined) {
@@ -70,28 +82,39 @@ export function runRules(
       ok = ok && !cooling;
     }
     traces.push({ rule, ok, conditions });
-    if (ok) {
-      matched.push(rule);
-      if (rule.final) break;
+    if (ok && rule.final) {
+      if (!rule.fallback) break;
+      fallbacksDone = true;
     }
   }
   let messages = 0;
   // A follow-up's own emits are dropped: a check-in rule cannot loop into itself.
   const followUps: FollowUps = new Map();
-  const outcomes: RuleOutcome[] = [];
-  for (const t of traces) {
+  const outcomes: RuleOutcome[] = new Array(traces.length);
+  // The rules that answered (sent a message), for the fallbacks run after them.
+  const answeredBy: string[] = [];
+  const order = [...traces.keys()].sort((a, b) => Number(traces[a]!.rule.fallback) - Number(traces[b]!.rule.fallback));
+  for (const i of order) {
+    const t = traces[i]!;
+    if (t.ok && t.rule.fallback) {
+      const answered = answeredBy.length > 0;
+      t.conditions.push({ condition: FALLBACK_LABEL, actual: answered ? `answered by ${answeredBy.join(', ')}` : 'none answered', ok: !answered });
+      t.ok = !answered;
+    }
     const notes: string[] = [];
     if (t.ok) {
+      const before = messages;
       const ctx = runContext(deps, config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
       for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
       recordFire(db, member.id, t.rule.id, now);
+      if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
     }
     // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
     const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
-    outcomes.push({ ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } });
+    outcomes[i] = { ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } };
   }
   recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));
-  const fired = matched.map((r) => r.id);
+  const fired = traces.filter((t) => t.ok).map((t) => t.rule.id);
   if (!isFollowUp && followUps.size > 0) {
     const f = runFollowUps(deps, config, trigger, member, now, followUps);
     fired.push(...f.fired);

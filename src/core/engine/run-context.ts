@@ -40,6 +40,7 @@ export function runContext(
     render: (template, extra = {}) => {
       const base = { name: member.display_name, group: groupName, course: config.course.name, bot: config.course.bot_name };
       return renderTemplate(template, {
+        ...config.values,
         ...base,
         stage: getMember(db, member.id)?.stage ?? member.stage,
         ...channelTemplateVars(db, config, { platform: trigger.platform, group: trigger.group, template, base }),

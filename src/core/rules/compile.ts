@@ -51,6 +51,7 @@ export function compileRules(
       when,
       cooldown: rule.cooldown,
       final: rule.final,
+      fallback: rule.fallback,
       actions,
     };
   });

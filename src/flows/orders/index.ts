@@ -3,10 +3,11 @@ import { formatAmount, formatLocalTime, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSourcesOf } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
-import { getOrder } from './store/orders.js';
+import { getOrder, retryFailedInvoice } from './store/orders.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { catalogValues } from './course-values.js';
 import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
 import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '../../core/types.js';
 import type { Member } from '../../store/members.js';
@@ -85,7 +86,10 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       order: o.id,
     }),
   });
-  return `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
+  const retried = r.reused && o.invoice_error !== null && retryFailedInvoice(ctx.db, o.id);
+  const note = `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
 
 const buyArg = z.union([z.strictObject({ product: z.string().min(1).optional() }), z.string().min(1)]).default({});
@@ -196,6 +200,7 @@ export const ordersFeature: Feature = {
   routes,
   // Checkout links' base (catalog.yaml `payments.public_url`) is where the server is reached too.
   publicUrl: (config) => config.catalog.payments.public_url,
+  courseValues: catalogValues,
   actions: [buy],
   commands: [buyCommand, refundCommand],
   facts: [

@@ -167,6 +167,7 @@ export function describeCondition(c: TraceCondition): string {
   const cool = /^cooldown (\S+)$/.exec(label);
   if (cool) return `冷却：上次触发后 ${durationZh(cool[1]!)} 内不再触发`;
   if (label === 'group accepts staff commands') return '这个群接受员工命令';
+  if (label === 'no other rule answered') return '没有别的规则已经回答（兜底规则）';
   const m = /^(\S+) (eq|ne|in|not_in|contains|matches|exists|gt|gte|lt|lte|has|not_has|has_any|has_none|empty) (.*)$/.exec(label);
   if (!m) return label;
   const [, key, op, raw] = m as unknown as [string, string, string, string];
@@ -215,6 +216,9 @@ export function describeActual(v: unknown, key?: string): string {
   if (typeof v === 'boolean') return v ? '是' : '否';
   if (typeof v === 'string') {
     if (v === 'never fired') return '从未触发';
+    if (v === 'none answered') return '没有';
+    const answered = /^answered by (.+)$/.exec(v);
+    if (answered) return `已由 ${answered[1]} 回答`;
     const ago = /^fired (\S+) ago$/.exec(v);
     if (ago) return `${durationZh(ago[1]!)} 前触发过`;
     return enumText(key, v) ?? durationZh(v);
