@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# kequn in a container.
+# kequn in a container, on Node 26 (the current LTS line, as .nvmrc says; docs/deploy.md).
 #
 #   docker build -t kequn .
 #   docker run -d --name kequn --init -p 127.0.0.1:8787:8787 -v kequn-data:/data \
@@ -18,7 +18,7 @@
 # (without it, it would fall back to tsx: ~50 MB more memory).
 
 ############################ build: dependencies, native modules ############################
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 
 # better-sqlite3 (and leveldown, if its bundled prebuild does not fit) compile with node-gyp
 # when no prebuilt binary can be downloaded. pg-native (the PostgreSQL driver, an optional
@@ -42,7 +42,7 @@ RUN npm ci --no-audit --no-fund \
  && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native')"
 
 ############################ runtime ############################
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-bookworm-slim AS runtime
 
 # libpq5: the client library pg-native is linked against (DATABASE_URL=postgres://...).
 RUN apt-get update \

@@ -53,4 +53,17 @@ export default defineConfig(
     files: ['src/flows/**', 'src/core/**'],
     rules: { 'no-restricted-imports': ['error', platformImports] },
   },
+  {
+    // The pages' browser code (src/**/browser/, bundled by esbuild: src/web/browser-assets.ts) runs
+    // in the visitor's browser: no Node globals or modules, no packages bundled in (a type from one
+    // is fine: uPlot's, whose script the page loads itself).
+    files: ['src/**/browser/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\.{1,2}/)', allowTypeImports: true, message: 'browser code imports only its own modules (./x.js): it is bundled into the page as it is.' }] },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'global', 'setImmediate'],
+    },
+  },
 );

@@ -9,16 +9,36 @@
 // first start). Builds go to a temporary folder renamed into place, so processes starting at the
 // same time never see half a build.
 //
+// The pages' browser code (`browser/` folders: index.ts and *.css, see src/web/browser-assets.ts)
+// is bundled here too, one script per index.ts, to browser/index.js beside where index.ts is.
+//
 //   node bin/build.mjs      builds now (the Dockerfile does this at image build time)
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Bump when the build options change, so old outputs are not reused. */
-const BUILD_VERSION = 1;
+const BUILD_VERSION = 2;
+/** Browsers the pages support; the same as BROWSER_TARGET in src/web/browser-assets.ts. */
+const BROWSER_TARGET = 'es2017';
+
+/** A file of the pages' browser code (bundled for the browser, not compiled for Node). */
+const inBrowserFolder = (p) => /[\\/]browser[\\/]/.test(relative(root, p));
+
+/**
+ * The oldest Node the build must run on: the floor of package.json's engines (`>=20.19` →
+ * `node20.19`), so the compiled code never uses syntax a supported Node lacks, whichever Node
+ * (the Docker image's 26, a developer's 24) runs the build.
+ */
+function nodeTarget() {
+  const range = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node ?? '';
+  const floor = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(range.trim());
+  if (!floor) throw new Error(`kequn build: package.json engines.node must be ">=X.Y" (got "${range}")`);
+  return `node${floor[1]}`;
+}
 
 function sources() {
   const out = [];
@@ -26,7 +46,7 @@ function sources() {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
+      else if ((e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) || (e.name.endsWith('.css') && inBrowserFolder(p))) out.push(p);
     }
   };
   walk(join(root, 'src'));
@@ -40,7 +60,8 @@ function sources() {
  */
 export function ensureBuild() {
   const files = sources();
-  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n`);
+  const esTarget = nodeTarget();
+  const hash = createHash('sha256').update(`v${BUILD_VERSION}\n${esTarget}\n`);
   for (const f of files) hash.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
   const id = hash.digest('hex').slice(0, 16);
   const dist = join(root, 'dist');
@@ -58,7 +79,15 @@ export function ensureBuild() {
     mkdirSync(dist, { recursive: true });
     // One output file per source, imports left as they are ('./x.js' finds the compiled x.ts),
     // so createRequire(import.meta.url) still resolves packages from the project's node_modules.
-    esbuild.buildSync({ entryPoints: files, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+    const server = files.filter((f) => f.endsWith('.ts') && !inBrowserFolder(f));
+    esbuild.buildSync({ entryPoints: server, outdir: tmp, outbase: root, format: 'esm', platform: 'node', target: esTarget, logLevel: 'silent' });
+    // Each page's script with what it imports, as src/web/browser-assets.ts bundles it in memory.
+    const pages = files.filter((f) => inBrowserFolder(f) && f.endsWith(`${sep}browser${sep}index.ts`));
+    esbuild.buildSync({ entryPoints: pages, outdir: tmp, outbase: root, bundle: true, format: 'iife', platform: 'browser', target: BROWSER_TARGET, charset: 'utf8', logLevel: 'silent' });
+    for (const f of files.filter((x) => x.endsWith('.css'))) {
+      mkdirSync(dirname(join(tmp, relative(root, f))), { recursive: true });
+      copyFileSync(f, join(tmp, relative(root, f)));
+    }
     try {
       renameSync(tmp, target);
     } catch (e) {

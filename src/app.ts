@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { SimulatedWeChat } from './bot/simulator.js';
@@ -26,6 +27,7 @@ import { staffFeature } from './flows/staff/index.js';
 import { announceFeature } from './flows/announce/index.js';
 import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
+import { libraryFeature } from './flows/library/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -45,6 +47,7 @@ export const FEATURES: readonly Feature[] = [
   staffFeature,
   announceFeature,
   moderationFeature,
+  libraryFeature,
   dashboardFeature,
 ];
 
@@ -65,7 +68,17 @@ export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registr
  * Which WeChat to connect to, from the environment: a real account through a Wechaty puppet
  * service when `WECHATY_PUPPET_SERVICE_TOKEN` is set, else the embedded simulated WeChat.
  */
-export type WeChatMode = { kind: 'simulated' } | { kind: 'service'; token: string; endpoint?: string; noTls: boolean } | { kind: 'off' };
+export type WeChatMode =
+  | { kind: 'simulated' }
+  | {
+      kind: 'service';
+      token: string;
+      endpoint?: string;
+      noTls: boolean;
+      /** The CA that signed a self-hosted gateway's certificate (PEM); without it, the client trusts only Wechaty's own test CA. */
+      caCert?: string;
+    }
+  | { kind: 'off' };
 
 /**
  * With a Telegram bot token and no WeChat puppet token, kequn runs on Telegram alone. The
@@ -80,12 +93,30 @@ export function wechatModeFromEnv(env: NodeJS.ProcessEnv): WeChatMode {
   if (wanted && wanted !== 'simulated') throw new EnvError(`KEQUN_WECHAT may only be "simulated" (the default without WECHATY_PUPPET_SERVICE_TOKEN and TELEGRAM_BOT_TOKEN), got "${wanted}"`);
   if (wanted === 'simulated' && (token || env.TELEGRAM_BOT_TOKEN?.trim())) throw new EnvError(SIMULATOR_ALONE);
   if (!token) return env.TELEGRAM_BOT_TOKEN?.trim() ? { kind: 'off' } : { kind: 'simulated' };
-  return {
-    kind: 'service',
-    token,
-    endpoint: env.WECHATY_PUPPET_SERVICE_ENDPOINT || undefined,
-    noTls: env.WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT === 'true',
-  };
+  // The part before the last "_" is the TLS server name the client checks (docs/wechat.md).
+  if (token.lastIndexOf('_') < 1) throw new EnvError('WECHATY_PUPPET_SERVICE_TOKEN must be <name>_<secret> (the part before the last "_" is the server name the client checks), e.g. insecure_… for a gateway without TLS');
+  const noTls = env.WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT === 'true';
+  return { kind: 'service', token, endpoint: env.WECHATY_PUPPET_SERVICE_ENDPOINT || undefined, noTls, caCert: noTls ? undefined : gatewayCaCert(env) };
+}
+
+/**
+ * The CA certificate a self-hosted gateway's TLS certificate is checked against: PEM text in
+ * WECHATY_PUPPET_SERVICE_TLS_CA_CERT (wechaty-puppet-service's own variable), or a file named by
+ * WECHATY_PUPPET_SERVICE_TLS_CA_CERT_FILE (easier in env files and systemd).
+ */
+function gatewayCaCert(env: NodeJS.ProcessEnv): string | undefined {
+  const pem = env.WECHATY_PUPPET_SERVICE_TLS_CA_CERT?.trim();
+  const file = env.WECHATY_PUPPET_SERVICE_TLS_CA_CERT_FILE?.trim();
+  if (pem && file) throw new EnvError('set WECHATY_PUPPET_SERVICE_TLS_CA_CERT or WECHATY_PUPPET_SERVICE_TLS_CA_CERT_FILE, not both');
+  if (!file) return pem || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EnvError(`WECHATY_PUPPET_SERVICE_TLS_CA_CERT_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new EnvError(`WECHATY_PUPPET_SERVICE_TLS_CA_CERT_FILE: ${file} is not a PEM certificate`);
+  return text;
 }
 
 const SIMULATOR_ALONE =
@@ -127,7 +158,7 @@ export function telegramModeFromEnv(env: NodeJS.ProcessEnv): TelegramMode | unde
 export async function buildServiceBot(mode: Extract<WeChatMode, { kind: 'service' }>): Promise<WechatyInterface> {
   const { WechatyBuilder } = await import('wechaty');
   const { PuppetService } = await import('wechaty-puppet-service');
-  const puppet = new PuppetService({ token: mode.token, endpoint: mode.endpoint, tls: { disable: mode.noTls } });
+  const puppet = new PuppetService({ token: mode.token, endpoint: mode.endpoint, tls: { disable: mode.noTls, caCert: mode.caCert } });
   return WechatyBuilder.build({ name: 'kequn', puppet });
 }
 
@@ -210,14 +241,19 @@ export async function createApp(opts: {
   if (opts.telegram) {
     // Loaded only when Telegram is on: grammY is not needed by a WeChat-only kequn.
     const { TelegramAdapter } = await import('./bot/telegram-adapter.js');
+    const { telegramStateIn } = await import('./bot/telegram-state.js');
     telegram = new TelegramAdapter({
       ...opts.telegram,
       // Given explicitly (tests), or the order service's; an explicit undefined must not unwire it.
       payments: opts.telegram.payments ?? stars,
-      db,
+      state: telegramStateIn(db),
+      // The configuration in force: it changes on reload.
+      course: {
+        groupOf: (chatId) => kernel.currentConfig.groupOf('telegram', chatId),
+        isOwner: (userId) => kernel.currentConfig.roleOf('telegram', userId) === 'owner',
+      },
       log: opts.log.child({ platform: 'telegram' }),
       clock: opts.clock,
-      config: () => kernel.currentConfig,
     });
     adapters.push(telegram);
   }

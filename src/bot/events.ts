@@ -78,6 +78,11 @@ export interface MessageReceived extends EventBase {
   quoted?: QuotedMessage;
   /** What the platform says about the sender's private channel now (WeChat group messages). */
   channel?: ChannelHint;
+  /**
+   * The platform's id of this message within its chat, where the bot can act on it later
+   * (Telegram's message_id: moderation deletes an ad with it). Absent on WeChat.
+   */
+  messageId?: string;
 }
 
 export interface QuotedMessage {

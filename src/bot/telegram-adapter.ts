@@ -5,33 +5,11 @@ import type { Logger } from 'pino';
 import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from './payments.js';
 import { updateProblem } from './telegram-update.js';
 export { updateProblem };
-import type { CourseConfig } from '../core/types.js';
-import type { Clock } from '../core/schedule/clock.js';
+import { parseCommand } from '../core/command.js';
 import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
-import { inTransaction, type Db } from '../store/db.js';
-import {
-  clearChatUnreachable,
-  getPollingOffset,
-  isUpdateHandled,
-  markChatUnreachable,
-  markUpdateHandled,
-  pruneHandledUpdates,
-  saveBotUsername,
-  setPollingOffset,
-  unreachableReason,
-} from '../store/telegram.js';
-import {
-  ChannelClosedError,
-  cleanText,
-  PermanentSendError,
-  RetryAfterError,
-  type ChatAdapter,
-  type ChatEvent,
-  type InviteLinkRef,
-  type OutgoingMessage,
-  type QuotedMessage,
-  type UserRef,
-} from './events.js';
+import { ChannelClosedError, cleanText, PermanentSendError, type ChatAdapter, type ChatEvent, type InviteLinkRef, type OutgoingMessage, type QuotedMessage, type UserRef } from './events.js';
+import { failureReason, keepNonStandardErrors, sendFailure } from './telegram-errors.js';
+import type { TelegramCourse, TelegramState } from './telegram-ports.js';
 
 /** How updates reach kequn: it asks (long polling, the default) or Telegram posts them (webhook). */
 export type TelegramDelivery = { kind: 'polling'; timeoutSeconds?: number } | { kind: 'webhook'; url: string; secret: string };
@@ -39,11 +17,13 @@ export type TelegramDelivery = { kind: 'polling'; timeoutSeconds?: number } | { 
 export interface TelegramAdapterOptions {
   token: string;
   delivery: TelegramDelivery;
-  db: Db;
+  /** Handled updates, the polling offset, unreachable chats (src/bot/telegram-state.ts keeps them in the store). */
+  state: TelegramState;
+  /** The course in force, as far as the adapter needs it: which chats are course groups, who is an owner. */
+  course: TelegramCourse;
   log: Logger;
-  clock: Clock;
-  /** The configuration in force (roles for `/chatid`; it changes on reload). */
-  config: () => CourseConfig;
+  /** The course clock: when updates were handled and chats found unreachable. */
+  clock: { now(): number };
   /** The order service's answers to Stars payments; without one, every pre-checkout is refused. */
   payments?: StarsPayments;
   /** Bot API root (tests point it at a fake server on 127.0.0.1). */
@@ -63,6 +43,13 @@ export const ALLOWED_UPDATES = ['message', 'chat_member', 'my_chat_member', 'pre
 const KEEP_HANDLED_MS = 48 * 3_600_000;
 /** Telegram's longest message; longer texts (a lesson body) go out in several messages. */
 export const MAX_MESSAGE_CHARS = 4096;
+/**
+ * The shortest time between two getUpdates when the last one came back empty. Telegram holds an
+ * empty answer for the whole long-poll `timeout`; a server that answers at once (an emulator, a
+ * misconfigured proxy) would otherwise be asked again as fast as the network allows: 815 times a
+ * second, measured against one.
+ */
+export const MIN_EMPTY_POLL_MS = 1000;
 
 /** Refuses every Stars payment: what a bot without the order service answers. */
 export const noStarsPayments: StarsPayments = {
@@ -78,7 +65,7 @@ export const noStarsPayments: StarsPayments = {
  * crash or a webhook retry does nothing), then recorded once handled.
  *
  * @example
- * const tg = new TelegramAdapter({ token, delivery: { kind: 'polling' }, db, log, clock, config: () => config });
+ * const tg = new TelegramAdapter({ token, delivery: { kind: 'polling' }, state: telegramStateIn(db), course, log, clock });
  * await tg.start((event) => kernel.handle(event).then(() => undefined));
  */
 export class TelegramAdapter implements ChatAdapter {
@@ -93,6 +80,8 @@ export class TelegramAdapter implements ChatAdapter {
 
   constructor(private readonly opts: TelegramAdapterOptions) {
     this.bot = new Bot(opts.token, { botInfo: opts.botInfo, client: opts.apiRoot ? { apiRoot: opts.apiRoot } : undefined });
+    // Innermost: an error answer outside the Bot API's contract keeps its reason (telegram-errors.ts).
+    this.bot.api.config.use(keepNonStandardErrors);
     // 429s are waited out here within bounds; network and 5xx errors go back to the caller (the
     // outbox retries with backoff, the poll loop backs off): an unbounded retry would stall sends.
     const retry = opts.retry ?? { maxRetryAttempts: 3, maxDelaySeconds: 10 };
@@ -135,8 +124,8 @@ export class TelegramAdapter implements ChatAdapter {
     this.sink = sink;
     await this.bot.init();
     // Templates build t.me deep links with it ({start_link}).
-    saveBotUsername(this.opts.db, this.bot.botInfo.username);
-    pruneHandledUpdates(this.opts.db, this.opts.clock.now() - KEEP_HANDLED_MS);
+    this.opts.state.saveBotUsername(this.bot.botInfo.username);
+    this.opts.state.pruneHandledUpdates(this.opts.clock.now() - KEEP_HANDLED_MS);
     if (delivery.kind === 'webhook') {
       await this.bot.api.setWebhook(delivery.url, { secret_token: delivery.secret, allowed_updates: [...ALLOWED_UPDATES] });
       log.info({ bot: this.bot.botInfo.username, url: delivery.url }, 'telegram: webhook set');
@@ -161,13 +150,9 @@ export class TelegramAdapter implements ChatAdapter {
    * update_id) is dropped; returns whether it was handled now.
    */
   async handleUpdate(update: Update, opts: { saveOffset?: boolean } = {}): Promise<boolean> {
-    const { db, clock, log } = this.opts;
+    const { state, clock, log } = this.opts;
     // One commit records the update as handled and, when polling, moves the saved offset past it.
-    const record = () =>
-      inTransaction(db, () => {
-        markUpdateHandled(db, this.botId, update.update_id, clock.now());
-        if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
-      });
+    const record = () => state.markUpdateHandled(this.botId, update.update_id, clock.now(), opts.saveOffset ? update.update_id + 1 : undefined);
     const problem = updateProblem(update);
     if (problem) {
       // Nothing of it reaches the engine; recorded so a redelivery is not looked at again.
@@ -175,9 +160,9 @@ export class TelegramAdapter implements ChatAdapter {
       record();
       return false;
     }
-    if (isUpdateHandled(db, this.botId, update.update_id)) {
+    if (state.isUpdateHandled(this.botId, update.update_id)) {
       log.debug({ update: update.update_id }, 'telegram: update already handled; ignored');
-      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      if (opts.saveOffset) state.setPollingOffset(this.botId, update.update_id + 1);
       return false;
     }
     try {
@@ -189,25 +174,32 @@ export class TelegramAdapter implements ChatAdapter {
       const err = e instanceof BotError ? (e.error as Error) : (e as Error);
       log.error({ update: update.update_id, err: err?.message }, 'telegram: update handling failed');
       // Polling moves on past it (getUpdates would not offer it again once confirmed).
-      if (opts.saveOffset) setPollingOffset(db, this.botId, update.update_id + 1);
+      if (opts.saveOffset) state.setPollingOffset(this.botId, update.update_id + 1);
       throw err;
     }
     record();
     if (++this.sinceLastPrune >= 10_000) {
       this.sinceLastPrune = 0;
-      pruneHandledUpdates(db, clock.now() - KEEP_HANDLED_MS);
+      state.pruneHandledUpdates(clock.now() - KEEP_HANDLED_MS);
     }
     return true;
   }
 
   private async pollLoop(timeoutSeconds: number): Promise<void> {
-    const { db, log } = this.opts;
-    let offset = getPollingOffset(db, this.botId);
+    const { state, log } = this.opts;
+    let offset = state.getPollingOffset(this.botId);
     let backoffMs = 1000;
     while (!this.stopping) {
       try {
+        // Real time, not the course clock (a virtual one in tests): this paces HTTP requests.
+        const asked = performance.now();
         const updates = await this.bot.api.getUpdates({ offset, timeout: timeoutSeconds, allowed_updates: [...ALLOWED_UPDATES] }, grammySignal(this.pollAbort.signal));
         backoffMs = 1000;
+        if (updates.length === 0) {
+          const early = MIN_EMPTY_POLL_MS - (performance.now() - asked);
+          if (early > 0) await sleep(early, this.pollAbort.signal);
+          continue;
+        }
         for (const update of updates) {
           if (this.stopping) return;
           // Saved with each update: after a restart, getUpdates resumes after the last one handled.
@@ -224,7 +216,7 @@ export class TelegramAdapter implements ChatAdapter {
             : e instanceof GrammyError && e.error_code === 401
               ? 'the bot token was rejected: check TELEGRAM_BOT_TOKEN'
               : undefined;
-        log.warn({ err: err.message, retryInMs: backoffMs, hint }, 'telegram: getUpdates failed');
+        log.warn({ err: failureReason(err, this.opts.token), retryInMs: backoffMs, hint }, 'telegram: getUpdates failed');
         await sleep(backoffMs, this.pollAbort.signal);
         backoffMs = Math.min(backoffMs * 2, 30_000);
       }
@@ -265,20 +257,20 @@ export class TelegramAdapter implements ChatAdapter {
     const contentKind = msg.text !== undefined ? 'text' : hasContent(msg) ? 'other' : undefined;
     // Service messages (someone joined, title changed…): joins come from chat_member updates.
     if (!contentKind) return;
-    if (!isGroup) clearChatUnreachable(this.opts.db, this.botId, String(chat.id));
+    if (!isGroup) this.opts.state.clearChatUnreachable(this.botId, String(chat.id));
 
     let text = contentKind === 'text' ? cleanText(msg.text) : '';
-    const command = /^\/([a-zA-Z][\w-]{0,31})(?:@(\w+))?(?=\s|$)/.exec(text);
+    // The engine's own command grammar (src/core/command.ts): what is a command here is one there.
+    const command = parseCommand(text);
     if (command) {
-      const addressee = command[2];
       // `/help@otherbot` is for another bot in the group.
-      if (addressee && addressee.toLowerCase() !== this.bot.botInfo.username.toLowerCase()) return;
+      if (command.addressee && command.addressee.toLowerCase() !== this.bot.botInfo.username.toLowerCase()) return;
       // `/help@kequn_bot args` is `/help args` for the engine.
-      if (addressee) text = `/${command[1]}${text.slice(command[0].length)}`;
-      if (command[1]!.toLowerCase() === 'chatid') return this.chatIdCommand(ctx, msg);
+      if (command.addressee) text = command.args ? `/${command.name} ${command.args}` : `/${command.name}`;
+      if (command.name === 'chatid') return this.chatIdCommand(ctx, msg);
       // Start (from the bot's chat or a t.me deep link): the member opened their private channel;
       // its payload (a referral code, an acquisition tag) comes as the event's text.
-      if (!isGroup && command[1]!.toLowerCase() === 'start') {
+      if (!isGroup && command.name === 'start') {
         return this.deliver({
           type: 'channel.opened',
           platform: 'telegram',
@@ -286,14 +278,14 @@ export class TelegramAdapter implements ChatAdapter {
           at: msg.date * 1000,
           user: userRef(msg.from),
           how: 'start',
-          text: text.slice(command[0].length).trim().slice(0, 64),
+          text: command.args.slice(0, 64),
         });
       }
     }
     const mentionsBot = isGroup && this.mentionsBot(msg);
     // The @mention is carried by mentionsBot; in the text it would only blur what was asked.
     if (mentionsBot && !command) text = cleanText(stripMention(text, this.bot.botInfo.username));
-    if (isGroup && this.opts.config().groupOf('telegram', String(chat.id)) === undefined) {
+    if (isGroup && this.opts.course.groupOf(String(chat.id)) === undefined) {
       log.info({ chat: chat.id, title: chat.title, from: msg.from.id }, 'telegram: message in a group that is not in config (add groups.<handle>.telegram with this chat id)');
     }
     await this.deliver({
@@ -307,15 +299,16 @@ export class TelegramAdapter implements ChatAdapter {
       mentionsBot,
       contentKind,
       quoted: msg.reply_to_message ? quotedOf(msg.reply_to_message, this.bot.botInfo.id) : undefined,
+      // What deleteMessage takes (moderation deletes an ad with it).
+      messageId: String(msg.message_id),
     });
   }
 
   /** `/chatid`: owners learn the chat's id (to put in groups.<handle>.telegram) and their own. */
   private async chatIdCommand(ctx: Context, msg: Message): Promise<void> {
     const userId = String(msg.from!.id);
-    const role = this.opts.config().roleOf('telegram', userId);
-    if (role !== 'owner') {
-      this.opts.log.warn({ user: userId, chat: msg.chat.id, role }, 'telegram: /chatid refused (owners only; add this user id to staff with role owner)');
+    if (!this.opts.course.isOwner(userId)) {
+      this.opts.log.warn({ user: userId, chat: msg.chat.id }, 'telegram: /chatid refused (owners only; add this user id to staff with role owner)');
       return;
     }
     const where = msg.chat.type === 'private' ? 'this private chat' : `${msg.chat.type} "${msg.chat.title ?? ''}"`;
@@ -363,13 +356,13 @@ export class TelegramAdapter implements ChatAdapter {
 
   /** The bot itself was added to or removed from a chat, or a person blocked/unblocked it. */
   private async onMyChatMember(ctx: Context, u: ChatMemberUpdated): Promise<void> {
-    const { db, clock, log } = this.opts;
+    const { state, clock, log } = this.opts;
     const chatId = String(u.chat.id);
     const isPrivate = u.chat.type === 'private';
     if (isMember(u.new_chat_member)) {
-      clearChatUnreachable(db, this.botId, chatId);
+      state.clearChatUnreachable(this.botId, chatId);
       if (!isPrivate) {
-        const handle = this.opts.config().groupOf('telegram', chatId);
+        const handle = this.opts.course.groupOf(chatId);
         log.info({ chat: chatId, title: u.chat.title, status: u.new_chat_member.status, group: handle }, handle ? 'telegram: bot is in course group' : 'telegram: bot added to a chat that is not in config (groups.<handle>.telegram)');
       } else if (u.old_chat_member.status === 'kicked') {
         // Unblocked: the private channel is open again.
@@ -377,7 +370,7 @@ export class TelegramAdapter implements ChatAdapter {
       }
     } else {
       const reason = isPrivate ? 'the user blocked the bot' : `the bot was removed from the ${u.chat.type}`;
-      markChatUnreachable(db, this.botId, chatId, reason, clock.now());
+      state.markChatUnreachable(this.botId, chatId, reason, clock.now());
       log.warn({ chat: chatId, title: u.chat.title }, `telegram: ${reason}; messages to it will fail until that changes`);
       if (isPrivate) await this.deliver({ type: 'channel.closed', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'blocked' });
     }
@@ -406,7 +399,7 @@ export class TelegramAdapter implements ChatAdapter {
 
   async send(message: OutgoingMessage): Promise<void> {
     const chatId = message.chat.id;
-    const reason = unreachableReason(this.opts.db, this.botId, chatId);
+    const reason = this.opts.state.unreachableReason(this.botId, chatId);
     if (reason && message.chat.kind === 'dm') throw new ChannelClosedError(`telegram: private chat ${chatId} is not open (${reason})`, /blocked/i.test(reason) ? 'blocked' : 'not_open');
     if (reason) throw new PermanentSendError(`telegram: chat ${chatId} is unreachable (${reason})`);
     // Plain text, no parse_mode: nothing a member or an instructor wrote can turn into markup.
@@ -450,38 +443,38 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   /**
-   * Removes a member (moderation): a ban followed by an unban, so they are out of the group but
-   * may come back through an invite later. Needs the bot to be an admin with "ban users".
+   * Removes a member (moderation, a refund's paid group): a ban followed by an unban, so they are
+   * out of the group but may come back through an invite later. Needs the bot to be an admin with
+   * the "ban users" right (docs/telegram.md).
    */
   async removeMember(groupChatId: string, userId: string): Promise<void> {
     await this.call(groupChatId, () => this.bot.api.banChatMember(apiChatId(groupChatId), Number(userId)));
     await this.call(groupChatId, () => this.bot.api.unbanChatMember(apiChatId(groupChatId), Number(userId), { only_if_banned: true }));
   }
 
-  /** One Bot API call to a chat, with Telegram's errors turned into what the outbox understands. */
+  /**
+   * Deletes a member's message in a group (moderation: an ad). Needs the bot to be an admin with
+   * the "delete messages" right; Telegram lets a bot delete others' messages for 48 hours. A
+   * message already gone (deleted by an admin or its author) counts as deleted.
+   */
+  async deleteMessage(groupChatId: string, messageId: string): Promise<void> {
+    try {
+      await this.call(groupChatId, () => this.bot.api.deleteMessage(apiChatId(groupChatId), Number(messageId)));
+    } catch (e) {
+      if (/message to delete not found/i.test((e as Error).message)) return;
+      throw e;
+    }
+  }
+
+  /** One Bot API call to a chat, with Telegram's errors turned into what the outbox understands (telegram-errors.ts). */
   private async call<T>(chatId: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      if (!(e instanceof GrammyError)) throw e;
-      if (e.error_code === 403) {
-        // Kicked from the group, blocked by the user, never started a private chat with the bot.
-        markChatUnreachable(this.opts.db, this.botId, chatId, e.description, this.opts.clock.now());
-        // A private chat that is not open (never started, blocked): the outbox holds its messages.
-        if (!chatId.startsWith('-')) {
-          if (/blocked by the user/i.test(e.description)) throw new ChannelClosedError(`telegram: ${e.description} (chat ${chatId})`, 'blocked');
-          if (/can't initiate conversation|bot can.t initiate/i.test(e.description)) throw new ChannelClosedError(`telegram: ${e.description} (chat ${chatId})`, 'not_open');
-        }
-        throw new PermanentSendError(`telegram: ${e.description} (chat ${chatId})`);
-      }
-      if (e.error_code === 429) {
-        const seconds = e.parameters.retry_after ?? 30;
-        throw new RetryAfterError(`telegram: flood limit, retry after ${seconds}s (chat ${chatId})`, seconds * 1000);
-      }
-      if (e.error_code === 400 && /chat not found|user not found|PEER_ID_INVALID/i.test(e.description)) {
-        throw new PermanentSendError(`telegram: ${e.description} (chat ${chatId})`);
-      }
-      throw new Error(`telegram: ${e.method} failed: ${e.error_code} ${e.description}`);
+      const failure = sendFailure(e, chatId, this.opts.token);
+      // Kicked from the group, blocked by the user, never started a private chat with the bot.
+      if (failure.unreachable !== undefined) this.opts.state.markChatUnreachable(this.botId, chatId, failure.unreachable, this.opts.clock.now());
+      throw failure.error;
     }
   }
 }

@@ -42,5 +42,6 @@ export function runCheck(opts: { configDir: string; write: (line: string) => voi
       `${config.stageIds.length} stages, ${config.lessons.length} lessons, ${Object.keys(config.templates).length} templates, ` +
       `${config.rules.length} rules; data ${describeStore(config.dataPath)}`,
   );
+  for (const w of config.warnings) opts.write(`  warning: ${formatProblem(w)}`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { termSafe } from '../util/display-text.js';
+import { DEFAULT_THRESHOLD } from '../flows/qa/policy.js';
 
 const USAGE = `kequn — runs a course seller's WeChat and Telegram groups
 
@@ -29,8 +30,12 @@ Usage:
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
                                              funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
   kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
-  kequn eval-qa --bank FILE --queries FILE [--misses] [--json] [--threshold X]
-                                             measure Q&A retrieval on an FAQ bank (docs/qa.md)
+  kequn eval-qa --bank FILE --queries FILE [--split dev|heldout] [--misses] [--json] [--threshold X] [--llm]
+                                             measure Q&A retrieval and the answer/menu/escalate policy
+                                             on an FAQ bank (JSON Lines or faq.yaml; --llm: through the
+                                             endpoint in OPENAI_API_KEY/OPENAI_BASE_URL; docs/qa.md)
+  kequn faq list [--limit N] [--config DIR]  what the knowledge base learned, who taught it (docs/qa.md)
+  kequn faq export [--config DIR]            the knowledge base as the bot answers from it, as a bank for eval-qa
   kequn help                                 this text
 
 Environment: KEQUN_CONFIG (the course folder when --config is not given), KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
@@ -66,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
         'mark-paid': { type: 'boolean' },
         bank: { type: 'string' },
         queries: { type: 'string' },
+        split: { type: 'string' },
+        llm: { type: 'boolean' },
         group: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
@@ -175,14 +182,25 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'eval-qa': {
         const a = parsed();
-        const threshold = a.values.threshold !== undefined ? Number(a.values.threshold) : 0.6;
+        const threshold = a.values.threshold !== undefined ? Number(a.values.threshold) : DEFAULT_THRESHOLD;
+        const split = a.values.split ?? 'all';
         const [bank, queries] = a.values.bank !== undefined || a.values.queries !== undefined ? [a.values.bank, a.values.queries] : a.positionals;
-        if (!bank || !queries || a.positionals.length > (a.values.bank !== undefined ? 0 : 2) || !(threshold >= 0 && threshold <= 1)) {
-          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--misses] [--json] [--threshold 0..1]');
+        if (!bank || !queries || a.positionals.length > (a.values.bank !== undefined ? 0 : 2) || !(threshold >= 0 && threshold <= 1) || !['all', 'dev', 'heldout'].includes(split)) {
+          write('usage: kequn eval-qa --bank BANK.jsonl --queries QUERIES.jsonl [--split dev|heldout] [--misses] [--json] [--threshold 0..1] [--llm]');
           return 2;
         }
         const { runEvalQa } = await import('./eval-qa.js');
-        return runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, write });
+        return await runEvalQa({ bank, queries, misses: a.values.misses ?? false, json: a.values.json ?? false, threshold, split: split as 'all' | 'dev' | 'heldout', llm: a.values.llm ?? false, write });
+      }
+      case 'faq': {
+        const a = parsed();
+        const limit = a.values.limit !== undefined ? Number(a.values.limit) : 50;
+        if (!Number.isInteger(limit) || limit < 1) {
+          write('--limit takes a positive whole number');
+          return 2;
+        }
+        const { runFaq } = await import('./faq.js');
+        return runFaq({ configDir: a.values.config ?? defaultConfigDir(), action: a.positionals[0] ?? '', limit, write });
       }
       case undefined:
       case 'help':

@@ -8,6 +8,9 @@ import { describeStore } from '../store/db.js';
 import { isPostgresUrl } from '../store/url.js';
 import { loadConfigOrReport } from './check.js';
 import { listenProblem, readStartEnv, sandboxRefusal, storePathProblem } from './start-checks.js';
+import { resumeStoreClock } from '../core/schedule/store-clock.js';
+import { createLoginToken, SESSION_TTL_MS } from '../web/login.js';
+import { dashboardText } from '../flows/dashboard/i18n.js';
 
 /**
  * `kequn start`: the bot, the outbox and scheduler, and the web server. On the embedded
@@ -73,6 +76,8 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
     await server.close();
     return 2;
   }
+  // The playground resumes at the store's time (its fast-forwards are kept there); a real account runs on the system clock.
+  resumeStoreClock(app.db, clock);
   server.serve(createWebApp({ app, clock, log }));
   await app.kernel.start();
   const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c), { load: (dir) => loadConfig(dir) });
@@ -85,6 +90,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
     write(`  Telegram:   @${app.telegram.bot.botInfo.username}, ${telegram?.delivery.kind === 'webhook' ? `webhook at ${server.url}${app.telegram.webhookPath}` : 'long polling'}`);
   }
   if (app.sim) write(`  playground: ${server.url}/playground`);
+  for (const line of dashboardLines(app, server.url)) write(line);
   write(`  health:     ${server.url}/healthz`);
   const pay = config.catalog.payments;
   if (Object.keys(config.catalog.products).length > 0) {
@@ -114,4 +120,24 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   await app.stop();
   releaseLock();
   return 0;
+}
+
+/**
+ * Where the dashboard is and how to get in. On the embedded default (everything simulated, the
+ * playground open on loopback anyway) that is a one-time login link printed here, valid as long
+ * as a session; elsewhere the admin token or an owner's /dashboard.
+ */
+function dashboardLines(app: App, url: string): string[] {
+  const t = dashboardText(app.config.course.locale).start;
+  const tokenOn = (process.env.KEQUN_ADMIN_TOKEN ?? '').length >= 16;
+  // The label lines up with the others above and below it (playground:, health:).
+  const lines = [`  dashboard:  ${url}/dashboard`];
+  if (app.exposure === 'embedded') {
+    const token = createLoginToken(app.db, { memberId: '(kequn start)', now: app.kernel.clock.now(), ttlMs: SESSION_TTL_MS });
+    // The link on a line of its own: terminals make it clickable, and nothing after it sticks to it.
+    lines.push(`              ${t.link(SESSION_TTL_MS / 3_600_000)}`, `              ${url}/dashboard?login=${token}`);
+  }
+  if (tokenOn) lines.push(`              ${t.token}`);
+  if (app.exposure !== 'embedded') lines.push(`              ${t.owner}`);
+  return lines;
 }

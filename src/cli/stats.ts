@@ -4,6 +4,7 @@ import { dashboard, parseFilter, StatsFilterError } from '../flows/dashboard/met
 import { dashboardTables, toText } from '../flows/dashboard/tables.js';
 import { parseYuan } from '../util/money.js';
 import { loadConfigOrReport } from './check.js';
+import { storeNow } from '../core/schedule/store-clock.js';
 
 /**
  * `kequn stats [--group G] [--from DAY] [--to DAY] [--json]`: the dashboard's figures in the
@@ -42,7 +43,8 @@ export function runStats(opts: {
   }
   const db = openStore(config.dataPath);
   try {
-    const d = dashboard({ db, config, now: Date.now() }, filter);
+    // The store's "now" (the playground may have fast-forwarded it): the figures the page shows.
+    const d = dashboard({ db, config, now: storeNow(db) }, filter);
     if (opts.json) write(JSON.stringify({ ...d, tables: dashboardTables(d) }, null, 2));
     else for (const t of dashboardTables(d)) write(toText(t) + '\n');
     return 0;
@@ -67,8 +69,8 @@ function runCost(opts: { args: string[]; write: (line: string) => void }, config
     }
   }
   const group = source.startsWith('group:') ? source.slice(6) : undefined;
-  if (!/^(referral|direct|group:.+)$/.test(source) || (group !== undefined && !config.groups[group])) {
-    write(`source must be referral, direct or group:<handle> (groups: ${Object.keys(config.groups).join(', ')})`);
+  if (!/^(referral|direct|channel:[A-Za-z0-9_-]{1,64}|group:.+)$/.test(source) || (group !== undefined && !config.groups[group])) {
+    write(`source must be referral, direct, channel:<tag> or group:<handle> (groups: ${Object.keys(config.groups).join(', ')})`);
     return 2;
   }
   const remove = amount === 'none';
@@ -80,7 +82,7 @@ function runCost(opts: { args: string[]; write: (line: string) => void }, config
   }
   const s = db();
   try {
-    setCost(s, { source, costFen: remove ? null : fen!, now: Date.now() });
+    setCost(s, { source, costFen: remove ? null : fen!, now: storeNow(s) });
     write(remove ? `cost of ${source} removed` : `cost of ${source}: ${(fen! / 100).toFixed(2)} 元`);
     return 0;
   } finally {

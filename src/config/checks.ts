@@ -6,7 +6,7 @@
 import { inWindow, parseTimeOfDay } from '../util/localtime.js';
 import { parseCron } from '../util/cron.js';
 import { runMinutes, type Schedule } from '../core/schedule/schedules.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../util/suggest.js';
 import type { MainConfig } from './schema.js';
 import type { YamlFile } from './yaml-file.js';
 

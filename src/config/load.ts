@@ -3,7 +3,7 @@ import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { YamlFile } from './yaml-file.js';
-import { didYouMean, knownKeys } from './suggest.js';
+import { didYouMean, knownKeys } from '../util/suggest.js';
 import { checkUnique } from './checks.js';
 import { mainSchemaWith, rulesSchemaFor, templatesSchema, type MainConfig } from './schema.js';
 import type { SectionContext } from './section.js';
@@ -72,11 +72,6 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   }
 
   const templateVars = new Set<string>(reg.templateVars);
-  for (const [name, text] of Object.entries(templates)) {
-    for (const v of templateVariables(text)) {
-      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}}${didYouMean(v, templateVars)} (variables: ${reg.templateVars.join(', ')})`);
-    }
-  }
 
   const stageIds = main.stages.map((s) => s.id);
   checkUnique(files.main, stageIds, (i) => ['stages', i, 'id'], 'stage');
@@ -144,11 +139,28 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   const featureUrl = reg.features.map((f) => f.publicUrl?.(config)).find((u) => u !== undefined);
   config.publicUrl = (env.KEQUN_PUBLIC_URL ?? main.web.public_url ?? featureUrl ?? `http://127.0.0.1:${env.KEQUN_PORT ?? main.web.port}`).replace(/\/+$/, '');
 
+  // What the features' config holds that templates may name (`{product.python-vip.price}`).
+  config.values = Object.assign({}, ...reg.features.map((f) => f.courseValues?.(config) ?? {})) as Record<string, string>;
+  for (const v of Object.keys(config.values)) templateVars.add(v);
+  for (const [name, text] of Object.entries(templates)) {
+    for (const v of templateVariables(text)) {
+      if (!templateVars.has(v)) files.templates.problem([name], `unknown template variable {${v}}${didYouMean(v, templateVars)} (variables: ${reg.templateVars.join(', ')}${Object.keys(config.values).length > 0 ? `; course values: ${Object.keys(config.values).join(', ')}` : ''})`);
+    }
+  }
+  const fileNamed = (name: string) => (name === CONFIG_FILES.main ? files.main : name === CONFIG_FILES.templates ? files.templates : name === CONFIG_FILES.rules ? files.rules : ownFiles.get(name));
+  for (const f of reg.features) {
+    f.checkCourse?.(config, {
+      problem: (file, path, message) => fileNamed(file)?.problem(path, message),
+      warn: (file, path, message) => fileNamed(file)?.warn(path, message),
+    });
+  }
+
   checkUnique(files.rules, rawRules.rules.map((r) => r.id), (i) => ['rules', i, 'id'], 'rule id');
   config.rules = compileRules(config.rawRules, config, reg, (path, message) => files.rules.problem(path, message));
 
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
+  config.warnings = all.flatMap((f) => f.warnings);
   return config;
 }
 

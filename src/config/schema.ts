@@ -147,6 +147,8 @@ const coreShape = {
     name: z.string().min(1),
     timezone: timeZone.default('Asia/Shanghai'),
     bot_name: z.string().min(1).default('课群助手'),
+    /** Language of what the seller reads on the dashboard and in `kequn stats` (zh: 中文, the default). */
+    locale: z.enum(['zh', 'en']).default('zh'),
   }),
   data: z.string().min(1).default('../data/kequn.db'),
   web: z
@@ -232,6 +234,8 @@ function ruleSchema(triggers: readonly [string, ...string[]]) {
     when: z.record(z.string(), z.unknown()).default({}),
     cooldown: duration.optional(),
     final: z.boolean().default(false),
+    /** Runs last, and only when no other rule answered this event (the Q&A's answer). */
+    fallback: z.boolean().default(false),
     do: z.array(z.record(z.string(), z.unknown())).min(1),
   });
 }

@@ -16,6 +16,8 @@ export class YamlFile {
   private doc: Document | undefined;
   private lines = new LineCounter();
   readonly problems: ConfigProblem[] = [];
+  /** Located like problems, but the course still loads: `kequn check` prints them. */
+  readonly warnings: ConfigProblem[] = [];
   data: unknown;
 
   constructor(readonly path: string, cwd = process.cwd()) {
@@ -89,5 +91,9 @@ export class YamlFile {
 
   problem(path: readonly (string | number)[], message: string): void {
     this.problems.push({ file: this.display, line: this.lineOf(path), keyPath: formatKeyPath(path), message });
+  }
+
+  warn(path: readonly (string | number)[], message: string): void {
+    this.warnings.push({ file: this.display, line: this.lineOf(path), keyPath: formatKeyPath(path), message });
   }
 }

@@ -129,6 +129,12 @@ export interface ServiceContext {
   stageEntered(db: Db, config: CourseConfig, move: StageMove, now: number): void;
 }
 
+/** Where a whole-course check reports, by config file name (`faq.yaml`) and key path. */
+export interface CourseCheck {
+  problem(file: string, path: readonly (string | number)[], message: string): void;
+  warn(file: string, path: readonly (string | number)[], message: string): void;
+}
+
 export interface Feature {
   /** A short id, also the folder name under src/flows/. */
   name: string;
@@ -181,6 +187,16 @@ export interface Feature {
    * K7M2XQ`), whether a WeChat friend request's greeting qualifies for the `keyword` policy.
    */
   channel?: Partial<ChannelHooks>;
+  /**
+   * Facts of the course its config holds that templates and FAQ answers may name, so a seller
+   * changes them in one place: `{ 'product.python-vip.price': '199' }`. Names have a dot.
+   */
+  courseValues?(config: CourseConfig): Record<string, string>;
+  /**
+   * Checks that need the whole loaded course (an FAQ answer naming a price no product has):
+   * `problem` refuses the course, `warn` lets it load and `kequn check` prints it.
+   */
+  checkCourse?(config: CourseConfig, check: CourseCheck): void;
   /** Where the server is reached, when this feature's config says (catalog.yaml `payments.public_url`): CourseConfig.publicUrl's fallback. */
   publicUrl?(config: CourseConfig): string | undefined;
   /** A member's data it keeps, for `kequn member export` / `forget` (rows by SQL in its own tables). */

@@ -29,5 +29,19 @@ export function renderTemplate(text: string, vars: Record<string, string>): stri
 /** Renders a template outside a member's context (course-wide variables plus `vars`). */
 export function renderFor(ctx: { config: CourseConfig }, template: string, vars: Record<string, string>): string {
   const { config } = ctx;
-  return renderTemplate(config.templates[template]!, { course: config.course.name, bot: config.course.bot_name, ...vars });
+  return renderTemplate(config.templates[template]!, { ...config.values, course: config.course.name, bot: config.course.bot_name, ...vars });
+}
+
+/**
+ * Fills the course values (`{product.python-vip.price}`, Feature.courseValues) in a text that is
+ * not a template, such as an FAQ answer: every other brace stays as written, so an answer that
+ * shows `d = {'a': 1}` is not emptied.
+ */
+export function fillCourseValues(text: string, values: Readonly<Record<string, string>>): string {
+  return text.replace(/\{([^{}]*)\}/g, (m, name: string) => values[name] ?? m);
+}
+
+/** Names in a text that look like course values (`{word.word…}`): what an FAQ answer is checked for. */
+export function courseValueNames(text: string): string[] {
+  return [...text.matchAll(/\{([a-z_]+(?:\.[\w-]+)+)\}/g)].map((m) => m[1]!);
 }

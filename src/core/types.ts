@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import type { ConfigProblem } from '../config/errors.js';
 import type { MainConfig, RawRule as RawRuleShape } from '../config/schema.js';
 import type { Platform, QuotedMessage } from '../bot/events.js';
 import type { Member } from '../store/members.js';
@@ -37,6 +38,8 @@ export interface CompiledRule {
   when: Cond;
   cooldown: number | undefined;
   final: boolean;
+  /** Runs after the other rules, and only when none of them sent a message (docs/configuration.md). */
+  fallback: boolean;
   actions: { spec: ActionSpec<unknown>; arg: unknown }[];
 }
 
@@ -79,6 +82,13 @@ export interface CourseConfig {
   rawRules: RawRule[];
   ruleIds: Set<string>;
   rules: CompiledRule[];
+  /**
+   * Facts of the course that templates and FAQ answers may name, from the features
+   * (`{product.python-vip.price}` → `199`): a price or a deadline changed in one place.
+   */
+  values: Record<string, string>;
+  /** What `kequn check` warns about but loads (an FAQ answer naming a price no product has). */
+  warnings: ConfigProblem[];
   /** Role of a platform id: staff by platform id from config, never by display name. */
   roleOf(platform: Platform, platformId: string): Role;
   /** Group handle for a platform chat id, or undefined for groups not in the course. */

@@ -170,6 +170,23 @@ export function recordJoin(
   return { previous };
 }
 
+/**
+ * Someone wrote in a group kequn never saw them join: they were in it before the bot was, or
+ * their join event was lost (WeChat joins by QR code). They are a member of it from now on (the
+ * check-in leaderboard, the daily reminder, the group's figures count them), with `join_count` 0:
+ * the join itself was never seen, so no join rule ran. A membership kequn already has, current or
+ * left, is left as it is. Returns whether one was recorded.
+ */
+export function recordPresence(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {
+  return (
+    stmt(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, NULL, 0) ON CONFLICT DO NOTHING').run(
+      args.memberId,
+      args.groupId,
+      args.now,
+    ).changes > 0
+  );
+}
+
 export function recordLeave(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {
   return (
     stmt(db, 'UPDATE memberships SET left_at = ? WHERE member_id = ? AND group_id = ? AND left_at IS NULL').run(args.now, args.memberId, args.groupId)

@@ -932,4 +932,57 @@ SELECT platform, chat_id, MAX(member_id), 'open', 'delivered', MIN(sent_at), MIN
 FROM outbox WHERE chat_kind = 'dm' AND status = 'sent' AND sent_at IS NOT NULL GROUP BY platform, chat_id;
 `,
   },
+  {
+    version: 16,
+    name: 'telegram invoice failures',
+    sql: `
+-- Why a Telegram Stars invoice could not be sent (NULL: sent, or not tried yet). The member's
+-- next /buy of the same open order clears it and the invoice is sent afresh.
+ALTER TABLE orders ADD COLUMN invoice_error TEXT;
+`,
+  },
+  {
+    version: 17,
+    name: 'qa-clarify',
+    sql: `
+-- Clarification menus (src/flows/qa/clarify.ts): a question the bot was not sure about, answered
+-- with "你想问的是哪一个？1 … 2 …". One open menu per member; a number from the same member in the
+-- same chat (or privately) before closes_at picks the entry.
+CREATE TABLE qa_menus (
+  id           INTEGER PRIMARY KEY,
+  question_id  INTEGER NOT NULL,
+  member_id    TEXT NOT NULL,
+  platform     TEXT NOT NULL,
+  group_id     TEXT,                         -- NULL when asked in private
+  chat_id      TEXT NOT NULL,                -- where the menu was sent
+  choices      TEXT NOT NULL,                -- JSON: entry ids, in the menu's order
+  created_at   INTEGER NOT NULL,
+  closes_at    INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('open', 'picked', 'replaced')),
+  picked       TEXT                          -- the entry id chosen
+);
+CREATE INDEX qa_menus_member ON qa_menus(member_id, status);
+CREATE INDEX qa_menus_group ON qa_menus(group_id, created_at);
+CREATE INDEX qa_menus_created ON qa_menus(member_id, created_at);
+
+-- Who taught the knowledge base what: an instructor's answer (staff) or a member's pick from a
+-- menu (choice); a learned row can be removed (it stays, marked, for the record).
+ALTER TABLE faq_learned ADD COLUMN via TEXT NOT NULL DEFAULT 'staff';
+ALTER TABLE faq_learned ADD COLUMN taught_by TEXT;
+ALTER TABLE faq_learned ADD COLUMN removed_at INTEGER;
+ALTER TABLE faq_learned ADD COLUMN removed_by TEXT;
+CREATE INDEX faq_learned_taught ON faq_learned(taught_by, created_at);
+
+-- Embeddings of FAQ phrasings from the LLM endpoint (src/flows/qa/embeddings.ts), by model and
+-- text, so a restart or an FAQ edit embeds only what is new.
+CREATE TABLE qa_vectors (
+  model       TEXT NOT NULL,
+  text_hash   TEXT NOT NULL,                 -- sha256 of the text, base64url, 32 characters
+  dims        INTEGER NOT NULL,
+  vector      TEXT NOT NULL,                 -- float32 little-endian, base64
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (model, text_hash)
+);
+`,
+  },
 ];

@@ -73,9 +73,14 @@ export function platformActions(db: Db): PlatformAction[] {
   return stmt(db, 'SELECT * FROM platform_actions ORDER BY id').all() as PlatformAction[];
 }
 
-/** The platform's own id of a logged event (what a platform needs to delete that message). */
-export function platformEventIdOf(db: Db, eventRowId: number): string | undefined {
+/**
+ * The platform's id of a logged message (what a platform needs to delete it): its `messageId`
+ * where the adapter gave one (Telegram's message_id), else the event's own id.
+ */
+export function platformMessageIdOf(db: Db, eventRowId: number): string | undefined {
   const row = stmt(db, 'SELECT payload FROM events WHERE id = ?').get(eventRowId) as { payload: string } | undefined;
-  return row ? (JSON.parse(row.payload) as { eventId?: string }).eventId : undefined;
+  if (!row) return undefined;
+  const payload = JSON.parse(row.payload) as { eventId?: string; messageId?: string };
+  return payload.messageId ?? payload.eventId;
 }
 

@@ -47,6 +47,10 @@ export interface MemberExport {
   checkins: Row[];
   homework: Row[];
   questions: Row[];
+  /** The clarification menus they were offered (which FAQ entries, which they picked). */
+  qa_menus: Row[];
+  /** Phrasings and answers the Q&A learned from them: their picks from menus, their answers as staff. */
+  taught: Row[];
   orders: Row[];
   payment_attempts: Row[];
   refunds: Row[];
@@ -81,6 +85,9 @@ export function exportMember(db: Db, id: string, now: number): MemberExport | un
     checkins: all(db, 'SELECT day, kind, group_id, note, at FROM checkins WHERE member_id = ? ORDER BY day', id),
     homework: all(db, 'SELECT week, link, late, submitted_at, updated_at, reviewed_at FROM homework_submissions WHERE member_id = ? ORDER BY week', id),
     questions: parsed(all(db, 'SELECT id, platform, group_id, text, status, entry_id, answer, answered_via, created_at, answered_at FROM questions WHERE member_id = ? ORDER BY id', id)),
+    qa_menus: parsed(all(db, 'SELECT question_id, platform, group_id, choices, created_at, closes_at, status, picked FROM qa_menus WHERE member_id = ? ORDER BY id', id), 'choices'),
+    // A staff member's answer was to someone else's question: their answer, not the asker's words.
+    taught: all(db, "SELECT id, entry_id, CASE WHEN via = 'choice' THEN question END AS question, answer, via, created_at, removed_at FROM faq_learned WHERE taught_by = ? ORDER BY id", id),
     orders: parsed(
       all(db, 'SELECT id, product_id, currency, list_amount, amount, discounts, code, state, provider, transaction_id, paid_amount, refunded_amount, created_at, paid_at, closed_at FROM orders WHERE member_id = ? ORDER BY created_at', id),
       'discounts',
@@ -209,7 +216,14 @@ export function forgetMember(db: Db, id: string, now: number, after: readonly ((
     run('DELETE FROM rule_traces WHERE member_id = ?', id);
     run('DELETE FROM rule_fires WHERE member_id = ?', id);
     // What instructors taught from this member's questions is their words: it goes too.
+    // Embedding vectors are cached by a hash of the text, so the vectors of their wordings cannot
+    // be told apart from the FAQ's: if they taught any, the cache goes (the FAQ is embedded again).
+    const taught = (db.prepare('SELECT COUNT(*) AS n FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)').get(id) as { n: number }).n;
+    if (taught > 0) run('DELETE FROM qa_vectors');
     run('DELETE FROM faq_learned WHERE question_id IN (SELECT id FROM questions WHERE member_id = ?)', id);
+    // Their clarification menus (which entries they were offered); what they taught as staff stays, unsigned.
+    run('DELETE FROM qa_menus WHERE member_id = ?', id);
+    run('UPDATE faq_learned SET taught_by = NULL WHERE taught_by = ?', id);
     run(`UPDATE questions SET text = ?, asker_platform_id = ?, chat_id = CASE WHEN group_id IS NULL THEN ? ELSE chat_id END, candidates = NULL WHERE member_id = ?`, FORGOTTEN, FORGOTTEN, FORGOTTEN, id);
     run(`UPDATE checkins SET note = '' WHERE member_id = ?`, id);
     // Moderation keeps what was done and why (the rule), not the words that triggered it.

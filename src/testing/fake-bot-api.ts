@@ -4,12 +4,15 @@ import type { AddressInfo } from 'node:net';
 /**
  * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
  * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
- * answerPreCheckoutQuery, refundStarPayment and createChatInviteLink as Telegram does (JSON over HTTP), queues the
+ * answerPreCheckoutQuery, refundStarPayment, createChatInviteLink, deleteMessage and
+ * banChatMember/unbanChatMember as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
  * Failures can be scripted (429 with retry_after, 403 kicked) per method and chat.
  * As on Telegram, the bot cannot message a user privately before they started it: sendMessage and
  * sendInvoice to a user who never wrote to the bot privately (`start`, `say` without a chat, or
- * `markStarted`) answer 403 "bot can't initiate conversation with a user".
+ * `markStarted`) answer 403 "bot can't initiate conversation with a user". The bot is an admin
+ * of every group with the rights docs/telegram.md asks for, unless `setRights` takes some away:
+ * then deleteMessage and banChatMember answer 400 as Telegram does.
  *
  * @example
  * const api = await FakeBotApi.start();
@@ -26,7 +29,19 @@ export class FakeBotApi {
    * request is held unanswered and has no effect, until the client gives up), or undefined for a
    * normal answer. Checked after the scripted `fail` errors.
    */
-  fault: ((method: string, params: Record<string, unknown>) => { error: { error_code: number; description: string; parameters?: Record<string, unknown> } } | 'hang' | undefined) | undefined;
+  fault:
+    | ((
+        method: string,
+        params: Record<string, unknown>,
+      ) => { error: { error_code: number; description: string; parameters?: Record<string, unknown> } } | { raw: { status: number; body: string; contentType?: string } } | 'hang' | undefined)
+    | undefined;
+  /**
+   * A server that does not hold an empty getUpdates for its `timeout` but answers at once (some
+   * emulators and proxies do): what kequn must not poll in a tight loop.
+   */
+  answersPollAtOnce = false;
+  /** Messages the bot deleted (deleteMessage), in order. */
+  readonly deleted: { chatId: string; messageId: number }[] = [];
   /** Messages the bot sent (sendMessage), with a sequence number. */
   readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
   webhook: { url: string; secret?: string } | undefined;
@@ -41,6 +56,10 @@ export class FakeBotApi {
   private waiters: (() => void)[] = [];
   private failures: { method: string; chatId?: string; times: number; error: { error_code: number; description: string; parameters?: Record<string, unknown> } }[] = [];
   private linkSeq = 0;
+  /** Messages people wrote in groups that are still there (chat:message_id): what deleteMessage can delete. */
+  private readonly groupMessages = new Set<string>();
+  /** Admin rights taken away from the bot, per group chat id. */
+  private readonly rights = new Map<string, { can_delete_messages: boolean; can_restrict_members: boolean }>();
   /** Users who started the bot (wrote to it privately): the only ones it may message privately. */
   private readonly startedUsers = new Set<number>();
   /** Users who blocked the bot: private messages to them answer 403 "blocked by the user". */
@@ -120,9 +139,11 @@ export class FakeBotApi {
       offset: m.index! + m[1]!.length,
       length: m[2]!.length,
     }));
+    const messageId = this.nextMessageId++;
+    if (args.chat) this.groupMessages.add(`${chat.id}:${messageId}`);
     return this.push({
       message: {
-        message_id: this.nextMessageId++,
+        message_id: messageId,
         date: this.unix(),
         chat,
         from: args.user,
@@ -132,6 +153,11 @@ export class FakeBotApi {
         ...(args.replyTo ? { reply_to_message: { message_id: 1, date: this.unix(), chat, from: args.replyTo.from ?? this.me, text: args.replyTo.text } } : {}),
       },
     });
+  }
+
+  /** The bot's admin rights in a group (by default it has every right docs/telegram.md asks for). */
+  setRights(chatId: number | string, rights: { can_delete_messages: boolean; can_restrict_members: boolean }): void {
+    this.rights.set(String(chatId), rights);
   }
 
   /** The user pressed Start in the bot's chat (from a t.me deep link: with its payload). */
@@ -283,6 +309,12 @@ export class FakeBotApi {
       await new Promise<void>((resolve) => res.once('close', () => resolve()));
       return;
     }
+    if (fault && 'raw' in fault) {
+      call.status = fault.raw.status;
+      res.writeHead(fault.raw.status, { 'content-type': fault.raw.contentType ?? 'text/html' });
+      res.end(fault.raw.body);
+      return;
+    }
     if (fault) return fail(fault.error);
     const ok = (result: unknown) => {
       call.status = 200;
@@ -308,7 +340,7 @@ export class FakeBotApi {
         // Updates below the offset are confirmed: Telegram forgets them.
         this.confirmedBelow = Math.max(this.confirmedBelow, offset);
         this.queue = this.queue.filter((u) => (u.update_id as number) >= this.confirmedBelow);
-        if (this.queue.length === 0 && this.forced.length === 0 && typeof params.timeout === 'number' && params.timeout > 0) {
+        if (!this.answersPollAtOnce && this.queue.length === 0 && this.forced.length === 0 && typeof params.timeout === 'number' && params.timeout > 0) {
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, Math.min(params.timeout as number, 2) * 1000);
             const wake = () => {
@@ -350,8 +382,16 @@ export class FakeBotApi {
         return ok(true);
       }
       case 'banChatMember':
+        if (this.rights.get(chatId!)?.can_restrict_members === false) return fail({ error_code: 400, description: 'Bad Request: not enough rights to restrict/unrestrict chat member' });
         this.onBan?.(chatId!, String(params.user_id));
         return ok(true);
+      case 'deleteMessage': {
+        if (this.rights.get(chatId!)?.can_delete_messages === false) return fail({ error_code: 400, description: "Bad Request: message can't be deleted" });
+        const key = `${chatId}:${String(params.message_id)}`;
+        if (!this.groupMessages.delete(key)) return fail({ error_code: 400, description: 'Bad Request: message to delete not found' });
+        this.deleted.push({ chatId: chatId!, messageId: Number(params.message_id) });
+        return ok(true);
+      }
       case 'unbanChatMember':
         return ok(true);
       default:

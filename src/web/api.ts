@@ -6,6 +6,7 @@ import type { SimActivity, SimulatedWeChat } from '../bot/simulator.js';
 import { SIM_BOT_ID } from '../bot/simulator-ids.js';
 import type { CourseConfig } from '../core/types.js';
 import { OffsetClock, type Clock } from '../core/schedule/clock.js';
+import { recordClockOffset } from '../core/schedule/store-clock.js';
 import { nextJobDueAt } from '../store/jobs.js';
 import { findMemberByIdentity, getMember, identitiesOf, activeGroupsOf, stageHistory, tagsOf, type Member } from '../store/members.js';
 import { outboxCounts } from '../store/outbox.js';
@@ -29,11 +30,11 @@ const LINES_PER_CHAT = 300;
 const MAX_ADVANCE_MS = 30 * 86_400_000;
 const TRACES_PER_MEMBER = 40;
 
-const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 letters, digits, _ or -');
+const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id 只能用字母、数字、_ 和 -（1-64 个）');
 const textSchema = z
   .string()
-  .max(MAX_SAY_CHARS, `text is longer than ${MAX_SAY_CHARS} characters`)
-  .refine((t) => t.trim().length > 0, 'text is empty');
+  .max(MAX_SAY_CHARS, `消息超过了 ${MAX_SAY_CHARS} 个字`)
+  .refine((t) => t.trim().length > 0, '消息是空的');
 
 const bodies = {
   users: z.strictObject({
@@ -41,16 +42,16 @@ const bodies = {
     name: z
       .string()
       .trim()
-      .min(1, 'name is empty')
-      .max(64, 'name is longer than 64 characters')
+      .min(1, '昵称是空的')
+      .max(64, '昵称超过了 64 个字')
       // eslint-disable-next-line no-control-regex
-      .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'name contains control characters'),
+      .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), '昵称里有控制字符'),
   }),
   membership: z.strictObject({ user: idSchema, group: z.string().min(1).max(64) }),
   say: z
     .strictObject({ user: idSchema, group: z.string().min(1).max(64).optional(), dm: z.boolean().optional(), text: textSchema })
-    .refine((b) => (b.group !== undefined) !== (b.dm === true), 'say goes either to a group ("group": handle) or privately ("dm": true)'),
-  advance: z.strictObject({ ms: z.number().int().positive().max(MAX_ADVANCE_MS, 'at most 30 days per step') }),
+    .refine((b) => (b.group !== undefined) !== (b.dm === true), '消息要么发到群里（"group": 群），要么私聊（"dm": true）'),
+  advance: z.strictObject({ ms: z.number().int().positive().max(MAX_ADVANCE_MS, '一次最多快进 30 天') }),
 };
 
 /** An error with the status and message the client gets (`{ error }`). */
@@ -63,17 +64,20 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads and validates a JSON body; anything malformed is a 400 before any state is touched. */
+/**
+ * Reads and validates a JSON body; anything malformed is a 400 before any state is touched. The
+ * messages are in Chinese: the playground page shows them as they are.
+ */
 async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? '';
   // Requiring JSON also makes a cross-site form or text/plain POST from a web page impossible
   // without a CORS preflight, which this server never grants.
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'send the body as application/json');
+  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, '请求体请用 application/json 发送');
   let raw: unknown;
   try {
     raw = JSON.parse(await c.req.text());
   } catch {
-    throw new HttpError(400, 'body is not valid JSON');
+    throw new HttpError(400, '请求体不是有效的 JSON');
   }
   const r = schema.safeParse(raw);
   if (!r.success) {
@@ -144,6 +148,7 @@ export function playgroundState(deps: ApiDeps, sim: SimulatedWeChat) {
     },
     queue: { pending: outbox.pending ?? 0, nextJobAt: nextJobDueAt(db) ?? null },
     stages: config.stages.map((s) => ({ id: s.id, phase: s.phase ?? null })),
+    rules: config.rules.map((r) => ({ id: r.id, description: r.description })),
     groups: groupEntries.map(([handle, g]) => {
       const roomId = roomIdOf(config, handle);
       return { handle, name: g.name, kind: g.kind, roomId, members: users.filter((u) => sim.isMember(roomId, u.id)).map((u) => u.id) };
@@ -200,9 +205,9 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
   const { app, clock, log } = deps;
   const api = new Hono();
   const lookup = (id: string) => {
-    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id: member key or WeChat id of 1-64 letters, digits, _ or -');
+    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'id：成员号或微信 id（1-64 个字母、数字、_ 或 -）');
     const m = getMember(app.db, id) ?? findMemberByIdentity(app.db, 'wechat', id);
-    if (!m) throw new HttpError(404, `no member "${id}" (by member key or WeChat id)`);
+    if (!m) throw new HttpError(404, `没有成员「${id}」（按成员号或微信 id 查找）`);
     return memberDetail(deps, m);
   };
 
@@ -215,19 +220,19 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
 
   const pg = new Hono();
   const requireSim = (): SimulatedWeChat => {
-    if (!app.sim) throw new HttpError(404, 'the playground exists only when every platform is simulated (the simulated WeChat alone)');
+    if (!app.sim) throw new HttpError(404, '只有所有平台都是模拟的（只有模拟微信）时才有练习场');
     return app.sim;
   };
   const requireReady = () => {
-    if (!app.kernel.isReady()) throw new HttpError(503, 'the bot is not logged in yet; try again in a moment');
+    if (!app.kernel.isReady()) throw new HttpError(503, '机器人还没登录好，请稍等再试');
   };
   const knownUser = (sim: SimulatedWeChat, id: string) => {
-    if (!sim.users().some((u) => u.id === id)) throw new HttpError(400, `user: no simulated member "${id}" (create it first)`);
+    if (!sim.users().some((u) => u.id === id)) throw new HttpError(400, `没有模拟成员「${id}」（先添加成员）`);
   };
   const knownGroup = (handle: string) => {
     const config = app.kernel.currentConfig;
     const g = config.groups[handle];
-    if (!g) throw new HttpError(400, `group: no course group "${handle}" (groups: ${Object.keys(config.groups).join(', ')})`);
+    if (!g) throw new HttpError(400, `课程里没有群「${handle}」（有：${Object.keys(config.groups).join('、')}）`);
     return { roomId: roomIdOf(config, handle), name: g.name };
   };
 
@@ -236,7 +241,7 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
   pg.post('/users', async (c) => {
     const sim = requireSim();
     const b = await body(c, bodies.users);
-    if (b.id === SIM_BOT_ID || sim.users().some((u) => u.id === b.id)) throw new HttpError(409, `user: "${b.id}" already exists`);
+    if (b.id === SIM_BOT_ID || sim.users().some((u) => u.id === b.id)) throw new HttpError(409, `成员「${b.id}」已经存在`);
     // A new member is a stranger to the bot's account, as a newcomer in a group usually is.
     sim.user(b.id, b.name, { stranger: true });
     return c.json({ ok: true, user: { id: b.id, name: b.name } }, 201);
@@ -249,7 +254,7 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
     const g = knownGroup(b.group);
     requireReady();
     sim.room(g.roomId, g.name); // groups added by a config reload have no simulated room yet
-    if (sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} is already in ${b.group}`);
+    if (sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} 已经在 ${b.group} 里了`);
     sim.join(b.user, g.roomId);
     return c.json({ ok: true });
   });
@@ -260,7 +265,7 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
     knownUser(sim, b.user);
     const g = knownGroup(b.group);
     requireReady();
-    if (!sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} is not in ${b.group}`);
+    if (!sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} 不在 ${b.group} 里`);
     sim.leave(b.user, g.roomId);
     return c.json({ ok: true });
   });
@@ -272,11 +277,11 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
     if (b.group !== undefined) {
       const g = knownGroup(b.group);
       requireReady();
-      if (!sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} is not in ${b.group}: join it first`);
+      if (!sim.isMember(g.roomId, b.user)) throw new HttpError(409, `${b.user} 不在 ${b.group} 里：先加入本群`);
       sim.say(b.user, { roomId: g.roomId }, b.text);
     } else {
       requireReady();
-      if (!sim.isFriend(b.user)) throw new HttpError(409, `${b.user} is not a friend of the bot's account: on WeChat only friends can write privately (加好友 first)`);
+      if (!sim.isFriend(b.user)) throw new HttpError(409, `${b.user} 还不是机器人微信号的好友：微信里只有好友才能私聊（先加好友）`);
       sim.say(b.user, 'bot', b.text);
     }
     return c.json({ ok: true });
@@ -293,8 +298,10 @@ export function createApi(deps: ApiDeps & { playground: boolean; admin: AdminAut
   pg.post('/advance', async (c) => {
     requireSim();
     const b = await body(c, bodies.advance);
-    if (!(clock instanceof OffsetClock)) throw new HttpError(409, 'this clock cannot be fast-forwarded (only the playground\'s offset clock can)');
+    if (!(clock instanceof OffsetClock)) throw new HttpError(409, '这个时钟不能快进（只有练习场的模拟时钟可以）');
     clock.advance(b.ms);
+    // The store keeps the offset: `kequn stats` and a restarted playground read the same "now".
+    recordClockOffset(app.db, clock.offsetMs);
     log.info({ ms: b.ms, offsetMs: clock.offsetMs }, 'playground: clock fast-forwarded');
     // Run what fell due now rather than at the next cron second.
     await app.kernel.tick();

@@ -17,12 +17,12 @@ import { channelWaitsOf, getChannel } from '../store/private-channels.js';
 const MAX_GREETING_CHARS = 100;
 
 export const befriendBody = z.strictObject({
-  user: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 letters, digits, _ or -'),
+  user: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id 只能用字母、数字、_ 和 -（1-64 个）'),
   greeting: z
     .string()
-    .max(MAX_GREETING_CHARS, `greeting is longer than ${MAX_GREETING_CHARS} characters`)
+    .max(MAX_GREETING_CHARS, `验证消息超过了 ${MAX_GREETING_CHARS} 个字`)
     // eslint-disable-next-line no-control-regex
-    .refine((g) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(g), 'greeting contains control characters'),
+    .refine((g) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(g), '验证消息里有控制字符'),
 });
 
 /** Per simulated member, for the member list: friend or not, and how many messages wait for them. */
@@ -72,8 +72,8 @@ export async function befriend(
   fail: (status: 409, message: string) => never,
 ) {
   const b = await read(c);
-  if (sim.isFriend(b.user)) fail(409, `${b.user} is already a friend of the bot's account`);
-  if (awaiting(db, b.user)) fail(409, `${b.user} already sent a friend request; it is waiting to be accepted`);
+  if (sim.isFriend(b.user)) fail(409, `${b.user} 已经是机器人微信号的好友了`);
+  if (awaiting(db, b.user)) fail(409, `${b.user} 已经发过好友申请，正在等通过`);
   const id = sim.befriend(b.user, b.greeting);
   return c.json({ ok: true, request: id });
 }

@@ -14,7 +14,8 @@ import { adminAuth } from './admin-auth.js';
 import { createApi, HttpError } from './api.js';
 import { clientMiddleware, clientOf } from './client.js';
 import type { WebContext } from './context.js';
-import { PLAYGROUND_CSS, PLAYGROUND_HTML, PLAYGROUND_JS } from './playground-page.js';
+import { browserScript, browserStyle, SCRIPT_TYPE, STYLE_TYPE } from './browser-assets.js';
+import { PLAYGROUND_HTML } from './playground/page.js';
 import { LOOPBACK_NAMES, webEnvFromEnv, webPolicy, type WebEnv, type WebPolicy } from './settings.js';
 import { MAX_UPDATE_BYTES, telegramWebhookHandler } from './telegram-webhook.js';
 
@@ -39,6 +40,10 @@ export interface WebDeps {
 const PUBLIC_PREFIXES = ['/pay/', '/webhooks/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** The playground's browser module (bundled by esbuild, see browser-assets.ts). */
+const PLAYGROUND_SCRIPT = new URL('./playground/browser/index.ts', import.meta.url);
+const PLAYGROUND_STYLE = new URL('./playground/browser/style.css', import.meta.url);
 
 /** Pages are self-contained: no CDN, no inline script, nothing framed. */
 const PAGE_HEADERS = {
@@ -139,13 +144,13 @@ export function createWebApp(deps: WebDeps): Hono {
       c.header('cache-control', 'no-store');
       return c.html(PLAYGROUND_HTML);
     });
-    web.get('/playground/app.js', (c) => {
+    web.get('/playground/app.js', async (c) => {
       c.header('cache-control', 'no-store');
-      return c.body(PLAYGROUND_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+      return c.body(await browserScript(PLAYGROUND_SCRIPT), 200, { 'content-type': SCRIPT_TYPE });
     });
-    web.get('/playground/app.css', (c) => {
+    web.get('/playground/app.css', async (c) => {
       c.header('cache-control', 'no-store');
-      return c.body(PLAYGROUND_CSS, 200, { 'content-type': 'text/css; charset=utf-8' });
+      return c.body(await browserStyle(PLAYGROUND_STYLE), 200, { 'content-type': STYLE_TYPE });
     });
   }
 

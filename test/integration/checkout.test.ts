@@ -113,6 +113,50 @@ describe('checkout page', () => {
     expect((await http(`/pay/${order.token}/pay`, { form: {} })).status).toBe(409);
   });
 
+  it('says the expiry in the course time zone and in Chinese, and names no WeChat Pay product on its buttons', async () => {
+    // Bought at 09:00 on 2 March in Shanghai (T0); links live 2 hours (link_ttl): 11:00 local,
+    // 03:00 UTC: the page says what the DM says.
+    const order = await buyAs('ivy');
+    expect(order.expires_at).toBe(Date.parse('2026-03-02T11:00:00+08:00'));
+    for (const ua of [UA.pc, UA.phone, UA.wechat]) {
+      const page = await http(`/pay/${order.token}`, { ua });
+      expect(page.text).toContain('链接有效期至 <span id="expires">3月2日 11:00</span>');
+      expect(page.text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+      const button = /<button type="submit" class="pay">([^<]*)<\/button>/.exec(page.text)![1]!;
+      expect(button).toMatch(/^微信(扫码)?支付 ¥199\.00$/);
+      expect(page.text).not.toMatch(/JSAPI|Native|\bH5\b/);
+    }
+    const sent = app.db.prepare("SELECT text FROM outbox WHERE chat_id = 'ivy'").all() as { text: string }[];
+    expect(sent.find((m) => m.text.includes(`/pay/${order.token}`))?.text).toContain('3月2日 11:00 前有效');
+  });
+
+  it('on a PC in sandbox mode, the QR page offers the same simulated pay and fail a phone gets: fail leaves the order open, pay pays it', async () => {
+    const order = await buyAs('jack');
+    const qr = await http(`/pay/${order.token}/pay`, { form: {} });
+    expect(qr.status).toBe(200);
+    const no = (app.db.prepare('SELECT out_trade_no FROM payment_attempts WHERE order_id = ?').get(order.id) as { out_trade_no: string }).out_trade_no;
+    // The buttons post to the sandbox's own pay route, with its checks, as the phone's page does.
+    expect(qr.text).toContain('id="sandbox"');
+    expect(qr.text).toContain(`<form method="post" action="/sandbox/pay/${no}"><button name="result" value="pay" class="pay" id="sandbox-pay">支付</button> <button name="result" value="fail" class="fail" id="sandbox-fail">失败 / 取消</button></form>`);
+    expect((await http(`/sandbox/pay/${no}`)).text).toContain('状态：<span id="sandbox-state">未支付</span>');
+
+    const failed = await http(`/sandbox/pay/${no}`, { form: { result: 'fail' } });
+    expect(failed.status).toBe(303);
+    expect(failed.location).toBe(`/pay/${order.token}?e=pay`);
+    expect(getOrder(app.db, order.id)!.state).toBe('created');
+    expect((await http(`/sandbox/pay/${no}`)).text).toContain('状态：<span id="sandbox-state">支付失败</span>');
+    expect((await http(failed.location!)).text).toContain('支付没有完成，可以再试一次。');
+
+    // Again: a new attempt, paid this time.
+    const again = await http(`/pay/${order.token}/pay`, { form: {} });
+    const no2 = /action="\/sandbox\/pay\/([^"]+)"/.exec(again.text)![1]!;
+    expect(no2).not.toBe(no);
+    const paid = await http(`/sandbox/pay/${no2}`, { form: { result: 'pay' } });
+    expect(paid.location).toBe(`/pay/${order.token}`);
+    expect(getOrder(app.db, order.id)!.state).toBe('paid');
+    expect((await http(`/pay/${order.token}`)).text).toContain('支付成功');
+  });
+
   it('on a phone browser, H5 redirects to the provider', async () => {
     const order = await buyAs('dave');
     const r = await http(`/pay/${order.token}/pay`, { form: {}, ua: UA.phone });

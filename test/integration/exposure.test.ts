@@ -270,6 +270,13 @@ describe('item 4: the sandbox beside a real account', () => {
     expect((await http(server.url, sandboxPath, { host: 'evil.example', headers: bearer })).status).toBe(403);
     expect((await http(server.url, sandboxPath, { headers: bearer })).status).toBe(200);
 
+    // On a PC the QR page offers the sandbox's buttons too; they post to the same guarded route.
+    const qr = await http(server.url, `/pay/${order.token}/pay`, form('', { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0' }));
+    expect(qr.status).toBe(200);
+    const desktopPath = /<form method="post" action="(\/sandbox\/pay\/[^"]+)">/.exec(qr.text)![1]!;
+    expect((await http(server.url, desktopPath, form('result=pay'))).status).toBe(401);
+    expect(getOrder(app.db, order.id)!.state).toBe('created');
+
     // The link expires (2 h); the fake pay page refuses it exactly as the checkout page does.
     clock.set(order.expires_at + 1);
     const page = await http(server.url, sandboxPath, { headers: bearer });
@@ -278,7 +285,8 @@ describe('item 4: the sandbox beside a real account', () => {
     const late = await http(server.url, sandboxPath, form('result=pay', bearer));
     expect(late.status).toBe(410);
     expect(getOrder(app.db, order.id)!.state).toBe('created');
-    expect(pendingAttemptsOf(app.db, order.id).length).toBe(1);
+    // The phone's attempt and the PC's, both unpaid: the late one added none.
+    expect(pendingAttemptsOf(app.db, order.id).length).toBe(2);
     expect(app.orders.sandbox!.payment(sandboxPath.split('/').at(-1)!)!.state).not.toBe('SUCCESS');
   });
 

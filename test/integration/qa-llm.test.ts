@@ -9,10 +9,10 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, waitReady, type App } from '../../src/app.js';
 import type { ChatEvent } from '../../src/bot/events.js';
-import { type CourseConfig } from '../../src/config/load.js';
+import type { CourseConfig } from '../../src/core/types.js';
 import { loadConfig } from '../../src/app.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import { hashedVector, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 
 const ROOM = 'python-101@chatroom';
 const T0 = Date.parse('2026-03-02T10:00:00+08:00');
@@ -182,7 +182,7 @@ describe('Q&A with an OpenAI-compatible endpoint', () => {
     await w.say('mallory', 'group', '正式课多少钱？');
     await w.say('alice', 'bot', '试听课在哪里看？');
     expect(w.fake.requests).toHaveLength(1);
-    expect(inGroup(w)).toEqual([expect.stringContaining('周二周四晚八点直播'), expect.stringContaining('1999 元')]);
+    expect(inGroup(w)).toEqual([expect.stringContaining('周二周四晚八点直播'), expect.stringContaining('（第 3 期）：199 元，8 周直播课')]);
     expect(w.logs.filter((l) => l.includes('daily token budget exhausted'))).toHaveLength(1);
   });
 });
@@ -228,5 +228,116 @@ describe('Q&A: hostile questions and hostile completions', () => {
     expect(w.sent.at(-1)).toMatchObject({ chatId: 'mallory', text: expect.stringContaining('没有权限') });
     expect(w.count("SELECT COUNT(*) AS n FROM questions WHERE status = 'escalated'")).toBe(1);
     expect(w.count('SELECT COUNT(*) AS n FROM faq_learned')).toBe(0);
+  });
+});
+
+describe('Q&A with embeddings from the endpoint, fused with BM25', () => {
+  const EMB = { OPENAI_EMBEDDING_MODEL: 'bge-m3' };
+  const prompt = (w: World, i: number) => w.fake.requests[i]!.body.messages.map((m) => m.content).join('\n');
+  const Q = 'pandas 读取 Excel 的时候中文列名乱码怎么办？';
+
+  it('embeds every FAQ phrasing once (cached in the store), embeds each question, and fuses the vector ranking into the passages', async () => {
+    const w = await world({ env: EMB, llm: { passages: 6 } });
+    const one = (n: number) => Array.from({ length: 32 }, (_, i) => (i === n ? 1 : 0));
+    // The vectors say this question is about the beginner entry, which BM25 does not rank near it;
+    // every other text is orthogonal to the question.
+    w.fake.vectorOf = (t, dims) => (t === Q || t === '零基础能学会吗？' ? one(3) : hashedVector(t, dims).map((x, i) => (i === 3 ? 0 : x)));
+    const bm25 = (await import('../../src/flows/qa/service.js')).QaService.build(loadConfig('test/fixtures/course', { env: {} }), w.app.db).candidates(Q, 6).map((c) => c.id);
+    expect(bm25).not.toContain('beginner');
+    await w.say('alice', 'group', Q);
+    expect(w.fake.embedRequests[0]!.model).toBe('bge-m3');
+    const texts = loadConfig('test/fixtures/course', { env: {} }).faq.flatMap((e) => [e.question, ...e.alternates]);
+    expect(new Set(w.fake.embedRequests[0]!.input)).toEqual(new Set(texts));
+    expect(w.fake.embedRequests[1]!.input).toEqual([Q]);
+    expect(w.count("SELECT COUNT(*) AS n FROM qa_vectors WHERE model = 'bge-m3'")).toBe(new Set(texts).size);
+    expect(prompt(w, 0)).toContain('[id: beginner]');
+    expect(prompt(w, 0)).toContain('[id: chinese-garbled]');
+    // The next question embeds only itself: the phrasings are cached.
+    await w.say('mallory', 'group', '请问 pip 装包特别慢怎么办？');
+    expect(w.fake.embedRequests).toHaveLength(3);
+    expect(w.fake.embedRequests[2]!.input).toEqual(['请问 pip 装包特别慢怎么办？']);
+  });
+
+  it('embeds a phrasing the staff taught, and only that, before the next question', async () => {
+    const w = await world({ env: EMB });
+    await w.say('alice', 'group', 'pandas 读取 Excel 的时候中文列名乱码怎么办？');
+    expect(inGroup(w).at(-1)).toContain('转给老师');
+    await w.say('teacher', 'bot', '/answer Q1 =chinese-garbled');
+    const before = w.fake.embedRequests.length;
+    await w.say('mallory', 'group', '请问 pip 装包特别慢怎么办？');
+    expect(w.fake.embedRequests.slice(before).map((r) => r.input)).toEqual([['pandas 读取 Excel 的时候中文列名乱码怎么办？'], ['请问 pip 装包特别慢怎么办？']]);
+  });
+
+  it('goes on with BM25 alone when /embeddings is dead or answers vectors of the wrong size, and says so in the log', async () => {
+    for (const broken of [{ status: 404, error: 'no such model' }, 'mixed-sizes', 'too-few'] as const) {
+      const w = await world({ env: EMB });
+      w.fake.embedReply = broken;
+      w.fake.queue.push({ completion: '{"answer": "换镜像源。", "source": "pip-slow"}' });
+      await w.say('alice', 'group', '请问 pip 装包特别慢怎么办？');
+      expect(inGroup(w)).toEqual([expect.stringContaining('换镜像源')]);
+      expect(prompt(w, 0)).toContain('[id: pip-slow]');
+      expect(w.logs.join('')).toMatch(/embeddings failed; passages from BM25 alone/);
+      expect(w.count('SELECT COUNT(*) AS n FROM qa_vectors')).toBe(0);
+    }
+    // a question's vector of another size than the phrasings' is refused too
+    const w = await world({ env: EMB });
+    await w.say('alice', 'group', '请问 pip 装包特别慢怎么办？');
+    w.fake.dims = 16;
+    w.fake.queue.push({ completion: '{"answer": "VS Code。", "source": "editor"}' });
+    await w.say('mallory', 'group', '写代码用什么编辑器好？');
+    expect(inGroup(w).at(-1)).toContain('VS Code');
+    expect(w.logs.join('')).toMatch(/wrong vector size/);
+  });
+
+  it('makes no /embeddings call without an embedding model (the offline mode is unchanged)', async () => {
+    const w = await world();
+    w.fake.queue.push({ completion: '{"answer": "换镜像源。", "source": "pip-slow"}' });
+    await w.say('alice', 'group', '请问 pip 装包特别慢怎么办？');
+    expect(w.fake.embedRequests).toHaveLength(0);
+  });
+
+  it('lets the model ask the clarification instead: a menu of the entries it named, and the pick answers', async () => {
+    const w = await world({ llm: { min_confidence: 0 } });
+    w.fake.queue.push({ completion: '{"clarify": ["refund", "price", "not-a-passage"]}' });
+    await w.say('alice', 'group', '上课要交多少钱，能退吗？');
+    expect(inGroup(w)).toEqual(['你想问的是哪一个？\n1. 报名后可以退款吗？\n2. 正式课多少钱？\n（回复数字）']);
+    await w.say('alice', 'group', '2');
+    expect(inGroup(w).at(-1)).toContain('（第 3 期）：199 元');
+  });
+});
+
+describe('`kequn eval-qa --llm`: the same figures through the endpoint', () => {
+  const run = async (args: string[], env: NodeJS.ProcessEnv) => {
+    const lines: string[] = [];
+    const { runEvalQa } = await import('../../src/cli/eval-qa.js');
+    const code = await runEvalQa({ bank: args[0]!, queries: args[1]!, misses: false, json: true, threshold: 0.7, split: 'all', llm: true, env, write: (l) => void lines.push(l) });
+    return { code, out: code === 0 ? (JSON.parse(lines[0]!) as Record<string, unknown> & { policy: Record<string, number> }) : undefined, lines };
+  };
+
+  it('embeds the bank and the questions, fuses, lets the model decide, and reports the policy table', async () => {
+    const fake = await startFakeOpenAI();
+    open.push(() => fake.close());
+    // the model answers the first passage it is shown
+    fake.fallback = { completion: '{"answer": null}' };
+    const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseURL, OPENAI_EMBEDDING_MODEL: 'bge-m3' };
+    const r = await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], env);
+    expect(r.code).toBe(0);
+    expect(fake.embedRequests.map((x) => x.input.length)).toEqual([5, 5]); // the bank's five questions, then the five queries
+    expect(r.out).toMatchObject({ n: 5, top1: 1, recall5: 1 });
+    expect(r.out!.llm).toMatch(/chat model gpt-4o-mini, embeddings bge-m3; 5 chat calls, 0 failed/);
+    // the model said none fits to every question: all escalated
+    expect(r.out!.policy).toMatchObject({ answered_right: 0, escalated: 1 });
+    expect(Object.values(r.out!.policy).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+  });
+
+  it('with a dead endpoint says so and falls back to the offline decisions; without a key it asks for one', async () => {
+    const fake = await startFakeOpenAI();
+    const baseURL = fake.baseURL;
+    await fake.close(); // nothing listens there any more
+    const r = await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: baseURL, OPENAI_EMBEDDING_MODEL: 'bge-m3' });
+    expect(r.code).toBe(0);
+    expect(r.out!.llm).toMatch(/embeddings bge-m3 failed \(network: .*\): BM25 alone; 5 chat calls, 5 failed/);
+    expect(r.out!.top1).toBe(1);
+    expect((await run(['test/fixtures/qa/bank.jsonl', 'test/fixtures/qa/queries.jsonl'], {})).code).toBe(2);
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { runScenarioCommand } from '../../src/testing/runner.js';
+import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
 
 async function run(paths: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
-  const code = await runScenarioCommand(paths, { write: (l) => out.push(l) });
+  // The tests' own course: the seller's config/ is theirs to change (test/fixtures/course).
+  const code = await runScenarioCommand(paths, { configDir: DEMO_CONFIG_DIR, write: (l) => out.push(l) });
   return { code, out };
 }
 

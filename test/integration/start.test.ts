@@ -20,7 +20,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('kequn start on a fresh machine', () => {
-  it('creates the data folder, serves /healthz and the playground, and stops on SIGTERM releasing the store', async () => {
+  it('creates the data folder, serves /healthz and the playground, prints the dashboard with a login link, and stops on SIGTERM releasing the store', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'kequn-start-')), 'not', 'yet', 'kequn.db');
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, KEQUN_DATA: data, KEQUN_PORT: String(port), KEQUN_LOG_LEVEL: 'warn' };
@@ -38,8 +38,25 @@ describe('kequn start on a fresh machine', () => {
       }
       expect(health, out).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/playground`)).status).toBe(200);
+      // The page's script, bundled by the build bin/kequn.mjs runs (bin/build.mjs).
+      const script = await fetch(`http://127.0.0.1:${port}/playground/app.js`);
+      expect(script.status).toBe(200);
+      expect(await script.text()).toContain('机器人在线');
       expect(existsSync(data)).toBe(true);
       expect(existsSync(`${data}.lock`)).toBe(true);
+      // The dashboard's address, and on the embedded default a one-time login link (issue 24).
+      for (let i = 0; i < 50 && !/dashboard\?login=/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`dashboard:  http://127.0.0.1:${port}/dashboard\n`);
+      const link = /登录：在浏览器打开下面的一次性链接（12 小时内有效；重启会给新的）\n +(http:\/\/127\.0\.0\.1:\d+\/dashboard\?login=[\w-]+)\n/.exec(out)?.[1];
+      expect(link, out).toBeDefined();
+      const login = await fetch(link!, { redirect: 'manual' });
+      expect(login.status).toBe(303);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const page = await fetch(`http://127.0.0.1:${port}/dashboard`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('数据看板');
+      // Once only.
+      expect((await fetch(link!, { redirect: 'manual' })).status).toBe(401);
     } finally {
       child.kill('SIGTERM');
     }

@@ -6,15 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app.js';
 import { parseScenario } from '../../src/testing/scenario-schema.js';
 import { runScenario } from '../../src/testing/runner.js';
+import { removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
 // `kequn stats` on a store seeded by playing a conversation test: the figures a seller would count
 // by hand from that conversation (not the figures of the functions that compute them).
 let dir: string;
 let dbPath: string;
 
-function kequn(args: string[]): Promise<{ code: number; stdout: string }> {
+function kequn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['bin/kequn.mjs', ...args], { env: { ...process.env, KEQUN_DATA: dbPath } }, (err, stdout) => {
+    execFile('node', ['bin/kequn.mjs', ...args], { env: { ...process.env, KEQUN_DATA: dbPath, ...env } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout) });
     });
   });
@@ -28,7 +29,10 @@ beforeAll(async () => {
   expect(outcome.ok, outcome.failure).toBe(true);
 }, 20_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
+});
 
 describe('kequn stats', () => {
   // The scenario, counted by hand: Alice and Bob join python-101 (prospect → trial). Alice pays
@@ -59,16 +63,20 @@ describe('kequn stats', () => {
     // Alice referred Bob; his refund took the paid referral and the 30 元 reward back.
     expect(d.referrals.leaderboard.map((l: { name: string; referred: number; paid: number; rewards: number }) => [l.name, l.referred, l.paid, l.rewards])).toEqual([['Alice', 1, 0, 0]]);
     // Referral revenue: Bob's 179 refunded = 0, against a cost of 100 → ROI (0 − 100) / 100 = −100 %.
+    // Alice's order came direct (199), Bob's by referral (0): 199 + 0 = the net 199.
     expect(d.referrals.sources).toEqual([
       { source: 'direct', orders: 1, revenue: 199, cost: null, roi: null },
-      { source: 'group:python-101', orders: 2, revenue: 199, cost: null, roi: null },
       { source: 'referral', orders: 1, revenue: 0, cost: 100, roi: -1 },
     ]);
+    // The same two orders by the buyers' first group: both joined python-101.
+    expect(d.referrals.groups).toEqual([{ source: 'group:python-101', orders: 2, revenue: 199, cost: null, roi: null }]);
     expect(d.qa).toMatchObject({ asked: 0, escalated: 0 });
     // The whole course: the same money (the teacher, who only wrote to the bot, paid nothing).
     const all = JSON.parse((await kequn(['stats', '--json'])).stdout);
     expect(all.revenue.cny).toEqual({ orders: 2, gross: 378, refunded: 179, refunds: 1, net: 199, averageOrder: 189 });
-    const text = (await kequn(['stats', '--group', 'python-101'])).stdout;
+    // Chinese by default (course.locale), English when the course says so.
+    expect((await kequn(['stats', '--group', 'python-101'])).stdout).toMatch(/== 生命周期漏斗\n阶段 +时期 +到达/);
+    const text = (await kequn(['stats', '--group', 'python-101'], { KEQUN_CONFIG: tempConfig({ 'kequn.yaml': (y) => y.replace('  timezone: Asia/Shanghai\n', '  timezone: Asia/Shanghai\n  locale: en\n') }) })).stdout;
     expect(text).toMatch(/== Funnel by lifecycle stage\nstage +phase +reached/);
     expect(text).toMatch(/^nurture +培养期 +2 +1 +1 +100 /m);
     expect(text).toMatch(/^revenue \(paid − refunded\) +199$/m);
@@ -76,8 +84,8 @@ describe('kequn stats', () => {
   }, 20_000);
 
   it('rejects a bad filter without touching the store', async () => {
-    expect(await kequn(['stats', '--from', '2026-13-01'])).toMatchObject({ code: 2, stdout: expect.stringContaining('--from must be a date') });
-    expect(await kequn(['stats', '--group', 'nope'])).toMatchObject({ code: 2, stdout: expect.stringContaining('unknown group "nope"') });
+    expect(await kequn(['stats', '--from', '2026-13-01'])).toMatchObject({ code: 2, stdout: expect.stringContaining('--from 必须是日期（YYYY-MM-DD）或 ISO 时间，收到 "2026-13-01"') });
+    expect(await kequn(['stats', '--group', 'nope'])).toMatchObject({ code: 2, stdout: expect.stringContaining('没有这个群 "nope"') });
     expect(await kequn(['stats', 'cost', 'tv-ads', '5'])).toMatchObject({ code: 2 });
   }, 20_000);
 });

@@ -170,7 +170,7 @@ describe('web server and playground', () => {
 
     const again = await post('/api/playground/join', { user: 'alice', group: 'python-101' });
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/already/);
+    expect(again.body.error).toBe('alice 已经在 python-101 里了');
   });
 
   it('rejects bad requests with 400 { error } and changes nothing', async () => {

@@ -45,16 +45,21 @@ describe('config: the demo course', () => {
       'streak-7',
       'streak-21-mature',
       'homework-submit',
+      'library-request',
       'my-referral-code',
       'referral-code-said',
       'first-question',
       'trial-on-request',
       'staff-quoted-reply',
+      'buy-intent-in-group',
+      'buy-intent-in-group-waiting',
       'buy-intent',
+      'pick-clarification',
       'answer-questions',
       'answer-private-chat',
       'paid-welcome',
       'refunded',
+      'live-replay',
     ]);
     expect(config.faq.length).toBeGreaterThan(5);
     expect(config.rules[0]!.cooldown).toBe(30 * DAY);

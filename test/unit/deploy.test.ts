@@ -264,10 +264,18 @@ describe('Dockerfile', () => {
   const text = read('Dockerfile');
   const [build, runtime] = text.split(/\nFROM /).slice(1);
 
-  it('builds on the Node the package asks for, with what the native modules need', () => {
-    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
-    const major = /^>=(\d+)$/.exec(engines)![1];
-    for (const stage of [build!, runtime!]) expect(stage.startsWith(`node:${major}-`)).toBe(true);
+  it('builds on the documented Node line (.nvmrc), which the package allows, with what the native modules need', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; devDependencies: Record<string, string> };
+    const line = read('.nvmrc').trim();
+    expect(line).toMatch(/^\d+$/);
+    // engines names the floor that is tested (CI runs it); the documented line is at or above it.
+    const floor = /^>=(\d+)\.\d+$/.exec(pkg.engines.node)![1]!;
+    expect(Number(line)).toBeGreaterThanOrEqual(Number(floor));
+    for (const stage of [build!, runtime!]) expect(stage.startsWith(`node:${line}-`)).toBe(true);
+    // The types are those of the documented line; the compiled code targets the floor.
+    expect(pkg.devDependencies['@types/node']!.split('.')[0]).toBe(line);
+    expect(read('bin/build.mjs')).toMatch(/return `node\$\{floor\[1\]\}`/);
+    expect(read('docs/deploy.md')).toContain(`Node ${line}`);
     expect(build).toMatch(/apt-get install[^\n]* python3 make g\+\+ libpq-dev/);
     expect(runtime).toMatch(/apt-get install[^\n]* libpq5/);
     // pg-native is optional: npm would skip it silently if it failed to build

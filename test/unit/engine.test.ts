@@ -349,9 +349,11 @@ describe('cleanText (what the adapter does to incoming text)', () => {
 });
 
 describe('parseCommand', () => {
-  it('reads /name args, with an optional @bot suffix', () => {
+  it('reads /name args, with an optional @bot suffix (the addressee)', () => {
     expect(parseCommand('/checkin')).toEqual({ name: 'checkin', args: '' });
-    expect(parseCommand('  /Ref@kequn_bot  ABC 12 ')).toEqual({ name: 'ref', args: 'ABC 12' });
+    expect(parseCommand('  /Ref@kequn_bot  ABC 12 ')).toEqual({ name: 'ref', args: 'ABC 12', addressee: 'kequn_bot' });
+    expect(parseCommand('/help@OtherBot')).toEqual({ name: 'help', args: '', addressee: 'OtherBot' });
+    expect(parseCommand('/start ref-K7M2XQ')).toEqual({ name: 'start', args: 'ref-K7M2XQ' });
     expect(parseCommand('/打卡')).toBeNull();
     expect(parseCommand('hello /checkin')).toBeNull();
     expect(parseCommand('/')).toBeNull();

@@ -60,8 +60,9 @@ describe('an event that lost a race with another process', () => {
     await app.kernel.handle(message('newbie', 'hi', { at: T0, dm: true }));
     const member = findMemberByIdentity(app.db, 'wechat', 'newbie')!;
     const id = planJob(app.db, { kind: 'sequence.trial', memberId: member.id, payload: { sequence: 'trial', step: 0, platform: 'wechat' }, dueAt: T0, now: T0 })!;
-    const engine = app.kernel.engine as unknown as { runJob: (...args: unknown[]) => void };
-    vi.spyOn(engine, 'runJob').mockImplementationOnce(() => {
+    // The engine's job runner (src/core/engine/jobs.ts) runs one job in its transaction.
+    const runner = (app.kernel.engine as unknown as { jobs: { run: (...args: unknown[]) => void } }).jobs;
+    vi.spyOn(runner, 'run').mockImplementationOnce(() => {
       throw new PostgresError('deadlock detected', '40P01', 'UPDATE members …');
     });
     expect(app.kernel.engine.runDueJobs(T0 + 1)).toBe(0);
@@ -71,7 +72,7 @@ describe('an event that lost a race with another process', () => {
     expect(getJob(app.db, id)).toMatchObject({ status: 'skipped', note: expect.stringContaining('not trial') });
     // One that keeps "losing" (a unique violation that is no race) is failed on the third time.
     const again = planJob(app.db, { kind: 'sequence.trial', memberId: member.id, payload: { sequence: 'trial', step: 0, platform: 'wechat' }, dueAt: T0, now: T0, dedupeKey: 'again' })!;
-    vi.spyOn(engine, 'runJob').mockImplementation(() => {
+    vi.spyOn(runner, 'run').mockImplementation(() => {
       throw new PostgresError('duplicate key', '23505', 'INSERT …');
     });
     app.kernel.engine.runDueJobs(T0 + 3);

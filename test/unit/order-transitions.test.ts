@@ -392,7 +392,7 @@ describe('what only the operator sees, and what must not be mixed up', () => {
   it('a product taken out of the catalog after the purchase: paid and refunded all the same, named by its id', async () => {
     const s = setup();
     // The seller renamed the product (and the rule that sells it) after Alice's order was opened.
-    const without = loadConfig(tempConfig({ 'catalog.yaml': (t) => t.replace('  python-vip:\n', '  python-vip-4:\n').replace('products: [python-vip]', 'products: [python-vip-4]'), 'rules.yaml': (t) => t.replaceAll('product: python-vip }', 'product: python-vip-4 }') }), { env: {} });
+    const without = loadConfig(tempConfig({ 'catalog.yaml': (t) => t.replace('  python-vip:\n', '  python-vip-4:\n').replace('products: [python-vip]', 'products: [python-vip-4]'), 'rules.yaml': (t) => t.replaceAll('product: python-vip }', 'product: python-vip-4 }'), 'faq.yaml': (t) => t.replaceAll('product.python-vip.', 'product.python-vip-4.') }), { env: {} });
     s.h.config = without;
     await paid(s);
     expect(outboxRows(s.h.db).filter((o) => o.chat_id === 'alice').at(-1)!.text).toBe(`✅ 支付成功，欢迎加入「python-vip」！\n实付：¥199.00\n订单号：${s.order.id}（退款或开票时请提供）`);

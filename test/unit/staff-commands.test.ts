@@ -68,6 +68,7 @@ const ATTEMPTS: Record<string, string> = {
   member: 'alice',
   pardon: 'alice',
   answer: 'Q1 假答案',
+  faq: 'remove L1',
   // Other flows' staff commands are held to the same rule.
   referrals: 'alice',
   refcode: 'alice ABC123',

@@ -164,6 +164,10 @@ describe('the private channel funnel', () => {
       ['Telegram：Start 率', 1, 1, 100, 0],
       ['微信：加好友率', 4, 3, 75, 2],
     ]);
-    expect(toText(tables.find((t) => t.id === 'channel-held')!)).toContain('expired (never opened)');
+    expect(toText(tables.find((t) => t.id === 'channel-held')!)).toMatch(/过期（渠道一直没打开）\s+2/);
+    // English as the course's option: the same figures, other words.
+    const en = dashboardTables(dashboard({ ...ctx, config: { ...ctx.config, course: { ...ctx.config.course, locale: 'en' } } }, { to: T0 + 7 * DAY }));
+    expect(toText(en.find((t) => t.id === 'channel-held')!)).toMatch(/expired \(never opened\)\s+2/);
+    expect(en.find((t) => t.id === 'channel-funnel')!.rows.map((r) => r.slice(1))).toEqual(funnel.rows.map((r) => r.slice(1)));
   });
 });

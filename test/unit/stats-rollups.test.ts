@@ -41,7 +41,11 @@ function step(sim: Sim): void {
   const { db, rnd, now } = sim;
   const r = rnd();
   if (r < 0.08 || sim.members.length < 20) {
-    const { member } = resolveMember(db, { platform: 'wechat', platformId: `w${sim.n++}`, displayName: `P${sim.n}`, initialStage: 'prospect', now });
+    // The first two are staff by config id (the principal, the teacher), the third by /grant:
+    // they do everything members do, and no figure may count them.
+    const platformId = ['principal', 'teacher'][sim.members.length] ?? `w${sim.n++}`;
+    const { member } = resolveMember(db, { platform: 'wechat', platformId, displayName: `P${sim.n}`, initialStage: 'prospect', now });
+    if (sim.members.length === 2) db.prepare("INSERT INTO staff_grants (member_id, role, granted_by, granted_at) VALUES (?, 'assistant', 'x', ?)").run(member.id, now);
     sim.members.push(member.id);
     recordJoin(db, { memberId: member.id, groupId: 'python-101', inviterId: null, now });
     return;
@@ -138,6 +142,13 @@ describe('dashboard rollups', () => {
     // The first read builds the rollups.
     expect(foldDashboardRollups({ db, config, now: sim.now }).caughtUp).toBe(true);
     expectSameFigures(db, sim.now);
+    // The three staff are not in the cohort.
+    expect(dashboard({ db, config, now: sim.now }).funnel.cohort).toBe(sim.members.length - 3);
+    // A grant revoked and another made: the next read counts the first as a member, not the second.
+    db.prepare('DELETE FROM staff_grants WHERE member_id = ?').run(sim.members[2]);
+    db.prepare("INSERT INTO staff_grants (member_id, role, granted_by, granted_at) VALUES (?, 'instructor', 'x', ?)").run(sim.members[30], sim.now);
+    expectSameFigures(db, sim.now);
+    expect(dashboard({ db, config, now: sim.now }).funnel.cohort).toBe(sim.members.length - 3);
     const moves = (db.prepare('SELECT COUNT(*) AS n FROM stage_transitions').get() as { n: number }).n;
     const repeats = (db.prepare('SELECT COUNT(*) AS n FROM dash_members WHERE repeats = 1').get() as { n: number }).n;
     expect(moves).toBeGreaterThan(1500);

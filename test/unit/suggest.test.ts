@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { didYouMean } from '../../src/config/suggest.js';
+import { didYouMean } from '../../src/util/suggest.js';
 import { loadProblems, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);

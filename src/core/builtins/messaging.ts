@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { didYouMean } from '../../config/suggest.js';
+import { didYouMean } from '../../util/suggest.js';
 import type { ActionSpec } from '../types.js';
 import type { Feature } from '../feature.js';
 

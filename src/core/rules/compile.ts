@@ -1,7 +1,7 @@
 import { compileWhen, MAX_TOTAL_REGEX_COST, type CompileProblem, type RegexBudget } from './conditions.js';
 import type { CompiledRule, CourseConfig, RawRule } from '../types.js';
 import type { Registry } from '../registry.js';
-import { didYouMean } from '../../config/suggest.js';
+import { didYouMean } from '../../util/suggest.js';
 
 export type { CompiledRule };
 
@@ -51,6 +51,7 @@ export function compileRules(
       when,
       cooldown: rule.cooldown,
       final: rule.final,
+      fallback: rule.fallback,
       actions,
     };
   });

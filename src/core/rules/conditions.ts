@@ -3,7 +3,7 @@ import { compileLinearRegex, type LinearRegex } from './linear-regex.js';
 import type { Cond, CourseConfig, FactSpec, FactType } from '../types.js';
 
 export type { Cond };
-import { didYouMean } from '../../config/suggest.js';
+import { didYouMean } from '../../util/suggest.js';
 
 /**
  * Rule conditions: a `when:` map compiled once at load into a tree of checks. Every fact and

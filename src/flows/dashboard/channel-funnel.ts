@@ -1,4 +1,6 @@
 import * as q from './store/channel.js';
+import { staffMemberIds } from './store/staff.js';
+import { dashboardText } from './i18n.js';
 import type { StatsContext, StatsFilter } from './stats-context.js';
 
 /**
@@ -33,43 +35,41 @@ export interface ChannelStep {
   conversion: number | null;
 }
 
-const STEPS: { step: ChannelStep['step']; label: string; key: 'opened' | 'lesson' | 'asked' | 'paid' | null }[] = [
-  { step: 'joined', label: '入群', key: null },
-  { step: 'channel_opened', label: '私信渠道打开（加好友 / Start）', key: 'opened' },
-  { step: 'lesson_delivered', label: '试听课已私信送达', key: 'lesson' },
-  { step: 'first_question', label: '首次提问', key: 'asked' },
-  { step: 'paid', label: '付费', key: 'paid' },
+const STEPS: { step: ChannelStep['step']; key: 'opened' | 'lesson' | 'asked' | 'paid' | null }[] = [
+  { step: 'joined', key: null },
+  { step: 'channel_opened', key: 'opened' },
+  { step: 'lesson_delivered', key: 'lesson' },
+  { step: 'first_question', key: 'asked' },
+  { step: 'paid', key: 'paid' },
 ];
-
-const PLATFORM_LABELS: Record<string, string> = { wechat: '微信：加好友率', telegram: 'Telegram：Start 率' };
 
 function ratio(n: number, d: number): number | null {
   return d > 0 ? n / d : null;
 }
 
 function scopeOf(ctx: StatsContext, f: StatsFilter): q.ChannelScope {
-  const ids = ctx.config.staff.flatMap((s) => (['wechat', 'telegram'] as const).flatMap((platform) => (s[platform] ? [{ platform, platformId: s[platform]! }] : [])));
-  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: q.staffMembers(ctx.db, ids) };
+  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
 }
 
 export function channelFunnel(ctx: StatsContext, f: StatsFilter = {}): ChannelFunnel {
   const s = scopeOf(ctx, f);
+  const t = dashboardText(ctx.config.course.locale).tables;
   const combos = q.channelStepCombos(ctx.db, s);
   const joined = combos.reduce((a, c) => a + c.members, 0);
   let prevThrough: number | undefined;
-  const steps = STEPS.map(({ step, label, key }, i): ChannelStep => {
+  const steps = STEPS.map(({ step, key }, i): ChannelStep => {
     const keys = STEPS.slice(1, i + 1).map((x) => x.key!);
     const members = key === null ? joined : combos.filter((c) => c[key] === 1).reduce((a, c) => a + c.members, 0);
     const through = combos.filter((c) => keys.every((k) => c[k] === 1)).reduce((a, c) => a + c.members, 0);
     const conversion = prevThrough === undefined ? null : ratio(through, prevThrough);
     prevThrough = through;
-    return { step, label, members, ofJoined: ratio(members, joined), through, conversion };
+    return { step, label: t.channelFunnel.steps[step], members, ofJoined: ratio(members, joined), through, conversion };
   });
   const count = (rows: { state: string; n: number }[], state: string) => rows.find((r) => r.state === state)?.n ?? 0;
   const held = q.heldOutcomes(ctx.db, s);
   return {
     steps,
-    platforms: q.channelByPlatform(ctx.db, s).map((p) => ({ ...p, label: PLATFORM_LABELS[p.platform] ?? p.platform, rate: ratio(p.opened, p.joined) })),
+    platforms: q.channelByPlatform(ctx.db, s).map((p) => ({ ...p, label: t.channelPlatforms.platforms[p.platform] ?? p.platform, rate: ratio(p.opened, p.joined) })),
     sources: q.channelBySource(ctx.db, s),
     lessons: q.lessonsDelivered(ctx.db, s),
     held: {

@@ -1,8 +1,10 @@
 import * as q from './store/dashboard.js';
 import * as r from './store/rollups.js';
-import { localDate, zoneOffsetMs } from '../../util/localtime.js';
+import { localDate, localParts, zoneOffsetMs } from '../../util/localtime.js';
 import { cleanName } from '../../util/display-text.js';
 import { channelFunnel, type ChannelFunnel } from './channel-funnel.js';
+import { staffMemberIds } from './store/staff.js';
+import { dashboardText, type Locale } from './i18n.js';
 
 /**
  * The dashboard's figures, computed from the store. Each metric takes the store, the course
@@ -17,7 +19,7 @@ const DAY_MS = 86_400_000;
 const DEFAULT_CHECKIN_DAYS = 30;
 
 function scope(ctx: StatsContext, f: StatsFilter): q.StatsScope {
-  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null };
+  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
 }
 
 /** The course zone's UTC offset now: week and day boundaries use it. */
@@ -32,10 +34,11 @@ function offsetOf(ctx: StatsContext): number {
 function rollupScope(ctx: StatsContext, s: q.StatsScope): r.CohortScope | undefined {
   if (ctx.direct) return undefined;
   if (!r.refreshDashboardRollups(ctx.db, { offsetMs: offsetOf(ctx) }).usable) return undefined;
-  if (s.group === null) return { from: s.from, to: s.to, groupFlag: 0 };
+  const staff = JSON.stringify(s.staff);
+  if (s.group === null) return { from: s.from, to: s.to, groupFlag: 0, staff };
   const flag = r.groupFlag(ctx.db, s.group);
   // Nobody ever joined the group: its cohort is empty.
-  return flag === null ? { from: 0, to: 0, groupFlag: 0 } : { from: s.from, to: s.to, groupFlag: flag };
+  return flag === null ? { from: 0, to: 0, groupFlag: 0, staff } : { from: s.from, to: s.to, groupFlag: flag, staff };
 }
 
 /**
@@ -185,6 +188,8 @@ export interface Revenue {
   trialToPaid: { trialStage: string; trial: number; paid: number; rate: number | null };
   /** orders paid in the range, in yuan (fen / 100) */
   cny: { orders: number; gross: number; refunded: number; refunds: number; net: number; averageOrder: number | null };
+  /** of the CNY orders, those paid by staff (test purchases): counted in the revenue, shown apart */
+  staff: { orders: number; net: number };
   /** Telegram Stars orders, in Stars (not converted) */
   stars: { orders: number; gross: number; refunded: number; net: number } | null;
   discounts: { kind: string; orders: number; yuan: number }[];
@@ -211,6 +216,7 @@ export function revenue(ctx: StatsContext, f: StatsFilter = {}): Revenue {
       net: yuan(cny.gross - cny.refunded),
       averageOrder: cny.orders > 0 ? yuan(cny.gross / cny.orders) : null,
     },
+    staff: (({ orders, net }) => ({ orders, net: yuan(net) }))(q.staffOrderTotals(ctx.db, s)),
     stars: xtr ? { orders: xtr.orders, gross: xtr.gross, refunded: xtr.refunded, net: xtr.gross - xtr.refunded } : null,
     discounts: q
       .discountTotals(ctx.db, s)
@@ -299,6 +305,8 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
   const toDay = addDays(lastDay, 1);
   const all = ctx.config.checkin?.groups ?? [];
   const groups = f.group ? all.filter((g) => g === f.group) : all;
+  const staff = staffMemberIds(ctx.db, ctx.config.staff);
+  const staffJson = JSON.stringify(staff);
 
   const fast = !ctx.direct && r.refreshDashboardRollups(ctx.db, { offsetMs: off }).usable;
   const flagOf = (group: string) => r.groupFlag(ctx.db, group);
@@ -306,13 +314,15 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
     fast
       ? groups.flatMap((group) => {
           const flag = flagOf(group);
-          return flag === null ? [] : r.groupCheckinsPerDay(ctx.db, { fromDay: firstDay, toDay, flag }).map((x): [string, number] => [`${group} ${x.day}`, x.checkins]);
+          return flag === null
+            ? []
+            : r.groupCheckinsPerDay(ctx.db, { fromDay: firstDay, toDay, group, flag, offsetMs: off, staff: staffJson }).map((x): [string, number] => [`${group} ${x.day}`, x.checkins]);
         })
-      : q.checkinsPerGroupDay(ctx.db, { fromDay: firstDay, toDay, groups }).map((x): [string, number] => [`${x.group_id} ${x.day}`, x.checkins]),
+      : q.checkinsPerGroupDay(ctx.db, { fromDay: firstDay, toDay, groups, offsetMs: off, staff }).map((x): [string, number] => [`${x.group_id} ${x.day}`, x.checkins]),
   );
   const { before, changes } = fast
-    ? q.membershipChangesFrom(ctx.db, { groups, offsetMs: off, fromDay: firstDay })
-    : { before: new Map<string, number>(), changes: q.membershipChanges(ctx.db, { groups, offsetMs: off }) };
+    ? q.membershipChangesFrom(ctx.db, { groups, offsetMs: off, fromDay: firstDay, staff })
+    : { before: new Map<string, number>(), changes: q.membershipChanges(ctx.db, { groups, offsetMs: off, staff }) };
   const perGroup = groups.map((group) => {
     const deltas = changes.filter((c) => c.group_id === group);
     let i = 0;
@@ -331,14 +341,14 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
     (fast
       ? streakFlag === null
         ? []
-        : r.streakBucketsFromRollups(ctx.db, { fromDay: firstDay, toDay, groupFlag: streakFlag })
-      : q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null })
+        : r.streakBucketsFromRollups(ctx.db, { fromDay: firstDay, toDay, groupFlag: streakFlag, staff: staffJson })
+      : q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null, staff })
     ).map((b) => [b.bucket, b.members]),
   );
   const hw = ctx.config.homework;
   const hwGroups = hw ? (f.group ? hw.groups.filter((g) => g === f.group) : hw.groups) : [];
-  const hwMembers = hwGroups.length ? q.countActiveMembersIn(ctx.db, hwGroups) : 0;
-  const submitted = new Map(hwGroups.length ? q.homeworkCounts(ctx.db, { groups: hwGroups }).map((r) => [r.week, r]) : []);
+  const hwMembers = hwGroups.length ? q.countActiveMembersIn(ctx.db, hwGroups, staff) : 0;
+  const submitted = new Map(hwGroups.length ? q.homeworkCounts(ctx.db, { groups: hwGroups, staff }).map((r) => [r.week, r]) : []);
   return {
     days,
     groups: perGroup,
@@ -354,18 +364,40 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
 
 export interface ReferralStats {
   leaderboard: { referrer: string; name: string; referred: number; paid: number; rewards: number }[];
-  /** net revenue (yuan) by source; ROI when a cost was entered: (revenue - cost) / cost */
-  sources: { source: string; orders: number; revenue: number; cost: number | null; roi: number | null }[];
+  /**
+   * Net revenue (yuan) by where the buyer came from, each order once: `referral`, `channel:<tag>`
+   * (a Telegram start=src-<tag> link), `direct`; ROI when a cost was entered: (revenue - cost) / cost.
+   * Adds up to the revenue (revenue.cny.net).
+   */
+  sources: SourceRevenue[];
+  /** The same orders by the buyer's first group (`group:<handle>`, `group:(none)`): adds up to the revenue too. */
+  groups: SourceRevenue[];
 }
 
-/** Referrer leaderboard and revenue / ROI by source (referral, direct, group:<first group>). */
+export interface SourceRevenue {
+  /** the key a cost is entered under: referral, direct, channel:<tag>, group:<handle> */
+  source: string;
+  orders: number;
+  revenue: number;
+  cost: number | null;
+  roi: number | null;
+}
+
+/** Referrer leaderboard, and revenue / ROI by source and, apart, by first group. */
 export function referrals(ctx: StatsContext, f: StatsFilter = {}, limit = 20): ReferralStats {
   const s = scope(ctx, f);
   const costs = new Map(q.listCosts(ctx.db).map((c) => [c.source, c.cost_fen]));
-  const rows = q.revenueBySource(ctx.db, s);
-  // Every source with a cost shows, even before it brought an order.
-  const sources = new Map(rows.map((r) => [r.source, r]));
-  for (const src of costs.keys()) if (!sources.has(src)) sources.set(src, { source: src, orders: 0, net: 0 });
+  const withCosts = (rows: { source: string; orders: number; net: number }[], isMine: (source: string) => boolean): SourceRevenue[] => {
+    // Every source with a cost shows, even before it brought an order.
+    const bySource = new Map(rows.map((r) => [r.source, r]));
+    for (const src of costs.keys()) if (isMine(src) && !bySource.has(src)) bySource.set(src, { source: src, orders: 0, net: 0 });
+    return [...bySource.values()]
+      .sort((a, b) => a.source.localeCompare(b.source))
+      .map((r) => {
+        const cost = costs.get(r.source);
+        return { source: r.source, orders: r.orders, revenue: yuan(r.net), cost: cost === undefined ? null : yuan(cost), roi: cost ? (r.net - cost) / cost : null };
+      });
+  };
   return {
     leaderboard: q.referralLeaderboard(ctx.db, s, limit).map((r) => ({
       referrer: r.referrer_id,
@@ -374,12 +406,11 @@ export function referrals(ctx: StatsContext, f: StatsFilter = {}, limit = 20): R
       paid: r.paid,
       rewards: yuan(r.reward_fen),
     })),
-    sources: [...sources.values()]
-      .sort((a, b) => a.source.localeCompare(b.source))
-      .map((r) => {
-        const cost = costs.get(r.source);
-        return { source: r.source, orders: r.orders, revenue: yuan(r.net), cost: cost === undefined ? null : yuan(cost), roi: cost ? (r.net - cost) / cost : null };
-      }),
+    sources: withCosts(q.revenueBySource(ctx.db, s), (src) => !src.startsWith('group:')),
+    groups: withCosts(
+      q.revenueByGroup(ctx.db, s).map((g) => ({ source: `group:${g.group}`, orders: g.orders, net: g.net })),
+      (src) => src.startsWith('group:'),
+    ),
   };
 }
 
@@ -405,6 +436,14 @@ export function qa(ctx: StatsContext, f: StatsFilter = {}): QaStats {
 export interface Dashboard {
   filter: { group: string | null; from: number | null; to: number | null };
   generatedAt: number;
+  /** generatedAt as the seller reads it: local time in the course zone (YYYY-MM-DD HH:mm) */
+  generatedAtLocal: string;
+  timezone: string;
+  locale: Locale;
+  /** staff members left out of the member figures (store/staff.ts) */
+  staffExcluded: number;
+  /** group handle → name, for the tables */
+  groupNames: Record<string, string>;
   funnel: ReturnType<typeof funnel>;
   revenue: Revenue;
   retention: RetentionCohort[];
@@ -417,10 +456,16 @@ export interface Dashboard {
 
 /** Everything the dashboard shows. */
 export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
-  if (f.group !== undefined && !ctx.config.groups[f.group]) throw new StatsFilterError(`unknown group "${f.group}" (groups: ${Object.keys(ctx.config.groups).join(', ')})`);
+  const t = dashboardText(ctx.config.course.locale);
+  if (f.group !== undefined && !ctx.config.groups[f.group]) throw new StatsFilterError(t.filterErrors.unknownGroup(f.group, Object.keys(ctx.config.groups).join(', ')));
   return {
     filter: { group: f.group ?? null, from: f.from ?? null, to: f.to ?? null },
     generatedAt: ctx.now,
+    generatedAtLocal: localDateTime(ctx.now, ctx.config.course.timezone),
+    timezone: ctx.config.course.timezone,
+    locale: ctx.config.course.locale ?? 'zh',
+    staffExcluded: staffMemberIds(ctx.db, ctx.config.staff).length,
+    groupNames: Object.fromEntries(Object.entries(ctx.config.groups).map(([h, g]) => [h, g.name])),
     funnel: funnel(ctx, f),
     revenue: revenue(ctx, f),
     retention: retention(ctx, f),
@@ -440,18 +485,19 @@ export class StatsFilterError extends Error {}
  */
 export function parseFilter(raw: { group?: string; from?: string; to?: string }, config: StatsContext['config']): StatsFilter {
   const tz = config.course.timezone;
+  const errors = dashboardText(config.course.locale).filterErrors;
   const when = (key: 'from' | 'to', v: string | undefined): number | undefined => {
     if (v === undefined || v === '') return undefined;
     const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
     const t = day ? localMidnight(v, tz) : Date.parse(v);
-    if (!Number.isFinite(t) || (day && localDate(t, tz) !== v)) throw new StatsFilterError(`--${key} must be a date (YYYY-MM-DD) or an ISO time, got "${v}"`);
+    if (!Number.isFinite(t) || (day && localDate(t, tz) !== v)) throw new StatsFilterError(errors.badDate(key, v));
     return day && key === 'to' ? localMidnight(addDays(v, 1), tz) : t;
   };
   const group = raw.group === undefined || raw.group === '' ? undefined : raw.group;
-  if (group !== undefined && !config.groups[group]) throw new StatsFilterError(`unknown group "${group}" (groups: ${Object.keys(config.groups).join(', ')})`);
+  if (group !== undefined && !config.groups[group]) throw new StatsFilterError(errors.unknownGroup(group, Object.keys(config.groups).join(', ')));
   const from = when('from', raw.from);
   const to = when('to', raw.to);
-  if (from !== undefined && to !== undefined && from >= to) throw new StatsFilterError('--from must be before --to');
+  if (from !== undefined && to !== undefined && from >= to) throw new StatsFilterError(errors.order);
   return { group, from, to };
 }
 
@@ -459,4 +505,11 @@ function localMidnight(day: string, tz: string): number {
   const utc = Date.parse(`${day}T00:00:00Z`);
   if (!Number.isFinite(utc)) return NaN;
   return utc - zoneOffsetMs(utc, tz);
+}
+
+/** YYYY-MM-DD HH:mm of an instant in the course zone. */
+function localDateTime(t: number, tz: string): string {
+  const p = localParts(t, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
 }

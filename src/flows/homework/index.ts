@@ -9,6 +9,7 @@ import { formatDuration } from '../../util/duration.js';
 import { localParts } from '../../util/localtime.js';
 import { groupChats } from '../../core/group-chats.js';
 import { renderFor } from '../../core/templates.js';
+import { homeworkValues } from './course-values.js';
 import type { Feature } from '../../core/feature.js';
 import { homeworkSection } from './config.js';
 import { UsageError, type ActionSpec, type CommandSpec, type RunContext, type StandingJob, type SystemJobContext } from '../../core/types.js';
@@ -262,6 +263,7 @@ function remind(payload: unknown, ctx: SystemJobContext): string {
 export const homeworkFeature: Feature = {
   name: 'homework',
   config: [homeworkSection],
+  courseValues: homeworkValues,
   templateVars: ['week', 'title', 'description', 'due', 'late', 'left', 'comment', 'teacher', 'code', 'limit'],
   actions: [submitAction],
   commands: [homeworkCommand, submitCommand],

@@ -8,7 +8,7 @@ import { allowedFrom, describeMove, moveStage } from './stage-machine.js';
 import { findOneMember } from '../../core/member-arg.js';
 import type { Feature } from '../../core/feature.js';
 import { UsageError, type ActionSpec, type CommandSpec } from '../../core/types.js';
-import { didYouMean } from '../../config/suggest.js';
+import { didYouMean } from '../../util/suggest.js';
 import { lifecycleSection } from './config.js';
 import { moveOnPayment, moveOnRefund } from './payments.js';
 import { moveByRule, type StagesService } from './move.js';

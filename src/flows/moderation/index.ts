@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identitiesOf } from '../../store/members.js';
-import { activeWarnings, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageTexts, recordModeration, removedSinceJoin, warnedSince } from './store.js';
+import { activeWarnings, isFlagged, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageTexts, recordModeration, removedSinceJoin, warnedSince } from './store.js';
 import { effectiveRole, staffChats, STAFF_ROLES } from '../../core/roles.js';
 import { announceRemoval, announceWarning } from './notices.js';
 import { adInText, normaliseForRepeat, type SpamHit } from './spam.js';
@@ -9,8 +9,21 @@ import { fmtLocal } from '../../util/localtime.js';
 import { UsageError, type ActionSpec, type CommandSpec, type FactSpec, type ReportContext, type ReportLines, type RunContext } from '../../core/types.js';
 import type { Feature } from '../../core/feature.js';
 import type { Member } from '../../store/members.js';
+import type { Db } from '../../store/db.js';
 import { moderationGroupKeys, moderationSection } from './config.js';
-import { platformEventIdOf, queuePlatformAction } from '../../store/platform-actions.js';
+import { platformMessageIdOf, queuePlatformAction } from '../../store/platform-actions.js';
+
+declare module '../../core/types.js' {
+  interface Services {
+    /** What moderation knows about a member, for features that trust members' words (qa's learning). */
+    moderation: ModerationService;
+  }
+}
+
+export interface ModerationService {
+  /** Warnings not pardoned since, or removed from a group ever. */
+  flagged(db: Db, memberId: string): boolean;
+}
 
 const TEMPLATES = ['mod_warn', 'mod_removed'] as const;
 
@@ -106,7 +119,7 @@ const moderate: ActionSpec<Record<string, never> | null> = {
     const reason = REASON_ZH[hit.kind](hit.evidence);
     const evidence = `${hit.evidence} | ${trigger.text.slice(0, 500)}`;
     const base = { memberId: member.id, platform: trigger.platform, groupId: group, reason: hit.kind, evidence, by: null, eventId: trigger.eventId, now };
-    const messageId = trigger.eventId !== null ? platformEventIdOf(db, trigger.eventId) : undefined;
+    const messageId = trigger.eventId !== null ? platformMessageIdOf(db, trigger.eventId) : undefined;
     const queue = (action: 'remove_member' | 'delete_message', moderationId: number) =>
       queuePlatformAction(db, { platform: trigger.platform, action, chatId: trigger.replyTo.id, userId: trigger.userPlatformId, messageId: messageId ?? null, moderationId, now });
     if (prior >= limit || returning) {
@@ -186,6 +199,8 @@ export const moderationFeature: Feature = {
   name: 'moderation',
   config: [moderationSection],
   groupKeys: moderationGroupKeys,
+  provides: ['moderation'],
+  services: () => ({ moderation: { flagged: isFlagged } }),
   templateVars: ['warnings', 'reason', 'limit', 'count', 'link'],
   memberReport: (ctx: ReportContext, member: Member): ReportLines => ({ status: [`有效警告：${activeWarnings(ctx.db, member.id)}`] }),
   dayReport: (ctx: ReportContext, args: { since: number; group: string | undefined }): ReportLines => {

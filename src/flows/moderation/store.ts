@@ -44,6 +44,15 @@ export function activeWarnings(db: Db, memberId: string): number {
   return row.n;
 }
 
+/**
+ * Whether moderation flagged the member: warnings not pardoned since, or a removal ever. What a
+ * flagged member says teaches the bot nothing (the qa feature asks through the moderation service).
+ */
+export function isFlagged(db: Db, memberId: string): boolean {
+  if (activeWarnings(db, memberId) > 0) return true;
+  return stmt(db, "SELECT 1 AS x FROM moderation_log WHERE member_id = ? AND action = 'remove' LIMIT 1").get(memberId) !== undefined;
+}
+
 export function moderationOf(db: Db, memberId: string, limit = 20): ModerationEntry[] {
   return stmt(db, 'SELECT * FROM moderation_log WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(memberId, limit) as ModerationEntry[];
 }

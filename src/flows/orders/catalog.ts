@@ -1,6 +1,7 @@
 import { readNamedFile } from '../../config/named-file.js';
 import type { MainConfig } from '../../config/schema.js';
 import type { YamlFile } from '../../config/yaml-file.js';
+import { localParts } from '../../util/localtime.js';
 import { CODE_ATTEMPT_DEFAULTS, type CatalogFile, type Coupon, type Product, type WechatPaySettings } from './catalog-schema.js';
 
 /** What a course sells and how it is paid for, resolved at load (config/catalog.yaml). */
@@ -82,4 +83,10 @@ export function onSale(p: Product, now: number): boolean {
 export function formatAmount(amount: number, currency: string): string {
   if (currency === 'XTR') return `${amount} ⭐`;
   return `¥${Math.floor(amount / 100)}.${String(amount % 100).padStart(2, '0')}`;
+}
+
+/** A time as buyers read it, in the course's zone: `3月2日 12:00` (the checkout link's expiry in the DM and on the page). */
+export function formatLocalTime(epochMs: number, timeZone: string): string {
+  const t = localParts(epochMs, timeZone);
+  return `${t.month}月${t.day}日 ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
 }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { formatAmount, onSale } from './catalog.js';
+import { formatAmount, formatLocalTime, onSale } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSourcesOf } from './pricing.js';
 import { requestRefundRow } from './refunds.js';
-import { getOrder } from './store/orders.js';
-import { fmtLocal, localParts } from '../../util/localtime.js';
+import { getOrder, retryFailedInvoice } from './store/orders.js';
+import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { catalogValues } from './course-values.js';
 import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
 import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '../../core/types.js';
 import type { Member } from '../../store/members.js';
@@ -73,8 +74,7 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
     return `not sold: ${r.reason}`;
   }
   const o = r.order;
-  const t = localParts(o.expires_at, config.course.timezone);
-  const expires = `${t.month}月${t.day}日 ${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+  const expires = formatLocalTime(o.expires_at, config.course.timezone);
   ctx.send({
     to: 'dm',
     text: ctx.render(config.templates.order_link!, {
@@ -86,7 +86,10 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       order: o.id,
     }),
   });
-  return `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
+  const retried = r.reused && o.invoice_error !== null && retryFailedInvoice(ctx.db, o.id);
+  const note = `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
+  return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
 
 const buyArg = z.union([z.strictObject({ product: z.string().min(1).optional() }), z.string().min(1)]).default({});
@@ -170,9 +173,10 @@ function routes(app: Hono, web: WebContext): void {
   for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
     app.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
-  app.route('/', createCheckoutRoutes(web, orders));
   // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
-  if (orders.sandbox?.open && web.exposure !== 'real') app.route('/', createSandboxRoutes(web, orders.sandbox, web.exposure === 'staging' ? web.admin : undefined));
+  const sandbox = orders.sandbox?.open && web.exposure !== 'real' ? orders.sandbox : undefined;
+  app.route('/', createCheckoutRoutes(web, orders, { sandboxPage: sandbox !== undefined }));
+  if (sandbox) app.route('/', createSandboxRoutes(web, sandbox, web.exposure === 'staging' ? web.admin : undefined));
   app.route('/api', createOrdersApi(web, orders));
 }
 
@@ -196,6 +200,7 @@ export const ordersFeature: Feature = {
   routes,
   // Checkout links' base (catalog.yaml `payments.public_url`) is where the server is reached too.
   publicUrl: (config) => config.catalog.payments.public_url,
+  courseValues: catalogValues,
   actions: [buy],
   commands: [buyCommand, refundCommand],
   facts: [

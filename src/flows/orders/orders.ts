@@ -67,7 +67,7 @@ export function openCheckout(
     expires_at: args.now + config.catalog.payments.link_ttl,
   };
   insertOrder(db, order);
-  return { ok: true, order: { ...order, state: 'created', provider: null, out_trade_no: null, transaction_id: null, paid_amount: null, refunded_amount: 0, payer_openid: null, paid_by: null, stage_before: null, invoice_sent_at: null, paid_at: null, closed_at: null }, reused: false };
+  return { ok: true, order: { ...order, state: 'created', provider: null, out_trade_no: null, transaction_id: null, paid_amount: null, refunded_amount: 0, payer_openid: null, paid_by: null, stage_before: null, invoice_sent_at: null, invoice_error: null, paid_at: null, closed_at: null }, reused: false };
 }
 
 /** Re-prices an open order with a code entered at checkout; the price stays server-side. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Kernel } from '../../core/kernel.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import type { Db } from '../../store/db.js';
-import { claimInvoice, ordersAwaitingInvoice } from './store/orders.js';
+import { claimInvoice, failInvoice, ordersAwaitingInvoice } from './store/orders.js';
 import type { PaymentProvider } from './provider.js';
 import { SandboxProvider } from './sandbox.js';
 import { OrderService } from './service.js';
@@ -77,8 +77,9 @@ export async function createOrders(opts: {
       running = false;
     }
   };
-  // Claimed before the send: an invoice goes out at most once (the member can ask again with /buy
-  // after the link expires). A failed send is logged; the checkout link was sent as text anyway.
+  // Claimed before the send: an invoice goes out at most once by itself (a failing platform is
+  // not called in a loop). A failed send keeps its reason on the order, and the member's next /buy
+  // sends a fresh invoice (src/flows/orders/index.ts); the checkout link went out as text anyway.
   const sendInvoices = async () => {
     if (!opts.telegram?.sendInvoice) return 0;
     let n = 0;
@@ -89,7 +90,9 @@ export async function createOrders(opts: {
         await opts.telegram.sendInvoice(invoice);
         n++;
       } catch (e) {
-        opts.log.warn({ order: order.id, err: (e as Error).message }, 'stars: invoice not sent');
+        const reason = (e as Error).message || String(e);
+        failInvoice(opts.db, order.id, reason);
+        opts.log.warn({ order: order.id, err: reason }, 'stars: invoice not sent (the next /buy sends a fresh one)');
       }
     }
     return n;

@@ -7,6 +7,7 @@ import { checkUnique } from '../../config/checks.js';
 import { duration, handle } from '../../config/schema.js';
 import type { SectionContext } from '../../config/section.js';
 import { fileSection, section } from '../../core/feature.js';
+import { DEFAULT_CLARIFY, DEFAULT_THRESHOLD } from './policy.js';
 
 declare module '../../core/types.js' {
   interface CourseConfig {
@@ -23,10 +24,35 @@ declare module '../../core/types.js' {
 const questionSigns = z.array(z.enum(['question_mark', 'interrogative', 'mention']));
 export type QuestionSign = z.output<typeof questionSigns>[number];
 
+/** `qa.clarify`: the menu the bot offers when it is not sure (docs/qa.md, "Clarification"). */
+const CLARIFY_DEFAULTS = { ...DEFAULT_CLARIFY, within: 5 * 60_000, member: 3, group: 6, learn: true };
+const clarifySchema = z.strictObject({
+  /** false: below the threshold the question escalates (or the bot stays silent) as before. */
+  enabled: z.boolean().default(CLARIFY_DEFAULTS.enabled),
+  /** A menu only when the right entry is at least this likely (0-1) to be among its choices. */
+  min: z.number().min(0).max(1).default(CLARIFY_DEFAULTS.min),
+  /** At most this many choices. */
+  choices: z.number().int().min(1).max(5).default(CLARIFY_DEFAULTS.choices),
+  /** A runner-up is a choice when it scores at least this share of the best entry. */
+  ratio: z.number().min(0).max(1).default(CLARIFY_DEFAULTS.ratio),
+  /** A number from the asker within this time picks an entry; then the menu is closed. */
+  within: duration.default(CLARIFY_DEFAULTS.within),
+  /** Menus per member per qa.escalation.window; past it the question is escalated (within its limits). */
+  member: z.number().int().min(0).default(CLARIFY_DEFAULTS.member),
+  /** Menus per group per qa.escalation.window, so menus never pile up in a group. */
+  group: z.number().int().min(0).default(CLARIFY_DEFAULTS.group),
+  /** A member's pick teaches the entry their wording (not from members flagged by moderation). */
+  learn: z.boolean().default(CLARIFY_DEFAULTS.learn),
+});
+
 const qaSchema = z
   .strictObject({
-    /** Answer only when the retrieval confidence (0-1) is at least this. */
-    threshold: z.number().min(0).max(1).default(0.6),
+    /** Answer only when the retrieval confidence (0-1) is at least this (chosen on the dev split: docs/qa.md, "Measured"). */
+    threshold: z.number().min(0).max(1).default(DEFAULT_THRESHOLD),
+    /** Below the threshold: a numbered menu of the plausible entries instead of a guess (docs/qa.md, "Clarification"). */
+    clarify: clarifySchema.default(CLARIFY_DEFAULTS),
+    /** An escalated question nobody answered is reminded to the staff after this long (0: never). */
+    remind_after: duration.default(4 * 3_600_000),
     detect: z.array(z.enum(['question_mark', 'interrogative', 'mention'])).default(['question_mark', 'interrogative', 'mention']),
     /** `instructors` (each instructor and assistant privately) or the handle of a staff group. */
     escalate_to: z.string().default('instructors'),
@@ -65,20 +91,29 @@ const qaSchema = z
         min_confidence: z.number().min(0).max(1).default(0.15),
         /** Longer answers are cut. */
         max_answer_chars: z.number().int().min(50).max(2000).default(500),
+        /** The endpoint's /embeddings model (bge-m3, text-embedding-v3, text-embedding-3-small…), fused with BM25; empty: none. OPENAI_EMBEDDING_MODEL overrides it. */
+        embedding_model: z.string().default(''),
       })
-      .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 }),
+      .default({ enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500, embedding_model: '' }),
   })
   .default({
-    threshold: 0.6,
+    threshold: DEFAULT_THRESHOLD,
+    clarify: CLARIFY_DEFAULTS,
+    remind_after: 4 * 3_600_000,
     detect: ['question_mark', 'interrogative', 'mention'],
     escalate_to: 'instructors',
     daily_quota: { member: 20, group: 200 },
     escalation: { window: 10 * 60_000, member: 3, group: 20, merge: 2 * 60_000 },
     repeat_cooldown: 10 * 60_000,
-    llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500 },
+    llm: { enabled: true, model: 'gpt-4o-mini', daily_token_budget: 200_000, timeout: 20_000, passages: 4, min_confidence: 0.15, max_answer_chars: 500, embedding_model: '' },
   });
 
 export type QaConfig = z.output<typeof qaSchema>;
+
+/** `qa:` as a course that says nothing gets it (what `kequn eval-qa` measures without a course folder). */
+export function qaDefaults(): QaConfig {
+  return qaSchema.parse(undefined);
+}
 
 /** The course FAQ: questions with alternate phrasings and their answers (config/faq.yaml). */
 export const faqSchema = z.strictObject({

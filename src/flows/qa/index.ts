@@ -1,9 +1,14 @@
+import { checkFaq } from './faq-check.js';
 import { z } from 'zod';
 import type { FinishPayload } from './llm-worker.js';
 import { LESSON_PREFIX } from './service.js';
 import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from './store.js';
 import { localDayStart } from '../../util/localtime.js';
-import { escalate, sendTo, type PendingQuestion } from './escalation.js';
+import { escalate, faqCandidates, remindStaff, sendTo, type PendingQuestion } from './escalation.js';
+import { decide, hitsNeeded } from './policy.js';
+import { answerPick, menuPicked, offerMenu } from './clarify.js';
+import { faqCommand } from './learned.js';
+import { isSmallTalk, looksLikeQuestion } from './detect.js';
 import { effectiveRole } from '../../core/roles.js';
 import type { Feature } from '../../core/feature.js';
 import { UsageError, type ActionSpec, type CommandSpec, type JobHandler, type RunContext, type Trigger } from '../../core/types.js';
@@ -23,26 +28,6 @@ declare module '../../core/types.js' {
 
 /** Templates the Q&A flow sends; checked at load when a rule uses `answer`. */
 const TEMPLATES = ['qa_answer', 'qa_escalated', 'qa_to_staff', 'qa_relay', 'qa_relayed'] as const;
-
-const INTERROGATIVE_ZH = /(怎么|怎样|如何|为什么|为啥|什么|哪里|哪儿|哪个|哪些|多少|几点|几号|能不能|可不可以|可以吗|是否|有没有|请问|求助|[吗呢嘛]\s*[。.!！~～]*$)/u;
-const INTERROGATIVE_EN = /^(how|what|why|when|where|which|who|can|could|is|are|does|do|did|should|will|would|any(one|body))\b/i;
-
-/** Acknowledgements and small talk: never questions, never answered, even in private. */
-const SMALL_TALK = /^(?:收到|好的?|好滴|好嘞|行|嗯+|哦+|噢+|OK|okay|谢谢(?:老师|你|您|啦)?|多谢|感谢|辛苦了?|老师辛苦了|thanks?(?: you)?|thx|ty|哈+|呵+|\+1|1|👍|🙏|你好|您好|hi|hello|hey|在吗|在不在)[\s!！。.~～]*$/iu;
-
-export function isSmallTalk(text: string): boolean {
-  return SMALL_TALK.test(text.trim());
-}
-
-/** Whether a group message is a question, by the group's detection settings. */
-export function looksLikeQuestion(text: string, mentionsBot: boolean, detect: readonly string[]): boolean {
-  const t = text.trim();
-  if (t === '' || t.startsWith('/') || isSmallTalk(t)) return false;
-  if (detect.includes('mention') && mentionsBot) return true;
-  if (detect.includes('question_mark') && /[?？]/.test(t)) return true;
-  if (detect.includes('interrogative') && (INTERROGATIVE_ZH.test(t) || INTERROGATIVE_EN.test(t))) return true;
-  return false;
-}
 
 /** The question without the @mention of the bot, for retrieval and for the staff. */
 function questionText(ctx: RunContext): string {
@@ -75,7 +60,9 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       event_id: trigger.eventId,
       created_at: now,
     };
-    const candidates = ctx.services.qa.candidates(text, config.qa.llm.passages);
+    const policy = { threshold: config.qa.threshold, clarify: config.qa.clarify };
+    const found = ctx.services.qa.found(text, Math.max(config.qa.llm.passages, hitsNeeded(policy)));
+    const candidates = found.hits.slice(0, config.qa.llm.passages).map((h) => ({ id: h.id, confidence: h.confidence }));
     const top = candidates[0];
     // With an LLM the lessons are material too: the best two passages that are relevant at all.
     const lessons = ctx.services.llm ? ctx.services.qa.lessonCandidates(text, 2).filter((c) => c.confidence >= config.qa.llm.min_confidence) : [];
@@ -86,16 +73,35 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? 0, answer: null, escalate: arg.escalate, candidates: passages });
       return ctx.note(`asked the LLM as ${questionCode(id)} with ${passages.length} passages (best "${best.id}" at ${best.confidence.toFixed(2)})`);
     }
-    if (top && top.confidence >= config.qa.threshold) {
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top.confidence, answer: null, escalate: arg.escalate });
-      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: top.id, confidence: top.confidence }));
+    const d = decide(found, policy);
+    if (d.kind === 'answer') {
+      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: d.confidence, answer: null, escalate: arg.escalate });
+      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: d.id, confidence: d.confidence }));
     }
     const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
-    if (!arg.escalate) return ctx.note(`${why}; silent`);
-    const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null });
+    if (d.kind === 'none' && !arg.escalate) return ctx.note(`${why}; silent`);
+    // Kept with the question: the staff see them and can pick one (/answer Q12 =2).
+    const shortlist = candidates.slice(0, STAFF_CHOICES);
+    const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: top?.confidence ?? null, answer: null, escalate: arg.escalate, candidates: shortlist });
+    if (d.kind === 'clarify') {
+      const offered = offerMenu(ctx, { id, text, chat: trigger.replyTo, groupId: trigger.group, platform: trigger.platform }, d.ids);
+      if (offered) {
+        // Recorded as dropped until the member picks (then answered, via choice).
+        settleQuestion(db, { id, status: 'dropped', answer: null, entryId: null, via: null, now });
+        return ctx.note(`${why}; ${offered} (menu confidence ${d.confidence.toFixed(2)})`);
+      }
+      ctx.note(`${why}; menu limit reached (qa.clarify.member/group)`);
+    }
+    if (!arg.escalate) {
+      settleQuestion(db, { id, status: 'dropped', answer: null, entryId: null, via: null, now });
+      return ctx.note(`${why}; silent`);
+    }
     ctx.note(`${why}; ${escalate(ctx, { id, text, chat: trigger.replyTo })}`);
   },
 };
+
+/** How many of retrieval's candidates an escalation shows the staff. */
+const STAFF_CHOICES = 3;
 
 /** Answers with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
 function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
@@ -120,6 +126,7 @@ function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; 
 const finishJob: JobHandler = {
   kind: 'qa',
   run(payload, ctx) {
+    if (typeof (payload as { remind?: unknown }).remind === 'number') return remindStaff(ctx, (payload as { remind: number }).remind);
     const p = payload as FinishPayload;
     const q = getQuestion(ctx.db, p.question);
     if (!q || q.status !== 'pending') return `question ${p.question} already settled`;
@@ -136,12 +143,21 @@ const finishJob: JobHandler = {
       sendTo(ctx, pending.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: o.text, source: entry?.question ?? o.source, question: q.text }));
       return `answered by the LLM from "${o.source}"`;
     }
+    if (o.kind === 'clarify') {
+      const ids = o.ids.filter((id) => !id.startsWith(LESSON_PREFIX) && ctx.services.qa.has(id));
+      const offered = ids.length > 0 ? offerMenu(ctx, { ...pending, groupId: q.group_id, platform: q.platform }, ids) : undefined;
+      if (offered) {
+        settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now: ctx.now });
+        return `the LLM asked to clarify; ${offered}`;
+      }
+    }
     if (o.kind === 'error') {
       // Fall back to an FAQ entry only: a lesson passage is material, not an answer.
       const top = (JSON.parse(q.candidates ?? '[]') as { id: string; confidence: number }[]).find((c) => !c.id.startsWith(LESSON_PREFIX));
       if (top && top.confidence >= ctx.config.qa.threshold) return `LLM ${o.reason}; ${answerFromFaq(ctx, { ...pending, entryId: top.id, confidence: top.confidence })}`;
     }
-    const why = o.kind === 'none' ? 'the LLM found no answer in the passages' : `LLM ${o.reason} and retrieval not confident`;
+    const why =
+      o.kind === 'none' ? 'the LLM found no answer in the passages' : o.kind === 'clarify' ? 'the LLM asked to clarify, but no menu could be sent' : `LLM ${o.reason} and retrieval not confident`;
     if (!q.escalate) {
       settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: null, via: null, now: ctx.now });
       return `${why}; silent`;
@@ -183,16 +199,22 @@ function relayStaffAnswer(ctx: RunContext, id: number, rawBody: string): string 
   let answerText: string;
   if (body.startsWith('=')) {
     entryId = body.slice(1).trim();
+    // =2: the second of the candidates the escalation showed
+    if (/^[1-9]$/.test(entryId)) {
+      const picked = faqCandidates(q.candidates)[Number(entryId) - 1];
+      if (!picked) throw new UsageError(`${questionCode(id)} has no candidate ${entryId}`);
+      entryId = picked;
+    }
     const entry = entryId.startsWith(LESSON_PREFIX) ? undefined : ctx.services.qa.entry(entryId);
     if (!entry) throw new UsageError(`no FAQ entry "${entryId}"`);
     answerText = entry.answer;
     ctx.services.qa.addPhrasing(entryId, q.text);
-    recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now });
+    recordLearned(ctx.db, { entryId, question: q.text, answer: null, questionId: id, now: ctx.now, taughtBy: ctx.member.id });
   } else {
     entryId = `learned-q${id}`;
     answerText = body;
     ctx.services.qa.addEntry(entryId, q.text, answerText, []);
-    recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now });
+    recordLearned(ctx.db, { entryId, question: q.text, answer: answerText, questionId: id, now: ctx.now, taughtBy: ctx.member.id });
   }
   resolveQuestion(ctx.db, { id, answer: answerText, entryId, by: ctx.member.id, now: ctx.now });
   const teacher = ctx.member.display_name;
@@ -272,15 +294,32 @@ const answerQuotedReply: ActionSpec<Record<string, never> | null> = {
 };
 
 /**
+ * `pick_choice`: the asker replied with a number to their clarification menu: the chosen entry's
+ * answer, and (qa.clarify.learn) their wording taught to it. The fact `picks_choice` says when.
+ */
+const pickChoice: ActionSpec<Record<string, never> | null> = {
+  name: 'pick_choice',
+  description: "the asker's number picks an entry from their clarification menu: answer it, learn the wording",
+  schema: z.strictObject({}).nullable().default(null),
+  run(_arg, ctx) {
+    const pick = menuPicked(ctx);
+    if (!pick) return ctx.note('no open menu this number picks from');
+    ctx.note(answerPick(ctx, pick));
+  },
+};
+
+/**
  * Q&A: students' questions answered from the course FAQ (and what instructors taught it); the
  * rest handed to the staff, whose answers come back to the student and into the knowledge base.
  */
 export const qaFeature: Feature = {
   name: 'qa',
   config: [qaSection, faqSection],
+  checkCourse: checkFaq,
   groupKeys: qaGroupKeys,
   templateVars: ['question', 'answer', 'source', 'code', 'teacher', 'limit'],
   provides: ['qa', 'llm'],
+  uses: ['moderation'],
   services: (ctx) => ({
     qa: QaService.build(ctx.config, ctx.db),
     llm: !!ctx.llmEnv && llmSettingsFromEnv(ctx.llmEnv, ctx.config.qa, ctx.config.course.name) !== null,
@@ -296,13 +335,19 @@ export const qaFeature: Feature = {
         looksLikeQuestion(c.trigger.text, c.trigger.mentionsBot, (c.trigger.group ? c.config.groups[c.trigger.group]?.qa_detect : undefined) ?? c.config.qa.detect),
     },
     {
+      name: 'picks_choice',
+      type: 'boolean',
+      description: 'the message is a number (1, 2, 选2…) that picks an entry from the sender\'s open clarification menu (same chat or private, within qa.clarify.within)',
+      get: (c) => menuPicked(c) !== undefined,
+    },
+    {
       name: 'quotes_question',
       type: 'boolean',
       description: "the message quotes the bot's escalation of a question (❓ Q12 …) and adds text: a Telegram reply to the bot's message, or WeChat's quoted-reply form",
       get: (c) => c.trigger.type === 'message' && quotedQuestion(c.trigger) !== undefined,
     },
   ],
-  actions: [answer, answerQuotedReply],
-  commands: [answerCommand],
+  actions: [answer, answerQuotedReply, pickChoice],
+  commands: [answerCommand, faqCommand],
   jobs: [finishJob],
 };

@@ -315,11 +315,11 @@ export class QaIndex {
   }
 
   /** search() plus the numbers the top hit's confidence is made of. */
-  searchDetailed(query: string, k = 5): { hits: SearchHit[]; features: ConfidenceFeatures } {
+  searchDetailed(query: string, k = 5): { hits: SearchHit[]; features: ConfidenceFeatures; self: number } {
     const features: ConfidenceFeatures = { coverage: 0, margin: 0, strength: 0 };
-    if (this.ids.length === 0 || !(k >= 1) || typeof query !== 'string') return { hits: [], features };
+    if (this.ids.length === 0 || !(k >= 1) || typeof query !== 'string') return { hits: [], features, self: 0 };
     const { terms, total } = this.queryTerms(query);
-    if (terms.length === 0) return { hits: [], features };
+    if (terms.length === 0) return { hits: [], features, self: 0 };
     this.refreshNorms();
     this.ensureScratch();
     const k1p1 = this.params.k1 + 1;
@@ -381,7 +381,7 @@ export class QaIndex {
       const f = i === 0 ? f1 : this.features(t.e, t.s, first.s, terms, total, self);
       return { id: this.ids[t.e]!, score: t.s, confidence: confidenceOf(f, this.params.confidence) };
     });
-    return { hits, features: f1 };
+    return { hits, features: f1, self };
   }
 
   private features(e: number, s: number, other: number, terms: QueryTerm[], total: number, self: number): ConfidenceFeatures {

@@ -1,7 +1,9 @@
+import { fillCourseValues } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { learnedEntries } from './store.js';
 import { buildIndex, type QaIndex } from './retrieval.js';
+import type { Found } from './policy.js';
 
 export interface Answer {
   entryId: string;
@@ -23,15 +25,37 @@ const PASSAGE_CHARS = 400;
  * themselves (a lesson excerpt is not an FAQ answer).
  */
 export class QaService {
-  private readonly entries = new Map<string, { question: string; answer: string }>();
-  private readonly index: QaIndex;
-  private readonly material: QaIndex;
+  private entries = new Map<string, { question: string; answer: string }>();
+  /** Every way of asking each FAQ entry (what embeddings are made of). */
+  private phrasingList: { entryId: string; text: string }[] = [];
+  /** Grows with every change of the entries or phrasings (embeddings are refreshed when it moves). */
+  version = 0;
+  private index: QaIndex;
+  private material: QaIndex;
 
   private constructor(
-    faq: CourseConfig['faq'],
+    private readonly faq: CourseConfig['faq'],
     learned: { entry_id: string; question: string; answer: string | null }[],
-    lessons: CourseConfig['lessons'] = [],
+    private readonly lessons: CourseConfig['lessons'] = [],
   ) {
+    this.index = buildIndex([]);
+    this.material = buildIndex([]);
+    this.load(learned);
+  }
+
+  /**
+   * Builds the index anew from the FAQ and what the store still keeps: after a learned phrasing
+   * or entry is removed (the index itself only ever grows).
+   */
+  reload(db: Db): void {
+    this.load(learnedEntries(db));
+  }
+
+  private load(learned: { entry_id: string; question: string; answer: string | null }[]): void {
+    const { faq, lessons } = this;
+    this.entries = new Map();
+    this.phrasingList = [];
+    this.version++;
     this.index = buildIndex([]);
     this.material = buildIndex([]);
     for (const l of lessons) {
@@ -44,12 +68,14 @@ export class QaService {
     for (const e of faq) this.addEntry(e.id, e.question, e.answer, e.alternates);
     for (const l of learned) {
       if (l.answer !== null && !this.entries.has(l.entry_id)) this.addEntry(l.entry_id, l.question, l.answer, []);
-      else if (this.entries.has(l.entry_id)) this.index.addPhrasing(l.entry_id, l.question);
+      else if (this.entries.has(l.entry_id)) this.addPhrasing(l.entry_id, l.question);
     }
   }
 
   static build(config: CourseConfig, db: Db): QaService {
-    return new QaService(config.faq, learnedEntries(db), config.lessons);
+    // Prices and deadlines named in answers (`{product.python-vip.price}`) come from the course's config.
+    const faq = config.faq.map((e) => ({ ...e, answer: fillCourseValues(e.answer, config.values) }));
+    return new QaService(faq, learnedEntries(db), config.lessons);
   }
 
   /** An empty knowledge base (courses without a FAQ, tests). */
@@ -65,6 +91,11 @@ export class QaService {
   /** The `k` lesson passages closest to a question (extra material for the LLM). */
   lessonCandidates(question: string, k: number): { id: string; confidence: number }[] {
     return this.material.search(question, k).map((h) => ({ id: h.id, confidence: h.confidence }));
+  }
+
+  /** The best hits with what the policy needs to decide (src/flows/qa/policy.ts). */
+  found(question: string, k: number): Found {
+    return { ...this.index.searchDetailed(question, k), weights: this.index.params.confidence };
   }
 
   /** The best entry for a question, with the retrieval's confidence in [0, 1]. */
@@ -91,10 +122,20 @@ export class QaService {
   addEntry(id: string, question: string, answer: string, alternates: string[]): void {
     this.entries.set(id, { question, answer });
     this.index.add({ id, question, answer, alternates });
+    for (const text of [question, ...alternates]) this.phrasingList.push({ entryId: id, text });
+    this.version++;
   }
 
   addPhrasing(entryId: string, text: string): boolean {
-    return this.index.addPhrasing(entryId, text);
+    if (!this.index.addPhrasing(entryId, text)) return false;
+    this.phrasingList.push({ entryId, text });
+    this.version++;
+    return true;
+  }
+
+  /** The FAQ entries' phrasings (questions, alternates, learned ones); lesson passages are not FAQ entries. */
+  phrasings(): { entryId: string; text: string }[] {
+    return [...this.phrasingList];
   }
 }
 

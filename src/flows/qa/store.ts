@@ -194,16 +194,160 @@ export function lastAnsweredInChat(db: Db, chatId: string, entryId: string, sinc
   return r.t ?? undefined;
 }
 
-export function recordLearned(db: Db, args: { entryId: string; question: string; answer: string | null; questionId: number | null; now: number }): void {
-  stmt(db, 'INSERT INTO faq_learned (entry_id, question, answer, question_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
+/** Who taught the knowledge base: an instructor's answer, or a member's pick from a menu. */
+export type LearnedVia = 'staff' | 'choice';
+
+export function recordLearned(
+  db: Db,
+  args: { entryId: string; question: string; answer: string | null; questionId: number | null; now: number; via?: LearnedVia; taughtBy?: string | null },
+): number {
+  const r = stmt(db, 'INSERT INTO faq_learned (entry_id, question, answer, question_id, created_at, via, taught_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id').get(
     args.entryId,
     args.question,
     args.answer,
     args.questionId,
     args.now,
-  );
+    args.via ?? 'staff',
+    args.taughtBy ?? null,
+  ) as { id: number };
+  return r.id;
 }
 
+/** What the knowledge base learned and still keeps (removed rows left out), oldest first. */
 export function learnedEntries(db: Db): { entry_id: string; question: string; answer: string | null }[] {
-  return stmt(db, 'SELECT entry_id, question, answer FROM faq_learned ORDER BY id').all() as { entry_id: string; question: string; answer: string | null }[];
+  return stmt(db, 'SELECT entry_id, question, answer FROM faq_learned WHERE removed_at IS NULL ORDER BY id').all() as { entry_id: string; question: string; answer: string | null }[];
+}
+
+export interface LearnedRow {
+  id: number;
+  entry_id: string;
+  question: string;
+  answer: string | null;
+  question_id: number | null;
+  created_at: number;
+  via: LearnedVia;
+  taught_by: string | null;
+  /** the teacher's display name, when they are a known member */
+  taught_by_name: string | null;
+  removed_at: number | null;
+  removed_by: string | null;
+}
+
+/** Learned rows with who taught them, newest first (removed ones too when asked). */
+export function listLearned(db: Db, args: { limit: number; includeRemoved?: boolean }): LearnedRow[] {
+  const where = args.includeRemoved ? '' : 'WHERE l.removed_at IS NULL';
+  return stmt(
+    db,
+    `SELECT l.id, l.entry_id, l.question, l.answer, l.question_id, l.created_at, l.via, l.taught_by, m.display_name AS taught_by_name, l.removed_at, l.removed_by
+     FROM faq_learned l LEFT JOIN members m ON m.id = l.taught_by ${where} ORDER BY l.id DESC LIMIT ?`,
+  ).all(args.limit) as LearnedRow[];
+}
+
+export function getLearned(db: Db, id: number): LearnedRow | undefined {
+  return stmt(
+    db,
+    `SELECT l.id, l.entry_id, l.question, l.answer, l.question_id, l.created_at, l.via, l.taught_by, m.display_name AS taught_by_name, l.removed_at, l.removed_by
+     FROM faq_learned l LEFT JOIN members m ON m.id = l.taught_by WHERE l.id = ?`,
+  ).get(id) as LearnedRow | undefined;
+}
+
+/** Marks a learned row removed; false if there is no such row or it was removed already. */
+export function removeLearned(db: Db, args: { id: number; by: string | null; now: number }): boolean {
+  return stmt(db, 'UPDATE faq_learned SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL').run(args.now, args.by, args.id).changes > 0;
+}
+
+/** Phrasings a member taught by picking from menus since `since` (the per-member learning limit). */
+export function countLearnedBy(db: Db, memberId: string, since: number): number {
+  return (stmt(db, "SELECT COUNT(*) AS n FROM faq_learned WHERE taught_by = ? AND via = 'choice' AND created_at >= ?").get(memberId, since) as { n: number }).n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clarification menus (src/flows/qa/clarify.ts)
+
+export interface Menu {
+  id: number;
+  question_id: number;
+  member_id: string;
+  platform: string;
+  group_id: string | null;
+  chat_id: string;
+  /** JSON: entry ids in the menu's order */
+  choices: string;
+  created_at: number;
+  closes_at: number;
+  status: 'open' | 'picked' | 'replaced';
+  picked: string | null;
+}
+
+/** Opens a menu for a member; their menus still open are closed (one open menu per member). */
+export function openMenu(
+  db: Db,
+  m: { questionId: number; memberId: string; platform: string; groupId: string | null; chatId: string; choices: string[]; now: number; closesAt: number },
+): number {
+  stmt(db, "UPDATE qa_menus SET status = 'replaced' WHERE member_id = ? AND status = 'open'").run(m.memberId);
+  const r = stmt(
+    db,
+    "INSERT INTO qa_menus (question_id, member_id, platform, group_id, chat_id, choices, created_at, closes_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+  ).get(m.questionId, m.memberId, m.platform, m.groupId, m.chatId, JSON.stringify(m.choices), m.now, m.closesAt) as { id: number };
+  return r.id;
+}
+
+/** The member's open menu on this platform that has not closed by `now`, if any. */
+export function openMenuOf(db: Db, memberId: string, platform: string, now: number): Menu | undefined {
+  return stmt(db, "SELECT * FROM qa_menus WHERE member_id = ? AND platform = ? AND status = 'open' AND closes_at > ? ORDER BY id DESC LIMIT 1").get(memberId, platform, now) as
+    | Menu
+    | undefined;
+}
+
+/** Closes a menu with the member's pick; false if it was not open any more. */
+export function pickMenu(db: Db, id: number, entryId: string): boolean {
+  return stmt(db, "UPDATE qa_menus SET status = 'picked', picked = ? WHERE id = ? AND status = 'open'").run(entryId, id).changes > 0;
+}
+
+/** Menus sent since `since`, to one member or in one group (the menu limits). */
+export function countMenus(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
+  const where = args.memberId !== undefined ? 'member_id = ?' : 'group_id = ?';
+  return (stmt(db, `SELECT COUNT(*) AS n FROM qa_menus WHERE ${where} AND created_at >= ?`).get(args.memberId ?? args.groupId, args.since) as { n: number }).n;
+}
+
+/** A question answered by the member's pick from its menu (it was recorded as dropped while the menu was open). */
+export function answerByChoice(db: Db, args: { id: number; entryId: string; answer: string; now: number }): void {
+  stmt(db, "UPDATE questions SET status = 'answered', entry_id = ?, answer = ?, answered_via = 'choice', answered_at = ? WHERE id = ?").run(args.entryId, args.answer, args.now, args.id);
+}
+
+/** Stores the candidates retrieval found for an escalated question (so staff can pick one: /answer Q12 =2). */
+export function setCandidates(db: Db, id: number, candidates: { id: string; confidence: number }[]): void {
+  stmt(db, 'UPDATE questions SET candidates = ? WHERE id = ?').run(JSON.stringify(candidates), id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedding vectors of FAQ phrasings (src/flows/qa/embeddings.ts)
+
+function packVector(v: number[]): string {
+  return Buffer.from(Float32Array.from(v).buffer).toString('base64');
+}
+
+function unpackVector(s: string): number[] {
+  const b = Buffer.from(s, 'base64');
+  return Array.from(new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4)));
+}
+
+/** Cached vectors of these text hashes for a model. */
+export function getVectors(db: Db, model: string, hashes: string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < hashes.length; i += 200) {
+    const chunk = hashes.slice(i, i + 200);
+    const rows = stmt(db, `SELECT text_hash, vector FROM qa_vectors WHERE model = ? AND text_hash IN (${chunk.map(() => '?').join(', ')})`).all(model, ...chunk) as {
+      text_hash: string;
+      vector: string;
+    }[];
+    for (const r of rows) out.set(r.text_hash, unpackVector(r.vector));
+  }
+  return out;
+}
+
+export function putVectors(db: Db, model: string, rows: { hash: string; vector: number[] }[], now: number): void {
+  for (const r of rows) {
+    stmt(db, 'INSERT INTO qa_vectors (model, text_hash, dims, vector, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model, text_hash) DO NOTHING').run(model, r.hash, r.vector.length, packVector(r.vector), now);
+  }
 }

@@ -106,6 +106,8 @@ function synonyms() {
 // ---------------------------------------------------------------------------------------------
 
 const HAN_ONLY = /^\p{Script=Han}+$/u;
+/** Question frames, longest first: the words students wrap around a topic in any question. */
+const QUESTION_FRAMES = /怎么办|怎么样|怎么弄|怎么|怎样|如何|为什么|为啥|什么|在哪里|在哪儿|哪里|哪儿|在哪|哪个|哪些|是不是|有没有|能不能|可不可以|可以吗|行不行|请问|问一下|一下/gu;
 const HAN_SPLIT = /(\p{Script=Han}+)/u;
 /** A run of letters/digits, with inner . _ + # ' - joining pieces, an optional leading -- and trailing ++ or #. */
 const LATIN_TOKEN = /(?:--?)?[\p{L}\p{N}_]+(?:[.+#'-][\p{L}\p{N}_]+)*(?:\+\+|#)?/gu;
@@ -237,10 +239,15 @@ function hanRun(out: Analyzed, run: string): void {
     }
     i += matched || 1;
   }
+  // Characters of question frames (怎么办, 哪里, 有没有…) say what kind of answer is wanted, not
+  // what it is about: they give no unigrams or bigrams.
+  const frame = new Uint8Array(run.length);
+  for (const m of run.matchAll(QUESTION_FRAMES)) frame.fill(1, m.index, m.index + m[0].length);
   for (let i = 0; i < run.length; i++) {
+    if (frame[i]) continue;
     const c = run[i]!;
     if (!ZH_STOPCHARS.has(c)) out.unigrams.push(c);
-    if (i + 1 < run.length) {
+    if (i + 1 < run.length && !frame[i + 1]) {
       const d = run[i + 1]!;
       if (!(ZH_STOPCHARS.has(c) && ZH_STOPCHARS.has(d))) out.bigrams.push(c + d);
     }

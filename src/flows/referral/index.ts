@@ -290,6 +290,9 @@ export const referralFeature: Feature = {
   needs: ['stages'],
   provides: ['referral'],
   services: () => ({ referral: { discount: referralDiscount } }),
+  // The newcomer's discount and the referrer's reward, for FAQ answers and templates (yuan).
+  courseValues: (config): Record<string, string> =>
+    config.referral ? { 'referral.discount': yuan(config.referral.newcomer_discount), 'referral.reward': yuan(config.referral.reward.fen) } : {},
   templateVars: ['referral_code', 'invite_link', 'referrals_joined', 'referrals_paid', 'rewards_yuan', 'discount_yuan', 'referrer', 'referred', 'reason', 'reward', 'count', 'names', 'code', 'source'],
   // The referrer's reward when the referred member pays, its reversal on a full refund.
   on: {

@@ -7,7 +7,7 @@ import { checkUnique, unknownStage } from '../../config/checks.js';
 import { readNamedFile } from '../../config/named-file.js';
 import { duration, handle } from '../../config/schema.js';
 import type { SectionContext } from '../../config/section.js';
-import { didYouMean } from '../../config/suggest.js';
+import { didYouMean } from '../../util/suggest.js';
 import { section } from '../../core/feature.js';
 
 declare module '../../core/types.js' {

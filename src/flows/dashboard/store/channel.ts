@@ -10,22 +10,7 @@ import { stmt } from '../../../store/statements.js';
  * (`IN (SELECT …)`: SQLite builds it once per query, PostgreSQL hashes it), not a lookup per member
  * per table: at 100,000 members that is the difference between seconds and a few hundred ms.
  */
-export interface ChannelScope extends StatsScope {
-  /** Member keys of the staff (config staff by platform id, roles granted with /grant). */
-  staff: string[];
-}
-
-/** Member keys of the staff: `platform:platform_id` of config staff, and members with a granted role. */
-export function staffMembers(db: Db, staffIds: { platform: string; platformId: string }[]): string[] {
-  const ids = new Set<string>();
-  const byIdentity = stmt(db, 'SELECT member_id FROM identities WHERE platform = ? AND platform_id = ?');
-  for (const s of staffIds) {
-    const r = byIdentity.get(s.platform, s.platformId) as { member_id: string } | undefined;
-    if (r) ids.add(r.member_id);
-  }
-  for (const r of stmt(db, 'SELECT member_id FROM staff_grants').all() as { member_id: string }[]) ids.add(r.member_id);
-  return [...ids];
-}
+export type ChannelScope = StatsScope;
 
 function cohortSql(db: Db): string {
   return `cohort AS (

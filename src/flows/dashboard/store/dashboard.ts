@@ -1,5 +1,5 @@
 import type { Db } from '../../../store/db.js';
-import { dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './sql.js';
+import { coversDaySql, dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './sql.js';
 import { stmt } from '../../../store/statements.js';
 
 /**
@@ -12,6 +12,8 @@ export interface StatsScope {
   from: number;
   to: number;
   group: string | null;
+  /** Member keys of the staff (store/staff.ts): never counted as members of a cohort or a group. */
+  staff: string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -23,26 +25,33 @@ const dayName = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
  * The cohort: members first seen in the range (and, with a group, who joined that group). The
  * funnel and retention follow this cohort to today.
  */
-const COHORT = `cohort AS (
+function cohortCte(db: Db): string {
+  return `cohort AS (
   SELECT m.id, m.created_at FROM members m
   WHERE m.created_at >= @from AND m.created_at < @to
     AND (CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
+    AND ${notStaff(db, 'm.id')}
 )`;
+}
 
+/** "The member in `col` is not staff" (parameter @staff: a JSON array of member keys). */
+export function notStaff(db: Db, col: string): string {
+  return `${col} NOT IN (${jsonArrayValuesSql(db, 'staff')})`;
+}
 
-function params(s: StatsScope): { from: number; to: number; group: string | null } {
-  return { from: s.from, to: s.to, group: s.group };
+function params(s: StatsScope): { from: number; to: number; group: string | null; staff: string } {
+  return { from: s.from, to: s.to, group: s.group, staff: JSON.stringify(s.staff) };
 }
 
 export function countCohort(db: Db, s: StatsScope): number {
-  return (stmt(db, `WITH ${COHORT} SELECT COUNT(*) AS n FROM cohort`).get(params(s)) as { n: number }).n;
+  return (stmt(db, `WITH ${cohortCte(db)} SELECT COUNT(*) AS n FROM cohort`).get(params(s)) as { n: number }).n;
 }
 
 /** Distinct cohort members who ever entered each stage. */
 export function stageReach(db: Db, s: StatsScope): { stage: string; members: number }[] {
   return stmt(
     db,
-    `WITH ${COHORT}
+    `WITH ${cohortCte(db)}
      SELECT t.to_stage AS stage, COUNT(DISTINCT t.member_id) AS members
      FROM cohort c JOIN stage_transitions t ON t.member_id = c.id
      GROUP BY t.to_stage`,
@@ -56,7 +65,7 @@ export function stageReach(db: Db, s: StatsScope): { stage: string; members: num
 export function furthestRank(db: Db, s: StatsScope, ranks: Record<string, number>): { rank: number; members: number }[] {
   return stmt(
     db,
-    `WITH ${COHORT}, r AS (SELECT key AS stage, value AS rank FROM (${jsonObjectIntEntriesSql(db, 'ranks')}) e),
+    `WITH ${cohortCte(db)}, r AS (SELECT key AS stage, value AS rank FROM (${jsonObjectIntEntriesSql(db, 'ranks')}) e),
      best AS (SELECT t.member_id, MAX(r.rank) AS rank FROM cohort c JOIN stage_transitions t ON t.member_id = c.id JOIN r ON r.stage = t.to_stage GROUP BY t.member_id)
      SELECT rank, COUNT(*) AS members FROM best GROUP BY rank`,
   ).all({ ...params(s), ranks: JSON.stringify(ranks) }) as { rank: number; members: number }[];
@@ -66,7 +75,7 @@ export function furthestRank(db: Db, s: StatsScope, ranks: Record<string, number
 export function currentStages(db: Db, s: StatsScope): { stage: string; members: number }[] {
   return stmt(
     db,
-    `WITH ${COHORT}
+    `WITH ${cohortCte(db)}
      SELECT m.stage AS stage, COUNT(*) AS members FROM cohort c JOIN members m ON m.id = c.id GROUP BY m.stage`,
   ).all(params(s)) as { stage: string; members: number }[];
 }
@@ -76,7 +85,7 @@ export function countReachedBoth(db: Db, s: StatsScope, a: string, b: string): n
   return (
     stmt(
       db,
-      `WITH ${COHORT}
+      `WITH ${cohortCte(db)}
        SELECT COUNT(*) AS n FROM cohort c
        WHERE EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @a)
          AND EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @b)`,
@@ -91,7 +100,7 @@ export function countReachedBoth(db: Db, s: StatsScope, a: string, b: string): n
 export function stageStays(db: Db, s: StatsScope): { stage: string; durations: number[]; open: number }[] {
   const rows = stmt(
     db,
-    `WITH ${COHORT}, stays AS (
+    `WITH ${cohortCte(db)}, stays AS (
        SELECT t.to_stage AS stage, LEAD(t.at) OVER (PARTITION BY t.member_id ORDER BY t.at, t.id) - t.at AS ms
        FROM cohort c JOIN stage_transitions t ON t.member_id = c.id
      )
@@ -113,7 +122,7 @@ export function stageStays(db: Db, s: StatsScope): { stage: string; durations: n
 export function countReachedAndPaid(db: Db, s: StatsScope, stage: string): { reached: number; paid: number } {
   return stmt(
     db,
-    `WITH ${COHORT}, reached AS (
+    `WITH ${cohortCte(db)}, reached AS (
        SELECT c.id FROM cohort c WHERE EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @stage)
      )
      SELECT COUNT(*) AS reached,
@@ -142,6 +151,17 @@ export function paidOrderTotals(db: Db, s: StatsScope): RevenueRow[] {
   ).all(params(s)) as RevenueRow[];
 }
 
+/** Orders (CNY) paid in the range by staff (store/staff.ts): their test purchases, part of the revenue. */
+export function staffOrderTotals(db: Db, s: StatsScope): { orders: number; net: number } {
+  if (s.staff.length === 0) return { orders: 0, net: 0 };
+  return stmt(
+    db,
+    `SELECT COUNT(*) AS orders, COALESCE(SUM(o.paid_amount - o.refunded_amount), 0) AS net FROM orders o
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
+       AND o.member_id IN (${jsonArrayValuesSql(db, 'staff')})`,
+  ).get(params(s)) as { orders: number; net: number };
+}
+
 /** Discounts on orders paid in the range, by kind (coupon, referral) and currency. */
 export function discountTotals(db: Db, s: StatsScope): { kind: string; currency: string; orders: number; amount: number }[] {
   const d = jsonArrayColumn(db, 'o.discounts', 'd');
@@ -156,30 +176,44 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
 }
 
 /**
- * Net revenue (fen, CNY) of orders paid in the range by where the buyer came from: `referral`
- * (a recorded referrer, or a referral discount on the order) or `direct`; and by `group:<handle>`,
- * the first group the buyer joined.
+ * Net revenue (fen, CNY) of orders paid in the range by where the buyer came from, each order in
+ * exactly one source: `referral` (a recorded referrer, or a referral discount on the order), else
+ * `channel:<tag>` (the acquisition tag of the buyer's private channel: a Telegram link
+ * `start=src-<tag>`), else `direct`. The rows add up to the revenue.
  */
-// MATERIALIZED: the orders are read once for both halves (SQLite ≥ 3.35, PostgreSQL ≥ 12); the first
-// group comes from the memberships_first index (migration 11).
 export function revenueBySource(db: Db, s: StatsScope): { source: string; orders: number; net: number }[] {
   const d = jsonArrayColumn(db, 'o.discounts', 'd');
   return stmt(
     db,
-    `WITH paid AS MATERIALIZED (
-       SELECT o.member_id, o.paid_amount - o.refunded_amount AS net,
-              (EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
-               OR EXISTS (SELECT 1 FROM ${d.from} WHERE ${d.text('kind')} = 'referral')) AS referred
+    `WITH paid AS (
+       SELECT o.paid_amount - o.refunded_amount AS net,
+              CASE WHEN EXISTS (SELECT 1 FROM referrals r WHERE r.referred_id = o.member_id)
+                     OR EXISTS (SELECT 1 FROM ${d.from} WHERE ${d.text('kind')} = 'referral') THEN 'referral'
+                   ELSE COALESCE('channel:' || (SELECT pc.source FROM private_channels pc WHERE pc.member_id = o.member_id AND pc.source IS NOT NULL
+                                                ORDER BY pc.opened_at, pc.platform LIMIT 1), 'direct') END AS source
        FROM orders o
        WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
      )
-     SELECT CASE WHEN referred THEN 'referral' ELSE 'direct' END AS source, COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY 1
-     UNION ALL
-     SELECT 'group:' || COALESCE((SELECT g.group_id FROM memberships g WHERE g.member_id = p.member_id ORDER BY g.joined_at, g.group_id LIMIT 1), '(none)'),
-            COUNT(*), SUM(net)
-     FROM paid p GROUP BY 1
-     ORDER BY 1`,
+     SELECT source, COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY source ORDER BY source`,
   ).all(params(s)) as { source: string; orders: number; net: number }[];
+}
+
+/**
+ * Net revenue (fen, CNY) of orders paid in the range by the first group the buyer joined
+ * (`(none)`: no group); each order once, the rows add up to the revenue. The first group comes
+ * from the memberships_first index (migration 11).
+ */
+export function revenueByGroup(db: Db, s: StatsScope): { group: string; orders: number; net: number }[] {
+  return stmt(
+    db,
+    `WITH paid AS (
+       SELECT o.paid_amount - o.refunded_amount AS net,
+              COALESCE((SELECT g.group_id FROM memberships g WHERE g.member_id = o.member_id ORDER BY g.joined_at, g.group_id LIMIT 1), '(none)') AS grp
+       FROM orders o
+       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
+     )
+     SELECT grp AS "group", COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY grp ORDER BY grp`,
+  ).all(params(s)) as { group: string; orders: number; net: number }[];
 }
 
 /**
@@ -191,13 +225,13 @@ export function retentionCounts(db: Db, s: StatsScope, offsetMs: number): { size
   const p = { ...params(s), off: offsetMs };
   // Numbers are bound as REAL: cast before the integer division.
   const week = (col: string) => `((CAST((${col} + @off) / ${DAY_MS} AS INTEGER) + 3) / 7)`;
-  const sizes = stmt(db, `WITH ${COHORT} SELECT ${week('c.created_at')} AS week, COUNT(*) AS members FROM cohort c GROUP BY 1 ORDER BY 1`).all(p) as {
+  const sizes = stmt(db, `WITH ${cohortCte(db)} SELECT ${week('c.created_at')} AS week, COUNT(*) AS members FROM cohort c GROUP BY 1 ORDER BY 1`).all(p) as {
     week: number;
     members: number;
   }[];
   const active = stmt(
     db,
-    `WITH ${COHORT}, act AS (
+    `WITH ${cohortCte(db)}, act AS (
        SELECT e.member_id, e.at FROM cohort c JOIN events e ON e.type = 'message' AND e.member_id = c.id
        UNION ALL SELECT k.member_id, k.at FROM cohort c JOIN checkins k ON k.member_id = c.id AND k.kind != 'leave'
        UNION ALL SELECT q.member_id, q.created_at FROM cohort c JOIN questions q ON q.member_id = c.id
@@ -210,33 +244,44 @@ export function retentionCounts(db: Db, s: StatsScope, offsetMs: number): { size
   return { sizes, active };
 }
 
-/** Check-ins (not leave days) per group and local day, over members of the check-in groups. */
-export function checkinsPerGroupDay(db: Db, args: { fromDay: string; toDay: string; groups: string[] }): { group_id: string; day: string; checkins: number }[] {
+/**
+ * Check-ins (not leave days) per group and local day: by members of the group that day (its
+ * membership covers the day), staff left out.
+ */
+export function checkinsPerGroupDay(db: Db, args: { fromDay: string; toDay: string; groups: string[]; offsetMs: number; staff: string[] }): { group_id: string; day: string; checkins: number }[] {
   if (args.groups.length === 0) return [];
   return stmt(
     db,
     `SELECT g.group_id AS group_id, c.day AS day, COUNT(*) AS checkins
      FROM checkins c JOIN memberships g ON g.member_id = c.member_id
      WHERE c.day >= @fromDay AND c.day < @toDay AND c.kind != 'leave' AND g.group_id IN (${jsonArrayValuesSql(db, 'groups')})
+       AND ${coversDaySql(db, 'g', 'c.day')} AND ${notStaff(db, 'c.member_id')}
      GROUP BY g.group_id, c.day ORDER BY g.group_id, c.day`,
-  ).all({ fromDay: args.fromDay, toDay: args.toDay, groups: JSON.stringify(args.groups) }) as { group_id: string; day: string; checkins: number }[];
+  ).all({ fromDay: args.fromDay, toDay: args.toDay, groups: JSON.stringify(args.groups), off: args.offsetMs, staff: JSON.stringify(args.staff) }) as {
+    group_id: string;
+    day: string;
+    checkins: number;
+  }[];
 }
 
 /**
  * Joins and leaves per group and local day (latest membership per member and group), from which
- * the members of a group on each day are summed up.
+ * the members of a group on each day are summed up: a member counts from the day they joined
+ * through the day they left (a leave takes effect the day after), staff left out.
  */
-export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: number }): { group_id: string; day: string; delta: number }[] {
+export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: number; staff: string[] }): { group_id: string; day: string; delta: number }[] {
   if (args.groups.length === 0) return [];
   return stmt(
     db,
     `SELECT group_id, d, SUM(delta) AS delta FROM (
-       SELECT group_id, CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id IN (${jsonArrayValuesSql(db, 'groups')})
+       SELECT group_id, CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships
+       WHERE group_id IN (${jsonArrayValuesSql(db, 'groups')}) AND ${notStaff(db, 'member_id')}
        UNION ALL
-       SELECT group_id, CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE left_at IS NOT NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')})
+       SELECT group_id, CAST((left_at + @off) / ${DAY_MS} AS INTEGER) + 1, -1 FROM memberships
+       WHERE left_at IS NOT NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')}) AND ${notStaff(db, 'member_id')}
      ) x GROUP BY group_id, d ORDER BY group_id, d`,
   )
-    .all({ groups: JSON.stringify(args.groups), off: args.offsetMs })
+    .all({ groups: JSON.stringify(args.groups), off: args.offsetMs, staff: JSON.stringify(args.staff) })
     .map((r) => {
       const { group_id, d, delta } = r as { group_id: string; d: number; delta: number };
       return { group_id, day: dayName(d), delta };
@@ -244,29 +289,40 @@ export function membershipChanges(db: Db, args: { groups: string[]; offsetMs: nu
 }
 
 /**
- * The same as membershipChanges, read in two parts: members of each group before `fromDay` (two
- * index range counts) and the joins and leaves from that day on. Day numbers are computed with
- * integer arithmetic and named here.
+ * The same as membershipChanges, read in two parts: members of each group before `fromDay` (index
+ * range counts, less the staff's own rows) and the joins and leaves from that day on. Day numbers
+ * are computed with integer arithmetic and named here.
  */
 export function membershipChangesFrom(
   db: Db,
-  args: { groups: string[]; offsetMs: number; fromDay: string },
+  args: { groups: string[]; offsetMs: number; fromDay: string; staff: string[] },
 ): { before: Map<string, number>; changes: { group_id: string; day: string; delta: number }[] } {
   const start = Date.parse(`${args.fromDay}T00:00:00Z`) - args.offsetMs;
+  // A leave counts from the day after: those of the day before fromDay take effect on fromDay.
+  const leftBy = start - DAY_MS;
+  const staff = JSON.stringify(args.staff);
   const before = new Map<string, number>();
   const changes: { group_id: string; day: string; delta: number }[] = [];
+  const staffIn = jsonArrayValuesSql(db, 'staff');
   for (const group of args.groups) {
     const joined = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND joined_at < ?').pluck().get(group, start) as number;
-    const left = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND left_at < ?').pluck().get(group, start) as number;
-    before.set(group, joined - left);
+    const left = stmt(db, 'SELECT COUNT(*) FROM memberships WHERE group_id = ? AND left_at < ?').pluck().get(group, leftBy) as number;
+    const staffRows = stmt(
+      db,
+      `SELECT COALESCE(SUM(CASE WHEN joined_at < @start THEN 1 ELSE 0 END), 0) - COALESCE(SUM(CASE WHEN left_at < @leftBy THEN 1 ELSE 0 END), 0)
+       FROM memberships WHERE group_id = @group AND member_id IN (${staffIn})`,
+    )
+      .pluck()
+      .get({ group, start, leftBy, staff }) as number;
+    before.set(group, joined - left - staffRows);
     const rows = stmt(
       db,
       `SELECT d, SUM(delta) AS delta FROM (
-         SELECT CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id = @group AND joined_at >= @start
+         SELECT CAST((joined_at + @off) / ${DAY_MS} AS INTEGER) AS d, 1 AS delta FROM memberships WHERE group_id = @group AND joined_at >= @start AND ${notStaff(db, 'member_id')}
          UNION ALL
-         SELECT CAST((left_at + @off) / ${DAY_MS} AS INTEGER), -1 FROM memberships WHERE group_id = @group AND left_at >= @start
+         SELECT CAST((left_at + @off) / ${DAY_MS} AS INTEGER) + 1, -1 FROM memberships WHERE group_id = @group AND left_at >= @leftBy AND ${notStaff(db, 'member_id')}
        ) x GROUP BY d ORDER BY d`,
-    ).all({ group, off: args.offsetMs, start }) as { d: number; delta: number }[];
+    ).all({ group, off: args.offsetMs, start, leftBy, staff }) as { d: number; delta: number }[];
     for (const r of rows) changes.push({ group_id: group, day: dayName(r.d), delta: r.delta });
   }
   return { before, changes };
@@ -276,36 +332,41 @@ export function membershipChangesFrom(
  * Longest run of consecutive check-in days per member within [fromDay, toDay) (a leave day keeps
  * the run going without counting), bucketed.
  */
-export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; group: string | null }): { bucket: string; members: number }[] {
+export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; group: string | null; staff: string[] }): { bucket: string; members: number }[] {
   return stmt(
     db,
     `WITH days AS (
        SELECT c.member_id, c.kind, ${dayNumberSql(db, 'c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day) AS run
-       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${inGroupSql(db, args.group, 'c.member_id')}
+       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${inGroupSql(db, args.group, 'c.member_id')} AND ${notStaff(db, 'c.member_id')}
      ), runs AS (
        SELECT member_id, SUM(CASE WHEN kind != 'leave' THEN 1 ELSE 0 END) AS len FROM days GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
      SELECT CASE WHEN len <= 1 THEN '1' WHEN len <= 3 THEN '2-3' WHEN len <= 7 THEN '4-7' WHEN len <= 14 THEN '8-14' WHEN len <= 30 THEN '15-30' ELSE '31+' END AS bucket,
             COUNT(*) AS members
      FROM best WHERE len > 0 GROUP BY 1`,
-  ).all(args) as { bucket: string; members: number }[];
+  ).all({ ...args, staff: JSON.stringify(args.staff) }) as { bucket: string; members: number }[];
 }
 
-/** Homework submissions per assignment week (and late ones). */
-export function homeworkCounts(db: Db, args: { groups: string[] }): { week: number; submitted: number; late: number }[] {
+/** Homework submissions per assignment week (and late ones) by members of the groups, staff left out. */
+export function homeworkCounts(db: Db, args: { groups: string[]; staff: string[] }): { week: number; submitted: number; late: number }[] {
   return stmt(
     db,
     `SELECT h.week AS week, COUNT(*) AS submitted, COALESCE(SUM(h.late), 0) AS late FROM homework_submissions h
      WHERE EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = h.member_id AND g.group_id IN (${jsonArrayValuesSql(db, 'groups')}))
+       AND ${notStaff(db, 'h.member_id')}
      GROUP BY h.week ORDER BY h.week`,
-  ).all({ groups: JSON.stringify(args.groups) }) as { week: number; submitted: number; late: number }[];
+  ).all({ groups: JSON.stringify(args.groups), staff: JSON.stringify(args.staff) }) as { week: number; submitted: number; late: number }[];
 }
 
-/** Members now in any of the groups. */
-export function countActiveMembersIn(db: Db, groups: string[]): number {
+/** Members now in any of the groups, staff left out. */
+export function countActiveMembersIn(db: Db, groups: string[], staff: string[]): number {
   return (
-    stmt(db, `SELECT COUNT(DISTINCT member_id) AS n FROM memberships WHERE left_at IS NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')})`).get({
+    stmt(
+      db,
+      `SELECT COUNT(DISTINCT member_id) AS n FROM memberships WHERE left_at IS NULL AND group_id IN (${jsonArrayValuesSql(db, 'groups')}) AND ${notStaff(db, 'member_id')}`,
+    ).get({
       groups: JSON.stringify(groups),
+      staff: JSON.stringify(staff),
     }) as { n: number }
   ).n;
 }

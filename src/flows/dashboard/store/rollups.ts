@@ -1,5 +1,5 @@
 import { dialectOf, inTransaction, type Db } from '../../../store/db.js';
-import { dayNumberSql } from './sql.js';
+import { coversDaySql, dayNumberSql, jsonArrayValuesSql } from './sql.js';
 import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, RECENT_SQL, recentAge, resetActivityMarks, SETTLE_MS, type PgMarks } from './rollups-pg.js';
 import { stmt } from '../../../store/statements.js';
 
@@ -390,6 +390,8 @@ export interface CohortScope {
   to: number;
   /** the group's flag; 0: no group filter */
   groupFlag: number;
+  /** member keys of the staff, a JSON array (store/staff.ts): left out of every cohort */
+  staff: string;
 }
 
 /** The flag of a group handle: null when nobody ever joined it (its cohort is empty). */
@@ -401,7 +403,10 @@ export function stageFlags(db: Db): { stage: string; flag: number }[] {
   return stmt(db, 'SELECT stage, flag FROM dash_stage_flags ORDER BY flag').all() as { stage: string; flag: number }[];
 }
 
-const IN_COHORT = 'created_at >= @from AND created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)';
+/** "The member in `col` is not staff" (@staff: a JSON array of member keys; a handful at most). */
+const notStaff = (db: Db, col = 'member_id') => `${col} NOT IN (${jsonArrayValuesSql(db, 'staff')})`;
+
+const inCohort = (db: Db) => `created_at >= @from AND created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)}`;
 
 export interface CohortMembersRow {
   /** stage set (sum of dash_stage_flags flags) */
@@ -422,7 +427,9 @@ export interface CohortMembersRow {
  * from the created_at index and sort the few rows.
  */
 export function cohortMembers(db: Db, s: CohortScope, wide: boolean): CohortMembersRow[] {
-  const where = wide ? 'WHERE +created_at >= @from AND +created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)' : `WHERE ${IN_COHORT}`;
+  const where = wide
+    ? `WHERE +created_at >= @from AND +created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)}`
+    : `WHERE ${inCohort(db)}`;
   return stmt(db, `SELECT stages, stage, open_stage, repeats, COUNT(*) AS members FROM dash_members ${where} GROUP BY stages, stage, open_stage, repeats`).all(
     s,
   ) as CohortMembersRow[];
@@ -441,7 +448,7 @@ export function repeatStays(db: Db, s: CohortScope): { stage: string; stays: num
     db,
     `SELECT t.stage AS stage, COUNT(t.ms) AS stays, COUNT(*) - COUNT(t.ms) AS open
      FROM dash_members d JOIN dash_stays t ON t.member_id = d.member_id
-     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0)
+     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')}
      GROUP BY t.stage`,
   ).all(s) as { stage: string; stays: number; open: number }[];
 }
@@ -455,8 +462,8 @@ export function repeatStays(db: Db, s: CohortScope): { stage: string; stays: num
 export function stayMedian(db: Db, s: CohortScope, stage: string, finished: number, wide: boolean): number | null {
   if (finished <= 0) return null;
   const sql = wide
-    ? `SELECT ms FROM dash_stays WHERE stage = @stage AND ms >= 0 AND ${IN_COHORT} ORDER BY ms LIMIT 2 OFFSET @offset`
-    : `SELECT ms FROM dash_stays WHERE stage = @stage AND ms IS NOT NULL AND ${IN_COHORT} ORDER BY ms + 0 LIMIT 2 OFFSET @offset`;
+    ? `SELECT ms FROM dash_stays WHERE stage = @stage AND ms >= 0 AND ${inCohort(db)} ORDER BY ms LIMIT 2 OFFSET @offset`
+    : `SELECT ms FROM dash_stays WHERE stage = @stage AND ms IS NOT NULL AND ${inCohort(db)} ORDER BY ms + 0 LIMIT 2 OFFSET @offset`;
   const mid = stmt(db, sql)
     .pluck()
     .all({ ...s, stage, offset: (finished - 1) >> 1 }) as number[];
@@ -468,7 +475,7 @@ export function cohortActiveWeeks(db: Db, s: CohortScope, offsetMs: number): { j
   return stmt(
     db,
     `SELECT join_week, chunk, mask, COUNT(*) AS members FROM dash_weeks
-     WHERE join_week >= @fromWeek AND join_week <= @lastWeek AND ${IN_COHORT}
+     WHERE join_week >= @fromWeek AND join_week <= @lastWeek AND ${inCohort(db)}
      GROUP BY join_week, chunk, mask`,
   ).all({ ...s, fromWeek: weekOf(s.from, offsetMs), lastWeek: weekOf(Math.max(s.from, s.to - 1), offsetMs) }) as { join_week: number; chunk: number; mask: number; members: number }[];
 }
@@ -478,14 +485,14 @@ export function cohortActiveWeeks(db: Db, s: CohortScope, offsetMs: number): { j
  * first member of the range on.
  */
 export function cohortWeekSizes(db: Db, s: CohortScope, offsetMs: number): { week: number; members: number }[] {
-  const first = stmt(db, `SELECT MIN(created_at) FROM dash_members WHERE ${IN_COHORT}`).pluck().get(s) as number | null;
+  const first = stmt(db, `SELECT MIN(created_at) FROM dash_members WHERE ${inCohort(db)}`).pluck().get(s) as number | null;
   if (first === null) return [];
   const week = (t: number) => weekOf(t, offsetMs);
   const weekStart = (w: number) => (w * 7 - 3) * DAY_MS - offsetMs;
-  const count = stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${IN_COHORT}`).pluck();
+  const count = stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${inCohort(db)}`).pluck();
   const out: { week: number; members: number }[] = [];
   for (let w = week(first), last = week(s.to - 1); w <= last; w++) {
-    const members = count.get({ from: Math.max(s.from, weekStart(w)), to: Math.min(s.to, weekStart(w + 1)), groupFlag: s.groupFlag }) as number;
+    const members = count.get({ from: Math.max(s.from, weekStart(w)), to: Math.min(s.to, weekStart(w + 1)), groupFlag: s.groupFlag, staff: s.staff }) as number;
     if (members > 0) out.push({ week: w, members });
   }
   return out;
@@ -493,7 +500,7 @@ export function cohortWeekSizes(db: Db, s: CohortScope, offsetMs: number): { wee
 
 /** Cohort members who ever entered a stage with `flag` (a count over the cohort index). */
 export function cohortReached(db: Db, s: CohortScope, flag: number): number {
-  return stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${IN_COHORT} AND (stages & @flag) <> 0`)
+  return stmt(db, `SELECT COUNT(*) FROM dash_members WHERE ${inCohort(db)} AND (stages & @flag) <> 0`)
     .pluck()
     .get({ ...s, flag }) as number;
 }
@@ -505,31 +512,35 @@ export function cohortReachedAndPaid(db: Db, s: CohortScope, flag: number): numb
     db,
     `SELECT COUNT(DISTINCT o.member_id) FROM orders o CROSS JOIN dash_members d
      WHERE o.paid_at IS NOT NULL AND d.member_id = o.member_id AND (d.stages & @flag) <> 0
-       AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0)`,
+       AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')}`,
   )
     .pluck()
     .get({ ...s, flag }) as number;
 }
 
-/** Check-ins (not leave days) per local day in [fromDay, toDay) by members of the group with `flag`. */
-export function groupCheckinsPerDay(db: Db, args: { fromDay: string; toDay: string; flag: number }): { day: string; checkins: number }[] {
+/**
+ * Check-ins (not leave days) per local day in [fromDay, toDay) by members of `group` (flag
+ * `flag`) whose membership covers the day (store/dashboard.ts coversDaySql), staff left out.
+ */
+export function groupCheckinsPerDay(db: Db, args: { fromDay: string; toDay: string; group: string; flag: number; offsetMs: number; staff: string }): { day: string; checkins: number }[] {
   return stmt(
     db,
-    `SELECT day, COUNT(*) AS checkins FROM dash_checkins
-     WHERE day >= @fromDay AND day < @toDay AND (groups & @flag) <> 0 AND counted = 1 GROUP BY day ORDER BY day`,
-  ).all(args) as { day: string; checkins: number }[];
+    `SELECT c.day AS day, COUNT(*) AS checkins FROM dash_checkins c JOIN memberships g ON g.member_id = c.member_id AND g.group_id = @group
+     WHERE c.day >= @fromDay AND c.day < @toDay AND (c.groups & @flag) <> 0 AND c.counted = 1 AND ${coversDaySql(db, 'g', 'c.day')} AND ${notStaff(db, 'c.member_id')}
+     GROUP BY c.day ORDER BY c.day`,
+  ).all({ ...args, off: args.offsetMs }) as { day: string; checkins: number }[];
 }
 
 /**
  * Longest run of consecutive check-in days per member within [fromDay, toDay) (a leave day keeps
- * the run going without counting), bucketed; `groupFlag` 0: everyone.
+ * the run going without counting), bucketed; `groupFlag` 0: everyone; staff left out.
  */
-export function streakBucketsFromRollups(db: Db, args: { fromDay: string; toDay: string; groupFlag: number }): { bucket: string; members: number }[] {
+export function streakBucketsFromRollups(db: Db, args: { fromDay: string; toDay: string; groupFlag: number; staff: string }): { bucket: string; members: number }[] {
   return stmt(
     db,
     `WITH runs AS (
        SELECT member_id, SUM(counted) AS len FROM dash_checkins
-       WHERE day >= @fromDay AND day < @toDay AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0)
+       WHERE day >= @fromDay AND day < @toDay AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)}
        GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
      SELECT CASE WHEN len <= 1 THEN '1' WHEN len <= 3 THEN '2-3' WHEN len <= 7 THEN '4-7' WHEN len <= 14 THEN '8-14' WHEN len <= 30 THEN '15-30' ELSE '31+' END AS bucket,

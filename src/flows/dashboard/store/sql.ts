@@ -51,3 +51,14 @@ export function inGroupSql(db: Db, group: string | null, col: string): string {
   if (dialectOf(db) !== 'postgres') return `(CAST(@group AS TEXT) IS NULL OR ${exists})`;
   return group === null ? 'TRUE' : exists;
 }
+
+/**
+ * "Membership `g` covers the local day in `dayCol`" (YYYY-MM-DD): joined before the day ended and
+ * not left before it began (@off: the course zone's UTC offset). The check-in figures count a
+ * check-in for a group only under this, and the group's members of a day are those it holds for,
+ * so a day's check-ins are always among its members (never "1 check-in / 0 members").
+ */
+export function coversDaySql(db: Db, g: string, dayCol: string): string {
+  const start = `(CAST(${dayNumberSql(db, dayCol)} AS BIGINT) * 86400000 - @off)`;
+  return `${g}.joined_at < ${start} + 86400000 AND (${g}.left_at IS NULL OR ${g}.left_at >= ${start})`;
+}

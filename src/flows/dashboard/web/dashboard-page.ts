@@ -1,166 +1,105 @@
 import type { CourseConfig } from '../../../core/types.js';
+import { dashboardText, pageTextJson } from '../i18n.js';
 
 /**
  * The dashboard page: static HTML, one script and one style sheet (the CSP allows only 'self').
- * The script reads /dashboard/api/stats with the page's own query string (group, from, to) and
- * draws each section: a uPlot chart, the table under it and a CSV link.
+ * The script (browser/index.ts, a checked browser module: src/web/browser-assets.ts) reads
+ * /dashboard/api/stats with the page's own query string (group, from, to) and draws each
+ * section: a uPlot chart, the table under it and a CSV link. Every word is in the course's locale
+ * (i18n.ts): the HTML is written with it, and the script's own words (chart legends, "no data")
+ * come in the body's data-text attribute as JSON (PageWords in browser/types.ts).
  */
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-function shell(title: string, body: string, withUplot: boolean): string {
+function shell(lang: string, title: string, body: string, withUplot: boolean, data = ''): string {
   return `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="${lang === 'en' ? 'en' : 'zh-CN'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title>
 ${withUplot ? '<link rel="stylesheet" href="/dashboard/assets/uplot.css">' : ''}
 <link rel="stylesheet" href="/dashboard/assets/dashboard.css">
-</head><body>${body}${withUplot ? '<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/dashboard.js"></script>' : ''}</body></html>`;
+</head><body${data}>${body}${withUplot ? '<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/dashboard.js"></script>' : ''}</body></html>`;
 }
 
-export function loginHtml(message: string | undefined, adminOn: boolean): string {
+type PageConfig = Pick<CourseConfig, 'course' | 'groups'>;
+
+export function loginHtml(config: Pick<CourseConfig, 'course'>, message: string | undefined, adminOn: boolean): string {
+  const t = dashboardText(config.course.locale).login;
   return shell(
-    'kequn dashboard: log in',
-    `<main class="login"><h1>kequn dashboard</h1>
+    config.course.locale ?? 'zh',
+    t.title,
+    `<main class="login"><h1>${esc(config.course.name)} · ${esc(t.heading)}</h1>
 ${message ? `<p class="error" id="login-error">${esc(message)}</p>` : ''}
 ${
   adminOn
-    ? `<form method="post" action="/dashboard/login"><label>Admin token (KEQUN_ADMIN_TOKEN)<br><input type="password" name="token" id="token" autocomplete="current-password" required></label> <button type="submit" id="login">Log in</button></form>`
+    ? `<form method="post" action="/dashboard/login"><label>${esc(t.tokenLabel)}<br><input type="password" name="token" id="token" autocomplete="current-password" required></label> <button type="submit" id="login">${esc(t.button)}</button></form>`
     : ''
 }
-<p class="hint">Owners: send <code>/dashboard</code> to the bot in a private chat for a one-time login link.</p></main>`,
+<p class="hint">${t.hint}</p></main>`,
     false,
   );
 }
 
-export function dashboardHtml(config: Pick<CourseConfig, 'course' | 'groups'>): string {
+export function dashboardHtml(config: PageConfig): string {
+  const t = dashboardText(config.course.locale).page;
   const groups = Object.entries(config.groups)
-    .map(([h, g]) => `<option value="${esc(h)}">${esc(g.name)} (${esc(h)})</option>`)
+    .map(([h, g]) => `<option value="${esc(h)}">${esc(g.name)}（${esc(h)}）</option>`)
     .join('');
-  const section = (id: string, title: string, chart: boolean) =>
-    `<section id="s-${id}"><h2>${esc(title)} <a class="csv" id="csv-${id}" href="#">CSV</a></h2>${chart ? `<div class="chart" id="chart-${id}"></div>` : ''}<div class="table" id="table-${id}"></div></section>`;
+  const section = (id: string, chart: boolean) =>
+    `<section id="s-${id}"><h2>${esc(t.sections[id] ?? id)} <a class="csv" id="csv-${id}" href="#">${esc(t.csv)}</a></h2>${chart ? `<div class="chart" id="chart-${id}"></div>` : ''}<div class="table" id="table-${id}"></div></section>`;
   return shell(
-    'kequn dashboard',
-    `<header><h1>${esc(config.course.name)} · dashboard</h1>
+    config.course.locale ?? 'zh',
+    `${config.course.name} · ${t.title}`,
+    `<header><h1>${esc(t.heading(config.course.name))}</h1>
 <form id="filter" method="get" action="/dashboard">
-<label>Group <select name="group" id="f-group"><option value="">all</option>${groups}</select></label>
-<label>From <input type="date" name="from" id="f-from"></label>
-<label>To <input type="date" name="to" id="f-to"></label>
-<button type="submit">Apply</button></form>
-<form method="post" action="/dashboard/logout"><button type="submit">Log out</button></form></header>
-<p id="status">Loading…</p>
+<label>${esc(t.group)} <select name="group" id="f-group"><option value="">${esc(t.allGroups)}</option>${groups}</select></label>
+<label>${esc(t.from)} <input type="date" name="from" id="f-from"></label>
+<label>${esc(t.to)} <input type="date" name="to" id="f-to"></label>
+<button type="submit" id="f-apply">${esc(t.apply)}</button></form>
+<form method="post" action="/dashboard/logout" id="logout"><button type="submit">${esc(t.logout)}</button></form></header>
+<p id="status">${esc(t.loading)}</p>
 <main>
-${section('channel-funnel', '私信渠道漏斗 Private channel funnel', true)}
-${section('channel-platforms', '加好友率 / Start 率', false)}
-${section('channel-held', 'Held private messages', false)}
-${section('channel-lessons', 'Trial lessons delivered', false)}
-${section('channel-sources', 'Channels opened by source', false)}
-${section('funnel', 'Funnel by lifecycle stage', true)}
-${section('revenue', 'Trial → paid and revenue', false)}
-${section('discounts', 'Discounts given', false)}
-${section('retention', 'Weekly retention by join week', true)}
-${section('checkins', 'Daily check-in rate', true)}
-${section('streaks', 'Check-in streaks', true)}
-${section('homework', 'Homework submissions', false)}
-${section('referrers', 'Referrers', false)}
-${section('sources', 'Revenue and ROI by source', true)}
-<form id="cost"><label>Cost of source <input name="source" id="cost-source" placeholder="referral / direct / group:python-101" required></label>
-<label>yuan <input name="yuan" id="cost-yuan" inputmode="decimal" placeholder="empty: remove"></label> <button type="submit" id="cost-save">Save cost</button> <span id="cost-msg"></span></form>
-${section('qa', 'Q&A', false)}
+${section('funnel', true)}
+${section('revenue', false)}
+${section('sources', true)}
+${section('groups', true)}
+<form id="cost"><label>${esc(t.cost.label)} <select name="source" id="cost-source"></select></label>
+<label><input name="yuan" id="cost-yuan" inputmode="decimal" placeholder="${esc(t.cost.placeholder)}"> ${esc(t.cost.yuan)}</label> <button type="submit" id="cost-save">${esc(t.cost.save)}</button> <span id="cost-msg"></span></form>
+${section('discounts', false)}
+${section('channel-funnel', true)}
+${section('channel-platforms', false)}
+${section('channel-held', false)}
+${section('channel-lessons', false)}
+${section('channel-sources', false)}
+${section('retention', true)}
+${section('checkins', true)}
+${section('streaks', true)}
+${section('homework', false)}
+${section('referrers', false)}
+${section('qa', false)}
 </main>`,
     true,
+    ` data-text="${esc(JSON.stringify(pageTextJson(t)))}"`,
   );
 }
 
-export const DASHBOARD_JS = `(function () {
-  'use strict';
-  var qs = location.search;
-  var params = new URLSearchParams(qs);
-  ['group', 'from', 'to'].forEach(function (k) { var el = document.getElementById('f-' + k); if (el && params.get(k)) el.value = params.get(k); });
-  var status = document.getElementById('status');
-  var COLORS = ['#2b7bb9', '#d9822b', '#2ca05a', '#c23b3b', '#7a4fb5', '#8c6d3f', '#d65fa8', '#555'];
-
-  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; }
-
-  function renderTable(t) {
-    var box = document.getElementById('table-' + t.id);
-    if (!box) return;
-    box.textContent = '';
-    var table = el('table'); table.setAttribute('data-table', t.id);
-    var head = el('tr'); t.columns.forEach(function (c) { head.appendChild(el('th', c)); });
-    table.appendChild(el('thead')).appendChild(head);
-    var body = el('tbody');
-    t.rows.forEach(function (r) {
-      var tr = el('tr');
-      r.forEach(function (v, i) { var td = el('td', v === null ? '–' : v, typeof v === 'number' ? 'num' : ''); td.setAttribute('data-col', t.columns[i]); tr.appendChild(td); });
-      body.appendChild(tr);
-    });
-    if (t.rows.length === 0) { var tr = el('tr'); var td = el('td', 'no data'); td.colSpan = t.columns.length; tr.appendChild(td); body.appendChild(tr); }
-    table.appendChild(body);
-    box.appendChild(table);
-    var a = document.getElementById('csv-' + t.id);
-    if (a) { a.href = '/dashboard/api/export/' + t.id + '.csv' + qs; a.setAttribute('download', 'kequn-' + t.id + '.csv'); }
-  }
-
-  function chart(id, labels, series, opts) {
-    var box = document.getElementById('chart-' + id);
-    if (!box || !window.uPlot || labels.length === 0) return;
-    box.textContent = '';
-    var bars = opts && opts.bars;
-    var xs = labels.map(function (_, i) { return i; });
-    var u = {
-      width: Math.min(box.clientWidth || 800, 900), height: 240,
-      scales: { x: { time: false, range: bars ? [-0.5, labels.length - 0.5] : undefined } },
-      axes: [{ values: function (_, ticks) { return ticks.map(function (t) { return Number.isInteger(t) && labels[t] !== undefined ? labels[t] : ''; }); } }, { label: opts && opts.unit }],
-      series: [{ label: opts && opts.x }].concat(series.map(function (s, i) {
-        return { label: s.label, stroke: COLORS[i % COLORS.length], fill: bars ? COLORS[i % COLORS.length] + '99' : undefined, width: 2,
-          paths: bars ? uPlot.paths.bars({ size: [0.6 / series.length, 60], align: 0 }) : undefined, points: { show: !bars } };
-      })),
-    };
-    new uPlot(u, [xs].concat(series.map(function (s) { return s.values; })), box);
-  }
-
-  function draw(d) {
-    d.tables.forEach(renderTable);
-    var cs = d.channel.steps;
-    chart('channel-funnel', cs.map(function (s) { return s.step; }), [{ label: 'members', values: cs.map(function (s) { return s.members; }) }, { label: 'through every step', values: cs.map(function (s) { return s.through; }) }], { bars: true, x: 'step', unit: 'members' });
-    var f = d.funnel.stages;
-    chart('funnel', f.map(function (s) { return s.stage; }), [{ label: 'reached', values: f.map(function (s) { return s.reached; }) }, { label: 'now', values: f.map(function (s) { return s.now; }) }], { bars: true, x: 'stage', unit: 'members' });
-    var maxK = Math.max.apply(null, [0].concat(d.retention.map(function (c) { return c.rates.length; })));
-    var ks = []; for (var k = 0; k < maxK; k++) ks.push('week ' + k);
-    chart('retention', ks, d.retention.slice(-8).map(function (c) { return { label: c.week, values: ks.map(function (_, k) { return k < c.rates.length ? Math.round(c.rates[k] * 1000) / 10 : null; }) }; }), { x: 'weeks after joining', unit: '% active' });
-    chart('checkins', d.checkins.days, d.checkins.groups.map(function (g) { return { label: g.group, values: g.days.map(function (x) { return x.rate === null ? null : Math.round(x.rate * 1000) / 10; }) }; }), { x: 'day', unit: '% checked in' });
-    chart('streaks', d.checkins.streaks.map(function (s) { return s.bucket; }), [{ label: 'members', values: d.checkins.streaks.map(function (s) { return s.members; }) }], { bars: true, x: 'days in a row', unit: 'members' });
-    chart('sources', d.referrals.sources.map(function (s) { return s.source; }), [{ label: 'revenue', values: d.referrals.sources.map(function (s) { return s.revenue; }) }, { label: 'cost', values: d.referrals.sources.map(function (s) { return s.cost; }) }], { bars: true, x: 'source', unit: 'yuan' });
-    status.textContent = 'Cohort: ' + d.funnel.cohort + ' members' + (d.filter.group ? ' in ' + d.filter.group : '') + '. Updated ' + new Date(d.generatedAt).toLocaleString() + '.';
-    status.setAttribute('data-ready', '1');
-  }
-
-  function load() {
-    fetch('/dashboard/api/stats' + qs, { cache: 'no-store', credentials: 'same-origin' }).then(function (r) {
-      return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || r.status); return b; });
-    }).then(draw).catch(function (e) { status.textContent = 'Error: ' + e.message; status.className = 'error'; });
-  }
-
-  document.getElementById('cost').addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var msg = document.getElementById('cost-msg');
-    var yuan = document.getElementById('cost-yuan').value.trim();
-    fetch('/dashboard/api/costs', { method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin',
-      body: JSON.stringify({ source: document.getElementById('cost-source').value.trim(), yuan: yuan === '' ? null : yuan }) })
-      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.error); msg.textContent = 'saved'; load(); }); })
-      .catch(function (e) { msg.textContent = e.message; });
-  });
-  load();
-})();
-`;
-
-export const DASHBOARD_CSS = `body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#222;background:#fafafa}
-header{display:flex;flex-wrap:wrap;gap:16px;align-items:center;padding:12px 20px;background:#fff;border-bottom:1px solid #ddd}
-header h1{font-size:18px;margin:0 16px 0 0}header form{display:flex;gap:8px;align-items:center;margin:0}
-main{padding:8px 20px 40px;max-width:980px}section{background:#fff;border:1px solid #e5e5e5;border-radius:6px;padding:12px 16px;margin:16px 0}
+export const DASHBOARD_CSS = `body{font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:0;color:#222;background:#fafafa}
+header{display:flex;flex-wrap:wrap;gap:12px 16px;align-items:center;padding:12px 20px;background:#fff;border-bottom:1px solid #ddd}
+header h1{font-size:18px;margin:0 16px 0 0}header form{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:0}
+header label{white-space:nowrap}input,select,button{font:inherit;font-size:14px}
+main{padding:8px 20px 40px;max-width:980px}section{background:#fff;border:1px solid #e5e5e5;border-radius:6px;padding:12px 16px;margin:16px 0;min-width:0}
 h2{font-size:16px;margin:0 0 8px}a.csv{font-size:12px;font-weight:normal;margin-left:8px}
-table{border-collapse:collapse;font-size:13px;margin-top:8px}th,td{border-bottom:1px solid #eee;padding:3px 10px;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.table{overflow-x:auto}
-#status{padding:0 20px;color:#666}.error{color:#c00}form#cost{margin:-8px 0 8px;font-size:13px}
+table{border-collapse:collapse;font-size:13px;margin-top:8px}th,td{border-bottom:1px solid #eee;padding:3px 10px;text-align:left;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.table{overflow-x:auto;max-width:100%}.chart{max-width:100%;overflow:hidden}
+td.empty,p.empty{color:#888}
+#status{padding:0 20px;color:#666}.error{color:#c00}form#cost{margin:-8px 0 8px;font-size:13px;display:flex;flex-wrap:wrap;gap:6px;align-items:center}
+form#cost input{width:7em}
 main.login{max-width:420px;margin:60px auto;background:#fff;padding:24px;border:1px solid #ddd;border-radius:6px}.hint{color:#666;font-size:13px}
+@media (max-width:600px){
+header{padding:10px 12px;gap:8px}header h1{font-size:16px;margin:0;flex-basis:100%}
+header form#filter{width:100%}header form#filter label{flex:1 1 40%;display:flex;gap:4px;align-items:center;min-width:0}
+header form#filter input,header form#filter select{flex:1;min-width:0;width:100%;box-sizing:border-box}
+main{padding:4px 8px 24px}section{padding:10px;margin:10px 0}#status{padding:0 12px;font-size:13px}
+table{font-size:12px}th,td{padding:3px 6px}main.login{margin:20px 12px;padding:16px}
+}
 `;

@@ -26,6 +26,8 @@ export interface OrderRow {
   paid_by: string | null;
   stage_before: string | null;
   invoice_sent_at: number | null;
+  /** Why the Stars invoice could not be sent (migration 16); the next /buy sends it afresh. */
+  invoice_error: string | null;
   created_at: number;
   expires_at: number;
   paid_at: number | null;
@@ -181,6 +183,19 @@ export function ordersAwaitingInvoice(db: Db, now: number, limit: number): Order
 /** Claims an order's invoice for sending; only one claimant wins (an invoice goes out at most once). */
 export function claimInvoice(db: Db, id: string, now: number): boolean {
   return stmt(db, 'UPDATE orders SET invoice_sent_at = ? WHERE id = ? AND invoice_sent_at IS NULL').run(now, id).changes > 0;
+}
+
+/** The claimed invoice could not be sent: why, as the platform said (it stays claimed: no retry by itself). */
+export function failInvoice(db: Db, id: string, reason: string): void {
+  stmt(db, 'UPDATE orders SET invoice_error = ? WHERE id = ?').run(reason.slice(0, 500), id);
+}
+
+/**
+ * The member asked again (/buy) for an open order whose invoice failed: it is to be sent afresh
+ * (unclaimed, its error cleared). False when there was no failure to retry.
+ */
+export function retryFailedInvoice(db: Db, id: string): boolean {
+  return stmt(db, "UPDATE orders SET invoice_sent_at = NULL, invoice_error = NULL WHERE id = ? AND state = 'created' AND invoice_error IS NOT NULL").run(id).changes > 0;
 }
 
 /** Unpaid orders whose link has run out. */

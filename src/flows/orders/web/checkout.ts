@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import QRCode from 'qrcode';
 import type { WebContext } from '../../../web/context.js';
 import type { Orders } from '../wiring.js';
-import { formatAmount } from '../catalog.js';
+import { formatAmount, formatLocalTime } from '../catalog.js';
 import type { Discount } from '../contracts.js';
 import { enterCode } from '../code-attempts.js';
 import { discountsOf } from '../orders.js';
@@ -10,8 +10,10 @@ import { discountSourcesOf } from '../pricing.js';
 import type { PayMethod } from '../provider.js';
 import { CheckoutError } from '../service.js';
 import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
-import { CHECKOUT_CSS, CHECKOUT_JS } from './checkout-assets.js';
+import { CHECKOUT_HEADERS, CHECKOUT_SCRIPT, CHECKOUT_STYLE, esc, page } from './page.js';
+import { sandboxPayForm } from './sandbox-pages.js';
 import { clientOf } from '../../../web/client.js';
+import { browserScript, browserStyle, SCRIPT_TYPE, STYLE_TYPE } from '../../../web/browser-assets.js';
 
 /**
  * Which WeChat Pay product can pay in this browser (DESIGN.md): inside WeChat only JSAPI (an
@@ -25,23 +27,8 @@ export function payMethodFor(userAgent: string | undefined): PayMethod {
   return 'native';
 }
 
-export const CHECKOUT_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self' https://wx.tenpay.com; base-uri 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
-
-const METHOD_LABEL: Record<PayMethod, string> = { jsapi: '微信内支付（JSAPI）', h5: '手机浏览器支付（H5）', native: '微信扫码支付（Native）' };
-
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-export function page(title: string, body: string): string {
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><link rel="stylesheet" href="/pay/assets/checkout.css"></head><body><main>${body}</main><script src="/pay/assets/checkout.js"></script></body></html>`;
-}
+/** What the pay button says: the buyer's words, not WeChat Pay's product names (JSAPI, H5, Native). */
+const METHOD_LABEL: Record<PayMethod, string> = { jsapi: '微信支付', h5: '微信支付', native: '微信扫码支付' };
 
 /** The payer's IP for H5 (WeChat Pay checks it): the socket's, or from X-Forwarded-For of a trusted proxy only. */
 function clientIp(c: Context): string {
@@ -54,7 +41,18 @@ function clientIp(c: Context): string {
  * webhooks (the sandbox's fake pay page: sandbox-pages.ts). The token is the only credential: random, bound to
  * one member and product, expiring with the order.
  */
-export function createCheckoutRoutes(ctx: WebContext, orders: Orders, deps: { fetchImpl?: typeof fetch } = {}): Hono {
+export function createCheckoutRoutes(
+  ctx: WebContext,
+  orders: Orders,
+  deps: {
+    fetchImpl?: typeof fetch;
+    /**
+     * The sandbox's pay page is served here (sandbox-pages.ts): the QR page on a PC then offers the
+     * simulated pay / fail a phone gets there, since no phone can open a QR code of 127.0.0.1.
+     */
+    sandboxPage?: boolean;
+  } = {},
+): Hono {
   const { log } = ctx;
   const app = { db: ctx.db };
   const web = new Hono();
@@ -71,8 +69,10 @@ export function createCheckoutRoutes(ctx: WebContext, orders: Orders, deps: { fe
 
   const orderOr404 = (c: Context): OrderRow | undefined => service().orderByToken(c.req.param('token') ?? '');
 
-  web.get('/pay/assets/checkout.js', (c) => c.body(CHECKOUT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
-  web.get('/pay/assets/checkout.css', (c) => c.body(CHECKOUT_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
+  web.get('/pay/assets/checkout.js', async (c) => c.body(await browserScript(CHECKOUT_SCRIPT), 200, { 'content-type': SCRIPT_TYPE, 'cache-control': 'no-cache' }));
+  web.get('/pay/assets/checkout.css', async (c) => c.body(await browserStyle(CHECKOUT_STYLE), 200, { 'content-type': STYLE_TYPE, 'cache-control': 'no-cache' }));
+  /** The sandbox takes this order's payments here (no money moves). */
+  const simulated = () => service().provider.name === 'sandbox' && deps.sandboxPage === true;
 
   web.get('/pay/:token', (c) => {
     const order = orderOr404(c);
@@ -114,7 +114,8 @@ ${error === 'pay' ? '<p class="error">支付没有完成，可以再试一次。
 <form method="post" action="/pay/${esc(order.token)}/code" class="code"><input name="code" maxlength="32" placeholder="优惠码" autocomplete="off"><button type="submit">使用</button></form>
 ${hint ? `<p class="hint">${esc(hint)}</p>` : ''}
 ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button type="submit" class="pay">${esc(METHOD_LABEL[method])} ${esc(formatAmount(order.amount, order.currency))}</button></form>` : ''}
-<p class="meta" data-method="${method}">订单 ${esc(order.id)} · 链接有效期至 ${esc(new Date(order.expires_at).toISOString())}</p>`;
+${simulated() ? '<p class="hint" id="sandbox-note">这是沙盒（演示）支付：不会真的扣款，支付和失败都可以在下一页模拟。</p>' : ''}
+<p class="meta" data-method="${method}">订单 ${esc(order.id)} · 链接有效期至 <span id="expires">${esc(formatLocalTime(order.expires_at, cfg.course.timezone))}</span></p>`;
     return html(c, page(`支付 ${title}`, body));
   });
 
@@ -142,14 +143,22 @@ ${payable ? `<form method="post" action="/pay/${esc(order.token)}/pay"><button t
     if (!order) return notice(c, '找不到订单', '链接无效。', 404);
     const method = payMethodFor(c.req.header('user-agent'));
     try {
-      const { action } = await service().startPayment(order.token, { method, clientIp: clientIp(c) });
+      const { action, outTradeNo } = await service().startPayment(order.token, { method, clientIp: clientIp(c) });
       if (action.kind === 'redirect') return c.redirect(action.url, 303);
       if (action.kind === 'qr') {
         const svg = await QRCode.toString(action.codeUrl, { type: 'svg', margin: 1, width: 240 });
         const img = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+        // On the sandbox the QR code leads to kequn's own pay page, which a phone can open only
+        // if it reaches this computer: the same pay / fail buttons are offered here.
+        const sandbox = simulated()
+          ? `<section class="sandbox" id="sandbox"><h2>沙盒：模拟扫码后的结果</h2><p>这是演示支付，不会真的扣款。手机扫码会打开 kequn 的模拟支付页（手机要能访问这台电脑）；也可以直接在这里选择：</p>${sandboxPayForm(outTradeNo)}</section>`
+          : '';
         return html(
           c,
-          page('微信扫码支付', `<h1>微信扫码支付</h1><p>请用手机微信「扫一扫」扫描二维码（在微信里长按二维码无法支付）。</p><img class="qr" alt="支付二维码" src="${img}"><p class="total">${esc(formatAmount(order.amount, order.currency))}</p><p class="status" data-poll="/pay/${esc(order.token)}/status" data-done="/pay/${esc(order.token)}">等待支付…</p>`),
+          page(
+            '微信扫码支付',
+            `<h1>微信扫码支付</h1><p>请用手机微信「扫一扫」扫描二维码（在微信里长按二维码无法支付）。</p><img class="qr" alt="支付二维码" src="${img}"><p class="total">${esc(formatAmount(order.amount, order.currency))}</p><p class="status" data-poll="/pay/${esc(order.token)}/status" data-done="/pay/${esc(order.token)}">等待支付…</p>${sandbox}`,
+          ),
         );
       }
       return html(

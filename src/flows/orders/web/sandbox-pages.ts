@@ -4,9 +4,20 @@ import { formatAmount } from '../catalog.js';
 import type { SandboxProvider } from '../sandbox.js';
 import { getAttempt, getOrder } from '../store/orders.js';
 import type { AdminAuth } from '../../../web/context.js';
-import { CHECKOUT_HEADERS, esc, page } from './checkout.js';
+import { CHECKOUT_HEADERS, esc, page } from './page.js';
 
 type Status = 200 | 401 | 404 | 410;
+
+/** A sandbox payment's state as the payer reads it (WeChat Pay's trade_state words). */
+const STATE: Record<string, string> = { NOTPAY: '未支付', SUCCESS: '已支付', CLOSED: '已关闭', PAYERROR: '支付失败' };
+
+/**
+ * The sandbox's pay / fail buttons for a payment, as on its pay page: the QR page on a PC shows
+ * them too (checkout.ts). They post to `/sandbox/pay/<out_trade_no>`, with that route's checks.
+ */
+export function sandboxPayForm(outTradeNo: string): string {
+  return `<form method="post" action="/sandbox/pay/${esc(outTradeNo)}"><button name="result" value="pay" class="pay" id="sandbox-pay">支付</button> <button name="result" value="fail" class="fail" id="sandbox-fail">失败 / 取消</button></form>`;
+}
 
 /**
  * The sandbox's fake WeChat Pay page (`/sandbox/pay/<out_trade_no>`): "pay" and "fail" buttons.
@@ -47,8 +58,8 @@ export function createSandboxRoutes(ctx: WebContext, sandbox: SandboxProvider, a
       c,
       page(
         '沙盒支付',
-        `<h1>沙盒支付 <small>(sandbox — no money moves)</small></h1><p>${esc(p.description)}</p><p class="total">${esc(formatAmount(p.amount, 'CNY'))}</p><p>状态：${esc(p.state)}</p>
-<form method="post" action="/sandbox/pay/${esc(p.outTradeNo)}"><button name="result" value="pay" class="pay">支付</button> <button name="result" value="fail">失败 / 取消</button></form>
+        `<h1>沙盒支付 <small>（演示：不会真的扣款）</small></h1><p>${esc(p.description)}</p><p class="total">${esc(formatAmount(p.amount, 'CNY'))}</p><p>状态：<span id="sandbox-state">${esc(STATE[p.state] ?? p.state)}</span></p>
+${sandboxPayForm(p.outTradeNo)}
 ${order ? `<p><a href="/pay/${esc(order.token)}">返回订单</a></p>` : ''}`,
       ),
     );

@@ -1,0 +1,136 @@
+import { getMember, type Member } from '../../store/members.js';
+import { lastFired, recordFire, recordRuleOutcomes, traceCatalog, type RuleOutcome, type TraceCatalog } from '../../store/traces.js';
+import { formatDuration } from '../../util/duration.js';
+import { conditionLabels, evaluate, type CondResult } from '../rules/conditions.js';
+import type { CompiledRule } from '../rules/compile.js';
+import type { CourseConfig, FactSpec, Trigger } from '../types.js';
+import { runContext } from './run-context.js';
+import type { EngineDeps, Fired, FollowUps } from './types.js';
+
+const TRACE_VALUE_CHARS = 120;
+
+/** A condition's result for the trace, its value cut short: a 4,000-character message need not be stored once per rule. */
+function brief(c: CondResult): CondResult {
+  return typeof c.actual === 'string' && c.actual.length > TRACE_VALUE_CHARS ? { ...c, actual: `${c.actual.slice(0, TRACE_VALUE_CHARS)}…` } : c;
+}
+
+/** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
+const catalogs = new WeakMap<CompiledRule[], TraceCatalog>();
+
+function catalogOf(rules: CompiledRule[]): TraceCatalog {
+  let c = catalogs.get(rules);
+  if (!c) {
+    c = traceCatalog(
+      rules.map((r) => ({
+        id: r.id,
+        labels: [...conditionLabels(r.when), ...(r.cooldown !== undefined ? [cooldownLabel(r.cooldown)] : []), ...(r.fallback ? [FALLBACK_LABEL] : [])],
+      })),
+    );
+    catalogs.set(rules, c);
+  }
+  return c;
+}
+
+function cooldownLabel(ms: number): string {
+  return `cooldown ${formatDuration(ms)}`;
+}
+
+/** The condition a fallback rule adds: it runs only when no other rule answered. */
+export const FALLBACK_LABEL = 'no other rule answered';
+
+/**
+ * Evaluates the course's rules of the trigger's type (or one rule, for a job that names it)
+ * against the state as it is, facts read once each, then runs the matching rules' actions in
+ * order (a `final` rule stops the list) and records every rule's outcome for `kequn why`.
+ * Fallback rules (`fallback: true`: answering a question) run after the others, and only when
+ * none of them sent a message: a rule a seller appends for 「资料」 answers instead of the Q&A,
+ * wherever it stands in the file. A fallback rule's `final` stops only the fallbacks after it.
+ * Rule types the actions emitted run next, once.
+ */
+export function runRules(
+  deps: EngineDeps,
+  config: CourseConfig,
+  trigger: Trigger,
+  member: Member,
+  now: number,
+  onlyRule: string | undefined,
+  isFollowUp = false,
+): Fired {
+  const { db } = deps;
+  const cache = new Map<string, unknown>();
+  const factCtx = { db, config, now, trigger, member, services: deps.services() };
+  const getFact = (spec: FactSpec, param?: string): unknown => {
+    const key = param === undefined ? spec.name : `${spec.name}.${param}`;
+    if (!cache.has(key)) cache.set(key, spec.get(factCtx, param));
+    return cache.get(key);
+  };
+  const traces: { rule: CompiledRule; ok: boolean; conditions: CondResult[] }[] = [];
+  let fallbacksDone = false;
+  for (const rule of config.rules) {
+    if (onlyRule !== undefined ? rule.id !== onlyRule : rule.on !== trigger.type) continue;
+    if (rule.fallback && fallbacksDone) continue;
+    const conditions: CondResult[] = [];
+    let ok = evaluate(rule.when, getFact, conditions);
+    if (rule.cooldown !== undefined) {
+      const last = lastFired(db, member.id, rule.id);
+      const cooling = last !== undefined && now - last < rule.cooldown;
+      conditions.push({
+        condition: cooldownLabel(rule.cooldown),
+        actual: last === undefined ? 'never fired' : `fired ${formatDuration(now - last)} ago`,
+        ok: !cooling,
+      });
+      ok = ok && !cooling;
+    }
+    traces.push({ rule, ok, conditions });
+    if (ok && rule.final) {
+      if (!rule.fallback) break;
+      fallbacksDone = true;
+    }
+  }
+  let messages = 0;
+  // A follow-up's own emits are dropped: a check-in rule cannot loop into itself.
+  const followUps: FollowUps = new Map();
+  const outcomes: RuleOutcome[] = new Array(traces.length);
+  // The rules that answered (sent a message), for the fallbacks run after them.
+  const answeredBy: string[] = [];
+  const order = [...traces.keys()].sort((a, b) => Number(traces[a]!.rule.fallback) - Number(traces[b]!.rule.fallback));
+  for (const i of order) {
+    const t = traces[i]!;
+    if (t.ok && t.rule.fallback) {
+      const answered = answeredBy.length > 0;
+      t.conditions.push({ condition: FALLBACK_LABEL, actual: answered ? `answered by ${answeredBy.join(', ')}` : 'none answered', ok: !answered });
+      t.ok = !answered;
+    }
+    const notes: string[] = [];
+    if (t.ok) {
+      const before = messages;
+      const ctx = runContext(deps, config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
+      for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
+      recordFire(db, member.id, t.rule.id, now);
+      if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
+    }
+    // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
+    const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
+    outcomes[i] = { ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } };
+  }
+  recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));
+  const fired = traces.filter((t) => t.ok).map((t) => t.rule.id);
+  if (!isFollowUp && followUps.size > 0) {
+    const f = runFollowUps(deps, config, trigger, member, now, followUps);
+    fired.push(...f.fired);
+    messages += f.messages;
+  }
+  return { fired, messages };
+}
+
+/** Rules of the types the actions emitted (`on: checkin`), once, on the state as it is now. */
+export function runFollowUps(deps: EngineDeps, config: CourseConfig, trigger: Trigger, member: Member, now: number, types: FollowUps): Fired {
+  const out = { fired: [] as string[], messages: 0 };
+  for (const [type, vars] of types) {
+    const current = getMember(deps.db, member.id) ?? member;
+    const r = runRules(deps, config, { ...trigger, type, vars: { ...trigger.vars, ...vars } }, current, now, undefined, true);
+    out.fired.push(...r.fired);
+    out.messages += r.messages;
+  }
+  return out;
+}
