@@ -5,6 +5,8 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
+import { ensureCode } from '../../src/flows/referral/code.js';
+import { ledgerTotalFen } from '../../src/flows/referral/store.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 import { count, T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
@@ -225,5 +227,27 @@ describe('admin API', () => {
     await app.orders.sandbox!.flush();
     expect(getOrder(app.db, order.id)).toMatchObject({ state: 'refunded', refunded_amount: 19900 });
     expect(app.db.prepare("SELECT platform, chat_id, user_id FROM platform_actions WHERE action = 'remove_member'").all()).toEqual([{ platform: 'wechat', chat_id: 'python-vip@chatroom', user_id: 'gina' }]);
+  });
+});
+
+describe('a referred buyer refunded in two parts', () => {
+  it('the refund that completes the order reverses the referrer\'s reward (50 + the rest of it)', async () => {
+    await app.kernel.handle(dm('rita', '你好', clock.now()));
+    const rita = findMemberByIdentity(app.db, 'wechat', 'rita')!;
+    const { code } = ensureCode(app.db, { memberId: rita.id, length: 6, now: clock.now() });
+    await app.kernel.handle(dm('ravi', `推荐码 ${code.code}`, clock.now()));
+    const order = await buyAs('ravi');
+    const { outTradeNo } = await app.orders.service.startPayment(order.token, { method: 'native', clientIp: '127.0.0.1' });
+    await app.orders.sandbox!.pay(outTradeNo);
+    expect(ledgerTotalFen(app.db, rita.id)).toBe(3000);
+    const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', headers: auth, body: JSON.stringify({ amount_fen: 5000, reason: '部分退款' }) });
+    await app.orders.sandbox!.flush();
+    expect(getOrder(app.db, order.id)!.state).toBe('partially_refunded');
+    expect(ledgerTotalFen(app.db, rita.id)).toBe(3000);
+    await fetch(`${server.url}/api/orders/${order.id}/refund`, { method: 'POST', headers: auth, body: JSON.stringify({ reason: '退课' }) });
+    await app.orders.sandbox!.flush();
+    expect(getOrder(app.db, order.id)!.state).toBe('refunded');
+    expect(ledgerTotalFen(app.db, rita.id)).toBe(0);
   });
 });

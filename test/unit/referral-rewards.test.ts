@@ -163,7 +163,7 @@ describe('the paid hook: what it must not do', () => {
     const b = member('bob');
     refer(db, b, a);
     referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + DAY, stages);
-    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), 19900, T0 + 2 * DAY);
+    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), true, T0 + 2 * DAY);
     referralRewards.paid(db, demoConfig(), order(b, 'o1'), T0 + 3 * DAY, stages);
     expect(ledger(db, a).map((e) => e[0])).toEqual(['reward', 'reversal']);
     expect(countPaidReferrals(db, a)).toBe(0);
@@ -224,11 +224,20 @@ describe('the refunded hook', () => {
     return { ...w, a, members };
   }
 
-  it('a refund of 1 fen less than paid is partial: the reward stands', () => {
+  it('a refund that leaves the order partly paid is partial: the reward stands', () => {
     const { db, a, members } = threePaid();
-    referralRewards.refunded(db, demoConfig(), order(members[0]!, 'o1'), 19899, T0 + 2 * DAY);
+    referralRewards.refunded(db, demoConfig(), order(members[0]!, 'o1'), false, T0 + 2 * DAY);
     expect(countPaidReferrals(db, a)).toBe(3);
     expect(ledgerTotalFen(db, a)).toBe(9000);
+  });
+
+  it('a full refund made in two parts: the part that refunds the order in full reverses the reward', () => {
+    const { db, a, members } = threePaid();
+    referralRewards.refunded(db, demoConfig(), order(members[0]!, 'o1'), false, T0 + 2 * DAY);
+    expect(ledgerTotalFen(db, a)).toBe(9000);
+    referralRewards.refunded(db, demoConfig(), order(members[0]!, 'o1'), true, T0 + 3 * DAY);
+    expect(countPaidReferrals(db, a)).toBe(2);
+    expect(ledgerTotalFen(db, a)).toBe(6000);
   });
 
   it('a full refund reverses the reward and the tier bonus no longer reached; a tier still reached is kept', () => {
@@ -240,7 +249,7 @@ describe('the refunded hook', () => {
     // Ledger ids: #1 o1 reward, #2 o2 reward, #3 tier 2, #4 o3 reward, #5 tier 3.
     ms.forEach((m, i) => referralRewards.paid(db, cfg, order(m, `o${i + 1}`), T0 + DAY, stages));
     expect(ledgerTotalFen(db, a)).toBe(3 * 3000 + 500 + 700);
-    referralRewards.refunded(db, cfg, order(ms[1]!, 'o2'), 19900, T0 + 2 * DAY);
+    referralRewards.refunded(db, cfg, order(ms[1]!, 'o2'), true, T0 + 2 * DAY);
     // 2 paid referrals left: the tier at 3 is reversed, the tier at 2 stays.
     expect(ledger(db, a).slice(-2)).toEqual([
       ['reversal', 'cashback', -3000, null, 'o2', '冲销 #2', 2],
@@ -254,7 +263,7 @@ describe('the refunded hook', () => {
     const { db, member } = world();
     const b = member('bob');
     recordPaidOrder(db, { orderId: 'o1', memberId: b, now: T0 });
-    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), 19900, T0 + DAY);
+    referralRewards.refunded(db, demoConfig(), order(b, 'o1'), true, T0 + DAY);
     expect(ledgerRows(db, { limit: 10 })).toEqual([]);
     expect(db.prepare('SELECT refunded_at FROM referral_orders WHERE order_id = ?').get('o1')).toEqual({ refunded_at: T0 + DAY });
   });

@@ -211,10 +211,10 @@ describe('rewards: booked when the referred member pays, reversed on refund', ()
     const h = harness();
     const { a, members } = threeReferred(h);
     members.forEach((m, i) => referralRewards.paid(h.db, h.config, order(m, `o${i + 1}`), T0 + DAY, h.services));
-    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 5000, T0 + 2 * DAY);
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), false, T0 + 2 * DAY);
     expect(ledgerRows(h.db, { referrerId: a, limit: 10 })).toHaveLength(4);
-    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
-    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), 19900, T0 + 3 * DAY);
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), true, T0 + 3 * DAY);
+    referralRewards.refunded(h.db, h.config, order(members[0]!, 'o1'), true, T0 + 3 * DAY);
     const rows = ledgerRows(h.db, { referrerId: a, limit: 10 }).reverse();
     expect(rows.map((e) => [e.id, e.entry, e.fen, e.reverses, e.reversed_by])).toEqual([
       [1, 'reward', 3000, null, 5],
@@ -320,7 +320,7 @@ describe('kequn referrals export --csv', () => {
     const b = member('bob', 'Bob, Jr.');
     attribute(db, config, { referredId: b, evidence: { source: 'inviter', referrerId: a }, eventId: null, now: T0 });
     referralRewards.paid(db, config, order(b, 'o1'), T0 + DAY, buildServices(registry, { db, config }));
-    referralRewards.refunded(db, config, order(b, 'o1'), 19900, T0 + 2 * DAY);
+    referralRewards.refunded(db, config, order(b, 'o1'), true, T0 + 2 * DAY);
     db.close();
 
     const run = (args: { action: string; csv?: boolean; markPaid?: boolean }) => {

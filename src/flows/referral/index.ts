@@ -297,7 +297,7 @@ export const referralFeature: Feature = {
   // The referrer's reward when the referred member pays, its reversal on a full refund.
   on: {
     'order.paid': (ctx) => referralRewards.paid(ctx.db, ctx.config, ctx.trigger.order!, ctx.now, ctx.services),
-    'order.refunded': (ctx) => referralRewards.refunded(ctx.db, ctx.config, ctx.trigger.order!, ctx.trigger.order!.amount, ctx.now),
+    'order.refunded': (ctx) => referralRewards.refunded(ctx.db, ctx.config, ctx.trigger.order!, ctx.trigger.order!.state === 'refunded', ctx.now),
   },
   // Entering a stage of `referral.issue_at` issues the member's code.
   onStageEntered(db, config, move, now) {

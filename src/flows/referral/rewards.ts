@@ -128,10 +128,12 @@ export const referralRewards = {
     notifyReferrer(db, config, referrerId, order.memberId, [describeReward(r.reward), ...bonuses].join('；'), now);
   },
 
-  refunded(db: Db, config: CourseConfig, order: OrderFacts, refundFen: number, now: number): void {
+  refunded(db: Db, config: CourseConfig, order: OrderFacts, inFull: boolean, now: number): void {
     markOrderRefunded(db, order.id, now);
-    // A partial refund (a make-good) leaves the purchase, and so the reward, standing.
-    if (refundFen < order.amountFen) return;
+    // A partial refund (a make-good) leaves the purchase, and so the reward, standing. Whether the
+    // order is refunded in full is its state after this refund, not this refund's amount: 50 + 149
+    // of a 199 order is a full refund made in two parts, and the second one reverses the reward.
+    if (!inFull) return;
     const reward = activeRewardForOrder(db, order.id);
     if (!reward) return;
     reverse(db, reward, order.id, now);
