@@ -76,6 +76,12 @@ export const MODULES = [
     mutate: ['src/core/rules/conditions.ts'],
     tests: ['test/unit/conditions.test.ts'],
   },
+  {
+    name: 'qa-policy',
+    what: 'the Q&A policy: answer, offer a menu, or escalate (issue 17)',
+    mutate: ['src/flows/qa/policy.ts'],
+    tests: ['test/unit/qa-policy.test.ts'],
+  },
 ];
 
 const name = process.env.KEQUN_MUTATION_MODULE;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { outcomeOf, parseFaqYaml, parseQueries, policyOf, runQueries, splitQueries, OUTCOMES, type QaQuery } from '../../src/flows/qa/eval.js';
 import { PlainBm25, plainTerms } from '../../src/flows/qa/baseline.js';
-import { decide, menuConfidence, DEFAULT_CLARIFY, DEFAULT_THRESHOLD, type Found } from '../../src/flows/qa/policy.js';
+import { decide, hitsNeeded, menuConfidence, DEFAULT_CLARIFY, DEFAULT_THRESHOLD, type Found } from '../../src/flows/qa/policy.js';
 import { pickedNumber, renderChoices } from '../../src/flows/qa/clarify.js';
 import { buildIndex, DEFAULT_PARAMS } from '../../src/flows/qa/retrieval.js';
 import { loadConfig } from '../../src/app.js';
@@ -131,5 +131,54 @@ describe('Q&A evaluation of the policy', () => {
     expect(text).toMatch(/answered, wrong\s+0\.0%/);
     expect(text).toMatch(/off-topic questions answered\s+0\.0%/);
     expect(text).toMatch(/usage: kequn eval-qa/);
+  });
+});
+
+describe('Q&A policy at its edges (figures by hand)', () => {
+  // Weights that leave only the margin: confidence = 1 / (1 + e^-margin), with coverage and
+  // strength past their gates (coverage 0.3, strength > 0), so every figure is worked out here.
+  const MARGIN_ONLY = [0, 0, 1, 0] as const;
+  const byMargin = (hits: [string, number, number][], self: number): Found => ({
+    hits: hits.map(([id, score, confidence]) => ({ id, score, confidence })),
+    features: { coverage: 0.3, margin: 0, strength: 0.5 },
+    self,
+    weights: MARGIN_ONLY,
+  });
+  const logistic = (m: number) => 1 / (1 + Math.exp(-m));
+
+  it('the defaults are the documented ones', () => {
+    expect(DEFAULT_THRESHOLD).toBe(0.7);
+    expect(DEFAULT_CLARIFY).toEqual({ enabled: true, min: 0.25, choices: 3, ratio: 0.6 });
+  });
+
+  it('asks the index for as many hits as a menu may hold, and at least 2', () => {
+    expect(hitsNeeded({ threshold: 0.7, clarify: { ...DEFAULT_CLARIFY, choices: 3 } })).toBe(3);
+    expect(hitsNeeded({ threshold: 0.7, clarify: { ...DEFAULT_CLARIFY, choices: 1 } })).toBe(2);
+  });
+
+  it("a menu's margin is the lead over the first entry left out, over the larger of the top score and the query's own", () => {
+    // (10 - 4) / max(10, 20) = 0.3
+    expect(menuConfidence(byMargin([['a', 10, 0], ['b', 8, 0], ['c', 4, 0]], 20), 2)).toBeCloseTo(logistic(0.3), 12);
+    // no hits: nothing to offer
+    expect(menuConfidence(byMargin([], 20), 2)).toBe(0);
+    // a top score of 0 has no lead at all (and never divides 0 by 0)
+    expect(menuConfidence(byMargin([['a', 0, 0], ['b', 0, 0]], 0), 1)).toBe(0.5);
+  });
+
+  it('a runner-up at exactly `ratio` of the best is a choice; a menu at exactly `min` is offered', () => {
+    const s = { threshold: 0.7, clarify: { enabled: true, min: 0.25, choices: 3, ratio: 0.6 } };
+    // 6 is exactly 0.6 × 10
+    expect(decide(byMargin([['a', 10, 0.3], ['b', 6, 0.1], ['c', 1, 0]], 10), s)).toMatchObject({ kind: 'clarify', ids: ['a', 'b'] });
+    // one choice, left out: b at 0; margin (10 - 0) / 10 = 1
+    const atMin = { ...s, clarify: { ...s.clarify, min: logistic(1) } };
+    expect(decide(byMargin([['a', 10, 0.3], ['b', 0, 0]], 10), atMin)).toEqual({ kind: 'clarify', ids: ['a'], confidence: logistic(1) });
+  });
+
+  it('a menu of one choice is allowed; `choices: 0` means no menu', () => {
+    const s = (choices: number) => ({ threshold: 0.7, clarify: { enabled: true, min: 0.25, choices, ratio: 0.6 } });
+    const f = byMargin([['a', 10, 0.3], ['b', 9, 0.1]], 10);
+    // margin (10 - 9) / 10 = 0.1
+    expect(decide(f, s(1))).toEqual({ kind: 'clarify', ids: ['a'], confidence: logistic(0.1) });
+    expect(decide(f, s(0))).toEqual({ kind: 'none', confidence: 0.3 });
   });
 });
