@@ -28,6 +28,7 @@ import { announceFeature } from './flows/announce/index.js';
 import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
 import { libraryFeature } from './flows/library/index.js';
+import { cohortsFeature } from './flows/cohorts/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -48,6 +49,7 @@ export const FEATURES: readonly Feature[] = [
   announceFeature,
   moderationFeature,
   libraryFeature,
+  cohortsFeature,
   dashboardFeature,
 ];
 

@@ -1,0 +1,41 @@
+/**
+ * The cohorts feature's public types: what a cohort (期) is once loaded. Other features read
+ * cohorts through `ctx.services.cohorts` and may import these types, nothing else of this folder.
+ */
+
+export interface Cohort {
+  /** Handle from config (`c3`). */
+  id: string;
+  /** What members and staff read (`第3期`). */
+  name: string;
+  /** The start's local day (`2026-03-16`) in the course zone. */
+  startDay: string;
+  /** The start instant (the local day's `start_time`, default 00:00). */
+  startAt: number;
+  /** The end instant: `end` as given, else start + weeks·7 days. */
+  endAt: number;
+  /** Length in weeks (homework weeks, the timeline's `until end`). */
+  weeks: number;
+  /** Its groups by handle, in config order. */
+  groups: string[];
+  /** Its groups of kind trial (体验群) and paid (正式班), for messages and invitations. */
+  trialGroups: string[];
+  paidGroups: string[];
+  /** Seats for sale (absent: as many as the product sells). */
+  seats?: number;
+  /** Until when it is sold as the open cohort (default: its start + `sell_after_start`). */
+  saleUntil: number;
+}
+
+/** What the cohorts feature offers other features (`ctx.services.cohorts`). */
+export interface CohortsService {
+  /** Every cohort, in start order. */
+  all(): readonly Cohort[];
+  byId(id: string): Cohort | undefined;
+  /** The cohort a group belongs to (a group belongs to at most one cohort). */
+  ofGroup(group: string): Cohort | undefined;
+  /** The cohort open for sale at `now`: the earliest whose sale has not closed. */
+  openForSale(now: number): Cohort | undefined;
+  /** The cohort running at `now` (start ≤ now < end), the latest started when several are. */
+  running(now: number): Cohort | undefined;
+}
