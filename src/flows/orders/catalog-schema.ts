@@ -24,6 +24,12 @@ const product = z.strictObject({
   seats: z.number().int().min(1).optional(),
   /** A full refund removes the buyer from `groups` (where the bot is allowed to remove members). */
   remove_on_refund: z.boolean().default(true),
+  /** What the course is about, for profiles and recommendations (`python`, `数据分析`). */
+  tags: z.array(z.string().trim().min(1).max(20)).max(20).default([]),
+  /** Topics it teaches, as members ask about them (`pandas`, `numpy`): FAQ entry ids or words. */
+  topics: z.array(z.string().trim().min(1).max(40)).max(50).default([]),
+  /** Products a buyer should have (bought) before this one: the course path. */
+  requires: z.array(handle).max(10).default([]),
 });
 
 const coupon = z

@@ -46,6 +46,10 @@ export function loadCatalog(
       if (!group) file.problem(['products', id, 'groups', i], `unknown group "${g}" (groups: ${Object.keys(ctx.groups).join(', ')})`);
       else if (group.kind !== 'paid') file.problem(['products', id, 'groups', i], `group "${g}" is of kind ${group.kind}; a product unlocks groups of kind paid`);
     });
+    p.requires.forEach((r, i) => {
+      if (r === id) file.problem(['products', id, 'requires', i], 'a product cannot require itself');
+      else if (!(r in raw.products)) file.problem(['products', id, 'requires', i], `unknown product "${r}" (products: ${Object.keys(raw.products).join(', ')})`);
+    });
     if (p.sale.from !== undefined && p.sale.until !== undefined && p.sale.until <= p.sale.from) file.problem(['products', id, 'sale', 'until'], 'the sale ends before it starts');
   }
   const coupons: Record<string, Coupon> = {};
