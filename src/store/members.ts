@@ -22,6 +22,9 @@ export interface StageTransition {
   at: number;
 }
 
+/** How stale members.last_seen_at may be in the store: written at most once a minute per member. */
+export const LAST_SEEN_STEP_MS = 60_000;
+
 function newMemberId(): string {
   return 'm_' + randomBytes(8).toString('hex');
 }
@@ -43,8 +46,12 @@ export function resolveMember(
       stmt(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?').run(args.displayName, args.platform, args.platformId);
       stmt(db, 'UPDATE members SET display_name = ? WHERE id = ?').run(args.displayName, row.member_id);
     }
-    stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.member_id);
-    return { member: getMember(db, row.member_id)!, created: false };
+    const member = getMember(db, row.member_id)!;
+    // Stored to the minute: a member's every message rewrote their row, one WAL page per message
+    // (issue 20). The event itself sees the exact time; only readers of the store (the inactivity
+    // job, the member's card) may see a time up to a minute old.
+    if (args.now - member.last_seen_at >= LAST_SEEN_STEP_MS) stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.member_id);
+    return { member: { ...member, last_seen_at: Math.max(member.last_seen_at, args.now) }, created: false };
   }
   const id = newMemberId();
   stmt(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(

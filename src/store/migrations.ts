@@ -985,4 +985,21 @@ CREATE TABLE qa_vectors (
 );
 `,
   },
+  {
+    version: 18,
+    name: 'write path indexes',
+    sql: `
+-- Fewer index pages per event (issue 20; bench/wal-pages.ts counts them). Every message wrote
+-- three secondary entries into events; the readers need two: by member (history, moderation,
+-- privacy, the dashboard's activity, all with member_id = ?, most with type and a time) and by
+-- type and time (the staff's /stats). One index by member, type and time replaces the two by member.
+DROP INDEX events_member;
+DROP INDEX events_type_member_at;
+CREATE INDEX events_member_type ON events(member_id, type, at);
+-- questions(status, created_at) had one reader, the repeat check (status 'answered' since a recent
+-- time, in one chat), which reads the few rows since that time through questions(created_at); and
+-- every answered or escalated question rewrote its entry when its status changed.
+DROP INDEX questions_status;
+`,
+  },
 ];
