@@ -1000,6 +1000,11 @@ CREATE INDEX events_member_type ON events(member_id, type, at);
 -- time, in one chat), which reads the few rows since that time through questions(created_at); and
 -- every answered or escalated question rewrote its entry when its status changed.
 DROP INDEX questions_status;
+-- The rules an event's handling checked that did not match, packed (src/store/traces.ts), one
+-- line per run of the rules: written into the event's own row, whose page the event's insert has
+-- just written, instead of a rule_traces row and its index entry. Rules that fired keep their
+-- rule_traces rows; jobs keep theirs. Older events keep theirs in rule_traces (rule_id '*').
+ALTER TABLE events ADD COLUMN unmatched TEXT;
 `,
   },
 ];

@@ -1,12 +1,13 @@
 /**
  * The write path of issue 20: what one event writes. Fewer index entries on events and questions
  * (each read path still finds its rows through an index), members.last_seen_at stored to the
- * minute. The pages per message themselves are measured by bench/wal-pages.ts.
+ * minute, the rules that did not match kept in the event's row. The pages per message themselves are measured by bench/wal-pages.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
 import { LAST_SEEN_STEP_MS, findMemberByIdentity } from '../../src/store/members.js';
-import { SECOND, T0, harness, message, removeTempDirs } from '../helpers/fixtures.js';
+import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
+import { SECOND, T0, count, harness, message, removeTempDirs } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/store.js';
 
 afterAll(removeTempDirs);
@@ -71,5 +72,30 @@ describe('members.last_seen_at', () => {
     const t = T0 + LAST_SEEN_STEP_MS;
     expect(h.engine.handleEvent(message('ann', '一分钟后', { at: t }), t).status).toBe('handled');
     expect(stored()).toBe(t);
+  });
+});
+
+describe('traces of the rules that did not match', () => {
+  it("are kept in the event's own row, and `kequn why` still shows every rule checked", () => {
+    const h = harness();
+    const first = h.engine.handleEvent(message('bo', '今天天气不错', { at: T0 }), T0);
+    const second = h.engine.handleEvent(message('bo', '我们下午再聊吧', { at: T0 + SECOND }), T0 + SECOND);
+    const messageRules = h.config.rules.filter((r) => r.on === 'message').map((r) => r.id);
+    for (const r of [first, second]) {
+      expect(r.fired).toEqual([]);
+      // No rule_traces row at all: the rules checked are in the event row.
+      expect(count(h.db, 'rule_traces', `event_id = ${r.eventRowId!}`)).toBe(0);
+      const unmatched = (h.db.prepare('SELECT unmatched FROM events WHERE id = ?').get(r.eventRowId) as { unmatched: string | null }).unmatched;
+      expect(unmatched).toMatch(/^\n\{"trigger":"message"/);
+      const traces = tracesOfEvent(h.db, r.eventRowId!);
+      expect(traces.map((t) => t.rule_id)).toEqual(messageRules);
+      expect(traces.every((t) => t.matched === 0 && t.event_id === r.eventRowId)).toBe(true);
+    }
+    // The member's recent checks (kequn why, the member card): newest event first, every rule.
+    const bo = findMemberByIdentity(h.db, 'wechat', 'bo')!;
+    const recent = recentTraces(h.db, bo.id, 1000);
+    expect(recent.map((t) => t.event_id)).toEqual([...messageRules.map(() => second.eventRowId), ...messageRules.map(() => first.eventRowId)]);
+    expect(recent.map((t) => t.rule_id)).toEqual([...messageRules, ...messageRules]);
+    expect(recent.every((t) => t.event_type === 'message')).toBe(true);
   });
 });
