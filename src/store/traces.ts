@@ -71,9 +71,25 @@ export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCa
  * in a transaction not yet committed; this insert then waits for it and does nothing, rather than
  * failing the event with a duplicate key.
  */
-function storeCatalog(db: Db, catalog: TraceCatalog): void {
-  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(catalog.key, catalog.body);
+function storeCatalog(db: Db, catalog: TraceCatalog, writer: string): void {
+  let known = committedCatalogs.get(db);
+  if (!known) committedCatalogs.set(db, (known = { committed: new Set(), insertedBy: new Map() }));
+  if (known.committed.has(catalog.key)) return;
+  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) {
+    stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(catalog.key, catalog.body);
+    known.insertedBy.set(catalog.key, writer);
+  } else if (known.insertedBy.get(catalog.key) !== writer) {
+    // Found, and not written by this same event or job (one transaction each): committed, so it is
+    // there for good (catalogs are never removed) and need not be looked up again.
+    known.committed.add(catalog.key);
+  }
 }
+
+/**
+ * Catalogs this connection knows are committed, and which event or job inserted each one it
+ * inserted: a catalog read back in the transaction that inserted it could still be rolled back.
+ */
+const committedCatalogs = new WeakMap<Db, { committed: Set<string>; insertedBy: Map<string, string> }>();
 
 const catalogs = new WeakMap<Db, Map<string, { rules: string[]; labels: string[] } | undefined>>();
 
@@ -106,7 +122,7 @@ export function recordRuleOutcomes(
     if (!o.matched) (packer ??= new Packer(catalog)).add(i, o);
   });
   if (packer) {
-    if (catalog) storeCatalog(db, catalog);
+    if (catalog) storeCatalog(db, catalog, `${args.eventId ?? ''}/${args.jobId ?? ''}`);
     // An event's: into its own row (see migration 'write path indexes'), a line per run of the
     // rules (the event's own, then channel.opened or follow-ups). A job's: a row of its own.
     if (args.eventId !== null) stmt(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?").run(`\n${packer.json(args.trigger)}`, args.eventId);

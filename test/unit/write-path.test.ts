@@ -99,3 +99,18 @@ describe('traces of the rules that did not match', () => {
     expect(recent.every((t) => t.event_type === 'message')).toBe(true);
   });
 });
+
+describe('a redelivered event', () => {
+  it('is found by its insert, and what its handling did before is undone: no new name, no new time', () => {
+    const h = harness();
+    const e = message('cy', '第一次', { at: T0, eventId: 'msg:cy:redelivered' });
+    expect(h.engine.handleEvent(e, T0).status).toBe('handled');
+    const stored = () => h.db.prepare('SELECT m.display_name, m.last_seen_at, i.display_name AS identity_name FROM members m JOIN identities i ON i.member_id = m.id').all();
+    const before = stored();
+    // Two minutes later, under another name: the member lookup would rename and touch the member.
+    const again = h.engine.handleEvent({ ...e, user: { id: 'cy', name: '改了名字' } }, T0 + 2 * LAST_SEEN_STEP_MS);
+    expect(again).toMatchObject({ status: 'duplicate', fired: [], messages: 0 });
+    expect(stored()).toEqual(before);
+    expect(count(h.db, 'events')).toBe(1);
+  });
+});
