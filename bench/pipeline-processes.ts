@@ -25,7 +25,8 @@
  *   message), a commit is a WAL append (synchronous=NORMAL: no flush per commit).
  * - PostgreSQL, 1 process: waiting. pg-native is synchronous, so each statement is a loopback
  *   round trip the process waits for: ~15 per message, ~38 per join (welcome messages, drip jobs,
- *   membership), counted with pg_stat_statements; then the commit waits for its WAL flush (fsync
+ *   membership), counted with pg_stat_statements; each run now counts them itself
+ *   (`round_trips_per_message`, PostgresDb.roundTrips; docs/operations.md has the latest); then the commit waits for its WAL flush (fsync
  *   on: ~0.3 ms on this disk, one flush per event). The process is busy 10–20 % of the cores'
  *   time and cannot overlap its waits; CPU per event: kequn 0.8–1.1 ms + server 1.0–1.3 ms.
  *   Quiet machine (load 1.3): SQLite 2,609 msg/s; PostgreSQL 690 (1 process), 1,088 (2), 986 (4).
