@@ -41,6 +41,8 @@ export interface CohortsService {
   running(now: number): Cohort | undefined;
   /** The first cohort that starts after `id` (where a deferral goes by default). */
   after(id: string): Cohort | undefined;
+  /** Members in a cohort after `afterMemberId` in key order, one page (reminder fan-outs). */
+  membersOf(db: Db, cohortId: string, afterMemberId: string, limit: number): string[];
   /** The cohort a member is in (membership in the store), if any. */
   memberCohort(db: Db, memberId: string): Cohort | undefined;
   /**

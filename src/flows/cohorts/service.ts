@@ -1,6 +1,6 @@
 import type { CourseConfig } from '../../core/types.js';
 import type { Cohort, CohortsService } from './contracts.js';
-import { cohortOfMember, setMemberCohort } from './store.js';
+import { cohortOfMember, membersOfCohort, setMemberCohort } from './store.js';
 
 /** Lookups over the loaded cohorts, and members' cohorts in the store. */
 export function cohortsService(config: CourseConfig): CohortsService {
@@ -24,6 +24,7 @@ export function cohortsService(config: CourseConfig): CohortsService {
       const row = cohortOfMember(db, memberId);
       return row && byId(row.cohort_id);
     },
+    membersOf: (db, cohortId, afterMemberId, limit) => membersOfCohort(db, cohortId, afterMemberId, limit),
     assign: (db, args) => setMemberCohort(db, args) !== undefined,
   };
 }

@@ -70,9 +70,11 @@ export function movesOf(db: Db, memberId: string): CohortMove[] {
   return stmt(db, 'SELECT * FROM cohort_moves WHERE member_id = ? ORDER BY at, id').all(memberId) as CohortMove[];
 }
 
-/** Members currently in a cohort (key order). */
-export function membersOfCohort(db: Db, cohortId: string): string[] {
-  return (stmt(db, 'SELECT member_id FROM cohort_members WHERE cohort_id = ? ORDER BY member_id').all(cohortId) as { member_id: string }[]).map((r) => r.member_id);
+/** Members currently in a cohort after `after` in key order, at most `limit`. */
+export function membersOfCohort(db: Db, cohortId: string, after: string, limit: number): string[] {
+  return (stmt(db, 'SELECT member_id FROM cohort_members WHERE cohort_id = ? AND member_id > ? ORDER BY member_id LIMIT ?').all(cohortId, after, limit) as { member_id: string }[]).map(
+    (r) => r.member_id,
+  );
 }
 
 export function pendingRequestOf(db: Db, memberId: string): CohortRequest | undefined {
