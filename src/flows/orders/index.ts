@@ -86,7 +86,8 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       link: `${config.catalog.payments.publicUrl}/pay/${o.token}`,
       expires,
       order: o.id,
-      cohort: (o.cohort_id !== null && ctx.services.cohorts?.byId(o.cohort_id)?.name) || '',
+      // `{cohort}`: 「第5期」 when the order sells a cohort's seat, else empty.
+      cohort: o.cohort_id !== null ? `（${ctx.services.cohorts?.byId(o.cohort_id)?.name ?? o.cohort_id}）` : '',
     }),
   });
   // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
