@@ -13,6 +13,7 @@ import { dashboardText, type Locale } from './i18n.js';
  */
 export type { StatsContext, StatsFilter } from './stats-context.js';
 import type { StatsContext, StatsFilter } from './stats-context.js';
+import { joinChannels, type JoinChannelRow } from './join-channels.js';
 
 const DAY_MS = 86_400_000;
 /** Days shown in the daily check-in rate when the range is open at the start. */
@@ -452,6 +453,8 @@ export interface Dashboard {
   qa: QaStats;
   /** joined → private channel opened → trial lesson delivered → first question → paid */
   channel: ChannelFunnel;
+  /** the join page's channels: views, joined, paid, revenue, spend, ROI (join-channels.ts) */
+  joinChannels: JoinChannelRow[];
 }
 
 /** Everything the dashboard shows. */
@@ -473,6 +476,7 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
     referrals: referrals(ctx, f),
     qa: qa(ctx, f),
     channel: channelFunnel(ctx, f),
+    joinChannels: joinChannels(ctx, f),
   };
 }
 

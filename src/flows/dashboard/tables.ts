@@ -1,5 +1,6 @@
 import type { Dashboard, SourceRevenue } from './metrics.js';
 import { channelTables } from './channel-tables.js';
+import { joinChannelTable } from './join-channels.js';
 import { dashboardText, stageName, type DashboardText } from './i18n.js';
 
 export type { StatsTable } from './stats-table.js';
@@ -137,6 +138,7 @@ export function dashboardTables(d: Dashboard): StatsTable[] {
       ],
     },
     ...channelTables(d.channel, t),
+    joinChannelTable(d.joinChannels, d.locale),
   ];
 }
 
