@@ -12,7 +12,8 @@ import { remindExpiring } from '../../src/flows/join/worker.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
-import { DAY, HOUR, MINUTE, T0, tempConfig } from '../helpers/fixtures.js';
+import { DAY, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
+import { joinCourse, tempRoomQr } from '../helpers/join.js';
 import { waitFor } from '../helpers/grpc-port.js';
 
 const dirs: string[] = [];
@@ -23,22 +24,6 @@ afterAll(() => {
 const TOKEN = 'join-page-admin-token-0123456789';
 const R101 = 'python-101@chatroom';
 const R102 = 'python-102@chatroom';
-
-/**
- * The fixture course with a second trial group and a pool of both that takes 3 members a group
- * (low at 2 free places), two channels (小红书 with a spend of 100 元), and the puppet not asked
- * for room QR codes (staff upload them): what a seller on a puppet without room.qrCode() has.
- */
-export function joinCourse(extra = ''): string {
-  return tempConfig({
-    'kequn.yaml': (t) =>
-      t.replace(
-        '  python-vip:\n',
-        '  python-102:\n    name: Python 入门体验2群\n    kind: trial\n    wechat: python-102@chatroom\n  python-vip:\n',
-      ) +
-      `\njoin:\n  pools:\n    python-trial: { groups: [python-101, python-102], capacity: 3, low_at: 2 }\n  channels:\n    gzh: 公众号\n    xhs: { name: 小红书, spend_fen: 10000 }\n  room_qr: false\n${extra}`,
-  });
-}
 
 interface Running {
   app: App;
@@ -168,6 +153,26 @@ describe('the join page (群活码) over HTTP on 127.0.0.1', () => {
       p = await page(r, '/join/python-trial');
       expect(p.status).toBe(200);
       expect(p.html).toContain('加入「Python 入门体验群」');
+    } finally {
+      await stop(r);
+    }
+  });
+
+  it("where the puppet gives the room's QR code (Wechaty room.qrCode(); the mock puppet does), kequn serves that, renewed before it expires", async () => {
+    const r = await start(tempRoomQr());
+    try {
+      // The worker asks the puppet on its next pass (runUntil runs the workers).
+      await r.app.kernel.runUntil(r.clock.now() + MINUTE, { settleOnly: true });
+      const rows = r.app.db.prepare("SELECT group_id, kind, qr_text, expires_at FROM join_qr ORDER BY group_id").all() as { group_id: string; kind: string; qr_text: string; expires_at: number }[];
+      expect(rows.map((q) => [q.group_id, q.kind, q.qr_text])).toEqual([
+        ['python-101', 'puppet', `${R101} mock qrcode`],
+        ['python-102', 'puppet', `${R102} mock qrcode`],
+      ]);
+      expect(rows[0]!.expires_at).toBe(T0 + 7 * DAY);
+      const p = await page(r, '/join/python-trial');
+      expect(p.status).toBe(200);
+      expect(p.html).toContain('加入「Python 入门体验群」');
+      expect(p.html).toContain('src="data:image/png;base64,');
     } finally {
       await stop(r);
     }

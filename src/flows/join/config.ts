@@ -96,8 +96,10 @@ export const joinSection = section({
       if (platform === 'wechat' && capacity > WECHAT_QR_CAPACITY) {
         file.warn([...path, 'capacity'], `WeChat admits at most ${WECHAT_QR_CAPACITY} people by a group QR code; above that newcomers must be invited one by one`);
       }
-      const lowAt = p.low_at ?? Math.min(DEFAULT_LOW_AT, capacity * p.groups.length);
-      if (lowAt >= capacity * p.groups.length) file.problem([...path, 'low_at'], `low_at (${lowAt}) must be below the pool's places (${capacity} × ${p.groups.length})`);
+      const places = capacity * p.groups.length;
+      // Default: 20 places, or a fifth of a small pool's.
+      const lowAt = p.low_at ?? Math.min(DEFAULT_LOW_AT, Math.floor(places / 5));
+      if (lowAt >= places) file.problem([...path, 'low_at'], `low_at (${lowAt}) must be below the pool's places (${capacity} × ${p.groups.length})`);
       pools[id] = { id, groups: p.groups, platform, capacity, lowAt };
     }
     const channels: Record<string, JoinChannel> = {};
