@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('the join page on a phone', () => {
   it('shows the group name, the whole QR code and how to use it, in Chinese, within 390 px', async () => {
     const form = new FormData();
-    form.set('image', new Blob([await QRCode.toBuffer('https://weixin.qq.com/g/AbCdEf-join-page-demo', { width: 360, margin: 2 })], { type: 'image/png' }), 'qr.png');
+    form.set('image', new Blob([Uint8Array.from(await QRCode.toBuffer('https://weixin.qq.com/g/AbCdEf-join-page-demo', { width: 360, margin: 2 }))], { type: 'image/png' }), 'qr.png');
     form.set('expires', '2026-03-09');
     expect((await fetch(`${server.url}/join-admin/qr/python-101`, { method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
 

@@ -58,7 +58,7 @@ async function page(r: Running, path: string, ip?: string): Promise<{ status: nu
 
 async function upload(r: Running, group: string, bytes: Uint8Array, expires: string, auth = true): Promise<{ status: number; html: string }> {
   const form = new FormData();
-  form.set('image', new Blob([bytes], { type: 'image/png' }), 'qr.png');
+  form.set('image', new Blob([Uint8Array.from(bytes)], { type: 'image/png' }), 'qr.png');
   form.set('expires', expires);
   const res = await fetch(`${r.server.url}/join-admin/qr/${group}`, { method: 'POST', body: form, headers: auth ? { authorization: `Bearer ${TOKEN}` } : {} });
   return { status: res.status, html: await res.text() };

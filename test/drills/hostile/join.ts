@@ -74,7 +74,7 @@ export const joinSuite: AttackSuite = {
       const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(200).fill(1)]);
       const post = async (group: string, body: Uint8Array | string, expires: string, headers: Record<string, string>) => {
         const form = new FormData();
-        form.set('image', new Blob([body], { type: 'image/png' }), '../../../../etc/passwd.png');
+        form.set('image', new Blob([typeof body === 'string' ? body : Uint8Array.from(body)], { type: 'image/png' }), '../../../../etc/passwd.png');
         form.set('expires', expires);
         try {
           const res = await fetch(`${server.url}/join-admin/qr/${group}`, { method: 'POST', body: form, headers });
