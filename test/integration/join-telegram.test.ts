@@ -75,4 +75,33 @@ describe('the join page on Telegram: kequn makes an invite link per group and ch
     await rig.app.kernel.runUntil(rig.clock.now() + 1000, { settleOnly: true });
     for (const staff of [42, 43]) expect(rig.sentTo(staff).filter((t) => t.includes('【群活码】') && t.includes('都满了'))).toHaveLength(1);
   });
+
+  it('a link Telegram refuses (the bot is no admin) is asked for again only after 10 minutes, not on every view', async () => {
+    api = await FakeBotApi.start();
+    const config = telegramConfig({
+      'kequn.yaml': (t) => `${t}\njoin:\n  pools:\n    tg-trial: { groups: [python-101], platform: telegram }\n  channels:\n    xhs: 小红书\n`,
+    });
+    rig = await startRig({ api, config });
+    web = await startWebServer(createWebApp({ app: rig.app, clock: rig.clock, log: silentLogger, env: {} }), { host: '127.0.0.1', port: 0 });
+    const get = async (path: string) => {
+      const r = await fetch(`${web!.url}${path}`);
+      return { status: r.status, html: await r.text() };
+    };
+    api.fail('createChatInviteLink', { error_code: 400, description: 'Bad Request: not enough rights to manage chat invite links' }, { times: 1 });
+    await get('/join/tg-trial?c=xhs');
+    await rig.app.kernel.runUntil(rig.clock.now() + 1000, { settleOnly: true });
+    for (let i = 0; i < 5; i++) {
+      const p = await get('/join/tg-trial?c=xhs');
+      expect(p.status).toBe(503);
+      expect(p.html).toContain('入群链接暂时无法生成');
+      await rig.app.kernel.runUntil(rig.clock.now() + 1000, { settleOnly: true });
+    }
+    expect(api.calls.filter((c) => c.method === 'createChatInviteLink')).toHaveLength(1);
+    // 10 minutes later it is asked again, and works.
+    rig.clock.set(rig.clock.now() + 10 * 60_000);
+    expect((await get('/join/tg-trial?c=xhs')).html).toContain('入群链接正在生成');
+    await rig.app.kernel.runUntil(rig.clock.now() + 1000, { settleOnly: true });
+    expect((await get('/join/tg-trial?c=xhs')).status).toBe(200);
+    expect(api.calls.filter((c) => c.method === 'createChatInviteLink')).toHaveLength(2);
+  });
 });

@@ -17,10 +17,12 @@ import { ViewLimiter } from './limiter.js';
 import { JOIN_CSS, JOIN_HEADERS, linkPage, messagePage, qrPage } from './page.js';
 import { pickGroup } from './pick.js';
 import { notePoolState } from './notify.js';
-import { insertView, recentView } from './store.js';
+import { insertView, lastLinkRequest, recentView } from './store.js';
 import { adminRoutes } from './admin.js';
 
 const HANDLE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** A Telegram link request that failed is made again after this. */
+const LINK_RETRY_MS = 10 * 60_000;
 
 /** What the platform action that makes a Telegram join link carries (onPlatformAction `join`). */
 export interface JoinLinkDetail {
@@ -77,6 +79,11 @@ export function joinRoutes(app: Hono, web: WebContext): void {
     if (choice.kind === 'link_pending') {
       const chatId = groupChatId(config, 'telegram', choice.group);
       const userId = `join:${choice.group}:${channel}`;
+      // A request Telegram refused (the bot is no admin there) is tried again after a while, not on every view.
+      const last = lastLinkRequest(db, userId);
+      if (last && last.status !== 'done' && last.status !== 'pending' && last.status !== 'doing' && now - last.created_at < LINK_RETRY_MS) {
+        return send(c, messagePage(course, '群正在更新', '入群链接暂时无法生成，请过几分钟再打开这个页面。'), 503);
+      }
       inTransaction(db, () => {
         if (chatId && !hasPendingPlatformAction(db, { platform: 'telegram', action: 'create_invite_link', userId })) {
           const detail: JoinLinkDetail = { purpose: 'join', name: `join ${channel || '-'}`.slice(0, 32), groupId: choice.group, channel };

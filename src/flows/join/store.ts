@@ -147,3 +147,10 @@ export function joinForget(db: Db, memberId: string): void {
   stmt(db, 'UPDATE join_views SET matched_member = NULL WHERE matched_member = ?').run(memberId);
   stmt(db, 'UPDATE join_qr SET created_by = NULL WHERE created_by = ?').run(memberId);
 }
+
+/** The latest Telegram link request for a group and channel (`userId` join:<group>:<channel>): its state and when. */
+export function lastLinkRequest(db: Db, userId: string): { status: string; created_at: number } | undefined {
+  return stmt(db, "SELECT status, created_at FROM platform_actions WHERE platform = 'telegram' AND action = 'create_invite_link' AND user_id = ? ORDER BY id DESC LIMIT 1").get(userId) as
+    | { status: string; created_at: number }
+    | undefined;
+}
