@@ -12,7 +12,7 @@ import { remindExpiring } from '../../src/flows/join/worker.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
-import { DAY, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
+import { DAY, HOUR, MINUTE, T0, tempConfig } from '../helpers/fixtures.js';
 import { joinCourse, tempRoomQr } from '../helpers/join.js';
 import { waitFor } from '../helpers/grpc-port.js';
 
@@ -173,6 +173,26 @@ describe('the join page (群活码) over HTTP on 127.0.0.1', () => {
       expect(p.status).toBe(200);
       expect(p.html).toContain('加入「Python 入门体验群」');
       expect(p.html).toContain('src="data:image/png;base64,');
+    } finally {
+      await stop(r);
+    }
+  });
+
+  it('a course that never uses the join page hears nothing of it; a trial group\'s own page asks the puppet once opened', async () => {
+    const r = await start(tempConfig());
+    try {
+      await joins(r, 'amy', R101);
+      await r.app.kernel.runUntil(r.clock.now() + 5 * MINUTE, { settleOnly: true });
+      expect(staffTold(r)).toEqual([]);
+      expect(r.app.db.prepare('SELECT COUNT(*) AS n FROM join_qr').get()).toEqual({ n: 0 });
+      // Opened: no code yet (staff told once), then the puppet's on the worker's next pass.
+      expect((await page(r, '/join/python-101')).html).toContain('群正在更新');
+      expect(staffTold(r)).toHaveLength(1);
+      r.clock.set(r.clock.now() + 2 * MINUTE);
+      await r.app.kernel.runUntil(r.clock.now() + MINUTE, { settleOnly: true });
+      const p = await page(r, '/join/python-101');
+      expect(p.status).toBe(200);
+      expect(p.html).toContain('加入「Python 入门体验群」');
     } finally {
       await stop(r);
     }

@@ -10,13 +10,13 @@ import type { CourseConfig } from '../../core/types.js';
 import type { WebContext } from '../../web/context.js';
 import { addDays, isDay, localInstant } from '../../util/days.js';
 import { fmtLocal, localDate } from '../../util/localtime.js';
-import { inTransaction } from '../../store/db.js';
+import { inTransaction, type Db } from '../../store/db.js';
 import type { JoinPool } from './contracts.js';
 import { poolOf } from './config.js';
 import { MAX_QR_BYTES, saveQrImage, sniffImage } from './files.js';
 import { esc, JOIN_HEADERS, shell } from './page.js';
 import { fillsOf } from './pick.js';
-import { insertQr, latestQr } from './store.js';
+import { insertQr, joinHandlesInUse, latestQr } from './store.js';
 
 /** WeChat's group QR codes work for 7 days. */
 export const QR_VALID_MS = 7 * 86_400_000;
@@ -36,6 +36,17 @@ export function allPools(config: CourseConfig): JoinPool[] {
 /** The groups whose QR codes staff upload: WeChat groups of the pools. */
 export function wechatPoolGroups(config: CourseConfig): string[] {
   return [...new Set(allPools(config).filter((p) => p.platform === 'wechat').flatMap((p) => p.groups))];
+}
+
+/**
+ * The pools kequn looks after without being asked (pool states after joins, room QR codes from
+ * the puppet): those declared in `join.pools`, and a single group's page once it was opened or
+ * had a QR code. A course that never uses the join page hears nothing of it.
+ */
+export function poolsInUse(db: Db, config: CourseConfig): JoinPool[] {
+  const used = joinHandlesInUse(db);
+  const handles = new Set([...used.pools, ...used.qrGroups]);
+  return allPools(config).filter((p) => Object.hasOwn(config.join.pools, p.id) || handles.has(p.id));
 }
 
 export type UploadResult = { ok: true; id: number; expiresAt: number } | { ok: false; status: 400 | 404 | 413 | 415; error: string };

@@ -154,3 +154,10 @@ export function lastLinkRequest(db: Db, userId: string): { status: string; creat
     | { status: string; created_at: number }
     | undefined;
 }
+
+/** Pools (and single groups) whose page was ever opened, and groups that ever had a QR code. */
+export function joinHandlesInUse(db: Db): { pools: string[]; qrGroups: string[] } {
+  const pools = (stmt(db, 'SELECT pool FROM join_pool_state ORDER BY pool').all() as { pool: string }[]).map((r) => r.pool);
+  const qrGroups = (stmt(db, 'SELECT DISTINCT group_id FROM join_qr ORDER BY group_id').all() as { group_id: string }[]).map((r) => r.group_id);
+  return { pools, qrGroups };
+}

@@ -10,7 +10,7 @@ import type { Worker, WorkerContext } from '../../core/feature.js';
 import type { CourseConfig } from '../../core/types.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import { findMemberByIdentity } from '../../store/members.js';
-import { allPools, QR_VALID_MS, wechatPoolGroups } from './admin.js';
+import { poolsInUse, QR_VALID_MS, wechatPoolGroups } from './admin.js';
 import { expiryText, notePoolState, tellStaff } from './notify.js';
 import { pickGroup } from './pick.js';
 import { attribute, currentQr, insertQr, linkByUrl, markQrReminded, markViewMatched, qrsToRemind, viewToMatch } from './store.js';
@@ -46,7 +46,7 @@ export function creditJoin(db: Db, config: CourseConfig, event: ChatEvent, now: 
 
 /** After a join or a leave: the pools of that group may have crossed into low or full. */
 export function checkPoolsOf(db: Db, config: CourseConfig, group: string, now: number): void {
-  for (const pool of allPools(config)) if (pool.groups.includes(group)) notePoolState(db, config, pool, pickGroup(db, config, pool, '', now), now);
+  for (const pool of poolsInUse(db, config)) if (pool.groups.includes(group)) notePoolState(db, config, pool, pickGroup(db, config, pool, '', now), now);
 }
 
 /** Tells staff a day before an uploaded QR code expires (once per code); returns how many. */
@@ -90,7 +90,8 @@ export function joinWorker(ctx: WorkerContext): Worker {
       let done = remindExpiring(ctx.db, config, now);
       const wechat = ctx.adapters.get('wechat');
       if (config.join.roomQr && wechat?.groupQrCode && wechat.isReady()) {
-        for (const group of wechatPoolGroups(config)) {
+        const groups = new Set(poolsInUse(ctx.db, config).filter((p) => p.platform === 'wechat').flatMap((p) => p.groups));
+        for (const group of groups) {
           // Renewed a day before it expires; an uploaded code that is still valid is left alone.
           if (currentQr(ctx.db, group, now + DAY)) continue;
           if (now - (tried.get(group) ?? -Infinity) < RETRY_MS) continue;
