@@ -45,8 +45,10 @@ export function creditJoin(db: Db, config: CourseConfig, event: ChatEvent, now: 
 }
 
 /** After a join or a leave: the pools of that group may have crossed into low or full. */
-export function checkPoolsOf(db: Db, config: CourseConfig, group: string, now: number): void {
-  for (const pool of poolsInUse(db, config)) if (pool.groups.includes(group)) notePoolState(db, config, pool, pickGroup(db, config, pool, '', now), now);
+export function checkPoolsOf(db: Db, config: CourseConfig, group: string, now: number): number {
+  let told = 0;
+  for (const pool of poolsInUse(db, config)) if (pool.groups.includes(group) && notePoolState(db, config, pool, pickGroup(db, config, pool, '', now), now)) told++;
+  return told;
 }
 
 /** Tells staff a day before an uploaded QR code expires (once per code); returns how many. */
@@ -76,8 +78,8 @@ export function joinWorker(ctx: WorkerContext): Worker {
         const credit = creditJoin(ctx.db, config, event, now);
         if (credit) ctx.log.info({ event: event.eventId, credit }, 'join page: channel');
         const group = config.groupOf(event.platform, event.group.id);
-        if (group) checkPoolsOf(ctx.db, config, group, now);
-        ctx.kick();
+        // Only when staff were told: a kick here would move the engine's own sends earlier.
+        if (group && checkPoolsOf(ctx.db, config, group, now) > 0) ctx.kick();
       } catch (e) {
         ctx.log.warn({ err: (e as Error).message }, 'join page: after a join');
       }
