@@ -14,9 +14,27 @@ import { benchTelegram } from './telegram.js';
 import { benchMemory } from './memory.js';
 import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
+import { benchJoin } from './join.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchWalPages()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
+const results = [
+  ...(await benchPipeline()),
+  ...(await benchWalPages()),
+  ...(await benchPipelineProcesses()),
+  ...(await benchRules()),
+  ...benchRegexRules(),
+  ...benchQa(),
+  ...(await benchTelegram()),
+  ...benchReferral(),
+  ...(await benchReminders()),
+  ...(await benchOutbox()),
+  ...(await benchPayments()),
+  ...benchDashboard(),
+  ...(await benchWechaty()),
+  ...(await benchMemory()),
+  ...benchCopyStore(),
+  ...(await benchJoin()),
+];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -174,6 +174,11 @@ export interface ChatAdapter {
    * (`name` comes back in the MemberJoined of whoever joins through it).
    */
   createInviteLink?(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef>;
+  /**
+   * WeChat: what the group's QR code encodes, where the puppet can give it (Wechaty's
+   * `room.qrCode()`); such a code admits people for 7 days (the join page, src/flows/join).
+   */
+  groupQrCode?(groupChatId: string): Promise<string>;
   /** WeChat: accepts a friend request (FriendRequested.requestId). */
   acceptFriendRequest?(requestId: string): Promise<void>;
   /** WeChat: accepts an invitation into a group (RoomInvited.invitationId); resolves to the group's id once known. */

@@ -211,6 +211,13 @@ export class WechatyAdapter implements ChatAdapter {
     await room.remove(contact);
   }
 
+  /** The room's QR code as text (a weixin.qq.com URL on real puppets); the mock puppet gives `<id> mock qrcode`. */
+  async groupQrCode(groupChatId: string): Promise<string> {
+    const room = await this.bot.Room.find({ id: groupChatId });
+    if (!room) throw new Error(`wechat: room ${groupChatId} not found (is the bot still in it?)`);
+    return room.qrCode();
+  }
+
   async stop(): Promise<void> {
     this.loggedIn = false;
     await this.bot.stop();

@@ -1053,4 +1053,71 @@ DROP INDEX questions_status;
 ALTER TABLE events ADD COLUMN unmatched TEXT;
 `,
   },
+  {
+    version: 20,
+    name: 'join page',
+    sql: `
+-- The join page (群活码, src/flows/join, docs/join.md). A group's current QR code on WeChat: an
+-- image staff uploaded (kept as a file under the data folder; \`file\` is its name there) or the
+-- text the puppet gave for the room's QR (rendered on the page). Never served after expires_at.
+CREATE TABLE join_qr (
+  id           INTEGER PRIMARY KEY,
+  group_id     TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('upload', 'puppet')),
+  file         TEXT,                          -- upload: the file's name under the QR folder
+  mime         TEXT,                          -- upload: image/png or image/jpeg
+  qr_text      TEXT,                          -- puppet: what the room's QR code encodes
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  reminded_at  INTEGER,                       -- staff were told it is about to expire
+  created_by   TEXT                           -- the member who uploaded it (NULL: the admin token, the puppet)
+);
+CREATE INDEX join_qr_group ON join_qr(group_id, expires_at);
+
+-- Telegram invite links kequn made for a group and a channel ('' none): a join through one is
+-- that channel's, exactly.
+CREATE TABLE join_links (
+  platform    TEXT NOT NULL,
+  group_id    TEXT NOT NULL,
+  channel     TEXT NOT NULL,
+  url         TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (platform, group_id, channel)
+);
+CREATE UNIQUE INDEX join_links_url ON join_links(platform, url);
+
+-- Page views that handed out a group (one per client, pool and channel per match window): the
+-- channel's views on the dashboard, and on WeChat what a join is matched to (matched_member).
+CREATE TABLE join_views (
+  id              INTEGER PRIMARY KEY,
+  pool            TEXT NOT NULL,
+  group_id        TEXT NOT NULL,
+  channel         TEXT NOT NULL,             -- '' none
+  client          TEXT NOT NULL,             -- a hash of the client's address, not the address
+  at              INTEGER NOT NULL,
+  matched_member  TEXT
+);
+CREATE INDEX join_views_group ON join_views(group_id, at);
+CREATE INDEX join_views_client ON join_views(client, pool, channel, at);
+
+-- Members a join was credited to a channel: how (the invite link: exact; a page view shortly
+-- before: a guess) and through which group. One channel per member, the first.
+CREATE TABLE join_attributions (
+  member_id   TEXT PRIMARY KEY,
+  channel     TEXT NOT NULL,
+  group_id    TEXT NOT NULL,
+  how         TEXT NOT NULL CHECK (how IN ('invite_link', 'page_view')),
+  view_id     INTEGER,
+  at          INTEGER NOT NULL
+);
+CREATE INDEX join_attributions_channel ON join_attributions(channel, at);
+
+-- What staff were last told about a pool (ok, low, full, no_qr): told once per crossing.
+CREATE TABLE join_pool_state (
+  pool        TEXT PRIMARY KEY,
+  state       TEXT NOT NULL,
+  changed_at  INTEGER NOT NULL
+);
+`,
+  },
 ];

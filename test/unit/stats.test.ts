@@ -206,7 +206,7 @@ describe('filters and CSV', () => {
 
   it('every table exports as CSV; formula-looking cells are defused', () => {
     const tables = dashboardTables(dashboard(ctx));
-    expect(tables.map((t) => t.id)).toEqual(['funnel', 'revenue', 'discounts', 'retention', 'checkins', 'streaks', 'homework', 'referrers', 'sources', 'groups', 'qa', 'channel-funnel', 'channel-platforms', 'channel-sources', 'channel-lessons', 'channel-held']);
+    expect(tables.map((t) => t.id)).toEqual(['funnel', 'revenue', 'discounts', 'retention', 'checkins', 'streaks', 'homework', 'referrers', 'sources', 'groups', 'qa', 'channel-funnel', 'channel-platforms', 'channel-sources', 'channel-lessons', 'channel-held', 'join-channels']);
     const funnelCsv = toCsv(tables[0]!).split('\r\n');
     expect(funnelCsv[0]).toBe('阶段,时期,到达,进入过,当前,转化率 %,停留时长中位数（小时）,已结束的停留,仍在此阶段');
     expect(funnelCsv[2]).toBe('试听（trial）,引入期,4,4,1,80,48,3,1');

@@ -14,6 +14,7 @@ import { cohortConversion, type CohortConversion } from './cohort-conversion.js'
  */
 export type { StatsContext, StatsFilter } from './stats-context.js';
 import type { StatsContext, StatsFilter } from './stats-context.js';
+import { joinChannels, type JoinChannelRow } from './join-channels.js';
 
 const DAY_MS = 86_400_000;
 /** Days shown in the daily check-in rate when the range is open at the start. */
@@ -455,6 +456,8 @@ export interface Dashboard {
   channel: ChannelFunnel;
   /** trial → paid per cohort (期), when the course has cohorts */
   cohorts: CohortConversion[];
+  /** the join page's channels: views, joined, paid, revenue, spend, ROI (join-channels.ts) */
+  joinChannels: JoinChannelRow[];
 }
 
 /** Everything the dashboard shows. */
@@ -477,6 +480,7 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
     qa: qa(ctx, f),
     channel: channelFunnel(ctx, f),
     cohorts: cohortConversion(ctx, f),
+    joinChannels: joinChannels(ctx, f),
   };
 }
 

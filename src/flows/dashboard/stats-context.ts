@@ -1,3 +1,4 @@
+import type { JoinConfig } from '../join/contracts.js';
 import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 
@@ -15,7 +16,7 @@ export interface StatsFilter {
 
 export interface StatsContext {
   db: Db;
-  config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups' | 'staff' | 'cohorts'>;
+  config: Pick<CourseConfig, 'stages' | 'course' | 'checkin' | 'homework' | 'groups' | 'staff' | 'cohorts'> & { join?: JoinConfig };
   now: number;
   /** Compute from the base tables instead of the rollups: slow at scale; the reference the rollups
    * are tested against (test/unit/stats-rollups.test.ts). */
