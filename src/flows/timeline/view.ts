@@ -81,7 +81,7 @@ export function timelineLines(db: Db, config: CourseConfig, now: number, opts: {
     }
     lines.push(`${c.name}（${c.id}）：${showAt(config, c.startAt)} 开营，${showAt(config, c.endAt)} 结营`);
     for (const i of mine) {
-      const text = opts.withText === false ? '' : `  「${preview(renderEntry(config, i.entry, c, { group: '', name: '' }))}」`;
+      const text = opts.withText === false ? '' : `  「${preview(renderEntry(config, i.entry, c, { group: config.groups[targetGroups(i.entry, c)[0] ?? '']?.name ?? '', name: '（学员名）' }))}」`;
       lines.push(`  ${showAt(config, i.at)}  ${i.entry.id} → ${describeTarget(config, i.entry, c)}  ${STATUS_TEXT[i.status]}${text}`);
     }
   }
