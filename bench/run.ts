@@ -8,6 +8,7 @@ import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
 import { benchReminders } from './reminders.js';
+import { benchTimeline } from './timeline.js';
 import { benchRegexRules, benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
 import { benchMemory } from './memory.js';
@@ -15,7 +16,7 @@ import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
+const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchTimeline()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app.js';
+import { localInstant } from '../../src/util/days.js';
 import { describeWhen, occurrences, parseWhen } from '../../src/flows/timeline/when.js';
 import { DEMO_CONFIG_DIR, lineOf, loadProblems, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
@@ -67,6 +68,19 @@ describe('timeline: the `when:` of an entry', () => {
     expect(pre).toEqual([{ at: Date.parse('2026-03-15T20:00:00+08:00'), id: 'once', day: '2026-03-15' }]);
     // from/until are inclusive day offsets: days 7..20 hold Mondays 03-23 and 03-30 and not 04-06 (day 21).
     expect(occurrences(parseWhen('every mon 08:30 from +7d until +20d'), cohort, 'Asia/Shanghai').map((o) => o.id)).toEqual(['2026-03-23', '2026-03-30']);
+  });
+
+  it('every day of a year in zones with clock changes lands where localInstant puts it (the skipped hour resolves past the gap)', () => {
+    for (const zone of ['America/New_York', 'Europe/Berlin', 'Australia/Sydney', 'Asia/Shanghai']) {
+      for (const time of ['02:30', '09:00', '23:59', '00:00']) {
+        const got = occurrences(parseWhen(`every daily ${time} until +365d`), { startDay: '2026-01-01', endAt: 0 }, zone);
+        expect(got).toHaveLength(366);
+        for (const o of got) expect(o.at, `${zone} ${o.day} ${time}`).toBe(localInstant(o.day, Number(time.slice(0, 2)) * 60 + Number(time.slice(3)), zone));
+      }
+    }
+    // New York skips 02:00–03:00 on 2026-03-08: 02:30 is the first instant past the gap, 03:00 EDT.
+    const ny = occurrences(parseWhen('every sun 02:30 until +70d'), { startDay: '2026-03-01', endAt: 0 }, 'America/New_York');
+    expect(new Date(ny[1]!.at).toISOString()).toBe('2026-03-08T07:00:00.000Z');
   });
 });
 

@@ -8,8 +8,8 @@
  * parseWhen('every tue,thu 19:30 until end')     // from the start day until the cohort's end
  * parseWhen('every mon 08:30 from +7d until +27d')
  */
-import { addDays, localInstant } from '../../util/days.js';
-import { parseTimeOfDay } from '../../util/localtime.js';
+import { localInstant } from '../../util/days.js';
+import { parseTimeOfDay, zoneOffsetMs } from '../../util/localtime.js';
 
 /** A time of a timeline entry, parsed. Days are offsets from the cohort's start day. */
 export type When =
@@ -92,10 +92,30 @@ export interface Occurrence {
   day: string;
 }
 
+const DAY_MS = 86_400_000;
+
+/** A `YYYY-MM-DD` day as UTC midnight: calendar arithmetic without a zone (days are 24 h in UTC). */
+function utcMidnight(day: string): number {
+  const [y, m, d] = day.split('-').map(Number);
+  return Date.UTC(y!, m! - 1, d!);
+}
+
+const dayOf = (utc: number) => new Date(utc).toISOString().slice(0, 10);
+
+/**
+ * The instant `day` shows `minute` in `zone`. The offset half a day either side is the same on
+ * every day but those the clocks change: then it is that offset (two zone lookups); on those
+ * days, localInstant's search (a skipped time resolves past the gap, a repeated one to its first).
+ */
+function localAt(day: string, minute: number, zone: string): number {
+  const wall = utcMidnight(day) + minute * 60_000;
+  const before = zoneOffsetMs(wall - DAY_MS / 2, zone);
+  return before === zoneOffsetMs(wall + DAY_MS / 2, zone) ? wall - before : localInstant(day, minute, zone);
+}
+
 /** ISO weekday (1 = Monday) of a `YYYY-MM-DD` day. */
 function weekdayOf(day: string): number {
-  const [y, m, d] = day.split('-').map(Number);
-  return ((new Date(Date.UTC(y!, m! - 1, d!)).getUTCDay() + 6) % 7) + 1;
+  return ((new Date(utcMidnight(day)).getUTCDay() + 6) % 7) + 1;
 }
 
 /**
@@ -103,16 +123,19 @@ function weekdayOf(day: string): number {
  * `until end`), in time order, in `zone`.
  */
 export function occurrences(w: When, cohort: { startDay: string; endAt: number }, zone: string): Occurrence[] {
+  const start = utcMidnight(cohort.startDay);
   if (w.kind === 'once') {
-    const day = addDays(cohort.startDay, w.day);
-    return [{ at: localInstant(day, w.minute, zone), id: 'once', day }];
+    const day = dayOf(start + w.day * DAY_MS);
+    return [{ at: localAt(day, w.minute, zone), id: 'once', day }];
   }
   const out: Occurrence[] = [];
   const last = w.until === 'end' ? MAX_DAYS : w.until;
+  const startWeekday = weekdayOf(cohort.startDay);
   for (let n = w.from; n <= last; n++) {
-    const day = addDays(cohort.startDay, n);
-    if (!w.weekdays.includes(weekdayOf(day))) continue;
-    const at = localInstant(day, w.minute, zone);
+    // Weekday of day n, without a Date: Monday = 1.
+    if (!w.weekdays.includes(((((startWeekday - 1 + n) % 7) + 7) % 7) + 1)) continue;
+    const day = dayOf(start + n * DAY_MS);
+    const at = localAt(day, w.minute, zone);
     if (w.until === 'end' && at >= cohort.endAt) break;
     out.push({ at, id: day, day });
   }
