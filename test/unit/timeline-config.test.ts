@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app.js';
+import { fillCourseValues } from '../../src/core/templates.js';
 import { localInstant } from '../../src/util/days.js';
 import { describeWhen, occurrences, parseWhen } from '../../src/flows/timeline/when.js';
 import { DEMO_CONFIG_DIR, lineOf, loadProblems, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
@@ -116,6 +117,13 @@ describe('timeline: timeline.yaml', () => {
     expect(problems[0]!.keyPath).toBe(keyPath);
     expect(problems[0]!.message).toMatch(message);
     expect(problems[0]!.line).toBe(lineOf(text, lineNeedle));
+  });
+
+  it("the seller's demo course (config/) runs its SOP for 第3期 and names the live-class time once", () => {
+    const config = loadConfig('config', { env: {} });
+    expect(config.timeline.entries.map((e) => e.id)).toEqual(['preview', 'open', 'live', 'homework', 'closing', 'survey']);
+    expect(config.values['timeline.live.time']).toBe('每周二、周四 20:00');
+    expect(fillCourseValues(config.templates.timeline_open!, config.values)).toContain('直播时间：每周二、周四 20:00');
   });
 
   it('warns when there are entries but no cohorts', () => {
