@@ -199,7 +199,7 @@ describe('timeline: planning and sending', () => {
     // The whole listing (kequn timeline) says what became of each.
     const all = timelineLines(h.db, h.config, h.clock.now()).join('\n');
     expect(all).toContain('3月15日（周日）20:00  preview → 体验群「Python 入门体验群」  已跳过  「【SOP】preview 明天第3期开营」');
-    expect(all).toContain('3月17日（周二）19:30  live → 正式班「Python 数据分析正式班」  暂停中');
+    expect(all).toContain('3月17日（周二）19:30  live → 正式班「Python 数据分析正式班」  未发送（当时已暂停）');
     expect(all).toContain('3月19日（周四）19:30  live → 正式班「Python 数据分析正式班」  已跳过');
     expect(all).toContain('3月16日（周一）09:00  open → 全部群「Python 入门体验群」「Python 数据分析正式班」  已发送');
     expect(h.db.prepare("SELECT occurrence, mark FROM timeline_marks WHERE entry_id = 'live' ORDER BY occurrence").all()).toEqual([
@@ -207,6 +207,19 @@ describe('timeline: planning and sending', () => {
       { occurrence: '2026-03-19', mark: 'skip' },
       { occurrence: '2026-03-24', mark: 'sent' },
     ]);
+  });
+
+  it("a group where staff paused the bot (/pause) hears nothing, and the listing says so", async () => {
+    const config = course();
+    const h = setup(config);
+    syncStanding(h.db, FEATURES, config, h.clock.now());
+    h.engine.handleEvent(message('teacher', '/pause python-vip', { at: h.clock.now(), dm: true }), h.clock.now());
+    await runUntil(h, Date.parse('2026-03-18T00:00:00+08:00'));
+    // The trial group still gets its messages; the paid group's opening and Tuesday's class are held.
+    expect(sops(h)).toEqual(['03-15 20:00 python-101@chatroom preview', '03-16 09:00 python-101@chatroom open']);
+    const all = timelineLines(h.db, h.config, h.clock.now()).join('\n');
+    expect(all).toContain('3月17日（周二）19:30  live → 正式班「Python 数据分析正式班」  未发送（当时已暂停）');
+    expect(all).toContain('3月16日（周一）09:00  open → 全部群「Python 入门体验群」「Python 数据分析正式班」  已发送');
   });
 
   it('a private entry reaches the members of the stage only, page by page, once each', async () => {

@@ -13,7 +13,7 @@ import { claimReminder } from '../../store/reminders.js';
 import type { Cohort } from '../cohorts/contracts.js';
 import type { TimelineEntry } from './config.js';
 import { SEND_KIND, type SendPayload } from './plan.js';
-import { claimOccurrence, isPaused, membersInStage } from './store.js';
+import { claimOccurrence, isPaused, membersInStage, setMark } from './store.js';
 
 /** Members messaged per job run of a private fan-out; the next page is another job. */
 export const TIMELINE_DMS_PER_BATCH = 500;
@@ -53,13 +53,20 @@ export function runSend(payload: unknown, ctx: SystemJobContext): string {
   }
   if (entry.to.kind === 'stage') return sendPrivately(ctx, entry, cohort, entry.to.stage, p, what);
   let sent = 0;
+  let chats = 0;
   for (const group of targetGroups(entry, cohort)) {
     const g = config.groups[group];
     if (!g) continue;
     for (const chat of groupChats(config, group)) {
+      chats++;
       const id = ctx.send({ platform: chat.platform, chat: { kind: 'group', id: chat.id }, text: renderEntry(config, entry, cohort, { group: g.name }), memberId: null, groupId: group });
       if (id > 0) sent++;
     }
+  }
+  // Every chat held back by staff's /pause of the group: the listing says paused, not sent.
+  if (chats > 0 && sent === 0) {
+    setMark(ctx.db, { cohort: cohort.id, entry: entry.id, occurrence: p.occurrence, mark: 'paused' });
+    return `${what}: not sent, the bot is paused in its groups`;
   }
   return `${what}: sent to ${sent} group chats`;
 }

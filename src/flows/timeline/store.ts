@@ -32,6 +32,11 @@ export function claimOccurrence(db: Db, args: { cohort: string; entry: string; o
   return { mark: row.mark, won };
 }
 
+/** Changes the mark of an occurrence this run claimed (a send the group's /pause held back). */
+export function setMark(db: Db, args: { cohort: string; entry: string; occurrence: string; mark: Mark }): void {
+  stmt(db, 'UPDATE timeline_marks SET mark = ? WHERE cohort_id = ? AND entry_id = ? AND occurrence = ?').run(args.mark, args.cohort, args.entry, args.occurrence);
+}
+
 /** Takes back a staff skip that has not happened yet; false when there was none. */
 export function unskipOccurrence(db: Db, args: { cohort: string; entry: string; occurrence: string }): boolean {
   return stmt(db, "DELETE FROM timeline_marks WHERE cohort_id = ? AND entry_id = ? AND occurrence = ? AND mark = 'skip'").run(args.cohort, args.entry, args.occurrence).changes > 0;

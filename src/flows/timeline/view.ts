@@ -13,12 +13,13 @@ import { renderEntry, targetGroups } from './send.js';
 import { allMarks, allPauses } from './store.js';
 import { weekdayName } from './when.js';
 
-export type Status = 'sent' | 'skipped' | 'paused' | 'to-skip' | 'waiting' | 'missed';
+export type Status = 'sent' | 'skipped' | 'paused' | 'held' | 'to-skip' | 'waiting' | 'missed';
 
 export const STATUS_TEXT: Record<Status, string> = {
   sent: '已发送',
   skipped: '已跳过',
   paused: '暂停中',
+  held: '未发送（当时已暂停）',
   'to-skip': '将跳过',
   waiting: '待发送',
   missed: '未发送（当时 kequn 未运行，或已超过宽限时间）',
@@ -37,7 +38,7 @@ export function timelineItems(db: Db, config: CourseConfig, now: number, filter?
     const mark = marks.get(`${o.cohort.id}|${o.entry.id}|${o.id}`);
     const future = o.at > now;
     const status: Status =
-      mark === 'sent' ? 'sent' : mark === 'skip' ? (future ? 'to-skip' : 'skipped') : mark === 'paused' ? 'paused' : !future ? 'missed' : paused(o.entry.id, o.cohort.id) ? 'paused' : 'waiting';
+      mark === 'sent' ? 'sent' : mark === 'skip' ? (future ? 'to-skip' : 'skipped') : mark === 'paused' ? 'held' : !future ? 'missed' : paused(o.entry.id, o.cohort.id) ? 'paused' : 'waiting';
     return { ...o, status };
   });
 }
