@@ -55,12 +55,12 @@ describe('`kequn timeline`', () => {
 
     const all = await run(['timeline', '--config', dir]);
     expect(all.code).toBe(0);
-    // c4 has no groups of either kind, and its live entry is paused.
+    // c4 has no groups of either kind yet: nothing goes out (its live entry is also paused).
     expect(all.lines.slice(6)).toEqual([
       '第4期（c4）：3月30日（周一）00:00 开营，4月6日（周一）00:00 结营',
-      '  3月29日（周日）20:00  preview → 体验群（这一期没有这类群）  待发送  「明天第4期开营，记得看群公告」',
-      '  3月31日（周二）19:30  live → 正式班（这一期没有这类群）  暂停中  「今晚 19:30 直播：每周二、周四 19:30，第4期的同…」',
-      '  4月2日（周四）19:30  live → 正式班（这一期没有这类群）  暂停中  「今晚 19:30 直播：每周二、周四 19:30，第4期的同…」',
+      '  3月29日（周日）20:00  preview → 体验群（这一期没有这类群）  不发送  「明天第4期开营，记得看群公告」',
+      '  3月31日（周二）19:30  live → 正式班（这一期没有这类群）  不发送  「今晚 19:30 直播：每周二、周四 19:30，第4期的同…」',
+      '  4月2日（周四）19:30  live → 正式班（这一期没有这类群）  不发送  「今晚 19:30 直播：每周二、周四 19:30，第4期的同…」',
     ]);
 
     expect((await run(['timeline', '--cohort', 'c9', '--config', dir])).lines).toEqual(['没有期次 "c9"（kequn.yaml 的 cohorts: c3、c4）']);
@@ -69,7 +69,7 @@ describe('`kequn timeline`', () => {
 
   it('before the first start (no store yet) shows the plan as not yet run', async () => {
     const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, 'data: ../data/kequn.db', 'data: ./none/kequn.db') + COHORTS, 'timeline.yaml': TIMELINE });
-    const r = await run(['timeline', '--cohort', 'c4', '--config', dir]);
+    const r = await run(['timeline', '--cohort', 'c3', '--config', dir]);
     expect(r.code).toBe(0);
     expect(r.lines[0]).toMatch(/^（还没有数据：.*kequn\.db 不存在，下面按尚未运行显示）$/);
     // Today (December 2026) is after the cohort: nothing went out, so each is marked as missed.

@@ -13,7 +13,7 @@ import { renderEntry, targetGroups } from './send.js';
 import { allMarks, allPauses } from './store.js';
 import { weekdayName } from './when.js';
 
-export type Status = 'sent' | 'skipped' | 'paused' | 'held' | 'to-skip' | 'waiting' | 'missed';
+export type Status = 'sent' | 'skipped' | 'paused' | 'held' | 'to-skip' | 'waiting' | 'missed' | 'nowhere';
 
 export const STATUS_TEXT: Record<Status, string> = {
   sent: '已发送',
@@ -23,6 +23,7 @@ export const STATUS_TEXT: Record<Status, string> = {
   'to-skip': '将跳过',
   waiting: '待发送',
   missed: '未发送（当时 kequn 未运行，或已超过宽限时间）',
+  nowhere: '不发送',
 };
 
 export interface ViewItem extends Planned {
@@ -37,8 +38,15 @@ export function timelineItems(db: Db, config: CourseConfig, now: number, filter?
   return timelineOccurrences(config, filter).map((o) => {
     const mark = marks.get(`${o.cohort.id}|${o.entry.id}|${o.id}`);
     const future = o.at > now;
-    const status: Status =
-      mark === 'sent' ? 'sent' : mark === 'skip' ? (future ? 'to-skip' : 'skipped') : mark === 'paused' ? 'held' : !future ? 'missed' : paused(o.entry.id, o.cohort.id) ? 'paused' : 'waiting';
+    // A group message for a cohort without groups of that kind goes nowhere (describeTarget says why).
+    const nowhere = o.entry.to.kind !== 'stage' && targetGroups(o.entry, o.cohort).length === 0;
+    let status: Status;
+    if (nowhere) status = 'nowhere';
+    else if (mark === 'sent') status = 'sent';
+    else if (mark === 'skip') status = future ? 'to-skip' : 'skipped';
+    else if (mark === 'paused') status = 'held';
+    else if (!future) status = 'missed';
+    else status = paused(o.entry.id, o.cohort.id) ? 'paused' : 'waiting';
     return { ...o, status };
   });
 }
