@@ -9,6 +9,7 @@ import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
 import { benchReminders } from './reminders.js';
+import { benchTimeline } from './timeline.js';
 import { benchRegexRules, benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
 import { benchMemory } from './memory.js';
@@ -34,6 +35,7 @@ const results = [
   ...(await benchMemory()),
   ...benchCopyStore(),
   ...(await benchJoin()),
+  ...(await benchTimeline()),
 ];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));

@@ -28,6 +28,7 @@ import { announceFeature } from './flows/announce/index.js';
 import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
 import { libraryFeature } from './flows/library/index.js';
+import { timelineFeature } from './flows/timeline/index.js';
 import { cohortsFeature } from './flows/cohorts/index.js';
 import { joinFeature } from './flows/join/index.js';
 
@@ -52,6 +53,7 @@ export const FEATURES: readonly Feature[] = [
   libraryFeature,
   cohortsFeature,
   joinFeature,
+  timelineFeature,
   dashboardFeature,
 ];
 

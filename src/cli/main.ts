@@ -36,6 +36,8 @@ Usage:
                                              endpoint in OPENAI_API_KEY/OPENAI_BASE_URL; docs/qa.md)
   kequn faq list [--limit N] [--config DIR]  what the knowledge base learned, who taught it (docs/qa.md)
   kequn faq export [--config DIR]            the knowledge base as the bot answers from it, as a bank for eval-qa
+  kequn timeline [--cohort ID] [--config DIR] what the group timeline (timeline.yaml) sends when, per cohort, in
+                                             local time, with what was sent, skipped or paused (docs/timeline.md)
   kequn help                                 this text
 
 Environment: KEQUN_CONFIG (the course folder when --config is not given), KEQUN_DATA (SQLite file) or DATABASE_URL (PostgreSQL), KEQUN_INSTANCE and
@@ -76,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
         group: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        cohort: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -201,6 +204,11 @@ export async function main(argv: string[]): Promise<number> {
         }
         const { runFaq } = await import('./faq.js');
         return runFaq({ configDir: a.values.config ?? defaultConfigDir(), action: a.positionals[0] ?? '', limit, write });
+      }
+      case 'timeline': {
+        const a = parsed();
+        const { runTimeline } = await import('./timeline.js');
+        return runTimeline({ configDir: a.values.config ?? defaultConfigDir(), cohort: a.values.cohort, args: a.positionals, write });
       }
       case undefined:
       case 'help':

@@ -1120,4 +1120,31 @@ CREATE TABLE join_pool_state (
 );
 `,
   },
+  {
+    version: 21,
+    name: 'timeline',
+    sql: `
+-- The group timeline (src/flows/timeline): what became of each occurrence of an entry for a
+-- cohort. The row is the exactly-once claim: a job (or a re-planned one) that finds it does not
+-- send again. occurrence is 'once' for a one-off entry, else its local day (YYYY-MM-DD).
+CREATE TABLE timeline_marks (
+  cohort_id   TEXT NOT NULL,
+  entry_id    TEXT NOT NULL,
+  occurrence  TEXT NOT NULL,
+  mark        TEXT NOT NULL CHECK (mark IN ('sent', 'skip', 'paused')),
+  by_member   TEXT,                          -- who asked for a skip
+  at          INTEGER NOT NULL,
+  PRIMARY KEY (cohort_id, entry_id, occurrence)
+);
+
+-- Entries staff paused from chat (/timeline pause): for one cohort, or '*' for every cohort.
+CREATE TABLE timeline_pauses (
+  entry_id    TEXT NOT NULL,
+  cohort_id   TEXT NOT NULL,
+  by_member   TEXT,
+  at          INTEGER NOT NULL,
+  PRIMARY KEY (entry_id, cohort_id)
+);
+`,
+  },
 ];

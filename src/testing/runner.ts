@@ -1,4 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { seededRandom } from '../util/random.js';
 import { createApp, loadConfig, simulatedRoomId, waitReady, type App } from '../app.js';
@@ -149,7 +150,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
   const clock = new VirtualClock(scenario.start ?? Date.now());
   const telegram = scenario.platform === 'telegram' ? await SimulatedTelegram.start(baseConfig, () => clock.now()) : undefined;
   // Roles given in the scenario's users apply by platform id, like roles in the config.
-  const config: CourseConfig = {
+  const wrap = (baseConfig: CourseConfig): CourseConfig => ({
     ...baseConfig,
     roleOf: (platform, id) => {
       const r = scenario.users[telegram?.handleOf(id) ?? id]?.role;
@@ -160,7 +161,8 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
     groups: telegram
       ? Object.fromEntries(Object.entries(baseConfig.groups).map(([handle, g]) => [handle, { ...g, telegram: g.telegram ?? telegram.chatIdOf(handle) }]))
       : baseConfig.groups,
-  };
+  });
+  const config = wrap(baseConfig);
   const app = await createApp({
     config,
     clock,
@@ -171,7 +173,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
     ...(telegram ? { wechat: { kind: 'off' as const }, telegram: telegram.mode } : {}),
   });
   const sim: SimPlatform = telegram ?? app.sim!;
-  const run = new ScenarioRun(scenario, config, app, clock, sim, telegram);
+  const run = new ScenarioRun(scenario, config, app, clock, sim, telegram, wrap);
   try {
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
@@ -193,6 +195,7 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
   } finally {
     await app.stop();
     await telegram?.stop();
+    run.cleanUp();
   }
 }
 
@@ -202,13 +205,17 @@ class ScenarioRun {
   private leaves = new Map<string, number>();
   private removalsSettled = 0;
 
+  /** The copy of the course folder `edit_config` steps edit (made at the first one). */
+  private editDir: string | undefined;
+
   constructor(
     private readonly scenario: Scenario,
-    private readonly config: CourseConfig,
+    private config: CourseConfig,
     private readonly app: App,
     private readonly clock: VirtualClock,
     private readonly sim: SimPlatform,
     private readonly telegram: SimulatedTelegram | undefined,
+    private readonly wrap: (config: CourseConfig) => CourseConfig,
   ) {
     for (const h of Object.keys(scenario.users)) this.seen.add(telegram ? telegram.userId(h) : h);
     app.kernel.on('handled', (e) => {
@@ -323,6 +330,8 @@ class ScenarioRun {
         await this.act((e) => e.type === 'channel.opened' && e.user.id === user, () => this.sim.start!(user, step.payload));
         return undefined;
       }
+      case 'edit_config':
+        return this.editConfig(step);
       case 'wait':
         await this.app.kernel.runUntil(this.clock.now() + step.ms);
         await this.settleRemovals();
@@ -423,6 +432,51 @@ class ScenarioRun {
     if (answer.ok !== true) return `the bot refused the pre-checkout: ${String(answer.error_message ?? '')}`;
     api.successfulPayment({ user: person, payload: order.id, amount: order.amount, chargeId: `stars-charge-${order.id}` });
     return waitFor('the order was not marked paid', () => getOrder(this.app.db, order.id)?.state === 'paid');
+  }
+
+  /**
+   * `edit_config`: edits a file of a copy of the course folder, loads the edited course and hands
+   * it to the running kernel, as the file watcher of `kequn start` does on a save (standing
+   * schedules are re-planned). A text to replace must occur exactly once.
+   */
+  private async editConfig(step: Extract<Step, { kind: 'edit_config' }>): Promise<string | undefined> {
+    if (!this.editDir) {
+      this.editDir = mkdtempSync(join(tmpdir(), 'kequn-scenario-course-'));
+      cpSync(this.config.dir, this.editDir, { recursive: true });
+    }
+    const path = join(this.editDir, step.file);
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    let edited: string;
+    if (step.append !== undefined) edited = text + (text === '' || text.endsWith('\n') ? '' : '\n') + step.append;
+    else {
+      const n = text.split(step.replace!).length - 1;
+      if (n !== 1) throw new MalformedScenario(`edit_config: ${step.file} contains ${JSON.stringify(step.replace)} ${n} times; it must occur exactly once`);
+      edited = text.replace(step.replace!, () => step.with!);
+    }
+    writeFileSync(path, edited);
+    let next: CourseConfig;
+    try {
+      next = loadConfig(this.editDir);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const problems = e.problems.map((p) => `  ${formatProblem(p)}`).join('\n');
+      // Refused: the file goes back as it was and the course in force stays (as kequn start keeps it).
+      writeFileSync(path, text);
+      if (step.refused !== undefined && e.problems.some((p) => formatProblem(p).includes(step.refused!))) return undefined;
+      return step.refused !== undefined ? `expected the edit to be refused with "${step.refused}", got:\n${problems}` : `the edited configuration is invalid:\n${problems}`;
+    }
+    if (step.refused !== undefined) {
+      writeFileSync(path, text);
+      return `expected the edit to be refused with "${step.refused}", but the edited configuration loaded`;
+    }
+    this.config = this.wrap(next);
+    this.app.kernel.setConfig(this.config);
+    await this.app.kernel.runUntil(this.clock.now(), { settleOnly: true });
+    return undefined;
+  }
+
+  cleanUp(): void {
+    if (this.editDir) rmSync(this.editDir, { recursive: true, force: true });
   }
 
   /** Messages to a target since the previous expectation on it; moves that target's cursor. */

@@ -29,7 +29,8 @@ export type Step =
   | { kind: 'expect_tag'; user: string; has: string }
   | { kind: 'expect_none'; to: Target; contains?: string }
   | { kind: 'befriend'; user: string; greeting: string }
-  | { kind: 'start'; user: string; payload: string };
+  | { kind: 'start'; user: string; payload: string }
+  | { kind: 'edit_config'; file: string; replace?: string; with?: string; append?: string; refused?: string };
 
 const handle = z.string().min(1).max(64);
 const target = z
@@ -64,6 +65,20 @@ const stepSchemas = {
   expect_none: z.strictObject({ to: target, contains: z.string().optional() }),
   befriend: z.strictObject({ user: handle, greeting: z.string().max(500).default('') }),
   start: z.strictObject({ user: handle, payload: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'a /start payload is 0-64 characters of A-Z a-z 0-9 _ -').default('') }),
+  // The seller edits a file of the course while kequn runs (a copy: the course folder is never
+  // written): the edited course is loaded and takes over as a live reload does.
+  edit_config: z
+    .strictObject({
+      file: z.string().regex(/^[A-Za-z0-9_.-]+\.ya?ml$/, 'a file of the course folder, such as timeline.yaml'),
+      replace: z.string().min(1).optional(),
+      with: z.string().optional(),
+      append: z.string().min(1).optional(),
+      /** The edit must be refused with a problem containing this text (the course in force stays). */
+      refused: z.string().min(1).optional(),
+    })
+    .refine((e) => (e.replace !== undefined && e.with !== undefined && e.append === undefined) || (e.replace === undefined && e.with === undefined && e.append !== undefined), {
+      message: 'edit_config takes `replace:` with `with:`, or `append:`',
+    }),
 } as const;
 
 const headSchema = z.strictObject({

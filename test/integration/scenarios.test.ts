@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runScenarioCommand } from '../../src/testing/runner.js';
 import { DEMO_CONFIG_DIR } from '../helpers/fixtures.js';
@@ -43,6 +44,20 @@ describe('kequn test (conversation tests)', () => {
     const b = await run(['test/fixtures/scenarios/pay.yaml']);
     expect(b.code).toBe(1);
     expect(b.out.join('\n')).toContain('erin has no order awaiting payment');
+  });
+
+  it('edit_config: a broken edit fails the step with file, line and key; a text not in the file is malformed; `refused` that loads fails', async () => {
+    const broken = await run(['test/fixtures/scenarios/edit-config.yaml']);
+    expect(broken.code).toBe(1);
+    expect(broken.out.join('\n')).toMatch(/step 1 .*the edited configuration is invalid:\n\s+.*timeline\.yaml:\d+ timeline\[0\]\.when: invalid time of day "25:00"/);
+    const missing = await run(['test/fixtures/scenarios/edit-config-missing.yaml']);
+    expect(missing.code).toBe(2);
+    expect(missing.out.join('\n')).toContain('edit_config: timeline.yaml contains "every wed" 0 times; it must occur exactly once');
+    const loads = await run(['test/fixtures/scenarios/edit-config-not-refused.yaml']);
+    expect(loads.code).toBe(1);
+    expect(loads.out.join('\n')).toContain('expected the edit to be refused with "inside quiet hours", but the edited configuration loaded');
+    // The course folder itself is never written.
+    expect(readFileSync('test/fixtures/timeline-course/timeline.yaml', 'utf8')).toContain('"-1d 20:00"');
   });
 
   it('exits 2 when given nothing to run', async () => {
