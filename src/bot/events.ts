@@ -174,6 +174,12 @@ export interface ChatAdapter {
    * (`name` comes back in the MemberJoined of whoever joins through it).
    */
   createInviteLink?(groupChatId: string, opts: { name: string; expiresAt?: number; memberLimit?: number }): Promise<InviteLinkRef>;
+  /**
+   * WeChat: the people in a group now, the bot's own account left out (Wechaty's room member
+   * list); undefined when the account is not in that room. Absent where the platform gives bots no
+   * member list (Telegram: there, whoever speaks or joins is recorded).
+   */
+  listGroupMembers?(groupChatId: string): Promise<UserRef[] | undefined>;
   /** WeChat: accepts a friend request (FriendRequested.requestId). */
   acceptFriendRequest?(requestId: string): Promise<void>;
   /** WeChat: accepts an invitation into a group (RoomInvited.invitationId); resolves to the group's id once known. */
