@@ -30,6 +30,7 @@ import { dashboardFeature } from './flows/dashboard/index.js';
 import { libraryFeature } from './flows/library/index.js';
 import { cohortsFeature } from './flows/cohorts/index.js';
 import { importFeature } from './flows/import/index.js';
+import { digestFeature } from './flows/digest/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -53,6 +54,7 @@ export const FEATURES: readonly Feature[] = [
   cohortsFeature,
   importFeature,
   dashboardFeature,
+  digestFeature,
 ];
 
 /** The registry of FEATURES (and the core's built-ins): what rules, the loader and the engine look up. */
