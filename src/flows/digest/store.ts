@@ -34,10 +34,10 @@ export function newMembersBetween(db: Db, from: number, to: number): NewMemberRo
   ).all(from, to) as NewMemberRow[];
 }
 
-/** Members who entered `stage` in [from, to) from another stage (each once). */
+/** Members who entered `stage` in [from, to) from another stage (each once); an import's placement is no move. */
 export function membersEnteredBetween(db: Db, stage: string, from: number, to: number): string[] {
   return (
-    stmt(db, 'SELECT DISTINCT member_id FROM stage_transitions WHERE to_stage = ? AND from_stage IS NOT NULL AND at >= ? AND at < ? ORDER BY member_id').all(stage, from, to) as {
+    stmt(db, "SELECT DISTINCT member_id FROM stage_transitions WHERE to_stage = ? AND from_stage IS NOT NULL AND actor <> 'imported' AND at >= ? AND at < ? ORDER BY member_id").all(stage, from, to) as {
       member_id: string;
     }[]
   ).map((r) => r.member_id);

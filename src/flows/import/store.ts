@@ -3,7 +3,7 @@
  * member lists (member_import_runs). Plain SQL that runs on SQLite and PostgreSQL.
  */
 import type { Db } from '../../store/db.js';
-import { getMembership, resolveMember } from '../../store/members.js';
+import { getMember, getMembership, resolveMember, setStage } from '../../store/members.js';
 import { stmt } from '../../store/statements.js';
 
 /** What recording one person found in a group did. */
@@ -91,4 +91,28 @@ export function finishImportRun(db: Db, id: number, result: unknown, now: number
 /** Members the import made known in [from, to): they are not new arrivals. */
 export function countImportedBetween(db: Db, from: number, to: number): number {
   return Number((stmt(db, 'SELECT COUNT(*) AS n FROM member_imports WHERE imported_at >= ? AND imported_at < ?').get(from, to) as { n: number }).n);
+}
+
+/**
+ * Telegram gives bots no member list: someone kequn first met by their message in a group (no
+ * join seen: the membership was recorded by that message, with join_count 0, when the member was
+ * made) was in the group before the bot. They start in `stage` as an import would have put them,
+ * and are recorded as imported. Anyone kequn knew before, or who moved since, is left alone.
+ * Returns whether they were recorded.
+ */
+export function importSpeaker(db: Db, args: { memberId: string; groupId: string; stage: string; now: number }): boolean {
+  const member = getMember(db, args.memberId);
+  const ms = getMembership(db, args.memberId, args.groupId);
+  if (!member || !ms || ms.join_count !== 0 || Number(ms.joined_at) !== Number(member.created_at)) return false;
+  const moves = Number((stmt(db, 'SELECT COUNT(*) AS n FROM stage_transitions WHERE member_id = ?').get(args.memberId) as { n: number }).n);
+  if (moves !== 1 || isImported(db, args.memberId)) return false;
+  stmt(db, 'INSERT INTO member_imports (member_id, platform, group_id, stage, imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+    args.memberId,
+    'telegram',
+    args.groupId,
+    args.stage,
+    args.now,
+  );
+  setStage(db, { memberId: args.memberId, to: args.stage, eventId: null, ruleId: null, actor: 'imported', now: args.now });
+  return true;
 }

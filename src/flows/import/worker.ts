@@ -7,7 +7,9 @@ import type { Worker, WorkerContext } from '../../core/feature.js';
 import { inTransaction } from '../../store/db.js';
 import { planJob } from '../../store/jobs.js';
 import { applyRosters, emptyCounts, readRosters, type ImportCounts } from './roster.js';
-import { finishImportRun, pendingImportRuns, requestImportRun } from './store.js';
+import { effectiveRole } from '../../core/roles.js';
+import { findMemberByIdentity } from '../../store/members.js';
+import { finishImportRun, importSpeaker, pendingImportRuns, requestImportRun } from './store.js';
 
 /** A puppet service may list some rooms only a while after login: groups not found are read again this often, this many times. */
 const RETRY_MS = 60_000;
@@ -64,6 +66,30 @@ export function importWorker(ctx: WorkerContext): Worker {
     return done;
   };
   return {
+    /**
+     * On a platform with no member list (Telegram), someone first met by their message in a group
+     * was there before the bot: they start where the import would have put them. After the
+     * event's transaction (its rules ran on the first stage), in one of its own.
+     */
+    afterEvent(event) {
+      if (event.type !== 'message' || event.chat.kind !== 'group') return;
+      const adapter = ctx.adapters.get(event.platform);
+      const config = ctx.config();
+      if (!adapter || adapter.listGroupMembers || !config.import.atLogin) return;
+      const group = config.groupOf(event.platform, event.chat.group.id);
+      const stage = group === undefined ? undefined : config.import.stageOf[group];
+      if (stage === undefined || effectiveRole(ctx.db, config, event.platform, event.user.id) !== 'member') return;
+      try {
+        inTransaction(ctx.db, () => {
+          const member = findMemberByIdentity(ctx.db, event.platform, event.user.id);
+          if (member && importSpeaker(ctx.db, { memberId: member.id, groupId: group!, stage, now: ctx.clock.now() })) {
+            ctx.log.info({ member: member.id, group, stage }, 'import: a member who was in the group before the bot spoke: recorded as imported');
+          }
+        });
+      } catch (e) {
+        ctx.log.warn({ err: (e as Error).message }, 'import: recording a speaker as imported failed');
+      }
+    },
     async dispatch() {
       // Live mode calls this every tick without waiting: one reading at a time.
       if (busy) return 0;
