@@ -16,7 +16,7 @@ import type { CommandSpec, SystemJobContext } from '../../core/types.js';
 import type { Platform } from '../../bot/events.js';
 import { importGroupKeys, importSection } from './config.js';
 import { describeCounts, type ImportCounts } from './roster.js';
-import { isImported, requestImportRun } from './store.js';
+import { importRowOf, isImported, requestImportRun } from './store.js';
 import { importWorker } from './worker.js';
 
 const syncCommand: CommandSpec = {
@@ -50,5 +50,7 @@ export const importFeature: Feature = {
   commands: [syncCommand],
   jobs: [{ kind: 'import', run: () => 'skipped: import jobs are not planned per member', runSystem: runReport }],
   workers: (ctx) => [importWorker(ctx)],
+  // The import row holds no personal data (a group, a stage, a time): exported, kept on forget.
+  privacy: { export: (db, memberId) => ({ imported: importRowOf(db, memberId) ?? null }) },
   memberReport: (ctx, member) => (isImported(ctx.db, member.id) ? { detail: ['来源：kequn 启用前已在群里（导入，未发欢迎）'] } : {}),
 };

@@ -48,6 +48,13 @@ export function isImported(db: Db, memberId: string): boolean {
   return stmt(db, 'SELECT 1 AS x FROM member_imports WHERE member_id = ?').get(memberId) !== undefined;
 }
 
+/** The import of a member (the group they were found in, the stage it gave them), if any. */
+export function importRowOf(db: Db, memberId: string): { platform: string; group_id: string; stage: string; imported_at: number } | undefined {
+  return stmt(db, 'SELECT platform, group_id, stage, imported_at FROM member_imports WHERE member_id = ?').get(memberId) as
+    | { platform: string; group_id: string; stage: string; imported_at: number }
+    | undefined;
+}
+
 /** Members of a group kequn has as current (platform ids on `platform`), for "no longer in the list". */
 export function currentPlatformIdsIn(db: Db, platform: string, groupId: string): { member_id: string; platform_id: string }[] {
   return stmt(
