@@ -3,7 +3,7 @@
  * member lists (member_import_runs). Plain SQL that runs on SQLite and PostgreSQL.
  */
 import type { Db } from '../../store/db.js';
-import { getMember, getMembership, resolveMember, setStage } from '../../store/members.js';
+import { findMemberByIdentity, getMember, getMembership, resolveMember, setStage } from '../../store/members.js';
 import { stmt } from '../../store/statements.js';
 
 /** What recording one person found in a group did. */
@@ -19,7 +19,12 @@ export type ImportOutcome = 'new' | 'added' | 'back' | 'present';
  * - `back`: kequn had them as gone from this group; `present`: nothing to change.
  */
 export function importMember(db: Db, args: { platform: string; platformId: string; name: string; groupId: string; stage: string; now: number }): ImportOutcome {
-  const { member, created } = resolveMember(db, { platform: args.platform, platformId: args.platformId, displayName: args.name, initialStage: args.stage, now: args.now });
+  // Someone known is looked up, not "seen": being in a list is no activity (last_seen_at feeds
+  // "about to churn") and their name is what their own events last said.
+  const known = findMemberByIdentity(db, args.platform, args.platformId);
+  const { member, created } = known
+    ? { member: known, created: false }
+    : resolveMember(db, { platform: args.platform, platformId: args.platformId, displayName: args.name, initialStage: args.stage, now: args.now });
   if (created) {
     stmt(db, "UPDATE stage_transitions SET actor = 'imported' WHERE member_id = ? AND from_stage IS NULL").run(member.id);
     stmt(db, 'INSERT INTO member_imports (member_id, platform, group_id, stage, imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
