@@ -92,8 +92,11 @@ export function composeDigest(db: Db, config: CourseConfig, services: Pick<Servi
     lines.push(`✅ 打卡：${rates.join('；')}`);
   }
 
-  // The assignment of that day: the last one open by its end.
-  const current = (config.homework?.assignments ?? []).filter((a) => a.opensAt < d.to).at(-1);
+  // The assignment of that day: the last one open by its end (a week counted from a cohort's
+  // start: open once it is in some cohort; with several cohorts running, the furthest week).
+  const opensBy = ({ opens }: NonNullable<CourseConfig['homework']>['assignments'][number]) =>
+    opens.kind === 'at' ? opens.at < d.to : config.cohorts.some((c) => c.startAt + opens.days * DAY_MS < d.to);
+  const current = (config.homework?.assignments ?? []).filter(opensBy).at(-1);
   const hw = current && checks.homework.find((h) => h.week === current.week);
   if (current && hw) {
     const handedIn = homeworkSubmittedBetween(db, d.from, d.to).filter((s) => s.week === current.week && !staff.has(s.member_id)).length;
