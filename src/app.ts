@@ -31,6 +31,8 @@ import { libraryFeature } from './flows/library/index.js';
 import { timelineFeature } from './flows/timeline/index.js';
 import { cohortsFeature } from './flows/cohorts/index.js';
 import { joinFeature } from './flows/join/index.js';
+import { importFeature } from './flows/import/index.js';
+import { digestFeature } from './flows/digest/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -54,7 +56,9 @@ export const FEATURES: readonly Feature[] = [
   cohortsFeature,
   joinFeature,
   timelineFeature,
+  importFeature,
   dashboardFeature,
+  digestFeature,
 ];
 
 /** The registry of FEATURES (and the core's built-ins): what rules, the loader and the engine look up. */

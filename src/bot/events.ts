@@ -179,6 +179,12 @@ export interface ChatAdapter {
    * `room.qrCode()`); such a code admits people for 7 days (the join page, src/flows/join).
    */
   groupQrCode?(groupChatId: string): Promise<string>;
+  /**
+   * WeChat: the people in a group now, the bot's own account left out (Wechaty's room member
+   * list); undefined when the account is not in that room. Absent where the platform gives bots no
+   * member list (Telegram: there, whoever speaks or joins is recorded).
+   */
+  listGroupMembers?(groupChatId: string): Promise<UserRef[] | undefined>;
   /** WeChat: accepts a friend request (FriendRequested.requestId). */
   acceptFriendRequest?(requestId: string): Promise<void>;
   /** WeChat: accepts an invitation into a group (RoomInvited.invitationId); resolves to the group's id once known. */

@@ -3,7 +3,7 @@ import type { WechatyInterface } from 'wechaty/impls';
 import type { ContactInterface, FriendshipInterface, MessageInterface, RoomInterface, RoomInvitationInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
 import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
-import { ChannelClosedError, cleanText, PermanentSendError, type AdapterHooks, type ChannelHint, type ChatAdapter, type ChatEvent, type OutgoingMessage } from './events.js';
+import { ChannelClosedError, cleanText, PermanentSendError, type AdapterHooks, type ChannelHint, type ChatAdapter, type ChatEvent, type OutgoingMessage, type UserRef } from './events.js';
 
 /** How long acceptRoomInvite looks for the room it just joined (a puppet lists it a moment later). */
 const ROOM_LOOKUP_MS = 5000;
@@ -200,6 +200,17 @@ export class WechatyAdapter implements ChatAdapter {
       if (contact.friend() === false) throw new ChannelClosedError(`wechat: ${message.chat.id} is not a friend of the bot account yet`, 'not_open');
       await contact.say(message.text);
     }
+  }
+
+  /**
+   * The room's members as the puppet lists them now (room.memberAll), the account itself left out.
+   * A puppet service may not know every room right at login: undefined means "not found (yet)".
+   */
+  async listGroupMembers(groupChatId: string): Promise<UserRef[] | undefined> {
+    const room = await this.bot.Room.find({ id: groupChatId }).catch(() => undefined);
+    if (!room) return undefined;
+    const members = await room.memberAll();
+    return members.filter((c) => !c.self()).map(userRef);
   }
 
   /** Works only where the bot account owns or administers the room; the puppet throws otherwise. */

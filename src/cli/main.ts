@@ -30,6 +30,8 @@ Usage:
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
                                              funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
   kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
+  kequn digest [--date YYYY-MM-DD] [--config DIR]
+                                             the staff's daily digest of that day (default yesterday; docs/digest.md)
   kequn eval-qa --bank FILE --queries FILE [--split dev|heldout] [--misses] [--json] [--threshold X] [--llm]
                                              measure Q&A retrieval and the answer/menu/escalate policy
                                              on an FAQ bank (JSON Lines or faq.yaml; --llm: through the
@@ -79,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
         from: { type: 'string' },
         to: { type: 'string' },
         cohort: { type: 'string' },
+        date: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -182,6 +185,11 @@ export async function main(argv: string[]): Promise<number> {
         const a = parsed();
         const { runStats } = await import('./stats.js');
         return runStats({ configDir: a.values.config ?? defaultConfigDir(), args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
+      }
+      case 'digest': {
+        const a = parsed();
+        const { runDigest } = await import('./digest.js');
+        return runDigest({ configDir: a.values.config ?? defaultConfigDir(), args: a.positionals, date: a.values.date, write });
       }
       case 'eval-qa': {
         const a = parsed();

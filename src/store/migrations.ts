@@ -1147,4 +1147,35 @@ CREATE TABLE timeline_pauses (
 );
 `,
   },
+  {
+    version: 22,
+    name: 'existing group members',
+    sql: `
+-- Members kequn found already in a group (src/flows/import): read from the platform's member list
+-- at login or on /sync, recorded without a welcome. One row per member (the first import that
+-- made them known to kequn); the funnel and "new members" leave them out of the arrivals.
+CREATE TABLE member_imports (
+  member_id    TEXT PRIMARY KEY,
+  platform     TEXT NOT NULL,
+  group_id     TEXT NOT NULL,                -- the group they were found in first
+  stage        TEXT NOT NULL,                -- the stage the import gave them
+  imported_at  INTEGER NOT NULL
+);
+CREATE INDEX member_imports_at ON member_imports(imported_at);
+
+-- Each reading of the member lists: at login, or asked for with /sync (pending until the worker
+-- has read the lists; its counts are then sent to whoever asked).
+CREATE TABLE member_import_runs (
+  id            INTEGER PRIMARY KEY,
+  platform      TEXT NOT NULL,
+  cause         TEXT NOT NULL CHECK (cause IN ('login', 'sync')),
+  reply_kind    TEXT,                        -- where the counts go (sync): 'group' or 'dm'
+  reply_id      TEXT,
+  requested_at  INTEGER NOT NULL,
+  done_at       INTEGER,
+  result        TEXT                         -- JSON counts
+);
+CREATE INDEX member_import_runs_pending ON member_import_runs(done_at);
+`,
+  },
 ];

@@ -175,8 +175,20 @@ export async function runScenario(scenario: Scenario, baseConfig: CourseConfig, 
   const sim: SimPlatform = telegram ?? app.sim!;
   const run = new ScenarioRun(scenario, config, app, clock, sim, telegram, wrap);
   try {
+    // Users already in groups before the bot logs in: in the rooms' member lists, no join event.
+    for (const [handle, u] of Object.entries(scenario.users)) {
+      for (const group of u.in) {
+        const g = config.groups[group];
+        if (!g) throw new MalformedScenario(`users.${handle}.in: unknown group "${group}" (groups in config: ${Object.keys(config.groups).join(', ')})`);
+        app.sim!.user(handle, u.name, { stranger: u.stranger });
+        const room = app.sim!.room(g.wechat ?? simulatedRoomId(group), g.name);
+        if (!room.payload.memberIdList.includes(handle)) room.payload.memberIdList.push(handle);
+      }
+    }
     await app.kernel.start();
     await waitReady(() => app.kernel.isReady());
+    // What the bot does at login (reading the member lists) before the first step.
+    if (Object.values(scenario.users).some((u) => u.in.length > 0)) await app.kernel.runUntil(clock.now(), { settleOnly: true });
     for (const [handle, u] of Object.entries(scenario.users)) {
       const id = telegram ? telegram.userId(handle) : handle;
       sim.user(id, u.name, { stranger: u.stranger });

@@ -12,7 +12,8 @@ export interface Scenario {
   start: number | undefined;
   platform: 'wechat' | 'telegram';
   /** `stranger`: not yet a friend of the WeChat account / never pressed Start on Telegram. */
-  users: Record<string, { name: string; role?: 'owner' | 'instructor' | 'assistant' | 'member'; stranger: boolean }>;
+  /** `in`: groups the user is in already when the bot logs in (WeChat: in the room's member list, no join seen). */
+  users: Record<string, { name: string; role?: 'owner' | 'instructor' | 'assistant' | 'member'; stranger: boolean; in: string[] }>;
   steps: { line: number; step: Step }[];
 }
 
@@ -92,7 +93,14 @@ const headSchema = z.strictObject({
   users: z
     .record(
       handle,
-      z.strictObject({ name: z.string().min(1).optional(), role: z.enum(['owner', 'instructor', 'assistant', 'member']).optional(), stranger: z.boolean().default(false) }).nullable(),
+      z
+        .strictObject({
+          name: z.string().min(1).optional(),
+          role: z.enum(['owner', 'instructor', 'assistant', 'member']).optional(),
+          stranger: z.boolean().default(false),
+          in: z.array(handle).default([]),
+        })
+        .nullable(),
     )
     .default({}),
   steps: z.array(z.unknown()).min(1),
@@ -139,7 +147,12 @@ export function parseScenario(path: string): { scenario?: Scenario; problems: Co
   });
   if (file.problems.length > 0) return { problems: file.problems };
   const users: Scenario['users'] = {};
-  for (const [h, u] of Object.entries(head.data.users)) users[h] = { name: u?.name ?? h, role: u?.role, stranger: u?.stranger ?? false };
+  for (const [h, u] of Object.entries(head.data.users)) {
+    users[h] = { name: u?.name ?? h, role: u?.role, stranger: u?.stranger ?? false, in: u?.in ?? [] };
+    // Telegram gives bots no member list: someone there before the bot is known once they speak.
+    if (users[h]!.in.length > 0 && head.data.platform !== 'wechat') file.problem(['users', h, 'in'], 'in: is a WeChat room member list; on Telegram, let the user say something in the group instead');
+  }
+  if (file.problems.length > 0) return { problems: file.problems };
   return {
     problems: [],
     scenario: {

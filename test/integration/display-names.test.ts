@@ -158,7 +158,8 @@ describe('display names: never printed raw', () => {
     expect(pageNames).toEqual(HOSTILE.flatMap(([, clean]) => [clean, clean]));
   });
 
-  it('kequn why, member export, orders, referrals and a name search print no raw control, bidi or invisible character', async () => {
+  // About twenty CLI processes one after another: more than the default 30 s on a busy machine.
+  it('kequn why, member export, orders, referrals and a name search print no raw control, bidi or invisible character', { timeout: 120_000 }, async () => {
     const { dbPath, ids } = await legacyStore();
     const db = openStore(dbPath);
     try {

@@ -11,7 +11,8 @@ async function run(paths: string[]): Promise<{ code: number; out: string[] }> {
 }
 
 describe('kequn test (conversation tests)', () => {
-  it('plays the course scenarios and they pass', async () => {
+  // Every scenario of test/scenarios, one after another (some play days of virtual time): more than the default 30 s on a busy machine.
+  it('plays the course scenarios and they pass', { timeout: 180_000 }, async () => {
     const { code, out } = await run(['test/scenarios']);
     expect(out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
     expect(out.filter((l) => l.startsWith('ok   ')).length).toBeGreaterThanOrEqual(4);

@@ -187,7 +187,7 @@ describe('scheduler + outbox in virtual time (Kernel.runUntil, fake WeChat)', ()
     const db = openTestStore();
     const clock = new VirtualClock(start);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ registry, config: demoConfig(), db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    const kernel = new Kernel({ registry, config: { ...demoConfig(), digest: null }, db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
     await kernel.start();
     return { db, clock, adapter, kernel };
   }
@@ -233,7 +233,7 @@ describe('scheduler + outbox in virtual time (Kernel.runUntil, fake WeChat)', ()
     const restart = T0 + DAY + 3 * HOUR;
     const clock = new VirtualClock(restart);
     const adapter = new FakeAdapter(clock);
-    const kernel = new Kernel({ registry, config: demoConfig(), db: first.db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
+    const kernel = new Kernel({ registry, config: { ...demoConfig(), digest: null }, db: first.db, clock, adapters: [adapter], log: silentLogger, live: false, random: () => 0 });
     await kernel.start();
     expect(jobsOf(first.db, findMemberByIdentity(first.db, 'wechat', 'alice')!.id).map((j) => j.status)).toEqual(['done', 'pending']);
     await kernel.runUntil(restart + MINUTE);

@@ -4,9 +4,18 @@ import type { Feature, Worker, WorkerContext } from '../../core/feature.js';
 import type { CommandSpec } from '../../core/types.js';
 import type { WebContext } from '../../web/context.js';
 import { createLoginToken, LOGIN_LINK_TTL_MS } from '../../web/login.js';
-import { foldDashboardRollups } from './metrics.js';
+import { checkins, foldDashboardRollups, qa, revenue } from './metrics.js';
+import type { MetricsService } from './contracts.js';
+import { staffMemberIds } from './store/staff.js';
 import { ifNoOtherFold, rebuildMemberRollups } from './store/rollups.js';
 import { createDashboardRoutes } from './web/dashboard.js';
+
+declare module '../../core/types.js' {
+  interface Services {
+    /** The dashboard's figures, for other features' reports (the daily digest). */
+    metrics: MetricsService;
+  }
+}
 
 /**
  * `/dashboard` (owners): a one-time login link to the dashboard, sent privately. The link holds a
@@ -79,6 +88,15 @@ export const dashboardFeature: Feature = {
   name: 'dashboard',
   commands: [dashboardCommand],
   workers: (ctx) => [rollupFolder(ctx)],
+  provides: ['metrics'],
+  services: ({ db, config }) => ({
+    metrics: {
+      revenue: (f, now) => revenue({ db, config, now }, f),
+      checkins: (f, now) => checkins({ db, config, now }, f),
+      qa: (f, now) => qa({ db, config, now }, f),
+      staffIds: () => staffMemberIds(db, config.staff),
+    },
+  }),
   routes,
   // A forgotten member's rollups are recomputed from what is left (they hold no personal data,
   // only times and stages; rebuilt so that they never outlive a deleted row).

@@ -1,5 +1,5 @@
 import type { Db } from '../../../store/db.js';
-import { coversDaySql, dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql } from './sql.js';
+import { coversDaySql, dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql, notImported } from './sql.js';
 import { stmt } from '../../../store/statements.js';
 
 /**
@@ -31,6 +31,7 @@ function cohortCte(db: Db): string {
   WHERE m.created_at >= @from AND m.created_at < @to
     AND (CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
     AND ${notStaff(db, 'm.id')}
+    AND ${notImported('m.id')}
 )`;
 }
 

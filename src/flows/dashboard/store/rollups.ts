@@ -1,5 +1,5 @@
 import { dialectOf, inTransaction, type Db } from '../../../store/db.js';
-import { coversDaySql, dayNumberSql, jsonArrayValuesSql } from './sql.js';
+import { coversDaySql, dayNumberSql, jsonArrayValuesSql, notImported } from './sql.js';
 import { beginRound, CLOCK_SLACK_MS, endRound, NO_TIME, pgMarkDefaults, pgSnapshot, RECENT_SQL, recentAge, resetActivityMarks, SETTLE_MS, type PgMarks } from './rollups-pg.js';
 import { stmt } from '../../../store/statements.js';
 
@@ -406,7 +406,7 @@ export function stageFlags(db: Db): { stage: string; flag: number }[] {
 /** "The member in `col` is not staff" (@staff: a JSON array of member keys; a handful at most). */
 const notStaff = (db: Db, col = 'member_id') => `${col} NOT IN (${jsonArrayValuesSql(db, 'staff')})`;
 
-const inCohort = (db: Db) => `created_at >= @from AND created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)}`;
+const inCohort = (db: Db) => `created_at >= @from AND created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)} AND ${notImported('member_id')}`;
 
 export interface CohortMembersRow {
   /** stage set (sum of dash_stage_flags flags) */
@@ -428,7 +428,7 @@ export interface CohortMembersRow {
  */
 export function cohortMembers(db: Db, s: CohortScope, wide: boolean): CohortMembersRow[] {
   const where = wide
-    ? `WHERE +created_at >= @from AND +created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)}`
+    ? `WHERE +created_at >= @from AND +created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (groups & @groupFlag) <> 0) AND ${notStaff(db)} AND ${notImported('member_id')}`
     : `WHERE ${inCohort(db)}`;
   return stmt(db, `SELECT stages, stage, open_stage, repeats, COUNT(*) AS members FROM dash_members ${where} GROUP BY stages, stage, open_stage, repeats`).all(
     s,
@@ -448,7 +448,7 @@ export function repeatStays(db: Db, s: CohortScope): { stage: string; stays: num
     db,
     `SELECT t.stage AS stage, COUNT(t.ms) AS stays, COUNT(*) - COUNT(t.ms) AS open
      FROM dash_members d JOIN dash_stays t ON t.member_id = d.member_id
-     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')}
+     WHERE d.repeats = 1 AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')} AND ${notImported('d.member_id')}
      GROUP BY t.stage`,
   ).all(s) as { stage: string; stays: number; open: number }[];
 }
@@ -512,7 +512,7 @@ export function cohortReachedAndPaid(db: Db, s: CohortScope, flag: number): numb
     db,
     `SELECT COUNT(DISTINCT o.member_id) FROM orders o CROSS JOIN dash_members d
      WHERE o.paid_at IS NOT NULL AND d.member_id = o.member_id AND (d.stages & @flag) <> 0
-       AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')}`,
+       AND d.created_at >= @from AND d.created_at < @to AND (CAST(@groupFlag AS BIGINT) = 0 OR (d.groups & @groupFlag) <> 0) AND ${notStaff(db, 'd.member_id')} AND ${notImported('d.member_id')}`,
   )
     .pluck()
     .get({ ...s, flag }) as number;

@@ -62,3 +62,14 @@ export function coversDaySql(db: Db, g: string, dayCol: string): string {
   const start = `(CAST(${dayNumberSql(db, dayCol)} AS BIGINT) * 86400000 - @off)`;
   return `${g}.joined_at < ${start} + 86400000 AND (${g}.left_at IS NULL OR ${g}.left_at >= ${start})`;
 }
+
+/**
+ * "The member in `col` was not found already in a group" (src/flows/import): people who were in
+ * the seller's groups before kequn are not arrivals, so no cohort holds them. Their check-ins,
+ * orders and questions count everywhere else.
+ */
+export function notImported(col: string): string {
+  // NOT IN, not a correlated NOT EXISTS: `col` may be an unqualified member_id, which inside the
+  // subquery would name member_imports' own column.
+  return `${col} NOT IN (SELECT imp.member_id FROM member_imports imp)`;
+}
