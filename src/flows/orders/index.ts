@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { formatAmount, formatLocalTime, onSale } from './catalog.js';
-import { openCheckout } from './orders.js';
-import { discountSourcesOf } from './pricing.js';
+import { discountsOf, openCheckout } from './orders.js';
+import { discountLabel, discountSourcesOf } from './pricing.js';
+import { nextOnPath } from './course-path.js';
 import { requestRefundRow } from './refunds.js';
-import { getOrder, retryFailedInvoice } from './store/orders.js';
+import { getOrder, retryFailedInvoice, type OrderRow } from './store/orders.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -57,6 +58,13 @@ function defaultProduct(ctx: RunContext): string | undefined {
   return Object.values(ctx.config.catalog.products).find((p) => onSale(p, ctx.now))?.id ?? Object.keys(ctx.config.catalog.products)[0];
 }
 
+/** `buy: next`: the member's next product on the course path (course-path.ts), else the default. */
+function productFor(arg: string | undefined, ctx: RunContext): string | undefined {
+  if (arg === NEXT) return nextOnPath(ctx.db, ctx.config.catalog, ctx.member.id, ctx.now) ?? defaultProduct(ctx);
+  return arg ?? defaultProduct(ctx);
+}
+const NEXT = 'next';
+
 /**
  * Opens (or reuses) the member's checkout for a product and sends the link privately. The price
  * shown is computed here on the server; the link carries only a random token.
@@ -81,9 +89,10 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       product: product!.title,
       price: formatAmount(o.list_amount, o.currency),
       amount: formatAmount(o.amount, o.currency),
-      link: `${config.catalog.payments.publicUrl}/pay/${o.token}`,
+      link: product!.external ? `${config.catalog.payments.publicUrl}/go/${o.token}` : `${config.catalog.payments.publicUrl}/pay/${o.token}`,
       expires,
       order: o.id,
+      discounts: discountsLine(o),
     }),
   });
   // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
@@ -92,24 +101,29 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
 
+/** `（老学员 9 折 -¥19.90；已购《Python 入门》，补差价升级 -¥99.00）`, or '' when the price is the list price: the DM's `{discounts}`. */
+function discountsLine(o: OrderRow): string {
+  const list = discountsOf(o);
+  return list.length === 0 ? '' : `（${list.map((d) => `${discountLabel(d)} -${formatAmount(d.fen, o.currency)}`).join('；')}）`;
+}
+
 const buyArg = z.union([z.strictObject({ product: z.string().min(1).optional() }), z.string().min(1)]).default({});
 
 const buy: ActionSpec<z.infer<typeof buyArg>> = {
   name: 'buy',
-  description: 'send the member a private checkout link for a product of catalog.yaml (default: the first on sale)',
+  description: 'send the member a private checkout link for a product of catalog.yaml (default: the first on sale; `next`: their next product on the course path)',
   schema: buyArg,
   check(arg, ctx) {
     const problems = TEMPLATES.filter((t) => !(t in ctx.config.templates)).map((t) => `buy needs a "${t}" template in templates.yaml`);
     const product = typeof arg === 'string' ? arg : arg.product;
-    if (product !== undefined && !(product in ctx.config.catalog.products)) {
+    if (product !== undefined && product !== NEXT && !(product in ctx.config.catalog.products)) {
       problems.push(`unknown product "${product}" (products in catalog.yaml: ${Object.keys(ctx.config.catalog.products).join(', ') || 'none'})`);
     }
     if (Object.keys(ctx.config.catalog.products).length === 0) problems.push('buy needs products in catalog.yaml');
     return problems;
   },
   run(arg, ctx) {
-    const product = typeof arg === 'string' ? arg : (arg.product ?? defaultProduct(ctx));
-    ctx.note(sendCheckoutLink(product, ctx));
+    ctx.note(sendCheckoutLink(productFor(typeof arg === 'string' ? arg : arg.product, ctx), ctx));
   },
 };
 
@@ -122,7 +136,7 @@ const buyCommand: CommandSpec = {
     const id = args.trim().split(/\s+/)[0] || undefined;
     if (id !== undefined && !(id in ctx.config.catalog.products)) throw new UsageError(`没有课程 "${id.slice(0, 32)}"（可选：${Object.keys(ctx.config.catalog.products).join(', ')}）`);
     if (!TEMPLATES.every((t) => t in ctx.config.templates)) throw new UsageError('这门课还没有配置报名消息（order_link, order_unavailable）');
-    return sendCheckoutLink(id ?? defaultProduct(ctx), ctx);
+    return sendCheckoutLink(productFor(id ?? NEXT, ctx), ctx);
   },
 };
 
@@ -192,7 +206,7 @@ export const ordersFeature: Feature = {
   config: [catalogSection],
   uses: ['referral'],
   triggers: ['order.paid', 'order.refunded'],
-  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link'],
+  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'discounts'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
   onPlatformAction: { paid_group: paidGroupLinkCreated },
   memberReport,

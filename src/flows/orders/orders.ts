@@ -5,6 +5,7 @@ import { countSold, hasPaidOrder, insertOrder, openOrderOf, repriceOrder, type O
 import { onSale, type Catalog } from './catalog.js';
 import type { Discount, DiscountSource, OrderFacts } from './contracts.js';
 import { computePrice, type Price } from './pricing.js';
+import { ownedProducts } from './loyalty.js';
 
 /** Random, unguessable identifiers: an order id and a link token are never sequential. */
 export function newOrderId(): string {
@@ -26,6 +27,9 @@ export function unavailable(db: Db, catalog: Catalog, productId: string, memberI
   if (!product) return 'unknown_product';
   if (!onSale(product, now)) return 'not_on_sale';
   if (hasPaidOrder(db, memberId, productId)) return 'already_paid';
+  // Owned through a bundle, or (a bundle) every product of it owned already.
+  const owned = ownedProducts(db, catalog, memberId);
+  if (owned.has(productId) || (product.bundle && product.bundle.every((p) => owned.has(p)))) return 'already_paid';
   if (product.seats !== undefined && countSold(db, productId) >= product.seats) return 'sold_out';
   return undefined;
 }
@@ -46,11 +50,13 @@ export function openCheckout(
   const existing = openOrderOf(db, args.memberId, args.productId, args.now);
   if (existing && existing.platform === args.platform) return { ok: true, order: existing, reused: true };
   const product = config.catalog.products[args.productId]!;
-  const currency = args.platform === 'telegram' ? 'XTR' : product.currency;
+  // A product sold in an external shop is paid there, in yuan, at the shop's price (its own
+  // coupons): the order records the list price and kequn's discounts do not apply.
+  const currency = args.platform === 'telegram' && !product.external ? 'XTR' : product.currency;
   const list = currency === 'XTR' ? product.stars : product.price_fen;
   if (list === undefined) return { ok: false, reason: 'no_stars_price' };
   // Discounts are amounts in fen: they do not apply to a Stars price (Telegram orders pay `stars`).
-  const price = computePrice(db, config, currency === 'XTR' ? [] : sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
+  const price = computePrice(db, config, currency === 'XTR' || product.external ? [] : sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
   const order = {
     id: newOrderId(),
     token: newToken(),

@@ -113,6 +113,15 @@ export function hasPaidOrder(db: Db, memberId: string, productId: string): boole
   return stmt(db, `SELECT 1 FROM orders WHERE member_id = ? AND product_id = ? AND state IN ${TAKEN} LIMIT 1`).get(memberId, productId) !== undefined;
 }
 
+/** What a member has paid for and kept: product, amount paid less refunds (loyalty prices, upgrades). */
+export function paidProductsOf(db: Db, memberId: string): { product_id: string; kept: number; currency: string }[] {
+  return stmt(db, `SELECT product_id, paid_amount - refunded_amount AS kept, currency FROM orders WHERE member_id = ? AND state IN ${TAKEN} ORDER BY paid_at`).all(memberId) as {
+    product_id: string;
+    kept: number;
+    currency: string;
+  }[];
+}
+
 export function countSold(db: Db, productId: string): number {
   return (stmt(db, `SELECT COUNT(*) AS n FROM orders WHERE product_id = ? AND state IN ${TAKEN}`).get(productId) as { n: number }).n;
 }

@@ -6,7 +6,7 @@ import { formatAmount, formatLocalTime } from '../catalog.js';
 import type { Discount } from '../contracts.js';
 import { enterCode } from '../code-attempts.js';
 import { discountsOf } from '../orders.js';
-import { discountSourcesOf } from '../pricing.js';
+import { discountLabel, discountSourcesOf } from '../pricing.js';
 import type { PayMethod } from '../provider.js';
 import { CheckoutError } from '../service.js';
 import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
@@ -105,7 +105,7 @@ export function createCheckoutRoutes(
 ${product?.description ? `<p class="desc">${esc(product.description)}</p>` : ''}
 <table class="price">
 <tr><td>原价</td><td>${esc(formatAmount(order.list_amount, order.currency))}</td></tr>
-${discounts.map((d: Discount) => `<tr class="discount"><td>${d.kind === 'coupon' ? '优惠码' : '推荐优惠'} ${esc(d.code)}</td><td>-${esc(formatAmount(d.fen, order.currency))}</td></tr>`).join('')}
+${discounts.map((d: Discount) => `<tr class="discount" data-kind="${esc(d.kind)}"><td>${esc(discountLabel(d))}</td><td>-${esc(formatAmount(d.fen, order.currency))}</td></tr>`).join('')}
 <tr class="total"><td>应付</td><td id="amount">${esc(formatAmount(order.amount, order.currency))}</td></tr>
 </table>
 ${error === 'code' ? '<p class="error">这个优惠码不可用（不存在、已过期、已用完或不适用于这门课）。</p>' : ''}
