@@ -21,6 +21,7 @@ import { latestOrderOf, ordersPaidSince } from './store/orders.js';
 import { createCheckoutRoutes } from './web/checkout.js';
 import { createOrdersApi } from './web/orders-api.js';
 import { createSandboxRoutes } from './web/sandbox-pages.js';
+import { createShopRoutes, paidCommand } from './shop.js';
 import type { Orders } from './wiring.js';
 
 declare module '../../core/types.js' {
@@ -184,7 +185,7 @@ function dayReport(ctx: ReportContext, args: { since: number; group: string | un
 /** The checkout pages, the payment provider's webhooks, the sandbox's pay page, the admin orders API. */
 function routes(app: Hono, web: WebContext): void {
   const orders = web.runtime.orders;
-  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
+  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*', '/shop/*']) {
     app.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
   // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
@@ -192,6 +193,7 @@ function routes(app: Hono, web: WebContext): void {
   app.route('/', createCheckoutRoutes(web, orders, { sandboxPage: sandbox !== undefined }));
   if (sandbox) app.route('/', createSandboxRoutes(web, sandbox, web.exposure === 'staging' ? web.admin : undefined));
   app.route('/api', createOrdersApi(web, orders));
+  app.route('/', createShopRoutes(web, orders));
 }
 
 /** Largest request body accepted on the checkout and webhook routes. */
@@ -216,7 +218,7 @@ export const ordersFeature: Feature = {
   publicUrl: (config) => config.catalog.payments.public_url,
   courseValues: catalogValues,
   actions: [buy],
-  commands: [buyCommand, refundCommand],
+  commands: [buyCommand, refundCommand, paidCommand],
   facts: [
     { name: 'order.product', type: 'string', description: 'product id of the order (order.paid / order.refunded events; null otherwise)', get: (c) => c.trigger.order?.productId ?? null },
     { name: 'order.amount', type: 'number', description: 'amount of the order event in fen (paid, or refunded), Stars for XTR; null otherwise', get: (c) => c.trigger.order?.amount ?? null },

@@ -43,16 +43,24 @@ export function openCheckout(
   db: Db,
   config: CourseConfig,
   sources: readonly DiscountSource[],
-  args: { memberId: string; platform: string; platformId: string; productId: string; now: number },
+  args: {
+    memberId: string;
+    platform: string;
+    platformId: string;
+    productId: string;
+    now: number;
+    /** Paid outside kequn's providers (staff /paid): in yuan, whatever the platform. */
+    paidElsewhere?: boolean;
+  },
 ): OpenResult {
   const why = unavailable(db, config.catalog, args.productId, args.memberId, args.now);
   if (why) return { ok: false, reason: why };
   const existing = openOrderOf(db, args.memberId, args.productId, args.now);
-  if (existing && existing.platform === args.platform) return { ok: true, order: existing, reused: true };
+  if (existing && existing.platform === args.platform && (!args.paidElsewhere || existing.currency === 'CNY')) return { ok: true, order: existing, reused: true };
   const product = config.catalog.products[args.productId]!;
   // A product sold in an external shop is paid there, in yuan, at the shop's price (its own
   // coupons): the order records the list price and kequn's discounts do not apply.
-  const currency = args.platform === 'telegram' && !product.external ? 'XTR' : product.currency;
+  const currency = args.platform === 'telegram' && !product.external && !args.paidElsewhere ? 'XTR' : product.currency;
   const list = currency === 'XTR' ? product.stars : product.price_fen;
   if (list === undefined) return { ok: false, reason: 'no_stars_price' };
   // Discounts are amounts in fen: they do not apply to a Stars price (Telegram orders pay `stars`).

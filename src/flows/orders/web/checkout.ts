@@ -83,6 +83,8 @@ export function createCheckoutRoutes(
     if (order.state === 'paid' || order.state === 'partially_refunded') return notice(c, '支付成功', `「${title}」已支付 ${formatAmount(order.paid_amount ?? order.amount, order.currency)}。入群邀请已私信发给你。`);
     if (order.state === 'refunded') return notice(c, '已退款', `「${title}」的订单已退款。`);
     if (order.state !== 'created' || now() >= order.expires_at) return notice(c, '链接已过期', '这个支付链接已过期。请在群里或私信里重新发送「报名」获取新链接。', 410);
+    // Sold in an external shop: the personal link goes there (shop.ts).
+    if (product?.external) return c.redirect(`/go/${order.token}`, 302);
     if (order.currency !== 'CNY') return notice(c, '请在 Telegram 中支付', '这个订单使用 Telegram Stars 支付，请回到 Telegram 点击账单。', 409);
     const method = payMethodFor(c.req.header('user-agent'));
     const wp = cfg.catalog.payments.wechatpay;
