@@ -8,6 +8,7 @@ import { namesAndPatterns } from './inputs-more.js';
 import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
 import { privateChannelSuite } from './private-channel.js';
+import { shopCallbackSuite } from './shop-callback.js';
 
 export const SUITES: AttackSuite[] = [
   {
@@ -22,4 +23,5 @@ export const SUITES: AttackSuite[] = [
   namesAndPatterns,
   floodSuite,
   privateChannelSuite,
+  shopCallbackSuite,
 ];
