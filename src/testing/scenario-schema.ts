@@ -29,7 +29,8 @@ export type Step =
   | { kind: 'expect_tag'; user: string; has: string }
   | { kind: 'expect_none'; to: Target; contains?: string }
   | { kind: 'befriend'; user: string; greeting: string }
-  | { kind: 'start'; user: string; payload: string };
+  | { kind: 'start'; user: string; payload: string }
+  | { kind: 'shop_callback'; user: string; product?: string; amount_fen?: number; shop_order_id?: string; bad_signature: boolean; stale: boolean };
 
 const handle = z.string().min(1).max(64);
 const target = z
@@ -64,6 +65,15 @@ const stepSchemas = {
   expect_none: z.strictObject({ to: target, contains: z.string().optional() }),
   befriend: z.strictObject({ user: handle, greeting: z.string().max(500).default('') }),
   start: z.strictObject({ user: handle, payload: z.string().regex(/^[A-Za-z0-9_-]{0,64}$/, 'a /start payload is 0-64 characters of A-Z a-z 0-9 _ -').default('') }),
+  /** An external shop's signed callback for the user's pending order (docs/loyalty.md); bad_signature / stale: one that must be refused. */
+  shop_callback: z.strictObject({
+    user: handle,
+    product: z.string().min(1).optional(),
+    amount_fen: z.number().int().min(1).optional(),
+    shop_order_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+    bad_signature: z.boolean().default(false),
+    stale: z.boolean().default(false),
+  }),
 } as const;
 
 const headSchema = z.strictObject({

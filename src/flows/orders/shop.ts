@@ -66,7 +66,7 @@ type Answer = { status: 200 | 400 | 401 | 404 | 409; body: Record<string, unknow
  * A shop's callback, as received: verified, read, cross-checked against the stored order, then
  * recorded and applied in one transaction. Every refusal changes nothing.
  */
-export function handleShopCallback(web: WebContext, orders: Orders, shop: string, req: { headers: Record<string, string | undefined>; rawBody: string }): Answer {
+export function handleShopCallback(web: Pick<WebContext, 'db' | 'config' | 'now' | 'log' | 'env'>, orders: Pick<Orders, 'service'>, shop: string, req: { headers: Record<string, string | undefined>; rawBody: string }): Answer {
   const { db, log } = web;
   const id = (Object.keys(SHOPS) as ShopId[]).find((s) => s === shop);
   const secret = id ? web.env[shopSecretVar(id)] : undefined;

@@ -102,8 +102,13 @@ export function openOrderOf(db: Db, memberId: string, productId: string, now: nu
   ) as OrderRow | undefined;
 }
 
-export function latestOrderOf(db: Db, memberId: string, states: OrderState[]): OrderRow | undefined {
+export function latestOrderOf(db: Db, memberId: string, states: OrderState[], productId?: string): OrderRow | undefined {
   const list = states.map(() => '?').join(', ');
+  if (productId !== undefined) {
+    return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND product_id = ? AND state IN (${list}) ORDER BY ${newestFirst(db)} LIMIT 1`).get(memberId, productId, ...states) as
+      | OrderRow
+      | undefined;
+  }
   return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND state IN (${list}) ORDER BY ${newestFirst(db)} LIMIT 1`).get(memberId, ...states) as
     | OrderRow
     | undefined;
