@@ -99,6 +99,16 @@ describe('external shop', () => {
     expect(getOrder(app.db, order.id)).toMatchObject({ transaction_id: 'XE-20260302-0001', paid_amount: 26900 });
   });
 
+  it('a callback for an order whose link expired still marks it paid (the shop took the money)', async () => {
+    const order = (await say('ruth', '/buy interview-camp'))!;
+    clock.set(clock.now() + 3 * 3_600_000);
+    await app.orders.tick();
+    expect(getOrder(app.db, order.id)!.state).toBe('expired');
+    expect((await fetch(`${server.url}/go/${order.token}`, { redirect: 'manual' })).status).toBe(410);
+    expect(await callback({ ref: order.id, shop_order_id: 'XE-LATE-1', product: 'interview-camp', amount_fen: 29900 })).toEqual({ status: 200, body: { ok: true, order: order.id, state: 'paid' } });
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'paid', paid_amount: 29900 });
+  });
+
   it('staff /paid marks it paid the same way; a member cannot', async () => {
     const order = (await say('quin', '/buy interview-camp'))!;
     await say('quin', '/paid quin interview-camp 小鹅通订单 XE-9');

@@ -45,6 +45,8 @@ export function loadCatalog(
   const { file } = ctx;
   const products: Record<string, Product> = {};
   for (const [id, p] of Object.entries(raw.products)) {
+    // `buy: next` means the member's next product on the course path (course-path.ts).
+    if (id === 'next') file.problem(['products', id], '"next" is reserved (buy: next is the next product on the course path); name the product otherwise');
     products[id] = { ...p, id };
     p.groups.forEach((g, i) => {
       const group = ctx.groups[g];
@@ -65,8 +67,8 @@ export function loadCatalog(
   // A bundle is sold like a product whose groups are all its products' groups; what the buyer
   // already bought of it is credited like an upgrade (pricing.ts).
   for (const [id, b] of Object.entries(raw.bundles)) {
-    if (id in raw.products) {
-      file.problem(['bundles', id], `"${id}" is also a product; a bundle needs an id of its own`);
+    if (id in raw.products || id === 'next') {
+      file.problem(['bundles', id], id === 'next' ? '"next" is reserved (buy: next)' : `"${id}" is also a product; a bundle needs an id of its own`);
       continue;
     }
     const known = b.products.filter((pid, i) => {
