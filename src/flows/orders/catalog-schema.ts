@@ -9,6 +9,30 @@ const instant = z
 
 const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
 
+/**
+ * The shops kequn knows by name: the id names the callback route (`/shop/callback/xiaoe`) and
+ * its secret's environment variable (`KEQUN_SHOP_SECRET_XIAOE`). `other` is any shop or relay.
+ */
+export const SHOPS = { xiaoe: '小鹅通', youzan: '有赞', zsxq: '知识星球', other: '其他店铺' } as const;
+export type ShopId = keyof typeof SHOPS;
+const shopIds = Object.keys(SHOPS) as ShopId[];
+/** The environment variable holding a shop's shared secret: `KEQUN_SHOP_SECRET_XIAOE`. Never in config. */
+export function shopSecretVar(shop: ShopId): string {
+  return `KEQUN_SHOP_SECRET_${shop.toUpperCase()}`;
+}
+const shopName = z
+  .string()
+  .refine((s) => shopIds.includes(s as ShopId) || Object.values(SHOPS).includes(s as (typeof SHOPS)[ShopId]), {
+    message: `a shop is one of ${shopIds.map((id) => `${id} (${SHOPS[id]})`).join(', ')}`,
+  })
+  .transform((s) => (shopIds.includes(s as ShopId) ? (s as ShopId) : shopIds.find((id) => SHOPS[id] === s)!));
+
+const externalShop = z.strictObject({
+  /** The product's page in the shop (https). The member's personal link redirects here with `kequn_ref=<order id>` added. */
+  url: z.string().url().refine((u) => /^https?:\/\//.test(u), { message: 'the shop link must be an http(s) URL' }),
+  shop: shopName,
+});
+
 const product = z.strictObject({
   title: z.string().min(1).max(120),
   description: z.string().max(500).default(''),
@@ -36,27 +60,7 @@ const product = z.strictObject({
    */
   upgrade_from: z.array(handle).max(10).default([]),
   /** Sold in a shop the seller already uses (小鹅通, 有赞, 知识星球): kequn's link redirects there (docs/loyalty.md). */
-  external: z.lazy(() => externalShop).optional(),
-});
-
-/**
- * The shops kequn knows by name: the id names the callback route (`/shop/callback/xiaoe`) and
- * its secret's environment variable (`KEQUN_SHOP_SECRET_XIAOE`). `other` is any shop or relay.
- */
-export const SHOPS = { xiaoe: '小鹅通', youzan: '有赞', zsxq: '知识星球', other: '其他店铺' } as const;
-export type ShopId = keyof typeof SHOPS;
-const shopIds = Object.keys(SHOPS) as ShopId[];
-const shopName = z
-  .string()
-  .refine((s) => shopIds.includes(s as ShopId) || Object.values(SHOPS).includes(s as (typeof SHOPS)[ShopId]), {
-    message: `a shop is one of ${shopIds.map((id) => `${id} (${SHOPS[id]})`).join(', ')}`,
-  })
-  .transform((s) => (shopIds.includes(s as ShopId) ? (s as ShopId) : shopIds.find((id) => SHOPS[id] === s)!));
-
-const externalShop = z.strictObject({
-  /** The product's page in the shop (https). The member's personal link redirects here with `kequn_ref=<order id>` added. */
-  url: z.string().url().refine((u) => /^https?:\/\//.test(u), { message: 'the shop link must be an http(s) URL' }),
-  shop: shopName,
+  external: externalShop.optional(),
 });
 
 /**

@@ -2,7 +2,7 @@ import { readNamedFile } from '../../config/named-file.js';
 import type { MainConfig } from '../../config/schema.js';
 import type { YamlFile } from '../../config/yaml-file.js';
 import { localParts } from '../../util/localtime.js';
-import { CODE_ATTEMPT_DEFAULTS, type CatalogFile, type Coupon, type LoyaltyRule, type Product, type WechatPaySettings } from './catalog-schema.js';
+import { CODE_ATTEMPT_DEFAULTS, shopSecretVar, type CatalogFile, type Coupon, type LoyaltyRule, type Product, type WechatPaySettings } from './catalog-schema.js';
 
 /** What a course sells and how it is paid for, resolved at load (config/catalog.yaml). */
 export interface Catalog {
@@ -63,6 +63,9 @@ export function loadCatalog(
       else if (raw.products[r]!.price_fen >= p.price_fen) file.problem(['products', id, 'upgrade_from', i], `"${r}" costs as much or more (${raw.products[r]!.price_fen} fen); an upgrade is from a cheaper product`);
     });
     if (p.sale.from !== undefined && p.sale.until !== undefined && p.sale.until <= p.sale.from) file.problem(['products', id, 'sale', 'until'], 'the sale ends before it starts');
+    // Without the shop's secret its callback is off: only staff /paid can mark these orders paid.
+    const secretVar = p.external ? shopSecretVar(p.external.shop) : undefined;
+    if (secretVar && (ctx.env[secretVar] ?? '').length < 16) file.warn(['products', id, 'external', 'shop'], `${secretVar} is not set (16+ characters): the shop's callback is off, only /paid marks these orders paid (docs/loyalty.md)`);
   }
   // A bundle is sold like a product whose groups are all its products' groups; what the buyer
   // already bought of it is credited like an upgrade (pricing.ts).

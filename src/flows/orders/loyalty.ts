@@ -4,8 +4,7 @@
  * products of a bundle they already have) and a returning member's discount (catalog.yaml
  * `loyalty:`). Both are computed here on the server from the store, like every price.
  */
-import type { Catalog } from './catalog.js';
-import { formatAmount } from './catalog.js';
+import { formatAmount, type Catalog } from './catalog.js';
 import type { DiscountSource } from './contracts.js';
 import { getMember, tagsOf } from '../../store/members.js';
 import type { Db } from '../../store/db.js';

@@ -13,7 +13,9 @@ import { UsageError, type CommandSpec } from '../../core/types.js';
 import { inTransaction } from '../../store/db.js';
 import { identitiesOf } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
-import { SHOPS, type ShopId } from './catalog-schema.js';
+import { SHOPS, shopSecretVar, type ShopId } from './catalog-schema.js';
+
+export { shopSecretVar };
 import { formatAmount } from './catalog.js';
 import { openCheckout } from './orders.js';
 import { discountSourcesOf } from './pricing.js';
@@ -26,11 +28,6 @@ import type { Orders } from './wiring.js';
 export const SHOP_WINDOW_MS = 5 * 60_000;
 export const SHOP_TIMESTAMP_HEADER = 'x-kequn-timestamp';
 export const SHOP_SIGNATURE_HEADER = 'x-kequn-signature';
-
-/** The environment variable holding a shop's shared secret: `KEQUN_SHOP_SECRET_XIAOE`. Never in config. */
-export function shopSecretVar(shop: ShopId): string {
-  return `KEQUN_SHOP_SECRET_${shop.toUpperCase()}`;
-}
 
 /** `sha256=<hex>` of HMAC-SHA256(secret, `<timestamp>.<raw body>`): what a shop or relay sends. */
 export function signShopCallback(secret: string, timestamp: string, rawBody: string): string {
