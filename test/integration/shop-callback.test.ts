@@ -97,6 +97,10 @@ describe('external shop', () => {
     // A second shop order for the same kequn order: recorded, the order stays as it was.
     expect(await callback({ ...body, shop_order_id: 'XE-20260302-0002' })).toEqual({ status: 200, body: { ok: true, order: order.id, state: 'already_paid' } });
     expect(getOrder(app.db, order.id)).toMatchObject({ transaction_id: 'XE-20260302-0001', paid_amount: 26900 });
+    // kequn cannot refund what the shop took: /refund says so and records nothing.
+    await app.kernel.handle(dm('teacher', `/refund ${order.id}`, clock.now()));
+    expect(dmsTo('teacher').at(-1)).toContain('paid outside kequn (shop:xiaoe); refund it in the shop');
+    expect(app.db.prepare('SELECT COUNT(*) AS n FROM refunds WHERE order_id = ?').get(order.id)).toEqual({ n: 0 });
   });
 
   it('a callback for an order whose link expired still marks it paid (the shop took the money)', async () => {
