@@ -78,6 +78,21 @@ describe('a returning member buys the next product at the loyalty price', () => 
     expect(await say('mia', '报名')).toMatchObject({ product_id: 'ml-advanced', amount: 37905 });
   });
 
+  it('a bundle credits what was bought of it, unlocks every group of its products, and they are not sold again', async () => {
+    await payOrder((await say('ned', '/buy python-vip'))!);
+    const order = (await say('ned', '/buy data-path'))!;
+    // 49900 − 19900 (数据分析 paid) = 30000; 95 折 −1500: ¥285.00.
+    expect(order).toMatchObject({ product_id: 'data-path', list_amount: 49900, amount: 28500 });
+    expect(dmsTo('ned').at(-1)).toContain('原价 ¥499.00，你的价格 ¥285.00（已购《Python 数据分析正式班（第 3 期）》，套餐补差价 -¥199.00；老学员 95 折 -¥15.00）');
+    await payOrder(order);
+    const texts = dmsTo('ned');
+    expect(texts.filter((t) => t.includes('正式班群是「机器学习进阶班」'))).toHaveLength(1);
+    await say('ned', '/buy ml-advanced');
+    expect(dmsTo('ned').at(-1)).toContain('你已经购买过这门课程了');
+    // Next on the path after both: 面试冲刺营.
+    expect(await say('ned', '报名')).toMatchObject({ product_id: 'interview-camp' });
+  });
+
   it('a newcomer is offered 数据分析 at the list price, with no reasons', async () => {
     const order = await say('neo', '报名');
     expect(order).toMatchObject({ product_id: 'python-vip', amount: 19900 });

@@ -6,6 +6,8 @@ import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { signShopCallback } from '../../src/flows/orders/shop.js';
+import { ensureCode } from '../../src/flows/referral/code.js';
+import { ledgerTotalFen } from '../../src/flows/referral/store.js';
 import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
 import { T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
@@ -101,6 +103,18 @@ describe('external shop', () => {
     await app.kernel.handle(dm('teacher', `/refund ${order.id}`, clock.now()));
     expect(dmsTo('teacher').at(-1)).toContain('paid outside kequn (shop:xiaoe); refund it in the shop');
     expect(app.db.prepare('SELECT COUNT(*) AS n FROM refunds WHERE order_id = ?').get(order.id)).toEqual({ n: 0 });
+  });
+
+  it('the referrer of a member who paid in the shop gets the referral reward, as for any payment', async () => {
+    await app.kernel.handle(dm('vera', '你好', clock.now()));
+    const vera = findMemberByIdentity(app.db, 'wechat', 'vera')!;
+    const { code } = ensureCode(app.db, { memberId: vera.id, length: 6, now: clock.now() });
+    await app.kernel.handle(dm('walt', `推荐码 ${code.code}`, clock.now()));
+    const order = (await say('walt', '/buy interview-camp'))!;
+    expect(ledgerTotalFen(app.db, vera.id)).toBe(0);
+    expect((await callback({ ref: order.id, shop_order_id: 'XE-REF-1', product: 'interview-camp', amount_fen: 29900 })).status).toBe(200);
+    // referral.reward in the course: ¥30 cashback.
+    expect(ledgerTotalFen(app.db, vera.id)).toBe(3000);
   });
 
   it('a callback for an order whose link expired still marks it paid (the shop took the money)', async () => {
