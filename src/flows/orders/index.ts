@@ -14,6 +14,7 @@ import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '
 import type { Member } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
 import { catalogSection } from './config.js';
+import { SHOPS } from './catalog-schema.js';
 import type { OrderEvent } from './contracts.js';
 import { receiptAndAccess, refundNotice } from './events.js';
 import { paidGroupLinkCreated } from './paid-access.js';
@@ -84,16 +85,21 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   }
   const o = r.order;
   const expires = formatLocalTime(o.expires_at, config.course.timezone);
+  const external = product!.external;
+  // A product sold in the seller's shop: the personal link leads there (shop.ts), and the shop's
+  // page has the price and its coupons, so its message says so (`order_shop_link`).
+  const template = external ? (config.templates.order_shop_link ?? DEFAULT_SHOP_LINK) : config.templates.order_link!;
   ctx.send({
     to: 'dm',
-    text: ctx.render(config.templates.order_link!, {
+    text: ctx.render(template, {
       product: product!.title,
       price: formatAmount(o.list_amount, o.currency),
       amount: formatAmount(o.amount, o.currency),
-      link: product!.external ? `${config.catalog.payments.publicUrl}/go/${o.token}` : `${config.catalog.payments.publicUrl}/pay/${o.token}`,
+      link: external ? `${config.catalog.payments.publicUrl}/go/${o.token}` : `${config.catalog.payments.publicUrl}/pay/${o.token}`,
       expires,
       order: o.id,
       discounts: discountsLine(o),
+      shop: external ? SHOPS[external.shop] : '',
     }),
   });
   // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
@@ -101,6 +107,9 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   const note = `${r.reused ? 'checkout link sent again' : 'order opened'}: ${o.id} ${formatAmount(o.amount, o.currency)}`;
   return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
+
+/** The message with the personal link to a product sold in an external shop, when templates.yaml has no `order_shop_link`. */
+const DEFAULT_SHOP_LINK = '「{product}」在{shop}购买，这是你的专属链接（仅限你本人使用，{expires} 前有效）：\n{link}\n价格以店铺页面为准（原价 {price}），购买成功后会自动确认并私信通知你。';
 
 /** `（老学员 9 折 -¥19.90；已购《Python 入门》，补差价升级 -¥99.00）`, or '' when the price is the list price: the DM's `{discounts}`. */
 function discountsLine(o: OrderRow): string {
@@ -208,7 +217,7 @@ export const ordersFeature: Feature = {
   config: [catalogSection],
   uses: ['referral'],
   triggers: ['order.paid', 'order.refunded'],
-  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'discounts'],
+  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'discounts', 'shop'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
   onPlatformAction: { paid_group: paidGroupLinkCreated },
   memberReport,
