@@ -144,7 +144,7 @@ const buyCommand: CommandSpec = {
   description: '私信获取报名支付链接',
   run(args, ctx) {
     const id = args.trim().split(/\s+/)[0] || undefined;
-    if (id !== undefined && !(id in ctx.config.catalog.products)) throw new UsageError(`没有课程 "${id.slice(0, 32)}"（可选：${Object.keys(ctx.config.catalog.products).join(', ')}）`);
+    if (id !== undefined && !Object.hasOwn(ctx.config.catalog.products, id)) throw new UsageError(`没有课程 "${id.slice(0, 32)}"（可选：${Object.keys(ctx.config.catalog.products).join(', ')}）`);
     if (!TEMPLATES.every((t) => t in ctx.config.templates)) throw new UsageError('这门课还没有配置报名消息（order_link, order_unavailable）');
     return sendCheckoutLink(productFor(id ?? NEXT, ctx), ctx);
   },
