@@ -150,7 +150,7 @@ export const paidCommand: CommandSpec = {
     const note = words.slice(at + 1).join(' ').slice(0, 200);
     const identity = identitiesOf(db, member.id)[0];
     if (!identity) throw new UsageError(`${member.display_name} 没有可联系的平台账号`);
-    const r = openCheckout(db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: identity.platform, platformId: identity.platform_id, productId, now: ctx.now, paidElsewhere: true });
+    const r = openCheckout(db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: identity.platform, platformId: identity.platform_id, productId, now: ctx.now, cohorts: ctx.services.cohorts, paidElsewhere: true });
     if (!r.ok) throw new UsageError(`不能登记：${PAID_REASONS[r.reason]}`);
     const reference = 'p_' + randomBytes(9).toString('base64url');
     insertShopPayment(db, { provider: 'staff', reference, order_id: r.order.id, amount: r.order.amount, note, recorded_by: ctx.member.id, created_at: ctx.now });
@@ -161,6 +161,8 @@ export const paidCommand: CommandSpec = {
 };
 
 const PAID_REASONS: Record<string, string> = {
+  no_cohort: '现在没有开放报名的一期',
+  cohort_closed: '这一期已经停止报名',
   unknown_product: '没有这门课程',
   not_on_sale: '这门课程现在不在售卖时间内',
   sold_out: '名额已满',
