@@ -1178,4 +1178,32 @@ CREATE TABLE member_import_runs (
 CREATE INDEX member_import_runs_pending ON member_import_runs(done_at);
 `,
   },
+  {
+    version: 23,
+    name: 'external shop payments',
+    sql: `
+-- Products sold in a shop the seller already uses (docs/loyalty.md): the member's personal link
+-- (/go/<token>) counts its clicks before redirecting to the shop.
+ALTER TABLE orders ADD COLUMN shop_clicks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN shop_clicked_at INTEGER;
+
+-- Payments taken outside kequn's providers: a shop's signed callback (provider shop:<shop>, the
+-- shop's order id as reference: a second delivery is refused and changes nothing) or a staff
+-- /paid (provider staff). Recorded, then applied to the order with its order.paid event.
+CREATE TABLE shop_payments (
+  provider     TEXT NOT NULL,
+  reference    TEXT NOT NULL,
+  order_id     TEXT NOT NULL REFERENCES orders(id),
+  amount       INTEGER NOT NULL,
+  note         TEXT NOT NULL DEFAULT '',
+  recorded_by  TEXT,                         -- the staff member of a /paid
+  state        TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'already')),
+  created_at   INTEGER NOT NULL,
+  applied_at   INTEGER,
+  PRIMARY KEY (provider, reference)
+);
+CREATE INDEX shop_payments_state ON shop_payments(state, created_at);
+CREATE INDEX shop_payments_order ON shop_payments(order_id);
+`,
+  },
 ];

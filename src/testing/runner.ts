@@ -12,7 +12,8 @@ import { silentLogger } from '../log.js';
 import { VirtualClock } from '../core/schedule/clock.js';
 import { findMemberByIdentity, tagsOf } from '../store/members.js';
 import { setChannel } from '../store/private-channels.js';
-import { getOrder, type OrderRow } from '../flows/orders/store/orders.js';
+import { getOrder, latestOrderOf, type OrderRow } from '../flows/orders/store/orders.js';
+import { handleShopCallback, shopSecretVar, signShopCallback, SHOP_SIGNATURE_HEADER, SHOP_TIMESTAMP_HEADER } from '../flows/orders/shop.js';
 import { localParts } from '../util/localtime.js';
 import { parseScenario, type Scenario, type Step, type Target } from './scenario-schema.js';
 import { SimulatedTelegram } from './simulated-telegram.js';
@@ -351,6 +352,8 @@ class ScenarioRun {
       case 'pay':
       case 'refund':
         return this.payment(step);
+      case 'shop_callback':
+        return this.shopCallback(step);
       case 'expect': {
         const { messages, label } = this.since(step.to);
         const matching = messages.filter((m) => matches(m.text, step.contains, step.matches));
@@ -414,6 +417,35 @@ class ScenarioRun {
       await service.processRefunds();
       await sandbox?.flush();
     }
+    await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
+    return undefined;
+  }
+
+  /**
+   * `shop_callback`: the external shop (or its relay) reports the user's pending order of an
+   * external product paid, through the same handler `POST /shop/callback/<shop>` runs, signed
+   * with the scenario's own secret over timestamp and raw body; `bad_signature` signs with
+   * another secret, `stale` sends a timestamp 10 minutes old. An honest callback must be
+   * accepted, a bad or stale one refused: the step fails otherwise.
+   */
+  private async shopCallback(step: Extract<Step, { kind: 'shop_callback' }>): Promise<string | undefined> {
+    const member = findMemberByIdentity(this.app.db, this.platform, this.user(step.user));
+    if (!member) return `${step.user} is not known to the bot (never joined or spoke)`;
+    const order = latestOrderOf(this.app.db, member.id, ['created', 'expired'], step.product);
+    if (!order) return `${step.user} has no pending order${step.product ? ` of ${step.product}` : ''}`;
+    const product = this.app.kernel.currentConfig.catalog.products[order.product_id];
+    if (!product?.external) throw new MalformedScenario(`"shop_callback": ${order.product_id} is not sold in an external shop (catalog.yaml external:)`);
+    const shop = product.external.shop;
+    const secret = `scenario-shop-secret-${shop}-0123456789`;
+    const now = this.clock.now();
+    const rawBody = JSON.stringify({ ref: order.id, shop_order_id: step.shop_order_id ?? `SHOP-${order.id}`, product: order.product_id, amount_fen: step.amount_fen ?? order.amount });
+    const ts = String(Math.floor((step.stale ? now - 10 * 60_000 : now) / 1000));
+    const headers = { [SHOP_TIMESTAMP_HEADER]: ts, [SHOP_SIGNATURE_HEADER]: signShopCallback(step.bad_signature ? `${secret}-wrong` : secret, ts, rawBody) };
+    const web = { db: this.app.db, config: () => this.app.kernel.currentConfig, now: () => this.clock.now(), log: silentLogger, env: { [shopSecretVar(shop)]: secret } };
+    const answer = handleShopCallback(web, this.app.orders, shop, { headers, rawBody });
+    const refusedWanted = step.bad_signature || step.stale;
+    if (refusedWanted && answer.status < 400) return `the shop callback with a ${step.bad_signature ? 'bad signature' : 'stale timestamp'} was accepted (${answer.status})`;
+    if (!refusedWanted && answer.status !== 200) return `the shop callback was refused: ${answer.status} ${JSON.stringify(answer.body)}`;
     await this.app.kernel.runUntil(this.clock.now() + SETTLE_MS, { settleOnly: true });
     return undefined;
   }

@@ -31,7 +31,8 @@ export type Step =
   | { kind: 'expect_none'; to: Target; contains?: string }
   | { kind: 'befriend'; user: string; greeting: string }
   | { kind: 'start'; user: string; payload: string }
-  | { kind: 'edit_config'; file: string; replace?: string; with?: string; append?: string; refused?: string };
+  | { kind: 'edit_config'; file: string; replace?: string; with?: string; append?: string; refused?: string }
+  | { kind: 'shop_callback'; user: string; product?: string; amount_fen?: number; shop_order_id?: string; bad_signature: boolean; stale: boolean };
 
 const handle = z.string().min(1).max(64);
 const target = z
@@ -80,6 +81,15 @@ const stepSchemas = {
     .refine((e) => (e.replace !== undefined && e.with !== undefined && e.append === undefined) || (e.replace === undefined && e.with === undefined && e.append !== undefined), {
       message: 'edit_config takes `replace:` with `with:`, or `append:`',
     }),
+  /** An external shop's signed callback for the user's pending order (docs/loyalty.md); bad_signature / stale: one that must be refused. */
+  shop_callback: z.strictObject({
+    user: handle,
+    product: z.string().min(1).optional(),
+    amount_fen: z.number().int().min(1).optional(),
+    shop_order_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+    bad_signature: z.boolean().default(false),
+    stale: z.boolean().default(false),
+  }),
 } as const;
 
 const headSchema = z.strictObject({

@@ -36,8 +36,8 @@ export interface WebDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Opened from phones and by WeChat's servers under the public host: their tokens and signatures protect them. */
-const PUBLIC_PREFIXES = ['/pay/', '/webhooks/'];
+/** Opened from phones, by WeChat's servers and by external shops under the public host: their tokens and signatures protect them. */
+const PUBLIC_PREFIXES = ['/pay/', '/webhooks/', '/go/', '/shop/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -6,6 +6,7 @@ import { openCheckout } from '../../src/flows/orders/orders.js';
 import { computePrice, couponSource, discountSourcesOf } from '../../src/flows/orders/pricing.js';
 import type { Services } from '../../src/core/types.js';
 import { referralDiscount } from '../../src/flows/referral/discount.js';
+import { loyaltySource, upgradeSource } from '../../src/flows/orders/loyalty.js';
 
 /** Every discount source of the course: coupons, then the referral service's. */
 const discountSources = [couponSource, referralDiscount];
@@ -195,10 +196,10 @@ describe('discounts from the sources', () => {
     expect(price(db, cfg, m, undefined, [fixed('referral', 0), fixed('referral', 700)])).toMatchObject({ amount: 19200, discounts: [{ fen: 700 }] });
   });
 
-  it('the checkout asks coupons first, then the referral service when referrals are composed', () => {
+  it('the checkout asks the upgrade credit and loyalty (docs/loyalty.md), coupons, then the referral service when referrals are composed', () => {
     const referral = { discount: referralDiscount } as unknown as Services['referral'];
-    expect(discountSourcesOf({ referral } as Services)).toEqual([couponSource, referralDiscount]);
-    expect(discountSourcesOf({} as Services)).toEqual([couponSource]);
+    expect(discountSourcesOf({ referral } as Services)).toEqual([upgradeSource, loyaltySource, couponSource, referralDiscount]);
+    expect(discountSourcesOf({} as Services)).toEqual([upgradeSource, loyaltySource, couponSource]);
   });
 });
 

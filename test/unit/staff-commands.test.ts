@@ -50,7 +50,7 @@ function sentTo(h: Harness, chatId: string, afterId = 0): string[] {
 const lastOutboxId = (h: Harness) => outboxRows(h.db).at(-1)?.id ?? 0;
 
 /** Everything a staff command could change. */
-const STATE_TABLES = ['staff_grants', 'role_changes', 'announcements', 'paused_groups', 'moderation_log', 'platform_actions', 'jobs', 'questions', 'faq_learned', 'member_tags', 'memberships', 'stage_transitions', 'dashboard_logins', 'cohort_members', 'cohort_moves', 'cohort_requests', 'timeline_pauses', 'timeline_marks', 'member_import_runs', 'member_imports'];
+const STATE_TABLES = ['staff_grants', 'role_changes', 'announcements', 'paused_groups', 'moderation_log', 'platform_actions', 'jobs', 'questions', 'faq_learned', 'member_tags', 'memberships', 'stage_transitions', 'dashboard_logins', 'cohort_members', 'cohort_moves', 'cohort_requests', 'timeline_pauses', 'timeline_marks', 'member_import_runs', 'member_imports', 'orders', 'shop_payments'];
 const state = (h: Harness) => Object.fromEntries(STATE_TABLES.map((t) => [t, count(h.db, t)]));
 
 /** Each staff command with arguments that would change something if it ran. */
@@ -76,6 +76,7 @@ const ATTEMPTS: Record<string, string> = {
   tag: 'alice vip',
   homework: 'review H1 好',
   refund: 'o_fake 10 test',
+  paid: 'alice python-vip 小鹅通订单',
   dashboard: '',
   defer: 'alice next 生病',
   deferrals: 'approve R1',

@@ -215,7 +215,7 @@ const enPage: PageText = {
 const zh: DashboardText = {
   stages: { prospect: '潜在学员', trial: '试听', nurture: '培养', paid: '已付费', mature: '成熟', loyal: '忠诚', churned: '流失' },
   sources: { referral: '转介绍', direct: '直接', channel: (tag) => `渠道 ${tag}`, none: '（未入群）', untagged: '（无来源标签）' },
-  discountKinds: { coupon: '优惠券', referral: '推荐优惠' },
+  discountKinds: { coupon: '优惠券', referral: '推荐优惠', loyalty: '老学员优惠', upgrade: '升级补差价' },
   total: '合计',
   tables: {
     funnel: { title: '生命周期漏斗', columns: ['阶段', '时期', '到达', '进入过', '当前', '转化率 %', '停留时长中位数（小时）', '已结束的停留', '仍在此阶段'] },

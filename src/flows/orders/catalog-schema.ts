@@ -9,6 +9,30 @@ const instant = z
 
 const handle = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _');
 
+/**
+ * The shops kequn knows by name: the id names the callback route (`/shop/callback/xiaoe`) and
+ * its secret's environment variable (`KEQUN_SHOP_SECRET_XIAOE`). `other` is any shop or relay.
+ */
+export const SHOPS = { xiaoe: '小鹅通', youzan: '有赞', zsxq: '知识星球', other: '其他店铺' } as const;
+export type ShopId = keyof typeof SHOPS;
+const shopIds = Object.keys(SHOPS) as ShopId[];
+/** The environment variable holding a shop's shared secret: `KEQUN_SHOP_SECRET_XIAOE`. Never in config. */
+export function shopSecretVar(shop: ShopId): string {
+  return `KEQUN_SHOP_SECRET_${shop.toUpperCase()}`;
+}
+const shopName = z
+  .string()
+  .refine((s) => shopIds.includes(s as ShopId) || Object.values(SHOPS).includes(s as (typeof SHOPS)[ShopId]), {
+    message: `a shop is one of ${shopIds.map((id) => `${id} (${SHOPS[id]})`).join(', ')}`,
+  })
+  .transform((s) => (shopIds.includes(s as ShopId) ? (s as ShopId) : shopIds.find((id) => SHOPS[id] === s)!));
+
+const externalShop = z.strictObject({
+  /** The product's page in the shop (https). The member's personal link redirects here with `kequn_ref=<order id>` added. */
+  url: z.string().url().refine((u) => /^https?:\/\//.test(u), { message: 'the shop link must be an http(s) URL' }),
+  shop: shopName,
+});
+
 const product = z.strictObject({
   title: z.string().min(1).max(120),
   description: z.string().max(500).default(''),
@@ -24,9 +48,11 @@ const product = z.strictObject({
   groups: z.array(z.string().min(1)).default([]),
   /**
    * The cohort (期) whose seats it sells: a cohort id, or `open` (the cohort open for sale at
-   * checkout; the default when kequn.yaml has cohorts). docs/cohorts.md.
+   * checkout; the default when kequn.yaml has cohorts), or `none`: a product of its own, not sold
+   * by cohort (a recorded course, a camp sold elsewhere), whose buyers go to its own `groups`.
+   * docs/cohorts.md.
    */
-  cohort: z.union([z.literal('open'), handle]).optional(),
+  cohort: z.union([z.literal('open'), z.literal('none'), handle]).optional(),
   sale: z.strictObject({ from: instant.optional(), until: instant.optional() }).default({}),
   /** Seats: at most this many paid orders. */
   seats: z.number().int().min(1).optional(),
@@ -38,6 +64,42 @@ const product = z.strictObject({
   topics: z.array(z.string().trim().min(1).max(40)).max(50).default([]),
   /** Products a buyer should have (bought) before this one: the course path. */
   requires: z.array(handle).max(10).default([]),
+  /**
+   * Cheaper products whose price a buyer already paid is credited here: an upgrade pays the
+   * difference (docs/loyalty.md). Checked against known products at load.
+   */
+  upgrade_from: z.array(handle).max(10).default([]),
+  /** Sold in a shop the seller already uses (小鹅通, 有赞, 知识星球): kequn's link redirects there (docs/loyalty.md). */
+  external: externalShop.optional(),
+});
+
+/**
+ * A returning member's discount (docs/loyalty.md): matches a member whose stage is one of
+ * `stages`, or who has one of `tags`, or (`returning: true`) who has paid for another product.
+ */
+const loyaltyRule = z
+  .strictObject({
+    stages: z.array(z.string().min(1)).max(20).default([]),
+    tags: z.array(z.string().trim().min(1).max(40)).max(20).default([]),
+    returning: z.boolean().default(false),
+    percent_off: z.number().int().min(1).max(90).optional(),
+    off_fen: z.number().int().min(1).max(100_000_000).optional(),
+    /** Products it applies to (default: all). */
+    products: z.array(handle).optional(),
+    /** The reason the buyer reads (default: 「老学员 9 折」 / 「老学员立减 ¥20.00」). */
+    note: z.string().trim().min(1).max(30).optional(),
+  })
+  .refine((r) => (r.off_fen === undefined) !== (r.percent_off === undefined), { message: 'a loyalty rule is either percent_off or off_fen' })
+  .refine((r) => r.stages.length > 0 || r.tags.length > 0 || r.returning, { message: 'a loyalty rule names stages, tags or returning: true (whom it rewards)' });
+
+/** Several products sold together for one price; what the buyer already bought of them is credited. */
+const bundle = z.strictObject({
+  title: z.string().min(1).max(120),
+  description: z.string().max(500).default(''),
+  products: z.array(handle).min(2).max(20),
+  price_fen: z.number().int().min(1).max(100_000_000),
+  stars: z.number().int().min(1).max(1_000_000).optional(),
+  sale: z.strictObject({ from: instant.optional(), until: instant.optional() }).default({}),
 });
 
 const coupon = z
@@ -89,6 +151,18 @@ const wechatpay = z.strictObject({
 export const catalogSchema = z.strictObject({
   products: z.record(handle, product).default({}),
   coupons: z.record(z.string().regex(/^[A-Za-z0-9_-]{2,32}$/, 'coupon codes are 2-32 letters, digits, _ or -'), coupon).default({}),
+  /** Returning members' discounts: one rule or a list; the first that matches applies. */
+  loyalty: z.union([loyaltyRule, z.array(loyaltyRule).max(20)]).optional(),
+  bundles: z.record(handle, bundle).default({}),
+  pricing: z
+    .strictObject({
+      /**
+       * Discounts (loyalty, coupon, referral) stop at this percent of the price after an upgrade
+       * credit: 60 means a buyer pays at least 60%. 0: only the 1-fen minimum.
+       */
+      floor_percent: z.number().int().min(0).max(100).default(0),
+    })
+    .default({ floor_percent: 0 }),
   payments: z
     .strictObject({
       provider: z.enum(['sandbox', 'wechatpay']).default('sandbox'),
@@ -110,6 +184,11 @@ export const catalogSchema = z.strictObject({
 });
 
 export type CatalogFile = z.output<typeof catalogSchema>;
-export type Product = z.output<typeof product> & { id: string };
+export type Product = z.output<typeof product> & {
+  id: string;
+  /** For a bundle (catalog.yaml `bundles:`): the products it includes; their groups are its groups. */
+  bundle?: string[];
+};
+export type LoyaltyRule = z.output<typeof loyaltyRule>;
 export type Coupon = z.output<typeof coupon> & { code: string };
 export type WechatPaySettings = z.output<typeof wechatpay>;

@@ -15,6 +15,7 @@ export type CohortPick = { ok: true; cohort: Cohort | undefined } | { ok: false;
 export function cohortForCheckout(db: Db, product: Pick<Product, 'cohort'>, cohorts: CohortsService | undefined, now: number): CohortPick {
   if (!cohorts || cohorts.all().length === 0) return { ok: true, cohort: undefined };
   const want = product.cohort ?? 'open';
+  if (want === 'none') return { ok: true, cohort: undefined };
   const cohort = want === 'open' ? cohorts.openForSale(now) : cohorts.byId(want);
   if (!cohort) return { ok: false, reason: 'no_cohort' };
   if (now >= cohort.saleUntil) return { ok: false, reason: 'cohort_closed' };
@@ -31,8 +32,11 @@ export function cohortOfOrder(cohorts: CohortsService | undefined, order: { coho
   return order.cohort_id === null ? undefined : cohorts?.byId(order.cohort_id);
 }
 
-/** The paid groups an order lets the buyer into: its cohort's, else the product's own. */
-export function accessGroups(product: Pick<Product, 'groups'> | undefined, cohort: Cohort | undefined): readonly string[] {
-  if (cohort && cohort.paidGroups.length > 0) return cohort.paidGroups;
+/**
+ * The paid groups an order lets the buyer into: its cohort's, else the product's own; a bundle
+ * holding a cohort's seat lets the buyer into both (the cohort's groups and its other products').
+ */
+export function accessGroups(product: Pick<Product, 'groups' | 'bundle'> | undefined, cohort: Cohort | undefined): readonly string[] {
+  if (cohort && cohort.paidGroups.length > 0) return product?.bundle ? [...new Set([...cohort.paidGroups, ...product.groups])] : cohort.paidGroups;
   return product?.groups ?? [];
 }

@@ -8,12 +8,17 @@ import type { Db } from '../../store/db.js';
 
 /** A price reduction the order service applies at checkout. Amounts are in fen, computed here on the server. */
 export interface Discount {
-  kind: 'coupon' | 'referral';
-  /** the coupon or referral code that earned it */
+  /**
+   * coupon and referral: a code; loyalty: a returning member's discount; upgrade: the credit for
+   * a cheaper product already bought (docs/loyalty.md).
+   */
+  kind: 'coupon' | 'referral' | 'loyalty' | 'upgrade';
+  /** the coupon or referral code that earned it ('' for loyalty and upgrade) */
   code: string;
   fen: number;
   /** for referral discounts: who referred the buyer (their reward is booked when the order is paid) */
   referrerMemberId?: string;
+  /** loyalty and upgrade: the reason in Chinese, as the buyer reads it (「老学员 9 折」) */
   note?: string;
 }
 

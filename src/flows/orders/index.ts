@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { formatAmount, formatLocalTime, onSale } from './catalog.js';
-import { openCheckout } from './orders.js';
-import { discountSourcesOf } from './pricing.js';
+import { discountsOf, openCheckout } from './orders.js';
+import { discountLabel, discountSourcesOf } from './pricing.js';
+import { nextOnPath } from './course-path.js';
 import { requestRefundRow } from './refunds.js';
-import { getOrder, retryFailedInvoice } from './store/orders.js';
+import { getOrder, retryFailedInvoice, type OrderRow } from './store/orders.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -13,6 +14,7 @@ import { UsageError, type ActionSpec, type CommandSpec, type CourseConfig, type 
 import type { Member } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
 import { catalogSection } from './config.js';
+import { SHOPS } from './catalog-schema.js';
 import type { OrderEvent } from './contracts.js';
 import { receiptAndAccess, refundNotice } from './events.js';
 import { paidGroupLinkCreated } from './paid-access.js';
@@ -20,6 +22,7 @@ import { latestOrderOf, ordersPaidSince } from './store/orders.js';
 import { createCheckoutRoutes } from './web/checkout.js';
 import { createOrdersApi } from './web/orders-api.js';
 import { createSandboxRoutes } from './web/sandbox-pages.js';
+import { createShopRoutes, paidCommand } from './shop.js';
 import type { Orders } from './wiring.js';
 
 declare module '../../core/types.js' {
@@ -59,6 +62,13 @@ function defaultProduct(ctx: RunContext): string | undefined {
   return Object.values(ctx.config.catalog.products).find((p) => onSale(p, ctx.now))?.id ?? Object.keys(ctx.config.catalog.products)[0];
 }
 
+/** `buy: next`: the member's next product on the course path (course-path.ts), else the default. */
+function productFor(arg: string | undefined, ctx: RunContext): string | undefined {
+  if (arg === NEXT) return nextOnPath(ctx.db, ctx.config.catalog, ctx.member.id, ctx.now) ?? defaultProduct(ctx);
+  return arg ?? defaultProduct(ctx);
+}
+const NEXT = 'next';
+
 /**
  * Opens (or reuses) the member's checkout for a product and sends the link privately. The price
  * shown is computed here on the server; the link carries only a random token.
@@ -77,15 +87,21 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   }
   const o = r.order;
   const expires = formatLocalTime(o.expires_at, config.course.timezone);
+  const external = product!.external;
+  // A product sold in the seller's shop: the personal link leads there (shop.ts), and the shop's
+  // page has the price and its coupons, so its message says so (`order_shop_link`).
+  const template = external ? (config.templates.order_shop_link ?? DEFAULT_SHOP_LINK) : config.templates.order_link!;
   ctx.send({
     to: 'dm',
-    text: ctx.render(config.templates.order_link!, {
+    text: ctx.render(template, {
       product: product!.title,
       price: formatAmount(o.list_amount, o.currency),
       amount: formatAmount(o.amount, o.currency),
-      link: `${config.catalog.payments.publicUrl}/pay/${o.token}`,
+      link: external ? `${config.catalog.payments.publicUrl}/go/${o.token}` : `${config.catalog.payments.publicUrl}/pay/${o.token}`,
       expires,
       order: o.id,
+      discounts: discountsLine(o),
+      shop: external ? SHOPS[external.shop] : '',
       // `{cohort}`: 「第5期」 when the order sells a cohort's seat, else empty.
       cohort: o.cohort_id !== null ? `（${ctx.services.cohorts?.byId(o.cohort_id)?.name ?? o.cohort_id}）` : '',
     }),
@@ -96,24 +112,32 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   return retried ? `${note}; its invoice failed before (${o.invoice_error}), a fresh one is sent` : note;
 }
 
+/** The message with the personal link to a product sold in an external shop, when templates.yaml has no `order_shop_link`. */
+const DEFAULT_SHOP_LINK = '「{product}」在{shop}购买，这是你的专属链接（仅限你本人使用，{expires} 前有效）：\n{link}\n价格以店铺页面为准（原价 {price}），购买成功后会自动确认并私信通知你。';
+
+/** `（老学员 9 折 -¥19.90；已购《Python 入门》，补差价升级 -¥99.00）`, or '' when the price is the list price: the DM's `{discounts}`. */
+function discountsLine(o: OrderRow): string {
+  const list = discountsOf(o);
+  return list.length === 0 ? '' : `（${list.map((d) => `${discountLabel(d)} -${formatAmount(d.fen, o.currency)}`).join('；')}）`;
+}
+
 const buyArg = z.union([z.strictObject({ product: z.string().min(1).optional() }), z.string().min(1)]).default({});
 
 const buy: ActionSpec<z.infer<typeof buyArg>> = {
   name: 'buy',
-  description: 'send the member a private checkout link for a product of catalog.yaml (default: the first on sale)',
+  description: 'send the member a private checkout link for a product of catalog.yaml (default: the first on sale; `next`: their next product on the course path)',
   schema: buyArg,
   check(arg, ctx) {
     const problems = TEMPLATES.filter((t) => !(t in ctx.config.templates)).map((t) => `buy needs a "${t}" template in templates.yaml`);
     const product = typeof arg === 'string' ? arg : arg.product;
-    if (product !== undefined && !(product in ctx.config.catalog.products)) {
+    if (product !== undefined && product !== NEXT && !(product in ctx.config.catalog.products)) {
       problems.push(`unknown product "${product}" (products in catalog.yaml: ${Object.keys(ctx.config.catalog.products).join(', ') || 'none'})`);
     }
     if (Object.keys(ctx.config.catalog.products).length === 0) problems.push('buy needs products in catalog.yaml');
     return problems;
   },
   run(arg, ctx) {
-    const product = typeof arg === 'string' ? arg : (arg.product ?? defaultProduct(ctx));
-    ctx.note(sendCheckoutLink(product, ctx));
+    ctx.note(sendCheckoutLink(productFor(typeof arg === 'string' ? arg : arg.product, ctx), ctx));
   },
 };
 
@@ -124,9 +148,9 @@ const buyCommand: CommandSpec = {
   description: '私信获取报名支付链接',
   run(args, ctx) {
     const id = args.trim().split(/\s+/)[0] || undefined;
-    if (id !== undefined && !(id in ctx.config.catalog.products)) throw new UsageError(`没有课程 "${id.slice(0, 32)}"（可选：${Object.keys(ctx.config.catalog.products).join(', ')}）`);
+    if (id !== undefined && !Object.hasOwn(ctx.config.catalog.products, id)) throw new UsageError(`没有课程 "${id.slice(0, 32)}"（可选：${Object.keys(ctx.config.catalog.products).join(', ')}）`);
     if (!TEMPLATES.every((t) => t in ctx.config.templates)) throw new UsageError('这门课还没有配置报名消息（order_link, order_unavailable）');
-    return sendCheckoutLink(id ?? defaultProduct(ctx), ctx);
+    return sendCheckoutLink(productFor(id ?? NEXT, ctx), ctx);
   },
 };
 
@@ -174,7 +198,7 @@ function dayReport(ctx: ReportContext, args: { since: number; group: string | un
 /** The checkout pages, the payment provider's webhooks, the sandbox's pay page, the admin orders API. */
 function routes(app: Hono, web: WebContext): void {
   const orders = web.runtime.orders;
-  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*']) {
+  for (const prefix of ['/pay/*', '/webhooks/*', '/sandbox/*', '/shop/*']) {
     app.use(prefix, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `body larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
   }
   // The sandbox's pay page exists where the sandbox takes payments; in staging behind the admin login.
@@ -182,6 +206,7 @@ function routes(app: Hono, web: WebContext): void {
   app.route('/', createCheckoutRoutes(web, orders, { sandboxPage: sandbox !== undefined }));
   if (sandbox) app.route('/', createSandboxRoutes(web, sandbox, web.exposure === 'staging' ? web.admin : undefined));
   app.route('/api', createOrdersApi(web, orders));
+  app.route('/', createShopRoutes(web, orders));
 }
 
 /**
@@ -191,9 +216,13 @@ function routes(app: Hono, web: WebContext): void {
 function checkProductCohorts(config: CourseConfig, check: CourseCheck): void {
   const cohorts = config.cohorts ?? [];
   for (const [id, p] of Object.entries(config.catalog.products)) {
+    if (p.cohort === 'none') {
+      if (p.groups.length === 0) check.problem('catalog.yaml', ['products', id, 'groups'], 'a product with `cohort: none` unlocks its own paid groups: name them');
+      continue;
+    }
     if (p.cohort !== undefined && cohorts.length === 0) check.problem('catalog.yaml', ['products', id, 'cohort'], 'the course has no cohorts (kequn.yaml `cohorts:`)');
     else if (p.cohort !== undefined && p.cohort !== 'open' && !cohorts.some((c) => c.id === p.cohort)) {
-      check.problem('catalog.yaml', ['products', id, 'cohort'], `unknown cohort "${p.cohort}" (cohorts: ${cohorts.map((c) => c.id).join(', ')}, or open)`);
+      check.problem('catalog.yaml', ['products', id, 'cohort'], `unknown cohort "${p.cohort}" (cohorts: ${cohorts.map((c) => c.id).join(', ')}, open or none)`);
     }
     if (p.groups.length === 0 && cohorts.length === 0) check.problem('catalog.yaml', ['products', id, 'groups'], 'a product unlocks paid groups: name them, or sell seats of a cohort (kequn.yaml `cohorts:`)');
     const sells = p.cohort === undefined || p.cohort === 'open' ? cohorts : cohorts.filter((c) => c.id === p.cohort);
@@ -216,7 +245,7 @@ export const ordersFeature: Feature = {
   config: [catalogSection],
   uses: ['referral', 'cohorts'],
   triggers: ['order.paid', 'order.refunded'],
-  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'cohort'],
+  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'cohort', 'discounts', 'shop'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
   onPlatformAction: { paid_group: paidGroupLinkCreated },
   memberReport,
@@ -227,7 +256,7 @@ export const ordersFeature: Feature = {
   courseValues: catalogValues,
   checkCourse: checkProductCohorts,
   actions: [buy],
-  commands: [buyCommand, refundCommand],
+  commands: [buyCommand, refundCommand, paidCommand],
   facts: [
     { name: 'order.product', type: 'string', description: 'product id of the order (order.paid / order.refunded events; null otherwise)', get: (c) => c.trigger.order?.productId ?? null },
     { name: 'order.amount', type: 'number', description: 'amount of the order event in fen (paid, or refunded), Stars for XTR; null otherwise', get: (c) => c.trigger.order?.amount ?? null },

@@ -5,6 +5,7 @@ import { countSold, hasPaidOrder, insertOrder, openOrderOf, repriceOrder, type O
 import { onSale, type Catalog } from './catalog.js';
 import type { Discount, DiscountSource, OrderFacts } from './contracts.js';
 import { computePrice, type Price } from './pricing.js';
+import { ownedProducts } from './loyalty.js';
 import type { CohortsService } from '../cohorts/contracts.js';
 import { cohortForCheckout } from './cohort-seats.js';
 
@@ -30,6 +31,9 @@ export function unavailable(db: Db, catalog: Catalog, productId: string, memberI
   if (!product) return 'unknown_product';
   if (!onSale(product, now)) return 'not_on_sale';
   if (hasPaidOrder(db, memberId, productId)) return 'already_paid';
+  // Owned through a bundle, or (a bundle) every product of it owned already.
+  const owned = ownedProducts(db, catalog, memberId);
+  if (owned.has(productId) || (product.bundle && product.bundle.every((p) => owned.has(p)))) return 'already_paid';
   if (product.seats !== undefined && countSold(db, productId) >= product.seats) return 'sold_out';
   return undefined;
 }
@@ -43,7 +47,16 @@ export function openCheckout(
   db: Db,
   config: CourseConfig,
   sources: readonly DiscountSource[],
-  args: { memberId: string; platform: string; platformId: string; productId: string; now: number; cohorts?: CohortsService },
+  args: {
+    memberId: string;
+    platform: string;
+    platformId: string;
+    productId: string;
+    now: number;
+    cohorts?: CohortsService;
+    /** Paid outside kequn's providers (staff /paid): in yuan, whatever the platform. */
+    paidElsewhere?: boolean;
+  },
 ): OpenResult {
   const why = unavailable(db, config.catalog, args.productId, args.memberId, args.now);
   if (why) return { ok: false, reason: why };
@@ -53,12 +66,16 @@ export function openCheckout(
   if (!pick.ok) return { ok: false, reason: pick.reason };
   const cohortId = pick.cohort?.id ?? null;
   const existing = openOrderOf(db, args.memberId, args.productId, args.now);
-  if (existing && existing.platform === args.platform && existing.cohort_id === cohortId) return { ok: true, order: existing, reused: true };
-  const currency = args.platform === 'telegram' ? 'XTR' : product.currency;
+  if (existing && existing.platform === args.platform && existing.cohort_id === cohortId && (!args.paidElsewhere || existing.currency === 'CNY')) {
+    return { ok: true, order: existing, reused: true };
+  }
+  // A product sold in an external shop is paid there, in yuan, at the shop's price (its own
+  // coupons): the order records the list price and kequn's discounts do not apply.
+  const currency = args.platform === 'telegram' && !product.external && !args.paidElsewhere ? 'XTR' : product.currency;
   const list = currency === 'XTR' ? product.stars : product.price_fen;
   if (list === undefined) return { ok: false, reason: 'no_stars_price' };
   // Discounts are amounts in fen: they do not apply to a Stars price (Telegram orders pay `stars`).
-  const price = computePrice(db, config, currency === 'XTR' ? [] : sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
+  const price = computePrice(db, config, currency === 'XTR' || product.external ? [] : sources, { memberId: args.memberId, productId: args.productId, priceFen: list, now: args.now });
   const order = {
     id: newOrderId(),
     token: newToken(),

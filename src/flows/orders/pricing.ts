@@ -3,6 +3,7 @@ import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { countCodeUses } from './store/orders.js';
 import type { Discount, DiscountQuery, DiscountSource } from './contracts.js';
+import { loyaltySource, upgradeSource } from './loyalty.js';
 
 /**
  * A coupon from catalog.yaml, when the buyer entered its code: fixed (`off_fen`) or percent off
@@ -23,13 +24,14 @@ export const couponSource: DiscountSource = (db, config, q) => {
 };
 
 /**
- * The discount sources the order service asks at checkout, in order: coupons, then what other
- * features grant (the referral service's newcomer discount, when referrals are composed). Another
- * source is one more service here.
+ * The discount sources the order service asks at checkout, in order: the upgrade credit and the
+ * returning member's discount (loyalty.ts), coupons, then what other features grant (the referral
+ * service's newcomer discount, when referrals are composed). Another source is one more service here.
  */
 export function discountSourcesOf(services: Services): DiscountSource[] {
   const referral = (services as Partial<Services>).referral;
-  return referral ? [couponSource, referral.discount] : [couponSource];
+  const own = [upgradeSource, loyaltySource, couponSource];
+  return referral ? [...own, referral.discount] : own;
 }
 
 export interface Price {
@@ -48,21 +50,38 @@ export const MIN_AMOUNT = 1;
  * The price of a product for a member, computed on the server only: list price minus every
  * discount the sources grant (at most one per kind), never below MIN_AMOUNT.
  *
+ * An upgrade credit comes off first (it is money already paid, not a discount); the discounts
+ * after it (loyalty, coupon, referral) are reckoned on what is left and stop at catalog.yaml
+ * `pricing.floor_percent` of it, so stacking them never sells below the floor
+ * (docs/loyalty.md). With no credit and floor 0 this is list minus every discount, at least 1 fen.
+ *
  * @example computePrice(db, config, discountSourcesOf(services), { memberId, productId: 'vip', priceFen: 19900, code: 'EARLY', now })
  */
 export function computePrice(db: Db, config: CourseConfig, sources: readonly DiscountSource[], q: DiscountQuery): Price {
   const discounts: Discount[] = [];
   let remaining = q.priceFen;
+  // What percentages are reckoned on and the floor applies to: the price after an upgrade credit.
+  let base = q.priceFen;
+  const floorPercent = config.catalog.pricing?.floor_percent ?? 0;
   for (const source of sources) {
-    const d = source(db, config, { ...q, priceFen: q.priceFen });
+    const d = source(db, config, { ...q, priceFen: base });
     if (!d || !Number.isInteger(d.fen)) continue;
     if (discounts.some((x) => x.kind === d.kind)) continue;
-    const fen = Math.min(d.fen, remaining - MIN_AMOUNT);
+    const floor = d.kind === 'upgrade' ? MIN_AMOUNT : Math.max(MIN_AMOUNT, Math.ceil((base * floorPercent) / 100));
+    const fen = Math.min(d.fen, remaining - floor);
     // Nothing offered (0 or less), or the price is already at the floor: no discount is listed.
     if (fen <= 0) continue;
     discounts.push({ ...d, fen });
     remaining -= fen;
+    if (d.kind === 'upgrade') base = remaining;
   }
   const codeUsed = discounts.some((d) => d.code === q.code);
   return { list: q.priceFen, amount: remaining, discounts, codeRejected: q.code !== undefined && q.code !== '' && !codeUsed };
+}
+
+/** How the buyer reads a discount on the checkout page and in the DM: 「优惠码 EARLY50」「老学员 9 折」「已购《Python 入门》，补差价升级」. */
+export function discountLabel(d: Discount): string {
+  if (d.kind === 'coupon') return `优惠码 ${d.code}`;
+  if (d.kind === 'referral') return `推荐优惠 ${d.code}`;
+  return d.note ?? (d.kind === 'upgrade' ? '补差价升级' : '老学员优惠');
 }

@@ -13,6 +13,8 @@ export function requestRefundRow(
     const order = getOrder(db, orderId);
     if (!order) return { ok: false as const, error: `no order ${orderId}` };
     if (order.state !== 'paid' && order.state !== 'partially_refunded') return { ok: false as const, error: `order ${orderId} is ${order.state}, not paid` };
+    // Paid in an external shop or recorded by staff (shop.ts): no provider here can send the money back.
+    if (order.provider === 'staff' || order.provider?.startsWith('shop:')) return { ok: false as const, error: `order ${orderId} was paid outside kequn (${order.provider}); refund it in the shop` };
     const left = order.paid_amount! - refundedOrAsked(db, order.id);
     const amount = args.amount ?? left;
     if (!Number.isInteger(amount) || amount <= 0 || amount > left) return { ok: false as const, error: `refund must be 1..${left} (${formatAmount(left, order.currency)} left to refund)` };

@@ -30,6 +30,7 @@ import {
   type RefundRow,
 } from './store/orders.js';
 import type { OrderEvent } from './contracts.js';
+import { finishShopPayment, getShopPayment, pendingShopPayments } from './store/shop.js';
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
@@ -102,6 +103,7 @@ export class OrderService {
     if (!order) throw new CheckoutError(404, '没有这个订单');
     if (order.state !== 'created') throw new CheckoutError(409, order.state === 'paid' ? '这个订单已经支付过了' : '这个订单已经关闭');
     if (order.currency !== 'CNY') throw new CheckoutError(409, '这个订单用 Telegram Stars 支付');
+    if (this.config.catalog.products[order.product_id]?.external) throw new CheckoutError(409, '这门课程在店铺购买，请打开私信里的链接');
     if (now >= order.expires_at) throw new CheckoutError(410, '支付链接已过期，请在群里重新发送「报名」获取新链接');
     const why = unavailable(db, this.config.catalog, order.product_id, order.member_id, now);
     if (why === 'sold_out' || why === 'not_on_sale' || why === 'unknown_product') throw new CheckoutError(409, why === 'sold_out' ? '名额已满' : '课程当前不在售');
@@ -437,6 +439,31 @@ export class OrderService {
     if (!order || order.currency !== 'XTR' || order.state !== 'created') return undefined;
     const product = this.config.catalog.products[order.product_id];
     return { chatId: order.platform_id, title: product?.title ?? order.product_id, description: product?.description || (product?.title ?? ''), payload: order.id, amount: order.amount };
+  }
+
+  /**
+   * A payment taken outside the providers (shop.ts: a shop's signed callback, a staff /paid),
+   * recorded in shop_payments: applied to its order in one transaction with the order.paid event,
+   * exactly as a provider's payment (stage, receipt, invite, referral reward). A row applied
+   * before changes nothing; an order paid before is left as it is (logged for the operator).
+   */
+  applyShopPayment(provider: string, reference: string): 'paid' | 'already' | 'none' {
+    const { db, clock } = this.deps;
+    return inTransaction(db, () => {
+      const row = getShopPayment(db, provider, reference);
+      if (!row || row.state !== 'pending') return 'none' as const;
+      const now = clock.now();
+      const r = this.applyPaid({ orderId: row.order_id, outTradeNo: `${provider}:${reference}`, provider, transactionId: reference, amount: row.amount, now });
+      finishShopPayment(db, provider, reference, r === 'paid' ? 'applied' : 'already', now);
+      return r;
+    });
+  }
+
+  /** Staff payments recorded by /paid (and any left by a crash), applied after their event committed. */
+  applyPendingShopPayments(): number {
+    let n = 0;
+    for (const row of pendingShopPayments(this.deps.db, 50)) if (this.applyShopPayment(row.provider, row.reference) === 'paid') n++;
+    return n;
   }
 
   /** The seats of the order's cohort were sold while it waited (checked again before money moves). */

@@ -68,6 +68,7 @@ export async function createOrders(opts: {
     if (running) return;
     running = true;
     try {
+      service.applyPendingShopPayments();
       await service.processRefunds();
       const r = await service.reconcile();
       if (r.paid + r.closed + r.expired > 0) opts.log.info(r, 'payments reconciled');
@@ -105,6 +106,17 @@ export async function createOrders(opts: {
   const onHandled = (_e: unknown, r: { fired: string[] }) => {
     if (r.fired.includes('command:/refund')) void tick();
   };
+  // A staff /paid is applied (order.paid: stage, receipt, rewards) right after its event commits.
+  const onPaidCommand = (_e: unknown, r: { fired?: string[] }) => {
+    if (r.fired?.includes('command:/paid')) {
+      try {
+        service.applyPendingShopPayments();
+      } catch (e) {
+        opts.log.error({ err: (e as Error).message }, 'payments: a staff payment could not be applied; retried at the next reconciliation');
+      }
+    }
+  };
+  kernel.on('handled', onPaidCommand);
   let timer: NodeJS.Timeout | undefined;
   if (opts.live) {
     kernel.on('handled', onHandled);
@@ -120,6 +132,7 @@ export async function createOrders(opts: {
       clearInterval(timer);
       kernel.off('handled', onHandled);
       kernel.off('handled', onInvoiceEvent);
+      kernel.off('handled', onPaidCommand);
     },
   };
 }

@@ -9,6 +9,7 @@ import { floodSuite } from './flood.js';
 import type { AttackSuite } from './suite.js';
 import { privateChannelSuite } from './private-channel.js';
 import { joinSuite } from './join.js';
+import { shopCallbackSuite } from './shop-callback.js';
 
 export const SUITES: AttackSuite[] = [
   {
@@ -24,4 +25,5 @@ export const SUITES: AttackSuite[] = [
   floodSuite,
   privateChannelSuite,
   joinSuite,
+  shopCallbackSuite,
 ];

@@ -104,8 +104,13 @@ export function openOrderOf(db: Db, memberId: string, productId: string, now: nu
   ) as OrderRow | undefined;
 }
 
-export function latestOrderOf(db: Db, memberId: string, states: OrderState[]): OrderRow | undefined {
+export function latestOrderOf(db: Db, memberId: string, states: OrderState[], productId?: string): OrderRow | undefined {
   const list = states.map(() => '?').join(', ');
+  if (productId !== undefined) {
+    return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND product_id = ? AND state IN (${list}) ORDER BY ${newestFirst(db)} LIMIT 1`).get(memberId, productId, ...states) as
+      | OrderRow
+      | undefined;
+  }
   return stmt(db, `SELECT * FROM orders WHERE member_id = ? AND state IN (${list}) ORDER BY ${newestFirst(db)} LIMIT 1`).get(memberId, ...states) as
     | OrderRow
     | undefined;
@@ -113,6 +118,15 @@ export function latestOrderOf(db: Db, memberId: string, states: OrderState[]): O
 
 export function hasPaidOrder(db: Db, memberId: string, productId: string): boolean {
   return stmt(db, `SELECT 1 FROM orders WHERE member_id = ? AND product_id = ? AND state IN ${TAKEN} LIMIT 1`).get(memberId, productId) !== undefined;
+}
+
+/** What a member has paid for and kept: product, amount paid less refunds (loyalty prices, upgrades). */
+export function paidProductsOf(db: Db, memberId: string): { product_id: string; kept: number; currency: string }[] {
+  return stmt(db, `SELECT product_id, paid_amount - refunded_amount AS kept, currency FROM orders WHERE member_id = ? AND state IN ${TAKEN} ORDER BY paid_at`).all(memberId) as {
+    product_id: string;
+    kept: number;
+    currency: string;
+  }[];
 }
 
 export function countSold(db: Db, productId: string): number {

@@ -6,7 +6,7 @@ import { formatAmount, formatLocalTime } from '../catalog.js';
 import type { Discount } from '../contracts.js';
 import { enterCode } from '../code-attempts.js';
 import { discountsOf } from '../orders.js';
-import { discountSourcesOf } from '../pricing.js';
+import { discountLabel, discountSourcesOf } from '../pricing.js';
 import type { PayMethod } from '../provider.js';
 import { CheckoutError } from '../service.js';
 import { getOrder, setPayerOpenid, type OrderRow } from '../store/orders.js';
@@ -83,6 +83,8 @@ export function createCheckoutRoutes(
     if (order.state === 'paid' || order.state === 'partially_refunded') return notice(c, '支付成功', `「${title}」已支付 ${formatAmount(order.paid_amount ?? order.amount, order.currency)}。入群邀请已私信发给你。`);
     if (order.state === 'refunded') return notice(c, '已退款', `「${title}」的订单已退款。`);
     if (order.state !== 'created' || now() >= order.expires_at) return notice(c, '链接已过期', '这个支付链接已过期。请在群里或私信里重新发送「报名」获取新链接。', 410);
+    // Sold in an external shop: the personal link goes there (shop.ts).
+    if (product?.external) return c.redirect(`/go/${order.token}`, 302);
     if (order.currency !== 'CNY') return notice(c, '请在 Telegram 中支付', '这个订单使用 Telegram Stars 支付，请回到 Telegram 点击账单。', 409);
     const method = payMethodFor(c.req.header('user-agent'));
     const wp = cfg.catalog.payments.wechatpay;
@@ -105,7 +107,7 @@ export function createCheckoutRoutes(
 ${product?.description ? `<p class="desc">${esc(product.description)}</p>` : ''}
 <table class="price">
 <tr><td>原价</td><td>${esc(formatAmount(order.list_amount, order.currency))}</td></tr>
-${discounts.map((d: Discount) => `<tr class="discount"><td>${d.kind === 'coupon' ? '优惠码' : '推荐优惠'} ${esc(d.code)}</td><td>-${esc(formatAmount(d.fen, order.currency))}</td></tr>`).join('')}
+${discounts.map((d: Discount) => `<tr class="discount" data-kind="${esc(d.kind)}"><td>${esc(discountLabel(d))}</td><td>-${esc(formatAmount(d.fen, order.currency))}</td></tr>`).join('')}
 <tr class="total"><td>应付</td><td id="amount">${esc(formatAmount(order.amount, order.currency))}</td></tr>
 </table>
 ${error === 'code' ? '<p class="error">这个优惠码不可用（不存在、已过期、已用完或不适用于这门课）。</p>' : ''}
