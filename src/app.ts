@@ -29,6 +29,8 @@ import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
 import { libraryFeature } from './flows/library/index.js';
 import { cohortsFeature } from './flows/cohorts/index.js';
+import { profileFeature } from './flows/profile/index.js';
+import { recommendFeature } from './flows/recommend/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -50,6 +52,8 @@ export const FEATURES: readonly Feature[] = [
   moderationFeature,
   libraryFeature,
   cohortsFeature,
+  profileFeature,
+  recommendFeature,
   dashboardFeature,
 ];
 

@@ -13,7 +13,7 @@ import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '
 import type { Member } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
 import { catalogSection } from './config.js';
-import type { OrderEvent } from './contracts.js';
+import type { CheckoutService, OrderEvent } from './contracts.js';
 import { receiptAndAccess, refundNotice } from './events.js';
 import { paidGroupLinkCreated } from './paid-access.js';
 import { latestOrderOf, ordersPaidSince } from './store/orders.js';
@@ -28,6 +28,9 @@ declare module '../../core/types.js' {
     'order.paid': true;
     /** A refund of an order succeeded. */
     'order.refunded': true;
+  }
+  interface Services {
+    checkout: CheckoutService;
   }
   interface Trigger {
     /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
@@ -191,6 +194,8 @@ export const ordersFeature: Feature = {
   name: 'orders',
   config: [catalogSection],
   uses: ['referral'],
+  provides: ['checkout'],
+  services: () => ({ checkout: { sendLink: sendCheckoutLink } }),
   triggers: ['order.paid', 'order.refunded'],
   templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
