@@ -60,8 +60,10 @@ export interface OrderEvent extends OrderFacts {
 /**
  * What the orders feature offers others (`ctx.services.checkout`): open (or reuse) the member's
  * order for a product and send the checkout link privately, the price computed on the server with
- * every discount that applies, exactly as `buy` does. Returns the note for the trace.
+ * every discount that applies, exactly as `buy` does; `intro` (a recommendation) goes first in the
+ * same message. When the product cannot be sold to them (sold out, already bought) they get the
+ * reason instead, or with an `intro` nothing at all. `sent`: the link went out; `note`: for the trace.
  */
 export interface CheckoutService {
-  sendLink(productId: string, ctx: RunContext): string;
+  sendLink(productId: string, ctx: RunContext, intro?: string): { sent: boolean; note: string };
 }

@@ -64,7 +64,7 @@ function defaultProduct(ctx: RunContext): string | undefined {
  * Opens (or reuses) the member's checkout for a product and sends the link privately. The price
  * shown is computed here on the server; the link carries only a random token.
  */
-function sendCheckoutLink(productId: string | undefined, ctx: RunContext): string {
+function sendCheckoutLink(productId: string | undefined, ctx: RunContext, intro?: string): string {
   const { config, member, trigger, now } = ctx;
   if (!productId) {
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: '', reason: '现在没有在售的课程' }) });
@@ -73,14 +73,16 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   const r = openCheckout(ctx.db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now });
   const product = config.catalog.products[productId];
   if (!r.ok) {
-    ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
+    // A recommendation of something that cannot be sold to them is not sent at all.
+    if (!intro) ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
     return `not sold: ${r.reason}`;
   }
   const o = r.order;
   const expires = formatLocalTime(o.expires_at, config.course.timezone);
+  const lead = intro ? `${intro}\n\n` : '';
   ctx.send({
     to: 'dm',
-    text: ctx.render(config.templates.order_link!, {
+    text: lead + ctx.render(config.templates.order_link!, {
       product: product!.title,
       price: formatAmount(o.list_amount, o.currency),
       amount: formatAmount(o.amount, o.currency),
@@ -195,7 +197,14 @@ export const ordersFeature: Feature = {
   config: [catalogSection],
   uses: ['referral'],
   provides: ['checkout'],
-  services: () => ({ checkout: { sendLink: sendCheckoutLink } }),
+  services: () => ({
+    checkout: {
+      sendLink(productId, ctx, intro) {
+        const note = sendCheckoutLink(productId, ctx, intro);
+        return { sent: !note.startsWith('not sold'), note };
+      },
+    },
+  }),
   triggers: ['order.paid', 'order.refunded'],
   templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },

@@ -47,9 +47,12 @@ function recommendNow(ctx: RunContext): string {
   const top = rankFor(db, config, ctx.services, member.id, now)[0];
   if (!top) return 'not sent: nothing to recommend (every product on sale is bought)';
   const product = config.catalog.products[top.productId]!;
-  ctx.send({ to: 'dm', text: ctx.render(config.recommend.message, { product: product.title, reason: top.reason, price: `¥${(product.price_fen / 100).toFixed(2)}` }) });
+  const intro = ctx.render(config.recommend.message, { product: product.title, reason: top.reason, price: `¥${(product.price_fen / 100).toFixed(2)}` });
+  // One message, the recommendation and its link: fewer sends is what keeps a WeChat account safe.
+  const linked = ctx.services.checkout.sendLink(top.productId, ctx, intro);
+  if (!linked.sent) return `not sent: ${top.productId} cannot be sold to the member now (${linked.note})`;
   recordRecommendation(db, { memberId: member.id, productId: top.productId, reason: top.reason, score: top.score, ruleId: ctx.ruleId, now });
-  return `recommended ${top.productId} (score ${top.score.toFixed(2)}: ${top.reason}); ${ctx.services.checkout.sendLink(top.productId, ctx)}`;
+  return `recommended ${top.productId} (score ${top.score.toFixed(2)}: ${top.reason}); ${linked.note}`;
 }
 
 const noArg = z.union([z.null(), z.strictObject({})]).optional();
@@ -68,7 +71,7 @@ const buyRecommended: ActionSpec<z.infer<typeof noArg>> = {
   schema: noArg,
   run(_a, ctx) {
     const r = openRecommendation(ctx);
-    ctx.note(r ? `buys the recommended ${r.product_id}: ${ctx.services.checkout.sendLink(r.product_id, ctx)}` : 'no open recommendation');
+    ctx.note(r ? `buys the recommended ${r.product_id}: ${ctx.services.checkout.sendLink(r.product_id, ctx).note}` : 'no open recommendation');
   },
 };
 
