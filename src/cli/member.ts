@@ -3,6 +3,7 @@ import { findOneMember } from './find-member.js';
 import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
 import { loadConfigOrReport } from './check.js';
 import { oneLine } from '../util/display-text.js';
+import { registry } from '../app.js';
 
 /**
  * `kequn member export <member>` prints everything the store holds about a member as JSON;
@@ -27,7 +28,9 @@ export function runMember(opts: { configDir: string; action: string; query: stri
     if (!member) return 1;
     if (opts.action === 'export') {
       recordPrivacyRequest(db, member.id, 'export', now);
-      write(JSON.stringify(exportMember(db, member.id, now), null, 2));
+      // What features keep in their own tables (Feature.privacy.export), by feature name.
+      const features = Object.fromEntries(registry.features.flatMap((f) => (f.privacy?.export ? [[f.name, f.privacy.export(db, member.id)]] : [])));
+      write(JSON.stringify({ ...exportMember(db, member.id, now), features }, null, 2));
       return 0;
     }
     // Erasing is irreversible: only the exact member key, never a name that might be someone else's.
@@ -35,7 +38,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
       write(`forget takes the member id; "${opts.query}" is ${oneLine(member.display_name)} — run: kequn member forget ${member.id}`);
       return 2;
     }
-    const r = forgetMember(db, member.id, now)!;
+    const r = forgetMember(db, member.id, now, registry.features.flatMap((f) => (f.privacy?.forget ? [f.privacy.forget] : [])))!;
     write(`forgot member ${r.memberId}: ${r.removed.length} names, ids and texts removed (${r.rowsChanged} rows changed); ${r.ordersKept} orders kept for accounting under the member id`);
     return 0;
   } finally {

@@ -44,15 +44,24 @@ function recommendNow(ctx: RunContext): string {
   const max = config.recommend.max_per_month;
   const sent = countSentSince(db, member.id, monthStart(now, config.course.timezone));
   if (sent >= max) return `not sent: ${sent} recommendation(s) this month already (recommend.max_per_month: ${max})`;
-  const top = rankFor(db, config, ctx.services, member.id, now)[0];
-  if (!top) return 'not sent: nothing to recommend (every product on sale is bought)';
-  const product = config.catalog.products[top.productId]!;
-  const intro = ctx.render(config.recommend.message, { product: product.title, reason: top.reason, price: `¥${(product.price_fen / 100).toFixed(2)}` });
-  // One message, the recommendation and its link: fewer sends is what keeps a WeChat account safe.
-  const linked = ctx.services.checkout.sendLink(top.productId, ctx, intro);
-  if (!linked.sent) return `not sent: ${top.productId} cannot be sold to the member now (${linked.note})`;
-  recordRecommendation(db, { memberId: member.id, productId: top.productId, reason: top.reason, score: top.score, ruleId: ctx.ruleId, now });
-  return `recommended ${top.productId} (score ${top.score.toFixed(2)}: ${top.reason}); ${linked.note}`;
+  // A course whose prerequisites they have not bought is ranked (kequn recommend shows it) but not sent.
+  const ranking = rankFor(db, config, ctx.services, member.id, now).filter((r) => r.requiresMet);
+  if (ranking.length === 0) return 'not sent: nothing to recommend (every product on sale whose prerequisites they have is bought)';
+  // The best one that can be sold to them now (a sold-out course is skipped, never announced).
+  const skipped: string[] = [];
+  for (const top of ranking) {
+    const product = config.catalog.products[top.productId]!;
+    const intro = ctx.render(config.recommend.message, { product: product.title, reason: top.reason, price: `¥${(product.price_fen / 100).toFixed(2)}` });
+    // One message, the recommendation and its link: fewer sends is what keeps a WeChat account safe.
+    const linked = ctx.services.checkout.sendLink(top.productId, ctx, intro);
+    if (!linked.sent) {
+      skipped.push(`${top.productId} (${linked.note})`);
+      continue;
+    }
+    recordRecommendation(db, { memberId: member.id, productId: top.productId, reason: top.reason, score: top.score, ruleId: ctx.ruleId, now });
+    return `recommended ${top.productId} (score ${top.score.toFixed(2)}: ${top.reason}); ${linked.note}${skipped.length > 0 ? `; skipped ${skipped.join(', ')}` : ''}`;
+  }
+  return `not sent: no ranked product can be sold to the member now: ${skipped.join(', ')}`;
 }
 
 const noArg = z.union([z.null(), z.strictObject({})]).optional();

@@ -150,6 +150,8 @@ function reasonFor(
   popularity: number,
 ): string {
   const title = (id: string) => `《${byId.get(id)?.title ?? id}》`;
+  const missing = p.requires.filter((r) => !m.bought.includes(r));
+  if (missing.length > 0) return `要先学完${missing.map(title).join('、')}`;
   // What they did before: the product this one follows on the path, else the one its buyers share, else a content match.
   const before = p.requires.find((r) => m.bought.includes(r)) ?? (coScore > 0 ? coFrom : undefined) ?? matched.find((i) => i.from.kind === 'product')?.from;
   const beforeId = typeof before === 'string' ? before : before?.kind === 'product' ? before.id : undefined;
