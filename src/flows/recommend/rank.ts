@@ -136,8 +136,8 @@ export function rank(catalog: readonly CatalogItem[], m: MemberSignals, co: CoPu
     else if (p.requires.length > 0) score += WEIGHTS.pathStep;
     out.push({ productId: p.id, score, reason: reasonFor(p, byId, m, matched, coFrom, coScore, popularity), parts: { co: coScore, content, popularity, requiresMet } });
   }
-  // Ties (a newcomer with no signal) fall back to catalog order: the seller's own order of the path.
-  return out.sort((a, b) => b.score - a.score);
+  // Ties (a newcomer with no signal at all): what they can take now first, then catalog order (the seller's own order of the path).
+  return out.sort((a, b) => b.score - a.score || Number(b.parts.requiresMet) - Number(a.parts.requiresMet));
 }
 
 function reasonFor(
