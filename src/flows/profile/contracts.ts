@@ -67,6 +67,14 @@ export interface Profile {
   lastActiveAt: number;
 }
 
+/** A member a segment holds, with what a private message to them needs. */
+export interface SegmentMember {
+  member_id: string;
+  platform_id: string;
+  display_name: string;
+  stage: string;
+}
+
 /** What the profile feature offers others (`ctx.services.profile`). */
 export interface ProfileService {
   /** The whole profile of a member at `now` (undefined: no such member); `services`: the caller's (cohorts, check-ins). */
@@ -77,4 +85,8 @@ export interface ProfileService {
   homework(db: Db, memberId: string): { done: number; late: number; weeks: number };
   /** FAQ entries their questions were answered from, most asked first. */
   topics(db: Db, memberId: string): TopicCount[];
+  /** The segments kequn.yaml `profile.segments` names. */
+  segmentNames(): string[];
+  /** The members of a segment with an identity on `platform`, now. */
+  segmentMembers(db: Db, name: string, platform: string, now: number, services: Services): SegmentMember[];
 }

@@ -4,7 +4,7 @@
  * only the one query its figure needs, so a rule pays for what it names and nothing else.
  */
 import type { FactSpec } from '../../core/types.js';
-import { activeGroupsOf } from '../../store/members.js';
+import { activeGroupsOf, tagsOf } from '../../store/members.js';
 import { localDate } from '../../util/localtime.js';
 import { checkinFigures, homeworkOf, type ProfileDeps } from './profile.js';
 import { boughtProducts, paidOrdersOf, referralCounts, topicCounts } from './store.js';
@@ -27,6 +27,9 @@ export const profileFacts: FactSpec[] = [
   { name: 'profile.purchases', type: 'number', description: 'paid orders of the member (refunded ones included)', get: (c) => paidOrdersOf(c.db, c.member.id).length },
   { name: 'profile.topics', type: 'strings', description: 'FAQ entries the member’s questions were answered from', get: (c) => topicCounts(c.db, c.member.id).map((t) => t.entry) },
   { name: 'profile.referrals', type: 'number', description: 'members this member referred', get: (c) => referralCounts(c.db, c.member.id).made },
+  { name: 'profile.stage', type: 'string', description: 'the member’s lifecycle stage (as `stage`; for segments)', get: (c) => c.member.stage },
+  { name: 'profile.tags', type: 'strings', description: 'the member’s tags (as `tags`; for segments)', get: (c) => tagsOf(c.db, c.member.id) },
+  { name: 'profile.inactive_for', type: 'duration', description: 'time since the member last did anything (for segments: who went quiet)', get: (c) => Math.max(0, c.now - Number(c.member.last_seen_at)) },
   {
     name: 'profile.cohorts',
     type: 'strings',

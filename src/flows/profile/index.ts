@@ -12,6 +12,8 @@ import { profileFacts } from './facts.js';
 import { computeProfile, homeworkOf } from './profile.js';
 import { boughtProducts, topicCounts } from './store.js';
 import { createMemberPage } from './web.js';
+import { profileSection } from './config.js';
+import { checkSegments, segmentMembers } from './segments.js';
 
 declare module '../../core/types.js' {
   interface Services {
@@ -23,6 +25,8 @@ export const profileFeature: Feature = {
   name: 'profile',
   provides: ['profile'],
   uses: ['cohorts', 'checkins', 'recommend'],
+  config: [profileSection],
+  checkCourse: checkSegments,
   facts: profileFacts,
   services: ({ config }) => ({
     profile: {
@@ -30,6 +34,8 @@ export const profileFeature: Feature = {
       bought: boughtProducts,
       topics: topicCounts,
       homework: (db, memberId) => homeworkOf({ db, config, services: {}, now: 0 }, memberId),
+      segmentNames: () => Object.keys(config.profile.segments),
+      segmentMembers: (db, name, platform, now, services) => segmentMembers(db, config, services, name, platform, now),
     },
   }),
   routes: (app: Hono, web: WebContext) => {
