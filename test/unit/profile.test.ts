@@ -103,6 +103,7 @@ describe('profile: computed from what kequn recorded', () => {
     expect(facts.get('profile.streak')!.get(c)).toBe(2);
     expect(facts.get('profile.homework_done')!.get(c)).toBe(2);
     expect(facts.get('profile.homework_late')!.get(c)).toBe(1);
+    expect(facts.get('profile.homework_complete')!.get(c)).toBe(true); // 2 of the course's 2 weeks
     expect(facts.get('profile.bought')!.get(c)).toEqual(['python-vip', 'data-pro']);
     expect(facts.get('profile.purchases')!.get(c)).toBe(2);
     expect(facts.get('profile.topics')!.get(c)).toEqual(['pandas-read-excel', 'install-python']);

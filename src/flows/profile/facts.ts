@@ -22,6 +22,15 @@ export const profileFacts: FactSpec[] = [
   },
   { name: 'profile.streak', type: 'number', description: 'current check-in streak in days', get: (c) => c.services.checkins?.streak(c.db, c.member.id, localToday(c)) ?? 0 },
   { name: 'profile.homework_done', type: 'number', description: 'homework weeks the member submitted', get: (c) => homeworkOf(deps(c), c.member.id).done },
+  {
+    name: 'profile.homework_complete',
+    type: 'boolean',
+    description: 'the member handed in every homework week the course has (false for a course without homework)',
+    get: (c) => {
+      const hw = homeworkOf(deps(c), c.member.id);
+      return hw.weeks > 0 && hw.done >= hw.weeks;
+    },
+  },
   { name: 'profile.homework_late', type: 'number', description: 'homework weeks the member submitted late', get: (c) => homeworkOf(deps(c), c.member.id).late },
   { name: 'profile.bought', type: 'strings', description: 'products (catalog.yaml ids) the member bought and was not fully refunded', get: (c) => boughtProducts(c.db, c.member.id) },
   { name: 'profile.purchases', type: 'number', description: 'paid orders of the member (refunded ones included)', get: (c) => paidOrdersOf(c.db, c.member.id).length },
