@@ -138,3 +138,59 @@ export function benchRecommend(): BenchResult[] {
     },
   ];
 }
+
+/**
+ * What the features cost on a store of a busy course: 10,000 members, each with 30 days of
+ * check-ins and one to three paid orders along the fixture's course path. `recommend.rank_ms`: one
+ * member's ranking (it folds everyone's paid orders: what the `recommend` action pays once per
+ * message); `profile.checkin_rate_fact_ms`: the one fact a rule naming `profile.checkin_rate` reads
+ * per event.
+ */
+export async function benchRecommendCost(): Promise<BenchResult[]> {
+  const { loadConfig, registry } = await import('../src/app.js');
+  const { buildServices } = await import('../src/core/registry.js');
+  const { openStore } = await import('../src/store/db.js');
+  const { rankFor } = await import('../src/flows/recommend/service.js');
+  const config = loadConfig('test/fixtures/recommend-course', { env: {} });
+  const db = openStore(':memory:');
+  const services = buildServices(registry, { db, config });
+  const n = 10_000;
+  const t0 = Date.parse('2026-03-01T09:00:00+08:00');
+  const path = ['python-vip', 'data-pro', 'ml-camp'];
+  const rnd = seededRandom(5);
+  db.transaction(() => {
+    const member = db.prepare("INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, '', 'paid', ?, ?, ?)");
+    const join = db.prepare('INSERT INTO memberships (member_id, group_id, joined_at) VALUES (?, ?, ?)');
+    const checkin = db.prepare("INSERT INTO checkins (member_id, day, kind, at) VALUES (?, ?, 'checkin', ?)");
+    const order = db.prepare(
+      `INSERT INTO orders (id, token, member_id, platform, platform_id, product_id, currency, list_amount, amount, state, paid_amount, created_at, expires_at, paid_at)
+       VALUES (?, ?, ?, 'wechat', ?, ?, 'CNY', 100, 100, 'paid', 100, ?, ?, ?)`,
+    );
+    for (let i = 0; i < n; i++) {
+      const id = `m${i}`;
+      member.run(id, t0, t0, t0);
+      join.run(id, 'python-vip', t0);
+      for (let d = 1; d <= 30; d++) if (rnd() < 0.7) checkin.run(id, `2026-03-${String(d).padStart(2, '0')}`, t0);
+      const k = 1 + Math.floor(rnd() * 3);
+      for (let j = 0; j < k; j++) order.run(`o${i}-${j}`, `t${i}-${j}`, id, id, rnd() < 0.15 ? 'interview' : path[j]!, t0, t0 + 1, t0 + j);
+    }
+  })();
+  const now = Date.parse('2026-03-30T12:00:00+08:00');
+  let t = performance.now();
+  const ranks = 50;
+  for (let i = 0; i < ranks; i++) rankFor(db, config, services, `m${i * 97}`, now);
+  const rankMs = (performance.now() - t) / ranks;
+  const fact = registry.facts.get('profile.checkin_rate')!;
+  t = performance.now();
+  const facts = 2_000;
+  for (let i = 0; i < facts; i++) {
+    const m = { id: `m${i}`, display_name: '', stage: 'paid', stage_since: t0, created_at: t0, last_seen_at: t0 };
+    fact.get({ db, config, now, member: m, services, trigger: {} } as never);
+  }
+  const factMs = (performance.now() - t) / facts;
+  db.close();
+  return [
+    { name: 'recommend.rank_ms', value: rankMs, unit: 'ms', target: '<= 100', met: rankMs <= 100, note: `one member's ranking over ${n} members' paid orders (about ${2 * n}), SQLite in memory` },
+    { name: 'profile.checkin_rate_fact_ms', value: factMs, unit: 'ms', target: '<= 1', met: factMs <= 1, note: 'the one query a rule naming profile.checkin_rate reads per event (30 days of check-ins)' },
+  ];
+}

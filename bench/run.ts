@@ -7,7 +7,7 @@ import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
-import { benchRecommend } from './recommend.js';
+import { benchRecommend, benchRecommendCost } from './recommend.js';
 import { benchReminders } from './reminders.js';
 import { benchRegexRules, benchRules } from './rules.js';
 import { benchTelegram } from './telegram.js';
@@ -16,7 +16,7 @@ import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...benchRecommend(), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
+const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...benchRecommend(), ...(await benchRecommendCost()), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -3,7 +3,8 @@ import { loadConfig } from '../../src/app.js';
 import { openCheckout } from '../../src/flows/orders/orders.js';
 import { addOrderRefund, markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import { loyaltyFigures, loyaltySections } from '../../src/flows/recommend/figures.js';
-import { recordRecommendation } from '../../src/flows/recommend/store.js';
+import { allBaskets, coPurchaseFor, recordRecommendation } from '../../src/flows/recommend/store.js';
+import { buildCoPurchase } from '../../src/flows/recommend/rank.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { harness, joined, message, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
@@ -83,6 +84,24 @@ describe('loyalty figures', () => {
       '（不属于任何一期）：学员 1 人，付费 1 人，收入 ¥199.00，人均 ¥199.00',
       '已发送 4 次，之后购买了推荐课程 1 次，转化率 25.0%',
     ]);
+  });
+
+  it("the database's co-purchase counts equal the fold of everyone's baskets", () => {
+    const h = store();
+    paid(h, 'alice', 'python-vip', '2026-03-16T10:00:00');
+    paid(h, 'alice', 'data-pro', '2026-03-21T10:00:00');
+    paid(h, 'bob', 'python-vip', '2026-03-16T10:00:00', 19900); // refunded: in nobody's basket
+    paid(h, 'carol', 'python-vip', '2026-03-16T10:00:00', 100); // partly refunded: still bought
+    paid(h, 'carol', 'interview', '2026-03-16T10:00:00');
+    paid(h, 'dave', 'data-pro', '2026-03-16T10:00:00');
+    const fold = buildCoPurchase(allBaskets(h.db));
+    const db = coPurchaseFor(h.db, ['python-vip', 'data-pro', 'ml-camp']);
+    expect(db.buyers).toEqual(fold.buyers);
+    expect(db.members).toBe(fold.members);
+    expect(Object.fromEntries(db.pairs.get('python-vip')!)).toEqual({ 'data-pro': 1, interview: 1 });
+    expect(db.pairs.get('python-vip')).toEqual(fold.pairs.get('python-vip'));
+    expect(db.pairs.get('data-pro')).toEqual(fold.pairs.get('data-pro'));
+    expect(db.pairs.get('ml-camp')!.size).toBe(0);
   });
 
   it('an empty store: zeros, no division by zero', () => {

@@ -6,7 +6,7 @@
 import type { FactSpec } from '../../core/types.js';
 import { activeGroupsOf, tagsOf } from '../../store/members.js';
 import { localDate } from '../../util/localtime.js';
-import { checkinFigures, homeworkOf, type ProfileDeps } from './profile.js';
+import { checkinRate, homeworkOf, type ProfileDeps } from './profile.js';
 import { boughtProducts, paidOrdersOf, referralCounts, topicCounts } from './store.js';
 
 type FactCtx = Parameters<FactSpec['get']>[0];
@@ -18,7 +18,7 @@ export const profileFacts: FactSpec[] = [
     name: 'profile.checkin_rate',
     type: 'number',
     description: 'share of the days since the member first joined on which they checked in, 0..1 (leave days not expected; today once checked in)',
-    get: (c) => checkinFigures(deps(c), c.member.id).rate,
+    get: (c) => checkinRate(deps(c), c.member.id).rate,
   },
   { name: 'profile.streak', type: 'number', description: 'current check-in streak in days', get: (c) => c.services.checkins?.streak(c.db, c.member.id, localToday(c)) ?? 0 },
   { name: 'profile.homework_done', type: 'number', description: 'homework weeks the member submitted', get: (c) => homeworkOf(deps(c), c.member.id).done },

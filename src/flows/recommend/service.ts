@@ -7,8 +7,8 @@ import type { Db } from '../../store/db.js';
 import { getMember, tagsOf } from '../../store/members.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Recommendation } from './contracts.js';
-import { buildCoPurchase, rank, type CatalogItem, type MemberSignals } from './rank.js';
-import { allBaskets, isOptedOut, optOutAt, recommendationsOf } from './store.js';
+import { rank, type CatalogItem, type MemberSignals } from './rank.js';
+import { coPurchaseFor, isOptedOut, optOutAt, recommendationsOf } from './store.js';
 
 /** Stages that mean the member finished their latest course (the growth path's 成熟期 and 忠诚期). */
 const FINISHED_STAGES = new Set(['mature', 'loyal']);
@@ -36,8 +36,8 @@ export function signalsOf(db: Db, config: CourseConfig, services: Services, memb
 
 export function rankFor(db: Db, config: CourseConfig, services: Services, memberId: string, now: number): Recommendation[] {
   const items = catalogItems(config, now);
-  const co = buildCoPurchase(allBaskets(db));
-  return rank(items, signalsOf(db, config, services, memberId), co).map((r) => ({
+  const signals = signalsOf(db, config, services, memberId);
+  return rank(items, signals, coPurchaseFor(db, signals.bought)).map((r) => ({
     productId: r.productId,
     title: config.catalog.products[r.productId]!.title,
     score: r.score,

@@ -59,7 +59,32 @@ export function forgetRecommendations(db: Db, memberId: string): void {
   stmt(db, "UPDATE recommendations SET reason = '' WHERE member_id = ?").run(memberId);
 }
 
-/** Everyone's baskets: per member, the products of their paid (not fully refunded) orders. */
+const HELD = "('paid', 'partially_refunded')";
+
+/**
+ * The co-purchase counts one member's ranking needs, counted by the database rather than by
+ * folding every order in JavaScript: buyers per product, buyers in all, and for each product the
+ * member bought, how many of its buyers bought each other product.
+ */
+export function coPurchaseFor(db: Db, bought: readonly string[]): { buyers: Map<string, number>; pairs: Map<string, Map<string, number>>; members: number } {
+  const buyers = new Map<string, number>();
+  for (const r of stmt(db, `SELECT product_id, COUNT(DISTINCT member_id) AS n FROM orders WHERE state IN ${HELD} GROUP BY product_id`).all() as { product_id: string; n: number | string }[]) {
+    buyers.set(r.product_id, Number(r.n));
+  }
+  const members = Number((stmt(db, `SELECT COUNT(DISTINCT member_id) AS n FROM orders WHERE state IN ${HELD}`).get() as { n: number | string }).n);
+  const pairs = new Map<string, Map<string, number>>();
+  const together = stmt(
+    db,
+    `SELECT o2.product_id, COUNT(DISTINCT o2.member_id) AS n FROM orders o1 JOIN orders o2 ON o2.member_id = o1.member_id
+     WHERE o1.product_id = ? AND o1.state IN ${HELD} AND o2.state IN ${HELD} AND o2.product_id <> o1.product_id GROUP BY o2.product_id`,
+  );
+  for (const b of new Set(bought)) {
+    pairs.set(b, new Map((together.all(b) as { product_id: string; n: number | string }[]).map((r) => [r.product_id, Number(r.n)])));
+  }
+  return { buyers, pairs, members };
+}
+
+/** Everyone's baskets: per member, the products of their paid (not fully refunded) orders (the fold coPurchaseFor is checked against). */
 export function allBaskets(db: Db): string[][] {
   const rows = stmt(db, `SELECT DISTINCT member_id, product_id FROM orders WHERE state IN ('paid', 'partially_refunded') ORDER BY member_id, product_id`).all() as { member_id: string; product_id: string }[];
   const by = new Map<string, string[]>();
