@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/app.js';
+import { loadConfig, registry } from '../../src/app.js';
 import { openCheckout } from '../../src/flows/orders/orders.js';
 import { addOrderRefund, markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import { loyaltyFigures, loyaltySections } from '../../src/flows/recommend/figures.js';
 import { allBaskets, coPurchaseFor, recordRecommendation } from '../../src/flows/recommend/store.js';
 import { buildCoPurchase } from '../../src/flows/recommend/rank.js';
+import { cachedCoPurchase, forgetCoPurchase } from '../../src/flows/recommend/co-purchase-cache.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { harness, joined, message, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
@@ -102,6 +103,21 @@ describe('loyalty figures', () => {
     expect(db.pairs.get('python-vip')).toEqual(fold.pairs.get('python-vip'));
     expect(db.pairs.get('data-pro')).toEqual(fold.pairs.get('data-pro'));
     expect(db.pairs.get('ml-camp')!.size).toBe(0);
+  });
+
+  it('the co-purchase cache: kept between rankings, forgotten on a payment here or after 10 minutes', () => {
+    const h = store();
+    const t = at('2026-03-16T10:00:00');
+    paid(h, 'alice', 'python-vip', '2026-03-16T10:00:00');
+    expect(cachedCoPurchase(h.db, ['python-vip'], t).buyers.get('python-vip')).toBe(1);
+    paid(h, 'carol', 'python-vip', '2026-03-16T10:01:00'); // written behind the cache's back
+    expect(cachedCoPurchase(h.db, ['python-vip'], t + 60_000).buyers.get('python-vip')).toBe(1);
+    expect(cachedCoPurchase(h.db, ['python-vip'], t + 10 * 60_000 + 1).buyers.get('python-vip')).toBe(2);
+    paid(h, 'dave', 'python-vip', '2026-03-16T10:12:00');
+    forgetCoPurchase(h.db); // what the feature's order.paid handler does
+    expect(cachedCoPurchase(h.db, ['python-vip'], t + 11 * 60_000).buyers.get('python-vip')).toBe(3);
+    expect(registry.handlers('order.paid').map((x) => x.feature)).toContain('recommend');
+    expect(registry.handlers('order.refunded').map((x) => x.feature)).toContain('recommend');
   });
 
   it('an empty store: zeros, no division by zero', () => {

@@ -13,6 +13,7 @@ import { localInstant } from '../../util/days.js';
 import { localDate } from '../../util/localtime.js';
 import { fmtLocal } from '../../util/localtime.js';
 import { recommendSection } from './config.js';
+import { forgetCoPurchase } from './co-purchase-cache.js';
 import type { RecommendService } from './contracts.js';
 import { recommendDashboard } from './dashboard.js';
 import { pageSections, rankFor } from './service.js';
@@ -115,6 +116,7 @@ export const recommendFeature: Feature = {
     },
   }),
   actions: [recommendAction, buyRecommended, unsubscribeAction, subscribeAction],
+  on: { 'order.paid': (ctx) => forgetCoPurchase(ctx.db), 'order.refunded': (ctx) => forgetCoPurchase(ctx.db) },
   commands: [unsubscribeCommand, subscribeCommand],
   facts: [
     { name: 'recommend.open', type: 'boolean', description: 'the member was sent a recommendation within recommend.open_for and has not bought it', get: (c) => openRecommendation(c) !== undefined },

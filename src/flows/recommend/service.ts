@@ -8,7 +8,8 @@ import { getMember, tagsOf } from '../../store/members.js';
 import { fmtLocal } from '../../util/localtime.js';
 import type { Recommendation } from './contracts.js';
 import { rank, type CatalogItem, type MemberSignals } from './rank.js';
-import { coPurchaseFor, isOptedOut, optOutAt, recommendationsOf } from './store.js';
+import { isOptedOut, optOutAt, recommendationsOf } from './store.js';
+import { cachedCoPurchase } from './co-purchase-cache.js';
 
 /** Stages that mean the member finished their latest course (the growth path's 成熟期 and 忠诚期). */
 const FINISHED_STAGES = new Set(['mature', 'loyal']);
@@ -37,7 +38,7 @@ export function signalsOf(db: Db, config: CourseConfig, services: Services, memb
 export function rankFor(db: Db, config: CourseConfig, services: Services, memberId: string, now: number): Recommendation[] {
   const items = catalogItems(config, now);
   const signals = signalsOf(db, config, services, memberId);
-  return rank(items, signals, coPurchaseFor(db, signals.bought)).map((r) => ({
+  return rank(items, signals, cachedCoPurchase(db, signals.bought, now)).map((r) => ({
     productId: r.productId,
     title: config.catalog.products[r.productId]!.title,
     score: r.score,
