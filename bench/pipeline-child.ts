@@ -21,7 +21,8 @@ export type FromChild =
   | { kind: 'ready' }
   /** `lat`: ms per event, in order; `failed`: events the kernel logged as failed (nothing stored). */
   /** `cpuMs`: this process's CPU time (user + system) over the phase. */
-  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string; cpuMs: number };
+  /** `roundTrips`: requests this process sent PostgreSQL and waited for over the phase (0 on SQLite). */
+  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string; cpuMs: number; roundTrips: number };
 
 const env = process.env;
 const send = (m: FromChild) => process.send!(m);
@@ -61,6 +62,8 @@ async function runPhase(phase: Phase): Promise<void> {
   let failed = 0;
   let firstFailure: string | undefined;
   const cpu = process.cpuUsage();
+  const trips = () => (state.app!.db as { roundTrips?: number }).roundTrips ?? 0;
+  const trips0 = trips();
   for (const e of events) {
     // Every event carries its time in the whole run, so a member's events see the same clock
     // whichever process handles them (the outcome does not depend on how the work is split).
@@ -74,5 +77,5 @@ async function runPhase(phase: Phase): Promise<void> {
     }
   }
   const used = process.cpuUsage(cpu);
-  send({ kind: 'done', phase, lat, failed, firstFailure, cpuMs: (used.user + used.system) / 1000 });
+  send({ kind: 'done', phase, lat, failed, firstFailure, cpuMs: (used.user + used.system) / 1000, roundTrips: trips() - trips0 });
 }

@@ -25,7 +25,8 @@
  *   message), a commit is a WAL append (synchronous=NORMAL: no flush per commit).
  * - PostgreSQL, 1 process: waiting. pg-native is synchronous, so each statement is a loopback
  *   round trip the process waits for: ~15 per message, ~38 per join (welcome messages, drip jobs,
- *   membership), counted with pg_stat_statements; then the commit waits for its WAL flush (fsync
+ *   membership), counted with pg_stat_statements; each run now counts them itself
+ *   (`round_trips_per_message`, PostgresDb.roundTrips; docs/operations.md has the latest); then the commit waits for its WAL flush (fsync
  *   on: ~0.3 ms on this disk, one flush per event). The process is busy 10–20 % of the cores'
  *   time and cannot overlap its waits; CPU per event: kequn 0.8–1.1 ms + server 1.0–1.3 ms.
  *   Quiet machine (load 1.3): SQLite 2,609 msg/s; PostgreSQL 690 (1 process), 1,088 (2), 986 (4).
@@ -157,6 +158,8 @@ interface PhaseFigures {
   p99: number;
   failed: number;
   firstFailure?: string;
+  /** PostgreSQL requests waited for per event (statements, BEGIN/COMMIT, prepares), over all processes. */
+  roundTrips: number;
 }
 
 interface Measured {
@@ -186,7 +189,7 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
       const failed = done.reduce((s, d) => s + d.failed, 0);
       const cpuMs = done.reduce((s, d) => s + d.cpuMs, 0);
       kequnCpuMs += cpuMs;
-      return { rate: lat.length / secs, cpuMsPerEvent: cpuMs / lat.length, cpuShare: cpuMs / (secs * 1000 * cpus().length), p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure };
+      return { rate: lat.length / secs, cpuMsPerEvent: cpuMs / lat.length, cpuShare: cpuMs / (secs * 1000 * cpus().length), p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure, roundTrips: done.reduce((s, d) => s + d.roundTrips, 0) / lat.length };
     };
     const joins = await phase('joins');
     progress(`${n} joins done: ${Math.round(joins.rate)}/s`);
@@ -254,8 +257,9 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
     const failed = m.joins.failed + m.messages.failed;
     const ok = counts.joins === sent.joins && counts.messages === sent.messages && counts.events === sent.joins + sent.messages && failed === 0;
     const failures = failed > 0 ? `, ${failed} events FAILED (first: ${(m.joins.firstFailure ?? m.messages.firstFailure)!.split('\n')[0]})` : '';
+    const trips = m.messages.roundTrips > 0 ? `; ${m.joins.roundTrips.toFixed(1)} round trips/join` : '';
     return [
-      { name: `pipeline.${label}.joins_per_s`, value: m.joins.rate, unit: 'events/s', note: `p50 ${m.joins.p50.toFixed(2)} ms, p99 ${m.joins.p99.toFixed(2)} ms` },
+      { name: `pipeline.${label}.joins_per_s`, value: m.joins.rate, unit: 'events/s', note: `p50 ${m.joins.p50.toFixed(2)} ms, p99 ${m.joins.p99.toFixed(2)} ms${trips}` },
       {
         name: `pipeline.${label}.messages_per_s`,
         value: m.messages.rate,
@@ -267,6 +271,9 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
       },
       { name: `pipeline.${label}.messages_p50`, value: m.messages.p50, unit: 'ms' },
       { name: `pipeline.${label}.messages_p99`, value: m.messages.p99, unit: 'ms' },
+      ...(m.messages.roundTrips > 0
+        ? [{ name: `pipeline.${label}.round_trips_per_message`, value: m.messages.roundTrips, unit: 'round trips', target: '<= 3', met: m.messages.roundTrips <= 3, note: 'requests to PostgreSQL waited for, BEGIN and COMMIT included' }]
+        : []),
     ];
   };
   /** A measurement that could not finish: one row that says why (the bench goes on). */

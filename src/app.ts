@@ -216,12 +216,14 @@ export async function createApp(opts: {
   cluster?: Partial<ClusterSettings>;
   /** KEQUN_STAGING=1: the payment sandbox takes payments beside a real platform (its pages then need the admin login). */
   staging?: boolean;
+  /** WAL checkpoints on a worker thread (default on; bench/wal-pages.ts turns them off to count the WAL's frames). */
+  backgroundCheckpoints?: boolean;
 }): Promise<App> {
   const mode = opts.wechat ?? { kind: 'simulated' };
   // Staff ids become simulated users anyone at the playground can drive: never next to a real platform.
   if (mode.kind === 'simulated' && (opts.telegram || (opts.adapters ?? []).length > 0)) throw new EnvError(SIMULATOR_ALONE.replace('KEQUN_WECHAT=simulated', 'the simulated WeChat'));
   const exposure: Exposure = mode.kind === 'simulated' ? 'embedded' : opts.staging ? 'staging' : 'real';
-  const db = openStore(opts.dbPath, { backgroundCheckpoints: true });
+  const db = openStore(opts.dbPath, { backgroundCheckpoints: opts.backgroundCheckpoints ?? true });
   let sim: SimulatedWeChat | undefined;
   const adapters: ChatAdapter[] = [];
   // Wechaty is loaded only when WeChat is on (it takes ~2 s to import; Telegram-only kequn skips it).

@@ -22,6 +22,9 @@ export interface StageTransition {
   at: number;
 }
 
+/** How stale members.last_seen_at may be in the store: written at most once a minute per member. */
+export const LAST_SEEN_STEP_MS = 60_000;
+
 function newMemberId(): string {
   return 'm_' + randomBytes(8).toString('hex');
 }
@@ -34,17 +37,24 @@ export function resolveMember(
   db: Db,
   args: { platform: string; platformId: string; displayName: string; initialStage: string; now: number },
 ): { member: Member; created: boolean } {
-  const row = stmt(db, 'SELECT member_id, display_name FROM identities WHERE platform = ? AND platform_id = ?').get(
+  // The identity and its member in one read (one round trip on PostgreSQL).
+  const row = stmt(db, 'SELECT i.display_name AS identity_name, m.* FROM identities i JOIN members m ON m.id = i.member_id WHERE i.platform = ? AND i.platform_id = ?').get(
     args.platform,
     args.platformId,
-  ) as { member_id: string; display_name: string } | undefined;
+  ) as (Member & { identity_name: string }) | undefined;
   if (row) {
-    if (args.displayName && args.displayName !== row.display_name) {
+    const { identity_name: identityName, ...stored } = row;
+    let member: Member = stored;
+    if (args.displayName && args.displayName !== identityName) {
       stmt(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?').run(args.displayName, args.platform, args.platformId);
-      stmt(db, 'UPDATE members SET display_name = ? WHERE id = ?').run(args.displayName, row.member_id);
+      stmt(db, 'UPDATE members SET display_name = ? WHERE id = ?').run(args.displayName, row.id);
+      member = { ...member, display_name: args.displayName };
     }
-    stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.member_id);
-    return { member: getMember(db, row.member_id)!, created: false };
+    // Stored to the minute: a member's every message rewrote their row, one WAL page per message
+    // (issue 20). The event itself sees the exact time; only readers of the store (the inactivity
+    // job, the member's card) may see a time up to a minute old.
+    if (args.now - member.last_seen_at >= LAST_SEEN_STEP_MS) stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.id);
+    return { member: { ...member, last_seen_at: Math.max(member.last_seen_at, args.now) }, created: false };
   }
   const id = newMemberId();
   stmt(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(

@@ -173,6 +173,7 @@ class PgStatement implements Statement {
     this.db.assertOpen();
     const values = this.values(params);
     if (this.prepared === undefined) this.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
+    this.db.roundTrips++;
     if (this.prepared === null) this.db.pq.execParams(this.compiled.text, values);
     else this.db.pq.execPrepared(this.prepared, values);
     this.db.check(this.source);
@@ -188,6 +189,8 @@ export class PostgresDb implements Db {
   private preparedCount = 0;
   private depth = 0;
   private closed = false;
+  /** Requests sent to the server and waited for (statements, BEGIN/COMMIT, prepares): the bench's round trips per event. */
+  roundTrips = 0;
 
   constructor(readonly url: string) {
     const require = createRequire(import.meta.url);
@@ -223,6 +226,7 @@ export class PostgresDb implements Db {
 
   exec(sql: string): this {
     this.assertOpen();
+    this.roundTrips++;
     this.pq.exec(sql);
     this.check(sql);
     return this;
@@ -275,6 +279,7 @@ export class PostgresDb implements Db {
   prepareOnServer(text: string, count: number, source: string): string | null {
     if (this.preparedCount >= MAX_PREPARED) return null;
     const name = `k${++this.preparedCount}`;
+    this.roundTrips++;
     this.pq.prepare(name, text, count);
     this.check(source);
     return name;

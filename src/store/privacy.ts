@@ -127,6 +127,7 @@ const QUOTING_COLUMNS: [table: string, column: string][] = [
   ['jobs', 'dedupe_key'],
   ['jobs', 'note'],
   ['rule_traces', 'detail'],
+  ['events', 'unmatched'],
   ['questions', 'text'],
   ['questions', 'answer'],
   ['faq_learned', 'question'],
@@ -207,7 +208,7 @@ export function forgetMember(db: Db, id: string, now: number, after: readonly ((
 
     // Their own rows first, wholesale: what they said, where they can be reached.
     for (const type of db.prepare('SELECT DISTINCT type FROM events WHERE member_id = ?').pluck().all(id) as string[]) {
-      run(`UPDATE events SET payload = ?, dedupe_key = 'forgotten:' || id WHERE member_id = ? AND type = ?`, JSON.stringify({ type, forgotten: 1 }), id, type);
+      run(`UPDATE events SET payload = ?, dedupe_key = 'forgotten:' || id, unmatched = NULL WHERE member_id = ? AND type = ?`, JSON.stringify({ type, forgotten: 1 }), id, type);
     }
     run(`UPDATE outbox SET status = 'failed', last_error = 'member forgotten' WHERE member_id = ? AND status IN ('pending', 'sending', 'uncertain')`, id);
     run(`UPDATE outbox SET text = ?, chat_id = CASE chat_kind WHEN 'dm' THEN ? ELSE chat_id END WHERE member_id = ?`, FORGOTTEN, FORGOTTEN, id);

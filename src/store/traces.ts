@@ -71,9 +71,25 @@ export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCa
  * in a transaction not yet committed; this insert then waits for it and does nothing, rather than
  * failing the event with a duplicate key.
  */
-function storeCatalog(db: Db, catalog: TraceCatalog): void {
-  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(catalog.key, catalog.body);
+function storeCatalog(db: Db, catalog: TraceCatalog, writer: string): void {
+  let known = committedCatalogs.get(db);
+  if (!known) committedCatalogs.set(db, (known = { committed: new Set(), insertedBy: new Map() }));
+  if (known.committed.has(catalog.key)) return;
+  if (stmt(db, 'SELECT 1 FROM kv WHERE key = ?').get(catalog.key) === undefined) {
+    stmt(db, 'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(catalog.key, catalog.body);
+    known.insertedBy.set(catalog.key, writer);
+  } else if (known.insertedBy.get(catalog.key) !== writer) {
+    // Found, and not written by this same event or job (one transaction each): committed, so it is
+    // there for good (catalogs are never removed) and need not be looked up again.
+    known.committed.add(catalog.key);
+  }
 }
+
+/**
+ * Catalogs this connection knows are committed, and which event or job inserted each one it
+ * inserted: a catalog read back in the transaction that inserted it could still be rolled back.
+ */
+const committedCatalogs = new WeakMap<Db, { committed: Set<string>; insertedBy: Map<string, string> }>();
 
 const catalogs = new WeakMap<Db, Map<string, { rules: string[]; labels: string[] } | undefined>>();
 
@@ -106,8 +122,11 @@ export function recordRuleOutcomes(
     if (!o.matched) (packer ??= new Packer(catalog)).add(i, o);
   });
   if (packer) {
-    if (catalog) storeCatalog(db, catalog);
-    insertTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false }, packer.json(args.trigger));
+    if (catalog) storeCatalog(db, catalog, `${args.eventId ?? ''}/${args.jobId ?? ''}`);
+    // An event's: into its own row (see migration 'write path indexes'), a line per run of the
+    // rules (the event's own, then channel.opened or follow-ups). A job's: a row of its own.
+    if (args.eventId !== null) stmt(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?").run(`\n${packer.json(args.trigger)}`, args.eventId);
+    else insertTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false }, packer.json(args.trigger));
   }
   outcomes.forEach((o, i) => {
     if (o.matched) recordTrace(db, { ...args, ruleId: o.ruleId, matched: true, detail: { i, trigger: args.trigger, ...o.detail } });
@@ -228,6 +247,35 @@ function expand<T extends RuleTraceRow>(db: Db, rows: T[]): T[] {
     .map(({ order: _order, ...r }) => r as unknown as T);
 }
 
+/** An event row's packed lines as the shared rows they replace (rule_id '*', id -event id). */
+function unmatchedRows(r: { id: number; member_id: string | null; at: number; unmatched: string | null; type?: string }): (RuleTraceRow & { event_type: string | null; line: number })[] {
+  if (!r.unmatched) return [];
+  return r.unmatched
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((detail, line) => ({ id: -r.id, event_id: r.id, job_id: null, member_id: r.member_id, rule_id: UNMATCHED_ROW, matched: 0, detail, at: r.at, event_type: r.type ?? null, line }));
+}
+
+type Sortable = RuleTraceRow & { line?: number };
+
+/**
+ * Newest first, as rule_traces' ids ordered them when every row was there: by time, then by event
+ * (ids grow with handling), an event's own lines before its rules' rows (they were written first),
+ * a job's rows after the events of the same moment.
+ */
+function newestFirst(a: Sortable, b: Sortable): number {
+  if (a.at !== b.at) return b.at - a.at;
+  if (a.event_id !== null && b.event_id !== null) {
+    if (a.event_id !== b.event_id) return b.event_id - a.event_id;
+    const aLine = a.line !== undefined;
+    const bLine = b.line !== undefined;
+    if (aLine !== bLine) return aLine ? 1 : -1;
+    return aLine ? b.line! - a.line! : b.id - a.id;
+  }
+  if (a.event_id === null && b.event_id === null) return b.id - a.id;
+  return a.event_id === null ? -1 : 1;
+}
+
 /** The most recent traces of a member, newest event first, with the event type they answered. */
 export function recentTraces(db: Db, memberId: string, limit: number): (RuleTraceRow & { event_type: string | null })[] {
   const rows = stmt(
@@ -235,12 +283,25 @@ export function recentTraces(db: Db, memberId: string, limit: number): (RuleTrac
     `SELECT t.*, e.type AS event_type FROM rule_traces t LEFT JOIN events e ON e.id = t.event_id
      WHERE t.member_id = ? ORDER BY t.id DESC LIMIT ?`,
   ).all(memberId, limit) as (RuleTraceRow & { event_type: string | null })[];
-  return expand(db, rows).slice(0, limit);
+  const events = stmt(db, 'SELECT id, member_id, at, type, unmatched FROM events WHERE member_id = ? AND unmatched IS NOT NULL ORDER BY id DESC LIMIT ?').all(memberId, limit) as {
+    id: number;
+    member_id: string | null;
+    at: number;
+    type: string;
+    unmatched: string | null;
+  }[];
+  const merged = [...rows, ...events.flatMap(unmatchedRows)].sort(newestFirst).slice(0, limit);
+  return expand(
+    db,
+    merged.map(({ line: _line, ...r }: Sortable & { event_type: string | null }) => r),
+  ).slice(0, limit);
 }
 
 /** Every rule's outcome for one logged event, in the order the rules were checked. */
 export function tracesOfEvent(db: Db, eventRowId: number): RuleTraceRow[] {
-  return expand(db, stmt(db, 'SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as RuleTraceRow[]);
+  const event = stmt(db, 'SELECT id, member_id, at, unmatched FROM events WHERE id = ?').get(eventRowId) as { id: number; member_id: string | null; at: number; unmatched: string | null } | undefined;
+  const own = event ? unmatchedRows(event).map(({ line: _line, event_type: _type, ...r }) => r) : [];
+  return expand(db, [...own, ...(stmt(db, 'SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as RuleTraceRow[])]);
 }
 
 export function lastFired(db: Db, memberId: string, ruleId: string): number | undefined {

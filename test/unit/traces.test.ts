@@ -46,11 +46,18 @@ const catalog = traceCatalog([
   { id: 'count', labels: ['questions_asked eq 0', 'cooldown 30d'] },
 ]);
 
+/** The event row a trace belongs to: an event's unmatched rules are kept in its own row. */
+function logEvent(db: Db, id: number): number {
+  db.prepare("INSERT INTO events (id, type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, 'message', 'wechat', ?, 'm1', NULL, '{}', 1)").run(id, `wechat:e${id}`);
+  return id;
+}
+
 const withoutIds = (rows: ReturnType<typeof tracesOfEvent>) => rows.map(({ id: _id, event_id: _e, ...r }) => r);
 
 describe('rule traces: the packed shared row', () => {
   it('reads back exactly as the one-object-per-rule row did, with and without a catalog', () => {
     const db = openTestStore();
+    for (const id of [1, 2, 3]) logEvent(db, id);
     recordUnpacked(db, 1, outcomes());
     recordRuleOutcomes(db, { eventId: 2, jobId: null, memberId: 'm1', at: 1, trigger: 'message' }, outcomes(), catalog);
     recordRuleOutcomes(db, { eventId: 3, jobId: null, memberId: 'm1', at: 1, trigger: 'message' }, outcomes());
@@ -59,7 +66,9 @@ describe('rule traces: the packed shared row', () => {
     expect(withoutIds(tracesOfEvent(db, 2))).toEqual(before);
     expect(withoutIds(tracesOfEvent(db, 3))).toEqual(before);
     // The message text is stored once, not once per rule that quoted it.
-    const packed = (db.prepare('SELECT detail FROM rule_traces WHERE event_id = 2 AND rule_id = ?').get(UNMATCHED_ROW) as { detail: string }).detail;
+    // Kept in the event's own row since issue 20; rows written before stay readable (event 1).
+    const packed = (db.prepare('SELECT unmatched FROM events WHERE id = 2').get() as { unmatched: string }).unmatched;
+    expect(db.prepare('SELECT COUNT(*) AS n FROM rule_traces WHERE event_id = 2 AND rule_id = ?').get(UNMATCHED_ROW)).toEqual({ n: 0 });
     expect(packed.split(TEXT).length - 1).toBe(1);
     const old = (db.prepare('SELECT detail FROM rule_traces WHERE event_id = 1 AND rule_id = ?').get(UNMATCHED_ROW) as { detail: string }).detail;
     expect(packed.length).toBeLessThan(old.length / 2);
@@ -69,6 +78,7 @@ describe('rule traces: the packed shared row', () => {
     const db = openTestStore();
     const args = (eventId: number) => ({ eventId, jobId: null, memberId: 'm1', at: 1, trigger: 'message' });
     const catalogs = () => (db.prepare("SELECT COUNT(*) AS n FROM kv WHERE key LIKE 'trace-catalog:%'").get() as { n: number }).n;
+    for (const id of [1, 2, 3, 4]) logEvent(db, id);
     // Rolled back with its row: a later row must not refer to a catalog that is not there.
     expect(() =>
       db.transaction(() => {

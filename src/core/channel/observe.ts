@@ -33,8 +33,11 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
   const platform = event.platform;
   const chatId = event.user.id;
   const current = getChannel(db, platform, chatId);
+  // Whether this event wrote the row: if not, `current` is still what the store holds.
+  let written = false;
   let opening: ChannelOpening | undefined;
   const open = (how: ChannelHow, text: string, source: string | null) => {
+    written = true;
     const { before, after } = setChannel(db, { platform, chatId, memberId, state: 'open', how, now, source });
     const fresh = before?.state !== 'open' || before.announced_at === null;
     if (before?.state !== 'open') {
@@ -55,6 +58,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
       break;
     }
     case 'channel.closed': {
+      written = true;
       setChannel(db, { platform, chatId, memberId, state: 'blocked', how: 'blocked', now });
       const n = dropHeldFor(db, platform, chatId, 'the person blocked the bot', now);
       notes.push(`private channel closed: blocked by the person${n ? `; ${n} held message(s) dropped` : ''}`);
@@ -78,6 +82,7 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
     if (hint === 'open' && current?.state !== 'open') {
       open('already_friend', '', null);
     } else if (hint === 'closed' && current?.state !== 'closed') {
+      written = true;
       setChannel(db, { platform, chatId, memberId, state: 'closed', how: 'not_friend', now });
       notes.push(current?.state === 'open' ? 'private channel closed: no longer a friend of the account' : 'private channel not open: not a friend of the account yet');
     }
@@ -86,7 +91,8 @@ export function observeChannel(db: Db, config: CourseConfig, event: ChatEvent, m
   // Recorded open before kequn knew the member (a conversation test's user who pressed Start
   // earlier): the member's first event announces it.
   if (!opening && event.type !== 'channel.closed') {
-    const row = getChannel(db, platform, chatId);
+    // Read again only when written above (a round trip fewer per event on PostgreSQL).
+    const row = written ? getChannel(db, platform, chatId) : current;
     if (row?.state === 'open' && row.announced_at === null) {
       setChannel(db, { platform, chatId, memberId, state: 'open', how: row.how, now });
       opening = { platform, how: row.how, again: false, source: row.source, text: '' };

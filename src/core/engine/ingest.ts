@@ -1,7 +1,7 @@
 import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } from '../../bot/events.js';
 import { inTransaction } from '../../store/db.js';
-import { appendEvent, isEventLogged } from '../../store/events.js';
-import { getMember, recordJoin, recordLeave, recordPresence, resolveMember } from '../../store/members.js';
+import { appendEvent } from '../../store/events.js';
+import { getMember, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { cleanName } from '../../util/display-text.js';
@@ -12,6 +12,7 @@ import { groupDelivery } from '../roles.js';
 import type { CourseConfig, Trigger } from '../types.js';
 import { runCommand } from './commands.js';
 import { runRules } from './rules.js';
+import { runContext } from './run-context.js';
 import type { EngineDeps, HandleResult } from './types.js';
 
 /**
@@ -28,98 +29,128 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
   if (groupId !== null && group === undefined) {
     return { status: 'ignored', reason: `group ${groupId} is not a course group in config`, fired: [], messages: 0 };
   }
-  return inTransaction(db, () => {
-    const dedupeKey = `${event.platform}:${event.eventId}`;
-    if (isEventLogged(db, dedupeKey)) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
-    const { member, created } = resolveMember(db, {
-      platform: event.platform,
-      platformId: event.user.id,
-      // Normalised here too, whatever the adapter did: the one door every name comes in by.
-      displayName: cleanName(event.user.name),
-      initialStage: config.stageIds[0]!,
-      now,
-    });
-    // The row is written once with its member: inserting it bare and setting the member after
-    // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
-    const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now });
-    // Checked above in this same transaction: a conflict here means the log is inconsistent.
-    if (eventRowId === undefined) throw new Error(`event ${dedupeKey} was logged during its own handling`);
+  const dedupeKey = `${event.platform}:${event.eventId}`;
+  try {
+    // db.transaction, not inTransaction: inside a caller's transaction this is a savepoint, so a
+    // duplicate undoes only its own member lookup.
+    return db.transaction(() => handleLogged(deps, config, event, dedupeKey, group, groupId, now))();
+  } catch (e) {
+    if (e instanceof Redelivered) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
+    throw e;
+  }
+}
 
-    let inviterMemberId: string | null = null;
-    if (event.type === 'member.joined') {
-      if (event.inviter && event.inviter.id !== event.user.id) {
-        inviterMemberId = resolveMember(db, {
-          platform: event.platform,
-          platformId: event.inviter.id,
-          displayName: cleanName(event.inviter.name),
-          initialStage: config.stageIds[0]!,
-          now,
-        }).member.id;
-      }
-      recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
-    } else if (event.type === 'member.left') {
-      recordLeave(db, { memberId: member.id, groupId: group!, now });
-    } else if (event.type === 'message' && group !== undefined) {
-      // Speaking in the group is proof of being in it, for someone who was there before the bot.
-      recordPresence(db, { memberId: member.id, groupId: group, now });
-    }
+/** A redelivered event, found when its row would not insert: what the transaction did is undone. */
+class Redelivered extends Error {}
 
-    // Before any rule: the private channel as the platform just described it (held messages
-    // released when it opened), so every rule and action sees it as it is now.
-    const channel = observeChannel(db, config, event, member.id, now, deps.registry.channel);
-    if (event.type === 'channel.closed' || (event.type === 'channel.opened' && !channel.opening)) {
-      recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
-      return { status: 'handled', eventRowId, memberId: member.id, fired: [], messages: 0 };
-    }
-    if (channel.notes.length > 0) {
-      recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
-    }
-
-    const isDm = (event.type === 'message' && event.chat.kind === 'dm') || event.type === 'channel.opened';
-    const text = event.type === 'message' ? event.text : event.type === 'channel.opened' ? channel.opening!.text : '';
-    // The addressee (`/help@kequn_bot`) was the adapter's business: the engine sees name and args.
-    const parsed = event.type === 'message' ? parseCommand(text) : null;
-    const command = parsed && { name: parsed.name, args: parsed.args };
-    const trigger: Trigger = {
-      type: event.type === 'message' && command ? 'command' : event.type,
-      platform: event.platform,
-      eventId: eventRowId,
-      jobId: null,
-      group: group ?? null,
-      replyTo: isDm || groupId === null ? { kind: 'dm', id: event.user.id } : { kind: 'group', id: groupId },
-      userPlatformId: event.user.id,
-      text,
-      isDm,
-      mentionsBot: event.type === 'message' && event.mentionsBot,
-      quoted: event.type === 'message' ? event.quoted : undefined,
-      command,
-      isNewMember: created,
-      inviterMemberId,
-      channel: event.type === 'channel.opened' ? channel.opening : undefined,
-    };
-    const c = trigger.command ? runCommand(deps, config, trigger, member, now) : { fired: [], messages: 0 };
-    // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
-    const paused = trigger.group !== null && groupDelivery(db, config, trigger.group).paused;
-    if (paused) {
-      recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'group:paused', matched: true, detail: { trigger: trigger.type, conditions: [], actions: [`bot paused in ${trigger.group}: no rules run`] }, at: now });
-    }
-    const r = paused ? { fired: [], messages: 0 } : runRules(deps, config, trigger, member, now, undefined);
-    // The channel opened with another event (a join of someone already a friend, a first private
-    // message): the channel.opened rules run after the event's own, on the state they left.
-    const o =
-      channel.opening && trigger.type !== 'channel.opened' && !paused
-        ? runRules(
-            deps,
-            config,
-            { ...trigger, type: 'channel.opened', replyTo: { kind: 'dm', id: event.user.id }, text: '', isDm: true, mentionsBot: false, quoted: undefined, command: null, channel: channel.opening },
-            getMember(db, member.id) ?? member,
-            now,
-            undefined,
-          )
-        : { fired: [], messages: 0 };
-    if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
-    return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired, ...o.fired], messages: c.messages + r.messages + o.messages };
+function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<ChatEvent, FriendRequested | RoomInvited>, dedupeKey: string, group: string | undefined, groupId: string | null, now: number): HandleResult {
+  const { db } = deps;
+  const { member, created } = resolveMember(db, {
+    platform: event.platform,
+    platformId: event.user.id,
+    // Normalised here too, whatever the adapter did: the one door every name comes in by.
+    displayName: cleanName(event.user.name),
+    initialStage: config.stageIds[0]!,
+    now,
   });
+  // The row is written once with its member: inserting it bare and setting the member after
+  // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
+  // No look-up before: the insert is the dedupe check (one statement fewer per event). A
+  // redelivery is rare; it throws, and the member lookup above is rolled back with it.
+  const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now });
+  if (eventRowId === undefined) throw new Redelivered();
+
+  let inviterMemberId: string | null = null;
+  if (event.type === 'member.joined') {
+    if (event.inviter && event.inviter.id !== event.user.id) {
+      inviterMemberId = resolveMember(db, {
+        platform: event.platform,
+        platformId: event.inviter.id,
+        displayName: cleanName(event.inviter.name),
+        initialStage: config.stageIds[0]!,
+        now,
+      }).member.id;
+    }
+    recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
+  } else if (event.type === 'member.left') {
+    recordLeave(db, { memberId: member.id, groupId: group!, now });
+  } else if (event.type === 'message' && group !== undefined) {
+    // Speaking in the group is proof of being in it, for someone who was there before the bot.
+    recordPresence(db, { memberId: member.id, groupId: group, now });
+  }
+
+  // Before any rule: the private channel as the platform just described it (held messages
+  // released when it opened), so every rule and action sees it as it is now.
+  const channel = observeChannel(db, config, event, member.id, now, deps.registry.channel);
+  if (event.type === 'channel.closed' || (event.type === 'channel.opened' && !channel.opening)) {
+    recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
+    return { status: 'handled', eventRowId, memberId: member.id, fired: [], messages: 0 };
+  }
+  if (channel.notes.length > 0) {
+    recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
+  }
+
+  const isDm = (event.type === 'message' && event.chat.kind === 'dm') || event.type === 'channel.opened';
+  const text = event.type === 'message' ? event.text : event.type === 'channel.opened' ? channel.opening!.text : '';
+  // The addressee (`/help@kequn_bot`) was the adapter's business: the engine sees name and args.
+  const parsed = event.type === 'message' ? parseCommand(text) : null;
+  const command = parsed && { name: parsed.name, args: parsed.args };
+  const trigger: Trigger = {
+    type: event.type === 'message' && command ? 'command' : event.type,
+    platform: event.platform,
+    eventId: eventRowId,
+    jobId: null,
+    group: group ?? null,
+    replyTo: isDm || groupId === null ? { kind: 'dm', id: event.user.id } : { kind: 'group', id: groupId },
+    userPlatformId: event.user.id,
+    text,
+    isDm,
+    mentionsBot: event.type === 'message' && event.mentionsBot,
+    quoted: event.type === 'message' ? event.quoted : undefined,
+    command,
+    isNewMember: created,
+    inviterMemberId,
+    channel: event.type === 'channel.opened' ? channel.opening : undefined,
+  };
+  // Features' handlers of the event's type (Feature.on), before commands and rules, paused or
+  // not: what a join means for the member's records (the cohort a group puts them in).
+  const h = runEventHandlers(deps, config, trigger, member, now);
+  const c = trigger.command ? runCommand(deps, config, trigger, member, now) : { fired: [], messages: 0 };
+  // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
+  const paused = trigger.group !== null && groupDelivery(db, config, trigger.group).paused;
+  if (paused) {
+    recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'group:paused', matched: true, detail: { trigger: trigger.type, conditions: [], actions: [`bot paused in ${trigger.group}: no rules run`] }, at: now });
+  }
+  const r = paused ? { fired: [], messages: 0 } : runRules(deps, config, trigger, member, now, undefined);
+  // The channel opened with another event (a join of someone already a friend, a first private
+  // message): the channel.opened rules run after the event's own, on the state they left.
+  const o =
+    channel.opening && trigger.type !== 'channel.opened' && !paused
+      ? runRules(
+          deps,
+          config,
+          { ...trigger, type: 'channel.opened', replyTo: { kind: 'dm', id: event.user.id }, text: '', isDm: true, mentionsBot: false, quoted: undefined, command: null, channel: channel.opening },
+          getMember(db, member.id) ?? member,
+          now,
+          undefined,
+        )
+      : { fired: [], messages: 0 };
+  if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
+  return { status: 'handled', eventRowId, memberId: member.id, fired: [...h.fired, ...c.fired, ...r.fired, ...o.fired], messages: h.messages + c.messages + r.messages + o.messages };
+}
+
+/** Runs the features' `on` handlers of a platform event's type, with one trace when any ran. */
+function runEventHandlers(deps: EngineDeps, config: CourseConfig, trigger: Trigger, member: Member, now: number): { fired: string[]; messages: number } {
+  const handlers = deps.registry.handlers(trigger.type);
+  if (handlers.length === 0) return { fired: [], messages: 0 };
+  const notes: string[] = [];
+  let messages = 0;
+  const ctx = runContext(deps, config, trigger, member, now, trigger.type, notes, () => messages++);
+  for (const x of handlers) x.run({ ...ctx, member: getMember(deps.db, member.id) ?? member });
+  if (notes.length === 0 && messages === 0) return { fired: [], messages: 0 };
+  recordTrace(deps.db, { eventId: trigger.eventId, jobId: null, memberId: member.id, ruleId: trigger.type, matched: true, detail: { trigger: trigger.type, conditions: [], actions: notes }, at: now });
+  // Not in `fired`: no rule ran (the trace, under the event's type, says what the handlers did).
+  return { fired: [], messages };
 }
 
 /**

@@ -1,0 +1,116 @@
+/**
+ * The write path of issue 20: what one event writes. Fewer index entries on events and questions
+ * (each read path still finds its rows through an index), members.last_seen_at stored to the
+ * minute, the rules that did not match kept in the event's row. The pages per message themselves are measured by bench/wal-pages.ts.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
+import { LAST_SEEN_STEP_MS, findMemberByIdentity } from '../../src/store/members.js';
+import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
+import { SECOND, T0, count, harness, message, removeTempDirs } from '../helpers/fixtures.js';
+import { testBackend } from '../helpers/store.js';
+
+afterAll(removeTempDirs);
+
+/** Indexes of a table on either backend, without the primary key and UNIQUE constraints' own. */
+function indexesOf(db: ReturnType<typeof harness>['db'], table: string): string[] {
+  const rows =
+    testBackend === 'postgres'
+      ? (db.prepare("SELECT indexname AS name FROM pg_indexes WHERE tablename = ? AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'").all(table) as { name: string }[])
+      : (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table) as { name: string }[]);
+  return rows.map((r) => r.name).sort();
+}
+
+describe('indexes on the tables every message writes', () => {
+  it('events keep one index by member (type, time) and one by type and time; questions lose the status index', () => {
+    const h = harness();
+    expect(indexesOf(h.db, 'events')).toEqual(['events_member_type', 'events_type_at']);
+    expect(indexesOf(h.db, 'questions')).toEqual(['questions_created', 'questions_group', 'questions_member', 'questions_pending']);
+  });
+
+  // The readers' own SQL (src/flows/moderation/store.ts, staff/store.ts, dashboard, privacy,
+  // qa/store.ts): each finds its rows through an index, none reads the whole table.
+  const READS = [
+    "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? ORDER BY id DESC LIMIT 200",
+    "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200",
+    "SELECT COUNT(*) AS n FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? AND id > ?",
+    'SELECT COUNT(*) AS n FROM events WHERE type = ? AND at >= ?',
+    'SELECT COUNT(*) AS n FROM events WHERE type = ? AND at >= ? AND group_id = ?',
+    "SELECT COUNT(DISTINCT member_id) AS n FROM events WHERE type = 'message' AND at >= ?",
+    'SELECT type, group_id, payload, at FROM events WHERE member_id = ? ORDER BY id DESC LIMIT ?',
+    "SELECT member_id, at FROM events WHERE member_id = ? AND type = 'message'",
+    'SELECT id, type, platform, group_id, payload, at FROM events WHERE member_id = ? ORDER BY id',
+    'SELECT DISTINCT type FROM events WHERE member_id = ?',
+    "SELECT MAX(created_at) AS t FROM questions WHERE status = 'answered' AND created_at >= ? AND chat_id = ? AND entry_id = ?",
+    'SELECT status, COUNT(*) AS n FROM questions WHERE created_at >= ? GROUP BY status',
+    'SELECT status, COUNT(*) AS n FROM questions WHERE created_at >= ? AND group_id = ? GROUP BY status',
+    "SELECT * FROM questions WHERE status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?",
+    'SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND created_at >= ?',
+    'SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND created_at >= ?',
+  ];
+  it.each(READS)('SQLite reads through an index: %s', (sql) => {
+    const db = openStore(':memory:');
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array<number>((sql.match(/\?/g) ?? []).length).fill(1)) as { detail: string }[]).map((r) => r.detail);
+    expect(plan.some((d) => /^SEARCH (events|questions) USING (COVERING )?INDEX /.test(d)), plan.join(' | ')).toBe(true);
+    expect(plan.filter((d) => /^SCAN (events|questions)\b/.test(d))).toEqual([]);
+    db.close();
+  });
+});
+
+describe('members.last_seen_at', () => {
+  it('is written at most once a minute per member, while the event sees the exact time', () => {
+    const h = harness();
+    const stored = () => (h.db.prepare('SELECT last_seen_at FROM members WHERE id = ?').get(findMemberByIdentity(h.db, 'wechat', 'ann')!.id) as { last_seen_at: number }).last_seen_at;
+    expect(h.engine.handleEvent(message('ann', '大家好', { at: T0 }), T0).status).toBe('handled');
+    expect(stored()).toBe(T0);
+    // 30 s and 59 s later: the row is not rewritten.
+    for (const dt of [30 * SECOND, LAST_SEEN_STEP_MS - 1]) {
+      expect(h.engine.handleEvent(message('ann', '还在', { at: T0 + dt }), T0 + dt).status).toBe('handled');
+      expect(stored()).toBe(T0);
+    }
+    // A minute after the stored time: written again.
+    const t = T0 + LAST_SEEN_STEP_MS;
+    expect(h.engine.handleEvent(message('ann', '一分钟后', { at: t }), t).status).toBe('handled');
+    expect(stored()).toBe(t);
+  });
+});
+
+describe('traces of the rules that did not match', () => {
+  it("are kept in the event's own row, and `kequn why` still shows every rule checked", () => {
+    const h = harness();
+    const first = h.engine.handleEvent(message('bo', '今天天气不错', { at: T0 }), T0);
+    const second = h.engine.handleEvent(message('bo', '我们下午再聊吧', { at: T0 + SECOND }), T0 + SECOND);
+    const messageRules = h.config.rules.filter((r) => r.on === 'message').map((r) => r.id);
+    for (const r of [first, second]) {
+      expect(r.fired).toEqual([]);
+      // No rule_traces row at all: the rules checked are in the event row.
+      expect(count(h.db, 'rule_traces', `event_id = ${r.eventRowId!}`)).toBe(0);
+      const unmatched = (h.db.prepare('SELECT unmatched FROM events WHERE id = ?').get(r.eventRowId) as { unmatched: string | null }).unmatched;
+      expect(unmatched).toMatch(/^\n\{"trigger":"message"/);
+      const traces = tracesOfEvent(h.db, r.eventRowId!);
+      expect(traces.map((t) => t.rule_id)).toEqual(messageRules);
+      expect(traces.every((t) => t.matched === 0 && t.event_id === r.eventRowId)).toBe(true);
+    }
+    // The member's recent checks (kequn why, the member card): newest event first, every rule.
+    const bo = findMemberByIdentity(h.db, 'wechat', 'bo')!;
+    const recent = recentTraces(h.db, bo.id, 1000);
+    expect(recent.map((t) => t.event_id)).toEqual([...messageRules.map(() => second.eventRowId), ...messageRules.map(() => first.eventRowId)]);
+    expect(recent.map((t) => t.rule_id)).toEqual([...messageRules, ...messageRules]);
+    expect(recent.every((t) => t.event_type === 'message')).toBe(true);
+  });
+});
+
+describe('a redelivered event', () => {
+  it('is found by its insert, and what its handling did before is undone: no new name, no new time', () => {
+    const h = harness();
+    const e = message('cy', '第一次', { at: T0, eventId: 'msg:cy:redelivered' });
+    expect(h.engine.handleEvent(e, T0).status).toBe('handled');
+    const stored = () => h.db.prepare('SELECT m.display_name, m.last_seen_at, i.display_name AS identity_name FROM members m JOIN identities i ON i.member_id = m.id').all();
+    const before = stored();
+    // Two minutes later, under another name: the member lookup would rename and touch the member.
+    const again = h.engine.handleEvent({ ...e, user: { id: 'cy', name: '改了名字' } }, T0 + 2 * LAST_SEEN_STEP_MS);
+    expect(again).toMatchObject({ status: 'duplicate', fired: [], messages: 0 });
+    expect(stored()).toEqual(before);
+    expect(count(h.db, 'events')).toBe(1);
+  });
+});
