@@ -8,6 +8,7 @@ import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
+import { benchRecommend, benchRecommendCost } from './recommend.js';
 import { benchReminders } from './reminders.js';
 import { benchTimeline } from './timeline.js';
 import { benchRegexRules, benchRules } from './rules.js';
@@ -36,6 +37,8 @@ const results = [
   ...benchCopyStore(),
   ...(await benchJoin()),
   ...(await benchTimeline()),
+  ...benchRecommend(),
+  ...(await benchRecommendCost()),
 ];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));

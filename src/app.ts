@@ -33,6 +33,8 @@ import { cohortsFeature } from './flows/cohorts/index.js';
 import { joinFeature } from './flows/join/index.js';
 import { importFeature } from './flows/import/index.js';
 import { digestFeature } from './flows/digest/index.js';
+import { profileFeature } from './flows/profile/index.js';
+import { recommendFeature } from './flows/recommend/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -57,6 +59,8 @@ export const FEATURES: readonly Feature[] = [
   joinFeature,
   timelineFeature,
   importFeature,
+  profileFeature,
+  recommendFeature,
   dashboardFeature,
   digestFeature,
 ];

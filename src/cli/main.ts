@@ -27,6 +27,10 @@ Usage:
   kequn instances retire NAME                an instance that will not come back: its chats go to others
   kequn member export <member> [--config DIR] everything stored about a member, as JSON
   kequn member forget <member id>            erase a member's personal data, keep their orders
+  kequn member show <member> [--config DIR]  the member's profile (画像): stage history, check-ins, homework,
+                                             questions, purchases, referrals (docs/recommendations.md)
+  kequn recommend <member> [--config DIR]    the next courses ranked for a member, with reasons
+  kequn recommend --stats [--config DIR]     repeat purchases, revenue per member per cohort, recommendations → bought
   kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
                                              funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
   kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
@@ -78,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         split: { type: 'string' },
         llm: { type: 'boolean' },
         group: { type: 'string' },
+        stats: { type: 'boolean' },
         from: { type: 'string' },
         to: { type: 'string' },
         cohort: { type: 'string' },
@@ -178,8 +183,26 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'member': {
         const a = parsed();
+        if (a.positionals[0] === 'show') {
+          if (a.positionals.length !== 2) {
+            write('usage: kequn member show <member id | platform id | name> [--config DIR]');
+            return 2;
+          }
+          const { runProfile } = await import('./profile.js');
+          return runProfile({ configDir: a.values.config ?? defaultConfigDir(), what: 'show', query: a.positionals[1], write });
+        }
         const { runMember } = await import('./member.js');
         return runMember({ configDir: a.values.config ?? defaultConfigDir(), action: a.positionals[0] ?? '', query: a.positionals.length === 2 ? a.positionals[1] : undefined, write });
+      }
+      case 'recommend': {
+        const a = parsed();
+        const stats = a.values.stats ?? false;
+        if (stats ? a.positionals.length !== 0 : a.positionals.length !== 1) {
+          write('usage: kequn recommend <member id | platform id | name> [--config DIR] | kequn recommend --stats [--config DIR]');
+          return 2;
+        }
+        const { runProfile } = await import('./profile.js');
+        return runProfile({ configDir: a.values.config ?? defaultConfigDir(), what: stats ? 'stats' : 'recommend', query: a.positionals[0], write });
       }
       case 'stats': {
         const a = parsed();

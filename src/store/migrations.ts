@@ -1206,4 +1206,30 @@ CREATE INDEX shop_payments_state ON shop_payments(state, created_at);
 CREATE INDEX shop_payments_order ON shop_payments(order_id);
 `,
   },
+  {
+    version: 24,
+    name: 'recommendations',
+    sql: `
+-- Next-course recommendations the bot sent (src/flows/recommend/): one row per message, with the
+-- product, its rank score and the reason the member read. "Sent → bought" is a query over orders
+-- (a paid order of the product by the member after sent_at), not a column kept in step.
+CREATE TABLE recommendations (
+  id          INTEGER PRIMARY KEY,
+  member_id   TEXT NOT NULL REFERENCES members(id),
+  product_id  TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  score       REAL NOT NULL,
+  rule_id     TEXT,
+  sent_at     INTEGER NOT NULL
+);
+CREATE INDEX recommendations_member ON recommendations(member_id, sent_at);
+CREATE INDEX recommendations_sent ON recommendations(sent_at);
+
+-- Members who said 退订 (or /unsubscribe): no recommendation reaches them until they say 订阅.
+CREATE TABLE recommend_optouts (
+  member_id  TEXT PRIMARY KEY REFERENCES members(id),
+  at         INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -39,15 +39,15 @@ export const DAY = 24 * HOUR;
 const tempDirs: string[] = [];
 
 /**
- * Copies the demo config to a fresh temp dir, then applies `edits`: a file name maps to its new
+ * Copies the demo config (or the course folder `from`) to a fresh temp dir, then applies `edits`: a file name maps to its new
  * content, to a function of its current text, or to null (the file is deleted).
  *
  * @example const dir = tempConfig({ 'rules.yaml': (t) => t.replace('welcome_dm', 'welcom') });
  */
-export function tempConfig(edits: Record<string, string | Buffer | null | ((text: string) => string)> = {}): string {
+export function tempConfig(edits: Record<string, string | Buffer | null | ((text: string) => string)> = {}, from = DEMO_CONFIG_DIR): string {
   const dir = mkdtempSync(join(tmpdir(), 'kequn-config-'));
   tempDirs.push(dir);
-  cpSync(DEMO_CONFIG_DIR, dir, { recursive: true });
+  cpSync(from, dir, { recursive: true });
   for (const [file, edit] of Object.entries(edits)) {
     const path = join(dir, file);
     if (edit === null) rmSync(path);

@@ -11,7 +11,7 @@ import { UsageError } from '../../core/types.js';
 export type When = { date: string; minute: number } | { date: null; minute: number };
 
 /** Who an announcement reaches. */
-export type TargetSpec = { kind: 'all' } | { kind: 'group'; handle: string } | { kind: 'group-kind'; groupKind: string } | { kind: 'stage'; stage: string };
+export type TargetSpec = { kind: 'all' } | { kind: 'group'; handle: string } | { kind: 'group-kind'; groupKind: string } | { kind: 'stage'; stage: string } | { kind: 'segment'; segment: string };
 
 export interface AnnounceRequest {
   at: When | null;
@@ -61,16 +61,17 @@ function parseWhenPrefix(rest: string): { when: When; rest: string } {
 function parseTarget(word: string): TargetSpec | undefined {
   if (word === 'all') return { kind: 'all' };
   if (word.startsWith('#') && word.length > 1) return { kind: 'group', handle: word.slice(1) };
-  const m = /^(group|kind|stage):(.+)$/.exec(word);
+  const m = /^(group|kind|stage|segment):(.+)$/.exec(word);
   if (!m) return undefined;
   if (m[1] === 'group') return { kind: 'group', handle: m[2]! };
   if (m[1] === 'kind') return { kind: 'group-kind', groupKind: m[2]! };
+  if (m[1] === 'segment') return { kind: 'segment', segment: m[2]! };
   return { kind: 'stage', stage: m[2]! };
 }
 
 /**
  * `/announce [at YYYY-MM-DD HH:MM] [dry-run] [targets…] <text>`; targets are `all`, `#group`
- * (or `group:handle`), `kind:paid`, `stage:nurture`.
+ * (or `group:handle`), `kind:paid`, `stage:nurture`, `segment:勤奋学员` (kequn.yaml profile.segments).
  *
  * @example parseAnnounce('at 2026-03-05 20:00 #python-101 stage:trial 今晚直播') // at, 2 targets, text
  */

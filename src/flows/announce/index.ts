@@ -52,9 +52,10 @@ export interface Recipient {
 const GROUP_KINDS = ['trial', 'paid', 'staff'];
 
 /** Checks target names against the course and flattens them to group handles and stage ids. */
-export function resolveTargets(config: CourseConfig, specs: TargetSpec[]): AnnouncementTargets {
+export function resolveTargets(config: CourseConfig, specs: TargetSpec[], segmentNames: readonly string[] = []): AnnouncementTargets {
   const groups = new Set<string>();
   const stages = new Set<string>();
+  const segments = new Set<string>();
   const courseGroups = Object.entries(config.groups).filter(([, g]) => g.kind !== 'staff');
   for (const t of specs.length > 0 ? specs : [{ kind: 'all' } as TargetSpec]) {
     if (t.kind === 'all') for (const [h] of courseGroups) groups.add(h);
@@ -62,12 +63,15 @@ export function resolveTargets(config: CourseConfig, specs: TargetSpec[]): Annou
     else if (t.kind === 'group-kind') {
       if (!GROUP_KINDS.includes(t.groupKind)) throw new UsageError(`unknown group kind "${t.groupKind}" (${GROUP_KINDS.join(', ')})`);
       for (const [h, g] of Object.entries(config.groups)) if (g.kind === t.groupKind) groups.add(h);
+    } else if (t.kind === 'segment') {
+      if (!segmentNames.includes(t.segment)) throw new UsageError(`unknown segment "${t.segment}" (segments in kequn.yaml profile.segments: ${segmentNames.join(', ') || 'none'})`);
+      segments.add(t.segment);
     } else {
       if (!config.stageIds.includes(t.stage)) throw new UsageError(`unknown stage "${t.stage}" (stages: ${config.stageIds.join(', ')})`);
       stages.add(t.stage);
     }
   }
-  return { groups: [...groups], stages: [...stages] };
+  return segments.size > 0 ? { groups: [...groups], stages: [...stages], segments: [...segments] } : { groups: [...groups], stages: [...stages] };
 }
 
 /** Checks the text's `{variables}` for these targets. */
@@ -81,7 +85,17 @@ export function checkText(text: string, targets: AnnouncementTargets): void {
 
 
 /** Exactly the messages an announcement sends now, and the targets it skips (and why). */
-export function recipients(db: Db, config: CourseConfig, platform: 'wechat' | 'telegram', targets: AnnouncementTargets, text: string): { list: Recipient[]; skipped: string[] } {
+/** The members of a segment on a platform (the profile service's), for `segment:` targets. */
+export type SegmentLookup = (name: string) => { member_id: string; platform_id: string; display_name: string; stage: string }[];
+
+export function recipients(
+  db: Db,
+  config: CourseConfig,
+  platform: 'wechat' | 'telegram',
+  targets: AnnouncementTargets,
+  text: string,
+  segment: SegmentLookup = () => [],
+): { list: Recipient[]; skipped: string[] } {
   const list: Recipient[] = [];
   const skipped: string[] = [];
   const base = { course: config.course.name, bot: config.course.bot_name };
@@ -97,7 +111,7 @@ export function recipients(db: Db, config: CourseConfig, platform: 'wechat' | 't
     else list.push({ chat: { kind: 'group', id }, groupId: handle, memberId: null, label: `#${handle}`, text: renderTemplate(text, { ...base, group: g.name }) });
   }
   const seen = new Set<string>();
-  for (const m of membersInStages(db, targets.stages, platform)) {
+  for (const m of [...membersInStages(db, targets.stages, platform), ...(targets.segments ?? []).flatMap(segment)]) {
     if (seen.has(m.member_id)) continue;
     seen.add(m.member_id);
     list.push({
@@ -115,6 +129,7 @@ function describeTargets(config: CourseConfig, t: AnnouncementTargets): string {
   const parts: string[] = [];
   if (t.groups.length) parts.push(`群：${t.groups.map((h) => config.groups[h]?.name ?? h).join('、')}`);
   if (t.stages.length) parts.push(`私信阶段：${t.stages.join('、')}`);
+  if (t.segments?.length) parts.push(`私信分群：${t.segments.join('、')}`);
   return parts.join('；');
 }
 
@@ -124,11 +139,17 @@ function whenText(config: CourseConfig, dueAt: number | null): string {
 
 const ruleIdOf = (id: number) => `announce:${announcementCode(id)}`;
 
+/** Segment members through the profile service, as they are when the messages are made. */
+function segmentLookup(ctx: RunContext, platform: 'wechat' | 'telegram'): SegmentLookup {
+  const profile = ctx.services.profile as typeof ctx.services.profile | undefined;
+  return (name) => profile?.segmentMembers(ctx.db, name, platform, ctx.now, ctx.services) ?? [];
+}
+
 /** Queues every message of an announcement through the outbox (paced there) and starts watching it. */
 function startSending(ctx: RunContext, a: Announcement): string {
   const { db, config } = ctx;
   const platform = a.platform as 'wechat' | 'telegram';
-  const { list, skipped } = recipients(db, config, platform, targetsOf(a), a.text);
+  const { list, skipped } = recipients(db, config, platform, targetsOf(a), a.text, segmentLookup(ctx, platform));
   const code = announcementCode(a.id);
   const budget = budgetFor(db, config, platform, ctx.now);
   for (const r of list) {
@@ -164,16 +185,16 @@ function startSending(ctx: RunContext, a: Announcement): string {
 const announce: CommandSpec = {
   name: 'announce',
   roles: ANNOUNCE_ROLES,
-  usage: '/announce [at YYYY-MM-DD HH:MM] [dry-run] [all | #群 | kind:trial|paid | stage:阶段 …] <内容>',
-  description: '发公告到群或按阶段私信成员：先预览，/confirm 后发送',
+  usage: '/announce [at YYYY-MM-DD HH:MM] [dry-run] [all | #群 | kind:trial|paid | stage:阶段 | segment:分群 …] <内容>',
+  description: '发公告到群，或按阶段、分群私信成员：先预览，/confirm 后发送',
   run(args, ctx) {
     const { db, config, now } = ctx;
     const req = parseAnnounce(args);
-    const targets = resolveTargets(config, req.targets);
+    const targets = resolveTargets(config, req.targets, (ctx.services.profile as typeof ctx.services.profile | undefined)?.segmentNames() ?? []);
     checkText(req.text, targets);
     const dueAt = req.at ? resolveWhen(req.at, now, config.course.timezone) : null;
     const platform = ctx.trigger.platform;
-    const { list, skipped } = recipients(db, config, platform, targets, req.text);
+    const { list, skipped } = recipients(db, config, platform, targets, req.text, segmentLookup(ctx, platform));
     const skippedText = skipped.length ? `\n跳过：${skipped.join('、')}` : '';
     if (list.length === 0) {
       ctx.send({ to: 'dm', text: `这条公告现在没有任何可发送的对象（${describeTargets(config, targets) || '无'}），没有保存。${skippedText}` });
@@ -382,6 +403,8 @@ function dayReport(ctx: ReportContext, args: { group: string | undefined }): Rep
 export const announceFeature: Feature = {
   name: 'announce',
   config: [announceSection],
+  // Segments (segment:…) are the profile feature's; without it there are none.
+  uses: ['profile'],
   dayReport,
   commands: [announce, confirm, cancel, announcements, remind],
   jobs: [{ kind: 'announce', run: runAnnounceJob }],

@@ -8,6 +8,8 @@ export interface AnnouncementTargets {
   groups: string[];
   /** Stage ids whose members get the text privately. */
   stages: string[];
+  /** Segments (kequn.yaml profile.segments) whose members get the text privately; absent in rows from before segments. */
+  segments?: string[];
 }
 
 export interface Announcement {

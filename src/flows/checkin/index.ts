@@ -21,6 +21,7 @@ import { claimReminder, setReminderOutbox } from '../../store/reminders.js';
 import { nextRun } from '../../core/schedule/schedules.js';
 import { addDays, daysBetween, isDay, monthOf, showDay } from '../../util/days.js';
 import { localDate } from '../../util/localtime.js';
+import type { CheckinService } from './contracts.js';
 import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from './streak.js';
 import type { ActionSpec, CommandSpec, CompileContext, CourseConfig, FactSpec, RunContext, StandingJob, SystemJobContext } from '../../core/types.js';
 import type { Cohort } from '../cohorts/contracts.js';
@@ -29,6 +30,9 @@ declare module '../../core/types.js' {
   interface TriggerTypes {
     /** A check-in was recorded (a rule's `checkin` action asked for the member's `on: checkin` rules). */
     checkin: true;
+  }
+  interface Services {
+    checkins: CheckinService;
   }
 }
 
@@ -410,6 +414,8 @@ export const checkinFeature: Feature = {
   name: 'checkin',
   uses: ['cohorts'],
   config: [checkinSection],
+  provides: ['checkins'],
+  services: () => ({ checkins: { streak: (db, memberId, day) => streakOf(checkinDaysOf(db, memberId, addDays(day, -STREAK_LOOKBACK_DAYS)), day) } }),
   triggers: ['checkin'],
   templateVars: ['streak', 'total', 'date', 'days', 'list', 'count', 'names'],
   memberReport,

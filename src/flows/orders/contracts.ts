@@ -3,7 +3,7 @@
  * `referral` service) and what others learn about an order when it is paid or refunded. Another
  * feature may import these types, and nothing else of this folder.
  */
-import type { CourseConfig } from '../../core/types.js';
+import type { CourseConfig, RunContext } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 
 /** A price reduction the order service applies at checkout. Amounts are in fen, computed here on the server. */
@@ -62,4 +62,15 @@ export interface OrderEvent extends OrderFacts {
   stageBefore: string | null;
   /** The order's state after this event. */
   state: 'paid' | 'partially_refunded' | 'refunded';
+}
+
+/**
+ * What the orders feature offers others (`ctx.services.checkout`): open (or reuse) the member's
+ * order for a product and send the checkout link privately, the price computed on the server with
+ * every discount that applies, exactly as `buy` does; `intro` (a recommendation) goes first in the
+ * same message. When the product cannot be sold to them (sold out, already bought) they get the
+ * reason instead, or with an `intro` nothing at all. `sent`: the link went out; `note`: for the trace.
+ */
+export interface CheckoutService {
+  sendLink(productId: string, ctx: RunContext, intro?: string): { sent: boolean; note: string };
 }

@@ -15,7 +15,7 @@ import type { Member } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
 import { catalogSection } from './config.js';
 import { SHOPS } from './catalog-schema.js';
-import type { OrderEvent } from './contracts.js';
+import type { CheckoutService, OrderEvent } from './contracts.js';
 import { receiptAndAccess, refundNotice } from './events.js';
 import { paidGroupLinkCreated } from './paid-access.js';
 import { latestOrderOf, ordersPaidSince } from './store/orders.js';
@@ -31,6 +31,9 @@ declare module '../../core/types.js' {
     'order.paid': true;
     /** A refund of an order succeeded. */
     'order.refunded': true;
+  }
+  interface Services {
+    checkout: CheckoutService;
   }
   interface Trigger {
     /** For `order.paid` / `order.refunded`: the order (amounts in fen, or Stars for XTR). */
@@ -73,7 +76,7 @@ const NEXT = 'next';
  * Opens (or reuses) the member's checkout for a product and sends the link privately. The price
  * shown is computed here on the server; the link carries only a random token.
  */
-function sendCheckoutLink(productId: string | undefined, ctx: RunContext): string {
+function sendCheckoutLink(productId: string | undefined, ctx: RunContext, intro?: string): string {
   const { config, member, trigger, now } = ctx;
   if (!productId) {
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: '', reason: '现在没有在售的课程' }) });
@@ -82,7 +85,8 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   const r = openCheckout(ctx.db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now, cohorts: ctx.services.cohorts });
   const product = config.catalog.products[productId];
   if (!r.ok) {
-    ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
+    // A recommendation of something that cannot be sold to them is not sent at all.
+    if (!intro) ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
     return `not sold: ${r.reason}`;
   }
   const o = r.order;
@@ -91,9 +95,10 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
   // A product sold in the seller's shop: the personal link leads there (shop.ts), and the shop's
   // page has the price and its coupons, so its message says so (`order_shop_link`).
   const template = external ? (config.templates.order_shop_link ?? DEFAULT_SHOP_LINK) : config.templates.order_link!;
+  const lead = intro ? `${intro}\n\n` : '';
   ctx.send({
     to: 'dm',
-    text: ctx.render(template, {
+    text: lead + ctx.render(template, {
       product: product!.title,
       price: formatAmount(o.list_amount, o.currency),
       amount: formatAmount(o.amount, o.currency),
@@ -244,6 +249,15 @@ export const ordersFeature: Feature = {
   name: 'orders',
   config: [catalogSection],
   uses: ['referral', 'cohorts'],
+  provides: ['checkout'],
+  services: () => ({
+    checkout: {
+      sendLink(productId, ctx, intro) {
+        const note = sendCheckoutLink(productId, ctx, intro);
+        return { sent: !note.startsWith('not sold'), note };
+      },
+    },
+  }),
   triggers: ['order.paid', 'order.refunded'],
   templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'cohort', 'discounts', 'shop'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
