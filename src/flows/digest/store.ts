@@ -58,7 +58,11 @@ export function homeworkSubmittedBetween(db: Db, from: number, to: number): { me
   }));
 }
 
-/** Members in one of `stages`, still in a group, last seen before `before` (quietest first). */
+/**
+ * Members in one of `stages`, still in a group, last seen before `before`: quietest first by whole
+ * days, then by name, so a list staff read twice (or a scenario) has one order whatever the
+ * seconds of a last activity were (an import at login is stamped when the member lists arrive).
+ */
 export function quietMembers(db: Db, stages: string[], before: number): { id: string; display_name: string; last_seen_at: number }[] {
   if (stages.length === 0) return [];
   const marks = stages.map(() => '?').join(', ');
@@ -70,8 +74,12 @@ export function quietMembers(db: Db, stages: string[], before: number): { id: st
          AND EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.left_at IS NULL)
        ORDER BY m.last_seen_at, m.id`,
     ).all(...stages, before) as { id: string; display_name: string; last_seen_at: number }[]
-  ).map((r) => ({ ...r, last_seen_at: Number(r.last_seen_at) }));
+  )
+    .map((r) => ({ ...r, last_seen_at: Number(r.last_seen_at) }))
+    .sort((x, y) => quietDays(y.last_seen_at, before) - quietDays(x.last_seen_at, before) || x.display_name.localeCompare(y.display_name, 'zh-CN') || (x.id < y.id ? -1 : 1));
 }
+
+const quietDays = (lastSeen: number, before: number) => Math.floor((before - lastSeen) / 86_400_000);
 
 /** Refunds that went through in [from, to) on CNY orders: how many, and how much (fen). */
 export function refundsBetween(db: Db, from: number, to: number): { count: number; fen: number; members: string[] } {
