@@ -1,9 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A photo the bot uploaded with sendPhoto. */
+export interface FakePhoto {
+  seq: number;
+  chatId: string;
+  caption: string;
+  /** The uploaded file's name and bytes. */
+  name: string;
+  bytes: Buffer;
+  at: number;
+}
+
 /**
  * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
- * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
+ * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendPhoto (a
+ * multipart upload), sendInvoice,
  * answerPreCheckoutQuery, refundStarPayment, createChatInviteLink, deleteMessage and
  * banChatMember/unbanChatMember as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
@@ -45,6 +57,10 @@ export class FakeBotApi {
   /** Messages the bot sent (sendMessage), with a sequence number. */
   readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
   webhook: { url: string; secret?: string } | undefined;
+  /** Photos the bot sent (sendPhoto with an uploaded file), with the bytes it uploaded. */
+  readonly photos: FakePhoto[] = [];
+  /** Called for each photo the bot sends. */
+  onPhoto: ((photo: FakePhoto) => void) | undefined;
   /** Called for each message the bot sends (the simulated Telegram stamps it with its clock). */
   onSend: ((chatId: string, text: string) => void) | undefined;
   /** Called when the bot bans (removes) a member from a chat. */
@@ -282,9 +298,24 @@ export class FakeBotApi {
     const method = m[2]!;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    const raw = body.toString('utf8');
     let params: Record<string, unknown> = {};
-    if (raw) {
+    const files = new Map<string, { name: string; type: string; bytes: Buffer }>();
+    const contentType = req.headers['content-type'] ?? '';
+    if (contentType.startsWith('multipart/form-data')) {
+      // A file upload (sendPhoto with an InputFile), as grammY sends it: fields as text, the file
+      // as a part that a field names with `attach://<part>`.
+      try {
+        const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+        for (const [key, value] of form.entries()) {
+          if (typeof value === 'string') params[key] = value;
+          else files.set(key, { name: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+        }
+      } catch {
+        return reply(400, { ok: false, error_code: 400, description: 'Bad Request: multipart body could not be read' });
+      }
+    } else if (raw) {
       try {
         params = JSON.parse(raw) as Record<string, unknown>;
       } catch {
@@ -321,7 +352,7 @@ export class FakeBotApi {
       reply(200, { ok: true, result });
     };
     // Telegram lets a bot message a user privately only after the user started it.
-    if ((method === 'sendMessage' || method === 'sendInvoice') && chatId !== undefined && !chatId.startsWith('-')) {
+    if ((method === 'sendMessage' || method === 'sendInvoice' || method === 'sendPhoto') && chatId !== undefined && !chatId.startsWith('-')) {
       if (this.blockedUsers.has(Number(chatId))) return fail({ error_code: 403, description: 'Forbidden: bot was blocked by the user' });
       if (!this.startedUsers.has(Number(chatId))) return fail({ error_code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
     }
@@ -365,6 +396,17 @@ export class FakeBotApi {
         this.sent.push({ seq: this.sent.length + 1, chatId: chatId!, text, at: Date.now() });
         this.onSend?.(chatId!, text);
         return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, text });
+      }
+      case 'sendPhoto': {
+        const ref = typeof params.photo === 'string' ? /^attach:\/\/(.+)$/.exec(params.photo) : null;
+        const file = ref ? files.get(ref[1]!) : undefined;
+        if (!file || file.bytes.length === 0) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: there is no photo in the request' });
+        const caption = typeof params.caption === 'string' ? params.caption : '';
+        if (caption.length > 1024) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' });
+        const photo = { seq: this.photos.length + 1, chatId: chatId!, caption, name: file.name, bytes: file.bytes, at: Date.now() };
+        this.photos.push(photo);
+        this.onPhoto?.(photo);
+        return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, photo: [{ file_id: `photo${photo.seq}`, file_unique_id: `p${photo.seq}`, width: 0, height: 0, file_size: file.bytes.length }], ...(caption ? { caption } : {}) });
       }
       case 'sendInvoice':
         return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: 'private' }, invoice: { title: params.title, description: params.description, start_parameter: '', currency: params.currency, total_amount: (params.prices as { amount: number }[])[0]!.amount } });
