@@ -29,6 +29,7 @@ import { moderationFeature } from './flows/moderation/index.js';
 import { dashboardFeature } from './flows/dashboard/index.js';
 import { libraryFeature } from './flows/library/index.js';
 import { cohortsFeature } from './flows/cohorts/index.js';
+import { postersFeature } from './flows/posters/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -50,6 +51,7 @@ export const FEATURES: readonly Feature[] = [
   moderationFeature,
   libraryFeature,
   cohortsFeature,
+  postersFeature,
   dashboardFeature,
 ];
 

@@ -285,6 +285,7 @@ function sentImage(json: unknown): SimImage | undefined {
   if (!json || typeof json !== 'object') return undefined;
   const j = json as { name?: string; base64?: string; mediaType?: string };
   if (typeof j.base64 !== 'string') return undefined;
-  const name = j.name ?? '';
-  return { name, mediaType: j.mediaType ?? (/\.png$/i.test(name) ? 'image/png' : 'application/octet-stream'), bytes: Buffer.from(j.base64, 'base64').length };
+  const bytes = Buffer.from(j.base64, 'base64');
+  // What the bytes are, not what the name says: a PNG starts with its signature.
+  return { name: j.name ?? '', mediaType: bytes.subarray(1, 4).toString('latin1') === 'PNG' ? 'image/png' : (j.mediaType ?? 'application/octet-stream'), bytes: bytes.length };
 }

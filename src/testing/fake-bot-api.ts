@@ -306,14 +306,12 @@ export class FakeBotApi {
     if (contentType.startsWith('multipart/form-data')) {
       // A file upload (sendPhoto with an InputFile), as grammY sends it: fields as text, the file
       // as a part that a field names with `attach://<part>`.
-      try {
-        const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-        for (const [key, value] of form.entries()) {
-          if (typeof value === 'string') params[key] = value;
-          else files.set(key, { name: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
-        }
-      } catch {
-        return reply(400, { ok: false, error_code: 400, description: 'Bad Request: multipart body could not be read' });
+      const parts = readMultipart(body, contentType);
+      if (!parts) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: multipart body could not be read' });
+      for (const part of parts) {
+        // Every part is a field; one that a field names with attach:// is a file (its bytes kept).
+        params[part.name] = part.data.toString('utf8');
+        files.set(part.name, { name: part.filename ?? part.name, type: part.type, bytes: part.data });
       }
     } else if (raw) {
       try {
@@ -400,6 +398,8 @@ export class FakeBotApi {
       case 'sendPhoto': {
         const ref = typeof params.photo === 'string' ? /^attach:\/\/(.+)$/.exec(params.photo) : null;
         const file = ref ? files.get(ref[1]!) : undefined;
+        // The calls log keeps the upload's size, not its bytes as text.
+        if (ref && file) params[ref[1]!] = `<${file.bytes.length} bytes>`;
         if (!file || file.bytes.length === 0) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: there is no photo in the request' });
         const caption = typeof params.caption === 'string' ? params.caption : '';
         if (caption.length > 1024) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' });
@@ -447,5 +447,36 @@ export class FakeBotApi {
   /** Updates handed out by getUpdates and not yet confirmed by a later offset. */
   unconfirmed(): number[] {
     return this.handedOut.map((u) => u.update_id as number).filter((id) => id >= this.confirmedBelow);
+  }
+}
+
+/**
+ * The parts of a multipart/form-data body (RFC 7578), as grammY uploads files: each part's
+ * field name, file name and type when it is a file, and its bytes. null when it is malformed.
+ */
+export function readMultipart(body: Buffer, contentType: string): { name: string; filename?: string; type: string; data: Buffer }[] | null {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!boundary) return null;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const out: { name: string; filename?: string; type: string; data: Buffer }[] = [];
+  let at = body.indexOf(delimiter);
+  if (at < 0) return null;
+  for (;;) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') return out;
+    const next = body.indexOf(delimiter, start);
+    if (next < 0) return null;
+    // A part: CRLF, headers, a blank line, the data, CRLF before the next delimiter.
+    const part = body.subarray(start + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) return null;
+    const headers = part.subarray(0, split).toString('utf8');
+    const name = /[;\s]name="([^"]*)"/i.exec(headers)?.[1];
+    if (name === undefined) return null;
+    const f = /filename=(?:"([^"]*)"|([^;\r\n]+))/i.exec(headers);
+    const filename = f ? (f[1] ?? f[2]!.trim()) : undefined;
+    const type = /^content-type:\s*(.+)$/im.exec(headers)?.[1]?.trim() ?? (filename !== undefined ? 'application/octet-stream' : 'text/plain');
+    out.push({ name, ...(filename !== undefined ? { filename } : {}), type, data: Buffer.from(part.subarray(split + 4)) });
+    at = next;
   }
 }
