@@ -82,7 +82,7 @@ function codeBlock(c: PosterContent, color: string, accent: string): Node[] {
 /** Centred on the background colour: title, selling line, the member, the QR code, the code. */
 function classic(c: PosterContent, s: PosterStyle): Node {
   return div({ width: '100%', height: '100%', flexDirection: 'column', alignItems: 'center', justifyContent: 'center', background: s.background, color: s.color, padding: '80px 60px' }, [
-    text(c.title, { fontSize: 60, fontWeight: 700, lineHeight: 1.25 }),
+    text(c.title, { fontSize: 56, fontWeight: 700, lineHeight: 1.25 }),
     text(c.tagline, { fontSize: 32, marginTop: 24, opacity: 0.9 }),
     div({ width: 120, height: 6, background: s.accent, marginTop: 48, marginBottom: 40, borderRadius: 3 }),
     ...memberLines(c, s.color),
@@ -111,7 +111,7 @@ function banner(c: PosterContent, s: PosterStyle): Node {
   const ink = '#222';
   return div({ width: '100%', height: '100%', flexDirection: 'column', background: '#fff', color: ink }, [
     div({ height: 620, flexDirection: 'column', justifyContent: 'center', alignItems: 'center', background: s.background, color: s.color, padding: '60px 50px' }, [
-      text(c.title, { fontSize: 60, fontWeight: 700, lineHeight: 1.25 }),
+      text(c.title, { fontSize: 56, fontWeight: 700, lineHeight: 1.25 }),
       text(c.tagline, { fontSize: 34, marginTop: 28, opacity: 0.9 }),
     ]),
     div({ flexDirection: 'column', alignItems: 'center', padding: '50px 50px 0' }, memberLines(c, ink)),
