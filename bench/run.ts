@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { benchCopyStore } from './copy-store.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
+import { benchPosters } from './posters.js';
 import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
@@ -15,7 +16,7 @@ import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { report } from './report.js';
 
-const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore()];
+const results = [...(await benchPipeline()), ...(await benchPipelineProcesses()), ...(await benchRules()), ...benchRegexRules(), ...benchQa(), ...(await benchTelegram()), ...benchReferral(), ...(await benchReminders()), ...(await benchOutbox()), ...(await benchPayments()), ...benchDashboard(), ...(await benchWechaty()), ...(await benchMemory()), ...benchCopyStore(), ...(await benchPosters())];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));
 process.exit(0);

@@ -91,3 +91,14 @@ export function loadedFontBytes(): { files: number; bytes: number } {
   for (const b of loaded.values()) bytes += b.length;
   return { files: loaded.size, bytes };
 }
+
+/**
+ * The whole Chinese font in both weights (about 1.5 MB each) and the Latin subset: what drawing
+ * without subsets would hold (the benchmark's baseline).
+ */
+export function wholeFonts(): PosterFont[] {
+  const dir = fontDir();
+  return WEIGHTS.flatMap((w) =>
+    ['latin', 'chinese-simplified'].map((part): PosterFont => ({ name: `noto-sans-sc-${part}-${w}`, data: readFileSync(join(dir, 'files', `noto-sans-sc-${part}-${w}-normal.woff`)), weight: w, style: 'normal' })),
+  );
+}

@@ -7,7 +7,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import QRCode from 'qrcode';
 import satori from 'satori';
-import { fontsFor } from './fonts.js';
+import { fontsFor, type PosterFont } from './fonts.js';
 
 export const POSTER_WIDTH = 750;
 export const POSTER_HEIGHT = 1334;
@@ -126,17 +126,22 @@ function banner(c: PosterContent, s: PosterStyle): Node {
   ]);
 }
 
+/** Every character a poster draws (what its fonts must hold). */
+export function posterText(c: PosterContent): string {
+  return [c.title, c.tagline, ...c.lines, `推荐码 ${c.code}`, c.footer].join('');
+}
+
 const LAYOUTS: Record<PosterLayout, (c: PosterContent, s: PosterStyle) => Node> = { classic, card, banner };
 
 /**
- * The poster as a PNG of POSTER_WIDTH × POSTER_HEIGHT.
+ * The poster as a PNG of POSTER_WIDTH × POSTER_HEIGHT, in the fonts that hold its text (`fonts`:
+ * others, for the benchmark's whole-font baseline).
  *
  * @example const png = await renderPoster({ title: 'Python 入门', tagline: '…', lines: ['小明 邀请你一起学习'], code: 'K7M2XQ', link: 'https://t.me/bot?start=ref-K7M2XQ', footer: '' }, { layout: 'classic', background: '#1f4e79', color: '#fff', accent: '#ffd166' });
  */
-export async function renderPoster(c: PosterContent, s: PosterStyle): Promise<Buffer> {
-  const all = [c.title, c.tagline, ...c.lines, `推荐码 ${c.code}`, c.footer].join('');
+export async function renderPoster(c: PosterContent, s: PosterStyle, fonts?: PosterFont[]): Promise<Buffer> {
   const tree = div({ width: POSTER_WIDTH, height: POSTER_HEIGHT, fontFamily: 'Noto Sans SC' }, [LAYOUTS[s.layout](c, s)]);
   // satori's types want a React element; the tree has that shape.
-  const svg = await satori(tree as unknown as Parameters<typeof satori>[0], { width: POSTER_WIDTH, height: POSTER_HEIGHT, fonts: fontsFor(all) });
+  const svg = await satori(tree as unknown as Parameters<typeof satori>[0], { width: POSTER_WIDTH, height: POSTER_HEIGHT, fonts: fonts ?? fontsFor(posterText(c)) });
   return new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: false } }).render().asPng();
 }
