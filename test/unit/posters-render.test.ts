@@ -1,12 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fontsFor, parseSubsets } from '../../src/flows/posters/fonts.js';
-import { cachedPoster, posterContent, posterDir, posterLink } from '../../src/flows/posters/poster.js';
+import { cachedPoster, posterContent, posterDir, posterLink, removeMemoryPosterDir } from '../../src/flows/posters/poster.js';
+import { openStore } from '../../src/store/db.js';
 import { POSTER_HEIGHT, POSTER_LAYOUTS, POSTER_WIDTH, renderPoster, type PosterContent, type PosterStyle } from '../../src/flows/posters/render.js';
 import { demoConfig } from '../helpers/fixtures.js';
 
@@ -106,9 +107,21 @@ describe('posters: the cache', () => {
     expect(readdirSync(dir).sort()).toEqual([restyled.path, other.path].map((p) => p.slice(dir.length + 1)).sort());
   }, 30_000);
 
-  it('keeps posters beside the SQLite file, never in the course folder', () => {
+  it('keeps posters beside the SQLite file the bot runs on (not the one kequn.yaml names); an in-memory store\'s in a temp folder removed with it', () => {
     const config = demoConfig();
-    expect(posterDir({ ...config, dataPath: '/srv/kequn/data/kequn.db' })).toBe('/srv/kequn/data/posters');
-    expect(posterDir({ ...config, dataPath: ':memory:' })).toMatch(new RegExp(`^${tmpdir()}/kequn-posters/[0-9a-f]{12}$`));
+    const dir = mkdtempSync(join(tmpdir(), 'kequn-store-'));
+    dirs.push(dir);
+    const file = openStore(join(dir, 'kequn.db'));
+    expect(posterDir(file, config)).toBe(join(dir, 'posters'));
+    expect(posterDir(file, config)).not.toContain(dirname(config.dataPath));
+    file.close();
+    const memory = openStore(':memory:');
+    const temp = posterDir(memory, config);
+    expect(temp).toMatch(new RegExp(`^${tmpdir()}/kequn-posters-`));
+    expect(posterDir(memory, config)).toBe(temp);
+    expect(existsSync(temp)).toBe(true);
+    removeMemoryPosterDir(memory);
+    expect(existsSync(temp)).toBe(false);
+    memory.close();
   });
 });

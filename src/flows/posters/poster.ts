@@ -4,12 +4,13 @@
  * nothing changed sends the same file; a new name, code or template draws it again.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderTemplate } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
-import { isPostgresUrl } from '../../store/db.js';
+import { dialectOf, sqliteOf, type Db } from '../../store/db.js';
 import { RENDER_VERSION, renderPoster, type PosterContent, type PosterStyle } from './render.js';
 
 /** Who the poster is for. */
@@ -45,14 +46,30 @@ export function posterStyle(config: CourseConfig): PosterStyle {
   return { layout, background, color, accent };
 }
 
+/** The temp folders of in-memory stores (tests, demos): as short-lived as the store. */
+const memoryDirs = new WeakMap<Db, string>();
+
 /**
- * Where posters are kept: `posters/` beside the SQLite file; for an in-memory store or
- * PostgreSQL, a folder of the system's temp folder named after the store (docs/posters.md).
+ * Where posters are kept, by the store the bot really runs on (not what kequn.yaml's `data:`
+ * says, which KEQUN_DATA or a test may override): `posters/` beside the SQLite file; for
+ * PostgreSQL a folder of the system's temp folder named after the database; for an in-memory
+ * store a temp folder of its own, removed when the bot stops (removeMemoryPosterDir).
  */
-export function posterDir(config: CourseConfig): string {
-  const p = config.dataPath;
-  if (p !== ':memory:' && !isPostgresUrl(p)) return join(dirname(p), 'posters');
-  return join(tmpdir(), 'kequn-posters', createHash('sha256').update(p).digest('hex').slice(0, 12));
+export function posterDir(db: Db, config: CourseConfig): string {
+  if (dialectOf(db) === 'postgres') return join(tmpdir(), 'kequn-posters', createHash('sha256').update(config.dataPath).digest('hex').slice(0, 12));
+  const file = sqliteOf(db).name;
+  if (file !== ':memory:' && file !== '') return join(dirname(file), 'posters');
+  let dir = memoryDirs.get(db);
+  if (!dir) memoryDirs.set(db, (dir = mkdtempSync(join(tmpdir(), 'kequn-posters-'))));
+  return dir;
+}
+
+/** Removes an in-memory store's poster folder (the store is gone with the process). */
+export function removeMemoryPosterDir(db: Db): void {
+  const dir = memoryDirs.get(db);
+  if (!dir) return;
+  memoryDirs.delete(db);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** The content hash a poster's file is named by: what is drawn, and how. */

@@ -10,7 +10,7 @@ import { deliver } from '../../core/engine/delivery.js';
 import type { Worker, WorkerContext } from '../../core/feature.js';
 import { getMember } from '../../store/members.js';
 import { savedBotUsername } from '../../store/telegram.js';
-import { cachedPoster, posterContent, posterDir, posterLink, posterStyle } from './poster.js';
+import { cachedPoster, posterContent, posterDir, posterLink, posterStyle, removeMemoryPosterDir } from './poster.js';
 import { claimPosterRequests, finishPosterRequest, requeueDrawing, type PosterRequest } from './store.js';
 
 /** Requests drawn per pass: the rest wait for the next second (drawing uses the CPU the bot shares). */
@@ -32,7 +32,7 @@ export function posterWorker(ctx: WorkerContext): Worker {
     let image: string | null = null;
     let error: string | null = null;
     try {
-      const { path, drawn } = await cachedPoster(posterDir(config), member.id, content, posterStyle(config));
+      const { path, drawn } = await cachedPoster(posterDir(db, config), member.id, content, posterStyle(config));
       image = path;
       log.info({ member: member.id, path, drawn }, drawn ? 'poster drawn' : 'poster from the cache');
     } catch (e) {
@@ -61,6 +61,7 @@ export function posterWorker(ctx: WorkerContext): Worker {
 
   return {
     recover: () => void requeueDrawing(db),
+    stop: () => removeMemoryPosterDir(db),
     async dispatch() {
       const requests = claimPosterRequests(db, PER_PASS);
       for (const r of requests) await draw(r);
