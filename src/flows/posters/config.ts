@@ -9,7 +9,7 @@ import { section, type CourseCheck } from '../../core/feature.js';
 import { courseValueNames, templateVariables } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import { didYouMean } from '../../util/suggest.js';
-import { POSTER_LAYOUTS } from './render.js';
+import { POSTER_LAYOUTS } from './model.js';
 
 declare module '../../core/types.js' {
   interface CourseConfig {

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { renderTemplate } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import { dialectOf, sqliteOf, type Db } from '../../store/db.js';
-import { RENDER_VERSION, renderPoster, type PosterContent, type PosterStyle } from './render.js';
+import { RENDER_VERSION, type PosterContent, type PosterStyle } from './model.js';
 
 /** Who the poster is for. */
 export interface PosterMember {
@@ -92,6 +92,8 @@ export async function cachedPoster(dir: string, memberId: string, content: Poste
   const path = join(dir, `${prefix}${posterHash(content, style)}.png`);
   if (await stat(path).then((s) => s.size > 0, () => false)) return { path, drawn: false };
   await mkdir(dir, { recursive: true });
+  // The renderer is loaded with the first poster, not with kequn.
+  const { renderPoster } = await import('./render.js');
   const png = await renderPoster(content, style);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, png);
