@@ -3,7 +3,7 @@
  * a file message), Telegram through grammY to the fake Bot API on 127.0.0.1 (a multipart
  * sendPhoto upload); the QR code in the bytes that arrived reads back as the member's link.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import jsQR from 'jsqr';
@@ -11,7 +11,9 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
+import { renderPoster } from '../../src/flows/posters/render.js';
 import { insertCode } from '../../src/flows/referral/store.js';
+import { enqueueMessage } from '../../src/store/outbox.js';
 import { silentLogger } from '../../src/log.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
@@ -136,6 +138,21 @@ describe('posters on WeChat (Wechaty, mock puppet)', () => {
       await app.stop();
     }
   }, 60_000);
+
+  it('an image with a caption (any outbox row): the file, then the caption as its own message, WeChat having no captions', async () => {
+    const clock = new VirtualClock(T0);
+    const app = await wechatApp(DEMO_CONFIG_DIR, clock);
+    try {
+      app.sim!.user('gina', 'Gina');
+      const png = join(dirname(dbPath), 'x.png');
+      writeFileSync(png, await renderPoster({ title: 't', tagline: '', lines: [], code: 'GINA88', link: 'https://example.com/g', footer: '' }, { layout: 'card', background: '#123456', color: '#ffffff', accent: '#ffffff' }));
+      enqueueMessage(app.db, { platform: 'wechat', chatKind: 'dm', chatId: 'gina', memberId: null, groupId: null, text: '看看这张图', image: png, priority: 'reply', notBefore: clock.now(), eventId: null, ruleId: 'test', dryRun: false, now: clock.now(), budget: null });
+      await app.kernel.runUntil(clock.now() + 60_000, { settleOnly: true });
+      expect(app.sim!.sent.filter((s) => s.chatId === 'gina').map((s) => (s.image ? `image ${s.image.bytes}` : s.text))).toEqual([`image ${readFileSync(png).length}`, '看看这张图']);
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
 });
 
 describe('posters on Telegram (grammY, fake Bot API)', () => {
@@ -156,6 +173,25 @@ describe('posters on Telegram (grammY, fake Bot API)', () => {
       expect(photo.caption).toBe('');
       expect(scan(photo.bytes)).toBe(`https://t.me/${api.me.username}?start=ref-AMY888`);
       expect(rig.sentTo(1001).at(-1)).toContain('这是你的专属海报');
+    } finally {
+      await rig.app.stop();
+      await api.close();
+    }
+  }, 60_000);
+  it('an image with a caption goes as the photo\'s caption; one over 1024 characters follows as text', async () => {
+    const api = await FakeBotApi.start();
+    const rig = await startRig({ api, config: telegramConfig(), dbPath: tempDb() });
+    try {
+      rig.startedBefore(1001);
+      const png = join(dirs.at(-1)!, 'x.png');
+      writeFileSync(png, await renderPoster({ title: 't', tagline: '', lines: [], code: 'AMY888', link: 'https://example.com/a', footer: '' }, { layout: 'card', background: '#123456', color: '#ffffff', accent: '#ffffff' }));
+      const now = rig.clock.now();
+      const row = (text: string) => enqueueMessage(rig.app.db, { platform: 'telegram', chatKind: 'dm', chatId: '1001', memberId: null, groupId: null, text, image: png, priority: 'reply', notBefore: now, eventId: null, ruleId: 'test', dryRun: false, now, budget: null });
+      row('看看这张图');
+      row('长'.repeat(1025));
+      await rig.app.kernel.runUntil(now + 60_000, { settleOnly: true });
+      expect(api.photos.map((p) => [p.caption, p.bytes.length])).toEqual([['看看这张图', readFileSync(png).length], ['', readFileSync(png).length]]);
+      expect(rig.sentTo(1001)).toEqual(['长'.repeat(1025)]);
     } finally {
       await rig.app.stop();
       await api.close();
