@@ -3,6 +3,21 @@ import { findOneMember } from './find-member.js';
 import { exportMember, forgetMember, recordPrivacyRequest } from '../store/privacy.js';
 import { loadConfigOrReport } from './check.js';
 import { oneLine } from '../util/display-text.js';
+import { FEATURES } from '../app.js';
+import type { Db } from '../store/db.js';
+
+/** The store's export plus what each feature keeps in tables of its own (Feature.privacy.export), under the feature's name. */
+export function memberExport(db: Db, memberId: string, now: number): Record<string, unknown> | undefined {
+  const core = exportMember(db, memberId, now);
+  if (!core) return undefined;
+  const features = Object.fromEntries(FEATURES.flatMap((f) => (f.privacy?.export ? [[f.name, f.privacy.export(db, memberId)]] : [])));
+  return { ...core, features };
+}
+
+/** Each feature's part of forgetting (Feature.privacy.forget), run in forgetMember's transaction. */
+export function featureForgets(): ((db: Db, memberId: string) => void)[] {
+  return FEATURES.flatMap((f) => (f.privacy?.forget ? [f.privacy.forget] : []));
+}
 
 /**
  * `kequn member export <member>` prints everything the store holds about a member as JSON;
@@ -27,7 +42,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
     if (!member) return 1;
     if (opts.action === 'export') {
       recordPrivacyRequest(db, member.id, 'export', now);
-      write(JSON.stringify(exportMember(db, member.id, now), null, 2));
+      write(JSON.stringify(memberExport(db, member.id, now), null, 2));
       return 0;
     }
     // Erasing is irreversible: only the exact member key, never a name that might be someone else's.
@@ -35,7 +50,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
       write(`forget takes the member id; "${opts.query}" is ${oneLine(member.display_name)} — run: kequn member forget ${member.id}`);
       return 2;
     }
-    const r = forgetMember(db, member.id, now)!;
+    const r = forgetMember(db, member.id, now, featureForgets())!;
     write(`forgot member ${r.memberId}: ${r.removed.length} names, ids and texts removed (${r.rowsChanged} rows changed); ${r.ordersKept} orders kept for accounting under the member id`);
     return 0;
   } finally {

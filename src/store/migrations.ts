@@ -987,6 +987,52 @@ CREATE TABLE qa_vectors (
   },
   {
     version: 18,
+    name: 'cohort membership',
+    sql: `
+-- Which cohort (期) each member is in (src/flows/cohorts/store.ts): set when they join a group of
+-- a cohort or pay for a seat of one, changed by a deferral (延期/转期). One row per member.
+CREATE TABLE cohort_members (
+  member_id  TEXT PRIMARY KEY REFERENCES members(id),
+  cohort_id  TEXT NOT NULL,
+  source     TEXT NOT NULL,                  -- group | order | defer
+  since      INTEGER NOT NULL
+);
+CREATE INDEX cohort_members_cohort ON cohort_members(cohort_id);
+
+-- Every move between cohorts, with its reason: the history a deferral keeps.
+CREATE TABLE cohort_moves (
+  id           INTEGER PRIMARY KEY,
+  member_id    TEXT NOT NULL REFERENCES members(id),
+  from_cohort  TEXT,
+  to_cohort    TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  by_member    TEXT,                         -- the staff member who moved them (NULL: a join or a payment)
+  at           INTEGER NOT NULL
+);
+CREATE INDEX cohort_moves_member ON cohort_moves(member_id, at);
+
+-- A member's request to move to a later cohort (「申请延期」), until staff approve or refuse it.
+CREATE TABLE cohort_requests (
+  id           INTEGER PRIMARY KEY,
+  member_id    TEXT NOT NULL REFERENCES members(id),
+  from_cohort  TEXT NOT NULL,
+  to_cohort    TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'refused')),
+  created_at   INTEGER NOT NULL,
+  decided_by   TEXT,
+  decided_at   INTEGER
+);
+CREATE INDEX cohort_requests_status ON cohort_requests(status, id);
+CREATE INDEX cohort_requests_member ON cohort_requests(member_id, status);
+
+-- The cohort whose seat an order sells (NULL: the course has no cohorts, or an order from before).
+ALTER TABLE orders ADD COLUMN cohort_id TEXT;
+CREATE INDEX orders_cohort ON orders(cohort_id, state);
+`,
+  },
+  {
+    version: 19,
     name: 'posters',
     sql: `
 -- An outbox message may carry an image (a file the server drew, e.g. a referral poster under the

@@ -103,7 +103,7 @@ export function payHarness(provider: (h: Harness) => PaymentProvider, opts: { fe
   };
   const h = harness({ registry: buildRegistry([...FEATURES, recorder, ...(opts.features ?? [])]) }) as PayHarness;
   h.hookCalls = hookCalls;
-  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: opts.log ?? silentLogger, provider: provider(h), starsRefunder: opts.starsRefunder, instance: opts.instance, wake: opts.wake });
+  h.service = new OrderService({ db: h.db, config: () => h.config, clock: h.clock, engine: h.engine, log: opts.log ?? silentLogger, provider: provider(h), starsRefunder: opts.starsRefunder, instance: opts.instance, wake: opts.wake, services: () => h.services });
   return h;
 }
 

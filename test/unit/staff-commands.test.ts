@@ -50,7 +50,7 @@ function sentTo(h: Harness, chatId: string, afterId = 0): string[] {
 const lastOutboxId = (h: Harness) => outboxRows(h.db).at(-1)?.id ?? 0;
 
 /** Everything a staff command could change. */
-const STATE_TABLES = ['staff_grants', 'role_changes', 'announcements', 'paused_groups', 'moderation_log', 'platform_actions', 'jobs', 'questions', 'faq_learned', 'member_tags', 'memberships', 'stage_transitions', 'dashboard_logins'];
+const STATE_TABLES = ['staff_grants', 'role_changes', 'announcements', 'paused_groups', 'moderation_log', 'platform_actions', 'jobs', 'questions', 'faq_learned', 'member_tags', 'memberships', 'stage_transitions', 'dashboard_logins', 'cohort_members', 'cohort_moves', 'cohort_requests'];
 const state = (h: Harness) => Object.fromEntries(STATE_TABLES.map((t) => [t, count(h.db, t)]));
 
 /** Each staff command with arguments that would change something if it ran. */
@@ -77,6 +77,8 @@ const ATTEMPTS: Record<string, string> = {
   homework: 'review H1 好',
   refund: 'o_fake 10 test',
   dashboard: '',
+  defer: 'alice next 生病',
+  deferrals: 'approve R1',
 };
 
 describe('staff commands: members are refused, by platform id', () => {

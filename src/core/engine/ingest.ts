@@ -1,7 +1,7 @@
 import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } from '../../bot/events.js';
 import { inTransaction } from '../../store/db.js';
 import { appendEvent, isEventLogged } from '../../store/events.js';
-import { getMember, recordJoin, recordLeave, recordPresence, resolveMember } from '../../store/members.js';
+import { getMember, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { cleanName } from '../../util/display-text.js';
@@ -12,6 +12,7 @@ import { groupDelivery } from '../roles.js';
 import type { CourseConfig, Trigger } from '../types.js';
 import { runCommand } from './commands.js';
 import { runRules } from './rules.js';
+import { runContext } from './run-context.js';
 import type { EngineDeps, HandleResult } from './types.js';
 
 /**
@@ -97,6 +98,9 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
       inviterMemberId,
       channel: event.type === 'channel.opened' ? channel.opening : undefined,
     };
+    // Features' handlers of the event's type (Feature.on), before commands and rules, paused or
+    // not: what a join means for the member's records (the cohort a group puts them in).
+    const h = runEventHandlers(deps, config, trigger, member, now);
     const c = trigger.command ? runCommand(deps, config, trigger, member, now) : { fired: [], messages: 0 };
     // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
     const paused = trigger.group !== null && groupDelivery(db, config, trigger.group).paused;
@@ -118,8 +122,22 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
           )
         : { fired: [], messages: 0 };
     if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
-    return { status: 'handled', eventRowId, memberId: member.id, fired: [...c.fired, ...r.fired, ...o.fired], messages: c.messages + r.messages + o.messages };
+    return { status: 'handled', eventRowId, memberId: member.id, fired: [...h.fired, ...c.fired, ...r.fired, ...o.fired], messages: h.messages + c.messages + r.messages + o.messages };
   });
+}
+
+/** Runs the features' `on` handlers of a platform event's type, with one trace when any ran. */
+function runEventHandlers(deps: EngineDeps, config: CourseConfig, trigger: Trigger, member: Member, now: number): { fired: string[]; messages: number } {
+  const handlers = deps.registry.handlers(trigger.type);
+  if (handlers.length === 0) return { fired: [], messages: 0 };
+  const notes: string[] = [];
+  let messages = 0;
+  const ctx = runContext(deps, config, trigger, member, now, trigger.type, notes, () => messages++);
+  for (const x of handlers) x.run({ ...ctx, member: getMember(deps.db, member.id) ?? member });
+  if (notes.length === 0 && messages === 0) return { fired: [], messages: 0 };
+  recordTrace(deps.db, { eventId: trigger.eventId, jobId: null, memberId: member.id, ruleId: trigger.type, matched: true, detail: { trigger: trigger.type, conditions: [], actions: notes }, at: now });
+  // Not in `fired`: no rule ran (the trace, under the event's type, says what the handlers did).
+  return { fired: [], messages };
 }
 
 /**

@@ -23,6 +23,7 @@ import { addDays, daysBetween, isDay, monthOf, showDay } from '../../util/days.j
 import { localDate } from '../../util/localtime.js';
 import { STREAK_LOOKBACK_DAYS, missedDays, nudgeWindow, reachesNudge, streakOf } from './streak.js';
 import type { ActionSpec, CommandSpec, CompileContext, CourseConfig, FactSpec, RunContext, StandingJob, SystemJobContext } from '../../core/types.js';
+import type { Cohort } from '../cohorts/contracts.js';
 
 declare module '../../core/types.js' {
   interface TriggerTypes {
@@ -181,12 +182,40 @@ function doLeave(ctx: RunContext, args: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cohorts: a group of a cohort (期) checks in during the cohort's period, for its own members
+
+type CohortCtx = { db: RunContext['db']; config: CourseConfig; services: RunContext['services'] };
+
+/** The cohort a check-in group belongs to and its local days (start day .. end day), when the course has cohorts. */
+function groupCohort(ctx: CohortCtx, group: string): { cohort: Cohort; from: string; to: string } | undefined {
+  const cohort = ctx.services.cohorts?.ofGroup(group);
+  if (!cohort) return undefined;
+  const tz = ctx.config.course.timezone;
+  return { cohort, from: localDate(cohort.startAt, tz), to: localDate(cohort.endAt - 1, tz) };
+}
+
+/** A member counts in a cohort's group unless they are in another cohort (deferred away, say). */
+function inCohort(ctx: CohortCtx, cohort: Cohort, memberId: string): boolean {
+  const theirs = ctx.services.cohorts.memberCohort(ctx.db, memberId);
+  return theirs === undefined || theirs.id === cohort.id;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Leaderboard
 
-/** Members of a group by current streak, longest first (ties: more check-ins in the window, then name). */
-export function leaderboard(ctx: { db: RunContext['db']; config: CourseConfig; now: number }, group: string): { name: string; streak: number }[] {
+/**
+ * Members of a group by current streak, longest first (ties: more check-ins in the window, then
+ * name). A group of a cohort ranks the cohort's members on the cohort's days only.
+ */
+export function leaderboard(ctx: CohortCtx & { now: number }, group: string): { name: string; streak: number }[] {
   const day = today(ctx);
-  const rows = groupCheckinRecords(ctx.db, group, addDays(day, -STREAK_LOOKBACK_DAYS));
+  const gc = groupCohort(ctx, group);
+  const since = addDays(day, -STREAK_LOOKBACK_DAYS);
+  const theirs = new Map<string, boolean>();
+  const counts = (id: string) => theirs.get(id) ?? theirs.set(id, inCohort(ctx, gc!.cohort, id)).get(id)!;
+  const rows = groupCheckinRecords(ctx.db, group, gc && gc.from > since ? gc.from : since).filter(
+    (r) => !gc || ((r.day === null || (r.day >= gc.from && r.day <= gc.to)) && counts(r.member_id)),
+  );
   const byMember = new Map<string, { name: string; records: CheckinDay[] }>();
   for (const r of rows) {
     let m = byMember.get(r.member_id);
@@ -320,9 +349,12 @@ export function runReminderBatch(payload: unknown, ctx: SystemJobContext): strin
   let listed = 0;
   const window = cfg.reminder.nudgeAfter > 0 ? nudgeWindow(day, cfg.reminder.nudgeAfter, tz) : undefined;
   for (const group of batch) {
+    // A cohort's group is reminded during the cohort's days, about the cohort's members.
+    const gc = groupCohort(ctx, group);
+    if (gc && (day < gc.from || day > gc.to)) continue;
     for (const chat of groupChats(ctx.config, group)) {
       const members = uncheckedMembers(ctx.db, { groupId: group, platform: chat.platform, day }).filter(
-        (m) => ctx.config.roleOf(chat.platform, m.platform_id) === 'member',
+        (m) => ctx.config.roleOf(chat.platform, m.platform_id) === 'member' && (!gc || inCohort(ctx, gc.cohort, m.member_id)),
       );
       if (members.length === 0) continue;
       listed += members.length;
@@ -376,6 +408,7 @@ function dayReport(ctx: ReportContext, args: { since: number; group: string | un
  */
 export const checkinFeature: Feature = {
   name: 'checkin',
+  uses: ['cohorts'],
   config: [checkinSection],
   triggers: ['checkin'],
   templateVars: ['streak', 'total', 'date', 'days', 'list', 'count', 'names'],

@@ -2,6 +2,7 @@
  * The cohorts feature's public types: what a cohort (期) is once loaded. Other features read
  * cohorts through `ctx.services.cohorts` and may import these types, nothing else of this folder.
  */
+import type { Db } from '../../store/db.js';
 
 export interface Cohort {
   /** Handle from config (`c3`). */
@@ -38,4 +39,15 @@ export interface CohortsService {
   openForSale(now: number): Cohort | undefined;
   /** The cohort running at `now` (start ≤ now < end), the latest started when several are. */
   running(now: number): Cohort | undefined;
+  /** The first cohort that starts after `id` (where a deferral goes by default). */
+  after(id: string): Cohort | undefined;
+  /** Members in a cohort after `afterMemberId` in key order, one page (reminder fan-outs). */
+  membersOf(db: Db, cohortId: string, afterMemberId: string, limit: number): string[];
+  /** The cohort a member is in (membership in the store), if any. */
+  memberCohort(db: Db, memberId: string): Cohort | undefined;
+  /**
+   * Puts a member in a cohort in the caller's transaction (a paid seat: `source: 'order'`),
+   * the move kept with its reason. Returns whether it changed anything.
+   */
+  assign(db: Db, args: { memberId: string; cohortId: string; source: 'group' | 'order' | 'defer'; reason: string; by: string | null; now: number }): boolean;
 }

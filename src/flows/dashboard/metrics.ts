@@ -5,6 +5,7 @@ import { cleanName } from '../../util/display-text.js';
 import { channelFunnel, type ChannelFunnel } from './channel-funnel.js';
 import { staffMemberIds } from './store/staff.js';
 import { dashboardText, type Locale } from './i18n.js';
+import { cohortConversion, type CohortConversion } from './cohort-conversion.js';
 
 /**
  * The dashboard's figures, computed from the store. Each metric takes the store, the course
@@ -434,7 +435,7 @@ export function qa(ctx: StatsContext, f: StatsFilter = {}): QaStats {
 }
 
 export interface Dashboard {
-  filter: { group: string | null; from: number | null; to: number | null };
+  filter: { group: string | null; cohort: string | null; from: number | null; to: number | null };
   generatedAt: number;
   /** generatedAt as the seller reads it: local time in the course zone (YYYY-MM-DD HH:mm) */
   generatedAtLocal: string;
@@ -452,6 +453,8 @@ export interface Dashboard {
   qa: QaStats;
   /** joined → private channel opened → trial lesson delivered → first question → paid */
   channel: ChannelFunnel;
+  /** trial → paid per cohort (期), when the course has cohorts */
+  cohorts: CohortConversion[];
 }
 
 /** Everything the dashboard shows. */
@@ -459,7 +462,7 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
   const t = dashboardText(ctx.config.course.locale);
   if (f.group !== undefined && !ctx.config.groups[f.group]) throw new StatsFilterError(t.filterErrors.unknownGroup(f.group, Object.keys(ctx.config.groups).join(', ')));
   return {
-    filter: { group: f.group ?? null, from: f.from ?? null, to: f.to ?? null },
+    filter: { group: f.group ?? null, cohort: f.cohort ?? null, from: f.from ?? null, to: f.to ?? null },
     generatedAt: ctx.now,
     generatedAtLocal: localDateTime(ctx.now, ctx.config.course.timezone),
     timezone: ctx.config.course.timezone,
@@ -473,6 +476,7 @@ export function dashboard(ctx: StatsContext, f: StatsFilter = {}): Dashboard {
     referrals: referrals(ctx, f),
     qa: qa(ctx, f),
     channel: channelFunnel(ctx, f),
+    cohorts: cohortConversion(ctx, f),
   };
 }
 
@@ -483,7 +487,7 @@ export class StatsFilterError extends Error {}
  * Reads a filter from text (query string, command line): `from`/`to` are local dates
  * (YYYY-MM-DD, `to` inclusive) in the course time zone, or full ISO times.
  */
-export function parseFilter(raw: { group?: string; from?: string; to?: string }, config: StatsContext['config']): StatsFilter {
+export function parseFilter(raw: { group?: string; cohort?: string; from?: string; to?: string }, config: StatsContext['config']): StatsFilter {
   const tz = config.course.timezone;
   const errors = dashboardText(config.course.locale).filterErrors;
   const when = (key: 'from' | 'to', v: string | undefined): number | undefined => {
@@ -498,7 +502,11 @@ export function parseFilter(raw: { group?: string; from?: string; to?: string },
   const from = when('from', raw.from);
   const to = when('to', raw.to);
   if (from !== undefined && to !== undefined && from >= to) throw new StatsFilterError(errors.order);
-  return { group, from, to };
+  const cohort = raw.cohort === undefined || raw.cohort === '' ? undefined : raw.cohort;
+  if (cohort !== undefined && !config.cohorts.some((c) => c.id === cohort)) {
+    throw new StatsFilterError(config.course.locale === 'en' ? `no cohort "${cohort}" (cohorts: ${config.cohorts.map((c) => c.id).join(', ')})` : `没有这一期 "${cohort}"（期：${config.cohorts.map((c) => c.id).join(', ')}）`);
+  }
+  return { group, from, to, ...(cohort !== undefined ? { cohort } : {}) };
 }
 
 function localMidnight(day: string, tz: string): number {

@@ -1,5 +1,6 @@
 import type { Dashboard, SourceRevenue } from './metrics.js';
 import { channelTables } from './channel-tables.js';
+import { cohortTable } from './cohort-conversion.js';
 import { dashboardText, stageName, type DashboardText } from './i18n.js';
 
 export type { StatsTable } from './stats-table.js';
@@ -137,6 +138,8 @@ export function dashboardTables(d: Dashboard): StatsTable[] {
       ],
     },
     ...channelTables(d.channel, t),
+    // Trial → paid per 期: a course with cohorts (a filter naming one cohort may leave one row).
+    ...(d.cohorts.length > 0 || d.filter.cohort !== null ? [cohortTable(d.cohorts, d.locale)] : []),
   ];
 }
 

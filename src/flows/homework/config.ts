@@ -7,7 +7,7 @@ import { checkGroups, requireTemplates } from '../../config/checks.js';
 import { duration, handle, timeZone } from '../../config/schema.js';
 import type { SectionContext } from '../../config/section.js';
 import { section } from '../../core/feature.js';
-import { localInstant, parseLocalDateTime } from '../../util/days.js';
+import { parseWhen, type WhenSpec } from './schedule.js';
 
 declare module '../../core/types.js' {
   interface CourseConfig {
@@ -20,9 +20,11 @@ export interface Assignment {
   week: number;
   title: string;
   description: string;
-  opensAt: number;
-  dueAt: number;
-  /** `due` as written (local time), shown to members. */
+  /** A local date, or days after the cohort's start (default: 7·(week−1) days, at the start time). */
+  opens: WhenSpec;
+  /** A local date, or days after the week opens (`+6d 22:00`). */
+  due: WhenSpec;
+  /** `due` as written (local time), shown to members when it is a date. */
   dueText: string;
 }
 
@@ -53,7 +55,9 @@ export const homeworkSchema = z.strictObject({
         week: z.number().int().min(1),
         title: z.string().min(1),
         description: z.string().default(''),
-        opens: z.string(),
+        /** `YYYY-MM-DD HH:MM`, or `+Nd [HH:MM]` after the cohort's start (default: start + 7·(week−1) days). */
+        opens: z.string().optional(),
+        /** `YYYY-MM-DD HH:MM`, or `+Nd HH:MM` after the week opens. */
         due: z.string(),
       }),
     )
@@ -72,15 +76,17 @@ function resolveHomework(h: z.output<typeof homeworkSchema> | undefined, ctx: Se
     const path = ['homework', 'assignments', i];
     if (weeks.has(a.week)) file.problem([...path, 'week'], `duplicate week ${a.week}`);
     weeks.add(a.week);
-    const times = (['opens', 'due'] as const).map((key) => {
-      const p = parseLocalDateTime(a[key]);
-      if (!p) file.problem([...path, key], `expected a local date and time "YYYY-MM-DD HH:MM" (got "${a[key]}")`);
-      return p && localInstant(p.day, p.minute, timezone);
+    const [opens, due] = (['opens', 'due'] as const).map((key) => {
+      const text = a[key];
+      if (text === undefined) return { kind: 'after', days: 7 * (a.week - 1), minute: undefined } as WhenSpec;
+      const w = parseWhen(text, timezone);
+      if (!w) file.problem([...path, key], `expected a local date and time "YYYY-MM-DD HH:MM" or days after the ${key === 'opens' ? "cohort's start" : 'week opens'} "+6d 22:00" (got "${text}")`);
+      return w;
     });
-    const [opensAt, dueAt] = times;
-    if (opensAt === undefined || dueAt === undefined) return;
-    if (dueAt <= opensAt) file.problem([...path, 'due'], 'the deadline must be after the assignment opens');
-    assignments.push({ week: a.week, title: a.title, description: a.description, opensAt, dueAt, dueText: a.due.trim() });
+    if (opens === undefined || due === undefined) return;
+    if (opens.kind === 'at' && due.kind === 'at' && due.at <= opens.at) file.problem([...path, 'due'], 'the deadline must be after the assignment opens');
+    if (due.kind === 'after' && due.days === 0 && due.minute === undefined) file.problem([...path, 'due'], 'a deadline of +0d is when the week opens; give a time (+0d 22:00) or more days');
+    assignments.push({ week: a.week, title: a.title, description: a.description, opens, due, dueText: a.due.trim() });
   });
   h.reminders.forEach((r, i) => {
     if (r <= 0) file.problem(['homework', 'reminders', i], 'a reminder is a duration before the deadline, such as 24h');

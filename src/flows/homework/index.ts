@@ -2,15 +2,16 @@ import { z } from 'zod';
 import type { Assignment } from './config.js';
 import type { CourseConfig } from '../../core/types.js';
 import type { Platform } from '../../bot/events.js';
-import { activeMemberIdentities, getSubmission, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission } from './store.js';
-import { activeGroupsOf, identitiesOf } from '../../store/members.js';
+import { activeMemberIdentities, getSubmission, hasSubmitted, markReviewed, nonSubmitters, submissionsForWeek, upsertSubmission, type NonSubmitter } from './store.js';
+import type { Cohort } from '../cohorts/contracts.js';
+import { isRelative, showLocal, timesFor } from './schedule.js';
+import { activeGroupsOf, getMember, identitiesOf } from '../../store/members.js';
 import { claimReminder, setReminderOutbox } from '../../store/reminders.js';
 import { formatDuration } from '../../util/duration.js';
-import { localParts } from '../../util/localtime.js';
 import { groupChats } from '../../core/group-chats.js';
 import { renderFor } from '../../core/templates.js';
 import { homeworkValues } from './course-values.js';
-import type { Feature } from '../../core/feature.js';
+import type { CourseCheck, Feature } from '../../core/feature.js';
 import { homeworkSection } from './config.js';
 import { UsageError, type ActionSpec, type CommandSpec, type RunContext, type StandingJob, type SystemJobContext } from '../../core/types.js';
 
@@ -28,8 +29,24 @@ function assignmentOf(config: CourseConfig, week: number): Assignment | undefine
 
 /** `3月8日 22:00`, in the homework time zone. */
 function showTime(config: CourseConfig, at: number): string {
-  const p = localParts(at, config.homework?.timezone ?? config.course.timezone);
-  return `${p.month}月${p.day}日 ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
+  return showLocal(at, zoneOf(config));
+}
+
+function zoneOf(config: CourseConfig): string {
+  return config.homework?.timezone ?? config.course.timezone;
+}
+
+/**
+ * Whether homework runs per cohort: some assignment counts from a cohort's start and the course
+ * has cohorts. Otherwise (dates only) it runs as one schedule for the homework groups.
+ */
+export function perCohort(config: CourseConfig): boolean {
+  return (config.homework?.assignments.some(isRelative) ?? false) && config.cohorts.length > 0;
+}
+
+/** The member's cohort, when homework runs per cohort (its schedule is theirs). */
+function cohortOfMember(ctx: { db: RunContext['db']; config: CourseConfig; services: RunContext['services'] }, memberId: string): Cohort | undefined {
+  return perCohort(ctx.config) ? ctx.services.cohorts?.memberCohort(ctx.db, memberId) : undefined;
 }
 
 /** `2 小时`, `1 天`, `1 天 3 小时`, `45 分钟`: how long until a deadline, as members read it. */
@@ -73,16 +90,19 @@ function submit(ctx: RunContext, text: string): string {
   if (!a) return refuse(`没有第${week}周的作业。现有：${hw.assignments.map((x) => `第${x.week}周`).join('、')}。`);
   if (!isLink(link)) return refuse(`「${link.slice(0, 60)}」不是一个链接。请提交以 http:// 或 https:// 开头的作业链接。`);
   if (!activeGroupsOf(ctx.db, ctx.member.id).some((g) => hw.groups.includes(g))) return refuse('只有正式班的同学才需要提交作业哦。');
-  if (ctx.now < a.opensAt) return refuse(`第${week}周作业 ${showTime(ctx.config, a.opensAt)} 才开放。`);
-  if (ctx.now > a.dueAt + hw.lateUntil) return refuse(`第${week}周作业已经截止（${showTime(ctx.config, a.dueAt + hw.lateUntil)} 后不再接收）。`);
-  const late = ctx.now > a.dueAt;
+  // The member's cohort sets the week's dates (a deferred member follows the new cohort's).
+  const t = timesFor(a, cohortOfMember(ctx, ctx.member.id), zoneOf(ctx.config));
+  if (!t) return refuse('你还没有分到任何一期，暂时不能提交作业，请联系助教。');
+  if (ctx.now < t.opensAt) return refuse(`第${week}周作业 ${showTime(ctx.config, t.opensAt)} 才开放。`);
+  if (ctx.now > t.dueAt + hw.lateUntil) return refuse(`第${week}周作业已经截止（${showTime(ctx.config, t.dueAt + hw.lateUntil)} 后不再接收）。`);
+  const late = ctx.now > t.dueAt;
   const r = upsertSubmission(ctx.db, { memberId: ctx.member.id, week, link, late, eventId: ctx.trigger.eventId, now: ctx.now });
   ctx.send({
     to: 'dm',
     text: ctx.render(ctx.config.templates.homework_received!, {
       week: String(week),
       title: a.title,
-      late: late ? `（已过截止时间 ${a.dueText}，记为迟交）` : '',
+      late: late ? `（已过截止时间 ${t.dueText}，记为迟交）` : '',
       code: submissionCode(r.id),
     }),
   });
@@ -102,31 +122,78 @@ const submitAction: ActionSpec<null | undefined> = {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-function listWeek(ctx: RunContext, a: Assignment): string {
-  const subs = submissionsForWeek(ctx.db, a.week);
-  const members = studentCount(ctx);
+/** Whose homework a listing counts: everyone in the homework groups, or one cohort's members. */
+interface Scope {
+  cohort: Cohort | undefined;
+  /** The cohort's members (undefined: no cohort filter). */
+  members: Set<string> | undefined;
+}
+
+function scopeOf(ctx: RunContext, cohort: Cohort | undefined): Scope {
+  if (!cohort) return { cohort: undefined, members: undefined };
+  const members = new Set<string>();
+  for (let after = ''; ; ) {
+    const page = ctx.services.cohorts.membersOf(ctx.db, cohort.id, after, 5000);
+    for (const m of page) members.add(m);
+    if (page.length < 5000) break;
+    after = page.at(-1)!;
+  }
+  return { cohort, members };
+}
+
+function inScope<T extends { member_id: string }>(rows: T[], scope: Scope): T[] {
+  return scope.members ? rows.filter((r) => scope.members!.has(r.member_id)) : rows;
+}
+
+function listWeek(ctx: RunContext, a: Assignment, scope: Scope): string {
+  const subs = inScope(submissionsForWeek(ctx.db, a.week), scope);
+  const members = studentCount(ctx, scope);
   const lines = subs.map(
     (s) => `${submissionCode(s.id)} ${s.display_name} ${showTime(ctx.config, s.updated_at)}${s.late ? ' [迟交]' : ''}${s.reviewed_at ? ' [已批改]' : ''} ${s.link}`,
   );
-  return [`第${a.week}周「${a.title}」截止 ${a.dueText}：已交 ${subs.length}/${members}`, ...lines].join('\n');
+  const t = timesFor(a, scope.cohort, zoneOf(ctx.config));
+  const head = `${scope.cohort ? `${scope.cohort.name} ` : ''}第${a.week}周「${a.title}」${t ? `截止 ${t.dueText}` : ''}：已交 ${subs.length}/${members}`;
+  return [head, ...lines].join('\n');
 }
 
-/** Students in the homework groups: staff (by platform id) are not expected to submit. */
-function studentCount(ctx: RunContext): number {
-  const rows = activeMemberIdentities(ctx.db, ctx.config.homework!.groups);
+/** Students in the homework groups (of the cohort): staff (by platform id) are not expected to submit. */
+function studentCount(ctx: RunContext, scope: Scope): number {
+  const rows = inScope(activeMemberIdentities(ctx.db, ctx.config.homework!.groups), scope);
   const staff = new Set(rows.filter((r) => ctx.config.roleOf(r.platform as Platform, r.platform_id) !== 'member').map((r) => r.member_id));
   return new Set(rows.filter((r) => !staff.has(r.member_id)).map((r) => r.member_id)).size;
 }
 
+function summary(ctx: RunContext, scope: Scope): string[] {
+  const students = studentCount(ctx, scope);
+  return ctx.config.homework!.assignments.map((a) => {
+    const subs = inScope(submissionsForWeek(ctx.db, a.week), scope);
+    return `第${a.week}周「${a.title}」：已交 ${subs.length}/${students}，迟交 ${subs.filter((s) => s.late).length}，待批改 ${subs.filter((s) => !s.reviewed_at).length}`;
+  });
+}
+
+/** A cohort named in a command (id or name); per-cohort homework without one: the running cohort, else the next. */
+function cohortArg(ctx: RunContext, word: string | undefined): Cohort | undefined {
+  if (!perCohort(ctx.config)) {
+    if (word !== undefined) throw new UsageError(`unknown subcommand "${word.slice(0, 20)}"`);
+    return undefined;
+  }
+  const cohorts = ctx.services.cohorts;
+  if (word === undefined) return cohorts.running(ctx.now) ?? cohorts.openForSale(ctx.now) ?? cohorts.all().at(-1);
+  const c = cohorts.byId(word) ?? cohorts.all().find((x) => x.name === word);
+  if (!c) throw new UsageError(`no cohort "${word.slice(0, 20)}" (${cohorts.all().map((x) => x.id).join(', ')})`);
+  return c;
+}
+
 /**
- * `/homework` (summary of every week), `/homework 2` (week 2's submissions), `/homework review
- * H12 [comment]` (mark reviewed, tell the student). Instructors and assistants only.
+ * `/homework [期]` (summary of every week, per cohort when homework runs per cohort),
+ * `/homework 2 [期]` (week 2's submissions), `/homework review H12 [comment]` (mark reviewed,
+ * tell the student). Instructors and assistants only.
  */
 const homeworkCommand: CommandSpec = {
   name: 'homework',
   roles: ['owner', 'instructor', 'assistant'],
-  usage: '/homework [周数]   或   /homework review <作业编号> [评语]',
-  description: '查看作业提交情况、标记已批改',
+  usage: '/homework [周数] [期号]   或   /homework review <作业编号> [评语]',
+  description: '查看作业提交情况（按期）、标记已批改',
   run(args, ctx) {
     const hw = ctx.config.homework;
     if (!hw) {
@@ -134,21 +201,19 @@ const homeworkCommand: CommandSpec = {
       return 'homework is not configured';
     }
     const words = args.split(/\s+/).filter(Boolean);
-    if (words.length === 0 || words[0] === 'list') {
-      const week = words[1];
-      if (week !== undefined) return homeworkCommand.run(week, ctx);
-      const summary = hw.assignments.map((a) => {
-        const subs = submissionsForWeek(ctx.db, a.week);
-        return `第${a.week}周「${a.title}」：已交 ${subs.length}/${studentCount(ctx)}，迟交 ${subs.filter((s) => s.late).length}，待批改 ${subs.filter((s) => !s.reviewed_at).length}`;
-      });
-      ctx.send({ to: 'dm', text: summary.join('\n') });
-      return `listed ${hw.assignments.length} weeks`;
+    if (words[0] === 'list') words.shift();
+    if (words.length === 0 || (words.length === 1 && !/^\d+$/.test(words[0]!) && words[0] !== 'review')) {
+      const cohort = cohortArg(ctx, words[0]);
+      const scope = scopeOf(ctx, cohort);
+      ctx.send({ to: 'dm', text: [...(cohort ? [`${cohort.name}：`] : []), ...summary(ctx, scope)].join('\n') });
+      return `listed ${hw.assignments.length} weeks${cohort ? ` of ${cohort.id}` : ''}`;
     }
     if (/^\d+$/.test(words[0]!)) {
       const a = assignmentOf(ctx.config, Number(words[0]));
       if (!a) throw new UsageError(`no homework for week ${words[0]}`);
-      ctx.send({ to: 'dm', text: listWeek(ctx, a) });
-      return `listed week ${a.week}`;
+      const cohort = cohortArg(ctx, words[1]);
+      ctx.send({ to: 'dm', text: listWeek(ctx, a, scopeOf(ctx, cohort)) });
+      return `listed week ${a.week}${cohort ? ` of ${cohort.id}` : ''}`;
     }
     if (words[0] === 'review') {
       const m = /^[Hh](\d+)$/.exec(words[1] ?? '');
@@ -194,65 +259,137 @@ const submitCommand: CommandSpec = {
 // ---------------------------------------------------------------------------------------------
 // Standing jobs: the announcement when a week opens, reminders before its deadline
 
-const openPayload = z.object({ week: z.number().int() });
-const remindPayload = z.object({ week: z.number().int(), before: z.number(), after: z.string().default('') });
+const openPayload = z.object({ week: z.number().int(), cohort: z.string().optional() });
+const remindPayload = z.object({ week: z.number().int(), before: z.number(), after: z.string().default(''), cohort: z.string().optional() });
 
+/**
+ * The standing jobs: each week's announcement and reminders; per cohort (its own dates, its own
+ * groups and members) when homework runs per cohort.
+ */
 function plan(config: CourseConfig): StandingJob[] {
   const hw = config.homework;
   if (!hw) return [];
-  return hw.assignments.flatMap((a) => [
-    { kind: 'homework.open', dueAt: a.opensAt, payload: { week: a.week, grace: hw.grace } },
-    ...hw.reminders
-      .filter((before) => a.dueAt - before > a.opensAt)
-      .map((before) => ({ kind: 'homework.remind', dueAt: a.dueAt - before, payload: { week: a.week, before, grace: hw.grace } })),
-  ]);
+  const zone = zoneOf(config);
+  const runs: (Cohort | undefined)[] = perCohort(config) ? [...config.cohorts] : [undefined];
+  return runs.flatMap((cohort) =>
+    hw.assignments.flatMap((a) => {
+      const t = timesFor(a, cohort, zone);
+      if (!t) return [];
+      const of = cohort ? { cohort: cohort.id } : {};
+      const key = cohort ? { key: cohort.id } : {};
+      return [
+        { kind: 'homework.open', dueAt: t.opensAt, payload: { week: a.week, ...of, grace: hw.grace }, ...key },
+        ...hw.reminders
+          .filter((before) => t.dueAt - before > t.opensAt)
+          .map((before) => ({ kind: 'homework.remind', dueAt: t.dueAt - before, payload: { week: a.week, before, ...of, grace: hw.grace }, ...key })),
+      ];
+    }),
+  );
+}
+
+/** The cohort a job is for, when it names one still in config. */
+function jobCohort(ctx: SystemJobContext, id: string | undefined): Cohort | undefined | null {
+  if (id === undefined) return undefined;
+  return ctx.services.cohorts?.byId(id) ?? null;
 }
 
 function announce(payload: unknown, ctx: SystemJobContext): string {
-  const { week } = openPayload.parse(payload);
+  const { week, cohort: cohortId } = openPayload.parse(payload);
   const hw = ctx.config.homework;
   const a = hw && assignmentOf(ctx.config, week);
   if (!hw || !a) return `skipped: week ${week} is no longer in config`;
+  const cohort = jobCohort(ctx, cohortId);
+  if (cohort === null) return `skipped: cohort ${cohortId} is no longer in config`;
+  const t = timesFor(a, cohort, zoneOf(ctx.config))!;
+  // A cohort's announcement goes to its own homework groups.
+  const groups = cohort ? hw.groups.filter((g) => cohort.groups.includes(g)) : hw.groups;
   let sent = 0;
-  for (const group of hw.groups) {
+  for (const group of groups) {
     for (const chat of groupChats(ctx.config, group)) {
-      const key = `hw-open:${week}:${group}:${chat.platform}`;
+      const key = `hw-open:${cohort ? `${cohort.id}:` : ''}${week}:${group}:${chat.platform}`;
       if (!claimReminder(ctx.db, key, ctx.now)) continue;
-      const text = renderFor(ctx, 'homework_open', { week: String(week), title: a.title, description: a.description, due: a.dueText, group: ctx.config.groups[group]!.name });
+      const text = renderFor(ctx, 'homework_open', { week: String(week), title: a.title, description: a.description, due: t.dueText, group: ctx.config.groups[group]!.name });
       setReminderOutbox(ctx.db, key, ctx.send({ platform: chat.platform, chat: { kind: 'group', id: chat.id }, text, memberId: null, groupId: group }));
       sent++;
     }
   }
-  return `week ${week} announced in ${sent} group chats`;
+  return `week ${week}${cohort ? ` of ${cohort.id}` : ''} announced in ${sent} group chats`;
 }
 
-/** One page of private reminders to those who have not submitted; the next page is another job. */
+/**
+ * One page of private reminders to those who have not submitted (of the cohort, when homework
+ * runs per cohort: a member deferred to another cohort is reminded on its dates); the next page
+ * is another job.
+ */
 function remind(payload: unknown, ctx: SystemJobContext): string {
   const p = remindPayload.parse(payload);
   const hw = ctx.config.homework;
   const a = hw && assignmentOf(ctx.config, p.week);
   if (!hw || !a) return `skipped: week ${p.week} is no longer in config`;
-  if (ctx.now >= a.dueAt) return `skipped: the deadline of week ${p.week} has passed`;
-  const left = timeLeft(a.dueAt - ctx.now);
+  const cohort = jobCohort(ctx, p.cohort);
+  if (cohort === null) return `skipped: cohort ${p.cohort} is no longer in config`;
+  const t = timesFor(a, cohort, zoneOf(ctx.config))!;
+  if (ctx.now >= t.dueAt) return `skipped: the deadline of week ${p.week} has passed`;
+  const left = timeLeft(t.dueAt - ctx.now);
   // Platforms the homework groups are on: a member is reminded on the first one they use.
   const platforms = (['wechat', 'telegram'] as const).filter((pl) => hw.groups.some((g) => groupChats(ctx.config, g).some((c) => c.platform === pl)));
-  const page = nonSubmitters(ctx.db, { groups: hw.groups, week: p.week, afterMemberId: p.after, limit: HOMEWORK_REMINDERS_PER_BATCH });
-  const more = page.length === HOMEWORK_REMINDERS_PER_BATCH;
+  const { page, more, last } = cohort ? cohortPage(ctx, cohort, p.week, p.after) : groupPage(ctx, p.week, p.after);
   let sent = 0;
   for (const m of page) {
     const identity = identitiesOf(ctx.db, m.member_id).find((i) => (platforms as readonly string[]).includes(i.platform));
     if (!identity) continue;
     const platform = identity.platform as Platform;
     if (ctx.config.roleOf(platform, identity.platform_id) !== 'member') continue;
-    const key = `hw-remind:${p.week}:${p.before}:${m.member_id}`;
+    const key = `hw-remind:${cohort ? `${cohort.id}:` : ''}${p.week}:${p.before}:${m.member_id}`;
     if (!claimReminder(ctx.db, key, ctx.now)) continue;
-    const text = renderFor(ctx, 'homework_reminder', { name: m.display_name, week: String(p.week), title: a.title, due: a.dueText, left });
+    const text = renderFor(ctx, 'homework_reminder', { name: m.display_name, week: String(p.week), title: a.title, due: t.dueText, left });
     setReminderOutbox(ctx.db, key, ctx.send({ platform, chat: { kind: 'dm', id: identity.platform_id }, text, memberId: m.member_id, groupId: null }));
     sent++;
   }
-  const last = page.at(-1)?.member_id ?? p.after;
-  if (more) ctx.plan({ kind: 'homework.remind', dueAt: ctx.dueAt, payload: { week: p.week, before: p.before, after: last, grace: hw.grace }, key: last });
-  return `week ${p.week} reminder (${formatDuration(p.before)} before): ${sent} sent${more ? ', more to come' : ''}`;
+  if (more) {
+    const next = cohort ? `${cohort.id}:${last}` : last;
+    ctx.plan({ kind: 'homework.remind', dueAt: ctx.dueAt, payload: { week: p.week, before: p.before, after: last, ...(cohort ? { cohort: cohort.id } : {}), grace: hw.grace }, key: next });
+  }
+  return `week ${p.week}${cohort ? ` of ${cohort.id}` : ''} reminder (${formatDuration(p.before)} before): ${sent} sent${more ? ', more to come' : ''}`;
+}
+
+type Page = { page: NonSubmitter[]; more: boolean; last: string };
+
+function groupPage(ctx: SystemJobContext, week: number, after: string): Page {
+  const page = nonSubmitters(ctx.db, { groups: ctx.config.homework!.groups, week, afterMemberId: after, limit: HOMEWORK_REMINDERS_PER_BATCH });
+  return { page, more: page.length === HOMEWORK_REMINDERS_PER_BATCH, last: page.at(-1)?.member_id ?? after };
+}
+
+/** A page of the cohort's members, those in a homework group who have not submitted the week. */
+function cohortPage(ctx: SystemJobContext, cohort: Cohort, week: number, after: string): Page {
+  const ids = ctx.services.cohorts.membersOf(ctx.db, cohort.id, after, HOMEWORK_REMINDERS_PER_BATCH);
+  const groups = ctx.config.homework!.groups;
+  const page = ids.flatMap((id) => {
+    if (!activeGroupsOf(ctx.db, id).some((g) => groups.includes(g)) || hasSubmitted(ctx.db, id, week)) return [];
+    const member = getMember(ctx.db, id);
+    return member ? [{ member_id: id, display_name: member.display_name }] : [];
+  });
+  return { page, more: ids.length === HOMEWORK_REMINDERS_PER_BATCH, last: ids.at(-1) ?? after };
+}
+
+/**
+ * Weeks that count from a cohort's start need cohorts; each cohort's deadline must come after
+ * its week opens.
+ */
+function checkHomeworkCohorts(config: CourseConfig, check: CourseCheck): void {
+  const hw = config.homework;
+  if (!hw) return;
+  hw.assignments.forEach((a, i) => {
+    if (!isRelative(a)) return;
+    if (config.cohorts.length === 0) {
+      check.problem('kequn.yaml', ['homework', 'assignments', i], `week ${a.week} counts from a cohort's start (no date given): add \`cohorts:\` or give opens/due as "YYYY-MM-DD HH:MM"`);
+      return;
+    }
+    for (const c of config.cohorts) {
+      const t = timesFor(a, c, hw.timezone)!;
+      if (t.dueAt <= t.opensAt) check.problem('kequn.yaml', ['homework', 'assignments', i, 'due'], `in ${c.name} the deadline (${showLocal(t.dueAt, hw.timezone)}) is not after the week opens (${showLocal(t.opensAt, hw.timezone)})`);
+    }
+  });
 }
 
 /**
@@ -262,6 +399,8 @@ function remind(payload: unknown, ctx: SystemJobContext): string {
  */
 export const homeworkFeature: Feature = {
   name: 'homework',
+  uses: ['cohorts'],
+  checkCourse: checkHomeworkCohorts,
   config: [homeworkSection],
   courseValues: homeworkValues,
   templateVars: ['week', 'title', 'description', 'due', 'late', 'left', 'comment', 'teacher', 'code', 'limit'],

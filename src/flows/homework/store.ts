@@ -62,6 +62,10 @@ export function markReviewed(db: Db, args: { id: number; by: string; now: number
   return stmt(db, 'UPDATE homework_submissions SET reviewed_by = ?, reviewed_at = ? WHERE id = ? AND reviewed_at IS NULL').run(args.by, args.now, args.id).changes > 0;
 }
 
+export function hasSubmitted(db: Db, memberId: string, week: number): boolean {
+  return stmt(db, 'SELECT 1 FROM homework_submissions WHERE member_id = ? AND week = ?').get(memberId, week) !== undefined;
+}
+
 export interface NonSubmitter {
   member_id: string;
   display_name: string;

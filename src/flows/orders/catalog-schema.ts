@@ -17,8 +17,16 @@ const product = z.strictObject({
   currency: z.literal('CNY').default('CNY'),
   /** Telegram Stars price (XTR), for Telegram buyers (digital goods must be sold in Stars there). */
   stars: z.number().int().min(1).max(1_000_000).optional(),
-  /** Group handles (kind: paid) the product unlocks. */
-  groups: z.array(z.string().min(1)).min(1),
+  /**
+   * Group handles (kind: paid) the product unlocks. May be left out when the course has cohorts:
+   * a buyer is then invited to the paid groups of the cohort whose seat they bought.
+   */
+  groups: z.array(z.string().min(1)).default([]),
+  /**
+   * The cohort (期) whose seats it sells: a cohort id, or `open` (the cohort open for sale at
+   * checkout; the default when kequn.yaml has cohorts). docs/cohorts.md.
+   */
+  cohort: z.union([z.literal('open'), handle]).optional(),
   sale: z.strictObject({ from: instant.optional(), until: instant.optional() }).default({}),
   /** Seats: at most this many paid orders. */
   seats: z.number().int().min(1).optional(),

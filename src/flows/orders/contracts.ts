@@ -38,6 +38,8 @@ export interface OrderFacts {
   /** amount actually paid, fen */
   amountFen: number;
   discounts: Discount[];
+  /** The cohort (期) whose seat it sold, when the course has cohorts. */
+  cohortId?: string | null;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { CourseConfig, RunContext } from '../../core/types.js';
 import { formatAmount } from './catalog.js';
 import { queuePaidGroupLink, queueRefundRemovals } from './paid-access.js';
+import { accessGroups, cohortOfOrder } from './cohort-seats.js';
 import { getOrder, type OrderRow } from './store/orders.js';
 
 /** Used when a course's templates.yaml does not define the order templates. */
@@ -29,7 +30,12 @@ export function receiptAndAccess(ctx: RunContext): void {
   const vars = orderVars(config, paid, e.amount);
   // Stryker disable next-line StringLiteral: an order event's reply is the buyer's DM, so every target lands in the same chat
   ctx.send({ to: 'dm', text: ctx.render(config.templates.order_receipt ?? DEFAULT_TEMPLATES.order_receipt, vars) });
-  for (const g of config.catalog.products[paid.product_id]?.groups ?? []) {
+  // The cohort whose seat was bought: the buyer is in it now, and let into its paid groups.
+  const cohort = cohortOfOrder(ctx.services.cohorts, paid);
+  if (cohort && ctx.services.cohorts.assign(db, { memberId: paid.member_id, cohortId: cohort.id, source: 'order', reason: `order ${paid.id}`, by: null, now })) {
+    ctx.note(`member in cohort ${cohort.id} (paid seat)`);
+  }
+  for (const g of accessGroups(config.catalog.products[paid.product_id], cohort)) {
     // Telegram: a one-person invite link follows once the Bot API made it; WeChat: the text.
     if (queuePaidGroupLink(db, config, paid, g, now)) continue;
     // A product's groups are checked at load: the group exists.
@@ -49,7 +55,7 @@ export function refundNotice(ctx: RunContext): void {
   ctx.send({ to: 'dm', text: ctx.render(config.templates.order_refunded ?? DEFAULT_TEMPLATES.order_refunded, { ...orderVars(config, order, order.paid_amount!), refund: formatAmount(e.amount, order.currency) }) });
   const product = config.catalog.products[order.product_id];
   if (e.state === 'refunded' && product?.remove_on_refund) {
-    const n = queueRefundRemovals(db, config, order, product.groups, now);
+    const n = queueRefundRemovals(db, config, order, accessGroups(product, cohortOfOrder(ctx.services.cohorts, order)), now);
     if (n > 0) ctx.note(`removal from ${n} paid group(s) queued`);
   }
   ctx.note(`order ${order.id} ${e.state} (${formatAmount(e.amount, order.currency)})`);

@@ -8,8 +8,8 @@ import { fmtLocal } from '../../util/localtime.js';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { catalogValues } from './course-values.js';
-import type { Feature, ReportContext, ReportLines } from '../../core/feature.js';
-import { UsageError, type ActionSpec, type CommandSpec, type RunContext } from '../../core/types.js';
+import type { CourseCheck, Feature, ReportContext, ReportLines } from '../../core/feature.js';
+import { UsageError, type ActionSpec, type CommandSpec, type CourseConfig, type RunContext } from '../../core/types.js';
 import type { Member } from '../../store/members.js';
 import type { WebContext } from '../../web/context.js';
 import { catalogSection } from './config.js';
@@ -50,6 +50,8 @@ const REASONS: Record<string, string> = {
   sold_out: '这一期名额已满',
   already_paid: '你已经购买过这门课程了',
   no_stars_price: '这门课程暂不支持在 Telegram 购买',
+  no_cohort: '现在没有正在招生的一期',
+  cohort_closed: '这一期已经停止报名',
 };
 
 /** The product a `buy` without a product means: the first one in catalog.yaml on sale now. */
@@ -67,7 +69,7 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: '', reason: '现在没有在售的课程' }) });
     return 'nothing on sale';
   }
-  const r = openCheckout(ctx.db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now });
+  const r = openCheckout(ctx.db, config, discountSourcesOf(ctx.services), { memberId: member.id, platform: trigger.platform, platformId: trigger.userPlatformId, productId, now, cohorts: ctx.services.cohorts });
   const product = config.catalog.products[productId];
   if (!r.ok) {
     ctx.send({ to: 'dm', text: ctx.render(config.templates.order_unavailable!, { product: product?.title ?? productId, reason: REASONS[r.reason]! }) });
@@ -84,6 +86,8 @@ function sendCheckoutLink(productId: string | undefined, ctx: RunContext): strin
       link: `${config.catalog.payments.publicUrl}/pay/${o.token}`,
       expires,
       order: o.id,
+      // `{cohort}`: 「第5期」 when the order sells a cohort's seat, else empty.
+      cohort: o.cohort_id !== null ? `（${ctx.services.cohorts?.byId(o.cohort_id)?.name ?? o.cohort_id}）` : '',
     }),
   });
   // A Stars invoice that could not be sent goes out afresh once this event commits (wiring.ts).
@@ -180,6 +184,26 @@ function routes(app: Hono, web: WebContext): void {
   app.route('/api', createOrdersApi(web, orders));
 }
 
+/**
+ * A product's `cohort:` names a cohort of kequn.yaml; a product without `groups` sells a cohort's
+ * seats (its paid groups are where the buyer goes).
+ */
+function checkProductCohorts(config: CourseConfig, check: CourseCheck): void {
+  const cohorts = config.cohorts ?? [];
+  for (const [id, p] of Object.entries(config.catalog.products)) {
+    if (p.cohort !== undefined && cohorts.length === 0) check.problem('catalog.yaml', ['products', id, 'cohort'], 'the course has no cohorts (kequn.yaml `cohorts:`)');
+    else if (p.cohort !== undefined && p.cohort !== 'open' && !cohorts.some((c) => c.id === p.cohort)) {
+      check.problem('catalog.yaml', ['products', id, 'cohort'], `unknown cohort "${p.cohort}" (cohorts: ${cohorts.map((c) => c.id).join(', ')}, or open)`);
+    }
+    if (p.groups.length === 0 && cohorts.length === 0) check.problem('catalog.yaml', ['products', id, 'groups'], 'a product unlocks paid groups: name them, or sell seats of a cohort (kequn.yaml `cohorts:`)');
+    const sells = p.cohort === undefined || p.cohort === 'open' ? cohorts : cohorts.filter((c) => c.id === p.cohort);
+    const bare = sells.filter((c) => c.paidGroups.length === 0);
+    if (p.groups.length === 0 && bare.length > 0) {
+      check.warn('catalog.yaml', ['products', id], `buyers of ${bare.map((c) => c.name).join('、')} get no group: the cohort has no group of kind paid and the product names no groups`);
+    }
+  }
+}
+
 /** Largest request body accepted on the checkout and webhook routes. */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -190,9 +214,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 export const ordersFeature: Feature = {
   name: 'orders',
   config: [catalogSection],
-  uses: ['referral'],
+  uses: ['referral', 'cohorts'],
   triggers: ['order.paid', 'order.refunded'],
-  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link'],
+  templateVars: ['product', 'price', 'link', 'expires', 'order', 'amount', 'paid_group', 'refund', 'code', 'reason', 'limit', 'invite_link', 'cohort'],
   on: { 'order.paid': receiptAndAccess, 'order.refunded': refundNotice },
   onPlatformAction: { paid_group: paidGroupLinkCreated },
   memberReport,
@@ -201,6 +225,7 @@ export const ordersFeature: Feature = {
   // Checkout links' base (catalog.yaml `payments.public_url`) is where the server is reached too.
   publicUrl: (config) => config.catalog.payments.public_url,
   courseValues: catalogValues,
+  checkCourse: checkProductCohorts,
   actions: [buy],
   commands: [buyCommand, refundCommand],
   facts: [

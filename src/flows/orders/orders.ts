@@ -5,6 +5,8 @@ import { countSold, hasPaidOrder, insertOrder, openOrderOf, repriceOrder, type O
 import { onSale, type Catalog } from './catalog.js';
 import type { Discount, DiscountSource, OrderFacts } from './contracts.js';
 import { computePrice, type Price } from './pricing.js';
+import type { CohortsService } from '../cohorts/contracts.js';
+import { cohortForCheckout } from './cohort-seats.js';
 
 /** Random, unguessable identifiers: an order id and a link token are never sequential. */
 export function newOrderId(): string {
@@ -18,10 +20,12 @@ export function newOutTradeNo(now: number): string {
   return `K${now.toString(36)}${randomBytes(8).toString('hex')}`.slice(0, 32);
 }
 
-export type OpenResult = { ok: true; order: OrderRow; reused: boolean } | { ok: false; reason: 'unknown_product' | 'not_on_sale' | 'sold_out' | 'already_paid' | 'no_stars_price' };
+export type OpenResult =
+  | { ok: true; order: OrderRow; reused: boolean }
+  | { ok: false; reason: 'unknown_product' | 'not_on_sale' | 'sold_out' | 'already_paid' | 'no_stars_price' | 'no_cohort' | 'cohort_closed' };
 
 /** Why a product cannot be bought now, or undefined when it can. */
-export function unavailable(db: Db, catalog: Catalog, productId: string, memberId: string, now: number): Exclude<OpenResult, { ok: true }>['reason'] | undefined {
+export function unavailable(db: Db, catalog: Catalog, productId: string, memberId: string, now: number): 'unknown_product' | 'not_on_sale' | 'sold_out' | 'already_paid' | undefined {
   const product = catalog.products[productId];
   if (!product) return 'unknown_product';
   if (!onSale(product, now)) return 'not_on_sale';
@@ -39,13 +43,17 @@ export function openCheckout(
   db: Db,
   config: CourseConfig,
   sources: readonly DiscountSource[],
-  args: { memberId: string; platform: string; platformId: string; productId: string; now: number },
+  args: { memberId: string; platform: string; platformId: string; productId: string; now: number; cohorts?: CohortsService },
 ): OpenResult {
   const why = unavailable(db, config.catalog, args.productId, args.memberId, args.now);
   if (why) return { ok: false, reason: why };
-  const existing = openOrderOf(db, args.memberId, args.productId, args.now);
-  if (existing && existing.platform === args.platform) return { ok: true, order: existing, reused: true };
   const product = config.catalog.products[args.productId]!;
+  // The cohort whose seat this sells is decided now, and kept with the order.
+  const pick = cohortForCheckout(db, product, args.cohorts, args.now);
+  if (!pick.ok) return { ok: false, reason: pick.reason };
+  const cohortId = pick.cohort?.id ?? null;
+  const existing = openOrderOf(db, args.memberId, args.productId, args.now);
+  if (existing && existing.platform === args.platform && existing.cohort_id === cohortId) return { ok: true, order: existing, reused: true };
   const currency = args.platform === 'telegram' ? 'XTR' : product.currency;
   const list = currency === 'XTR' ? product.stars : product.price_fen;
   if (list === undefined) return { ok: false, reason: 'no_stars_price' };
@@ -65,6 +73,7 @@ export function openCheckout(
     code: null,
     created_at: args.now,
     expires_at: args.now + config.catalog.payments.link_ttl,
+    cohort_id: cohortId,
   };
   insertOrder(db, order);
   return { ok: true, order: { ...order, state: 'created', provider: null, out_trade_no: null, transaction_id: null, paid_amount: null, refunded_amount: 0, payer_openid: null, paid_by: null, stage_before: null, invoice_sent_at: null, invoice_error: null, paid_at: null, closed_at: null }, reused: false };
@@ -82,5 +91,5 @@ export function discountsOf(order: OrderRow): Discount[] {
 }
 
 export function factsOf(order: OrderRow): OrderFacts {
-  return { id: order.id, memberId: order.member_id, productId: order.product_id, amountFen: order.paid_amount ?? order.amount, discounts: discountsOf(order) };
+  return { id: order.id, memberId: order.member_id, productId: order.product_id, amountFen: order.paid_amount ?? order.amount, discounts: discountsOf(order), ...(order.cohort_id ? { cohortId: order.cohort_id } : {}) };
 }

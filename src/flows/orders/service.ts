@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Platform } from '../../bot/events.js';
 import { DEFAULT_INSTANCE } from '../../bot/cluster.js';
-import type { CourseConfig } from '../../core/types.js';
+import type { CourseConfig, Services } from '../../core/types.js';
 import type { Engine } from '../../core/engine.js';
 import type { Clock } from '../../core/schedule/clock.js';
 import { inTransaction, type Db } from '../../store/db.js';
@@ -34,6 +34,7 @@ import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
 import { requestRefundRow } from './refunds.js';
+import { cohortOfOrder, cohortSoldOut } from './cohort-seats.js';
 import { StarsRefundRefused, type StarsPayments, type StarsRefunder } from '../../bot/payments.js';
 
 /** Pay presses per order: enough for a payer who changes their mind, not for a flood of prepay calls. */
@@ -52,6 +53,8 @@ export interface OrderServiceDeps {
   starsRefunder?: StarsRefunder;
   /** This kequn instance (src/bot/cluster.ts): a Stars charge is refunded by the instance whose bot took it. */
   instance?: string;
+  /** The running features' services (the cohorts whose seats orders sell). */
+  services?: () => Partial<Services>;
 }
 
 export type WebhookAnswer = { status: 200 | 204 | 400 | 401 | 404 | 500; body?: { code: string; message: string } };
@@ -102,6 +105,7 @@ export class OrderService {
     if (now >= order.expires_at) throw new CheckoutError(410, '支付链接已过期，请在群里重新发送「报名」获取新链接');
     const why = unavailable(db, this.config.catalog, order.product_id, order.member_id, now);
     if (why === 'sold_out' || why === 'not_on_sale' || why === 'unknown_product') throw new CheckoutError(409, why === 'sold_out' ? '名额已满' : '课程当前不在售');
+    if (this.cohortFull(order)) throw new CheckoutError(409, '这一期名额已满');
     const product = this.config.catalog.products[order.product_id]!;
     const { no: outTradeNo, amount } = inTransaction(db, () => {
       if (pendingAttemptsOf(db, order.id).length >= MAX_ATTEMPTS_PER_ORDER) throw new CheckoutError(409, '尝试次数过多，请稍后再试');
@@ -409,6 +413,7 @@ export class OrderService {
       if (this.deps.clock.now() >= order.expires_at) return { ok: false, error: '订单已过期，请重新发送 /buy' };
       if (q.currency !== 'XTR' || order.currency !== 'XTR' || q.totalAmount !== order.amount) return { ok: false, error: '金额不符' };
       if (unavailable(this.deps.db, this.config.catalog, order.product_id, order.member_id, this.deps.clock.now()) === 'sold_out') return { ok: false, error: '名额已满' };
+      if (this.cohortFull(order)) return { ok: false, error: '这一期名额已满' };
       return { ok: true };
     },
     paid: (p) => {
@@ -432,6 +437,12 @@ export class OrderService {
     if (!order || order.currency !== 'XTR' || order.state !== 'created') return undefined;
     const product = this.config.catalog.products[order.product_id];
     return { chatId: order.platform_id, title: product?.title ?? order.product_id, description: product?.description || (product?.title ?? ''), payload: order.id, amount: order.amount };
+  }
+
+  /** The seats of the order's cohort were sold while it waited (checked again before money moves). */
+  private cohortFull(order: OrderRow): boolean {
+    const cohort = cohortOfOrder(this.deps.services?.().cohorts, order);
+    return cohort !== undefined && cohortSoldOut(this.deps.db, cohort);
   }
 
   /** The member's latest order awaiting payment (the scenario `pay` step's default). */

@@ -61,7 +61,7 @@ export async function createOrders(opts: {
     });
     provider = sandbox;
   }
-  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram), instance: kernel.cluster.instance });
+  service = new OrderService({ db: opts.db, config, clock: opts.clock, engine: kernel.engine, log: opts.log, provider, wake: () => kernel.wake(), starsRefunder: starsRefunderOf(opts.telegram), instance: kernel.cluster.instance, services: () => kernel.currentServices });
 
   let running = false;
   const tick = async () => {

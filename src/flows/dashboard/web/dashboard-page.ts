@@ -1,4 +1,5 @@
 import type { CourseConfig } from '../../../core/types.js';
+import { COHORT_SECTION } from '../cohort-conversion.js';
 import { dashboardText, pageTextJson } from '../i18n.js';
 
 /**
@@ -21,7 +22,7 @@ ${withUplot ? '<link rel="stylesheet" href="/dashboard/assets/uplot.css">' : ''}
 </head><body${data}>${body}${withUplot ? '<script src="/dashboard/assets/uplot.js"></script><script src="/dashboard/assets/dashboard.js"></script>' : ''}</body></html>`;
 }
 
-type PageConfig = Pick<CourseConfig, 'course' | 'groups'>;
+type PageConfig = Pick<CourseConfig, 'course' | 'groups' | 'cohorts'>;
 
 export function loginHtml(config: Pick<CourseConfig, 'course'>, message: string | undefined, adminOn: boolean): string {
   const t = dashboardText(config.course.locale).login;
@@ -45,15 +46,20 @@ export function dashboardHtml(config: PageConfig): string {
   const groups = Object.entries(config.groups)
     .map(([h, g]) => `<option value="${esc(h)}">${esc(g.name)}（${esc(h)}）</option>`)
     .join('');
+  const en = config.course.locale === 'en';
+  // The cohort filter and table, for a course with cohorts (期).
+  const cohortSelect = config.cohorts.length
+    ? `<label>${en ? 'Cohort' : '期'} <select name="cohort" id="f-cohort"><option value="">${en ? 'All cohorts' : '全部期'}</option>${config.cohorts.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}（${esc(c.id)}）</option>`).join('')}</select></label>\n`
+    : '';
   const section = (id: string, chart: boolean) =>
-    `<section id="s-${id}"><h2>${esc(t.sections[id] ?? id)} <a class="csv" id="csv-${id}" href="#">${esc(t.csv)}</a></h2>${chart ? `<div class="chart" id="chart-${id}"></div>` : ''}<div class="table" id="table-${id}"></div></section>`;
+    `<section id="s-${id}"><h2>${esc(t.sections[id] ?? (id === 'cohorts' ? COHORT_SECTION[config.course.locale ?? 'zh'] : id))} <a class="csv" id="csv-${id}" href="#">${esc(t.csv)}</a></h2>${chart ? `<div class="chart" id="chart-${id}"></div>` : ''}<div class="table" id="table-${id}"></div></section>`;
   return shell(
     config.course.locale ?? 'zh',
     `${config.course.name} · ${t.title}`,
     `<header><h1>${esc(t.heading(config.course.name))}</h1>
 <form id="filter" method="get" action="/dashboard">
 <label>${esc(t.group)} <select name="group" id="f-group"><option value="">${esc(t.allGroups)}</option>${groups}</select></label>
-<label>${esc(t.from)} <input type="date" name="from" id="f-from"></label>
+${cohortSelect}<label>${esc(t.from)} <input type="date" name="from" id="f-from"></label>
 <label>${esc(t.to)} <input type="date" name="to" id="f-to"></label>
 <button type="submit" id="f-apply">${esc(t.apply)}</button></form>
 <form method="post" action="/dashboard/logout" id="logout"><button type="submit">${esc(t.logout)}</button></form></header>
@@ -61,6 +67,7 @@ export function dashboardHtml(config: PageConfig): string {
 <main>
 ${section('funnel', true)}
 ${section('revenue', false)}
+${config.cohorts.length ? section('cohorts', false) : ''}
 ${section('sources', true)}
 ${section('groups', true)}
 <form id="cost"><label>${esc(t.cost.label)} <select name="source" id="cost-source"></select></label>

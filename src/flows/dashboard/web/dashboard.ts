@@ -104,7 +104,7 @@ export function createDashboardRoutes(ctx: WebContext): Hono {
   });
 
   function figures(c: Context) {
-    const filter = parseFilter({ group: c.req.query('group'), from: c.req.query('from'), to: c.req.query('to') }, config());
+    const filter = parseFilter({ group: c.req.query('group'), cohort: c.req.query('cohort'), from: c.req.query('from'), to: c.req.query('to') }, config());
     return dashboard({ db: ctx.db, config: config(), now: now() }, filter);
   }
 

@@ -28,6 +28,8 @@ export interface OrderRow {
   invoice_sent_at: number | null;
   /** Why the Stars invoice could not be sent (migration 16); the next /buy sends it afresh. */
   invoice_error: string | null;
+  /** The cohort whose seat it sells (migration "cohort membership"; null: no cohorts). */
+  cohort_id: string | null;
   created_at: number;
   expires_at: number;
   paid_at: number | null;
@@ -67,13 +69,13 @@ const TAKEN = "('paid', 'partially_refunded')";
 
 export function insertOrder(
   db: Db,
-  o: Pick<OrderRow, 'id' | 'token' | 'member_id' | 'platform' | 'platform_id' | 'product_id' | 'currency' | 'list_amount' | 'amount' | 'discounts' | 'code' | 'created_at' | 'expires_at'>,
+  o: Pick<OrderRow, 'id' | 'token' | 'member_id' | 'platform' | 'platform_id' | 'product_id' | 'currency' | 'list_amount' | 'amount' | 'discounts' | 'code' | 'created_at' | 'expires_at' | 'cohort_id'>,
 ): void {
   stmt(
     db,
-    `INSERT INTO orders (id, token, member_id, platform, platform_id, product_id, currency, list_amount, amount, discounts, code, state, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)`,
-  ).run(o.id, o.token, o.member_id, o.platform, o.platform_id, o.product_id, o.currency, o.list_amount, o.amount, o.discounts, o.code, o.created_at, o.expires_at);
+    `INSERT INTO orders (id, token, member_id, platform, platform_id, product_id, currency, list_amount, amount, discounts, code, state, created_at, expires_at, cohort_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)`,
+  ).run(o.id, o.token, o.member_id, o.platform, o.platform_id, o.product_id, o.currency, o.list_amount, o.amount, o.discounts, o.code, o.created_at, o.expires_at, o.cohort_id);
 }
 
 export function getOrder(db: Db, id: string): OrderRow | undefined {
@@ -115,6 +117,11 @@ export function hasPaidOrder(db: Db, memberId: string, productId: string): boole
 
 export function countSold(db: Db, productId: string): number {
   return (stmt(db, `SELECT COUNT(*) AS n FROM orders WHERE product_id = ? AND state IN ${TAKEN}`).get(productId) as { n: number }).n;
+}
+
+/** Seats of a cohort taken: its paid orders (any product), counted here on the server. */
+export function countSoldInCohort(db: Db, cohortId: string): number {
+  return (stmt(db, `SELECT COUNT(*) AS n FROM orders WHERE cohort_id = ? AND state IN ${TAKEN}`).get(cohortId) as { n: number }).n;
 }
 
 export function countCodeUses(db: Db, code: string, memberId?: string): number {

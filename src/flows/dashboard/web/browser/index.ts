@@ -14,7 +14,7 @@ import type { DashboardStats, PageWords } from './types.js';
 const T = JSON.parse(document.body.getAttribute('data-text') ?? '{}') as PageWords;
 const qs = location.search;
 const params = new URLSearchParams(qs);
-for (const k of ['group', 'from', 'to']) {
+for (const k of ['group', 'cohort', 'from', 'to']) {
   const input = document.getElementById(`f-${k}`) as HTMLInputElement | HTMLSelectElement | null;
   const v = params.get(k);
   if (input && v) input.value = v;
