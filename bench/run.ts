@@ -4,6 +4,7 @@ import { benchCopyStore } from './copy-store.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchWalPages } from './wal-pages.js';
+import { benchPosters } from './posters.js';
 import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
 import { benchPayments } from './payments.js';
@@ -39,6 +40,7 @@ const results = [
   ...(await benchTimeline()),
   ...benchRecommend(),
   ...(await benchRecommendCost()),
+  ...(await benchPosters()),
 ];
 report(results);
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2));

@@ -35,6 +35,7 @@ import { importFeature } from './flows/import/index.js';
 import { digestFeature } from './flows/digest/index.js';
 import { profileFeature } from './flows/profile/index.js';
 import { recommendFeature } from './flows/recommend/index.js';
+import { postersFeature } from './flows/posters/index.js';
 
 /**
  * The features of kequn, in one list: each is a folder under src/flows/ whose index declares
@@ -61,6 +62,7 @@ export const FEATURES: readonly Feature[] = [
   importFeature,
   profileFeature,
   recommendFeature,
+  postersFeature,
   dashboardFeature,
   digestFeature,
 ];

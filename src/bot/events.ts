@@ -147,6 +147,11 @@ export function eventGroup(event: ChatEvent): GroupRef | undefined {
 export interface OutgoingMessage {
   chat: { kind: 'group' | 'dm'; id: string };
   text: string;
+  /**
+   * A PNG file the server drew (a referral poster): sent as a photo, `text` its caption (empty:
+   * none). WeChat has no captions: a caption there follows the image as its own message.
+   */
+  image?: string;
 }
 
 /**

@@ -214,7 +214,7 @@ export class Outbox {
       }
       if (!claimMessage(db, next.id, this.cluster.instance)) continue;
       try {
-        await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text });
+        await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text, ...(next.image ? { image: next.image } : {}) });
         const at = clock.now();
         markSent(db, next.id, at);
         if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });

@@ -14,8 +14,17 @@ export interface SimSent {
   /** Room id for groups, the person's contact id for DMs. */
   chatId: string;
   text: string;
+  /** An image the bot sent (a poster): its file name, type and size as the member's phone got it. */
+  image?: SimImage;
   /** Clock time (virtual in `kequn test`) when it arrived. */
   at: number;
+}
+
+/** An image as it arrived in the simulated chat. */
+export interface SimImage {
+  name: string;
+  mediaType: string;
+  bytes: number;
 }
 
 import { SIM_BOT_ID } from './simulator-ids.js';
@@ -81,16 +90,18 @@ export class SimulatedWeChat {
     this.puppet.on('message', ({ messageId }) => {
       const p = this.mocker.messagePayload(messageId) as { talkerId?: string; roomId?: string; listenerId?: string; text?: string };
       if (p.talkerId !== SIM_BOT_ID) return;
+      const image = sentImage(this.mocker.cacheFileBoxPayload.get(messageId));
       const s: SimSent = {
         seq: ++this.seq,
         chatKind: p.roomId ? 'group' : 'dm',
         chatId: p.roomId ?? p.listenerId ?? '',
         text: p.text ?? '',
+        ...(image ? { image } : {}),
         at: this.opts.now(),
       };
       this.sent.push(s);
       for (const l of this.listeners) l(s);
-      this.record({ kind: 'bot', chatKind: s.chatKind, chatId: s.chatId, userId: null, text: s.text });
+      this.record({ kind: 'bot', chatKind: s.chatKind, chatId: s.chatId, userId: null, text: s.image ? `[图片 ${s.image.name}]${s.text ? ` ${s.text}` : ''}` : s.text });
     });
     // The mock puppet's roomDel does nothing: here the bot, as room owner, really removes the
     // member, and the room reports it as a leave, as WeChat does.
@@ -268,3 +279,13 @@ export class SimulatedWeChat {
 
 /** A stranger tried to write to the account privately: WeChat does not let them. */
 export class NotFriendError extends Error {}
+
+/** The image of a file the bot sent through the mock puppet (its FileBox JSON), if it is one. */
+function sentImage(json: unknown): SimImage | undefined {
+  if (!json || typeof json !== 'object') return undefined;
+  const j = json as { name?: string; base64?: string; mediaType?: string };
+  if (typeof j.base64 !== 'string') return undefined;
+  const bytes = Buffer.from(j.base64, 'base64');
+  // What the bytes are, not what the name says: a PNG starts with its signature.
+  return { name: j.name ?? '', mediaType: bytes.subarray(1, 4).toString('latin1') === 'PNG' ? 'image/png' : (j.mediaType ?? 'application/octet-stream'), bytes: bytes.length };
+}

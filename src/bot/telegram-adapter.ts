@@ -1,5 +1,5 @@
 import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, BotError, GrammyError, type Context } from 'grammy';
+import { Bot, BotError, GrammyError, InputFile, type Context } from 'grammy';
 import type { ChatMember, ChatMemberUpdated, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
 import { StarsRefundRefused, type StarsInvoice, type StarsPayments } from './payments.js';
@@ -43,6 +43,8 @@ export const ALLOWED_UPDATES = ['message', 'chat_member', 'my_chat_member', 'pre
 const KEEP_HANDLED_MS = 48 * 3_600_000;
 /** Telegram's longest message; longer texts (a lesson body) go out in several messages. */
 export const MAX_MESSAGE_CHARS = 4096;
+/** Telegram's limit on a photo's caption. */
+const MAX_CAPTION_CHARS = 1024;
 /**
  * The shortest time between two getUpdates when the last one came back empty. Telegram holds an
  * empty answer for the whole long-poll `timeout`; a server that answers at once (an emulator, a
@@ -402,6 +404,13 @@ export class TelegramAdapter implements ChatAdapter {
     const reason = this.opts.state.unreachableReason(this.botId, chatId);
     if (reason && message.chat.kind === 'dm') throw new ChannelClosedError(`telegram: private chat ${chatId} is not open (${reason})`, /blocked/i.test(reason) ? 'blocked' : 'not_open');
     if (reason) throw new PermanentSendError(`telegram: chat ${chatId} is unreachable (${reason})`);
+    if (message.image !== undefined) {
+      // A photo caption holds 1024 characters; a longer one follows as text.
+      const caption = message.text.length <= MAX_CAPTION_CHARS ? message.text : '';
+      const image = message.image;
+      await this.call(chatId, () => this.bot.api.sendPhoto(apiChatId(chatId), new InputFile(image), caption ? { caption } : {}));
+      if (caption !== '' || message.text === '') return;
+    }
     // Plain text, no parse_mode: nothing a member or an instructor wrote can turn into markup.
     for (const part of splitText(message.text, MAX_MESSAGE_CHARS)) {
       await this.call(chatId, () => this.bot.api.sendMessage(apiChatId(chatId), part, { link_preview_options: { is_disabled: true } }));

@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { WechatyInterface } from 'wechaty/impls';
 import type { ContactInterface, FriendshipInterface, MessageInterface, RoomInterface, RoomInvitationInterface } from 'wechaty/impls';
 import { types as PuppetTypes } from 'wechaty-puppet';
+import { FileBox } from 'file-box';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { cleanName, MAX_TITLE_CHARS } from '../util/display-text.js';
 import { ChannelClosedError, cleanText, PermanentSendError, type AdapterHooks, type ChannelHint, type ChatAdapter, type ChatEvent, type OutgoingMessage, type UserRef } from './events.js';
 
@@ -191,14 +194,14 @@ export class WechatyAdapter implements ChatAdapter {
     if (message.chat.kind === 'group') {
       const room = await this.bot.Room.find({ id: message.chat.id });
       if (!room) throw new Error(`wechat: room ${message.chat.id} not found (is the bot still in it?)`);
-      await room.say(message.text);
+      await say(room, message);
     } else {
       const contact = await this.bot.Contact.find({ id: message.chat.id });
       if (!contact) throw new PermanentSendError(`wechat: contact ${message.chat.id} not found`);
       // A personal account can only message its friends: the message waits for the friendship
       // (held by the outbox) instead of burning send slots on a refusal.
       if (contact.friend() === false) throw new ChannelClosedError(`wechat: ${message.chat.id} is not a friend of the bot account yet`, 'not_open');
-      await contact.say(message.text);
+      await say(contact, message);
     }
   }
 
@@ -233,6 +236,18 @@ export class WechatyAdapter implements ChatAdapter {
     this.loggedIn = false;
     await this.bot.stop();
   }
+}
+
+/**
+ * Says the message: an image as a file and its caption, if any, after it as text (WeChat messages
+ * have no captions). The file goes as base64, not as a path: a puppet service on another machine
+ * cannot read this server's disk, and a local-file FileBox does not serialise.
+ */
+async function say(to: RoomInterface | ContactInterface, message: OutgoingMessage): Promise<void> {
+  if (message.image === undefined) return void (await to.say(message.text));
+  const bytes = await readFile(message.image);
+  await to.say(FileBox.fromBase64(bytes.toString('base64'), basename(message.image)));
+  if (message.text !== '') await to.say(message.text);
 }
 
 /** Whether the account can message the contact privately, as the puppet's payload says. */

@@ -14,6 +14,9 @@ Usage:
   kequn referrals export --csv [--mark-paid] [--config DIR]
                                              referral rewards not yet paid out, as CSV (docs/referrals.md)
   kequn referrals list [--config DIR]        referral rewards per referrer
+  kequn poster <member> --out FILE.png [--platform wechat|telegram] [--config DIR]
+                                             draw a member's referral poster (docs/posters.md)
+  kequn poster --demo --out FILE.png         the same for a made-up member, without a store
   kequn orders [--config DIR] [--state S] [--limit N]
                                              orders by state (docs/payments.md)
   kequn backup FILE [--config DIR]          online copy of the store, safe while kequn runs (docs/operations.md)
@@ -87,6 +90,9 @@ export async function main(argv: string[]): Promise<number> {
         to: { type: 'string' },
         cohort: { type: 'string' },
         date: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        demo: { type: 'boolean' },
+        platform: { type: 'string' },
       },
     });
   // Commands are loaded on demand: `check` should not pay for loading Wechaty.
@@ -131,6 +137,11 @@ export async function main(argv: string[]): Promise<number> {
           markPaid: a.values['mark-paid'] ?? false,
           write,
         });
+      }
+      case 'poster': {
+        const a = parsed();
+        const { runPoster } = await import('./poster.js');
+        return await runPoster({ configDir: a.values.config ?? defaultConfigDir(), query: a.positionals[0], demo: a.values.demo ?? false, out: a.values.out, platform: a.values.platform, write });
       }
       case 'orders': {
         const a = parsed();

@@ -28,6 +28,8 @@ export interface HeldMessage {
   done_at: number | null;
   outbox_id: number | null;
   lesson: number | null;
+  /** The image the message sends (a poster), kept while it waits. */
+  image: string | null;
 }
 
 /** A message about to be queued (the shape of outbox.ts's NewOutboxMessage; not imported: outbox.ts imports this file). */
@@ -44,6 +46,7 @@ interface QueuedMessage {
   dryRun: boolean;
   now: number;
   lesson?: number | null;
+  image?: string | null;
 }
 
 /** An outbox row as holdRefusedSend needs it. */
@@ -59,6 +62,7 @@ interface RefusedRow {
   rule_id: string | null;
   created_at: number;
   lesson?: number | null;
+  image?: string | null;
 }
 
 /** Why a message to a channel in this state is held (shown in `kequn why` and the playground). */
@@ -90,6 +94,7 @@ export function holdIfChannelNotOpen(db: Db, m: QueuedMessage): number | undefin
     reason: REASONS[channel.state]!,
     now: m.now,
     lesson: m.lesson ?? null,
+    image: m.image ?? null,
   });
 }
 
@@ -108,13 +113,14 @@ function insertHeld(
     reason: string;
     now: number;
     lesson: number | null;
+    image: string | null;
   },
 ): number {
   const r = stmt(
     db,
-    `INSERT INTO held_messages (platform, chat_id, member_id, group_id, text, priority, event_id, rule_id, held_at, state, reason, done_at, lesson)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(h.platform, h.chatId, h.memberId, h.groupId, h.text, h.priority, h.eventId, h.ruleId, h.now, h.state, h.reason, h.state === 'held' ? null : h.now, h.lesson) as { id: number };
+    `INSERT INTO held_messages (platform, chat_id, member_id, group_id, text, priority, event_id, rule_id, held_at, state, reason, done_at, lesson, image)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(h.platform, h.chatId, h.memberId, h.groupId, h.text, h.priority, h.eventId, h.ruleId, h.now, h.state, h.reason, h.state === 'held' ? null : h.now, h.lesson, h.image) as { id: number };
   if (h.state === 'held') planExpiryCheck(db, nextHour(h.now), h.now);
   return r.id;
 }
@@ -146,6 +152,7 @@ function holdOutboxRow(db: Db, row: RefusedRow, reason: 'not_open' | 'blocked', 
     reason: why.slice(0, 300),
     now,
     lesson: row.lesson ?? null,
+    image: row.image ?? null,
   });
   // Held since it was first queued: the window counts from then.
   stmt(db, 'UPDATE held_messages SET held_at = ? WHERE id = ?').run(row.created_at, id);

@@ -1232,4 +1232,35 @@ CREATE TABLE recommend_optouts (
 );
 `,
   },
+  {
+    version: 25,
+    name: 'posters',
+    sql: `
+-- An outbox message may carry an image (a file the server drew, e.g. a referral poster under the
+-- data folder's posters/): the adapter sends it as a photo, with \`text\` as its caption (empty: none).
+-- A held private message keeps its image until the channel opens.
+ALTER TABLE outbox ADD COLUMN image TEXT;
+ALTER TABLE held_messages ADD COLUMN image TEXT;
+
+-- Poster requests (src/flows/posters): /海报 records one in the event's transaction; the posters
+-- worker draws the image outside it (rendering is asynchronous) and queues the photo, marking
+-- the request done in the same transaction.
+CREATE TABLE poster_requests (
+  id              INTEGER PRIMARY KEY,
+  member_id       TEXT NOT NULL,
+  platform        TEXT NOT NULL,
+  chat_id         TEXT NOT NULL,               -- the member's private chat
+  settings_group  TEXT,                        -- the group whose dry-run setting applies
+  event_id        INTEGER,
+  rule_id         TEXT,
+  created_at      INTEGER NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'drawing', 'done', 'failed')),
+  done_at         INTEGER,
+  outbox_id       INTEGER,
+  error           TEXT
+);
+CREATE INDEX poster_requests_status ON poster_requests(status, id);
+CREATE INDEX poster_requests_member ON poster_requests(member_id, created_at);
+`,
+  },
 ];

@@ -46,6 +46,8 @@ export interface OutboxRow {
   sent_at: number | null;
   /** The lesson the message carries (send_lesson, a drip step), for the funnel. */
   lesson?: number | null;
+  /** An image file the message sends as a photo (`text` is then its caption), or null. */
+  image?: string | null;
 }
 
 export interface NewOutboxMessage {
@@ -69,6 +71,8 @@ export interface NewOutboxMessage {
   budget: DailyBudget | null;
   /** The lesson the message carries, if it is one. */
   lesson?: number | null;
+  /** An image file to send as a photo, `text` its caption (a referral poster). */
+  image?: string | null;
 }
 
 /**
@@ -88,9 +92,9 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   const status: OutboxStatus = m.dryRun ? 'dry_run' : refused ? 'dropped' : 'pending';
   const r = stmt(
     db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null) as { id: number };
+    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson, image)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null, m.image ?? null) as { id: number };
   return r.id;
 }
 

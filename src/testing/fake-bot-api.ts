@@ -1,9 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A photo the bot uploaded with sendPhoto. */
+export interface FakePhoto {
+  seq: number;
+  chatId: string;
+  caption: string;
+  /** The uploaded file's name and bytes. */
+  name: string;
+  bytes: Buffer;
+  at: number;
+}
+
 /**
  * A small Telegram Bot API on 127.0.0.1 for tests, benchmarks and `kequn test` on Telegram: it
- * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendInvoice,
+ * answers getMe, getUpdates (long poll), setWebhook/deleteWebhook, sendMessage, sendPhoto (a
+ * multipart upload), sendInvoice,
  * answerPreCheckoutQuery, refundStarPayment, createChatInviteLink, deleteMessage and
  * banChatMember/unbanChatMember as Telegram does (JSON over HTTP), queues the
  * updates a test makes people produce, and in webhook mode posts them to the bot with the secret.
@@ -45,6 +57,10 @@ export class FakeBotApi {
   /** Messages the bot sent (sendMessage), with a sequence number. */
   readonly sent: { seq: number; chatId: string; text: string; at: number }[] = [];
   webhook: { url: string; secret?: string } | undefined;
+  /** Photos the bot sent (sendPhoto with an uploaded file), with the bytes it uploaded. */
+  readonly photos: FakePhoto[] = [];
+  /** Called for each photo the bot sends. */
+  onPhoto: ((photo: FakePhoto) => void) | undefined;
   /** Called for each message the bot sends (the simulated Telegram stamps it with its clock). */
   onSend: ((chatId: string, text: string) => void) | undefined;
   /** Called when the bot bans (removes) a member from a chat. */
@@ -282,9 +298,22 @@ export class FakeBotApi {
     const method = m[2]!;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    const raw = body.toString('utf8');
     let params: Record<string, unknown> = {};
-    if (raw) {
+    const files = new Map<string, { name: string; type: string; bytes: Buffer }>();
+    const contentType = req.headers['content-type'] ?? '';
+    if (contentType.startsWith('multipart/form-data')) {
+      // A file upload (sendPhoto with an InputFile), as grammY sends it: fields as text, the file
+      // as a part that a field names with `attach://<part>`.
+      const parts = readMultipart(body, contentType);
+      if (!parts) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: multipart body could not be read' });
+      for (const part of parts) {
+        // Every part is a field; one that a field names with attach:// is a file (its bytes kept).
+        params[part.name] = part.data.toString('utf8');
+        files.set(part.name, { name: part.filename ?? part.name, type: part.type, bytes: part.data });
+      }
+    } else if (raw) {
       try {
         params = JSON.parse(raw) as Record<string, unknown>;
       } catch {
@@ -321,7 +350,7 @@ export class FakeBotApi {
       reply(200, { ok: true, result });
     };
     // Telegram lets a bot message a user privately only after the user started it.
-    if ((method === 'sendMessage' || method === 'sendInvoice') && chatId !== undefined && !chatId.startsWith('-')) {
+    if ((method === 'sendMessage' || method === 'sendInvoice' || method === 'sendPhoto') && chatId !== undefined && !chatId.startsWith('-')) {
       if (this.blockedUsers.has(Number(chatId))) return fail({ error_code: 403, description: 'Forbidden: bot was blocked by the user' });
       if (!this.startedUsers.has(Number(chatId))) return fail({ error_code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
     }
@@ -366,6 +395,19 @@ export class FakeBotApi {
         this.onSend?.(chatId!, text);
         return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, text });
       }
+      case 'sendPhoto': {
+        const ref = typeof params.photo === 'string' ? /^attach:\/\/(.+)$/.exec(params.photo) : null;
+        const file = ref ? files.get(ref[1]!) : undefined;
+        // The calls log keeps the upload's size, not its bytes as text.
+        if (ref && file) params[ref[1]!] = `<${file.bytes.length} bytes>`;
+        if (!file || file.bytes.length === 0) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: there is no photo in the request' });
+        const caption = typeof params.caption === 'string' ? params.caption : '';
+        if (caption.length > 1024) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: message caption is too long' });
+        const photo = { seq: this.photos.length + 1, chatId: chatId!, caption, name: file.name, bytes: file.bytes, at: Date.now() };
+        this.photos.push(photo);
+        this.onPhoto?.(photo);
+        return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: Number(chatId) < 0 ? 'supergroup' : 'private' }, from: this.me, photo: [{ file_id: `photo${photo.seq}`, file_unique_id: `p${photo.seq}`, width: 0, height: 0, file_size: file.bytes.length }], ...(caption ? { caption } : {}) });
+      }
       case 'sendInvoice':
         return ok({ message_id: this.nextMessageId++, date: this.unix(), chat: { id: Number(chatId), type: 'private' }, invoice: { title: params.title, description: params.description, start_parameter: '', currency: params.currency, total_amount: (params.prices as { amount: number }[])[0]!.amount } });
       case 'answerPreCheckoutQuery':
@@ -405,5 +447,36 @@ export class FakeBotApi {
   /** Updates handed out by getUpdates and not yet confirmed by a later offset. */
   unconfirmed(): number[] {
     return this.handedOut.map((u) => u.update_id as number).filter((id) => id >= this.confirmedBelow);
+  }
+}
+
+/**
+ * The parts of a multipart/form-data body (RFC 7578), as grammY uploads files: each part's
+ * field name, file name and type when it is a file, and its bytes. null when it is malformed.
+ */
+export function readMultipart(body: Buffer, contentType: string): { name: string; filename?: string; type: string; data: Buffer }[] | null {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!boundary) return null;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const out: { name: string; filename?: string; type: string; data: Buffer }[] = [];
+  let at = body.indexOf(delimiter);
+  if (at < 0) return null;
+  for (;;) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') return out;
+    const next = body.indexOf(delimiter, start);
+    if (next < 0) return null;
+    // A part: CRLF, headers, a blank line, the data, CRLF before the next delimiter.
+    const part = body.subarray(start + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) return null;
+    const headers = part.subarray(0, split).toString('utf8');
+    const name = /[;\s]name="([^"]*)"/i.exec(headers)?.[1];
+    if (name === undefined) return null;
+    const f = /filename=(?:"([^"]*)"|([^;\r\n]+))/i.exec(headers);
+    const filename = f ? (f[1] ?? f[2]!.trim()) : undefined;
+    const type = /^content-type:\s*(.+)$/im.exec(headers)?.[1]?.trim() ?? (filename !== undefined ? 'application/octet-stream' : 'text/plain');
+    out.push({ name, ...(filename !== undefined ? { filename } : {}), type, data: Buffer.from(part.subarray(split + 4)) });
+    at = next;
   }
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { seededRandom } from '../util/random.js';
 import { createApp, loadConfig, simulatedRoomId, waitReady, type App } from '../app.js';
 import type { ChatEvent } from '../bot/events.js';
-import type { SimSent } from '../bot/simulator.js';
+import type { SimImage, SimSent } from '../bot/simulator.js';
 import { ConfigError, formatProblem } from '../config/errors.js';
 import type { CourseConfig } from '../core/types.js';
 import type { HandleResult } from '../core/engine.js';
@@ -356,8 +356,9 @@ class ScenarioRun {
         return this.shopCallback(step);
       case 'expect': {
         const { messages, label } = this.since(step.to);
-        const matching = messages.filter((m) => matches(m.text, step.contains, step.matches));
-        const what = step.contains !== undefined ? `containing "${step.contains}"` : step.matches ? `matching /${step.matches.source}/` : '';
+        // `image: true`: a picture (a PNG with bytes in it), its caption matched by contains/matches.
+        const matching = messages.filter((m) => matches(m.text, step.contains, step.matches) && (step.image === undefined || isPng(m.image) === step.image));
+        const what = `${step.image === true ? 'an image ' : step.image === false ? 'a text (no image) ' : ''}${step.contains !== undefined ? `containing "${step.contains}"` : step.matches ? `matching /${step.matches.source}/` : ''}`;
         if (step.count !== undefined) {
           return matching.length === step.count ? undefined : `expected ${step.count} message(s) to ${label} ${what}, got ${matching.length}`;
         }
@@ -542,7 +543,7 @@ class ScenarioRun {
     const lines = [`  virtual time now ${fmt(now)} (${tz}); last ${recent.length} message(s) the bot sent:`];
     for (const m of recent) {
       const target = m.chatKind === 'group' ? `#${this.handleOfRoom(m.chatId)}` : `@${this.telegram?.handleOf(m.chatId) ?? m.chatId}`;
-      lines.push(`    ${fmt(localParts(m.at, tz))} ${target}: ${m.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+      lines.push(`    ${fmt(localParts(m.at, tz))} ${target}: ${m.image ? `[图片 ${m.image.name}, ${m.image.bytes} bytes] ` : ''}${m.text.replace(/\s+/g, ' ').slice(0, 100)}`);
     }
     if (recent.length === 0) lines.push('    (none)');
     return lines.join('\n');
@@ -551,6 +552,11 @@ class ScenarioRun {
   private handleOfRoom(roomId: string): string {
     return Object.keys(this.config.groups).find((h) => this.roomId(h) === roomId) ?? roomId;
   }
+}
+
+/** A sent image that is a real picture: a PNG with bytes in it (not an empty or failed file). */
+function isPng(image: SimImage | undefined): boolean {
+  return image !== undefined && image.mediaType === 'image/png' && image.bytes > 0;
 }
 
 function matches(text: string, contains: string | undefined, re: RegExp | undefined): boolean {

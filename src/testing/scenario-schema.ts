@@ -25,7 +25,7 @@ export type Step =
   | { kind: 'say'; user: string; group?: string; dm: boolean; text: string }
   | { kind: 'wait'; ms: number; text: string }
   | { kind: 'pay' | 'refund'; user: string; order?: string }
-  | { kind: 'expect'; to: Target; contains?: string; matches?: RegExp; count?: number }
+  | { kind: 'expect'; to: Target; contains?: string; matches?: RegExp; count?: number; image?: boolean }
   | { kind: 'expect_stage'; user: string; is: string }
   | { kind: 'expect_tag'; user: string; has: string }
   | { kind: 'expect_none'; to: Target; contains?: string }
@@ -61,7 +61,7 @@ const stepSchemas = {
     z.strictObject({ stage: z.strictObject({ user: handle, is: z.string().min(1) }) }),
     z.strictObject({ tag: z.strictObject({ user: handle, has: z.string().min(1) }) }),
     z
-      .strictObject({ to: target, contains: z.string().optional(), matches: regex.optional(), count: z.number().int().min(0).optional() })
+      .strictObject({ to: target, contains: z.string().optional(), matches: regex.optional(), count: z.number().int().min(0).optional(), image: z.boolean().optional() })
       .refine((e) => !(e.contains !== undefined && e.matches !== undefined), { message: 'use contains or matches, not both' }),
   ]),
   expect_none: z.strictObject({ to: target, contains: z.string().optional() }),
@@ -187,7 +187,7 @@ function toStep(kind: keyof typeof stepSchemas, data: unknown): Step {
     case 'expect':
       if ('stage' in d) return { kind: 'expect_stage', ...(d.stage as { user: string; is: string }) };
       if ('tag' in d) return { kind: 'expect_tag', ...(d.tag as { user: string; has: string }) };
-      return { kind: 'expect', ...(d as { to: Target; contains?: string; matches?: RegExp; count?: number }) };
+      return { kind: 'expect', ...(d as { to: Target; contains?: string; matches?: RegExp; count?: number; image?: boolean }) };
     default:
       return { kind, ...d } as Step;
   }

@@ -43,6 +43,8 @@ export class SimulatedTelegram {
       sim.api.memberChange({ chat: sim.chat(chatId), user: sim.person(userId), joined: false });
     };
     sim.api.onSend = (chatId, text) => sim.sent.push({ seq: sim.sent.length + 1, chatKind: chatId.startsWith('-') ? 'group' : 'dm', chatId, text, at: now() });
+    sim.api.onPhoto = (p) =>
+      sim.sent.push({ seq: sim.sent.length + 1, chatKind: p.chatId.startsWith('-') ? 'group' : 'dm', chatId: p.chatId, text: p.caption, image: { name: p.name, mediaType: p.bytes.subarray(1, 4).toString('latin1') === 'PNG' ? 'image/png' : 'application/octet-stream', bytes: p.bytes.length }, at: now() });
     return sim;
   }
 

@@ -47,6 +47,7 @@ describe('config: the demo course', () => {
       'homework-submit',
       'library-request',
       'my-referral-code',
+      'my-poster',
       'referral-code-said',
       'first-question',
       'trial-on-request',

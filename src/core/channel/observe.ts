@@ -144,6 +144,7 @@ function released(db: Db, config: CourseConfig, channel: ChannelRow, memberId: s
       now,
       budget,
       lesson: h.lesson,
+      image: h.image,
     });
     markHeldDelivered(db, h.id, outboxId, now);
     delivered++;

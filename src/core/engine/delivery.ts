@@ -30,6 +30,8 @@ export interface Delivery {
   eventId: number | null;
   ruleId: string;
   lesson?: number | null;
+  /** An image file to send as a photo, `text` its caption (a referral poster). */
+  image?: string | null;
   now: number;
   /** The platform's daily budget, read when first needed (once per event or fan-out). */
   budget: () => DailyBudget;
@@ -59,7 +61,8 @@ export function deliver(db: Db, config: CourseConfig, log: Logger, m: Delivery):
     now: m.now,
     budget: m.budget(),
     lesson: m.lesson ?? null,
+    image: m.image ?? null,
   });
-  if (dryRun) log.info({ dryRun: true, chat: m.chat.id, rule: m.ruleId, text: m.text }, 'dry run: message recorded, not sent');
+  if (dryRun) log.info({ dryRun: true, chat: m.chat.id, rule: m.ruleId, text: m.text, ...(m.image ? { image: m.image } : {}) }, 'dry run: message recorded, not sent');
   return { id };
 }

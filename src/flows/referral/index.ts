@@ -26,6 +26,7 @@ import { describeReward, referralRewards } from './rewards.js';
 import { yuan } from '../../util/money.js';
 import type { InviteLinkDetail } from './invite-links.js';
 import type { Feature } from '../../core/feature.js';
+import type { Db } from '../../store/db.js';
 import type { DiscountSource } from '../orders/contracts.js';
 import { findOneMember } from '../../core/member-arg.js';
 import { UsageError, type ActionSpec, type CommandSpec, type CourseConfig, type RunContext } from '../../core/types.js';
@@ -34,6 +35,22 @@ import { UsageError, type ActionSpec, type CommandSpec, type CourseConfig, type 
 export interface ReferralService {
   /** The newcomer's discount at checkout, for the orders feature's price. */
   discount: DiscountSource;
+  /**
+   * The member's referral code, issued now when their stage qualifies (as /mycode does); null
+   * when referrals are off or the member has none and may not have one yet (the poster).
+   */
+  codeFor(db: Db, config: CourseConfig, memberId: string, now: number): string | null;
+}
+
+/** ReferralService.codeFor. */
+function codeFor(db: Db, config: CourseConfig, memberId: string, now: number): string | null {
+  const r = config.referral;
+  const member = getMember(db, memberId);
+  if (!r || !member) return null;
+  const active = activeCodeOf(db, memberId);
+  if (active) return active.code;
+  if (!r.issue_at.includes(member.stage)) return null;
+  return ensureCode(db, { memberId, length: r.code_length, now }).code.code;
 }
 
 declare module '../../core/types.js' {
@@ -289,7 +306,7 @@ export const referralFeature: Feature = {
   config: [referralSection],
   needs: ['stages'],
   provides: ['referral'],
-  services: () => ({ referral: { discount: referralDiscount } }),
+  services: () => ({ referral: { discount: referralDiscount, codeFor } }),
   // The newcomer's discount and the referrer's reward, for FAQ answers and templates (yuan).
   courseValues: (config): Record<string, string> =>
     config.referral ? { 'referral.discount': yuan(config.referral.newcomer_discount), 'referral.reward': yuan(config.referral.reward.fen) } : {},
