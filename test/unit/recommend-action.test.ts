@@ -55,10 +55,10 @@ describe('recommend action', () => {
     say(h, 'alice', '给我推荐', '2026-03-16T10:00:00');
     const [msg] = recommendations(h, 'alice');
     expect(msg!.chat_kind).toBe('dm');
-    expect(msg!.text).toMatch(/^alice，推荐你接下来学《数据分析进阶班》：因为你学了《Python 数据分析正式班（第 3 期）》，这是下一步。[\s\S]*\/pay\/[A-Za-z0-9_-]{20,}[\s\S]*¥299\.00/);
+    expect(msg!.text).toMatch(/^alice，推荐你接下来学《数据分析进阶班》：因为你学了《Python 数据分析正式班（第 3 期）》，这是下一步。[\s\S]*\/pay\/[A-Za-z0-9_-]{20,}[\s\S]*原价 ¥299\.00，你的价格 ¥284\.05（老学员 95 折 -¥14\.95）/);
     expect(sentRows(h)).toEqual([{ product_id: 'data-pro', reason: '因为你学了《Python 数据分析正式班（第 3 期）》，这是下一步', rule_id: 'ask-for-recommendation' }]);
     const m = findMemberByIdentity(h.db, 'wechat', 'alice')!;
-    expect(latestOrderOf(h.db, m.id, ['created'])).toMatchObject({ product_id: 'data-pro', amount: 29900 });
+    expect(latestOrderOf(h.db, m.id, ['created'])).toMatchObject({ product_id: 'data-pro', amount: 28405 });
   });
 
   it('at most recommend.max_per_month per calendar month (course zone)', () => {
