@@ -99,6 +99,26 @@ describe('timeline: planning and sending', () => {
     expect(timelineJobs(h).map((j) => j.status)).toEqual(Array(8).fill('done'));
   });
 
+  it("a private entry skips a member deferred (延期) to another cohort while still in this one's group", async () => {
+    const config = loadConfig(
+      tempConfig({
+        'kequn.yaml': (t) => t + COHORT + '  - { id: c4, name: 第4期, start: "2026-05-11", weeks: 2, groups: [] }\n',
+        'timeline.yaml': TIMELINE.replace('STAGE', 'prospect'),
+      }),
+      { env: {} },
+    );
+    const h = setup(config);
+    const bob = resolveMember(h.db, { platform: 'wechat', platformId: 'bob', displayName: 'bob', now: START }).member.id;
+    // Staff deferred bob to 第4期 (the cohorts service, as /defer does); he is still in python-vip.
+    inTransaction(h.db, () => h.services.cohorts!.assign(h.db, { memberId: bob, cohortId: 'c4', source: 'defer', reason: '出差', by: null, now: START }));
+    expect(h.services.cohorts!.memberCohort(h.db, bob)?.id).toBe('c4');
+    syncStanding(h.db, FEATURES, config, h.clock.now());
+    await runUntil(h, Date.parse('2026-03-31T00:00:00+08:00'));
+    // By hand: the survey of 第3期 goes to alice only; bob still hears the paid group's messages.
+    expect(sops(h).filter((l) => l.endsWith('survey'))).toEqual(['03-29 10:30 alice survey']);
+    expect(sops(h).filter((l) => l.includes('python-vip@chatroom live'))).toHaveLength(4);
+  });
+
   it('a config change re-plans without duplicates: moved, removed, added; a sent one-off moved later is not sent again', async () => {
     const config = course();
     const h = setup(config);

@@ -14,6 +14,8 @@ import { describeWhen } from './when.js';
 
 export const timelineFeature: Feature = {
   name: 'timeline',
+  // A private entry skips members whose cohort (membership) is another one: deferred (延期) away.
+  uses: ['cohorts'],
   config: [timelineSection],
   templateVars: ['cohort'],
   commands: [timelineCommand],

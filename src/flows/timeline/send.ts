@@ -83,6 +83,9 @@ function sendPrivately(ctx: SystemJobContext, entry: TimelineEntry, cohort: Coho
     const platform = identity.platform as Platform;
     // Staff are not the cohort's students.
     if (ctx.config.roleOf(platform, identity.platform_id) !== 'member') continue;
+    // Still in this cohort's group but deferred to another cohort (延期/转期): that cohort's timeline is theirs.
+    const own = ctx.services.cohorts?.memberCohort(ctx.db, m.member_id);
+    if (own !== undefined && own.id !== cohort.id) continue;
     if (!claimReminder(ctx.db, `timeline:${cohort.id}:${entry.id}:${p.occurrence}:${m.member_id}`, ctx.now)) continue;
     ctx.send({ platform, chat: { kind: 'dm', id: identity.platform_id }, text: renderEntry(ctx.config, entry, cohort, { name: m.display_name }), memberId: m.member_id, groupId: null });
     sent++;
