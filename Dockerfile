@@ -35,11 +35,12 @@ ENV npm_config_nodedir=/usr/local
 # `"overrides": { "@swc/core": ... }`, without which `npm ci` rejects the lockfile.
 COPY package.json package-lock.json ./
 # npm skips an optional dependency that fails to build, without failing: the last line makes a
-# missing pg-native fail the image build instead of a PostgreSQL deployment at start.
+# missing pg-native (or resvg's prebuilt binary for this platform, which draws the referral
+# posters) fail the image build instead of a deployment at start.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native')"
+ && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native'); require('@resvg/resvg-js')"
 
 ############################ runtime ############################
 FROM node:26-bookworm-slim AS runtime
@@ -72,7 +73,7 @@ COPY config ./config
 # Compile src/ once (as root: dist/ stays read-only for the bot), and check that the native
 # modules load against the runtime libraries.
 RUN node bin/build.mjs \
- && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native')"
+ && node -e "new (require('better-sqlite3'))(':memory:').close(); require('pg-native'); require('@resvg/resvg-js')"
 
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

@@ -282,6 +282,9 @@ describe('Dockerfile', () => {
     expect(read('package.json')).toContain('"pg-native"');
     expect(build).toContain("require('pg-native')");
     expect(runtime).toContain("require('pg-native')");
+    // The poster renderer's native binary comes as a per-platform optional package (docs/posters.md)
+    expect(build).toContain("require('@resvg/resvg-js')");
+    expect(runtime).toContain("require('@resvg/resvg-js')");
   });
 
   it('compiles src/ at build time into the image and runs kequn start as a non-root user', () => {
