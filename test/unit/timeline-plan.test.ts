@@ -4,7 +4,7 @@ import { syncStanding } from '../../src/core/schedule/standing.js';
 import type { CourseConfig } from '../../src/core/types.js';
 import { timelineLines } from '../../src/flows/timeline/view.js';
 import { inTransaction } from '../../src/store/db.js';
-import { recordJoin, resolveMember } from '../../src/store/members.js';
+import { findMemberByIdentity, recordJoin, resolveMember } from '../../src/store/members.js';
 import { nextJobDueAt } from '../../src/store/jobs.js';
 import { fmtLocal } from '../../src/util/localtime.js';
 import { drainOutbox, harness, HOUR, joined, message, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
@@ -108,7 +108,7 @@ describe('timeline: planning and sending', () => {
       { env: {} },
     );
     const h = setup(config);
-    const bob = resolveMember(h.db, { platform: 'wechat', platformId: 'bob', displayName: 'bob', now: START }).member.id;
+    const bob = findMemberByIdentity(h.db, 'wechat', 'bob')!.id;
     // Staff deferred bob to 第4期 (the cohorts service, as /defer does); he is still in python-vip.
     inTransaction(h.db, () => h.services.cohorts!.assign(h.db, { memberId: bob, cohortId: 'c4', source: 'defer', reason: '出差', by: null, now: START }));
     expect(h.services.cohorts!.memberCohort(h.db, bob)?.id).toBe('c4');
