@@ -14,6 +14,17 @@ import { finishImportRun, importSpeaker, pendingImportRuns, requestImportRun } f
 /** A puppet service may list some rooms only a while after login: groups not found are read again this often, this many times. */
 const RETRY_MS = 60_000;
 const RETRIES = 3;
+/** How long one reading of the member lists may take before it counts as failed (tried again at the next tick). */
+const ROSTER_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
 
 export function importWorker(ctx: WorkerContext): Worker {
   const wasReady = new Map<string, boolean>();
@@ -42,7 +53,9 @@ export function importWorker(ctx: WorkerContext): Worker {
       if (runs.length === 0) continue;
       let counts: ImportCounts;
       try {
-        const read = await readRosters(adapter, config);
+        // A puppet that never answers (a room it has not loaded, a server gone mid-call) must not
+        // hold the worker, and with it the kernel's sends, past this.
+        const read = await withTimeout(readRosters(adapter, config), ROSTER_TIMEOUT_MS);
         counts = read ? applyRosters(ctx.db, config, adapter.platform, read, ctx.clock.now()) : emptyCounts(true);
       } catch (e) {
         ctx.log.warn({ platform, err: (e as Error).message }, 'import: reading the group member lists failed; trying again at the next tick');
