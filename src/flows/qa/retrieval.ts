@@ -15,6 +15,12 @@
  *
  * search() walks only the postings of the query's terms (typed arrays, per-unit length norms
  * cached), and reuses its per-query buffers.
+ *
+ * Postings live in one compact block (CSR: every term's units and term frequencies side by side
+ * in two typed arrays) once the index is built, so 10,000 entries' three million postings are
+ * two arrays rather than a hundred thousand small objects for the GC to walk; what is added
+ * later (learned phrasings) goes to small per-term lists beside the block until the next
+ * compact(). The whole state can be exported and imported (stored-index.ts keeps it on disk).
  */
 import { analyze, type Analyzed } from './tokenize.js';
 
@@ -133,14 +139,19 @@ export class QaIndex {
   private readonly entryUnits: number[][] = [];
   private readonly vocab = new Map<string, number>();
   private readonly termKind: number[] = [];
-  private readonly postings: Postings[] = [];
+  /** compact postings of terms 0 … baseStart.length − 2: units and tfs of term t at baseStart[t] … baseStart[t + 1] */
+  private baseStart: Int32Array = new Int32Array(1);
+  private baseUnits: Int32Array = new Int32Array(0);
+  private baseTfs: Float32Array = new Float32Array(0);
+  /** postings added since the last compact(), by term */
+  private extra: (Postings | undefined)[] = [];
   /** number of entries with each term (in any field) */
   private readonly df: number[] = [];
 
   private nUnits = 0;
-  private unitEntry = new Int32Array(16);
-  private unitField = new Uint8Array(16);
-  private unitLen = new Float32Array(16 * NK);
+  private unitEntry: Int32Array = new Int32Array(16);
+  private unitField: Uint8Array = new Uint8Array(16);
+  private unitLen: Float32Array = new Float32Array(16 * NK);
   /** distinct term ids of each unit, sorted (for coverage) */
   private readonly unitTerms: Int32Array[] = [];
   private readonly lenSum = [new Float64Array(NK), new Float64Array(NK)];
@@ -204,7 +215,6 @@ export class QaIndex {
       t = this.termKind.length;
       this.vocab.set(key, t);
       this.termKind.push(kind);
-      this.postings.push(new Postings());
       this.df.push(0);
     }
     return t;
@@ -232,7 +242,7 @@ export class QaIndex {
         counted.add(t);
         this.df[t]!++;
       }
-      this.postings[t]!.push(u, tf.get(t)!);
+      (this.extra[t] ??= new Postings()).push(u, tf.get(t)!);
     }
     this.unitEntry[u] = e;
     this.unitField[u] = field;
@@ -325,19 +335,33 @@ export class QaIndex {
     const k1p1 = this.params.k1 + 1;
     const norm = this.norm;
     const unitScore = this.unitScore;
+    const baseTerms = this.baseStart.length - 1;
     const touched: number[] = [];
     for (const q of terms) {
       const w = q.weight * k1p1;
       if (w <= 0) continue;
-      const post = this.postings[q.term]!;
-      const units = post.units;
-      const tfs = post.tfs;
       const kind = q.kind;
-      for (let i = 0, n = post.n; i < n; i++) {
-        const u = units[i]!;
-        const tf = tfs[i]!;
-        if (unitScore[u] === 0) touched.push(u);
-        unitScore[u]! += (w * tf) / (tf + norm[u * NK + kind]!);
+      const t = q.term;
+      if (t < baseTerms) {
+        const units = this.baseUnits;
+        const tfs = this.baseTfs;
+        for (let i = this.baseStart[t]!, end = this.baseStart[t + 1]!; i < end; i++) {
+          const u = units[i]!;
+          const tf = tfs[i]!;
+          if (unitScore[u] === 0) touched.push(u);
+          unitScore[u]! += (w * tf) / (tf + norm[u * NK + kind]!);
+        }
+      }
+      const post = this.extra[t];
+      if (post) {
+        const units = post.units;
+        const tfs = post.tfs;
+        for (let i = 0, n = post.n; i < n; i++) {
+          const u = units[i]!;
+          const tf = tfs[i]!;
+          if (unitScore[u] === 0) touched.push(u);
+          unitScore[u]! += (w * tf) / (tf + norm[u * NK + kind]!);
+        }
       }
     }
     // units → entries: best phrasing, answer
@@ -412,11 +436,8 @@ export class QaIndex {
     const keys = [...this.vocab.keys()];
     const out: { term: string; field: 'phrasing' | 'answer'; score: number }[] = [];
     for (const q of terms) {
-      const post = this.postings[q.term]!;
-      for (let i = 0; i < post.n; i++) {
-        const u = post.units[i]!;
+      for (const [u, tf] of this.postingsOf(q.term)) {
         if (this.unitEntry[u] !== e) continue;
-        const tf = post.tfs[i]!;
         const s = (q.weight * (this.params.k1 + 1) * tf) / (tf + this.norm[u * NK + q.kind]!);
         const phrasing = this.unitField[u] === FIELD_PHRASING;
         out.push({ term: keys[q.term]!, field: phrasing ? 'phrasing' : 'answer', score: phrasing ? s : s * this.params.answerWeight });
@@ -424,6 +445,168 @@ export class QaIndex {
     }
     return out;
   }
+
+  /** A term's postings as [unit, tf] pairs, the compact block's first. */
+  private *postingsOf(t: number): Generator<[number, number]> {
+    if (t < this.baseStart.length - 1) for (let i = this.baseStart[t]!; i < this.baseStart[t + 1]!; i++) yield [this.baseUnits[i]!, this.baseTfs[i]!];
+    const post = this.extra[t];
+    if (post) for (let i = 0; i < post.n; i++) yield [post.units[i]!, post.tfs[i]!];
+  }
+
+  /**
+   * Folds the postings added since the last compact() into the compact block (each term's units
+   * stay in the order they were added, so scores are summed in the same order as before).
+   */
+  compact(): void {
+    const nTerms = this.termKind.length;
+    const oldTerms = this.baseStart.length - 1;
+    if (oldTerms === nTerms && this.extra.every((p) => p === undefined)) return;
+    const start = new Int32Array(nTerms + 1);
+    for (let t = 0; t < nTerms; t++) {
+      const base = t < oldTerms ? this.baseStart[t + 1]! - this.baseStart[t]! : 0;
+      start[t + 1] = start[t]! + base + (this.extra[t]?.n ?? 0);
+    }
+    const units = new Int32Array(start[nTerms]!);
+    const tfs = new Float32Array(start[nTerms]!);
+    for (let t = 0; t < nTerms; t++) {
+      let at = start[t]!;
+      if (t < oldTerms) {
+        const from = this.baseStart[t]!;
+        const to = this.baseStart[t + 1]!;
+        units.set(this.baseUnits.subarray(from, to), at);
+        tfs.set(this.baseTfs.subarray(from, to), at);
+        at += to - from;
+      }
+      const post = this.extra[t];
+      if (post) {
+        units.set(post.units.subarray(0, post.n), at);
+        tfs.set(post.tfs.subarray(0, post.n), at);
+      }
+    }
+    this.baseStart = start;
+    this.baseUnits = units;
+    this.baseTfs = tfs;
+    this.extra = [];
+  }
+
+  /** Everything the index is made of, compacted (for stored-index.ts). */
+  exportState(): IndexState {
+    this.compact();
+    const nUnits = this.nUnits;
+    const termStart = new Int32Array(nUnits + 1);
+    for (let u = 0; u < nUnits; u++) termStart[u + 1] = termStart[u]! + this.unitTerms[u]!.length;
+    const termIds = new Int32Array(termStart[nUnits]!);
+    for (let u = 0; u < nUnits; u++) termIds.set(this.unitTerms[u]!, termStart[u]!);
+    return {
+      ids: [...this.ids],
+      terms: [...this.vocab.keys()],
+      termKind: Uint8Array.from(this.termKind),
+      df: Int32Array.from(this.df),
+      postStart: this.baseStart,
+      postUnits: this.baseUnits,
+      postTfs: this.baseTfs,
+      unitEntry: this.unitEntry.slice(0, nUnits),
+      unitField: this.unitField.slice(0, nUnits),
+      unitLen: this.unitLen.slice(0, nUnits * NK),
+      unitTermStart: termStart,
+      unitTermIds: termIds,
+      lenSum: Float64Array.from([...this.lenSum[0]!, ...this.lenSum[1]!]),
+      fieldCount: [this.fieldCount[0]!, this.fieldCount[1]!],
+    };
+  }
+
+  /**
+   * An index from an exported state. The state is checked for consistency (sizes agree, every id
+   * in range) and a state that is not consistent throws: stored bytes are never trusted blindly.
+   */
+  static fromState(s: IndexState, params: Partial<QaParams> = {}): QaIndex {
+    checkState(s);
+    const index = new QaIndex(params);
+    const nEntries = s.ids.length;
+    const nUnits = s.unitEntry.length;
+    for (let e = 0; e < nEntries; e++) {
+      if (index.entryById.has(s.ids[e]!)) throw new Error(`stored index: duplicate entry id "${s.ids[e]}"`);
+      index.ids.push(s.ids[e]!);
+      index.entryById.set(s.ids[e]!, e);
+      index.entryUnits.push([]);
+    }
+    for (let t = 0; t < s.terms.length; t++) {
+      if (index.vocab.has(s.terms[t]!)) throw new Error('stored index: duplicate term');
+      index.vocab.set(s.terms[t]!, t);
+      index.termKind.push(s.termKind[t]!);
+      index.df.push(s.df[t]!);
+    }
+    index.baseStart = s.postStart;
+    index.baseUnits = s.postUnits;
+    index.baseTfs = s.postTfs;
+    index.nUnits = nUnits;
+    index.unitEntry = s.unitEntry;
+    index.unitField = s.unitField;
+    index.unitLen = s.unitLen;
+    for (let u = 0; u < nUnits; u++) {
+      index.unitTerms.push(s.unitTermIds.subarray(s.unitTermStart[u]!, s.unitTermStart[u + 1]!));
+      index.entryUnits[s.unitEntry[u]!]!.push(u);
+    }
+    for (let k = 0; k < NK; k++) {
+      index.lenSum[0]![k] = s.lenSum[k]!;
+      index.lenSum[1]![k] = s.lenSum[NK + k]!;
+    }
+    index.fieldCount[0] = s.fieldCount[0];
+    index.fieldCount[1] = s.fieldCount[1];
+    return index;
+  }
+}
+
+/** What an index is made of, as exportState() gives it and fromState() takes it. */
+export interface IndexState {
+  ids: string[];
+  /** the vocabulary by term id (kind prefix + term) */
+  terms: string[];
+  termKind: Uint8Array;
+  df: Int32Array;
+  postStart: Int32Array;
+  postUnits: Int32Array;
+  postTfs: Float32Array;
+  unitEntry: Int32Array;
+  unitField: Uint8Array;
+  /** per unit and term kind */
+  unitLen: Float32Array;
+  unitTermStart: Int32Array;
+  unitTermIds: Int32Array;
+  /** phrasing kinds, then answer kinds */
+  lenSum: Float64Array;
+  fieldCount: [number, number];
+}
+
+/** Throws unless every size agrees and every reference points inside the index. */
+function checkState(s: IndexState): void {
+  const fail = (what: string): never => {
+    throw new Error(`stored index: ${what}`);
+  };
+  const nEntries = s.ids.length;
+  const nTerms = s.terms.length;
+  const nUnits = s.unitEntry.length;
+  if (s.termKind.length !== nTerms || s.df.length !== nTerms || s.postStart.length !== nTerms + 1) fail('term tables of different sizes');
+  if (s.unitField.length !== nUnits || s.unitLen.length !== nUnits * NK || s.unitTermStart.length !== nUnits + 1) fail('unit tables of different sizes');
+  if (s.postUnits.length !== s.postTfs.length || s.postStart[0] !== 0 || s.postStart[nTerms] !== s.postUnits.length) fail('postings of the wrong size');
+  if (s.unitTermStart[0] !== 0 || s.unitTermStart[nUnits] !== s.unitTermIds.length) fail('unit terms of the wrong size');
+  if (s.lenSum.length !== 2 * NK || s.fieldCount.length !== 2) fail('field sums of the wrong size');
+  if (s.ids.some((id) => typeof id !== 'string') || s.terms.some((t) => typeof t !== 'string')) fail('ids or terms not strings');
+  for (let t = 0; t < nTerms; t++) {
+    if (s.postStart[t + 1]! < s.postStart[t]!) fail('postings out of order');
+    if (s.termKind[t]! >= NK || s.df[t]! < 0 || s.df[t]! > nEntries) fail('term out of range');
+  }
+  for (let i = 0; i < s.postUnits.length; i++) if (!(s.postUnits[i]! >= 0 && s.postUnits[i]! < nUnits && s.postTfs[i]! > 0)) fail('posting out of range');
+  for (let u = 0; u < nUnits; u++) {
+    if (s.unitTermStart[u + 1]! < s.unitTermStart[u]!) fail('unit terms out of order');
+    if (!(s.unitEntry[u]! >= 0 && s.unitEntry[u]! < nEntries) || s.unitField[u]! > 1) fail('unit out of range');
+  }
+  // sorted within each unit (hasTerm searches them), every id a term
+  for (let u = 0; u < nUnits; u++)
+    for (let i = s.unitTermStart[u]!, end = s.unitTermStart[u + 1]!; i < end; i++) {
+      const t = s.unitTermIds[i]!;
+      if (!(t >= 0 && t < nTerms) || (i > s.unitTermStart[u]! && t <= s.unitTermIds[i - 1]!)) fail('unit term out of range or order');
+    }
 }
 
 function hasTerm(sorted: Int32Array, t: number): boolean {
@@ -443,5 +626,6 @@ function hasTerm(sorted: Int32Array, t: number): boolean {
 export function buildIndex(entries: Iterable<FaqEntry>, params: Partial<QaParams> = {}): QaIndex {
   const index = new QaIndex(params);
   for (const e of entries) index.add(e);
+  index.compact();
   return index;
 }

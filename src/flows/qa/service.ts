@@ -2,8 +2,18 @@ import { fillCourseValues } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import type { Db } from '../../store/db.js';
 import { learnedEntries } from './store.js';
-import { buildIndex, type QaIndex } from './retrieval.js';
+import { buildIndex, type FaqEntry, type QaIndex } from './retrieval.js';
+import { indexKey, readStoredIndexes, storedIndexDir, writeStoredIndexes } from './stored-index.js';
 import type { Found } from './policy.js';
+
+/** Where the service's index came from at its last (re)load, and why (for logs and tests). */
+export interface IndexOrigin {
+  /** `stored`: read from the stored index; `built`: analysed anew (and stored when it can be). */
+  from: 'stored' | 'built';
+  /** why a stored index was not used, or why a built one was not stored */
+  note?: string;
+  ms: number;
+}
 
 export interface Answer {
   entryId: string;
@@ -32,11 +42,14 @@ export class QaService {
   version = 0;
   private index: QaIndex;
   private material: QaIndex;
+  origin: IndexOrigin = { from: 'built', ms: 0 };
 
   private constructor(
     private readonly faq: CourseConfig['faq'],
     learned: { entry_id: string; question: string; answer: string | null }[],
     private readonly lessons: CourseConfig['lessons'] = [],
+    /** where the built index is stored (stored-index.ts); none: built at every load */
+    private readonly storeDir?: string,
   ) {
     this.index = buildIndex([]);
     this.material = buildIndex([]);
@@ -56,26 +69,47 @@ export class QaService {
     this.entries = new Map();
     this.phrasingList = [];
     this.version++;
-    this.index = buildIndex([]);
-    this.material = buildIndex([]);
-    for (const l of lessons) {
-      lessonPassages(l.body).forEach((text, k) => {
-        const id = `${LESSON_PREFIX}${l.n}:${k + 1}`;
-        this.entries.set(id, { question: l.title, answer: text });
-        this.material.add({ id, question: l.title, answer: text });
-      });
+    const t0 = performance.now();
+    const passages: FaqEntry[] = lessons.flatMap((l) => lessonPassages(l.body).map((text, k) => ({ id: `${LESSON_PREFIX}${l.n}:${k + 1}`, question: l.title, answer: text })));
+    const entries: FaqEntry[] = faq.map((e) => ({ id: e.id, question: e.question, answer: e.answer, alternates: e.alternates }));
+    for (const p of passages) this.entries.set(p.id, { question: p.question, answer: p.answer });
+    for (const e of entries) this.record(e.id, e.question, e.answer, e.alternates ?? []);
+    // The FAQ and the lessons' index, from the store when it holds one made from exactly these;
+    // what instructors taught it is added after (it changes while the bot runs).
+    const key = this.storeDir ? indexKey({ entries, passages }) : undefined;
+    const stored = this.storeDir && key ? readStoredIndexes(this.storeDir, key) : undefined;
+    if (stored && 'indexes' in stored && stored.indexes.length === 2) {
+      [this.index, this.material] = stored.indexes as [QaIndex, QaIndex];
+      this.origin = { from: 'stored', ms: 0 };
+    } else {
+      this.index = buildIndex(entries);
+      this.material = buildIndex(passages);
+      let note = stored && 'error' in stored ? `stored index not used: ${stored.error}` : stored ? 'stored index not used: wrong shape' : undefined;
+      if (this.storeDir && key) {
+        const written = writeStoredIndexes(this.storeDir, key, [this.index, this.material]);
+        if ('error' in written) note = `${note ? `${note}; ` : ''}not stored: ${written.error}`;
+      }
+      this.origin = { from: 'built', ms: 0, ...(note ? { note } : {}) };
     }
-    for (const e of faq) this.addEntry(e.id, e.question, e.answer, e.alternates);
     for (const l of learned) {
       if (l.answer !== null && !this.entries.has(l.entry_id)) this.addEntry(l.entry_id, l.question, l.answer, []);
       else if (this.entries.has(l.entry_id)) this.addPhrasing(l.entry_id, l.question);
     }
+    this.index.compact();
+    this.origin.ms = performance.now() - t0;
+  }
+
+  /** An entry and its phrasings as the service lists them (the index is fed separately). */
+  private record(id: string, question: string, answer: string, alternates: string[]): void {
+    this.entries.set(id, { question, answer });
+    for (const text of [question, ...alternates]) this.phrasingList.push({ entryId: id, text });
+    this.version++;
   }
 
   static build(config: CourseConfig, db: Db): QaService {
     // Prices and deadlines named in answers (`{product.python-vip.price}`) come from the course's config.
     const faq = config.faq.map((e) => ({ ...e, answer: fillCourseValues(e.answer, config.values) }));
-    return new QaService(faq, learnedEntries(db), config.lessons);
+    return new QaService(faq, learnedEntries(db), config.lessons, storedIndexDir(db, config));
   }
 
   /** An empty knowledge base (courses without a FAQ, tests). */
@@ -120,10 +154,8 @@ export class QaService {
   }
 
   addEntry(id: string, question: string, answer: string, alternates: string[]): void {
-    this.entries.set(id, { question, answer });
     this.index.add({ id, question, answer, alternates });
-    for (const text of [question, ...alternates]) this.phrasingList.push({ entryId: id, text });
-    this.version++;
+    this.record(id, question, answer, alternates);
   }
 
   addPhrasing(entryId: string, text: string): boolean {

@@ -15,6 +15,7 @@
  * Never throws: any input (not a string, empty, huge, binary junk, lone surrogates, zero-width
  * characters) gives some, possibly empty, result. Input beyond MAX_CHARS is ignored.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Jieba } from '@node-rs/jieba';
@@ -63,6 +64,38 @@ function getJieba(): Jieba | null {
     jieba = null;
   }
   return jieba;
+}
+
+/** Whether the segmenter's dictionary has been loaded in this process (about 40 MB once it is). */
+export function segmenterLoaded(): boolean {
+  return jieba !== undefined && jieba !== null;
+}
+
+/**
+ * Bump when analyze() would cut any text differently (a rule of this file changes): stored
+ * indexes made by the old analysis are then rebuilt (src/flows/qa/stored-index.ts).
+ */
+export const ANALYZER_VERSION = 1;
+
+let fingerprint: string | undefined;
+
+/**
+ * What the analysis of a text depends on besides the text: this file's version, jieba's version
+ * and dictionary, the stopwords and the synonym groups. Part of a stored index's key; computed
+ * without loading jieba.
+ */
+export function analyzerFingerprint(): string {
+  if (fingerprint) return fingerprint;
+  const h = createHash('sha256').update(`analyzer ${ANALYZER_VERSION}\n`);
+  try {
+    const require = createRequire(import.meta.url);
+    const pkg = JSON.parse(readFileSync(require.resolve('@node-rs/jieba/package.json'), 'utf8')) as { version?: string };
+    h.update(`jieba ${pkg.version}\n`).update(readFileSync(require.resolve('@node-rs/jieba/dict.txt')));
+  } catch {
+    h.update('no jieba\n');
+  }
+  for (const list of [SYNONYM_GROUPS, [...EN_STOPWORDS], [...ZH_STOPWORDS], [...ZH_STOPCHARS]]) h.update(`${list.join('\u0001')}\n`);
+  return (fingerprint = h.digest('hex'));
 }
 
 /** Loads the segmenter now (about 160 ms) rather than on the first Chinese text. */
