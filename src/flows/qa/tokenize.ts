@@ -287,8 +287,16 @@ function hanRun(out: Analyzed, run: string): void {
   }
 }
 
+let analyses = 0;
+
+/** How many texts analyze() has been given in this process (a start that read its stored index adds none). */
+export function analysisCount(): number {
+  return analyses;
+}
+
 /** Analyzes text into the term kinds the index uses. */
 export function analyze(input: unknown): Analyzed {
+  analyses++;
   const out: Analyzed = { words: [], freeWords: [], concepts: [], bigrams: [], unigrams: [], grams: [], joins: [] };
   try {
     const text = normalize(input);
