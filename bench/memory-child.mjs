@@ -40,7 +40,7 @@ if (mode === 'bare') {
 const { createApp, waitReady } = await mod('app');
 const { loadConfig } = await mod('config/load');
 const { createLogger } = await mod('log');
-const { OffsetClock } = await mod('schedule/clock');
+const { OffsetClock } = await mod('core/schedule/clock');
 const { createWebApp, startWebServer } = await mod('web/server');
 const config = loadConfig(process.env.BENCH_MEM_CONFIG, { env: { KEQUN_DATA: process.env.BENCH_MEM_DATA } });
 // `kequn start`'s logger (pino to stdout) at warn: the parent reads the last line only.

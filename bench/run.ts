@@ -7,6 +7,7 @@ import { benchWalPages } from './wal-pages.js';
 import { benchPosters } from './posters.js';
 import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
+import { benchQaStart } from './qa-start.js';
 import { benchPayments } from './payments.js';
 import { benchReferral } from './referral.js';
 import { benchRecommend, benchRecommendCost } from './recommend.js';
@@ -27,6 +28,7 @@ const results = [
   ...(await benchRules()),
   ...benchRegexRules(),
   ...benchQa(),
+  ...benchQaStart(),
   ...(await benchTelegram()),
   ...benchReferral(),
   ...(await benchReminders()),
