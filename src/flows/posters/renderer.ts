@@ -18,10 +18,11 @@ import type { RenderReply, RenderRequest } from './render-thread.js';
 export const IDLE_MS = 60_000;
 
 let idleMs = IDLE_MS;
-let thread: Worker | undefined;
+type Pending = Map<number, { resolve: (png: Buffer) => void; reject: (e: Error) => void }>;
+/** The running thread and the posters asked of it (an ended thread's exit fails only its own). */
+let thread: { worker: Worker; pending: Pending } | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let nextId = 1;
-const pending = new Map<number, { resolve: (png: Buffer) => void; reject: (e: Error) => void }>();
 /** Threads started in this process (tests and the bench read it). */
 let starts = 0;
 
@@ -41,8 +42,10 @@ const BOOT = `(async () => {
   await import(workerData.url);
 })();`;
 
-function start(): Worker {
+function start(): { worker: Worker; pending: Pending } {
   const w = new Worker(BOOT, { eval: true, workerData: script(), name: 'kequn-posters' });
+  const pending: Pending = new Map();
+  const self = { worker: w, pending };
   starts++;
   w.on('message', (reply: RenderReply) => {
     const p = pending.get(reply.id);
@@ -50,10 +53,10 @@ function start(): Worker {
     pending.delete(reply.id);
     if ('error' in reply) p.reject(new Error(reply.error));
     else p.resolve(Buffer.from(reply.png.buffer, reply.png.byteOffset, reply.png.byteLength));
-    if (pending.size === 0) idleSoon(w);
+    if (pending.size === 0) idleSoon(self);
   });
   const fail = (e: Error) => {
-    if (thread === w) thread = undefined;
+    if (thread === self) thread = undefined;
     for (const [id, p] of pending) {
       pending.delete(id);
       p.reject(e);
@@ -61,18 +64,18 @@ function start(): Worker {
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`the posters' drawing thread stopped (exit code ${code})`)));
-  return w;
+  return self;
 }
 
 /**
  * Ends the thread once it has been idle for idleMs (a new poster meanwhile keeps it). An idle
  * thread does not keep the process alive (a bot that stops exits at once); one drawing does.
  */
-function idleSoon(w: Worker): void {
-  w.unref();
+function idleSoon(t: { worker: Worker; pending: Pending }): void {
+  t.worker.unref();
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
-    if (thread === w && pending.size === 0) void stopRenderer();
+    if (thread === t && t.pending.size === 0) void stopRenderer();
   }, idleMs);
   idleTimer.unref();
 }
@@ -80,21 +83,21 @@ function idleSoon(w: Worker): void {
 /** The poster as a PNG, drawn in the posters' thread (started now if it is not running). */
 export function renderInThread(content: PosterContent, style: PosterStyle): Promise<Buffer> {
   clearTimeout(idleTimer);
-  thread ??= start();
-  thread.ref();
+  const t = (thread ??= start());
+  t.worker.ref();
   const id = nextId++;
   return new Promise<Buffer>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    thread!.postMessage({ id, content, style } satisfies RenderRequest);
+    t.pending.set(id, { resolve, reject });
+    t.worker.postMessage({ id, content, style } satisfies RenderRequest);
   });
 }
 
 /** Ends the thread now (the bot stops); posters still being drawn fail. */
 export async function stopRenderer(): Promise<void> {
   clearTimeout(idleTimer);
-  const w = thread;
+  const t = thread;
   thread = undefined;
-  if (w) await w.terminate();
+  if (t) await t.worker.terminate();
 }
 
 /** Whether the thread is running, and how many were started in this process. */
