@@ -30,12 +30,21 @@ function content(i: number): PosterContent {
   return { title: 'Python 数据分析训练营', tagline: '8 周从零到能独立做数据分析项目', lines: [`${NAMES[i % NAMES.length]} 邀请你一起学习`], code, link: `https://t.me/kequn_bot?start=ref-${code}`, footer: '扫码加入，新同学立减 20 元' };
 }
 
-/** A fresh process's RSS growth (MB) from the renderer and one poster, in the given mode. */
-function childRss(mode: 'subsets' | 'whole'): number {
+interface ChildFigures {
+  ms: number;
+  rssGrowth: number;
+  rssAfterIdle?: number;
+  childRss?: number;
+}
+
+/** A fresh process's figures (RSS growth from the renderer and one poster), in the given mode. */
+function childFigures(mode: 'subsets' | 'whole' | 'process'): ChildFigures {
   const child = fileURLToPath(new URL('./posters-child.ts', import.meta.url));
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, mode], { encoding: 'utf8' });
-  return (JSON.parse(out) as { rssGrowth: number }).rssGrowth / MB;
+  return JSON.parse(out) as ChildFigures;
 }
+
+const childRss = (mode: 'subsets' | 'whole') => childFigures(mode).rssGrowth / MB;
 
 async function timeRenders(fonts: (c: PosterContent) => Parameters<typeof renderPoster>[2]): Promise<{ cold: number; warm: number }> {
   let t = performance.now();
@@ -59,6 +68,7 @@ export async function benchPosters(): Promise<BenchResult[]> {
 
   const rssSubsets = childRss('subsets');
   const rssWhole = childRss('whole');
+  const apart = childFigures('process');
 
   const dir = mkdtempSync(join(tmpdir(), 'kequn-bench-posters-'));
   await cachedPoster(dir, 'm1', content(1), STYLE);
@@ -75,6 +85,15 @@ export async function benchPosters(): Promise<BenchResult[]> {
     { name: 'posters.render_cold_ms', value: subsets.cold, unit: 'ms', baseline: 'whole font', baseline_value: baseline.cold, ratio: baseline.cold / subsets.cold, note: 'the first poster of the process: WebAssembly set up, fonts read and parsed' },
     { name: 'posters.font_bytes_held', value: held.bytes / 1024, unit: 'KB', baseline: 'whole font', baseline_value: wholeBytes / 1024, ratio: wholeBytes / held.bytes, note: `${held.files} subset files read for ${WARM + 1} posters` },
     { name: 'posters.rss_growth_mb', value: rssSubsets, unit: 'MB', baseline: 'whole font', baseline_value: rssWhole, ratio: rssWhole / rssSubsets, note: 'RSS a fresh process gains from the renderer and one poster, after a GC; ratio = whole font / subsets (higher is better)' },
+    {
+      name: 'posters.bot_rss_after_idle_mb',
+      value: apart.rssAfterIdle! / MB,
+      unit: 'MB',
+      baseline: 'drawn in the bot\'s process',
+      baseline_value: rssSubsets,
+      ratio: rssSubsets / Math.max(apart.rssAfterIdle! / MB, 1),
+      note: `RSS the bot keeps after one poster drawn as kequn draws it (its own process, ended when idle), after a GC; ${(apart.rssGrowth / MB).toFixed(1)} MB while the drawing process lives, which itself holds ${(apart.childRss! / MB).toFixed(0)} MB until it ends; first poster ${Math.round(apart.ms)} ms (the process started and the renderer loaded) against ${Math.round(subsets.cold)} ms in-process cold`,
+    },
     { name: 'posters.cache_hit_ms', value: pct(hits.sort((a, b) => a - b), 50), unit: 'ms', note: 'the same poster again: the content hash and a stat() of the cached file' },
   ];
 }

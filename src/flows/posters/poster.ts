@@ -12,7 +12,7 @@ import { renderTemplate } from '../../core/templates.js';
 import type { CourseConfig } from '../../core/types.js';
 import { dialectOf, sqliteOf, type Db } from '../../store/db.js';
 import { RENDER_VERSION, type PosterContent, type PosterStyle } from './model.js';
-import { renderInThread } from './renderer.js';
+import { renderInProcess } from './renderer.js';
 
 /** Who the poster is for. */
 export interface PosterMember {
@@ -93,8 +93,8 @@ export async function cachedPoster(dir: string, memberId: string, content: Poste
   const path = join(dir, `${prefix}${posterHash(content, style)}.png`);
   if (await stat(path).then((s) => s.size > 0, () => false)) return { path, drawn: false };
   await mkdir(dir, { recursive: true });
-  // Drawn in the posters' own thread (renderer.ts): its ~100 MB go when it has been idle a while.
-  const png = await renderInThread(content, style);
+  // Drawn in the posters' own process (renderer.ts): its ~100 MB go when it has been idle a while.
+  const png = await renderInProcess(content, style);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, png);
   await rename(tmp, path);

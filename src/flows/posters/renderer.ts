@@ -1,53 +1,50 @@
 /**
- * Draws posters in a thread of their own, started with the first poster and ended when no poster
- * was asked for a while (IDLE_MS): satori, resvg and the fonts take about 100 MB once a poster
- * has been drawn, which a bot that draws a poster now and then should not keep for good. Posters
- * are drawn one after another in the thread (drawing uses the CPU the bot shares anyway).
+ * Draws posters in a process of their own, started with the first poster and ended when no
+ * poster was asked for a while (IDLE_MS): satori, resvg and the fonts take about 100 MB once a
+ * poster has been drawn, which a bot that draws a poster now and then should not keep for good.
+ * A process rather than a worker thread: a thread's native memory (resvg, the WebAssembly of the
+ * layout engine) stays in the allocator's arenas after the thread ends, about 70 MB of the 107
+ * (bench/posters.ts measures both), while an exited process gives all of it back. Posters are
+ * drawn one after another there (drawing uses the CPU the bot shares anyway).
  *
- * The thread runs render-thread.js beside this file in the compiled build; under tsx or vitest
- * (this file is .ts) it registers tsx first, so the same code runs in development and tests.
+ * The process runs render-process.js beside this file in the compiled build; under tsx or
+ * vitest (this file is .ts) it runs render-process.ts through tsx's loader.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PosterContent, PosterStyle } from './model.js';
-import type { RenderReply, RenderRequest } from './render-thread.js';
+import type { RenderReply, RenderRequest } from './render-process.js';
 
-/** How long the thread is kept after its last poster. */
+/** How long the process is kept after its last poster. */
 export const IDLE_MS = 60_000;
 
 let idleMs = IDLE_MS;
 type Pending = Map<number, { resolve: (png: Buffer) => void; reject: (e: Error) => void }>;
-/** The running thread and the posters asked of it (an ended thread's exit fails only its own). */
-let thread: { worker: Worker; pending: Pending } | undefined;
+/** The running process and the posters asked of it (an ended process's exit fails only its own). */
+let current: { child: ChildProcess; pending: Pending } | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let nextId = 1;
-/** Threads started in this process (tests and the bench read it). */
+/** Processes started by this one (tests and the bench read it). */
 let starts = 0;
 
-/** The thread's script and, when running from TypeScript sources, tsx's loader to register first. */
-function script(): { url: string; tsx?: string } {
+/** The script to run and the node options it needs (tsx's loader when running from TypeScript sources). */
+function script(): { path: string; execArgv: string[] } {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { url: new URL('./render-thread.js', self).href };
-  const require = createRequire(self);
-  const tsx = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  return { url: new URL('./render-thread.ts', self).href, tsx };
+  if (!self.endsWith('.ts')) return { path: fileURLToPath(new URL('./render-process.js', self)), execArgv: [] };
+  const tsx = pathToFileURL(join(dirname(createRequire(self).resolve('tsx/package.json')), 'dist/loader.mjs')).href;
+  return { path: fileURLToPath(new URL('./render-process.ts', self)), execArgv: ['--import', tsx] };
 }
 
-// Evaluated as a script (no file of its own to compile): loads the loader if needed, then the thread's module.
-const BOOT = `(async () => {
-  const { workerData } = await import('node:worker_threads');
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.url);
-})();`;
-
-function start(): { worker: Worker; pending: Pending } {
-  const w = new Worker(BOOT, { eval: true, workerData: script(), name: 'kequn-posters' });
+function start(): { child: ChildProcess; pending: Pending } {
+  const { path, execArgv } = script();
+  // 'advanced': the PNG's bytes travel as bytes, not as JSON.
+  const child = fork(path, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending: Pending = new Map();
-  const self = { worker: w, pending };
+  const self = { child, pending };
   starts++;
-  w.on('message', (reply: RenderReply) => {
+  child.on('message', (reply: RenderReply) => {
     const p = pending.get(reply.id);
     if (!p) return;
     pending.delete(reply.id);
@@ -56,56 +53,58 @@ function start(): { worker: Worker; pending: Pending } {
     if (pending.size === 0) idleSoon(self);
   });
   const fail = (e: Error) => {
-    if (thread === self) thread = undefined;
+    if (current === self) current = undefined;
     for (const [id, p] of pending) {
       pending.delete(id);
       p.reject(e);
     }
   };
-  w.on('error', fail);
-  w.on('exit', (code) => fail(new Error(`the posters' drawing thread stopped (exit code ${code})`)));
+  child.on('error', fail);
+  child.on('exit', (code, signal) => fail(new Error(`the posters' drawing process stopped (${signal ?? `exit code ${code}`})`)));
   return self;
 }
 
 /**
- * Ends the thread once it has been idle for idleMs (a new poster meanwhile keeps it). An idle
- * thread does not keep the process alive (a bot that stops exits at once); one drawing does.
+ * Ends the process once it has been idle for idleMs (a new poster meanwhile keeps it). An idle
+ * process does not keep the bot's event loop alive (a bot that stops exits at once); one drawing does.
  */
-function idleSoon(t: { worker: Worker; pending: Pending }): void {
-  t.worker.unref();
+function idleSoon(t: { child: ChildProcess; pending: Pending }): void {
+  t.child.unref();
+  (t.child.channel as { unref?: () => void } | undefined)?.unref?.();
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
-    if (thread === t && t.pending.size === 0) void stopRenderer();
+    if (current === t && t.pending.size === 0) stopRenderer();
   }, idleMs);
   idleTimer.unref();
 }
 
-/** The poster as a PNG, drawn in the posters' thread (started now if it is not running). */
-export function renderInThread(content: PosterContent, style: PosterStyle): Promise<Buffer> {
+/** The poster as a PNG, drawn in the posters' process (started now if it is not running). */
+export function renderInProcess(content: PosterContent, style: PosterStyle): Promise<Buffer> {
   clearTimeout(idleTimer);
-  const t = (thread ??= start());
-  t.worker.ref();
+  const t = (current ??= start());
+  t.child.ref();
+  (t.child.channel as { ref?: () => void } | undefined)?.ref?.();
   const id = nextId++;
   return new Promise<Buffer>((resolve, reject) => {
     t.pending.set(id, { resolve, reject });
-    t.worker.postMessage({ id, content, style } satisfies RenderRequest);
+    t.child.send({ id, content, style } satisfies RenderRequest);
   });
 }
 
-/** Ends the thread now (the bot stops); posters still being drawn fail. */
-export async function stopRenderer(): Promise<void> {
+/** Ends the process now (it exits when its channel closes); posters still being drawn fail. */
+export function stopRenderer(): void {
   clearTimeout(idleTimer);
-  const t = thread;
-  thread = undefined;
-  if (t) await t.worker.terminate();
+  const t = current;
+  current = undefined;
+  if (t?.child.connected) t.child.disconnect();
 }
 
-/** Whether the thread is running, and how many were started in this process. */
-export function rendererState(): { running: boolean; starts: number } {
-  return { running: thread !== undefined, starts };
+/** Whether the process is running (and its pid), and how many were started by this one. */
+export function rendererState(): { running: boolean; starts: number; pid?: number } {
+  return { running: current !== undefined, starts, ...(current?.child.pid ? { pid: current.child.pid } : {}) };
 }
 
-/** How long an idle thread is kept (tests shorten it); returns the previous value. */
+/** How long an idle process is kept (tests shorten it); returns the previous value. */
 export function setRendererIdleMs(ms: number): number {
   const before = idleMs;
   idleMs = ms;
