@@ -37,11 +37,11 @@ if (mode === 'bare') {
   process.exit(0);
 }
 
-const { createApp, waitReady } = await mod('app');
-const { loadConfig } = await mod('config/load');
+const { createApp, loadConfig, waitReady } = await mod('app');
 const { createLogger } = await mod('log');
 const { OffsetClock } = await mod('core/schedule/clock');
 const { createWebApp, startWebServer } = await mod('web/server');
+const { segmenterLoaded } = await mod('flows/qa/tokenize');
 const config = loadConfig(process.env.BENCH_MEM_CONFIG, { env: { KEQUN_DATA: process.env.BENCH_MEM_DATA } });
 // `kequn start`'s logger (pino to stdout) at warn: the parent reads the last line only.
 const log = createLogger({ level: 'warn', destination: process.stderr });
@@ -53,7 +53,14 @@ const server = await startWebServer(createWebApp({ app, clock, log }), { host: '
 await waitReady(() => app.kernel.isReady());
 await settle();
 gc();
-const idle = figures();
+const idle = { ...figures(), jieba: segmenterLoaded(), qa: app.kernel.currentServices.qa.origin.from };
+// BENCH_MEM_IDLE_ONLY: a start that only stores the Q&A index for the measured one (bench/memory.ts).
+if (process.env.BENCH_MEM_IDLE_ONLY === '1') {
+  process.stdout.write(JSON.stringify({ idle }) + '\n');
+  await server.close();
+  await app.stop();
+  process.exit(0);
+}
 // For looking into it: BENCH_MEM_SNAPSHOT=file.heapsnapshot writes the idle heap (Chrome DevTools).
 if (process.env.BENCH_MEM_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.BENCH_MEM_SNAPSHOT);
 const groups = Object.values(config.groups).filter((g) => g.wechat);
@@ -64,8 +71,13 @@ for (let i = 0; i < MESSAGES; i++) {
 }
 await settle();
 gc();
-const afterPipeline = figures();
-process.stdout.write(JSON.stringify({ idle, afterPipeline }) + '\n');
+const afterPipeline = { ...figures(), jieba: segmenterLoaded() };
+// One question the FAQ answers: its Chinese words are cut by jieba, whose dictionary loads now.
+await app.kernel.handle({ type: 'message', platform: 'wechat', eventId: 'mem-question', at: clock.now(), chat: { kind: 'group', group: { id: groups[0].wechat, name: groups[0].name } }, user: { id: 'u1', name: '学员1' }, text: 'Python 环境怎么安装？', mentionsBot: false, contentKind: 'text' });
+await settle();
+gc();
+const afterQuestion = { ...figures(), jieba: segmenterLoaded() };
+process.stdout.write(JSON.stringify({ idle, afterPipeline, afterQuestion }) + '\n');
 await server.close();
 await app.stop();
 process.exit(0);
