@@ -4,6 +4,7 @@
  * Run: npx tsx bench/qa.ts
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { evaluateFiles, percentile } from '../src/flows/qa/eval.js';
 import { buildIndex } from '../src/flows/qa/retrieval.js';
 import { syntheticBank, syntheticQueries } from '../src/flows/qa/synthetic.js';
@@ -17,12 +18,14 @@ export function benchQa(): BenchResult[] {
   const bank = syntheticBank(N);
   const queries = syntheticQueries(bank, 2000);
   global.gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
+  // The compact postings are typed arrays whose bytes are outside the JS heap: both counted.
+  const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const heap0 = used();
   const t0 = performance.now();
   const index = buildIndex(bank);
   out.push({ name: 'qa.build_10k', value: performance.now() - t0, unit: 'ms', note: `${N} entries` });
   global.gc?.();
-  out.push({ name: 'qa.index_heap_10k', value: (process.memoryUsage().heapUsed - heap0) / 2 ** 20, unit: 'MB', note: 'approximate (run with --expose-gc for a steadier figure)' });
+  out.push({ name: 'qa.index_heap_10k', value: (used() - heap0) / 2 ** 20, unit: 'MB', note: 'JS heap and array buffers; approximate (run with --expose-gc for a steadier figure)' });
   for (const q of queries.slice(0, 200)) index.search(q.query, 5); // JIT warm-up
   const ms: number[] = [];
   let right = 0;
@@ -32,8 +35,21 @@ export function benchQa(): BenchResult[] {
     ms.push(performance.now() - t);
     if (hit?.id === q.gold) right++;
   }
+  // Each query's fastest of 5 runs: what the search itself costs, without the waits of a
+  // loaded machine (another process on the core, a GC) that the single-run p99 also holds.
+  const best: number[] = [];
+  for (const q of queries) {
+    let b = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      index.search(q.query, 5);
+      b = Math.min(b, performance.now() - t);
+    }
+    best.push(b);
+  }
+  const load = `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
   out.push({ name: 'qa.search_p50_10k', value: percentile(ms, 50), unit: 'ms' });
-  out.push({ name: 'qa.search_p99_10k', value: percentile(ms, 99), unit: 'ms', note: 'target < 5 ms' });
+  out.push({ name: 'qa.search_p99_10k', value: percentile(ms, 99), unit: 'ms', baseline: 'fastest of 5 runs per query, p99', baseline_value: percentile(best, 99), ratio: percentile(best, 99) / percentile(ms, 99), target: '< 5 ms', met: percentile(ms, 99) < 5, note: `one run per query, ${queries.length} queries; ${load}` });
   out.push({ name: 'qa.synthetic_top1_10k', value: right / queries.length, unit: 'share', note: 'sanity check: synthetic queries are noisy copies' });
   for (const set of ['stackfaq', 'course-zh']) {
     const dir = `../shared/eval/${set}`;
