@@ -501,6 +501,8 @@ export class QaIndex {
     this.baseUnits = units;
     this.baseTfs = tfs;
     this.extra = [];
+    // baseCoef follows the compact block's layout
+    this.normValid = false;
   }
 
   /** Everything the index is made of, compacted (for stored-index.ts). */
