@@ -11,7 +11,11 @@ import { decodeIndexes, encodeIndexes, FORMAT_VERSION, indexKey } from '../../sr
 import { recordLearned } from '../../src/flows/qa/store.js';
 import { syntheticBank, syntheticQueries } from '../../src/flows/qa/synthetic.js';
 import { analysisCount } from '../../src/flows/qa/tokenize.js';
-import { removeTempDirs, replaceOnce, T0, tempConfig } from '../helpers/fixtures.js';
+import { QaService as Service } from '../../src/flows/qa/service.js';
+import { storedIndexDir } from '../../src/flows/qa/stored-index.js';
+import { openStore } from '../../src/store/db.js';
+import { demoConfig, removeTempDirs, replaceOnce, T0, tempConfig } from '../helpers/fixtures.js';
+import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
 
 // The Q&A index stored beside the store (src/flows/qa/stored-index.ts): a second start reads it
 // instead of analysing the FAQ again; a changed FAQ, a damaged or foreign file is built again.
@@ -115,6 +119,25 @@ describe('stored Q&A index', () => {
     expect(s.qa.origin.from).toBe('stored');
     expect(s.qa.ask('周几有课')?.entryId).toBe('schedule');
     expect(s.qa.ask('怎么退款')).toMatchObject({ entryId: 'refund-xyz', answer: '七天内无理由退款，私信班主任。' });
+  });
+});
+
+describe.skipIf(!pgAdminUrl)('stored Q&A index on PostgreSQL', () => {
+  it('is kept in a folder named after the database, read at the second build', () => {
+    const url = freshPgUrl();
+    const db = openStore(url);
+    try {
+      const config = { ...demoConfig(), dataPath: url };
+      const dir = storedIndexDir(db, config)!;
+      dirs.push(dir);
+      expect(dir.startsWith(tmpdir())).toBe(true);
+      expect(Service.build(config, db).origin.from).toBe('built');
+      const again = Service.build(config, db);
+      expect(again.origin.from).toBe('stored');
+      expect(again.ask('Python 环境怎么安装？')?.entryId).toBe('install-python');
+    } finally {
+      db.close();
+    }
   });
 });
 
