@@ -93,7 +93,7 @@ async function kequnTarget(dbPath: string, replying: boolean): Promise<Target> {
   const config = {
     ...loaded,
     groupOf: (p: string, id: string) => (p === 'telegram' && id === groupId ? 'python-101' : loaded.groupOf(p as 'wechat', id)),
-    outbox: { ...loaded.outbox, telegram: { ...loaded.outbox.telegram, account_interval: 0, chat_interval: 0, jitter: 0, group_per_minute: undefined } },
+    outbox: { ...loaded.outbox, telegram: { ...loaded.outbox.telegram, account_interval: 0, chat_interval: 0, jitter: 0, group_per_minute: 1e9 } },
   };
   const clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
   const app = await createApp({
