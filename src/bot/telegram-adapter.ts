@@ -265,8 +265,10 @@ export class TelegramAdapter implements ChatAdapter {
         this.opts.log.error({ err: (e as Error).message }, 'telegram: pre-checkout check failed; refusing the payment');
         answer = { ok: false, error: 'payments are not available right now' };
       }
-      // Telegram cancels the payment if this answer is not in within 10 s; the check above is synchronous.
-      await ctx.answerPreCheckoutQuery(answer.ok, answer.ok ? undefined : { error_message: answer.error });
+      // Telegram cancels the payment if this answer is not in within 10 s; the check above is
+      // synchronous. Not awaited: a slow answer (429s waited out, a hung request) must not hold
+      // the updates behind it, other members' messages (see handInBackground).
+      this.handInBackground(ctx.answerPreCheckoutQuery(answer.ok, answer.ok ? undefined : { error_message: answer.error }), 'answering a pre-checkout query');
     });
   }
 
@@ -328,7 +330,7 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   /** `/chatid`: owners learn the chat's id (to put in groups.<handle>.telegram) and their own. */
-  private async chatIdCommand(ctx: Context, msg: Message): Promise<void> {
+  private chatIdCommand(ctx: Context, msg: Message): void {
     const userId = String(msg.from!.id);
     if (!this.opts.course.isOwner(userId)) {
       this.opts.log.warn({ user: userId, chat: msg.chat.id }, 'telegram: /chatid refused (owners only; add this user id to staff with role owner)');
@@ -337,7 +339,17 @@ export class TelegramAdapter implements ChatAdapter {
     const where = msg.chat.type === 'private' ? 'this private chat' : `${msg.chat.type} "${msg.chat.title ?? ''}"`;
     // A setup answer to the owner, sent directly: the group may not be in config yet, so no flow
     // (and no outbox row attributed to a group) can exist for it.
-    await ctx.api.sendMessage(msg.chat.id, `chat id of ${where}: ${msg.chat.id}\nyour user id: ${userId}`);
+    this.handInBackground(ctx.api.sendMessage(msg.chat.id, `chat id of ${where}: ${msg.chat.id}\nyour user id: ${userId}`), 'answering /chatid');
+  }
+
+  /**
+   * A Bot API call an update's handler makes itself, let go on its own: updates are handled one
+   * after the other, so a handler that waited for Telegram (429s waited out, a request that
+   * hangs until its deadline) would hold every member's updates behind it. Handlers wait only
+   * for the engine, which does not touch the network; messages go out through the outbox.
+   */
+  private handInBackground(call: Promise<unknown>, what: string): void {
+    call.catch((e: unknown) => this.opts.log.warn({ err: failureReason(e as Error, this.opts.token) }, `telegram: ${what} failed`));
   }
 
   private mentionsBot(msg: Message): boolean {

@@ -157,6 +157,9 @@ describe('long polling', () => {
     api.say({ user: api.person(TEACHER_ID, '王老师'), chat: newGroup, text: `/chatid@${api.me.username}` });
     const ownerAsk = api.say({ user: api.person(OWNER_ID, '校长'), chat: newGroup, text: `/chatid@${api.me.username}` });
     await waitFor(() => count(rig!.app.db, 'telegram_updates') === 3, 'the three updates to be handled');
+    // The answer goes out on its own, after its update was handled (nothing waits for it).
+    await waitFor(() => api.sent.length > 0 || undefined, 'the answer');
+    await new Promise((r) => setTimeout(r, 100));
     expect(api.sent).toHaveLength(1);
     expect(api.sent[0]!.chatId).toBe('-1009999');
     expect(api.sent[0]!.text).toContain('-1009999');
@@ -358,6 +361,23 @@ describe('Stars payments', () => {
     await api.drained();
     await waitFor(() => api.count('getUpdates') >= 3, 'another poll');
     expect(paid).toEqual(['order-1:ch_1:1001']);
+  });
+
+  it('a pre-checkout answer that hangs holds no one else: the next member joins and writes meanwhile, in order', async () => {
+    api = await FakeBotApi.start();
+    const payments: StarsPayments = { preCheckout: () => ({ ok: true }), paid: () => undefined };
+    rig = await startRig({ api, config, payments });
+    // Telegram does not answer this request (it hangs until the adapter's 20 s deadline).
+    api.fault = (method) => (method === 'answerPreCheckoutQuery' ? 'hang' : undefined);
+    api.preCheckout({ user: api.person(1001, 'Alice'), payload: 'order-1', amount: 500 });
+    const bob = api.person(1002, 'Bob');
+    api.memberChange({ chat: group(), user: bob, joined: true });
+    api.say({ user: bob, chat: group(), text: '老师好' });
+    const t = Date.now();
+    await rig.settle(2);
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(rig.handled.map((h) => h.event.type)).toEqual(['member.joined', 'message']);
+    expect(api.calls.filter((c) => c.method === 'answerPreCheckoutQuery' && c.status === undefined)).toHaveLength(1);
   });
 
   it('refundStarPayment: refunded once, a repeat counts as already refunded, a wrong charge is refused for good', async () => {
