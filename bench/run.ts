@@ -18,6 +18,7 @@ import { benchMemory } from './memory.js';
 import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { benchJoin } from './join.js';
+import { benchHealthz } from './healthz.js';
 import { report } from './report.js';
 
 const results = [
@@ -37,6 +38,7 @@ const results = [
   ...(await benchMemory()),
   ...benchCopyStore(),
   ...(await benchJoin()),
+  ...(await benchHealthz()),
   ...(await benchTimeline()),
   ...benchRecommend(),
   ...(await benchRecommendCost()),

@@ -14,6 +14,7 @@ import {
   takeChat,
   takeOverChats,
 } from '../store/cluster.js';
+import { compactDeltas } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 
 /** The instance name when KEQUN_INSTANCE is not set. */
@@ -92,6 +93,8 @@ export class Cluster {
     const { db, log } = this.deps;
     this.lastBeat = now;
     heartbeat(db, this.instance, now);
+    // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
+    compactDeltas(db);
     this.owners.clear();
     const goneBefore = now - this.takeoverAfterMs;
     const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
