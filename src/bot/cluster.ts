@@ -14,6 +14,7 @@ import {
   takeChat,
   takeOverChats,
 } from '../store/cluster.js';
+import { followMovedChats } from '../store/outbox.js';
 import { compactDeltas } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 
@@ -101,6 +102,10 @@ export class Cluster {
     if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
     const taken = takeOverChats(db, this.instance, goneBefore, now);
     if (taken > 0) log.warn({ chats: taken, instance: this.instance }, 'cluster: took over the chats of an instance that stopped');
+    // PostgreSQL: queued messages follow their chats to the new owners (the gone instance's,
+    // and any of this one's whose chat moved while they were queued).
+    const handed = followMovedChats(db, this.instance, goneBefore);
+    if (handed > 0) log.info({ messages: handed, instance: this.instance }, 'cluster: queued messages handed to their chats\' owners');
     return taken;
   }
 

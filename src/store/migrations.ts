@@ -1332,6 +1332,35 @@ CREATE TRIGGER jobs_count_status AFTER UPDATE OF status ON jobs FOR EACH ROW WHE
 CREATE TRIGGER members_count AFTER INSERT OR DELETE ON members FOR EACH ROW EXECUTE FUNCTION kequn_count_members();
 `,
   },
+  {
+    version: 27,
+    name: 'outbox owner',
+    // Which instance sends a queued message: its chat's owner (chat_owners) when it was queued,
+    // so a sender reads only its own rows and the unowned ones (src/store/outbox.ts pendingHeads)
+    // instead of every instance's backlog. SQLite has one process, which sends everything: the
+    // column stays empty there and nothing reads it.
+    sql: `
+ALTER TABLE outbox ADD COLUMN owner TEXT;
+`,
+    postgres: `
+ALTER TABLE outbox ADD COLUMN owner TEXT;
+UPDATE outbox SET owner = c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id AND outbox.status = 'pending';
+-- The heads of one owner's queues (and, with owner IS NULL, of the unowned ones): pending rows only.
+CREATE INDEX outbox_owned_heads ON outbox(owner, platform, priority, chat_id, member_id) INCLUDE (id) WHERE status = 'pending';
+-- Filled at insert from chat_owners, whoever inserts (the engine's batch, a held message moving
+-- in): the writers need not know. A chat that changes owner takes its pending rows with it
+-- (src/store/cluster.ts); a row queued while its chat moved is handed over by the sender that
+-- finds it (pendingHeads) or, when its owner is gone, at the next heartbeat.
+CREATE FUNCTION kequn_outbox_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.owner IS NULL AND NEW.status = 'pending' THEN
+    SELECT instance INTO NEW.owner FROM chat_owners WHERE platform = NEW.platform AND chat_id = NEW.chat_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER outbox_owner BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION kequn_outbox_owner();
+`,
+  },
 ];
 
 /** SQLite triggers that keep status_counts in step with `table`'s rows per status (migration 26). */
