@@ -17,7 +17,7 @@ import type { Db } from '../src/store/db.js';
 import { openStore } from '../src/store/db.js';
 import { jobCounts } from '../src/store/jobs.js';
 import { countMembers } from '../src/store/members.js';
-import { outboxCounts } from '../src/store/outbox.js';
+import { claimMessage, enqueueMessage, markSent, outboxCounts } from '../src/store/outbox.js';
 import { ScratchDatabases } from '../src/store/pg-scratch.js';
 import { compactDeltas, memberCount, statusCounts } from '../src/store/status-counts.js';
 import { createWebApp, startWebServer } from '../src/web/server.js';
@@ -161,8 +161,73 @@ async function postgresQueries(): Promise<BenchResult[]> {
   }
 }
 
+const CYCLES = 2000;
+
+/** What the counting triggers add to the write path: a message queued, claimed and marked sent. */
+function writeCycles(db: Db, n: number, from: number): number {
+  const t = performance.now();
+  for (let i = from; i < from + n; i++) {
+    const id = enqueueMessage(db, { platform: 'wechat', chatKind: 'dm', chatId: `u${i % 500}`, memberId: null, groupId: null, text: 'hi', priority: 'reply', notBefore: i, eventId: null, ruleId: null, dryRun: false, now: i, budget: null });
+    claimMessage(db, id, 'main');
+    markSent(db, id, i);
+  }
+  return (performance.now() - t) / n;
+}
+
+const DROP_SQLITE = ['outbox_count_insert', 'outbox_count_update', 'outbox_count_delete'].map((t) => `DROP TRIGGER ${t};`).join('\n');
+const DROP_PG = 'DROP TRIGGER outbox_count ON outbox; DROP TRIGGER outbox_count_status ON outbox;';
+
+/** The same cycles on two stores of one backend, with and without the outbox's counting triggers, alternately. */
+function triggerCost(open: () => Db, drop: string, backend: string): BenchResult {
+  const counted = open();
+  const bare = open();
+  bare.exec(drop);
+  try {
+    writeCycles(counted, 200, 0);
+    writeCycles(bare, 200, 0);
+    let a = 0;
+    let b = 0;
+    for (let round = 0; round < 5; round++) {
+      a += writeCycles(counted, CYCLES / 5, 1000 + round * CYCLES);
+      b += writeCycles(bare, CYCLES / 5, 1000 + round * CYCLES);
+    }
+    const withTriggers = (a / 5) * 1000;
+    const without = (b / 5) * 1000;
+    return {
+      name: `healthz: a message queued, claimed and sent, with the counting triggers (${backend})`,
+      value: withTriggers,
+      unit: 'µs',
+      baseline: 'without them',
+      baseline_value: without,
+      ratio: without / withTriggers,
+      note: `3 transactions per message, ${CYCLES} messages alternating in rounds; the triggers' cost on the write path`,
+    };
+  } finally {
+    counted.close();
+    bare.close();
+  }
+}
+
 export async function benchHealthz(): Promise<BenchResult[]> {
-  return [...(await sqliteHttp()), ...(await postgresQueries())];
+  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kequn-bench-triggers-'));
+  let k = 0;
+  const results = [...(await sqliteHttp()), ...(await postgresQueries())];
+  try {
+    results.push(triggerCost(() => openStore(join(dir, `s${k++}.db`)), DROP_SQLITE, 'SQLite file'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const pg = await benchPostgres();
+  if (!('skipped' in pg)) {
+    const scratch = new ScratchDatabases(pg.url);
+    try {
+      results.push(triggerCost(() => openStore(scratch.create()), DROP_PG, 'PostgreSQL'));
+    } finally {
+      scratch.dropAll();
+      pg.stop();
+    }
+  }
+  return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -19,6 +19,7 @@ import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { benchJoin } from './join.js';
 import { benchHealthz } from './healthz.js';
+import { benchOutboxOwner } from './outbox-owner.js';
 import { report } from './report.js';
 
 const results = [
@@ -39,6 +40,7 @@ const results = [
   ...benchCopyStore(),
   ...(await benchJoin()),
   ...(await benchHealthz()),
+  ...(await benchOutboxOwner()),
   ...(await benchTimeline()),
   ...benchRecommend(),
   ...(await benchRecommendCost()),

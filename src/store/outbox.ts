@@ -235,6 +235,8 @@ function soleInstanceHeads(db: Db, platform: string, priority: Priority, instanc
  * another instance since it was stamped: such rows are handed over to the chat's owner.
  */
 function ownedHeads(db: Db, platform: string, priority: Priority, instance: string): QueueHead[] {
+  // The first-in-queue check reads outbox_chat (chat_id, sent_at) for unsent rows only, not a
+  // group's whole history.
   const rows = stmt(
     db,
     `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before, c.instance AS chat_owner FROM outbox o
@@ -242,8 +244,8 @@ function ownedHeads(db: Db, platform: string, priority: Priority, instance: stri
       WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner = @me AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id
                      UNION ALL
                      SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner IS NULL AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id)
-        AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending' AND e.platform = o.platform AND e.priority = o.priority AND e.chat_id = o.chat_id
-                          AND e.member_id IS NOT DISTINCT FROM o.member_id AND e.id < o.id)`,
+        AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.sent_at IS NULL AND e.status = 'pending' AND e.platform = o.platform
+                          AND e.priority = o.priority AND e.member_id IS NOT DISTINCT FROM o.member_id AND e.id < o.id)`,
   )
     .raw(true)
     .all({ me: instance, platform, priority }) as [number, 'group' | 'dm', string, string | null, number, string | null][];
