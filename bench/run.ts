@@ -19,6 +19,8 @@ import { benchMemory } from './memory.js';
 import { benchOutbox } from './outbox.js';
 import { benchWechaty } from './wechaty.js';
 import { benchJoin } from './join.js';
+import { benchHealthz } from './healthz.js';
+import { benchOutboxOwner } from './outbox-owner.js';
 import { report } from './report.js';
 
 const results = [
@@ -39,6 +41,8 @@ const results = [
   ...(await benchMemory()),
   ...benchCopyStore(),
   ...(await benchJoin()),
+  ...(await benchHealthz()),
+  ...(await benchOutboxOwner()),
   ...(await benchTimeline()),
   ...benchRecommend(),
   ...(await benchRecommendCost()),

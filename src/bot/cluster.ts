@@ -14,6 +14,8 @@ import {
   takeChat,
   takeOverChats,
 } from '../store/cluster.js';
+import { followMovedChats } from '../store/outbox.js';
+import { compactDeltas } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 
 /** The instance name when KEQUN_INSTANCE is not set. */
@@ -92,12 +94,18 @@ export class Cluster {
     const { db, log } = this.deps;
     this.lastBeat = now;
     heartbeat(db, this.instance, now);
+    // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
+    compactDeltas(db);
     this.owners.clear();
     const goneBefore = now - this.takeoverAfterMs;
     const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
     if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
     const taken = takeOverChats(db, this.instance, goneBefore, now);
     if (taken > 0) log.warn({ chats: taken, instance: this.instance }, 'cluster: took over the chats of an instance that stopped');
+    // PostgreSQL: queued messages follow their chats to the new owners (the gone instance's,
+    // and any of this one's whose chat moved while they were queued).
+    const handed = followMovedChats(db, this.instance, goneBefore);
+    if (handed > 0) log.info({ messages: handed, instance: this.instance }, 'cluster: queued messages handed to their chats\' owners');
     return taken;
   }
 

@@ -1,4 +1,5 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
+import { followChatOwner } from './outbox.js';
 import { stmt } from './statements.js';
 
 /**
@@ -40,7 +41,9 @@ export function chatOwner(db: Db, platform: string, chatId: string): { instance:
 
 /** Makes `instance` the owner of a chat nobody owns yet; the owner afterwards (maybe another). */
 export function claimChat(db: Db, platform: string, chatId: string, instance: string, now: number): string {
-  stmt(db, 'INSERT INTO chat_owners (platform, chat_id, instance, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(platform, chatId, instance, now);
+  const claimed = stmt(db, 'INSERT INTO chat_owners (platform, chat_id, instance, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(platform, chatId, instance, now).changes > 0;
+  // Its messages queued while nobody owned it are this instance's to send now (migration 27).
+  if (claimed) followChatOwner(db, platform, chatId);
   return (stmt(db, 'SELECT instance FROM chat_owners WHERE platform = ? AND chat_id = ?').get(platform, chatId) as { instance: string }).instance;
 }
 
@@ -49,16 +52,20 @@ export function claimChat(db: Db, platform: string, chatId: string, instance: st
  * first: on PostgreSQL the second UPDATE waits for the first and then finds no match).
  */
 export function moveChat(db: Db, platform: string, chatId: string, from: string, to: string, now: number): boolean {
-  return stmt(db, 'UPDATE chat_owners SET instance = ?, since = ? WHERE platform = ? AND chat_id = ? AND instance = ?').run(to, now, platform, chatId, from).changes > 0;
+  const moved = stmt(db, 'UPDATE chat_owners SET instance = ?, since = ? WHERE platform = ? AND chat_id = ? AND instance = ?').run(to, now, platform, chatId, from).changes > 0;
+  if (moved) followChatOwner(db, platform, chatId);
+  return moved;
 }
 
 /** Makes `instance` the owner of a chat whoever owned it (a member wrote to this account). */
 export function takeChat(db: Db, platform: string, chatId: string, instance: string, now: number): void {
-  stmt(
+  const changed = stmt(
     db,
     `INSERT INTO chat_owners (platform, chat_id, instance, since) VALUES (?, ?, ?, ?)
      ON CONFLICT(platform, chat_id) DO UPDATE SET instance = excluded.instance, since = excluded.since WHERE chat_owners.instance <> excluded.instance`,
-  ).run(platform, chatId, instance, now);
+  ).run(platform, chatId, instance, now).changes;
+  // The chat's queued messages go with it (in order: they are still the queue's first).
+  if (changed > 0) followChatOwner(db, platform, chatId);
 }
 
 /** Records that `instance` can reach a chat (first time only; cheap to repeat). */
@@ -141,5 +148,12 @@ export function retireInstance(db: Db, name: string, now: number): { moved: numb
   const released = stmt(db, 'DELETE FROM chat_owners WHERE instance = ?').run(name).changes;
   stmt(db, 'DELETE FROM chat_reach WHERE instance = ?').run(name);
   stmt(db, 'DELETE FROM instances WHERE name = ?').run(name);
+  // Its queued messages go to their chats' new owners, or become anyone's (migration 27).
+  if (dialectOf(db) !== 'sqlite') {
+    stmt(
+      db,
+      "UPDATE outbox SET owner = (SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id) WHERE status = 'pending' AND owner = ?",
+    ).run(name);
+  }
   return { moved, released };
 }

@@ -23,8 +23,11 @@ export interface CopyStoreResult {
   schemaVersion: number;
 }
 
-/** Tables the copy leaves alone: the target's migrations are its own (same versions, applied now). */
-const SKIPPED = new Set(['schema_migrations']);
+/**
+ * Tables the copy leaves alone: the target's migrations are its own (same versions, applied now);
+ * its status_counts are made by its triggers as the outbox, jobs and members rows arrive.
+ */
+const SKIPPED = new Set(['schema_migrations', 'status_counts']);
 
 /** Rows per INSERT statement (also bounded by PostgreSQL's 65535 parameters). */
 const BATCH_ROWS = 500;

@@ -1263,4 +1263,118 @@ CREATE INDEX poster_requests_status ON poster_requests(status, id);
 CREATE INDEX poster_requests_member ON poster_requests(member_id, created_at);
 `,
   },
+  {
+    version: 26,
+    name: 'status counts',
+    // Triggers keep the counts in the writing transaction, whoever writes (the engine's batch,
+    // the sender, privacy, pauses, another process): /healthz reads a few rows instead of a GROUP
+    // BY over the whole outbox and jobs (docs/operations.md, "/healthz").
+    sql: `
+-- Rows of the outbox and jobs per status, and the members (status ''). On SQLite (one writer)
+-- the triggers update these rows in place.
+CREATE TABLE status_counts (
+  tbl     TEXT NOT NULL,                   -- outbox, jobs, members
+  status  TEXT NOT NULL,
+  n       INTEGER NOT NULL,
+  PRIMARY KEY (tbl, status)
+);
+INSERT INTO status_counts (tbl, status, n) SELECT 'outbox', status, COUNT(*) FROM outbox GROUP BY status;
+INSERT INTO status_counts (tbl, status, n) SELECT 'jobs', status, COUNT(*) FROM jobs GROUP BY status;
+INSERT INTO status_counts (tbl, status, n) SELECT 'members', '', COUNT(*) FROM members;
+${sqliteCountTriggers('outbox')}
+${sqliteCountTriggers('jobs')}
+CREATE TRIGGER members_count_insert AFTER INSERT ON members BEGIN
+  INSERT INTO status_counts (tbl, status, n) VALUES ('members', '', 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER members_count_delete AFTER DELETE ON members BEGIN
+  INSERT INTO status_counts (tbl, status, n) VALUES ('members', '', -1) ON CONFLICT (tbl, status) DO UPDATE SET n = n - 1;
+END;
+`,
+    // PostgreSQL: a row updated many times in one transaction grows a version chain that every
+    // later update walks (a fan-out of 100,000 messages took 150 s), and several processes would
+    // queue on it. So the triggers append deltas (no index, no conflict) and compactDeltas
+    // (src/store/status-counts.ts, every heartbeat) folds them into status_counts.
+    postgres: `
+CREATE TABLE status_counts (
+  tbl     TEXT NOT NULL,
+  status  TEXT NOT NULL,
+  n       BIGINT NOT NULL,
+  PRIMARY KEY (tbl, status)
+);
+CREATE TABLE status_deltas (
+  tbl     TEXT NOT NULL,
+  status  TEXT NOT NULL,
+  n       BIGINT NOT NULL
+);
+INSERT INTO status_counts (tbl, status, n) SELECT 'outbox', status, COUNT(*) FROM outbox GROUP BY status;
+INSERT INTO status_counts (tbl, status, n) SELECT 'jobs', status, COUNT(*) FROM jobs GROUP BY status;
+INSERT INTO status_counts (tbl, status, n) SELECT 'members', '', COUNT(*) FROM members;
+CREATE FUNCTION kequn_count_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO status_deltas (tbl, status, n) VALUES (TG_TABLE_NAME, NEW.status, 1);
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO status_deltas (tbl, status, n) VALUES (TG_TABLE_NAME, OLD.status, -1);
+  ELSE
+    INSERT INTO status_deltas (tbl, status, n) VALUES (TG_TABLE_NAME, OLD.status, -1), (TG_TABLE_NAME, NEW.status, 1);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION kequn_count_members() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO status_deltas (tbl, status, n) VALUES ('members', '', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_count AFTER INSERT OR DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION kequn_count_status();
+CREATE TRIGGER outbox_count_status AFTER UPDATE OF status ON outbox FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION kequn_count_status();
+CREATE TRIGGER jobs_count AFTER INSERT OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION kequn_count_status();
+CREATE TRIGGER jobs_count_status AFTER UPDATE OF status ON jobs FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION kequn_count_status();
+CREATE TRIGGER members_count AFTER INSERT OR DELETE ON members FOR EACH ROW EXECUTE FUNCTION kequn_count_members();
+`,
+  },
+  {
+    version: 27,
+    name: 'outbox owner',
+    // Which instance sends a queued message: its chat's owner (chat_owners) when it was queued,
+    // so a sender reads only its own rows and the unowned ones (src/store/outbox.ts pendingHeads)
+    // instead of every instance's backlog. SQLite has one process, which sends everything: the
+    // column stays empty there and nothing reads it.
+    sql: `
+ALTER TABLE outbox ADD COLUMN owner TEXT;
+`,
+    postgres: `
+ALTER TABLE outbox ADD COLUMN owner TEXT;
+UPDATE outbox SET owner = c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id AND outbox.status = 'pending';
+-- The heads of one owner's queues (and, with owner IS NULL, of the unowned ones): pending rows only.
+CREATE INDEX outbox_owned_heads ON outbox(owner, platform, priority, chat_id, member_id) INCLUDE (id) WHERE status = 'pending';
+-- Filled at insert from chat_owners, whoever inserts (the engine's batch, a held message moving
+-- in): the writers need not know. A chat that changes owner takes its pending rows with it
+-- (src/store/cluster.ts); a row queued while its chat moved is handed over by the sender that
+-- finds it (pendingHeads) or, when its owner is gone, at the next heartbeat.
+CREATE FUNCTION kequn_outbox_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.owner IS NULL AND NEW.status = 'pending' THEN
+    SELECT instance INTO NEW.owner FROM chat_owners WHERE platform = NEW.platform AND chat_id = NEW.chat_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER outbox_owner BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION kequn_outbox_owner();
+`,
+  },
 ];
+
+/** SQLite triggers that keep status_counts in step with `table`'s rows per status (migration 26). */
+function sqliteCountTriggers(table: 'outbox' | 'jobs'): string {
+  const add = (row: 'NEW' | 'OLD', d: '+' | '-') =>
+    `INSERT INTO status_counts (tbl, status, n) VALUES ('${table}', ${row}.status, ${d}1) ON CONFLICT (tbl, status) DO UPDATE SET n = n ${d} 1;`;
+  return `CREATE TRIGGER ${table}_count_insert AFTER INSERT ON ${table} BEGIN
+  ${add('NEW', '+')}
+END;
+CREATE TRIGGER ${table}_count_update AFTER UPDATE OF status ON ${table} WHEN OLD.status <> NEW.status BEGIN
+  ${add('OLD', '-')}
+  ${add('NEW', '+')}
+END;
+CREATE TRIGGER ${table}_count_delete AFTER DELETE ON ${table} BEGIN
+  ${add('OLD', '-')}
+END;`;
+}

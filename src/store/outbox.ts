@@ -1,4 +1,5 @@
-import type { Db } from './db.js';
+import { dialectOf, type Db } from './db.js';
+import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
 import { stmt } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
@@ -48,6 +49,8 @@ export interface OutboxRow {
   lesson?: number | null;
   /** An image file the message sends as a photo (`text` is then its caption), or null. */
   image?: string | null;
+  /** PostgreSQL: the instance that sends it (its chat's owner when queued; migration 27), or null. */
+  owner?: string | null;
 }
 
 export interface NewOutboxMessage {
@@ -196,6 +199,16 @@ export type QueueHead = Pick<OutboxRow, 'id' | 'platform' | 'chat_kind' | 'chat_
  * @example pendingHeads(db, 'wechat', 'reply', 'main', 100) // one row per (chat, member) at most
  */
 export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): QueueHead[] {
+  const heads = dialectOf(db) === 'sqlite' ? soleInstanceHeads(db, platform, priority, instance) : ownedHeads(db, platform, priority, instance);
+  return heads.sort((a, b) => a.not_before - b.not_before || a.id - b.id).slice(0, limit);
+}
+
+/**
+ * SQLite: one process sends everything (the owner column stays empty there), so every queue is
+ * its own in practice; chats that chat_owners gives another instance (tests run two on one file)
+ * are left to it, as before migration 27.
+ */
+function soleInstanceHeads(db: Db, platform: string, priority: Priority, instance: string): QueueHead[] {
   // The GROUP BY reads the covering index outbox_heads only: 1.6 ms for 5,000 queued rows in four
   // lanes, where reading every row and grouping them here took 8.
   const rows = stmt(
@@ -211,7 +224,87 @@ export function pendingHeads(db: Db, platform: string, priority: Priority, insta
   for (const [id, chatKind, chatId, memberId, notBefore] of rows) {
     if (!others.has(chatId)) heads.push({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
   }
-  return heads.sort((a, b) => a.not_before - b.not_before || a.id - b.id).slice(0, limit);
+  return heads;
+}
+
+/**
+ * PostgreSQL: the heads among this instance's rows and the unowned ones (the partial index
+ * outbox_owned_heads), never reading the backlog other instances own (migration 27). A head must
+ * also be its queue's first pending row overall (a row of the same queue still stamped with
+ * another owner, queued while the chat moved, goes first), and its chat must not have moved to
+ * another instance since it was stamped: such rows are handed over to the chat's owner.
+ */
+function ownedHeads(db: Db, platform: string, priority: Priority, instance: string): QueueHead[] {
+  // The first-in-queue check reads outbox_chat (chat_id, sent_at) for unsent rows only, not a
+  // group's whole history.
+  const rows = stmt(
+    db,
+    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before, c.instance AS chat_owner FROM outbox o
+       LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
+      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner = @me AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id
+                     UNION ALL
+                     SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner IS NULL AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id)
+        AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.sent_at IS NULL AND e.status = 'pending' AND e.platform = o.platform
+                          AND e.priority = o.priority AND e.member_id IS NOT DISTINCT FROM o.member_id AND e.id < o.id)`,
+  )
+    .raw(true)
+    .all({ me: instance, platform, priority }) as [number, 'group' | 'dm', string, string | null, number, string | null][];
+  const heads: QueueHead[] = [];
+  const moved = new Set<string>();
+  for (const [id, chatKind, chatId, memberId, notBefore, chatOwner] of rows) {
+    if (chatOwner === null || chatOwner === instance) heads.push({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
+    else moved.add(chatId);
+  }
+  for (const chatId of moved) followChatOwner(db, platform, chatId);
+  return heads;
+}
+
+/**
+ * Stamps a chat's pending messages with its owner now (chat_owners; NULL when nobody owns it):
+ * after the chat changed hands, or for a row queued while it did. PostgreSQL only; returns the
+ * rows changed. Another process stamping the same rows at once is a conflict that changes nothing:
+ * the rows are stamped by whichever finishes, or at the next look.
+ */
+export function followChatOwner(db: Db, platform: string, chatId: string): number {
+  if (dialectOf(db) === 'sqlite') return 0;
+  const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
+  try {
+    // In a savepoint of its own: a conflict must not abort a transaction it is called in.
+    return db.transaction(
+      () =>
+        stmt(
+          db,
+          `UPDATE outbox SET owner = (${owner}) WHERE chat_id = ? AND sent_at IS NULL AND platform = ? AND status = 'pending' AND owner IS DISTINCT FROM (${owner})`,
+        ).run(chatId, platform).changes,
+    )();
+  } catch (e) {
+    if (isTransientConflict(e)) return 0;
+    throw e;
+  }
+}
+
+/**
+ * Hands the pending messages of instances that are gone (heartbeat before `goneBefore`) to
+ * their chats' owners now, once the chats were taken over (src/store/cluster.ts takeOverChats),
+ * and those this instance holds for chats that moved on. PostgreSQL only; returns the rows moved.
+ */
+export function followMovedChats(db: Db, me: string, goneBefore: number): number {
+  if (dialectOf(db) === 'sqlite') return 0;
+  const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
+  try {
+    return db.transaction(
+      () =>
+        stmt(
+          db,
+          `UPDATE outbox SET owner = (${owner})
+            WHERE status = 'pending' AND (owner = ? OR owner IN (SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?))
+              AND owner IS DISTINCT FROM (${owner})`,
+        ).run(me, goneBefore, me).changes,
+    )();
+  } catch (e) {
+    if (isTransientConflict(e)) return 0;
+    throw e;
+  }
 }
 
 /** A queued message, while it is still pending. */

@@ -6,9 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { registry, type App } from '../app.js';
 import type { Clock } from '../core/schedule/clock.js';
-import { jobCounts } from '../store/jobs.js';
-import { countMembers } from '../store/members.js';
-import { outboxCounts } from '../store/outbox.js';
+import { memberCount, statusCounts } from '../store/status-counts.js';
 import type { CourseConfig } from '../core/types.js';
 import { adminAuth } from './admin-auth.js';
 import { createApi, HttpError } from './api.js';
@@ -123,9 +121,11 @@ export function createWebApp(deps: WebDeps): Hono {
         instance: app.kernel.cluster.instance,
         wechat: app.sim ? 'simulated' : app.kernel.hasPlatform('wechat') ? 'service' : 'off',
         telegram: app.telegram ? (app.telegram.webhookPath ? 'webhook' : 'polling') : 'off',
-        members: countMembers(app.db),
-        outbox: outboxCounts(app.db),
-        jobs: jobCounts(app.db),
+        // Kept by triggers in the writing transactions (src/store/status-counts.ts): a few rows
+        // read, however long the outbox and jobs tables have grown.
+        members: memberCount(app.db),
+        outbox: statusCounts(app.db, 'outbox'),
+        jobs: statusCounts(app.db, 'jobs'),
       },
       ready ? 200 : 503,
     );

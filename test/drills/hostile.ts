@@ -49,7 +49,9 @@ function allTables(db: Db): string[] {
 // `notices`: an escalated question's notice to the staff (src/core/notices.ts).
 // A message may also change private channels: it says whether the sender is a friend, and what
 // it causes (a question forwarded to the staff privately) records the channel it reached.
-const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'qa_menus', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances', 'private_channels', 'held_messages', 'channel_waits']);
+const MESSAGE_TABLES = new Set(['notices', 'events', 'members', 'identities', 'memberships', 'stage_transitions', 'outbox', 'rule_traces', 'rule_fires', 'jobs', 'questions', 'qa_menus', 'llm_usage', 'member_tags', 'reminders_sent', 'referral_decisions', 'chat_owners', 'chat_reach', 'instances', 'private_channels', 'held_messages', 'channel_waits',
+  // The counts of outbox, jobs and members rows (migration 26) move with those tables.
+  'status_counts', 'status_deltas']);
 
 export async function runInputDrill(): Promise<InputDrillReport> {
   const report: InputDrillReport = { tried: 0, byKind: { message: 0, config: 0, webhook: 0 }, lines: [], problems: [] };

@@ -251,6 +251,18 @@ describe('web server and playground', () => {
     expect(s.chats['group:python-101']?.at(-1)).toMatchObject({ kind: 'left', userId: 'alice' });
   });
 
+  it('/healthz counts (kept by triggers) equal a count by hand of members, outbox and jobs after the day above', async () => {
+    await until('an empty outbox', async () => ((await state()).queue.pending === 0 ? true : undefined));
+    const body = (await get('/healthz')).body;
+    const byHand = (table: string) =>
+      Object.fromEntries((app.db.prepare(`SELECT status, COUNT(*) AS n FROM ${table} GROUP BY status`).all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    expect(body.members).toBe((app.db.prepare('SELECT COUNT(*) AS n FROM members').get() as { n: number }).n);
+    expect(body.members).toBeGreaterThanOrEqual(1);
+    expect(body.outbox).toEqual(byHand('outbox'));
+    expect(body.outbox.sent).toBeGreaterThanOrEqual(2);
+    expect(body.jobs).toEqual(byHand('jobs'));
+  });
+
   it('answers only to loopback host names (DNS rebinding), except /healthz', async () => {
     const status = (path: string, host: string) =>
       new Promise<number>((resolve, reject) => {
