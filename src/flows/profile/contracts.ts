@@ -54,7 +54,7 @@ export interface Profile {
   tags: string[];
   /** Groups they are in now, with the cohort each belongs to (if any). */
   groups: { id: string; name: string; cohort: string | null }[];
-  /** The cohorts of those groups (期), distinct. */
+  /** Their cohort (期) by membership; with none, the cohorts of those groups, distinct. */
   cohorts: { id: string; name: string }[];
   firstJoinedAt: number | null;
   checkins: CheckinFigures;

@@ -6,7 +6,7 @@
 import type { FactSpec } from '../../core/types.js';
 import { activeGroupsOf, tagsOf } from '../../store/members.js';
 import { localDate } from '../../util/localtime.js';
-import { checkinRate, homeworkOf, type ProfileDeps } from './profile.js';
+import { checkinRate, cohortsOf, homeworkOf, type ProfileDeps } from './profile.js';
 import { boughtProducts, paidOrdersOf, referralCounts, topicCounts } from './store.js';
 
 type FactCtx = Parameters<FactSpec['get']>[0];
@@ -42,8 +42,8 @@ export const profileFacts: FactSpec[] = [
   {
     name: 'profile.cohorts',
     type: 'strings',
-    description: 'cohorts (期) of the groups the member is in now',
-    get: (c) => [...new Set(activeCohorts(c))],
+    description: 'the member’s cohort (期) by membership; with none, the cohorts of the groups they are in now',
+    get: (c) => cohortsOf(c, c.member.id, () => activeCohorts(c)),
   },
 ];
 
@@ -51,9 +51,6 @@ function localToday(c: FactCtx): string {
   return localDate(c.now, c.config.course.timezone);
 }
 
-function activeCohorts(c: FactCtx): string[] {
-  return activeGroupsOf(c.db, c.member.id).flatMap((g) => {
-    const cohort = c.services.cohorts?.ofGroup(g);
-    return cohort ? [cohort.id] : [];
-  });
+function activeCohorts(c: FactCtx): { cohort: string | null }[] {
+  return activeGroupsOf(c.db, c.member.id).map((g) => ({ cohort: c.services.cohorts?.ofGroup(g)?.id ?? null }));
 }
