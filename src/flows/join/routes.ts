@@ -13,7 +13,7 @@ import { inTransaction } from '../../store/db.js';
 import { groupChatId } from '../../core/group-chats.js';
 import { poolOf } from './config.js';
 import { qrDataUrl } from './files.js';
-import { ViewLimiter } from './limiter.js';
+import { PerMinuteLimiter } from '../../util/per-minute-limiter.js';
 import { JOIN_CSS, JOIN_HEADERS, linkPage, messagePage, qrPage } from './page.js';
 import { pickGroup } from './pick.js';
 import { notePoolState } from './notify.js';
@@ -37,7 +37,7 @@ export function clientKey(ip: string): string {
 }
 
 export function joinRoutes(app: Hono, web: WebContext): void {
-  const limiter = new ViewLimiter();
+  const limiter = new PerMinuteLimiter();
   const send = (c: Context, html: string, status: 200 | 404 | 429 | 503 = 200) => {
     for (const [k, v] of Object.entries(JOIN_HEADERS)) c.header(k, v);
     return c.html(html, status);
