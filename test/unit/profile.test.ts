@@ -151,6 +151,27 @@ cohorts:
     expect(registry.facts.get('profile.cohorts')!.get(c())).toEqual(['c4']);
   });
 
+  it('a product or 期 id that is not in the course, or an unknown profile fact, is a load error at file:line with the known names', () => {
+    const rule = (when: string) => `
+  - id: profile-typo
+    on: message
+    when:
+      text: { contains: 我的学习情况 }
+      ${when}
+    do:
+      - reply: { text: "你好" }
+`;
+    const load = (when: string, files: Record<string, (t: string) => string> = {}) => () =>
+      loadConfig(tempConfig({ 'rules.yaml': (t) => t.replace('rules:\n', `rules:\n${rule(when)}`), ...files }, PATH_COURSE), { env: {} });
+    expect(load('profile.bought: data-pro')).not.toThrow();
+    expect(load('profile.bought: pyhton-vip')).toThrow(/rules\.yaml:\d+ rules\[0\]\.when\.profile\.bought: "pyhton-vip" is not a product id of catalog\.yaml; did you mean "python-vip"\? \(known: python-vip, data-pro, ml-camp, interview\)/);
+    expect(load('profile.bought: { has_any: [data-pro, ml-camps] }')).toThrow(/rules\.yaml:\d+.*"ml-camps" is not a product id/s);
+    expect(load('profile.boguht: data-pro')).toThrow(/rules\.yaml:\d+.*unknown fact "profile\.boguht".*did you mean "profile\.bought".*known: .*profile\.bought/s);
+    expect(load('profile.cohorts: c3')).toThrow(/"c3" is not a cohort id of kequn\.yaml `cohorts:` \(known: none\)/);
+    // A segment in kequn.yaml is checked the same way.
+    expect(load('profile.stage: paid', { 'kequn.yaml': (t) => t + '\nprofile:\n  segments:\n    typo: { profile.bought: data_pro }\n' })).toThrow(/kequn\.yaml:\d+.*"data_pro" is not a product id/s);
+  });
+
   it('a member who never joined a group expects no check-ins (rate 0, not a division by zero)', () => {
     const h = harness({ config: loadConfig(PATH_COURSE, { env: {} }), start: at('2026-03-16T08:00:00') });
     send(h, '2026-03-16T09:00:00', (t) => message('dave', '你好', { at: t, dm: true }));
