@@ -87,6 +87,6 @@ export interface ProfileService {
   topics(db: Db, memberId: string): TopicCount[];
   /** The segments kequn.yaml `profile.segments` names. */
   segmentNames(): string[];
-  /** The members of a segment with an identity on `platform`, now. */
+  /** The members of a segment with an identity on `platform`, now; never one who said 退订 (the recommend service). */
   segmentMembers(db: Db, name: string, platform: string, now: number, services: Services): SegmentMember[];
 }
