@@ -1263,4 +1263,17 @@ CREATE INDEX poster_requests_status ON poster_requests(status, id);
 CREATE INDEX poster_requests_member ON poster_requests(member_id, created_at);
 `,
   },
+  {
+    version: 26,
+    name: 'join qr images',
+    sql: `
+-- An uploaded group QR image of the join page (src/flows/join), kept in the store so that every
+-- kequn instance serves it (it was a file under join.qr_dir, on one machine's disk). One row per
+-- join_qr upload row; capped at 1 MB, as the upload is.
+CREATE TABLE join_qr_images (
+  qr_id  INTEGER PRIMARY KEY REFERENCES join_qr(id),
+  bytes  BLOB NOT NULL CHECK (length(bytes) <= 1048576)
+);
+`,
+  },
 ];

@@ -92,7 +92,7 @@ export function joinRoutes(app: Hono, web: WebContext): void {
       });
       return send(c, messagePage(course, `加入「${groupName}」`, '入群链接正在生成，几秒后本页会自动刷新。', 3), 503);
     }
-    const image = await qrDataUrl(config, choice.qr);
+    const image = await qrDataUrl(web.db, config, choice.qr);
     if (!image) return send(c, messagePage(course, '群正在更新', '群二维码正在更新，请过几分钟再打开这个页面。'), 503);
     return send(c, qrPage({ course, group: groupName, image, expiresAt: choice.qr.expires_at, timeZone: config.course.timezone }));
   });
