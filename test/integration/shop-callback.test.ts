@@ -1,39 +1,30 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
-import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/core/schedule/clock.js';
+import type { App } from '../../src/app.js';
+import type { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
 import { SHOP_CALLBACKS_PER_MINUTE, signShopCallback } from '../../src/flows/orders/shop.js';
 import { ensureCode } from '../../src/flows/referral/code.js';
 import { ledgerTotalFen } from '../../src/flows/referral/store.js';
-import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
+import type { WebServer } from '../../src/web/server.js';
 import { dashboard } from '../../src/flows/dashboard/metrics.js';
 import { T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
-import { testStorePath } from '../helpers/store.js';
+import { startLoyaltyServer, type LoyaltyServer } from '../helpers/loyalty.js';
 
 // A product sold in the seller's 小鹅通 shop (interview-camp in test/fixtures/loyalty-course):
 // the personal link, the signed callback and staff /paid, over real HTTP on 127.0.0.1.
 
-const LOYALTY_DIR = fileURLToPath(new URL('../fixtures/loyalty-course', import.meta.url));
 const SECRET = 'xiaoe-shared-secret-for-tests-0123456789';
+let running: LoyaltyServer;
 let app: App;
 let server: WebServer;
 let clock: VirtualClock;
 
 beforeAll(async () => {
-  clock = new VirtualClock(T0);
-  app = await createApp({ config: loadConfig(LOYALTY_DIR, { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
-  await app.kernel.start();
-  await waitReady(() => app.kernel.isReady());
-  server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: 'admin-token-for-tests-0123', KEQUN_SHOP_SECRET_XIAOE: SECRET } }), { host: '127.0.0.1', port: 0 });
+  ({ app, server, clock } = running = await startLoyaltyServer({ KEQUN_SHOP_SECRET_XIAOE: SECRET }));
 });
-afterAll(async () => {
-  await server?.close();
-  await app?.stop();
-});
+afterAll(() => running?.stop());
 
 async function say(user: string, text: string): Promise<OrderRow | undefined> {
   await app.kernel.handle(dm(user, text, clock.now()));
