@@ -13,8 +13,7 @@ import { createApp, loadConfig, waitReady } from '../src/app.js';
 import { silentLogger } from '../src/log.js';
 import { OffsetClock } from '../src/core/schedule/clock.js';
 import { createWebApp, startWebServer } from '../src/web/server.js';
-import { saveQrImage } from '../src/flows/join/files.js';
-import { insertQr } from '../src/flows/join/store.js';
+import { insertQr, insertQrImage } from '../src/flows/join/store.js';
 import type { BenchResult } from './report.js';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -61,7 +60,7 @@ export async function benchJoin(): Promise<BenchResult[]> {
     for (let i = 0; i < 10_000; i++) v.run(i % 2 ? 'xhs' : 'gzh', `c${i % 500}`, now - i * 1000);
   })();
   const png = await QRCode.toBuffer('https://weixin.qq.com/g/bench', { width: 360 });
-  for (const g of groups) insertQr(db, { groupId: g, kind: 'upload', file: saveQrImage(config, g, png, 'png', now), mime: 'image/png', now, expiresAt: now + 6 * 86_400_000, createdBy: null });
+  for (const g of groups) insertQrImage(db, insertQr(db, { groupId: g, kind: 'upload', mime: 'image/png', now, expiresAt: now + 6 * 86_400_000, createdBy: null }), png);
   const web = createWebApp({ app, clock, log: silentLogger, env: {} });
   const server = await startWebServer(web, { host: '127.0.0.1', port: 0 });
   try {

@@ -34,7 +34,7 @@ Usage:
                                              questions, purchases, referrals (docs/recommendations.md)
   kequn recommend <member> [--config DIR]    the next courses ranked for a member, with reasons
   kequn recommend --stats [--config DIR]     repeat purchases, revenue per member per cohort, recommendations → bought
-  kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
+  kequn stats [--group G] [--cohort ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] [--config DIR]
                                              funnel, revenue, retention, check-ins, referrals, Q&A (docs/dashboard.md)
   kequn stats cost [SOURCE YUAN|none]        cost of an acquisition source (referral, direct, group:<handle>), for ROI
   kequn digest [--date YYYY-MM-DD] [--config DIR]
@@ -218,7 +218,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'stats': {
         const a = parsed();
         const { runStats } = await import('./stats.js');
-        return runStats({ configDir: a.values.config ?? defaultConfigDir(), args: a.positionals, group: a.values.group, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
+        return runStats({ configDir: a.values.config ?? defaultConfigDir(), args: a.positionals, group: a.values.group, cohort: a.values.cohort, from: a.values.from, to: a.values.to, json: a.values.json ?? false, write });
       }
       case 'digest': {
         const a = parsed();

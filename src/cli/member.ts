@@ -5,6 +5,7 @@ import { loadConfigOrReport } from './check.js';
 import { oneLine } from '../util/display-text.js';
 import { FEATURES } from '../app.js';
 import type { Db } from '../store/db.js';
+import type { CourseConfig } from '../core/types.js';
 
 /** The store's export plus what each feature keeps in tables of its own (Feature.privacy.export), under the feature's name. */
 export function memberExport(db: Db, memberId: string, now: number): Record<string, unknown> | undefined {
@@ -15,8 +16,11 @@ export function memberExport(db: Db, memberId: string, now: number): Record<stri
 }
 
 /** Each feature's part of forgetting (Feature.privacy.forget), run in forgetMember's transaction. */
-export function featureForgets(): ((db: Db, memberId: string) => void)[] {
-  return FEATURES.flatMap((f) => (f.privacy?.forget ? [f.privacy.forget] : []));
+export function featureForgets(config: CourseConfig): ((db: Db, memberId: string) => void)[] {
+  return FEATURES.flatMap((f) => {
+    const forget = f.privacy?.forget;
+    return forget ? [(db: Db, memberId: string) => forget(db, memberId, config)] : [];
+  });
 }
 
 /**
@@ -50,7 +54,7 @@ export function runMember(opts: { configDir: string; action: string; query: stri
       write(`forget takes the member id; "${opts.query}" is ${oneLine(member.display_name)} — run: kequn member forget ${member.id}`);
       return 2;
     }
-    const r = forgetMember(db, member.id, now, featureForgets())!;
+    const r = forgetMember(db, member.id, now, featureForgets(config))!;
     write(`forgot member ${r.memberId}: ${r.removed.length} names, ids and texts removed (${r.rowsChanged} rows changed); ${r.ordersKept} orders kept for accounting under the member id`);
     return 0;
   } finally {

@@ -7,13 +7,14 @@ import { loadConfigOrReport } from './check.js';
 import { storeNow } from '../core/schedule/store-clock.js';
 
 /**
- * `kequn stats [--group G] [--from DAY] [--to DAY] [--json]`: the dashboard's figures in the
- * terminal; `kequn stats cost SOURCE YUAN|none`: the cost of an acquisition source, for ROI.
+ * `kequn stats [--group G] [--cohort ID] [--from DAY] [--to DAY] [--json]`: the dashboard's figures
+ * in the terminal (`--cohort`: a 期's members only, by cohort membership); `kequn stats cost SOURCE YUAN|none`: the cost of an acquisition source, for ROI.
  */
 export function runStats(opts: {
   configDir: string;
   args: string[];
   group?: string;
+  cohort?: string;
   from?: string;
   to?: string;
   json: boolean;
@@ -24,12 +25,12 @@ export function runStats(opts: {
   if (!config) return 2;
   if (opts.args[0] === 'cost') return runCost(opts, config);
   if (opts.args.length > 0) {
-    write('usage: kequn stats [--group G] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] | kequn stats cost SOURCE YUAN|none');
+    write('usage: kequn stats [--group G] [--cohort ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json] | kequn stats cost SOURCE YUAN|none');
     return 2;
   }
   let filter;
   try {
-    filter = parseFilter({ group: opts.group, from: opts.from, to: opts.to }, config);
+    filter = parseFilter({ group: opts.group, cohort: opts.cohort, from: opts.from, to: opts.to }, config);
   } catch (e) {
     if (e instanceof StatsFilterError) {
       write(e.message);

@@ -202,6 +202,7 @@ export interface Feature {
   /** A member's data it keeps, for `kequn member export` / `forget` (rows by SQL in its own tables). */
   privacy?: {
     export?(db: Db, memberId: string): Record<string, unknown>;
-    forget?(db: Db, memberId: string): void;
+    /** In forgetting's transaction; `config`: the course (where a feature keeps files of the member). */
+    forget?(db: Db, memberId: string, config: CourseConfig): void;
   };
 }

@@ -176,6 +176,11 @@ export interface FactSpec {
   description: string;
   /** For parameterised facts (`fired_ago.<rule>`): checks the parameter at load. */
   param?: { describe: string; check(param: string, config: CourseConfig): string | undefined };
+  /**
+   * For text facts whose values are ids of the course (`profile.bought: python-vip`): the ids a
+   * condition may name, checked at load, so a typo is a problem and not a condition that never holds.
+   */
+  values?: { describe: string; known(config: CourseConfig): readonly string[] };
   get(ctx: Omit<RunContext, 'send' | 'render' | 'note' | 'ruleId' | 'emit'>, param?: string): unknown;
 }
 

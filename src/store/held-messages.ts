@@ -2,6 +2,7 @@ import { nextHour, planExpiryCheck } from './channel-expiry.js';
 import type { Db } from './db.js';
 import type { Priority } from './lanes.js';
 import { getChannel } from './private-channels.js';
+import type { QueuedMessage } from './queued-message.js';
 import { stmt } from './statements.js';
 
 /**
@@ -30,23 +31,6 @@ export interface HeldMessage {
   lesson: number | null;
   /** The image the message sends (a poster), kept while it waits. */
   image: string | null;
-}
-
-/** A message about to be queued (the shape of outbox.ts's NewOutboxMessage; not imported: outbox.ts imports this file). */
-interface QueuedMessage {
-  platform: string;
-  chatKind: 'group' | 'dm';
-  chatId: string;
-  memberId: string | null;
-  groupId: string | null;
-  text: string;
-  priority: Priority;
-  eventId: number | null;
-  ruleId: string | null;
-  dryRun: boolean;
-  now: number;
-  lesson?: number | null;
-  image?: string | null;
 }
 
 /** An outbox row as holdRefusedSend needs it. */

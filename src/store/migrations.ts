@@ -1361,6 +1361,19 @@ END $$;
 CREATE TRIGGER outbox_owner BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION kequn_outbox_owner();
 `,
   },
+  {
+    version: 28,
+    name: 'join qr images',
+    sql: `
+-- An uploaded group QR image of the join page (src/flows/join), kept in the store so that every
+-- kequn instance serves it (it was a file under join.qr_dir, on one machine's disk). One row per
+-- join_qr upload row; capped at 1 MB, as the upload is.
+CREATE TABLE join_qr_images (
+  qr_id  INTEGER PRIMARY KEY REFERENCES join_qr(id),
+  bytes  BLOB NOT NULL CHECK (length(bytes) <= 1048576)
+);
+`,
+  },
 ];
 
 /** SQLite triggers that keep status_counts in step with `table`'s rows per status (migration 26). */

@@ -1,6 +1,7 @@
 import { dialectOf, type Db } from './db.js';
 import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
+import type { QueuedMessage } from './queued-message.js';
 import { stmt } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
@@ -53,29 +54,14 @@ export interface OutboxRow {
   owner?: string | null;
 }
 
-export interface NewOutboxMessage {
-  platform: string;
-  chatKind: 'group' | 'dm';
-  chatId: string;
-  memberId: string | null;
-  groupId: string | null;
-  text: string;
-  priority: Priority;
+export interface NewOutboxMessage extends QueuedMessage {
   notBefore: number;
-  eventId: number | null;
-  ruleId: string | null;
-  dryRun: boolean;
-  now: number;
   /**
    * The platform's daily budget (src/bot/pacing.ts budgetFor): a message the day has no room for
    * is recorded as `dropped`. null: no check at enqueue (tests of the outbox itself); the outbox
    * still stops at the cap when sending.
    */
   budget: DailyBudget | null;
-  /** The lesson the message carries, if it is one. */
-  lesson?: number | null;
-  /** An image file to send as a photo, `text` its caption (a referral poster). */
-  image?: string | null;
 }
 
 /**

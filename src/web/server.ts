@@ -34,8 +34,12 @@ export interface WebDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Opened from phones, by WeChat's servers and by external shops under the public host: their tokens and signatures protect them. */
-const PUBLIC_PREFIXES = ['/pay/', '/webhooks/', '/go/', '/shop/'];
+/**
+ * Opened from phones, by WeChat's servers and by external shops under the public host: their
+ * tokens and signatures protect them; the join page (群活码) and its stylesheet are public by
+ * design, limited per client (src/flows/join). /join-admin is not among them.
+ */
+const PUBLIC_PREFIXES = ['/pay/', '/webhooks/', '/go/', '/shop/', '/join/', '/join-assets/'];
 /** Largest request body accepted (the longest valid one is a 4000-character message). */
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import QRCode from 'qrcode';
@@ -109,8 +110,9 @@ describe('the join page (群活码) over HTTP on 127.0.0.1', () => {
       expect(up.status).toBe(200);
       expect(up.html).toContain('有效至 2026-03-09 00:00');
       expect((await upload(r, 'python-102', await qrPng('https://weixin.qq.com/g/two'), '2026-03-04')).status).toBe(200);
-      // Kept under the data folder, not in config/.
-      expect(readdirSync(join(r.app.config.dataPath, '..', 'join-qr')).length).toBe(2);
+      // Kept in the store (every instance serves them), not on this machine's disk.
+      expect(r.app.db.prepare('SELECT COUNT(*) AS n FROM join_qr_images').get()).toEqual({ n: 2 });
+      expect(existsSync(join(r.app.config.dataPath, '..', 'join-qr'))).toBe(false);
 
       p = await page(r, '/join/python-trial');
       expect(p.status).toBe(200);
@@ -211,6 +213,31 @@ describe('the join page (群活码) over HTTP on 127.0.0.1', () => {
       const p = await page(r, '/join/python-trial', '10.0.0.1');
       expect(p.status).toBe(429);
       expect(p.html).toContain('访问太频繁');
+    } finally {
+      await stop(r);
+    }
+  });
+
+  it('is served under the public host name (deploy/Caddyfile publishes /join/*), its admin is not', async () => {
+    const r = await start(joinCourse());
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          httpRequest(`${r.server.url}${path}`, { headers: { host: 'kequn.example.com' } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          })
+            .on('error', reject)
+            .end();
+        });
+      // The join page itself answers (no QR uploaded yet: its Chinese "no group right now" page), not the host check's 403.
+      const p = await get('/join/python-trial');
+      expect(p.status).toBe(503);
+      expect(p.text).toContain('<html lang="zh-CN">');
+      expect((await get('/join/nope')).text).toContain('没有找到这个入群链接');
+      expect((await get('/join-assets/join.css')).status).toBe(200);
+      expect((await get('/join-admin')).status).toBe(403);
     } finally {
       await stop(r);
     }

@@ -1,34 +1,24 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
-import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/core/schedule/clock.js';
+import type { App } from '../../src/app.js';
+import type { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
-import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
-import { T0 } from '../helpers/fixtures.js';
+import type { WebServer } from '../../src/web/server.js';
 import { dm } from '../helpers/payments.js';
-import { testStorePath } from '../helpers/store.js';
+import { startLoyaltyServer, type LoyaltyServer } from '../helpers/loyalty.js';
 
 // Loyalty prices through the real path: 「报名」 in a DM (the rule's `buy: next`), the DM with the
 // reason, the checkout page over HTTP on 127.0.0.1, the sandbox payment, on the loyalty course.
 
-const LOYALTY_DIR = fileURLToPath(new URL('../fixtures/loyalty-course', import.meta.url));
+let running: LoyaltyServer;
 let app: App;
 let server: WebServer;
 let clock: VirtualClock;
 
 beforeAll(async () => {
-  clock = new VirtualClock(T0);
-  app = await createApp({ config: loadConfig(LOYALTY_DIR, { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
-  await app.kernel.start();
-  await waitReady(() => app.kernel.isReady());
-  server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: 'admin-token-for-tests-0123' } }), { host: '127.0.0.1', port: 0 });
+  ({ app, server, clock } = running = await startLoyaltyServer());
 });
-afterAll(async () => {
-  await server?.close();
-  await app?.stop();
-});
+afterAll(() => running?.stop());
 
 async function post(path: string, form: Record<string, string>) {
   const r = await fetch(server.url + path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });

@@ -60,20 +60,29 @@ function giveCode(app: App, platform: string, platformId: string, code: string, 
   expect(insertCode(app.db, { code, memberId: m.id, kind: 'custom', now })).toBe(true);
 }
 
+/**
+ * A WeChat member joins the course group and is given a referral code; returns how many events
+ * the kernel has handled so far (the join is the first), for settle().
+ */
+async function joinedWithCode(app: App, clock: VirtualClock, user: string, name: string, code: string, opts: { stranger?: boolean } = {}): Promise<() => number> {
+  let events = 0;
+  app.kernel.on('handled', () => events++);
+  app.sim!.user(user, name, opts.stranger ? { stranger: true } : undefined);
+  app.sim!.join(user, ROOM);
+  await settle(app, clock, () => events >= 1);
+  giveCode(app, 'wechat', user, code, clock.now());
+  return () => events;
+}
+
 describe('posters on WeChat (Wechaty, mock puppet)', () => {
   it('「我的海报」 in the group: the caption and the poster arrive privately, an image whose QR holds the code', async () => {
     const clock = new VirtualClock(T0);
     const app = await wechatApp(DEMO_CONFIG_DIR, clock);
     try {
-      let events = 0;
-      app.kernel.on('handled', () => events++);
-      app.sim!.user('gina', 'Gina');
-      app.sim!.join('gina', ROOM);
-      await settle(app, clock, () => events >= 1);
-      giveCode(app, 'wechat', 'gina', 'GINA88', clock.now());
+      const events = await joinedWithCode(app, clock, 'gina', 'Gina', 'GINA88');
       const before = app.sim!.sent.length;
       app.sim!.say('gina', { roomId: ROOM }, '我的海报');
-      await settle(app, clock, () => events >= 2);
+      await settle(app, clock, () => events() >= 2);
       const got = app.sim!.sent.slice(before).filter((s) => s.chatId === 'gina');
       expect(got.map((s) => (s.image ? 'image' : s.text.slice(0, 8)))).toEqual(['这是你的专属海报', 'image']);
       expect(got[1]!.image).toMatchObject({ mediaType: 'image/png' });
@@ -96,14 +105,9 @@ describe('posters on WeChat (Wechaty, mock puppet)', () => {
     const clock = new VirtualClock(T0);
     const app = await wechatApp(DEMO_CONFIG_DIR, clock);
     try {
-      let events = 0;
-      app.kernel.on('handled', () => events++);
-      app.sim!.user('sam', 'Sam', { stranger: true });
-      app.sim!.join('sam', ROOM);
-      await settle(app, clock, () => events >= 1);
-      giveCode(app, 'wechat', 'sam', 'SAM888', clock.now());
+      const events = await joinedWithCode(app, clock, 'sam', 'Sam', 'SAM888', { stranger: true });
       app.sim!.say('sam', { roomId: ROOM }, '我的海报');
-      await settle(app, clock, () => events >= 2);
+      await settle(app, clock, () => events() >= 2);
       expect(app.sim!.sent.filter((s) => s.chatId === 'sam')).toEqual([]);
       const held = app.db.prepare("SELECT state, image FROM held_messages WHERE chat_id = 'sam' AND image IS NOT NULL").all() as { state: string; image: string }[];
       expect(held).toHaveLength(1);
@@ -124,14 +128,9 @@ describe('posters on WeChat (Wechaty, mock puppet)', () => {
     const clock = new VirtualClock(T0);
     const app = await wechatApp(tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, 'dry_run: false', 'dry_run: true') }), clock);
     try {
-      let events = 0;
-      app.kernel.on('handled', () => events++);
-      app.sim!.user('gina', 'Gina');
-      app.sim!.join('gina', ROOM);
-      await settle(app, clock, () => events >= 1);
-      giveCode(app, 'wechat', 'gina', 'GINA88', clock.now());
+      const events = await joinedWithCode(app, clock, 'gina', 'Gina', 'GINA88');
       app.sim!.say('gina', 'bot', '/海报');
-      await settle(app, clock, () => events >= 2);
+      await settle(app, clock, () => events() >= 2);
       expect(app.sim!.sent.filter((s) => s.image)).toEqual([]);
       expect(app.db.prepare('SELECT status FROM outbox WHERE image IS NOT NULL').all()).toEqual([{ status: 'dry_run' }]);
     } finally {

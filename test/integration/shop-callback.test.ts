@@ -1,38 +1,30 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, loadConfig, waitReady, type App } from '../../src/app.js';
-import { silentLogger } from '../../src/log.js';
-import { VirtualClock } from '../../src/core/schedule/clock.js';
+import type { App } from '../../src/app.js';
+import type { VirtualClock } from '../../src/core/schedule/clock.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { getOrder, latestOrderOf, type OrderRow } from '../../src/flows/orders/store/orders.js';
-import { signShopCallback } from '../../src/flows/orders/shop.js';
+import { SHOP_CALLBACKS_PER_MINUTE, signShopCallback } from '../../src/flows/orders/shop.js';
 import { ensureCode } from '../../src/flows/referral/code.js';
 import { ledgerTotalFen } from '../../src/flows/referral/store.js';
-import { createWebApp, startWebServer, type WebServer } from '../../src/web/server.js';
+import type { WebServer } from '../../src/web/server.js';
+import { dashboard } from '../../src/flows/dashboard/metrics.js';
 import { T0 } from '../helpers/fixtures.js';
 import { dm, snapshot } from '../helpers/payments.js';
-import { testStorePath } from '../helpers/store.js';
+import { startLoyaltyServer, type LoyaltyServer } from '../helpers/loyalty.js';
 
 // A product sold in the seller's 小鹅通 shop (interview-camp in test/fixtures/loyalty-course):
 // the personal link, the signed callback and staff /paid, over real HTTP on 127.0.0.1.
 
-const LOYALTY_DIR = fileURLToPath(new URL('../fixtures/loyalty-course', import.meta.url));
 const SECRET = 'xiaoe-shared-secret-for-tests-0123456789';
+let running: LoyaltyServer;
 let app: App;
 let server: WebServer;
 let clock: VirtualClock;
 
 beforeAll(async () => {
-  clock = new VirtualClock(T0);
-  app = await createApp({ config: loadConfig(LOYALTY_DIR, { env: {} }), clock, log: silentLogger, live: false, dbPath: testStorePath() });
-  await app.kernel.start();
-  await waitReady(() => app.kernel.isReady());
-  server = await startWebServer(createWebApp({ app, clock, log: silentLogger, env: { KEQUN_ADMIN_TOKEN: 'admin-token-for-tests-0123', KEQUN_SHOP_SECRET_XIAOE: SECRET } }), { host: '127.0.0.1', port: 0 });
+  ({ app, server, clock } = running = await startLoyaltyServer({ KEQUN_SHOP_SECRET_XIAOE: SECRET }));
 });
-afterAll(async () => {
-  await server?.close();
-  await app?.stop();
-});
+afterAll(() => running?.stop());
 
 async function say(user: string, text: string): Promise<OrderRow | undefined> {
   await app.kernel.handle(dm(user, text, clock.now()));
@@ -141,4 +133,65 @@ describe('external shop', () => {
     expect(dmsTo('teacher').at(-1)).toContain('学员已经购买过这门课程');
     expect(app.db.prepare("SELECT COUNT(*) AS n FROM shop_payments WHERE provider = 'staff'").get()).toEqual({ n: 1 });
   });
+
+  it('a refund made in the shop (signed callback, event refund) goes through the refund path: partial, then full (out of the paid group, stage back, revenue); a replay, a bad signature, another shop order change nothing', async () => {
+    const order = (await say('rosa', '/buy interview-camp'))!;
+    const paidBody = { ref: order.id, shop_order_id: 'XE-RF-0001', product: 'interview-camp', amount_fen: 29900 };
+    expect((await callback(paidBody)).status).toBe(200);
+    expect(findMemberByIdentity(app.db, 'wechat', 'rosa')!.stage).toBe('paid');
+    const net = () => dashboard({ db: app.db, config: app.config, now: clock.now(), direct: true }).revenue.cny.net;
+    const netPaid = net();
+    const refund = (refund_id: string, amount_fen: number, extra: Record<string, unknown> = {}, opts = {}) =>
+      callback({ event: 'refund', ref: order.id, shop_order_id: 'XE-RF-0001', refund_id, product: 'interview-camp', amount_fen, ...extra }, opts);
+    // Refused, each with nothing changed:
+    const before = snapshot(app.db);
+    expect((await refund('XE-R-1', 10000, {}, { signature: 'sha256=' + 'f'.repeat(64) })).status).toBe(401);
+    expect((await refund('XE-R-1', 10000, {}, { secret: 'not-the-secret-not-the-secret-00' })).status).toBe(401);
+    expect((await refund('XE-R-1', 10000, { shop_order_id: 'XE-OTHER' })).status).toBe(400);
+    expect((await refund('XE-R-1', 29901)).status).toBe(400);
+    expect((await refund('', 100)).status).toBe(400);
+    expect((await callback({ event: 'refund', ref: order.id, shop_order_id: 'XE-RF-0001', product: 'interview-camp', amount_fen: 100 })).status).toBe(400);
+    expect(snapshot(app.db)).toEqual(before);
+    // ¥100 back: partially refunded, still in the group.
+    expect(await refund('XE-R-1', 10000)).toEqual({ status: 200, body: { ok: true, order: order.id, state: 'partially_refunded' } });
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'partially_refunded', refunded_amount: 10000 });
+    expect(net()).toBe(netPaid - 100);
+    // The same refund again (the shop retrying): 409, nothing changes.
+    const after = snapshot(app.db);
+    expect((await refund('XE-R-1', 10000)).status).toBe(409);
+    expect(snapshot(app.db)).toEqual(after);
+    expect(app.db.prepare("SELECT COUNT(*) AS n FROM platform_actions WHERE action = 'remove_member' AND user_id = 'rosa'").get()).toEqual({ n: 0 });
+    // The rest back: refunded, the same order.refunded event as any refund: out of the paid group, stage back.
+    expect(await refund('XE-R-2', 19900)).toEqual({ status: 200, body: { ok: true, order: order.id, state: 'refunded' } });
+    expect(getOrder(app.db, order.id)).toMatchObject({ state: 'refunded', refunded_amount: 29900 });
+    expect(app.db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'order.refunded' AND dedupe_key LIKE ?").get(`order.refunded:shop:xiaoe:XE-R-%`)).toEqual({ n: 2 });
+    expect(app.db.prepare("SELECT platform, chat_id, user_id FROM platform_actions WHERE action = 'remove_member' AND user_id = 'rosa'").all()).toEqual([
+      { platform: 'wechat', chat_id: 'interview-camp@chatroom', user_id: 'rosa' },
+    ]);
+    expect(findMemberByIdentity(app.db, 'wechat', 'rosa')!.stage).toBe('nurture'); // lifecycle.on_refunded in the course
+    expect(net()).toBe(netPaid - 299);
+    // Nothing is left to refund.
+    expect((await refund('XE-R-3', 1)).status).toBe(400);
+  });
+
+  it(`more than ${SHOP_CALLBACKS_PER_MINUTE} callbacks a minute from one client: 429 before anything is read, nothing changed; the next minute is served`, async () => {
+    clock.set(clock.now() + 61_000); // a fresh window, whatever the tests above sent
+    const order = (await say('quinn', '/buy interview-camp'))!;
+    const body = { ref: order.id, shop_order_id: 'XE-FLOOD-1', product: 'interview-camp', amount_fen: 29900 };
+    const before = snapshot(app.db);
+    // A flood of forged callbacks: refused (401) until the limit, then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < SHOP_CALLBACKS_PER_MINUTE + 5; i++) statuses.push((await callback(body, { signature: 'sha256=' + '0'.repeat(64) })).status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(SHOP_CALLBACKS_PER_MINUTE);
+    expect(statuses.slice(SHOP_CALLBACKS_PER_MINUTE)).toEqual([429, 429, 429, 429, 429]);
+    // Over the limit even a good callback is refused, and changes nothing.
+    expect(await callback(body)).toEqual({ status: 429, body: { ok: false, error: 'too many requests' } });
+    expect(snapshot(app.db)).toEqual(before);
+    expect(getOrder(app.db, order.id)!.state).toBe('created');
+    // A minute later the shop's retry is served.
+    clock.set(clock.now() + 60_000);
+    expect((await callback(body)).status).toBe(200);
+    expect(getOrder(app.db, order.id)!.state).toBe('paid');
+  });
 });
+

@@ -72,7 +72,25 @@ describe('dashboard: cohort conversion (trial → paid per 期)', () => {
     const f = parseFilter({ cohort: 'c4' }, h.config);
     expect(dashboard({ db: h.db, config: h.config, now: h.clock.now() }, f).cohorts.map((c) => c.cohort)).toEqual(['c4']);
     expect(() => parseFilter({ cohort: 'c9' }, h.config)).toThrow(StatsFilterError);
-    expect(() => parseFilter({ cohort: 'c9' }, h.config)).toThrow('没有这一期 "c9"（期：c3, c4）');
+    expect(() => parseFilter({ cohort: 'c9' }, h.config)).toThrow('没有这一期 "c9"（已有的期：c3, c4）');
+  });
+
+  it('the 期 filter (`kequn stats --cohort`) narrows every figure to the cohort\'s members by membership, staff left out', async () => {
+    const h = await course();
+    const at = (cohort?: string) => dashboard({ db: h.db, config: h.config, now: h.clock.now() }, parseFilter({ cohort }, h.config));
+    // By hand (membership, see above): 第3期 alice, bob and the owner (staff); 第4期 carol, dave, erin.
+    const count = (cohort: string) =>
+      (h.db.prepare("SELECT COUNT(*) AS n FROM cohort_members cm JOIN identities i ON i.member_id = cm.member_id WHERE cm.cohort_id = ? AND i.platform_id != 'principal'").get(cohort) as { n: number }).n;
+    expect([count('c3'), count('c4')]).toEqual([2, 3]);
+    const [all, c3, c4] = [at(), at('c3'), at('c4')];
+    expect([all.funnel.cohort, c3.funnel.cohort, c4.funnel.cohort]).toEqual([5, 2, 3]);
+    // Orders at ¥199: 第3期 alice's and the owner's (a staff test purchase, shown apart); 第4期 carol's and erin's.
+    expect([c3.revenue.cny.orders, c3.revenue.cny.net, c3.revenue.staff.orders]).toEqual([2, 398, 1]);
+    expect([c4.revenue.cny.orders, c4.revenue.cny.net, c4.revenue.staff.orders]).toEqual([2, 398, 0]);
+    expect(all.revenue.cny.orders).toBe(4);
+    // Trial → paid of the 期's members: 第3期 alice paid, bob did not; 第4期 carol and erin paid, dave did not.
+    expect([c3.revenue.trialToPaid.trial, c3.revenue.trialToPaid.paid]).toEqual([2, 1]);
+    expect([c4.revenue.trialToPaid.trial, c4.revenue.trialToPaid.paid]).toEqual([3, 2]);
   });
 
   it('a course without cohorts has no cohort table', () => {

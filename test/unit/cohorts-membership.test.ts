@@ -226,7 +226,7 @@ describe('privacy', () => {
     expect(out.cohorts!.cohort_members).toEqual([expect.objectContaining({ cohort_id: 'c2', source: 'defer' })]);
     expect(out.cohorts!.cohort_moves).toHaveLength(2);
     expect(out.cohorts!.cohort_requests).toEqual([expect.objectContaining({ from_cohort: 'c1', to_cohort: 'c2', reason: '家里有事', status: 'approved' })]);
-    forgetMember(h.db, id, h.clock.now(), featureForgets());
+    forgetMember(h.db, id, h.clock.now(), featureForgets(h.config));
     expect(h.db.prepare('SELECT reason FROM cohort_moves WHERE member_id = ?').all(id)).toEqual([{ reason: '' }, { reason: '' }]);
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM cohort_requests WHERE member_id = ?').get(id)).toEqual({ n: 0 });
     expect(h.db.prepare('SELECT cohort_id FROM cohort_members WHERE member_id = ?').get(id)).toEqual({ cohort_id: 'c2' });

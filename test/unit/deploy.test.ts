@@ -248,15 +248,17 @@ describe('deploy/docker-compose.yml', () => {
     expect(names).toContain('KEQUN_TAKEOVER_AFTER');
   });
 
-  it('puts only the checkout pages, payment notifications, shop links and shop callbacks behind the public proxy', () => {
+  it('puts only the checkout pages, payment notifications, shop links and callbacks and the join page behind the public proxy', () => {
     const caddy = read('deploy/Caddyfile');
     const proxy = services.proxy!;
     expect(proxy.volumes).toContain('./Caddyfile:/etc/caddy/Caddyfile:ro');
-    expect(caddy).toMatch(/@public path \/pay\/\* \/webhooks\/\* \/go\/\* \/shop\/\*\n/);
+    expect(caddy).toMatch(/@public path \/pay\/\* \/webhooks\/\* \/go\/\* \/shop\/\* \/join\/\* \/join-assets\/\*\n/);
+    // The join page's admin (QR uploads) is not public; /join/* does not match /join-admin.
+    expect(caddy).not.toMatch(/@public path[^\n]*join-admin/);
     const upstreams = /reverse_proxy ([^{]+)\{/.exec(caddy)![1]!.trim().split(/\s+/);
     expect(upstreams.sort()).toEqual(instances.map(([name]) => `${name}:8787`).sort());
     // kequn answers those paths for any host name (src/web/server.ts)
-    expect(read('src/web/server.ts')).toMatch(/PUBLIC_PREFIXES = \['\/pay\/', '\/webhooks\/', '\/go\/', '\/shop\/'\]/);
+    expect(read('src/web/server.ts')).toMatch(/PUBLIC_PREFIXES = \['\/pay\/', '\/webhooks\/', '\/go\/', '\/shop\/', '\/join\/', '\/join-assets\/'\]/);
   });
 });
 

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app.js';
 import type { CourseConfig } from '../../src/config/load.js';
@@ -11,16 +15,19 @@ import {
   countGroupMembers,
   currentQr,
   insertQr,
+  insertQrImage,
   insertView,
   joinForget,
   joinLink,
   linkByUrl,
   markViewMatched,
+  qrImageBase64,
   qrsToRemind,
   saveJoinLink,
   viewToMatch,
 } from '../../src/flows/join/store.js';
 import { DAY, HOUR, MINUTE, T0 } from '../helpers/fixtures.js';
+import { qrDataUrl } from '../../src/flows/join/files.js';
 import { joinCourse } from '../helpers/join.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -158,5 +165,41 @@ describe('join store', () => {
       ['gzh', 1],
       ['xhs', 0],
     ]);
+  });
+
+  it('an uploaded QR image is kept in the store, bytes exactly, capped at 1 MB; the page reads it from there (every instance serves it)', async () => {
+    const png = await QRCode.toBuffer('https://weixin.qq.com/g/store', { width: 200 });
+    const id = insertQr(db, { groupId: 'python-101', kind: 'upload', mime: 'image/png', now: T0, expiresAt: T0 + 2 * DAY, createdBy: null });
+    insertQrImage(db, id, png);
+    expect(Buffer.from(qrImageBase64(db, id)!, 'base64').equals(png)).toBe(true);
+    expect(await qrDataUrl(db, config, currentQr(db, 'python-101', T0)!)).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    // A second write for the row changes nothing; an image over 1 MB is refused by the store itself.
+    insertQrImage(db, id, new Uint8Array(100));
+    expect(Buffer.from(qrImageBase64(db, id)!, 'base64').equals(png)).toBe(true);
+    const big = insertQr(db, { groupId: 'python-102', kind: 'upload', mime: 'image/png', now: T0, expiresAt: T0 + 2 * DAY, createdBy: null });
+    expect(() => insertQrImage(db, big, new Uint8Array(1024 * 1024 + 1))).toThrow();
+    expect(qrImageBase64(db, big)).toBeUndefined();
+  });
+
+  it('an upload from before (a file under join.qr_dir) is read once and moved into the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kequn-join-qr-'));
+    try {
+      const png = await QRCode.toBuffer('https://weixin.qq.com/g/legacy', { width: 200 });
+      const file = `python-101-${T0}-0a1b2c3d.png`;
+      writeFileSync(join(dir, file), png);
+      const withDir = { ...config, join: { ...config.join, qrDir: dir } };
+      const id = insertQr(db, { groupId: 'python-101', kind: 'upload', file, mime: 'image/png', now: T0, expiresAt: T0 + 2 * DAY, createdBy: null });
+      expect(qrImageBase64(db, id)).toBeUndefined();
+      expect(await qrDataUrl(db, withDir, currentQr(db, 'python-101', T0)!)).toBe(`data:image/png;base64,${png.toString('base64')}`);
+      // Now in the store: the file is no longer needed.
+      expect(Buffer.from(qrImageBase64(db, id)!, 'base64').equals(png)).toBe(true);
+      // A row naming a file that is not there, or not a name the upload made, is not served.
+      const gone = insertQr(db, { groupId: 'python-102', kind: 'upload', file: `python-102-${T0}-0a1b2c3e.png`, mime: 'image/png', now: T0, expiresAt: T0 + 2 * DAY, createdBy: null });
+      expect(await qrDataUrl(db, withDir, currentQr(db, 'python-102', T0)!)).toBeUndefined();
+      db.prepare('UPDATE join_qr SET file = ? WHERE id = ?').run('../../etc/passwd', gone);
+      expect(await qrDataUrl(db, withDir, currentQr(db, 'python-102', T0)!)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -7,13 +7,17 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fontsFor, parseSubsets } from '../../src/flows/posters/fonts.js';
 import { cachedPoster, posterContent, posterDir, posterLink, removeMemoryPosterDir } from '../../src/flows/posters/poster.js';
-import { openStore } from '../../src/store/db.js';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/app.js';
+import { inTransaction, openStore } from '../../src/store/db.js';
+import { resolveMember } from '../../src/store/members.js';
 import { POSTER_HEIGHT, POSTER_LAYOUTS, POSTER_WIDTH, renderPoster, type PosterContent, type PosterStyle } from '../../src/flows/posters/render.js';
-import { demoConfig } from '../helpers/fixtures.js';
+import { demoConfig, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 const LINK = 'https://t.me/kequn_test_bot?start=ref-K7M2XQ';
@@ -105,6 +109,31 @@ describe('posters: the cache', () => {
     // Another member's poster is theirs: kept beside.
     const other = await cachedPoster(dir, 'm_2', CONTENT, STYLE);
     expect(readdirSync(dir).sort()).toEqual([restyled.path, other.path].map((p) => p.slice(dir.length + 1)).sort());
+  }, 30_000);
+
+  it('`kequn member forget` removes the member\'s poster files (a half-written one too), not anyone else\'s', async () => {
+    const dir = tempConfig({ 'kequn.yaml': (t) => replaceOnce(t, 'data: ../data/kequn.db', 'data: ./kequn.db') });
+    const config = loadConfig(dir, { env: {} });
+    const db = openStore(config.dataPath);
+    const [ann, ben] = inTransaction(db, () =>
+      ['ann', 'ben'].map((u) => resolveMember(db, { platform: 'wechat', platformId: u, displayName: u, initialStage: 'prospect', now: 0 }).member.id),
+    );
+    const folder = posterDir(db, config);
+    db.close();
+    expect(folder).toBe(join(dir, 'posters'));
+    const annPoster = await cachedPoster(folder, ann!, CONTENT, STYLE);
+    const benPoster = await cachedPoster(folder, ben!, CONTENT, STYLE);
+    writeFileSync(`${annPoster.path}.4242.tmp`, 'half');
+    const lines: string[] = [];
+    const spy = process.stdout.write;
+    process.stdout.write = ((x: string) => (lines.push(x), true)) as typeof process.stdout.write;
+    try {
+      expect(await main(['member', 'forget', ann!, '--config', dir])).toBe(0);
+    } finally {
+      process.stdout.write = spy;
+    }
+    expect(readdirSync(folder)).toEqual([benPoster.path.slice(folder.length + 1)]);
+    expect(existsSync(annPoster.path)).toBe(false);
   }, 30_000);
 
   it('keeps posters beside the SQLite file the bot runs on (not the one kequn.yaml names); an in-memory store\'s in a temp folder removed with it', () => {

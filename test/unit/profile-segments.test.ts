@@ -74,6 +74,19 @@ describe('segments', () => {
     expect(dmsTo(h, 'alice，给你留了一份进阶资料')).toEqual(['alice']);
   });
 
+  it('a member who said 退订 is in no segment send until they say 订阅', () => {
+    const h = course();
+    const ids = (name: string) => h.services.profile.segmentMembers(h.db, name, 'wechat', h.clock.now(), h.services).map((m) => m.platform_id);
+    say(h, 'alice', '/unsubscribe', '2026-03-18T09:00:00');
+    expect(ids('勤奋学员')).toEqual([]);
+    expect(ids('old-students')).toEqual([]);
+    say(h, 'teacher', '/announce segment:勤奋学员 segment:old-students {name}，给你留了一份进阶资料', '2026-03-18T10:00:00');
+    expect(outboxRows(h.db).at(-1)!.text).toBe('这条公告现在没有任何可发送的对象（私信分群：勤奋学员、old-students），没有保存。');
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM announcements').get()).toEqual({ n: 0 });
+    say(h, 'alice', '/subscribe', '2026-03-18T11:00:00');
+    expect(ids('勤奋学员')).toEqual(['alice']);
+  });
+
   it('an unknown segment is a usage error naming the known ones, and nothing is saved', () => {
     const h = course();
     say(h, 'teacher', '/announce segment:nobody 你好', '2026-03-18T10:00:00');

@@ -5,6 +5,7 @@ import { openCheckout } from '../../src/flows/orders/orders.js';
 import { markOrderPaid } from '../../src/flows/orders/store/orders.js';
 import { attribute } from '../../src/flows/referral/attribution.js';
 import { profileText } from '../../src/flows/profile/format.js';
+import { inTransaction } from '../../src/store/db.js';
 import { findMemberByIdentity, getMember } from '../../src/store/members.js';
 import { harness, joined, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
@@ -129,6 +130,46 @@ describe('profile: computed from what kequn recorded', () => {
       send(h, '2026-03-23T12:30:00', (t) => message('alice', '我的学习情况怎么样', { at: t, group: VIP }));
       expect(outboxRows(h.db).some((r) => r.text === '你是学习标兵！'), `checkin_rate ≥ ${gte} (5/6)`).toBe(fires);
     }
+  });
+
+  it("the profile's 期 is the member's cohort by membership: a member deferred to 第4期 who still sits in 第3期's group reads 第4期", () => {
+    const COHORTS = `
+cohorts:
+  - { id: c3, name: 第3期, start: "2026-03-16", weeks: 2, groups: [python-101, python-vip] }
+  - { id: c4, name: 第4期, start: "2026-04-13", weeks: 2, groups: [ml-camp] }
+`;
+    const { h, id } = alicesWeek(loadConfig(tempConfig({ 'kequn.yaml': (t) => t + COHORTS }, PATH_COURSE), { env: {} }));
+    const c = () => ({ db: h.db, config: h.config, now: h.clock.now(), member: getMember(h.db, id)!, services: h.services, trigger: {} }) as unknown as Parameters<FactSpec['get']>[0];
+    const profile = () => h.services.profile.of(h.db, id, h.clock.now(), h.services)!;
+    // Joined 第3期's groups: in 第3期.
+    expect(profile().cohorts).toEqual([{ id: 'c3', name: '第3期' }]);
+    // Staff move her to 第4期 (/defer); she is still in python-101 and python-vip.
+    inTransaction(h.db, () => h.services.cohorts!.assign(h.db, { memberId: id, cohortId: 'c4', source: 'defer', reason: '出差', by: null, now: h.clock.now() }));
+    expect(profile().groups.map((g) => g.cohort)).toEqual(['c3', 'c3']);
+    expect(profile().cohorts).toEqual([{ id: 'c4', name: '第4期' }]);
+    expect(profileText(profile(), h.config).join('\n')).toContain('期次：第4期');
+    expect(registry.facts.get('profile.cohorts')!.get(c())).toEqual(['c4']);
+  });
+
+  it('a product or 期 id that is not in the course, or an unknown profile fact, is a load error at file:line with the known names', () => {
+    const rule = (when: string) => `
+  - id: profile-typo
+    on: message
+    when:
+      text: { contains: 我的学习情况 }
+      ${when}
+    do:
+      - reply: { text: "你好" }
+`;
+    const load = (when: string, files: Record<string, (t: string) => string> = {}) => () =>
+      loadConfig(tempConfig({ 'rules.yaml': (t) => t.replace('rules:\n', `rules:\n${rule(when)}`), ...files }, PATH_COURSE), { env: {} });
+    expect(load('profile.bought: data-pro')).not.toThrow();
+    expect(load('profile.bought: pyhton-vip')).toThrow(/rules\.yaml:\d+ rules\[0\]\.when\.profile\.bought: "pyhton-vip" is not a product id of catalog\.yaml; did you mean "python-vip"\? \(known: python-vip, data-pro, ml-camp, interview\)/);
+    expect(load('profile.bought: { has_any: [data-pro, ml-camps] }')).toThrow(/rules\.yaml:\d+.*"ml-camps" is not a product id/s);
+    expect(load('profile.boguht: data-pro')).toThrow(/rules\.yaml:\d+.*unknown fact "profile\.boguht".*did you mean "profile\.bought".*known: .*profile\.bought/s);
+    expect(load('profile.cohorts: c3')).toThrow(/"c3" is not a cohort id of kequn\.yaml `cohorts:` \(known: none\)/);
+    // A segment in kequn.yaml is checked the same way.
+    expect(load('profile.stage: paid', { 'kequn.yaml': (t) => t + '\nprofile:\n  segments:\n    typo: { profile.bought: data_pro }\n' })).toThrow(/kequn\.yaml:\d+.*"data_pro" is not a product id/s);
   });
 
   it('a member who never joined a group expects no check-ins (rate 0, not a division by zero)', () => {

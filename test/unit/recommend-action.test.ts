@@ -125,7 +125,7 @@ describe('recommend action', () => {
     const f = registry.features.find((x) => x.name === 'recommend')!;
     const id = findMemberByIdentity(h.db, 'wechat', 'alice')!.id;
     expect(f.privacy!.export!(h.db, id)).toMatchObject({ recommendations: [{ product_id: 'data-pro', reason: expect.stringContaining('因为你学了') }], recommendations_opted_out_at: at('2026-03-16T10:30:00') });
-    f.privacy!.forget!(h.db, id);
+    f.privacy!.forget!(h.db, id, h.config);
     expect(sentRows(h)).toEqual([{ product_id: 'data-pro', reason: '', rule_id: 'ask-for-recommendation' }]);
     say(h, 'alice', '给我推荐', '2026-04-02T10:00:00');
     expect(recommendations(h, 'alice')).toHaveLength(1);

@@ -6,6 +6,7 @@ import { loyaltyFigures, loyaltySections } from '../../src/flows/recommend/figur
 import { allBaskets, coPurchaseFor, recordRecommendation } from '../../src/flows/recommend/store.js';
 import { buildCoPurchase } from '../../src/flows/recommend/rank.js';
 import { cachedCoPurchase, forgetCoPurchase } from '../../src/flows/recommend/co-purchase-cache.js';
+import { inTransaction } from '../../src/store/db.js';
 import { findMemberByIdentity } from '../../src/store/members.js';
 import { harness, joined, message, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
@@ -64,14 +65,18 @@ describe('loyalty figures', () => {
     paid(h, 'teacher', 'python-vip', '2026-03-16T10:00:00');
     paid(h, 'teacher', 'data-pro', '2026-03-16T10:00:00');
     recommended(h, 'teacher', 'ml-camp', '2026-03-20T10:00:00');
+    // Staff move erin to 第4期 (/defer); she is still in python-101 only.
+    const erin = findMemberByIdentity(h.db, 'wechat', 'erin')!.id;
+    inTransaction(h.db, () => h.services.cohorts!.assign(h.db, { memberId: erin, cohortId: 'c4', source: 'defer', reason: '出差', by: null, now: at('2026-03-17T10:00:00') }));
 
     const f = loyaltyFigures(h.db, h.config, h.services);
     // Buyers: alice (2 orders), carol (1), dave (1); bob's one order is refunded; teacher is staff.
     expect([f.buyers, f.repeatBuyers, f.repeatRate]).toEqual([3, 1, 1 / 3]);
     expect(f.cohorts).toEqual([
-      // alice 199 + 299, bob 0, erin 0 — bob is in 第4期's group too, and counts in his earliest cohort.
-      { cohort: 'c3', name: '第3期', members: 3, buyers: 1, revenue: 49800, perMember: 16600 },
-      { cohort: 'c4', name: '第4期', members: 1, buyers: 1, revenue: 5000, perMember: 5000 },
+      // By membership: 第3期 alice (199 + 299); 第4期 bob (joined its group after 第3期's: moved
+      // on, 0 after his refund), carol (50) and erin (deferred there, 0) — ¥50 / 3 = ¥16.67.
+      { cohort: 'c3', name: '第3期', members: 1, buyers: 1, revenue: 49800, perMember: 49800 },
+      { cohort: 'c4', name: '第4期', members: 3, buyers: 1, revenue: 5000, perMember: 1667 },
       { cohort: null, name: '（不属于任何一期）', members: 1, buyers: 1, revenue: 19900, perMember: 19900 },
     ]);
     // The rows add up: 5 members (alice, bob, carol, dave, erin), ¥747.
@@ -80,8 +85,8 @@ describe('loyalty figures', () => {
     expect(f.recommendations).toEqual({ sent: 4, bought: 1, rate: 0.25 });
     expect(loyaltySections(f).flatMap((s) => s.lines)).toEqual([
       '购买过的学员 3 人，其中购买 2 次及以上 1 人，复购率 33.3%',
-      '第3期（c3）：学员 3 人，付费 1 人，收入 ¥498.00，人均 ¥166.00',
-      '第4期（c4）：学员 1 人，付费 1 人，收入 ¥50.00，人均 ¥50.00',
+      '第3期（c3）：学员 1 人，付费 1 人，收入 ¥498.00，人均 ¥498.00',
+      '第4期（c4）：学员 3 人，付费 1 人，收入 ¥50.00，人均 ¥16.67',
       '（不属于任何一期）：学员 1 人，付费 1 人，收入 ¥199.00，人均 ¥199.00',
       '已发送 4 次，之后购买了推荐课程 1 次，转化率 25.0%',
     ]);

@@ -119,6 +119,24 @@ describe('timeline: planning and sending', () => {
     expect(sops(h).filter((l) => l.includes('python-vip@chatroom live'))).toHaveLength(4);
   });
 
+  it('a private entry reaches a member deferred INTO the cohort who is not in its groups yet (membership, not groups)', async () => {
+    const config = course();
+    const h = setup(config);
+    // Dave paid for 第2期 long ago and was moved to 第3期 (/defer); he is in none of its groups.
+    const dave = inTransaction(h.db, () => {
+      const { member } = resolveMember(h.db, { platform: 'wechat', platformId: 'dave', displayName: 'Dave', initialStage: 'prospect', now: START });
+      h.services.cohorts!.assign(h.db, { memberId: member.id, cohortId: 'c3', source: 'defer', reason: '从第2期延期', by: null, now: START });
+      return member.id;
+    });
+    expect(h.services.cohorts!.memberCohort(h.db, dave)?.id).toBe('c3');
+    syncStanding(h.db, FEATURES, config, h.clock.now());
+    await runUntil(h, Date.parse('2026-03-31T00:00:00+08:00'));
+    // By hand: the prospects of 第3期 are alice and bob (joined its paid group) and dave (moved
+    // in); carol's trial join moved her on, the teacher is staff. No group message reaches dave.
+    expect(sops(h).filter((l) => l.endsWith('survey'))).toEqual(['03-29 10:30 alice survey', '03-29 10:30 bob survey', '03-29 10:30 dave survey']);
+    expect(sops(h).filter((l) => l.includes(' dave ') && !l.endsWith('survey'))).toEqual([]);
+  });
+
   it('a config change re-plans without duplicates: moved, removed, added; a sent one-off moved later is not sent again', async () => {
     const config = course();
     const h = setup(config);

@@ -130,6 +130,11 @@ function compileLeaf(
       problems.push({ path: opPath, message: checked });
       continue;
     }
+    const unknown = unknownValue(fact, op, checked.value, config);
+    if (unknown) {
+      problems.push({ path: opPath, message: unknown });
+      continue;
+    }
     if (op === 'matches') {
       const cost = (checked.value as LinearRegex).cost;
       if (cost > budget.left) {
@@ -150,6 +155,15 @@ function lookupFact(key: string, facts: Map<string, FactSpec>): { fact: FactSpec
   const dot = key.indexOf('.');
   const base = dot === -1 ? undefined : facts.get(key.slice(0, dot));
   return base?.param ? { fact: base, param: key.slice(dot + 1) } : undefined;
+}
+
+/** A value a fact with known `values` cannot take (compared as ids: not `contains`, `matches`, `exists`, `empty`). */
+function unknownValue(fact: FactSpec, op: string, value: unknown, config: CourseConfig): string | undefined {
+  if (!fact.values || ['contains', 'matches', 'exists', 'empty'].includes(op)) return undefined;
+  const known = fact.values.known(config);
+  const bad = (Array.isArray(value) ? value : [value]).find((v) => typeof v === 'string' && !known.includes(v)) as string | undefined;
+  if (bad === undefined) return undefined;
+  return `"${bad}" is not ${fact.values.describe}${didYouMean(bad, known)} (known: ${known.length > 0 ? known.join(', ') : 'none'})`;
 }
 
 function defaultOp(type: FactType, value: unknown): string {

@@ -46,6 +46,13 @@ export interface CohortsService {
   /** The cohort a member is in (membership in the store), if any. */
   memberCohort(db: Db, memberId: string): Cohort | undefined;
   /**
+   * One page of a cohort's members in a stage (private sends): by membership, and members in its
+   * groups with no membership at all (imported, or there before the course had cohorts).
+   */
+  membersInStage(db: Db, cohortId: string, stage: string, afterMemberId: string, limit: number): { member_id: string; display_name: string }[];
+  /** Every member's cohort handle by membership (figures per 期 over all members). */
+  memberships(db: Db): Map<string, string>;
+  /**
    * Puts a member in a cohort in the caller's transaction (a paid seat: `source: 'order'`),
    * the move kept with its reason. Returns whether it changed anything.
    */

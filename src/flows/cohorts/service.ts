@@ -1,6 +1,6 @@
 import type { CourseConfig } from '../../core/types.js';
 import type { Cohort, CohortsService } from './contracts.js';
-import { cohortOfMember, membersOfCohort, setMemberCohort } from './store.js';
+import { allCohortMemberships, cohortMembersInStage, cohortOfMember, membersOfCohort, setMemberCohort } from './store.js';
 
 /** Lookups over the loaded cohorts, and members' cohorts in the store. */
 export function cohortsService(config: CourseConfig): CohortsService {
@@ -25,6 +25,8 @@ export function cohortsService(config: CourseConfig): CohortsService {
       return row && byId(row.cohort_id);
     },
     membersOf: (db, cohortId, afterMemberId, limit) => membersOfCohort(db, cohortId, afterMemberId, limit),
+    membersInStage: (db, cohortId, stage, after, limit) => cohortMembersInStage(db, { cohortId, groups: byId(cohortId)?.groups ?? [], stage, after, limit }),
+    memberships: (db) => allCohortMemberships(db),
     assign: (db, args) => setMemberCohort(db, args) !== undefined,
   };
 }

@@ -121,3 +121,37 @@ export function cohortForget(db: Db, memberId: string): void {
   stmt(db, "UPDATE cohort_moves SET reason = '' WHERE member_id = ?").run(memberId);
   stmt(db, 'DELETE FROM cohort_requests WHERE member_id = ?').run(memberId);
 }
+
+/**
+ * One page of a cohort's members in `stage`, after `after` in key order: those whose membership
+ * is this cohort (a member deferred into it who is not yet in its groups included), and those in
+ * its groups now with no membership at all (recorded by an import, or before the course had
+ * cohorts). A member whose membership is another cohort is not one of them, whatever group they
+ * still sit in.
+ */
+export function cohortMembersInStage(
+  db: Db,
+  args: { cohortId: string; groups: readonly string[]; stage: string; after: string; limit: number },
+): { member_id: string; display_name: string }[] {
+  const byGroup =
+    args.groups.length === 0
+      ? ''
+      : `UNION
+         SELECT ms.member_id FROM memberships ms
+          WHERE ms.group_id IN (${args.groups.map(() => '?').join(', ')}) AND ms.left_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM cohort_members o WHERE o.member_id = ms.member_id)`;
+  return db
+    .prepare(
+      `SELECT x.member_id, mem.display_name
+         FROM (SELECT cm.member_id FROM cohort_members cm WHERE cm.cohort_id = ? ${byGroup}) x
+         JOIN members mem ON mem.id = x.member_id
+        WHERE x.member_id > ? AND mem.stage = ?
+        ORDER BY x.member_id LIMIT ?`,
+    )
+    .all(args.cohortId, ...args.groups, args.after, args.stage, args.limit) as { member_id: string; display_name: string }[];
+}
+
+/** Every member's cohort by membership (the dashboard's figures per 期 read all members at once). */
+export function allCohortMemberships(db: Db): Map<string, string> {
+  return new Map((stmt(db, 'SELECT member_id, cohort_id FROM cohort_members').all() as { member_id: string; cohort_id: string }[]).map((r) => [r.member_id, r.cohort_id]));
+}

@@ -48,7 +48,7 @@ function ratio(n: number, d: number): number | null {
 }
 
 function scopeOf(ctx: StatsContext, f: StatsFilter): q.ChannelScope {
-  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
+  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, cohort: f.cohort ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
 }
 
 export function channelFunnel(ctx: StatsContext, f: StatsFilter = {}): ChannelFunnel {

@@ -28,7 +28,7 @@ export interface JoinChannelRow {
 
 export function joinChannels(ctx: StatsContext, f: StatsFilter = {}): JoinChannelRow[] {
   const channels = ctx.config.join?.channels ?? {};
-  const s = { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
+  const s = { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, cohort: f.cohort ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
   const counts = new Map(joinChannelCounts(ctx.db, s).map((r) => [r.channel, r]));
   const views = new Map(joinChannelViews(ctx.db, s).map((r) => [r.channel, r.views]));
   const tags = [...new Set([...Object.keys(channels), ...counts.keys(), ...views.keys()])].sort();

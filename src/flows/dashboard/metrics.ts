@@ -21,7 +21,7 @@ const DAY_MS = 86_400_000;
 const DEFAULT_CHECKIN_DAYS = 30;
 
 function scope(ctx: StatsContext, f: StatsFilter): q.StatsScope {
-  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
+  return { from: f.from ?? 0, to: f.to ?? ctx.now + 1, group: f.group ?? null, cohort: f.cohort ?? null, staff: staffMemberIds(ctx.db, ctx.config.staff) };
 }
 
 /** The course zone's UTC offset now: week and day boundaries use it. */
@@ -34,7 +34,8 @@ function offsetOf(ctx: StatsContext): number {
  * figures come from the base tables (`direct`, or more stages or groups than the rollups hold).
  */
 function rollupScope(ctx: StatsContext, s: q.StatsScope): r.CohortScope | undefined {
-  if (ctx.direct) return undefined;
+  // The rollups are kept per group, not per cohort: the 期 filter reads the base tables.
+  if (ctx.direct || s.cohort !== null) return undefined;
   if (!r.refreshDashboardRollups(ctx.db, { offsetMs: offsetOf(ctx) }).usable) return undefined;
   const staff = JSON.stringify(s.staff);
   if (s.group === null) return { from: s.from, to: s.to, groupFlag: 0, staff };
@@ -306,11 +307,13 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
   for (let d = firstDay; d <= lastDay && days.length < 366; d = addDays(d, 1)) days.push(d);
   const toDay = addDays(lastDay, 1);
   const all = ctx.config.checkin?.groups ?? [];
-  const groups = f.group ? all.filter((g) => g === f.group) : all;
+  // The 期 filter: its groups' check-in rates, its members' streaks.
+  const ofCohort = (list: readonly string[]): string[] => (f.cohort === undefined ? [...list] : list.filter((g) => ctx.config.cohorts.find((c) => c.id === f.cohort)?.groups.includes(g)));
+  const groups = ofCohort(f.group ? all.filter((g) => g === f.group) : all);
   const staff = staffMemberIds(ctx.db, ctx.config.staff);
   const staffJson = JSON.stringify(staff);
 
-  const fast = !ctx.direct && r.refreshDashboardRollups(ctx.db, { offsetMs: off }).usable;
+  const fast = !ctx.direct && f.cohort === undefined && r.refreshDashboardRollups(ctx.db, { offsetMs: off }).usable;
   const flagOf = (group: string) => r.groupFlag(ctx.db, group);
   const counts = new Map(
     fast
@@ -344,11 +347,11 @@ export function checkins(ctx: StatsContext, f: StatsFilter = {}): CheckinStats {
       ? streakFlag === null
         ? []
         : r.streakBucketsFromRollups(ctx.db, { fromDay: firstDay, toDay, groupFlag: streakFlag, staff: staffJson })
-      : q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null, staff })
+      : q.streakBuckets(ctx.db, { fromDay: firstDay, toDay, group: f.group ?? null, cohort: f.cohort ?? null, staff })
     ).map((b) => [b.bucket, b.members]),
   );
   const hw = ctx.config.homework;
-  const hwGroups = hw ? (f.group ? hw.groups.filter((g) => g === f.group) : hw.groups) : [];
+  const hwGroups = hw ? ofCohort(f.group ? hw.groups.filter((g) => g === f.group) : hw.groups) : [];
   const hwMembers = hwGroups.length ? q.countActiveMembersIn(ctx.db, hwGroups, staff) : 0;
   const submitted = new Map(hwGroups.length ? q.homeworkCounts(ctx.db, { groups: hwGroups, staff }).map((r) => [r.week, r]) : []);
   return {
@@ -508,7 +511,9 @@ export function parseFilter(raw: { group?: string; cohort?: string; from?: strin
   if (from !== undefined && to !== undefined && from >= to) throw new StatsFilterError(errors.order);
   const cohort = raw.cohort === undefined || raw.cohort === '' ? undefined : raw.cohort;
   if (cohort !== undefined && !config.cohorts.some((c) => c.id === cohort)) {
-    throw new StatsFilterError(config.course.locale === 'en' ? `no cohort "${cohort}" (cohorts: ${config.cohorts.map((c) => c.id).join(', ')})` : `没有这一期 "${cohort}"（期：${config.cohorts.map((c) => c.id).join(', ')}）`);
+    const known = config.cohorts.map((c) => c.id).join(', ');
+    if (config.course.locale === 'en') throw new StatsFilterError(known ? `no cohort "${cohort}" (cohorts: ${known})` : `no cohort "${cohort}": the course has no cohorts (kequn.yaml cohorts:)`);
+    throw new StatsFilterError(known ? `没有这一期 "${cohort}"（已有的期：${known}）` : `没有这一期 "${cohort}"：课程没有设置分期（kequn.yaml 的 cohorts:）`);
   }
   return { group, from, to, ...(cohort !== undefined ? { cohort } : {}) };
 }

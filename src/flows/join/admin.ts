@@ -13,10 +13,10 @@ import { fmtLocal, localDate } from '../../util/localtime.js';
 import { inTransaction, type Db } from '../../store/db.js';
 import type { JoinPool } from './contracts.js';
 import { poolOf } from './config.js';
-import { MAX_QR_BYTES, saveQrImage, sniffImage } from './files.js';
+import { MAX_QR_BYTES, sniffImage } from './files.js';
 import { esc, JOIN_HEADERS, shell } from './page.js';
 import { fillsOf } from './pick.js';
-import { insertQr, joinHandlesInUse, latestQr } from './store.js';
+import { insertQr, insertQrImage, joinHandlesInUse, latestQr } from './store.js';
 
 /** WeChat's group QR codes work for 7 days. */
 export const QR_VALID_MS = 7 * 86_400_000;
@@ -61,8 +61,12 @@ export function storeUpload(web: Pick<WebContext, 'db'>, config: CourseConfig, a
   const expiresAt = localInstant(a.expires, 0, tz);
   if (expiresAt <= a.now) return { ok: false, status: 400, error: `到期日期 ${a.expires} 已经过了：请在微信里重新保存群二维码。` };
   if (expiresAt > a.now + QR_VALID_MS + 86_400_000) return { ok: false, status: 400, error: `微信群二维码最多 7 天有效，到期日期不能晚于 ${addDays(localDate(a.now, tz), 8)}。` };
-  const file = saveQrImage(config, a.group, a.bytes, kind.ext, a.now);
-  const id = inTransaction(web.db, () => insertQr(web.db, { groupId: a.group, kind: 'upload', file, mime: kind.mime, now: a.now, expiresAt, createdBy: a.by }));
+  // The row and its image in one transaction: every instance serves it (join_qr_images).
+  const id = inTransaction(web.db, () => {
+    const qrId = insertQr(web.db, { groupId: a.group, kind: 'upload', mime: kind.mime, now: a.now, expiresAt, createdBy: a.by });
+    insertQrImage(web.db, qrId, a.bytes);
+    return qrId;
+  });
   return { ok: true, id, expiresAt };
 }
 

@@ -1,15 +1,16 @@
 /**
- * QR images on disk: where uploads are kept (join.qr_dir, else a `join-qr` folder beside the
- * SQLite file, else `data/join-qr` under the working folder for PostgreSQL), what an upload may
- * be (PNG or JPEG by its first bytes, at most 1 MB), and the page's image as a data: URL, cached
- * per QR row (a row never changes: a new upload is a new row).
+ * QR images: what an upload may be (PNG or JPEG by its first bytes, at most 1 MB), and the page's
+ * image as a data: URL, cached per QR row (a row never changes: a new upload is a new row).
+ * Uploads are kept in the store (join_qr_images), so every kequn instance serves them. Uploads
+ * from before were files under join.qr_dir (else a `join-qr` folder beside the SQLite file, else
+ * `data/join-qr` for PostgreSQL): such a file is read once, where it is, and moved into the store.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import QRCode from 'qrcode';
 import type { CourseConfig } from '../../core/types.js';
-import type { QrRow } from './store.js';
+import { inTransaction, type Db } from '../../store/db.js';
+import { insertQrImage, qrImageBase64, type QrRow } from './store.js';
 
 export const MAX_QR_BYTES = 1024 * 1024;
 
@@ -30,34 +31,42 @@ export function sniffImage(bytes: Uint8Array): { mime: 'image/png' | 'image/jpeg
   return { error: '只能上传 PNG 或 JPG 格式的群二维码图片。' };
 }
 
-/** Writes an upload under the QR folder; returns its file name there. */
-export function saveQrImage(config: Pick<CourseConfig, 'join' | 'dataPath'>, groupId: string, bytes: Uint8Array, ext: string, now: number): string {
-  const dir = qrDirOf(config);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const name = `${groupId}-${now}-${randomBytes(4).toString('hex')}.${ext}`;
-  writeFileSync(join(dir, name), bytes, { mode: 0o600, flag: 'wx' });
-  return name;
-}
+/** Per store (a test or tool may open several): QR row id → data: URL. */
+const caches = new WeakMap<Db, Map<number, string>>();
 
-const cache = new Map<number, string>();
-
-/** The QR code as a data: URL for the page's <img>, or undefined when its file is gone. */
-export async function qrDataUrl(config: Pick<CourseConfig, 'join' | 'dataPath'>, qr: QrRow): Promise<string | undefined> {
+/** The QR code as a data: URL for the page's <img>, or undefined when its image is nowhere. */
+export async function qrDataUrl(db: Db, config: Pick<CourseConfig, 'join' | 'dataPath'>, qr: QrRow): Promise<string | undefined> {
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new Map()));
   const hit = cache.get(qr.id);
   if (hit) return hit;
   let url: string;
   if (qr.kind === 'puppet') {
     url = await QRCode.toDataURL(qr.qr_text ?? '', { margin: 1, width: 320 });
   } else {
-    // The name was made by saveQrImage; a row naming anything else is not read.
-    if (!qr.file || !/^[a-z0-9_-]+-\d+-[0-9a-f]{8}\.(png|jpg)$/.test(qr.file)) return undefined;
-    try {
-      url = `data:${qr.mime};base64,${readFileSync(join(qrDirOf(config), qr.file)).toString('base64')}`;
-    } catch {
-      return undefined;
-    }
+    const b64 = qrImageBase64(db, qr.id) ?? legacyFile(db, config, qr);
+    if (b64 === undefined) return undefined;
+    url = `data:${qr.mime};base64,${b64}`;
   }
   if (cache.size > 200) cache.clear();
   cache.set(qr.id, url);
   return url;
+}
+
+/**
+ * An upload from before the store kept the images: its file under the QR folder, read once and
+ * moved into the store (then every instance serves it); undefined when this machine has no such
+ * file. The name was made by the old upload code; a row naming anything else is not read.
+ */
+function legacyFile(db: Db, config: Pick<CourseConfig, 'join' | 'dataPath'>, qr: QrRow): string | undefined {
+  if (!qr.file || !/^[a-z0-9_-]+-\d+-[0-9a-f]{8}\.(png|jpg)$/.test(qr.file)) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(qrDirOf(config), qr.file));
+  } catch {
+    return undefined;
+  }
+  if ('error' in sniffImage(bytes)) return undefined;
+  inTransaction(db, () => insertQrImage(db, qr.id, bytes));
+  return bytes.toString('base64');
 }

@@ -13,7 +13,7 @@ import { inTransaction } from '../../store/db.js';
 import { groupChatId } from '../../core/group-chats.js';
 import { poolOf } from './config.js';
 import { qrDataUrl } from './files.js';
-import { ViewLimiter } from './limiter.js';
+import { PerMinuteLimiter } from '../../util/per-minute-limiter.js';
 import { JOIN_CSS, JOIN_HEADERS, linkPage, messagePage, qrPage } from './page.js';
 import { pickGroup } from './pick.js';
 import { notePoolState } from './notify.js';
@@ -37,7 +37,7 @@ export function clientKey(ip: string): string {
 }
 
 export function joinRoutes(app: Hono, web: WebContext): void {
-  const limiter = new ViewLimiter();
+  const limiter = new PerMinuteLimiter();
   const send = (c: Context, html: string, status: 200 | 404 | 429 | 503 = 200) => {
     for (const [k, v] of Object.entries(JOIN_HEADERS)) c.header(k, v);
     return c.html(html, status);
@@ -92,7 +92,7 @@ export function joinRoutes(app: Hono, web: WebContext): void {
       });
       return send(c, messagePage(course, `加入「${groupName}」`, '入群链接正在生成，几秒后本页会自动刷新。', 3), 503);
     }
-    const image = await qrDataUrl(config, choice.qr);
+    const image = await qrDataUrl(web.db, config, choice.qr);
     if (!image) return send(c, messagePage(course, '群正在更新', '群二维码正在更新，请过几分钟再打开这个页面。'), 503);
     return send(c, qrPage({ course, group: groupName, image, expiresAt: choice.qr.expires_at, timeZone: config.course.timezone }));
   });

@@ -3,7 +3,7 @@
  * page views, channel attributions and what staff were last told about a pool. Plain functions
  * over `Db`; every query runs on SQLite and PostgreSQL.
  */
-import type { Db } from '../../store/db.js';
+import { dialectOf, type Db } from '../../store/db.js';
 import { stmt } from '../../store/statements.js';
 
 /** Current members of a group as the store knows them (joins and presence, minus leaves). */
@@ -50,6 +50,23 @@ export function insertQr(
       q.createdBy,
     ) as { id: number }
   ).id;
+}
+
+/** Stores an uploaded QR image's bytes for its join_qr row (a second write for the row changes nothing). */
+export function insertQrImage(db: Db, qrId: number, bytes: Uint8Array): void {
+  stmt(db, 'INSERT INTO join_qr_images (qr_id, bytes) VALUES (?, ?) ON CONFLICT (qr_id) DO NOTHING').run(qrId, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/** An uploaded QR image as base64 (what the page's data: URL needs), or undefined when the store has none for the row. */
+export function qrImageBase64(db: Db, qrId: number): string | undefined {
+  // PostgreSQL encodes it on the server (its base64 breaks lines every 76 characters: taken out);
+  // SQLite hands the bytes over.
+  if (dialectOf(db) === 'postgres') {
+    const row = stmt(db, "SELECT translate(encode(bytes, 'base64'), E'\\n', '') AS b64 FROM join_qr_images WHERE qr_id = ?").get(qrId) as { b64: string } | undefined;
+    return row?.b64;
+  }
+  const row = stmt(db, 'SELECT bytes FROM join_qr_images WHERE qr_id = ?').get(qrId) as { bytes: Buffer } | undefined;
+  return row ? Buffer.from(row.bytes).toString('base64') : undefined;
 }
 
 /** Valid QR codes of these groups that expire before `before` and were not reminded of yet (newest per group only). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inTransaction, type Db } from '../../store/db.js';
-import { getOrder, insertRefund, refundedOrAsked } from './store/orders.js';
+import { getOrder, getRefund, insertRefund, refundedOrAsked } from './store/orders.js';
 import { formatAmount } from './catalog.js';
 
 /** Stores a refund request for a paid order; the amount must fit in what was paid and not yet refunded or asked. */
@@ -26,3 +26,21 @@ export function requestRefundRow(
   });
 }
 
+
+/**
+ * A refund the shop reports for an order it was paid in (shop.ts): stored as requested, in the
+ * caller's transaction, for the order service to complete at once as any confirmed refund.
+ * `duplicate`: this refund was recorded before (a retry); an error: nothing fits, nothing stored.
+ */
+export function recordShopRefundRow(
+  db: Db,
+  args: { orderId: string; outRefundNo: string; amount: number; reason: string; now: number },
+): 'ok' | 'duplicate' | { error: string } {
+  if (getRefund(db, args.outRefundNo)) return 'duplicate';
+  const order = getOrder(db, args.orderId);
+  if (!order || (order.state !== 'paid' && order.state !== 'partially_refunded')) return { error: 'order is not paid' };
+  const left = order.paid_amount! - refundedOrAsked(db, order.id);
+  if (args.amount > left) return { error: `refund larger than what is left to refund (${left} fen)` };
+  insertRefund(db, { out_refund_no: args.outRefundNo, order_id: order.id, amount: args.amount, reason: args.reason.slice(0, 80), requested_by: 'provider', created_at: args.now });
+  return 'ok';
+}

@@ -34,7 +34,7 @@ import { finishShopPayment, getShopPayment, pendingShopPayments } from './store/
 import { factsOf, newOutTradeNo, unavailable } from './orders.js';
 import type { CheckoutAction, PayMethod, PaymentProvider } from './provider.js';
 import { verifyNotification } from './wechatpay-v3.js';
-import { requestRefundRow } from './refunds.js';
+import { recordShopRefundRow, requestRefundRow } from './refunds.js';
 import { cohortOfOrder, cohortSoldOut } from './cohort-seats.js';
 import { StarsRefundRefused, type StarsPayments, type StarsRefunder } from '../../bot/payments.js';
 
@@ -456,6 +456,22 @@ export class OrderService {
       const r = this.applyPaid({ orderId: row.order_id, outTradeNo: `${provider}:${reference}`, provider, transactionId: reference, amount: row.amount, now });
       finishShopPayment(db, provider, reference, r === 'paid' ? 'applied' : 'already', now);
       return r;
+    });
+  }
+
+  /**
+   * A refund made in the shop and reported by its signed callback (shop.ts): recorded and applied
+   * in one transaction through the same path as a refund the payment provider confirmed (order
+   * amounts, `order.refunded`: a full refund takes the stage back and the member out of the paid
+   * groups). A refund id seen before changes nothing (`duplicate`).
+   */
+  applyShopRefund(args: { provider: string; orderId: string; refundId: string; amount: number; now: number }): 'refunded' | 'duplicate' | { error: string } {
+    const outRefundNo = `${args.provider}:${args.refundId}`;
+    return inTransaction(this.deps.db, () => {
+      const r = recordShopRefundRow(this.deps.db, { orderId: args.orderId, outRefundNo, amount: args.amount, reason: `refunded in ${args.provider}`, now: args.now });
+      if (r !== 'ok') return r;
+      if (!this.applyRefund(outRefundNo, args.refundId, args.now)) throw new Error(`shop refund ${outRefundNo} was not applied`);
+      return 'refunded' as const;
     });
   }
 

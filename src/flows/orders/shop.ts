@@ -12,6 +12,7 @@ import { findOneMember } from '../../core/member-arg.js';
 import { UsageError, type CommandSpec } from '../../core/types.js';
 import { inTransaction } from '../../store/db.js';
 import { identitiesOf } from '../../store/members.js';
+import { PerMinuteLimiter } from '../../util/per-minute-limiter.js';
 import type { WebContext } from '../../web/context.js';
 import { SHOPS, shopSecretVar, type ShopId } from './catalog-schema.js';
 
@@ -28,6 +29,12 @@ import type { Orders } from './wiring.js';
 export const SHOP_WINDOW_MS = 5 * 60_000;
 export const SHOP_TIMESTAMP_HEADER = 'x-kequn-timestamp';
 export const SHOP_SIGNATURE_HEADER = 'x-kequn-signature';
+/**
+ * Callbacks per client address per minute, whatever they carry: a shop or relay sends one per
+ * sale or refund (and retries a 429 later), so only a flood meets it, and a flood of forged
+ * callbacks is refused before any signature is computed.
+ */
+export const SHOP_CALLBACKS_PER_MINUTE = 60;
 
 /** `sha256=<hex>` of HMAC-SHA256(secret, `<timestamp>.<raw body>`): what a shop or relay sends. */
 export function signShopCallback(secret: string, timestamp: string, rawBody: string): string {
@@ -49,13 +56,22 @@ export function verifyShopCallback(args: { secret: string; headers: Record<strin
   return { ok: true };
 }
 
-/** The callback's body (JSON): which kequn order, the shop's order id, what was paid. Other fields are ignored. */
-const callbackBody = z.object({
+const SHOP_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const common = {
   ref: z.string().regex(/^o_[A-Za-z0-9_-]{6,24}$/),
-  shop_order_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/),
+  shop_order_id: z.string().regex(SHOP_ID),
   product: z.string().min(1).max(64),
   amount_fen: z.number().int().min(1).max(100_000_000),
-});
+};
+/**
+ * The callback's body (JSON): which kequn order, the shop's order id, what was paid; or, with
+ * `event: "refund"`, what the shop refunded of that shop order (`refund_id`: the shop's refund id,
+ * each applied once). Other fields are ignored.
+ */
+const callbackBody = z.union([
+  z.object({ event: z.literal('paid').optional(), ...common }),
+  z.object({ event: z.literal('refund'), refund_id: z.string().regex(SHOP_ID), ...common }),
+]);
 
 type Answer = { status: 200 | 400 | 401 | 404 | 409; body: Record<string, unknown> };
 
@@ -90,6 +106,19 @@ export function handleShopCallback(web: Pick<WebContext, 'db' | 'config' | 'now'
     return { status: 400, body: { ok: false, error: 'order does not match the product or shop' } };
   }
   const provider = `shop:${id}`;
+  if (parsed.event === 'refund') {
+    // Only the shop order that paid this kequn order can be refunded into it.
+    if (order.provider !== provider || order.transaction_id !== parsed.shop_order_id) {
+      log.error({ shop: id, order: order.id, shopOrder: parsed.shop_order_id }, 'shop refund: not the shop order that paid this order; not applied');
+      return { status: 400, body: { ok: false, error: 'shop_order_id did not pay this order' } };
+    }
+    const r = orders.service.applyShopRefund({ provider, orderId: order.id, refundId: parsed.refund_id, amount: parsed.amount_fen, now: web.now() });
+    if (r === 'duplicate') return { status: 409, body: { ok: false, error: 'duplicate: this refund was recorded before' } };
+    if (typeof r === 'object') return { status: 400, body: { ok: false, error: r.error } };
+    const state = getOrder(db, order.id)!.state;
+    log.info({ shop: id, order: order.id, shopOrder: parsed.shop_order_id, refund: parsed.refund_id, amount: parsed.amount_fen, state }, 'shop refund applied');
+    return { status: 200, body: { ok: true, order: order.id, state } };
+  }
   return inTransaction(db, () => {
     if (!insertShopPayment(db, { provider, reference: parsed.shop_order_id, order_id: order.id, amount: parsed.amount_fen, note: '', recorded_by: null, created_at: web.now() })) {
       return { status: 409, body: { ok: false, error: 'duplicate: this shop order was recorded before' } } as Answer;
@@ -120,7 +149,12 @@ export function createShopRoutes(web: WebContext, orders: Orders): Hono {
     c.header('referrer-policy', 'no-referrer');
     return c.redirect(url.toString(), 302);
   });
+  const limiter = new PerMinuteLimiter();
   app.post('/shop/callback/:shop', async (c) => {
+    if (!limiter.allow(web.clientIp(c), SHOP_CALLBACKS_PER_MINUTE, web.now())) {
+      c.header('retry-after', '60');
+      return c.json({ ok: false, error: 'too many requests' }, 429);
+    }
     const rawBody = await c.req.text();
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));

@@ -11,6 +11,7 @@ import type { ActionSpec, CommandSpec, RunContext } from '../../core/types.js';
 import { localDayStart } from '../../util/localtime.js';
 import { checkPosterValues, posterSection } from './config.js';
 import { countPosterRequestsSince, finishPosterRequest, forgetPosterRequests, hasOpenPosterRequest, insertPosterRequest, posterRequestsOf } from './store.js';
+import { forgetPosterFiles } from './forget.js';
 import { posterWorker } from './worker.js';
 
 /**
@@ -74,6 +75,9 @@ export const postersFeature: Feature = {
   workers: (ctx) => [posterWorker(ctx)],
   privacy: {
     export: (db, memberId) => ({ poster_requests: posterRequestsOf(db, memberId) }),
-    forget: (db, memberId) => forgetPosterRequests(db, memberId),
+    forget: (db, memberId, config) => {
+      forgetPosterRequests(db, memberId);
+      forgetPosterFiles(db, config, memberId);
+    },
   },
 };

@@ -79,7 +79,7 @@ export function posterHash(content: PosterContent, style: PosterStyle): string {
 }
 
 /** A member id as a file name's start (ids are opaque: keep only safe characters, then a hash of the id). */
-function filePrefix(memberId: string): string {
+export function filePrefix(memberId: string): string {
   return `${memberId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)}-${createHash('sha256').update(memberId).digest('hex').slice(0, 8)}-`;
 }
 

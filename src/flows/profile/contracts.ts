@@ -54,7 +54,7 @@ export interface Profile {
   tags: string[];
   /** Groups they are in now, with the cohort each belongs to (if any). */
   groups: { id: string; name: string; cohort: string | null }[];
-  /** The cohorts of those groups (期), distinct. */
+  /** Their cohort (期) by membership; with none, the cohorts of those groups, distinct. */
   cohorts: { id: string; name: string }[];
   firstJoinedAt: number | null;
   checkins: CheckinFigures;
@@ -87,6 +87,6 @@ export interface ProfileService {
   topics(db: Db, memberId: string): TopicCount[];
   /** The segments kequn.yaml `profile.segments` names. */
   segmentNames(): string[];
-  /** The members of a segment with an identity on `platform`, now. */
+  /** The members of a segment with an identity on `platform`, now; never one who said 退订 (the recommend service). */
   segmentMembers(db: Db, name: string, platform: string, now: number, services: Services): SegmentMember[];
 }

@@ -6,7 +6,7 @@
 import type { FactSpec } from '../../core/types.js';
 import { activeGroupsOf, tagsOf } from '../../store/members.js';
 import { localDate } from '../../util/localtime.js';
-import { checkinRate, homeworkOf, type ProfileDeps } from './profile.js';
+import { checkinRate, cohortsOf, homeworkOf, type ProfileDeps } from './profile.js';
 import { boughtProducts, paidOrdersOf, referralCounts, topicCounts } from './store.js';
 
 type FactCtx = Parameters<FactSpec['get']>[0];
@@ -32,7 +32,13 @@ export const profileFacts: FactSpec[] = [
     },
   },
   { name: 'profile.homework_late', type: 'number', description: 'homework weeks the member submitted late', get: (c) => homeworkOf(deps(c), c.member.id).late },
-  { name: 'profile.bought', type: 'strings', description: 'products (catalog.yaml ids) the member bought and was not fully refunded', get: (c) => boughtProducts(c.db, c.member.id) },
+  {
+    name: 'profile.bought',
+    type: 'strings',
+    description: 'products (catalog.yaml ids) the member bought and was not fully refunded',
+    values: { describe: 'a product id of catalog.yaml', known: (config) => Object.keys(config.catalog.products) },
+    get: (c) => boughtProducts(c.db, c.member.id),
+  },
   { name: 'profile.purchases', type: 'number', description: 'paid orders of the member (refunded ones included)', get: (c) => paidOrdersOf(c.db, c.member.id).length },
   { name: 'profile.topics', type: 'strings', description: 'FAQ entries the member’s questions were answered from', get: (c) => topicCounts(c.db, c.member.id).map((t) => t.entry) },
   { name: 'profile.referrals', type: 'number', description: 'members this member referred', get: (c) => referralCounts(c.db, c.member.id).made },
@@ -42,8 +48,9 @@ export const profileFacts: FactSpec[] = [
   {
     name: 'profile.cohorts',
     type: 'strings',
-    description: 'cohorts (期) of the groups the member is in now',
-    get: (c) => [...new Set(activeCohorts(c))],
+    description: 'the member’s cohort (期) by membership; with none, the cohorts of the groups they are in now',
+    values: { describe: 'a cohort id of kequn.yaml `cohorts:`', known: (config) => config.cohorts.map((x) => x.id) },
+    get: (c) => cohortsOf(c, c.member.id, () => activeCohorts(c)),
   },
 ];
 
@@ -51,9 +58,6 @@ function localToday(c: FactCtx): string {
   return localDate(c.now, c.config.course.timezone);
 }
 
-function activeCohorts(c: FactCtx): string[] {
-  return activeGroupsOf(c.db, c.member.id).flatMap((g) => {
-    const cohort = c.services.cohorts?.ofGroup(g);
-    return cohort ? [cohort.id] : [];
-  });
+function activeCohorts(c: FactCtx): { cohort: string | null }[] {
+  return activeGroupsOf(c.db, c.member.id).map((g) => ({ cohort: c.services.cohorts?.ofGroup(g)?.id ?? null }));
 }

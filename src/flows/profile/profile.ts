@@ -63,6 +63,18 @@ export function groupsOf(d: ProfileDeps, memberId: string): Profile['groups'] {
   return activeGroupsOf(d.db, memberId).map((id) => ({ id, name: d.config.groups[id]?.name ?? id, cohort: d.services.cohorts?.ofGroup(id)?.id ?? null }));
 }
 
+/**
+ * The member's cohort by membership (the cohorts service: a join, a paid seat, a deferral), so a
+ * member deferred to 第4期 who still sits in 第3期's group reads 第4期. A member with no
+ * membership (imported, or there before the course had cohorts): the cohorts of the groups they
+ * are in now.
+ */
+export function cohortsOf(d: Pick<ProfileDeps, 'db' | 'services'>, memberId: string, groups: () => readonly { cohort: string | null }[]): string[] {
+  const own = d.services.cohorts?.memberCohort(d.db, memberId);
+  if (own) return [own.id];
+  return [...new Set(groups().flatMap((g) => (g.cohort ? [g.cohort] : [])))];
+}
+
 /** Weeks submitted and late; `weeks`: the assignments the course has (0 without homework). */
 export function homeworkOf(d: ProfileDeps, memberId: string): Profile['homework'] {
   return { ...homeworkCounts(d.db, memberId), weeks: d.config.homework?.assignments.length ?? 0 };
@@ -82,7 +94,7 @@ export function computeProfile(d: ProfileDeps, memberId: string): Profile | unde
     stageHistory: stageHistory(d.db, memberId).map((t) => ({ from: t.from_stage, to: t.to_stage, at: Number(t.at), rule: t.rule_id, actor: t.actor })),
     tags: tagsOf(d.db, memberId),
     groups,
-    cohorts: [...new Set(groups.flatMap((g) => (g.cohort ? [g.cohort] : [])))].map((id) => ({ id, name: d.services.cohorts?.byId(id)?.name ?? id })),
+    cohorts: cohortsOf(d, memberId, () => groups).map((id) => ({ id, name: d.services.cohorts?.byId(id)?.name ?? id })),
     firstJoinedAt: joined,
     checkins: checkinFigures(d, memberId),
     homework: homeworkOf(d, memberId),

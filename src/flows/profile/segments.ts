@@ -43,6 +43,8 @@ export function segmentMembers(db: Db, config: CourseConfig, services: Services,
   for (const r of rows) {
     if (seen.has(r.id)) continue;
     seen.add(r.id);
+    // A segment send is course marketing: a member who said 退订 is never in one.
+    if (services.recommend?.optedOut(db, r.id)) continue;
     const member: Member = { id: r.id, display_name: r.display_name, stage: r.stage, stage_since: r.stage_since, created_at: r.created_at, last_seen_at: r.last_seen_at };
     const ctx = { db, config, now, member, services, trigger: { ...trigger, userPlatformId: r.platform_id, replyTo: { kind: 'dm', id: r.platform_id } } } as Parameters<FactSpec['get']>[0];
     const cache = new Map<string, unknown>();

@@ -19,6 +19,8 @@ export interface Recommendation {
 export interface RecommendService {
   /** The products the member has not bought, on sale at `now`, best first. */
   rank(db: Db, memberId: string, now: number, services: Services): Recommendation[];
+  /** The member said 退订 (`/unsubscribe`) and not 订阅 since: no course marketing reaches them (recommendations, segment sends). */
+  optedOut(db: Db, memberId: string): boolean;
   /** Sections for the member's dashboard page: the ranking, what was sent, the opt-out. */
   pageSections(db: Db, memberId: string, now: number, services: Services): { title: string; lines: string[] }[];
 }

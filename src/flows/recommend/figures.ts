@@ -30,8 +30,10 @@ export interface LoyaltyFigures {
 }
 
 /**
- * A member belongs to the earliest cohort (in start order) among the groups they were ever in,
- * so each member is counted in exactly one row and the rows add up to all members.
+ * A member belongs to their cohort by membership (the cohorts service: a join of a cohort's
+ * group, a paid seat, a deferral); a member with no membership (imported, or there before the
+ * course had cohorts) to the earliest cohort (in start order) among the groups they were ever
+ * in. Each member is counted in exactly one row and the rows add up to all members.
  */
 export function loyaltyFigures(db: Db, config: CourseConfig, services: Pick<Services, 'cohorts'>): LoyaltyFigures {
   const staff = staffIds(db, config.staff);
@@ -40,13 +42,16 @@ export function loyaltyFigures(db: Db, config: CourseConfig, services: Pick<Serv
   const repeatBuyers = revenue.filter((r) => r.orders >= 2).length;
   const net = new Map(revenue.map((r) => [r.member_id, r]));
   const groups = groupsEverByMember(db);
+  const membership = services.cohorts?.memberships(db) ?? new Map<string, string>();
   const order = services.cohorts?.all().map((c) => c.id) ?? [];
   const rows = new Map<string | null, CohortValue>();
   for (const c of services.cohorts?.all() ?? []) rows.set(c.id, { cohort: c.id, name: c.name, members: 0, buyers: 0, revenue: 0, perMember: 0 });
   for (const id of allMemberIds(db)) {
     if (staff.has(id)) continue;
-    const cohorts = (groups.get(id) ?? []).flatMap((g) => services.cohorts?.ofGroup(g)?.id ?? []);
-    const cohort = cohorts.sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] ?? null;
+    const own = membership.get(id);
+    const byGroups = () => (groups.get(id) ?? []).flatMap((g) => services.cohorts?.ofGroup(g)?.id ?? []).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0];
+    // A membership of a cohort no longer in config reads as none, as the cohorts service does.
+    const cohort = (own !== undefined && services.cohorts?.byId(own) ? own : byGroups()) ?? null;
     let row = rows.get(cohort);
     if (!row) rows.set(cohort, (row = { cohort, name: '（不属于任何一期）', members: 0, buyers: 0, revenue: 0, perMember: 0 }));
     row.members++;

@@ -112,6 +112,7 @@ export const recommendFeature: Feature = {
   services: ({ config }) => ({
     recommend: {
       rank: (db, memberId, now, services) => rankFor(db, config, services, memberId, now),
+      optedOut: (db, memberId) => isOptedOut(db, memberId),
       pageSections: (db, memberId, now, services) => pageSections(db, config, services, memberId, now),
     },
   }),

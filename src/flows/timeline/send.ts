@@ -71,21 +71,30 @@ export function runSend(payload: unknown, ctx: SystemJobContext): string {
   return `${what}: sent to ${sent} group chats`;
 }
 
-/** One page of private messages to the cohort's members in `stage`; the next page is another job. */
+/**
+ * One page of private messages to the cohort's members in `stage`; the next page is another job.
+ * Members by cohort membership (the cohorts service): a member deferred into this cohort hears
+ * it before they are in its groups, one deferred away does not, whatever group they still sit in.
+ * Without the cohorts feature, the members in its groups.
+ */
 function sendPrivately(ctx: SystemJobContext, entry: TimelineEntry, cohort: Cohort, stage: string, p: SendPayload, what: string): string {
-  const page = membersInStage(ctx.db, { groups: cohort.groups, stage, afterMemberId: p.after ?? '', limit: TIMELINE_DMS_PER_BATCH });
+  const after = p.after ?? '';
+  const cohorts = ctx.services.cohorts;
+  const page = cohorts
+    ? cohorts.membersInStage(ctx.db, cohort.id, stage, after, TIMELINE_DMS_PER_BATCH)
+    : membersInStage(ctx.db, { groups: cohort.groups, stage, afterMemberId: after, limit: TIMELINE_DMS_PER_BATCH });
   const more = page.length === TIMELINE_DMS_PER_BATCH;
   const platforms = new Set<string>(cohort.groups.flatMap((g) => groupChats(ctx.config, g).map((c) => c.platform)));
   let sent = 0;
   for (const m of page) {
-    const identity = identitiesOf(ctx.db, m.member_id).find((i) => platforms.has(i.platform));
+    // On a platform of the cohort's groups; a member deferred in from another cohort's groups on
+    // another platform (or to a cohort without groups yet) is reached where kequn knows them.
+    const identities = identitiesOf(ctx.db, m.member_id);
+    const identity = identities.find((i) => platforms.has(i.platform)) ?? identities[0];
     if (!identity) continue;
     const platform = identity.platform as Platform;
     // Staff are not the cohort's students.
     if (ctx.config.roleOf(platform, identity.platform_id) !== 'member') continue;
-    // Still in this cohort's group but deferred to another cohort (延期/转期): that cohort's timeline is theirs.
-    const own = ctx.services.cohorts?.memberCohort(ctx.db, m.member_id);
-    if (own !== undefined && own.id !== cohort.id) continue;
     if (!claimReminder(ctx.db, `timeline:${cohort.id}:${entry.id}:${p.occurrence}:${m.member_id}`, ctx.now)) continue;
     ctx.send({ platform, chat: { kind: 'dm', id: identity.platform_id }, text: renderEntry(ctx.config, entry, cohort, { name: m.display_name }), memberId: m.member_id, groupId: null });
     sent++;

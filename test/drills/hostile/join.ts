@@ -14,6 +14,7 @@ import { silentLogger } from '../../../src/log.js';
 import { VirtualClock } from '../../../src/core/schedule/clock.js';
 import { createWebApp, startWebServer } from '../../../src/web/server.js';
 import { qrDirOf } from '../../../src/flows/join/files.js';
+import { qrImageBase64 } from '../../../src/flows/join/store.js';
 import { joinCourse } from '../../helpers/join.js';
 import type { AttackReport, AttackSuite } from './suite.js';
 
@@ -120,13 +121,13 @@ export const joinSuite: AttackSuite = {
         r.tried++;
         if (!want.includes(status)) r.problems.push(`upload with ${what}: answered ${status} (expected ${want.join('/')})`);
       }
-      if (count('join_qr') !== 0 || files() !== 0) r.problems.push(`bad uploads stored ${count('join_qr')} QR rows and ${files()} files`);
-      r.lines.push(`${attempts.length} bad uploads: refused, ${count('join_qr')} QR rows and ${files()} files stored`);
-      // The one good upload (a fresh connection: the 2 MB one closed its socket) is stored under a name kequn made, whatever the file was called.
+      if (count('join_qr') !== 0 || count('join_qr_images') !== 0 || files() !== 0) r.problems.push(`bad uploads stored ${count('join_qr')} QR rows, ${count('join_qr_images')} images and ${files()} files`);
+      r.lines.push(`${attempts.length} bad uploads: refused, ${count('join_qr')} QR rows, ${count('join_qr_images')} images and ${files()} files stored`);
+      // The one good upload (a fresh connection: the 2 MB one closed its socket) is stored in the store, its bytes exactly; no file is written whatever it was called.
       const ok = await post('python-101', png, '2026-03-08', auth);
       r.tried++;
-      const names = existsSync(qrDirOf(app.config)) ? readdirSync(qrDirOf(app.config)) : [];
-      if (ok !== 200 || names.length !== 1 || !/^python-101-\d+-[0-9a-f]{8}\.png$/.test(names[0]!)) r.problems.push(`a good upload: ${ok}, files ${names.join(', ')}`);
+      const stored = (app.db.prepare('SELECT qr_id FROM join_qr_images').all() as { qr_id: number }[]).map((x) => qrImageBase64(app.db, x.qr_id));
+      if (ok !== 200 || stored.length !== 1 || stored[0] !== Buffer.from(png).toString('base64') || files() !== 0) r.problems.push(`a good upload: ${ok}, ${stored.length} images stored, ${files()} files`);
     } finally {
       await server.close();
       await app.stop();

@@ -17,6 +17,7 @@ function cohortSql(db: Db): string {
   SELECT m.id FROM members m
   WHERE m.created_at >= @from AND m.created_at < @to
     AND m.id IN (SELECT g.member_id FROM memberships g WHERE CAST(@group AS TEXT) IS NULL OR g.group_id = @group)
+    AND (CAST(@cohort AS TEXT) IS NULL OR m.id IN (SELECT cm.member_id FROM cohort_members cm WHERE cm.cohort_id = @cohort))
     AND m.id NOT IN (${jsonArrayValuesSql(db, 'staff')})
 )`;
 }
@@ -27,7 +28,7 @@ const ASKED = 'SELECT member_id FROM questions';
 const PAID = 'SELECT member_id FROM orders WHERE paid_at IS NOT NULL';
 
 function params(s: ChannelScope) {
-  return { from: s.from, to: s.to, group: s.group, staff: JSON.stringify(s.staff) };
+  return { from: s.from, to: s.to, group: s.group, cohort: s.cohort, staff: JSON.stringify(s.staff) };
 }
 
 /** What each cohort member did: one row per combination of the steps, with how many members. */
@@ -91,7 +92,8 @@ export function lessonsDelivered(db: Db, s: ChannelScope): { lesson: number; mem
  */
 export function heldOutcomes(db: Db, s: ChannelScope): { messages: { state: string; n: number }[]; sequences: { state: string; n: number }[] } {
   const whose = `x.member_id NOT IN (${jsonArrayValuesSql(db, 'staff')})
-    AND (CAST(@group AS TEXT) IS NULL OR x.member_id IN (SELECT g.member_id FROM memberships g WHERE g.group_id = @group))`;
+    AND (CAST(@group AS TEXT) IS NULL OR x.member_id IN (SELECT g.member_id FROM memberships g WHERE g.group_id = @group))
+    AND (CAST(@cohort AS TEXT) IS NULL OR x.member_id IN (SELECT cm.member_id FROM cohort_members cm WHERE cm.cohort_id = @cohort))`;
   const messages = stmt(
     db,
     `SELECT x.state AS state, COUNT(*) AS n FROM held_messages x

@@ -1,5 +1,5 @@
 import type { Db } from '../../../store/db.js';
-import { coversDaySql, dayNumberSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql, notImported } from './sql.js';
+import { coversDaySql, dayNumberSql, inCohortSql, inGroupSql, jsonArrayColumn, jsonArrayValuesSql, jsonObjectIntEntriesSql, notImported } from './sql.js';
 import { stmt } from '../../../store/statements.js';
 
 /**
@@ -12,6 +12,8 @@ export interface StatsScope {
   from: number;
   to: number;
   group: string | null;
+  /** A cohort id (the 期 filter): members in that cohort by membership; null: no filter. */
+  cohort: string | null;
   /** Member keys of the staff (store/staff.ts): never counted as members of a cohort or a group. */
   staff: string[];
 }
@@ -25,11 +27,12 @@ const dayName = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
  * The cohort: members first seen in the range (and, with a group, who joined that group). The
  * funnel and retention follow this cohort to today.
  */
-function cohortCte(db: Db): string {
+function cohortCte(db: Db, s: StatsScope): string {
   return `cohort AS (
   SELECT m.id, m.created_at FROM members m
   WHERE m.created_at >= @from AND m.created_at < @to
     AND (CAST(@group AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM memberships g WHERE g.member_id = m.id AND g.group_id = @group))
+    AND ${inCohortSql(db, s.cohort, 'm.id')}
     AND ${notStaff(db, 'm.id')}
     AND ${notImported('m.id')}
 )`;
@@ -40,19 +43,19 @@ export function notStaff(db: Db, col: string): string {
   return `${col} NOT IN (${jsonArrayValuesSql(db, 'staff')})`;
 }
 
-function params(s: StatsScope): { from: number; to: number; group: string | null; staff: string } {
-  return { from: s.from, to: s.to, group: s.group, staff: JSON.stringify(s.staff) };
+function params(s: StatsScope): { from: number; to: number; group: string | null; cohort: string | null; staff: string } {
+  return { from: s.from, to: s.to, group: s.group, cohort: s.cohort, staff: JSON.stringify(s.staff) };
 }
 
 export function countCohort(db: Db, s: StatsScope): number {
-  return (stmt(db, `WITH ${cohortCte(db)} SELECT COUNT(*) AS n FROM cohort`).get(params(s)) as { n: number }).n;
+  return (stmt(db, `WITH ${cohortCte(db, s)} SELECT COUNT(*) AS n FROM cohort`).get(params(s)) as { n: number }).n;
 }
 
 /** Distinct cohort members who ever entered each stage. */
 export function stageReach(db: Db, s: StatsScope): { stage: string; members: number }[] {
   return stmt(
     db,
-    `WITH ${cohortCte(db)}
+    `WITH ${cohortCte(db, s)}
      SELECT t.to_stage AS stage, COUNT(DISTINCT t.member_id) AS members
      FROM cohort c JOIN stage_transitions t ON t.member_id = c.id
      GROUP BY t.to_stage`,
@@ -66,7 +69,7 @@ export function stageReach(db: Db, s: StatsScope): { stage: string; members: num
 export function furthestRank(db: Db, s: StatsScope, ranks: Record<string, number>): { rank: number; members: number }[] {
   return stmt(
     db,
-    `WITH ${cohortCte(db)}, r AS (SELECT key AS stage, value AS rank FROM (${jsonObjectIntEntriesSql(db, 'ranks')}) e),
+    `WITH ${cohortCte(db, s)}, r AS (SELECT key AS stage, value AS rank FROM (${jsonObjectIntEntriesSql(db, 'ranks')}) e),
      best AS (SELECT t.member_id, MAX(r.rank) AS rank FROM cohort c JOIN stage_transitions t ON t.member_id = c.id JOIN r ON r.stage = t.to_stage GROUP BY t.member_id)
      SELECT rank, COUNT(*) AS members FROM best GROUP BY rank`,
   ).all({ ...params(s), ranks: JSON.stringify(ranks) }) as { rank: number; members: number }[];
@@ -76,7 +79,7 @@ export function furthestRank(db: Db, s: StatsScope, ranks: Record<string, number
 export function currentStages(db: Db, s: StatsScope): { stage: string; members: number }[] {
   return stmt(
     db,
-    `WITH ${cohortCte(db)}
+    `WITH ${cohortCte(db, s)}
      SELECT m.stage AS stage, COUNT(*) AS members FROM cohort c JOIN members m ON m.id = c.id GROUP BY m.stage`,
   ).all(params(s)) as { stage: string; members: number }[];
 }
@@ -86,7 +89,7 @@ export function countReachedBoth(db: Db, s: StatsScope, a: string, b: string): n
   return (
     stmt(
       db,
-      `WITH ${cohortCte(db)}
+      `WITH ${cohortCte(db, s)}
        SELECT COUNT(*) AS n FROM cohort c
        WHERE EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @a)
          AND EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @b)`,
@@ -101,7 +104,7 @@ export function countReachedBoth(db: Db, s: StatsScope, a: string, b: string): n
 export function stageStays(db: Db, s: StatsScope): { stage: string; durations: number[]; open: number }[] {
   const rows = stmt(
     db,
-    `WITH ${cohortCte(db)}, stays AS (
+    `WITH ${cohortCte(db, s)}, stays AS (
        SELECT t.to_stage AS stage, LEAD(t.at) OVER (PARTITION BY t.member_id ORDER BY t.at, t.id) - t.at AS ms
        FROM cohort c JOIN stage_transitions t ON t.member_id = c.id
      )
@@ -123,7 +126,7 @@ export function stageStays(db: Db, s: StatsScope): { stage: string; durations: n
 export function countReachedAndPaid(db: Db, s: StatsScope, stage: string): { reached: number; paid: number } {
   return stmt(
     db,
-    `WITH ${cohortCte(db)}, reached AS (
+    `WITH ${cohortCte(db, s)}, reached AS (
        SELECT c.id FROM cohort c WHERE EXISTS (SELECT 1 FROM stage_transitions t WHERE t.member_id = c.id AND t.to_stage = @stage)
      )
      SELECT COUNT(*) AS reached,
@@ -147,7 +150,7 @@ export function paidOrderTotals(db: Db, s: StatsScope): RevenueRow[] {
     `SELECT o.currency AS currency, COUNT(*) AS orders, COALESCE(SUM(o.paid_amount), 0) AS gross,
             COALESCE(SUM(o.refunded_amount), 0) AS refunded, COALESCE(SUM(CASE WHEN o.refunded_amount > 0 THEN 1 ELSE 0 END), 0) AS refunds
      FROM orders o
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND ${inGroupSql(db, s.group, 'o.member_id')}
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND ${inGroupSql(db, s.group, 'o.member_id')} AND ${inCohortSql(db, s.cohort, 'o.member_id')}
      GROUP BY o.currency ORDER BY o.currency`,
   ).all(params(s)) as RevenueRow[];
 }
@@ -158,7 +161,7 @@ export function staffOrderTotals(db: Db, s: StatsScope): { orders: number; net: 
   return stmt(
     db,
     `SELECT COUNT(*) AS orders, COALESCE(SUM(o.paid_amount - o.refunded_amount), 0) AS net FROM orders o
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')} AND ${inCohortSql(db, s.cohort, 'o.member_id')}
        AND o.member_id IN (${jsonArrayValuesSql(db, 'staff')})`,
   ).get(params(s)) as { orders: number; net: number };
 }
@@ -171,7 +174,7 @@ export function discountTotals(db: Db, s: StatsScope): { kind: string; currency:
     `SELECT ${d.text('kind')} AS kind, o.currency AS currency, COUNT(*) AS orders,
             COALESCE(SUM(${d.int('fen')}), 0) AS amount
      FROM orders o, ${d.from}
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.discounts != '[]' AND ${inGroupSql(db, s.group, 'o.member_id')}
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.discounts != '[]' AND ${inGroupSql(db, s.group, 'o.member_id')} AND ${inCohortSql(db, s.cohort, 'o.member_id')}
      GROUP BY 1, o.currency ORDER BY 1, o.currency`,
   ).all(params(s)) as { kind: string; currency: string; orders: number; amount: number }[];
 }
@@ -193,7 +196,7 @@ export function revenueBySource(db: Db, s: StatsScope): { source: string; orders
                    ELSE COALESCE('channel:' || (SELECT pc.source FROM private_channels pc WHERE pc.member_id = o.member_id AND pc.source IS NOT NULL
                                                 ORDER BY pc.opened_at, pc.platform LIMIT 1), 'direct') END AS source
        FROM orders o
-       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
+       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')} AND ${inCohortSql(db, s.cohort, 'o.member_id')}
      )
      SELECT source, COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY source ORDER BY source`,
   ).all(params(s)) as { source: string; orders: number; net: number }[];
@@ -211,7 +214,7 @@ export function revenueByGroup(db: Db, s: StatsScope): { group: string; orders: 
        SELECT o.paid_amount - o.refunded_amount AS net,
               COALESCE((SELECT g.group_id FROM memberships g WHERE g.member_id = o.member_id ORDER BY g.joined_at, g.group_id LIMIT 1), '(none)') AS grp
        FROM orders o
-       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')}
+       WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to AND o.currency = 'CNY' AND ${inGroupSql(db, s.group, 'o.member_id')} AND ${inCohortSql(db, s.cohort, 'o.member_id')}
      )
      SELECT grp AS "group", COUNT(*) AS orders, SUM(net) AS net FROM paid GROUP BY grp ORDER BY grp`,
   ).all(params(s)) as { group: string; orders: number; net: number }[];
@@ -226,13 +229,13 @@ export function retentionCounts(db: Db, s: StatsScope, offsetMs: number): { size
   const p = { ...params(s), off: offsetMs };
   // Numbers are bound as REAL: cast before the integer division.
   const week = (col: string) => `((CAST((${col} + @off) / ${DAY_MS} AS INTEGER) + 3) / 7)`;
-  const sizes = stmt(db, `WITH ${cohortCte(db)} SELECT ${week('c.created_at')} AS week, COUNT(*) AS members FROM cohort c GROUP BY 1 ORDER BY 1`).all(p) as {
+  const sizes = stmt(db, `WITH ${cohortCte(db, s)} SELECT ${week('c.created_at')} AS week, COUNT(*) AS members FROM cohort c GROUP BY 1 ORDER BY 1`).all(p) as {
     week: number;
     members: number;
   }[];
   const active = stmt(
     db,
-    `WITH ${cohortCte(db)}, act AS (
+    `WITH ${cohortCte(db, s)}, act AS (
        SELECT e.member_id, e.at FROM cohort c JOIN events e ON e.type = 'message' AND e.member_id = c.id
        UNION ALL SELECT k.member_id, k.at FROM cohort c JOIN checkins k ON k.member_id = c.id AND k.kind != 'leave'
        UNION ALL SELECT q.member_id, q.created_at FROM cohort c JOIN questions q ON q.member_id = c.id
@@ -333,12 +336,12 @@ export function membershipChangesFrom(
  * Longest run of consecutive check-in days per member within [fromDay, toDay) (a leave day keeps
  * the run going without counting), bucketed.
  */
-export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; group: string | null; staff: string[] }): { bucket: string; members: number }[] {
+export function streakBuckets(db: Db, args: { fromDay: string; toDay: string; group: string | null; cohort: string | null; staff: string[] }): { bucket: string; members: number }[] {
   return stmt(
     db,
     `WITH days AS (
        SELECT c.member_id, c.kind, ${dayNumberSql(db, 'c.day')} - ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.day) AS run
-       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${inGroupSql(db, args.group, 'c.member_id')} AND ${notStaff(db, 'c.member_id')}
+       FROM checkins c WHERE c.day >= @fromDay AND c.day < @toDay AND ${inGroupSql(db, args.group, 'c.member_id')} AND ${inCohortSql(db, args.cohort, 'c.member_id')} AND ${notStaff(db, 'c.member_id')}
      ), runs AS (
        SELECT member_id, SUM(CASE WHEN kind != 'leave' THEN 1 ELSE 0 END) AS len FROM days GROUP BY member_id, run
      ), best AS (SELECT member_id, MAX(len) AS len FROM runs GROUP BY member_id)
@@ -387,7 +390,7 @@ export function referralLeaderboard(db: Db, s: StatsScope, limit: number): Refer
     `WITH top AS (
        SELECT r.referrer_id, COUNT(*) AS referred,
               SUM(CASE WHEN EXISTS (SELECT 1 FROM referral_orders ro WHERE ro.member_id = r.referred_id AND ro.refunded_at IS NULL) THEN 1 ELSE 0 END) AS paid
-       FROM referrals r WHERE r.at >= @from AND r.at < @to AND ${inGroupSql(db, s.group, 'r.referred_id')}
+       FROM referrals r WHERE r.at >= @from AND r.at < @to AND ${inGroupSql(db, s.group, 'r.referred_id')} AND ${inCohortSql(db, s.cohort, 'r.referred_id')}
        GROUP BY r.referrer_id ORDER BY paid DESC, referred DESC, r.referrer_id LIMIT @limit
      )
      SELECT t.referrer_id, m.display_name, t.referred, t.paid,
@@ -407,7 +410,7 @@ export function questionCounts(db: Db, s: StatsScope): { asked: number; faq: num
             COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved,
             COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
             COALESCE(SUM(CASE WHEN status = 'dropped' THEN 1 ELSE 0 END), 0) AS dropped
-     FROM questions WHERE created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group)`,
+     FROM questions WHERE created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group) AND ${inCohortSql(db, s.cohort, 'member_id')}`,
   ).get(params(s)) as { asked: number; faq: number; llm: number; escalated: number; resolved: number; pending: number; dropped: number };
 }
 
@@ -417,7 +420,7 @@ export function instructorAnswerTimes(db: Db, s: StatsScope): number[] {
     stmt(
       db,
       `SELECT answered_at - created_at FROM questions
-       WHERE status = 'resolved' AND answered_at IS NOT NULL AND created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group)
+       WHERE status = 'resolved' AND answered_at IS NOT NULL AND created_at >= @from AND created_at < @to AND (CAST(@group AS TEXT) IS NULL OR group_id = @group) AND ${inCohortSql(db, s.cohort, 'member_id')}
        ORDER BY 1`,
     )
       .raw()

@@ -15,6 +15,7 @@ export function joinChannelCounts(db: Db, s: StatsScope): { channel: string; joi
     `WITH credited AS (
        SELECT a.member_id, a.channel FROM join_attributions a
        WHERE a.at >= @from AND a.at < @to AND (CAST(@group AS TEXT) IS NULL OR a.group_id = @group)
+         AND (CAST(@cohort AS TEXT) IS NULL OR a.member_id IN (SELECT cm.member_id FROM cohort_members cm WHERE cm.cohort_id = @cohort))
          AND a.member_id NOT IN (${jsonArrayValuesSql(db, 'staff')})
      ), bought AS (
        SELECT o.member_id, SUM(o.paid_amount - o.refunded_amount) AS net FROM orders o
@@ -26,7 +27,7 @@ export function joinChannelCounts(db: Db, s: StatsScope): { channel: string; joi
             COALESCE(SUM(b.net), 0) AS net
      FROM credited c LEFT JOIN bought b ON b.member_id = c.member_id
      GROUP BY c.channel ORDER BY c.channel`,
-  ).all({ from: s.from, to: s.to, group: s.group, staff: JSON.stringify(s.staff) }) as { channel: string; joined: number; paid: number; net: number }[];
+  ).all({ from: s.from, to: s.to, group: s.group, cohort: s.cohort, staff: JSON.stringify(s.staff) }) as { channel: string; joined: number; paid: number; net: number }[];
 }
 
 export function joinChannelViews(db: Db, s: StatsScope): { channel: string; views: number }[] {

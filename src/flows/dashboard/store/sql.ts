@@ -53,6 +53,17 @@ export function inGroupSql(db: Db, group: string | null, col: string): string {
 }
 
 /**
+ * "The member in `col` is in cohort @cohort by membership" (the 期 filter: `cohort_members`, the
+ * cohorts feature's table, as the cohort conversion table reads it), or true without one (@cohort
+ * NULL). `IN (…)`, not a correlated EXISTS: `col` may be an unqualified member_id.
+ */
+export function inCohortSql(db: Db, cohort: string | null, col: string): string {
+  const inIt = `${col} IN (SELECT cm.member_id FROM cohort_members cm WHERE cm.cohort_id = @cohort)`;
+  if (dialectOf(db) !== 'postgres') return `(CAST(@cohort AS TEXT) IS NULL OR ${inIt})`;
+  return cohort === null ? 'TRUE' : inIt;
+}
+
+/**
  * "Membership `g` covers the local day in `dayCol`" (YYYY-MM-DD): joined before the day ended and
  * not left before it began (@off: the course zone's UTC offset). The check-in figures count a
  * check-in for a group only under this, and the group's members of a day are those it holds for,

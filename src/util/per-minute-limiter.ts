@@ -1,8 +1,10 @@
 /**
- * Page views per client per minute, in memory (one process: a restart forgets, which only lets a
- * client start over). A client over the limit gets a "too many" page and nothing is recorded.
+ * Requests per client per minute, in memory (one process: a restart forgets, which only lets a
+ * client start over; with several instances each counts its own). The public routes use it: the
+ * join page's views (src/flows/join), the shops' callbacks (src/flows/orders/shop.ts). A client
+ * over the limit gets a 429 and nothing is recorded.
  */
-export class ViewLimiter {
+export class PerMinuteLimiter {
   private readonly seen = new Map<string, { start: number; n: number }>();
 
   /** Whether `client` may have another view at `now` (counts it when so). */
