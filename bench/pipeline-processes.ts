@@ -66,7 +66,8 @@ import { pct, report, type BenchResult } from './report.js';
 const MEMBERS = Number(process.env.BENCH_PP_MEMBERS ?? 1_000);
 const MESSAGES = Number(process.env.BENCH_PP_MESSAGES ?? 3_000);
 const GROUPS = 100;
-const PROCESSES = [1, 2, 4];
+/** BENCH_PP_PROCESSES=1 (a comma list) measures only those counts. */
+const PROCESSES = (process.env.BENCH_PP_PROCESSES ?? '1,2,4').split(',').map(Number);
 const CHILD = new URL('./pipeline-child.ts', import.meta.url).pathname;
 const T0 = Date.parse('2026-03-02T10:00:00+08:00');
 /** BENCH_PP_VERBOSE=1: progress on stderr. */
@@ -189,6 +190,7 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
       const failed = done.reduce((s, d) => s + d.failed, 0);
       const cpuMs = done.reduce((s, d) => s + d.cpuMs, 0);
       kequnCpuMs += cpuMs;
+      if (process.env.BENCH_PP_TRACE && done.some((d) => d.requests)) printRequests(`${db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'}, ${n} process${n > 1 ? 'es' : ''}, ${p}`, done, lat.length);
       return { rate: lat.length / secs, cpuMsPerEvent: cpuMs / lat.length, cpuShare: cpuMs / (secs * 1000 * cpus().length), p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure, roundTrips: done.reduce((s, d) => s + d.roundTrips, 0) / lat.length };
     };
     const joins = await phase('joins');
@@ -200,6 +202,14 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
   } finally {
     for (const w of workers) w.kill();
   }
+}
+
+/** BENCH_PP_TRACE=1: the requests of a phase, most frequent first, per event (stderr). */
+function printRequests(title: string, done: Extract<FromChild, { kind: 'done' }>[], events: number): void {
+  const total = new Map<string, number>();
+  for (const d of done) for (const [sql, k] of d.requests ?? []) total.set(sql, (total.get(sql) ?? 0) + k);
+  const lines = [...total].sort((a, b) => b[1] - a[1]).map(([sql, k]) => `${(k / events).toFixed(3).padStart(7)}  ${sql}`);
+  process.stderr.write(`requests per event, ${title}:\n${lines.join('\n')}\n`);
 }
 
 function expect<K extends FromChild['kind']>(m: FromChild, kind: K): Extract<FromChild, { kind: K }> {
