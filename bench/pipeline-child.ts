@@ -23,7 +23,8 @@ export type FromChild =
   /** `cpuMs`: this process's CPU time (user + system) over the phase. */
   /** `roundTrips`: requests this process sent PostgreSQL and waited for over the phase (0 on SQLite). */
   /** `requests`: with BENCH_PP_TRACE=1, each request's text (its first 160 characters) and how often it was sent. */
-  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string; cpuMs: number; roundTrips: number; requests?: [string, number][] };
+  /** `trips`: the round trips of each event, in order (PostgreSQL). */
+  | { kind: 'done'; phase: Phase; lat: number[]; trips: number[]; failed: number; firstFailure?: string; cpuMs: number; roundTrips: number; requests?: [string, number][] };
 
 const env = process.env;
 const send = (m: FromChild) => process.send!(m);
@@ -60,6 +61,7 @@ readyIfBoth();
 async function runPhase(phase: Phase): Promise<void> {
   const events = phase === 'joins' ? state.plan!.joins : state.plan!.messages;
   const lat: number[] = [];
+  const perEvent: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
   const cpu = process.cpuUsage();
@@ -76,8 +78,10 @@ async function runPhase(phase: Phase): Promise<void> {
     // whichever process handles them (the outcome does not depend on how the work is split).
     clock.set(e.at);
     const t = performance.now();
+    const before = trips();
     const r = await state.app!.kernel.handle(e);
     lat.push(performance.now() - t);
+    perEvent.push(trips() - before);
     if (r.status !== 'handled') {
       failed++;
       firstFailure ??= `${e.eventId}: ${r.status} ${r.reason ?? ''}`;
@@ -85,5 +89,5 @@ async function runPhase(phase: Phase): Promise<void> {
   }
   const used = process.cpuUsage(cpu);
   if ('onRequest' in pg) pg.onRequest = undefined;
-  send({ kind: 'done', phase, lat, failed, firstFailure, cpuMs: (used.user + used.system) / 1000, roundTrips: trips() - trips0, ...(env.BENCH_PP_TRACE ? { requests: [...requests] } : {}) });
+  send({ kind: 'done', phase, lat, trips: perEvent, failed, firstFailure, cpuMs: (used.user + used.system) / 1000, roundTrips: trips() - trips0, ...(env.BENCH_PP_TRACE ? { requests: [...requests] } : {}) });
 }

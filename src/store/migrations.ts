@@ -1263,4 +1263,14 @@ CREATE INDEX poster_requests_status ON poster_requests(status, id);
 CREATE INDEX poster_requests_member ON poster_requests(member_id, created_at);
 `,
   },
+  {
+    version: 26,
+    name: 'chat owners by change time',
+    sql: `
+-- Each instance keeps the chat owners it has read and, at every heartbeat, reads again only
+-- those whose owner changed lately (a claim, a move, a takeover: each sets since), instead of
+-- reading every group's owner again at its next event (src/bot/cluster.ts, issue 20).
+CREATE INDEX chat_owners_since ON chat_owners(since);
+`,
+  },
 ];
