@@ -21,8 +21,8 @@ import { eventGroup, type ChatEvent } from './events.js';
 export const DEFAULT_INSTANCE = 'main';
 /** How often an instance heartbeats, takes over chats of gone instances and refreshes its view. */
 export const HEARTBEAT_MS = 5_000;
-/** How often an instance drops every chat owner it has read and reads them again at their next event. */
-export const OWNERS_READ_AGAIN_MS = 60_000;
+/** How often an instance drops every chat owner it has read and reads them again at their next event (a safety net for clocks further apart than a takeover period). */
+export const OWNERS_READ_AGAIN_MS = 5 * 60_000;
 /** An instance silent this long is gone (KEQUN_TAKEOVER_AFTER overrides, in seconds). */
 export const DEFAULT_TAKEOVER_AFTER_MS = 30_000;
 

@@ -15,9 +15,9 @@ import { stmt } from './statements.js';
 /** A read to load ahead: the statement exactly as its store function runs it, its values, the tables it reads. */
 export type StoreRead = AheadRead;
 
-/** Loads `reads` in one request (PostgreSQL, inside a transaction); nothing on SQLite. */
-export function prefetch(db: Db, reads: StoreRead[]): void {
-  if (dialectOf(db) === 'postgres') (db as PostgresDb).prefetch(reads);
+/** Loads `reads()` in one request (PostgreSQL, inside a transaction); on SQLite not even lists them. */
+export function prefetch(db: Db, reads: () => StoreRead[]): void {
+  if (dialectOf(db) === 'postgres') (db as PostgresDb).prefetch(reads());
 }
 
 /** A write whose result nobody reads: now on SQLite; with the next request on PostgreSQL. */

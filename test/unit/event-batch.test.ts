@@ -19,12 +19,12 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     const h = harness();
     const pg = h.db as PostgresDb;
     // The member's first message creates them, and each statement is prepared once per connection.
-    for (let i = 0; i < 3; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND, group: 'python-101' }), T0 + i * SECOND).status).toBe('handled');
+    for (let i = 0; i < 3; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
     const sent: string[] = [];
     pg.onRequest = (sql) => sent.push(sql);
     const before = pg.roundTrips;
     const t = T0 + 10 * SECOND;
-    const r = h.engine.handleEvent(message('ann', '今天天气不错', { at: t, group: 'python-101' }), t);
+    const r = h.engine.handleEvent(message('ann', '今天天气不错', { at: t }), t);
     pg.onRequest = undefined;
     expect(r).toMatchObject({ status: 'handled', fired: [] });
     expect(pg.roundTrips - before, sent.join('\n----\n')).toBe(3);

@@ -48,7 +48,7 @@ class Redelivered extends Error {}
 function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<ChatEvent, FriendRequested | RoomInvited>, dedupeKey: string, group: string | undefined, groupId: string | null, now: number): HandleResult {
   const { db } = deps;
   // What the handling reads, loaded ahead (PostgreSQL: with the BEGIN, in one request).
-  prefetch(db, senderReads(event, group));
+  prefetch(db, () => senderReads(event, group));
   const { member, created } = resolveMember(db, {
     platform: event.platform,
     platformId: event.user.id,
@@ -63,7 +63,7 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   // redelivery is rare; it throws, and the member lookup above is rolled back with it.
   const row: NewEvent = { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now };
   // The insert goes with the reads that need the member (the rules' facts, their cooldowns).
-  prefetch(db, [eventInsertRead(row), ...ruleReads(config.rules, ruleTypes(event), factReadContext(member, event, group))]);
+  prefetch(db, () => [eventInsertRead(row), ...ruleReads(config.rules, ruleTypes(event), factReadContext(member, event, group))]);
   const eventRowId = appendEvent(db, row);
   if (eventRowId === undefined) throw new Redelivered();
 
