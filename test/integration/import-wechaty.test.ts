@@ -148,6 +148,47 @@ describe('existing groups on the mock puppet (in-process)', () => {
   });
 });
 
+describe('a join the member list got ahead of (read at login a moment after it happened)', () => {
+  beforeAll(async () => {
+    clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));
+    app = await createApp({ config: loadConfig('test/fixtures/course'), clock, log: silentLogger, live: false, dbPath: testStorePath() });
+    for (const [id, name] of [['nia', 'Nia'], ['old', 'Old']] as const) app.sim!.user(id, name);
+    // Both are in the list at login: Nia because she joined a moment before it was read (her join
+    // event is still on its way), Old because he was there long before the bot.
+    silentlyIn(TRIAL, 'nia', 'old');
+    await app.kernel.start();
+    await waitReady(() => app.kernel.isReady());
+    await app.kernel.runUntil(clock.now(), { settleOnly: true });
+  });
+
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it('the join that arrives after the reading is a newcomer\'s: the import is taken back, she is welcomed and starts her trial', async () => {
+    expect(memberOf('nia')?.stage).toBe('nurture');
+    await act((e) => e.type === 'member.joined' && e.user.id === 'nia', () => app.sim!.join('nia', TRIAL));
+    const nia = memberOf('nia')!;
+    expect(nia.stage).toBe('trial');
+    expect(app.sim!.sent.some((s) => s.chatId === TRIAL && s.text.includes('欢迎 Nia'))).toBe(true);
+    expect(rows('SELECT COUNT(*) AS n FROM member_imports WHERE member_id = ?', nia.id)).toEqual([{ n: 0 }]);
+    expect(rows('SELECT from_stage, to_stage, actor FROM stage_transitions WHERE member_id = ? ORDER BY id', nia.id)).toEqual([
+      { from_stage: null, to_stage: 'prospect', actor: 'first-seen' },
+      { from_stage: 'prospect', to_stage: 'trial', actor: 'bot' },
+    ]);
+    expect(rows("SELECT join_count FROM memberships WHERE member_id = ? AND group_id = 'python-101'", nia.id)).toEqual([{ join_count: 1 }]);
+  });
+
+  it('a join reported long after the reading leaves the import as it is (no welcome for someone who was there)', async () => {
+    await app.kernel.runUntil(Date.parse('2026-03-02T10:11:00+08:00'));
+    const sent = app.sim!.sent.length;
+    await act((e) => e.type === 'member.joined' && e.user.id === 'old', () => app.sim!.join('old', TRIAL));
+    expect(memberOf('old')?.stage).toBe('nurture');
+    expect(app.sim!.sent.slice(sent).filter((s) => s.text.includes('欢迎'))).toEqual([]);
+    expect(rows('SELECT COUNT(*) AS n FROM member_imports WHERE member_id = ?', memberOf('old')!.id)).toEqual([{ n: 1 }]);
+  });
+});
+
 describe('existing groups on the dashboard', () => {
   it('the funnel\'s cohort leaves imported members out (the base tables and the rollups agree)', async () => {
     clock = new VirtualClock(Date.parse('2026-03-02T10:00:00+08:00'));

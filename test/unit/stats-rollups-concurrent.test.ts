@@ -148,6 +148,25 @@ describe.skipIf(!pgAdminUrl)('dashboard rollups with several writers on one Post
     expectSameFigures(b, later);
   });
 
+  it('a transaction open in another database on the same server does not hold the folds back', () => {
+    const url = freshPgUrl();
+    const b = connect(url);
+    // Another course's kequn (or another suite's tests) on the same PostgreSQL server: its
+    // transaction ids are numbered with ours, but it can write no row in this database.
+    const other = connect(freshPgUrl());
+    const { members, now } = seed(b);
+    const later = now + 9 * DAY;
+    other.transaction(() => {
+      resolveMember(other, { platform: 'wechat', platformId: 'elsewhere', displayName: 'X', initialStage: 'prospect', now: later });
+      const lastB = message(b, 'while-other-open', members[6]!, later);
+      settle(b);
+      // Before, pg_snapshot_xmin (server-wide) stayed at the other transaction's id: no candidate
+      // was ever promoted and the safe marks stood still until it ended.
+      expect(safeMark(b, 'events')).toBeGreaterThanOrEqual(Number(lastB));
+      expectSameFigures(b, later);
+    })();
+  });
+
   it('rows without ids written with an earlier time than the last fold saw are folded in', () => {
     const url = freshPgUrl();
     const [a, b] = [connect(url), connect(url)];

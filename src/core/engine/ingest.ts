@@ -49,7 +49,7 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   const { db } = deps;
   // What the handling reads, loaded ahead (PostgreSQL: with the BEGIN, in one request).
   prefetch(db, () => senderReads(event, group));
-  const { member, created } = resolveMember(db, {
+  const resolved = resolveMember(db, {
     platform: event.platform,
     platformId: event.user.id,
     // Normalised here too, whatever the adapter did: the one door every name comes in by.
@@ -57,6 +57,8 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
     initialStage: config.stageIds[0]!,
     now,
   });
+  const created = resolved.created;
+  let member = resolved.member;
   // The row is written once with its member: inserting it bare and setting the member after
   // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
   // No look-up before: the insert is the dedupe check (one statement fewer per event). A
@@ -122,6 +124,8 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   // Features' handlers of the event's type (Feature.on), before commands and rules, paused or
   // not: what a join means for the member's records (the cohort a group puts them in).
   const h = runEventHandlers(deps, config, trigger, member, now);
+  // Commands and rules see the member as the handlers left them (a handler may set their stage).
+  if (h.changed) member = getMember(db, member.id) ?? member;
   const c = trigger.command ? runCommand(deps, config, trigger, member, now) : { fired: [], messages: 0 };
   // A group where staff paused the bot: the event is recorded, no rule runs (commands do).
   const paused = trigger.group !== null && groupDelivery(db, config, trigger.group).paused;
@@ -153,17 +157,17 @@ function ruleTypes(event: ChatEvent): Trigger['type'][] {
 }
 
 /** Runs the features' `on` handlers of a platform event's type, with one trace when any ran. */
-function runEventHandlers(deps: EngineDeps, config: CourseConfig, trigger: Trigger, member: Member, now: number): { fired: string[]; messages: number } {
+function runEventHandlers(deps: EngineDeps, config: CourseConfig, trigger: Trigger, member: Member, now: number): { fired: string[]; messages: number; changed: boolean } {
   const handlers = deps.registry.handlers(trigger.type);
-  if (handlers.length === 0) return { fired: [], messages: 0 };
+  if (handlers.length === 0) return { fired: [], messages: 0, changed: false };
   const notes: string[] = [];
   let messages = 0;
   const ctx = runContext(deps, config, trigger, member, now, trigger.type, notes, () => messages++);
   for (const x of handlers) x.run({ ...ctx, member: getMember(deps.db, member.id) ?? member });
-  if (notes.length === 0 && messages === 0) return { fired: [], messages: 0 };
+  if (notes.length === 0 && messages === 0) return { fired: [], messages: 0, changed: false };
   recordTrace(deps.db, { eventId: trigger.eventId, jobId: null, memberId: member.id, ruleId: trigger.type, matched: true, detail: { trigger: trigger.type, conditions: [], actions: notes }, at: now });
   // Not in `fired`: no rule ran (the trace, under the event's type, says what the handlers did).
-  return { fired: [], messages };
+  return { fired: [], messages, changed: true };
 }
 
 /**

@@ -18,6 +18,7 @@ import { importGroupKeys, importSection } from './config.js';
 import { describeCounts, type ImportCounts } from './roster.js';
 import { importRowOf, isImported, requestImportRun } from './store.js';
 import { importWorker } from './worker.js';
+import { joinAfterImport } from './raced-join.js';
 
 const syncCommand: CommandSpec = {
   name: 'sync',
@@ -50,6 +51,8 @@ export const importFeature: Feature = {
   commands: [syncCommand],
   jobs: [{ kind: 'import', run: () => 'skipped: import jobs are not planned per member', runSystem: runReport }],
   workers: (ctx) => [importWorker(ctx)],
+  // A join the member list got ahead of (read at login a moment after it happened): a newcomer's.
+  on: { 'member.joined': joinAfterImport },
   // The import row holds no personal data (a group, a stage, a time): exported, kept on forget.
   privacy: { export: (db, memberId) => ({ imported: importRowOf(db, memberId) ?? null }) },
   memberReport: (ctx, member) => (isImported(ctx.db, member.id) ? { detail: ['来源：kequn 启用前已在群里（导入，未发欢迎）'] } : {}),

@@ -28,7 +28,7 @@ import { stmt } from '../../../store/statements.js';
  *    transaction takes its own transaction id in the same INSERT, microseconds later, so after
  *    `settleMs` it has one, lower than the guard.
  * 3. A round that starts when every transaction older than the guard has ended
- *    (pg_snapshot_xmin of its first snapshot > guard) sees all of those rows, committed. It makes
+ *    (the database's xmin at its first snapshot > guard: DB_XMIN_SQL) sees all of those rows, committed. It makes
  *    the candidate the safe marks for the rounds after it, and itself still scans from the old
  *    ones, so it folds whatever those transactions wrote between the two. New safe marks: ids as
  *    the candidate saw them; times minus `clockSlackMs`, because a row written after the guard
@@ -94,26 +94,50 @@ export function pgMarkDefaults(): PgMarks {
 export interface PgSnapshot {
   /** this batch's transaction id, assigned after the snapshot */
   xid: number;
-  /** every transaction id below this had ended when the snapshot was taken */
+  /** every transaction id of this database below this had ended when the snapshot was taken (DB_XMIN_SQL) */
   xmin: number;
   /** database clock, ms */
   now: number;
   newest: Record<Tables, number>;
 }
 
+/**
+ * The lowest transaction id still in progress in THIS database (its sessions and its prepared
+ * transactions), this batch's own included. Transaction ids are numbered across the whole server,
+ * and pg_snapshot_xmin counts every database's transactions: a long transaction in another
+ * database on the same server (another course's kequn, a report, the tests of another suite) held
+ * every fold's safe marks back, though it can write no row here. Only this database's transactions
+ * can. Other ids are converted from 32-bit by their age() (the distance back from this batch's own,
+ * which pg_current_xact_id() has just assigned).
+ *
+ * A session of another role hides its transaction id (`<insufficient privilege>`): then the
+ * server-wide xmin is used, as before. The activity is read after the statement's MVCC snapshot,
+ * so a transaction that ended in between is not counted though its rows are not in that snapshot;
+ * every use of xmin reads those rows in later statements (the fold's scans, the next round), whose
+ * snapshots see them.
+ */
+const DB_XMIN_SQL = `CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = '<insufficient privilege>')
+         THEN CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)
+         ELSE LEAST(me.xid,
+                    COALESCE((SELECT me.xid - MAX(age(a.backend_xid)) FROM pg_stat_activity a WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL), me.xid),
+                    COALESCE((SELECT me.xid - MAX(age(p.transaction)) FROM pg_prepared_xacts p WHERE p.database = current_database()), me.xid))
+    END`;
+
 /** One statement, so the newest rows, xmin and the clock are those of one snapshot. */
 export function pgSnapshot(db: Db): PgSnapshot {
   const r = stmt(
     db,
-    `SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) AS xid,
-            CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT) AS xmin,
+    `WITH me AS MATERIALIZED (SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) AS xid)
+     SELECT me.xid AS xid,
+            ${DB_XMIN_SQL} AS xmin,
             CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now,
             (SELECT COALESCE(MAX(id), 0) FROM stage_transitions) AS transitions,
             (SELECT COALESCE(MAX(id), 0) FROM events) AS events,
             (SELECT COALESCE(MAX(id), 0) FROM questions) AS questions,
             (SELECT COALESCE(MAX(joined_at), ${NO_TIME}) FROM memberships) AS joined_at,
             (SELECT COALESCE(MAX(at), ${NO_TIME}) FROM checkins) AS checkins_at,
-            (SELECT COALESCE(MAX(created_at), ${NO_TIME}) FROM members) AS created_at`,
+            (SELECT COALESCE(MAX(created_at), ${NO_TIME}) FROM members) AS created_at
+     FROM me`,
   ).get() as Record<Tables | 'xid' | 'xmin' | 'now', number>;
   const { xid, xmin, now, ...newest } = r;
   return { xid, xmin, now, newest };
