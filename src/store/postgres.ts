@@ -366,7 +366,8 @@ export class PostgresDb implements Db {
     }
     // The sync's own result, then out of pipeline mode.
     if (pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
-    pq.exitPipelineMode();
+    // A connection left in pipeline mode would refuse every later statement: say so here.
+    if (!pq.exitPipelineMode()) throw new PostgresError(`cannot leave the batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
     if (failure) throw failure;
     return results;
   }
