@@ -55,6 +55,8 @@ export class Outbox {
   private groupRecent = new Map<string, number[]>();
   /** When a message about each member (or, for messages about no one, to each chat) last went out. */
   private served = new Map<string, number>();
+  /** Sends today per platform, as sentToday keeps it. */
+  private sentCount = new Map<string, { dayStart: number; readAt: number; n: number }>();
   private running: Promise<number> | undefined;
   private again = false;
 
@@ -187,6 +189,25 @@ export class Outbox {
     return times;
   }
 
+  /**
+   * What this instance sent today on `platform` (the daily cap's count). Counted in the store
+   * once, then by the sends themselves (only this instance marks its rows sent): a count over the
+   * day's sends before every send grew with them, 7% of the time of a burst of 3,000 replies
+   * (bench/telegram.ts). Read again from the store each minute and at midnight.
+   */
+  private sentToday(platform: string, dayStart: number, now: number): number {
+    const c = this.sentCount.get(platform);
+    if (c && c.dayStart === dayStart && now - c.readAt < MINUTE) return c.n;
+    const n = countSentSince(this.deps.db, platform, dayStart, this.cluster.instance);
+    this.sentCount.set(platform, { dayStart, readAt: now, n });
+    return n;
+  }
+
+  private countSent(platform: string, dayStart: number): void {
+    const c = this.sentCount.get(platform);
+    if (c && c.dayStart === dayStart) c.n++;
+  }
+
   private async dispatchPlatform(platform: string, adapter: ChatAdapter): Promise<number> {
     const { db, clock, log } = this.deps;
     let sent = 0;
@@ -207,7 +228,7 @@ export class Outbox {
       const next = pendingMessage(db, head.id);
       if (!next) continue;
       const dayStart = localDayStart(now, config.course.timezone);
-      if (countSentSince(db, platform, dayStart, this.cluster.instance) >= pacing.daily_cap) {
+      if (this.sentToday(platform, dayStart, now) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
         return sent;
@@ -217,6 +238,7 @@ export class Outbox {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text, ...(next.image ? { image: next.image } : {}) });
         const at = clock.now();
         markSent(db, next.id, at);
+        this.countSent(platform, dayStart);
         if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });
         this.cluster.sent(platform, next.chat_id);
         this.served.set(this.fairnessKey(next), at);

@@ -79,6 +79,8 @@ export class TelegramAdapter implements ChatAdapter {
   private pollAbort = new AbortController();
   private polling: Promise<void> | undefined;
   private sinceLastPrune = 0;
+  /** Updates whose handling handed an event to the engine (recorded per batch when polling: see handleUpdate). */
+  private readonly delivered = new Set<number>();
 
   constructor(private readonly opts: TelegramAdapterOptions) {
     this.bot = new Bot(opts.token, { botInfo: opts.botInfo, client: opts.apiRoot ? { apiRoot: opts.apiRoot } : undefined });
@@ -150,11 +152,18 @@ export class TelegramAdapter implements ChatAdapter {
   /**
    * Handles one update, from getUpdates or the webhook. A redelivered update (same bot, same
    * update_id) is dropped; returns whether it was handled now.
+   *
+   * `batch` (long polling): an update whose handling ended in an event for the engine is not
+   * recorded here but added to the batch, which the poll loop records, with the offset, in one
+   * commit when the batch is done (a commit per update was about a quarter of kequn's time per
+   * update: docs/operations.md).
+   * A crash before that brings the update again and the engine drops it: its event log refuses
+   * a second event with the same id. Everything else (a payment, a pre-checkout answer, /chatid,
+   * a malformed update) is recorded at once, as without a batch.
    */
-  async handleUpdate(update: Update, opts: { saveOffset?: boolean } = {}): Promise<boolean> {
+  async handleUpdate(update: Update, opts: { batch?: number[] } = {}): Promise<boolean> {
     const { state, clock, log } = this.opts;
-    // One commit records the update as handled and, when polling, moves the saved offset past it.
-    const record = () => state.markUpdateHandled(this.botId, update.update_id, clock.now(), opts.saveOffset ? update.update_id + 1 : undefined);
+    const record = () => state.markUpdateHandled(this.botId, update.update_id, clock.now());
     const problem = updateProblem(update);
     if (problem) {
       // Nothing of it reaches the engine; recorded so a redelivery is not looked at again.
@@ -164,22 +173,21 @@ export class TelegramAdapter implements ChatAdapter {
     }
     if (state.isUpdateHandled(this.botId, update.update_id)) {
       log.debug({ update: update.update_id }, 'telegram: update already handled; ignored');
-      if (opts.saveOffset) state.setPollingOffset(this.botId, update.update_id + 1);
       return false;
     }
     try {
       await this.bot.handleUpdate(update);
     } catch (e) {
-      // Not recorded as handled: a webhook answers 500 and Telegram delivers it again. (Chat
-      // events never get here: the kernel logs their failures; a payment that could not be
-      // recorded does.)
+      this.delivered.delete(update.update_id);
+      // Not recorded as handled: a webhook answers 500 and Telegram delivers it again; polling
+      // moves on past it (getUpdates would not offer it again once confirmed). (Chat events
+      // never get here: the kernel logs their failures; a payment that could not be recorded does.)
       const err = e instanceof BotError ? (e.error as Error) : (e as Error);
       log.error({ update: update.update_id, err: err?.message }, 'telegram: update handling failed');
-      // Polling moves on past it (getUpdates would not offer it again once confirmed).
-      if (opts.saveOffset) state.setPollingOffset(this.botId, update.update_id + 1);
       throw err;
     }
-    record();
+    if (this.delivered.delete(update.update_id) && opts.batch) opts.batch.push(update.update_id);
+    else record();
     if (++this.sinceLastPrune >= 10_000) {
       this.sinceLastPrune = 0;
       state.pruneHandledUpdates(clock.now() - KEEP_HANDLED_MS);
@@ -188,7 +196,7 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   private async pollLoop(timeoutSeconds: number): Promise<void> {
-    const { state, log } = this.opts;
+    const { state, log, clock } = this.opts;
     let offset = state.getPollingOffset(this.botId);
     let backoffMs = 1000;
     while (!this.stopping) {
@@ -202,12 +210,25 @@ export class TelegramAdapter implements ChatAdapter {
           if (early > 0) await sleep(early, this.pollAbort.signal);
           continue;
         }
+        const batch: number[] = [];
+        let next: number | undefined;
         for (const update of updates) {
-          if (this.stopping) return;
-          // Saved with each update: after a restart, getUpdates resumes after the last one handled.
-          // A failure is logged by handleUpdate and polling moves on.
-          await this.handleUpdate(update, { saveOffset: true }).catch(() => false);
-          offset = update.update_id + 1;
+          if (this.stopping) break;
+          // A failure is logged by handleUpdate and polling moves on past it.
+          await this.handleUpdate(update, { batch }).catch(() => false);
+          next = update.update_id + 1;
+        }
+        // Before the next getUpdates confirms them to Telegram: the batch's updates recorded and
+        // the offset saved, one commit; after a restart, polling resumes after the last handled.
+        if (next !== undefined) {
+          try {
+            state.markUpdatesHandled(this.botId, batch, clock.now(), next);
+            offset = next;
+          } catch (e) {
+            // The offset stays: Telegram offers the batch again and the engine drops its events.
+            log.error({ err: (e as Error).message, updates: batch.length }, 'telegram: recording a batch of handled updates failed; it will come again');
+            await sleep(backoffMs, this.pollAbort.signal);
+          }
         }
       } catch (e) {
         if (this.stopping) return;
@@ -244,8 +265,10 @@ export class TelegramAdapter implements ChatAdapter {
         this.opts.log.error({ err: (e as Error).message }, 'telegram: pre-checkout check failed; refusing the payment');
         answer = { ok: false, error: 'payments are not available right now' };
       }
-      // Telegram cancels the payment if this answer is not in within 10 s; the check above is synchronous.
-      await ctx.answerPreCheckoutQuery(answer.ok, answer.ok ? undefined : { error_message: answer.error });
+      // Telegram cancels the payment if this answer is not in within 10 s; the check above is
+      // synchronous. Not awaited: a slow answer (429s waited out, a hung request) must not hold
+      // the updates behind it, other members' messages (see handInBackground).
+      this.handInBackground(ctx.answerPreCheckoutQuery(answer.ok, answer.ok ? undefined : { error_message: answer.error }), 'answering a pre-checkout query');
     });
   }
 
@@ -273,7 +296,7 @@ export class TelegramAdapter implements ChatAdapter {
       // Start (from the bot's chat or a t.me deep link): the member opened their private channel;
       // its payload (a referral code, an acquisition tag) comes as the event's text.
       if (!isGroup && command.name === 'start') {
-        return this.deliver({
+        return this.deliver(ctx, {
           type: 'channel.opened',
           platform: 'telegram',
           eventId: this.eventId(ctx),
@@ -290,7 +313,7 @@ export class TelegramAdapter implements ChatAdapter {
     if (isGroup && this.opts.course.groupOf(String(chat.id)) === undefined) {
       log.info({ chat: chat.id, title: chat.title, from: msg.from.id }, 'telegram: message in a group that is not in config (add groups.<handle>.telegram with this chat id)');
     }
-    await this.deliver({
+    await this.deliver(ctx, {
       type: 'message',
       platform: 'telegram',
       eventId: this.eventId(ctx),
@@ -307,7 +330,7 @@ export class TelegramAdapter implements ChatAdapter {
   }
 
   /** `/chatid`: owners learn the chat's id (to put in groups.<handle>.telegram) and their own. */
-  private async chatIdCommand(ctx: Context, msg: Message): Promise<void> {
+  private chatIdCommand(ctx: Context, msg: Message): void {
     const userId = String(msg.from!.id);
     if (!this.opts.course.isOwner(userId)) {
       this.opts.log.warn({ user: userId, chat: msg.chat.id }, 'telegram: /chatid refused (owners only; add this user id to staff with role owner)');
@@ -316,7 +339,17 @@ export class TelegramAdapter implements ChatAdapter {
     const where = msg.chat.type === 'private' ? 'this private chat' : `${msg.chat.type} "${msg.chat.title ?? ''}"`;
     // A setup answer to the owner, sent directly: the group may not be in config yet, so no flow
     // (and no outbox row attributed to a group) can exist for it.
-    await ctx.api.sendMessage(msg.chat.id, `chat id of ${where}: ${msg.chat.id}\nyour user id: ${userId}`);
+    this.handInBackground(ctx.api.sendMessage(msg.chat.id, `chat id of ${where}: ${msg.chat.id}\nyour user id: ${userId}`), 'answering /chatid');
+  }
+
+  /**
+   * A Bot API call an update's handler makes itself, let go on its own: updates are handled one
+   * after the other, so a handler that waited for Telegram (429s waited out, a request that
+   * hangs until its deadline) would hold every member's updates behind it. Handlers wait only
+   * for the engine, which does not touch the network; messages go out through the outbox.
+   */
+  private handInBackground(call: Promise<unknown>, what: string): void {
+    call.catch((e: unknown) => this.opts.log.warn({ err: failureReason(e as Error, this.opts.token) }, `telegram: ${what} failed`));
   }
 
   private mentionsBot(msg: Message): boolean {
@@ -340,7 +373,7 @@ export class TelegramAdapter implements ChatAdapter {
     const group = { id: String(u.chat.id), name: cleanName(u.chat.title ?? '', MAX_TITLE_CHARS) };
     if (is) {
       const link = u.invite_link;
-      await this.deliver({
+      await this.deliver(ctx, {
         type: 'member.joined',
         platform: 'telegram',
         eventId: this.eventId(ctx),
@@ -352,7 +385,7 @@ export class TelegramAdapter implements ChatAdapter {
         inviteLink: link ? { url: link.invite_link, name: link.name, creatorId: String(link.creator.id) } : undefined,
       });
     } else {
-      await this.deliver({ type: 'member.left', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, group, user: userRef(user) });
+      await this.deliver(ctx, { type: 'member.left', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, group, user: userRef(user) });
     }
   }
 
@@ -368,13 +401,13 @@ export class TelegramAdapter implements ChatAdapter {
         log.info({ chat: chatId, title: u.chat.title, status: u.new_chat_member.status, group: handle }, handle ? 'telegram: bot is in course group' : 'telegram: bot added to a chat that is not in config (groups.<handle>.telegram)');
       } else if (u.old_chat_member.status === 'kicked') {
         // Unblocked: the private channel is open again.
-        await this.deliver({ type: 'channel.opened', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'unblocked', text: '' });
+        await this.deliver(ctx, { type: 'channel.opened', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'unblocked', text: '' });
       }
     } else {
       const reason = isPrivate ? 'the user blocked the bot' : `the bot was removed from the ${u.chat.type}`;
       state.markChatUnreachable(this.botId, chatId, reason, clock.now());
       log.warn({ chat: chatId, title: u.chat.title }, `telegram: ${reason}; messages to it will fail until that changes`);
-      if (isPrivate) await this.deliver({ type: 'channel.closed', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'blocked' });
+      if (isPrivate) await this.deliver(ctx, { type: 'channel.closed', platform: 'telegram', eventId: this.eventId(ctx), at: u.date * 1000, user: userRef(u.from), how: 'blocked' });
     }
   }
 
@@ -394,9 +427,10 @@ export class TelegramAdapter implements ChatAdapter {
     return `${this.botId}:${ctx.update.update_id}`;
   }
 
-  private async deliver(event: ChatEvent): Promise<void> {
+  private async deliver(ctx: Context, event: ChatEvent): Promise<void> {
     if (!this.sink) return;
     await this.sink(event);
+    this.delivered.add(ctx.update.update_id);
   }
 
   async send(message: OutgoingMessage): Promise<void> {

@@ -17,6 +17,11 @@ export interface TelegramState {
    * offset there: one commit, so a crash leaves both or neither.
    */
   markUpdateHandled(botId: string, updateId: number, at: number, nextOffset?: number): void;
+  /**
+   * Records several updates as handled and moves the saved offset to `nextOffset`, in one commit
+   * (the end of a getUpdates batch: one commit for the batch rather than one per update).
+   */
+  markUpdatesHandled(botId: string, updateIds: readonly number[], at: number, nextOffset: number): void;
   /** Forgets handled updates older than `before` (Telegram keeps undelivered ones 24 hours). */
   pruneHandledUpdates(before: number): void;
   getPollingOffset(botId: string): number | undefined;

@@ -26,6 +26,11 @@ export function telegramStateIn(db: Db): TelegramState {
         markUpdateHandled(db, botId, updateId, at);
         if (nextOffset !== undefined) setPollingOffset(db, botId, nextOffset);
       }),
+    markUpdatesHandled: (botId, updateIds, at, nextOffset) =>
+      inTransaction(db, () => {
+        for (const id of updateIds) markUpdateHandled(db, botId, id, at);
+        setPollingOffset(db, botId, nextOffset);
+      }),
     pruneHandledUpdates: (before) => void pruneHandledUpdates(db, before),
     getPollingOffset: (botId) => getPollingOffset(db, botId),
     setPollingOffset: (botId, offset) => setPollingOffset(db, botId, offset),

@@ -157,6 +157,9 @@ describe('long polling', () => {
     api.say({ user: api.person(TEACHER_ID, '王老师'), chat: newGroup, text: `/chatid@${api.me.username}` });
     const ownerAsk = api.say({ user: api.person(OWNER_ID, '校长'), chat: newGroup, text: `/chatid@${api.me.username}` });
     await waitFor(() => count(rig!.app.db, 'telegram_updates') === 3, 'the three updates to be handled');
+    // The answer goes out on its own, after its update was handled (nothing waits for it).
+    await waitFor(() => api.sent.length > 0 || undefined, 'the answer');
+    await new Promise((r) => setTimeout(r, 100));
     expect(api.sent).toHaveLength(1);
     expect(api.sent[0]!.chatId).toBe('-1009999');
     expect(api.sent[0]!.text).toContain('-1009999');
@@ -192,6 +195,40 @@ describe('long polling', () => {
     expect(count(rig.app.db, 'events')).toBe(3);
     const polls = api.calls.filter((c) => c.method === 'getUpdates');
     expect(polls.at(-1)!.params.offset).toBeGreaterThan(question.update_id as number);
+  });
+  it('a crash after the events of a batch and before its record: the batch comes again, and nothing of it happens twice', async () => {
+    api = await FakeBotApi.start();
+    const dbPath = tempDb();
+    rig = await startRig({ api, config, dbPath });
+    const offsetBefore = rig.app.db.prepare("SELECT value FROM kv WHERE key LIKE 'telegram:%:offset'").pluck().get();
+    // The batch's one commit (its handled updates and the offset) fails, as if the process died
+    // just before it: the engine's events are committed, the batch is not recorded.
+    rig.app.db.exec("CREATE TRIGGER die BEFORE INSERT ON telegram_updates BEGIN SELECT RAISE(ABORT, 'process died'); END");
+    const alice = api.person(1001, 'Alice');
+    rig.startedBefore(1001);
+    const batch = [api.memberChange({ chat: group(), user: alice, joined: true }), api.say({ user: alice, chat: group(), text: '请问 pip 装包特别慢，一直超时怎么办？' })];
+    await rig.settle(2);
+    const sentBefore = api.sent.length;
+    expect(sentBefore).toBeGreaterThanOrEqual(4);
+    expect(count(rig.app.db, 'telegram_updates')).toBe(0);
+    expect(rig.app.db.prepare("SELECT value FROM kv WHERE key LIKE 'telegram:%:offset'").pluck().get()).toBe(offsetBefore);
+    await rig.app.stop();
+
+    // Restarted on the same file: Telegram hands the unconfirmed batch out again.
+    rig = await startRig({ api, config, dbPath, clock: rig.clock });
+    rig.app.db.exec('DROP TRIGGER die');
+    for (const u of batch) api.redeliver(u);
+    const bob = api.person(1002, 'Bob');
+    api.memberChange({ chat: group(), user: bob, joined: true });
+    await rig.settle(3);
+    // The engine dropped both (its event log has them); Bob is the only news.
+    expect(rig.handled.map((h) => h.result.status)).toEqual(['duplicate', 'duplicate', 'handled']);
+    expect(count(rig.app.db, 'events')).toBe(3);
+    expect(rig.sentTo(GROUP.id).filter((t) => t.includes('欢迎 Alice'))).toHaveLength(1);
+    expect(api.sent.slice(sentBefore).every((m) => !m.text.includes('Alice') && !m.text.includes('tuna'))).toBe(true);
+    // Recorded now, and the offset is past all three.
+    await waitFor(() => count(rig!.app.db, 'telegram_updates') === 3 || undefined, 'the batch recorded');
+    expect(Number(rig.app.db.prepare("SELECT value FROM kv WHERE key LIKE 'telegram:%:offset'").pluck().get())).toBeGreaterThan(batch[1]!.update_id as number);
   });
 });
 
@@ -324,6 +361,23 @@ describe('Stars payments', () => {
     await api.drained();
     await waitFor(() => api.count('getUpdates') >= 3, 'another poll');
     expect(paid).toEqual(['order-1:ch_1:1001']);
+  });
+
+  it('a pre-checkout answer that hangs holds no one else: the next member joins and writes meanwhile, in order', async () => {
+    api = await FakeBotApi.start();
+    const payments: StarsPayments = { preCheckout: () => ({ ok: true }), paid: () => undefined };
+    rig = await startRig({ api, config, payments });
+    // Telegram does not answer this request (it hangs until the adapter's 20 s deadline).
+    api.fault = (method) => (method === 'answerPreCheckoutQuery' ? 'hang' : undefined);
+    api.preCheckout({ user: api.person(1001, 'Alice'), payload: 'order-1', amount: 500 });
+    const bob = api.person(1002, 'Bob');
+    api.memberChange({ chat: group(), user: bob, joined: true });
+    api.say({ user: bob, chat: group(), text: '老师好' });
+    const t = Date.now();
+    await rig.settle(2);
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(rig.handled.map((h) => h.event.type)).toEqual(['member.joined', 'message']);
+    expect(api.calls.filter((c) => c.method === 'answerPreCheckoutQuery' && c.status === undefined)).toHaveLength(1);
   });
 
   it('refundStarPayment: refunded once, a repeat counts as already refunded, a wrong charge is refused for good', async () => {

@@ -187,6 +187,21 @@ describe('outbox: daily cap', () => {
     expect(outboxRows(h.db).every((r) => r.status === 'sent')).toBe(true);
   });
 
+  it('a restart counts what this instance sent earlier today; a burst within one minute is counted send by send', async () => {
+    const h = harness();
+    h.config = withOutbox(demoConfig(), { daily_cap: 4, account_interval: 0, chat_interval: 0, jitter: 0 });
+    queue(h, 'a', 'before the restart 1');
+    queue(h, 'b', 'before the restart 2');
+    await h.outbox.dispatch();
+    // A new process on the same store (the count is kept in memory once read).
+    const restarted = new Outbox({ db: h.db, config: () => h.config, clock: h.clock, adapters: new Map([['wechat', h.adapter]]), log: silentLogger, random: () => 0 });
+    for (let i = 0; i < 5; i++) queue(h, `chat-${i}`, `after ${i}`);
+    // All at the same instant: only the count kept by the sends can stop the third.
+    expect(await restarted.dispatch()).toBe(2);
+    expect(h.adapter.sent.map((s) => s.text)).toEqual(['before the restart 1', 'before the restart 2', 'after 0', 'after 1']);
+    expect(h.adapter.sent.every((s) => s.at === T0)).toBe(true);
+  });
+
   it('counts only messages actually sent today', async () => {
     const h = harness();
     h.config = withOutbox(demoConfig(), { daily_cap: 2 });
