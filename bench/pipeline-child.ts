@@ -22,7 +22,9 @@ export type FromChild =
   /** `lat`: ms per event, in order; `failed`: events the kernel logged as failed (nothing stored). */
   /** `cpuMs`: this process's CPU time (user + system) over the phase. */
   /** `roundTrips`: requests this process sent PostgreSQL and waited for over the phase (0 on SQLite). */
-  | { kind: 'done'; phase: Phase; lat: number[]; failed: number; firstFailure?: string; cpuMs: number; roundTrips: number };
+  /** `requests`: with BENCH_PP_TRACE=1, each request's text (its first 160 characters) and how often it was sent. */
+  /** `trips`: the round trips of each event, in order (PostgreSQL). */
+  | { kind: 'done'; phase: Phase; lat: number[]; trips: number[]; failed: number; firstFailure?: string; cpuMs: number; roundTrips: number; requests?: [string, number][] };
 
 const env = process.env;
 const send = (m: FromChild) => process.send!(m);
@@ -59,23 +61,33 @@ readyIfBoth();
 async function runPhase(phase: Phase): Promise<void> {
   const events = phase === 'joins' ? state.plan!.joins : state.plan!.messages;
   const lat: number[] = [];
+  const perEvent: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
   const cpu = process.cpuUsage();
   const trips = () => (state.app!.db as { roundTrips?: number }).roundTrips ?? 0;
   const trips0 = trips();
+  const pg = state.app!.db as { onRequest?: (sql: string) => void };
+  const requests = new Map<string, number>();
+  if (env.BENCH_PP_TRACE && 'onRequest' in pg) pg.onRequest = (sql) => {
+    const key = sql.replace(/\s+/g, ' ').slice(0, 160);
+    requests.set(key, (requests.get(key) ?? 0) + 1);
+  };
   for (const e of events) {
     // Every event carries its time in the whole run, so a member's events see the same clock
     // whichever process handles them (the outcome does not depend on how the work is split).
     clock.set(e.at);
     const t = performance.now();
+    const before = trips();
     const r = await state.app!.kernel.handle(e);
     lat.push(performance.now() - t);
+    perEvent.push(trips() - before);
     if (r.status !== 'handled') {
       failed++;
       firstFailure ??= `${e.eventId}: ${r.status} ${r.reason ?? ''}`;
     }
   }
   const used = process.cpuUsage(cpu);
-  send({ kind: 'done', phase, lat, failed, firstFailure, cpuMs: (used.user + used.system) / 1000, roundTrips: trips() - trips0 });
+  if ('onRequest' in pg) pg.onRequest = undefined;
+  send({ kind: 'done', phase, lat, trips: perEvent, failed, firstFailure, cpuMs: (used.user + used.system) / 1000, roundTrips: trips() - trips0, ...(env.BENCH_PP_TRACE ? { requests: [...requests] } : {}) });
 }

@@ -7,6 +7,7 @@ import {
   claimChat,
   heartbeat,
   moveChat,
+  ownersChangedSince,
   parkWorkOfGoneInstances,
   recordReach,
   registerInstance,
@@ -22,6 +23,8 @@ import { eventGroup, type ChatEvent } from './events.js';
 export const DEFAULT_INSTANCE = 'main';
 /** How often an instance heartbeats, takes over chats of gone instances and refreshes its view. */
 export const HEARTBEAT_MS = 5_000;
+/** How often an instance drops every chat owner it has read and reads them again at their next event (a safety net for clocks further apart than a takeover period). */
+export const OWNERS_READ_AGAIN_MS = 5 * 60_000;
 /** An instance silent this long is gone (KEQUN_TAKEOVER_AFTER overrides, in seconds). */
 export const DEFAULT_TAKEOVER_AFTER_MS = 30_000;
 
@@ -61,8 +64,11 @@ export function clusterFromEnv(env: NodeJS.ProcessEnv): ClusterSettings {
 export class Cluster {
   readonly instance: string;
   readonly takeoverAfterMs: number;
-  /** Chat owner as last read (`platform:chat`), dropped at every heartbeat so takeovers show. */
+  /** Chat owner as last read (`platform:chat`), kept true at every heartbeat (refreshOwners). */
   private owners = new Map<string, string>();
+  /** The clock at the last refresh of `owners`, and at the last time they were all dropped. */
+  private ownersReadAt = 0;
+  private ownersDroppedAt = 0;
   private reached = new Set<string>();
   private lastBeat = -Infinity;
 
@@ -79,6 +85,7 @@ export class Cluster {
     const now = clock.now();
     registerInstance(db, { name: this.instance, now, pid: process.pid, host: hostname() });
     this.lastBeat = now;
+    this.ownersReadAt = this.ownersDroppedAt = now;
     if (dialectOf(db) === 'sqlite') {
       const n = takeAllChats(db, this.instance, now);
       if (n > 0) log.info({ chats: n, instance: this.instance }, 'cluster: this store has one process; it owns every chat');
@@ -96,7 +103,6 @@ export class Cluster {
     heartbeat(db, this.instance, now);
     // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
     compactDeltas(db);
-    this.owners.clear();
     const goneBefore = now - this.takeoverAfterMs;
     const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
     if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
@@ -106,7 +112,33 @@ export class Cluster {
     // and any of this one's whose chat moved while they were queued).
     const handed = followMovedChats(db, this.instance, goneBefore);
     if (handed > 0) log.info({ messages: handed, instance: this.instance }, 'cluster: queued messages handed to their chats\' owners');
+    this.refreshOwners(now);
     return taken;
+  }
+
+  /**
+   * The owners this instance has read, made true again: those that changed since the last beat
+   * (this one's takeovers included) are read anew, and those of instances no longer there
+   * (retired) are forgotten, to be looked up at their next event. Dropping them all at every beat
+   * made every group's next event read its owner again: one more round trip per group and beat.
+   * Another instance's clock may run behind this one's: changes are read back to a takeover
+   * period before the last refresh, and every OWNERS_READ_AGAIN_MS all are dropped and read
+   * again as before (whatever the clocks did, an owner is never stale for longer).
+   */
+  private refreshOwners(now: number): void {
+    if (this.owners.size === 0 || now - this.ownersDroppedAt >= OWNERS_READ_AGAIN_MS || now < this.ownersReadAt) {
+      this.owners.clear();
+      this.ownersReadAt = this.ownersDroppedAt = now;
+      return;
+    }
+    const { changed, instances } = ownersChangedSince(this.deps.db, Math.min(this.ownersReadAt, now) - this.takeoverAfterMs);
+    this.ownersReadAt = now;
+    const live = new Set(instances);
+    for (const [key, name] of this.owners) if (!live.has(name)) this.owners.delete(key);
+    for (const c of changed) {
+      const key = `${c.platform}:${c.chat_id}`;
+      if (this.owners.has(key)) this.owners.set(key, c.instance);
+    }
   }
 
   /** Whether this instance handles `event`: always for private chats; for groups, if it owns the group. */

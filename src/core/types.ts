@@ -1,3 +1,4 @@
+import type { StoreRead } from '../store/batch.js';
 import type { Db } from '../store/db.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { MainConfig, RawRule as RawRuleShape } from '../config/schema.js';
@@ -182,6 +183,21 @@ export interface FactSpec {
    */
   values?: { describe: string; known(config: CourseConfig): readonly string[] };
   get(ctx: Omit<RunContext, 'send' | 'render' | 'note' | 'ruleId' | 'emit'>, param?: string): unknown;
+  /**
+   * What `get` reads from the store (its store function's read: `questionsOfRead(id)`), so the
+   * engine loads it with the event's other reads before the rules run: one request on
+   * PostgreSQL instead of one per fact (src/core/engine/reads.ts). Optional: a fact without it
+   * reads when asked.
+   */
+  reads?(ctx: FactReadContext, param?: string): StoreRead[];
+}
+
+/** What a fact's `reads` knows before the rules run: the member and who sent the event. */
+export interface FactReadContext {
+  member: Member;
+  platform: Platform;
+  userPlatformId: string;
+  group: string | null;
 }
 
 export interface CompileContext {

@@ -39,6 +39,17 @@ export function chatOwner(db: Db, platform: string, chatId: string): { instance:
   ).get(platform, chatId) as { instance: string; heartbeat_at: number | null } | undefined;
 }
 
+/**
+ * The chats whose owner changed at `since` or later (every claim, move and takeover sets the
+ * time), and the instances there are: what a heartbeat reads to keep its cached owners true.
+ */
+export function ownersChangedSince(db: Db, since: number): { changed: { platform: string; chat_id: string; instance: string }[]; instances: string[] } {
+  return {
+    changed: stmt(db, 'SELECT platform, chat_id, instance FROM chat_owners WHERE since >= ?').all(since) as { platform: string; chat_id: string; instance: string }[],
+    instances: stmt(db, 'SELECT name FROM instances').pluck().all() as string[],
+  };
+}
+
 /** Makes `instance` the owner of a chat nobody owns yet; the owner afterwards (maybe another). */
 export function claimChat(db: Db, platform: string, chatId: string, instance: string, now: number): string {
   const claimed = stmt(db, 'INSERT INTO chat_owners (platform, chat_id, instance, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(platform, chatId, instance, now).changes > 0;

@@ -1,18 +1,35 @@
 import type { Db } from './db.js';
+import type { StoreRead } from './batch.js';
 import { stmt } from './statements.js';
+
+export interface NewEvent {
+  type: string;
+  platform: string;
+  dedupeKey: string;
+  memberId: string | null;
+  groupId: string | null;
+  payload: unknown;
+  at: number;
+}
+
+const INSERT_EVENT = 'INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id';
+
+const eventValues = (args: NewEvent) => [args.type, args.platform, args.dedupeKey, args.memberId, args.groupId, JSON.stringify(args.payload), args.at];
+
+/**
+ * appendEvent's insert, to send ahead with the event's reads (PostgreSQL: one request): the
+ * appendEvent that follows with the same arguments gets its id without another.
+ */
+export function eventInsertRead(args: NewEvent): StoreRead {
+  return { sql: INSERT_EVENT, params: eventValues(args), tables: ['events'] };
+}
 
 /**
  * Appends an event to the log. Returns undefined when an event with the same dedupe key was
  * already logged: the caller then does nothing (a redelivered event must not act twice).
  */
-export function appendEvent(
-  db: Db,
-  args: { type: string; platform: string; dedupeKey: string; memberId: string | null; groupId: string | null; payload: unknown; at: number },
-): number | undefined {
-  const r = stmt(
-    db,
-    'INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id',
-  ).get(args.type, args.platform, args.dedupeKey, args.memberId, args.groupId, JSON.stringify(args.payload), args.at) as { id: number } | undefined;
+export function appendEvent(db: Db, args: NewEvent): number | undefined {
+  const r = stmt(db, INSERT_EVENT).get(...eventValues(args)) as { id: number } | undefined;
   return r?.id;
 }
 

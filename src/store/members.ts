@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { later, type StoreRead } from './batch.js';
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
 
@@ -37,23 +38,20 @@ export function resolveMember(
   db: Db,
   args: { platform: string; platformId: string; displayName: string; initialStage: string; now: number },
 ): { member: Member; created: boolean } {
-  // The identity and its member in one read (one round trip on PostgreSQL).
-  const row = stmt(db, 'SELECT i.display_name AS identity_name, m.* FROM identities i JOIN members m ON m.id = i.member_id WHERE i.platform = ? AND i.platform_id = ?').get(
-    args.platform,
-    args.platformId,
-  ) as (Member & { identity_name: string }) | undefined;
+  // The identity and its member in one read (one round trip on PostgreSQL, or loaded ahead).
+  const row = stmt(db, IDENTITY_MEMBER).get(args.platform, args.platformId) as (Member & { identity_name: string }) | undefined;
   if (row) {
     const { identity_name: identityName, ...stored } = row;
     let member: Member = stored;
     if (args.displayName && args.displayName !== identityName) {
-      stmt(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?').run(args.displayName, args.platform, args.platformId);
-      stmt(db, 'UPDATE members SET display_name = ? WHERE id = ?').run(args.displayName, row.id);
+      later(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?', args.displayName, args.platform, args.platformId);
+      later(db, 'UPDATE members SET display_name = ? WHERE id = ?', args.displayName, row.id);
       member = { ...member, display_name: args.displayName };
     }
     // Stored to the minute: a member's every message rewrote their row, one WAL page per message
     // (issue 20). The event itself sees the exact time; only readers of the store (the inactivity
     // job, the member's card) may see a time up to a minute old.
-    if (args.now - member.last_seen_at >= LAST_SEEN_STEP_MS) stmt(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?').run(args.now, row.id);
+    if (args.now - member.last_seen_at >= LAST_SEEN_STEP_MS) later(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?', args.now, row.id);
     return { member: { ...member, last_seen_at: Math.max(member.last_seen_at, args.now) }, created: false };
   }
   const id = newMemberId();
@@ -80,8 +78,22 @@ export function resolveMember(
   return { member: getMember(db, id)!, created: true };
 }
 
+const IDENTITY_MEMBER = 'SELECT i.display_name AS identity_name, m.* FROM identities i JOIN members m ON m.id = i.member_id WHERE i.platform = ? AND i.platform_id = ?';
+
+/** resolveMember's read of a known identity, to load ahead with an event's other reads. */
+export function identityMemberRead(platform: string, platformId: string): StoreRead {
+  return { sql: IDENTITY_MEMBER, params: [platform, platformId], tables: ['identities', 'members'] };
+}
+
+/** getMember's read, to load ahead. */
+export function memberRead(id: string): StoreRead {
+  return { sql: GET_MEMBER, params: [id], tables: ['members'] };
+}
+
+const GET_MEMBER = 'SELECT * FROM members WHERE id = ?';
+
 export function getMember(db: Db, id: string): Member | undefined {
-  return stmt(db, 'SELECT * FROM members WHERE id = ?').get(id) as Member | undefined;
+  return stmt(db, GET_MEMBER).get(id) as Member | undefined;
 }
 
 export function findMemberByIdentity(db: Db, platform: string, platformId: string): Member | undefined {
@@ -185,16 +197,10 @@ export function recordJoin(
  * their join event was lost (WeChat joins by QR code). They are a member of it from now on (the
  * check-in leaderboard, the daily reminder, the group's figures count them), with `join_count` 0:
  * the join itself was never seen, so no join rule ran. A membership kequn already has, current or
- * left, is left as it is. Returns whether one was recorded.
+ * left, is left as it is. Written with the event's other writes (nothing reads whether it was new).
  */
-export function recordPresence(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {
-  return (
-    stmt(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, NULL, 0) ON CONFLICT DO NOTHING').run(
-      args.memberId,
-      args.groupId,
-      args.now,
-    ).changes > 0
-  );
+export function recordPresence(db: Db, args: { memberId: string; groupId: string; now: number }): void {
+  later(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, NULL, 0) ON CONFLICT DO NOTHING', args.memberId, args.groupId, args.now);
 }
 
 export function recordLeave(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {

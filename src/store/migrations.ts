@@ -1374,6 +1374,16 @@ CREATE TABLE join_qr_images (
 );
 `,
   },
+  {
+    version: 29,
+    name: 'chat owners by change time',
+    sql: `
+-- Each instance keeps the chat owners it has read and, at every heartbeat, reads again only
+-- those whose owner changed lately (a claim, a move, a takeover: each sets since), instead of
+-- reading every group's owner again at its next event (src/bot/cluster.ts, issue 20).
+CREATE INDEX chat_owners_since ON chat_owners(since);
+`,
+  },
 ];
 
 /** SQLite triggers that keep status_counts in step with `table`'s rows per status (migration 26). */

@@ -1,8 +1,16 @@
 import type { Db } from './db.js';
+import type { StoreRead } from './batch.js';
 import { stmt } from './statements.js';
 
+const PAUSED = 'SELECT 1 FROM paused_groups WHERE group_id = ?';
+
 export function isGroupPaused(db: Db, groupId: string): boolean {
-  return stmt(db, 'SELECT 1 FROM paused_groups WHERE group_id = ?').get(groupId) !== undefined;
+  return stmt(db, PAUSED).get(groupId) !== undefined;
+}
+
+/** isGroupPaused's read, to load ahead with an event's other reads. */
+export function pausedRead(groupId: string): StoreRead {
+  return { sql: PAUSED, params: [groupId], tables: ['paused_groups'] };
 }
 
 /** Pauses the bot in a group; false if it already was. */

@@ -47,6 +47,10 @@ interface Compiled {
 
 /** Rewrites `?` and `@name` placeholders to `$n`, skipping quoted text and comments. */
 export function compilePlaceholders(sql: string): Compiled {
+  return rewritePlaceholders(sql, (k) => `$${k}`);
+}
+
+function rewritePlaceholders(sql: string, placeholder: (k: number) => string): Compiled {
   let out = '';
   let n = 0;
   const names: string[] = [];
@@ -65,7 +69,7 @@ export function compilePlaceholders(sql: string): Compiled {
       out += sql.slice(i, stop);
       i = stop;
     } else if (c === '?') {
-      out += `$${++n}`;
+      out += placeholder(++n);
       i++;
     } else if (c === '@' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
       const m = /^[A-Za-z_]\w*/.exec(sql.slice(i + 1))!;
@@ -76,7 +80,7 @@ export function compilePlaceholders(sql: string): Compiled {
         k = names.length;
         byName.set(name, k);
       }
-      out += `$${k}`;
+      out += placeholder(k);
       i += 1 + name.length;
     } else {
       out += c;
@@ -138,13 +142,11 @@ class PgStatement implements Statement {
   }
 
   get(...params: unknown[]): unknown {
-    this.execute(params);
-    return this.db.rowsOf(this.mode, 1)[0];
+    return shapeRows(this.result(params), this.mode, 1)[0];
   }
 
   all(...params: unknown[]): unknown[] {
-    this.execute(params);
-    return this.db.rowsOf(this.mode, Infinity);
+    return shapeRows(this.result(params), this.mode, Infinity);
   }
 
   iterate(...params: unknown[]): IterableIterator<unknown> {
@@ -152,11 +154,11 @@ class PgStatement implements Statement {
   }
 
   run(...params: unknown[]): RunResult {
-    this.execute(params);
-    return { changes: Number(this.db.pq.cmdTuples() || 0), lastInsertRowid: 0 };
+    return { changes: this.result(params).changes, lastInsertRowid: 0 };
   }
 
-  private values(params: unknown[]): (string | null)[] {
+  /** @internal The parameters as libpq takes them, in $n order. */
+  values(params: unknown[]): (string | null)[] {
     const { names, count } = this.compiled;
     if (names) {
       const obj = (params[0] ?? {}) as Record<string, unknown>;
@@ -169,16 +171,81 @@ class PgStatement implements Statement {
     return params.map(param);
   }
 
-  private execute(params: unknown[]): void {
+  /** @internal This statement with these values, as one item of a request (prepared on the server first, once). */
+  item(values: (string | null)[]): Queued {
     this.db.assertOpen();
-    const values = this.values(params);
     if (this.prepared === undefined) this.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
+    return { text: this.compiled.text, name: this.prepared, values, source: this.source };
+  }
+
+  private result(params: unknown[]): Result {
+    const values = this.values(params);
+    const ahead = this.db.answer(this.source, values);
+    if (ahead) return ahead;
+    this.db.touched(this.source);
+    const item = this.item(values);
+    // Statements are waiting to go (a deferred BEGIN, writes): this one rides with them.
+    if (this.db.hasQueued()) return this.db.sendQueued([item]).at(-1)!;
     this.db.roundTrips++;
-    if (this.prepared === null) this.db.pq.execParams(this.compiled.text, values);
-    else this.db.pq.execPrepared(this.prepared, values);
+    this.db.onRequest?.(this.source);
+    if (item.name === null) this.db.pq.execParams(item.text, values);
+    else this.db.pq.execPrepared(item.name, values);
     this.db.check(this.source);
+    return this.db.capture();
   }
 }
+
+/** One statement of a request: a prepared statement (`name`), or text sent with its values. */
+interface Queued {
+  text: string;
+  name: string | null;
+  values: (string | null)[];
+  source: string;
+}
+
+/** A statement's result, read off libpq: column names, rows as parsed values, rows changed. */
+interface Result {
+  names: string[];
+  rows: unknown[][];
+  changes: number;
+}
+
+/** Rows in a statement's row mode. */
+function shapeRows(r: Result, mode: RowMode, limit: number): unknown[] {
+  const n = Math.min(r.rows.length, limit);
+  const out: unknown[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = r.rows[i]!;
+    if (mode === 'raw') out[i] = row.slice();
+    else if (mode === 'pluck') out[i] = row.length === 0 ? null : row[0];
+    else {
+      const o: Record<string, unknown> = {};
+      for (let j = 0; j < row.length; j++) o[r.names[j]!] = row[j];
+      out[i] = o;
+    }
+  }
+  return out;
+}
+
+/** A read to load ahead (src/store/batch.ts): its statement, `?` values, and the tables it reads. */
+export interface AheadRead {
+  sql: string;
+  params: unknown[];
+  /** Tables whose writes make the loaded rows stale; a data-modifying statement's result is answered once. */
+  tables: string[];
+}
+
+/** The table a data-modifying statement writes; null for a read, '*' when it cannot tell. */
+export function writtenTable(sql: string): string | null {
+  const m = /^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)/i.exec(sql);
+  if (m) return m[1]!.toLowerCase();
+  return /^\s*(?:SELECT|SHOW)\b/i.test(sql) ? null : '*';
+}
+
+/** One statement that only steers the transaction: it may ride in a request with others, and leaves rows loaded ahead as they are. */
+const CONTROL = /^\s*(?:BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b[^;]*$/i;
+
+const control = (text: string): Queued => ({ text, name: null, values: [], source: text });
 
 /** A `Db` on PostgreSQL. Open it with `openStore('postgres://...')`. */
 export class PostgresDb implements Db {
@@ -191,6 +258,23 @@ export class PostgresDb implements Db {
   private closed = false;
   /** Requests sent to the server and waited for (statements, BEGIN/COMMIT, prepares): the bench's round trips per event. */
   roundTrips = 0;
+  /** When set, told the text of every request (the bench's request log, BENCH_PP_TRACE). */
+  onRequest: ((sql: string) => void) | undefined;
+  /**
+   * Statements that go with the next request, in order: a transaction's BEGIN (it rides with
+   * the first statement) and writes whose result nobody reads (`later`), which ride with the
+   * next read or the COMMIT. Only inside a transaction, so nothing is lost: a failure in one of
+   * them fails the request that carries it, and the transaction rolls back.
+   */
+  private queue: Queued[] = [];
+  /** Requests sent on this connection: whether a queued BEGIN has gone yet. */
+  private sent = 0;
+  /**
+   * Rows loaded ahead in this transaction (`prefetch`), by statement and values: answered from
+   * memory until a write to a table they read (a data-modifying statement's rows: once). Emptied
+   * when the transaction ends.
+   */
+  private readonly ahead = new Map<string, { result: Result; tables: string[]; once: boolean }>();
 
   constructor(readonly url: string) {
     const require = createRequire(import.meta.url);
@@ -226,10 +310,119 @@ export class PostgresDb implements Db {
 
   exec(sql: string): this {
     this.assertOpen();
+    if (this.queue.length > 0) {
+      // A COMMIT, a savepoint's end: one request with what waited. Anything else (several
+      // statements of text) goes after it.
+      if (CONTROL.test(sql)) {
+        this.sendQueued([control(sql)]);
+        return this;
+      }
+      this.sendQueued([]);
+    }
+    if (!CONTROL.test(sql)) this.ahead.clear();
+    this.sent++;
     this.roundTrips++;
+    this.onRequest?.(sql);
     this.pq.exec(sql);
     this.check(sql);
     return this;
+  }
+
+  /** @internal Whether statements wait to go with the next request. */
+  hasQueued(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /**
+   * @internal The queued statements and `items` as one request (libpq's pipeline mode: sent
+   * together, answered together); the result of each, queued ones first. The first error is
+   * thrown once every result is in (the statements after it were skipped by the server).
+   */
+  sendQueued(items: Queued[]): Result[] {
+    const all = this.queue.length > 0 ? [...this.queue, ...items] : items;
+    this.queue = [];
+    const pq = this.pq;
+    this.sent++;
+    this.roundTrips++;
+    this.onRequest?.(all.map((i) => i.source).join('\n; '));
+    if (!pq.enterPipelineMode()) throw new PostgresError(`cannot batch statements: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+    for (const it of all) {
+      const ok = it.name !== null ? pq.sendQueryPrepared(it.name, it.values) : pq.sendQueryParams(it.text, it.values);
+      if (!ok) throw new PostgresError(`cannot send a statement: ${pq.errorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, undefined, it.source);
+    }
+    if (!pq.pipelineSync()) throw new PostgresError(`cannot send a batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+    const results: Result[] = [];
+    let failure: PostgresError | undefined;
+    for (const it of all) {
+      pq.getResult();
+      const status = pq.resultStatus();
+      if (status === 'PGRES_FATAL_ERROR' && !failure) {
+        const fields = pq.resultErrorFields();
+        failure = new PostgresError(`${pq.resultErrorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, fields?.sqlState, it.source);
+      }
+      results.push(status === 'PGRES_TUPLES_OK' || status === 'PGRES_COMMAND_OK' ? this.capture() : { names: [], rows: [], changes: 0 });
+      // Each statement's results end with a null.
+      while (pq.getResult() && pq.resultStatus() !== 'PGRES_PIPELINE_SYNC');
+    }
+    // The sync's own result, then out of pipeline mode.
+    if (pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
+    // A connection left in pipeline mode would refuse every later statement: say so here.
+    if (!pq.exitPipelineMode()) throw new PostgresError(`cannot leave the batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+    if (failure) throw failure;
+    return results;
+  }
+
+  /**
+   * A write whose result nobody reads: inside a transaction it goes with the next request (a
+   * read, or the COMMIT); outside one, now.
+   */
+  later(sql: string, params: unknown[]): void {
+    const s = this.prepare(sql);
+    if (this.depth === 0) {
+      s.run(...params);
+      return;
+    }
+    this.touched(sql);
+    this.queue.push(s.item(s.values(params)));
+  }
+
+  /**
+   * Loads reads ahead, in one request (with whatever is queued): each statement's rows are kept
+   * and answered when the same statement with the same values runs in this transaction, until a
+   * write to a table it reads. A data-modifying statement (`INSERT ... RETURNING`) runs here,
+   * and its rows answer it once. Outside a transaction: nothing (there is nowhere to keep them
+   * consistent).
+   */
+  prefetch(reads: AheadRead[]): void {
+    if (this.depth === 0 || reads.length === 0) return;
+    const keyed = reads.map((r) => {
+      const s = this.prepare(r.sql);
+      const values = s.values(r.params);
+      const once = writtenTable(r.sql) !== null;
+      if (once) this.touched(r.sql);
+      return { key: `${r.sql}\u0000${JSON.stringify(values)}`, tables: r.tables, once, item: s.item(values) };
+    });
+    const queued = this.queue.length;
+    const results = this.sendQueued(keyed.map((k) => k.item));
+    keyed.forEach((k, i) => this.ahead.set(k.key, { result: results[queued + i]!, tables: k.tables, once: k.once }));
+  }
+
+  /** @internal The rows loaded ahead for this statement and values, if any. */
+  answer(source: string, values: (string | null)[]): Result | undefined {
+    if (this.ahead.size === 0) return undefined;
+    const key = `${source}\u0000${JSON.stringify(values)}`;
+    const hit = this.ahead.get(key);
+    if (hit?.once) this.ahead.delete(key);
+    return hit?.result;
+  }
+
+  /** @internal A statement is about to run: rows loaded ahead from the table it writes are stale. */
+  touched(source: string): void {
+    if (this.ahead.size === 0) return;
+    const table = writtenTable(source);
+    if (table === null) return;
+    if (table === '*') return this.ahead.clear();
+    for (const [key, e] of this.ahead) if (!e.once && e.tables.includes(table)) this.ahead.delete(key);
   }
 
   /**
@@ -241,7 +434,10 @@ export class PostgresDb implements Db {
     const run = (...args: Parameters<F>): ReturnType<F> => {
       const level = this.depth;
       const savepoint = `sp${level}`;
-      this.exec(level === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`);
+      // BEGIN (or the savepoint) waits in the queue: it rides with the first statement.
+      const mark = this.queue.length;
+      const sentBefore = this.sent;
+      this.queue.push(control(level === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`));
       this.depth = level + 1;
       let result: ReturnType<F>;
       try {
@@ -249,12 +445,45 @@ export class PostgresDb implements Db {
         if (result instanceof Promise) throw new TypeError('Transaction function cannot return a promise');
       } catch (e) {
         this.depth = level;
-        this.exec(level === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}`);
+        this.ahead.clear();
+        // Nothing of it reached the server: forgetting its queued statements undoes it.
+        if (this.sent === sentBefore) this.queue.length = mark;
+        else {
+          // What is still queued was done inside it, after the last request: undone with it.
+          this.queue = [];
+          try {
+            if (level === 0) this.exec('ROLLBACK');
+            else this.sendQueued([control(`ROLLBACK TO SAVEPOINT ${savepoint}`), control(`RELEASE SAVEPOINT ${savepoint}`)]);
+          } catch (undo) {
+            // The request that failed stopped before the savepoint was made: the transaction is
+            // aborted and the caller's rollback ends it. The first error is the one that matters.
+            if (level === 0) throw undo;
+          }
+        }
         throw e;
       }
-      // A failed COMMIT ends the transaction too (PostgreSQL rolls it back).
       this.depth = level;
-      this.exec(level === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}`);
+      if (level > 0) {
+        this.queue.push(control(`RELEASE SAVEPOINT ${savepoint}`));
+        return result;
+      }
+      this.ahead.clear();
+      // A transaction that neither read nor wrote: nothing to send.
+      if (this.sent === sentBefore && this.queue.length === mark + 1) {
+        this.queue.length = mark;
+        return result;
+      }
+      try {
+        this.exec('COMMIT');
+      } catch (e) {
+        // A queued write that failed stops the request before its COMMIT: the transaction is
+        // still open (aborted) and must end here. A failed COMMIT itself ends it already.
+        if (this.pq.transactionStatus() !== 0) {
+          this.queue = [];
+          this.exec('ROLLBACK');
+        }
+        throw e;
+      }
       return result;
     };
     return run;
@@ -280,6 +509,7 @@ export class PostgresDb implements Db {
     if (this.preparedCount >= MAX_PREPARED) return null;
     const name = `k${++this.preparedCount}`;
     this.roundTrips++;
+    this.onRequest?.(`PREPARE ${source}`);
     this.pq.prepare(name, text, count);
     this.check(source);
     return name;
@@ -293,31 +523,23 @@ export class PostgresDb implements Db {
     throw new PostgresError(`${message.trim()} (in: ${sql.trim().slice(0, 300)})`, fields?.sqlState, sql);
   }
 
-  /** @internal The last result's rows as objects (or arrays in raw mode), numbers parsed. */
-  rowsOf(mode: RowMode, limit: number): unknown[] {
+  /** @internal The last result, read off libpq: rows as arrays of parsed values. */
+  capture(): Result {
     const pq = this.pq;
-    const n = Math.min(pq.ntuples(), limit);
+    const n = pq.ntuples();
     const nf = pq.nfields();
-    const names: string[] = [];
-    const parsers: ((v: string) => unknown)[] = [];
+    const names: string[] = new Array(nf);
+    const parsers: ((v: string) => unknown)[] = new Array(nf);
     for (let j = 0; j < nf; j++) {
-      names.push(pq.fname(j));
-      parsers.push(PARSERS[pq.ftype(j)] ?? ((v: string) => v));
+      names[j] = pq.fname(j);
+      parsers[j] = PARSERS[pq.ftype(j)] ?? ((v: string) => v);
     }
-    const rows: unknown[] = new Array(n);
+    const rows: unknown[][] = new Array(n);
     for (let i = 0; i < n; i++) {
-      if (mode === 'pluck') {
-        rows[i] = nf === 0 || pq.getisnull(i, 0) ? null : parsers[0]!(pq.getvalue(i, 0));
-      } else if (mode === 'raw') {
-        const row: unknown[] = new Array(nf);
-        for (let j = 0; j < nf; j++) row[j] = pq.getisnull(i, j) ? null : parsers[j]!(pq.getvalue(i, j));
-        rows[i] = row;
-      } else {
-        const row: Record<string, unknown> = {};
-        for (let j = 0; j < nf; j++) row[names[j]!] = pq.getisnull(i, j) ? null : parsers[j]!(pq.getvalue(i, j));
-        rows[i] = row;
-      }
+      const row: unknown[] = new Array(nf);
+      for (let j = 0; j < nf; j++) row[j] = pq.getisnull(i, j) ? null : parsers[j]!(pq.getvalue(i, j));
+      rows[i] = row;
     }
-    return rows;
+    return { names, rows, changes: Number(pq.cmdTuples() || 0) };
   }
 }

@@ -1,5 +1,6 @@
 import { nextHour, planExpiryCheck } from './channel-expiry.js';
 import type { Db } from './db.js';
+import type { StoreRead } from './batch.js';
 import { stmt } from './statements.js';
 
 /**
@@ -40,8 +41,15 @@ export interface ChannelRow {
   source: string | null;
 }
 
+const CHANNEL = 'SELECT * FROM private_channels WHERE platform = ? AND chat_id = ?';
+
+/** getChannel's read, to load ahead with an event's other reads. */
+export function channelRead(platform: string, chatId: string): StoreRead {
+  return { sql: CHANNEL, params: [platform, chatId], tables: ['private_channels'] };
+}
+
 export function getChannel(db: Db, platform: string, chatId: string): ChannelRow | undefined {
-  return stmt(db, 'SELECT * FROM private_channels WHERE platform = ? AND chat_id = ?').get(platform, chatId) as ChannelRow | undefined;
+  return stmt(db, CHANNEL).get(platform, chatId) as ChannelRow | undefined;
 }
 
 export function channelsOf(db: Db, memberId: string): ChannelRow[] {

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { StoreRead } from './batch.js';
 import { stmt } from './statements.js';
 
 export type GrantableRole = 'instructor' | 'assistant';
@@ -12,11 +13,18 @@ export interface StaffGrant {
 
 /** The role an owner granted to the member behind a platform identity, if any. */
 export function grantedRoleOf(db: Db, platform: string, platformId: string): GrantableRole | undefined {
-  const row = stmt(db, 'SELECT g.role FROM identities i JOIN staff_grants g ON g.member_id = i.member_id WHERE i.platform = ? AND i.platform_id = ?').get(
+  const row = stmt(db, GRANTED_ROLE).get(
     platform,
     platformId,
   ) as { role: GrantableRole } | undefined;
   return row?.role;
+}
+
+const GRANTED_ROLE = 'SELECT g.role FROM identities i JOIN staff_grants g ON g.member_id = i.member_id WHERE i.platform = ? AND i.platform_id = ?';
+
+/** grantedRoleOf's read, to load ahead with an event's other reads. */
+export function grantedRoleRead(platform: string, platformId: string): StoreRead {
+  return { sql: GRANTED_ROLE, params: [platform, platformId], tables: ['identities', 'staff_grants'] };
 }
 
 export function getGrant(db: Db, memberId: string): StaffGrant | undefined {

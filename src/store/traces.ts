@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { later, type StoreRead } from './batch.js';
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
 
@@ -21,7 +22,10 @@ export function recordTrace(
 }
 
 function insertTrace(db: Db, args: { eventId: number | null; jobId: number | null; memberId: string | null; ruleId: string; matched: boolean; at: number }, detail: string): void {
-  stmt(db, 'INSERT INTO rule_traces (event_id, job_id, member_id, rule_id, matched, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+  // Nobody reads the row back in the event: on PostgreSQL it goes with the next request.
+  later(
+    db,
+    'INSERT INTO rule_traces (event_id, job_id, member_id, rule_id, matched, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     args.eventId,
     args.jobId,
     args.memberId,
@@ -125,7 +129,7 @@ export function recordRuleOutcomes(
     if (catalog) storeCatalog(db, catalog, `${args.eventId ?? ''}/${args.jobId ?? ''}`);
     // An event's: into its own row (see migration 'write path indexes'), a line per run of the
     // rules (the event's own, then channel.opened or follow-ups). A job's: a row of its own.
-    if (args.eventId !== null) stmt(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?").run(`\n${packer.json(args.trigger)}`, args.eventId);
+    if (args.eventId !== null) later(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?", `\n${packer.json(args.trigger)}`, args.eventId);
     else insertTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false }, packer.json(args.trigger));
   }
   outcomes.forEach((o, i) => {
@@ -304,15 +308,18 @@ export function tracesOfEvent(db: Db, eventRowId: number): RuleTraceRow[] {
   return expand(db, [...own, ...(stmt(db, 'SELECT * FROM rule_traces WHERE event_id = ? ORDER BY id').all(eventRowId) as RuleTraceRow[])]);
 }
 
+const LAST_FIRED = 'SELECT at FROM rule_fires WHERE member_id = ? AND rule_id = ?';
+
 export function lastFired(db: Db, memberId: string, ruleId: string): number | undefined {
-  const r = stmt(db, 'SELECT at FROM rule_fires WHERE member_id = ? AND rule_id = ?').get(memberId, ruleId) as { at: number } | undefined;
+  const r = stmt(db, LAST_FIRED).get(memberId, ruleId) as { at: number } | undefined;
   return r?.at;
 }
 
+/** lastFired's read, to load ahead with an event's other reads (a rule's cooldown). */
+export function lastFiredRead(memberId: string, ruleId: string): StoreRead {
+  return { sql: LAST_FIRED, params: [memberId, ruleId], tables: ['rule_fires'] };
+}
+
 export function recordFire(db: Db, memberId: string, ruleId: string, at: number): void {
-  stmt(db, 'INSERT INTO rule_fires (member_id, rule_id, at) VALUES (?, ?, ?) ON CONFLICT(member_id, rule_id) DO UPDATE SET at = excluded.at').run(
-    memberId,
-    ruleId,
-    at,
-  );
+  later(db, 'INSERT INTO rule_fires (member_id, rule_id, at) VALUES (?, ?, ?) ON CONFLICT(member_id, rule_id) DO UPDATE SET at = excluded.at', memberId, ruleId, at);
 }

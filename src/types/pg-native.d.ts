@@ -1,7 +1,8 @@
 /**
  * The part of pg-native (3.9, no types shipped) and its libpq binding that src/store/postgres.ts
- * uses: a synchronous connection and the raw result accessors (for the affected-row count and
- * our own type parsing, which pg-native's querySync does not expose).
+ * uses: a synchronous connection, the raw result accessors (for the affected-row count and our
+ * own type parsing, which pg-native's querySync does not expose) and pipeline mode (an event's
+ * statements in one request).
  */
 declare module 'pg-native' {
   interface Libpq {
@@ -21,6 +22,14 @@ declare module 'pg-native' {
     getisnull(row: number, col: number): boolean;
     cmdTuples(): string;
     transactionStatus(): number;
+    /** Pipeline mode (libpq 14+): several statements sent at once, their results read in order. */
+    enterPipelineMode(): boolean;
+    exitPipelineMode(): boolean;
+    pipelineSync(): boolean;
+    sendQueryParams(text: string, values: (string | null)[]): boolean;
+    sendQueryPrepared(name: string, values: (string | null)[]): boolean;
+    /** Makes the next result current; false when there is none (the end of a statement's results). */
+    getResult(): boolean;
     finish(): void;
   }
   class Client {

@@ -5,13 +5,13 @@
  * runs real processes on PostgreSQL); this file runs on the tests' backend, both in CI.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cluster, clusterFromEnv, ClusterEnvError, HEARTBEAT_MS } from '../../src/bot/cluster.js';
+import { Cluster, clusterFromEnv, ClusterEnvError, HEARTBEAT_MS, OWNERS_READ_AGAIN_MS } from '../../src/bot/cluster.js';
 import { Outbox } from '../../src/bot/outbox.js';
 import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { acquireStoreLock, StoreLockedError } from '../../src/store/backup.js';
 import type { Db } from '../../src/store/db.js';
-import { instanceSummaries, retireInstance } from '../../src/store/cluster.js';
+import { instanceSummaries, moveChat, retireInstance } from '../../src/store/cluster.js';
 import { claimMessage, enqueueMessage, pendingHeads } from '../../src/store/outbox.js';
 import { demoConfig, FakeAdapter, message, SECOND, T0 } from '../helpers/fixtures.js';
 import { freshPgUrl, openTestStore, pgAdminUrl } from '../helpers/store.js';
@@ -66,6 +66,33 @@ describe('instances sharing a store', () => {
     expect(a.cluster.accepts(message('u2', 'again', { at: clock.now(), group: G1 }))).toBe(true);
     expect(db.prepare('SELECT instance FROM chat_reach WHERE chat_id = ? ORDER BY instance').all(G1.id)).toEqual([{ instance: 'a' }, { instance: 'b' }]);
     expect(db.prepare('SELECT instance FROM chat_owners WHERE chat_id = ?').get(G1.id)).toEqual({ instance: 'a' });
+  });
+
+  it('a heartbeat keeps the owners it read and reads again only those changed since (issue 20); all of them every five minutes', () => {
+    const { db, clock, a } = setup();
+    const hi = () => a.cluster.accepts(message('u1', 'hi', { at: clock.now(), group: G1 }));
+    const beat = (ms: number) => {
+      clock.set(clock.now() + ms);
+      a.cluster.maintain(clock.now());
+    };
+    expect(hi()).toBe(true);
+    // Changed behind the cluster's back, its time left as it was: a re-read would see it, the
+    // kept owner does not (so no group's next event reads its owner again after a beat).
+    db.prepare("UPDATE chat_owners SET instance = 'b', since = 0 WHERE chat_id = ?").run(G1.id);
+    beat(HEARTBEAT_MS);
+    expect(hi()).toBe(true);
+    // A move (as a takeover or another instance's claim does) sets the time: seen at the next beat.
+    db.prepare("UPDATE chat_owners SET instance = 'a' WHERE chat_id = ?").run(G1.id);
+    expect(moveChat(db, 'wechat', G1.id, 'a', 'b', clock.now())).toBe(true);
+    expect(hi()).toBe(true);
+    beat(HEARTBEAT_MS);
+    expect(hi()).toBe(false);
+    // Whatever the clocks did, every owner is read again every five minutes.
+    db.prepare("UPDATE chat_owners SET instance = 'a', since = 0 WHERE chat_id = ?").run(G1.id);
+    beat(HEARTBEAT_MS);
+    expect(hi()).toBe(false);
+    beat(OWNERS_READ_AGAIN_MS);
+    expect(hi()).toBe(true);
   });
 
   it('a private chat belongs to the instance the member last wrote to', () => {

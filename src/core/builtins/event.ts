@@ -1,6 +1,7 @@
 import { localParts } from '../../util/localtime.js';
 import { activeGroupsOf } from '../../store/members.js';
-import { lastFired } from '../../store/traces.js';
+import { grantedRoleRead } from '../../store/staff-roles.js';
+import { lastFired, lastFiredRead } from '../../store/traces.js';
 import type { Feature } from '../feature.js';
 import { effectiveRole } from '../roles.js';
 
@@ -30,6 +31,7 @@ export const eventFlow: Feature = {
       type: 'string',
       description: 'owner, instructor, assistant or member, by platform id (config staff, then roles granted by /grant)',
       get: (c) => effectiveRole(c.db, c.config, c.trigger.platform, c.trigger.userPlatformId),
+      reads: (c) => [grantedRoleRead(c.platform, c.userPlatformId)],
     },
     { name: 'is_new_member', type: 'boolean', description: 'first time the bot sees this person', get: (c) => c.trigger.isNewMember },
     { name: 'invited', type: 'boolean', description: 'the platform says who invited the member', get: (c) => c.trigger.inviterMemberId !== null },
@@ -57,6 +59,7 @@ export const eventFlow: Feature = {
         const at = lastFired(c.db, c.member.id, param!);
         return at === undefined ? null : c.now - at;
       },
+      reads: (c, param) => [lastFiredRead(c.member.id, param!)],
     },
   ],
 };

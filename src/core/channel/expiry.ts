@@ -1,6 +1,6 @@
 import { planExpiryCheck } from '../../store/channel-expiry.js';
 import { finishHeld, oldestWaiting, staleHeld } from '../../store/held-messages.js';
-import { finishChannelWait, getChannel, staleChannelWaits } from '../../store/private-channels.js';
+import { channelRead, finishChannelWait, getChannel, staleChannelWaits } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { formatDuration } from '../../util/duration.js';
 import type { SystemJobContext } from '../types.js';
@@ -84,12 +84,14 @@ export const channelFlow: Feature = {
       type: 'string',
       description: 'the acquisition tag of the member\'s private channel on this platform (a Telegram deep link /start src-<tag>); null if none',
       get: (c) => c.trigger.channel?.source ?? getChannel(c.db, c.trigger.platform, c.trigger.userPlatformId)?.source ?? null,
+      reads: (c) => [channelRead(c.platform, c.userPlatformId)],
     },
     {
       name: 'channel.open',
       type: 'boolean',
       description: 'the member\'s private channel on this platform is open now (a WeChat friend, a Telegram user who pressed Start)',
       get: (c) => getChannel(c.db, c.trigger.platform, c.trigger.userPlatformId)?.state === 'open',
+      reads: (c) => [channelRead(c.platform, c.userPlatformId)],
     },
   ],
   jobs: [{ kind: 'channel', run: () => 'skipped: channel jobs have no member', runSystem: expireHeld }],

@@ -1,6 +1,7 @@
 import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } from '../../bot/events.js';
 import { inTransaction } from '../../store/db.js';
-import { appendEvent } from '../../store/events.js';
+import { prefetch } from '../../store/batch.js';
+import { appendEvent, eventInsertRead, type NewEvent } from '../../store/events.js';
 import { getMember, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
@@ -12,6 +13,7 @@ import { groupDelivery } from '../roles.js';
 import type { CourseConfig, Trigger } from '../types.js';
 import { runCommand } from './commands.js';
 import { runRules } from './rules.js';
+import { factReadContext, ruleReads, senderReads } from './reads.js';
 import { runContext } from './run-context.js';
 import type { EngineDeps, HandleResult } from './types.js';
 
@@ -45,6 +47,8 @@ class Redelivered extends Error {}
 
 function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<ChatEvent, FriendRequested | RoomInvited>, dedupeKey: string, group: string | undefined, groupId: string | null, now: number): HandleResult {
   const { db } = deps;
+  // What the handling reads, loaded ahead (PostgreSQL: with the BEGIN, in one request).
+  prefetch(db, () => senderReads(event, group));
   const resolved = resolveMember(db, {
     platform: event.platform,
     platformId: event.user.id,
@@ -59,7 +63,10 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
   // No look-up before: the insert is the dedupe check (one statement fewer per event). A
   // redelivery is rare; it throws, and the member lookup above is rolled back with it.
-  const eventRowId = appendEvent(db, { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now });
+  const row: NewEvent = { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now };
+  // The insert goes with the reads that need the member (the rules' facts, their cooldowns).
+  prefetch(db, () => [eventInsertRead(row), ...ruleReads(config.rules, ruleTypes(event), factReadContext(member, event, group))]);
+  const eventRowId = appendEvent(db, row);
   if (eventRowId === undefined) throw new Redelivered();
 
   let inviterMemberId: string | null = null;
@@ -141,6 +148,12 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
       : { fired: [], messages: 0 };
   if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
   return { status: 'handled', eventRowId, memberId: member.id, fired: [...h.fired, ...c.fired, ...r.fired, ...o.fired], messages: h.messages + c.messages + r.messages + o.messages };
+}
+
+/** The rule types an event may run: its own, a command's, and channel.opened (a first private message opens it). */
+function ruleTypes(event: ChatEvent): Trigger['type'][] {
+  // channel.closed is no rule type: it only finds no rules.
+  return (event.type === 'message' ? ['message', 'command', 'channel.opened'] : [event.type, 'channel.opened']) as Trigger['type'][];
 }
 
 /** Runs the features' `on` handlers of a platform event's type, with one trace when any ran. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tagsOf, addTag, removeTag, stageHistory } from '../../store/members.js';
-import { countQuestionsOf } from './store.js';
+import { countQuestionsOf, questionsOfRead } from './store.js';
 import { cancelJobs, planJob } from '../../store/jobs.js';
 import { formatDuration, isDuration, parseDuration } from '../../util/duration.js';
 import { localParts } from '../../util/localtime.js';
@@ -149,6 +149,7 @@ export const lifecycleFeature: Feature = {
       type: 'number',
       description: 'questions of the member the bot took up before this message (0 on the first question)',
       get: (c) => countQuestionsOf(c.db, c.member.id),
+      reads: (c) => [questionsOfRead(c.member.id)],
     },
   ],
   actions: [
