@@ -16,6 +16,7 @@ import {
   takeOverChats,
 } from '../store/cluster.js';
 import { followMovedChats } from '../store/outbox.js';
+import { refreshPlannerStats } from '../store/planner-stats.js';
 import { compactDeltas } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 
@@ -103,6 +104,10 @@ export class Cluster {
     heartbeat(db, this.instance, now);
     // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
     compactDeltas(db);
+    // PostgreSQL: after a burst (a reminder run, a broadcast) the planner must see the new rows
+    // before the send window's next reads, not when autovacuum next comes round.
+    const analysed = refreshPlannerStats(db);
+    if (analysed.length > 0) log.debug({ tables: analysed }, 'cluster: planner statistics refreshed after a burst');
     const goneBefore = now - this.takeoverAfterMs;
     const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
     if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');

@@ -1,0 +1,60 @@
+import { dialectOf, type Db } from './db.js';
+import { PostgresError } from './postgres.js';
+import { stmt } from './statements.js';
+
+/**
+ * PostgreSQL: the planner's statistics of the tables that grow in bursts, made fresh again soon
+ * after a burst instead of whenever autovacuum comes round (a minute at best, far later on a
+ * loaded server).
+ *
+ * Why: the outbox and the jobs are empty or small most of the time and then take thousands of
+ * rows at once (a reminder run, a broadcast at launch). Until they are analysed again the planner
+ * takes the new lane's pending rows for a handful and picks nested loops that read every pending
+ * row once per queue: the send window's read (src/store/outbox.ts pendingHeads) went from 8 ms to
+ * 470 ms at 4,000 queued reminders, for every lane before every send, in every process, and the
+ * cluster drill under load delivered 600 of 3,900 messages before its deadline while heartbeats
+ * lapsed. SQLite plans from its indexes alone and needs nothing here.
+ */
+
+/** The tables checked: where bursts land and the hot reads look. */
+const BURSTY_TABLES = ['outbox', 'jobs'] as const;
+
+/** Changes since the last analyse that make a table's statistics stale: this many ... */
+const MIN_CHANGES = 500;
+/** ... and at least this share of its live rows (autovacuum's own default is 10% after a minute's wait). */
+const MIN_SHARE = 0.2;
+
+/** Arbitrary advisory-lock key ("kqstats"): one process analyses at a time. */
+const ANALYZE_LOCK = 0x6b717374617473;
+
+/**
+ * Analyses each bursty table whose rows changed by more than MIN_CHANGES and MIN_SHARE of its
+ * size since it was last analysed (by anyone: autovacuum's analyses count). Cheap when nothing
+ * changed (one read of pg_stat_user_tables); ANALYZE samples at most 30,000 rows. Never waits:
+ * if another process is analysing, or a lock would be waited for, it leaves it to the next beat.
+ * Returns the tables analysed; [] on SQLite.
+ */
+export function refreshPlannerStats(db: Db): string[] {
+  if (dialectOf(db) === 'sqlite') return [];
+  const rows = stmt(
+    db,
+    `SELECT s.relname AS name, s.n_live_tup AS live, s.n_mod_since_analyze AS changed FROM pg_stat_user_tables s
+      WHERE s.relid IN (${BURSTY_TABLES.map((t) => `to_regclass('${t}')`).join(', ')})`,
+  ).all() as { name: string; live: number | string; changed: number | string }[];
+  const stale = rows.filter((r) => Number(r.changed) >= MIN_CHANGES && Number(r.changed) >= MIN_SHARE * Number(r.live)).map((r) => r.name);
+  if (stale.length === 0) return [];
+  try {
+    return db.transaction(() => {
+      const locked = (stmt(db, 'SELECT pg_try_advisory_xact_lock(?) AS ok').get(ANALYZE_LOCK) as { ok: number | boolean }).ok;
+      if (!locked) return [];
+      // An autovacuum or a manual VACUUM holding the table: leave it, rather than stop this
+      // process (its sends, its heartbeat) behind it.
+      db.exec("SET LOCAL lock_timeout = '200ms'");
+      for (const table of stale) db.exec(`ANALYZE ${table}`);
+      return stale;
+    })();
+  } catch (e) {
+    if (e instanceof PostgresError && e.code === '55P03') return [];
+    throw e;
+  }
+}

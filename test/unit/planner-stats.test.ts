@@ -1,0 +1,88 @@
+/**
+ * The planner's statistics after a burst (src/store/planner-stats.ts): on PostgreSQL the outbox
+ * analysed while empty, with autovacuum off (as a loaded server leaves it), gets fresh
+ * statistics at the next heartbeat once thousands of reminders are queued; nothing is analysed
+ * when little changed, and a table someone else holds is left for the next beat without waiting.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore, type Db } from '../../src/store/db.js';
+import { enqueueMessage } from '../../src/store/outbox.js';
+import { refreshPlannerStats } from '../../src/store/planner-stats.js';
+import { PostgresDb } from '../../src/store/postgres.js';
+import { T0 } from '../helpers/fixtures.js';
+import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
+
+const open: Db[] = [];
+afterEach(() => {
+  for (const db of open.splice(0)) db.close();
+});
+
+function queueReminders(db: Db, n: number): void {
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      enqueueMessage(db, {
+        platform: 'wechat', chatKind: 'dm', chatId: `wxid_m${i}`, memberId: `wechat:wxid_m${i}`, groupId: null, text: `第 ${i} 位的打卡提醒`,
+        priority: 'bulk', notBefore: T0 + i, eventId: null, ruleId: null, dryRun: false, now: T0, budget: null,
+      });
+    }
+  })();
+}
+
+/** This connection's table counters, flushed so pg_stat_user_tables shows them. */
+function flushStats(db: Db): void {
+  db.prepare('SELECT pg_stat_force_next_flush()').get();
+  db.prepare('SELECT 1').get();
+}
+
+const reltuples = (db: Db, table: string) => Number((db.prepare('SELECT reltuples AS n FROM pg_class WHERE oid = to_regclass(?)').get(table) as { n: number }).n);
+
+describe('planner statistics after a burst', () => {
+  it('SQLite has nothing to refresh', () => {
+    const db = openStore(':memory:');
+    open.push(db);
+    queueReminders(db, 600);
+    expect(refreshPlannerStats(db)).toEqual([]);
+  });
+
+  it.skipIf(!pgAdminUrl)('PostgreSQL: the outbox is analysed once thousands of rows arrived, not for a few', () => {
+    const db = openStore(freshPgUrl());
+    open.push(db);
+    db.exec('ANALYZE outbox; ANALYZE jobs; ALTER TABLE outbox SET (autovacuum_enabled = false)');
+    expect(reltuples(db, 'outbox')).toBe(0);
+
+    queueReminders(db, 100);
+    flushStats(db);
+    expect(refreshPlannerStats(db)).toEqual([]);
+
+    queueReminders(db, 3000);
+    flushStats(db);
+    expect(refreshPlannerStats(db)).toEqual(['outbox']);
+    expect(reltuples(db, 'outbox')).toBe(3100);
+
+    // Analysed: the counters start again, and the next beat does nothing.
+    flushStats(db);
+    expect(refreshPlannerStats(db)).toEqual([]);
+  });
+
+  it.skipIf(!pgAdminUrl)('PostgreSQL: a table another session holds is left for the next beat, without waiting for it', () => {
+    const url = freshPgUrl();
+    const db = openStore(url);
+    open.push(db);
+    db.exec('ANALYZE outbox; ALTER TABLE outbox SET (autovacuum_enabled = false)');
+    queueReminders(db, 2000);
+    flushStats(db);
+    const other = new PostgresDb(url);
+    try {
+      // What a VACUUM holds: ANALYZE would wait for it.
+      other.exec('BEGIN; LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE');
+      // Were it to wait, this test would hang: the lock's holder is this same process.
+      expect(refreshPlannerStats(db)).toEqual([]);
+      expect(reltuples(db, 'outbox')).toBe(0);
+      other.exec('ROLLBACK');
+      expect(refreshPlannerStats(db)).toEqual(['outbox']);
+      expect(reltuples(db, 'outbox')).toBe(2000);
+    } finally {
+      other.close();
+    }
+  });
+});
