@@ -24,8 +24,8 @@ const MIN_CHANGES = 500;
 /** ... and at least this share of its live rows (autovacuum's own default is 10% after a minute's wait). */
 const MIN_SHARE = 0.2;
 
-/** Arbitrary advisory-lock key ("kqstats"): one process analyses at a time. */
-const ANALYZE_LOCK = 0x6b717374617473;
+/** Arbitrary advisory-lock key ("kqst"): one process analyses at a time. */
+const ANALYZE_LOCK = 0x6b717374;
 
 /**
  * Analyses each bursty table whose rows changed by more than MIN_CHANGES and MIN_SHARE of its
