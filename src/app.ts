@@ -76,8 +76,8 @@ export const registry: Registry = buildRegistry(FEATURES);
  *
  * @example const config = loadConfig('config');
  */
-export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry } = {}): CourseConfig {
-  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env });
+export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry; stored?: boolean } = {}): CourseConfig {
+  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env, stored: opts.stored });
 }
 
 /**
