@@ -239,6 +239,7 @@ export async function createApp(opts: {
   // Wechaty is loaded only when WeChat is on (it takes ~2 s to import; Telegram-only kequn skips it).
   const { WechatyAdapter } = mode.kind === 'off' ? { WechatyAdapter: undefined } : await import('./bot/wechaty-adapter.js');
   if (mode.kind === 'simulated') {
+    (await import('./bot/mock-faker.js')).englishOnlyFaker();
     const { SimulatedWeChat } = await import('./bot/simulator.js');
     sim = new SimulatedWeChat({ botName: opts.config.course.bot_name, now: () => opts.clock.now() });
     for (const [handle, g] of Object.entries(opts.config.groups)) sim.room(g.wechat ?? simulatedRoomId(handle), g.name);
