@@ -65,9 +65,9 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   let ownOk = true;
   for (const [name, file] of ownFiles) {
     if (!existsSync(file.path)) continue;
-    const schema = sections.find((s) => s.file === name)!.schema;
+    const section = sections.find((s) => s.file === name)!;
     const owners = reg.features.filter((f) => f.config?.some((s) => s.file === name)).map((f) => `${f.name}:${f.config!.filter((s) => s.file === name).map((s) => s.key).join('+')}`);
-    const parsed = parseWith(file, schema, storeDir ? { dir: storeDir, name, scope: owners.join(',') } : undefined);
+    const parsed = parseWith(file, section.schema, storeDir && section.stored ? { dir: storeDir, name, scope: owners.join(',') } : undefined);
     if (parsed === undefined) ownOk = false;
     else own.set(name, parsed);
   }

@@ -1,11 +1,13 @@
 /**
  * A config file as parsed and validated, kept on disk so a start does not parse it again: the
- * YAML parser takes about a second and a half for a 2 MB faq.yaml of 10,000 entries (and
- * leaves as much garbage), reading the stored result a few tens of milliseconds.
+ * YAML parser takes 1-1.5 s for a 2 MB faq.yaml of 10,000 entries on a busy 2-core machine
+ * (and leaves its syntax tree to collect), reading the stored result a few tens of ms.
  *
  * Kept where the Q&A index is kept (src/flows/qa/stored-index.ts): `qa-index/` beside the SQLite
  * file, a folder of the system's temp folder for PostgreSQL, none for an in-memory store. Only
  * `kequn start` (and its config reloads) use it: `kequn check` and `kequn test` parse every time.
+ * Only for the sections that ask (ConfigSection.stored: faq.yaml), whose validated form depends
+ * on the file's bytes alone (catalog.yaml's dates without an offset depend on the time zone).
  *
  * A stored file is used only when its key and checksum match. The key is a hash of the file's
  * bytes, its name, the features that read it, this format, kequn's code (the compiled build's
