@@ -76,8 +76,8 @@ export const registry: Registry = buildRegistry(FEATURES);
  *
  * @example const config = loadConfig('config');
  */
-export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry } = {}): CourseConfig {
-  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env });
+export function loadConfig(dir: string, opts: { env?: NodeJS.ProcessEnv; registry?: Registry; stored?: boolean } = {}): CourseConfig {
+  return loadCourseConfig(dir, { registry: opts.registry ?? registry, env: opts.env, stored: opts.stored });
 }
 
 /**
@@ -193,6 +193,8 @@ export interface App {
   orders: Orders;
   /** The long-lived objects features' routes use (src/web/context.ts Runtime). */
   runtime: Runtime;
+  /** Where createApp's time went, in ms (bench/qa-start.ts): opening the store, loading the platforms' modules, the kernel and its services (the Q&A index), the order service. */
+  built: { storeMs: number; platformsMs: number; kernelMs: number; ordersMs: number };
   stop(): Promise<void>;
 }
 
@@ -233,12 +235,21 @@ export async function createApp(opts: {
   // Staff ids become simulated users anyone at the playground can drive: never next to a real platform.
   if (mode.kind === 'simulated' && (opts.telegram || (opts.adapters ?? []).length > 0)) throw new EnvError(SIMULATOR_ALONE.replace('KEQUN_WECHAT=simulated', 'the simulated WeChat'));
   const exposure: Exposure = mode.kind === 'simulated' ? 'embedded' : opts.staging ? 'staging' : 'real';
+  let lap = performance.now();
+  const since = () => {
+    const now = performance.now();
+    const ms = now - lap;
+    lap = now;
+    return ms;
+  };
   const db = openStore(opts.dbPath, { backgroundCheckpoints: opts.backgroundCheckpoints ?? true });
+  const storeMs = since();
   let sim: SimulatedWeChat | undefined;
   const adapters: ChatAdapter[] = [];
   // Wechaty is loaded only when WeChat is on (it takes ~2 s to import; Telegram-only kequn skips it).
   const { WechatyAdapter } = mode.kind === 'off' ? { WechatyAdapter: undefined } : await import('./bot/wechaty-adapter.js');
   if (mode.kind === 'simulated') {
+    (await import('./bot/mock-faker.js')).englishOnlyFaker();
     const { SimulatedWeChat } = await import('./bot/simulator.js');
     sim = new SimulatedWeChat({ botName: opts.config.course.bot_name, now: () => opts.clock.now() });
     for (const [handle, g] of Object.entries(opts.config.groups)) sim.room(g.wechat ?? simulatedRoomId(handle), g.name);
@@ -275,9 +286,13 @@ export async function createApp(opts: {
     });
     adapters.push(telegram);
   }
+  const platformsMs = since();
   const kernel = new Kernel({ config: opts.config, registry, db, clock: opts.clock, adapters, log: opts.log, live: opts.live, random: opts.random, llmEnv: opts.llmEnv, cluster: opts.cluster });
+  const kernelMs = since();
   orders = await createOrders({ kernel, db, clock: opts.clock, log: opts.log.child({ part: 'orders' }), live: opts.live, env: opts.env ?? process.env, telegram, sandboxOpen: exposure !== 'real' });
+  const built = { storeMs, platformsMs, kernelMs, ordersMs: since() };
   return {
+    built,
     kernel,
     db,
     sim,

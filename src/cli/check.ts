@@ -3,10 +3,13 @@ import { ConfigError, formatProblem } from '../config/errors.js';
 import type { CourseConfig } from '../core/types.js';
 import { loadConfig } from '../app.js';
 
-/** Loads the config or prints every problem; used by check, start and why. */
-export function loadConfigOrReport(configDir: string, write: (line: string) => void): CourseConfig | undefined {
+/**
+ * Loads the config or prints every problem; used by check, start and why. `stored`: large files
+ * as validated at a previous start are read from beside the store (`kequn start` only).
+ */
+export function loadConfigOrReport(configDir: string, write: (line: string) => void, opts: { stored?: boolean } = {}): CourseConfig | undefined {
   try {
-    return loadConfig(configDir);
+    return loadConfig(configDir, { stored: opts.stored });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     write(`configuration ${configDir} has ${e.problems.length} problem(s):`);

@@ -23,7 +23,7 @@ import { dashboardText } from '../flows/dashboard/i18n.js';
 export async function runStart(opts: { configDir: string }): Promise<number> {
   const t0 = performance.now();
   const write = (line: string) => process.stdout.write(line + '\n');
-  const config = loadConfigOrReport(opts.configDir, write);
+  const config = loadConfigOrReport(opts.configDir, write, { stored: true });
   if (!config) return 2;
   const checked = readStartEnv(process.env);
   if (!checked.ok) {
@@ -80,7 +80,7 @@ export async function runStart(opts: { configDir: string }): Promise<number> {
   resumeStoreClock(app.db, clock);
   server.serve(createWebApp({ app, clock, log }));
   await app.kernel.start();
-  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c), { load: (dir) => loadConfig(dir) });
+  const stopWatching = watchConfig(opts.configDir, log, (c) => app.kernel.setConfig(c), { load: (dir) => loadConfig(dir, { stored: true }) });
   if (wechat.kind === 'simulated') await waitReady(() => app.kernel.isReady());
   const ms = Math.round(performance.now() - t0);
   write('');

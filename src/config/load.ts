@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve, join, isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { YamlFile } from './yaml-file.js';
+import { YamlFile, type ParsedStore } from './yaml-file.js';
+import { cacheDirFor } from './parsed-cache.js';
 import { didYouMean, knownKeys } from '../util/suggest.js';
 import { checkUnique } from './checks.js';
 import { mainSchemaWith, rulesSchemaFor, templatesSchema, type MainConfig } from './schema.js';
@@ -30,7 +31,7 @@ export const CONFIG_FILES = { main: 'kequn.yaml', templates: 'templates.yaml', r
  *
  * @example const config = loadCourseConfig('config', { registry: buildRegistry(FEATURES) });
  */
-export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: NodeJS.ProcessEnv }): CourseConfig {
+export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: NodeJS.ProcessEnv; stored?: boolean }): CourseConfig {
   const reg = opts.registry;
   const env = opts.env ?? process.env;
   const absDir = resolve(dir);
@@ -56,13 +57,17 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   const main = parseWith(files.main, mainSchema) as (MainConfig & Record<string, unknown>) | undefined;
   const templates = parseWith(files.templates, templatesSchema);
   const rawRules = parseWith(files.rules, rulesSchemaFor(reg.triggers as [string, ...string[]]));
+  // The features' own files as validated at a previous start, where the store keeps its Q&A
+  // index (src/config/parsed-cache.ts): `kequn start` only. Known once kequn.yaml is read.
+  const storeDir = opts.stored && main ? cacheDirFor(dataPathOf(main, absDir, env)) : undefined;
   // A feature's own file is optional: a course that sells nothing has no catalog.yaml.
   const own = new Map<string, unknown>();
   let ownOk = true;
   for (const [name, file] of ownFiles) {
     if (!existsSync(file.path)) continue;
-    const schema = sections.find((s) => s.file === name)!.schema;
-    const parsed = parseWith(file, schema);
+    const section = sections.find((s) => s.file === name)!;
+    const owners = reg.features.filter((f) => f.config?.some((s) => s.file === name)).map((f) => `${f.name}:${f.config!.filter((s) => s.file === name).map((s) => s.key).join('+')}`);
+    const parsed = parseWith(file, section.schema, storeDir && section.stored ? { dir: storeDir, name, scope: owners.join(',') } : undefined);
     if (parsed === undefined) ownOk = false;
     else own.set(name, parsed);
   }
@@ -102,7 +107,7 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   if (databaseUrl && !isPostgresUrl(databaseUrl)) {
     files.main.problem(['data'], 'DATABASE_URL is set but is not a postgres:// or postgresql:// URL (unset it to use the SQLite file)');
   }
-  const dataPath = databaseUrl && isPostgresUrl(databaseUrl) ? databaseUrl : env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
+  const dataPath = dataPathOf(main, absDir, env);
 
   const config = {
     dir: absDir,
@@ -161,7 +166,14 @@ export function loadCourseConfig(dir: string, opts: { registry: Registry; env?: 
   collect();
   if (problems.length > 0) throw new ConfigError(problems);
   config.warnings = all.flatMap((f) => f.warnings);
+  config.parsedStore = all.flatMap((f) => (f.cache ? [{ file: f.display, ...f.cache }] : []));
   return config;
+}
+
+/** The store's location: DATABASE_URL (PostgreSQL) wins over the SQLite file (KEQUN_DATA, then `data:`). */
+function dataPathOf(main: MainConfig, absDir: string, env: NodeJS.ProcessEnv): string {
+  const databaseUrl = env.DATABASE_URL?.trim();
+  return databaseUrl && isPostgresUrl(databaseUrl) ? databaseUrl : env.KEQUN_DATA ? resolve(env.KEQUN_DATA) : isAbsolute(main.data) ? main.data : resolve(absDir, main.data);
 }
 
 /**
@@ -235,10 +247,15 @@ function simulatedGroup(platform: Platform, id: string, groups: MainConfig['grou
   return groups[handle] && !groups[handle].wechat ? handle : undefined;
 }
 
-function parseWith<S extends z.ZodType>(file: YamlFile, schema: S): z.output<S> | undefined {
-  if (!file.load()) return undefined;
+function parseWith<S extends z.ZodType>(file: YamlFile, schema: S, store?: ParsedStore): z.output<S> | undefined {
+  if (!file.load(store)) return undefined;
+  // Read from the store: what this schema made of these very bytes at a previous load.
+  if (file.validated) return file.data as z.output<S>;
   const r = schema.safeParse(file.data ?? {});
-  if (r.success) return r.data;
+  if (r.success) {
+    file.storeValidated(r.data);
+    return r.data;
+  }
   for (const issue of r.error.issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {

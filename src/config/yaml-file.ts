@@ -3,13 +3,26 @@ import { relative } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { ConfigProblem } from './errors.js';
 import { formatKeyPath } from './errors.js';
+import { parsedKey, readParsed, writeParsed } from './parsed-cache.js';
 
 /** Largest config file we accept: a guard against pasting a data dump into config/. */
 const MAX_BYTES = 2 * 1024 * 1024;
 
+/** Where a file's parsed form is stored (src/config/parsed-cache.ts): the folder, its name, who reads it. */
+export interface ParsedStore {
+  dir: string;
+  name: string;
+  /** The schema's owner (feature and section): part of the key. */
+  scope: string;
+}
+
 /**
  * One YAML file with its positions kept, so any problem found later (by zod or by the rule
  * compiler) can be reported at the line of the offending key.
+ *
+ * Given a ParsedStore, load() first looks for the file's validated form stored under the hash of
+ * its bytes; found, `data` is that and `validated` is true, and the file is parsed (positions
+ * and all) only if a problem or warning must be located in it.
  */
 export class YamlFile {
   readonly display: string;
@@ -19,14 +32,23 @@ export class YamlFile {
   /** Located like problems, but the course still loads: `kequn check` prints them. */
   readonly warnings: ConfigProblem[] = [];
   data: unknown;
+  /** `data` came from the store: it was validated when it was stored. */
+  validated = false;
+  /** The text of a file read from the store, parsed only to locate a problem. */
+  private text: string | undefined;
+  /** Where to store the validated form once parsed (a file not found in the store). */
+  private storeAs: { dir: string; key: string; name: string } | undefined;
+  /** What the store did for this file (for logs, tests and the bench); none without a ParsedStore. */
+  cache: { from: 'stored' | 'parsed'; note?: string } | undefined;
 
   constructor(readonly path: string, cwd = process.cwd()) {
     this.display = relative(cwd, path) || path;
   }
 
   /** Reads and parses; returns false (with problems recorded) when the file is unusable. */
-  load(): boolean {
+  load(store?: ParsedStore): boolean {
     let text: string;
+    let bytes: Buffer;
     try {
       const buf = readFileSync(this.path);
       if (buf.length > MAX_BYTES) {
@@ -37,11 +59,41 @@ export class YamlFile {
         this.problem([], 'file is binary, not YAML text');
         return false;
       }
+      bytes = buf;
       text = buf.toString('utf8');
     } catch (e) {
       this.problem([], `cannot read: ${(e as Error).message}`);
       return false;
     }
+    if (store) {
+      const key = parsedKey(bytes, store.name, store.scope);
+      const stored = readParsed(store.dir, key);
+      if ('data' in stored) {
+        this.data = stored.data;
+        this.validated = true;
+        this.text = text;
+        this.cache = { from: 'stored' };
+        return true;
+      }
+      this.storeAs = { dir: store.dir, key, name: store.name };
+      this.cache = { from: 'parsed', ...(stored.error === 'none stored' ? {} : { note: `stored form not used: ${stored.error}` }) };
+    }
+    return this.parse(text);
+  }
+
+  /**
+   * Stores the file's validated form (what its schema made of `data`) for the next load, when
+   * load() was given a ParsedStore and did not find it there. Never throws.
+   */
+  storeValidated(value: unknown): void {
+    if (!this.storeAs) return;
+    const { dir, key, name } = this.storeAs;
+    this.storeAs = undefined;
+    const written = writeParsed(dir, key, name, value);
+    if ('error' in written && this.cache) this.cache.note = `${this.cache.note ? `${this.cache.note}; ` : ''}not stored: ${written.error}`;
+  }
+
+  private parse(text: string): boolean {
     // Custom tags are refused and aliases are capped: a config file is data, never code, and
     // an alias bomb must fail fast rather than exhaust memory.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, customTags: [] });
@@ -64,6 +116,12 @@ export class YamlFile {
 
   /** The line of the node at `path`, or of its nearest existing ancestor. */
   lineOf(path: readonly (string | number)[]): number {
+    if (!this.doc && this.text !== undefined) {
+      // Read from the store: parsed now, for its positions (the same bytes parsed without problems).
+      const text = this.text;
+      this.text = undefined;
+      this.parse(text);
+    }
     if (!this.doc) return 1;
     for (let n = path.length; n >= 0; n--) {
       const node = this.nodeAt(path.slice(0, n));

@@ -47,6 +47,12 @@ export interface ConfigSection {
    * run time; problems go to `ctx.problem(path, message)` at their key path.
    */
   resolve(raw: unknown, ctx: SectionContext): unknown;
+  /**
+   * A file of its own whose validated form depends on its bytes alone (no time zone, no
+   * environment in its schema): `kequn start` may keep it validated beside the store
+   * (src/config/parsed-cache.ts). For large files (faq.yaml).
+   */
+  stored?: boolean;
 }
 
 /**
@@ -69,6 +75,7 @@ export function fileSection<S extends z.ZodType, K extends keyof CourseConfig>(s
   schema: S;
   as: K;
   resolve(raw: z.output<S> | undefined, ctx: SectionContext): CourseConfig[K];
+  stored?: boolean;
 }): ConfigSection {
   return s as unknown as ConfigSection;
 }

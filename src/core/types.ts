@@ -90,6 +90,11 @@ export interface CourseConfig {
   values: Record<string, string>;
   /** What `kequn check` warns about but loads (an FAQ answer naming a price no product has). */
   warnings: ConfigProblem[];
+  /**
+   * Files whose validated form was looked for in the store (`kequn start`: the features' own
+   * files, src/config/parsed-cache.ts): read from it (`stored`) or parsed, and why.
+   */
+  parsedStore?: { file: string; from: 'stored' | 'parsed'; note?: string }[];
   /** Role of a platform id: staff by platform id from config, never by display name. */
   roleOf(platform: Platform, platformId: string): Role;
   /** Group handle for a platform chat id, or undefined for groups not in the course. */

@@ -4,10 +4,10 @@
  * playground, then stops cleanly on SIGTERM and releases the store.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 async function freePort(): Promise<number> {
@@ -44,6 +44,8 @@ describe('kequn start on a fresh machine', () => {
       expect(await script.text()).toContain('机器人在线');
       expect(existsSync(data)).toBe(true);
       expect(existsSync(`${data}.lock`)).toBe(true);
+      // faq.yaml kept as validated beside the store, with the Q&A index, for the next start (issue 20).
+      expect(readdirSync(join(dirname(data), 'qa-index')).filter((f) => f.endsWith('.cfgcache'))).toHaveLength(1);
       // The dashboard's address, and on the embedded default a one-time login link (issue 24).
       for (let i = 0; i < 50 && !/dashboard\?login=/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
       expect(out).toContain(`dashboard:  http://127.0.0.1:${port}/dashboard\n`);

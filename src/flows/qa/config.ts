@@ -153,7 +153,7 @@ function resolveFaq(faq: z.output<typeof faqSchema> | undefined, ctx: SectionCon
 
 /** kequn.yaml's `qa:`. */
 export const qaSection = section({ key: 'qa', as: 'qa', schema: qaSchema, resolve: resolveQa });
-/** faq.yaml, optional. */
-export const faqSection = fileSection({ key: 'faq', file: 'faq.yaml', as: 'faq', schema: faqSchema, resolve: resolveFaq });
+/** faq.yaml, optional; up to 2 MB of plain strings, kept validated beside the store by `kequn start`. */
+export const faqSection = fileSection({ key: 'faq', file: 'faq.yaml', as: 'faq', schema: faqSchema, resolve: resolveFaq, stored: true });
 /** A group's `qa_detect:`. */
 export const qaGroupKeys = { qa_detect: questionSigns.optional() };
