@@ -117,14 +117,22 @@ function param(v: unknown): string | null {
 const MAX_PREPARED = 2000;
 
 class PgStatement implements Statement {
-  private prepared: string | null | undefined;
+  /**
+   * The server-side name, shared by this statement's row modes: `stmt(db, sql).pluck()` makes a
+   * new object per call, and one that prepared on its own sent a PREPARE each time (a request,
+   * and a prepared statement left on the server until the cap).
+   */
+  private readonly server: { prepared: string | null | undefined };
 
   constructor(
     private readonly db: PostgresDb,
     readonly source: string,
     private readonly compiled: Compiled,
     private readonly mode: RowMode = 'object',
-  ) {}
+    server?: { prepared: string | null | undefined },
+  ) {
+    this.server = server ?? { prepared: undefined };
+  }
 
   raw(on = true): PgStatement {
     return this.withMode(on ? 'raw' : 'object');
@@ -136,9 +144,7 @@ class PgStatement implements Statement {
 
   private withMode(mode: RowMode): PgStatement {
     if (mode === this.mode) return this;
-    const s = new PgStatement(this.db, this.source, this.compiled, mode);
-    s.prepared = this.prepared;
-    return s;
+    return new PgStatement(this.db, this.source, this.compiled, mode, this.server);
   }
 
   get(...params: unknown[]): unknown {
@@ -174,8 +180,9 @@ class PgStatement implements Statement {
   /** @internal This statement with these values, as one item of a request (prepared on the server first, once). */
   item(values: (string | null)[]): Queued {
     this.db.assertOpen();
-    if (this.prepared === undefined) this.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
-    return { text: this.compiled.text, name: this.prepared, values, source: this.source };
+    const server = this.server;
+    if (server.prepared === undefined) server.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
+    return { text: this.compiled.text, name: server.prepared, values, source: this.source };
   }
 
   private result(params: unknown[]): Result {

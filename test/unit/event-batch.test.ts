@@ -129,4 +129,20 @@ describe.skipIf(!onPostgres)('the PostgreSQL request queue', () => {
     expect(db.roundTrips - before).toBe(1);
     expect(rows(db)).toContainEqual({ id: 1, v: 'a' });
   });
+
+  it('a statement prepares once on the server whatever its row mode, however often pluck() or raw() is asked for', () => {
+    const db = fresh();
+    db.prepare('INSERT INTO t (id, v) VALUES (?, ?)').run(1, 'a');
+    const sql = 'SELECT v FROM t WHERE id = ?';
+    const sent: string[] = [];
+    db.onRequest = (s) => sent.push(s);
+    for (let i = 0; i < 3; i++) {
+      expect(db.prepare(sql).pluck().get(1)).toBe('a');
+      expect(db.prepare(sql).raw().get(1)).toEqual(['a']);
+    }
+    db.onRequest = undefined;
+    // One PREPARE, then one request per statement run (the cluster's heartbeat plucks its instances).
+    expect(sent.filter((s) => s.startsWith('PREPARE'))).toEqual([`PREPARE ${sql}`]);
+    expect(sent).toHaveLength(7);
+  });
 });
