@@ -112,7 +112,11 @@ export class Cluster {
    * instances, and park what they were sending. Returns the chats taken over.
    */
   maintain(now: number): number {
-    if (now - this.lastBeat < HEARTBEAT_MS && now >= this.lastBeat) return 0;
+    if (now - this.lastBeat < HEARTBEAT_MS && now >= this.lastBeat) {
+      // A beat that went with an event found a burst: analysed here, off the event's path.
+      this.analyseIfStale();
+      return 0;
+    }
     return this.beat(now, true);
   }
 
@@ -122,7 +126,8 @@ export class Cluster {
    * after a burst (PostgreSQL), the sends of gone instances parked, their reachable chats taken
    * over, queued messages handed to their chats' owners (PostgreSQL), the kept owners made true.
    * `atOnce`: in one request now (PostgreSQL), the first error thrown once all have run; else
-   * in front of the next transaction's first request (this event's), errors logged.
+   * in front of the next transaction's first request (this event's), errors logged, and a
+   * burst it finds is analysed by the next tick (maintain) rather than on the event's path.
    */
   private beat(now: number, atOnce: boolean): number {
     const { db, log } = this.deps;
@@ -182,7 +187,7 @@ export class Cluster {
     return taken;
   }
 
-  /** Tables the last beat found stale for the planner (analysed when no event is in the way). */
+  /** Tables the last beat found stale for the planner (analysed by the next tick, or the next beat done at once). */
   private analyse: string[] = [];
 
   private analyseIfStale(): void {
@@ -193,13 +198,9 @@ export class Cluster {
     if (analysed.length > 0) this.deps.log.debug({ tables: analysed }, 'cluster: planner statistics refreshed after a burst');
   }
 
-  /**
-   * After an event: a beat that was to ride with it and found no request to go with (the event
-   * wrote nothing) goes now; a burst it found is analysed.
-   */
+  /** After an event: a beat that was to ride with it and found no request to go with (the event wrote nothing) goes now. */
   settle(): void {
     sendRiders(this.deps.db);
-    this.analyseIfStale();
   }
 
   /**
