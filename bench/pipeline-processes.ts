@@ -42,9 +42,10 @@
  * - On a shared machine, more processes also means a bigger share of contended CPU: the 2- and
  *   4-process gains are partly that. Compare figures of one run, and read the load beside them.
  * - The cluster's heartbeat (every 5 s of the clock) runs by the virtual clock here, i.e. every
- *   50 messages instead of every few thousand: after each beat a process re-reads its groups'
- *   owners, ~0.7 extra round trip per message (the commits per event show it: ~1.8 instead of
- *   ~1.1). About 1 in 16 round trips; kept, so the events and their times are bench/pipeline.ts's.
+ *   50 messages instead of every few thousand; kept, so the events and their times are
+ *   bench/pipeline.ts's. A beat just due goes in front of the event's first request (no request
+ *   of its own, src/bot/cluster.ts LATE_BEAT_MS); its statements still run and commit, so the
+ *   commits per event count them.
  *
  * Run: npx tsx bench/pipeline-processes.ts   (BENCH_PP_MEMBERS, BENCH_PP_MESSAGES resize it)
  */

@@ -2,30 +2,44 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/schedule/clock.js';
 import { dialectOf, type Db } from '../store/db.js';
+import { ride, sendRiders, type Upkeep } from '../store/batch.js';
 import {
   chatOwner,
   claimChat,
-  heartbeat,
+  heartbeatSql,
+  instancesSql,
   moveChat,
-  ownersChangedSince,
-  parkWorkOfGoneInstances,
+  ownersChangedSql,
+  parkWorkSql,
   recordReach,
   registerInstance,
   takeAllChats,
   takeChat,
-  takeOverChats,
+  takeOverSql,
+  type Sql,
 } from '../store/cluster.js';
-import { followMovedChats } from '../store/outbox.js';
-import { refreshPlannerStats } from '../store/planner-stats.js';
-import { compactDeltas } from '../store/status-counts.js';
+import { followMovedSql } from '../store/outbox.js';
+import { analyseStale, plannerStatsSql, staleTables } from '../store/planner-stats.js';
+import { isTransientConflict } from '../store/postgres.js';
+import { compactSql } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 
 /** The instance name when KEQUN_INSTANCE is not set. */
 export const DEFAULT_INSTANCE = 'main';
 /** How often an instance heartbeats, takes over chats of gone instances and refreshes its view. */
 export const HEARTBEAT_MS = 5_000;
-/** How often an instance drops every chat owner it has read and reads them again at their next event (a safety net for clocks further apart than a takeover period). */
+/** How often an instance reads again every chat owner it keeps, whatever their change time says (a safety net for clocks further apart than a takeover period). */
 export const OWNERS_READ_AGAIN_MS = 5 * 60_000;
+/**
+ * A beat this late at an event (a whole period missed: the scheduler did not run, the process
+ * stalled or had nothing to do) is done before the event is decided. One only just due goes with
+ * the event's first request (src/store/batch.ts ride): the owners the event is decided by are
+ * then those of one beat before, as between any two beats, and nobody can have taken this
+ * instance for gone (KEQUN_TAKEOVER_AFTER is at least two periods).
+ */
+export const LATE_BEAT_MS = 2 * HEARTBEAT_MS;
+/** Owners kept at most (a bound on memory: the others are looked up again at their next event). */
+const MAX_OWNERS = 50_000;
 /** An instance silent this long is gone (KEQUN_TAKEOVER_AFTER overrides, in seconds). */
 export const DEFAULT_TAKEOVER_AFTER_MS = 30_000;
 
@@ -98,60 +112,137 @@ export class Cluster {
    * instances, and park what they were sending. Returns the chats taken over.
    */
   maintain(now: number): number {
-    if (now - this.lastBeat < HEARTBEAT_MS && now >= this.lastBeat) return 0;
-    const { db, log } = this.deps;
-    this.lastBeat = now;
-    heartbeat(db, this.instance, now);
-    // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
-    compactDeltas(db);
-    // PostgreSQL: after a burst (a reminder run, a broadcast) the planner must see the new rows
-    // before the send window's next reads, not when autovacuum next comes round.
-    const analysed = refreshPlannerStats(db);
-    if (analysed.length > 0) log.debug({ tables: analysed }, 'cluster: planner statistics refreshed after a burst');
-    const goneBefore = now - this.takeoverAfterMs;
-    const parked = parkWorkOfGoneInstances(db, this.instance, goneBefore);
-    if (parked.messages + parked.actions > 0) log.warn({ ...parked }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
-    const taken = takeOverChats(db, this.instance, goneBefore, now);
-    if (taken > 0) log.warn({ chats: taken, instance: this.instance }, 'cluster: took over the chats of an instance that stopped');
-    // PostgreSQL: queued messages follow their chats to the new owners (the gone instance's,
-    // and any of this one's whose chat moved while they were queued).
-    const handed = followMovedChats(db, this.instance, goneBefore);
-    if (handed > 0) log.info({ messages: handed, instance: this.instance }, 'cluster: queued messages handed to their chats\' owners');
-    this.refreshOwners(now);
-    return taken;
+    if (now - this.lastBeat < HEARTBEAT_MS && now >= this.lastBeat) {
+      // A beat that went with an event found a burst: analysed here, off the event's path.
+      this.analyseIfStale();
+      return 0;
+    }
+    return this.beat(now, true);
   }
 
   /**
-   * The owners this instance has read, made true again: those that changed since the last beat
-   * (this one's takeovers included) are read anew, and those of instances no longer there
-   * (retired) are forgotten, to be looked up at their next event. Dropping them all at every beat
-   * made every group's next event read its owner again: one more round trip per group and beat.
-   * Another instance's clock may run behind this one's: changes are read back to a takeover
-   * period before the last refresh, and every OWNERS_READ_AGAIN_MS all are dropped and read
-   * again as before (whatever the clocks did, an owner is never stale for longer).
+   * A heartbeat and the upkeep that goes with it, each statement committed on its own and in
+   * this order: the beat, /healthz's deltas folded (PostgreSQL), the planner statistics checked
+   * after a burst (PostgreSQL), the sends of gone instances parked, their reachable chats taken
+   * over, queued messages handed to their chats' owners (PostgreSQL), the kept owners made true.
+   * `atOnce`: in one request now (PostgreSQL), the first error thrown once all have run; else
+   * in front of the next transaction's first request (this event's), errors logged, and a
+   * burst it finds is analysed by the next tick (maintain) rather than on the event's path.
    */
-  private refreshOwners(now: number): void {
-    if (this.owners.size === 0 || now - this.ownersDroppedAt >= OWNERS_READ_AGAIN_MS || now < this.ownersReadAt) {
+  private beat(now: number, atOnce: boolean): number {
+    const { db, log } = this.deps;
+    const pg = dialectOf(db) === 'postgres';
+    const previousBeat = this.lastBeat;
+    this.lastBeat = now;
+    const goneBefore = now - this.takeoverAfterMs;
+    const upkeep: Upkeep[] = [];
+    let firstError: Error | undefined;
+    let taken = 0;
+    const add = (q: Sql, what: string, done: (r: { rows: Record<string, unknown>[]; changes: number }) => void, harmless?: (e: Error) => boolean) =>
+      upkeep.push({
+        ...q,
+        done: (r) => {
+          if (!('error' in r)) return done(r);
+          if (harmless?.(r.error)) return;
+          firstError ??= r.error;
+          if (!atOnce) log.warn({ err: r.error.message, instance: this.instance }, `cluster: ${what} failed`);
+        },
+      });
+    add(heartbeatSql(this.instance, now), 'the heartbeat', () => undefined, () => {
+      // A beat that did not reach the store: the next event beats again.
+      if (this.lastBeat === now) this.lastBeat = previousBeat;
+      return false;
+    });
+    // PostgreSQL: /healthz's counts arrive as deltas; fold them so a read stays a few rows.
+    if (pg) add(compactSql(), 'folding the health counts', () => undefined);
+    // PostgreSQL: after a burst (a reminder run, a broadcast) the planner must see the new rows
+    // before the send window's next reads, not when autovacuum next comes round.
+    if (pg) add(plannerStatsSql(), 'reading the planner statistics', (r) => (this.analyse = staleTables(r.rows)));
+    const park = parkWorkSql(this.instance, goneBefore);
+    let parkedMessages = 0;
+    add(park.messages, 'parking the sends of a gone instance', (r) => (parkedMessages = r.changes));
+    add(park.actions, 'parking the platform actions of a gone instance', (r) => {
+      if (parkedMessages + r.changes > 0) log.warn({ messages: parkedMessages, actions: r.changes }, 'cluster: an instance stopped mid-send; those sends are marked uncertain and not repeated');
+    });
+    add(takeOverSql(this.instance, goneBefore, now), 'taking over chats', (r) => {
+      taken = r.changes;
+      if (taken > 0) log.warn({ chats: taken, instance: this.instance }, 'cluster: took over the chats of an instance that stopped');
+    });
+    // PostgreSQL: queued messages follow their chats to the new owners (the gone instance's,
+    // and any of this one's whose chat moved while they were queued). Losing a race is harmless.
+    if (pg)
+      add(
+        followMovedSql(this.instance, goneBefore),
+        'handing queued messages to their chats\' owners',
+        (r) => {
+          if (r.changes > 0) log.info({ messages: r.changes, instance: this.instance }, 'cluster: queued messages handed to their chats\' owners');
+        },
+        isTransientConflict,
+      );
+    this.refreshOwners(now, add);
+    ride(db, upkeep, { now: atOnce });
+    if (!atOnce) return 0;
+    this.analyseIfStale();
+    if (firstError) throw firstError;
+    return taken;
+  }
+
+  /** Tables the last beat found stale for the planner (analysed by the next tick, or the next beat done at once). */
+  private analyse: string[] = [];
+
+  private analyseIfStale(): void {
+    if (this.analyse.length === 0) return;
+    const stale = this.analyse;
+    this.analyse = [];
+    const analysed = analyseStale(this.deps.db, stale);
+    if (analysed.length > 0) this.deps.log.debug({ tables: analysed }, 'cluster: planner statistics refreshed after a burst');
+  }
+
+  /** After an event: a beat that was to ride with it and found no request to go with (the event wrote nothing) goes now. */
+  settle(): void {
+    sendRiders(this.deps.db);
+  }
+
+  /**
+   * The owners this instance keeps, made true again: those that changed since the last beat
+   * (this one's takeovers included) are read anew, and those of instances no longer there
+   * (retired) are forgotten, to be looked up at their next event. Another instance's clock may
+   * run behind this one's: changes are read back to a takeover period before the last refresh,
+   * and every OWNERS_READ_AGAIN_MS every owner is read again, in the same one statement (whatever
+   * the clocks did, a kept owner is never stale for longer). Dropping them instead made each
+   * group's next event look its owner up: one more request per group.
+   */
+  private refreshOwners(now: number, add: (q: Sql, what: string, done: (r: { rows: Record<string, unknown>[] }) => void) => void): void {
+    if (this.owners.size === 0 || this.owners.size > MAX_OWNERS || now < this.ownersReadAt) {
       this.owners.clear();
       this.ownersReadAt = this.ownersDroppedAt = now;
       return;
     }
-    const { changed, instances } = ownersChangedSince(this.deps.db, Math.min(this.ownersReadAt, now) - this.takeoverAfterMs);
-    this.ownersReadAt = now;
-    const live = new Set(instances);
-    for (const [key, name] of this.owners) if (!live.has(name)) this.owners.delete(key);
-    for (const c of changed) {
-      const key = `${c.platform}:${c.chat_id}`;
-      if (this.owners.has(key)) this.owners.set(key, c.instance);
-    }
+    const all = now - this.ownersDroppedAt >= OWNERS_READ_AGAIN_MS;
+    const since = all ? Number.MIN_SAFE_INTEGER : Math.min(this.ownersReadAt, now) - this.takeoverAfterMs;
+    let changed: Record<string, unknown>[] | undefined;
+    add(ownersChangedSql(since), 'reading the chat owners', (r) => (changed = r.rows));
+    add(instancesSql, 'reading the instances', (r) => {
+      if (!changed) return;
+      this.ownersReadAt = now;
+      if (all) this.ownersDroppedAt = now;
+      const live = new Set(r.rows.map((i) => String(i.name)));
+      for (const [key, name] of this.owners) if (!live.has(name)) this.owners.delete(key);
+      for (const c of changed) {
+        const key = `${String(c.platform)}:${String(c.chat_id)}`;
+        if (this.owners.has(key)) this.owners.set(key, String(c.instance));
+      }
+    });
   }
 
   /** Whether this instance handles `event`: always for private chats; for groups, if it owns the group. */
   accepts(event: ChatEvent): boolean {
     const now = this.deps.clock.now();
     // After a stall (event loop blocked, machine suspended) the events queued meanwhile come
-    // before the next tick: beat first, so a group taken over meanwhile is seen as gone.
-    this.maintain(now);
+    // before the next tick: beat first, so a group taken over meanwhile is seen as gone. A beat
+    // only just due goes with this event's first request instead (LATE_BEAT_MS).
+    const since = now - this.lastBeat;
+    if (since >= HEARTBEAT_MS || since < 0) this.beat(now, since < 0 || since >= LATE_BEAT_MS);
     const group = eventGroup(event);
     // Private events (a message, a friend request, a Start) belong to the account that got them.
     if (!group) {

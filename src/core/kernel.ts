@@ -242,6 +242,12 @@ export class Kernel extends EventEmitter<KernelEvents> {
       log.error({ event: event.eventId, type: event.type, err: (e as Error).message }, 'event failed; nothing was changed');
       result = { status: 'ignored', reason: `error: ${(e as Error).message}`, fired: [], messages: 0 };
     }
+    try {
+      // A heartbeat that was to go with the event's first request and found none goes now.
+      this.cluster.settle();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cluster: the heartbeat after an event failed');
+    }
     log.info(
       { event: event.eventId, id: result.eventRowId, type: event.type, group: groupIdOf(event), member: result.memberId, status: result.status, fired: result.fired, messages: result.messages, reason: result.reason },
       'event',

@@ -1,5 +1,5 @@
 import { dialectOf, type Db } from './db.js';
-import type { AheadRead, PostgresDb } from './postgres.js';
+import type { AheadRead, PostgresDb, Rider } from './postgres.js';
 import { stmt } from './statements.js';
 
 /**
@@ -24,4 +24,37 @@ export function prefetch(db: Db, reads: () => StoreRead[]): void {
 export function later(db: Db, sql: string, ...params: unknown[]): void {
   if (dialectOf(db) === 'postgres') (db as PostgresDb).later(sql, params);
   else stmt(db, sql).run(...params);
+}
+
+/** A statement of no transaction, its rows or error handed to `done` (src/store/postgres.ts Rider). */
+export type Upkeep = Rider;
+
+/**
+ * Upkeep statements (the cluster's heartbeat), each committed on its own and in order, their
+ * results handed to their `done`. `now`: sent at once, in one request on PostgreSQL. Otherwise
+ * on PostgreSQL they go in front of the next transaction's first request (no request of their
+ * own; `sendRiders` sends any still waiting); on SQLite they always run at once.
+ */
+export function ride(db: Db, upkeep: Upkeep[], opts: { now: boolean }): void {
+  if (dialectOf(db) === 'postgres') {
+    const pg = db as PostgresDb;
+    pg.ride(upkeep);
+    if (opts.now) pg.sendRiders();
+    return;
+  }
+  for (const u of upkeep) {
+    let r: Parameters<Upkeep['done']>[0];
+    try {
+      const s = stmt(db, u.sql);
+      r = /^\s*(?:SELECT|WITH)\b/i.test(u.sql) || /\bRETURNING\b/i.test(u.sql) ? { rows: s.all(...u.params) as Record<string, unknown>[], changes: 0 } : { rows: [], changes: s.run(...u.params).changes };
+    } catch (e) {
+      r = { error: e as Error };
+    }
+    u.done(r);
+  }
+}
+
+/** Upkeep still waiting for a request to go with (PostgreSQL), sent now. */
+export function sendRiders(db: Db): void {
+  if (dialectOf(db) === 'postgres') (db as PostgresDb).sendRiders();
 }

@@ -24,8 +24,17 @@ export function registerInstance(db: Db, i: { name: string; now: number; pid: nu
   ).run(i.name, i.now, i.now, i.pid, i.host);
 }
 
+/** A statement and its values, to run now or to send with others (src/store/batch.ts ride). */
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+export const heartbeatSql = (name: string, now: number): Sql => ({ sql: 'UPDATE instances SET heartbeat_at = ? WHERE name = ?', params: [now, name] });
+
 export function heartbeat(db: Db, name: string, now: number): void {
-  stmt(db, 'UPDATE instances SET heartbeat_at = ? WHERE name = ?').run(now, name);
+  const q = heartbeatSql(name, now);
+  stmt(db, q.sql).run(...q.params);
 }
 
 export function listInstances(db: Db): InstanceRow[] {
@@ -43,10 +52,14 @@ export function chatOwner(db: Db, platform: string, chatId: string): { instance:
  * The chats whose owner changed at `since` or later (every claim, move and takeover sets the
  * time), and the instances there are: what a heartbeat reads to keep its cached owners true.
  */
+export const ownersChangedSql = (since: number): Sql => ({ sql: 'SELECT platform, chat_id, instance FROM chat_owners WHERE since >= ?', params: [since] });
+export const instancesSql: Sql = { sql: 'SELECT name FROM instances', params: [] };
+
 export function ownersChangedSince(db: Db, since: number): { changed: { platform: string; chat_id: string; instance: string }[]; instances: string[] } {
+  const changed = ownersChangedSql(since);
   return {
-    changed: stmt(db, 'SELECT platform, chat_id, instance FROM chat_owners WHERE since >= ?').all(since) as { platform: string; chat_id: string; instance: string }[],
-    instances: stmt(db, 'SELECT name FROM instances').pluck().all() as string[],
+    changed: stmt(db, changed.sql).all(...changed.params) as { platform: string; chat_id: string; instance: string }[],
+    instances: stmt(db, instancesSql.sql).pluck().all() as string[],
   };
 }
 
@@ -88,14 +101,17 @@ export function recordReach(db: Db, platform: string, chatId: string, instance: 
  * Takes over every chat whose owner is gone (heartbeat before `goneBefore`) and that `me` can
  * reach. Returns how many chats moved.
  */
-export function takeOverChats(db: Db, me: string, goneBefore: number, now: number): number {
-  return stmt(
-    db,
-    `UPDATE chat_owners SET instance = ?, since = ?
+export const takeOverSql = (me: string, goneBefore: number, now: number): Sql => ({
+  sql: `UPDATE chat_owners SET instance = ?, since = ?
       WHERE instance <> ?
         AND instance IN (SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?)
         AND EXISTS (SELECT 1 FROM chat_reach r WHERE r.platform = chat_owners.platform AND r.chat_id = chat_owners.chat_id AND r.instance = ?)`,
-  ).run(me, now, me, goneBefore, me, me).changes;
+  params: [me, now, me, goneBefore, me, me],
+});
+
+export function takeOverChats(db: Db, me: string, goneBefore: number, now: number): number {
+  const q = takeOverSql(me, goneBefore, now);
+  return stmt(db, q.sql).run(...q.params).changes;
 }
 
 /** On a single-process store (SQLite) every chat is this instance's, whatever name ran before. */
@@ -107,17 +123,17 @@ export function takeAllChats(db: Db, me: string, now: number): number {
  * Sends and platform actions that a gone instance claimed and never finished may or may not have
  * reached the platform: parked as uncertain (never repeated), as after a crash.
  */
-export function parkWorkOfGoneInstances(db: Db, me: string, goneBefore: number): { messages: number; actions: number } {
+export function parkWorkSql(me: string, goneBefore: number): { messages: Sql; actions: Sql } {
   const gone = 'SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?';
-  const messages = stmt(
-    db,
-    `UPDATE outbox SET status = 'uncertain', last_error = 'its kequn instance stopped during the send' WHERE status = 'sending' AND claimed_by IN (${gone})`,
-  ).run(goneBefore, me).changes;
-  const actions = stmt(
-    db,
-    `UPDATE platform_actions SET status = 'failed', error = 'its kequn instance stopped during the call; not repeated' WHERE status = 'doing' AND claimed_by IN (${gone})`,
-  ).run(goneBefore, me).changes;
-  return { messages, actions };
+  return {
+    messages: { sql: `UPDATE outbox SET status = 'uncertain', last_error = 'its kequn instance stopped during the send' WHERE status = 'sending' AND claimed_by IN (${gone})`, params: [goneBefore, me] },
+    actions: { sql: `UPDATE platform_actions SET status = 'failed', error = 'its kequn instance stopped during the call; not repeated' WHERE status = 'doing' AND claimed_by IN (${gone})`, params: [goneBefore, me] },
+  };
+}
+
+export function parkWorkOfGoneInstances(db: Db, me: string, goneBefore: number): { messages: number; actions: number } {
+  const q = parkWorkSql(me, goneBefore);
+  return { messages: stmt(db, q.messages.sql).run(...q.messages.params).changes, actions: stmt(db, q.actions.sql).run(...q.actions.params).changes };
 }
 
 export interface InstanceSummary extends InstanceRow {

@@ -274,19 +274,21 @@ export function followChatOwner(db: Db, platform: string, chatId: string): numbe
  * their chats' owners now, once the chats were taken over (src/store/cluster.ts takeOverChats),
  * and those this instance holds for chats that moved on. PostgreSQL only; returns the rows moved.
  */
-export function followMovedChats(db: Db, me: string, goneBefore: number): number {
-  if (dialectOf(db) === 'sqlite') return 0;
+export function followMovedSql(me: string, goneBefore: number): { sql: string; params: unknown[] } {
   const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
-  try {
-    return db.transaction(
-      () =>
-        stmt(
-          db,
-          `UPDATE outbox SET owner = (${owner})
+  return {
+    sql: `UPDATE outbox SET owner = (${owner})
             WHERE status = 'pending' AND (owner = ? OR owner IN (SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?))
               AND owner IS DISTINCT FROM (${owner})`,
-        ).run(me, goneBefore, me).changes,
-    )();
+    params: [me, goneBefore, me],
+  };
+}
+
+export function followMovedChats(db: Db, me: string, goneBefore: number): number {
+  if (dialectOf(db) === 'sqlite') return 0;
+  const q = followMovedSql(me, goneBefore);
+  try {
+    return db.transaction(() => stmt(db, q.sql).run(...q.params).changes)();
   } catch (e) {
     if (isTransientConflict(e)) return 0;
     throw e;

@@ -36,13 +36,27 @@ const ANALYZE_LOCK = 0x6b717374;
  */
 export function refreshPlannerStats(db: Db): string[] {
   if (dialectOf(db) === 'sqlite') return [];
-  const rows = stmt(
-    db,
-    `SELECT s.relname AS name, s.n_live_tup AS live, s.n_mod_since_analyze AS changed FROM pg_stat_user_tables s
+  const q = plannerStatsSql();
+  return analyseStale(db, staleTables(stmt(db, q.sql).all(...q.params) as Record<string, unknown>[]));
+}
+
+/** The read refreshPlannerStats starts with (the cluster's heartbeat sends it with its others). PostgreSQL only. */
+export function plannerStatsSql(): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT s.relname AS name, s.n_live_tup AS live, s.n_mod_since_analyze AS changed FROM pg_stat_user_tables s
       WHERE s.relid IN (${BURSTY_TABLES.map((t) => `to_regclass('${t}')`).join(', ')})`,
-  ).all() as { name: string; live: number | string; changed: number | string }[];
-  const stale = rows.filter((r) => Number(r.changed) >= MIN_CHANGES && Number(r.changed) >= MIN_SHARE * Number(r.live)).map((r) => r.name);
-  if (stale.length === 0) return [];
+    params: [],
+  };
+}
+
+/** Of plannerStatsSql's rows, the tables to analyse. */
+export function staleTables(rows: Record<string, unknown>[]): string[] {
+  return rows.filter((r) => Number(r.changed) >= MIN_CHANGES && Number(r.changed) >= MIN_SHARE * Number(r.live)).map((r) => String(r.name));
+}
+
+/** Analyses `stale` (staleTables), unless another process is at it or a lock would be waited for. */
+export function analyseStale(db: Db, stale: string[]): string[] {
+  if (stale.length === 0 || dialectOf(db) === 'sqlite') return [];
   try {
     return db.transaction(() => {
       const locked = (stmt(db, 'SELECT pg_try_advisory_xact_lock(?) AS ok').get(ANALYZE_LOCK) as { ok: number | boolean }).ok;
@@ -50,7 +64,7 @@ export function refreshPlannerStats(db: Db): string[] {
       // An autovacuum or a manual VACUUM holding the table: leave it, rather than stop this
       // process (its sends, its heartbeat) behind it.
       db.exec("SET LOCAL lock_timeout = '200ms'");
-      for (const table of stale) db.exec(`ANALYZE ${table}`);
+      for (const table of stale) if ((BURSTY_TABLES as readonly string[]).includes(table)) db.exec(`ANALYZE ${table}`);
       return stale;
     })();
   } catch (e) {

@@ -117,14 +117,22 @@ function param(v: unknown): string | null {
 const MAX_PREPARED = 2000;
 
 class PgStatement implements Statement {
-  private prepared: string | null | undefined;
+  /**
+   * The server-side name, shared by this statement's row modes: `stmt(db, sql).pluck()` makes a
+   * new object per call, and one that prepared on its own sent a PREPARE each time (a request,
+   * and a prepared statement left on the server until the cap).
+   */
+  private readonly server: ServerName;
 
   constructor(
     private readonly db: PostgresDb,
     readonly source: string,
     private readonly compiled: Compiled,
     private readonly mode: RowMode = 'object',
-  ) {}
+    server?: ServerName,
+  ) {
+    this.server = server ?? { prepared: undefined, parsed: false };
+  }
 
   raw(on = true): PgStatement {
     return this.withMode(on ? 'raw' : 'object');
@@ -136,9 +144,7 @@ class PgStatement implements Statement {
 
   private withMode(mode: RowMode): PgStatement {
     if (mode === this.mode) return this;
-    const s = new PgStatement(this.db, this.source, this.compiled, mode);
-    s.prepared = this.prepared;
-    return s;
+    return new PgStatement(this.db, this.source, this.compiled, mode, this.server);
   }
 
   get(...params: unknown[]): unknown {
@@ -174,8 +180,14 @@ class PgStatement implements Statement {
   /** @internal This statement with these values, as one item of a request (prepared on the server first, once). */
   item(values: (string | null)[]): Queued {
     this.db.assertOpen();
-    if (this.prepared === undefined) this.prepared = this.db.prepareOnServer(this.compiled.text, this.compiled.count, this.source);
-    return { text: this.compiled.text, name: this.prepared, values, source: this.source };
+    const server = this.server;
+    if (server.prepared === undefined) server.prepared = this.db.nameOnServer();
+    return { text: this.compiled.text, name: server.prepared, values, source: this.source, server, count: this.compiled.count };
+  }
+
+  /** @internal The result as the store reads it (rows, rows changed). */
+  resultOf(params: unknown[]): Result {
+    return this.result(params);
   }
 
   private result(params: unknown[]): Result {
@@ -184,8 +196,9 @@ class PgStatement implements Statement {
     if (ahead) return ahead;
     this.db.touched(this.source);
     const item = this.item(values);
-    // Statements are waiting to go (a deferred BEGIN, writes): this one rides with them.
-    if (this.db.hasQueued()) return this.db.sendQueued([item]).at(-1)!;
+    // Statements are waiting to go (a deferred BEGIN, writes): this one rides with them. Its
+    // first run prepares it in the same request.
+    if (this.db.hasQueued() || (item.name !== null && item.server?.parsed === false)) return this.db.sendQueued([item]).at(-1)!;
     this.db.roundTrips++;
     this.db.onRequest?.(this.source);
     if (item.name === null) this.db.pq.execParams(item.text, values);
@@ -201,6 +214,15 @@ interface Queued {
   name: string | null;
   values: (string | null)[];
   source: string;
+  /** A prepared statement's server-side state: the first request that runs it prepares it too. */
+  server?: ServerName;
+  count?: number;
+}
+
+/** A statement's name on the server (null: over the cap, sent as text), and whether the server has it yet. */
+interface ServerName {
+  prepared: string | null | undefined;
+  parsed: boolean;
 }
 
 /** A statement's result, read off libpq: column names, rows as parsed values, rows changed. */
@@ -233,6 +255,18 @@ export interface AheadRead {
   params: unknown[];
   /** Tables whose writes make the loaded rows stale; a data-modifying statement's result is answered once. */
   tables: string[];
+}
+
+/**
+ * A statement that is no part of the transactions around it (the cluster's heartbeat and upkeep,
+ * src/bot/cluster.ts): it goes in front of the next transaction's first request, committed on its
+ * own before that transaction begins (its own Sync in the pipeline: it neither waits for the
+ * transaction nor is undone with it), and `done` gets its rows or its error, never thrown.
+ */
+export interface Rider {
+  sql: string;
+  params: unknown[];
+  done: (r: { rows: Record<string, unknown>[]; changes: number } | { error: Error }) => void;
 }
 
 /** The table a data-modifying statement writes; null for a read, '*' when it cannot tell. */
@@ -275,6 +309,8 @@ export class PostgresDb implements Db {
    * when the transaction ends.
    */
   private readonly ahead = new Map<string, { result: Result; tables: string[]; once: boolean }>();
+  /** Statements that go in front of the next transaction's first request, each committed on its own (`ride`). */
+  private riders: { item: Queued; rider: Rider; done: Rider['done'] }[] = [];
 
   constructor(readonly url: string) {
     const require = createRequire(import.meta.url);
@@ -341,35 +377,130 @@ export class PostgresDb implements Db {
   sendQueued(items: Queued[]): Result[] {
     const all = this.queue.length > 0 ? [...this.queue, ...items] : items;
     this.queue = [];
+    // Riders go in front of a transaction's first request (nothing open on the server yet), or alone.
+    const riders = this.riders.length > 0 && (all.length === 0 || (all[0]!.text === 'BEGIN' && this.pq.transactionStatus() === 0)) ? this.riders.splice(0) : [];
     const pq = this.pq;
     this.sent++;
     this.roundTrips++;
-    this.onRequest?.(all.map((i) => i.source).join('\n; '));
-    if (!pq.enterPipelineMode()) throw new PostgresError(`cannot batch statements: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
-    for (const it of all) {
-      const ok = it.name !== null ? pq.sendQueryPrepared(it.name, it.values) : pq.sendQueryParams(it.text, it.values);
-      if (!ok) throw new PostgresError(`cannot send a statement: ${pq.errorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, undefined, it.source);
-    }
-    if (!pq.pipelineSync()) throw new PostgresError(`cannot send a batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
-    const results: Result[] = [];
-    let failure: PostgresError | undefined;
-    for (const it of all) {
-      pq.getResult();
-      const status = pq.resultStatus();
-      if (status === 'PGRES_FATAL_ERROR' && !failure) {
-        const fields = pq.resultErrorFields();
-        failure = new PostgresError(`${pq.resultErrorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, fields?.sqlState, it.source);
+    this.onRequest?.([...riders.map((r) => r.item), ...all].map((i) => (i.name !== null && i.server && !i.server.parsed ? `PREPARE ${i.source}\n; ${i.source}` : i.source)).join('\n; '));
+    const answered: { done: Rider['done']; r: Parameters<Rider['done']>[0] }[] = [];
+    /** Items whose statement is prepared in this request: the PREPARE's result comes before theirs. */
+    const parses = new Set<Queued>();
+    try {
+      if (!pq.enterPipelineMode()) throw new PostgresError(`cannot batch statements: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+      const send = (it: Queued) => {
+        if (it.name !== null && it.server && !it.server.parsed) {
+          // Prepared in this request, just before its first run (no request of its own).
+          if (!(pq as unknown as { sendPrepare(name: string, text: string, n: number): boolean }).sendPrepare(it.name, it.text, it.count ?? 0)) throw new PostgresError(`cannot send a statement: ${pq.errorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, undefined, it.source);
+          it.server.parsed = true;
+          parses.add(it);
+        }
+        const ok = it.name !== null ? pq.sendQueryPrepared(it.name, it.values) : pq.sendQueryParams(it.text, it.values);
+        if (!ok) throw new PostgresError(`cannot send a statement: ${pq.errorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, undefined, it.source);
+      };
+      const sync = () => {
+        if (!pq.pipelineSync()) throw new PostgresError(`cannot send a batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+      };
+      // Each rider between Syncs of its own: its own implicit transaction, whatever the others do.
+      for (const r of riders) {
+        send(r.item);
+        sync();
       }
-      results.push(status === 'PGRES_TUPLES_OK' || status === 'PGRES_COMMAND_OK' ? this.capture() : { names: [], rows: [], changes: 0 });
-      // Each statement's results end with a null.
-      while (pq.getResult() && pq.resultStatus() !== 'PGRES_PIPELINE_SYNC');
+      if (all.length > 0) {
+        for (const it of all) send(it);
+        sync();
+      }
+      for (const r of riders) {
+        const one = this.readParsed(r.item, parses);
+        answered.push({ done: r.done, r: one.failure ? { error: one.failure } : { rows: shapeRows(one.result, 'object', Infinity) as Record<string, unknown>[], changes: one.result.changes } });
+        // The rider's Sync.
+        if (pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
+      }
+      const results: Result[] = [];
+      let failure: PostgresError | undefined;
+      for (const it of all) {
+        const one = this.readParsed(it, parses);
+        failure ??= one.failure;
+        results.push(one.result);
+      }
+      // The sync's own result, then out of pipeline mode.
+      if (all.length > 0 && pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
+      // A connection left in pipeline mode would refuse every later statement: say so here.
+      if (!pq.exitPipelineMode()) throw new PostgresError(`cannot leave the batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
+      if (failure) throw failure;
+      return results;
+    } finally {
+      // Told what became of them even when the request failed (a rider not answered: not done).
+      for (let i = 0; i < riders.length; i++) {
+        const a = answered[i];
+        riders[i]!.done(a ? a.r : { error: new Error('not sent: the request it went with failed') });
+      }
     }
-    // The sync's own result, then out of pipeline mode.
-    if (pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
-    // A connection left in pipeline mode would refuse every later statement: say so here.
-    if (!pq.exitPipelineMode()) throw new PostgresError(`cannot leave the batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
-    if (failure) throw failure;
-    return results;
+  }
+
+  /** @internal An item's result, after its PREPARE's when this request prepared it (not prepared: prepared again at its next run). */
+  private readParsed(it: Queued, parses: Set<Queued>): { result: Result; failure?: PostgresError } {
+    if (parses.has(it)) {
+      const parsed = this.readResult(it);
+      if (parsed.status !== 'PGRES_COMMAND_OK') it.server!.parsed = false;
+      const one = this.readResult(it);
+      return { result: one.result, failure: parsed.failure ?? one.failure };
+    }
+    return this.readResult(it);
+  }
+
+  /** @internal One statement's result in a pipeline (its error, if it failed: the statements after it in its Sync were skipped). */
+  private readResult(it: Queued): { result: Result; failure?: PostgresError; status: string } {
+    const pq = this.pq;
+    pq.getResult();
+    const status = pq.resultStatus();
+    let failure: PostgresError | undefined;
+    if (status === 'PGRES_FATAL_ERROR') {
+      const fields = pq.resultErrorFields();
+      failure = new PostgresError(`${pq.resultErrorMessage().trim()} (in: ${it.source.trim().slice(0, 300)})`, fields?.sqlState, it.source);
+    }
+    const result = status === 'PGRES_TUPLES_OK' || status === 'PGRES_COMMAND_OK' ? this.capture() : { names: [], rows: [], changes: 0 };
+    // Each statement's results end with a null.
+    while (pq.getResult() && pq.resultStatus() !== 'PGRES_PIPELINE_SYNC');
+    return { result, failure, status };
+  }
+
+  /**
+   * Statements of no transaction (`Rider`): they go in front of the next transaction's first
+   * request, or with `sendRiders`. Each is prepared on the server first (once per connection).
+   */
+  ride(riders: Rider[]): void {
+    for (const r of riders) {
+      const s = this.prepare(r.sql);
+      this.riders.push({ item: s.item(s.values(r.params)), rider: r, done: r.done });
+    }
+  }
+
+  /**
+   * Riders still waiting, sent now in one request. Inside a transaction (nothing calls it there
+   * today) they run in it, one by one, as statements would.
+   */
+  sendRiders(): void {
+    if (this.riders.length === 0) return;
+    if (this.depth === 0 && this.queue.length === 0) {
+      this.sendQueued([]);
+      return;
+    }
+    for (const { rider, done } of this.riders.splice(0)) {
+      let r: Parameters<Rider['done']>[0];
+      try {
+        const res = this.prepare(rider.sql).resultOf(rider.params);
+        r = { rows: shapeRows(res, 'object', Infinity) as Record<string, unknown>[], changes: res.changes };
+      } catch (e) {
+        r = { error: e as Error };
+      }
+      done(r);
+    }
+  }
+
+  /** Whether riders wait for a request to go with. */
+  get riding(): number {
+    return this.riders.length;
   }
 
   /**
@@ -504,15 +635,10 @@ export class PostgresDb implements Db {
     if (this.closed) throw new TypeError('The database connection is not open');
   }
 
-  /** @internal Prepares `text` once on the server; null when over the cap (runs unnamed). */
-  prepareOnServer(text: string, count: number, source: string): string | null {
+  /** @internal A name for a statement on the server (prepared with its first run); null when over the cap (runs unnamed). */
+  nameOnServer(): string | null {
     if (this.preparedCount >= MAX_PREPARED) return null;
-    const name = `k${++this.preparedCount}`;
-    this.roundTrips++;
-    this.onRequest?.(`PREPARE ${source}`);
-    this.pq.prepare(name, text, count);
-    this.check(source);
-    return name;
+    return `k${++this.preparedCount}`;
   }
 
   /** @internal Throws the last command's error, if any. */

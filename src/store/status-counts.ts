@@ -44,16 +44,21 @@ export function memberCount(db: Db): number {
  */
 export function compactDeltas(db: Db): number {
   if (dialectOf(db) === 'sqlite') return 0;
-  return db.transaction(() => {
-    const locked = (stmt(db, 'SELECT pg_try_advisory_xact_lock(?) AS ok').get(COMPACT_LOCK) as { ok: number | boolean }).ok;
-    if (!locked) return 0;
-    const r = stmt(
-      db,
-      `WITH d AS (DELETE FROM status_deltas RETURNING tbl, status, n),
+  const q = compactSql();
+  return Number((stmt(db, q.sql).get(...q.params) as { n: number | string }).n);
+}
+
+/**
+ * compactDeltas as one statement (its own transaction; the cluster's heartbeat sends it with its
+ * others): the lock is taken once, before the delete reads a row (an uncorrelated sub-select is
+ * evaluated first), and held until the statement commits. PostgreSQL only.
+ */
+export function compactSql(): { sql: string; params: unknown[] } {
+  return {
+    sql: `WITH d AS (DELETE FROM status_deltas WHERE (SELECT pg_try_advisory_xact_lock(?)) RETURNING tbl, status, n),
             f AS (INSERT INTO status_counts (tbl, status, n) SELECT tbl, status, SUM(n) FROM d GROUP BY tbl, status
                   ON CONFLICT (tbl, status) DO UPDATE SET n = status_counts.n + excluded.n RETURNING 1)
        SELECT (SELECT COUNT(*) FROM d) AS n`,
-    ).get() as { n: number | string };
-    return Number(r.n);
-  })();
+    params: [COMPACT_LOCK],
+  };
 }

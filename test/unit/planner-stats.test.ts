@@ -5,11 +5,14 @@
  * when little changed, and a table someone else holds is left for the next beat without waiting.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster, HEARTBEAT_MS } from '../../src/bot/cluster.js';
+import { VirtualClock } from '../../src/core/schedule/clock.js';
+import { silentLogger } from '../../src/log.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { enqueueMessage } from '../../src/store/outbox.js';
 import { refreshPlannerStats } from '../../src/store/planner-stats.js';
 import { PostgresDb } from '../../src/store/postgres.js';
-import { T0 } from '../helpers/fixtures.js';
+import { T0, message } from '../helpers/fixtures.js';
 import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
 
 const open: Db[] = [];
@@ -84,5 +87,34 @@ describe('planner statistics after a burst', () => {
     } finally {
       other.close();
     }
+  });
+
+  it.skipIf(!pgAdminUrl)("PostgreSQL: a beat that goes with an event finds the burst; the next tick analyses it, not the event", () => {
+    const db = openStore(freshPgUrl()) as PostgresDb;
+    open.push(db);
+    db.exec('ANALYZE outbox; ANALYZE jobs; ALTER TABLE outbox SET (autovacuum_enabled = false)');
+    const clock = new VirtualClock(T0);
+    const cluster = new Cluster({ db, clock, log: silentLogger });
+    cluster.start();
+    const group = { id: 'g1@chatroom', name: 'g1' };
+    expect(cluster.accepts(message('u1', 'hi', { at: clock.now(), group }))).toBe(true);
+    queueReminders(db, 2000);
+    flushStats(db);
+    // A beat just due: it waits for the event's first request (here, the transaction below).
+    clock.set(clock.now() + HEARTBEAT_MS);
+    expect(cluster.accepts(message('u1', 'again', { at: clock.now(), group }))).toBe(true);
+    const sent: string[] = [];
+    db.onRequest = (sql) => sent.push(sql);
+    db.transaction(() => db.prepare('SELECT 1').get())();
+    cluster.settle();
+    db.onRequest = undefined;
+    // The beat in front of BEGIN and the read; the COMMIT; nothing analysed on the way.
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/pg_stat_user_tables[\s\S]*\n; BEGIN\n; SELECT 1$/);
+    expect(reltuples(db, 'outbox')).toBe(0);
+    // The scheduler's next tick (no beat due yet) analyses it.
+    clock.set(clock.now() + 1000);
+    expect(cluster.maintain(clock.now())).toBe(0);
+    expect(reltuples(db, 'outbox')).toBe(2000);
   });
 });
