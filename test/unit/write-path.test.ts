@@ -4,10 +4,12 @@
  * minute, the rules that did not match kept in the event's row. The pages per message themselves are measured by bench/wal-pages.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app.js';
+import { rememberedRules } from '../../src/core/engine/rules.js';
 import { openStore } from '../../src/store/db.js';
 import { LAST_SEEN_STEP_MS, findMemberByIdentity } from '../../src/store/members.js';
 import { recentTraces, tracesOfEvent } from '../../src/store/traces.js';
-import { SECOND, T0, count, harness, message, removeTempDirs } from '../helpers/fixtures.js';
+import { SECOND, T0, count, demoConfig, harness, joined, message, removeTempDirs, replaceOnce, tempConfig } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/store.js';
 
 afterAll(removeTempDirs);
@@ -97,6 +99,37 @@ describe('traces of the rules that did not match', () => {
     expect(recent.map((t) => t.event_id)).toEqual([...messageRules.map(() => second.eventRowId), ...messageRules.map(() => first.eventRowId)]);
     expect(recent.map((t) => t.rule_id)).toEqual([...messageRules, ...messageRules]);
     expect(recent.every((t) => t.event_type === 'message')).toBe(true);
+  });
+});
+
+describe('rule_fires', () => {
+  const QUESTION = '请问第3课的作业怎么提交？';
+  const firesOf = (h: ReturnType<typeof harness>, ruleId: string) => count(h.db, 'rule_fires', `rule_id = '${ruleId}'`);
+
+  it('remembers the fires of rules with a cooldown and of rules a fired_ago condition names, only', () => {
+    // welcome-newcomer: a cooldown, and rejoin-quietly's fired_ago; welcome-private, start-again: cooldowns.
+    expect([...rememberedRules(demoConfig().rules)].sort()).toEqual(['start-again', 'welcome-newcomer', 'welcome-private']);
+  });
+
+  it('a rule without either fires with no rule_fires row, and `kequn why` still shows it fired', () => {
+    const h = harness();
+    h.engine.handleEvent(joined('ann', { at: T0 }), T0);
+    expect(firesOf(h, 'welcome-newcomer')).toBe(1);
+    const rows = count(h.db, 'rule_fires');
+    const r = h.engine.handleEvent(message('ann', QUESTION, { at: T0 + SECOND }), T0 + SECOND);
+    expect(r.fired).toContain('answer-questions');
+    expect(count(h.db, 'rule_fires')).toBe(rows);
+    expect(tracesOfEvent(h.db, r.eventRowId!).find((t) => t.rule_id === 'answer-questions')?.matched).toBe(1);
+  });
+
+  it('a rule named by fired_ago keeps its row (the condition reads it)', () => {
+    const dir = tempConfig({ 'rules.yaml': (t) => replaceOnce(t, 'fired_ago.welcome-newcomer: { lt: 30d }', 'fired_ago.answer-questions: { lt: 30d }') });
+    const h = harness({ config: loadConfig(dir, { env: {} }) });
+    expect(rememberedRules(h.config.rules).has('answer-questions')).toBe(true);
+    h.engine.handleEvent(joined('ann', { at: T0 }), T0);
+    const r = h.engine.handleEvent(message('ann', QUESTION, { at: T0 + SECOND }), T0 + SECOND);
+    expect(r.fired).toContain('answer-questions');
+    expect(firesOf(h, 'answer-questions')).toBe(1);
   });
 });
 
