@@ -133,6 +133,27 @@ describe('rule_fires', () => {
   });
 });
 
+describe('a question answered from the FAQ', () => {
+  // SQLite: a temporary trigger logs each status the questions rows take (the partial index
+  // questions_pending gets an entry for every row inserted as pending).
+  it.skipIf(testBackend === 'postgres')('is written once with its outcome, never as pending first (answered, then dropped as a repeat)', () => {
+    const h = harness();
+    h.db.exec('CREATE TEMP TABLE question_statuses (status TEXT)');
+    h.db.exec('CREATE TEMP TRIGGER question_inserted AFTER INSERT ON questions BEGIN INSERT INTO question_statuses VALUES (NEW.status); END');
+    h.db.exec('CREATE TEMP TRIGGER question_settled AFTER UPDATE OF status ON questions BEGIN INSERT INTO question_statuses VALUES (NEW.status); END');
+    const first = h.engine.handleEvent(message('ann', 'Python 环境怎么安装？', { at: T0 }), T0);
+    const again = h.engine.handleEvent(message('bo', 'Python 环境怎么安装？', { at: T0 + SECOND }), T0 + SECOND);
+    const notes = [first, again].map((r) => JSON.stringify(tracesOfEvent(h.db, r.eventRowId!).find((t) => t.rule_id === 'answer-questions')));
+    expect(notes[0]).toMatch(/answered from/);
+    expect(notes[1]).toMatch(/was just answered here; silent/);
+    expect((h.db.prepare('SELECT status FROM question_statuses').all() as { status: string }[]).map((r) => r.status)).toEqual(['answered', 'dropped']);
+    expect(h.db.prepare('SELECT status, entry_id, answered_via, answered_at IS NOT NULL AS at FROM questions ORDER BY id').all()).toEqual([
+      { status: 'answered', entry_id: expect.any(String), answered_via: 'faq', at: 1 },
+      { status: 'dropped', entry_id: expect.any(String), answered_via: null, at: 0 },
+    ]);
+  });
+});
+
 describe('a redelivered event', () => {
   it('is found by its insert, and what its handling did before is undone: no new name, no new time', () => {
     const h = harness();
