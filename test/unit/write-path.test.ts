@@ -154,6 +154,30 @@ describe('a question answered from the FAQ', () => {
   });
 });
 
+describe('traces of the rules that fired', () => {
+  it("are kept in the event's own row too: no rule_traces row, and `kequn why` shows them with their actions", () => {
+    const h = harness();
+    h.engine.handleEvent(joined('ann', { at: T0 }), T0);
+    const r = h.engine.handleEvent(message('ann', 'Python 环境怎么安装？', { at: T0 + SECOND }), T0 + SECOND);
+    expect(r.fired).toContain('answer-questions');
+    expect(count(h.db, 'rule_traces', `event_id = ${r.eventRowId!}`)).toBe(0);
+    const fired = tracesOfEvent(h.db, r.eventRowId!).find((t) => t.rule_id === 'answer-questions')!;
+    expect(fired).toMatchObject({ matched: 1, event_id: r.eventRowId, member_id: findMemberByIdentity(h.db, 'wechat', 'ann')!.id });
+    const detail = JSON.parse(fired.detail) as { trigger: string; conditions: { condition: string; ok: boolean }[]; actions: string[] };
+    expect(detail.trigger).toBe('message');
+    expect(detail.conditions.map((c) => [c.condition, c.ok])).toEqual([
+      ['is_question eq true', true],
+      ['role eq "member"', true],
+      ['no other rule answered', true],
+    ]);
+    expect(detail.actions).toEqual([expect.stringMatching(/^answered from /)]);
+    // The member's recent checks (kequn why, the member card) have it, newest event first.
+    const recent = recentTraces(h.db, fired.member_id!, 1000);
+    expect(recent.filter((t) => t.event_id === r.eventRowId && t.matched === 1).map((t) => t.rule_id)).toEqual(r.fired);
+    expect(recent[0]!.event_id).toBe(r.eventRowId);
+  });
+});
+
 describe('a redelivered event', () => {
   it('is found by its insert, and what its handling did before is undone: no new name, no new time', () => {
     const h = harness();
