@@ -1384,6 +1384,18 @@ CREATE TABLE join_qr_images (
 CREATE INDEX chat_owners_since ON chat_owners(since);
 `,
   },
+  {
+    version: 30,
+    name: 'members by creation time',
+    sql: `
+-- members(created_at, stage) had its entry rewritten whenever a rule moved a member's stage, one
+-- more WAL page in such an event's commit (issue 20, bench/wal-pages.ts). Its readers need the
+-- time only (the dashboard's cohort and rollups: created_at ranges); the stage made it cover the
+-- staff's count per stage (/stats), which now reads the members table instead, as rarely.
+DROP INDEX members_created_stage;
+CREATE INDEX members_created ON members(created_at);
+`,
+  },
 ];
 
 /** SQLite triggers that keep status_counts in step with `table`'s rows per status (migration 26). */

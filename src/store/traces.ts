@@ -122,19 +122,25 @@ export function recordRuleOutcomes(
   catalog?: TraceCatalog,
 ): void {
   let packer: Packer | undefined;
+  // An event's rules that fired go into its own row too (issue 20): a rule_traces row and its
+  // index entry were two more WAL pages for most messages that fired a rule. A job's keep their rows.
+  const event = args.eventId !== null;
   outcomes.forEach((o, i) => {
     if (!o.matched) (packer ??= new Packer(catalog)).add(i, o);
+    else if (event) (packer ??= new Packer(catalog)).addMatched(i, o);
   });
   if (packer) {
     if (catalog) storeCatalog(db, catalog, `${args.eventId ?? ''}/${args.jobId ?? ''}`);
     // An event's: into its own row (see migration 'write path indexes'), a line per run of the
     // rules (the event's own, then channel.opened or follow-ups). A job's: a row of its own.
-    if (args.eventId !== null) later(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?", `\n${packer.json(args.trigger)}`, args.eventId);
+    if (event) later(db, "UPDATE events SET unmatched = COALESCE(unmatched, '') || ? WHERE id = ?", `\n${packer.json(args.trigger)}`, args.eventId);
     else insertTrace(db, { ...args, ruleId: UNMATCHED_ROW, matched: false }, packer.json(args.trigger));
   }
-  outcomes.forEach((o, i) => {
-    if (o.matched) recordTrace(db, { ...args, ruleId: o.ruleId, matched: true, detail: { i, trigger: args.trigger, ...o.detail } });
-  });
+  if (!event) {
+    outcomes.forEach((o, i) => {
+      if (o.matched) recordTrace(db, { ...args, ruleId: o.ruleId, matched: true, detail: { i, trigger: args.trigger, ...o.detail } });
+    });
+  }
 }
 
 /**
@@ -176,6 +182,21 @@ class Packer {
     this.entries.push(`${e}]`);
   }
 
+  /**
+   * A rule that fired, as an object marked `"fired":true`, read back as its rule_traces row was.
+   * Its conditions, when each is `{condition, actual?, ok}`, are packed as a flat list
+   * `[condition, fact, ok (1/0), ...]` (numbers into the catalog and `facts`, as above).
+   */
+  addMatched(i: number, o: RuleOutcome): void {
+    const conditions = o.detail.conditions;
+    const plain = Array.isArray(conditions) && conditions.every(isPlainCondition);
+    const packed = plain ? `[${conditions.map((c) => `${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)},${c.ok ? 1 : 0}`).join(',')}]` : undefined;
+    const detail = JSON.stringify(packed !== undefined ? { ...o.detail, conditions: 0 } : o.detail);
+    // The detail's keys in their order, its conditions (when packed) put in in place.
+    const body = packed !== undefined ? detail.replace('"conditions":0', `"conditions":${packed}`) : detail;
+    this.entries.push(`{"i":${i},"rule":${JSON.stringify(o.ruleId)},"fired":true${body === '{}' ? '' : `,${body.slice(1, -1)}`}}`);
+  }
+
   json(trigger: string): string {
     const catalog = this.catalog ? `,"catalog":${JSON.stringify(this.catalog.key)}` : '';
     return `{"trigger":${JSON.stringify(trigger)}${catalog},"facts":${JSON.stringify(this.facts)},"packed":[${this.entries.join(',')}]}`;
@@ -203,6 +224,15 @@ function onlyConditions(detail: Record<string, unknown>): boolean {
 }
 
 type FailedCondition = { condition: string; actual?: unknown; ok: false };
+type PlainCondition = { condition: string; actual?: unknown; ok: boolean };
+
+function isPlainCondition(c: unknown): c is PlainCondition {
+  if (typeof c !== 'object' || c === null) return false;
+  const o = c as Record<string, unknown>;
+  if (typeof o.ok !== 'boolean' || typeof o.condition !== 'string') return false;
+  const keys = Object.keys(o);
+  return keys[0] === 'condition' && (keys.length === 2 ? keys[1] === 'ok' : keys.length === 3 && keys[1] === 'actual' && keys[2] === 'ok');
+}
 
 function isPlainFailed(c: unknown): c is FailedCondition {
   if (typeof c !== 'object' || c === null) return false;
@@ -220,7 +250,18 @@ function unpackUnmatched(db: Db, d: PackedRow): UnmatchedEntry[] {
   const rule = (r: number | string) => (typeof r === 'string' ? r : (cat?.rules[r] ?? `(rule #${r}: ${d.catalog} is missing)`));
   const label = (c: number | string) => (typeof c === 'string' ? c : (cat?.labels[c] ?? `(condition #${c}: ${d.catalog} is missing)`));
   return (d.packed ?? []).map((e) => {
-    if (!Array.isArray(e)) return e;
+    if (!Array.isArray(e)) {
+      // A fired rule's conditions packed flat: [condition, fact, ok, ...].
+      const c = e.conditions;
+      if (e.fired !== true || !Array.isArray(c) || c.some((x) => typeof x === 'object')) return e;
+      const conditions: PlainCondition[] = [];
+      for (let k = 0; k < c.length; k += 3) {
+        const f = c[k + 1] as number;
+        const ok = c[k + 2] === 1;
+        conditions.push(f < 0 ? { condition: label(c[k] as number | string), ok } : { condition: label(c[k] as number | string), actual: facts[f], ok });
+      }
+      return { ...e, conditions };
+    }
     const conditions: FailedCondition[] = [];
     for (let k = 2; k < e.length; k += 2) {
       const f = e[k + 1] as number;
@@ -232,23 +273,30 @@ function unpackUnmatched(db: Db, d: PackedRow): UnmatchedEntry[] {
 
 /** Expands shared rows into one row per rule, in the order the rules were checked. */
 function expand<T extends RuleTraceRow>(db: Db, rows: T[]): T[] {
-  const out: (T & { order: number })[] = [];
+  // late: a fired rule kept in its event's row (since issue 20). Where rules of two runs share a
+  // number (the event's own, then channel.opened), it comes after the rows it used to follow: the
+  // rule_traces rows written while the rules ran (a private channel opened).
+  const out: (T & { order: number; late: number })[] = [];
   for (const r of rows) {
     if (r.rule_id !== UNMATCHED_ROW) {
       const d = JSON.parse(r.detail) as { i?: number };
-      out.push({ ...r, order: d.i ?? 0 });
+      out.push({ ...r, order: d.i ?? 0, late: 0 });
       continue;
     }
     const d = JSON.parse(r.detail) as PackedRow;
-    for (const { i, rule, ...rest } of unpackUnmatched(db, d)) out.push({ ...r, rule_id: rule, matched: 0, detail: JSON.stringify({ trigger: d.trigger, actions: [], ...rest }), order: i });
+    for (const { i, rule, fired, ...rest } of unpackUnmatched(db, d)) {
+      // A rule that fired: its detail as its own rule_traces row had it.
+      if (fired === true) out.push({ ...r, rule_id: rule, matched: 1, detail: JSON.stringify({ i, trigger: d.trigger, ...rest }), order: i, late: 1 });
+      else out.push({ ...r, rule_id: rule, matched: 0, detail: JSON.stringify({ trigger: d.trigger, actions: [], ...rest }), order: i, late: 0 });
+    }
   }
   // Rows of one event or job stay together, ordered as the rules were checked.
   const key = (r: RuleTraceRow) => `${r.event_id ?? ''}/${r.job_id ?? ''}`;
   const first = new Map<string, number>();
   out.forEach((r, n) => first.has(key(r)) || first.set(key(r), n));
   return out
-    .sort((a, b) => first.get(key(a))! - first.get(key(b))! || a.order - b.order)
-    .map(({ order: _order, ...r }) => r as unknown as T);
+    .sort((a, b) => first.get(key(a))! - first.get(key(b))! || a.order - b.order || a.late - b.late)
+    .map(({ order: _order, late: _late, ...r }) => r as unknown as T);
 }
 
 /** An event row's packed lines as the shared rows they replace (rule_id '*', id -event id). */

@@ -20,6 +20,7 @@ import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { Db } from '../../src/store/db.js';
 import type { Services } from '../../src/core/types.js';
 import type { OutboxRow } from '../../src/store/outbox.js';
+import { tracesOfEvent, type RuleTraceRow } from '../../src/store/traces.js';
 import { openTestStore } from './store.js';
 
 /**
@@ -259,4 +260,15 @@ export function message(
     mentionsBot: opts.mentionsBot ?? false,
     contentKind: 'text',
   };
+}
+
+/**
+ * The traces of rule `ruleId` that fired, oldest first: an event's are kept in the event's own row
+ * since issue 20 (read back through tracesOfEvent, as `kequn why` does), a job's in rule_traces.
+ */
+export function firedTraces(db: Db, ruleId: string): RuleTraceRow[] {
+  const events = db.prepare('SELECT id FROM events WHERE unmatched IS NOT NULL UNION SELECT event_id AS id FROM rule_traces WHERE event_id IS NOT NULL ORDER BY 1').all() as { id: number }[];
+  const ofEvents = events.flatMap((e) => tracesOfEvent(db, e.id));
+  const ofJobs = db.prepare('SELECT * FROM rule_traces WHERE event_id IS NULL ORDER BY id').all() as RuleTraceRow[];
+  return [...ofEvents, ...ofJobs].filter((t) => t.rule_id === ruleId && t.matched === 1).sort((a, b) => a.at - b.at);
 }

@@ -10,7 +10,7 @@ import { grantRole } from '../../src/store/staff-roles.js';
 import { addTag, findMemberByIdentity, setStage, stageHistory } from '../../src/store/members.js';
 import { activeCodeOf } from '../../src/flows/referral/store.js';
 import { jobsOf } from '../../src/store/jobs.js';
-import { DAY, HOUR, T0, count, demoConfig, harness, joined, lineOf, loadProblems, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
+import { DAY, HOUR, T0, count, demoConfig, firedTraces, harness, joined, lineOf, loadProblems, message, outboxRows, removeTempDirs, replaceOnce, tempConfig, type Harness } from '../helpers/fixtures.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -82,7 +82,7 @@ describe('lifecycle transitions: at run time', () => {
     expect(r.fired).toContain('skip-ahead');
     expect(findMemberByIdentity(h.db, 'wechat', 'alice')!.stage).toBe('trial');
     expect(stageHistory(h.db, id(h, 'alice'))).toHaveLength(before);
-    const trace = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'skip-ahead'").get() as { detail: string };
+    const trace = firedTraces(h.db, 'skip-ahead')[0]!;
     expect(JSON.parse(trace.detail).actions).toEqual(['refused: stage trial → mature is not allowed by config (from trial: nurture, paid, churned)']);
   });
 
@@ -370,7 +370,7 @@ describe('lifecycle facts and actions', () => {
     const h = harness();
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     const m = id(h, 'alice');
-    const welcome = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'welcome-newcomer'").get() as { detail: string };
+    const welcome = firedTraces(h.db, 'welcome-newcomer')[0]!;
     expect(JSON.parse(welcome.detail).actions).toContain('inactivity watch: rule churn-inactive after 14d of silence');
     expect(jobsOf(h.db, m).filter((j) => j.kind === 'inactivity').map((j) => [j.status, j.due_at, JSON.parse(j.payload)])).toEqual([
       ['pending', T0 + 14 * DAY, { rule: 'churn-inactive', after: 14 * DAY, platform: 'wechat', group: 'python-101' }],
@@ -413,7 +413,7 @@ describe('lifecycle facts and actions', () => {
     h.engine.handleEvent(joined('alice', { at: T0 }), T0);
     h.engine.handleEvent(message('alice', '标记', { at: T0 + HOUR }), T0 + HOUR);
     h.engine.handleEvent(message('alice', '标记', { at: T0 + 2 * HOUR }), T0 + 2 * HOUR);
-    const traces = (h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'tagger' AND matched = 1 ORDER BY id").all() as { detail: string }[]).map((t) => JSON.parse(t.detail).actions);
+    const traces = firedTraces(h.db, 'tagger').map((t) => JSON.parse(t.detail).actions);
     expect(traces).toEqual([
       ['tagged early', 'had no tag ghost'],
       ['already tagged early', 'had no tag ghost'],
@@ -506,7 +506,7 @@ describe('/stage and /tag: who, where, and how members are named', () => {
     const m = id(h, 'alice');
     addTag(h.db, m, 'vip', T0);
     h.engine.handleEvent(message('alice', '取消', { at: T0 + HOUR }), T0 + HOUR);
-    const trace = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'untagger'").get() as { detail: string };
+    const trace = firedTraces(h.db, 'untagger')[0]!;
     expect(JSON.parse(trace.detail).actions).toEqual(['untagged vip']);
   });
 });

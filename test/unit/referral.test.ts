@@ -23,7 +23,7 @@ import {
   referralOf,
   registerInviteLink,
 } from '../../src/flows/referral/store.js';
-import { DAY, HOUR, MINUTE, T0, count, harness, joined, left, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
+import { DAY, HOUR, MINUTE, T0, count, firedTraces, harness, joined, left, message, outboxRows, removeTempDirs, tempConfig, type Harness } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -93,10 +93,10 @@ describe('attribution: order of evidence', () => {
     const h = harness({ config: loadConfig(dir, { env: {} }) });
     h.engine.handleEvent(joinVia('dan', undefined, T0, { inviteLink: 'https://t.me/+public' }), T0);
     expect(decisionsAbout(h.db, mid(h, 'dan'))).toEqual([]);
-    const trace = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'referral-by-inviter'").get() as { detail: string };
+    const trace = firedTraces(h.db, 'referral-by-inviter')[0]!;
     expect(JSON.parse(trace.detail).actions).toEqual(['invite link https://t.me/+public belongs to no member']);
     h.engine.handleEvent(joinVia('eve', undefined, T0), T0);
-    const last = h.db.prepare("SELECT detail FROM rule_traces WHERE rule_id = 'referral-by-inviter' ORDER BY id DESC").get() as { detail: string };
+    const last = firedTraces(h.db, 'referral-by-inviter').at(-1)!;
     expect(JSON.parse(last.detail).actions).toEqual(['no platform evidence of an inviter']);
   });
 

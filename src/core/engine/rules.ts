@@ -3,7 +3,7 @@ import { lastFired, recordFire, recordRuleOutcomes, traceCatalog, type RuleOutco
 import { formatDuration } from '../../util/duration.js';
 import { conditionLabels, evaluate, type CondResult } from '../rules/conditions.js';
 import type { CompiledRule } from '../rules/compile.js';
-import type { CourseConfig, FactSpec, Trigger } from '../types.js';
+import type { Cond, CourseConfig, FactSpec, Trigger } from '../types.js';
 import { runContext } from './run-context.js';
 import type { EngineDeps, Fired, FollowUps } from './types.js';
 
@@ -29,6 +29,31 @@ function catalogOf(rules: CompiledRule[]): TraceCatalog {
     catalogs.set(rules, c);
   }
   return c;
+}
+
+/**
+ * The rules whose fires are remembered in rule_fires (one row per member and rule): those with a
+ * cooldown and those a `fired_ago.<rule>` condition names, its only readers. The others' fires
+ * are in rule_traces (`kequn why`) and need no row: a message that fires a keyword reply or the Q&A
+ * writes no rule_fires page (issue 20). A rule given a cooldown or named by fired_ago later counts
+ * its fires from then on.
+ */
+const rememberedSets = new WeakMap<CompiledRule[], Set<string>>();
+
+export function rememberedRules(rules: CompiledRule[]): Set<string> {
+  let s = rememberedSets.get(rules);
+  if (!s) {
+    s = new Set(rules.filter((r) => r.cooldown !== undefined).map((r) => r.id));
+    const walk = (c: Cond): void => {
+      if (c.kind === 'leaf') {
+        if (c.fact.name === 'fired_ago' && c.param !== undefined) s!.add(c.param);
+      } else if (c.kind === 'not') walk(c.item);
+      else c.items.forEach(walk);
+    };
+    for (const r of rules) walk(r.when);
+    rememberedSets.set(rules, s);
+  }
+  return s;
 }
 
 function cooldownLabel(ms: number): string {
@@ -93,6 +118,7 @@ export function runRules(
   const outcomes: RuleOutcome[] = new Array(traces.length);
   // The rules that answered (sent a message), for the fallbacks run after them.
   const answeredBy: string[] = [];
+  const remembered = rememberedRules(config.rules);
   const order = [...traces.keys()].sort((a, b) => Number(traces[a]!.rule.fallback) - Number(traces[b]!.rule.fallback));
   for (const i of order) {
     const t = traces[i]!;
@@ -106,7 +132,7 @@ export function runRules(
       const before = messages;
       const ctx = runContext(deps, config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
       for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
-      recordFire(db, member.id, t.rule.id, now);
+      if (remembered.has(t.rule.id)) recordFire(db, member.id, t.rule.id, now);
       if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
     }
     // A rule that did not match keeps only the conditions that failed: that is what `why` shows.

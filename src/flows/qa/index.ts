@@ -75,8 +75,15 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     }
     const d = decide(found, policy);
     if (d.kind === 'answer') {
-      const id = recordQuestion(db, { ...base, status: 'pending', entry_id: null, confidence: d.confidence, answer: null, escalate: arg.escalate });
-      return ctx.note(answerFromFaq(ctx, { id, text, chat: trigger.replyTo, entryId: d.id, confidence: d.confidence }));
+      // Written once with its outcome (answered, or dropped as a repeat), not as pending and then
+      // settled: a pending row's entry in questions_pending would be written and removed again in
+      // the same commit, one more WAL page per question (issue 20).
+      const outcome = faqOutcome(ctx, trigger.replyTo.id, d.id);
+      const q = { ...base, confidence: d.confidence, escalate: arg.escalate };
+      if (outcome.kind === 'gone') recordQuestion(db, { ...q, status: 'pending', entry_id: null, answer: null });
+      else if (outcome.kind === 'repeat') recordQuestion(db, { ...q, status: 'dropped', entry_id: d.id, answer: null });
+      else recordQuestion(db, { ...q, status: 'answered', entry_id: d.id, answer: outcome.entry.answer, answered_at: now, answered_via: 'faq' });
+      return ctx.note(faqSent(ctx, outcome, { text, chat: trigger.replyTo, entryId: d.id, confidence: d.confidence }));
     }
     const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';
     if (d.kind === 'none' && !arg.escalate) return ctx.note(`${why}; silent`);
@@ -103,18 +110,31 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
 /** How many of retrieval's candidates an escalation shows the staff. */
 const STAFF_CHOICES = 3;
 
-/** Answers with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
-function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
-  const entry = ctx.services.qa.entry(q.entryId);
-  if (!entry) return `entry "${q.entryId}" is gone; silent`;
-  const last = lastAnsweredInChat(ctx.db, q.chat.id, q.entryId, ctx.now - ctx.config.qa.repeat_cooldown);
-  if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) {
-    settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: q.entryId, via: null, now: ctx.now });
-    return `"${q.entryId}" was just answered here; silent`;
-  }
-  settleQuestion(ctx.db, { id: q.id, status: 'answered', answer: entry.answer, entryId: q.entryId, via: 'faq', now: ctx.now });
-  sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: entry.answer, source: entry.question, question: q.text }));
+type FaqOutcome = { kind: 'gone' } | { kind: 'repeat' } | { kind: 'answer'; entry: { answer: string; question: string } };
+
+/** What answering with an FAQ entry in a chat comes to: the entry is gone, it was just answered there, or its answer. */
+function faqOutcome(ctx: RunContext, chatId: string, entryId: string): FaqOutcome {
+  const entry = ctx.services.qa.entry(entryId);
+  if (!entry) return { kind: 'gone' };
+  const last = lastAnsweredInChat(ctx.db, chatId, entryId, ctx.now - ctx.config.qa.repeat_cooldown);
+  if (last !== undefined && ctx.now - last < ctx.config.qa.repeat_cooldown) return { kind: 'repeat' };
+  return { kind: 'answer', entry };
+}
+
+/** Sends the FAQ answer of an outcome (if any); the note for the trace. */
+function faqSent(ctx: RunContext, outcome: FaqOutcome, q: Omit<PendingQuestion, 'id'> & { entryId: string; confidence: number }): string {
+  if (outcome.kind === 'gone') return `entry "${q.entryId}" is gone; silent`;
+  if (outcome.kind === 'repeat') return `"${q.entryId}" was just answered here; silent`;
+  sendTo(ctx, q.chat, ctx.render(ctx.config.templates.qa_answer!, { answer: outcome.entry.answer, source: outcome.entry.question, question: q.text }));
   return `answered from "${q.entryId}" (confidence ${q.confidence.toFixed(2)})`;
+}
+
+/** Answers a pending question with an FAQ entry's own text (or stays silent if it was just answered in this chat). */
+function answerFromFaq(ctx: RunContext, q: PendingQuestion & { entryId: string; confidence: number }): string {
+  const outcome = faqOutcome(ctx, q.chat.id, q.entryId);
+  if (outcome.kind === 'repeat') settleQuestion(ctx.db, { id: q.id, status: 'dropped', answer: null, entryId: q.entryId, via: null, now: ctx.now });
+  if (outcome.kind === 'answer') settleQuestion(ctx.db, { id: q.id, status: 'answered', answer: outcome.entry.answer, entryId: q.entryId, via: 'faq', now: ctx.now });
+  return faqSent(ctx, outcome, q);
 }
 
 /**
