@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { QaDataError, parseBank, parseQueries } from '../../src/flows/qa/eval.js';
-import { buildIndex } from '../../src/flows/qa/retrieval.js';
+import { buildIndex, type QaIndex } from '../../src/flows/qa/retrieval.js';
+import { syntheticBank, syntheticQueries } from '../../src/flows/qa/synthetic.js';
 import { analyze, normalize, tokenize } from '../../src/flows/qa/tokenize.js';
 import { main } from '../../src/cli/main.js';
 
@@ -68,6 +69,53 @@ describe('Q&A: the index', () => {
   it('answers nothing from an empty index and ignores the tail of an overlong query', () => {
     expect(buildIndex([]).search('anything', 5)).toEqual([]);
     expect(index.search('q '.repeat(100_000), 5).length).toBeLessThanOrEqual(5);
+  });
+
+  it('ranks equal scores by the order the entries were added, whichever way the postings are walked', () => {
+    const same = { question: 'python 安装 失败', answer: 'pip install' };
+    const idx = buildIndex([{ id: 'a', ...same }, { id: 'other', question: 'refund', answer: 'no' }, { id: 'b', ...same }, { id: 'c', ...same }]);
+    for (const dense of [true, false]) {
+      idx.denseWalk = dense;
+      const hits = idx.search('python 安装失败', 5);
+      expect(hits.map((h) => h.id)).toEqual(['a', 'b', 'c']);
+      expect(new Set(hits.map((h) => h.score)).size).toBe(1);
+    }
+  });
+});
+
+describe('Q&A: the dense walk over postings', () => {
+  // A generated bank large enough that common words and trigrams make most queries dense.
+  const bank = syntheticBank(400, 3);
+  const queries = syntheticQueries(bank, 150, 5);
+  const both = (idx: QaIndex, q: string, k: number) => {
+    idx.denseWalk = true;
+    const dense = idx.searchDetailed(q, k);
+    idx.denseWalk = false;
+    const sparse = idx.searchDetailed(q, k);
+    idx.denseWalk = true;
+    return { dense, sparse };
+  };
+
+  it('gives the same hits, scores, confidences and features as listing the touched units, for k = 1, 5 and 20', () => {
+    const idx = buildIndex(bank);
+    for (const q of [...queries.map((x) => x.query), 'install', '的', 'zzz 不存在的词']) {
+      for (const k of [1, 5, 20]) {
+        const { dense, sparse } = both(idx, q, k);
+        expect(dense, `${q} k=${k}`).toEqual(sparse);
+      }
+    }
+  });
+
+  it('still does once phrasings were learned (postings beside the compact block) and after compacting them', () => {
+    const idx = buildIndex(bank);
+    for (const [i, q] of queries.slice(0, 40).entries()) expect(idx.addPhrasing(q.gold, `${q.query} ${i}`)).toBe(true);
+    for (const compacted of [false, true]) {
+      if (compacted) idx.compact();
+      for (const q of queries) {
+        const { dense, sparse } = both(idx, q.query, 5);
+        expect(dense, q.query).toEqual(sparse);
+      }
+    }
   });
 });
 
