@@ -11,10 +11,8 @@ import {
   markRetry,
   markSent,
   parkInterruptedSends,
-  pendingHeads,
   pendingMessage,
   laneOf,
-  PRIORITIES,
   type OutboxRow,
   type QueueHead,
 } from '../store/outbox.js';
@@ -22,6 +20,7 @@ import type { Clock } from '../core/schedule/clock.js';
 import { holdRefusedSend } from '../store/held-messages.js';
 import { noteDelivered, noteRefused } from '../store/private-channels.js';
 import { inTransaction } from '../store/db.js';
+import { HeadWindow } from '../store/outbox-window.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
 import { soloInstance, type Cluster } from './cluster.js';
 import { ChannelClosedError, PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
@@ -58,6 +57,8 @@ export class Outbox {
   /** Sends today per platform, as sentToday keeps it. */
   private sentCount = new Map<string, { dayStart: number; readAt: number; n: number }>();
   private running: Promise<number> | undefined;
+  /** The queues' heads, kept between sends where the store allows (src/store/outbox-window.ts). */
+  private readonly window: HeadWindow;
   private again = false;
 
   /** Which instance this is (src/bot/cluster.ts); alone on its store unless the kernel says otherwise. */
@@ -77,6 +78,7 @@ export class Outbox {
     },
   ) {
     this.cluster = deps.cluster ?? soloInstance;
+    this.window = new HeadWindow(deps.db, this.cluster.instance);
   }
 
   /** At start: messages interrupted mid-send are parked, never resent (they may have arrived). */
@@ -115,18 +117,14 @@ export class Outbox {
     let best: number | undefined;
     for (const [platform, adapter] of this.deps.adapters) {
       if (!adapter.isReady()) continue;
-      for (const row of this.candidates(platform)) {
-        const t = this.readyAt(row);
-        if (best === undefined || t < best) best = t;
+      for (const lane of this.window.heads(platform).values()) {
+        for (let i = 0; i < lane.length && i < WINDOW; i++) {
+          const t = this.readyAt(lane[i]!);
+          if (best === undefined || t < best) best = t;
+        }
       }
     }
     return best;
-  }
-
-  private candidates(platform: string): QueueHead[] {
-    // Heads per priority: a night of proactive messages held by quiet hours must not push a
-    // reply out of view, and one member's thousand replies must not hide another's.
-    return PRIORITIES.flatMap((priority) => pendingHeads(this.deps.db, platform, priority, this.cluster.instance, WINDOW));
   }
 
   private fairnessKey(row: QueueHead): string {
@@ -219,25 +217,38 @@ export class Outbox {
       // Just sent: nothing can go before the account's interval is over.
       if (this.accountReadyAt(platform) > now) return sent;
       // Of the messages the pace lets go now, the best by lane and turn (see the class comment).
+      // The first WINDOW heads of each lane: a night of proactive messages held by quiet hours must
+      // not push a reply out of view, and one member's thousand replies must not hide another's.
       let head: QueueHead | undefined;
-      for (const row of this.candidates(platform)) {
-        if (this.readyAt(row) > now) continue;
-        if (!head || this.before(row, head)) head = row;
+      for (const lane of this.window.heads(platform).values()) {
+        for (let i = 0; i < lane.length && i < WINDOW; i++) {
+          const row = lane[i]!;
+          if (this.readyAt(row) > now) continue;
+          if (!head || this.before(row, head)) head = row;
+        }
       }
       if (!head) return sent;
       const next = pendingMessage(db, head.id);
-      if (!next) continue;
+      if (!next) {
+        this.window.invalidate();
+        continue;
+      }
       const dayStart = localDayStart(now, config.course.timezone);
       if (this.sentToday(platform, dayStart, now) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
         return sent;
       }
-      if (!claimMessage(db, next.id, this.cluster.instance)) continue;
+      const claimed = head;
+      if (!this.window.writing(next.id, () => claimMessage(db, next.id, this.cluster.instance))) {
+        this.window.invalidate();
+        continue;
+      }
+      this.window.taken(claimed);
       try {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text, ...(next.image ? { image: next.image } : {}) });
         const at = clock.now();
-        markSent(db, next.id, at);
+        this.window.writing(next.id, () => markSent(db, next.id, at));
         this.countSent(platform, dayStart);
         if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });
         this.cluster.sent(platform, next.chat_id);
@@ -259,27 +270,32 @@ export class Outbox {
           // Not a failure: the member has not opened their private channel (or blocked the bot).
           // The message waits for it in held_messages (src/store/held-messages.ts).
           const reason = e.reason;
-          const held = inTransaction(db, () => {
-            noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
-            return holdRefusedSend(db, next, reason, err, clock.now());
-          });
+          const held = this.window.writing(next.id, () =>
+            inTransaction(db, () => {
+              noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
+              return holdRefusedSend(db, next, reason, err, clock.now());
+            }),
+          );
           log.info({ outbox: next.id, held, chat: next.chat_id, reason }, 'outbox: private channel not open; message held until it opens');
         } else if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
-          markFailed(db, next.id, err);
+          this.window.writing(next.id, () => markFailed(db, next.id, err));
           log.error({ outbox: next.id, chat: next.chat_id, attempts, err }, 'outbox: send failed for good');
         } else if (e instanceof RetryAfterError) {
           // The platform said how long to wait: hold this chat (not the whole account) that long.
           const until = clock.now() + e.retryAfterMs;
-          markRetry(db, next.id, until, err);
+          this.window.writing(next.id, () => markRetry(db, next.id, until, err));
           this.chatLastSent.set(`${platform}:${next.chat_id}`, until - pacing.chat_interval);
           log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: e.retryAfterMs, err }, 'outbox: rate limited; will retry');
         } else {
           const delay = config.outbox.retry_backoff * 2 ** (attempts - 1);
-          markRetry(db, next.id, clock.now() + delay, err);
+          this.window.writing(next.id, () => markRetry(db, next.id, clock.now() + delay, err));
           log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: delay, err }, 'outbox: send failed; will retry');
         }
         // Never retry in a tight loop: the account waits its interval after a failure too.
         this.accountReady.set(platform, clock.now() + pacing.account_interval);
+      } finally {
+        // Its queue's next message (or this one, to be retried) is that queue's head now.
+        this.window.settled(claimed);
       }
       // Let timers run between sends. An adapter whose send resolves without I/O (or pacing of
       // zero) would otherwise hold the event loop for the whole backlog, and with it the
