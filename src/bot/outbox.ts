@@ -131,13 +131,36 @@ export class Outbox {
     return row.member_id !== null ? `m:${row.member_id}` : `c:${row.platform}:${row.chat_id}`;
   }
 
-  /** Whether `a` goes before `b`, both ready now: lane, then the one served longest ago, then queue order. */
-  private before(a: QueueHead, b: QueueHead): boolean {
-    const lane = laneOf(a.priority) - laneOf(b.priority);
-    if (lane !== 0) return lane < 0;
-    const served = (this.served.get(this.fairnessKey(a)) ?? -Infinity) - (this.served.get(this.fairnessKey(b)) ?? -Infinity);
-    if (served !== 0 && !Number.isNaN(served)) return served < 0;
-    return a.not_before - b.not_before < 0 || (a.not_before === b.not_before && a.id < b.id);
+  /**
+   * Of the first WINDOW heads of each lane, the one to send now: of those the pace lets go, the
+   * first lane, then the one served longest ago, then queue order. A night of proactive messages
+   * held by quiet hours must not push a reply out of view, and one member's thousand replies must
+   * not hide another's. Each head's turn is looked up once.
+   */
+  private pick(platform: string, now: number): QueueHead | undefined {
+    let head: QueueHead | undefined;
+    let headLane = 0;
+    let headServed = 0;
+    for (const lane of this.window.heads(platform).values()) {
+      for (let i = 0; i < lane.length && i < WINDOW; i++) {
+        const row = lane[i]!;
+        if (this.readyAt(row) > now) continue;
+        const l = laneOf(row.priority);
+        if (head && l > headLane) continue;
+        const s = this.served.get(this.fairnessKey(row)) ?? -Infinity;
+        if (
+          !head ||
+          l < headLane ||
+          s < headServed ||
+          (s === headServed && (row.not_before < head.not_before || (row.not_before === head.not_before && row.id < head.id)))
+        ) {
+          head = row;
+          headLane = l;
+          headServed = s;
+        }
+      }
+    }
+    return head;
   }
 
   /** When `row` may go out, given pacing and quiet hours. */
@@ -217,16 +240,7 @@ export class Outbox {
       // Just sent: nothing can go before the account's interval is over.
       if (this.accountReadyAt(platform) > now) return sent;
       // Of the messages the pace lets go now, the best by lane and turn (see the class comment).
-      // The first WINDOW heads of each lane: a night of proactive messages held by quiet hours must
-      // not push a reply out of view, and one member's thousand replies must not hide another's.
-      let head: QueueHead | undefined;
-      for (const lane of this.window.heads(platform).values()) {
-        for (let i = 0; i < lane.length && i < WINDOW; i++) {
-          const row = lane[i]!;
-          if (this.readyAt(row) > now) continue;
-          if (!head || this.before(row, head)) head = row;
-        }
-      }
+      const head = this.pick(platform, now);
       if (!head) return sent;
       const next = pendingMessage(db, head.id);
       if (!next) {
