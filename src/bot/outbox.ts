@@ -243,7 +243,8 @@ export class Outbox {
       const head = this.pick(platform, now);
       if (!head) return sent;
       const next = pendingMessage(db, head.id);
-      if (!next) {
+      // Gone, or (an id used again after a rollback) not the message the window took it for.
+      if (!next || next.chat_id !== head.chat_id || next.member_id !== head.member_id || next.priority !== head.priority || next.platform !== platform) {
         this.window.invalidate();
         continue;
       }

@@ -74,7 +74,11 @@ export class HeadWindow {
 
   /** The heads `instance` may send on `platform` now, per lane in queue order. */
   heads(platform: string): LaneHeads {
-    if (!this.cached) return byLane(pendingHeadsOfLanes(this.db, platform, this.instance));
+    // Inside a transaction (it may roll back, and a rollback fires no trigger): read, keep nothing.
+    if (!this.cached || this.db.inTransaction) {
+      this.stale ||= this.cached;
+      return byLane(pendingHeadsOfLanes(this.db, platform, this.instance));
+    }
     const version = stmt(this.db, 'PRAGMA data_version').pluck(true).get();
     if (version !== this.dataVersion) {
       this.dataVersion = version;

@@ -79,6 +79,25 @@ describe('outbox window', () => {
     expect(h.adapter.sent[2]!.at).toBeGreaterThanOrEqual(T0 + HOUR);
   });
 
+  it('a message rolled back after the window saw it leaves no trace: its id used again by another queue is not sent out of order', async () => {
+    const h: Harness = harness();
+    queue(h.db, h.clock.now(), 'chat-b', 'bx');
+    expect(await h.outbox.dispatch()).toBe(1);
+    // Held by chat-b's interval (2 s) for now.
+    queue(h.db, h.clock.now(), 'chat-b', 'b0');
+    expect(() =>
+      h.db.transaction(() => {
+        queue(h.db, h.clock.now(), 'chat-g', 'ghost');
+        h.outbox.nextWakeAt();
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    // Takes the ghost's id (SQLite reuses the top rowid), in chat-b's queue behind b0.
+    queue(h.db, h.clock.now(), 'chat-b', 'b1');
+    await drainOutbox(h, T0 + HOUR);
+    expect(texts(h.adapter)).toEqual(['bx', 'b0', 'b1']);
+  });
+
   it("another process's queued message is seen (another connection to the same store)", async () => {
     const [mine, theirs] = twoHandles();
     const clock = new VirtualClock(T0);
