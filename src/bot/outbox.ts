@@ -11,10 +11,8 @@ import {
   markRetry,
   markSent,
   parkInterruptedSends,
-  pendingHeads,
   pendingMessage,
   laneOf,
-  PRIORITIES,
   type OutboxRow,
   type QueueHead,
 } from '../store/outbox.js';
@@ -22,6 +20,7 @@ import type { Clock } from '../core/schedule/clock.js';
 import { holdRefusedSend } from '../store/held-messages.js';
 import { noteDelivered, noteRefused } from '../store/private-channels.js';
 import { inTransaction } from '../store/db.js';
+import { HeadWindow } from '../store/outbox-window.js';
 import { inWindow, localDayStart, localMinuteOfDay, nextLocalTime } from '../util/localtime.js';
 import { soloInstance, type Cluster } from './cluster.js';
 import { ChannelClosedError, PermanentSendError, RetryAfterError, type ChatAdapter } from './events.js';
@@ -58,6 +57,8 @@ export class Outbox {
   /** Sends today per platform, as sentToday keeps it. */
   private sentCount = new Map<string, { dayStart: number; readAt: number; n: number }>();
   private running: Promise<number> | undefined;
+  /** The queues' heads, kept between sends where the store allows (src/store/outbox-window.ts). */
+  private readonly window: HeadWindow;
   private again = false;
 
   /** Which instance this is (src/bot/cluster.ts); alone on its store unless the kernel says otherwise. */
@@ -77,6 +78,7 @@ export class Outbox {
     },
   ) {
     this.cluster = deps.cluster ?? soloInstance;
+    this.window = new HeadWindow(deps.db, this.cluster.instance);
   }
 
   /** At start: messages interrupted mid-send are parked, never resent (they may have arrived). */
@@ -115,31 +117,50 @@ export class Outbox {
     let best: number | undefined;
     for (const [platform, adapter] of this.deps.adapters) {
       if (!adapter.isReady()) continue;
-      for (const row of this.candidates(platform)) {
-        const t = this.readyAt(row);
-        if (best === undefined || t < best) best = t;
+      for (const lane of this.window.heads(platform).values()) {
+        for (let i = 0; i < lane.length && i < WINDOW; i++) {
+          const t = this.readyAt(lane[i]!);
+          if (best === undefined || t < best) best = t;
+        }
       }
     }
     return best;
-  }
-
-  private candidates(platform: string): QueueHead[] {
-    // Heads per priority: a night of proactive messages held by quiet hours must not push a
-    // reply out of view, and one member's thousand replies must not hide another's.
-    return PRIORITIES.flatMap((priority) => pendingHeads(this.deps.db, platform, priority, this.cluster.instance, WINDOW));
   }
 
   private fairnessKey(row: QueueHead): string {
     return row.member_id !== null ? `m:${row.member_id}` : `c:${row.platform}:${row.chat_id}`;
   }
 
-  /** Whether `a` goes before `b`, both ready now: lane, then the one served longest ago, then queue order. */
-  private before(a: QueueHead, b: QueueHead): boolean {
-    const lane = laneOf(a.priority) - laneOf(b.priority);
-    if (lane !== 0) return lane < 0;
-    const served = (this.served.get(this.fairnessKey(a)) ?? -Infinity) - (this.served.get(this.fairnessKey(b)) ?? -Infinity);
-    if (served !== 0 && !Number.isNaN(served)) return served < 0;
-    return a.not_before - b.not_before < 0 || (a.not_before === b.not_before && a.id < b.id);
+  /**
+   * Of the first WINDOW heads of each lane, the one to send now: of those the pace lets go, the
+   * first lane, then the one served longest ago, then queue order. A night of proactive messages
+   * held by quiet hours must not push a reply out of view, and one member's thousand replies must
+   * not hide another's. Each head's turn is looked up once.
+   */
+  private pick(platform: string, now: number): QueueHead | undefined {
+    let head: QueueHead | undefined;
+    let headLane = 0;
+    let headServed = 0;
+    for (const lane of this.window.heads(platform).values()) {
+      for (let i = 0; i < lane.length && i < WINDOW; i++) {
+        const row = lane[i]!;
+        if (this.readyAt(row) > now) continue;
+        const l = laneOf(row.priority);
+        if (head && l > headLane) continue;
+        const s = this.served.get(this.fairnessKey(row)) ?? -Infinity;
+        if (
+          !head ||
+          l < headLane ||
+          s < headServed ||
+          (s === headServed && (row.not_before < head.not_before || (row.not_before === head.not_before && row.id < head.id)))
+        ) {
+          head = row;
+          headLane = l;
+          headServed = s;
+        }
+      }
+    }
+    return head;
   }
 
   /** When `row` may go out, given pacing and quiet hours. */
@@ -219,25 +240,30 @@ export class Outbox {
       // Just sent: nothing can go before the account's interval is over.
       if (this.accountReadyAt(platform) > now) return sent;
       // Of the messages the pace lets go now, the best by lane and turn (see the class comment).
-      let head: QueueHead | undefined;
-      for (const row of this.candidates(platform)) {
-        if (this.readyAt(row) > now) continue;
-        if (!head || this.before(row, head)) head = row;
-      }
+      const head = this.pick(platform, now);
       if (!head) return sent;
       const next = pendingMessage(db, head.id);
-      if (!next) continue;
+      // Gone, or (an id used again after a rollback) not the message the window took it for.
+      if (!next || next.chat_id !== head.chat_id || next.member_id !== head.member_id || next.priority !== head.priority || next.platform !== platform) {
+        this.window.invalidate();
+        continue;
+      }
       const dayStart = localDayStart(now, config.course.timezone);
       if (this.sentToday(platform, dayStart, now) >= pacing.daily_cap) {
         log.warn({ platform, cap: pacing.daily_cap }, 'outbox: daily cap reached; holding messages until tomorrow');
         this.accountReady.set(platform, nextLocalTime(now + 1, 0, config.course.timezone));
         return sent;
       }
-      if (!claimMessage(db, next.id, this.cluster.instance)) continue;
+      const claimed = head;
+      if (!this.window.writing(next.id, () => claimMessage(db, next.id, this.cluster.instance))) {
+        this.window.invalidate();
+        continue;
+      }
+      this.window.taken(claimed);
       try {
         await adapter.send({ chat: { kind: next.chat_kind, id: next.chat_id }, text: next.text, ...(next.image ? { image: next.image } : {}) });
         const at = clock.now();
-        markSent(db, next.id, at);
+        this.window.writing(next.id, () => markSent(db, next.id, at));
         this.countSent(platform, dayStart);
         if (next.chat_kind === 'dm') noteDelivered(db, { platform, chatId: next.chat_id, memberId: next.member_id, now: at });
         this.cluster.sent(platform, next.chat_id);
@@ -259,27 +285,32 @@ export class Outbox {
           // Not a failure: the member has not opened their private channel (or blocked the bot).
           // The message waits for it in held_messages (src/store/held-messages.ts).
           const reason = e.reason;
-          const held = inTransaction(db, () => {
-            noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
-            return holdRefusedSend(db, next, reason, err, clock.now());
-          });
+          const held = this.window.writing(next.id, () =>
+            inTransaction(db, () => {
+              noteRefused(db, { platform, chatId: next.chat_id, memberId: next.member_id, reason, now: clock.now() });
+              return holdRefusedSend(db, next, reason, err, clock.now());
+            }),
+          );
           log.info({ outbox: next.id, held, chat: next.chat_id, reason }, 'outbox: private channel not open; message held until it opens');
         } else if (e instanceof PermanentSendError || attempts >= config.outbox.max_attempts) {
-          markFailed(db, next.id, err);
+          this.window.writing(next.id, () => markFailed(db, next.id, err));
           log.error({ outbox: next.id, chat: next.chat_id, attempts, err }, 'outbox: send failed for good');
         } else if (e instanceof RetryAfterError) {
           // The platform said how long to wait: hold this chat (not the whole account) that long.
           const until = clock.now() + e.retryAfterMs;
-          markRetry(db, next.id, until, err);
+          this.window.writing(next.id, () => markRetry(db, next.id, until, err));
           this.chatLastSent.set(`${platform}:${next.chat_id}`, until - pacing.chat_interval);
           log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: e.retryAfterMs, err }, 'outbox: rate limited; will retry');
         } else {
           const delay = config.outbox.retry_backoff * 2 ** (attempts - 1);
-          markRetry(db, next.id, clock.now() + delay, err);
+          this.window.writing(next.id, () => markRetry(db, next.id, clock.now() + delay, err));
           log.warn({ outbox: next.id, chat: next.chat_id, attempts, retryInMs: delay, err }, 'outbox: send failed; will retry');
         }
         // Never retry in a tight loop: the account waits its interval after a failure too.
         this.accountReady.set(platform, clock.now() + pacing.account_interval);
+      } finally {
+        // Its queue's next message (or this one, to be retried) is that queue's head now.
+        this.window.settled(claimed);
       }
       // Let timers run between sends. An adapter whose send resolves without I/O (or pacing of
       // zero) would otherwise hold the event loop for the whole backlog, and with it the

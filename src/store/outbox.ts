@@ -185,8 +185,51 @@ export type QueueHead = Pick<OutboxRow, 'id' | 'platform' | 'chat_kind' | 'chat_
  * @example pendingHeads(db, 'wechat', 'reply', 'main', 100) // one row per (chat, member) at most
  */
 export function pendingHeads(db: Db, platform: string, priority: Priority, instance: string, limit: number): QueueHead[] {
-  const heads = dialectOf(db) === 'sqlite' ? soleInstanceHeads(db, platform, priority, instance) : ownedHeads(db, platform, priority, instance);
-  return heads.sort((a, b) => a.not_before - b.not_before || a.id - b.id).slice(0, limit);
+  return pendingHeadsOfLanes(db, platform, instance)
+    .filter((h) => h.priority === priority)
+    .sort(byQueueOrder)
+    .slice(0, limit);
+}
+
+/** Queue order of heads: oldest not_before first, then the order they were queued. */
+export function byQueueOrder(a: QueueHead, b: QueueHead): number {
+  return a.not_before - b.not_before || a.id - b.id;
+}
+
+/**
+ * The heads of every lane of a platform that `instance` may send (pendingHeads for all priorities
+ * at once, unsorted and unlimited): one statement where the sender read one per lane.
+ */
+export function pendingHeadsOfLanes(db: Db, platform: string, instance: string): QueueHead[] {
+  return dialectOf(db) === 'sqlite' ? soleInstanceHeads(db, platform, instance) : ownedHeads(db, platform, instance);
+}
+
+/** SQLite: the chats of a platform that chat_owners gives another instance than `instance`. */
+export function chatsOwnedByOthers(db: Db, platform: string, instance: string): Set<string> {
+  return new Set(stmt(db, 'SELECT chat_id FROM chat_owners WHERE platform = ? AND instance <> ?').pluck(true).all(platform, instance) as string[]);
+}
+
+/**
+ * The first pending message of one queue (platform, lane, chat, member), as a head; undefined
+ * when the queue is empty. Reads the index outbox_heads (SQLite: what the sender's window asks
+ * after it sent a queue's head, instead of reading every queue again).
+ */
+export function queueHead(db: Db, q: Pick<QueueHead, 'platform' | 'priority' | 'chat_id' | 'member_id'>): QueueHead | undefined {
+  const r = stmt(
+    db,
+    `SELECT id, chat_kind, not_before FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ? AND chat_id = ? AND member_id IS ? ORDER BY id LIMIT 1`,
+  )
+    .raw(true)
+    .get(q.platform, q.priority, q.chat_id, q.member_id) as [number, 'group' | 'dm', number] | undefined;
+  return r && { id: r[0], platform: q.platform, chat_kind: r[1], chat_id: q.chat_id, member_id: q.member_id, priority: q.priority, not_before: r[2] };
+}
+
+/** Pending messages queued as row `fromId` or later, of any platform and lane, in id order: as heads, for the sender's window to merge. */
+export function pendingFrom(db: Db, fromId: number): QueueHead[] {
+  const rows = stmt(db, `SELECT id, platform, chat_kind, chat_id, member_id, priority, not_before FROM outbox WHERE id >= ? AND status = 'pending' ORDER BY id`)
+    .raw(true)
+    .all(fromId) as [number, string, 'group' | 'dm', string, string | null, Priority, number][];
+  return rows.map(([id, platform, chatKind, chatId, memberId, priority, notBefore]) => ({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore }));
 }
 
 /**
@@ -194,20 +237,20 @@ export function pendingHeads(db: Db, platform: string, priority: Priority, insta
  * its own in practice; chats that chat_owners gives another instance (tests run two on one file)
  * are left to it, as before migration 27.
  */
-function soleInstanceHeads(db: Db, platform: string, priority: Priority, instance: string): QueueHead[] {
+function soleInstanceHeads(db: Db, platform: string, instance: string): QueueHead[] {
   // The GROUP BY reads the covering index outbox_heads only: 1.6 ms for 5,000 queued rows in four
-  // lanes, where reading every row and grouping them here took 8.
+  // lanes, where reading every row and grouping them here took 8. All lanes in one statement.
   const rows = stmt(
     db,
-    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before FROM outbox o
-      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND platform = ? AND priority = ? GROUP BY chat_id, member_id)`,
+    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before, o.priority FROM outbox o
+      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND platform = ? GROUP BY priority, chat_id, member_id)`,
   )
     .raw(true)
-    .all(platform, priority) as [number, 'group' | 'dm', string, string | null, number][];
+    .all(platform) as [number, 'group' | 'dm', string, string | null, number, Priority][];
   if (rows.length === 0) return [];
-  const others = new Set(stmt(db, 'SELECT chat_id FROM chat_owners WHERE platform = ? AND instance <> ?').pluck(true).all(platform, instance) as string[]);
+  const others = chatsOwnedByOthers(db, platform, instance);
   const heads: QueueHead[] = [];
-  for (const [id, chatKind, chatId, memberId, notBefore] of rows) {
+  for (const [id, chatKind, chatId, memberId, notBefore, priority] of rows) {
     if (!others.has(chatId)) heads.push({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
   }
   return heads;
@@ -220,24 +263,24 @@ function soleInstanceHeads(db: Db, platform: string, priority: Priority, instanc
  * another owner, queued while the chat moved, goes first), and its chat must not have moved to
  * another instance since it was stamped: such rows are handed over to the chat's owner.
  */
-function ownedHeads(db: Db, platform: string, priority: Priority, instance: string): QueueHead[] {
+function ownedHeads(db: Db, platform: string, instance: string): QueueHead[] {
   // The first-in-queue check reads outbox_chat (chat_id, sent_at) for unsent rows only, not a
   // group's whole history.
   const rows = stmt(
     db,
-    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before, c.instance AS chat_owner FROM outbox o
+    `SELECT o.id, o.chat_kind, o.chat_id, o.member_id, o.not_before, o.priority, c.instance AS chat_owner FROM outbox o
        LEFT JOIN chat_owners c ON c.platform = o.platform AND c.chat_id = o.chat_id
-      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner = @me AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id
+      WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner = @me AND platform = @platform GROUP BY priority, chat_id, member_id
                      UNION ALL
-                     SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner IS NULL AND platform = @platform AND priority = @priority GROUP BY chat_id, member_id)
+                     SELECT MIN(id) FROM outbox WHERE status = 'pending' AND owner IS NULL AND platform = @platform GROUP BY priority, chat_id, member_id)
         AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.sent_at IS NULL AND e.status = 'pending' AND e.platform = o.platform
                           AND e.priority = o.priority AND e.member_id IS NOT DISTINCT FROM o.member_id AND e.id < o.id)`,
   )
     .raw(true)
-    .all({ me: instance, platform, priority }) as [number, 'group' | 'dm', string, string | null, number, string | null][];
+    .all({ me: instance, platform }) as [number, 'group' | 'dm', string, string | null, number, Priority, string | null][];
   const heads: QueueHead[] = [];
   const moved = new Set<string>();
-  for (const [id, chatKind, chatId, memberId, notBefore, chatOwner] of rows) {
+  for (const [id, chatKind, chatId, memberId, notBefore, priority, chatOwner] of rows) {
     if (chatOwner === null || chatOwner === instance) heads.push({ id, platform, chat_kind: chatKind, chat_id: chatId, member_id: memberId, priority, not_before: notBefore });
     else moved.add(chatId);
   }

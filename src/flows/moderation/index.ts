@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identitiesOf } from '../../store/members.js';
-import { activeWarnings, isFlagged, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageTexts, recordModeration, removedSinceJoin, warnedSince } from './store.js';
+import { activeWarnings, isFlagged, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageCount, recentMessageTexts, recordModeration, removedSinceJoin, warnedSince } from './store.js';
 import { effectiveRole, staffChats, STAFF_ROLES } from '../../core/roles.js';
 import { announceRemoval, announceWarning } from './notices.js';
 import { adInText, normaliseForRepeat, type SpamHit } from './spam.js';
@@ -65,7 +65,7 @@ export function spamOf(c: FactCtx): SpamHit | undefined {
   }
   // Every message of a flood is one (none of them is answered); which of them are offences is
   // the moderate action's business (floodOffence).
-  const inGroup = recentMessageTexts(db, { memberId: member.id, since: now - s.flood.within, groupId: trigger.group }).length;
+  const inGroup = recentMessageCount(db, { memberId: member.id, since: now - s.flood.within, groupId: trigger.group });
   if (inGroup >= s.flood.count) return { kind: 'flood', evidence: `${inGroup} messages within ${Math.round(s.flood.within / 1000)}s` };
   return undefined;
 }

@@ -80,6 +80,18 @@ export function recentMessageTexts(db: Db, args: { memberId: string; since: numb
   return rows.map((r) => (JSON.parse(r.payload) as { text?: string }).text ?? '');
 }
 
+/** How many messages the member wrote in a group since `since` (at most 200): recentMessageTexts' length, without reading the texts. */
+export function recentMessageCount(db: Db, args: { memberId: string; since: number; groupId: string }): number {
+  return Number(
+    stmt(
+      db,
+      "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200) AS recent",
+    )
+      .pluck(true)
+      .get(args.memberId, args.since, args.groupId),
+  );
+}
+
 /**
  * The member's latest offence (a warning or a removal) for `reason` in a group at or after
  * `since`: a flood is counted in blocks of `flood.count` messages after the previous one.
