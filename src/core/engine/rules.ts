@@ -143,7 +143,10 @@ export function runRules(
   // The rules that answered (sent a message), for the fallbacks run after them.
   const answeredBy: string[] = [];
   const remembered = rememberedRules(config.rules);
-  const order = [...traces.keys()].sort((a, b) => Number(traces[a]!.rule.fallback) - Number(traces[b]!.rule.fallback));
+  // The rules in order, the fallbacks after the others (in their order): no sort per event.
+  const order: number[] = [];
+  for (let i = 0; i < traces.length; i++) if (!traces[i]!.rule.fallback) order.push(i);
+  for (let i = 0; i < traces.length; i++) if (traces[i]!.rule.fallback) order.push(i);
   for (const i of order) {
     const t = traces[i]!;
     if (t.ok && t.rule.fallback) {
@@ -160,7 +163,8 @@ export function runRules(
       if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
     }
     // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
-    const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
+    const conditions: CondResult[] = [];
+    for (const c of t.conditions) if (t.ok || !c.ok) conditions.push(brief(c));
     outcomes[i] = { ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } };
   }
   recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));
