@@ -173,14 +173,26 @@ class Packer {
 
   add(i: number, o: RuleOutcome): void {
     const conditions = o.detail.conditions;
-    if (!onlyConditions(o.detail) || !Array.isArray(conditions) || !conditions.every(isPlainFailed)) {
+    if (!onlyConditions(o.detail) || !Array.isArray(conditions) || !conditions.every((c) => this.packedCondition.has(c) || isPlainFailed(c))) {
       this.entries.push(JSON.stringify({ i, rule: o.ruleId, ...o.detail }));
       return;
     }
     let e = `[${i},${this.ref(this.catalog?.rules, o.ruleId)}`;
-    for (const c of conditions) e += `,${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)}`;
+    for (const c of conditions as FailedCondition[]) {
+      // The engine shares one result object among the rules that check the same condition
+      // (src/core/rules/conditions.ts evaluate): packed once, in the same order as ever.
+      let p = this.packedCondition.get(c);
+      if (p === undefined) {
+        p = `,${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)}`;
+        this.packedCondition.set(c, p);
+      }
+      e += p;
+    }
     this.entries.push(`${e}]`);
   }
+
+  /** A failed condition's `,condition,fact` as packed, per result object. */
+  private readonly packedCondition = new Map<unknown, string>();
 
   /**
    * A rule that fired, as an object marked `"fired":true`, read back as its rule_traces row was.

@@ -27,7 +27,17 @@ describe('indexes on the tables every message writes', () => {
   it('events keep one index by member (type, time) and one by type and time; questions lose the status index', () => {
     const h = harness();
     expect(indexesOf(h.db, 'events')).toEqual(['events_member_type', 'events_type_at']);
-    expect(indexesOf(h.db, 'questions')).toEqual(['questions_created', 'questions_group', 'questions_member', 'questions_pending']);
+    expect(indexesOf(h.db, 'questions')).toEqual(['questions_answered', 'questions_created', 'questions_group', 'questions_member', 'questions_pending']);
+  });
+
+  // SQLite's plan: a seek on the chat and entry, not the questions since the cooldown's start in every chat.
+  it.skipIf(testBackend === 'postgres')("the Q&A's repeat check seeks the answered questions of one chat and entry (migration 31), and that index holds answered rows only", () => {
+    const h = harness();
+    const sql = "SELECT MAX(created_at) AS t FROM questions WHERE status = 'answered' AND created_at >= ? AND chat_id = ? AND entry_id = ?";
+    const plan = (h.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1, 'a', 'b') as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toEqual([expect.stringMatching(/^SEARCH questions USING COVERING INDEX questions_answered \(chat_id=\? AND entry_id=\? AND created_at>\?\)$/)]);
+    const def = (h.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'questions_answered'").get() as { sql: string }).sql;
+    expect(def).toMatch(/WHERE status = 'answered'$/);
   });
 
   it("members' index by creation time leaves the stage out: a stage move rewrites no index entry (migration 30)", () => {

@@ -56,6 +56,23 @@ export function rememberedRules(rules: CompiledRule[]): Set<string> {
   return s;
 }
 
+/** The rules of each trigger type, in the file's order, per rule set (built once per config): a message does not walk the joins' rules. */
+const byType = new WeakMap<CompiledRule[], Map<string, CompiledRule[]>>();
+
+export function rulesOfType(rules: CompiledRule[], type: string): CompiledRule[] {
+  let m = byType.get(rules);
+  if (!m) {
+    m = new Map();
+    for (const r of rules) {
+      const list = m.get(r.on);
+      if (list) list.push(r);
+      else m.set(r.on, [r]);
+    }
+    byType.set(rules, m);
+  }
+  return m.get(type) ?? [];
+}
+
 function cooldownLabel(ms: number): string {
   return `cooldown ${formatDuration(ms)}`;
 }
@@ -82,20 +99,27 @@ export function runRules(
   isFollowUp = false,
 ): Fired {
   const { db } = deps;
-  const cache = new Map<string, unknown>();
+  // Facts read once each: by spec, and by spec and parameter (`fired_ago.welcome`).
+  const plain = new Map<FactSpec, unknown>();
+  const withParam = new Map<string, unknown>();
   const factCtx = { db, config, now, trigger, member, services: deps.services() };
   const getFact = (spec: FactSpec, param?: string): unknown => {
-    const key = param === undefined ? spec.name : `${spec.name}.${param}`;
-    if (!cache.has(key)) cache.set(key, spec.get(factCtx, param));
-    return cache.get(key);
+    if (param === undefined) {
+      if (!plain.has(spec)) plain.set(spec, spec.get(factCtx, param));
+      return plain.get(spec);
+    }
+    const key = `${spec.name}.${param}`;
+    if (!withParam.has(key)) withParam.set(key, spec.get(factCtx, param));
+    return withParam.get(key);
   };
   const traces: { rule: CompiledRule; ok: boolean; conditions: CondResult[] }[] = [];
   let fallbacksDone = false;
-  for (const rule of config.rules) {
-    if (onlyRule !== undefined ? rule.id !== onlyRule : rule.on !== trigger.type) continue;
+  // Each distinct condition once per run (see evaluate): the facts do not change before the actions run.
+  const leaves = new Map<string, CondResult>();
+  for (const rule of onlyRule !== undefined ? config.rules.filter((r) => r.id === onlyRule) : rulesOfType(config.rules, trigger.type)) {
     if (rule.fallback && fallbacksDone) continue;
     const conditions: CondResult[] = [];
-    let ok = evaluate(rule.when, getFact, conditions);
+    let ok = evaluate(rule.when, getFact, conditions, leaves);
     if (rule.cooldown !== undefined) {
       const last = lastFired(db, member.id, rule.id);
       const cooling = last !== undefined && now - last < rule.cooldown;
@@ -119,7 +143,10 @@ export function runRules(
   // The rules that answered (sent a message), for the fallbacks run after them.
   const answeredBy: string[] = [];
   const remembered = rememberedRules(config.rules);
-  const order = [...traces.keys()].sort((a, b) => Number(traces[a]!.rule.fallback) - Number(traces[b]!.rule.fallback));
+  // The rules in order, the fallbacks after the others (in their order): no sort per event.
+  const order: number[] = [];
+  for (let i = 0; i < traces.length; i++) if (!traces[i]!.rule.fallback) order.push(i);
+  for (let i = 0; i < traces.length; i++) if (traces[i]!.rule.fallback) order.push(i);
   for (const i of order) {
     const t = traces[i]!;
     if (t.ok && t.rule.fallback) {
@@ -136,7 +163,8 @@ export function runRules(
       if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
     }
     // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
-    const conditions = t.ok ? t.conditions.map(brief) : t.conditions.filter((c) => !c.ok).map(brief);
+    const conditions: CondResult[] = [];
+    for (const c of t.conditions) if (t.ok || !c.ok) conditions.push(brief(c));
     outcomes[i] = { ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } };
   }
   recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));

@@ -216,8 +216,13 @@ export interface CondResult {
 /**
  * Evaluates a compiled condition. `getFact` is the per-event lazy cache. Every leaf is evaluated
  * (no short-circuit) so the trace says each condition that failed, not only the first.
+ *
+ * `leaves`: the results of the leaves already evaluated against the same facts, by label (one
+ * per run of the rules). A leaf's label names its fact, parameter, operator and value (`stage in
+ * ["trial"]`), so two leaves with one label give the same result: 100 rules checking `is_dm eq
+ * false` test it once (issue 20). The result objects are shared; nobody changes them.
  */
-export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => unknown, out: CondResult[]): boolean {
+export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => unknown, out: CondResult[], leaves?: Map<string, CondResult>): boolean {
   switch (cond.kind) {
     case 'all':
     case 'any': {
@@ -225,7 +230,7 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
       let all = true;
       let any = false;
       for (const c of cond.items) {
-        const r = evaluate(c, getFact, out);
+        const r = evaluate(c, getFact, out, leaves);
         all &&= r;
         any ||= r;
       }
@@ -233,15 +238,19 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
     }
     case 'not': {
       const inner: CondResult[] = [];
-      const r = !evaluate(cond.item, getFact, inner);
+      const r = !evaluate(cond.item, getFact, inner, leaves);
       out.push({ condition: `not (${inner.map((i) => i.condition).join(' and ')})`, actual: inner.map((i) => i.actual), ok: r });
       return r;
     }
     case 'leaf': {
-      const actual = getFact(cond.fact, cond.param);
-      const ok = test(cond.op, actual, cond.value);
-      out.push({ condition: cond.label, actual: cond.fact.type === 'duration' && typeof actual === 'number' ? formatDuration(actual) : actual, ok });
-      return ok;
+      let res = leaves?.get(cond.label);
+      if (res === undefined) {
+        const actual = getFact(cond.fact, cond.param);
+        res = { condition: cond.label, actual: cond.fact.type === 'duration' && typeof actual === 'number' ? formatDuration(actual) : actual, ok: test(cond.op, actual, cond.value) };
+        leaves?.set(cond.label, res);
+      }
+      out.push(res);
+      return res.ok;
     }
   }
 }

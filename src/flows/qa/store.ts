@@ -185,7 +185,7 @@ export function markAskerTold(db: Db, id: number, now: number): void {
 
 /**
  * When an entry was last answered in a chat at or after `since` (the repeat cooldown's start):
- * the bound lets the status index read only recent answers instead of every answer ever given.
+ * one seek in questions_answered (migration 31), which holds answered questions only.
  */
 export function lastAnsweredInChat(db: Db, chatId: string, entryId: string, since: number): number | undefined {
   const r = stmt(db, "SELECT MAX(created_at) AS t FROM questions WHERE status = 'answered' AND created_at >= ? AND chat_id = ? AND entry_id = ?").get(since, chatId, entryId) as {
