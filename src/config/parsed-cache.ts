@@ -20,12 +20,13 @@
  * Layout (text): `KQNCFG1 <SHA-256 hex of the rest>\n` then JSON `{ key, file, data }`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isPostgresUrl } from '../store/url.js';
+import { writeKeepingNewest } from '../util/stored-file.js';
 
 const MAGIC = 'KQNCFG1';
 /** Bump when the layout or what goes into the key changes. */
@@ -126,23 +127,7 @@ export function writeParsed(dir: string, key: string, name: string, data: unknow
     if (!jsonSafe(data)) return { error: 'not plain JSON data' };
     const body = JSON.stringify({ key, file: name, data });
     const text = `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}`;
-    mkdirSync(dir, { recursive: true });
-    const path = fileOf(dir, key);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-    const mtime = (f: string) => {
-      try {
-        return statSync(join(dir, f)).mtimeMs;
-      } catch {
-        return 0; // removed meanwhile by another process
-      }
-    };
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith(EXT))
-      .map((f) => ({ f, t: mtime(f) }))
-      .sort((a, b) => b.t - a.t);
-    for (const { f } of files.slice(KEEP)) rmSync(join(dir, f), { force: true });
+    writeKeepingNewest(dir, fileOf(dir, key), text, EXT, KEEP);
     return { bytes: Buffer.byteLength(text) };
   } catch (e) {
     return { error: (e as Error).message.slice(0, 200) };

@@ -16,13 +16,14 @@
  * each at an offset that is a multiple of 8 (little-endian, as the machines kequn runs on).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CourseConfig } from '../../core/types.js';
 import { dialectOf, sqliteOf, type Db } from '../../store/db.js';
 import { QaIndex, type IndexState, type QaParams } from './retrieval.js';
 import { analyzerFingerprint } from './tokenize.js';
+import { writeKeepingNewest } from '../../util/stored-file.js';
 
 const MAGIC = Buffer.from('KQNQAIX1', 'latin1');
 /** Bump when the layout below changes. */
@@ -156,24 +157,8 @@ export function readStoredIndexes(dir: string, key: string, params: Partial<QaPa
  */
 export function writeStoredIndexes(dir: string, key: string, indexes: QaIndex[]): { bytes: number } | { error: string } {
   try {
-    mkdirSync(dir, { recursive: true });
     const bytes = encodeIndexes(key, indexes);
-    const path = fileOf(dir, key);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-    const mtime = (f: string) => {
-      try {
-        return statSync(join(dir, f)).mtimeMs;
-      } catch {
-        return 0; // removed meanwhile by another process
-      }
-    };
-    const files = readdirSync(dir)
-      .filter((f) => f.endsWith('.qaidx'))
-      .map((f) => ({ f, t: mtime(f) }))
-      .sort((a, b) => b.t - a.t);
-    for (const { f } of files.slice(KEEP)) rmSync(join(dir, f), { force: true });
+    writeKeepingNewest(dir, fileOf(dir, key), bytes, '.qaidx', KEEP);
     return { bytes: bytes.length };
   } catch (e) {
     return { error: (e as Error).message.slice(0, 200) };
