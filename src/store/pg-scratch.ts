@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { openStore } from './db.js';
 import { migrations } from './migrations.js';
-import { PostgresDb } from './postgres.js';
+import { PostgresDb, PostgresError } from './postgres.js';
 
 /**
  * Throwaway PostgreSQL databases for tests and `kequn test --store postgres://...`: each one is
@@ -30,15 +30,25 @@ export class ScratchDatabases {
 
   /** A fresh, migrated, empty database; its URL. */
   create(): string {
-    const name = `${this.prefix}_${++this.counter}`;
     const template = this.templateName();
     const a = this.conn();
-    // A copy needs the template to have no sessions: ours that made it may still be closing
-    // (PostgresDb.close() finishes on the next turn). CREATE DATABASE waits for them to end.
-    a.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()').all(template);
-    a.exec(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
-    this.created.push(name);
-    return this.urlOf(name);
+    for (;;) {
+      const name = `${this.prefix}_${++this.counter}`;
+      // A copy needs the template to have no sessions: ours that made it may still be closing
+      // (PostgresDb.close() finishes on the next turn). CREATE DATABASE waits for them to end.
+      a.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()').all(template);
+      try {
+        a.exec(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
+      } catch (e) {
+        // The name is taken: left by an earlier process with this pid (a test worker killed
+        // before its exit handler dropped its copies; pids come round again in a long run).
+        // Not this one's (its counter never repeats): the next name.
+        if (e instanceof PostgresError && e.code === '42P04' && this.counter < 1000) continue;
+        throw e;
+      }
+      this.created.push(name);
+      return this.urlOf(name);
+    }
   }
 
   /** Drops every database this made (connections still open to them are ended). */

@@ -327,6 +327,26 @@ describe.skipIf(!pgAdminUrl)('two processes claiming on one PostgreSQL (two conn
     }
   });
 
+  it('a scratch copy whose name an earlier process with the same pid left behind is made under the next name', () => {
+    // In a long CI run pids come round again, and a test worker killed before its exit handler
+    // leaves its copies: the next process with that pid found its first name taken and failed.
+    const prefix = `kequn_t${process.pid}_reuse${Date.now() % 100000}`;
+    const admin = new PostgresDb(pgAdminUrl!);
+    admin.exec(`CREATE DATABASE ${prefix}_1`);
+    const scratch = new ScratchDatabases(pgAdminUrl!, prefix);
+    try {
+      const url = scratch.create();
+      expect(new URL(url).pathname).toBe(`/${prefix}_2`);
+      const db = openStore(url);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM members').pluck().get()).toBe(0);
+      db.close();
+    } finally {
+      scratch.dropAll();
+      admin.exec(`DROP DATABASE IF EXISTS ${prefix}_1`);
+      admin.close();
+    }
+  });
+
   it("a background fold does not wait for another process's fold: it leaves the work to it", () => {
     const url = freshPgUrl();
     const a = openStore(url);
