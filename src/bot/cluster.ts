@@ -16,11 +16,11 @@ import {
   takeAllChats,
   takeChat,
   takeOverSql,
-  type Sql,
 } from '../store/cluster.js';
 import { followMovedSql } from '../store/outbox.js';
 import { analyseStale, plannerStatsSql, staleTables } from '../store/planner-stats.js';
 import { isTransientConflict } from '../store/postgres.js';
+import type { Sql } from '../store/statements.js';
 import { compactSql } from '../store/status-counts.js';
 import { eventGroup, type ChatEvent } from './events.js';
 

@@ -1,6 +1,6 @@
 import { dialectOf, type Db } from './db.js';
 import { followChatOwner } from './outbox.js';
-import { stmt } from './statements.js';
+import { stmt, type Sql } from './statements.js';
 
 /**
  * Instances, chat owners and reach: how several kequn processes on one PostgreSQL store share
@@ -24,18 +24,7 @@ export function registerInstance(db: Db, i: { name: string; now: number; pid: nu
   ).run(i.name, i.now, i.now, i.pid, i.host);
 }
 
-/** A statement and its values, to run now or to send with others (src/store/batch.ts ride). */
-export interface Sql {
-  sql: string;
-  params: unknown[];
-}
-
 export const heartbeatSql = (name: string, now: number): Sql => ({ sql: 'UPDATE instances SET heartbeat_at = ? WHERE name = ?', params: [now, name] });
-
-export function heartbeat(db: Db, name: string, now: number): void {
-  const q = heartbeatSql(name, now);
-  stmt(db, q.sql).run(...q.params);
-}
 
 export function listInstances(db: Db): InstanceRow[] {
   return stmt(db, 'SELECT * FROM instances ORDER BY name').all() as InstanceRow[];
@@ -54,14 +43,6 @@ export function chatOwner(db: Db, platform: string, chatId: string): { instance:
  */
 export const ownersChangedSql = (since: number): Sql => ({ sql: 'SELECT platform, chat_id, instance FROM chat_owners WHERE since >= ?', params: [since] });
 export const instancesSql: Sql = { sql: 'SELECT name FROM instances', params: [] };
-
-export function ownersChangedSince(db: Db, since: number): { changed: { platform: string; chat_id: string; instance: string }[]; instances: string[] } {
-  const changed = ownersChangedSql(since);
-  return {
-    changed: stmt(db, changed.sql).all(...changed.params) as { platform: string; chat_id: string; instance: string }[],
-    instances: stmt(db, instancesSql.sql).pluck().all() as string[],
-  };
-}
 
 /** Makes `instance` the owner of a chat nobody owns yet; the owner afterwards (maybe another). */
 export function claimChat(db: Db, platform: string, chatId: string, instance: string, now: number): string {
@@ -99,7 +80,7 @@ export function recordReach(db: Db, platform: string, chatId: string, instance: 
 
 /**
  * Takes over every chat whose owner is gone (heartbeat before `goneBefore`) and that `me` can
- * reach. Returns how many chats moved.
+ * reach (its changes: the chats that moved).
  */
 export const takeOverSql = (me: string, goneBefore: number, now: number): Sql => ({
   sql: `UPDATE chat_owners SET instance = ?, since = ?
@@ -108,11 +89,6 @@ export const takeOverSql = (me: string, goneBefore: number, now: number): Sql =>
         AND EXISTS (SELECT 1 FROM chat_reach r WHERE r.platform = chat_owners.platform AND r.chat_id = chat_owners.chat_id AND r.instance = ?)`,
   params: [me, now, me, goneBefore, me, me],
 });
-
-export function takeOverChats(db: Db, me: string, goneBefore: number, now: number): number {
-  const q = takeOverSql(me, goneBefore, now);
-  return stmt(db, q.sql).run(...q.params).changes;
-}
 
 /** On a single-process store (SQLite) every chat is this instance's, whatever name ran before. */
 export function takeAllChats(db: Db, me: string, now: number): number {
@@ -129,11 +105,6 @@ export function parkWorkSql(me: string, goneBefore: number): { messages: Sql; ac
     messages: { sql: `UPDATE outbox SET status = 'uncertain', last_error = 'its kequn instance stopped during the send' WHERE status = 'sending' AND claimed_by IN (${gone})`, params: [goneBefore, me] },
     actions: { sql: `UPDATE platform_actions SET status = 'failed', error = 'its kequn instance stopped during the call; not repeated' WHERE status = 'doing' AND claimed_by IN (${gone})`, params: [goneBefore, me] },
   };
-}
-
-export function parkWorkOfGoneInstances(db: Db, me: string, goneBefore: number): { messages: number; actions: number } {
-  const q = parkWorkSql(me, goneBefore);
-  return { messages: stmt(db, q.messages.sql).run(...q.messages.params).changes, actions: stmt(db, q.actions.sql).run(...q.actions.params).changes };
 }
 
 export interface InstanceSummary extends InstanceRow {

@@ -2,7 +2,7 @@ import { dialectOf, type Db } from './db.js';
 import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
 import type { QueuedMessage } from './queued-message.js';
-import { stmt } from './statements.js';
+import { stmt, type Sql } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
 /** dropped: the daily cap had no room for it (last_error says so); kept as the record. */
@@ -314,10 +314,11 @@ export function followChatOwner(db: Db, platform: string, chatId: string): numbe
 
 /**
  * Hands the pending messages of instances that are gone (heartbeat before `goneBefore`) to
- * their chats' owners now, once the chats were taken over (src/store/cluster.ts takeOverChats),
- * and those this instance holds for chats that moved on. PostgreSQL only; returns the rows moved.
+ * their chats' owners now, once the chats were taken over (src/store/cluster.ts takeOverSql),
+ * and those this instance holds for chats that moved on. PostgreSQL only (the heartbeat sends it;
+ * its changes are the rows moved, and losing a race to another process is harmless).
  */
-export function followMovedSql(me: string, goneBefore: number): { sql: string; params: unknown[] } {
+export function followMovedSql(me: string, goneBefore: number): Sql {
   const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
   return {
     sql: `UPDATE outbox SET owner = (${owner})
@@ -325,17 +326,6 @@ export function followMovedSql(me: string, goneBefore: number): { sql: string; p
               AND owner IS DISTINCT FROM (${owner})`,
     params: [me, goneBefore, me],
   };
-}
-
-export function followMovedChats(db: Db, me: string, goneBefore: number): number {
-  if (dialectOf(db) === 'sqlite') return 0;
-  const q = followMovedSql(me, goneBefore);
-  try {
-    return db.transaction(() => stmt(db, q.sql).run(...q.params).changes)();
-  } catch (e) {
-    if (isTransientConflict(e)) return 0;
-    throw e;
-  }
 }
 
 /** A queued message, while it is still pending. */

@@ -1,6 +1,6 @@
 import { dialectOf, type Db } from './db.js';
 import { PostgresError } from './postgres.js';
-import { stmt } from './statements.js';
+import { stmt, type Sql } from './statements.js';
 
 /**
  * PostgreSQL: the planner's statistics of the tables that grow in bursts, made fresh again soon
@@ -41,7 +41,7 @@ export function refreshPlannerStats(db: Db): string[] {
 }
 
 /** The read refreshPlannerStats starts with (the cluster's heartbeat sends it with its others). PostgreSQL only. */
-export function plannerStatsSql(): { sql: string; params: unknown[] } {
+export function plannerStatsSql(): Sql {
   return {
     sql: `SELECT s.relname AS name, s.n_live_tup AS live, s.n_mod_since_analyze AS changed FROM pg_stat_user_tables s
       WHERE s.relid IN (${BURSTY_TABLES.map((t) => `to_regclass('${t}')`).join(', ')})`,

@@ -1,5 +1,11 @@
 import type { Db, Statement } from './db.js';
 
+/** A statement and its values, to run now or to send with others (src/store/batch.ts ride). */
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
 const cache = new WeakMap<Db, Map<string, Statement>>();
 
 /** A prepared statement, prepared once per connection: the store's hot paths run thousands/s. */

@@ -1,5 +1,5 @@
 import { dialectOf, type Db } from './db.js';
-import { stmt } from './statements.js';
+import { stmt, type Sql } from './statements.js';
 
 /**
  * The counts /healthz reports, read from status_counts (migration 26): triggers record every
@@ -53,7 +53,7 @@ export function compactDeltas(db: Db): number {
  * others): the lock is taken once, before the delete reads a row (an uncorrelated sub-select is
  * evaluated first), and held until the statement commits. PostgreSQL only.
  */
-export function compactSql(): { sql: string; params: unknown[] } {
+export function compactSql(): Sql {
   return {
     sql: `WITH d AS (DELETE FROM status_deltas WHERE (SELECT pg_try_advisory_xact_lock(?)) RETURNING tbl, status, n),
             f AS (INSERT INTO status_counts (tbl, status, n) SELECT tbl, status, SUM(n) FROM d GROUP BY tbl, status
