@@ -46,8 +46,7 @@ const tempDirs: string[] = [];
  * @example const dir = tempConfig({ 'rules.yaml': (t) => t.replace('welcome_dm', 'welcom') });
  */
 export function tempConfig(edits: Record<string, string | Buffer | null | ((text: string) => string)> = {}, from = DEMO_CONFIG_DIR): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kequn-config-'));
-  tempDirs.push(dir);
+  const dir = tempDir('kequn-config-');
   cpSync(from, dir, { recursive: true });
   for (const [file, edit] of Object.entries(edits)) {
     const path = join(dir, file);
@@ -58,7 +57,14 @@ export function tempConfig(edits: Record<string, string | Buffer | null | ((text
   return dir;
 }
 
-/** Removes the temp dirs made by tempConfig (call in afterAll). */
+/** A fresh empty temp dir, removed with the others by removeTempDirs. */
+export function tempDir(prefix = 'kequn-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes the temp dirs made by tempConfig and tempDir (call in afterAll). */
 export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp, loadConfig } from '../../src/app.js';
@@ -8,23 +7,15 @@ import { cacheDirFor, jsonSafe } from '../../src/config/parsed-cache.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import type { CourseConfig } from '../../src/core/types.js';
 import { silentLogger } from '../../src/log.js';
-import { lineOf, removeTempDirs, replaceOnce, T0, tempConfig } from '../helpers/fixtures.js';
+import { lineOf, removeTempDirs, replaceOnce, T0, tempConfig, tempDir } from '../helpers/fixtures.js';
 
 // A feature's own config file kept validated (faq.yaml: ConfigSection.stored) at a previous `kequn start`,
 // read from beside the store (src/config/parsed-cache.ts) instead of parsed again: loaded as
 // `kequn start` loads it (loadConfig with `stored`), on copies of the fixture course.
 
-const dirs: string[] = [];
-afterAll(() => {
-  removeTempDirs();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeTempDirs);
 
-function dataPath(): string {
-  const d = mkdtempSync(join(tmpdir(), 'kequn-parsed-store-'));
-  dirs.push(d);
-  return join(d, 'kequn.db');
-}
+const dataPath = () => join(tempDir('kequn-parsed-store-'), 'kequn.db');
 
 const load = (course: string, data: string) => loadConfig(course, { env: { KEQUN_DATA: data }, stored: true });
 const fromOf = (config: CourseConfig, file: string) => config.parsedStore?.find((f) => basename(f.file) === file);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,23 +14,15 @@ import { analysisCount } from '../../src/flows/qa/tokenize.js';
 import { QaService as Service } from '../../src/flows/qa/service.js';
 import { storedIndexDir } from '../../src/flows/qa/stored-index.js';
 import { openStore } from '../../src/store/db.js';
-import { demoConfig, removeTempDirs, replaceOnce, T0, tempConfig } from '../helpers/fixtures.js';
+import { demoConfig, removeTempDirs, replaceOnce, T0, tempConfig, tempDir } from '../helpers/fixtures.js';
 import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
 
 // The Q&A index stored beside the store (src/flows/qa/stored-index.ts): a second start reads it
 // instead of analysing the FAQ again; a changed FAQ, a damaged or foreign file is built again.
 
-const dirs: string[] = [];
-afterAll(() => {
-  removeTempDirs();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeTempDirs);
 
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'kequn-qa-stored-'));
-  dirs.push(d);
-  return d;
-}
+const dataDir = () => tempDir('kequn-qa-stored-');
 
 /** Starts kequn on `course` and store `data` (as `kequn start` builds it), returns its Q&A service, stops it. */
 async function start(course: string, data: string, during?: (qa: QaService) => void): Promise<{ qa: QaService; analyses: number }> {
@@ -126,10 +118,10 @@ describe.skipIf(!pgAdminUrl)('stored Q&A index on PostgreSQL', () => {
   it('is kept in a folder named after the database, read at the second build', () => {
     const url = freshPgUrl();
     const db = openStore(url);
+    let dir: string | undefined;
     try {
       const config = { ...demoConfig(), dataPath: url };
-      const dir = storedIndexDir(db, config)!;
-      dirs.push(dir);
+      dir = storedIndexDir(db, config)!;
       expect(dir.startsWith(tmpdir())).toBe(true);
       expect(Service.build(config, db).origin.from).toBe('built');
       const again = Service.build(config, db);
@@ -137,6 +129,7 @@ describe.skipIf(!pgAdminUrl)('stored Q&A index on PostgreSQL', () => {
       expect(again.ask('Python 环境怎么安装？')?.entryId).toBe('install-python');
     } finally {
       db.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   });
 });
