@@ -53,8 +53,9 @@ export interface RuleOutcome {
 export interface TraceCatalog {
   key: string;
   body: string;
-  rules: Map<string, number>;
-  labels: Map<string, number>;
+  /** A rule id's or a condition text's number, as packed (a string: no number turned into text per rule and event). */
+  rules: Map<string, string>;
+  labels: Map<string, string>;
 }
 
 export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCatalog {
@@ -64,8 +65,8 @@ export function traceCatalog(rules: { id: string; labels: string[] }[]): TraceCa
   return {
     key: `trace-catalog:${createHash('sha256').update(body).digest('hex').slice(0, 16)}`,
     body,
-    rules: new Map(ids.map((id, n) => [id, n])),
-    labels: new Map(labels.map((l, n) => [l, n])),
+    rules: new Map(ids.map((id, n) => [id, String(n)])),
+    labels: new Map(labels.map((l, n) => [l, String(n)])),
   };
 }
 
@@ -125,10 +126,11 @@ export function recordRuleOutcomes(
   // An event's rules that fired go into its own row too (issue 20): a rule_traces row and its
   // index entry were two more WAL pages for most messages that fired a rule. A job's keep their rows.
   const event = args.eventId !== null;
-  outcomes.forEach((o, i) => {
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i]!;
     if (!o.matched) (packer ??= new Packer(catalog)).add(i, o);
     else if (event) (packer ??= new Packer(catalog)).addMatched(i, o);
-  });
+  }
   if (packer) {
     if (catalog) storeCatalog(db, catalog, `${args.eventId ?? ''}/${args.jobId ?? ''}`);
     // An event's: into its own row (see migration 'write path indexes'), a line per run of the
@@ -173,22 +175,31 @@ class Packer {
 
   add(i: number, o: RuleOutcome): void {
     const conditions = o.detail.conditions;
-    if (!onlyConditions(o.detail) || !Array.isArray(conditions) || !conditions.every((c) => this.packedCondition.has(c) || isPlainFailed(c))) {
-      this.entries.push(JSON.stringify({ i, rule: o.ruleId, ...o.detail }));
-      return;
-    }
-    let e = `[${i},${this.ref(this.catalog?.rules, o.ruleId)}`;
-    for (const c of conditions as FailedCondition[]) {
-      // The engine shares one result object among the rules that check the same condition
-      // (src/core/rules/conditions.ts evaluate): packed once, in the same order as ever.
-      let p = this.packedCondition.get(c);
-      if (p === undefined) {
-        p = `,${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)}`;
-        this.packedCondition.set(c, p);
+    if (onlyConditions(o.detail) && Array.isArray(conditions)) {
+      // Packed only when every condition can be: a fact is numbered only by an entry that is packed.
+      if (this.packable(conditions)) {
+        let e = `[${i},${this.ref(this.catalog?.rules, o.ruleId)}`;
+        for (const c of conditions as FailedCondition[]) {
+          // The engine shares one result object among the rules that check the same condition
+          // (src/core/rules/plan.ts): packed once, in the same order as ever.
+          let p = this.packedCondition.get(c);
+          if (p === undefined) {
+            p = `,${this.ref(this.catalog?.labels, c.condition)},${this.fact(c.actual)}`;
+            this.packedCondition.set(c, p);
+          }
+          e += p;
+        }
+        this.entries.push(`${e}]`);
+        return;
       }
-      e += p;
     }
-    this.entries.push(`${e}]`);
+    this.entries.push(JSON.stringify({ i, rule: o.ruleId, ...o.detail }));
+  }
+
+  /** Whether each condition is packed already or has the usual shape (plain loop: 100 rules per message). */
+  private packable(conditions: unknown[]): boolean {
+    for (const c of conditions) if (!this.packedCondition.has(c) && !isPlainFailed(c)) return false;
+    return true;
   }
 
   /** A failed condition's `,condition,fact` as packed, per result object. */
@@ -214,9 +225,8 @@ class Packer {
     return `{"trigger":${JSON.stringify(trigger)}${catalog},"facts":${JSON.stringify(this.facts)},"packed":[${this.entries.join(',')}]}`;
   }
 
-  private ref(numbers: Map<string, number> | undefined, text: string): string {
-    const n = numbers?.get(text);
-    return n !== undefined ? String(n) : JSON.stringify(text);
+  private ref(numbers: Map<string, string> | undefined, text: string): string {
+    return numbers?.get(text) ?? JSON.stringify(text);
   }
 
   private fact(v: unknown): number {

@@ -5,7 +5,8 @@ import type { ConfigProblem } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/app.js';
 import { MAX_TOTAL_REGEX_COST } from '../../src/core/rules/conditions.js';
 import { MAX_TEXT_CHARS } from '../../src/bot/events.js';
-import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS } from '../../src/core/rules/linear-regex.js';
+import { compileLinearRegex, MAX_PATTERN_COST, MAX_SUBJECT_CHARS, requiredLiterals } from '../../src/core/rules/linear-regex.js';
+import { seededRandom } from '../../src/util/random.js';
 import { lineOf, loadProblems, removeTempDirs, tempConfig } from '../helpers/fixtures.js';
 
 afterAll(removeTempDirs);
@@ -148,5 +149,57 @@ describe('config regexes: linear time', () => {
     expect(p.message).toMatch(/too costly together/);
     // The demo's patterns are far from it.
     expect(() => loadConfig(tempConfig(), { env: {} })).not.toThrow();
+  });
+
+  it('skips the engine for a text with none of the texts every match contains, and answers as before (issue 20)', () => {
+    // Runs of plain caseless characters outside quantifiers, unquantified groups as any of their
+    // alternatives'; none where it is not sure.
+    const literals: [string, string[] | undefined][] = [
+      ['^\\s*打卡', ['打卡']],
+      ['^\\s*(交|提交)?作业', ['作业']],
+      ['^\\s*(排行榜|打卡排行榜?)\\s*$', ['排行榜', '打卡排行']],
+      ['^\\s*\\S{0,8}(资料|课件)\\s*[?？]?\\s*$', ['资料', '课件']],
+      ['^\\s*(/海报|(我的)?(推荐|专属)?海报)\\s*[?？]?\\s*$', ['/海报', '海报']],
+      ['^(我要)?(报名|购买|买课)|^buy\\b', undefined],
+      ['(?:作业)交了', ['作业']],
+      ['(?<w>作业)?交了', ['交了']],
+      ['(作业|资料)+', undefined],
+      ['(作业|x)', undefined],
+      ['第\\d+课', ['第']],
+      ['打卡+', ['打']],
+      ['打卡?了', ['打']],
+      ['x{2}打卡', ['打卡']],
+      ['[打卡]报名', ['报名']],
+      ['[\\]卡]报名', ['报名']],
+      ['buy', undefined],
+      ['ΣΑΣ', undefined],
+      ['\\u6253卡', undefined],
+      ['\\p{Script=Han}打卡', undefined],
+      ['a\\.b。打卡', ['。打卡']],
+    ];
+    for (const [pattern, literal] of literals) expect([pattern, requiredLiterals(pattern)]).toEqual([pattern, literal]);
+
+    // Against JavaScript's own engine (these patterns cannot backtrack badly), on texts made of
+    // the patterns' own pieces: the same answer, with or without the literal.
+    const patterns = [...literals.map(([p]) => p), '^\\s*补卡', '^\\s*请假', '^\\s*(我的)?(推荐码|邀请码)\\s*[?？]?\\s*$', '打卡??了', '打*卡', '(资料|课件){2}'];
+    const pieces = ['打卡', '打', '卡', '了', '作业', '交', '提交', '排行榜', '排行', '报名', '第', '3', '课', ' ', '\u3000', '资料', '课件', '？', 'x', 'xx', 'buy', 'BUY', 'σας', '。', 'a.b', '我的', '推荐码', '补卡', '请假', '/', '海报', '推荐', ']'];
+    const r = seededRandom(3);
+    let skipped = 0;
+    let matched = 0;
+    for (const pattern of patterns) {
+      const c = compileLinearRegex(pattern, { ignoreCase: true });
+      if (!c.ok) throw new Error(`${pattern}: ${c.message}`);
+      const js = new RegExp(pattern, 'iu');
+      const lits = requiredLiterals(pattern);
+      for (let n = 0; n < 300; n++) {
+        const text = Array.from({ length: Math.floor(r() * 5) }, () => pieces[Math.floor(r() * pieces.length)]!).join('');
+        expect([pattern, text, c.regex.test(text)]).toEqual([pattern, text, js.test(text)]);
+        if (js.test(text)) matched++;
+        if (lits !== undefined && !lits.some((l) => text.includes(l))) skipped++;
+      }
+    }
+    // The texts did exercise the skip, and matched too.
+    expect(skipped).toBeGreaterThan(1000);
+    expect(matched).toBeGreaterThan(300);
   });
 });

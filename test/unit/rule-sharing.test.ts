@@ -1,6 +1,7 @@
 /**
  * Issue 20: a run of the rules tests each distinct condition once and shares its result among
- * the rules that check it (src/core/rules/conditions.ts evaluate, `leaves`), the rules of a
+ * the rules that check it (src/core/rules/plan.ts: numbered slots for flat rules; conditions.ts
+ * evaluate, `leaves`, for the others), a long value is cut short once per run, the rules of a
  * trigger type come from an index, and the trace packer packs a shared result once
  * (src/store/traces.ts). On a generated rule set whose rules share most of their conditions, and
  * generated events, the engine must give what evaluating every rule on its own gives: the same
@@ -113,8 +114,15 @@ describe('shared condition results and the rules-by-type index', () => {
       const actual = await importOriginal<typeof import('../../src/core/rules/conditions.js')>();
       return { ...actual, evaluate: (c: Parameters<typeof actual.evaluate>[0], g: Parameters<typeof actual.evaluate>[1], o: Parameters<typeof actual.evaluate>[2]) => actual.evaluate(c, g, o) };
     });
+    // And no numbered slots (src/core/rules/plan.ts): every rule's whole `when` tree evaluated on its own.
+    vi.doMock('../../src/core/rules/plan.js', async (importOriginal) => {
+      const actual = await importOriginal<typeof import('../../src/core/rules/plan.js')>();
+      const { evaluate } = await import('../../src/core/rules/conditions.js');
+      return { ...actual, conditionRun: (_rules: unknown, getFact: Parameters<typeof evaluate>[1]) => ({ evaluate: (p: { rule: { when: Parameters<typeof evaluate>[0] } }, out: Parameters<typeof evaluate>[2]) => evaluate(p.rule.when, getFact, out) }) };
+    });
     const ref = run(await modules());
     vi.doUnmock('../../src/core/rules/conditions.js');
+    vi.doUnmock('../../src/core/rules/plan.js');
     vi.resetModules();
 
     // Member ids and a checkout link's order number are random: the rest is compared as is.

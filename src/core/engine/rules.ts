@@ -1,7 +1,8 @@
 import { getMember, type Member } from '../../store/members.js';
 import { lastFired, recordFire, recordRuleOutcomes, traceCatalog, type RuleOutcome, type TraceCatalog } from '../../store/traces.js';
 import { formatDuration } from '../../util/duration.js';
-import { conditionLabels, evaluate, type CondResult } from '../rules/conditions.js';
+import { conditionLabels, type CondResult } from '../rules/conditions.js';
+import { conditionRun, plannedRule, plannedRules } from '../rules/plan.js';
 import type { CompiledRule } from '../rules/compile.js';
 import type { Cond, CourseConfig, FactSpec, Trigger } from '../types.js';
 import { runContext } from './run-context.js';
@@ -9,9 +10,15 @@ import type { EngineDeps, Fired, FollowUps } from './types.js';
 
 const TRACE_VALUE_CHARS = 120;
 
-/** A condition's result for the trace, its value cut short: a 4,000-character message need not be stored once per rule. */
-function brief(c: CondResult): CondResult {
-  return typeof c.actual === 'string' && c.actual.length > TRACE_VALUE_CHARS ? { ...c, actual: `${c.actual.slice(0, TRACE_VALUE_CHARS)}…` } : c;
+/**
+ * A condition's result for the trace, its value cut short: a 4,000-character message need not be
+ * stored once per rule. One short copy per result object and run (`briefs`), shared like the results.
+ */
+function brief(c: CondResult, briefs: Map<CondResult, CondResult>): CondResult {
+  if (typeof c.actual !== 'string' || c.actual.length <= TRACE_VALUE_CHARS) return c;
+  let b = briefs.get(c);
+  if (b === undefined) briefs.set(c, (b = { ...c, actual: `${c.actual.slice(0, TRACE_VALUE_CHARS)}…` }));
+  return b;
 }
 
 /** The trace catalog of a rule set (its condition texts, see traces.ts), built once per config. */
@@ -56,23 +63,6 @@ export function rememberedRules(rules: CompiledRule[]): Set<string> {
   return s;
 }
 
-/** The rules of each trigger type, in the file's order, per rule set (built once per config): a message does not walk the joins' rules. */
-const byType = new WeakMap<CompiledRule[], Map<string, CompiledRule[]>>();
-
-export function rulesOfType(rules: CompiledRule[], type: string): CompiledRule[] {
-  let m = byType.get(rules);
-  if (!m) {
-    m = new Map();
-    for (const r of rules) {
-      const list = m.get(r.on);
-      if (list) list.push(r);
-      else m.set(r.on, [r]);
-    }
-    byType.set(rules, m);
-  }
-  return m.get(type) ?? [];
-}
-
 function cooldownLabel(ms: number): string {
   return `cooldown ${formatDuration(ms)}`;
 }
@@ -114,12 +104,14 @@ export function runRules(
   };
   const traces: { rule: CompiledRule; ok: boolean; conditions: CondResult[] }[] = [];
   let fallbacksDone = false;
-  // Each distinct condition once per run (see evaluate): the facts do not change before the actions run.
-  const leaves = new Map<string, CondResult>();
-  for (const rule of onlyRule !== undefined ? config.rules.filter((r) => r.id === onlyRule) : rulesOfType(config.rules, trigger.type)) {
+  // Each distinct condition once per run (see plan.ts): the facts do not change before the actions run.
+  const run = conditionRun(config.rules, getFact);
+  const planned = onlyRule !== undefined ? config.rules.filter((r) => r.id === onlyRule).map((r) => plannedRule(config.rules, r)) : plannedRules(config.rules, trigger.type);
+  for (const p of planned) {
+    const rule = p.rule;
     if (rule.fallback && fallbacksDone) continue;
     const conditions: CondResult[] = [];
-    let ok = evaluate(rule.when, getFact, conditions, leaves);
+    let ok = run.evaluate(p, conditions);
     if (rule.cooldown !== undefined) {
       const last = lastFired(db, member.id, rule.id);
       const cooling = last !== undefined && now - last < rule.cooldown;
@@ -143,6 +135,8 @@ export function runRules(
   // The rules that answered (sent a message), for the fallbacks run after them.
   const answeredBy: string[] = [];
   const remembered = rememberedRules(config.rules);
+  // A long value cut short once per run, not once per rule that shows it (the packer then packs one object).
+  const briefs = new Map<CondResult, CondResult>();
   // The rules in order, the fallbacks after the others (in their order): no sort per event.
   const order: number[] = [];
   for (let i = 0; i < traces.length; i++) if (!traces[i]!.rule.fallback) order.push(i);
@@ -154,18 +148,20 @@ export function runRules(
       t.conditions.push({ condition: FALLBACK_LABEL, actual: answered ? `answered by ${answeredBy.join(', ')}` : 'none answered', ok: !answered });
       t.ok = !answered;
     }
-    const notes: string[] = [];
-    if (t.ok) {
-      const before = messages;
-      const ctx = runContext(deps, config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
-      for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
-      if (remembered.has(t.rule.id)) recordFire(db, member.id, t.rule.id, now);
-      if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
+    if (!t.ok) {
+      // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
+      const failed: CondResult[] = [];
+      for (const c of t.conditions) if (!c.ok) failed.push(brief(c, briefs));
+      outcomes[i] = { ruleId: t.rule.id, matched: false, detail: { conditions: failed } };
+      continue;
     }
-    // A rule that did not match keeps only the conditions that failed: that is what `why` shows.
-    const conditions: CondResult[] = [];
-    for (const c of t.conditions) if (t.ok || !c.ok) conditions.push(brief(c));
-    outcomes[i] = { ruleId: t.rule.id, matched: t.ok, detail: t.ok ? { conditions, actions: notes } : { conditions } };
+    const notes: string[] = [];
+    const before = messages;
+    const ctx = runContext(deps, config, trigger, member, now, t.rule.id, notes, () => messages++, followUps);
+    for (const a of t.rule.actions) a.spec.run(a.arg, ctx);
+    if (remembered.has(t.rule.id)) recordFire(db, member.id, t.rule.id, now);
+    if (!t.rule.fallback && messages > before) answeredBy.push(t.rule.id);
+    outcomes[i] = { ruleId: t.rule.id, matched: true, detail: { conditions: t.conditions.map((c) => brief(c, briefs)), actions: notes } };
   }
   recordRuleOutcomes(db, { eventId: trigger.eventId, jobId: trigger.jobId, memberId: member.id, at: now, trigger: trigger.type }, outcomes, catalogOf(config.rules));
   const fired = traces.filter((t) => t.ok).map((t) => t.rule.id);

@@ -245,8 +245,7 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
     case 'leaf': {
       let res = leaves?.get(cond.label);
       if (res === undefined) {
-        const actual = getFact(cond.fact, cond.param);
-        res = { condition: cond.label, actual: cond.fact.type === 'duration' && typeof actual === 'number' ? formatDuration(actual) : actual, ok: test(cond.op, actual, cond.value) };
+        res = evaluateLeaf(cond, getFact);
         leaves?.set(cond.label, res);
       }
       out.push(res);
@@ -254,6 +253,14 @@ export function evaluate(cond: Cond, getFact: (f: FactSpec, param?: string) => u
     }
   }
 }
+
+/** One condition's result, as `evaluate` reports it (src/core/rules/plan.ts evaluates flat rules with it). */
+export function evaluateLeaf(cond: LeafCond, getFact: (f: FactSpec, param?: string) => unknown): CondResult {
+  const actual = getFact(cond.fact, cond.param);
+  return { condition: cond.label, actual: cond.fact.type === 'duration' && typeof actual === 'number' ? formatDuration(actual) : actual, ok: test(cond.op, actual, cond.value) };
+}
+
+export type LeafCond = Extract<Cond, { kind: 'leaf' }>;
 
 /**
  * The condition texts `evaluate` reports for `cond`, in its order. Static: every leaf is always

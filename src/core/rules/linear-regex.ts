@@ -94,6 +94,7 @@ export function compileLinearRegex(source: string, opts: { ignoreCase: boolean }
   if (cost > MAX_PATTERN_COST) {
     return { ok: false, message: `too complex for the linear-time regex engine (cost ${cost}, at most ${MAX_PATTERN_COST}): split it over several conditions or rules, use smaller repeat counts, or use "contains" for plain words` };
   }
+  const required = requiredLiterals(source);
   return {
     ok: true,
     regex: {
@@ -104,9 +105,109 @@ export function compileLinearRegex(source: string, opts: { ignoreCase: boolean }
       // keeps up to 8 MB of them per pattern; find() runs the backtracker or NFA, whose time is
       // bounded by cost × length and which keeps nothing between messages. 2-3 µs per test
       // on a chat message, against 0.7 µs for test().
-      test: (text) => re.matcher(text.length > MAX_SUBJECT_CHARS ? text.slice(0, MAX_SUBJECT_CHARS) : text).find(),
+      // A text with none of the texts every match contains one of cannot match: no engine run
+      // (most messages, for `^\\s*打卡`; issue 20).
+      test: (text) => (required === undefined || required.some((t) => text.includes(t))) && re.matcher(text.length > MAX_SUBJECT_CHARS ? text.slice(0, MAX_SUBJECT_CHARS) : text).find(),
     },
   };
+}
+
+/**
+ * Texts of which every match of `source` contains one (or undefined: none found), each made of
+ * characters no case folding can change: a text with none of them cannot match, whatever the
+ * flags. Conservative: a run of plain characters counts only where nothing quantifies it, a
+ * group only unquantified (then one of its alternatives' texts), only characters with no case
+ * variant (Han, digits, punctuation; not letters, which `i` folds); an escape whose length is
+ * not one character (`\u…`, `\x…`, `\p{…}`, `\c…`, `\k<…>`) gives up on the whole pattern.
+ *
+ * @example requiredLiterals('^\\s*(交|提交)?作业') // ['作业']
+ * @example requiredLiterals('^\\s*(排行榜|打卡排行榜?)\\s*$') // ['排行榜', '打卡排行']
+ */
+export function requiredLiterals(source: string): string[] | undefined {
+  const cps = Array.from(source);
+  let i = 0;
+  /** Any of these (undefined: nothing known) for alternatives up to `)` or the end. */
+  const alternatives = (): string[] | undefined => {
+    const all: string[] = [];
+    let known = true;
+    for (;;) {
+      const r = sequence();
+      if (r === undefined) known = false;
+      else all.push(...r);
+      if (cps[i] !== '|') break;
+      i++;
+    }
+    return known && all.length <= MAX_LITERALS ? [...new Set(all)] : undefined;
+  };
+  /** The best requirement of a sequence of atoms (to `|`, `)` or the end): any one of them holds for it. */
+  const sequence = (): string[] | undefined => {
+    let best: string[] | undefined;
+    let run: string[] = [];
+    const consider = (r: string[] | undefined) => {
+      if (r !== undefined && r.length > 0 && (best === undefined || score(r) > score(best))) best = r;
+    };
+    const end = () => {
+      if (run.length > 0) consider([run.join('')]);
+      run = [];
+    };
+    while (i < cps.length && cps[i] !== '|' && cps[i] !== ')') {
+      const c = cps[i++]!;
+      if (c === '\\') {
+        if ('uxpPck'.includes(cps[i] ?? '')) throw GIVE_UP;
+        end();
+        i++;
+      } else if (c === '[') {
+        end();
+        // To the class's end: `]` not escaped (a JavaScript class has no nested classes without the v flag).
+        for (; i < cps.length && cps[i] !== ']'; i++) if (cps[i] === '\\') i++;
+        i++;
+      } else if (c === '(') {
+        end();
+        // (?:…) and (?<name>…); lookaround was refused before this runs.
+        if (cps[i] === '?') {
+          i++;
+          if (cps[i] === '<') while (i < cps.length && cps[i] !== '>') i++;
+          i++;
+        }
+        const inner = alternatives();
+        i++; // the `)`
+        if (!QUANTIFIER.includes(cps[i] ?? '')) consider(inner);
+      } else if (QUANTIFIER.includes(c)) {
+        // Quantifies the atom before it: a character of the run drops out of it (any other atom ended the run).
+        run.pop();
+        end();
+        if (c === '{') while (i < cps.length && cps[i - 1] !== '}') i++;
+      } else if (c === '^' || c === '$' || c === '.' || !caseless(c)) {
+        end();
+      } else {
+        run.push(c);
+      }
+    }
+    end();
+    return best;
+  };
+  try {
+    const r = alternatives();
+    return r !== undefined && r.length > 0 ? r : undefined;
+  } catch (e) {
+    if (e === GIVE_UP) return undefined;
+    throw e;
+  }
+}
+
+const GIVE_UP = Symbol('no literal');
+const QUANTIFIER = '?*+{';
+/** More texts than this to look for cost more than they save. */
+const MAX_LITERALS = 8;
+
+/** A requirement's worth: its shortest text's length (longer: rarer in messages), then fewer texts. */
+function score(r: string[]): number {
+  return Math.min(...r.map((t) => t.length)) * 100 - r.length;
+}
+
+/** A character that is only ever itself under case-insensitive matching (no upper, lower or title form). */
+function caseless(c: string): boolean {
+  return c.toLowerCase() === c && c.toUpperCase() === c && !/[\p{L}\p{M}]/u.test(c) ? true : /^\p{Script=Han}$/u.test(c);
 }
 
 /**
