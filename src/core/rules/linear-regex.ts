@@ -153,7 +153,8 @@ export function requiredLiterals(source: string): string[] | undefined {
     while (i < cps.length && cps[i] !== '|' && cps[i] !== ')') {
       const c = cps[i++]!;
       if (c === '\\') {
-        if ('uxpPck'.includes(cps[i] ?? '')) throw GIVE_UP;
+        const e = cps[i];
+        if (e === undefined || 'uxpPck'.includes(e)) throw GIVE_UP;
         end();
         i++;
       } else if (c === '[') {
@@ -171,7 +172,8 @@ export function requiredLiterals(source: string): string[] | undefined {
         }
         const inner = alternatives();
         i++; // the `)`
-        if (!QUANTIFIER.includes(cps[i] ?? '')) consider(inner);
+        const next = cps[i];
+        if (next === undefined || !QUANTIFIER.includes(next)) consider(inner);
       } else if (QUANTIFIER.includes(c)) {
         // Quantifies the atom before it: a character of the run drops out of it (any other atom ended the run).
         run.pop();
