@@ -9,7 +9,8 @@ import { silentLogger } from '../../src/log.js';
 import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { openStore } from '../../src/store/db.js';
 import { FakeBotApi } from '../../src/testing/fake-bot-api.js';
-import { cleanName, oneLine, termSafe } from '../../src/util/display-text.js';
+import { cleanName, cleanNameSlowly, MAX_NAME_CHARS, oneLine, termSafe } from '../../src/util/display-text.js';
+import { seededRandom } from '../../src/util/random.js';
 import { getMember } from '../../src/store/members.js';
 import { memberDetail } from '../../src/web/api.js';
 import { removeTempDirs } from '../helpers/fixtures.js';
@@ -47,6 +48,22 @@ describe('display names: normalised where they enter', () => {
     // At most 64 UTF-16 units, never half an emoji.
     expect(cleanName('😀'.repeat(40))).toBe('😀'.repeat(32));
     expect(cleanName('a' + '😀'.repeat(40))).toBe('a' + '😀'.repeat(31));
+  });
+
+  it('a plain name is taken as it is, and that gives what every step gives (issue 20: a name per event)', () => {
+    // Pieces of every kind the steps look at, and plain ones, in random names of 0-80 units.
+    const pieces = ['王', '小明', 'a', 'Z', ' ', '　', 'é', '\t', '\n', '\u0085', '\u2028', '\u0000', '\u001b', '\u007f', '\u009b', '\u00ad', '\u061c', '\u115f', '\u180e', '\u200b', '\u200d', '\u200e', '\u202e', '\u2060', '\u2066', '\u3164', '\ufeff', '\uffa0', '\ufffa', '😀', '👨', '🏽', '\ufe0f', '🏴', '\u{e0067}', '\u{e007f}', '\u{e0001}', '\u{f0001}', '\u{f0002}', '\ud800', '\udc00', '1️⃣', 'Ｈ', '-'];
+    const r = seededRandom(5);
+    let plain = 0;
+    for (let n = 0; n < 5000; n++) {
+      let name = '';
+      while (name.length < Math.floor(r() * 80)) name += pieces[Math.floor(r() * (r() < 0.5 ? 5 : pieces.length))]!;
+      expect([name, cleanName(name)]).toEqual([name, cleanNameSlowly(name)]);
+      if (cleanName(name) === name && name.length <= MAX_NAME_CHARS) plain++;
+    }
+    // Both kinds were there: names taken as they are, and names the steps changed.
+    expect(plain).toBeGreaterThan(500);
+    expect(plain).toBeLessThan(4500);
   });
 
   it('termSafe shows every such character as an escape, valid JSON inside JSON, and passes Chinese and emoji', () => {
