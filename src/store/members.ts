@@ -41,18 +41,20 @@ export function resolveMember(
   // The identity and its member in one read (one round trip on PostgreSQL, or loaded ahead).
   const row = stmt(db, IDENTITY_MEMBER).get(args.platform, args.platformId) as (Member & { identity_name: string }) | undefined;
   if (row) {
-    const { identity_name: identityName, ...stored } = row;
-    let member: Member = stored;
+    // `member` is a new object (the row less its identity name; the row itself may be shared, loaded
+    // ahead on PostgreSQL): changed in place rather than copied again, every event comes here.
+    const { identity_name: identityName, ...member } = row;
     if (args.displayName && args.displayName !== identityName) {
       later(db, 'UPDATE identities SET display_name = ? WHERE platform = ? AND platform_id = ?', args.displayName, args.platform, args.platformId);
       later(db, 'UPDATE members SET display_name = ? WHERE id = ?', args.displayName, row.id);
-      member = { ...member, display_name: args.displayName };
+      member.display_name = args.displayName;
     }
     // Stored to the minute: a member's every message rewrote their row, one WAL page per message
     // (issue 20). The event itself sees the exact time; only readers of the store (the inactivity
     // job, the member's card) may see a time up to a minute old.
     if (args.now - member.last_seen_at >= LAST_SEEN_STEP_MS) later(db, 'UPDATE members SET last_seen_at = ? WHERE id = ?', args.now, row.id);
-    return { member: { ...member, last_seen_at: Math.max(member.last_seen_at, args.now) }, created: false };
+    member.last_seen_at = Math.max(member.last_seen_at, args.now);
+    return { member, created: false };
   }
   const id = newMemberId();
   stmt(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(
