@@ -2,6 +2,7 @@ import { dialectOf, type Db } from './db.js';
 import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
 import type { QueuedMessage } from './queued-message.js';
+import { noteRowAdded } from './planner-stats.js';
 import { stmt, type Sql } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
@@ -84,6 +85,7 @@ export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
     `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson, image)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null, m.image ?? null) as { id: number };
+  noteRowAdded(db, 'outbox');
   return r.id;
 }
 
