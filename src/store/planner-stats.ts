@@ -99,20 +99,29 @@ export function noteRowAdded(db: Db, table: BurstyTable): void {
  * The server's own change counters (refreshPlannerStats) reach pg_stat_user_tables only when the
  * backend flushes them, up to a second after the commit, so this compares the rows counted here
  * with the table's size at its last analysis (pg_class.reltuples; -1 if never analysed): MIN_CHANGES
- * rows and MIN_SHARE of it, as at the heartbeat. Call it outside a transaction; it reads nothing
- * when this process added fewer than MIN_CHANGES rows since its last look. Returns the tables
- * analysed; [] on SQLite.
+ * rows and MIN_SHARE of it, as at the heartbeat. Called after each job's and each event's commit
+ * (so another process's window read finds the statistics fresh too) and before this process's own
+ * window read; inside a transaction it waits for the commit. Reads nothing when this process added
+ * fewer than MIN_CHANGES rows since its last look, and never throws. Returns the tables analysed;
+ * [] on SQLite.
  */
 export function analyseAfterOwnBurst(db: Db): string[] {
   const added = addedHere.get(db);
   if (!added || db.inTransaction) return [];
   const big = BURSTY_TABLES.filter((t) => added[t] >= MIN_CHANGES);
   if (big.length === 0) return [];
-  const sizes = stmt(db, `SELECT relname AS name, reltuples AS size FROM pg_class WHERE oid IN (${big.map(() => 'to_regclass(?)').join(', ')})`).all(...big) as {
-    name: string;
-    size: number;
-  }[];
-  const stale = big.filter((t) => added[t] >= MIN_SHARE * Math.max(0, Number(sizes.find((r) => r.name === t)?.size ?? 0)));
+  const counted = big.map((t) => ({ table: t, rows: added[t] }));
   for (const t of big) added[t] = 0;
-  return analyseStale(db, stale);
+  try {
+    const sizes = stmt(db, `SELECT relname AS name, reltuples AS size FROM pg_class WHERE oid IN (${big.map(() => 'to_regclass(?)').join(', ')})`).all(...big) as {
+      name: string;
+      size: number;
+    }[];
+    const sizeOf = (t: string) => Math.max(0, Number(sizes.find((r) => r.name === t)?.size ?? 0));
+    return analyseStale(db, counted.filter((c) => c.rows >= MIN_SHARE * sizeOf(c.table)).map((c) => c.table));
+  } catch {
+    // Only a shortcut: whatever failed here (the connection, the server), the heartbeat's check
+    // still comes within 5 s and logs; the caller's own work (a committed job, a send) goes on.
+    return [];
+  }
 }

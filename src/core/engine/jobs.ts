@@ -49,6 +49,8 @@ export class JobRunner {
         });
         if (!ran) continue;
         this.races.delete(job.id);
+        // A fan-out just committed: analysed now, before this or another process reads the window.
+        analyseAfterOwnBurst(db);
       } catch (e) {
         // Lost a race with another process on PostgreSQL: rolled back and still pending, so the
         // next tick runs it again (marking it failed would lose a reminder to a deadlock).
