@@ -92,11 +92,14 @@ export function conditionRun(rules: CompiledRule[], getFact: (f: FactSpec, param
       let ok = true;
       for (const { cond, slot } of p.flat) {
         let r = bySlot[slot];
+        // Stryker disable next-line ConditionalExpression: a cache; testing the condition again gives the same result
         if (r === undefined) {
-          // Stryker disable next-line LogicalOperator: with no tree rule the map is empty
-          r = (plan.trees && byLabel.get(cond.label)) || evaluateLeaf(cond, getFact);
+          // Stryker disable next-line ConditionalExpression: with no tree rule the map stays empty, so sharing through it changes nothing
+          if (plan.trees) {
+            r = byLabel.get(cond.label) ?? evaluateLeaf(cond, getFact);
+            byLabel.set(cond.label, r);
+          } else r = evaluateLeaf(cond, getFact);
           bySlot[slot] = r;
-          if (plan.trees) byLabel.set(cond.label, r);
         }
         out.push(r);
         ok &&= r.ok;
