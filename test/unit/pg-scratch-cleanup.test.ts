@@ -29,7 +29,7 @@ describe.skipIf(!pgAdminUrl)("a test file's scratch databases", () => {
     const r = spawnSync(process.execPath, [VITEST, 'run', '--config', 'test/fixtures/scratch-cleanup/vitest.config.ts'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output).toBe(0);
-    expect(output).toMatch(/1 passed/);
+    expect(output).toMatch(/2 passed/);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     const admin = new PostgresDb(pgAdminUrl!);
     try {
