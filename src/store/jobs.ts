@@ -1,4 +1,5 @@
 import { dialectOf, type Db } from './db.js';
+import { noteRowAdded } from './planner-stats.js';
 import { stmt } from './statements.js';
 
 export type JobStatus = 'pending' | 'done' | 'skipped' | 'cancelled' | 'failed';
@@ -25,6 +26,7 @@ export function planJob(
     db,
     "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
   ).get(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now) as { id: number } | undefined;
+  if (r) noteRowAdded(db, 'jobs');
   return r?.id;
 }
 
