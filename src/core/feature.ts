@@ -105,7 +105,7 @@ export interface Worker {
   /** Starts its own timers, after the kernel started (live mode: a background fold). */
   start?(): void;
   /** Called after each event the kernel handled (the event's transaction has committed). */
-  afterEvent?(event: ChatEvent, result: { status: string; accept?: boolean }): Promise<void> | void;
+  afterEvent?(event: ChatEvent, result: { status: string; accept?: boolean; newMember?: boolean }): Promise<void> | void;
   /** Stops timers. */
   stop?(): void;
 }

@@ -3,10 +3,11 @@
  * KEQUN_TEST_PG_URL (a URL of a PostgreSQL server the tests may create databases on, e.g.
  * postgres://kequn@127.0.0.1:55432/postgres: .ci/run starts a throwaway one), every store is a
  * fresh PostgreSQL database copied from a migrated template (src/store/pg-scratch.ts). The
- * databases are dropped when the test process exits.
+ * databases are dropped when the test file ends (test/helpers/file-end.ts).
  */
 import { openStore, type Db } from '../../src/store/db.js';
 import { ScratchDatabases } from '../../src/store/pg-scratch.js';
+import { atFileEnd } from './file-end.js';
 
 export const pgAdminUrl = process.env.KEQUN_TEST_PG_URL;
 export const testBackend: 'sqlite' | 'postgres' = process.env.KEQUN_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
@@ -16,8 +17,16 @@ let scratch: ScratchDatabases | undefined;
 
 function scratchDbs(): ScratchDatabases {
   if (!scratch) {
-    scratch = new ScratchDatabases(pgAdminUrl!);
-    process.on('exit', () => scratch?.dropAll());
+    const made = new ScratchDatabases(pgAdminUrl!);
+    scratch = made;
+    // Dropped by the worker at the file's end. A process 'exit' handler never ran in a vitest
+    // worker (it is ended with SIGTERM): every copy stayed until the run's global teardown, which
+    // dropped them all at once in vitest's main process, hundreds of DROP DATABASE blocking it long
+    // enough for its "Timeout terminating forks worker" on the last file (CI, issue 20).
+    atFileEnd(() => {
+      if (scratch === made) scratch = undefined;
+      made.dropAll();
+    });
   }
   return scratch;
 }

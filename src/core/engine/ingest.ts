@@ -93,7 +93,7 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   const channel = observeChannel(db, config, event, member.id, now, deps.registry.channel);
   if (event.type === 'channel.closed' || (event.type === 'channel.opened' && !channel.opening)) {
     recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
-    return { status: 'handled', eventRowId, memberId: member.id, fired: [], messages: 0 };
+    return { status: 'handled', eventRowId, memberId: member.id, newMember: created, fired: [], messages: 0 };
   }
   if (channel.notes.length > 0) {
     recordTrace(db, { eventId: eventRowId, jobId: null, memberId: member.id, ruleId: 'channel', matched: true, detail: { trigger: event.type, conditions: [], actions: channel.notes }, at: now });
@@ -147,7 +147,7 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
         )
       : { fired: [], messages: 0 };
   if (channel.opening && !paused) markAnnounced(db, event.platform, event.user.id, now);
-  return { status: 'handled', eventRowId, memberId: member.id, fired: [...h.fired, ...c.fired, ...r.fired, ...o.fired], messages: h.messages + c.messages + r.messages + o.messages };
+  return { status: 'handled', eventRowId, memberId: member.id, newMember: created, fired: [...h.fired, ...c.fired, ...r.fired, ...o.fired], messages: h.messages + c.messages + r.messages + o.messages };
 }
 
 /** The rule types an event may run: its own, a command's, and channel.opened (a first private message opens it). */

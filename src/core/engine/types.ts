@@ -23,6 +23,8 @@ export interface HandleResult {
   reason?: string;
   eventRowId?: number;
   memberId?: string;
+  /** The event made its member: someone kequn had not met (the import's first sight of a speaker). */
+  newMember?: boolean;
   fired: string[];
   messages: number;
   /** For a room invitation: whether it is to be accepted (the kernel does it once this commits). */
