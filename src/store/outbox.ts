@@ -321,9 +321,13 @@ export function followChatOwner(db: Db, platform: string, chatId: string): numbe
 export function followMovedSql(me: string, goneBefore: number): Sql {
   const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
   return {
+    // The rows to move are those whose (chat, owner) is no chat_owners row (the owner is never
+    // NULL here): an anti-join, one pass over chat_owners. "owner IS DISTINCT FROM (${owner})"
+    // meant the planner's per-row sub-plan, a scan of chat_owners for each pending row of this
+    // instance: 26 ms against 0.9 ms for 1,154 pending rows and 100 chats (issue 20).
     sql: `UPDATE outbox SET owner = (${owner})
             WHERE status = 'pending' AND (owner = ? OR owner IN (SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?))
-              AND owner IS DISTINCT FROM (${owner})`,
+              AND NOT EXISTS (SELECT 1 FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id AND c.instance = outbox.owner)`,
     params: [me, goneBefore, me],
   };
 }
