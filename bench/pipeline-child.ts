@@ -88,8 +88,12 @@ async function runPhase(phase: Phase): Promise<void> {
   const trips = () => (state.app!.db as { roundTrips?: number }).roundTrips ?? 0;
   const requests = new Map<string, [number, number]>();
   let lastKey = '';
+  // BENCH_PP_TRACE_TEXT=<regex>: the requests of the messages whose text matches it only (one kind of the mix).
+  const only = env.BENCH_PP_TRACE_TEXT ? new RegExp(env.BENCH_PP_TRACE_TEXT) : undefined;
+  let tracing = true;
   if (env.BENCH_PP_TRACE && 'onRequest' in pg)
     pg.onRequest = (sql) => {
+      if (!tracing) return;
       lastKey = sql.replace(/\s+/g, ' ').slice(0, 160);
       const r = requests.get(lastKey);
       if (r) r[0]++;
@@ -99,7 +103,7 @@ async function runPhase(phase: Phase): Promise<void> {
   if ('onWaited' in pg)
     pg.onWaited = (ms) => {
       waited += ms;
-      if (env.BENCH_PP_TRACE) requests.get(lastKey)![1] += ms;
+      if (env.BENCH_PP_TRACE && tracing) requests.get(lastKey)![1] += ms;
     };
   const serverCpu0 = processCpuMs(backendPid);
   const cpu = process.cpuUsage();
@@ -111,6 +115,7 @@ async function runPhase(phase: Phase): Promise<void> {
     const t = performance.now();
     const before = trips();
     const waitedBefore = waited;
+    tracing = !only || (e.type === 'message' && only.test(e.text));
     const r = await state.app!.kernel.handle(e);
     lat.push(performance.now() - t);
     perEvent.push(trips() - before);
