@@ -8,7 +8,8 @@
  * env: BENCH_PP_DB (SQLite file or postgres:// URL), BENCH_PP_COURSE (course folder), and
  * KEQUN_INSTANCE (w1..wN: each process is an instance of its own, src/bot/cluster.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createApp, waitReady, type App } from '../src/app.js';
 import { dialectOf } from '../src/store/db.js';
 import { clusterFromEnv } from '../src/bot/cluster.js';
@@ -105,6 +106,14 @@ async function runPhase(phase: Phase): Promise<void> {
       waited += ms;
       if (env.BENCH_PP_TRACE && tracing) requests.get(lastKey)![1] += ms;
     };
+  // BENCH_PP_PROFILE=<dir>: a CPU profile of this phase (node:inspector), written there as <instance>-<phase>.cpuprofile.
+  const profiler = env.BENCH_PP_PROFILE ? new Session() : undefined;
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => profiler!.post(method, (err, r) => (err ? reject(err) : resolve(r))));
+  if (profiler) {
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  }
   const serverCpu0 = processCpuMs(backendPid);
   const cpu = process.cpuUsage();
   const trips0 = trips();
@@ -126,6 +135,11 @@ async function runPhase(phase: Phase): Promise<void> {
     }
   }
   const used = process.cpuUsage(cpu);
+  if (profiler) {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(`${env.BENCH_PP_PROFILE}/${env.KEQUN_INSTANCE ?? 'w'}-${dialectOf(state.app!.db)}-${phase}.cpuprofile`, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const serverCpu1 = processCpuMs(backendPid);
   if ('onRequest' in pg) pg.onRequest = undefined;
   if ('onWaited' in pg) pg.onWaited = undefined;
