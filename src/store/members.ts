@@ -190,6 +190,22 @@ export function recordPresence(db: Db, args: { memberId: string; groupId: string
   later(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, NULL, 0) ON CONFLICT DO NOTHING', args.memberId, args.groupId, args.now);
 }
 
+/**
+ * recordPresence for a member guessed before their identity was read (PostgreSQL's first request,
+ * src/core/engine/known-members.ts): written only if that member still exists, so a wrong guess
+ * (a member forgotten since) fails nothing; the guess is checked and the transaction rolled back.
+ */
+export function recordPresenceOfGuess(db: Db, args: { memberId: string; groupId: string; now: number }): void {
+  later(
+    db,
+    'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) SELECT ?, ?, ?, NULL, NULL, 0 WHERE EXISTS (SELECT 1 FROM members WHERE id = ?) ON CONFLICT DO NOTHING',
+    args.memberId,
+    args.groupId,
+    args.now,
+    args.memberId,
+  );
+}
+
 export function recordLeave(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {
   return (
     stmt(db, 'UPDATE memberships SET left_at = ? WHERE member_id = ? AND group_id = ? AND left_at IS NULL').run(args.now, args.memberId, args.groupId)

@@ -37,11 +37,35 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     pg.onRequest = undefined;
     expect(r).toMatchObject({ status: 'handled', fired: [] });
     expect(pg.roundTrips - before, sent.join('\n----\n')).toBe(2);
-    expect(sent[0]).toMatch(/^BEGIN\n; SELECT i\.display_name AS identity_name[\s\S]*\n; INSERT INTO events/);
+    expect(sent[0]).toMatch(/^BEGIN\n; INSERT INTO memberships[^\n]*WHERE EXISTS[^\n]*\n; SELECT i\.display_name AS identity_name[\s\S]*\n; INSERT INTO events/);
     expect(sent[1]).toMatch(/UPDATE events SET unmatched[\s\S]*\n; COMMIT$/);
     // What the requests carried is all there: the event, its packed line, no trace row.
     expect(count(h.db, 'events', `id = ${r.eventRowId!} AND unmatched IS NOT NULL`)).toBe(1);
     expect(count(h.db, 'rule_traces', `event_id = ${r.eventRowId!}`)).toBe(0);
+  });
+
+  it("a moderated group's message too: the spam check's reads (a removal since joining, recent texts, the flood count) go with the event insert and see it", () => {
+    // demoConfig() is one object for the file, and the tests above turn moderation off in it.
+    const config = { ...demoConfig(), groups: { ...demoConfig().groups, 'python-101': { ...demoConfig().groups['python-101']!, moderation: true } } };
+    const h = harness({ config });
+    const pg = h.db as PostgresDb;
+    for (let i = 0; i < 3; i++) expect(h.engine.handleEvent(message('ann', `热身热身热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
+    const sent: string[] = [];
+    pg.onRequest = (sql) => sent.push(sql);
+    const before = pg.roundTrips;
+    const t = T0 + 10 * SECOND;
+    const r = h.engine.handleEvent(message('ann', '今天天气真不错呀', { at: t }), t);
+    pg.onRequest = undefined;
+    expect(r).toMatchObject({ status: 'handled', fired: [] });
+    expect(pg.roundTrips - before, sent.join('\n----\n')).toBe(2);
+    expect(sent[0]).toMatch(/INSERT INTO events[\s\S]*SELECT payload FROM events WHERE member_id/);
+    // The same text again, as often as the repeat rule allows: the check still counts it (the
+    // message itself included, read after its insert) and moderation acts.
+    const { count: times, within } = config.moderation.repeat;
+    let last = r;
+    for (let i = 1; i < times; i++) last = h.engine.handleEvent(message('ann', '今天天气真不错呀', { at: t + i * SECOND }), t + i * SECOND);
+    expect(within).toBeGreaterThan(times * SECOND);
+    expect(last.fired).toContain('moderate-spam');
   });
 
   it('a member guessed wrong (the identity now belongs to another member): rolled back and handled again under the right one, once', () => {
@@ -114,7 +138,7 @@ describe.skipIf(!onPostgres)("a group message on PostgreSQL, through the kernel 
           beats++;
           expect(beatAt()).toBe(clock.now());
           // (A statement's first run prepares it in the same request.)
-          expect(sent).toMatch(/^(PREPARE [^\n]*\n; )?UPDATE instances SET heartbeat_at[\s\S]*\n; BEGIN\n; SELECT i\.display_name/);
+          expect(sent).toMatch(/^(PREPARE [^\n]*\n; )?UPDATE instances SET heartbeat_at[\s\S]*\n; BEGIN\n; (PREPARE [^\n]*\n; )?INSERT INTO memberships[^\n]*\n; SELECT i\.display_name/);
         }
         expect(i).toBeLessThan(100);
       }

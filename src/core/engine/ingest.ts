@@ -2,7 +2,7 @@ import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } fr
 import { inTransaction } from '../../store/db.js';
 import { prefetch } from '../../store/batch.js';
 import { appendEvent, eventInsertRead, type NewEvent } from '../../store/events.js';
-import { getMember, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../../store/members.js';
+import { getMember, recordJoin, recordLeave, recordPresence, recordPresenceOfGuess, resolveMember, type Member } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { cleanName } from '../../util/display-text.js';
@@ -68,7 +68,11 @@ function handleLogged(
   // the event insert and the rules' reads go with the sender's reads, under the member they had.
   const guess = mayGuess && event.type === 'message' ? guessedMember(db, event.platform, event.user.id) : undefined;
   const rowFor = (memberId: string): NewEvent => ({ type: event.type, platform: event.platform, dedupeKey, memberId, groupId: group ?? null, payload: event, at: now });
-  const eventReads = (m: Member) => [eventInsertRead(rowFor(m.id)), ...ruleReads(config.rules, ruleTypes(event), factReadContext(m, event, group))];
+  const eventReads = (m: Member) => [eventInsertRead(rowFor(m.id)), ...ruleReads(config.rules, ruleTypes(event), factReadContext(m, event, group, now, config))];
+  // Speaking in the group is proof of being in it, for someone who was there before the bot:
+  // written before the rules' reads (a write to a table they read would make them stale).
+  const presence = event.type === 'message' && group !== undefined ? (memberId: string, ofGuess: boolean) => (ofGuess ? recordPresenceOfGuess : recordPresence)(db, { memberId, groupId: group, now }) : undefined;
+  if (guess) presence?.(guess.id, true);
   // What the handling reads, loaded ahead (PostgreSQL: with the BEGIN, in one request).
   prefetch(db, () => [...senderReads(event, group), ...(guess ? eventReads(guess) : [])]);
   const resolved = resolveMember(db, {
@@ -90,7 +94,10 @@ function handleLogged(
   const row = rowFor(member.id);
   // The insert goes with the reads that need the member (the rules' facts, their cooldowns),
   // unless they went with the sender's reads already.
-  if (!guess) prefetch(db, () => eventReads(member));
+  if (!guess) {
+    presence?.(member.id, false);
+    prefetch(db, () => eventReads(member));
+  }
   const eventRowId = appendEvent(db, row);
   if (eventRowId === undefined) throw new Redelivered();
 
@@ -108,9 +115,6 @@ function handleLogged(
     recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
   } else if (event.type === 'member.left') {
     recordLeave(db, { memberId: member.id, groupId: group!, now });
-  } else if (event.type === 'message' && group !== undefined) {
-    // Speaking in the group is proof of being in it, for someone who was there before the bot.
-    recordPresence(db, { memberId: member.id, groupId: group, now });
   }
 
   // Before any rule: the private channel as the platform just described it (held messages
