@@ -27,8 +27,9 @@ export type FromChild =
   /** `roundTrips`: requests this process sent PostgreSQL and waited for over the phase (0 on SQLite). */
   /** `requests`: with BENCH_PP_TRACE=1, each request's text (its first 160 characters), how often it was sent and the ms waited for it in all. */
   /** `trips`: the round trips of each event, in order (PostgreSQL); `waited`: the ms each event waited for PostgreSQL's answers. */
+  /** `sysMs`: the part of `cpuMs` spent in the kernel (system calls: the socket's sends and waits). */
   /** `serverCpuMs`: CPU of this process's PostgreSQL backend over the phase (read from /proc; undefined when not on this machine). */
-  | { kind: 'done'; phase: Phase; lat: number[]; trips: number[]; waited: number[]; failed: number; firstFailure?: string; cpuMs: number; serverCpuMs?: number; roundTrips: number; requests?: [string, number, number][] };
+  | { kind: 'done'; phase: Phase; lat: number[]; trips: number[]; waited: number[]; failed: number; firstFailure?: string; cpuMs: number; sysMs: number; serverCpuMs?: number; roundTrips: number; requests?: [string, number, number][] };
 
 const env = process.env;
 const send = (m: FromChild) => process.send!(m);
@@ -152,6 +153,7 @@ async function runPhase(phase: Phase): Promise<void> {
     failed,
     firstFailure,
     cpuMs: (used.user + used.system) / 1000,
+    sysMs: used.system / 1000,
     ...(serverCpu0 !== undefined && serverCpu1 !== undefined ? { serverCpuMs: serverCpu1 - serverCpu0 } : {}),
     roundTrips: trips() - trips0,
     ...(env.BENCH_PP_TRACE ? { requests: [...requests].map(([k, [n, ms]]) => [k, n, ms] as [string, number, number]) } : {}),

@@ -169,6 +169,8 @@ interface PhaseFigures {
   roundTrips: number;
   /** The same for the plain messages only (chat no rule answers: 70 % of the mix). */
   plainRoundTrips: number;
+  /** Of cpuMsPerEvent, the kernel's part (system calls). */
+  sysMsPerEvent: number;
   /** Wall time per event, ms (wall / events, 1 process: what the rate is made of). */
   wallMsPerEvent: number;
   /** Time the processes waited for PostgreSQL's answers per event, ms (0 on SQLite). */
@@ -231,6 +233,7 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
         plainRoundTrips: kinds.plain?.trips ?? 0,
         rate: lat.length / secs,
         cpuMsPerEvent: cpuMs / lat.length,
+        sysMsPerEvent: done.reduce((s, d) => s + d.sysMs, 0) / lat.length,
         cpuShare: cpuMs / (secs * 1000 * cpus().length),
         p50: pct(lat, 50),
         p99: pct(lat, 99),
@@ -373,7 +376,7 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
       return `${k} ${x.n}: ${x.ms.toFixed(3)} ms${x.trips > 0 ? `, ${x.trips.toFixed(2)} round trips, ${x.waited.toFixed(3)} ms waited` : ''}`;
     });
     return [
-      { name: `pipeline.${label}.message_ms`, value: f.wallMsPerEvent, unit: 'ms', note: `wall time per message (1 / rate): kequn CPU ${f.cpuMsPerEvent.toFixed(3)} ms${waits}` },
+      { name: `pipeline.${label}.message_ms`, value: f.wallMsPerEvent, unit: 'ms', note: `wall time per message (1 / rate): kequn CPU ${f.cpuMsPerEvent.toFixed(3)} ms (system calls ${f.sysMsPerEvent.toFixed(3)})${waits}` },
       { name: `pipeline.${label}.message_kinds`, value: f.kinds.plain?.ms ?? Number.NaN, unit: 'ms', note: `mean latency of a plain message; per kind: ${kinds.join('; ')}` },
     ];
   };
