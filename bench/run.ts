@@ -4,6 +4,7 @@ import { benchCopyStore } from './copy-store.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchWalPages } from './wal-pages.js';
+import { benchStoreFloor } from './store-floor.js';
 import { benchPosters } from './posters.js';
 import { benchPipelineProcesses } from './pipeline-processes.js';
 import { benchQa } from './qa.js';
@@ -26,6 +27,7 @@ import { report } from './report.js';
 const results = [
   ...(await benchPipeline()),
   ...(await benchWalPages()),
+  ...(await benchStoreFloor()),
   ...(await benchPipelineProcesses()),
   ...(await benchRules()),
   ...benchRegexRules(),

@@ -13,6 +13,7 @@ import { syncStanding } from './schedule/standing.js';
 import type { CourseConfig, Services } from './types.js';
 import type { Clock, VirtualClock } from './schedule/clock.js';
 import type { Db } from '../store/db.js';
+import { analyseAfterOwnBurst } from '../store/planner-stats.js';
 import { isTransientConflict } from '../store/postgres.js';
 import { syncGroups } from '../store/groups.js';
 import { nextJobDueAt } from '../store/jobs.js';
@@ -245,6 +246,8 @@ export class Kernel extends EventEmitter<KernelEvents> {
     try {
       // A heartbeat that was to go with the event's first request and found none goes now.
       this.cluster.settle();
+      // A broadcast just queued by the thousand: analysed before any process reads the window.
+      analyseAfterOwnBurst(this.opts.db);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'cluster: the heartbeat after an event failed');
     }

@@ -1,5 +1,6 @@
 import { later } from './batch.js';
 import { dialectOf, type Db } from './db.js';
+import { noteRowAdded } from './planner-stats.js';
 import { stmt } from './statements.js';
 
 export type JobStatus = 'pending' | 'done' | 'skipped' | 'cancelled' | 'failed';
@@ -26,6 +27,7 @@ export function planJob(
     db,
     "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
   ).get(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now) as { id: number } | undefined;
+  if (r) noteRowAdded(db, 'jobs');
   return r?.id;
 }
 
@@ -45,6 +47,8 @@ export function planJobLater(db: Db, args: { kind: string; memberId: string | nu
     args.dedupeKey ?? null,
     args.now,
   );
+  // Counted whether or not a dedupe key made it a no-op: the count only decides when to analyse.
+  noteRowAdded(db, 'jobs');
 }
 
 export function getJob(db: Db, id: number): Job | undefined {

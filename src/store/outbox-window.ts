@@ -1,6 +1,7 @@
 import { dialectOf, sqliteOf, type Db } from './db.js';
 import { byQueueOrder, chatsOwnedByOthers, pendingFrom, pendingHeadsOfLanes, queueHead, type QueueHead } from './outbox.js';
 import { PRIORITIES, type Priority } from './lanes.js';
+import { analyseAfterOwnBurst } from './planner-stats.js';
 import { stmt } from './statements.js';
 
 /** A platform's heads per lane, each lane in queue order (byQueueOrder). */
@@ -77,6 +78,8 @@ export class HeadWindow {
     // Inside a transaction (it may roll back, and a rollback fires no trigger): read, keep nothing.
     if (!this.cached || this.db.inTransaction) {
       this.stale ||= this.cached;
+      // PostgreSQL reads the window every time: after this process queued a burst, with fresh statistics.
+      analyseAfterOwnBurst(this.db);
       return byLane(pendingHeadsOfLanes(this.db, platform, this.instance));
     }
     const version = stmt(this.db, 'PRAGMA data_version').pluck(true).get();

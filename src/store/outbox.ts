@@ -3,6 +3,7 @@ import { dialectOf, type Db } from './db.js';
 import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
 import type { QueuedMessage } from './queued-message.js';
+import { noteRowAdded } from './planner-stats.js';
 import { stmt, type Sql } from './statements.js';
 import { localDate, localDayStart, nextLocalTime } from '../util/localtime.js';
 
@@ -79,7 +80,9 @@ export interface NewOutboxMessage extends QueuedMessage {
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
   const values = outboxValues(db, m);
   if (!values) return 0;
-  return (stmt(db, `${INSERT_OUTBOX} RETURNING id`).get(...values) as { id: number }).id;
+  const r = stmt(db, `${INSERT_OUTBOX} RETURNING id`).get(...values) as { id: number };
+  noteRowAdded(db, 'outbox');
+  return r.id;
 }
 
 /**
@@ -91,6 +94,7 @@ export function enqueueMessageLater(db: Db, m: NewOutboxMessage): boolean {
   const values = outboxValues(db, m);
   if (!values) return false;
   later(db, INSERT_OUTBOX, ...values);
+  noteRowAdded(db, 'outbox');
   return true;
 }
 
@@ -147,15 +151,19 @@ function dayCount(db: Db, platform: string, t: number, now: number, timezone: st
   return fresh;
 }
 
-/** Messages a day accounts for on a platform: sent in [dayStart, dayEnd) plus queued with not_before in [queuedFrom, dayEnd). */
+/**
+ * Messages a day accounts for on a platform: sent in [dayStart, dayEnd) plus queued with not_before in [queuedFrom, dayEnd).
+ * Two counts, each a range of its own index (outbox_pending, outbox_sent): written as one WHERE
+ * with an OR, both stores walk every row of the platform (SQLite by outbox_sent's platform
+ * prefix), dropped rows included: 3-4 ms at 8,000 rows against 0.2-0.5 ms for the two ranges.
+ */
 export function queuedForDay(db: Db, platform: string, queuedFrom: number, dayStart: number, dayEnd: number): number {
-  return (
-    stmt(
-      db,
-      `SELECT COUNT(*) AS n FROM outbox WHERE platform = ? AND (
-         (status IN ('pending', 'sending') AND not_before >= ? AND not_before < ?) OR (status = 'sent' AND sent_at >= ? AND sent_at < ?))`,
-    ).get(platform, queuedFrom, dayEnd, dayStart, dayEnd) as { n: number }
-  ).n;
+  const row = stmt(
+    db,
+    `SELECT (SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending') AND not_before >= ? AND not_before < ? AND platform = ?)
+          + (SELECT COUNT(*) FROM outbox WHERE platform = ? AND sent_at >= ? AND sent_at < ? AND status = 'sent') AS n`,
+  ).get(queuedFrom, dayEnd, platform, platform, dayStart, dayEnd) as { n: number };
+  return row.n;
 }
 
 /**

@@ -3,6 +3,8 @@
  * analysed while empty, with autovacuum off (as a loaded server leaves it), gets fresh
  * statistics at the next heartbeat once thousands of reminders are queued; nothing is analysed
  * when little changed, and a table someone else holds is left for the next beat without waiting.
+ * A burst this process queued itself is analysed before its own next read of the outbox, without
+ * waiting for the heartbeat or for the server's counters.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster, HEARTBEAT_MS } from '../../src/bot/cluster.js';
@@ -10,7 +12,8 @@ import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { openStore, type Db } from '../../src/store/db.js';
 import { enqueueMessage } from '../../src/store/outbox.js';
-import { refreshPlannerStats } from '../../src/store/planner-stats.js';
+import { HeadWindow } from '../../src/store/outbox-window.js';
+import { analyseAfterOwnBurst, refreshPlannerStats } from '../../src/store/planner-stats.js';
 import { PostgresDb } from '../../src/store/postgres.js';
 import { T0, message } from '../helpers/fixtures.js';
 import { freshPgUrl, pgAdminUrl } from '../helpers/store.js';
@@ -116,5 +119,45 @@ describe('planner statistics after a burst', () => {
     clock.set(clock.now() + 1000);
     expect(cluster.maintain(clock.now())).toBe(0);
     expect(reltuples(db, 'outbox')).toBe(2000);
+  });
+
+  it.skipIf(!pgAdminUrl)("PostgreSQL: this process's own burst is analysed before its sender's next window read, with no beat and no flushed counters", () => {
+    const db = openStore(freshPgUrl());
+    open.push(db);
+    db.exec('ANALYZE outbox; ANALYZE jobs; ALTER TABLE outbox SET (autovacuum_enabled = false)');
+    const window = new HeadWindow(db, 'k1');
+
+    // A few rows: nothing read, nothing analysed.
+    queueReminders(db, 100);
+    expect(analyseAfterOwnBurst(db)).toEqual([]);
+    window.heads('wechat');
+    expect(reltuples(db, 'outbox')).toBe(0);
+
+    // A fan-out: the window's next read analyses first (the statistics knew an empty outbox).
+    queueReminders(db, 3000);
+    expect(window.heads('wechat').size).toBeGreaterThan(0);
+    expect(reltuples(db, 'outbox')).toBe(3100);
+    // Counted again from zero since: 400 more is not a burst.
+    queueReminders(db, 400);
+    expect(analyseAfterOwnBurst(db)).toEqual([]);
+  });
+
+  it.skipIf(!pgAdminUrl)('PostgreSQL: inside a transaction it waits for the commit (a rollback would leave nothing to analyse)', () => {
+    const db = openStore(freshPgUrl());
+    open.push(db);
+    db.exec('ANALYZE outbox');
+    db.transaction(() => {
+      queueReminders(db, 600);
+      expect(analyseAfterOwnBurst(db)).toEqual([]);
+    })();
+    expect(analyseAfterOwnBurst(db)).toEqual(['outbox']);
+    expect(reltuples(db, 'outbox')).toBe(600);
+  });
+
+  it('SQLite counts nothing and analyses nothing', () => {
+    const db = openStore(':memory:');
+    open.push(db);
+    queueReminders(db, 600);
+    expect(analyseAfterOwnBurst(db)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { inTransaction } from '../../store/db.js';
 import { dueJobs, finishJob, getJob, lockPendingJob, type Job } from '../../store/jobs.js';
 import { getMember, identitiesOf } from '../../store/members.js';
 import type { DailyBudget } from '../../store/outbox.js';
+import { analyseAfterOwnBurst } from '../../store/planner-stats.js';
 import { isTransientConflict } from '../../store/postgres.js';
 import { recordTrace } from '../../store/traces.js';
 import { formatDuration } from '../../util/duration.js';
@@ -33,6 +34,8 @@ export class JobRunner {
     const { db, log } = this.deps;
     const config = this.deps.config();
     let count = 0;
+    // Jobs this process just planned by the thousand: read with fresh planner statistics (PostgreSQL).
+    analyseAfterOwnBurst(db);
     for (const job of dueJobs(db, now, limit)) {
       // An earlier job of this batch may have cancelled this one (a sequence restarted).
       if (getJob(db, job.id)?.status !== 'pending') continue;
@@ -46,6 +49,8 @@ export class JobRunner {
         });
         if (!ran) continue;
         this.races.delete(job.id);
+        // A fan-out just committed: analysed now, before this or another process reads the window.
+        analyseAfterOwnBurst(db);
       } catch (e) {
         // Lost a race with another process on PostgreSQL: rolled back and still pending, so the
         // next tick runs it again (marking it failed would lose a reminder to a deadlock).
