@@ -369,8 +369,8 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
   };
   /** Where a message's time goes (1 process: the wall time is the sum of what the process did and waited for), and per kind of message. */
   const timeRows = (label: string, f: PhaseFigures): BenchResult[] => {
-    const server = f.serverCpuMsPerEvent !== undefined ? `, of which the server's backend CPU ${f.serverCpuMsPerEvent.toFixed(3)} ms` : '';
-    const waits = f.waitedMsPerEvent > 0 ? `; waiting for PostgreSQL ${f.waitedMsPerEvent.toFixed(3)} ms${server}` : '';
+    const server = f.serverCpuMsPerEvent !== undefined ? `; the server's backend CPU ${f.serverCpuMsPerEvent.toFixed(3)} ms` : '';
+    const waits = `${f.waitedMsPerEvent > 0 ? `; waiting for PostgreSQL ${f.waitedMsPerEvent.toFixed(3)} ms` : ''}${server}`;
     const kinds = (Object.keys(KINDS) as Kind[]).filter((k) => f.kinds[k]).map((k) => {
       const x = f.kinds[k]!;
       return `${k} ${x.n}: ${x.ms.toFixed(3)} ms${x.trips > 0 ? `, ${x.trips.toFixed(2)} round trips, ${x.waited.toFixed(3)} ms waited` : ''}`;
