@@ -539,13 +539,21 @@ export class PostgresDb implements Db {
    */
   prefetch(reads: AheadRead[]): void {
     if (this.depth === 0 || reads.length === 0) return;
-    const keyed = reads.map((r) => {
+    const keyed: { key: string; tables: string[]; once: boolean; item: Queued }[] = [];
+    const listed = new Set<string>();
+    for (const r of reads) {
       const s = this.prepare(r.sql);
       const values = s.values(r.params);
       const once = writtenTable(r.sql) !== null;
+      const key = `${r.sql}\u0000${JSON.stringify(values)}`;
+      // A read already loaded and still fresh, or listed twice (the sender's role and channel,
+      // which facts read too), is sent once: each one costs the server a statement.
+      if (!once && (listed.has(key) || this.ahead.has(key))) continue;
+      listed.add(key);
       if (once) this.touched(r.sql);
-      return { key: `${r.sql}\u0000${JSON.stringify(values)}`, tables: r.tables, once, item: s.item(values) };
-    });
+      keyed.push({ key, tables: r.tables, once, item: s.item(values) });
+    }
+    if (keyed.length === 0) return;
     const queued = this.queue.length;
     const results = this.sendQueued(keyed.map((k) => k.item));
     keyed.forEach((k, i) => this.ahead.set(k.key, { result: results[queued + i]!, tables: k.tables, once: k.once }));
