@@ -40,8 +40,8 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     expect(sent[0]).toMatch(/^BEGIN\n; INSERT INTO memberships[^\n]*WHERE EXISTS[^\n]*\n; SELECT i\.display_name AS identity_name[\s\S]*\n; INSERT INTO events/);
     expect(sent[1]).toMatch(/UPDATE events SET unmatched[\s\S]*\n; COMMIT$/);
     // A read the sender's list and the facts' both name (the granted role, the private channel) is sent once.
-    expect(sent[0].match(/SELECT g\.role FROM identities/g)).toHaveLength(1);
-    expect(sent[0].match(/SELECT \* FROM private_channels/g)).toHaveLength(1);
+    expect(sent[0]!.match(/SELECT g\.role FROM identities/g)).toHaveLength(1);
+    expect(sent[0]!.match(/SELECT \* FROM private_channels/g)).toHaveLength(1);
     // What the requests carried is all there: the event, its packed line, no trace row.
     expect(count(h.db, 'events', `id = ${r.eventRowId!} AND unmatched IS NOT NULL`)).toBe(1);
     expect(count(h.db, 'rule_traces', `event_id = ${r.eventRowId!}`)).toBe(0);
