@@ -54,6 +54,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatEvent } from '../src/bot/events.js';
+import { later } from '../src/store/batch.js';
 import { openStore } from '../src/store/db.js';
 import { ScratchDatabases } from '../src/store/pg-scratch.js';
 import { PostgresDb } from '../src/store/postgres.js';
@@ -68,8 +69,10 @@ const MEMBERS = Number(process.env.BENCH_PP_MEMBERS ?? 1_000);
 const MESSAGES = Number(process.env.BENCH_PP_MESSAGES ?? 3_000);
 const GROUPS = 100;
 /** BENCH_PP_PROCESSES=1 (a comma list) measures only those counts. */
-/** The mix's plain chat (bench/pipeline.ts messageText). */
-const PLAIN = /条消息，老师好/;
+/** The mix's kinds of message (bench/pipeline.ts messageText): plain chat no rule answers, questions, keyword replies. */
+const KINDS = { plain: /条消息，老师好/, question: /^请问第/, keyword: /^今天复习了关键词/ } as const;
+type Kind = keyof typeof KINDS;
+const kindOf = (text: string): Kind | undefined => (Object.keys(KINDS) as Kind[]).find((k) => KINDS[k].test(text));
 const PROCESSES = (process.env.BENCH_PP_PROCESSES ?? '1,2,4').split(',').map(Number);
 const CHILD = new URL('./pipeline-child.ts', import.meta.url).pathname;
 const T0 = Date.parse('2026-03-02T10:00:00+08:00');
@@ -166,6 +169,16 @@ interface PhaseFigures {
   roundTrips: number;
   /** The same for the plain messages only (chat no rule answers: 70 % of the mix). */
   plainRoundTrips: number;
+  /** Of cpuMsPerEvent, the kernel's part (system calls). */
+  sysMsPerEvent: number;
+  /** Wall time per event, ms (wall / events, 1 process: what the rate is made of). */
+  wallMsPerEvent: number;
+  /** Time the processes waited for PostgreSQL's answers per event, ms (0 on SQLite). */
+  waitedMsPerEvent: number;
+  /** CPU of the processes' PostgreSQL backends per event, ms (undefined: not readable). */
+  serverCpuMsPerEvent?: number;
+  /** Per kind of message (messages phase): events, mean round trips, mean latency and mean wait, ms. */
+  kinds: Partial<Record<Kind, { n: number; trips: number; ms: number; waited: number }>>;
 }
 
 interface Measured {
@@ -196,9 +209,42 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
       const cpuMs = done.reduce((s, d) => s + d.cpuMs, 0);
       kequnCpuMs += cpuMs;
       if (process.env.BENCH_PP_TRACE && done.some((d) => d.requests)) printRequests(`${db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'}, ${n} process${n > 1 ? 'es' : ''}, ${p}`, done, lat.length);
-      // The plain messages of the mix (bench/pipeline.ts messageText): chat no rule answers.
-      const plain = done.flatMap((d, i) => d.trips.filter((_, k) => p === 'messages' && PLAIN.test(String((shares[i]!.messages[k] as { text?: string }).text))));
-      return { plainRoundTrips: plain.length > 0 ? plain.reduce((a, b) => a + b, 0) / plain.length : 0, rate: lat.length / secs, cpuMsPerEvent: cpuMs / lat.length, cpuShare: cpuMs / (secs * 1000 * cpus().length), p50: pct(lat, 50), p99: pct(lat, 99), failed, firstFailure: done.find((d) => d.firstFailure)?.firstFailure, roundTrips: done.reduce((s, d) => s + d.roundTrips, 0) / lat.length };
+      // Per kind of message of the mix (bench/pipeline.ts messageText).
+      const kinds: PhaseFigures['kinds'] = {};
+      if (p === 'messages')
+        done.forEach((d, i) =>
+          d.lat.forEach((ms, k) => {
+            const kind = kindOf(String((shares[i]!.messages[k] as { text?: string }).text));
+            if (!kind) return;
+            const acc = (kinds[kind] ??= { n: 0, trips: 0, ms: 0, waited: 0 });
+            acc.n++;
+            acc.trips += d.trips[k]!;
+            acc.ms += ms;
+            acc.waited += d.waited[k]!;
+          }),
+        );
+      for (const acc of Object.values(kinds)) {
+        acc.trips /= acc.n;
+        acc.ms /= acc.n;
+        acc.waited /= acc.n;
+      }
+      const serverCpu = done.every((d) => d.serverCpuMs !== undefined) ? done.reduce((s, d) => s + d.serverCpuMs!, 0) : undefined;
+      return {
+        plainRoundTrips: kinds.plain?.trips ?? 0,
+        rate: lat.length / secs,
+        cpuMsPerEvent: cpuMs / lat.length,
+        sysMsPerEvent: done.reduce((s, d) => s + d.sysMs, 0) / lat.length,
+        cpuShare: cpuMs / (secs * 1000 * cpus().length),
+        p50: pct(lat, 50),
+        p99: pct(lat, 99),
+        failed,
+        firstFailure: done.find((d) => d.firstFailure)?.firstFailure,
+        roundTrips: done.reduce((s, d) => s + d.roundTrips, 0) / lat.length,
+        wallMsPerEvent: (secs * 1000) / lat.length,
+        waitedMsPerEvent: done.reduce((s, d) => s + d.waited.reduce((a, b) => a + b, 0), 0) / lat.length,
+        ...(serverCpu !== undefined ? { serverCpuMsPerEvent: serverCpu / lat.length } : {}),
+        kinds,
+      };
     };
     const joins = await phase('joins');
     progress(`${n} joins done: ${Math.round(joins.rate)}/s`);
@@ -213,15 +259,39 @@ async function measure(db: string, n: number, course: string, groupIds: string[]
 
 /** BENCH_PP_TRACE=1: the requests of a phase, most frequent first, per event (stderr). */
 function printRequests(title: string, done: Extract<FromChild, { kind: 'done' }>[], events: number): void {
-  const total = new Map<string, number>();
-  for (const d of done) for (const [sql, k] of d.requests ?? []) total.set(sql, (total.get(sql) ?? 0) + k);
-  const lines = [...total].sort((a, b) => b[1] - a[1]).map(([sql, k]) => `${(k / events).toFixed(3).padStart(7)}  ${sql}`);
-  process.stderr.write(`requests per event, ${title}:\n${lines.join('\n')}\n`);
+  const total = new Map<string, [number, number]>();
+  for (const d of done)
+    for (const [sql, k, ms] of d.requests ?? []) {
+      const t = total.get(sql) ?? [0, 0];
+      total.set(sql, [t[0] + k, t[1] + ms]);
+    }
+  // Most time waited first: per event, how often, ms waited per event, µs per request.
+  const lines = [...total].sort((a, b) => b[1][1] - a[1][1]).map(([sql, [k, ms]]) => `${(k / events).toFixed(3).padStart(7)} ${(ms / events).toFixed(3).padStart(7)} ms ${Math.round((ms * 1000) / k).toString().padStart(5)} µs  ${sql}`);
+  process.stderr.write(`requests per event, ${title} (per event: requests, ms waited; µs per request):\n${lines.join('\n')}\n`);
 }
 
 function expect<K extends FromChild['kind']>(m: FromChild, kind: K): Extract<FromChild, { kind: K }> {
   if (m.kind !== kind) throw new Error(`worker said ${m.kind}, expected ${kind}`);
   return m as Extract<FromChild, { kind: K }>;
+}
+
+/**
+ * The floor: the run's message events inserted bare, one transaction each, on a fresh store of
+ * the same kind (PostgreSQL: BEGIN, the insert and COMMIT as one request, the least a message can
+ * wait for; SQLite: bench/pipeline.ts's raw insert). Inserts per second.
+ */
+function floorRate(db: string, groupIds: string[]): number {
+  const store = openStore(db, { backgroundCheckpoints: true });
+  try {
+    const events = plans(1, groupIds)[0]!.messages;
+    const sql = 'INSERT INTO events (type, platform, dedupe_key, member_id, group_id, payload, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING';
+    const one = store.transaction((e: ChatEvent) => later(store, sql, e.type, e.platform, `wechat:${e.eventId}`, null, null, JSON.stringify(e), e.at));
+    const t = performance.now();
+    for (const e of events) one(e);
+    return events.length / ((performance.now() - t) / 1000);
+  } finally {
+    store.close();
+  }
 }
 
 /** What the store holds after a measurement: events by type, outbox rows. */
@@ -288,12 +358,26 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
       },
       { name: `pipeline.${label}.messages_p50`, value: m.messages.p50, unit: 'ms' },
       { name: `pipeline.${label}.messages_p99`, value: m.messages.p99, unit: 'ms' },
+      ...timeRows(label, m.messages),
       ...(m.messages.roundTrips > 0
         ? [
             { name: `pipeline.${label}.round_trips_per_message`, value: m.messages.roundTrips, unit: 'round trips', note: 'the whole mix (keyword rules, questions, chat): requests to PostgreSQL waited for, BEGIN and COMMIT included' },
             { name: `pipeline.${label}.round_trips_per_plain_message`, value: m.messages.plainRoundTrips, unit: 'round trips', target: '<= 3', met: m.messages.plainRoundTrips <= 3, note: 'the mix\'s plain group messages (no rule answers), everything the process waited for while handling one, the cluster\'s owner look-ups included' },
           ]
         : []),
+    ];
+  };
+  /** Where a message's time goes (1 process: the wall time is the sum of what the process did and waited for), and per kind of message. */
+  const timeRows = (label: string, f: PhaseFigures): BenchResult[] => {
+    const server = f.serverCpuMsPerEvent !== undefined ? `; the server's backend CPU ${f.serverCpuMsPerEvent.toFixed(3)} ms` : '';
+    const waits = `${f.waitedMsPerEvent > 0 ? `; waiting for PostgreSQL ${f.waitedMsPerEvent.toFixed(3)} ms` : ''}${server}`;
+    const kinds = (Object.keys(KINDS) as Kind[]).filter((k) => f.kinds[k]).map((k) => {
+      const x = f.kinds[k]!;
+      return `${k} ${x.n}: ${x.ms.toFixed(3)} ms${x.trips > 0 ? `, ${x.trips.toFixed(2)} round trips, ${x.waited.toFixed(3)} ms waited` : ''}`;
+    });
+    return [
+      { name: `pipeline.${label}.message_ms`, value: f.wallMsPerEvent, unit: 'ms', note: `wall time per message (1 / rate): kequn CPU ${f.cpuMsPerEvent.toFixed(3)} ms (system calls ${f.sysMsPerEvent.toFixed(3)})${waits}` },
+      { name: `pipeline.${label}.message_kinds`, value: f.kinds.plain?.ms ?? Number.NaN, unit: 'ms', note: `mean latency of a plain message; per kind: ${kinds.join('; ')}` },
     ];
   };
   /** A measurement that could not finish: one row that says why (the bench goes on). */
@@ -306,6 +390,8 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
     const m = await measure(file, 1, course, groupIds);
     sqliteRate = m.messages.rate;
     results.push(...rows('sqlite.1proc', m, countRows(file), 'SQLite file (WAL, synchronous=NORMAL)'));
+    const floor = floorRate(join(dir, 'floor.db'), groupIds);
+    results.push({ name: 'pipeline.sqlite.floor_inserts_per_s', value: floor, unit: 'events/s', note: `the run's ${MESSAGES} message events inserted bare, one transaction each (bench/pipeline.ts's raw insert); the SQLite pipeline is ${(sqliteRate / floor).toFixed(2)} of it` });
   } catch (e) {
     results.push({ ...broken('sqlite.1proc', `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
   } finally {
@@ -342,7 +428,12 @@ export async function benchPipelineProcesses(): Promise<BenchResult[]> {
         const wal = `per event, joins included: CPU kequn ${per(m.kequnCpuMs)}${serverCpu} ms, ${per(after.syncs - before.syncs)} WAL flushes, ${per(after.commits - before.commits)} commits`;
         const base = n === 1 ? (sqliteRate !== undefined ? { name: 'SQLite, 1 process', rate: sqliteRate } : undefined) : pgOne !== undefined ? { name: 'PostgreSQL, 1 process', rate: pgOne } : undefined;
         results.push(...rows(`pg.${n}proc`, m, counts, `${n} process${n > 1 ? 'es' : ''}; ${wal}; ${settings}`, base));
-        if (n === 1) pgOne = m.messages.rate;
+        if (n === 1) {
+          pgOne = m.messages.rate;
+          const floor = floorRate(scratch.create(), groupIds);
+          const goal = sqliteRate !== undefined ? `; 0.8 × SQLite's ${Math.round(sqliteRate)}/s is ${(1000 / (0.8 * sqliteRate)).toFixed(3)} ms per message, this floor ${(1000 / floor).toFixed(3)} ms` : '';
+          results.push({ name: 'pipeline.pg.floor_inserts_per_s', value: floor, unit: 'events/s', note: `the same message events inserted bare, one transaction each, BEGIN + INSERT + COMMIT in one request${goal}` });
+        }
       } catch (e) {
         results.push({ ...broken(`pg.${n}proc`, `failed: ${(e as Error).message.split('\n')[0]}`), met: false });
       }

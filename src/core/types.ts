@@ -197,12 +197,14 @@ export interface FactSpec {
   reads?(ctx: FactReadContext, param?: string): StoreRead[];
 }
 
-/** What a fact's `reads` knows before the rules run: the member and who sent the event. */
+/** What a fact's `reads` knows before the rules run: the member and who sent the event, the event's time, the course. */
 export interface FactReadContext {
   member: Member;
   platform: Platform;
   userPlatformId: string;
   group: string | null;
+  now: number;
+  config: CourseConfig;
 }
 
 export interface CompileContext {

@@ -1,3 +1,4 @@
+import { later } from './batch.js';
 import { dialectOf, type Db } from './db.js';
 import { noteRowAdded } from './planner-stats.js';
 import { stmt } from './statements.js';
@@ -30,6 +31,26 @@ export function planJob(
   return r?.id;
 }
 
+/**
+ * planJob when nobody needs the new job's id: on PostgreSQL the insert goes with the next request
+ * instead of one of its own (issue 20); on SQLite it runs now. A dedupe key still makes a second
+ * plan a no-op.
+ */
+export function planJobLater(db: Db, args: { kind: string; memberId: string | null; payload: unknown; dueAt: number; dedupeKey?: string; now: number }): void {
+  later(
+    db,
+    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+    args.kind,
+    args.memberId,
+    JSON.stringify(args.payload),
+    args.dueAt,
+    args.dedupeKey ?? null,
+    args.now,
+  );
+  // Counted whether or not a dedupe key made it a no-op: the count only decides when to analyse.
+  noteRowAdded(db, 'jobs');
+}
+
 export function getJob(db: Db, id: number): Job | undefined {
   return stmt(db, 'SELECT * FROM jobs WHERE id = ?').get(id) as Job | undefined;
 }
@@ -49,6 +70,11 @@ export function nextJobDueAt(db: Db): number | undefined {
  */
 export function finishJob(db: Db, id: number, status: Exclude<JobStatus, 'pending'>, now: number, note?: string): boolean {
   return stmt(db, "UPDATE jobs SET status = ?, finished_at = ?, note = ? WHERE id = ? AND status = 'pending'").run(status, now, note ?? null, id).changes > 0;
+}
+
+/** cancelJobs when nobody needs the count: with the next request on PostgreSQL (issue 20), now on SQLite. */
+export function cancelJobsLater(db: Db, args: { memberId: string; kind: string; now: number; note: string }): void {
+  later(db, "UPDATE jobs SET status = 'cancelled', finished_at = ?, note = ? WHERE member_id = ? AND kind = ? AND status = 'pending'", args.now, args.note, args.memberId, args.kind);
 }
 
 /** Cancels a member's pending jobs of a kind whose payload matches `payloadLike` (SQL LIKE). */

@@ -57,27 +57,20 @@ export function resolveMember(
     return { member, created: false };
   }
   const id = newMemberId();
-  stmt(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-    id,
-    args.displayName,
-    args.initialStage,
-    args.now,
-    args.now,
-    args.now,
-  );
+  // On PostgreSQL the member row (a new random key: it never conflicts) goes in the identity's
+  // request, the first transition with the next request, and the member is the row as written:
+  // one request where there were four (issue 20). The identity's insert is the one another
+  // process may have made first (a unique key): it still fails here, as before.
+  const member: Member = { id, display_name: args.displayName, stage: args.initialStage, stage_since: args.now, created_at: args.now, last_seen_at: args.now };
+  later(db, 'INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)', id, member.display_name, member.stage, args.now, args.now, args.now);
   stmt(db, 'INSERT INTO identities (platform, platform_id, member_id, display_name) VALUES (?, ?, ?, ?)').run(
     args.platform,
     args.platformId,
     id,
     args.displayName,
   );
-  stmt(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, NULL, ?, NULL, NULL, ?, ?)').run(
-    id,
-    args.initialStage,
-    'first-seen',
-    args.now,
-  );
-  return { member: getMember(db, id)!, created: true };
+  later(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, NULL, ?, NULL, NULL, ?, ?)', id, args.initialStage, 'first-seen', args.now);
+  return { member, created: true };
 }
 
 const IDENTITY_MEMBER = 'SELECT i.display_name AS identity_name, m.* FROM identities i JOIN members m ON m.id = i.member_id WHERE i.platform = ? AND i.platform_id = ?';
@@ -133,16 +126,10 @@ export function setStage(
   const m = getMember(db, args.memberId);
   if (!m) throw new Error(`no member ${args.memberId}`);
   if (m.stage === args.to) return { from: m.stage, changed: false };
-  stmt(db, 'UPDATE members SET stage = ?, stage_since = ? WHERE id = ?').run(args.to, args.now, args.memberId);
-  stmt(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    args.memberId,
-    m.stage,
-    args.to,
-    args.eventId,
-    args.ruleId,
-    args.actor,
-    args.now,
-  );
+  // Nobody reads these results: on PostgreSQL they go with the next request (issue 20); a read
+  // of the member after them is sent with them and sees the move.
+  later(db, 'UPDATE members SET stage = ?, stage_since = ? WHERE id = ?', args.to, args.now, args.memberId);
+  later(db, 'INSERT INTO stage_transitions (member_id, from_stage, to_stage, event_id, rule_id, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)', args.memberId, m.stage, args.to, args.eventId, args.ruleId, args.actor, args.now);
   return { from: m.stage, changed: true };
 }
 
@@ -203,6 +190,22 @@ export function recordJoin(
  */
 export function recordPresence(db: Db, args: { memberId: string; groupId: string; now: number }): void {
   later(db, 'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) VALUES (?, ?, ?, NULL, NULL, 0) ON CONFLICT DO NOTHING', args.memberId, args.groupId, args.now);
+}
+
+/**
+ * recordPresence for a member guessed before their identity was read (PostgreSQL's first request,
+ * src/core/engine/known-members.ts): written only if that member still exists, so a wrong guess
+ * (a member forgotten since) fails nothing; the guess is checked and the transaction rolled back.
+ */
+export function recordPresenceOfGuess(db: Db, args: { memberId: string; groupId: string; now: number }): void {
+  later(
+    db,
+    'INSERT INTO memberships (member_id, group_id, joined_at, left_at, inviter_id, join_count) SELECT ?, ?, ?, NULL, NULL, 0 WHERE EXISTS (SELECT 1 FROM members WHERE id = ?) ON CONFLICT DO NOTHING',
+    args.memberId,
+    args.groupId,
+    args.now,
+    args.memberId,
+  );
 }
 
 export function recordLeave(db: Db, args: { memberId: string; groupId: string; now: number }): boolean {

@@ -1,3 +1,4 @@
+import { later } from './batch.js';
 import { dialectOf, type Db } from './db.js';
 import { isTransientConflict } from './postgres.js';
 import { holdIfChannelNotOpen } from './held-messages.js';
@@ -77,16 +78,35 @@ export interface NewOutboxMessage extends QueuedMessage {
  * answers, reminders and notices are wrong a day late. Returns the row id.
  */
 export function enqueueMessage(db: Db, m: NewOutboxMessage): number {
-  if (holdIfChannelNotOpen(db, m) !== undefined) return 0;
-  const refused = m.dryRun || m.budget === null ? null : admit(db, m.platform, m.priority, m.notBefore, m.now, m.budget);
-  const status: OutboxStatus = m.dryRun ? 'dry_run' : refused ? 'dropped' : 'pending';
-  const r = stmt(
-    db,
-    `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson, image)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null, m.image ?? null) as { id: number };
+  const values = outboxValues(db, m);
+  if (!values) return 0;
+  const r = stmt(db, `${INSERT_OUTBOX} RETURNING id`).get(...values) as { id: number };
   noteRowAdded(db, 'outbox');
   return r.id;
+}
+
+/**
+ * enqueueMessage when nobody needs the row's id (the engine's replies): on PostgreSQL the insert
+ * goes with the next request instead of one of its own (issue 20); on SQLite it runs now. False
+ * when the message was held for a private channel not open yet (nothing queued).
+ */
+export function enqueueMessageLater(db: Db, m: NewOutboxMessage): boolean {
+  const values = outboxValues(db, m);
+  if (!values) return false;
+  later(db, INSERT_OUTBOX, ...values);
+  noteRowAdded(db, 'outbox');
+  return true;
+}
+
+const INSERT_OUTBOX = `INSERT INTO outbox (platform, chat_kind, chat_id, member_id, group_id, text, priority, status, not_before, event_id, rule_id, created_at, last_error, lesson, image)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The outbox row's values, its status decided (the daily cap); undefined when the message was held instead. */
+function outboxValues(db: Db, m: NewOutboxMessage): unknown[] | undefined {
+  if (holdIfChannelNotOpen(db, m) !== undefined) return undefined;
+  const refused = m.dryRun || m.budget === null ? null : admit(db, m.platform, m.priority, m.notBefore, m.now, m.budget);
+  const status: OutboxStatus = m.dryRun ? 'dry_run' : refused ? 'dropped' : 'pending';
+  return [m.platform, m.chatKind, m.chatId, m.memberId, m.groupId, m.text, m.priority, status, m.notBefore, m.eventId, m.ruleId, m.now, refused, m.lesson ?? null, m.image ?? null];
 }
 
 /** Why the day of `notBefore` has no room for a message of this lane, or null when it has. */
@@ -327,9 +347,13 @@ export function followChatOwner(db: Db, platform: string, chatId: string): numbe
 export function followMovedSql(me: string, goneBefore: number): Sql {
   const owner = 'SELECT c.instance FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id';
   return {
+    // The rows to move are those whose (chat, owner) is no chat_owners row (the owner is never
+    // NULL here): an anti-join, one pass over chat_owners. "owner IS DISTINCT FROM (${owner})"
+    // meant the planner's per-row sub-plan, a scan of chat_owners for each pending row of this
+    // instance: 26 ms against 0.9 ms for 1,154 pending rows and 100 chats (issue 20).
     sql: `UPDATE outbox SET owner = (${owner})
             WHERE status = 'pending' AND (owner = ? OR owner IN (SELECT name FROM instances WHERE heartbeat_at < ? AND name <> ?))
-              AND owner IS DISTINCT FROM (${owner})`,
+              AND NOT EXISTS (SELECT 1 FROM chat_owners c WHERE c.platform = outbox.platform AND c.chat_id = outbox.chat_id AND c.instance = outbox.owner)`,
     params: [me, goneBefore, me],
   };
 }

@@ -201,8 +201,10 @@ class PgStatement implements Statement {
     if (this.db.hasQueued() || (item.name !== null && item.server?.parsed === false)) return this.db.sendQueued([item]).at(-1)!;
     this.db.roundTrips++;
     this.db.onRequest?.(this.source);
+    const t = this.db.onWaited ? performance.now() : 0;
     if (item.name === null) this.db.pq.execParams(item.text, values);
     else this.db.pq.execPrepared(item.name, values);
+    if (this.db.onWaited) this.db.onWaited(performance.now() - t);
     this.db.check(this.source);
     return this.db.capture();
   }
@@ -295,6 +297,12 @@ export class PostgresDb implements Db {
   /** When set, told the text of every request (the bench's request log, BENCH_PP_TRACE). */
   onRequest: ((sql: string) => void) | undefined;
   /**
+   * When set, told after each request how long the process waited for its answer, in ms (sent,
+   * answered and read off libpq; the request's text went to `onRequest` just before):
+   * bench/pipeline-processes.ts, where a message's time goes.
+   */
+  onWaited: ((ms: number) => void) | undefined;
+  /**
    * Statements that go with the next request, in order: a transaction's BEGIN (it rides with
    * the first statement) and writes whose result nobody reads (`later`), which ride with the
    * next read or the COMMIT. Only inside a transaction, so nothing is lost: a failure in one of
@@ -359,7 +367,9 @@ export class PostgresDb implements Db {
     this.sent++;
     this.roundTrips++;
     this.onRequest?.(sql);
+    const t = this.onWaited ? performance.now() : 0;
     this.pq.exec(sql);
+    if (this.onWaited) this.onWaited(performance.now() - t);
     this.check(sql);
     return this;
   }
@@ -382,7 +392,9 @@ export class PostgresDb implements Db {
     const pq = this.pq;
     this.sent++;
     this.roundTrips++;
-    this.onRequest?.([...riders.map((r) => r.item), ...all].map((i) => (i.name !== null && i.server && !i.server.parsed ? `PREPARE ${i.source}\n; ${i.source}` : i.source)).join('\n; '));
+    const text = this.onRequest ? [...riders.map((r) => r.item), ...all].map((i) => (i.name !== null && i.server && !i.server.parsed ? `PREPARE ${i.source}\n; ${i.source}` : i.source)).join('\n; ') : '';
+    this.onRequest?.(text);
+    const t0 = this.onWaited ? performance.now() : 0;
     const answered: { done: Rider['done']; r: Parameters<Rider['done']>[0] }[] = [];
     /** Items whose statement is prepared in this request: the PREPARE's result comes before theirs. */
     const parses = new Set<Queued>();
@@ -425,6 +437,7 @@ export class PostgresDb implements Db {
       }
       // The sync's own result, then out of pipeline mode.
       if (all.length > 0 && pq.resultStatus() !== 'PGRES_PIPELINE_SYNC') pq.getResult();
+      if (this.onWaited) this.onWaited(performance.now() - t0);
       // A connection left in pipeline mode would refuse every later statement: say so here.
       if (!pq.exitPipelineMode()) throw new PostgresError(`cannot leave the batch: ${pq.errorMessage().trim()}`, undefined, all[0]?.source ?? '');
       if (failure) throw failure;
@@ -526,13 +539,21 @@ export class PostgresDb implements Db {
    */
   prefetch(reads: AheadRead[]): void {
     if (this.depth === 0 || reads.length === 0) return;
-    const keyed = reads.map((r) => {
+    const keyed: { key: string; tables: string[]; once: boolean; item: Queued }[] = [];
+    const listed = new Set<string>();
+    for (const r of reads) {
       const s = this.prepare(r.sql);
       const values = s.values(r.params);
       const once = writtenTable(r.sql) !== null;
+      const key = `${r.sql}\u0000${JSON.stringify(values)}`;
+      // A read already loaded and still fresh, or listed twice (the sender's role and channel,
+      // which facts read too), is sent once: each one costs the server a statement.
+      if (!once && (listed.has(key) || this.ahead.has(key))) continue;
+      listed.add(key);
       if (once) this.touched(r.sql);
-      return { key: `${r.sql}\u0000${JSON.stringify(values)}`, tables: r.tables, once, item: s.item(values) };
-    });
+      keyed.push({ key, tables: r.tables, once, item: s.item(values) });
+    }
+    if (keyed.length === 0) return;
     const queued = this.queue.length;
     const results = this.sendQueued(keyed.map((k) => k.item));
     keyed.forEach((k, i) => this.ahead.set(k.key, { result: results[queued + i]!, tables: k.tables, once: k.once }));

@@ -1,6 +1,6 @@
 import { nextHour, planExpiryCheck } from './channel-expiry.js';
 import type { Db } from './db.js';
-import type { StoreRead } from './batch.js';
+import { later, type StoreRead } from './batch.js';
 import { stmt } from './statements.js';
 
 /**
@@ -109,18 +109,15 @@ export interface ChannelWait {
   note: string | null;
 }
 
-/** Starts waiting; a sequence already waiting for this member is replaced (as a restart replaces steps). */
-export function addChannelWait(db: Db, args: { memberId: string; platform: string; sequence: string; groupId: string | null; now: number }): number {
-  cancelChannelWaits(db, { memberId: args.memberId, sequence: args.sequence, now: args.now, note: 'sequence restarted' });
-  const r = stmt(db, "INSERT INTO channel_waits (member_id, platform, sequence, group_id, created_at, state) VALUES (?, ?, ?, ?, ?, 'waiting') RETURNING id").get(
-    args.memberId,
-    args.platform,
-    args.sequence,
-    args.groupId,
-    args.now,
-  ) as { id: number };
+/**
+ * Starts waiting; a sequence already waiting for this member is replaced (as a restart replaces
+ * steps). Nothing here is read back: on PostgreSQL the three writes go with the next request
+ * (issue 20).
+ */
+export function addChannelWait(db: Db, args: { memberId: string; platform: string; sequence: string; groupId: string | null; now: number }): void {
+  later(db, "UPDATE channel_waits SET state = 'cancelled', done_at = ?, note = ? WHERE member_id = ? AND sequence = ? AND state = 'waiting'", args.now, 'sequence restarted', args.memberId, args.sequence);
+  later(db, "INSERT INTO channel_waits (member_id, platform, sequence, group_id, created_at, state) VALUES (?, ?, ?, ?, ?, 'waiting')", args.memberId, args.platform, args.sequence, args.groupId, args.now);
   planExpiryCheck(db, nextHour(args.now), args.now);
-  return r.id;
 }
 
 export function waitingSequences(db: Db, memberId: string, platform: string): ChannelWait[] {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Platform } from '../../bot/events.js';
 import type { Db } from '../../store/db.js';
-import { enqueueMessage, type DailyBudget, type Priority } from '../../store/outbox.js';
+import { enqueueMessage, enqueueMessageLater, type DailyBudget, type Priority } from '../../store/outbox.js';
 import { groupDelivery } from '../roles.js';
 import type { CourseConfig, Trigger } from '../types.js';
 
@@ -44,9 +44,22 @@ export interface Delivery {
  * when the message was not queued, and the reason for the trace when paused.
  */
 export function deliver(db: Db, config: CourseConfig, log: Logger, m: Delivery): { id: number; notSent?: string } {
+  return delivered(db, config, log, m, enqueueMessage);
+}
+
+/**
+ * deliver when nobody needs the outbox row's id (a rule's reply): on PostgreSQL the row goes with
+ * the next request (issue 20). The reason for the trace when paused.
+ */
+export function deliverLater(db: Db, config: CourseConfig, log: Logger, m: Delivery): { notSent?: string } {
+  const { notSent } = delivered(db, config, log, m, (d, msg) => (enqueueMessageLater(d, msg) ? 1 : 0));
+  return notSent !== undefined ? { notSent } : {};
+}
+
+function delivered(db: Db, config: CourseConfig, log: Logger, m: Delivery, enqueue: typeof enqueueMessage): { id: number; notSent?: string } {
   const { paused, dryRun } = groupDelivery(db, config, m.settingsGroup);
   if (paused && m.chat.kind === 'group' && m.groupId !== null) return { id: 0, notSent: `not sent: bot paused in ${m.groupId}` };
-  const id = enqueueMessage(db, {
+  const id = enqueue(db, {
     platform: m.platform,
     chatKind: m.chat.kind,
     chatId: m.chat.id,

@@ -2,7 +2,7 @@ import { eventGroup, type ChatEvent, type FriendRequested, type RoomInvited } fr
 import { inTransaction } from '../../store/db.js';
 import { prefetch } from '../../store/batch.js';
 import { appendEvent, eventInsertRead, type NewEvent } from '../../store/events.js';
-import { getMember, recordJoin, recordLeave, recordPresence, resolveMember, type Member } from '../../store/members.js';
+import { getMember, recordJoin, recordLeave, recordPresence, recordPresenceOfGuess, resolveMember, type Member } from '../../store/members.js';
 import { markAnnounced } from '../../store/private-channels.js';
 import { recordTrace } from '../../store/traces.js';
 import { cleanName } from '../../util/display-text.js';
@@ -13,6 +13,7 @@ import { groupDelivery } from '../roles.js';
 import type { CourseConfig, Trigger } from '../types.js';
 import { runCommand } from './commands.js';
 import { runRules } from './rules.js';
+import { forgetMember, guessedMember, rememberMember, StaleMemberGuess } from './known-members.js';
 import { factReadContext, ruleReads, senderReads } from './reads.js';
 import { runContext } from './run-context.js';
 import type { EngineDeps, HandleResult } from './types.js';
@@ -35,7 +36,14 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
   try {
     // db.transaction, not inTransaction: inside a caller's transaction this is a savepoint, so a
     // duplicate undoes only its own member lookup.
-    return db.transaction(() => handleLogged(deps, config, event, dedupeKey, group, groupId, now))();
+    try {
+      return db.transaction(() => handleLogged(deps, config, event, dedupeKey, group, groupId, now, true))();
+    } catch (e) {
+      if (!(e instanceof StaleMemberGuess)) throw e;
+      // Rolled back, the event row written under the old member with it: again, without a guess.
+      forgetMember(db, event.platform, event.user.id);
+      return db.transaction(() => handleLogged(deps, config, event, dedupeKey, group, groupId, now, false))();
+    }
   } catch (e) {
     if (e instanceof Redelivered) return { status: 'duplicate', reason: 'event already handled', fired: [], messages: 0 };
     throw e;
@@ -45,10 +53,28 @@ export function ingestChatEvent(deps: EngineDeps, event: ChatEvent, now: number)
 /** A redelivered event, found when its row would not insert: what the transaction did is undone. */
 class Redelivered extends Error {}
 
-function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<ChatEvent, FriendRequested | RoomInvited>, dedupeKey: string, group: string | undefined, groupId: string | null, now: number): HandleResult {
+function handleLogged(
+  deps: EngineDeps,
+  config: CourseConfig,
+  event: Exclude<ChatEvent, FriendRequested | RoomInvited>,
+  dedupeKey: string,
+  group: string | undefined,
+  groupId: string | null,
+  now: number,
+  mayGuess: boolean,
+): HandleResult {
   const { db } = deps;
+  // A message from someone this process has seen (PostgreSQL only, src/core/engine/known-members.ts):
+  // the event insert and the rules' reads go with the sender's reads, under the member they had.
+  const guess = mayGuess && event.type === 'message' ? guessedMember(db, event.platform, event.user.id) : undefined;
+  const rowFor = (memberId: string): NewEvent => ({ type: event.type, platform: event.platform, dedupeKey, memberId, groupId: group ?? null, payload: event, at: now });
+  const eventReads = (m: Member) => [eventInsertRead(rowFor(m.id)), ...ruleReads(config.rules, ruleTypes(event), factReadContext(m, event, group, now, config))];
+  // Speaking in the group is proof of being in it, for someone who was there before the bot:
+  // written before the rules' reads (a write to a table they read would make them stale).
+  const presence = event.type === 'message' && group !== undefined ? (memberId: string, ofGuess: boolean) => (ofGuess ? recordPresenceOfGuess : recordPresence)(db, { memberId, groupId: group, now }) : undefined;
+  if (guess) presence?.(guess.id, true);
   // What the handling reads, loaded ahead (PostgreSQL: with the BEGIN, in one request).
-  prefetch(db, () => senderReads(event, group));
+  prefetch(db, () => [...senderReads(event, group), ...(guess ? eventReads(guess) : [])]);
   const resolved = resolveMember(db, {
     platform: event.platform,
     platformId: event.user.id,
@@ -59,13 +85,19 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
   });
   const created = resolved.created;
   let member = resolved.member;
+  if (guess && member.id !== guess.id) throw new StaleMemberGuess();
+  rememberMember(db, event.platform, event.user.id, member);
   // The row is written once with its member: inserting it bare and setting the member after
   // rewrote two of its index entries, about 2.5 more pages per event in the WAL.
   // No look-up before: the insert is the dedupe check (one statement fewer per event). A
   // redelivery is rare; it throws, and the member lookup above is rolled back with it.
-  const row: NewEvent = { type: event.type, platform: event.platform, dedupeKey, memberId: member.id, groupId: group ?? null, payload: event, at: now };
-  // The insert goes with the reads that need the member (the rules' facts, their cooldowns).
-  prefetch(db, () => [eventInsertRead(row), ...ruleReads(config.rules, ruleTypes(event), factReadContext(member, event, group))]);
+  const row = rowFor(member.id);
+  // The insert goes with the reads that need the member (the rules' facts, their cooldowns),
+  // unless they went with the sender's reads already.
+  if (!guess) {
+    presence?.(member.id, false);
+    prefetch(db, () => eventReads(member));
+  }
   const eventRowId = appendEvent(db, row);
   if (eventRowId === undefined) throw new Redelivered();
 
@@ -83,9 +115,6 @@ function handleLogged(deps: EngineDeps, config: CourseConfig, event: Exclude<Cha
     recordJoin(db, { memberId: member.id, groupId: group!, inviterId: inviterMemberId, now });
   } else if (event.type === 'member.left') {
     recordLeave(db, { memberId: member.id, groupId: group!, now });
-  } else if (event.type === 'message' && group !== undefined) {
-    // Speaking in the group is proof of being in it, for someone who was there before the bot.
-    recordPresence(db, { memberId: member.id, groupId: group, now });
   }
 
   // Before any rule: the private channel as the platform just described it (held messages

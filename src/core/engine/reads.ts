@@ -5,7 +5,7 @@ import { pausedRead } from '../../store/pauses.js';
 import { channelRead } from '../../store/private-channels.js';
 import { grantedRoleRead } from '../../store/staff-roles.js';
 import { lastFiredRead } from '../../store/traces.js';
-import type { CompiledRule, Cond, FactReadContext, FactSpec, TriggerType } from '../types.js';
+import type { CompiledRule, Cond, CourseConfig, FactReadContext, FactSpec, TriggerType } from '../types.js';
 
 /**
  * What an event's handling will read, listed before it runs so the store loads it in one request
@@ -73,6 +73,6 @@ function usedBy(rules: CompiledRule[], types: TriggerType[]): Used {
 }
 
 /** The member a fact's reads are about, with who sent the event. */
-export function factReadContext(member: Member, event: ChatEvent, group: string | undefined): FactReadContext {
-  return { member, platform: event.platform, userPlatformId: event.user.id, group: group ?? null };
+export function factReadContext(member: Member, event: ChatEvent, group: string | undefined, now: number, config: CourseConfig): FactReadContext {
+  return { member, platform: event.platform, userPlatformId: event.user.id, group: group ?? null, now, config };
 }

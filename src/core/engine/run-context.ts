@@ -4,7 +4,7 @@ import { getMember, type Member } from '../../store/members.js';
 import { channelTemplateVars } from '../channel/vars.js';
 import { renderTemplate } from '../templates.js';
 import type { CourseConfig, RunContext, Trigger } from '../types.js';
-import { deliver, laneOfTrigger } from './delivery.js';
+import { deliverLater, laneOfTrigger } from './delivery.js';
 import type { EngineDeps, FollowUps } from './types.js';
 
 /**
@@ -54,7 +54,8 @@ export function runContext(
       const chat = args.to === 'chat' ? args.chat : args.to === 'dm' ? { kind: 'dm' as const, id: trigger.userPlatformId } : trigger.replyTo;
       const aboutMember = args.to !== 'chat' || (chat.kind === 'dm' && chat.id === trigger.userPlatformId);
       const groupId = chat.kind !== 'group' ? null : args.to === 'chat' ? (config.groupOf(trigger.platform, chat.id) ?? null) : trigger.group;
-      const r = deliver(db, config, deps.log, {
+      // The row's id is not needed here: queued with the next request on PostgreSQL.
+      const r = deliverLater(db, config, deps.log, {
         platform: trigger.platform,
         chat,
         memberId: aboutMember ? member.id : null,

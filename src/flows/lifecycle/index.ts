@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tagsOf, addTag, removeTag, stageHistory } from '../../store/members.js';
 import { countQuestionsOf, questionsOfRead } from './store.js';
-import { cancelJobs, planJob } from '../../store/jobs.js';
+import { cancelJobsLater, planJob, planJobLater } from '../../store/jobs.js';
 import { formatDuration, isDuration, parseDuration } from '../../util/duration.js';
 import { localParts } from '../../util/localtime.js';
 import { allowedFrom, describeMove, moveStage } from './stage-machine.js';
@@ -41,8 +41,9 @@ const watchInactivity: ActionSpec<z.infer<typeof watchArg>> = {
   },
   run(arg, ctx) {
     const after = parseDuration(arg.after);
-    cancelJobs(ctx.db, { memberId: ctx.member.id, kind: 'inactivity', now: ctx.now, note: 'watch restarted' });
-    planJob(ctx.db, {
+    // Nothing here is read back: on PostgreSQL both go with the next request (issue 20).
+    cancelJobsLater(ctx.db, { memberId: ctx.member.id, kind: 'inactivity', now: ctx.now, note: 'watch restarted' });
+    planJobLater(ctx.db, {
       kind: 'inactivity',
       memberId: ctx.member.id,
       payload: { rule: arg.rule, after, platform: ctx.trigger.platform, group: ctx.trigger.group ?? undefined },

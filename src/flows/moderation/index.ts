@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identitiesOf } from '../../store/members.js';
-import { activeWarnings, isFlagged, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageCount, recentMessageTexts, recordModeration, removedSinceJoin, warnedSince } from './store.js';
+import { activeWarnings, isFlagged, countGroupMessages, countModeration, lastOffence, moderationOf, offencesSincePardon, recentMessageCount, recentMessageTexts, recordModeration, removedSinceJoin, spamReads, warnedSince } from './store.js';
 import { effectiveRole, staffChats, STAFF_ROLES } from '../../core/roles.js';
 import { announceRemoval, announceWarning } from './notices.js';
 import { adInText, normaliseForRepeat, type SpamHit } from './spam.js';
@@ -93,6 +93,11 @@ const spamFact: FactSpec = {
   type: 'string',
   description: 'why the message is an ad or spam (link, contact, keyword, repeat, flood; removed: the sender was just removed from the group), null when clean; only in groups with moderation: true, never for staff',
   get: (c) => spamOf(c)?.kind ?? null,
+  // In a moderated group, what spamOf reads, loaded with the event's other reads (issue 20).
+  reads: (c) =>
+    c.group !== null && c.config.groups[c.group]?.moderation === true
+      ? spamReads(c.member.id, c.group, { repeat: c.now - c.config.moderation.repeat.within, flood: c.now - c.config.moderation.flood.within })
+      : [],
 };
 
 function notifyStaff(ctx: RunContext, text: string): void {

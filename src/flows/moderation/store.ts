@@ -1,3 +1,4 @@
+import type { StoreRead } from '../../store/batch.js';
 import type { Db } from '../../store/db.js';
 import { stmt } from '../../store/statements.js';
 
@@ -66,11 +67,28 @@ export function countModeration(db: Db, args: { since: number; groupId?: string 
   return Object.fromEntries(rows.map((r) => [r.action, r.n]));
 }
 
+const RECENT_COUNT = "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200) AS recent";
+const RECENT_TEXTS = "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? ORDER BY id DESC LIMIT 200";
+
+/**
+ * What the spam check of a message in a moderated group reads (removedSinceJoin, the member's
+ * recent texts anywhere and their count in the group), to load with the event's other reads
+ * (src/store/batch.ts prefetch): on PostgreSQL none is a request of its own (issue 20). Sent
+ * after the event's insert, they see the message itself, as the check expects.
+ */
+export function spamReads(memberId: string, groupId: string, since: { repeat: number; flood: number }): StoreRead[] {
+  return [
+    { sql: REMOVED_SINCE_JOIN, params: [memberId, groupId, memberId, groupId, memberId], tables: ['moderation_log', 'memberships'] },
+    { sql: RECENT_TEXTS, params: [memberId, since.repeat], tables: ['events'] },
+    { sql: RECENT_COUNT, params: [memberId, since.flood, groupId], tables: ['events'] },
+  ];
+}
+
 /** Texts of the member's messages since `since` (in one group, or anywhere), newest first. */
 export function recentMessageTexts(db: Db, args: { memberId: string; since: number; groupId?: string }): string[] {
   const rows = (
     args.groupId === undefined
-      ? stmt(db, "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? ORDER BY id DESC LIMIT 200").all(args.memberId, args.since)
+      ? stmt(db, RECENT_TEXTS).all(args.memberId, args.since)
       : stmt(db, "SELECT payload FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200").all(
           args.memberId,
           args.since,
@@ -82,14 +100,7 @@ export function recentMessageTexts(db: Db, args: { memberId: string; since: numb
 
 /** How many messages the member wrote in a group since `since` (at most 200): recentMessageTexts' length, without reading the texts. */
 export function recentMessageCount(db: Db, args: { memberId: string; since: number; groupId: string }): number {
-  return Number(
-    stmt(
-      db,
-      "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE member_id = ? AND type = 'message' AND at >= ? AND group_id = ? ORDER BY id DESC LIMIT 200) AS recent",
-    )
-      .pluck(true)
-      .get(args.memberId, args.since, args.groupId),
-  );
+  return Number(stmt(db, RECENT_COUNT).pluck(true).get(args.memberId, args.since, args.groupId));
 }
 
 /**
@@ -113,14 +124,13 @@ export function warnedSince(db: Db, args: { memberId: string; groupId: string; s
  * their messages until the platform carries the removal out are neither answered nor moderated
  * again, so one removal gives one notice.
  */
+const REMOVED_SINCE_JOIN = `SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'remove' AND group_id = ?
+         AND at >= COALESCE((SELECT joined_at FROM memberships WHERE member_id = ? AND group_id = ?), 0)
+         AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) LIMIT 1`;
+
 export function removedSinceJoin(db: Db, memberId: string, groupId: string): boolean {
   return (
-    stmt(
-      db,
-      `SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'remove' AND group_id = ?
-         AND at >= COALESCE((SELECT joined_at FROM memberships WHERE member_id = ? AND group_id = ?), 0)
-         AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) LIMIT 1`,
-    ).get(memberId, groupId, memberId, groupId, memberId) !== undefined
+    stmt(db, REMOVED_SINCE_JOIN).get(memberId, groupId, memberId, groupId, memberId) !== undefined
   );
 }
 

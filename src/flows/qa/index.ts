@@ -2,7 +2,8 @@ import { checkFaq } from './faq-check.js';
 import { z } from 'zod';
 import type { FinishPayload } from './llm-worker.js';
 import { LESSON_PREFIX } from './service.js';
-import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, recordLearned, recordQuestion, resolveQuestion, settleQuestion } from './store.js';
+import { countQuestionsTaken, getQuestion, lastAnsweredInChat, parseQuestionCode, questionCode, quotaReads, recordLearned, recordQuestion, recordQuestionLater, resolveQuestion, settleQuestion } from './store.js';
+import { prefetch } from '../../store/batch.js';
 import { localDayStart } from '../../util/localtime.js';
 import { escalate, faqCandidates, remindStaff, sendTo, type PendingQuestion } from './escalation.js';
 import { decide, hitsNeeded } from './policy.js';
@@ -48,6 +49,8 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
     if (isSmallTalk(text)) return ctx.note('small talk; silent');
     const dayStart = localDayStart(now, config.course.timezone);
     // Escalations count too: a flood of questions nobody can answer must not reach the staff unbounded.
+    // Both counts in one request on PostgreSQL (issue 20).
+    prefetch(db, () => quotaReads(member.id, trigger.group, dayStart));
     if (countQuestionsTaken(db, { memberId: member.id, since: dayStart }) >= config.qa.daily_quota.member) return ctx.note('member daily quota reached; silent');
     if (trigger.group && countQuestionsTaken(db, { groupId: trigger.group, since: dayStart }) >= config.qa.daily_quota.group) return ctx.note('group daily quota reached; silent');
     const base = {
@@ -80,9 +83,10 @@ const answer: ActionSpec<z.infer<typeof answerArg>> = {
       // the same commit, one more WAL page per question (issue 20).
       const outcome = faqOutcome(ctx, trigger.replyTo.id, d.id);
       const q = { ...base, confidence: d.confidence, escalate: arg.escalate };
-      if (outcome.kind === 'gone') recordQuestion(db, { ...q, status: 'pending', entry_id: null, answer: null });
-      else if (outcome.kind === 'repeat') recordQuestion(db, { ...q, status: 'dropped', entry_id: d.id, answer: null });
-      else recordQuestion(db, { ...q, status: 'answered', entry_id: d.id, answer: outcome.entry.answer, answered_at: now, answered_via: 'faq' });
+      // Nobody needs its id here: on PostgreSQL it rides with the next request.
+      if (outcome.kind === 'gone') recordQuestionLater(db, { ...q, status: 'pending', entry_id: null, answer: null });
+      else if (outcome.kind === 'repeat') recordQuestionLater(db, { ...q, status: 'dropped', entry_id: d.id, answer: null });
+      else recordQuestionLater(db, { ...q, status: 'answered', entry_id: d.id, answer: outcome.entry.answer, answered_at: now, answered_via: 'faq' });
       return ctx.note(faqSent(ctx, outcome, { text, chat: trigger.replyTo, entryId: d.id, confidence: d.confidence }));
     }
     const why = top ? `best match "${top.id}" at confidence ${top.confidence.toFixed(2)} < ${config.qa.threshold}` : 'no match';

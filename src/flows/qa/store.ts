@@ -1,3 +1,4 @@
+import { later, type StoreRead } from '../../store/batch.js';
 import { dialectOf, type Db } from '../../store/db.js';
 import { stmt } from '../../store/statements.js';
 
@@ -44,12 +45,24 @@ export function parseQuestionCode(code: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+const INSERT_QUESTION = `INSERT INTO questions (member_id, platform, asker_platform_id, group_id, chat_id, text, status, entry_id, confidence, answer, event_id, created_at, answered_at, answered_via, escalate, candidates)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 export function recordQuestion(db: Db, q: NewQuestion): number {
-  const r = stmt(
-    db,
-    `INSERT INTO questions (member_id, platform, asker_platform_id, group_id, chat_id, text, status, entry_id, confidence, answer, event_id, created_at, answered_at, answered_via, escalate, candidates)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-  ).get(
+  const r = stmt(db, `${INSERT_QUESTION} RETURNING id`).get(...questionValues(q)) as { id: number };
+  return r.id;
+}
+
+/**
+ * A question whose id nobody needs (answered from the FAQ, a repeat, an entry gone): on
+ * PostgreSQL it goes with the event's next request instead of one of its own (issue 20).
+ */
+export function recordQuestionLater(db: Db, q: NewQuestion): void {
+  later(db, INSERT_QUESTION, ...questionValues(q));
+}
+
+function questionValues(q: NewQuestion): unknown[] {
+  return [
     q.member_id,
     q.platform,
     q.asker_platform_id,
@@ -66,8 +79,7 @@ export function recordQuestion(db: Db, q: NewQuestion): number {
     q.answered_via ?? null,
     q.escalate === false ? 0 : 1,
     q.candidates ? JSON.stringify(q.candidates) : null,
-  ) as { id: number };
-  return r.id;
+  ];
 }
 
 /**
@@ -160,8 +172,19 @@ export function resolveQuestion(db: Db, args: { id: number; answer: string; entr
  * `since`, for one member or one group: what the daily quota counts, escalations included.
  */
 export function countQuestionsTaken(db: Db, args: { memberId?: string; groupId?: string; since: number }): number {
-  if (args.memberId !== undefined) return (stmt(db, 'SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND created_at >= ?').get(args.memberId, args.since) as { n: number }).n;
-  return (stmt(db, 'SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND created_at >= ?').get(args.groupId, args.since) as { n: number }).n;
+  if (args.memberId !== undefined) return (stmt(db, TAKEN_BY_MEMBER).get(args.memberId, args.since) as { n: number }).n;
+  return (stmt(db, TAKEN_IN_GROUP).get(args.groupId, args.since) as { n: number }).n;
+}
+
+const TAKEN_BY_MEMBER = 'SELECT COUNT(*) AS n FROM questions WHERE member_id = ? AND created_at >= ?';
+const TAKEN_IN_GROUP = 'SELECT COUNT(*) AS n FROM questions WHERE group_id = ? AND created_at >= ?';
+
+/** countQuestionsTaken's two reads (the member's, and the group's when there is one), to load ahead together (src/store/batch.ts prefetch). */
+export function quotaReads(memberId: string, groupId: string | null, since: number): StoreRead[] {
+  return [
+    { sql: TAKEN_BY_MEMBER, params: [memberId, since], tables: ['questions'] },
+    ...(groupId !== null ? [{ sql: TAKEN_IN_GROUP, params: [groupId, since], tables: ['questions'] }] : []),
+  ];
 }
 
 /** Questions asked since `since` that went to the staff (escalated, or since answered by them), for one member or one group. */

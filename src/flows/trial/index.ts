@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../store/db.js';
-import { planJob, cancelJobs } from '../../store/jobs.js';
+import { cancelJobs, cancelJobsLater, planJobLater } from '../../store/jobs.js';
 import { addChannelWait, cancelChannelWaits, finishChannelWait, getChannel, waitingSequences } from '../../store/private-channels.js';
 import type { Feature } from '../../core/feature.js';
 import type { ChannelHooks } from '../../core/channel/hooks.js';
@@ -45,9 +45,10 @@ export function planSequence(
   args: { memberId: string; name: string; platform: string; group: string | null; from: number; now: number },
 ): number {
   const seq = config.sequences[args.name]!;
-  cancelJobs(db, { memberId: args.memberId, kind: `sequence.${args.name}`, now: args.now, note: 'sequence restarted' });
+  // Nothing here is read back: on PostgreSQL these go with the next request (issue 20).
+  cancelJobsLater(db, { memberId: args.memberId, kind: `sequence.${args.name}`, now: args.now, note: 'sequence restarted' });
   seq.steps.forEach((step, i) => {
-    planJob(db, {
+    planJobLater(db, {
       kind: `sequence.${args.name}`,
       memberId: args.memberId,
       payload: { sequence: args.name, step: i, platform: args.platform, group: args.group ?? undefined },
@@ -68,7 +69,7 @@ const startSequence: ActionSpec<string> = {
     const { db, trigger, member, now } = ctx;
     if (seq.count_from === 'channel' && getChannel(db, trigger.platform, trigger.userPlatformId)?.state !== 'open') {
       // Nothing can reach them privately yet: the steps are planned from the channel's opening.
-      cancelJobs(db, { memberId: member.id, kind: `sequence.${name}`, now, note: 'sequence restarted' });
+      cancelJobsLater(db, { memberId: member.id, kind: `sequence.${name}`, now, note: 'sequence restarted' });
       addChannelWait(db, { memberId: member.id, platform: trigger.platform, sequence: name, groupId: trigger.group, now });
       ctx.note(`sequence ${name}: waits for the private channel to open (${seq.steps.length} steps)`);
       return;
