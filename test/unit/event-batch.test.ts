@@ -14,6 +14,7 @@ import { VirtualClock } from '../../src/core/schedule/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { openStore } from '../../src/store/db.js';
 import { PostgresDb } from '../../src/store/postgres.js';
+import { forgetMember as forgetStoredMember } from '../../src/store/privacy.js';
 import { SECOND, T0, count, demoConfig, harness, message } from '../helpers/fixtures.js';
 import { freshPgUrl, openTestStore, testBackend } from '../helpers/store.js';
 
@@ -92,6 +93,29 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     expect(pg.roundTrips - before).toBe(2);
     // A redelivery is still refused by the event insert, guessed or not.
     expect(h.engine.handleEvent(message('ann', '今天天气不错2', { at: t + SECOND, eventId: 'again' }), t + SECOND).status).toBe('duplicate');
+  });
+
+  it('a member guessed who was forgotten since (`kequn member forget` in another process): handled again as someone new, nothing written under the forgotten id', () => {
+    const config = demoConfig();
+    config.groups['python-101']!.moderation = false;
+    const h = harness({ config });
+    const pg = h.db as PostgresDb;
+    for (let i = 0; i < 2; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
+    const first = String(pg.prepare('SELECT member_id FROM identities WHERE platform_id = ?').pluck().get('ann'));
+    // Forgotten through the store, not this process's engine: its guess for ann stays.
+    expect(forgetStoredMember(h.db, first, T0 + 5 * SECOND)).toBeDefined();
+    expect(count(h.db, 'identities', `member_id = '${first}'`)).toBe(0);
+    // The forgotten member's row stays, emptied (its records keep their counts).
+    const kept = Object.fromEntries(['memberships', 'events', 'stage_transitions'].map((t) => [t, count(h.db, t, `member_id = '${first}'`)]));
+    const t = T0 + 10 * SECOND;
+    const r = h.engine.handleEvent(message('ann', '我又回来了', { at: t }), t);
+    expect(r.status).toBe('handled');
+    expect(r.memberId).toBeDefined();
+    expect(r.memberId).not.toBe(first);
+    expect(pg.prepare('SELECT member_id FROM events WHERE id = ?').pluck().get(r.eventRowId)).toBe(r.memberId);
+    expect(count(h.db, 'events', `payload LIKE '%我又回来了%'`)).toBe(1);
+    // Nothing of the handling stayed under the forgotten member (the guess's presence write included).
+    for (const table of ['memberships', 'events', 'stage_transitions']) expect(count(h.db, table, `member_id = '${first}'`)).toBe(kept[table]);
   });
 });
 
