@@ -20,6 +20,19 @@ import { freshPgUrl, openTestStore, testBackend } from '../helpers/store.js';
 
 const onPostgres = testBackend === 'postgres';
 
+/** What `run` sent to PostgreSQL: each request's text, and how many requests were waited for. */
+function requestsOf<T>(pg: PostgresDb, run: () => T): { result: T; sent: string[]; trips: number } {
+  const sent: string[] = [];
+  pg.onRequest = (sql) => sent.push(sql);
+  const before = pg.roundTrips;
+  try {
+    const result = run();
+    return { result, sent, trips: pg.roundTrips - before };
+  } finally {
+    pg.onRequest = undefined;
+  }
+}
+
 describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
   it('takes 2 requests from a member seen before: BEGIN with the sender reads, the event insert and the facts; the writes with COMMIT', () => {
     // A group without moderation: its flood and repeat checks read the member's recent messages
@@ -30,14 +43,10 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     const pg = h.db as PostgresDb;
     // The member's first message creates them, and each statement is prepared once per connection.
     for (let i = 0; i < 3; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
-    const sent: string[] = [];
-    pg.onRequest = (sql) => sent.push(sql);
-    const before = pg.roundTrips;
     const t = T0 + 10 * SECOND;
-    const r = h.engine.handleEvent(message('ann', '今天天气不错', { at: t }), t);
-    pg.onRequest = undefined;
+    const { result: r, sent, trips } = requestsOf(pg, () => h.engine.handleEvent(message('ann', '今天天气不错', { at: t }), t));
     expect(r).toMatchObject({ status: 'handled', fired: [] });
-    expect(pg.roundTrips - before, sent.join('\n----\n')).toBe(2);
+    expect(trips, sent.join('\n----\n')).toBe(2);
     expect(sent[0]).toMatch(/^BEGIN\n; INSERT INTO memberships[^\n]*WHERE EXISTS[^\n]*\n; SELECT i\.display_name AS identity_name[\s\S]*\n; INSERT INTO events/);
     expect(sent[1]).toMatch(/UPDATE events SET unmatched[\s\S]*\n; COMMIT$/);
     // A read the sender's list and the facts' both name (the granted role, the private channel) is sent once.
@@ -54,14 +63,10 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     const h = harness({ config });
     const pg = h.db as PostgresDb;
     for (let i = 0; i < 3; i++) expect(h.engine.handleEvent(message('ann', `热身热身热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
-    const sent: string[] = [];
-    pg.onRequest = (sql) => sent.push(sql);
-    const before = pg.roundTrips;
     const t = T0 + 10 * SECOND;
-    const r = h.engine.handleEvent(message('ann', '今天天气真不错呀', { at: t }), t);
-    pg.onRequest = undefined;
+    const { result: r, sent, trips } = requestsOf(pg, () => h.engine.handleEvent(message('ann', '今天天气真不错呀', { at: t }), t));
     expect(r).toMatchObject({ status: 'handled', fired: [] });
-    expect(pg.roundTrips - before, sent.join('\n----\n')).toBe(2);
+    expect(trips, sent.join('\n----\n')).toBe(2);
     expect(sent[0]).toMatch(/INSERT INTO events[\s\S]*SELECT payload FROM events WHERE member_id/);
     // The same text again, as often as the repeat rule allows: the check still counts it (the
     // message itself included, read after its insert) and moderation acts.
@@ -88,9 +93,9 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
     expect(pg.prepare('SELECT member_id FROM events WHERE id = ?').pluck().get(r.eventRowId)).toBe('m_other');
     expect(count(h.db, 'events', `payload LIKE '%今天天气不错%'`)).toBe(1);
     // The guess is the right member now: two requests again.
-    const before = pg.roundTrips;
-    expect(h.engine.handleEvent(message('ann', '今天天气不错2', { at: t + SECOND, eventId: 'again' }), t + SECOND)).toMatchObject({ status: 'handled', memberId: 'm_other' });
-    expect(pg.roundTrips - before).toBe(2);
+    const again = requestsOf(pg, () => h.engine.handleEvent(message('ann', '今天天气不错2', { at: t + SECOND, eventId: 'again' }), t + SECOND));
+    expect(again.result).toMatchObject({ status: 'handled', memberId: 'm_other' });
+    expect(again.trips).toBe(2);
     // A redelivery is still refused by the event insert, guessed or not.
     expect(h.engine.handleEvent(message('ann', '今天天气不错2', { at: t + SECOND, eventId: 'again' }), t + SECOND).status).toBe('duplicate');
   });
