@@ -18,15 +18,22 @@ export interface Job {
   note: string | null;
 }
 
+/** A job to plan: `dedupeKey` makes planning the same job again a no-op. */
+export interface NewJob {
+  kind: string;
+  memberId: string | null;
+  payload: unknown;
+  dueAt: number;
+  dedupeKey?: string;
+  now: number;
+}
+
+const INSERT_JOB = "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING";
+const jobValues = (j: NewJob) => [j.kind, j.memberId, JSON.stringify(j.payload), j.dueAt, j.dedupeKey ?? null, j.now];
+
 /** Plans a job. With a dedupe key, planning the same job again is a no-op (returns undefined). */
-export function planJob(
-  db: Db,
-  args: { kind: string; memberId: string | null; payload: unknown; dueAt: number; dedupeKey?: string; now: number },
-): number | undefined {
-  const r = stmt(
-    db,
-    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
-  ).get(args.kind, args.memberId, JSON.stringify(args.payload), args.dueAt, args.dedupeKey ?? null, args.now) as { id: number } | undefined;
+export function planJob(db: Db, args: NewJob): number | undefined {
+  const r = stmt(db, `${INSERT_JOB} RETURNING id`).get(...jobValues(args)) as { id: number } | undefined;
   if (r) noteRowAdded(db, 'jobs');
   return r?.id;
 }
@@ -36,17 +43,8 @@ export function planJob(
  * instead of one of its own (issue 20); on SQLite it runs now. A dedupe key still makes a second
  * plan a no-op.
  */
-export function planJobLater(db: Db, args: { kind: string; memberId: string | null; payload: unknown; dueAt: number; dedupeKey?: string; now: number }): void {
-  later(
-    db,
-    "INSERT INTO jobs (kind, member_id, payload, due_at, status, dedupe_key, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-    args.kind,
-    args.memberId,
-    JSON.stringify(args.payload),
-    args.dueAt,
-    args.dedupeKey ?? null,
-    args.now,
-  );
+export function planJobLater(db: Db, args: NewJob): void {
+  later(db, INSERT_JOB, ...jobValues(args));
   // Counted whether or not a dedupe key made it a no-op: the count only decides when to analyse.
   noteRowAdded(db, 'jobs');
 }
@@ -72,14 +70,16 @@ export function finishJob(db: Db, id: number, status: Exclude<JobStatus, 'pendin
   return stmt(db, "UPDATE jobs SET status = ?, finished_at = ?, note = ? WHERE id = ? AND status = 'pending'").run(status, now, note ?? null, id).changes > 0;
 }
 
+const CANCEL_JOBS = "UPDATE jobs SET status = 'cancelled', finished_at = ?, note = ? WHERE member_id = ? AND kind = ? AND status = 'pending'";
+
 /** cancelJobs when nobody needs the count: with the next request on PostgreSQL (issue 20), now on SQLite. */
 export function cancelJobsLater(db: Db, args: { memberId: string; kind: string; now: number; note: string }): void {
-  later(db, "UPDATE jobs SET status = 'cancelled', finished_at = ?, note = ? WHERE member_id = ? AND kind = ? AND status = 'pending'", args.now, args.note, args.memberId, args.kind);
+  later(db, CANCEL_JOBS, args.now, args.note, args.memberId, args.kind);
 }
 
 /** Cancels a member's pending jobs of a kind whose payload matches `payloadLike` (SQL LIKE). */
 export function cancelJobs(db: Db, args: { memberId: string; kind: string; now: number; note: string }): number {
-  return stmt(db, "UPDATE jobs SET status = 'cancelled', finished_at = ?, note = ? WHERE member_id = ? AND kind = ? AND status = 'pending'").run(
+  return stmt(db, CANCEL_JOBS).run(
     args.now,
     args.note,
     args.memberId,

@@ -107,9 +107,9 @@ export function noteRowAdded(db: Db, table: BurstyTable): void {
  */
 export function analyseAfterOwnBurst(db: Db): string[] {
   const added = addedHere.get(db);
-  if (!added || db.inTransaction) return [];
+  // After every event and job: nothing allocated until a table has had a burst.
+  if (!added || (added.outbox < MIN_CHANGES && added.jobs < MIN_CHANGES) || db.inTransaction) return [];
   const big = BURSTY_TABLES.filter((t) => added[t] >= MIN_CHANGES);
-  if (big.length === 0) return [];
   const counted = big.map((t) => ({ table: t, rows: added[t] }));
   for (const t of big) added[t] = 0;
   try {

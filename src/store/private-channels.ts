@@ -109,13 +109,15 @@ export interface ChannelWait {
   note: string | null;
 }
 
+const CANCEL_WAITS = "UPDATE channel_waits SET state = 'cancelled', done_at = ?, note = ? WHERE member_id = ? AND sequence = ? AND state = 'waiting'";
+
 /**
  * Starts waiting; a sequence already waiting for this member is replaced (as a restart replaces
  * steps). Nothing here is read back: on PostgreSQL the three writes go with the next request
  * (issue 20).
  */
 export function addChannelWait(db: Db, args: { memberId: string; platform: string; sequence: string; groupId: string | null; now: number }): void {
-  later(db, "UPDATE channel_waits SET state = 'cancelled', done_at = ?, note = ? WHERE member_id = ? AND sequence = ? AND state = 'waiting'", args.now, 'sequence restarted', args.memberId, args.sequence);
+  later(db, CANCEL_WAITS, args.now, 'sequence restarted', args.memberId, args.sequence);
   later(db, "INSERT INTO channel_waits (member_id, platform, sequence, group_id, created_at, state) VALUES (?, ?, ?, ?, ?, 'waiting')", args.memberId, args.platform, args.sequence, args.groupId, args.now);
   planExpiryCheck(db, nextHour(args.now), args.now);
 }
@@ -130,7 +132,7 @@ export function finishChannelWait(db: Db, id: number, state: 'started' | 'expire
 
 /** Cancels a member's waiting sequence (stop_sequence, a restart). */
 export function cancelChannelWaits(db: Db, args: { memberId: string; sequence: string; now: number; note: string }): number {
-  return stmt(db, "UPDATE channel_waits SET state = 'cancelled', done_at = ?, note = ? WHERE member_id = ? AND sequence = ? AND state = 'waiting'").run(
+  return stmt(db, CANCEL_WAITS).run(
     args.now,
     args.note,
     args.memberId,

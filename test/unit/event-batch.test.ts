@@ -33,6 +33,16 @@ function requestsOf<T>(pg: PostgresDb, run: () => T): { result: T; sent: string[
   }
 }
 
+/** An engine on PostgreSQL (no moderation) whose process has seen ann twice, so it guesses her member; that member's id. */
+function annGuessed(): { h: ReturnType<typeof harness>; pg: PostgresDb; first: string } {
+  const config = demoConfig();
+  config.groups['python-101']!.moderation = false;
+  const h = harness({ config });
+  const pg = h.db as PostgresDb;
+  for (let i = 0; i < 2; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
+  return { h, pg, first: String(pg.prepare('SELECT member_id FROM identities WHERE platform_id = ?').pluck().get('ann')) };
+}
+
 describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
   it('takes 2 requests from a member seen before: BEGIN with the sender reads, the event insert and the facts; the writes with COMMIT', () => {
     // A group without moderation: its flood and repeat checks read the member's recent messages
@@ -78,12 +88,7 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
   });
 
   it('a member guessed wrong (the identity now belongs to another member): rolled back and handled again under the right one, once', () => {
-    const config = demoConfig();
-    config.groups['python-101']!.moderation = false;
-    const h = harness({ config });
-    const pg = h.db as PostgresDb;
-    for (let i = 0; i < 2; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
-    const first = String(pg.prepare('SELECT member_id FROM identities WHERE platform_id = ?').pluck().get('ann'));
+    const { h, pg, first } = annGuessed();
     // Another process merged ann into another member since (as `kequn merge` or a takeover would).
     pg.prepare("INSERT INTO members (id, display_name, stage, stage_since, created_at, last_seen_at) SELECT 'm_other', display_name, stage, stage_since, created_at, last_seen_at FROM members WHERE id = ?").run(first);
     pg.prepare("UPDATE identities SET member_id = 'm_other' WHERE member_id = ?").run(first);
@@ -101,12 +106,7 @@ describe.skipIf(!onPostgres)('a group message on PostgreSQL', () => {
   });
 
   it('a member guessed who was forgotten since (`kequn member forget` in another process): handled again as someone new, nothing written under the forgotten id', () => {
-    const config = demoConfig();
-    config.groups['python-101']!.moderation = false;
-    const h = harness({ config });
-    const pg = h.db as PostgresDb;
-    for (let i = 0; i < 2; i++) expect(h.engine.handleEvent(message('ann', `热身${i}`, { at: T0 + i * SECOND }), T0 + i * SECOND).status).toBe('handled');
-    const first = String(pg.prepare('SELECT member_id FROM identities WHERE platform_id = ?').pluck().get('ann'));
+    const { h, pg, first } = annGuessed();
     // Forgotten through the store, not this process's engine: its guess for ann stays.
     expect(forgetStoredMember(h.db, first, T0 + 5 * SECOND)).toBeDefined();
     expect(count(h.db, 'identities', `member_id = '${first}'`)).toBe(0);

@@ -119,15 +119,15 @@ export function warnedSince(db: Db, args: { memberId: string; groupId: string; s
   return stmt(db, "SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'warn' AND at >= ? AND group_id = ? LIMIT 1").get(args.memberId, args.since, args.groupId) !== undefined;
 }
 
+const REMOVED_SINCE_JOIN = `SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'remove' AND group_id = ?
+         AND at >= COALESCE((SELECT joined_at FROM memberships WHERE member_id = ? AND group_id = ?), 0)
+         AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) LIMIT 1`;
+
 /**
  * Whether the member was removed from a group since they last joined it (and not pardoned since):
  * their messages until the platform carries the removal out are neither answered nor moderated
  * again, so one removal gives one notice.
  */
-const REMOVED_SINCE_JOIN = `SELECT 1 FROM moderation_log WHERE member_id = ? AND action = 'remove' AND group_id = ?
-         AND at >= COALESCE((SELECT joined_at FROM memberships WHERE member_id = ? AND group_id = ?), 0)
-         AND id > COALESCE((SELECT MAX(id) FROM moderation_log WHERE member_id = ? AND action = 'pardon'), 0) LIMIT 1`;
-
 export function removedSinceJoin(db: Db, memberId: string, groupId: string): boolean {
   return (
     stmt(db, REMOVED_SINCE_JOIN).get(memberId, groupId, memberId, groupId, memberId) !== undefined
