@@ -29,9 +29,9 @@ const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
  * operators, deprecated format characters, BOM, Mongolian vowel separator, soft hyphen,
  * interlinear annotation marks, Hangul fillers (blank "names"), and tag characters.
  */
-const INVISIBLE =
-  // eslint-disable-next-line no-control-regex -- listing them is the point
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]|\u{e0001}|[\u{e0020}-\u{e007f}]/gu;
+/** INVISIBLE's characters below U+10000, also what cleanName's shortcut (PLAIN) must not meet. */
+const INVISIBLE_BMP = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\u3164\\ufeff\\uffa0\\ufff9-\\ufffb';
+const INVISIBLE = new RegExp(`[${INVISIBLE_BMP}]|\\u{e0001}|[\\u{e0020}-\\u{e007f}]`, 'gu');
 
 /** What may stand either side of a zero-width joiner inside one emoji (👨‍👩‍👧, 🏳️‍🌈). */
 const EMOJI_JOIN = /(?<=\p{Extended_Pictographic}|[\u{1f3fb}-\u{1f3ff}]|\ufe0f)\u200d(?=\p{Extended_Pictographic})/gu;
@@ -68,11 +68,11 @@ export function cleanName(raw: unknown, max = MAX_NAME_CHARS): string {
 }
 
 /**
- * No character any step of cleanName touches: BREAKS, INVISIBLE, the zero-width joiner, and no
- * surrogate at all (emoji, tag characters, the placeholders and lone halves all are pairs or halves).
+ * No character any step of cleanName touches: INVISIBLE's (the zero-width joiner among them), the
+ * BREAKS the controls leave out (\u2028, \u2029), and no surrogate at all (emoji, tag characters,
+ * the placeholders and lone halves all are pairs or halves).
  */
-// eslint-disable-next-line no-control-regex -- listing them is the point
-const PLAIN = /^[^\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\ud800-\udfff]*$/;
+const PLAIN = new RegExp(`^[^${INVISIBLE_BMP}\\u2028\\u2029\\ud800-\\udfff]*$`);
 
 /** cleanName's every step (exported for the test that compares it with the shortcut above). */
 export function cleanNameSlowly(raw: string, max = MAX_NAME_CHARS): string {
